@@ -1,0 +1,105 @@
+"""Settings: the only module that reads the environment.
+
+Every setting is ``SITEKEEPER_<NAME>``; any of them may instead be given as
+``SITEKEEPER_<NAME>_FILE`` pointing at a file that holds the value (for
+secrets mounted by an orchestrator). Invalid settings raise ``ConfigError``
+at start-up with the offending name.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+import platformdirs
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from sitekeeper.errors import ConfigError
+
+ENV_PREFIX = "SITEKEEPER_"
+
+
+def _file_overrides(environ: os._Environ[str] | dict[str, str]) -> dict[str, str]:
+    """Values of ``SITEKEEPER_X_FILE`` variables, read from their files."""
+    values: dict[str, str] = {}
+    for key, path in environ.items():
+        if key.startswith(ENV_PREFIX) and key.endswith("_FILE"):
+            name = key[len(ENV_PREFIX) : -len("_FILE")].lower()
+            try:
+                values[name] = Path(path).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"{key}: cannot read {path}: {exc.strerror}") from exc
+    return values
+
+
+class Settings(BaseSettings):
+    """What an operator can set; defaults suit the embedded single-process mode."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    home: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir("sitekeeper")),
+        description="Data directory (database, keys, caches).",
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file in the data directory."
+    )
+    alert_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Apprise URLs that receive every alert (comma or newline separated).",
+    )
+    default_check_interval: int = Field(
+        default=300, ge=10, description="Check interval (s) for sites without a plan."
+    )
+    check_timeout: float = Field(default=10.0, gt=0, le=120, description="Total deadline (s).")
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    max_redirects: int = Field(default=5, ge=0, le=30)
+    confirm_delay: float = Field(
+        default=5.0, ge=0, description="Seconds before the re-check that confirms a failure."
+    )
+    concurrency: int = Field(default=500, ge=1, description="Checks running at once.")
+    per_ip_concurrency: int = Field(default=4, ge=1, description="Checks at once per server IP.")
+    raw_retention_days: int = Field(default=14, ge=1, description="Keep raw check results.")
+    alert_reminder_hours: float = Field(
+        default=0, ge=0, description="Re-send open incident alerts every N hours (0: never)."
+    )
+    notify_max_attempts: int = Field(default=8, ge=1)
+    user_agent: str = "sitekeeper/0.1 (+uptime check)"
+    secret_key: str | None = Field(default=None, description="Fernet key for secrets at rest.")
+
+    @field_validator("alert_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [u.strip() for u in value.replace("\n", ",").split(",") if u.strip()]
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to SQLite in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'sitekeeper.db'}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment (and ``*_FILE``), raising ConfigError if invalid."""
+    values: dict[str, Any] = dict(_file_overrides(os.environ))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{ENV_PREFIX}{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from exc
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()
