@@ -165,7 +165,7 @@ class Job(Base):
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     interval: Mapped[int] = mapped_column(Integer)
     next_run_at: Mapped[float] = mapped_column(Float)  # epoch seconds
-    last_run_at: Mapped[float | None] = mapped_column(Float)
+    last_due_at: Mapped[float | None] = mapped_column(Float)  # due time of the last claim
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
 
 

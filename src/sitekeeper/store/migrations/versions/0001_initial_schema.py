@@ -203,7 +203,7 @@ def upgrade() -> None:
         sa.Column("site_id", sa.Integer(), nullable=True),
         sa.Column("interval", sa.Integer(), nullable=False),
         sa.Column("next_run_at", sa.Float(), nullable=False),
-        sa.Column("last_run_at", sa.Float(), nullable=True),
+        sa.Column("last_due_at", sa.Float(), nullable=True),
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["site_id"], ["sites.id"], name=op.f("fk_jobs_site_id_sites"), ondelete="CASCADE"

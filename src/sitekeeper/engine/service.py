@@ -1,0 +1,121 @@
+"""`sitekeeper serve`: the embedded service — scheduler, in-process workers, housekeeping.
+
+Every loop runs until one stop event is set; on stop the scheduler stops
+claiming, running checks finish, and their results are flushed, so a restart
+loses no incident state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sitekeeper.config import Settings
+from sitekeeper.engine.alerts import Alerter
+from sitekeeper.engine.check_runner import CheckRunner
+from sitekeeper.engine.dbthread import DbThread
+from sitekeeper.engine.local import LocalDispatcher
+from sitekeeper.engine.maintenance import rollup_and_prune
+from sitekeeper.engine.recorder import Recorder
+from sitekeeper.engine.scheduler import Scheduler
+from sitekeeper.engine.stats import Stats
+from sitekeeper.engine.waiting import wait_event
+from sitekeeper.notify.outbox import deliver_due
+from sitekeeper.probes.http import HttpProbe
+from sitekeeper.store.database import Database
+from sitekeeper.vault import Vault
+
+log = logging.getLogger(__name__)
+
+
+class Service:
+    """Wires the engine's parts for one process and runs them until stopped."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        stats_interval: float | None = None,
+        emit_stats: Callable[[str], None] | None = None,
+        housekeeping_interval: float = 3600.0,
+        delivery_interval: float = 5.0,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.vault = Vault.from_home(settings.home, settings.secret_key)
+        self.stats = Stats()
+        self.dbthread = DbThread(db)
+        self.alerter = Alerter(settings.alert_urls, self.vault)
+        self.recorder = Recorder(self.dbthread, self.alerter)
+        self.probe = HttpProbe(
+            timeout=settings.check_timeout,
+            max_body_bytes=settings.max_body_bytes,
+            max_redirects=settings.max_redirects,
+            user_agent=settings.user_agent,
+            per_ip_concurrency=settings.per_ip_concurrency,
+        )
+        self.runner = CheckRunner(
+            self.dbthread,
+            self.probe,
+            self.recorder,
+            self.stats,
+            confirm_delay=settings.confirm_delay,
+        )
+        self.dispatcher = LocalDispatcher(self.runner, settings.concurrency)
+        self.scheduler = Scheduler(self.dbthread, self.dispatcher)
+        self._stats_interval = stats_interval
+        self._emit_stats = emit_stats or (lambda line: log.info("%s", line))
+        self._housekeeping_interval = housekeeping_interval
+        self._delivery_interval = delivery_interval
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run every loop until ``stop`` is set, then shut down cleanly."""
+        # Stop in order: claim nothing new, let running checks finish, flush their results.
+        claiming, flushing = asyncio.Event(), asyncio.Event()
+        loops = [
+            asyncio.create_task(self.scheduler.run(claiming), name="scheduler"),
+            asyncio.create_task(self.recorder.run(flushing), name="recorder"),
+            asyncio.create_task(self._every(stop, self._housekeeping_interval, self.housekeeping)),
+            asyncio.create_task(self._every(stop, self._delivery_interval, self.deliver)),
+        ]
+        if self._stats_interval:
+            loops.append(asyncio.create_task(self._every(stop, self._stats_interval, self._stats)))
+        await stop.wait()
+        claiming.set()
+        await loops[0]
+        await self.dispatcher.drain()
+        flushing.set()
+        await asyncio.gather(*loops[1:])
+        await self.deliver()
+        await self.probe.aclose()
+        self.dbthread.close()
+
+    async def _every(
+        self, stop: asyncio.Event, period: float, action: Callable[[], object]
+    ) -> None:
+        while not stop.is_set():
+            result = action()
+            if asyncio.iscoroutine(result):
+                await result
+            if await wait_event(stop, period):
+                return
+
+    async def housekeeping(self) -> None:
+        """Roll up complete days and prune raw results past retention."""
+        today = datetime.now(UTC).date()
+        await self.dbthread.session(rollup_and_prune, today, self.settings.raw_retention_days)
+
+    async def deliver(self) -> None:
+        """Send due notifications (failures are retried by the outbox, never dropped)."""
+        await deliver_due(
+            self.db,
+            self.vault,
+            now=datetime.now(UTC),
+            max_attempts=self.settings.notify_max_attempts,
+        )
+
+    def _stats(self) -> None:
+        self._emit_stats(self.stats.line())
