@@ -56,6 +56,7 @@ def apply_transitions(session: Session, outcome: Outcome, alerter: Alerter | Non
             if closed is None:
                 continue
             incident = closed
+            kind = EventKind.INCIDENT_CLOSED
         data: dict[str, Any] = {
             "kind": str(transition.kind),
             "cause": transition.cause,

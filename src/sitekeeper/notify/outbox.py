@@ -1,0 +1,305 @@
+"""The notification outbox: alerts are stored first, then delivered and retried.
+
+An alert is one row per target URL in ``notifications`` (the URL encrypted,
+since it carries tokens and passwords). ``deliver_due`` sends the due rows and
+records every outcome: ``sent`` with a ``notification.sent`` journal event, a
+retry with exponential backoff, or — after ``max_attempts`` or a permanent
+error — ``failed`` with a ``notification.failed`` event and an ERROR log, so
+no alert is ever lost silently.
+
+Claiming is a compare-and-set on (status, attempts, next_attempt_at): the
+claim bumps ``attempts`` and pushes ``next_attempt_at`` out by a lease, so any
+number of deliverers (processes, machines; SQLite or PostgreSQL) send each row
+once. The claim and the outcome are separate short transactions; nothing is
+held open while a message is on the network. A deliverer that dies mid-send
+leaves the row to be retried when the lease runs out (at-least-once), and that
+attempt counts, so a message that crashes its sender cannot loop for ever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol, cast
+from urllib.parse import urlsplit
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Session
+
+from sitekeeper.domain.events import EventKind
+from sitekeeper.errors import DeliveryError, SitekeeperError
+from sitekeeper.notify.apprise_sender import AppriseSender
+from sitekeeper.store import journal
+from sitekeeper.store.database import Database
+from sitekeeper.store.tables import Event, Notification
+from sitekeeper.vault import Vault
+
+log = logging.getLogger(__name__)
+
+PENDING, SENT, FAILED = "pending", "sent", "failed"
+BACKOFF_FIRST = timedelta(seconds=30)
+BACKOFF_MAX = timedelta(hours=1)
+# Longer than any send may take, so a live deliverer never loses its claim.
+CLAIM_LEASE = timedelta(minutes=10)
+_TITLE_MAX = 500
+_ERROR_MAX = 2000
+
+
+class Sender(Protocol):
+    """Delivers one message to one channel URL, raising DeliveryError on failure."""
+
+    async def send(self, url: str, *, title: str, body: str) -> None: ...
+
+
+@dataclass(slots=True)
+class DeliveryReport:
+    """Notification ids by what happened to them in one ``deliver_due`` run."""
+
+    sent: list[int] = field(default_factory=list)
+    retrying: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    # Sent, but our claim had expired and another deliverer owns the row now.
+    lost: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    id: int
+    attempts: int  # including this one
+    target: str
+    title: str
+    body: str
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before the next try after ``attempts`` failures: 30 s, 1 min, 2 min, … ≤ 1 h."""
+    if attempts < 1:
+        return timedelta(0)
+    return min(BACKOFF_FIRST * (1 << min(attempts - 1, 16)), BACKOFF_MAX)
+
+
+def channel(url: str) -> str:
+    """The scheme of an Apprise URL (``mailto``, ``slack``, ...): safe to log and journal."""
+    return urlsplit(url).scheme.lower() or "unknown"
+
+
+def enqueue(
+    session: Session,
+    *,
+    urls: Sequence[str],
+    title: str,
+    body: str,
+    event_id: int | None,
+    vault: Vault,
+    now: datetime,
+) -> list[Notification]:
+    """Queue one alert for each distinct URL, in the caller's transaction.
+
+    Queuing with the event that caused the alert means that either both are
+    stored or neither is: an incident can never be recorded without its alert.
+    """
+    rows = [
+        Notification(
+            event_id=event_id,
+            target=vault.encrypt(url),
+            title=title[:_TITLE_MAX],
+            body=body,
+            status=PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for url in dict.fromkeys(u.strip() for u in urls if u.strip())
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+async def deliver_due(
+    db: Database,
+    vault: Vault,
+    *,
+    now: datetime,
+    sender: Sender | None = None,
+    max_attempts: int = 8,
+    batch: int = 200,
+    concurrency: int = 20,
+) -> DeliveryReport:
+    """Send every pending notification due at ``now`` and record each outcome.
+
+    Safe to run from several deliverers at once. Call it again (e.g. every
+    few seconds) until nothing is due; rows not yet due are left alone.
+    """
+    if sender is None:
+        sender = AppriseSender()
+    claims = await asyncio.to_thread(_claim_due, db, vault, now, batch, max_attempts)
+    report = DeliveryReport()
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(claim: _Claim) -> None:
+        async with limit:
+            error = await _attempt(sender, vault, claim)
+        outcome = await asyncio.to_thread(
+            _finish, db, vault, claim, error=error, now=now, max_attempts=max_attempts
+        )
+        getattr(report, outcome).append(claim.id)
+
+    await asyncio.gather(*(one(c) for c in claims))
+    return report
+
+
+def _claim_due(
+    db: Database, vault: Vault, now: datetime, batch: int, max_attempts: int
+) -> list[_Claim]:
+    """Claim up to ``batch`` due rows, one compare-and-set each; lost races are skipped."""
+    with db.session() as session:
+        due = session.execute(
+            select(Notification.id, Notification.attempts, Notification.next_attempt_at)
+            .where(Notification.status == PENDING, Notification.next_attempt_at <= now)
+            .order_by(Notification.next_attempt_at, Notification.id)
+            .limit(batch)
+        ).all()
+    claims: list[_Claim] = []
+    for row_id, attempts, _ in due:
+        with db.session() as session:
+            if not claim(session, row_id, seen_attempts=attempts, now=now):
+                continue
+            row = session.get(Notification, row_id)
+            assert row is not None  # we hold the claim
+            if attempts >= max_attempts:
+                # A deliverer died mid-send on the last attempt: give up now, loudly.
+                _mark_failed(session, vault, row, now, "no outcome recorded for the last attempt")
+                continue
+            claims.append(_Claim(row.id, row.attempts, row.target, row.title, row.body))
+    return claims
+
+
+def claim(session: Session, row_id: int, *, seen_attempts: int, now: datetime) -> bool:
+    """Compare-and-set: take a due row if nobody else took it since we read it.
+
+    The update only matches while the row is still pending, due, and at the
+    attempt count we read; the winner bumps the count and moves the row out of
+    the due window, so every other deliverer's update matches nothing.
+    """
+    result = session.execute(
+        update(Notification)
+        .where(
+            Notification.id == row_id,
+            Notification.status == PENDING,
+            Notification.attempts == seen_attempts,
+            Notification.next_attempt_at <= now,
+        )
+        .values(attempts=seen_attempts + 1, next_attempt_at=now + CLAIM_LEASE)
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], result).rowcount == 1
+
+
+async def _attempt(sender: Sender, vault: Vault, claim: _Claim) -> DeliveryError | None:
+    """Try one send; the error (if any) instead of an exception, for ``_finish``."""
+    try:
+        url = vault.decrypt(claim.target)
+    except SitekeeperError as exc:
+        return DeliveryError(str(exc), permanent=True)
+    try:
+        await sender.send(url, title=claim.title, body=claim.body)
+    except DeliveryError as exc:
+        return exc
+    except Exception as exc:  # the outbox is the one loop that catches; record, never drop
+        log.exception("notification %d: the %s sender crashed", claim.id, channel(url))
+        return DeliveryError(f"{type(exc).__name__}: {exc}")
+    return None
+
+
+def _finish(
+    db: Database,
+    vault: Vault,
+    claim: _Claim,
+    *,
+    error: DeliveryError | None,
+    now: datetime,
+    max_attempts: int,
+) -> str:
+    """Record the outcome of one claimed send; returns the DeliveryReport field."""
+    with db.session() as session:
+        row = session.get(Notification, claim.id, with_for_update=True)
+        if row is None or row.status != PENDING or row.attempts != claim.attempts:
+            # Our lease ran out and another deliverer took over: its outcome counts.
+            log.warning("notification %d: claim lost before the outcome was stored", claim.id)
+            return "lost"
+        if error is None:
+            _mark_sent(session, vault, row, now)
+            return "sent"
+        if error.permanent or row.attempts >= max_attempts:
+            _mark_failed(session, vault, row, now, str(error))
+            return "failed"
+        row.last_error = str(error)[:_ERROR_MAX]
+        row.next_attempt_at = now + backoff(row.attempts)
+        log.warning(
+            "notification %d via %s failed (attempt %d of %d), retrying at %s: %s",
+            row.id,
+            _channel_of(vault, row),
+            row.attempts,
+            max_attempts,
+            row.next_attempt_at.isoformat(),
+            row.last_error,
+        )
+        return "retrying"
+
+
+def _channel_of(vault: Vault, row: Notification) -> str:
+    """The row's channel scheme (not secret), or ``unknown`` if the URL cannot be decrypted."""
+    try:
+        return channel(vault.decrypt(row.target))
+    except SitekeeperError:
+        return "unknown"
+
+
+def _journal(
+    session: Session, kind: EventKind, row: Notification, now: datetime, **data: Any
+) -> None:
+    """A journal event tied to the alert's originating event (site, client, incident)."""
+    source = session.get(Event, row.event_id) if row.event_id is not None else None
+    journal.record(
+        session,
+        kind,
+        site_id=source.site_id if source else None,
+        client_id=source.client_id if source else None,
+        incident_id=source.incident_id if source else None,
+        data={"notification_id": row.id, "event_id": row.event_id, "attempts": row.attempts} | data,
+        ts=now,
+    )
+
+
+def _mark_sent(session: Session, vault: Vault, row: Notification, now: datetime) -> None:
+    row.status = SENT
+    row.sent_at = now
+    row.last_error = None
+    _journal(session, EventKind.NOTIFICATION_SENT, row, now, channel=_channel_of(vault, row))
+
+
+def _mark_failed(
+    session: Session, vault: Vault, row: Notification, now: datetime, error: str
+) -> None:
+    row.status = FAILED
+    row.last_error = error[:_ERROR_MAX]
+    _journal(
+        session,
+        EventKind.NOTIFICATION_FAILED,
+        row,
+        now,
+        channel=_channel_of(vault, row),
+        error=row.last_error,
+    )
+    log.error(
+        "notification %d (event %s) via %s FAILED after %d attempts, giving up: %s",
+        row.id,
+        row.event_id,
+        _channel_of(vault, row),
+        row.attempts,
+        row.last_error,
+    )

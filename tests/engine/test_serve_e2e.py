@@ -1,0 +1,171 @@
+"""`serve` end to end on loopback: a site goes down, is confirmed, alerted, recovers.
+
+Real HTTP site and real webhook receiver (aiohttp on 127.0.0.1), real Apprise
+delivery, the store on SQLite and PostgreSQL. Waits are on events and on
+conditions in the store, never on fixed sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from sqlalchemy import select, update
+
+from sitekeeper.config import load_settings
+from sitekeeper.engine.service import Service
+from sitekeeper.store.database import Database
+from sitekeeper.store.tables import Client, Event, Incident, Job, Site, SiteState
+
+
+@dataclass
+class Loopback:
+    """A site that can be switched down, and a webhook that queues what it receives."""
+
+    site_url: str
+    hook_url: str
+    healthy: bool = True
+    site_hits: int = 0
+    alerts: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+    hit: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@pytest.fixture
+async def loopback() -> AsyncIterator[Loopback]:
+    state = Loopback("", "")
+
+    async def page(_request: web.Request) -> web.Response:
+        state.site_hits += 1
+        state.hit.set()
+        if state.healthy:
+            return web.Response(text="<title>Bäckerei</title>", content_type="text/html")
+        return web.Response(status=503, text="maintenance")
+
+    async def hook(request: web.Request) -> web.Response:
+        await state.alerts.put(await request.json())
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    state.site_url = f"http://127.0.0.1:{port}/"
+    state.hook_url = f"json://127.0.0.1:{port}/hook"
+    yield state
+    await runner.cleanup()
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Wait for a condition in the store (polled; the deadline only bounds a failure)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+def _register(db: Database, lb: Loopback) -> int:
+    with db.session() as s:
+        client = Client(
+            name="Bäckerei Müller",
+            language="de",
+            alert_urls=[lb.hook_url],
+            created_at=datetime.now(UTC),
+        )
+        s.add(client)
+        s.flush()
+        site = Site(name="baeckerei", url=lb.site_url, client=client, created_at=datetime.now(UTC))
+        s.add(site)
+        s.flush()
+        s.add(Job(kind="check", site_id=site.id, interval=3600, next_run_at=time.time()))
+        return site.id
+
+
+def _due_now(db: Database) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(update(Job).values(next_run_at=time.time()))
+
+
+async def _running(db: Database, home: Path) -> tuple[Service, asyncio.Event, asyncio.Task[None]]:
+    settings = load_settings(home=home, confirm_delay=0, check_timeout=5)
+    service = Service(settings, db, delivery_interval=0.1)
+    stop = asyncio.Event()
+    return service, stop, asyncio.create_task(service.run(stop))
+
+
+async def _stop(stop: asyncio.Event, task: Awaitable[None]) -> None:
+    stop.set()
+    await task
+
+
+def _open_incidents(db: Database) -> list[Incident]:
+    with db.session() as s:
+        return list(s.scalars(select(Incident).where(Incident.closed_at.is_(None))))
+
+
+def _events(db: Database) -> list[str]:
+    with db.session() as s:
+        return list(s.scalars(select(Event.kind).order_by(Event.id)))
+
+
+async def test_down_is_confirmed_alerted_once_and_survives_a_restart(
+    db: Database, loopback: Loopback, tmp_path: Path
+) -> None:
+    site_id = _register(db, loopback)
+    service, stop, task = await _running(db, tmp_path)
+
+    def state_up() -> bool | None:
+        with db.session() as s:
+            state = s.get(SiteState, site_id)
+            return state.up if state else None
+
+    await until(lambda: state_up() is True)
+    assert loopback.site_hits == 1
+    assert loopback.alerts.empty()
+
+    loopback.healthy = False
+    hits_before = loopback.site_hits
+    _due_now(db)
+    alert = await asyncio.wait_for(loopback.alerts.get(), timeout=15)
+    assert "baeckerei" in alert["title"]
+    assert "http_status" in alert["message"]
+    assert loopback.site_hits - hits_before == 2  # the failure was confirmed by a re-check
+    (incident,) = _open_incidents(db)
+    assert incident.kind == "down"
+    assert incident.cause is not None and incident.cause.startswith("http_status")
+
+    # Still down at the next check: no second incident, no second alert.
+    _due_now(db)
+    hits_before = loopback.site_hits
+    await until(lambda: loopback.site_hits > hits_before)
+    await _stop(stop, task)  # stopping flushes the results of running checks
+    assert loopback.alerts.empty()
+    assert len(_open_incidents(db)) == 1
+
+    # A restart loses no incident state: recovery closes the same incident.
+    loopback.healthy = True
+    service, stop, task = await _running(db, tmp_path)
+    _due_now(db)
+    recovered = await asyncio.wait_for(loopback.alerts.get(), timeout=15)
+    await _stop(stop, task)
+    assert "baeckerei" in recovered["title"]
+    assert _open_incidents(db) == []
+    with db.session() as s:
+        closed = s.scalars(select(Incident)).one()
+    assert closed.id == incident.id and closed.closed_at is not None
+    kinds = _events(db)
+    assert kinds.count("incident.opened") == 1
+    assert kinds.count("incident.closed") == 1
+    assert kinds.count("notification.sent") == 2
+    assert loopback.alerts.empty()
