@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypedDict
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sitekeeper.domain.checks import CheckResult
+from sitekeeper.domain.events import EventKind
 from sitekeeper.domain.incidents import IncidentKind, is_tls_failure
 from sitekeeper.notify import messages, outbox
 from sitekeeper.notify.messages import Message
-from sitekeeper.store.monitoring import CheckTarget
+from sitekeeper.store import journal
+from sitekeeper.store.monitoring import CheckTarget, load_targets
 from sitekeeper.store.tables import Event, Incident
 from sitekeeper.vault import Vault
 
@@ -91,3 +94,56 @@ class Alerter:
                 expires=tls.expires, days_left=tls.days_left, issuer=tls.issuer, **common
             )
         return None  # a renewed certificate closes its warning silently
+
+
+def queue_reminders(session: Session, alerter: Alerter, now: datetime, every: timedelta) -> int:
+    """Re-alert incidents still open ``every`` after their last alert; returns how many."""
+    due = list(
+        session.scalars(
+            select(Incident).where(
+                Incident.closed_at.is_(None),
+                Incident.kind == str(IncidentKind.DOWN),
+                Incident.last_alert_at.is_not(None),
+                Incident.last_alert_at <= now - every,
+            )
+        )
+    )
+    if not due:
+        return 0
+    targets = load_targets(session.connection(), [i.site_id for i in due])
+    for incident in due:
+        target = targets.get(incident.site_id)
+        if target is None:
+            continue  # paused or removed: nobody wants reminders about it
+        event = journal.record(
+            session,
+            EventKind.INCIDENT_REMINDER,
+            site_id=incident.site_id,
+            client_id=target.client_id,
+            incident_id=incident.id,
+            data={"open_for_s": int((now - incident.opened_at).total_seconds())},
+            ts=now,
+        )
+        message = messages.site_down(
+            site=target.name,
+            url=target.url,
+            category="still down",
+            detail=incident.cause,
+            since=incident.opened_at,
+            client=target.client_name,
+            language=target.client_language,
+        )
+        urls = alerter.urls_for(target)
+        if urls:
+            outbox.enqueue(
+                session,
+                urls=urls,
+                title=f"Reminder: {message.title}",
+                body=message.body,
+                event_id=event.id,
+                vault=alerter.vault,
+                now=now,
+            )
+        incident.last_alert_at = now
+        incident.alerts_sent += 1
+    return len(due)

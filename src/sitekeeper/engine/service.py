@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sitekeeper.config import Settings
-from sitekeeper.engine.alerts import Alerter
+from sitekeeper.engine.alerts import Alerter, queue_reminders
 from sitekeeper.engine.check_runner import CheckRunner
 from sitekeeper.engine.dbthread import DbThread
 from sitekeeper.engine.local import LocalDispatcher
@@ -81,6 +81,8 @@ class Service:
             asyncio.create_task(self._every(stop, self._housekeeping_interval, self.housekeeping)),
             asyncio.create_task(self._every(stop, self._delivery_interval, self.deliver)),
         ]
+        if self.settings.alert_reminder_hours:
+            loops.append(asyncio.create_task(self._every(stop, 60.0, self.remind)))
         if self._stats_interval:
             loops.append(asyncio.create_task(self._every(stop, self._stats_interval, self._stats)))
         await stop.wait()
@@ -116,6 +118,11 @@ class Service:
             now=datetime.now(UTC),
             max_attempts=self.settings.notify_max_attempts,
         )
+
+    async def remind(self) -> None:
+        """Queue reminders for incidents still open after the reminder period."""
+        every = timedelta(hours=self.settings.alert_reminder_hours)
+        await self.dbthread.session(queue_reminders, self.alerter, datetime.now(UTC), every)
 
     def _stats(self) -> None:
         self._emit_stats(self.stats.line())
