@@ -23,6 +23,7 @@ from sitekeeper.config import load_settings
 from sitekeeper.engine.service import Service
 from sitekeeper.store.database import Database
 from sitekeeper.store.tables import Client, Event, Incident, Job, Site, SiteState
+from sitekeeper.vault import Vault
 
 
 @dataclass
@@ -75,12 +76,13 @@ async def until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
         await asyncio.sleep(0.05)
 
 
-def _register(db: Database, lb: Loopback) -> int:
+def _register(db: Database, lb: Loopback, home: Path) -> int:
+    vault = Vault.from_home(home)
     with db.session() as s:
         client = Client(
             name="Bäckerei Müller",
             language="de",
-            alert_urls=[lb.hook_url],
+            alert_urls=[vault.encrypt(lb.hook_url)],  # as `client add --alert-url` stores it
             created_at=datetime.now(UTC),
         )
         s.add(client)
@@ -122,7 +124,7 @@ def _events(db: Database) -> list[str]:
 async def test_down_is_confirmed_alerted_once_and_survives_a_restart(
     db: Database, loopback: Loopback, tmp_path: Path
 ) -> None:
-    site_id = _register(db, loopback)
+    site_id = _register(db, loopback, tmp_path)
     service, stop, task = await _running(db, tmp_path)
 
     def state_up() -> bool | None:

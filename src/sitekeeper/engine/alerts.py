@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import TypedDict
 
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sitekeeper.domain.checks import CheckResult
+from sitekeeper.errors import ConfigError
 from sitekeeper.domain.events import EventKind
 from sitekeeper.domain.incidents import IncidentKind, is_tls_failure
 from sitekeeper.notify import messages, outbox
@@ -17,6 +19,8 @@ from sitekeeper.store import journal
 from sitekeeper.store.monitoring import CheckTarget, load_targets
 from sitekeeper.store.tables import Event, Incident
 from sitekeeper.vault import Vault
+
+log = logging.getLogger(__name__)
 
 
 class _Who(TypedDict):
@@ -34,8 +38,17 @@ class Alerter:
         self.vault = vault
 
     def urls_for(self, target: CheckTarget) -> list[str]:
-        """Global channels plus the client's own, without duplicates."""
-        return list(dict.fromkeys([*self.global_urls, *target.client_alert_urls]))
+        """Global channels plus the client's own (stored encrypted), without duplicates."""
+        urls = list(self.global_urls)
+        for stored in target.client_alert_urls:
+            try:
+                urls.append(self.vault.decrypt(stored))
+            except ConfigError:
+                log.error(
+                    "client %s: an alert URL cannot be decrypted (secret key changed?)",
+                    target.client_name,
+                )
+        return list(dict.fromkeys(urls))
 
     def incident_changed(
         self,
