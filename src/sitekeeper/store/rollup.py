@@ -8,6 +8,7 @@ so nothing is lost if the process stops half-way.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -24,14 +25,16 @@ def day_bounds_ms(day: date) -> tuple[int, int]:
     return int(start.timestamp() * 1000), int((start + timedelta(days=1)).timestamp() * 1000)
 
 
-def summarize_day(conn: Connection, day: date, site_id: int | None = None) -> dict[int, Summary]:
-    """Per-site summaries of one day's raw results (all sites, or one)."""
+def summarize_day(
+    conn: Connection, day: date, site_ids: Sequence[int] | None = None
+) -> dict[int, Summary]:
+    """Per-site summaries of one day's raw results (all sites, or some)."""
     start, end = day_bounds_ms(day)
     stmt = select(CheckRaw.site_id, CheckRaw.up, CheckRaw.response_ms).where(
         CheckRaw.ts_ms >= start, CheckRaw.ts_ms < end
     )
-    if site_id is not None:
-        stmt = stmt.where(CheckRaw.site_id == site_id)
+    if site_ids is not None:
+        stmt = stmt.where(CheckRaw.site_id.in_(site_ids))
     rows: dict[int, list[tuple[bool, int | None]]] = {}
     for sid, up, ms in conn.execute(stmt.order_by(CheckRaw.site_id)):
         rows.setdefault(sid, []).append((up, ms))

@@ -1,0 +1,123 @@
+"""`sitekeeper check`: check registered sites or bare URLs now.
+
+Exit status: 0 when every target is up, 1 when any is down, 2 on bad usage.
+Output: a table with a progress bar on a terminal; JSON (a list, one object
+per target, see docs/cli-json.md) with ``--json`` or when piped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from sitekeeper.cli.context import AppContext, app_context
+from sitekeeper.domain.checks import CheckOptions, CheckResult
+from sitekeeper.domain.sites import normalize_url
+from sitekeeper.engine.oneshot import OneShotTarget, check_all
+from sitekeeper.errors import NotFound, UsageError
+from sitekeeper.store.sites import get_site, list_sites
+
+PROGRESS_MIN = 10  # below this many targets a progress bar is noise
+
+
+def _has_database(ctx: AppContext) -> bool:
+    """Whether a store exists to look sites up in (bare URLs must not create one)."""
+    settings = ctx.settings
+    return bool(settings.database_url) or (settings.home / "sitekeeper.db").exists()
+
+
+def resolve_targets(ctx: AppContext, refs: list[str]) -> list[OneShotTarget]:
+    """Registered sites by id/name/URL; anything else that is a URL is checked bare."""
+    targets: list[OneShotTarget] = []
+    if not refs:
+        with ctx.session() as session:
+            return [
+                OneShotTarget(s.url, CheckOptions.model_validate(s.check_options), s.name)
+                for s in list_sites(session)
+                if not s.paused
+            ]
+    looks_like_url = [ref for ref in refs if "://" in ref]
+    registered = _has_database(ctx) or len(looks_like_url) < len(refs)
+    for ref in refs:
+        if registered:
+            try:
+                with ctx.session() as session:
+                    site = get_site(session, ref)
+                    options = CheckOptions.model_validate(site.check_options)
+                targets.append(OneShotTarget(site.url, options, site.name))
+                continue
+            except NotFound:
+                if "://" not in ref:
+                    raise
+        targets.append(OneShotTarget(normalize_url(ref), CheckOptions()))
+    return targets
+
+
+def _table(results: list[tuple[OneShotTarget, CheckResult]]) -> Table:
+    table = Table(show_lines=False)
+    for column in ("site", "up", "status", "ms", "error", "certificate"):
+        table.add_column(column)
+    for target, r in results:
+        tls = "-"
+        if r.tls is not None:
+            tls = f"{r.tls.days_left} days" if r.tls.valid else f"invalid: {r.tls.error}"
+        table.add_row(
+            target.site or r.url,
+            "[green]up[/]" if r.up else "[red]DOWN[/]",
+            str(r.status or "-"),
+            str(r.response_ms if r.response_ms is not None else "-"),
+            f"{r.error}: {r.detail}" if r.error else "",
+            tls,
+        )
+    return table
+
+
+def check(
+    typer_ctx: typer.Context,
+    refs: Annotated[list[str] | None, typer.Argument(metavar="[SITE|URL]...")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON output (default when piped).")
+    ] = False,
+    concurrency: Annotated[int, typer.Option(min=1, help="Checks at once.")] = 200,
+) -> None:
+    """Check sites now: registered ones by id, name or URL, or any bare URL."""
+    ctx = app_context(typer_ctx)
+    try:
+        targets = resolve_targets(ctx, refs or [])
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    settings = ctx.settings
+    interactive = sys.stdout.isatty() and not as_json
+    if interactive and len(targets) >= PROGRESS_MIN:
+        with Progress(
+            TextColumn("checking"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        ) as progress:
+            task = progress.add_task("checks", total=len(targets))
+            results = asyncio.run(
+                check_all(
+                    targets,
+                    settings,
+                    concurrency=concurrency,
+                    on_done=lambda _r: progress.advance(task),
+                )
+            )
+    else:
+        results = asyncio.run(check_all(targets, settings, concurrency=concurrency))
+    if interactive:
+        Console().print(_table(list(zip(targets, results, strict=True))))
+    else:
+        payload = [{"site": t.site, **r.to_json()} for t, r in zip(targets, results, strict=True)]
+        sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    raise typer.Exit(0 if all(r.up for r in results) else 1)

@@ -1,0 +1,62 @@
+"""`sitekeeper serve`: the main job — scheduler, workers and housekeeping in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from typing import Annotated
+
+import typer
+from sqlalchemy import func, select
+
+from sitekeeper.cli.context import app_context
+from sitekeeper.config import Settings
+from sitekeeper.engine.service import Service
+from sitekeeper.store.database import Database
+from sitekeeper.store.tables import Site
+
+log = logging.getLogger("sitekeeper")
+
+
+def serve(
+    typer_ctx: typer.Context,
+    stats_interval: Annotated[
+        float, typer.Option(help="Log a STATS line every N seconds (0: never).", min=0)
+    ] = 60.0,
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+) -> None:
+    """Monitor every site at its plan's interval until stopped (Ctrl-C or SIGTERM)."""
+    logging.basicConfig(
+        level=log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    ctx = app_context(typer_ctx)
+    settings = ctx.settings
+    db = ctx.db
+    with db.session() as session:
+        sites = session.scalar(select(func.count()).select_from(Site)) or 0
+    log.info("data directory %s, database %s", settings.home, db.engine.url.render_as_string())
+    if sites == 0:
+        log.info("no sites yet: add one with `sitekeeper site add https://example.com`")
+    log.info("monitoring %d sites", sites)
+    asyncio.run(_run_until_signal(settings, db, stats_interval))
+    log.info("stopped cleanly")
+
+
+async def _run_until_signal(settings: Settings, db: Database, stats_interval: float) -> None:
+    # Built inside the loop: the probe's HTTP client belongs to it.
+    service = Service(
+        settings,
+        db,
+        stats_interval=stats_interval or None,
+        emit_stats=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await service.run(stop)
