@@ -1,0 +1,405 @@
+"""WordPress over SSH: core, PHP, database server, plugins and themes, and which are active.
+
+Files are read the way WordPress reads them (plugin headers from the first
+8 KB, ``style.css`` for themes), but never beyond the docroot: a symlink that
+resolves outside it is skipped with a warning. Activation lives only in the
+database, so the site's own credentials from ``wp-config.php`` are used with
+the ``mysql`` client, read-only, the password passed on stdin (never argv).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import posixpath
+import re
+from collections.abc import Awaitable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from sitekeeper.cms.php_config import PhpConfig, parse_php_config
+from sitekeeper.cms.php_serialize import PhpSerializeError, string_list
+from sitekeeper.domain.inventory import Extension, ExtensionType, Inventory
+from sitekeeper.errors import RemoteError
+from sitekeeper.plugins import register
+from sitekeeper.remote.ssh import DirEntry, SshConnection
+
+T = TypeVar("T")
+
+HEADER_BYTES = 8192  # WordPress's get_file_data() reads no more than this
+CONFIG_BYTES = 256 * 1024
+MAX_EXTENSIONS = 1000  # per type; more is not a real site
+MAX_FILES_PER_PLUGIN = 50  # top-level .php files inspected for a header
+MAX_FIELD = 200  # characters kept of a header value
+PARALLEL_READS = 16
+
+_PREFIX = re.compile(r"^[A-Za-z0-9_]{1,64}$")  # WordPress dies on anything else
+_PHP_VERSION = re.compile(r"^\d+\.\d+\.\d+[\w.+~-]*$")
+_WP_ORG_HOSTS = {"wordpress.org", "w.org", "downloads.wordpress.org"}
+
+
+@register("cms", "wordpress")
+class WordPress:
+    """The WordPress CMS plugin (inventory for now; feeds and upgrades follow)."""
+
+    kind = "wordpress"
+
+    async def inventory(self, conn: SshConnection, docroot: str) -> Inventory:
+        """See :func:`inventory`."""
+        return await inventory(conn, docroot)
+
+
+async def inventory(conn: SshConnection, docroot: str) -> Inventory:
+    """What the WordPress install at ``docroot`` runs, read over SSH."""
+    return await _Collector(conn, docroot).collect()
+
+
+@dataclass(frozen=True)
+class DbCredentials:
+    """How the site reaches its database, from ``wp-config.php``."""
+
+    name: str
+    user: str
+    password: str
+    host: str | None
+    port: int | None
+    socket: str | None
+    table_prefix: str
+
+    @classmethod
+    def from_config(cls, config: PhpConfig) -> DbCredentials:
+        """Credentials from literal defines; RemoteError (permanent) if one is missing."""
+        values = {k: config.constant(k) for k in ("DB_NAME", "DB_USER", "DB_PASSWORD", "DB_HOST")}
+        missing = [k for k, v in values.items() if v is None]
+        if missing:
+            raise RemoteError(
+                f"wp-config.php has no literal {', '.join(missing)}; cannot read the database",
+                permanent=True,
+            )
+        prefix = config.variable("table_prefix")
+        if prefix is None or not _PREFIX.match(prefix):
+            raise RemoteError(
+                f"wp-config.php $table_prefix is missing or invalid ({prefix!r})", permanent=True
+            )
+        host, port, socket = parse_db_host(values["DB_HOST"] or "")
+        return cls(
+            name=values["DB_NAME"] or "",
+            user=values["DB_USER"] or "",
+            password=values["DB_PASSWORD"] or "",
+            host=host,
+            port=port,
+            socket=socket,
+            table_prefix=prefix,
+        )
+
+    def option_file(self) -> bytes:
+        """A MySQL option file with the connection settings, fed on stdin (not argv)."""
+        lines = ["[client]", f"user={_option_value(self.user)}"]
+        lines.append(f"password={_option_value(self.password)}")
+        if self.host is not None:
+            lines.append(f"host={_option_value(self.host)}")
+        if self.port is not None:
+            lines.append(f"port={self.port}")
+        if self.socket is not None:
+            lines.append(f"socket={_option_value(self.socket)}")
+        return ("\n".join(lines) + "\n").encode("utf-8")
+
+    def mysql_argv(self, sql: str) -> list[str]:
+        """The client command; ``--defaults-extra-file`` must come first to be honoured."""
+        return [
+            "mysql",
+            "--defaults-extra-file=/dev/stdin",
+            "--batch",
+            "--skip-column-names",
+            "--connect-timeout=10",
+            f"--database={self.name}",
+            "--execute",
+            sql,
+        ]
+
+
+def parse_db_host(value: str) -> tuple[str | None, int | None, str | None]:
+    """``DB_HOST`` as (host, port, socket), the way wpdb splits it.
+
+    Forms: ``host``, ``host:3307``, ``host:/path/to.sock``, ``[::1]:3306``,
+    ``localhost`` (the client then uses its default socket).
+    """
+    text = value.strip()
+    socket: str | None = None
+    port: int | None = None
+    if text.startswith("["):
+        end = text.find("]")
+        host, rest = text[1:end], text[end + 1 :]
+        if rest.startswith(":") and rest[1:].isdigit():
+            port = int(rest[1:])
+        return host or None, port, None
+    if text.count(":") == 1:
+        text, tail = text.split(":", 1)
+        if tail.isdigit():
+            port = int(tail)
+        elif tail:
+            socket = tail
+    elif text.count(":") > 1:  # a bare IPv6 address
+        return text, None, None
+    return text or None, port, socket
+
+
+def _option_value(text: str) -> str:
+    """Double-quoted for a MySQL option file: ``#`` is a comment there, quotes and \\ escape."""
+    escaped = (
+        text.replace("\\", "\\\\")
+        .replace('"', '\\"')
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+        .replace("\t", "\\t")
+    )
+    return f'"{escaped}"'
+
+
+def parse_file_header(data: bytes, fields: Iterable[str]) -> dict[str, str]:
+    """Header fields (``Plugin Name: ...``) of a plugin file or ``style.css``.
+
+    Mirrors WordPress: only the first 8 KB, CR treated as newline, a field may
+    be prefixed by comment characters, and a trailing ``*/`` or ``?>`` is cut.
+    """
+    text = data[:HEADER_BYTES].decode("utf-8", errors="replace").replace("\r", "\n")
+    found: dict[str, str] = {}
+    for field in fields:
+        pattern = re.compile(
+            r"^(?:[ \t]*<\?php)?[ \t/*#@]*" + re.escape(field) + r":(.*)$",
+            re.IGNORECASE | re.MULTILINE,
+        )
+        match = pattern.search(text)
+        if match:
+            value = re.sub(r"\s*(?:\*/|\?>).*", "", match.group(1)).strip()
+            if value:
+                found[field] = value[:MAX_FIELD]
+    return found
+
+
+def parse_core_version(source: bytes) -> str | None:
+    """``$wp_version`` from ``wp-includes/version.php``."""
+    return parse_php_config(source).variable("wp_version")
+
+
+def parse_mysql_rows(output: str) -> dict[str, bytes]:
+    """``name<TAB>HEX(value)`` lines (hex so no value can break the framing)."""
+    rows: dict[str, bytes] = {}
+    for line in output.splitlines():
+        name, sep, hexed = line.partition("\t")
+        if not sep:
+            continue
+        try:
+            rows[name] = bytes.fromhex(hexed.strip())
+        except ValueError:
+            raise RemoteError(f"unexpected mysql output for {name!r}", permanent=True) from None
+    return rows
+
+
+@dataclass(frozen=True)
+class _DbState:
+    server: str | None
+    active_plugins: frozenset[str]
+    active_themes: frozenset[str]
+
+
+class _Collector:
+    """One inventory run: the connection, the resolved docroot and what was skipped."""
+
+    def __init__(self, conn: SshConnection, docroot: str) -> None:
+        self.conn = conn
+        self.docroot = docroot
+        self.root = ""
+        self.warnings: list[str] = []
+        self._gate = asyncio.Semaphore(PARALLEL_READS)
+
+    async def collect(self) -> Inventory:
+        self.root = await self.conn.realpath(self.docroot)
+        version_src = await self.read_inside(self.path("wp-includes/version.php"), 64 * 1024)
+        if version_src is None:
+            raise RemoteError(f"{self.docroot} is not a WordPress install", permanent=True)
+        config = parse_php_config(await self.read_config())
+        php, db, plugins, themes = await asyncio.gather(
+            self.php_version(),
+            self.database(DbCredentials.from_config(config)),
+            self.extensions("plugin"),
+            self.extensions("theme"),
+        )
+        extensions = [
+            e.model_copy(update={"active": (e.file or "") in db.active_plugins}) for e in plugins
+        ] + [e.model_copy(update={"active": e.slug in db.active_themes}) for e in themes]
+        return Inventory(
+            cms="wordpress",
+            version=parse_core_version(version_src),
+            php=php,
+            database=db.server,
+            extensions=extensions,
+            collected_at=datetime.now(UTC),
+            warnings=self.warnings,
+        )
+
+    def path(self, relative: str) -> str:
+        return posixpath.join(self.root, relative)
+
+    def inside(self, real: str) -> bool:
+        return real == self.root or real.startswith(self.root.rstrip("/") + "/")
+
+    async def read_inside(self, path: str, max_bytes: int) -> bytes | None:
+        """A bounded read of a regular file that resolves inside the docroot, else None."""
+        async with self._gate:
+            if await self.conn.lstat(path) is None:
+                return None
+            real = await self.conn.realpath(path)
+            if not self.inside(real):
+                self.warnings.append(f"skipped {path}: resolves outside the docroot to {real}")
+                return None
+            try:
+                return await self.conn.read_file(real, max_bytes)
+            except RemoteError as exc:
+                self.warnings.append(f"skipped {path}: {exc}")
+                return None
+
+    async def read_config(self) -> bytes:
+        """``wp-config.php`` in the docroot, or one level up (WordPress looks there too)."""
+        data = await self.read_inside(self.path("wp-config.php"), CONFIG_BYTES)
+        if data is not None:
+            return data
+        parent = posixpath.join(posixpath.dirname(self.root.rstrip("/")), "wp-config.php")
+        entry = await self.conn.lstat(parent)
+        if entry is not None and entry.kind == "file":
+            return await self.conn.read_file(parent, CONFIG_BYTES)
+        raise RemoteError(f"no wp-config.php for {self.docroot}", permanent=True)
+
+    async def php_version(self) -> str | None:
+        """The CLI PHP's version (usually the same build as the site's FPM/CGI PHP)."""
+        result = await self.conn.run(["php", "-r", "echo PHP_VERSION;"], check=False)
+        version = result.text.strip()
+        if result.exit_status != 0 or not _PHP_VERSION.match(version):
+            self.warnings.append("php CLI not available; PHP version unknown")
+            return None
+        return version
+
+    async def database(self, creds: DbCredentials) -> _DbState:
+        """Server version and active plugins/themes, in a read-only transaction."""
+        options = f"`{creds.table_prefix}options`"  # prefix checked against [A-Za-z0-9_]
+        sql = (
+            "SET SESSION TRANSACTION READ ONLY; "  # noqa: S608 - only the checked prefix goes in
+            "SELECT 'version', HEX(VERSION()); "
+            f"SELECT option_name, HEX(option_value) FROM {options} "
+            "WHERE option_name IN ('active_plugins', 'template', 'stylesheet');"
+        )
+        result = await self.conn.run(creds.mysql_argv(sql), stdin=creds.option_file(), check=False)
+        if result.exit_status != 0:
+            detail = result.stderr.decode("utf-8", errors="replace").strip()[:300]
+            raise RemoteError(f"reading the WordPress database failed: {detail}")
+        rows = parse_mysql_rows(result.text)
+        try:
+            active = string_list(rows.get("active_plugins", b"a:0:{}"))
+        except PhpSerializeError as exc:
+            self.warnings.append(f"active_plugins is unreadable: {exc}")
+            active = []
+        themes = {
+            rows[k].decode("utf-8", "replace") for k in ("template", "stylesheet") if k in rows
+        }
+        server = rows.get("version")
+        return _DbState(
+            server=server.decode("utf-8", "replace") if server else None,
+            active_plugins=frozenset(active),
+            active_themes=frozenset(themes),
+        )
+
+    async def extensions(self, type_: ExtensionType) -> list[Extension]:
+        """Plugins or themes found in ``wp-content``, at most MAX_EXTENSIONS."""
+        base = self.path("wp-content/plugins" if type_ == "plugin" else "wp-content/themes")
+        if await self.conn.lstat(base) is None:
+            self.warnings.append(f"no {base}")
+            return []
+        entries = [e for e in await self.conn.list_dir(base) if not e.name.startswith(".")]
+        if len(entries) > MAX_EXTENSIONS:
+            self.warnings.append(f"{base}: only the first {MAX_EXTENSIONS} entries read")
+            entries = entries[:MAX_EXTENSIONS]
+        finder = self.plugin if type_ == "plugin" else self.theme
+        found = await _gather(finder(base, entry) for entry in entries)
+        return [e for e in found if e is not None]
+
+    async def resolve(self, base: str, entry: DirEntry) -> str | None:
+        """The kind an entry really is, following a symlink only if it stays inside."""
+        if entry.kind != "symlink":
+            return entry.kind
+        path = posixpath.join(base, entry.name)
+        real = await self.conn.realpath(path)
+        if not self.inside(real):
+            self.warnings.append(f"skipped {path}: symlink out of the docroot to {real}")
+            return None
+        target = await self.conn.lstat(real)
+        return target.kind if target is not None else None
+
+    async def plugin(self, base: str, entry: DirEntry) -> Extension | None:
+        kind = await self.resolve(base, entry)
+        if kind == "other" and entry.name.endswith(".php"):  # a FIFO would hang a reader
+            self.warnings.append(f"skipped {base}/{entry.name}: not a regular file")
+        if kind == "file" and entry.name.endswith(".php"):
+            return await self.plugin_file(base, entry.name, entry.name.removesuffix(".php"))
+        if kind != "dir":
+            return None
+        directory = posixpath.join(base, entry.name)
+        files = [
+            f.name
+            for f in await self.conn.list_dir(directory)
+            if f.name.endswith(".php") and f.kind in ("file", "symlink")
+        ]
+        # The usual layout first (akismet/akismet.php), so one read is typical.
+        files.sort(key=lambda name: (name != f"{entry.name}.php", name))
+        for name in files[:MAX_FILES_PER_PLUGIN]:
+            found = await self.plugin_file(base, f"{entry.name}/{name}", entry.name)
+            if found is not None:
+                return found
+        return None
+
+    async def plugin_file(self, base: str, relative: str, slug: str) -> Extension | None:
+        data = await self.read_inside(posixpath.join(base, relative), HEADER_BYTES)
+        if data is None:
+            return None
+        header = parse_file_header(data, ("Plugin Name", "Version", "Update URI"))
+        if "Plugin Name" not in header:
+            return None
+        return Extension(
+            type="plugin",
+            slug=slug,
+            name=header["Plugin Name"],
+            version=header.get("Version"),
+            update_source=_update_source(header.get("Update URI")),
+            file=relative,
+        )
+
+    async def theme(self, base: str, entry: DirEntry) -> Extension | None:
+        if await self.resolve(base, entry) != "dir":
+            return None
+        relative = f"{entry.name}/style.css"
+        data = await self.read_inside(posixpath.join(base, relative), HEADER_BYTES)
+        if data is None:
+            return None
+        header = parse_file_header(data, ("Theme Name", "Version", "Update URI"))
+        if "Theme Name" not in header:
+            return None
+        return Extension(
+            type="theme",
+            slug=entry.name,
+            name=header["Theme Name"],
+            version=header.get("Version"),
+            update_source=_update_source(header.get("Update URI")),
+            file=relative,
+        )
+
+
+def _update_source(update_uri: str | None) -> str:
+    """wordpress.org unless the header names another update server (WordPress 5.8+)."""
+    if not update_uri:
+        return "wordpress.org"
+    host = urlsplit(update_uri if "//" in update_uri else f"//{update_uri}").hostname or ""
+    return "wordpress.org" if host in _WP_ORG_HOSTS else update_uri
+
+
+async def _gather(awaitables: Iterable[Awaitable[T]]) -> list[T]:
+    return list(await asyncio.gather(*awaitables))

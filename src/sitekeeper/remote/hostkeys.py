@@ -1,0 +1,247 @@
+"""SSH host-key pinning: trust on first use, then a changed key stops the job.
+
+The first successful connection to ``host:port`` records the server's key in
+``ssh_host_keys``; every later connection must present that same key. A
+different key may mean the server was reinstalled -- or that someone sits in
+the middle -- so it raises :class:`HostKeyChanged` (permanent) before any
+command runs, and an operator decides (:meth:`StoreHostKeyPins.forget`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+import asyncssh
+from asyncssh.public_key import get_default_public_key_algs
+from sqlalchemy.exc import IntegrityError
+
+from sitekeeper.errors import HostKeyChanged, RemoteError
+from sitekeeper.store.database import Database
+from sitekeeper.store.tables import SshHostKey
+
+# Preference when a known_hosts file lists several keys for one host: the
+# table pins one key per host:port, and the client then asks for that type.
+# asyncssh's default list starts with RSA; on first use we would rather pin a modern key.
+_FIRST_USE_ALGS = (
+    "ssh-ed25519",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "rsa-sha2-512",
+    "rsa-sha2-256",
+)
+_ALGORITHM_PREFERENCE = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ssh-rsa")
+
+
+@dataclass(frozen=True)
+class PinnedKey:
+    """A host key recorded for ``host:port``."""
+
+    host: str
+    port: int
+    public_key: str  # OpenSSH "type base64", no comment
+    fingerprint: str  # "SHA256:..." as ssh-keygen -l prints it
+    first_seen: datetime
+
+
+class HostKeyPins(Protocol):
+    """Where pins live; the store implements it, the SSH layer only needs these two."""
+
+    def get(self, host: str, port: int) -> PinnedKey | None:
+        """The pinned key for host:port, if any."""
+
+    def pin(self, host: str, port: int, public_key: str) -> PinnedKey:
+        """Record a key unless one is pinned already; returns the pin that holds."""
+
+
+def openssh_key(key: asyncssh.SSHKey) -> str:
+    """A public key as ``type base64`` (comments dropped so equal keys compare equal)."""
+    text = key.export_public_key("openssh").decode("ascii")
+    return " ".join(text.split()[:2])
+
+
+def fingerprint(public_key: str) -> str:
+    """The SHA256 fingerprint of an OpenSSH public key line."""
+    return str(asyncssh.import_public_key(public_key).get_fingerprint("sha256"))
+
+
+class StoreHostKeyPins:
+    """Pins in the ``ssh_host_keys`` table (SQLite or PostgreSQL)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def get(self, host: str, port: int) -> PinnedKey | None:
+        """The pinned key for host:port, if any."""
+        with self._db.session() as session:
+            row = session.get(SshHostKey, (host.lower(), port))
+            return _to_pin(row) if row is not None else None
+
+    def pin(self, host: str, port: int, public_key: str) -> PinnedKey:
+        """Insert the pin; if another worker pinned first, its pin wins (and is returned)."""
+        key = " ".join(public_key.split()[:2])
+        row = SshHostKey(
+            host=host.lower(),
+            port=port,
+            public_key=key,
+            fingerprint=fingerprint(key),
+            first_seen=datetime.now(UTC),
+        )
+        try:
+            with self._db.session() as session:
+                session.add(row)
+        except IntegrityError:
+            pass
+        pinned = self.get(host, port)
+        if pinned is None:  # pragma: no cover - the insert or the other writer's row exists
+            raise RemoteError(f"could not pin the host key of {host}:{port}")
+        return pinned
+
+    def forget(self, host: str, port: int) -> bool:
+        """Drop a pin after an operator verified a legitimate key change."""
+        with self._db.session() as session:
+            row = session.get(SshHostKey, (host.lower(), port))
+            if row is None:
+                return False
+            session.delete(row)
+            return True
+
+    def import_known_hosts(self, path: Path, host: str, port: int = 22) -> PinnedKey | None:
+        """Pre-pin host:port from an OpenSSH known_hosts file (hashed entries work too).
+
+        Returns the pin now in force (an existing pin is kept), or None when the
+        file has no key for that host.
+        """
+        try:
+            known = asyncssh.read_known_hosts(str(path))
+        except (OSError, ValueError) as exc:
+            raise RemoteError(
+                f"cannot read known_hosts file {path}: {exc}", permanent=True
+            ) from exc
+        addr = host if _is_ip(host) else ""
+        # asyncssh falls back to the port-less entry when host:port has none.
+        keys = known.match(host, addr, None if port == 22 else port)[0]
+        if not keys:
+            return None
+        best = min(keys, key=_preference)
+        return self.pin(host, port, openssh_key(best))
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _preference(key: asyncssh.SSHKey) -> int:
+    name = key.get_algorithm()
+    if name in _ALGORITHM_PREFERENCE:
+        return _ALGORITHM_PREFERENCE.index(name)
+    return len(_ALGORITHM_PREFERENCE)
+
+
+def _to_pin(row: SshHostKey) -> PinnedKey:
+    return PinnedKey(
+        host=row.host,
+        port=row.port,
+        public_key=row.public_key,
+        fingerprint=row.fingerprint,
+        first_seen=row.first_seen,
+    )
+
+
+@dataclass
+class HostKeyCheck:
+    """One connection attempt's view of the pin: feeds asyncssh, then pins or refuses.
+
+    asyncssh asks the client's ``validate_host_public_key`` about the key the
+    server presents: with a pin the answer is "only if it is the pinned key"
+    (what was offered is kept for the error message), without a pin it is
+    "yes", and :meth:`confirm` records the key once the handshake proved the
+    server holds the private half.
+    """
+
+    host: str
+    port: int
+    pins: HostKeyPins
+    pinned: PinnedKey | None = None
+    offered: str | None = field(default=None, init=False)
+
+    @classmethod
+    async def load(cls, pins: HostKeyPins, host: str, port: int) -> HostKeyCheck:
+        """Read the current pin (in a thread: the store is synchronous)."""
+        pinned = await asyncio.to_thread(pins.get, host, port)
+        return cls(host=host, port=port, pins=pins, pinned=pinned)
+
+    def known_hosts(self) -> tuple[list[asyncssh.SSHKey], ...]:
+        """No keys trusted up front, so asyncssh asks :meth:`validate` about every key."""
+        return [], [], []
+
+    def host_key_algs(self) -> list[str]:
+        """Plain key types only, the pinned type first so the server presents that key.
+
+        Certificates are left out (there is no CA to check them against), and
+        the server is not limited to the pinned type: if it no longer has such
+        a key it presents another one, which :meth:`validate` then refuses
+        with a fingerprint to show, instead of an anonymous failed handshake.
+        """
+        preferred = list(_FIRST_USE_ALGS)
+        if self.pinned is not None:
+            pinned = asyncssh.import_public_key(self.pinned.public_key).sig_algorithms
+            preferred = [alg.decode("ascii") for alg in pinned]
+        defaults = [alg.decode("ascii") for alg in get_default_public_key_algs()]
+        return list(dict.fromkeys(preferred + defaults))
+
+    def client_factory(self) -> asyncssh.SSHClient:
+        """An asyncssh client whose host-key callback reports to this check."""
+        return _PinningClient(self)
+
+    def validate(self, key: asyncssh.SSHKey) -> bool:
+        """asyncssh's question for the presented key: trusted on first use, else the pin."""
+        self.offered = openssh_key(key)
+        return self.pinned is None or self.offered == self.pinned.public_key
+
+    async def confirm(self, conn: asyncssh.SSHClientConnection) -> PinnedKey:
+        """After the handshake: pin on first use, and re-check against a racing pin."""
+        server_key = conn.get_server_host_key()
+        if server_key is None:  # pragma: no cover - asyncssh always has one after kex
+            raise RemoteError(f"{self.host}:{self.port} presented no host key")
+        presented = openssh_key(server_key)
+        if self.pinned is not None and self.pinned.public_key == presented:
+            return self.pinned
+        pinned = await asyncio.to_thread(self.pins.pin, self.host, self.port, presented)
+        if pinned.public_key != presented:
+            self.pinned, self.offered = pinned, presented
+            raise self.changed()
+        return pinned
+
+    def changed(self) -> HostKeyChanged:
+        """The error for a key that is not the pinned one, with both fingerprints."""
+        assert self.pinned is not None
+        if self.offered is not None:
+            got = f"it now presents {fingerprint(self.offered)}"
+        else:
+            got = "it offers no key of the pinned type"
+        return HostKeyChanged(
+            f"SSH host key of {self.host}:{self.port} changed: pinned "
+            f"{self.pinned.fingerprint} (since {self.pinned.first_seen:%Y-%m-%d}), {got}. "
+            "Nothing was run. If the server was legitimately reinstalled, verify the new "
+            "fingerprint out of band and forget the old pin."
+        )
+
+
+class _PinningClient(asyncssh.SSHClient):
+    def __init__(self, check: HostKeyCheck) -> None:
+        self._check = check
+
+    def validate_host_public_key(
+        self, host: str, addr: str, port: int, key: asyncssh.SSHKey
+    ) -> bool:
+        return self._check.validate(key)

@@ -1,0 +1,96 @@
+"""The real WordPress sites (``tests/realsites/wordpress.sh``) as a pytest fixture.
+
+Import the fixture into a test module (``from tests.realsites import real_wp_sites``).
+Without root or without the script the tests skip with the reason; under
+``SITEKEEPER_REQUIRE_SERVICES=1`` (CI) they fail instead, so CI never passes
+by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+
+from sitekeeper.remote.access import SshAccess
+from tests.services import REQUIRE
+
+SCRIPT_CANDIDATES = [
+    os.environ.get("REALSITES_SCRIPT", ""),
+    str(Path(__file__).parent / "realsites" / "wordpress.sh"),  # vendored copy
+    str(Path(__file__).parents[2] / "shared" / "realsites" / "wordpress.sh"),
+]
+KNOWN_HOSTS = Path("/srv/sites/keys/known_hosts")
+
+
+def _unavailable(reason: str) -> NoReturn:
+    if REQUIRE:
+        pytest.fail(f"{reason} (SITEKEEPER_REQUIRE_SERVICES=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def real_wp_sites() -> list[dict[str, Any]]:
+    """Real WordPress sites wp1..wpN on 127.0.0.1, started (idempotently) by the script."""
+    if os.geteuid() != 0:
+        _unavailable(
+            "real WordPress sites need root: realsites/wordpress.sh installs Debian "
+            "packages, creates Unix users and starts nginx/php-fpm/sshd/MariaDB"
+        )
+    script = next((p for p in SCRIPT_CANDIDATES if p and Path(p).is_file()), None)
+    if script is None:
+        _unavailable("realsites/wordpress.sh not found (set REALSITES_SCRIPT)")
+    n = int(os.environ.get("REALSITES_N", "2"))
+    proc = subprocess.run(
+        ["bash", script, "up", str(n)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if proc.returncode != 0:
+        pytest.fail(
+            f"realsites up failed (rc={proc.returncode}):\n"
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}",
+            pytrace=False,
+        )
+    return [
+        {
+            "name": f"wp{i}",
+            "url": f"http://127.0.0.1:{8080 + i}/",
+            "ssh": {
+                "host": "127.0.0.1",
+                "port": 2222,
+                "user": f"wp{i}",
+                "key": f"/srv/sites/keys/wp{i}",
+                "known_hosts": str(KNOWN_HOSTS),
+            },
+            "docroot": f"/srv/sites/wp{i}",
+            "db": {
+                "host": "127.0.0.1",
+                "port": 3306,
+                "name": f"wp{i}",
+                "user": f"wp{i}",
+                "password": f"wp{i}-db-pass",
+            },
+            "admin": {"user": "admin", "password": f"wp{i}-admin-pass"},
+        }
+        for i in range(1, n + 1)
+    ]
+    # Sites stay up for the next session; `bash <script> down` stops them.
+
+
+def ssh_access(site: dict[str, Any]) -> SshAccess:
+    """The SshAccess a site record of ``real_wp_sites`` would store."""
+    ssh = site["ssh"]
+    return SshAccess(
+        host=ssh["host"],
+        port=ssh["port"],
+        user=ssh["user"],
+        key_path=ssh["key"],
+        docroot=site["docroot"],
+    )

@@ -1,0 +1,196 @@
+"""The SSH layer against the realsites OpenSSH server: quoting, bounds, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+import pytest
+
+from sitekeeper.errors import RemoteError
+from sitekeeper.remote.access import SshAccess
+from sitekeeper.remote.hostkeys import StoreHostKeyPins
+from sitekeeper.remote.ssh import Limits, SshConnection, connect, quote_argv
+from sitekeeper.store.database import Database
+from tests.realsites import real_wp_sites, ssh_access
+
+__all__ = ["real_wp_sites"]
+
+
+@pytest.fixture
+def pins(sqlite_db: Database) -> StoreHostKeyPins:
+    return StoreHostKeyPins(sqlite_db)
+
+
+@pytest.fixture
+async def wp1(
+    real_wp_sites: list[dict[str, Any]], pins: StoreHostKeyPins
+) -> AsyncIterator[SshConnection]:
+    async with await connect(ssh_access(real_wp_sites[0]), pins) as conn:
+        yield conn
+
+
+def test_quote_argv_quotes_every_argument() -> None:
+    assert quote_argv(["ls", "-la", "a b", "$(id)", "it's"]) == (
+        "ls -la 'a b' '$(id)' 'it'\"'\"'s'"
+    )
+    with pytest.raises(ValueError, match="empty"):
+        quote_argv([])
+
+
+async def test_run_passes_hostile_arguments_literally(wp1: SshConnection) -> None:
+    hostile = "a b; touch /tmp/pwned-$$ `id` $(id) 'q' \"d\" \n next * ?"
+    result = await wp1.run(["printf", "%s", hostile])
+    assert result.stdout == hostile.encode()
+    assert result.exit_status == 0
+
+
+async def test_run_session_starts_in_docroot_and_reads_stdin(wp1: SshConnection) -> None:
+    assert (await wp1.run(["pwd"])).text.strip() == "/srv/sites/wp1"
+    assert (await wp1.run(["cat"], stdin=b"secret\x00bytes")).stdout == b"secret\x00bytes"
+
+
+async def test_non_zero_exit_is_a_remote_error_unless_unchecked(wp1: SshConnection) -> None:
+    with pytest.raises(RemoteError, match="exited with 3"):
+        await wp1.run(["sh", "-c", "echo boom >&2; exit 3"])
+    result = await wp1.run(["sh", "-c", "exit 3"], check=False)
+    assert result.exit_status == 3
+
+
+@pytest.mark.parametrize("redirect", ["", " >&2"])
+async def test_output_is_capped(
+    real_wp_sites: list[dict[str, Any]], pins: StoreHostKeyPins, redirect: str
+) -> None:
+    limits = Limits(max_output=64 * 1024)
+    async with await connect(ssh_access(real_wp_sites[0]), pins, limits=limits) as conn:
+        with pytest.raises(RemoteError, match="exceeded 65536 bytes"):
+            await conn.run(["sh", "-c", f"yes sitekeeper{redirect}"])
+        # The connection is still usable after a runaway command was cut off.
+        assert (await conn.run(["echo", "alive"])).text == "alive\n"
+
+
+async def test_command_timeout_stops_the_remote_command(wp1: SshConnection) -> None:
+    with pytest.raises(RemoteError, match=r"timed out after 0\.3s"):
+        await wp1.run(["sleep", "31.7"], time_limit=0.3)
+    # The TERM signal is asynchronous: wait (bounded, on the server) until it is gone.
+    gone = await wp1.run(
+        ["timeout", "10", "sh", "-c", "while pgrep -u wp1 -f '^sleep 31[.]7$'; do :; done"],
+        check=False,
+    )
+    assert gone.exit_status == 0, gone.text
+
+
+async def test_read_file_is_bounded_and_write_file_sets_mode(wp1: SshConnection) -> None:
+    head = await wp1.read_file("wp-includes/version.php", 5)
+    assert head == b"<?php"
+    path = "/tmp/sitekeeper-test-ssh-write"
+    await wp1.write_file(path, b"one\ntwo\n", mode=0o600)
+    try:
+        assert await wp1.read_file(path, 100) == b"one\ntwo\n"
+        assert (await wp1.run(["stat", "-c", "%a %U", path])).text.split() == ["600", "wp1"]
+    finally:
+        await wp1.remove(path)
+    assert await wp1.lstat(path) is None
+
+
+async def test_read_file_refuses_a_fifo(wp1: SshConnection) -> None:
+    path = "/tmp/sitekeeper-test-fifo"
+    await wp1.run(["rm", "-f", path])
+    await wp1.run(["mkfifo", "-m", "600", path])
+    try:
+        with pytest.raises(RemoteError, match="not a regular file"):
+            await wp1.read_file(path, 100)
+    finally:
+        await wp1.remove(path)
+
+
+async def test_list_dir_reports_symlinks_without_following(wp1: SshConnection) -> None:
+    base = "/tmp/sitekeeper-test-listdir"
+    await wp1.run(["rm", "-rf", base])
+    await wp1.run(["mkdir", base])
+    await wp1.run(["ln", "-s", "/etc", f"{base}/etc-link"])
+    await wp1.run(["touch", f"{base}/file"])
+    try:
+        entries = {e.name: e.kind for e in await wp1.list_dir(base)}
+        assert entries == {"etc-link": "symlink", "file": "file"}
+        assert await wp1.realpath(f"{base}/etc-link") == "/etc"
+    finally:
+        await wp1.run(["rm", "-rf", base])
+
+
+async def test_missing_file_is_a_permanent_error(wp1: SshConnection) -> None:
+    with pytest.raises(RemoteError, match="no-such-file") as caught:
+        await wp1.read_file("no-such-file", 10)
+    assert caught.value.permanent
+
+
+async def test_wrong_key_is_an_authentication_error(
+    real_wp_sites: list[dict[str, Any]], pins: StoreHostKeyPins
+) -> None:
+    access = ssh_access(real_wp_sites[0]).model_copy(update={"key_path": "/srv/sites/keys/wp2"})
+    with pytest.raises(RemoteError, match="authentication failed") as caught:
+        await connect(access, pins)
+    assert caught.value.permanent
+
+
+@pytest.fixture
+def wp2_key_material(real_wp_sites: list[dict[str, Any]]) -> str:
+    return Path(real_wp_sites[1]["ssh"]["key"]).read_text()
+
+
+async def test_key_material_instead_of_a_key_file(
+    real_wp_sites: list[dict[str, Any]], pins: StoreHostKeyPins, wp2_key_material: str
+) -> None:
+    """The vault seam: decrypted key text is used, no key file needed."""
+    material = wp2_key_material
+    access = ssh_access(real_wp_sites[1]).model_copy(update={"key_path": None})
+    async with await connect(access, pins, private_key=material) as conn:
+        assert (await conn.run(["whoami"])).text.strip() == "wp2"
+
+
+async def test_no_key_at_all_is_refused(pins: StoreHostKeyPins) -> None:
+    access = SshAccess(host="127.0.0.1", port=2222, user="wp1")
+    with pytest.raises(RemoteError, match="no SSH key configured"):
+        await connect(access, pins)
+
+
+@pytest.fixture
+def key_file(tmp_path: Path) -> str:
+    path = tmp_path / "id_ed25519"
+    asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(path))
+    return str(path)
+
+
+async def test_connection_refused(pins: StoreHostKeyPins, key_file: str) -> None:
+    with socket.socket() as sock:  # a port that was free a moment ago
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    access = SshAccess(host="127.0.0.1", port=port, user="x", key_path=key_file)
+    with pytest.raises(RemoteError, match="connection refused") as caught:
+        await connect(access, pins)
+    assert not caught.value.permanent
+
+
+async def test_silent_server_times_out(pins: StoreHostKeyPins, key_file: str) -> None:
+    """A port that accepts TCP but never speaks SSH (a tarpit) hits the connect timeout."""
+    accepted = asyncio.Event()
+
+    async def tarpit(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.set()
+        await reader.read()  # until the client gives up
+        writer.close()
+
+    server = await asyncio.start_server(tarpit, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    access = SshAccess(host="127.0.0.1", port=port, user="x", key_path=key_file)
+    try:
+        with pytest.raises(RemoteError, match=r"timeout"):
+            await connect(access, pins, limits=Limits(connect_timeout=0.5))
+        assert accepted.is_set()
+    finally:
+        server.close()
+        await server.wait_closed()
