@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -20,9 +20,11 @@ from rich.table import Table
 from sitekeeper.cli.context import AppContext, app_context
 from sitekeeper.domain.checks import CheckOptions, CheckResult
 from sitekeeper.domain.sites import normalize_url
-from sitekeeper.engine.oneshot import OneShotTarget, check_all
 from sitekeeper.errors import NotFound, UsageError
 from sitekeeper.store.sites import get_site, list_sites
+
+if TYPE_CHECKING:
+    from sitekeeper.engine.oneshot import OneShotTarget
 
 PROGRESS_MIN = 10  # below this many targets a progress bar is noise
 
@@ -35,6 +37,8 @@ def _has_database(ctx: AppContext) -> bool:
 
 def resolve_targets(ctx: AppContext, refs: list[str]) -> list[OneShotTarget]:
     """Registered sites by id/name/URL; anything else that is a URL is checked bare."""
+    from sitekeeper.engine.oneshot import OneShotTarget  # noqa: PLC0415 - keeps CLI start fast
+
     targets: list[OneShotTarget] = []
     if not refs:
         with ctx.session() as session:
@@ -88,6 +92,8 @@ def check(
     concurrency: Annotated[int, typer.Option(min=1, help="Checks at once.")] = 200,
 ) -> None:
     """Check sites now: registered ones by id, name or URL, or any bare URL."""
+    from sitekeeper.engine.oneshot import check_all  # noqa: PLC0415 - keeps CLI start fast
+
     ctx = app_context(typer_ctx)
     try:
         targets = resolve_targets(ctx, refs or [])

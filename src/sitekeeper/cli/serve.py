@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 
 from sitekeeper.cli.context import app_context
 from sitekeeper.config import Settings
-from sitekeeper.engine.service import Service
 from sitekeeper.store.database import Database
 from sitekeeper.store.tables import Site
 
@@ -48,6 +47,8 @@ def serve(
 
 
 async def _run_until_signal(settings: Settings, db: Database, stats_interval: float) -> None:
+    from sitekeeper.engine.service import Service  # noqa: PLC0415 - keeps CLI start fast
+
     # Built inside the loop: the probe's HTTP client belongs to it.
     service = Service(
         settings,

@@ -9,6 +9,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -51,9 +53,14 @@ def alembic_config(engine: Engine) -> AlembicConfig:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest revision; safe to call at every start."""
+    """Bring the schema to the newest revision; safe (and cheap) to call at every start."""
+    cfg = alembic_config(engine)
     try:
-        command.upgrade(alembic_config(engine), "head")
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_heads()
+        if set(current) == set(ScriptDirectory.from_config(cfg).get_heads()):
+            return
+        command.upgrade(cfg, "head")
     except OperationalError as exc:
         raise StoreError(f"cannot migrate the database: {exc.orig}") from exc
 

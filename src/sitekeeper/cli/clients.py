@@ -1,0 +1,151 @@
+"""``sitekeeper client ...``: the agency's customers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy.orm import Session
+
+from sitekeeper.cli import output
+from sitekeeper.cli.context import app_context
+from sitekeeper.store import clients as store
+from sitekeeper.store.tables import Client
+from sitekeeper.vault import Vault
+
+app = typer.Typer(help="Clients: the agency's customers.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable).")]
+EmailOpt = Annotated[str | None, typer.Option("--email", help="Contact / report e-mail.")]
+LangOpt = Annotated[str | None, typer.Option("--language", help="Report language, e.g. de.")]
+AlertOpt = Annotated[
+    list[str] | None,
+    typer.Option("--alert-url", help="Apprise URL for this client's alerts (repeatable)."),
+]
+NotesOpt = Annotated[str | None, typer.Option("--notes", help="Free text.")]
+
+
+def client_json(client: Client, vault: Vault, sites: int) -> dict[str, Any]:
+    """The documented JSON shape of a client (alert URLs masked)."""
+    return {
+        "id": client.id,
+        "name": client.name,
+        "email": client.email,
+        "language": client.language,
+        "alert_urls": [store.mask_url(u) for u in store.alert_urls(client, vault)],
+        "notes": client.notes,
+        "sites": sites,
+        "created_at": client.created_at.isoformat(),
+    }
+
+
+def _show(session: Session, client: Client, vault: Vault, as_json: bool) -> None:
+    data = client_json(client, vault, store.site_count(session, client.id))
+    if as_json:
+        output.print_json(data)
+    else:
+        output.print_fields(list(data.items()))
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    *,
+    name: Annotated[str, typer.Argument(help='Client name, e.g. "Bäckerei Müller".')],
+    email: EmailOpt = None,
+    language: Annotated[str, typer.Option("--language", help="Report language.")] = "en",
+    alert_url: AlertOpt = None,
+    notes: NotesOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a client."""
+    app_ctx = app_context(ctx)
+    with app_ctx.session() as session:
+        client = store.add_client(
+            session,
+            app_ctx.vault,
+            name=name,
+            email=email,
+            language=language,
+            alert_urls=alert_url or [],
+            notes=notes,
+            now=app_ctx.now(),
+        )
+        _show(session, client, app_ctx.vault, as_json)
+
+
+@app.command("list")
+def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """List clients."""
+    app_ctx = app_context(ctx)
+    with app_ctx.session() as session:
+        counts = store.site_counts(session)
+        rows = [
+            client_json(c, app_ctx.vault, counts.get(c.id, 0)) for c in store.list_clients(session)
+        ]
+    if as_json:
+        output.print_json(rows)
+        return
+    output.print_table(
+        ["id", "name", "email", "language", "sites", "alerts"],
+        [
+            [r["id"], r["name"], r["email"], r["language"], r["sites"], r["alert_urls"]]
+            for r in rows
+        ],
+    )
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    client: Annotated[str, typer.Argument(help="Client id or name.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Show one client."""
+    app_ctx = app_context(ctx)
+    with app_ctx.session() as session:
+        _show(session, store.get_client(session, client), app_ctx.vault, as_json)
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    *,
+    client: Annotated[str, typer.Argument(help="Client id or name.")],
+    name: Annotated[str | None, typer.Option("--name", help="New name.")] = None,
+    email: EmailOpt = None,
+    language: LangOpt = None,
+    alert_url: AlertOpt = None,
+    clear_alert_urls: Annotated[
+        bool, typer.Option("--clear-alert-urls", help="Remove all alert URLs.")
+    ] = False,
+    notes: NotesOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a client; --alert-url replaces the client's alert URLs."""
+    app_ctx = app_context(ctx)
+    with app_ctx.session() as session:
+        found = store.get_client(session, client)
+        store.update_client(
+            session,
+            found,
+            app_ctx.vault,
+            name=name,
+            email=email,
+            language=language,
+            alert_urls=[] if clear_alert_urls else alert_url,
+            notes=notes,
+        )
+        _show(session, found, app_ctx.vault, as_json)
+
+
+@app.command("remove")
+def remove(
+    ctx: typer.Context, client: Annotated[str, typer.Argument(help="Client id or name.")]
+) -> None:
+    """Remove a client that has no sites or contracts."""
+    app_ctx = app_context(ctx)
+    with app_ctx.session() as session:
+        found = store.get_client(session, client)
+        store.remove_client(session, found)
+        output.note(f"removed client {found.name!r}")

@@ -1,0 +1,351 @@
+"""``sitekeeper site ...``: the monitored websites, one at a time or from a CSV file."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from sitekeeper.cli import output
+from sitekeeper.cli.context import app_context
+from sitekeeper.domain.checks import CheckOptions
+from sitekeeper.domain.durations import format_duration, parse_duration
+from sitekeeper.domain.sites import normalize_url
+from sitekeeper.errors import UsageError
+from sitekeeper.store import sites as store
+from sitekeeper.store.clients import get_client
+from sitekeeper.store.contracts import get_contract
+from sitekeeper.store.site_import import import_sites
+from sitekeeper.store.tables import Site
+
+app = typer.Typer(help="Sites: the websites under maintenance.", no_args_is_help=True)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable).")]
+SiteArg = Annotated[str, typer.Argument(help="Site id, name or URL.")]
+ContractOpt = Annotated[str | None, typer.Option("--contract", help="Contract id.")]
+NameOpt = Annotated[str | None, typer.Option("--name", help="Unique name (default: the host).")]
+SshOpt = Annotated[str | None, typer.Option("--ssh", help="SSH access: user@host[:port].")]
+KeyOpt = Annotated[str | None, typer.Option("--key", help="SSH private key file.")]
+PathOpt = Annotated[str | None, typer.Option("--path", help="Document root on the server.")]
+TagOpt = Annotated[list[str] | None, typer.Option("--tag", help="Label (repeatable).")]
+KeywordOpt = Annotated[
+    str | None, typer.Option("--keyword", help="Text that must appear in the page.")
+]
+ForbidOpt = Annotated[
+    list[str] | None, typer.Option("--forbid", help="Text that must not appear (repeatable).")
+]
+AcceptOpt = Annotated[
+    list[str] | None,
+    typer.Option("--accept", help="Accepted status or range, e.g. 200-299 (repeatable)."),
+]
+MethodOpt = Annotated[str | None, typer.Option("--method", help="GET, HEAD or POST.")]
+TimeoutOpt = Annotated[str | None, typer.Option("--timeout", help="Check deadline, e.g. 10s.")]
+CaOpt = Annotated[str | None, typer.Option("--ca-bundle", help="PEM file of CAs to trust.")]
+
+
+def site_json(site: Site, default_interval: int) -> dict[str, Any]:
+    """The documented JSON shape of a site."""
+    return {
+        "id": site.id,
+        "name": site.name,
+        "url": site.url,
+        "client_id": site.client_id,
+        "client": site.client.name if site.client else None,
+        "contract_id": site.contract_id,
+        "plan": site.contract.plan.name if site.contract else None,
+        "check_interval": store.check_interval(site, default_interval),
+        "paused": site.paused,
+        "tags": [t.tag for t in site.tags],
+        "check": CheckOptions.model_validate(site.check_options or {}).model_dump(mode="json"),
+        "ssh": site.ssh,
+        "cms": site.cms,
+        "cms_version": site.cms_version,
+        "created_at": site.created_at.isoformat(),
+    }
+
+
+def _print(site: Site, default_interval: int, as_json: bool) -> None:
+    data = site_json(site, default_interval)
+    if as_json:
+        output.print_json(data)
+        return
+    fields = [(k, v) for k, v in data.items() if k not in ("check", "ssh")]
+    fields = [(k, format_duration(v) if k == "check_interval" else v) for k, v in fields]
+    fields += [(f"check.{k}", v) for k, v in data["check"].items()]
+    if data["ssh"]:
+        fields += [(f"ssh.{k}", v) for k, v in data["ssh"].items()]
+    output.print_fields(fields)
+
+
+def _check_changes(
+    *,
+    keyword: str | None,
+    forbid: list[str] | None,
+    accept: list[str] | None,
+    method: str | None,
+    timeout: str | None,
+    ca_bundle: str | None,
+    verify_tls: bool | None,
+) -> dict[str, Any]:
+    """Check options given on the command line, ready for ``CheckOptions``."""
+    changes: dict[str, Any] = {}
+    if keyword is not None:
+        changes["keyword"] = keyword or None
+    if forbid is not None:
+        changes["forbidden"] = forbid
+    if accept is not None:
+        changes["accept_status"] = accept
+    if method is not None:
+        changes["method"] = method.upper()
+    if timeout is not None:
+        try:
+            changes["timeout"] = float(parse_duration(timeout))
+        except ValueError as exc:
+            raise UsageError(f"--timeout: {exc}") from None
+    if ca_bundle is not None:
+        path = Path(ca_bundle).expanduser().resolve()
+        if not path.is_file():
+            raise UsageError(f"--ca-bundle: no file {ca_bundle!r}")
+        changes["ca_bundle"] = str(path)
+    if verify_tls is not None:
+        changes["verify_tls"] = verify_tls
+    return changes
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    *,
+    url: Annotated[str, typer.Argument(help="The site's URL, e.g. https://example.com.")],
+    client: Annotated[str, typer.Option("--client", help="Client id or name.")],
+    contract: ContractOpt = None,
+    name: NameOpt = None,
+    ssh: SshOpt = None,
+    key: KeyOpt = None,
+    path: PathOpt = None,
+    tag: TagOpt = None,
+    keyword: KeywordOpt = None,
+    forbid: ForbidOpt = None,
+    accept: AcceptOpt = None,
+    method: MethodOpt = None,
+    timeout: TimeoutOpt = None,
+    ca_bundle: CaOpt = None,
+    no_verify_tls: Annotated[
+        bool, typer.Option("--no-verify-tls", help="Accept any certificate.")
+    ] = False,
+    paused: Annotated[bool, typer.Option("--paused", help="Add without checking yet.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a site; it joins the client's only active contract unless --contract is given."""
+    url = normalize_url(url)  # the cheapest check first, before touching the database
+    if (key or path) and not ssh:
+        raise UsageError("--key/--path need --ssh user@host[:port]")
+    check = _check_changes(
+        keyword=keyword,
+        forbid=forbid,
+        accept=accept,
+        method=method,
+        timeout=timeout,
+        ca_bundle=ca_bundle,
+        verify_tls=False if no_verify_tls else None,
+    )
+    ssh_json = store.build_ssh(ssh, key, path, base_dir=Path.cwd()) if ssh else None
+    app_ctx = app_context(ctx)
+    with app_ctx.session() as session:
+        fields = store.SiteFields(
+            url=url,
+            name=name,
+            client=get_client(session, client),
+            contract=get_contract(session, contract) if contract else None,
+            tags=tag or [],
+            ssh=ssh_json,
+            check=check,
+            paused=paused,
+        )
+        site = store.add_site(
+            session, fields, app_ctx.now(), default_interval=app_ctx.default_interval
+        )
+        _print(site, app_ctx.default_interval, as_json)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    client: Annotated[str | None, typer.Option("--client", help="Only this client's.")] = None,
+    contract: Annotated[
+        str | None, typer.Option("--contract", help="Only this contract's.")
+    ] = None,
+    tag: Annotated[str | None, typer.Option("--tag", help="Only sites with this tag.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List sites."""
+    app_ctx = app_context(ctx)
+    default = app_ctx.default_interval
+    with app_ctx.session() as session:
+        rows = [
+            site_json(s, default)
+            for s in store.list_sites(
+                session,
+                client_id=get_client(session, client).id if client else None,
+                contract_id=get_contract(session, contract).id if contract else None,
+                tag=tag,
+            )
+        ]
+    if as_json:
+        output.print_json(rows)
+        return
+    output.print_table(
+        ["id", "name", "url", "client", "contract", "interval", "paused", "tags"],
+        [
+            [
+                r["id"],
+                r["name"],
+                r["url"],
+                r["client"],
+                r["contract_id"],
+                format_duration(r["check_interval"]),
+                r["paused"],
+                r["tags"],
+            ]
+            for r in rows
+        ],
+    )
+
+
+@app.command("show")
+def show(ctx: typer.Context, site: SiteArg, as_json: JsonOpt = False) -> None:
+    """Show one site."""
+    app_ctx = app_context(ctx)
+    with app_ctx.session() as session:
+        _print(store.get_site(session, site), app_ctx.default_interval, as_json)
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    *,
+    site: SiteArg,
+    url: Annotated[str | None, typer.Option("--url", help="New URL.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="New name.")] = None,
+    client: Annotated[str | None, typer.Option("--client", help="Move to this client.")] = None,
+    contract: ContractOpt = None,
+    no_contract: Annotated[bool, typer.Option("--no-contract", help="Leave the contract.")] = False,
+    ssh: SshOpt = None,
+    key: KeyOpt = None,
+    path: PathOpt = None,
+    no_ssh: Annotated[bool, typer.Option("--no-ssh", help="Forget SSH access.")] = False,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="Replace tags (repeatable).")
+    ] = None,
+    no_tags: Annotated[bool, typer.Option("--no-tags", help="Remove all tags.")] = False,
+    keyword: KeywordOpt = None,
+    forbid: ForbidOpt = None,
+    accept: AcceptOpt = None,
+    method: MethodOpt = None,
+    timeout: TimeoutOpt = None,
+    ca_bundle: CaOpt = None,
+    verify_tls: Annotated[
+        bool | None, typer.Option("--verify-tls/--no-verify-tls", help="Check certificates.")
+    ] = None,
+    pause: Annotated[
+        bool | None, typer.Option("--pause/--resume", help="Stop or restart checking.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a site; options not given stay as they are."""
+    check = _check_changes(
+        keyword=keyword,
+        forbid=forbid,
+        accept=accept,
+        method=method,
+        timeout=timeout,
+        ca_bundle=ca_bundle,
+        verify_tls=verify_tls,
+    )
+    app_ctx = app_context(ctx)
+    with app_ctx.session() as session:
+        found = store.get_site(session, site)
+        fields = store.SiteFields(
+            url=url,
+            name=name,
+            client=get_client(session, client) if client else None,
+            contract=get_contract(session, contract) if contract else None,
+            clear_contract=no_contract,
+            tags=[] if no_tags else tag,
+            ssh=_edited_ssh(found, ssh, key, path),
+            clear_ssh=no_ssh,
+            check=check,
+            paused=pause,
+        )
+        store.update_site(
+            session, found, fields, app_ctx.now(), default_interval=app_ctx.default_interval
+        )
+        _print(found, app_ctx.default_interval, as_json)
+
+
+def _edited_ssh(
+    site: Site, target: str | None, key: str | None, docroot: str | None
+) -> dict[str, Any] | None:
+    """New SSH JSON when any SSH option is given; unspecified parts keep their value."""
+    if target is None and key is None and docroot is None:
+        return None
+    current = site.ssh or {}
+    if target is None:
+        if not current:
+            raise UsageError("the site has no SSH access yet: give --ssh user@host[:port]")
+        target = f"{current['user']}@{current['host']}:{current['port']}"
+    return store.build_ssh(
+        target,
+        key if key is not None else current.get("key_path"),
+        docroot if docroot is not None else current.get("docroot"),
+        base_dir=Path.cwd(),
+    )
+
+
+@app.command("remove")
+def remove(ctx: typer.Context, site: SiteArg) -> None:
+    """Remove a site, its check job and its state (the journal keeps its history)."""
+    app_ctx = app_context(ctx)
+    with app_ctx.session() as session:
+        found = store.get_site(session, site)
+        store.remove_site(session, found, app_ctx.now())
+    output.note(f"removed site {found.name!r}")
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV with a header row; see docs/cli-json.md.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and count, change nothing.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add or update sites from a CSV file: all rows or none."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {file}: {exc}") from None
+    app_ctx = app_context(ctx)
+    with app_ctx.session() as session:
+        result = import_sites(
+            session,
+            text,
+            app_ctx.now(),
+            default_interval=app_ctx.default_interval,
+            base_dir=file.resolve().parent,
+            dry_run=dry_run,
+        )
+    if as_json:
+        data = asdict(result)
+        output.print_json(
+            {k: data[k] for k in ("added", "updated", "unchanged", "dry_run")}
+            | {"added_names": data["added_names"], "updated_names": data["updated_names"]}
+        )
+        return
+    prefix = "would import" if dry_run else "imported"
+    typer.echo(
+        f"{prefix}: {result.added} added, {result.updated} updated, {result.unchanged} unchanged"
+    )

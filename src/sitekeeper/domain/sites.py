@@ -1,0 +1,129 @@
+"""What a site is made of before it is stored: URL, name, SSH access, check options.
+
+Pure validation (no I/O), shared by ``site add``, ``site edit``, the CSV import
+and the web UI, so every entry point rejects the same bad input the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Container
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sitekeeper.errors import UsageError
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_HOST_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")
+_SSH_TARGET = re.compile(
+    r"^(?P<user>[^@\s:]+)@(?P<host>\[[0-9a-fA-F:.]+\]|[^@\s:]+)(?::(?P<port>\d+))?$"
+)
+_TAG = re.compile(r"^[\w.:-]{1,64}$")
+
+
+def normalize_url(text: str) -> str:
+    """A canonical ``http(s)://host[:port]/path[?query]``; UsageError if it is not a site URL.
+
+    Scheme and host are lowercased, an international host is IDNA-encoded, the
+    default port and any fragment are dropped and an empty path becomes ``/``,
+    so the same site typed twice is recognised as the same.
+    """
+    raw = text.strip()
+    if not raw or any(c.isspace() for c in raw):
+        raise UsageError(f"invalid URL {text!r}: must not be empty or contain spaces")
+    if "://" not in raw:
+        raise UsageError(f"invalid URL {text!r}: needs a scheme, e.g. https://{raw}")
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError as exc:
+        raise UsageError(f"invalid URL {text!r}: {exc}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS:
+        raise UsageError(f"invalid URL {text!r}: scheme must be http or https")
+    if parts.username is not None or parts.password is not None:
+        raise UsageError(f"invalid URL {text!r}: credentials in the URL are not supported")
+    host = _normalize_host(parts.hostname or "", text)
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+def _normalize_host(host: str, text: str) -> str:
+    """Lowercase ASCII host (IDNA for international names); UsageError if malformed."""
+    if not host:
+        raise UsageError(f"invalid URL {text!r}: no host")
+    if ":" in host:  # an IPv6 literal: urlsplit already unbracketed it
+        return f"[{host.lower()}]"
+    try:
+        ascii_host = host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise UsageError(f"invalid URL {text!r}: bad host name {host!r}") from None
+    labels = ascii_host.rstrip(".").split(".")
+    if not all(_HOST_LABEL.match(label) for label in labels):
+        raise UsageError(f"invalid URL {text!r}: bad host name {host!r}")
+    return ascii_host.rstrip(".")
+
+
+def url_variants(url: str) -> list[str]:
+    """The stored forms a user's URL may match: with and without a trailing slash."""
+    canonical = normalize_url(url)
+    bare = canonical.rstrip("/")
+    return sorted({canonical, bare, bare + "/"})
+
+
+def host_of(url: str) -> str:
+    """The host of a normalised URL, used as a site's default name."""
+    return urlsplit(url).hostname or url
+
+
+def unique_name(base: str, taken: Container[str]) -> str:
+    """``base``, or ``base-2``, ``base-3``... whichever is not taken yet."""
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def validate_name(name: str) -> str:
+    """A trimmed, non-empty site/client/plan name; names are how humans refer to things."""
+    value = name.strip()
+    if not value:
+        raise UsageError("a name must not be empty")
+    if len(value) > 200:
+        raise UsageError(f"name too long ({len(value)} characters, at most 200)")
+    return value
+
+
+def validate_tags(tags: list[str]) -> list[str]:
+    """Sorted, de-duplicated tags; letters, digits and ``_.:-`` only (they go in filters)."""
+    cleaned = sorted({t.strip() for t in tags if t.strip()})
+    for tag in cleaned:
+        if not _TAG.match(tag):
+            raise UsageError(f"invalid tag {tag!r}: use letters, digits and _.:- (max 64)")
+    return cleaned
+
+
+class SshAccess(BaseModel):
+    """How to reach a site's server; stored as JSON in ``Site.ssh``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str
+    port: int = Field(default=22, ge=1, le=65535)
+    user: str
+    key_path: str | None = None
+    docroot: str | None = None
+
+
+def parse_ssh_target(target: str) -> tuple[str, str, int]:
+    """``user@host[:port]`` -> (user, host, port); UsageError otherwise."""
+    match = _SSH_TARGET.match(target.strip())
+    if not match:
+        raise UsageError(f"invalid SSH target {target!r}: expected user@host or user@host:port")
+    port = int(match.group("port") or 22)
+    if not 1 <= port <= 65535:
+        raise UsageError(f"invalid SSH port in {target!r}")
+    return match.group("user"), match.group("host").strip("[]"), port

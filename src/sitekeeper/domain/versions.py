@@ -1,0 +1,401 @@
+"""Version comparison with each ecosystem's own rules.
+
+WordPress and Joomla compare like PHP's ``version_compare`` (so "6.4" < "6.4.0"),
+Composer/Packagist normalises to four numeric parts plus a stability suffix and
+then compares like PHP, and Drupal mixes legacy contrib versions ("8.x-1.2")
+with semver ("2.0.3"). Getting any of these wrong means a missed or a false
+vulnerability, so each rule is written from the vendor's documentation.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+# PHP's documented order: any other string < dev < alpha = a < beta = b < RC = rc < # < pl = p.
+# PHP matches a part by prefix, in this order ("abc" counts as "a", "patch" as "p").
+_SPECIAL_FORMS: tuple[tuple[str, int], ...] = (
+    ("dev", 0),
+    ("alpha", 1),
+    ("a", 1),
+    ("beta", 2),
+    ("b", 2),
+    ("RC", 3),
+    ("rc", 3),
+    ("#", 4),
+    ("pl", 5),
+    ("p", 5),
+)
+_UNKNOWN_FORM = -6
+_NUMBER = "#N#"  # what PHP compares a number against when the other part is a word
+_LONG_MAX = 2**63 - 1  # PHP reads numbers with strtol, which saturates
+
+
+def _is_digit(ch: str) -> bool:
+    return "0" <= ch <= "9"
+
+
+def _is_non_digit(ch: str) -> bool:
+    return not _is_digit(ch) and ch != "."
+
+
+def _is_alnum(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+def php_canonicalize(version: str) -> str:
+    """PHP's canonical form: '-', '_', '+' become '.', and '.' separates digits from letters.
+
+    PHP works on bytes and stops at NUL, so we do too; "4.3.2RC1" -> "4.3.2.RC.1".
+    """
+    raw = version.encode("utf-8", "surrogatepass").split(b"\0", 1)[0].decode("latin-1")
+    if not raw:
+        return ""
+    out = [raw[0]]  # PHP copies the first byte as is
+    prev = raw[0]
+    for ch in raw[1:]:
+        last = out[-1]
+        if ch in "-_+":
+            if last != ".":
+                out.append(".")
+        elif (_is_non_digit(prev) and _is_digit(ch)) or (_is_digit(prev) and _is_non_digit(ch)):
+            if last != ".":
+                out.append(".")
+            out.append(ch)
+        elif not _is_alnum(ch):
+            if last != ".":
+                out.append(".")
+        else:
+            out.append(ch)
+        prev = ch
+    return "".join(out)
+
+
+def _form_order(part: str) -> int:
+    for name, order in _SPECIAL_FORMS:
+        if part.startswith(name):
+            return order
+    return _UNKNOWN_FORM
+
+
+def _sign(value: int) -> int:
+    return (value > 0) - (value < 0)
+
+
+def _compare_parts(left: str, right: str) -> int:
+    left_num = bool(left) and _is_digit(left[0])
+    right_num = bool(right) and _is_digit(right[0])
+    if left_num and right_num:
+        return _sign(min(int(left), _LONG_MAX) - min(int(right), _LONG_MAX))
+    if not left_num and not right_num:
+        return _sign(_form_order(left) - _form_order(right))
+    if left_num:
+        return _sign(_form_order(_NUMBER) - _form_order(right))
+    return _sign(_form_order(left) - _form_order(_NUMBER))
+
+
+def _leading_digits(part: str) -> str:
+    match = re.match(r"[0-9]+", part)
+    return match.group(0) if match else part
+
+
+def php_version_compare(left: str, right: str) -> int:
+    """-1, 0 or 1 exactly as PHP 8's ``version_compare($left, $right)``.
+
+    Faithful to PHP's quirks too: a trailing separator ("1.0-") compares lower
+    than anything, even itself, so callers should strip input first. PHP's
+    tail recursion is a loop here, so no input can exhaust the stack.
+    """
+    left = left.split("\0", 1)[0]
+    right = right.split("\0", 1)[0]
+    while True:
+        if not left or not right:
+            return 0 if not left and not right else (1 if left else -1)
+        # PHP leaves a string that starts with "#" as is: that is how "#N#" stands for a number
+        a = left if left.startswith("#") else php_canonicalize(left)
+        b = right if right.startswith("#") else php_canonicalize(right)
+        pa = pb = 0
+        more_a = more_b = True
+        while pa < len(a) and pb < len(b) and more_a and more_b:
+            end_a, end_b = a.find(".", pa), b.find(".", pb)
+            more_a, more_b = end_a != -1, end_b != -1
+            part_a = a[pa:end_a] if more_a else a[pa:]
+            part_b = b[pb:end_b] if more_b else b[pb:]
+            compare = _compare_parts(_leading_digits(part_a), _leading_digits(part_b))
+            if compare:
+                return compare
+            if more_a:
+                pa = end_a + 1
+            if more_b:
+                pb = end_b + 1
+        if more_a:  # left has more parts: a number wins, a word is weighed against a number
+            rest = a[pa:]
+            if rest[:1] and _is_digit(rest[0]):
+                return 1
+            left, right = rest, _NUMBER
+        elif more_b:
+            rest = b[pb:]
+            if rest[:1] and _is_digit(rest[0]):
+                return -1
+            left, right = _NUMBER, rest
+        else:
+            return 0
+
+
+# --- Composer ---------------------------------------------------------------------------------
+
+_COMPOSER_STABILITY = {
+    "stable": "",
+    "alpha": "alpha",
+    "a": "alpha",
+    "beta": "beta",
+    "b": "beta",
+    "rc": "RC",
+    "patch": "patch",
+    "pl": "patch",
+    "p": "patch",
+}
+_COMPOSER_VERSION = re.compile(
+    r"""^v?(?P<nums>\d+(?:\.\d+){0,3})
+        (?:[._-]?(?P<stab>stable|beta|b|rc|alpha|a|patch|pl|p)(?P<stabnum>(?:[.-]?\d+)*))?
+        (?P<dev>[.-]?dev)?$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_COMPOSER_BRANCH = re.compile(r"^v?(?P<nums>\d+(?:\.\d+){0,2})\.[x*]-?dev$", re.IGNORECASE)
+_DEV_BRANCH_FILL = "9999999"
+
+
+def composer_normalize(version: str) -> str:
+    """Composer's normal form, "1.2" -> "1.2.0.0", "2.0.0-rc1" -> "2.0.0.0-RC1".
+
+    ValueError for anything Composer would not accept as a version.
+    """
+    text = version.strip()
+    if match := _COMPOSER_BRANCH.match(text):
+        nums = match.group("nums").split(".")
+        nums += [_DEV_BRANCH_FILL] * (4 - len(nums))
+        return ".".join(str(int(n)) for n in nums) + "-dev"
+    match = _COMPOSER_VERSION.match(text)
+    if not match:
+        raise ValueError(f"not a Composer version: {version!r}")
+    nums = [str(int(n)) for n in match.group("nums").split(".")]
+    nums += ["0"] * (4 - len(nums))
+    result = ".".join(nums)
+    if stab := match.group("stab"):
+        label = _COMPOSER_STABILITY[stab.lower()]
+        if label:
+            result += "-" + label + re.sub(r"^[.-]", "", match.group("stabnum") or "")
+    if match.group("dev"):
+        result += "-dev"
+    return result
+
+
+def composer_compare(left: str, right: str) -> int:
+    """Composer's ordering: normalise both, then PHP's version_compare."""
+    return php_version_compare(composer_normalize(left), composer_normalize(right))
+
+
+# --- Drupal -----------------------------------------------------------------------------------
+
+_DRUPAL_VERSION = re.compile(
+    r"""^(?:(?P<core>\d+\.x)-)?
+        (?P<major>\d+)
+        (?:\.(?P<minor>\d+|x))?
+        (?:\.(?P<patch>\d+|x))?
+        (?:-(?P<extra>(?:alpha|beta|rc|unstable)\d+|dev))?$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class DrupalVersion:
+    """A Drupal core or contrib version: "10.2.3", "7.98", "8.x-1.2", "2.0.3", "3.0.0-rc1"."""
+
+    core: str | None  # "8.x" in legacy contrib versions, else None
+    major: int
+    minor: int | None  # None for "x" (dev branches)
+    patch: int | None
+    extra: str | None  # "beta3", "rc1", "dev"
+    text: str
+
+    @classmethod
+    def parse(cls, text: str) -> DrupalVersion:
+        """Parse, or ValueError: Drupal has no other version shapes worth guessing at."""
+        match = _DRUPAL_VERSION.match(text.strip().lower())
+        if not match:
+            raise ValueError(f"not a Drupal version: {text!r}")
+        core, minor, patch = match.group("core"), match.group("minor"), match.group("patch")
+        if core and patch is not None:
+            raise ValueError(f"legacy contrib versions have two parts: {text!r}")
+        if minor is None and patch is None and not core:
+            raise ValueError(f"not a Drupal version: {text!r}")
+        if "x" in (minor or "", patch or "") and (match.group("extra") or "").lower() != "dev":
+            raise ValueError(f"a branch name, not a Drupal version: {text!r}")
+        return cls(
+            core=core,
+            major=int(match.group("major")),
+            minor=None if minor is None or not minor.isdigit() else int(minor),
+            patch=None if patch is None or not patch.isdigit() else int(patch),
+            extra=(match.group("extra") or "").lower() or None,
+            text=text.strip(),
+        )
+
+    @property
+    def semver(self) -> bool:
+        """True for three-part versions (core 8+ and semver contrib), "2.0.x-dev" included."""
+        return self.core is None and re.match(r"^\d+\.(\d+|x)\.(\d+|x)", self.text) is not None
+
+    def branch(self) -> str:
+        """The release branch: "8.x-1.x", "2.0.x", "10.2.x", or "7.x" for Drupal 7 core."""
+        if self.core:
+            return f"{self.core}-{self.major}.x"
+        if self.semver and self.minor is not None:
+            return f"{self.major}.{self.minor}.x"
+        return f"{self.major}.x"
+
+    def branch_prefix(self) -> str:
+        """The branch as Drupal's ``supported_branches`` writes it ("8.x-1.", "10.4.")."""
+        return self.branch()[:-1]
+
+    def to_composer(self) -> str:
+        """The version packages.drupal.org publishes: "8.x-2.0-beta3" -> "2.0-beta3"."""
+        parts = [str(self.major)]
+        for part in (self.minor, self.patch):
+            if part is None:
+                break
+            parts.append(str(part))
+        text = ".".join(parts)
+        if self.extra == "dev":
+            branch_dev = self.minor is None or (self.semver and self.patch is None)
+            return text + (".x-dev" if branch_dev else "-dev")
+        if self.extra:
+            return f"{text}-{self.extra.replace('unstable', 'alpha')}"
+        return text
+
+
+def drupal_branch(version: str) -> str:
+    """Shortcut for ``DrupalVersion.parse(version).branch()``."""
+    return DrupalVersion.parse(version).branch()
+
+
+def drupal_compare(left: str, right: str) -> int:
+    """Order Drupal versions (either style) the way packages.drupal.org's Composer does."""
+    return composer_compare(_drupal_as_composer(left), _drupal_as_composer(right))
+
+
+def _drupal_as_composer(version: str) -> str:
+    try:
+        return DrupalVersion.parse(version).to_composer()
+    except ValueError:
+        return version  # OSV ranges already use Composer versions ("2.5.0")
+
+
+# --- ecosystems -------------------------------------------------------------------------------
+
+
+def php_branch(version: str) -> str:
+    """First two numeric parts: "6.4.3" -> "6.4", "6.8-alpha-59551" -> "6.8", "6" -> "6.0"."""
+    numbers: list[str] = []
+    for part in php_canonicalize(version.strip()).split("."):
+        if not part.isdigit():
+            break
+        numbers.append(str(int(part)))
+        if len(numbers) == 2:
+            break
+    if not numbers:
+        raise ValueError(f"no numeric version in {version!r}")
+    return ".".join([*numbers, "0"][:2])
+
+
+def composer_branch(version: str) -> str:
+    """major.minor of a Composer version: "2.5.0" -> "2.5"."""
+    return ".".join(composer_normalize(version).split(".")[:2])
+
+
+class Ecosystem(enum.StrEnum):
+    """Where a package lives; picks the comparison and branch rules."""
+
+    WORDPRESS = "wordpress"
+    JOOMLA = "joomla"
+    DRUPAL = "drupal"
+    PACKAGIST = "packagist"
+
+    def compare(self, left: str, right: str) -> int:
+        """-1, 0 or 1 under this ecosystem's rules; ValueError if unparsable here."""
+        return _COMPARATORS[self](_checked(left), _checked(right))
+
+    def bound_compare(self, version: str, bound: str) -> int:
+        """Compare a version with an advisory's bound, where "6.4.0" names the 6.4 release.
+
+        WordPress calls its x.y.0 release "x.y", and PHP ranks "6.4" below "6.4.0";
+        an advisory "introduced in 6.4.0" must still cover a site on 6.4, so for the
+        PHP ecosystems both sides are padded to three numeric parts first.
+        """
+        if self in (Ecosystem.WORDPRESS, Ecosystem.JOOMLA):
+            return self.compare(_pad_release(version), _pad_release(bound))
+        return self.compare(version, bound)
+
+    def branch(self, version: str) -> str:
+        """The release branch a version belongs to (security fixes are per branch)."""
+        return _BRANCHES[self](_checked(version))
+
+    def sort_key(self) -> Callable[[str], Any]:
+        """A key for ``sorted`` that orders versions by this ecosystem's rules."""
+        return functools.cmp_to_key(self.compare)
+
+    @classmethod
+    def from_osv(cls, ecosystem: str, package: str) -> Ecosystem:
+        """Map an OSV ecosystem and package name; Drupal lives on Packagist in OSV."""
+        base = ecosystem.split(":", 1)[0].strip().lower()
+        if base == "packagist":
+            if package.startswith("drupal/") or "packages.drupal.org" in ecosystem:
+                return cls.DRUPAL
+            return cls.PACKAGIST
+        try:
+            return cls(base)
+        except ValueError:
+            raise ValueError(f"unsupported OSV ecosystem {ecosystem!r}") from None
+
+
+MAX_VERSION_LENGTH = 100  # real versions are short; longer ones come from broken or hostile data
+
+
+def _checked(version: str) -> str:
+    text = version.strip()
+    if len(text) > MAX_VERSION_LENGTH:
+        raise ValueError(f"not a version: {len(text)} characters long")
+    return text
+
+
+def _pad_release(version: str) -> str:
+    """ "6.4" -> "6.4.0", "6.8-alpha" -> "6.8.0-alpha": pre-releases keep their order."""
+    match = re.match(r"^(\d+(?:\.\d+)*)(.*)$", version.strip(), re.DOTALL)
+    if not match:
+        return version
+    parts = match.group(1).split(".")
+    return ".".join(parts + ["0"] * (3 - len(parts))) + match.group(2)
+
+
+def _drupal_branch_any(version: str) -> str:
+    try:
+        return drupal_branch(version)
+    except ValueError:
+        return composer_branch(version) + ".x"
+
+
+_COMPARATORS: dict[Ecosystem, Callable[[str, str], int]] = {
+    Ecosystem.WORDPRESS: php_version_compare,
+    Ecosystem.JOOMLA: php_version_compare,
+    Ecosystem.DRUPAL: drupal_compare,
+    Ecosystem.PACKAGIST: composer_compare,
+}
+_BRANCHES: dict[Ecosystem, Callable[[str], str]] = {
+    Ecosystem.WORDPRESS: php_branch,
+    Ecosystem.JOOMLA: php_branch,
+    Ecosystem.DRUPAL: _drupal_branch_any,
+    Ecosystem.PACKAGIST: composer_branch,
+}

@@ -1,0 +1,123 @@
+"""Drupal's release history XML (updates.drupal.org/release-history/<project>/current|7.x).
+
+The same format serves Drupal 7 and 8+, core and contrib; it is where we learn
+which branches are supported and which releases are security updates or were
+later marked insecure, the per-branch truth advisories lack.
+"""
+
+from __future__ import annotations
+
+import enum
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sitekeeper.domain.versions import DrupalVersion
+from sitekeeper.errors import InvalidFeed
+from sitekeeper.intel.payload import DEFAULT_MAX_BYTES, expect_root, parse_xml, text_of
+
+SECURITY_UPDATE = "Security update"
+INSECURE = "Insecure"
+
+
+class ProjectStatus(enum.StrEnum):
+    """The project's standing: anything but published means "get off it"."""
+
+    PUBLISHED = "published"
+    INSECURE = "insecure"
+    REVOKED = "revoked"
+    UNSUPPORTED = "unsupported"
+
+
+@dataclass(frozen=True)
+class DrupalRelease:
+    """One ``<release>``; ``release_types`` are the "Release type" terms."""
+
+    name: str
+    version: str
+    status: str
+    date: datetime | None
+    release_types: tuple[str, ...]
+    core_compatibility: str | None
+    download_link: str | None
+    release_link: str | None
+
+    @property
+    def security_update(self) -> bool:
+        """The release fixes a security issue."""
+        return SECURITY_UPDATE in self.release_types
+
+    @property
+    def insecure(self) -> bool:
+        """A later security release fixed an issue this release has."""
+        return INSECURE in self.release_types
+
+    @property
+    def branch(self) -> str:
+        """ "8.x-1.x", "2.0.x", "10.4.x"."""
+        return DrupalVersion.parse(self.version).branch()
+
+
+@dataclass(frozen=True)
+class ReleaseHistory:
+    """A project's release history."""
+
+    short_name: str
+    title: str
+    project_status: ProjectStatus
+    supported_branches: tuple[str, ...]  # prefixes as Drupal writes them: "8.x-1.", "10.4."
+    releases: tuple[DrupalRelease, ...]
+
+    def is_supported(self, version: str) -> bool:
+        """Whether ``version`` is on a branch the project still supports."""
+        return any(version.startswith(prefix) for prefix in self.supported_branches)
+
+
+def _release(node: ET.Element, what: str) -> DrupalRelease:
+    version = text_of(node, "version", what=what) or ""
+    try:
+        DrupalVersion.parse(version)
+    except ValueError as exc:
+        raise InvalidFeed(f"{what}: {exc}") from exc
+    raw_date = text_of(node, "date", what=what, required=False)
+    if raw_date is not None and not raw_date.isdigit():
+        raise InvalidFeed(f"{what}: release {version} has a non-numeric <date>")
+    types = tuple(
+        (term.findtext("value") or "").strip()
+        for term in node.findall("terms/term")
+        if (term.findtext("name") or "").strip() == "Release type"
+    )
+    return DrupalRelease(
+        name=text_of(node, "name", what=what, required=False) or version,
+        version=version,
+        status=text_of(node, "status", what=what, required=False) or "published",
+        date=datetime.fromtimestamp(int(raw_date), UTC) if raw_date else None,
+        release_types=types,
+        core_compatibility=text_of(node, "core_compatibility", what=what, required=False),
+        download_link=text_of(node, "download_link", what=what, required=False),
+        release_link=text_of(node, "release_link", what=what, required=False),
+    )
+
+
+def parse_release_history(
+    data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> ReleaseHistory | None:
+    """The history, or None when updates.drupal.org answers ``<error>`` (unknown project)."""
+    what = "Drupal release history"
+    root = parse_xml(data, what=what, max_bytes=max_bytes)
+    if root.tag == "error":
+        return None
+    expect_root(root, "project", what=what)
+    raw_status = text_of(root, "project_status", what=what) or ""
+    try:
+        status = ProjectStatus(raw_status)
+    except ValueError:
+        raise InvalidFeed(f"{what}: unknown project_status {raw_status!r}") from None
+    branches = text_of(root, "supported_branches", what=what, required=False) or ""
+    return ReleaseHistory(
+        short_name=text_of(root, "short_name", what=what) or "",
+        title=text_of(root, "title", what=what, required=False) or "",
+        project_status=status,
+        supported_branches=tuple(b.strip() for b in branches.split(",") if b.strip()),
+        releases=tuple(_release(node, what) for node in root.findall("releases/release")),
+    )

@@ -1,0 +1,255 @@
+"""Named queries for sites: find by id/name/URL, add, edit, remove, keep the check job in sync."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sitekeeper.domain.checks import CheckOptions
+from sitekeeper.domain.events import EventKind
+from sitekeeper.domain.sites import (
+    SshAccess,
+    host_of,
+    normalize_url,
+    parse_ssh_target,
+    unique_name,
+    url_variants,
+    validate_name,
+    validate_tags,
+)
+from sitekeeper.errors import NotFound, UsageError
+from sitekeeper.store import journal, schedule
+from sitekeeper.store.contracts import active_contracts
+from sitekeeper.store.tables import Client, Contract, Site, SiteTag
+
+
+def get_site(session: Session, ref: str) -> Site:
+    """The site with this id, name or URL (trailing slash optional); NotFound otherwise."""
+    text = ref.strip()
+    if text.isdigit() and (site := session.get(Site, int(text))) is not None:
+        return site
+    if (site := session.scalar(select(Site).where(Site.name == text))) is not None:
+        return site
+    if "://" in text:
+        try:
+            variants = url_variants(text)
+        except UsageError:
+            variants = []
+        matches = list(session.scalars(select(Site).where(Site.url.in_(variants)).limit(2)))
+        if len(matches) > 1:
+            raise UsageError(f"several sites have the URL {text!r}; give the site's name or id")
+        if matches:
+            return matches[0]
+    raise NotFound(f"no site {ref!r} (give its id, name or URL)")
+
+
+def list_sites(
+    session: Session,
+    *,
+    client_id: int | None = None,
+    contract_id: int | None = None,
+    tag: str | None = None,
+) -> list[Site]:
+    """Sites, by name, optionally of one client or contract, or with one tag."""
+    query = select(Site).order_by(Site.name)
+    if client_id is not None:
+        query = query.where(Site.client_id == client_id)
+    if contract_id is not None:
+        query = query.where(Site.contract_id == contract_id)
+    if tag is not None:
+        query = query.where(Site.id.in_(select(SiteTag.site_id).where(SiteTag.tag == tag)))
+    return list(session.scalars(query))
+
+
+def site_names(session: Session) -> set[str]:
+    """Every site name in use (to make default names unique)."""
+    return set(session.scalars(select(Site.name)))
+
+
+def build_ssh(
+    target: str, key: str | None, docroot: str | None, *, base_dir: Path
+) -> dict[str, Any]:
+    """``Site.ssh`` JSON from ``user@host:port``, a key file (absolute, must exist), a docroot."""
+    user, host, port = parse_ssh_target(target)
+    key_path = None
+    if key:
+        path = Path(key).expanduser()
+        path = (path if path.is_absolute() else base_dir / path).resolve()
+        if not path.is_file():
+            raise UsageError(f"SSH key {key!r} not found (looked at {path})")
+        key_path = str(path)
+    if docroot is not None and not docroot.strip():
+        docroot = None
+    return SshAccess(
+        host=host, port=port, user=user, key_path=key_path, docroot=docroot
+    ).model_dump()
+
+
+def build_check_options(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """``base`` check options with ``changes`` applied, validated by ``CheckOptions``."""
+    try:
+        options = CheckOptions.model_validate({**base, **changes})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field_name = ".".join(str(p) for p in first["loc"])
+        raise UsageError(f"invalid check option {field_name}: {first['msg']}") from None
+    return options.model_dump(mode="json")
+
+
+def pick_contract(
+    session: Session, client: Client, contract: Contract | None, today: date
+) -> Contract | None:
+    """``contract`` if it is the client's; else the client's only active contract, if any."""
+    if contract is not None:
+        if contract.client_id != client.id:
+            raise UsageError(
+                f"contract {contract.id} belongs to another client, not {client.name!r}"
+            )
+        return contract
+    active = active_contracts(session, client.id, today)
+    return active[0] if len(active) == 1 else None
+
+
+@dataclass
+class SiteFields:
+    """What ``add_site``/``update_site`` set; ``None`` (or False for clear flags) = unchanged."""
+
+    url: str | None = None
+    name: str | None = None
+    client: Client | None = None
+    contract: Contract | None = None
+    clear_contract: bool = False
+    tags: list[str] | None = None
+    ssh: dict[str, Any] | None = None
+    clear_ssh: bool = False
+    check: dict[str, Any] = field(default_factory=dict)
+    paused: bool | None = None
+
+
+def add_site(
+    session: Session,
+    fields: SiteFields,
+    now: datetime,
+    *,
+    default_interval: int,
+    rng: random.Random | None = None,
+) -> Site:
+    """Create a site with its check job and a ``site.added`` event; nothing on UsageError."""
+    if fields.url is None or fields.client is None:
+        raise UsageError("a site needs a URL and a client")
+    url = normalize_url(fields.url)
+    taken = site_names(session)
+    if fields.name is not None:
+        name = validate_name(fields.name)
+        if name in taken:
+            raise UsageError(f"a site named {name!r} already exists")
+    else:
+        name = unique_name(host_of(url), taken)
+    contract = pick_contract(session, fields.client, fields.contract, now.date())
+    site = Site(
+        name=name,
+        url=url,
+        client_id=fields.client.id,
+        contract_id=contract.id if contract else None,
+        check_options=build_check_options({}, **fields.check),
+        ssh=fields.ssh,
+        paused=bool(fields.paused),
+        created_at=now,
+        tags=[SiteTag(tag=t) for t in validate_tags(fields.tags or [])],
+    )
+    session.add(site)
+    session.flush()
+    session.refresh(site)
+    schedule.sync_check_job(
+        session, site, now.timestamp(), default_interval=default_interval, rng=rng
+    )
+    journal.record(
+        session,
+        EventKind.SITE_ADDED,
+        site_id=site.id,
+        client_id=site.client_id,
+        data={"name": site.name, "url": site.url},
+        ts=now,
+    )
+    return site
+
+
+def update_site(
+    session: Session,
+    site: Site,
+    fields: SiteFields,
+    now: datetime,
+    *,
+    default_interval: int,
+    rng: random.Random | None = None,
+) -> Site:
+    """Change the given fields and re-sync the check job (interval, paused)."""
+    if fields.url is not None:
+        site.url = normalize_url(fields.url)
+    if fields.name is not None:
+        name = validate_name(fields.name)
+        if name != site.name and name in site_names(session):
+            raise UsageError(f"a site named {name!r} already exists")
+        site.name = name
+    client = fields.client or site.client
+    if client is None and fields.contract is not None:
+        raise UsageError("the site has no client yet: give one with the contract")
+    if fields.client is not None:
+        site.client_id = fields.client.id
+    if fields.clear_contract:
+        site.contract_id = None
+    elif client is not None and (
+        fields.contract is not None
+        or (
+            fields.client is not None
+            and (site.contract is None or site.contract.client_id != client.id)
+        )
+    ):
+        contract = pick_contract(session, client, fields.contract, now.date())
+        site.contract_id = contract.id if contract else None
+    if fields.tags is not None:
+        wanted = validate_tags(fields.tags)
+        if wanted != [t.tag for t in site.tags]:
+            site.tags = [SiteTag(tag=t) for t in wanted]
+    if fields.clear_ssh:
+        site.ssh = None
+    elif fields.ssh is not None:
+        site.ssh = fields.ssh
+    if fields.check:
+        site.check_options = build_check_options(site.check_options or {}, **fields.check)
+    if fields.paused is not None:
+        site.paused = fields.paused
+    session.flush()
+    session.refresh(site)
+    schedule.sync_check_job(
+        session, site, now.timestamp(), default_interval=default_interval, rng=rng
+    )
+    return site
+
+
+def remove_site(session: Session, site: Site, now: datetime | None = None) -> None:
+    """Delete a site (its job, state and tags go with it) and journal ``site.removed``."""
+    journal.record(
+        session,
+        EventKind.SITE_REMOVED,
+        site_id=site.id,
+        client_id=site.client_id,
+        data={"name": site.name, "url": site.url},
+        ts=now or datetime.now(UTC),
+    )
+    session.delete(site)
+    session.flush()
+
+
+def check_interval(site: Site, default_interval: int) -> int:
+    """The interval the site is checked at: its contract plan's, else the default."""
+    if site.contract is not None:
+        return site.contract.plan.check_interval
+    return default_interval

@@ -1,0 +1,259 @@
+"""site commands: add/list/show/edit/remove, SITE by id/name/URL, import, data directory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from sitekeeper.store.database import Database
+from sitekeeper.store.tables import Job
+from tests.cli.conftest import Run, as_json
+
+SITE_KEYS = {
+    "id", "name", "url", "client_id", "client", "contract_id", "plan", "check_interval", "paused",
+    "tags", "check", "ssh", "cms", "cms_version", "created_at",
+}  # fmt: skip
+
+
+def _jobs(home: Path) -> list[Job]:
+    db = Database(f"sqlite:///{home / 'sitekeeper.db'}")
+    try:
+        with db.session() as s:
+            return list(s.scalars(select(Job).order_by(Job.site_id)))
+    finally:
+        db.dispose()
+
+
+def test_site_add_with_every_option(agency: Run, tmp_path: Path) -> None:
+    key = tmp_path / "id_ed25519"
+    key.write_text("key")
+    site = as_json(
+        agency(
+            "site", "add", "https://Shop.Example.com", "--client", "Bäckerei Müller",
+            "--name", "shop", "--ssh", "deploy@shop.example.com:2222", "--key", str(key),
+            "--path", "/var/www/shop", "--tag", "wp", "--tag", "shop", "--keyword", "Brot",
+            "--forbid", "casino", "--accept", "200-299", "--method", "head", "--timeout", "15s",
+            "--no-verify-tls", "--json",
+        )
+    )  # fmt: skip
+    assert set(site) == SITE_KEYS
+    assert site["url"] == "https://shop.example.com/"
+    assert (site["contract_id"], site["plan"], site["check_interval"]) == (1, "Basic", 60)
+    assert site["tags"] == ["shop", "wp"]
+    assert site["ssh"] == {
+        "host": "shop.example.com",
+        "port": 2222,
+        "user": "deploy",
+        "key_path": str(key.resolve()),
+        "docroot": "/var/www/shop",
+    }
+    check = site["check"]
+    assert (check["keyword"], check["forbidden"], check["accept_status"]) == (
+        "Brot",
+        ["casino"],
+        ["200-299"],
+    )
+    assert (check["method"], check["timeout"], check["verify_tls"]) == ("HEAD", 15.0, False)
+
+
+@pytest.mark.parametrize(
+    "ref", ["1", "shop", "https://shop.example.com", "https://shop.example.com/"]
+)
+def test_site_by_id_name_or_url(agency: Run, ref: str) -> None:
+    agency("site", "add", "https://shop.example.com", "--client", "1", "--name", "shop")
+    assert as_json(agency("site", "show", ref, "--json"))["name"] == "shop"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["example.com", "ftp://example.com", "https://", "https://exa mple.com", "http://a..b/"],
+)
+def test_malformed_url_exits_2_and_stores_nothing(agency: Run, url: str) -> None:
+    result = agency("site", "add", url, "--client", "1", ok=False)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: invalid URL")
+    assert as_json(agency("site", "list", "--json")) == []
+
+
+def test_unknown_client_exits_2_and_stores_nothing(agency: Run) -> None:
+    result = agency("site", "add", "https://example.com", "--client", "Nobody", ok=False)
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "error: no client 'Nobody' (give its id or exact name)\n",
+    )
+    assert as_json(agency("site", "list", "--json")) == []
+
+
+def test_missing_ssh_key_exits_2(agency: Run) -> None:
+    result = agency(
+        "site", "add", "https://example.com", "--client", "1", "--ssh", "u@h", "--key", "/nope",
+        ok=False,
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "SSH key" in result.stderr
+
+
+def test_list_is_plain_text_when_piped(agency: Run) -> None:
+    agency("site", "add", "https://example.com", "--client", "1", "--tag", "wp")
+    lines = agency("site", "list").stdout.splitlines()
+    assert lines[0].split("\t")[:3] == ["id", "name", "url"]
+    assert lines[1].split("\t")[:3] == ["1", "example.com", "https://example.com/"]
+    assert "─" not in lines[0]
+
+
+def test_edit_pause_resume_and_remove_keep_job_in_sync(agency: Run, home: Path) -> None:
+    agency("site", "add", "https://example.com", "--client", "1")
+    assert [j.enabled for j in _jobs(home)] == [True]
+    assert as_json(agency("site", "edit", "example.com", "--pause", "--json"))["paused"] is True
+    assert [j.enabled for j in _jobs(home)] == [False]
+    agency("site", "edit", "1", "--resume", "--tag", "vip", "--keyword", "Brot")
+    shown = as_json(agency("site", "show", "1", "--json"))
+    assert (shown["paused"], shown["tags"], shown["check"]["keyword"]) == (False, ["vip"], "Brot")
+    assert [j.enabled for j in _jobs(home)] == [True]
+    agency("site", "remove", "https://example.com/")
+    assert _jobs(home) == []
+
+
+def test_plan_interval_edit_updates_jobs(agency: Run, home: Path) -> None:
+    agency("site", "add", "https://a.example", "--client", "1")
+    agency("site", "add", "https://b.example", "--client", "1")
+    assert {j.interval for j in _jobs(home)} == {60}
+    result = agency("plan", "edit", "Basic", "--check-interval", "5m")
+    assert "re-scheduled 2 check job(s)" in result.stderr
+    assert {j.interval for j in _jobs(home)} == {300}
+    assert as_json(agency("site", "show", "a.example", "--json"))["check_interval"] == 300
+
+
+def test_site_without_contract_uses_default_interval(run: Run, home: Path) -> None:
+    run("client", "add", "Solo")
+    site = as_json(run("site", "add", "https://solo.example", "--client", "Solo", "--json"))
+    assert (site["contract_id"], site["check_interval"]) == (None, 300)
+    assert [j.interval for j in _jobs(home)] == [300]
+
+
+CSV = """url,name,client,tags,ssh,path,keyword,forbid,accept,method,timeout,contract
+https://a.example,,Bäckerei Müller,wp;shop,,,Willkommen,casino;viagra,200-299,GET,10s,
+https://b.example/blog,blog,1,,deploy@b.example:22,/srv/www,,,,,,1
+"""
+
+
+def test_import_then_reimport_is_no_op(agency: Run, tmp_path: Path) -> None:
+    path = tmp_path / "sites.csv"
+    path.write_text(CSV, encoding="utf-8")
+    first = as_json(agency("site", "import", str(path), "--json"))
+    assert (first["added"], first["updated"], first["unchanged"]) == (2, 0, 0)
+    second = agency("site", "import", str(path))
+    assert second.stdout.strip() == "imported: 0 added, 0 updated, 2 unchanged"
+    blog = as_json(agency("site", "show", "blog", "--json"))
+    assert blog["ssh"]["docroot"] == "/srv/www"
+    assert blog["contract_id"] == 1
+
+
+def test_bad_csv_lists_every_bad_line_and_imports_nothing(agency: Run, tmp_path: Path) -> None:
+    path = tmp_path / "sites.csv"
+    path.write_text(
+        "url,client\nhttps://ok.example,1\nnot a url,1\nhttps://x.example,Nobody\n"
+        "https://y.example,\n",
+        encoding="utf-8",
+    )
+    result = agency("site", "import", str(path), ok=False)
+    assert result.exit_code == 2
+    errors = result.stderr.splitlines()
+    assert [e.split(":")[1].strip() for e in errors[:3]] == ["line 3", "line 4", "line 5"]
+    assert all(e.startswith("error: ") for e in errors)
+    assert "nothing was imported" in errors[-1]
+    assert as_json(agency("site", "list", "--json")) == []
+
+
+def test_unknown_column_is_refused(agency: Run, tmp_path: Path) -> None:
+    path = tmp_path / "sites.csv"
+    path.write_text("url,client,colour\nhttps://a.example,1,red\n", encoding="utf-8")
+    result = agency("site", "import", str(path), ok=False)
+    assert result.exit_code == 2
+    assert "unknown column(s) 'colour'" in result.stderr
+
+
+def test_import_dry_run_changes_nothing(agency: Run, tmp_path: Path) -> None:
+    path = tmp_path / "sites.csv"
+    path.write_text(CSV, encoding="utf-8")
+    result = agency("site", "import", str(path), "--dry-run")
+    assert result.stdout.strip() == "would import: 2 added, 0 updated, 0 unchanged"
+    assert as_json(agency("site", "list", "--json")) == []
+
+
+def test_data_dir_wins_over_sitekeeper_home(run: Run, home: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    run("--data-dir", str(other), "client", "add", "Elsewhere")
+    assert (other / "sitekeeper.db").exists()
+    assert not (home / "sitekeeper.db").exists()
+    assert (
+        as_json(run("--data-dir", str(other), "client", "list", "--json"))[0]["name"] == "Elsewhere"
+    )
+    assert as_json(run("client", "list", "--json")) == []
+    assert (home / "sitekeeper.db").exists()
+
+
+def test_invalid_configuration_is_one_line_exit_2(run: Run) -> None:
+    result = run("client", "list", ok=False, env={"SITEKEEPER_DEFAULT_CHECK_INTERVAL": "often"})
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "error: invalid configuration: SITEKEEPER_DEFAULT_CHECK_INTERVAL"
+    )
+    assert result.stderr.count("\n") == 1
+
+
+def test_database_url_setting_is_used(run: Run, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'custom.db'}"
+    run("client", "add", "Custom", env={"SITEKEEPER_DATABASE_URL": url})
+    assert (tmp_path / "custom.db").exists()
+
+
+def test_console_script_reports_user_errors_without_traceback(home: Path) -> None:
+    exe = Path(sys.executable).parent / "sitekeeper"
+    env = {**os.environ, "SITEKEEPER_HOME": str(home)}
+    env.pop("SITEKEEPER_DATABASE_URL", None)
+    bad = subprocess.run(
+        [str(exe), "site", "add", "example.com", "--client", "x"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert bad.returncode == 2
+    assert (
+        bad.stderr == "error: invalid URL 'example.com': needs a scheme, e.g. https://example.com\n"
+    )
+    usage = subprocess.run(
+        [str(exe), "site", "add", "--bogus"], capture_output=True, text=True, env=env, check=False
+    )
+    assert usage.returncode == 2
+    assert "Traceback" not in usage.stderr
+
+
+def test_contract_plan_change_and_client_move_resync_jobs(agency: Run, home: Path) -> None:
+    agency("plan", "add", "Fast", "--check-interval", "20s")
+    agency("site", "add", "https://a.example", "--client", "1")
+    agency("contract", "edit", "1", "--plan", "Fast")
+    assert [j.interval for j in _jobs(home)] == [20]
+    agency("client", "add", "Neu")
+    agency("plan", "add", "Slow", "--check-interval", "10m")
+    agency("contract", "add", "--client", "Neu", "--plan", "Slow")
+    moved = as_json(agency("site", "edit", "a.example", "--client", "Neu", "--json"))
+    assert (moved["client"], moved["contract_id"], moved["check_interval"]) == ("Neu", 2, 600)
+    assert [j.interval for j in _jobs(home)] == [600]
+    agency("site", "edit", "a.example", "--no-contract")
+    assert [j.interval for j in _jobs(home)] == [300]
+
+
+def test_unusable_data_dir_is_a_config_error(run: Run, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = run("--data-dir", str(blocker / "sub"), "client", "list", ok=False)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: data directory")
+    assert result.stderr.count("\n") == 1

@@ -1,0 +1,1 @@
+"""Tests of the probes, against real servers on loopback."""
