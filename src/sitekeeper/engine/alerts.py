@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sitekeeper.domain.checks import CheckResult
-from sitekeeper.errors import ConfigError
 from sitekeeper.domain.events import EventKind
 from sitekeeper.domain.incidents import IncidentKind, is_tls_failure
+from sitekeeper.errors import ConfigError
 from sitekeeper.notify import messages, outbox
 from sitekeeper.notify.messages import Message
 from sitekeeper.store import journal

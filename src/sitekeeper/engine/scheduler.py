@@ -6,6 +6,8 @@ import asyncio
 import logging
 import time
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from sitekeeper.engine.dbthread import DbThread
 from sitekeeper.engine.local import LocalDispatcher
 from sitekeeper.engine.waiting import wait_event
@@ -48,9 +50,15 @@ class Scheduler:
             room = self._dispatcher.concurrency * 2 - self._dispatcher.pending
             claimed = 0
             if room > 0:
-                claims = await self._db.call(
-                    claim_due, self._kind, time.time(), min(self._batch, room)
-                )
+                try:
+                    claims = await self._db.call(
+                        claim_due, self._kind, time.time(), min(self._batch, room)
+                    )
+                except SQLAlchemyError:
+                    # A locked or unreachable database is retried next tick; the jobs
+                    # stay due, so nothing is skipped, only late.
+                    log.exception("claiming due %s jobs failed; retrying", self._kind)
+                    claims = []
                 claimed = len(claims)
                 if claims:
                     self._dispatcher.submit(claims)

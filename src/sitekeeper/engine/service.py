@@ -12,6 +12,8 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from sitekeeper.config import Settings
 from sitekeeper.engine.alerts import Alerter, queue_reminders
 from sitekeeper.engine.check_runner import CheckRunner
@@ -22,6 +24,7 @@ from sitekeeper.engine.recorder import Recorder
 from sitekeeper.engine.scheduler import Scheduler
 from sitekeeper.engine.stats import Stats
 from sitekeeper.engine.waiting import wait_event
+from sitekeeper.errors import SitekeeperError
 from sitekeeper.notify.outbox import deliver_due
 from sitekeeper.probes.http import HttpProbe
 from sitekeeper.store.database import Database
@@ -99,9 +102,16 @@ class Service:
         self, stop: asyncio.Event, period: float, action: Callable[[], object]
     ) -> None:
         while not stop.is_set():
-            result = action()
-            if asyncio.iscoroutine(result):
-                await result
+            try:
+                result = action()
+                if asyncio.iscoroutine(result):
+                    await result
+            except (SQLAlchemyError, SitekeeperError, OSError):
+                # Housekeeping and delivery retry on their next period; the service
+                # keeps monitoring meanwhile.
+                log.exception(
+                    "periodic task %s failed; retrying", getattr(action, "__name__", action)
+                )
             if await wait_event(stop, period):
                 return
 
