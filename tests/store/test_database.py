@@ -30,3 +30,14 @@ def test_journal_keeps_utc_times(db: Database) -> None:
     assert event.ts == when
     assert event.ts.tzinfo is not None
     assert event.data == {"cause": "timeout"}
+
+
+def test_head_revisions_agree_with_alembic(db: Database) -> None:
+    from alembic.script import ScriptDirectory
+
+    from sitekeeper.store.database import alembic_config, current_revisions, head_revisions
+
+    assert head_revisions() == set(
+        ScriptDirectory.from_config(alembic_config(db.engine)).get_heads()
+    )
+    assert current_revisions(db.engine) == head_revisions()

@@ -21,7 +21,6 @@ from sitekeeper.cli.context import AppContext, app_context
 from sitekeeper.domain.checks import CheckOptions, CheckResult
 from sitekeeper.domain.sites import normalize_url
 from sitekeeper.errors import NotFound, UsageError
-from sitekeeper.store.sites import get_site, list_sites
 
 if TYPE_CHECKING:
     from sitekeeper.engine.oneshot import OneShotTarget
@@ -39,28 +38,29 @@ def resolve_targets(ctx: AppContext, refs: list[str]) -> list[OneShotTarget]:
     """Registered sites by id/name/URL; anything else that is a URL is checked bare."""
     from sitekeeper.engine.oneshot import OneShotTarget  # noqa: PLC0415 - keeps CLI start fast
 
+    if refs and not (_has_database(ctx) or any("://" not in ref for ref in refs)):
+        # Bare URLs and no store yet: nothing to look up, no database to create.
+        return [OneShotTarget(normalize_url(ref), CheckOptions()) for ref in refs]
+    from sitekeeper.store.sites import get_site, list_sites  # noqa: PLC0415
+
     targets: list[OneShotTarget] = []
-    if not refs:
-        with ctx.session() as session:
+    with ctx.session() as session:
+        if not refs:
             return [
                 OneShotTarget(s.url, CheckOptions.model_validate(s.check_options), s.name)
                 for s in list_sites(session)
                 if not s.paused
             ]
-    looks_like_url = [ref for ref in refs if "://" in ref]
-    registered = _has_database(ctx) or len(looks_like_url) < len(refs)
-    for ref in refs:
-        if registered:
+        for ref in refs:
             try:
-                with ctx.session() as session:
-                    site = get_site(session, ref)
-                    options = CheckOptions.model_validate(site.check_options)
-                targets.append(OneShotTarget(site.url, options, site.name))
-                continue
+                site = get_site(session, ref)
             except NotFound:
                 if "://" not in ref:
                     raise
-        targets.append(OneShotTarget(normalize_url(ref), CheckOptions()))
+                targets.append(OneShotTarget(normalize_url(ref), CheckOptions()))
+                continue
+            options = CheckOptions.model_validate(site.check_options)
+            targets.append(OneShotTarget(site.url, options, site.name))
     return targets
 
 

@@ -11,15 +11,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from sqlalchemy.exc import ArgumentError
-from sqlalchemy.orm import Session
 
-from sitekeeper.config import Settings, load_settings
 from sitekeeper.errors import ConfigError
-from sitekeeper.store.database import Database
-from sitekeeper.vault import Vault
+
+# The database layer and settings load on first use: commands that need
+# neither (help, bare URL checks) start faster.
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from sitekeeper.config import Settings
+    from sitekeeper.store.database import Database
+    from sitekeeper.vault import Vault
 
 
 @dataclass
@@ -35,6 +40,8 @@ class AppContext:
     def settings(self) -> Settings:
         """Settings from the environment, with ``--data-dir`` as the home; ConfigError if bad."""
         if self._settings is None:
+            from sitekeeper.config import load_settings  # noqa: PLC0415 - lazy, see above
+
             home = self.data_dir.expanduser().resolve() if self.data_dir else None
             self._settings = load_settings(home=home)
         return self._settings
@@ -43,6 +50,10 @@ class AppContext:
     def db(self) -> Database:
         """The database, migrated on first use."""
         if self._db is None:
+            from sqlalchemy.exc import ArgumentError  # noqa: PLC0415 - lazy, see above
+
+            from sitekeeper.store.database import Database  # noqa: PLC0415
+
             url = self.settings.resolved_database_url
             try:
                 self._db = Database(url)
@@ -56,6 +67,8 @@ class AppContext:
     def vault(self) -> Vault:
         """The vault for secrets at rest (alert URLs)."""
         if self._vault is None:
+            from sitekeeper.vault import Vault  # noqa: PLC0415 - lazy, see above
+
             s = self.settings
             try:
                 self._vault = Vault.from_home(s.home, s.secret_key)

@@ -1,40 +1,88 @@
-"""The ``sitekeeper`` command: global options, command groups, and the one error handler."""
+"""The ``sitekeeper`` command: global options, command groups, and the one error handler.
+
+Command modules are imported only when their command runs, so that a quick
+``sitekeeper check URL`` does not pay for the database layer's imports.
+"""
 
 from __future__ import annotations
 
+import importlib
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy.exc import IntegrityError, OperationalError
 from typer.core import TyperGroup
 
-from sitekeeper.cli import check, clients, contracts, history, output, plans, serve, sites
+from sitekeeper.cli import output
 from sitekeeper.cli.context import AppContext
 from sitekeeper.errors import ConfigError, SitekeeperError, UsageError
-from sitekeeper.store.site_import import ImportRejected
+
+# name -> (module, attribute): a Typer sub-app (a command group) or a command function.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("sitekeeper.cli.check", "check"),
+    "serve": ("sitekeeper.cli.serve", "serve"),
+    "incidents": ("sitekeeper.cli.history", "incidents"),
+    "uptime": ("sitekeeper.cli.history", "uptime"),
+    "journal": ("sitekeeper.cli.history", "journal"),
+    "alerts": ("sitekeeper.cli.history", "alerts"),
+    "client": ("sitekeeper.cli.clients", "app"),
+    "plan": ("sitekeeper.cli.plans", "app"),
+    "contract": ("sitekeeper.cli.contracts", "app"),
+    "site": ("sitekeeper.cli.sites", "app"),
+}
+
+
+def _load(name: str) -> Any:
+    """The click command for ``name``, built from its module on first use."""
+    module, attribute = COMMANDS[name]
+    target = getattr(importlib.import_module(module), attribute)
+    if isinstance(target, typer.Typer):
+        group = typer.main.get_group(target)
+        group.name = name
+        return group
+    single = typer.Typer()
+    single.command(name)(target)
+    return typer.main.get_command(single)
+
+
+def _database_error(exc: Exception) -> str | None:
+    """A one-line message for SQLAlchemy errors (checked without importing SQLAlchemy)."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is None:
+        return None
+    if isinstance(exc, sa_exc.IntegrityError):  # a concurrent change won a race
+        return f"conflicting change, nothing was saved: {exc.orig}".splitlines()[0]
+    if isinstance(exc, sa_exc.OperationalError):
+        return f"database error: {exc.orig}".splitlines()[0]
+    return None
 
 
 class _Root(TyperGroup):
-    """Turns sitekeeper's errors into one ``error:`` line and an exit code, never a traceback."""
+    """Loads commands lazily; turns errors into one ``error:`` line and an exit code."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *COMMANDS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in COMMANDS:
+            return _load(cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     # Any: Typer types this with its vendored (private) click Context.
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except ImportRejected as exc:
-            for problem in exc.problems:
+        except SitekeeperError as exc:
+            for problem in getattr(exc, "problems", ()):  # a rejected import lists every row
                 output.error(problem)
             output.error(str(exc))
-            raise typer.Exit(2) from None
-        except SitekeeperError as exc:
-            output.error(str(exc))
             raise typer.Exit(2 if isinstance(exc, UsageError | ConfigError) else 1) from None
-        except IntegrityError as exc:  # a concurrent change won a race (same name twice)
-            output.error(f"conflicting change, nothing was saved: {exc.orig}".splitlines()[0])
-            raise typer.Exit(1) from None
-        except OperationalError as exc:
-            output.error(f"database error: {exc.orig}".splitlines()[0])
+        except Exception as exc:
+            message = _database_error(exc)
+            if message is None:
+                raise
+            output.error(message)
             raise typer.Exit(1) from None
 
 
@@ -64,19 +112,6 @@ def root(
     state = AppContext(data_dir=data_dir)
     ctx.obj = state
     ctx.call_on_close(state.close)
-
-
-app.add_typer(clients.app, name="client")
-app.add_typer(plans.app, name="plan")
-app.add_typer(contracts.app, name="contract")
-app.add_typer(sites.app, name="site")
-
-app.command("check")(check.check)
-app.command("serve")(serve.serve)
-app.command("incidents")(history.incidents)
-app.command("uptime")(history.uptime)
-app.command("journal")(history.journal)
-app.command("alerts")(history.alerts)
 
 
 def main() -> None:

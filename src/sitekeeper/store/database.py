@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sitekeeper.errors import StoreError
 
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+_REVISION = re.compile(r'^(down_revision|revision) = "?([\w]+)"?', re.MULTILINE)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -46,21 +47,48 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def alembic_config(engine: Engine) -> AlembicConfig:
     """Alembic configuration that runs on an existing engine (no alembic.ini needed)."""
+    from alembic.config import Config as AlembicConfig  # noqa: PLC0415 - see head_revisions
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
     return cfg
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest revision; safe (and cheap) to call at every start."""
-    cfg = alembic_config(engine)
+def head_revisions() -> set[str]:
+    """Revisions no migration builds on, read from the files.
+
+    Importing Alembic costs a CLI command a few hundred milliseconds; it is
+    only needed when the schema is actually behind.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        found = dict((k, v) for k, v in _REVISION.findall(path.read_text(encoding="utf-8")))
+        if "revision" in found:
+            revisions.add(found["revision"])
+            if found.get("down_revision", "None") != "None":
+                parents.add(found["down_revision"])
+    return revisions - parents
+
+
+def current_revisions(engine: Engine) -> set[str]:
+    """Revisions recorded in the database (empty for a new database)."""
     try:
         with engine.connect() as conn:
-            current = MigrationContext.configure(conn).get_current_heads()
-        if set(current) == set(ScriptDirectory.from_config(cfg).get_heads()):
-            return
-        command.upgrade(cfg, "head")
+            return set(conn.scalars(text("SELECT version_num FROM alembic_version")))
+    except (OperationalError, ProgrammingError):
+        return set()
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest revision; safe (and cheap) to call at every start."""
+    if current_revisions(engine) == head_revisions():
+        return
+    from alembic import command  # noqa: PLC0415 - see head_revisions
+
+    try:
+        command.upgrade(alembic_config(engine), "head")
     except OperationalError as exc:
         raise StoreError(f"cannot migrate the database: {exc.orig}") from exc
 

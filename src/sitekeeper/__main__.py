@@ -1,0 +1,5 @@
+"""``python -m sitekeeper`` runs the CLI."""
+
+from sitekeeper.cli.main import main
+
+main()
