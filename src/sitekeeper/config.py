@@ -68,6 +68,16 @@ class Settings(BaseSettings):
     )
     notify_max_attempts: int = Field(default=8, ge=1)
     user_agent: str = "sitekeeper/0.1 (+uptime check)"
+    wordpress_api_url: str = Field(
+        default="https://api.wordpress.org", description="WordPress.org API (or a mirror)."
+    )
+    joomla_update_url: str = Field(
+        default="https://update.joomla.org/core/list.xml", description="Joomla core update list."
+    )
+    drupal_updates_url: str = Field(
+        default="https://updates.drupal.org/release-history",
+        description="Drupal release history (or a mirror).",
+    )
     secret_key: str | None = Field(default=None, description="Fernet key for secrets at rest.")
 
     @field_validator("alert_urls", mode="before")

@@ -21,6 +21,7 @@ from sitekeeper.errors import ConfigError, SitekeeperError, UsageError
 # name -> (module, attribute): a Typer sub-app (a command group) or a command function.
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("sitekeeper.cli.check", "check"),
+    "fingerprint": ("sitekeeper.cli.fingerprint", "fingerprint"),
     "serve": ("sitekeeper.cli.serve", "serve"),
     "incidents": ("sitekeeper.cli.history", "incidents"),
     "uptime": ("sitekeeper.cli.history", "uptime"),

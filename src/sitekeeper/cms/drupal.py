@@ -1,0 +1,401 @@
+"""Drupal (7 and 8-11): what a site shows from outside, and its inventory over SSH.
+
+From outside, Drupal names its major version in ``X-Generator`` and the
+generator tag, core's own unaggregated assets carry ``?v=<VERSION>`` (8+),
+and Drupal 7 serves ``CHANGELOG.txt``. Over SSH the version comes from
+``core/lib/Drupal.php`` or Drupal 7's ``includes/bootstrap.inc``, extensions
+from ``*.info.yml`` / ``*.info`` (drupal.org's packaging adds ``version`` and
+``project``), and enabled state from the database (``core.extension`` config,
+or Drupal 7's ``system`` table) with ``settings.php``'s credentials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import posixpath
+import re
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sitekeeper.cms.joomla import class_values
+from sitekeeper.cms.php_config import Token, parse_php_config, tokenize
+from sitekeeper.cms.php_serialize import PhpSerializeError, unserialize
+from sitekeeper.cms.wordpress import CONFIG_BYTES, DbCredentials, _Collector
+from sitekeeper.domain.fingerprint import Fingerprint
+from sitekeeper.domain.inventory import Extension, ExtensionType, Inventory
+from sitekeeper.errors import RemoteError
+from sitekeeper.plugins import register
+from sitekeeper.remote.ssh import DirEntry, SshConnection
+
+CMS = "drupal"
+DETECT_PATH = "core/misc/drupal.js"
+INFO_BYTES = 64 * 1024
+MAX_DIRS = 3000  # directories walked looking for .info files
+MAX_DEPTH = 4  # modules/contrib/<project>/modules/<sub>
+_SKIP_DIRS = {"tests", "node_modules", "vendor", "src", "config", "templates", "css", "js",
+              "images", "assets", "translations", "fonts", "icons"}  # fmt: skip
+_VERSION = r"\d+\.\d+(?:\.\d+)?(?:-(?:alpha|beta|rc)\d+)?"
+_GENERATOR = re.compile(r"^Drupal\s+(\d+)\b")
+_META = re.compile(r"<meta\s[^>]*name\s*=\s*[\"']generator[\"'][^>]*>", re.IGNORECASE)
+_CONTENT = re.compile(r"content\s*=\s*[\"']([^\"']{0,200})[\"']", re.IGNORECASE)
+# Only core's own code: bundled libraries (jQuery, ...) carry their own ?v=.
+_CORE_ASSET = re.compile(
+    rf"/core/(?:misc|modules|themes)/[^\"'\s<>?]{{1,300}}\?v=({_VERSION})[\"'&]"
+)
+_CHANGELOG = re.compile(rf"^\s*Drupal ({_VERSION}), (\d{{4}}-\d{{2}}-\d{{2}})", re.MULTILINE)
+_PREFIX = re.compile(r"^[A-Za-z0-9_]{0,64}$")
+
+
+# ----------------------------------------------------------------------------- from outside
+
+
+def family(major: int) -> str:
+    """The range of one major version, e.g. ">=10.0 <11.0"."""
+    return f">={major}.0 <{major + 1}.0"
+
+
+def read(url: str, status: int, headers: Mapping[str, str], text: str) -> list[Fingerprint]:
+    """Clues in one response: headers, generator tag, core ``?v=``, CHANGELOG, drupal.js."""
+    clues: list[Fingerprint] = []
+    generator = headers.get("x-generator", "")
+    if match := _GENERATOR.match(generator):
+        major = int(match.group(1))
+        clues.append(_clue(url, None, f"{url}: X-Generator {generator[:60]!r}", family(major)))
+    if "x-drupal-dynamic-cache" in headers:
+        clues.append(_clue(url, None, f"{url}: X-Drupal-Dynamic-Cache header (8+)", ">=8.0"))
+    elif "x-drupal-cache" in headers:
+        clues.append(_clue(url, None, f"{url}: X-Drupal-Cache header"))
+    if status != 200:
+        return clues
+    head = text[:1_000_000]
+    for tag in _META.findall(head):
+        content = _CONTENT.search(tag)
+        value = content.group(1).strip() if content else ""
+        if match := _GENERATOR.match(value):
+            major = int(match.group(1))
+            clues.append(_clue(url, None, f"{url}: generator {value[:60]!r}", family(major)))
+    votes = Counter(_CORE_ASSET.findall(head))
+    if votes:
+        version, count = votes.most_common(1)[0]
+        clues.append(_clue(url, version, f"{url}: ?v={version} on {count} core asset(s)"))
+    if url.endswith("CHANGELOG.txt") and (match := _CHANGELOG.search(head[:4096])):
+        clues.append(
+            _clue(url, match.group(1), f"{url}: 'Drupal {match.group(1)}, {match.group(2)}'")
+        )
+    if url.endswith("/drupal.js") and "Drupal" in head and "behaviors" in head:
+        span = ">=8.0" if url.endswith("core/misc/drupal.js") else family(7)
+        clues.append(_clue(url, None, f"{url}: Drupal's drupal.js is served", span))
+    if "drupalSettings" in head or "data-drupal-selector" in head:
+        clues.append(_clue(url, None, f"{url}: drupalSettings in the page (8+)", ">=8.0"))
+    elif "Drupal.settings" in head or "/misc/drupal.js" in head:
+        clues.append(_clue(url, None, f"{url}: Drupal.settings / misc/drupal.js (7)", family(7)))
+    return clues
+
+
+def _majors(clues: list[Fingerprint]) -> set[str]:
+    return {c for clue in clues if clue.cms == CMS for c in clue.candidates}
+
+
+def version_paths(clues: list[Fingerprint]) -> tuple[str, ...]:
+    """Where the release may show: CHANGELOG.txt on 7, install.php's assets on 8+."""
+    majors = _majors(clues)
+    if family(7) in majors:
+        return ("CHANGELOG.txt",)
+    if majors:
+        return ("core/install.php", "core/CHANGELOG.txt")
+    return ("CHANGELOG.txt", "core/install.php")
+
+
+_MODERN = ("core/misc/drupal.js", "core/misc/ajax.js", "core/misc/states.js")
+_LEGACY = ("misc/drupal.js", "misc/ajax.js", "misc/states.js")
+# Core's own JavaScript: public on every site, changed by most releases, never
+# aggregated away at its source path. Learned from the release tarballs.
+HASH_FILES = _MODERN + _LEGACY
+
+
+def hash_files(clues: list[Fingerprint]) -> tuple[str, ...]:
+    """Static files worth hashing for the major version the clues allow."""
+    modern, legacy = _MODERN, _LEGACY
+    majors = _majors(clues)
+    if family(7) in majors:
+        return legacy
+    return modern if majors else modern[:2] + legacy[:1]
+
+
+def _clue(url: str, version: str | None, evidence: str, major: str | None = None) -> Fingerprint:
+    return Fingerprint(
+        url=url, cms=CMS, version=version, candidates=[major] if major else [], evidence=[evidence]
+    )
+
+
+# ----------------------------------------------------------------------------- files
+
+
+def core_version(drupal_php: bytes | None, bootstrap_inc: bytes | None) -> str | None:
+    """``Drupal::VERSION`` (8+) or Drupal 7's ``define('VERSION', ...)``."""
+    if drupal_php is not None:
+        value = class_values(drupal_php).get("VERSION")
+        if isinstance(value, str):
+            return value
+    if bootstrap_inc is not None:
+        return parse_php_config(bootstrap_inc).constant("VERSION")
+    return None
+
+
+def parse_info(data: bytes) -> dict[str, str]:
+    """Top-level scalars of an ``.info.yml`` or a Drupal 7 ``.info`` file.
+
+    Only ``key: value`` / ``key = value`` lines at column 0 are read (name,
+    type, version, project, hidden...); nested YAML and arrays are skipped,
+    which is all an inventory needs and keeps a YAML parser out of it. The
+    last value wins, as in Drupal 7, where packaging appends ``version = "7.98"``
+    after core's own ``version = VERSION``.
+    """
+    found: dict[str, str] = {}
+    for line in data[:INFO_BYTES].decode("utf-8", "replace").splitlines():
+        if not line or line[0] in " \t#;-[":
+            continue
+        match = re.match(r"^([A-Za-z_][\w]*)\s*(?::|=)\s*(.*?)\s*$", line)
+        if not match:
+            continue
+        value = match.group(2)
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        if value:
+            found[match.group(1)] = value[:200]
+        else:
+            found.pop(match.group(1), None)
+    return found
+
+
+def db_credentials(settings_php: bytes) -> tuple[DbCredentials, str]:
+    """The ``default`` connection of ``$databases`` (``array(...)`` or ``[...]`` syntax)."""
+    text = settings_php.decode("utf-8", "replace")
+    values = _databases(tokenize(text[: 512 * 1024]))
+    missing = [k for k in ("database", "username", "password") if k not in values]
+    if missing:
+        raise RemoteError(
+            f"settings.php has no literal {', '.join(missing)} for the default database",
+            permanent=True,
+        )
+    prefix = values.get("prefix", "")
+    if not _PREFIX.match(prefix):
+        raise RemoteError(f"settings.php prefix is not supported ({prefix!r})", permanent=True)
+    port = values.get("port", "")
+    creds = DbCredentials(
+        name=values["database"],
+        user=values["username"],
+        password=values["password"],
+        host=values.get("host") or "localhost",
+        port=int(port) if port.isdigit() else None,
+        socket=None,
+        table_prefix=prefix,
+    )
+    return creds, values.get("driver", "mysql")
+
+
+def _databases(tokens: list[Token]) -> dict[str, str]:
+    """``'key' => literal`` pairs of the last ``$databases...default...`` assignment."""
+    result: dict[str, str] = {}
+    for i, token in enumerate(tokens):
+        if token.kind != "variable" or token.text != "databases":
+            continue
+        end = next((j for j in range(i, len(tokens)) if tokens[j].text == ";"), len(tokens))
+        statement = tokens[i:end]
+        if not any(t.kind == "string" and t.text == "default" for t in statement):
+            continue
+        found: dict[str, str] = {}
+        depth = 0
+        for k, item in enumerate(statement):
+            if item.text in ("(", "["):
+                depth += 1
+            elif item.text in (")", "]"):
+                depth -= 1
+            if (
+                item.kind == "string"
+                and k + 3 < len(statement)
+                and statement[k + 1].text == "="
+                and statement[k + 2].text == ">"
+                and statement[k + 3].kind in ("string", "word")
+                and statement[k + 3].literal
+            ):
+                found.setdefault(item.text, statement[k + 3].text)
+        if "database" in found:
+            result = found
+    return result
+
+
+# ----------------------------------------------------------------------------- inventory
+
+
+@register("cms", "drupal")
+class Drupal:
+    """The Drupal CMS plugin: inventory over SSH (fingerprint signals are module functions)."""
+
+    kind = "drupal"
+
+    async def inventory(self, conn: SshConnection, docroot: str) -> Inventory:
+        """See :func:`inventory`."""
+        return await inventory(conn, docroot)
+
+
+async def inventory(conn: SshConnection, docroot: str) -> Inventory:
+    """What the Drupal install at ``docroot`` runs, read over SSH."""
+    return await _Drupal(conn, docroot).collect()
+
+
+@dataclass(frozen=True)
+class _Info:
+    path: str
+    machine: str
+    fields: dict[str, str]
+
+
+class _Drupal(_Collector):
+    async def collect(self) -> Inventory:
+        self.root = await self.conn.realpath(self.docroot)
+        drupal_php = await self.read_inside(self.path("core/lib/Drupal.php"), 256 * 1024)
+        bootstrap = None
+        if drupal_php is None:
+            bootstrap = await self.read_inside(self.path("includes/bootstrap.inc"), 512 * 1024)
+        version = core_version(drupal_php, bootstrap)
+        if version is None:
+            raise RemoteError(f"{self.docroot} is not a Drupal 7+ install", permanent=True)
+        legacy = drupal_php is None
+        settings = await self.read_inside(self.path("sites/default/settings.php"), CONFIG_BYTES)
+        if settings is None:
+            raise RemoteError(f"no sites/default/settings.php in {self.docroot}", permanent=True)
+        creds, driver = db_credentials(settings)
+        php, infos, db = await asyncio.gather(
+            self.php_version(), self.infos(legacy), self.drupal_db(creds, driver, legacy)
+        )
+        server, enabled = db
+        extensions: dict[tuple[ExtensionType, str], Extension] = {}
+        for info in infos:
+            extension = _extension(info, legacy)
+            if extension is not None:
+                active = (extension.type, info.machine) in enabled
+                extensions.setdefault(
+                    extension.key, extension.model_copy(update={"active": active})
+                )
+        return Inventory(
+            cms=CMS,
+            version=version,
+            php=php,
+            database=server,
+            extensions=sorted(extensions.values(), key=lambda e: e.key),
+            collected_at=datetime.now(UTC),
+            warnings=self.warnings,
+        )
+
+    async def infos(self, legacy: bool) -> list[_Info]:
+        """Every ``.info.yml`` (or 7's ``.info``) outside core, walking a bounded tree."""
+        suffix = ".info" if legacy else ".info.yml"
+        roots = [
+            "sites/all/modules",
+            "sites/all/themes",
+            "sites/default/modules",
+            "sites/default/themes",
+        ]
+        if not legacy:  # on 7 these hold core itself
+            roots = ["modules", "themes", "profiles", *roots]
+        queue = [(root, 0) for root in roots]
+        found: list[str] = []
+        walked = 0
+        while queue and walked < MAX_DIRS:
+            batch, queue = queue[:32], queue[32:]
+            walked += len(batch)
+            listings = await asyncio.gather(*(self.listing(rel) for rel, _ in batch))
+            for (relative, depth), entries in zip(batch, listings, strict=True):
+                for entry in entries:
+                    child = f"{relative}/{entry.name}"
+                    if entry.kind == "file" and entry.name.endswith(suffix):
+                        found.append(child)
+                    elif entry.kind == "dir" and depth < MAX_DEPTH and entry.name not in _SKIP_DIRS:
+                        queue.append((child, depth + 1))
+        if queue:
+            self.warnings.append(f"stopped after {MAX_DIRS} directories looking for {suffix}")
+        datas = await asyncio.gather(*(self.read_inside(self.path(p), INFO_BYTES) for p in found))
+        return [
+            _Info(p, posixpath.basename(p).removesuffix(suffix), parse_info(d))
+            for p, d in zip(found, datas, strict=True)
+            if d is not None
+        ]
+
+    async def listing(self, relative: str) -> list[DirEntry]:
+        path = self.path(relative)
+        entry = await self.conn.lstat(path)
+        if entry is None or entry.kind not in ("dir", "symlink"):
+            return []
+        if entry.kind == "symlink" and await self.resolve(posixpath.dirname(path), entry) != "dir":
+            return []
+        return [e for e in await self.conn.list_dir(path) if not e.name.startswith(".")]
+
+    async def drupal_db(
+        self, creds: DbCredentials, driver: str, legacy: bool
+    ) -> tuple[str | None, set[tuple[ExtensionType, str]]]:
+        """Server version and enabled modules/themes, in a read-only transaction."""
+        if driver != "mysql":
+            self.warnings.append(f"database driver {driver!r} not supported; enabled state unknown")
+            return None, set()
+        prefix = creds.table_prefix  # checked against [A-Za-z0-9_]
+        if legacy:
+            query = f"SELECT HEX(type), HEX(name) FROM `{prefix}system` WHERE status = 1;"  # noqa: S608
+        else:
+            query = (
+                f"SELECT HEX('config'), HEX(data) FROM `{prefix}config` "  # noqa: S608
+                "WHERE collection = '' AND name = 'core.extension';"
+            )
+        sql = f"SET SESSION TRANSACTION READ ONLY; SELECT HEX(VERSION()); {query}"
+        result = await self.conn.run(creds.mysql_argv(sql), stdin=creds.option_file(), check=False)
+        if result.exit_status != 0:
+            detail = result.stderr.decode("utf-8", errors="replace").strip()[:300]
+            raise RemoteError(f"reading the Drupal database failed: {detail}")
+        lines = result.text.splitlines()
+        server = bytes.fromhex(lines[0].strip()).decode("utf-8", "replace") if lines else None
+        rows = [
+            tuple(bytes.fromhex(c) for c in line.split("\t")) for line in lines[1:] if "\t" in line
+        ]
+        enabled: set[tuple[ExtensionType, str]] = set()
+        if legacy:
+            for kind, name in rows:
+                enabled.add(
+                    ("theme" if kind == b"theme" else "plugin", name.decode("utf-8", "replace"))
+                )
+            return server, enabled
+        for _, data in rows:
+            try:
+                config = unserialize(data)
+            except PhpSerializeError as exc:
+                self.warnings.append(f"core.extension is unreadable: {exc}")
+                continue
+            if isinstance(config, dict):
+                for key, type_ in (("module", "plugin"), ("theme", "theme")):
+                    names = config.get(key)
+                    if isinstance(names, dict):
+                        enabled.update((type_, str(n)) for n in names)  # type: ignore[misc]
+        return server, enabled
+
+
+def _extension(info: _Info, legacy: bool) -> Extension | None:
+    """An Extension from an info file; hidden (test) modules and profiles are left out."""
+    fields = info.fields
+    if fields.get("hidden", "").lower() == "true" or "name" not in fields:
+        return None
+    if legacy:
+        is_theme = "engine" in fields or "/themes/" in f"/{info.path}"
+    else:
+        if fields.get("type") not in ("module", "theme"):
+            return None
+        is_theme = fields["type"] == "theme"
+    project = fields.get("project")
+    return Extension(
+        type="theme" if is_theme else "plugin",
+        slug=info.machine,
+        name=fields["name"],
+        version=fields.get("version"),
+        update_source=f"drupal.org/project/{project}" if project else "none",
+        file=info.path,
+    )

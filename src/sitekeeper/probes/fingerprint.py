@@ -1,0 +1,411 @@
+"""The fingerprint probe: which CMS a site runs and which release, from outside, politely.
+
+A handful of requests per site: the home page, then only what the clues so
+far call for (a version-bearing public file, or a few static files to hash).
+Every request obeys the same limits as the uptime probe (one total deadline,
+capped bodies, capped redirects, a per-IP concurrency slot). A site that is
+down or hostile yields a result with ``error`` set, never an exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from types import ModuleType, TracebackType
+from typing import ClassVar, Self
+
+import aiohttp
+from aiohttp.abc import AbstractResolver
+from aiohttp.http_exceptions import HttpProcessingError
+from pydantic import BaseModel, ConfigDict, Field
+from yarl import URL
+
+from sitekeeper.cms import drupal, joomla, wordpress_signals
+from sitekeeper.config import Settings
+from sitekeeper.domain.fingerprint import Fingerprint
+from sitekeeper.domain.versions import Ecosystem
+from sitekeeper.intel.hashes import HashKnowledge, md5_hex
+from sitekeeper.plugins import register
+from sitekeeper.probes.http import _classify
+from sitekeeper.probes.limits import KeyedLimiter
+from sitekeeper.probes.resolver import CachingResolver
+
+SIGNALS: tuple[ModuleType, ...] = (wordpress_signals, joomla, drupal)
+# What the hash knowledge should learn per CMS (see intel.hashes.learn_all).
+HASH_FILES: dict[str, tuple[str, ...]] = {m.CMS: tuple(m.HASH_FILES) for m in SIGNALS}
+ECOSYSTEMS = {
+    "wordpress": Ecosystem.WORDPRESS,
+    "joomla": Ecosystem.JOOMLA,
+    "drupal": Ecosystem.DRUPAL,
+}
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_HASHED = 3  # static files fetched for hashing per site
+MAX_EVIDENCE = 20  # lines kept per result
+
+
+class FingerprintOptions(BaseModel):
+    """Per-site fingerprint settings, stored as validated JSON."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timeout: float | None = Field(default=None, gt=0, le=300, description="Total deadline (s).")
+    max_requests: int = Field(default=10, ge=1, le=30, description="Requests per fingerprint.")
+    verify_tls: bool = True
+
+
+class _TooManyRedirects(Exception):
+    """A redirect chain longer than the cap."""
+
+
+class _OutOfRequests(Exception):
+    """The per-site request budget is spent; the result is built from what was seen."""
+
+
+@dataclass(slots=True)
+class Response:
+    """One fetched URL after redirects: status, lower-cased headers, capped body."""
+
+    url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    truncated: bool
+
+    @property
+    def text(self) -> str:
+        """The body as text (pages declare any charset; the markers we look for are ASCII)."""
+        return self.body.decode("utf-8", "replace")
+
+
+@dataclass
+class _Run:
+    """One fingerprint: what was fetched and concluded so far."""
+
+    base: URL
+    options: FingerprintOptions
+    requests: int = 0
+    clues: list[Fingerprint] = field(default_factory=list)
+    fetched: dict[str, Response | None] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    hashed: list[str] | None = None  # versions the static-file hashes allow
+
+
+@register("probe", "fingerprint")
+class FingerprintProbe:
+    """Fingerprints sites; share one per process (connections, DNS cache, per-IP slots)."""
+
+    kind: ClassVar[str] = "fingerprint"
+    Config: ClassVar[type[FingerprintOptions]] = FingerprintOptions
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 20.0,
+        max_body_bytes: int = 2 * 1024 * 1024,
+        max_redirects: int = 5,
+        user_agent: str = "sitekeeper/0.1 (+fingerprint)",
+        per_ip_concurrency: int = 4,
+        resolver: AbstractResolver | None = None,
+        hashes: HashKnowledge | None = None,
+    ) -> None:
+        """``timeout`` is the total deadline of one fingerprint, all requests included."""
+        self._timeout = timeout
+        self._max_body = max_body_bytes
+        self._max_redirects = max_redirects
+        self._headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"}
+        self._resolver = CachingResolver(resolver)
+        self._limiter = KeyedLimiter(per_ip_concurrency)
+        self._hashes = hashes
+        self._session: aiohttp.ClientSession | None = None
+        self.requests = 0  # HTTP requests sent so far (diagnostics, politeness tests)
+        self._unverified = ssl.create_default_context()
+        self._unverified.check_hostname = False
+        self._unverified.verify_mode = ssl.CERT_NONE
+
+    @classmethod
+    def from_settings(cls, settings: Settings, hashes: HashKnowledge | None = None) -> Self:
+        """A probe with the operator's limits (a fingerprint gets twice a check's deadline)."""
+        return cls(
+            timeout=settings.check_timeout * 2,
+            max_body_bytes=settings.max_body_bytes,
+            max_redirects=settings.max_redirects,
+            user_agent=settings.user_agent,
+            per_ip_concurrency=settings.per_ip_concurrency,
+            hashes=hashes,
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close connections and the resolver."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        await self._resolver.close()
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=0, use_dns_cache=False, resolver=self._resolver, family=socket.AF_UNSPEC
+                ),
+                headers=self._headers,
+                timeout=aiohttp.ClientTimeout(total=None),  # our deadline covers everything
+                cookie_jar=aiohttp.DummyCookieJar(),
+                trust_env=False,
+            )
+        return self._session
+
+    async def fingerprint(
+        self,
+        url: str,
+        options: FingerprintOptions | None = None,
+        hashes: HashKnowledge | None = None,
+    ) -> Fingerprint:
+        """The CMS and version of the site at ``url``; failures are in ``error``."""
+        opts = options or FingerprintOptions()
+        knowledge = hashes if hashes is not None else self._hashes
+        base = URL(url if url.endswith("/") else url + "/")
+        run = _Run(base=base, options=opts)
+        seconds = opts.timeout or self._timeout
+        error: str | None = None
+        try:
+            async with asyncio.timeout(seconds):
+                await self._investigate(run, knowledge)
+        except TimeoutError:
+            error = f"timeout: gave up after {seconds:g} s"
+        except _TooManyRedirects as exc:
+            error = f"too_many_redirects: {exc}"
+        except _OutOfRequests:
+            run.notes.append(f"stopped at the budget of {opts.max_requests} requests")
+        except (aiohttp.ClientError, HttpProcessingError, OSError, ValueError) as exc:
+            category, detail = _classify(exc)
+            error = f"{category}: {detail}"
+        return _conclude(url, run, error)
+
+    async def _investigate(self, run: _Run, hashes: HashKnowledge | None) -> None:
+        """Home page; if no CMS shows, the detect paths; then version files; then hashes."""
+        home = await self._fetch(run, "")
+        if home.status >= 400:
+            run.notes.append(f"{home.url}: home page answered HTTP {home.status}")
+        run.base = URL(home.url).with_path(run.base.path)  # keep https/www the site moved to
+        cms = _choose(run.clues)
+        if cms is None:
+            await self._fetch_many(run, [m.DETECT_PATH for m in SIGNALS])
+            cms = _choose(run.clues)
+        if cms is None:
+            return
+        module = _module(cms)
+        for path in module.version_paths(run.clues):
+            if _exact(run.clues, cms):
+                break
+            await self._fetch_optional(run, path)
+        if not _exact(run.clues, cms) and hashes is not None:
+            await self._hash_static(run, cms, module.hash_files(run.clues), hashes)
+
+    async def _hash_static(
+        self, run: _Run, cms: str, candidates: Sequence[str], hashes: HashKnowledge
+    ) -> None:
+        """Fetch a few static files the learned releases have and match their MD5s."""
+        known = set(hashes.paths(cms))
+        paths = [p for p in candidates if p in known][:MAX_HASHED]
+        await self._fetch_many(run, paths)
+        observed: dict[str, str] = {}
+        for path in paths:
+            response = run.fetched.get(path)
+            if response is None or response.status != 200 or response.truncated:
+                continue
+            digest = md5_hex(response.body)
+            releases = hashes.releases_with(cms, path, digest)
+            if releases:  # an unknown digest (soft 404, edited file) says nothing
+                observed[path] = digest
+                run.notes.append(f"{response.url}: md5 {digest[:12]} shipped in {_span(releases)}")
+            else:
+                run.notes.append(f"{response.url}: md5 {digest[:12]} matches no learned release")
+        if observed:
+            run.hashed = hashes.match(cms, observed)
+
+    async def _fetch_many(self, run: _Run, paths: Sequence[str]) -> None:
+        await asyncio.gather(*(self._fetch_optional(run, p) for p in paths))
+
+    async def _fetch_optional(self, run: _Run, path: str) -> None:
+        """A secondary file: its failure is a note, not the site's error."""
+        if path in run.fetched:
+            return
+        try:
+            await self._fetch(run, path)
+        except _TooManyRedirects as exc:
+            run.notes.append(str(exc))
+        except (aiohttp.ClientError, HttpProcessingError, OSError, ValueError) as exc:
+            run.fetched[path] = None
+            run.notes.append(f"{path}: {_classify(exc)[1]}")
+
+    async def _fetch(self, run: _Run, path: str) -> Response:
+        """GET one path under the site, following capped redirects; clues are collected."""
+        run.fetched.setdefault(path, None)
+        url = run.base.join(URL(path)) if path else run.base
+        for _ in range(self._max_redirects + 1):
+            if run.requests >= run.options.max_requests:
+                raise _OutOfRequests
+            run.requests += 1
+            self.requests += 1
+            response, location = await self._get(url, run.options)
+            if location is None:
+                break
+            url = url.join(URL(location))
+            if url.scheme not in ("http", "https") or not url.host:
+                raise ValueError(f"redirect to non-http URL {location[:80]!r}")
+        else:
+            raise _TooManyRedirects(f"{path or '/'}: more than {self._max_redirects} redirects")
+        run.fetched[path] = response
+        for module in SIGNALS:
+            run.clues.extend(
+                module.read(response.url, response.status, response.headers, response.text)
+            )
+        return response
+
+    async def _get(self, url: URL, opts: FingerprintOptions) -> tuple[Response, str | None]:
+        """One request in the server's per-IP slot; a redirect returns its Location."""
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(f"not an http(s) URL: {url}")
+        ip = await self._address(url.host, url.port or 80)
+        async with (
+            self._limiter.hold(ip),
+            self._client().get(
+                url,
+                allow_redirects=False,
+                ssl=True if opts.verify_tls else self._unverified,
+            ) as resp,
+        ):
+            headers = {k.lower(): v[:500] for k, v in resp.headers.items()}
+            location = resp.headers.get("Location")
+            if resp.status in _REDIRECTS and location:
+                return Response(str(url), resp.status, headers, b"", False), location
+            body, truncated = await _read_capped(resp, self._max_body)
+            return Response(str(url), resp.status, headers, body, truncated), None
+
+    async def _address(self, host: str, port: int) -> str:
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            answers = await self._resolver.resolve(host, port, socket.AF_UNSPEC)
+            if not answers:
+                raise OSError(f"cannot resolve {host}") from None
+            return str(answers[0]["host"])
+        return host
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, cap: int) -> tuple[bytes, bool]:
+    chunks: list[bytes] = []
+    size = 0
+    while size <= cap:
+        chunk = await resp.content.read(cap + 1 - size)
+        if not chunk:
+            return b"".join(chunks), False
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)[:cap], True
+
+
+def _module(cms: str) -> ModuleType:
+    return next(m for m in SIGNALS if cms == m.CMS)
+
+
+def _choose(clues: Sequence[Fingerprint]) -> str | None:
+    """The CMS with the most weight: a clue with a version weighs three."""
+    score: dict[str, int] = {}
+    for clue in clues:
+        if clue.cms is not None:
+            score[clue.cms] = score.get(clue.cms, 0) + (3 if clue.version else 1)
+    if not score:
+        return None
+    ranked = sorted(score.items(), key=lambda item: -item[1])
+    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+        return None  # a tie is no answer
+    return ranked[0][0]
+
+
+def _exact(clues: Sequence[Fingerprint], cms: str) -> bool:
+    return any(c.cms == cms and c.version for c in clues)
+
+
+def _in_range(version: str, text: str, eco: Ecosystem) -> bool:
+    """``">=10.0 <11.0"``-style ranges, as the clues write them."""
+    for bound in text.split():
+        op = bound[: len(bound) - len(bound.lstrip("<>="))]
+        limit = bound[len(op) :]
+        try:
+            cmp = eco.bound_compare(version, limit)
+        except ValueError:
+            return False
+        if (op == ">=" and cmp < 0) or (op == "<" and cmp >= 0):
+            return False
+    return True
+
+
+def _span(versions: Sequence[str]) -> str:
+    if len(versions) <= 3:
+        return ", ".join(versions)
+    return f"{versions[0]} .. {versions[-1]} ({len(versions)} releases)"
+
+
+def _conclude(url: str, run: _Run, error: str | None) -> Fingerprint:
+    """The result, its evidence capped (a hostile page could yield thousands of clues)."""
+    result = _judge(url, run, error)
+    result.evidence = result.evidence[:MAX_EVIDENCE]
+    return result
+
+
+def _judge(url: str, run: _Run, error: str | None) -> Fingerprint:
+    """The CMS, one version if every exact clue agrees, else the narrowest set."""
+    cms = _choose(run.clues)
+    if cms is None:
+        evidence = [e for c in run.clues for e in c.evidence] + run.notes
+        return Fingerprint(url=url, cms=None, evidence=evidence, error=error)
+    eco = ECOSYSTEMS[cms]
+    mine = [c for c in run.clues if c.cms == cms]
+    evidence = [e for c in mine for e in c.evidence] + run.notes
+    ranges = sorted({r for c in mine for r in c.candidates})
+    bounded = [r for r in ranges if "<" in r] or ranges  # "Drupal 10" beats "8+"
+    exact = sorted({c.version for c in mine if c.version}, key=eco.sort_key())
+    if len(exact) == 1:
+        return Fingerprint(url=url, cms=cms, version=exact[0], evidence=evidence, error=error)
+    if exact:
+        evidence.append("the public files disagree on the version")
+        return Fingerprint(url=url, cms=cms, candidates=exact, evidence=evidence, error=error)
+    if run.hashed is not None:
+        allowed = [v for v in run.hashed if all(_in_range(v, r, eco) for r in bounded)]
+        if len(allowed) == 1:
+            return Fingerprint(url=url, cms=cms, version=allowed[0], evidence=evidence, error=error)
+        if allowed:
+            return Fingerprint(url=url, cms=cms, candidates=allowed, evidence=evidence, error=error)
+    return Fingerprint(url=url, cms=cms, candidates=bounded, evidence=evidence, error=error)
+
+
+async def fingerprint(
+    url: str,
+    *,
+    settings: Settings | None = None,
+    options: FingerprintOptions | None = None,
+    hashes: HashKnowledge | None = None,
+    probe: FingerprintProbe | None = None,
+) -> Fingerprint:
+    """Fingerprint one site (with a shared ``probe``, or a temporary one from ``settings``)."""
+    if probe is not None:
+        return await probe.fingerprint(url, options, hashes)
+    made = FingerprintProbe.from_settings(settings) if settings else FingerprintProbe()
+    async with made:
+        return await made.fingerprint(url, options, hashes)

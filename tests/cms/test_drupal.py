@@ -1,0 +1,171 @@
+"""Drupal 7 and 10: parsers, public signals, and the SSH inventory of fixture sites in wp2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sitekeeper.cms import drupal
+from sitekeeper.cms.drupal import Drupal, core_version, db_credentials, inventory, parse_info
+from sitekeeper.errors import RemoteError
+from sitekeeper.plugins import get
+from sitekeeper.remote.ssh import SshConnection
+from tests.cms.test_joomla import (
+    ScratchDb,
+    install_fixture,
+    real_wp_sites,
+    remove_fixture,
+    scratch_db,
+    wp2,
+)
+
+__all__ = ["real_wp_sites", "scratch_db", "wp2"]
+
+SITES = Path(__file__).parents[1] / "fixtures" / "sites"
+
+# ---------------------------------------------------------------- parsers
+
+
+def test_core_versions() -> None:
+    assert core_version((SITES / "drupal10/core/lib/Drupal.php").read_bytes(), None) == "10.2.3"
+    assert core_version(None, (SITES / "drupal7/includes/bootstrap.inc").read_bytes()) == "7.98"
+    assert core_version(None, b"<?php // define('VERSION', '7.1');\n") is None
+
+
+def test_info_files() -> None:
+    token = parse_info((SITES / "drupal10/modules/contrib/token/token.info.yml").read_bytes())
+    assert (token["name"], token["type"], token["version"], token["project"]) == (
+        "Token", "module", "8.x-1.13", "token",
+    )  # fmt: skip
+    assert "dependencies" not in token  # nested YAML is not read as a scalar
+    node = parse_info((SITES / "drupal7/modules/node/node.info").read_bytes())
+    assert node["version"] == "7.98"  # packaging's line wins over core's "VERSION"
+    zen = parse_info((SITES / "drupal7/sites/all/themes/zen/zen.info").read_bytes())
+    assert (zen["engine"], zen["version"]) == ("phptemplate", "7.x-5.6")
+
+
+@pytest.mark.parametrize("site", ["drupal10", "drupal7"])
+def test_settings_php_credentials(site: str) -> None:
+    source = (SITES / site / "sites/default/settings.php.in").read_bytes()
+    rendered = (
+        source.replace(b"@DB@", b"site")
+        .replace(b"@USER@", b"dr")
+        .replace(b"@PASSWORD@", b"s3cr3t//not-a-comment")
+        .replace(b"@HOST@", b"db.internal")
+        .replace(b"@PORT@", b"3307")
+        .replace(b"@PREFIX@", b"")
+    )
+    creds, driver = db_credentials(rendered)
+    assert (creds.name, creds.user, creds.password) == ("site", "dr", "s3cr3t//not-a-comment")
+    assert (creds.host, creds.port, creds.table_prefix, driver) == (
+        "db.internal",
+        3307,
+        "",
+        "mysql",
+    )
+
+
+def test_commented_out_databases_are_not_credentials() -> None:
+    source = (SITES / "drupal7/sites/default/settings.php.in").read_bytes()
+    only_comment = source.split(b"$databases = array")[0]
+    with pytest.raises(RemoteError, match="no literal database"):
+        db_credentials(only_comment)
+
+
+def test_public_signals() -> None:
+    home = (SITES / "drupal10/index.html").read_text()
+    headers = {"x-generator": "Drupal 10 (https://www.drupal.org)"}
+    clues = drupal.read("u", 200, headers, home)
+    assert {c for clue in clues for c in clue.candidates} == {">=10.0 <11.0", ">=8.0"}
+    assert all(clue.version is None for clue in clues)  # aggregated assets reveal nothing
+    assert drupal.version_paths(clues) == ("core/install.php", "core/CHANGELOG.txt")
+    d7 = drupal.read("u", 200, {}, (SITES / "drupal7/index.html").read_text())
+    assert drupal.version_paths(d7) == ("CHANGELOG.txt",)
+    assert drupal.hash_files(d7)[0] == "misc/drupal.js"
+
+
+def test_registered_as_the_drupal_cms_plugin() -> None:
+    assert get("cms", "drupal") is Drupal
+
+
+# ---------------------------------------------------------------- fixture sites over SSH
+
+
+def _php_serialize(value: object) -> str:
+    """PHP's serialize() for the shapes core.extension uses (the test writes the DB row)."""
+    if isinstance(value, bool):
+        return f"b:{int(value)};"
+    if isinstance(value, int):
+        return f"i:{value};"
+    if isinstance(value, str):
+        return f's:{len(value.encode())}:"{value}";'
+    assert isinstance(value, dict)
+    items = "".join(_php_serialize(k) + _php_serialize(v) for k, v in value.items())
+    return f"a:{len(value)}:{{{items}}}"
+
+
+CORE_EXTENSION = {
+    "_core": {"default_config_hash": "R4IF-ClDHXxblLcG0L7MgsLvfBIMAvi_skumNFQwkDc"},
+    "module": {"block": 0, "node": 0, "sk_tweaks": 0, "token": 0, "standard": 1000},
+    "theme": {"olivero": 0, "claro": 0, "gin": 0},
+    "profile": "standard",
+}
+
+
+async def test_drupal10_inventory_over_ssh(wp2: SshConnection, scratch_db: ScratchDb) -> None:
+    data = _php_serialize(CORE_EXTENSION).replace("'", "''")
+    scratch_db.sql(
+        "CREATE TABLE `dx_config` (collection varchar(255) NOT NULL DEFAULT '', "
+        "name varchar(255) NOT NULL DEFAULT '', data longblob, PRIMARY KEY (collection, name));"
+        f"INSERT INTO `dx_config` VALUES ('', 'core.extension', '{data}'),"
+        f"('language.en', 'core.extension', 'a:0:{{}}');",
+        database=scratch_db.name,
+    )
+    docroot = install_fixture("drupal10", scratch_db, "sites/default/settings.php", "dx_")
+    try:
+        inv = await Drupal().inventory(wp2, docroot)
+    finally:
+        remove_fixture(docroot)
+
+    assert (inv.cms, inv.version, inv.warnings) == ("drupal", "10.2.3", [])
+    assert inv.database is not None
+    assert "MariaDB" in inv.database
+    found = {
+        (e.type, e.slug): (e.name, e.version, e.active, e.update_source) for e in inv.extensions
+    }
+    assert found == {
+        ("plugin", "token"): ("Token", "8.x-1.13", True, "drupal.org/project/token"),
+        ("plugin", "pathauto"): ("Pathauto", "8.x-1.12", False, "drupal.org/project/pathauto"),
+        ("plugin", "sk_tweaks"): ("Sitekeeper tweaks", None, True, "none"),
+        ("theme", "gin"): ("Gin", "8.x-3.0-rc9", True, "drupal.org/project/gin"),
+    }  # the hidden test module under tests/ is not an installed extension
+
+
+async def test_drupal7_inventory_over_ssh(wp2: SshConnection, scratch_db: ScratchDb) -> None:
+    scratch_db.sql(
+        "CREATE TABLE `system` (filename varchar(255) NOT NULL DEFAULT '', "
+        "name varchar(255) NOT NULL DEFAULT '', type varchar(12) NOT NULL DEFAULT '', "
+        "owner varchar(255) NOT NULL DEFAULT '', status int NOT NULL DEFAULT 0, "
+        "bootstrap int NOT NULL DEFAULT 0, schema_version smallint NOT NULL DEFAULT -1, "
+        "weight int NOT NULL DEFAULT 0, info blob, PRIMARY KEY (filename));"
+        "INSERT INTO `system` (filename, name, type, status) VALUES "
+        "('modules/node/node.module', 'node', 'module', 1),"
+        "('sites/all/modules/views/views.module', 'views', 'module', 1),"
+        "('sites/all/modules/ctools/ctools.module', 'ctools', 'module', 0),"
+        "('sites/all/themes/zen/zen.info', 'zen', 'theme', 1);",
+        database=scratch_db.name,
+    )
+    docroot = install_fixture("drupal7", scratch_db, "sites/default/settings.php", "")
+    try:
+        inv = await inventory(wp2, docroot)
+    finally:
+        remove_fixture(docroot)
+
+    assert (inv.cms, inv.version, inv.warnings) == ("drupal", "7.98", [])
+    found = {(e.type, e.slug): (e.version, e.active) for e in inv.extensions}
+    assert found == {  # core's modules/node is core, not an extension
+        ("plugin", "views"): ("7.x-3.29", True),
+        ("plugin", "ctools"): ("7.x-1.21", False),
+        ("theme", "zen"): ("7.x-5.6", True),
+    }
