@@ -78,9 +78,23 @@ class Settings(BaseSettings):
         default="https://updates.drupal.org/release-history",
         description="Drupal release history (or a mirror).",
     )
+    joomla_tuf_url: str = Field(
+        default="https://update.joomla.org/cms/", description="Joomla 5.1+ TUF repository."
+    )
+    joomla_tuf_root: Path | None = Field(
+        default=None, description="Trusted root.json of Joomla's TUF repository."
+    )
+    advisory_sources: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Advisory URLs, files or directories to import regularly (comma separated).",
+    )
+    feed_poll_interval: float = Field(default=300.0, ge=30, description="Release feeds (s).")
+    advisory_interval: float = Field(default=900.0, ge=30, description="Advisory sources (s).")
+    inventory_interval: float = Field(default=86400.0, ge=60, description="SSH inventories (s).")
+    fingerprint_interval: float = Field(default=86400.0, ge=60, description="Fingerprints (s).")
     secret_key: str | None = Field(default=None, description="Fernet key for secrets at rest.")
 
-    @field_validator("alert_urls", mode="before")
+    @field_validator("alert_urls", "advisory_sources", mode="before")
     @classmethod
     def _split_urls(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -85,7 +85,7 @@ def _register(db: Database, home: Path, url: str, ca_file: Path, hook_url: str) 
 async def _first_alert(
     db: Database, home: Path, alerts: asyncio.Queue[dict[str, Any]]
 ) -> dict[str, Any]:
-    service = Service(load_settings(home=home, confirm_delay=0), db, delivery_interval=0.1)
+    service = Service(load_settings(home=home, confirm_delay=0), db, delivery_interval=0.1, software_intel=False)
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))
     try:

@@ -31,6 +31,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("sitekeeper.cli.plans", "app"),
     "contract": ("sitekeeper.cli.contracts", "app"),
     "site": ("sitekeeper.cli.sites", "app"),
+    "inventory": ("sitekeeper.cli.intel", "inventory"),
+    "updates": ("sitekeeper.cli.intel", "updates"),
+    "vulns": ("sitekeeper.cli.intel", "vulns"),
+    "advisories": ("sitekeeper.cli.intel", "advisories_app"),
+    "feeds": ("sitekeeper.cli.intel", "feeds_app"),
 }
 
 

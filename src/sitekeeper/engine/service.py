@@ -18,6 +18,7 @@ from sitekeeper.config import Settings
 from sitekeeper.engine.alerts import Alerter, queue_reminders
 from sitekeeper.engine.check_runner import CheckRunner
 from sitekeeper.engine.dbthread import DbThread
+from sitekeeper.engine.intel_jobs import IntelJobs
 from sitekeeper.engine.local import LocalDispatcher
 from sitekeeper.engine.maintenance import rollup_and_prune
 from sitekeeper.engine.recorder import Recorder
@@ -45,7 +46,9 @@ class Service:
         emit_stats: Callable[[str], None] | None = None,
         housekeeping_interval: float = 3600.0,
         delivery_interval: float = 5.0,
+        software_intel: bool = True,
     ) -> None:
+        """``software_intel``: also poll feeds, advisories, inventories, fingerprints."""
         self.settings = settings
         self.db = db
         self.vault = Vault.from_home(settings.home, settings.secret_key)
@@ -73,6 +76,7 @@ class Service:
         self._emit_stats = emit_stats or (lambda line: log.info("%s", line))
         self._housekeeping_interval = housekeeping_interval
         self._delivery_interval = delivery_interval
+        self.intel = IntelJobs(db, settings, vault=self.vault) if software_intel else None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run every loop until ``stop`` is set, then shut down cleanly."""
@@ -84,6 +88,10 @@ class Service:
             asyncio.create_task(self._every(stop, self._housekeeping_interval, self.housekeeping)),
             asyncio.create_task(self._every(stop, self._delivery_interval, self.deliver)),
         ]
+        for job in self.intel.schedules() if self.intel else []:
+            loops.append(
+                asyncio.create_task(self._every(stop, job.period, job.action), name=job.name)
+            )
         if self.settings.alert_reminder_hours:
             loops.append(asyncio.create_task(self._every(stop, 60.0, self.remind)))
         if self._stats_interval:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine, create_engine
 
+import sitekeeper.store.intel_tables  # noqa: F401 - registers its tables on Base
 from sitekeeper.store.tables import Base
 
 config = context.config

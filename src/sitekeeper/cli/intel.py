@@ -1,0 +1,224 @@
+"""`sitekeeper inventory`, `advisories import|list`, `feeds poll`, `updates`, `vulns`.
+
+Thin: each command calls the same engine job or named query ``serve`` uses.
+``--json`` shapes are a stable contract (docs/cli-json.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import typer
+
+from sitekeeper.cli import output
+from sitekeeper.cli.context import app_context
+from sitekeeper.engine.intel_jobs import IngestReport, IntelJobs
+from sitekeeper.intel.matching import UNKNOWN_SOURCE, VULNERABILITY
+from sitekeeper.store import advisories as advisory_store
+from sitekeeper.store import findings
+
+advisories_app = typer.Typer(help="Security advisories: import and list.", no_args_is_help=True)
+feeds_app = typer.Typer(help="Vendor release feeds.", no_args_is_help=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="JSON on stdout (stable contract).")]
+
+
+def _jobs(ctx: typer.Context) -> IntelJobs:
+    app = app_context(ctx)
+    return IntelJobs(app.db, app.settings, vault=app.vault)
+
+
+def inventory(
+    ctx: typer.Context,
+    site: Annotated[str, typer.Argument(help="Site id, name or URL (needs SSH access).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Read a site's CMS, PHP, database and extensions over SSH; store it with history."""
+    _, result, changes = asyncio.run(_jobs(ctx).inventory_site(site))
+    data: dict[str, Any] = {
+        "cms": result.cms,
+        "version": result.version,
+        "php": result.php,
+        "database": result.database,
+        "extensions": [
+            {
+                "type": e.type,
+                "slug": e.slug,
+                "name": e.name,
+                "version": e.version,
+                "active": e.active,
+                "update_source": e.update_source,
+            }
+            for e in result.extensions
+        ],
+        "collected_at": result.collected_at,
+        "warnings": list(result.warnings),
+        "changes": changes.model_dump(mode="json"),
+    }
+    if as_json:
+        output.print_json(data)
+        return
+    output.print_fields(
+        [(k, data[k]) for k in ("cms", "version", "php", "database", "collected_at")]
+    )
+    output.print_table(
+        ["type", "slug", "name", "version", "active", "update source"],
+        [
+            [e[k] for k in ("type", "slug", "name", "version", "active", "update_source")]
+            for e in data["extensions"]
+        ],
+    )
+    for change in ("installed", "removed", "upgraded", "downgraded"):
+        items = data["changes"][change]
+        if items:
+            output.note(f"{change}: {', '.join(i['slug'] for i in items)}")
+
+
+@advisories_app.command("import")
+def advisories_import(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="A file, a directory, a zip or an http(s) URL.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Import OSV, Wordfence or Joomla security-centre advisories (all or nothing)."""
+    report = asyncio.run(_jobs(ctx).import_advisories(source))
+    _print_report(report, as_json)
+
+
+@advisories_app.command("list")
+def advisories_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Every stored advisory, newest first."""
+    with app_context(ctx).session() as session:
+        rows: list[dict[str, Any]] = [
+            {
+                "id": r.id,
+                "source": r.source,
+                "summary": r.summary,
+                "severity": r.severity,
+                "aliases": list(r.aliases),
+                "published": r.published,
+                "packages": sorted(
+                    {f"{p['ecosystem']}/{p['slug']}" for p in r.data["affected"] if p["slug"]}
+                ),
+            }
+            for r in advisory_store.list_all(session)
+        ]
+    if as_json:
+        output.print_json(rows)
+        return
+    output.print_table(
+        ["id", "severity", "packages", "aliases", "summary"],
+        [[r["id"], r["severity"], r["packages"], r["aliases"], r["summary"][:80]] for r in rows],
+    )
+
+
+@feeds_app.command("poll")
+def feeds_poll(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Poll the vendors' release feeds now for every package the fleet runs."""
+    _print_report(asyncio.run(_jobs(ctx).poll_feeds()), as_json)
+
+
+def updates(
+    ctx: typer.Context,
+    security: Annotated[bool, typer.Option("--security", help="Security updates only.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Pending updates across the fleet; packages from an unknown source are listed too."""
+    with app_context(ctx).session() as session:
+        views = findings.open_findings(session, findings.UPDATE_KINDS, security_only=security)
+    rows = [
+        {
+            "site": v.site,
+            "client": v.client,
+            "ecosystem": v.ecosystem,
+            "type": v.type,
+            "package": v.package,
+            "installed": v.installed,
+            "latest": v.latest,
+            "security": v.security,
+            "advisory_ids": list(v.data.get("advisory_ids") or []),
+            "status": "unknown source" if v.kind == UNKNOWN_SOURCE else "update",
+            "note": v.data.get("note"),
+            "basis": v.basis,
+        }
+        for v in views
+    ]
+    if as_json:
+        output.print_json(rows)
+        return
+    output.print_table(
+        ["site", "package", "installed", "latest", "security", "advisories", "status"],
+        [
+            [
+                r["site"],
+                r["package"],
+                r["installed"],
+                r["latest"] or r["note"],
+                r["security"],
+                r["advisory_ids"],
+                r["status"],
+            ]
+            for r in rows
+        ],
+    )
+
+
+def vulns(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Known vulnerabilities across the fleet: certain from an inventory, possible from a range."""
+    with app_context(ctx).session() as session:
+        views = findings.open_findings(session, (VULNERABILITY,))
+    rows = [
+        {
+            "site": v.site,
+            "client": v.client,
+            "ecosystem": v.ecosystem,
+            "type": v.type,
+            "package": v.package,
+            "installed": v.installed,
+            "advisory_id": v.advisory_id,
+            "aliases": list(v.data.get("aliases") or []),
+            "severity": v.data.get("severity"),
+            "fixed_in": v.data.get("fixed_in"),
+            "certainty": v.certainty,
+            "basis": v.basis,
+        }
+        for v in views
+    ]
+    if as_json:
+        output.print_json(rows)
+        return
+    output.print_table(
+        ["site", "package", "installed", "advisory", "severity", "fixed in", "certainty", "basis"],
+        [
+            [
+                r["site"],
+                r["package"],
+                r["installed"],
+                r["advisory_id"],
+                r["severity"],
+                r["fixed_in"],
+                r["certainty"],
+                r["basis"],
+            ]
+            for r in rows
+        ],
+    )
+
+
+def _print_report(report: IngestReport, as_json: bool) -> None:
+    data: dict[str, Any] = {
+        "advisories": report.advisories,
+        "changed": report.changed,
+        "packages": report.packages,
+        "findings_opened": report.opened,
+        "findings_resolved": report.resolved,
+        "alerts_queued": report.alerts,
+        "errors": report.errors,
+    }
+    if as_json:
+        output.print_json(data)
+        return
+    for error in report.errors:
+        output.error(error)
+    output.print_fields([(k, v) for k, v in data.items() if k != "errors"])

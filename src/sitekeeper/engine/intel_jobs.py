@@ -1,0 +1,511 @@
+"""Software intelligence jobs: feed polls, advisory imports, inventories, fingerprints.
+
+Each job fetches outside any transaction, then stores what it learnt, re-matches
+only what changed (the packages an advisory or release names, or the one site
+inventoried) and queues alerts — all in one transaction, so a rejected feed or
+a crash leaves the store as it was. ``serve`` runs the ``*_due`` / ``poll`` /
+``refresh`` methods as periodic loops; the CLI calls the same methods once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sitekeeper.config import Settings
+from sitekeeper.domain.fingerprint import Fingerprint
+from sitekeeper.domain.intel_events import IntelEventKind
+from sitekeeper.domain.inventory import Inventory, InventoryDiff
+from sitekeeper.domain.sites import SshAccess
+from sitekeeper.domain.versions import Ecosystem
+from sitekeeper.errors import (
+    ConfigError,
+    FeedError,
+    NotFound,
+    RemoteError,
+    SitekeeperError,
+    UsageError,
+)
+from sitekeeper.intel import importer
+from sitekeeper.intel.advisory import Advisory
+from sitekeeper.intel.branches import VendorRelease
+from sitekeeper.intel.fetch import FeedSettings, Fetcher, cache_from_rows
+from sitekeeper.intel.matching import AdvisoryIndex, FindingSpec, is_polled, match
+from sitekeeper.intel.pollers import PollResult, drupal, joomla, wordpress
+from sitekeeper.notify import outbox
+from sitekeeper.store import advisories as advisory_store
+from sitekeeper.store import findings, inventories, journal, releases
+from sitekeeper.store.database import Database
+from sitekeeper.store.releases import FeedStateRow, PackageInfo
+from sitekeeper.store.tables import Client, Site
+from sitekeeper.vault import Vault
+
+log = logging.getLogger(__name__)
+FingerprintFn = Callable[[str], Awaitable[Fingerprint]]
+MAX_ALERT_LINES = 200  # per message; a client with more sites gets the count
+
+
+@dataclass
+class IngestReport:
+    """What one advisory import or feed poll changed."""
+
+    advisories: int = 0  # read from the source
+    changed: list[str] = field(default_factory=list)  # advisory ids new or changed
+    packages: int = 0  # catalogue entries that changed
+    opened: int = 0
+    resolved: int = 0
+    alerts: int = 0  # messages queued (one per client)
+    errors: list[str] = field(default_factory=list)
+
+
+# --- in one transaction -------------------------------------------------------------------------
+
+
+def rematch(
+    session: Session,
+    now: datetime,
+    *,
+    packages: Collection[tuple[str, str]] | None = None,
+    site_ids: Collection[int] | None = None,
+) -> findings.Changes:
+    """Re-derive the findings in scope (some packages fleet-wide, or some sites)."""
+    software = inventories.software(session, site_ids=site_ids, packages=packages)
+    pairs = {(str(s.ecosystem), s.package) for s in software}
+    wanted = advisory_store.for_packages(session, pairs if packages or site_ids else None)
+    catalogue = releases.catalogue(session, {s.catalogue_key for s in software})
+    specs = match(software, AdvisoryIndex(wanted), catalogue)
+    return findings.reconcile(session, specs, now, site_ids=site_ids, packages=packages)
+
+
+def ingest_advisories(
+    session: Session, advisories: Sequence[Advisory], alerts: SoftwareAlerts, now: datetime
+) -> IngestReport:
+    """Normalise per branch, store, re-match the packages they name, queue alerts."""
+    cache: dict[tuple[Ecosystem, str], list[VendorRelease]] = {}
+
+    def vendor(ecosystem: Ecosystem, package: str) -> list[VendorRelease]:
+        key = (ecosystem, package)
+        if key not in cache:
+            cache[key] = releases.vendor_releases(session, ecosystem, package)
+        return cache[key]
+
+    normalised = importer.normalise(advisories, vendor)
+    before = advisory_store.packages_of(session, [a.id for a in normalised])
+    changed = advisory_store.upsert(session, normalised, now)
+    report = IngestReport(advisories=len(normalised), changed=changed)
+    if not changed:
+        return report
+    scope = before | advisory_store.packages_of(session, changed)
+    changes = rematch(session, now, packages=scope)
+    report.opened, report.resolved = len(changes.opened), len(changes.resolved)
+    report.alerts = alerts.queue(session, changes.alerting(), now)
+    journal.record(
+        session,
+        IntelEventKind.ADVISORIES_IMPORTED,
+        data={"advisories": changed[:1000], "count": len(changed), "opened": report.opened},
+        ts=now,
+    )
+    return report
+
+
+def ingest_releases(
+    session: Session, infos: Sequence[PackageInfo], alerts: SoftwareAlerts, now: datetime
+) -> IngestReport:
+    """Store catalogue entries, re-match the packages that changed, alert on security ones."""
+    changed = releases.store_packages(session, infos, now)
+    report = IngestReport(packages=len(changed))
+    if changed:
+        changes = rematch(session, now, packages={(str(i.ecosystem), i.package) for i in changed})
+        report.opened, report.resolved = len(changes.opened), len(changes.resolved)
+        report.alerts = alerts.queue(session, changes.alerting(), now)
+    return report
+
+
+class SoftwareAlerts:
+    """One message per client listing its affected sites, to the global + client channels."""
+
+    def __init__(self, global_urls: Sequence[str], vault: Vault) -> None:
+        self.global_urls = list(global_urls)
+        self.vault = vault
+
+    def queue(self, session: Session, specs: Sequence[FindingSpec], now: datetime) -> int:
+        """Queue the alerts for ``specs`` in the caller's transaction; returns messages queued."""
+        if not specs:
+            return 0
+        by_site: dict[int, list[FindingSpec]] = {}
+        for spec in specs:
+            by_site.setdefault(spec.site_id, []).append(spec)
+        sites = _sites(session, list(by_site))
+        by_client: dict[int | None, list[int]] = {}
+        for site_id in sorted(by_site, key=lambda s: sites[s][0] if s in sites else ""):
+            if site_id in sites:
+                by_client.setdefault(sites[site_id][2], []).append(site_id)
+        clients = _clients(session, [c for c in by_client if c is not None])
+        queued = 0
+        for client_id, site_ids in by_client.items():
+            name, stored = clients.get(client_id, (None, [])) if client_id else (None, [])
+            urls = self.urls(stored, name)
+            event = journal.record(
+                session,
+                IntelEventKind.SOFTWARE_ALERT,
+                client_id=client_id,
+                data={
+                    "sites": site_ids[:5000],
+                    "site_count": len(site_ids),
+                    "advisories": sorted(
+                        {s.advisory_id for i in site_ids for s in by_site[i] if s.advisory_id}
+                    )[:100],
+                },
+                ts=now,
+            )
+            if not urls:
+                continue
+            title, body = _message(name, site_ids, sites, by_site)
+            outbox.enqueue(
+                session,
+                urls=urls,
+                title=title,
+                body=body,
+                event_id=event.id,
+                vault=self.vault,
+                now=now,
+            )
+            queued += 1
+        return queued
+
+    def urls(self, stored: Sequence[str], client: str | None) -> list[str]:
+        """Global channels plus the client's own (decrypted), without duplicates."""
+        urls = list(self.global_urls)
+        for value in stored:
+            try:
+                urls.append(self.vault.decrypt(value))
+            except ConfigError:
+                log.error(
+                    "client %s: an alert URL cannot be decrypted (secret key changed?)", client
+                )
+        return list(dict.fromkeys(urls))
+
+
+def _sites(session: Session, ids: list[int]) -> dict[int, tuple[str, str, int | None]]:
+    result: dict[int, tuple[str, str, int | None]] = {}
+    for start in range(0, len(ids), 1000):
+        rows = session.execute(
+            select(Site.id, Site.name, Site.url, Site.client_id).where(
+                Site.id.in_(ids[start : start + 1000])
+            )
+        )
+        result.update((i, (n, u, c)) for i, n, u, c in rows)
+    return result
+
+
+def _clients(session: Session, ids: list[int]) -> dict[int | None, tuple[str, list[str]]]:
+    rows = session.execute(
+        select(Client.id, Client.name, Client.alert_urls).where(Client.id.in_(ids))
+    )
+    return {i: (n, list(u or [])) for i, n, u in rows}
+
+
+def _message(
+    client: str | None,
+    site_ids: list[int],
+    sites: dict[int, tuple[str, str, int | None]],
+    by_site: dict[int, list[FindingSpec]],
+) -> tuple[str, str]:
+    advisories = sorted({s.advisory_id for i in site_ids for s in by_site[i] if s.advisory_id})
+    what = ", ".join(advisories[:3]) + (" …" if len(advisories) > 3 else "")
+    count = f"{len(site_ids)} site{'s' if len(site_ids) != 1 else ''}"
+    owner = f" of {client}" if client else ""
+    title = f"Security: {count}{owner} affected" + (f" by {what}" if what else "")
+    lines = []
+    for site_id in site_ids[:MAX_ALERT_LINES]:
+        name, url, _ = sites[site_id]
+        for spec in by_site[site_id]:
+            lines.append(f"- {name} ({url}): {_describe(spec)}")
+    if len(site_ids) > MAX_ALERT_LINES:
+        lines.append(f"… and {len(site_ids) - MAX_ALERT_LINES} more sites")
+    return title.replace("\n", " ")[:500], "\n".join(lines)
+
+
+def _describe(spec: FindingSpec) -> str:
+    package = f"{spec.package} {spec.installed or '?'}"
+    if spec.advisory_id:
+        fix = f", fixed in {spec.fixed_in}" if spec.fixed_in else ", no fix yet"
+        sev = f" ({spec.severity})" if spec.severity else ""
+        maybe = " [possible]" if spec.certainty == "possible" else ""
+        return f"{package} vulnerable: {spec.advisory_id}{sev}{fix}{maybe}"
+    return f"{package}: security update to {spec.latest}"
+
+
+# --- the jobs -----------------------------------------------------------------------------------
+
+
+class IntelJobs:
+    """The jobs ``serve`` schedules and the CLI runs once, sharing one code path."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        *,
+        feeds: FeedSettings | None = None,
+        vault: Vault | None = None,
+        fingerprint: FingerprintFn | None = None,
+        concurrency: int = 10,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.feeds = feeds or FeedSettings.from_settings(settings)
+        self.vault = vault or Vault.from_home(settings.home, settings.secret_key)
+        self.alerts = SoftwareAlerts(settings.alert_urls, self.vault)
+        self.fingerprint_fn = fingerprint or default_fingerprint(settings)
+        self.concurrency = concurrency
+
+    def schedules(self, due_check: float = 300.0) -> list[Schedule]:
+        """What ``serve`` runs periodically: (name, period in seconds, action).
+
+        Inventories and fingerprints are checked for due sites every ``due_check``
+        seconds; each site's own interval (plan option or setting) decides.
+        """
+        return [
+            Schedule("intel-feeds", self.feeds.poll_interval, self.poll_feeds),
+            Schedule("intel-advisories", self.feeds.advisory_interval, self.refresh_advisories),
+            Schedule("intel-inventories", due_check, self.inventories_due),
+            Schedule("intel-fingerprints", due_check, self.fingerprints_due),
+        ]
+
+    async def run_safely(self, schedule: Schedule) -> None:
+        """One scheduled run; a failure is logged and the loop goes on (the next run retries)."""
+        try:
+            await schedule.action()
+        except SitekeeperError as exc:
+            log.error("%s failed: %s", schedule.name, exc)
+
+    async def _db(self, fn: Callable[[Session], object]) -> object:
+        def run() -> object:
+            with self.db.session() as session:
+                return fn(session)
+
+        return await asyncio.to_thread(run)
+
+    # advisories
+
+    async def import_advisories(self, source: str) -> IngestReport:
+        """Import one file, directory, zip or URL; all-or-nothing (InvalidFeed stores nothing)."""
+        async with await self._fetcher() as fetcher:
+            try:
+                found = await importer.load_source(source, fetcher)
+            finally:
+                await self._save_feed_state(fetcher)
+        now = datetime.now(UTC)
+        result = await self._db(lambda s: ingest_advisories(s, found, self.alerts, now))
+        assert isinstance(result, IngestReport)
+        return result
+
+    async def refresh_advisories(self) -> IngestReport:
+        """Import every configured advisory source; one failing source does not stop the rest."""
+        total = IngestReport()
+        for source in self.feeds.advisory_sources:
+            try:
+                report = await self.import_advisories(source)
+            except FeedError as exc:
+                log.warning("advisory source %s: %s", source, exc)
+                total.errors.append(f"{source}: {exc}")
+                continue
+            total.advisories += report.advisories
+            total.changed += report.changed
+            total.opened += report.opened
+            total.resolved += report.resolved
+            total.alerts += report.alerts
+        return total
+
+    # release feeds
+
+    async def poll_feeds(self) -> IngestReport:
+        """Poll every vendor feed for the packages the fleet runs, then store and re-match."""
+        wanted = await self._db(
+            lambda s: {eco: releases.packages_to_poll(s, eco) for eco in Ecosystem}
+        )
+        assert isinstance(wanted, dict)
+        result = PollResult()
+        async with await self._fetcher() as fetcher:
+            try:
+                wp = [(t, p) for t, p, _ in _polled(wanted, Ecosystem.WORDPRESS)]
+                dr = [(t, p) for t, p, _ in _polled(wanted, Ecosystem.DRUPAL)]
+                jo = _polled(wanted, Ecosystem.JOOMLA)
+                if wp:
+                    result.extend(await wordpress.poll(fetcher, wp))
+                if dr:
+                    result.extend(await drupal.poll(fetcher, dr))
+                if jo:
+                    tuf_dir = state_dir(self.settings.home)
+                    result.extend(await joomla.poll(fetcher, jo, state_dir=tuf_dir))
+            finally:
+                await self._save_feed_state(fetcher)
+        for error in result.errors:
+            log.warning("release feed: %s", error)
+        now = datetime.now(UTC)
+        report = await self._db(lambda s: ingest_releases(s, result.packages, self.alerts, now))
+        assert isinstance(report, IngestReport)
+        report.errors = result.errors
+        return report
+
+    async def _fetcher(self) -> Fetcher:
+        rows = await self._db(releases.load_feed_state)
+        assert isinstance(rows, dict)
+        return Fetcher(self.feeds, cache=cache_from_rows(rows))
+
+    async def _save_feed_state(self, fetcher: Fetcher) -> None:
+        states = {
+            url: FeedStateRow(e.etag, e.last_modified, e.failures, e.next_attempt_at, e.last_error)
+            for url, e in fetcher.cache.items()
+            if url in fetcher.touched
+        }
+        now = datetime.now(UTC)
+        await self._db(lambda s: releases.save_feed_state(s, states, now))
+
+    # inventories and fingerprints
+
+    async def inventory_site(self, ref: str) -> tuple[int, Inventory, InventoryDiff]:
+        """Inventory one site over SSH, store it with its diff, re-match its findings."""
+        from sitekeeper.remote.hostkeys import StoreHostKeyPins  # noqa: PLC0415 - SSH only here
+        from sitekeeper.remote.ssh import connect  # noqa: PLC0415
+
+        site_id, cms, access = await self._ssh_target(ref)
+        inventory_of = _inventory_function(cms)
+        async with await connect(access, StoreHostKeyPins(self.db)) as conn:
+            assert access.docroot is not None
+            inventory = await inventory_of(conn, access.docroot)
+        now = datetime.now(UTC)
+
+        def store(session: Session) -> InventoryDiff:
+            site = session.get(Site, site_id)
+            if site is None:
+                raise NotFound(f"site {ref!r} was removed during the inventory")
+            changes = inventories.store_inventory(session, site, inventory)
+            rematch(session, now, site_ids=[site_id])
+            return changes
+
+        changes = await self._db(store)
+        assert isinstance(changes, InventoryDiff)
+        return site_id, inventory, changes
+
+    async def _ssh_target(self, ref: str) -> tuple[int, str | None, SshAccess]:
+        from sitekeeper.store.sites import get_site  # noqa: PLC0415
+
+        def load(session: Session) -> tuple[int, str | None, SshAccess]:
+            site = get_site(session, ref)
+            if not site.ssh:
+                raise UsageError(f"site {site.name!r} has no SSH access configured")
+            access = SshAccess.model_validate(site.ssh)
+            if not access.docroot:
+                raise UsageError(f"site {site.name!r}: SSH access has no docroot")
+            return site.id, site.cms, access
+
+        target = await self._db(load)
+        assert isinstance(target, tuple)
+        return target
+
+    async def fingerprint_site(self, site_id: int) -> Fingerprint:
+        """Fingerprint one site from outside and store it (its software, without inventory)."""
+        if self.fingerprint_fn is None:
+            raise ConfigError("no fingerprint function is configured")
+        site = await self._db(lambda s: s.get(Site, site_id))
+        url = site.url if isinstance(site, Site) else None
+        if url is None:
+            raise NotFound(f"no site {site_id}")
+        result = await self.fingerprint_fn(url)
+        now = datetime.now(UTC)
+
+        def store(session: Session) -> None:
+            site = session.get(Site, site_id)
+            if site is not None:
+                inventories.store_fingerprint(session, site, result, now)
+                rematch(session, now, site_ids=[site_id])
+
+        await self._db(store)
+        return result
+
+    async def inventories_due(self, limit: int = 100) -> int:
+        """Inventory the sites whose inventory is due (SSH sites); returns how many ran."""
+        return await self._run_due("inventory", self.feeds.inventory_interval, limit)
+
+    async def fingerprints_due(self, limit: int = 100) -> int:
+        """Fingerprint the sites whose fingerprint is due; returns how many ran."""
+        if self.fingerprint_fn is None:
+            return 0
+        return await self._run_due("fingerprint", self.feeds.fingerprint_interval, limit)
+
+    async def _run_due(self, kind: str, interval: float, limit: int) -> int:
+        now = datetime.now(UTC)
+        due = await self._db(lambda s: inventories.sites_due(s, kind, now, interval, limit))
+        assert isinstance(due, list)
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(site_id: int) -> None:
+            async with gate:
+                try:
+                    if kind == "inventory":
+                        await self.inventory_site(str(site_id))
+                    else:
+                        await self.fingerprint_site(site_id)
+                except (RemoteError, FeedError, UsageError) as exc:
+                    log.warning("%s of site %s failed: %s", kind, site_id, exc)
+
+        await asyncio.gather(*(one(site_id) for site_id in due))
+        return len(due)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A periodic job for ``serve``."""
+
+    name: str
+    period: float
+    action: Callable[[], Awaitable[object]]
+
+
+def default_fingerprint(settings: Settings) -> FingerprintFn | None:
+    """The fingerprint probe (``probes.fingerprint``) bound to the settings, if installed."""
+    try:
+        from sitekeeper.probes.fingerprint import fingerprint  # noqa: PLC0415 - optional
+    except ImportError:
+        return None
+
+    async def run(url: str) -> Fingerprint:
+        return await fingerprint(url, settings=settings)
+
+    return run
+
+
+def _polled(
+    wanted: dict[Ecosystem, list[tuple[str, str, str | None]]], ecosystem: Ecosystem
+) -> list[tuple[str, str, str | None]]:
+    """Packages whose source we poll; a premium plugin is never looked up on wordpress.org."""
+    return [row for row in wanted[ecosystem] if is_polled(ecosystem, row[2])]
+
+
+def _inventory_function(cms: str | None) -> Callable[..., Awaitable[Inventory]]:
+    """WordPress directly; another CMS through its registered plugin."""
+    if cms in (None, "wordpress"):
+        from sitekeeper.cms.wordpress import inventory  # noqa: PLC0415
+
+        return inventory
+    from sitekeeper.plugins import get  # noqa: PLC0415
+
+    plugin = get("cms", cms)()
+    method = getattr(plugin, "inventory", None)
+    if method is None:
+        raise UsageError(f"no SSH inventory for {cms} sites yet")
+    return method  # type: ignore[no-any-return]
+
+
+def state_dir(home: Path) -> Path:
+    """Where TUF metadata of Joomla's repository is kept between polls."""
+    return home / "tuf" / "joomla"

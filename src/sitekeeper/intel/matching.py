@@ -1,0 +1,319 @@
+"""Site software + advisories + vendor catalogue -> findings. Pure: no I/O, no store.
+
+Advisories are indexed by ``(ecosystem, package)`` once, so matching costs one
+dictionary lookup per installed package plus a range check per hit — never
+sites x advisories. A site known only by a fingerprint's candidate range gets
+"possible" findings; an extension whose updates come from somewhere we do not
+poll is an ``unknown-source`` finding, never "up to date".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from sitekeeper.domain.ranges import Constraint, parse_constraint
+from sitekeeper.domain.versions import Ecosystem
+from sitekeeper.intel.advisory import Advisory, AffectedPackage, PackageType
+
+UPDATE, VULNERABILITY, UNKNOWN_SOURCE = "update", "vulnerability", "unknown-source"
+CERTAIN, POSSIBLE = "certain", "possible"
+INVENTORY, FINGERPRINT = "inventory", "fingerprint"
+# Where each ecosystem's catalogue comes from; anything else is an unknown source.
+POLLED_SOURCES = {
+    Ecosystem.WORDPRESS: frozenset({"wordpress.org"}),
+    Ecosystem.DRUPAL: frozenset({"drupal.org"}),
+    Ecosystem.JOOMLA: frozenset({"joomla.org"}),
+}
+BAD_STATUSES = frozenset({"insecure", "revoked", "unsupported"})
+_CONSTRAINT = re.compile(r"[<>=^~*|, ]")
+PackageKey = tuple[str, str, str]  # (ecosystem, type, package)
+
+
+@dataclass(frozen=True, slots=True)
+class Software:
+    """One package on one site, as best known."""
+
+    site_id: int
+    ecosystem: Ecosystem
+    type: str
+    package: str
+    version: str | None
+    candidates: tuple[str, ...] = ()
+    basis: str = INVENTORY
+    update_source: str | None = None
+
+    @property
+    def catalogue_key(self) -> PackageKey:
+        """Key into the vendor catalogue."""
+        return (str(self.ecosystem), self.type, self.package)
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueEntry:
+    """What the vendor says about a package (from the release feeds)."""
+
+    latest: str | None
+    status: str = "published"  # published | insecure | revoked | unsupported | not-found
+    branch_latest: Mapping[str, str] = field(default_factory=dict)
+    supported_branches: tuple[str, ...] = ()
+    insecure: frozenset[str] = frozenset()  # versions the vendor flags as insecure
+    security_releases: tuple[str, ...] = ()  # versions that fixed a vulnerability
+    releases: tuple[str, ...] = ()  # every known version (to test candidate ranges)
+
+
+@dataclass(frozen=True, slots=True)
+class FindingSpec:
+    """A finding as matching wants it to be; the store opens, updates or resolves to match."""
+
+    site_id: int
+    kind: str
+    ecosystem: str
+    type: str
+    package: str
+    installed: str | None
+    basis: str
+    latest: str | None = None
+    advisory_id: str | None = None
+    security: bool = False
+    certainty: str = CERTAIN
+    aliases: tuple[str, ...] = ()
+    severity: str | None = None
+    fixed_in: str | None = None
+    advisory_ids: tuple[str, ...] = ()
+    note: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Stable identity across re-matches (a new latest version is an update, not new)."""
+        base = f"{self.kind}:{self.ecosystem}:{self.type}:{self.package}"
+        return f"{base}:{self.advisory_id}" if self.advisory_id else base
+
+    def data(self) -> dict[str, object]:
+        """The JSON details stored with the finding."""
+        return {
+            "aliases": list(self.aliases),
+            "severity": self.severity,
+            "fixed_in": self.fixed_in,
+            "advisory_ids": list(self.advisory_ids),
+            "note": self.note,
+        }
+
+
+class AdvisoryIndex:
+    """Advisories by ``(ecosystem, package)``, built once per matching run."""
+
+    def __init__(self, advisories: Iterable[Advisory]) -> None:
+        self._by_package: dict[tuple[str, str], list[tuple[Advisory, AffectedPackage]]] = {}
+        for advisory in advisories:
+            for affected in advisory.affected:
+                if affected.slug:
+                    key = (str(affected.ecosystem), affected.slug)
+                    self._by_package.setdefault(key, []).append((advisory, affected))
+
+    def packages(self) -> set[tuple[str, str]]:
+        """Every (ecosystem, package) some advisory names."""
+        return set(self._by_package)
+
+    def lookup(self, software: Software) -> list[tuple[Advisory, AffectedPackage]]:
+        """Advisory entries for this package whose package type fits the software's."""
+        entries = self._by_package.get((str(software.ecosystem), software.package), [])
+        return [(a, p) for a, p in entries if _type_fits(p.type, software.type)]
+
+
+def _type_fits(advisory_type: PackageType, software_type: str) -> bool:
+    """Core, plugin and theme must agree (a theme may share a plugin's slug); Drupal's OSV
+    names modules and themes alike, so the other types match any non-core package."""
+    if advisory_type in (PackageType.CORE, PackageType.PLUGIN, PackageType.THEME):
+        return str(advisory_type) == software_type
+    return software_type != "core"
+
+
+def match(
+    software: Iterable[Software],
+    advisories: AdvisoryIndex,
+    catalogue: Mapping[PackageKey, CatalogueEntry],
+) -> list[FindingSpec]:
+    """Every finding the given software has: vulnerabilities, pending updates, unknown sources."""
+    result: list[FindingSpec] = []
+    for item in software:
+        entry = catalogue.get(item.catalogue_key)
+        vulns = [
+            spec
+            for advisory, affected in advisories.lookup(item)
+            if (spec := _vulnerability(item, advisory, affected, entry)) is not None
+        ]
+        result.extend(vulns)
+        update = _update(item, entry, vulns)
+        if update is not None:
+            result.append(update)
+    return result
+
+
+def _vulnerability(
+    item: Software, advisory: Advisory, affected: AffectedPackage, entry: CatalogueEntry | None
+) -> FindingSpec | None:
+    if item.version is not None:
+        try:
+            hit = affected.affects(item.version)
+        except ValueError:
+            return None  # the site reported a version this ecosystem cannot read
+        certainty = CERTAIN
+        probe = item.version
+    else:
+        hits = [v for v in _candidate_versions(item, entry) if _affects(affected, v)]
+        hit, certainty = bool(hits), POSSIBLE
+        probe = hits[0] if hits else ""
+    if not hit:
+        return None
+    return FindingSpec(
+        site_id=item.site_id,
+        kind=VULNERABILITY,
+        ecosystem=str(item.ecosystem),
+        type=item.type,
+        package=item.package,
+        installed=item.version or (" ".join(item.candidates) or None),
+        basis=item.basis,
+        advisory_id=advisory.id,
+        security=True,
+        certainty=certainty,
+        aliases=advisory.aliases,
+        severity=advisory.severity,
+        fixed_in=fixed_in(affected, probe),
+    )
+
+
+def _affects(affected: AffectedPackage, version: str) -> bool:
+    try:
+        return affected.affects(version)
+    except ValueError:
+        return False
+
+
+def _candidate_versions(item: Software, entry: CatalogueEntry | None) -> list[str]:
+    """Concrete versions a fingerprint still allows: listed ones, and for a range the
+    vendor's releases inside it plus its bounds (so no release list still tests something)."""
+    versions: list[str] = []
+    for candidate in item.candidates:
+        text = candidate.strip()
+        if not _CONSTRAINT.search(text):
+            versions.append(text)
+            continue
+        try:
+            constraint = parse_constraint(text)
+        except ValueError:
+            continue
+        known = entry.releases if entry else ()
+        versions.extend(v for v in known if _satisfies(constraint, v, item.ecosystem))
+        for conjunction in constraint.alternatives:
+            versions.extend(c.raw for c in conjunction if c.raw and c.op in (">=", "==", "<="))
+    return list(dict.fromkeys(versions))
+
+
+def _satisfies(constraint: Constraint, version: str, ecosystem: Ecosystem) -> bool:
+    try:
+        return constraint.satisfied_by(version, ecosystem)
+    except ValueError:
+        return False
+
+
+def fixed_in(affected: AffectedPackage, version: str) -> str | None:
+    """The fix for ``version``'s own branch when the advisory has one, else the general fix."""
+    eco = affected.ecosystem
+    try:
+        branch: str | None = eco.branch(version) if version else None
+    except ValueError:
+        branch = None
+    own = [r for r in affected.ranges.ranges if r.branch is not None and r.branch == branch]
+    ranges = own or [r for r in affected.ranges.ranges if r.branch is None]
+    for item in ranges:
+        try:
+            inside = not version or item.contains(version, eco)
+        except ValueError:
+            inside = False
+        if inside and item.fixed:
+            return item.fixed
+    later = [p for p in affected.patched_versions if version and _newer(eco, p, version)]
+    return later[0] if later else None
+
+
+def _newer(eco: Ecosystem, left: str, right: str) -> bool:
+    try:
+        return eco.compare(left, right) > 0
+    except ValueError:
+        return False
+
+
+def _update(
+    item: Software, entry: CatalogueEntry | None, vulns: Sequence[FindingSpec]
+) -> FindingSpec | None:
+    if item.version is None:
+        return None  # a candidate range cannot say whether an update is pending
+    base = FindingSpec(
+        site_id=item.site_id,
+        kind=UPDATE,
+        ecosystem=str(item.ecosystem),
+        type=item.type,
+        package=item.package,
+        installed=item.version,
+        basis=item.basis,
+    )
+    advisory_ids = tuple(v.advisory_id for v in vulns if v.advisory_id)
+    source = item.update_source or "unknown"
+    polled = is_polled(item.ecosystem, source)
+    if not polled or entry is None or entry.status == "not-found" or entry.latest is None:
+        note = "not in the catalogue yet" if polled and entry is None else "unknown source"
+        return replace(
+            base,
+            kind=UNKNOWN_SOURCE,
+            security=bool(advisory_ids),
+            advisory_ids=advisory_ids,
+            note=f"{note}: {source}",
+        )
+    target = _target(item, entry)
+    behind = _newer(item.ecosystem, target, item.version)
+    flagged = item.version in entry.insecure or entry.status in BAD_STATUSES
+    security = (
+        flagged
+        or bool(advisory_ids)
+        or any(
+            _newer(item.ecosystem, v, item.version) and not _newer(item.ecosystem, v, target)
+            for v in entry.security_releases
+        )
+    )
+    if not behind and not flagged:
+        return None
+    return replace(
+        base,
+        latest=target,
+        security=security,
+        advisory_ids=advisory_ids,
+        note=entry.status if entry.status in BAD_STATUSES else None,
+    )
+
+
+def is_polled(ecosystem: Ecosystem, source: str | None) -> bool:
+    """Whether we poll where this package's updates come from: the vendor's directory, or
+    (Joomla) the update server its manifest declares."""
+    if source is None:
+        return False
+    if ecosystem is Ecosystem.JOOMLA and source.startswith(("https://", "http://")):
+        return True
+    return source in POLLED_SOURCES.get(ecosystem, frozenset())
+
+
+def _target(item: Software, entry: CatalogueEntry) -> str:
+    """The release to update to: the newest on the site's branch while that branch is
+    supported (Drupal's supported_branches), else the overall latest."""
+    assert entry.latest is not None
+    assert item.version is not None
+    try:
+        branch = item.ecosystem.branch(item.version)
+    except ValueError:
+        return entry.latest
+    on_branch = entry.branch_latest.get(branch)
+    supported = any(item.version.startswith(p) for p in entry.supported_branches)
+    if on_branch and supported:
+        return on_branch
+    return entry.latest

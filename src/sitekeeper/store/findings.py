@@ -1,0 +1,254 @@
+"""Named queries for findings: reconcile stored findings with what matching wants, list them.
+
+Reconciling is scoped (some sites, or some packages across the fleet) and done
+in bulk — one read of the open findings in scope, one multi-row insert, one
+multi-row journal insert — so an advisory that hits 10,000 sites costs a few
+statements, not 10,000 round trips. Every open and resolve is a journal event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from sitekeeper.domain.intel_events import IntelEventKind
+from sitekeeper.intel.matching import UNKNOWN_SOURCE, UPDATE, VULNERABILITY, FindingSpec
+from sitekeeper.store.intel_tables import Finding
+from sitekeeper.store.tables import Client, Event, Site
+
+
+@dataclass
+class Changes:
+    """What one reconcile did."""
+
+    opened: list[FindingSpec] = field(default_factory=list)
+    resolved: list[Finding] = field(default_factory=list)
+    # update findings that became security-relevant (a security release came out)
+    escalated: list[FindingSpec] = field(default_factory=list)
+
+    def alerting(self) -> list[FindingSpec]:
+        """The changes an agency must hear about now: new vulnerabilities and security updates."""
+        fresh = [
+            s for s in self.opened if s.kind == VULNERABILITY or (s.kind == UPDATE and s.security)
+        ]
+        return fresh + self.escalated
+
+
+def reconcile(
+    session: Session,
+    specs: Sequence[FindingSpec],
+    now: datetime,
+    *,
+    site_ids: Collection[int] | None = None,
+    packages: Collection[tuple[str, str]] | None = None,
+) -> Changes:
+    """Make the open findings in scope equal to ``specs``.
+
+    Scope is the given sites and/or (ecosystem, package) pairs; ``specs`` must
+    be the complete matching result for that scope, or findings outside it
+    would be wrongly resolved.
+    """
+    changes = Changes()
+    existing = {(f.site_id, f.key): f for f in _open_in_scope(session, site_ids, packages)}
+    wanted = {(s.site_id, s.key[:500]): s for s in specs}
+    events: list[dict[str, Any]] = []
+    clients = _clients(session, {s for s, _ in existing} | {s for s, _ in wanted})
+    for key, finding in existing.items():
+        if key not in wanted:
+            finding.resolved_at = now
+            changes.resolved.append(finding)
+            events.append(_event(IntelEventKind.FINDING_RESOLVED, finding, clients, now))
+            continue
+        spec = wanted[key]
+        if spec.kind == UPDATE and spec.security and not finding.security:
+            changes.escalated.append(spec)
+        _refresh(finding, spec)
+    session.flush()  # resolve before insert: the partial unique index sees the resolved rows
+    new = [spec for key, spec in wanted.items() if key not in existing]
+    if new:
+        rows = [_row(spec, now) for spec in new]
+        ids = session.scalars(
+            insert(Finding).returning(Finding.id, sort_by_parameter_order=True), rows
+        ).all()
+        for finding_id, spec, row in zip(ids, new, rows, strict=True):
+            events.append(
+                {
+                    "ts": now,
+                    "kind": str(IntelEventKind.FINDING_OPENED),
+                    "site_id": spec.site_id,
+                    "client_id": clients.get(spec.site_id),
+                    "incident_id": None,
+                    "data": {"finding_id": finding_id, **_summary(row)},
+                }
+            )
+        changes.opened = new
+    if events:
+        session.execute(insert(Event), events)
+    return changes
+
+
+def _open_in_scope(
+    session: Session,
+    site_ids: Collection[int] | None,
+    packages: Collection[tuple[str, str]] | None,
+) -> list[Finding]:
+    stmt = select(Finding).where(Finding.resolved_at.is_(None))
+    if site_ids is None and packages is None:
+        return list(session.scalars(stmt))
+    found: dict[int, Finding] = {}
+    if site_ids:
+        ids = list(site_ids)
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            found.update((f.id, f) for f in session.scalars(stmt.where(Finding.site_id.in_(chunk))))
+    if packages:
+        pairs = list(packages)
+        for start in range(0, len(pairs), 500):
+            where = tuple_(Finding.ecosystem, Finding.package).in_(pairs[start : start + 500])
+            found.update((f.id, f) for f in session.scalars(stmt.where(where)))
+    return list(found.values())
+
+
+def _clients(session: Session, site_ids: set[int]) -> dict[int, int | None]:
+    result: dict[int, int | None] = {}
+    ids = list(site_ids)
+    for start in range(0, len(ids), 1000):
+        rows = session.execute(
+            select(Site.id, Site.client_id).where(Site.id.in_(ids[start : start + 1000]))
+        )
+        result.update((s, c) for s, c in rows)
+    return result
+
+
+def _row(spec: FindingSpec, now: datetime) -> dict[str, Any]:
+    return {
+        "site_id": spec.site_id,
+        "key": spec.key[:500],
+        "kind": spec.kind,
+        "ecosystem": spec.ecosystem,
+        "type": spec.type,
+        "package": spec.package[:200],
+        "installed": spec.installed[:100] if spec.installed else None,
+        "latest": spec.latest[:100] if spec.latest else None,
+        "advisory_id": spec.advisory_id[:200] if spec.advisory_id else None,
+        "security": spec.security,
+        "certainty": spec.certainty,
+        "basis": spec.basis,
+        "data": spec.data(),
+        "opened_at": now,
+        "resolved_at": None,
+    }
+
+
+def _refresh(finding: Finding, spec: FindingSpec) -> None:
+    """Same finding, newer facts (a later latest release, a security flag, a fix version)."""
+    row = _row(spec, finding.opened_at)
+    for name in ("installed", "latest", "security", "certainty", "basis", "data"):
+        if getattr(finding, name) != row[name]:
+            setattr(finding, name, row[name])
+
+
+def _summary(row: dict[str, Any] | Finding) -> dict[str, Any]:
+    get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
+    return {
+        name: get(name)
+        for name in (
+            "kind",
+            "ecosystem",
+            "type",
+            "package",
+            "installed",
+            "latest",
+            "advisory_id",
+            "security",
+            "certainty",
+            "basis",
+        )
+    }
+
+
+def _event(
+    kind: IntelEventKind, finding: Finding, clients: dict[int, int | None], now: datetime
+) -> dict[str, Any]:
+    return {
+        "ts": now,
+        "kind": str(kind),
+        "site_id": finding.site_id,
+        "client_id": clients.get(finding.site_id),
+        "incident_id": None,
+        "data": {"finding_id": finding.id, **_summary(finding)},
+    }
+
+
+@dataclass(frozen=True)
+class FindingView:
+    """An open finding with its site, for the fleet views."""
+
+    site_id: int
+    site: str
+    client: str | None
+    kind: str
+    ecosystem: str
+    type: str
+    package: str
+    installed: str | None
+    latest: str | None
+    advisory_id: str | None
+    security: bool
+    certainty: str
+    basis: str
+    data: dict[str, Any]
+    opened_at: datetime
+
+
+def open_findings(
+    session: Session, kinds: Collection[str], *, security_only: bool = False
+) -> list[FindingView]:
+    """Open findings of the given kinds, by site name then package."""
+    stmt = (
+        select(Finding, Site.name, Client.name)
+        .join(Site, Site.id == Finding.site_id)
+        .outerjoin(Client, Client.id == Site.client_id)
+        .where(Finding.resolved_at.is_(None), Finding.kind.in_(list(kinds)))
+        .order_by(Site.name, Finding.package, Finding.advisory_id)
+    )
+    if security_only:
+        stmt = stmt.where(Finding.security.is_(True))
+    return [
+        FindingView(
+            site_id=f.site_id,
+            site=site,
+            client=client,
+            kind=f.kind,
+            ecosystem=f.ecosystem,
+            type=f.type,
+            package=f.package,
+            installed=f.installed,
+            latest=f.latest,
+            advisory_id=f.advisory_id,
+            security=f.security,
+            certainty=f.certainty,
+            basis=f.basis,
+            data=dict(f.data or {}),
+            opened_at=f.opened_at,
+        )
+        for f, site, client in session.execute(stmt).tuples()
+    ]
+
+
+UPDATE_KINDS = (UPDATE, UNKNOWN_SOURCE)  # what the ``updates`` view lists
+
+
+def resolve_all_for_site(session: Session, site_id: int, now: datetime) -> int:
+    """Resolve every open finding of a site (its software is no longer known)."""
+    result = session.execute(
+        update(Finding)
+        .where(Finding.site_id == site_id, Finding.resolved_at.is_(None))
+        .values(resolved_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

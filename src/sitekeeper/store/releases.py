@@ -1,0 +1,228 @@
+"""Named queries for the release catalogue (what vendors publish) and feed fetch state.
+
+A poll stores each package's whole picture at once (latest, status, every
+release with its security flags), replacing the previous one in the same
+transaction, and says which packages changed so only those are re-matched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, tuple_
+from sqlalchemy.orm import Session
+
+from sitekeeper.domain.versions import Ecosystem
+from sitekeeper.intel.branches import VendorRelease
+from sitekeeper.intel.matching import CatalogueEntry, PackageKey
+from sitekeeper.store.intel_tables import (
+    CataloguePackage,
+    CatalogueRelease,
+    FeedState,
+    SiteSoftware,
+)
+
+
+@dataclass(frozen=True)
+class ReleaseInfo:
+    """One release as a feed lists it."""
+
+    version: str
+    released_at: datetime | None = None
+    security_update: bool = False
+    insecure: bool = False
+
+
+@dataclass(frozen=True)
+class PackageInfo:
+    """A package's catalogue entry as one poll saw it."""
+
+    ecosystem: Ecosystem
+    type: str
+    package: str
+    latest: str | None
+    source: str
+    name: str | None = None
+    status: str = "published"
+    details: dict[str, Any] = field(default_factory=dict)
+    releases: tuple[ReleaseInfo, ...] = ()
+
+    @property
+    def key(self) -> PackageKey:
+        """(ecosystem, type, package)."""
+        return (str(self.ecosystem), self.type, self.package)
+
+
+def store_packages(
+    session: Session, infos: Sequence[PackageInfo], now: datetime
+) -> list[PackageInfo]:
+    """Replace the catalogue entries of these packages; returns those that changed."""
+    if not infos:
+        return []
+    unique = {info.key: info for info in infos}
+    keys = list(unique)
+    before = catalogue(session, keys)
+    changed = [info for key, info in unique.items() if _entry(info) != before.get(key)]
+    for start in range(0, len(keys), 300):
+        chunk = keys[start : start + 300]
+        for table in (CataloguePackage, CatalogueRelease):
+            where = tuple_(table.ecosystem, table.type, table.package).in_(chunk)
+            session.execute(delete(table).where(where))
+    session.execute(
+        insert(CataloguePackage),
+        [
+            {
+                "ecosystem": str(i.ecosystem),
+                "type": i.type,
+                "package": i.package[:200],
+                "name": (i.name or "")[:300] or None,
+                "latest": i.latest[:100] if i.latest else None,
+                "status": i.status[:16],
+                "details": i.details,
+                "source": i.source[:500],
+                "checked_at": now,
+            }
+            for i in unique.values()
+        ],
+    )
+    releases = [
+        {
+            "ecosystem": str(i.ecosystem),
+            "type": i.type,
+            "package": i.package[:200],
+            "version": r.version[:100],
+            "released_at": r.released_at,
+            "security_update": r.security_update,
+            "insecure": r.insecure,
+        }
+        for i in unique.values()
+        for r in {r.version[:100]: r for r in i.releases}.values()
+    ]
+    if releases:
+        session.execute(insert(CatalogueRelease), releases)
+    return changed
+
+
+def _entry(info: PackageInfo) -> CatalogueEntry:
+    """What matching would see of a poll result (to tell whether anything changed)."""
+    return CatalogueEntry(
+        latest=info.latest[:100] if info.latest else None,
+        status=info.status[:16],
+        branch_latest=dict(info.details.get("branch_latest", {})),
+        supported_branches=tuple(info.details.get("supported_branches", ())),
+        insecure=frozenset(r.version for r in info.releases if r.insecure),
+        security_releases=tuple(sorted(r.version for r in info.releases if r.security_update)),
+        releases=tuple(sorted(r.version for r in info.releases)),
+    )
+
+
+def catalogue(
+    session: Session, keys: Collection[PackageKey] | None = None
+) -> dict[PackageKey, CatalogueEntry]:
+    """Catalogue entries for the given (ecosystem, type, package) keys (all when None)."""
+    packages: list[CataloguePackage] = []
+    flags: dict[PackageKey, list[tuple[str, bool, bool]]] = {}
+    chunks: list[list[PackageKey] | None] = [None]
+    if keys is not None:
+        wanted = list(keys)
+        chunks = [wanted[i : i + 300] for i in range(0, len(wanted), 300)]
+    for chunk in chunks:
+        pstmt = select(CataloguePackage)
+        rstmt = select(
+            CatalogueRelease.ecosystem,
+            CatalogueRelease.type,
+            CatalogueRelease.package,
+            CatalogueRelease.version,
+            CatalogueRelease.security_update,
+            CatalogueRelease.insecure,
+        )
+        if chunk is not None:
+            pstmt = pstmt.where(
+                tuple_(CataloguePackage.ecosystem, CataloguePackage.type, CataloguePackage.package)
+                .in_(chunk)
+            )  # fmt: skip
+            rstmt = rstmt.where(
+                tuple_(CatalogueRelease.ecosystem, CatalogueRelease.type, CatalogueRelease.package)
+                .in_(chunk)
+            )  # fmt: skip
+        packages.extend(session.scalars(pstmt))
+        for eco, type_, package, version, security, insecure in session.execute(rstmt):
+            flags.setdefault((eco, type_, package), []).append((version, security, insecure))
+    result: dict[PackageKey, CatalogueEntry] = {}
+    for row in packages:
+        key = (row.ecosystem, row.type, row.package)
+        rel = flags.get(key, [])
+        result[key] = CatalogueEntry(
+            latest=row.latest,
+            status=row.status,
+            branch_latest=dict(row.details.get("branch_latest", {})),
+            supported_branches=tuple(row.details.get("supported_branches", ())),
+            insecure=frozenset(v for v, _, bad in rel if bad),
+            security_releases=tuple(sorted(v for v, sec, _ in rel if sec)),
+            releases=tuple(sorted(v for v, _, _ in rel)),
+        )
+    return result
+
+
+def vendor_releases(session: Session, ecosystem: Ecosystem, package: str) -> list[VendorRelease]:
+    """A package's releases as ``intel.branches`` wants them (for per-branch ranges)."""
+    rows = session.execute(
+        select(
+            CatalogueRelease.version,
+            CatalogueRelease.released_at,
+            CatalogueRelease.security_update,
+            CatalogueRelease.insecure,
+        ).where(CatalogueRelease.ecosystem == str(ecosystem), CatalogueRelease.package == package)
+    )
+    return [VendorRelease(v, d, security_update=s, insecure=i) for v, d, s, i in rows]
+
+
+def packages_to_poll(session: Session, ecosystem: Ecosystem) -> list[tuple[str, str, str | None]]:
+    """(type, package, update source) triples some site runs in ``ecosystem``."""
+    rows = session.execute(
+        select(SiteSoftware.type, SiteSoftware.package, SiteSoftware.update_source)
+        .where(SiteSoftware.ecosystem == str(ecosystem))
+        .distinct()
+    )
+    return sorted(((t, p, u) for t, p, u in rows), key=lambda r: (r[0], r[1], r[2] or ""))
+
+
+# --- feed state ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedStateRow:
+    """Validators and backoff of one feed URL, as stored."""
+
+    etag: str | None
+    last_modified: str | None
+    failures: int
+    next_attempt_at: float
+    last_error: str | None
+
+
+def load_feed_state(session: Session) -> dict[str, FeedStateRow]:
+    """Every feed URL's validators and backoff."""
+    return {
+        row.url: FeedStateRow(
+            row.etag, row.last_modified, row.failures, row.next_attempt_at, row.last_error
+        )
+        for row in session.scalars(select(FeedState))
+    }
+
+
+def save_feed_state(session: Session, states: Mapping[str, FeedStateRow], now: datetime) -> None:
+    """Upsert the state of the URLs a poll touched."""
+    for url, state in states.items():
+        row = session.get(FeedState, url[:2048]) or FeedState(url=url[:2048])
+        session.add(row)
+        row.etag = state.etag[:500] if state.etag else None
+        row.last_modified = state.last_modified[:100] if state.last_modified else None
+        row.failures = state.failures
+        row.next_attempt_at = state.next_attempt_at
+        row.last_error = state.last_error[:2000] if state.last_error else None
+        if state.failures == 0:
+            row.fetched_at = now
