@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     advisory_interval: float = Field(default=900.0, ge=30, description="Advisory sources (s).")
     inventory_interval: float = Field(default=86400.0, ge=60, description="SSH inventories (s).")
     fingerprint_interval: float = Field(default=86400.0, ge=60, description="Fingerprints (s).")
+    web_host: str = Field(default="127.0.0.1", description="Address the web UI listens on.")
+    web_port: int = Field(default=8787, ge=0, le=65535, description="Port of the web UI (0: off).")
     secret_key: str | None = Field(default=None, description="Fernet key for secrets at rest.")
 
     @field_validator("alert_urls", "advisory_sources", mode="before")

@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "vulns": ("sitekeeper.cli.intel", "vulns"),
     "advisories": ("sitekeeper.cli.intel", "advisories_app"),
     "feeds": ("sitekeeper.cli.intel", "feeds_app"),
+    "user": ("sitekeeper.cli.users", "app"),
 }
 
 

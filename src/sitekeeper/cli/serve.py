@@ -15,6 +15,7 @@ from sitekeeper.cli.context import app_context
 from sitekeeper.config import Settings
 from sitekeeper.store.database import Database
 from sitekeeper.store.tables import Site
+from sitekeeper.store.web_tables import User
 
 log = logging.getLogger("sitekeeper")
 
@@ -25,6 +26,12 @@ def serve(
         float, typer.Option(help="Log a STATS line every N seconds (0: never).", min=0)
     ] = 60.0,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+    web_host: Annotated[
+        str | None, typer.Option(help="Web UI address (default SITEKEEPER_WEB_HOST).")
+    ] = None,
+    web_port: Annotated[
+        int | None, typer.Option(help="Web UI port, 0 for none (default SITEKEEPER_WEB_PORT).")
+    ] = None,
 ) -> None:
     """Monitor every site at its plan's interval until stopped (Ctrl-C or SIGTERM)."""
     logging.basicConfig(
@@ -36,18 +43,34 @@ def serve(
     ctx = app_context(typer_ctx)
     settings = ctx.settings
     db = ctx.db
+    settings = settings.model_copy(
+        update={k: v for k, v in (("web_host", web_host), ("web_port", web_port)) if v is not None}
+    )
     with db.session() as session:
         sites = session.scalar(select(func.count()).select_from(Site)) or 0
+        users = session.scalar(select(func.count()).select_from(User)) or 0
     log.info("data directory %s, database %s", settings.home, db.engine.url.render_as_string())
     if sites == 0:
-        log.info("no sites yet: add one with `sitekeeper site add https://example.com`")
+        log.info(
+            "no sites yet: add one with `sitekeeper site add https://example.com --client NAME`"
+        )
     log.info("monitoring %d sites", sites)
+    if settings.web_port:
+        log.info("web UI on http://%s:%d/", settings.web_host, settings.web_port)
+        if users == 0:
+            log.warning(
+                "no users yet: create the first admin with "
+                "`sitekeeper user add you@example.com --role admin`, then log in"
+            )
     asyncio.run(_run_until_signal(settings, db, stats_interval))
     log.info("stopped cleanly")
 
 
 async def _run_until_signal(settings: Settings, db: Database, stats_interval: float) -> None:
-    from sitekeeper.engine.service import Service  # noqa: PLC0415 - keeps CLI start fast
+
+    from sitekeeper.engine.service import Service  # noqa: PLC0415
+    from sitekeeper.web.app import create_app  # noqa: PLC0415
+    from sitekeeper.web.server import serve_web  # noqa: PLC0415
 
     # Built inside the loop: the probe's HTTP client belongs to it.
     service = Service(
@@ -60,4 +83,16 @@ async def _run_until_signal(settings: Settings, db: Database, stats_interval: fl
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    web = None
+    if settings.web_port:
+        app = create_app(db, settings)
+        web = asyncio.create_task(serve_web(app, settings.web_host, settings.web_port, stop))
     await service.run(stop)
+    if web is not None:
+        try:
+            await web
+        except OSError as exc:
+            # Monitoring matters more than the UI: it ran; the operator is told why the UI did not.
+            log.error(
+                "the web UI could not start on %s:%d: %s", settings.web_host, settings.web_port, exc
+            )

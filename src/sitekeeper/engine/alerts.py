@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 from typing import TypedDict
 
@@ -12,15 +11,13 @@ from sqlalchemy.orm import Session
 from sitekeeper.domain.checks import CheckResult
 from sitekeeper.domain.events import EventKind
 from sitekeeper.domain.incidents import IncidentKind, is_tls_failure
-from sitekeeper.errors import ConfigError
 from sitekeeper.notify import messages, outbox
 from sitekeeper.notify.messages import Message
 from sitekeeper.store import journal
+from sitekeeper.store.channels import channel_urls
 from sitekeeper.store.monitoring import CheckTarget, load_targets
 from sitekeeper.store.tables import Event, Incident
 from sitekeeper.vault import Vault
-
-log = logging.getLogger(__name__)
 
 
 class _Who(TypedDict):
@@ -37,18 +34,11 @@ class Alerter:
         self.global_urls = list(global_urls)
         self.vault = vault
 
-    def urls_for(self, target: CheckTarget) -> list[str]:
-        """Global channels plus the client's own (stored encrypted), without duplicates."""
-        urls = list(self.global_urls)
-        for stored in target.client_alert_urls:
-            try:
-                urls.append(self.vault.decrypt(stored))
-            except ConfigError:
-                log.error(
-                    "client %s: an alert URL cannot be decrypted (secret key changed?)",
-                    target.client_name,
-                )
-        return list(dict.fromkeys(urls))
+    def urls_for(self, session: Session, target: CheckTarget) -> list[str]:
+        """Global channels (environment and web UI) plus the client's own."""
+        return channel_urls(
+            session, self.vault, self.global_urls, target.client_alert_urls, target.client_name
+        )
 
     def incident_changed(
         self,
@@ -60,7 +50,7 @@ class Alerter:
     ) -> None:
         """Queue the alert for an opened or closed incident, in the caller's transaction."""
         message = self.message(incident, target, result)
-        urls = self.urls_for(target)
+        urls = self.urls_for(session, target)
         if message is None or not urls:
             return
         outbox.enqueue(
@@ -146,7 +136,7 @@ def queue_reminders(session: Session, alerter: Alerter, now: datetime, every: ti
             client=target.client_name,
             language=target.client_language,
         )
-        urls = alerter.urls_for(target)
+        urls = alerter.urls_for(session, target)
         if urls:
             outbox.enqueue(
                 session,

@@ -42,6 +42,7 @@ from sitekeeper.intel.pollers import PollResult, drupal, joomla, wordpress
 from sitekeeper.notify import outbox
 from sitekeeper.store import advisories as advisory_store
 from sitekeeper.store import findings, inventories, journal, releases
+from sitekeeper.store.channels import channel_urls
 from sitekeeper.store.database import Database
 from sitekeeper.store.releases import FeedStateRow, PackageInfo
 from sitekeeper.store.tables import Client, Site
@@ -151,7 +152,7 @@ class SoftwareAlerts:
         queued = 0
         for client_id, site_ids in by_client.items():
             name, stored = clients.get(client_id, (None, [])) if client_id else (None, [])
-            urls = self.urls(stored, name)
+            urls = channel_urls(session, self.vault, self.global_urls, stored, name)
             event = journal.record(
                 session,
                 IntelEventKind.SOFTWARE_ALERT,
@@ -180,17 +181,6 @@ class SoftwareAlerts:
             queued += 1
         return queued
 
-    def urls(self, stored: Sequence[str], client: str | None) -> list[str]:
-        """Global channels plus the client's own (decrypted), without duplicates."""
-        urls = list(self.global_urls)
-        for value in stored:
-            try:
-                urls.append(self.vault.decrypt(value))
-            except ConfigError:
-                log.error(
-                    "client %s: an alert URL cannot be decrypted (secret key changed?)", client
-                )
-        return list(dict.fromkeys(urls))
 
 
 def _sites(session: Session, ids: list[int]) -> dict[int, tuple[str, str, int | None]]:

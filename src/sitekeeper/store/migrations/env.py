@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine, create_engine
 
-import sitekeeper.store.intel_tables  # noqa: F401 - registers its tables on Base
+import sitekeeper.store.intel_tables
+import sitekeeper.store.web_tables  # noqa: F401
 from sitekeeper.store.tables import Base
 
 config = context.config

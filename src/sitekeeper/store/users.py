@@ -1,0 +1,299 @@
+"""Named queries for dashboard users: accounts, passwords, sessions, API tokens, throttling.
+
+Passwords are hashed with argon2id; session ids and API tokens are random
+256-bit strings stored as SHA-256 (fast to look up, useless if leaked).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from sitekeeper.errors import NotFound, UsageError
+from sitekeeper.store.dialect import upsert_insert
+from sitekeeper.store.tables import Client
+from sitekeeper.store.web_tables import ApiToken, AppSetting, LoginThrottle, User, WebSession
+
+ROLES = ("admin", "technician", "client")
+MIN_PASSWORD = 10
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so timing does not reveal which accounts exist.
+_DUMMY_HASH = _hasher.hash("not a real password, only burns time")
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash; UsageError if the password is too short to be worth hashing."""
+    if len(password) < MIN_PASSWORD:
+        raise UsageError(f"a password needs at least {MIN_PASSWORD} characters")
+    return _hasher.hash(password)
+
+
+def _verify(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def normalize_email(email: str) -> str:
+    """Lower-cased, trimmed e-mail; UsageError if it does not look like one."""
+    value = email.strip().lower()
+    if not _EMAIL.match(value) or len(value) > 320:
+        raise UsageError(f"invalid e-mail address {email!r}")
+    return value
+
+
+def add_user(
+    session: Session,
+    *,
+    email: str,
+    role: str,
+    password: str,
+    client: Client | None,
+    now: datetime,
+) -> User:
+    """Create a user; a client user must name its client, staff must not."""
+    address = normalize_email(email)
+    if role not in ROLES:
+        raise UsageError(f"invalid role {role!r}: use {', '.join(ROLES)}")
+    if (role == "client") != (client is not None):
+        raise UsageError("a client user needs --client; admins and technicians take none")
+    if session.scalar(select(User.id).where(User.email == address)) is not None:
+        raise UsageError(f"a user {address!r} already exists")
+    user = User(
+        email=address,
+        role=role,
+        password_hash=hash_password(password),
+        client_id=client.id if client else None,
+        active=True,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(session: Session, ref: str | int) -> User:
+    """The user with this id or e-mail; NotFound otherwise."""
+    text = str(ref).strip()
+    user = session.get(User, int(text)) if text.isdigit() else None
+    if user is None:
+        user = session.scalar(select(User).where(User.email == text.lower()))
+    if user is None:
+        raise NotFound(f"no user {ref!r}")
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    """All users, by e-mail."""
+    return list(session.scalars(select(User).order_by(User.email)))
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    """Replace the password and end every session of the user (a reset must lock others out)."""
+    user.password_hash = hash_password(password)
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    session.flush()
+
+
+def remove_user(session: Session, user: User) -> None:
+    """Delete a user with its sessions and tokens."""
+    session.delete(user)
+    session.flush()
+
+
+def authenticate(session: Session, email: str, password: str, now: datetime) -> User | None:
+    """The active user with these credentials, else None (same work either way)."""
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None or not user.active:
+        _verify(_DUMMY_HASH, password)
+        return None
+    if not _verify(user.password_hash, password):
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_login_at = now
+    session.flush()
+    return user
+
+
+# --- browser sessions -------------------------------------------------------------------------
+
+
+def create_session(
+    session: Session, user: User, now: datetime, ttl: timedelta
+) -> tuple[str, WebSession]:
+    """A new session: the raw id for the cookie, and its row (with the CSRF token)."""
+    raw = secrets.token_urlsafe(32)
+    row = WebSession(
+        id_hash=_digest(raw),
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(32),
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    session.add(row)
+    session.flush()
+    return raw, row
+
+
+def session_user(session: Session, raw: str, now: datetime) -> tuple[User, WebSession] | None:
+    """The user of a live session id, or None (unknown, expired or the user is disabled)."""
+    row = session.get(WebSession, _digest(raw))
+    if row is None or row.expires_at <= now:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    return user, row
+
+
+def end_session(session: Session, raw: str) -> None:
+    """Log out: forget the session."""
+    session.execute(delete(WebSession).where(WebSession.id_hash == _digest(raw)))
+
+
+def purge_sessions(session: Session, now: datetime) -> int:
+    """Delete expired sessions; returns how many."""
+    result = session.execute(delete(WebSession).where(WebSession.expires_at <= now))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+TOKEN_PREFIX = "skt_"  # noqa: S105 - a marker, not a secret
+
+
+def create_token(session: Session, user: User, name: str, now: datetime) -> tuple[str, ApiToken]:
+    """A new API token: the raw value (shown once) and its row."""
+    label = name.strip()
+    if not label or len(label) > 100:
+        raise UsageError("a token needs a name of 1 to 100 characters")
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        user_id=user.id,
+        name=label,
+        token_hash=_digest(raw),
+        prefix=raw[:10],
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return raw, row
+
+
+def token_user(session: Session, raw: str, now: datetime) -> User | None:
+    """The active user owning this token, or None."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(raw)))
+    if row is None:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    # Written at most once a minute so scripts hammering the API do not write on every call.
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+        row.last_used_at = now
+    return user
+
+
+def list_tokens(session: Session, user: User) -> list[ApiToken]:
+    """The user's tokens, newest first."""
+    return list(
+        session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+        )
+    )
+
+
+def revoke_token(session: Session, user: User, token_id: int) -> None:
+    """Delete one of the user's tokens; NotFound if it is not theirs."""
+    row = session.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound(f"no token {token_id}")
+    session.delete(row)
+    session.flush()
+
+
+# --- login throttling -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottlePolicy:
+    """How many failures in a window lock a key, and for how long."""
+
+    max_failures: int
+    window: timedelta
+    lockout: timedelta
+
+
+ACCOUNT_POLICY = ThrottlePolicy(5, timedelta(minutes=15), timedelta(minutes=15))
+IP_POLICY = ThrottlePolicy(20, timedelta(minutes=15), timedelta(minutes=15))
+
+
+def locked_until(session: Session, keys: list[str], now: datetime) -> datetime | None:
+    """The latest lock among ``keys`` still in force, or None."""
+    rows = session.scalars(select(LoginThrottle).where(LoginThrottle.key.in_(keys)))
+    ends = [r.locked_until for r in rows if r.locked_until is not None and r.locked_until > now]
+    return max(ends) if ends else None
+
+
+def record_failure(
+    session: Session, keyed: list[tuple[str, ThrottlePolicy]], now: datetime
+) -> None:
+    """Count one failed login against each key; lock a key that reaches its limit."""
+    upsert = upsert_insert(session.connection())
+    for key, _ in keyed:
+        session.execute(
+            upsert(LoginThrottle)
+            .values(key=key, failures=0, window_start=now, locked_until=None)
+            .on_conflict_do_nothing()
+        )
+    for key, policy in keyed:
+        row = session.scalars(
+            select(LoginThrottle).where(LoginThrottle.key == key).with_for_update()
+        ).one()
+        if now - row.window_start > policy.window:
+            row.failures, row.window_start = 0, now
+        row.failures += 1
+        if row.failures >= policy.max_failures:
+            row.locked_until = now + policy.lockout
+            row.failures, row.window_start = 0, now
+    session.flush()
+
+
+def clear_failures(session: Session, key: str) -> None:
+    """Forget the failures of one key (after a successful login)."""
+    session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
+
+
+# --- installation settings --------------------------------------------------------------------
+
+
+def get_setting(session: Session, key: str) -> dict[str, Any]:
+    """A stored setting's JSON value ({} when unset)."""
+    row = session.get(AppSetting, key)
+    return dict(row.value) if row is not None else {}
+
+
+def put_setting(session: Session, key: str, value: dict[str, Any]) -> None:
+    """Store a setting's JSON value."""
+    row = session.get(AppSetting, key)
+    if row is None:
+        session.add(AppSetting(key=key, value=value))
+    else:
+        row.value = value
+    session.flush()

@@ -1,0 +1,137 @@
+"""/api/incidents, /api/sites/{id}/uptime, /api/journal: what happened, scoped to the viewer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sitekeeper.store import history
+from sitekeeper.store.tables import Site
+from sitekeeper.web.api.common import ERRORS, Db, Id, IdQuery, visible_site
+from sitekeeper.web.api.schemas import AlertOut, EventOut, IncidentOut, MeOut, UptimeDay
+from sitekeeper.web.auth import AnyUser, Staff, Viewer
+
+router = APIRouter(prefix="/api", responses=ERRORS)
+
+
+def scoped_site_ids(session: Session, who: Viewer, site_id: int | None) -> list[int] | None:
+    """The site ids a history query may cover: one visible site, the client's, or all (None)."""
+    if site_id is not None:
+        return [visible_site(session, who, site_id).id]
+    scope = who.client_scope
+    if scope is None:
+        return None
+    return list(session.scalars(select(Site.id).where(Site.client_id == scope)))
+
+
+@router.get("/me", response_model=MeOut, tags=["account"])
+def me(who: AnyUser) -> MeOut:
+    """Who the token or session belongs to."""
+    return MeOut(id=who.user_id, email=who.email, role=who.role, client_id=who.client_id)
+
+
+@router.get("/incidents", response_model=list[IncidentOut], tags=["history"])
+def incidents(
+    *,
+    session: Db,
+    who: AnyUser,
+    site_id: IdQuery = None,
+    open_only: Annotated[bool, Query(alias="open")] = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[IncidentOut]:
+    """Incidents, newest first."""
+    ids = scoped_site_ids(session, who, site_id)
+    rows = history.incidents(session, ids, only_open=open_only, limit=limit)
+    names = dict(
+        session.execute(select(Site.id, Site.name).where(Site.id.in_({r.site_id for r in rows})))
+        .tuples()
+        .all()
+    )
+    return [
+        IncidentOut(
+            id=i.id,
+            site_id=i.site_id,
+            site=names.get(i.site_id),
+            kind=i.kind,
+            cause=i.cause,
+            opened_at=i.opened_at,
+            closed_at=i.closed_at,
+            duration_s=int((i.closed_at - i.opened_at).total_seconds()) if i.closed_at else None,
+        )
+        for i in rows
+    ]
+
+
+@router.get("/alerts", response_model=list[AlertOut], tags=["history"])
+def alerts(
+    session: Db,
+    who: Staff,
+    status: Annotated[str | None, Query(pattern="^(pending|sent|failed)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[AlertOut]:
+    """Queued, sent and failed alert deliveries (targets hold secrets: never shown)."""
+    return [
+        AlertOut(
+            id=n.id,
+            event_id=n.event_id,
+            title=n.title,
+            status=n.status,
+            attempts=n.attempts,
+            last_error=n.last_error,
+            created_at=n.created_at,
+            sent_at=n.sent_at,
+        )
+        for n in history.notifications(session, status=status, limit=limit)
+    ]
+
+
+@router.get("/sites/{site_id}/uptime", response_model=list[UptimeDay], tags=["history"])
+def uptime(
+    *, site_id: Id, session: Db, who: AnyUser, days: Annotated[int, Query(ge=1, le=400)] = 30
+) -> list[UptimeDay]:
+    """Uptime and response-time percentiles per UTC day."""
+    site = visible_site(session, who, site_id)
+    return [
+        UptimeDay(
+            day=f.day,
+            checks=f.summary.checks,
+            uptime_pct=round(f.summary.uptime * 100, 3) if f.summary.uptime is not None else None,
+            avg_ms=f.summary.avg_ms,
+            p50_ms=f.summary.p50_ms,
+            p95_ms=f.summary.p95_ms,
+            p99_ms=f.summary.p99_ms,
+            max_ms=f.summary.max_ms,
+        )
+        for f in history.uptime_by_day(session, [site.id], days)
+    ]
+
+
+@router.get("/journal", response_model=list[EventOut], tags=["history"])
+def journal(
+    *,
+    session: Db,
+    who: AnyUser,
+    site_id: IdQuery = None,
+    kind: Annotated[list[str] | None, Query(max_length=20)] = None,
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[EventOut]:
+    """Journal events, newest first."""
+    ids = scoped_site_ids(session, who, site_id)
+    events = history.journal_events(session, site_ids=ids, kinds=kind, since=since, limit=limit)
+    return [
+        EventOut(
+            id=e.id,
+            ts=e.ts,
+            kind=e.kind,
+            site_id=e.site_id,
+            client_id=e.client_id,
+            incident_id=e.incident_id,
+            data=dict(e.data or {}),
+        )
+        for e in events
+    ]

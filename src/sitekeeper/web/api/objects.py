@@ -1,0 +1,330 @@
+"""/api/clients, /api/plans, /api/contracts: the business objects, through the store's rules."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from sqlalchemy.orm import Session
+
+from sitekeeper.store import clients as client_store
+from sitekeeper.store import contracts as contract_store
+from sitekeeper.store import plans as plan_store
+from sitekeeper.store.tables import Client, Contract, Plan
+from sitekeeper.vault import Vault
+from sitekeeper.web.api.common import ERRORS, Db, Id, IdQuery, Page, PageNo, PerPage, slice_page
+from sitekeeper.web.api.schemas import (
+    ClientIn,
+    ClientOut,
+    ClientPatch,
+    ContractIn,
+    ContractOut,
+    ContractPatch,
+    PlanIn,
+    PlanOut,
+    PlanPatch,
+)
+from sitekeeper.web.auth import AnyUser, Staff, Viewer, now
+
+router = APIRouter(prefix="/api", responses=ERRORS)
+
+
+def _vault(request: Request) -> Vault:
+    vault: Vault = request.app.state.vault
+    return vault
+
+
+def _interval(request: Request) -> int:
+    return int(request.app.state.settings.default_check_interval)
+
+
+# --- clients ----------------------------------------------------------------------------------
+
+
+def client_out(client: Client, sites: int) -> ClientOut:
+    """The API shape of a client."""
+    return ClientOut(
+        id=client.id,
+        name=client.name,
+        email=client.email,
+        language=client.language,
+        notes=client.notes,
+        alert_urls=len(client.alert_urls or []),
+        sites=sites,
+        created_at=client.created_at,
+    )
+
+
+def visible_client(session: Session, who: Viewer, client_id: int) -> Client:
+    """The client if the viewer may see it; 404 otherwise."""
+    client = session.get(Client, client_id)
+    scope = who.client_scope
+    if client is None or (scope is not None and client.id != scope):
+        raise HTTPException(404, f"no client {client_id}")
+    return client
+
+
+@router.get("/clients", response_model=Page[ClientOut], tags=["clients"])
+def list_clients(
+    *, session: Db, who: AnyUser, page: PageNo = 1, per_page: PerPage = 50
+) -> Page[ClientOut]:
+    """Clients by name (a client user sees only its own)."""
+    rows = client_store.list_clients(session)
+    if who.client_scope is not None:
+        rows = [c for c in rows if c.id == who.client_scope]
+    counts = client_store.site_counts(session)
+    items, info = slice_page(rows, page, per_page)
+    return Page[ClientOut](items=[client_out(c, counts.get(c.id, 0)) for c in items], meta=info)
+
+
+@router.get("/clients/{client_id}", response_model=ClientOut, tags=["clients"])
+def get_client(client_id: Id, session: Db, who: AnyUser) -> ClientOut:
+    """One client."""
+    client = visible_client(session, who, client_id)
+    return client_out(client, client_store.site_count(session, client.id))
+
+
+@router.post("/clients", response_model=ClientOut, status_code=201, tags=["clients"])
+def create_client(body: ClientIn, request: Request, session: Db, who: Staff) -> ClientOut:
+    """Add a client (alert URLs are checked and stored encrypted)."""
+    client = client_store.add_client(
+        session,
+        _vault(request),
+        name=body.name,
+        email=body.email,
+        language=body.language,
+        alert_urls=body.alert_urls,
+        notes=body.notes,
+        now=now(),
+    )
+    return client_out(client, 0)
+
+
+@router.patch("/clients/{client_id}", response_model=ClientOut, tags=["clients"])
+def update_client(
+    *, client_id: Id, body: ClientPatch, request: Request, session: Db, who: Staff
+) -> ClientOut:
+    """Change a client's fields (an empty ``alert_urls`` list clears them)."""
+    client = visible_client(session, who, client_id)
+    client_store.update_client(
+        session,
+        client,
+        _vault(request),
+        name=body.name,
+        email=body.email,
+        language=body.language,
+        alert_urls=body.alert_urls,
+        notes=body.notes,
+    )
+    return client_out(client, client_store.site_count(session, client.id))
+
+
+@router.delete("/clients/{client_id}", status_code=204, tags=["clients"])
+def delete_client(client_id: Id, session: Db, who: Staff) -> Response:
+    """Remove a client that has no sites or contracts left."""
+    client_store.remove_client(session, visible_client(session, who, client_id))
+    return Response(status_code=204)
+
+
+# --- plans ------------------------------------------------------------------------------------
+
+
+def plan_out(plan: Plan) -> PlanOut:
+    """The API shape of a plan."""
+    return PlanOut(
+        id=plan.id,
+        name=plan.name,
+        check_interval=plan.check_interval,
+        tls_warn_days=plan.tls_warn_days,
+        domain_warn_days=plan.domain_warn_days,
+        price=str(plan.price),
+        currency=plan.currency,
+        options=dict(plan.options or {}),
+    )
+
+
+def _plan(session: Session, plan_id: int) -> Plan:
+    plan = session.get(Plan, plan_id)
+    if plan is None:
+        raise HTTPException(404, f"no plan {plan_id}")
+    return plan
+
+
+@router.get("/plans", response_model=Page[PlanOut], tags=["plans"])
+def list_plans(session: Db, who: Staff, page: PageNo = 1, per_page: PerPage = 50) -> Page[PlanOut]:
+    """Plans by name (staff only)."""
+    items, info = slice_page(plan_store.list_plans(session), page, per_page)
+    return Page[PlanOut](items=[plan_out(p) for p in items], meta=info)
+
+
+@router.get("/plans/{plan_id}", response_model=PlanOut, tags=["plans"])
+def get_plan(plan_id: Id, session: Db, who: Staff) -> PlanOut:
+    """One plan."""
+    return plan_out(_plan(session, plan_id))
+
+
+@router.post("/plans", response_model=PlanOut, status_code=201, tags=["plans"])
+def create_plan(body: PlanIn, session: Db, who: Staff) -> PlanOut:
+    """Add a plan."""
+    plan = plan_store.add_plan(
+        session,
+        name=body.name,
+        check_interval=body.check_interval,
+        price=plan_store.parse_price(body.price),
+        currency=body.currency,
+        tls_warn_days=body.tls_warn_days,
+        domain_warn_days=body.domain_warn_days,
+        options=body.options,
+        now=now(),
+    )
+    return plan_out(plan)
+
+
+@router.patch("/plans/{plan_id}", response_model=PlanOut, tags=["plans"])
+def update_plan(
+    *, plan_id: Id, body: PlanPatch, request: Request, session: Db, who: Staff
+) -> PlanOut:
+    """Change a plan; a new interval re-schedules its sites' checks."""
+    plan = _plan(session, plan_id)
+    plan_store.update_plan(
+        session,
+        plan,
+        now().timestamp(),
+        default_interval=_interval(request),
+        name=body.name,
+        check_interval=body.check_interval,
+        price=plan_store.parse_price(body.price) if body.price is not None else None,
+        currency=body.currency,
+        tls_warn_days=body.tls_warn_days,
+        domain_warn_days=body.domain_warn_days,
+        options=body.options,
+    )
+    return plan_out(plan)
+
+
+@router.delete("/plans/{plan_id}", status_code=204, tags=["plans"])
+def delete_plan(plan_id: Id, session: Db, who: Staff) -> Response:
+    """Remove a plan no contract uses."""
+    plan_store.remove_plan(session, _plan(session, plan_id))
+    return Response(status_code=204)
+
+
+# --- contracts --------------------------------------------------------------------------------
+
+
+def contract_out(contract: Contract) -> ContractOut:
+    """The API shape of a contract."""
+    override = contract.price_override
+    return ContractOut(
+        id=contract.id,
+        client_id=contract.client_id,
+        client=contract.client.name,
+        plan_id=contract.plan_id,
+        plan=contract.plan.name,
+        start=contract.start,
+        end=contract.end,
+        price=str(contract_store.effective_price(contract)),
+        price_override=str(override) if override is not None else None,
+        currency=contract.plan.currency,
+        active=contract_store.is_active(contract, now().date()),
+        notes=contract.notes,
+    )
+
+
+def visible_contract(session: Session, who: Viewer, contract_id: int) -> Contract:
+    """The contract if the viewer may see it; 404 otherwise."""
+    contract = session.get(Contract, contract_id)
+    scope = who.client_scope
+    if contract is None or (scope is not None and contract.client_id != scope):
+        raise HTTPException(404, f"no contract {contract_id}")
+    return contract
+
+
+def _price(text: str | None) -> Decimal | None:
+    return plan_store.parse_price(text) if text is not None else None
+
+
+@router.get("/contracts", response_model=Page[ContractOut], tags=["contracts"])
+def list_contracts(
+    *,
+    session: Db,
+    who: AnyUser,
+    page: PageNo = 1,
+    per_page: PerPage = 50,
+    client_id: IdQuery = None,
+) -> Page[ContractOut]:
+    """Contracts, oldest first (a client user sees only its own)."""
+    scope = who.client_scope
+    rows = contract_store.list_contracts(
+        session, client_id=scope if scope is not None else client_id
+    )
+    items, info = slice_page(rows, page, per_page)
+    return Page[ContractOut](items=[contract_out(c) for c in items], meta=info)
+
+
+@router.get("/contracts/{contract_id}", response_model=ContractOut, tags=["contracts"])
+def get_contract(contract_id: Id, session: Db, who: AnyUser) -> ContractOut:
+    """One contract."""
+    return contract_out(visible_contract(session, who, contract_id))
+
+
+@router.post("/contracts", response_model=ContractOut, status_code=201, tags=["contracts"])
+def create_contract(body: ContractIn, session: Db, who: Staff) -> ContractOut:
+    """Add a contract."""
+    client = session.get(Client, body.client_id)
+    if client is None:
+        raise HTTPException(422, f"no client {body.client_id}")
+    plan = session.get(Plan, body.plan_id)
+    if plan is None:
+        raise HTTPException(422, f"no plan {body.plan_id}")
+    contract = contract_store.add_contract(
+        session,
+        client=client,
+        plan=plan,
+        start=body.start,
+        end=body.end,
+        price=_price(body.price),
+        notes=body.notes,
+        now=now(),
+    )
+    return contract_out(contract)
+
+
+@router.patch("/contracts/{contract_id}", response_model=ContractOut, tags=["contracts"])
+def update_contract(
+    *, contract_id: Id, body: ContractPatch, request: Request, session: Db, who: Staff
+) -> ContractOut:
+    """Change a contract; a new plan re-schedules its sites' checks."""
+    contract = visible_contract(session, who, contract_id)
+    plan = None
+    if body.plan_id is not None:
+        plan = session.get(Plan, body.plan_id)
+        if plan is None:
+            raise HTTPException(422, f"no plan {body.plan_id}")
+    contract_store.update_contract(
+        session,
+        contract,
+        now().timestamp(),
+        default_interval=_interval(request),
+        plan=plan,
+        start=body.start,
+        end=body.end,
+        clear_end=body.clear_end,
+        price=_price(body.price),
+        clear_price=body.clear_price,
+        notes=body.notes,
+    )
+    session.refresh(contract)
+    return contract_out(contract)
+
+
+@router.delete("/contracts/{contract_id}", status_code=204, tags=["contracts"])
+def delete_contract(contract_id: Id, request: Request, session: Db, who: Staff) -> Response:
+    """Remove a contract; its sites stay, uncovered."""
+    contract_store.remove_contract(
+        session,
+        visible_contract(session, who, contract_id),
+        now().timestamp(),
+        default_interval=_interval(request),
+    )
+    return Response(status_code=204)

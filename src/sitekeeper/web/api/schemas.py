@@ -1,0 +1,242 @@
+"""JSON shapes of the API (the stable contract; add fields, never rename)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_ID = 2_147_483_647
+
+
+class SiteOut(BaseModel):
+    """A site and its latest state."""
+
+    id: int
+    name: str
+    url: str
+    client_id: int | None
+    client: str | None
+    contract_id: int | None = None
+    tags: list[str]
+    cms: str | None
+    cms_version: str | None
+    paused: bool
+    state: str = Field(description="down, tls, unknown, up or paused")
+    up: bool | None
+    status: int | None
+    error: str | None
+    response_ms: int | None
+    checked_at: datetime | None
+    tls_expires: datetime | None
+    down_since: datetime | None
+
+
+class SiteIn(BaseModel):
+    """A new site."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(max_length=2048)
+    client_id: int = Field(ge=1, le=MAX_ID)
+    name: str | None = Field(default=None, max_length=255)
+    contract_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    paused: bool = False
+
+
+class SitePatch(BaseModel):
+    """Changes to a site; absent fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = Field(default=None, max_length=2048)
+    name: str | None = Field(default=None, max_length=255)
+    client_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    contract_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    clear_contract: bool = False
+    tags: list[str] | None = Field(default=None, max_length=50)
+    paused: bool | None = None
+
+
+class ClientOut(BaseModel):
+    """A client (alert URLs are secrets: only their count is shown)."""
+
+    id: int
+    name: str
+    email: str | None
+    language: str
+    notes: str | None
+    alert_urls: int
+    sites: int
+    created_at: datetime
+
+
+class ClientIn(BaseModel):
+    """A new client."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    language: str = Field(default="en", max_length=16)
+    notes: str | None = Field(default=None, max_length=10_000)
+    alert_urls: list[str] = Field(default_factory=list, max_length=20)
+
+
+class ClientPatch(BaseModel):
+    """Changes to a client."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    language: str | None = Field(default=None, max_length=16)
+    notes: str | None = Field(default=None, max_length=10_000)
+    alert_urls: list[str] | None = Field(default=None, max_length=20)
+
+
+class PlanOut(BaseModel):
+    """A plan and its levels."""
+
+    id: int
+    name: str
+    check_interval: int
+    tls_warn_days: int
+    domain_warn_days: int
+    price: str
+    currency: str
+    options: dict[str, Any]
+
+
+class PlanIn(BaseModel):
+    """A new plan."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(max_length=200)
+    check_interval: int = Field(default=300, ge=10, le=86_400 * 7)
+    price: str = Field(default="0", max_length=20)
+    currency: str = Field(default="EUR", max_length=3)
+    tls_warn_days: int = Field(default=14, ge=0, le=365)
+    domain_warn_days: int = Field(default=30, ge=0, le=365)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class PlanPatch(BaseModel):
+    """Changes to a plan (``options`` are merged)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    check_interval: int | None = Field(default=None, ge=10, le=86_400 * 7)
+    price: str | None = Field(default=None, max_length=20)
+    currency: str | None = Field(default=None, max_length=3)
+    tls_warn_days: int | None = Field(default=None, ge=0, le=365)
+    domain_warn_days: int | None = Field(default=None, ge=0, le=365)
+    options: dict[str, Any] | None = None
+
+
+class ContractOut(BaseModel):
+    """A contract with its effective monthly price."""
+
+    id: int
+    client_id: int
+    client: str
+    plan_id: int
+    plan: str
+    start: date
+    end: date | None
+    price: str
+    price_override: str | None
+    currency: str
+    active: bool
+    notes: str | None
+
+
+class ContractIn(BaseModel):
+    """A new contract."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: int = Field(ge=1, le=MAX_ID)
+    plan_id: int = Field(ge=1, le=MAX_ID)
+    start: date
+    end: date | None = None
+    price: str | None = Field(default=None, max_length=20)
+    notes: str | None = Field(default=None, max_length=10_000)
+
+
+class ContractPatch(BaseModel):
+    """Changes to a contract."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plan_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    start: date | None = None
+    end: date | None = None
+    clear_end: bool = False
+    price: str | None = Field(default=None, max_length=20)
+    clear_price: bool = False
+    notes: str | None = Field(default=None, max_length=10_000)
+
+
+class IncidentOut(BaseModel):
+    """An incident (down, certificate expiring)."""
+
+    id: int
+    site_id: int
+    site: str | None
+    kind: str
+    cause: str | None
+    opened_at: datetime
+    closed_at: datetime | None
+    duration_s: int | None
+
+
+class UptimeDay(BaseModel):
+    """One site's uptime and response times on one UTC day."""
+
+    day: date
+    checks: int
+    uptime_pct: float | None
+    avg_ms: int | None
+    p50_ms: int | None
+    p95_ms: int | None
+    p99_ms: int | None
+    max_ms: int | None
+
+
+class EventOut(BaseModel):
+    """One journal event."""
+
+    id: int
+    ts: datetime
+    kind: str
+    site_id: int | None
+    client_id: int | None
+    incident_id: int | None
+    data: dict[str, Any]
+
+
+class MeOut(BaseModel):
+    """The authenticated user."""
+
+    id: int
+    email: str
+    role: str
+    client_id: int | None
+
+
+class AlertOut(BaseModel):
+    """One alert delivery from the outbox."""
+
+    id: int
+    event_id: int | None
+    title: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None

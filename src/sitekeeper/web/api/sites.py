@@ -1,0 +1,148 @@
+"""/api/sites: the fleet as JSON (list with filters and pagination, get, create, update, delete)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from sqlalchemy.orm import Session
+
+from sitekeeper.store import fleet
+from sitekeeper.store import sites as site_store
+from sitekeeper.store.contracts import get_contract
+from sitekeeper.store.tables import Client, Contract, Site
+from sitekeeper.web.api.common import (
+    ERRORS,
+    Db,
+    Id,
+    IdQuery,
+    Page,
+    PageNo,
+    PerPage,
+    meta,
+    visible_site,
+)
+from sitekeeper.web.api.schemas import SiteIn, SiteOut, SitePatch
+from sitekeeper.web.auth import AnyUser, Staff, now
+
+router = APIRouter(prefix="/api", tags=["sites"], responses=ERRORS)
+
+
+def site_out(row: fleet.FleetRow, contract_id: IdQuery = None) -> SiteOut:
+    """The API shape of a fleet row."""
+    return SiteOut(
+        id=row.site_id,
+        name=row.name,
+        url=row.url,
+        client_id=row.client_id,
+        client=row.client_name,
+        contract_id=contract_id,
+        tags=row.tags,
+        cms=row.cms,
+        cms_version=row.cms_version,
+        paused=row.paused,
+        state=row.state,
+        up=row.up,
+        status=row.status,
+        error=row.error,
+        response_ms=row.response_ms,
+        checked_at=row.checked_at,
+        tls_expires=row.tls_expires,
+        down_since=row.down_since,
+    )
+
+
+def _one(session: Session, site: Site) -> SiteOut:
+    page = fleet.fleet_page(session, fleet.FleetFilter(site_id=site.id), now())
+    return site_out(page.rows[0], site.contract_id)
+
+
+def _interval(request: Request) -> int:
+    return int(request.app.state.settings.default_check_interval)
+
+
+def _client(session: Session, client_id: int) -> Client:
+    client = session.get(Client, client_id)
+    if client is None:
+        raise HTTPException(422, f"no client {client_id}")
+    return client
+
+
+def _contract(session: Session, contract_id: int | None) -> Contract | None:
+    return get_contract(session, contract_id) if contract_id is not None else None
+
+
+@router.get("/sites", response_model=Page[SiteOut])
+def list_sites(
+    *,
+    session: Db,
+    who: AnyUser,
+    page: PageNo = 1,
+    per_page: PerPage = 50,
+    client_id: IdQuery = None,
+    tag: Annotated[str | None, Query(max_length=64)] = None,
+    state: Annotated[str | None, Query(pattern="^(down|tls|unknown|up|paused|problems)$")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Text in name/URL/client")] = None,
+    sort: Annotated[str, Query(pattern="^(problems|name|client|response|tls|cms|checked)$")] = (
+        "problems"
+    ),
+    desc: bool = False,
+) -> Page[SiteOut]:
+    """Sites, problems first by default, filtered like the fleet view."""
+    scope = who.client_scope
+    if scope is not None:
+        client_id = scope
+    flt = fleet.FleetFilter(client_id=client_id, tag=tag, state=state, text=q)
+    result = fleet.fleet_page(
+        session, flt, now(), sort=sort, descending=desc, page=page, per_page=per_page
+    )
+    return Page[SiteOut](
+        items=[site_out(r) for r in result.rows], meta=meta(result.total, page, per_page)
+    )
+
+
+@router.get("/sites/{site_id}", response_model=SiteOut)
+def get_site(site_id: Id, session: Db, who: AnyUser) -> SiteOut:
+    """One site and its latest state."""
+    return _one(session, visible_site(session, who, site_id))
+
+
+@router.post("/sites", response_model=SiteOut, status_code=201)
+def create_site(body: SiteIn, request: Request, session: Db, who: Staff) -> SiteOut:
+    """Add a site (its check job is scheduled at once)."""
+    fields = site_store.SiteFields(
+        url=body.url,
+        name=body.name,
+        client=_client(session, body.client_id),
+        contract=_contract(session, body.contract_id),
+        tags=body.tags,
+        paused=body.paused,
+    )
+    site = site_store.add_site(session, fields, now(), default_interval=_interval(request))
+    return _one(session, site)
+
+
+@router.patch("/sites/{site_id}", response_model=SiteOut)
+def update_site(
+    *, site_id: Id, body: SitePatch, request: Request, session: Db, who: Staff
+) -> SiteOut:
+    """Change a site's fields."""
+    site = visible_site(session, who, site_id)
+    fields = site_store.SiteFields(
+        url=body.url,
+        name=body.name,
+        client=_client(session, body.client_id) if body.client_id is not None else None,
+        contract=_contract(session, body.contract_id),
+        clear_contract=body.clear_contract,
+        tags=body.tags,
+        paused=body.paused,
+    )
+    site_store.update_site(session, site, fields, now(), default_interval=_interval(request))
+    return _one(session, site)
+
+
+@router.delete("/sites/{site_id}", status_code=204)
+def delete_site(site_id: Id, session: Db, who: Staff) -> Response:
+    """Remove a site (its history stays in the journal)."""
+    site_store.remove_site(session, visible_site(session, who, site_id), now())
+    return Response(status_code=204)

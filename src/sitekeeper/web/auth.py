@@ -1,0 +1,132 @@
+"""Who is asking: session cookies and bearer tokens, roles, CSRF, and the login throttle.
+
+Every route depends on one of ``viewer``/``staff``/``admin``; client users are
+confined to their own client by ``Viewer.client_scope`` in every query, and
+whatever they may not see answers 404 so existence does not leak.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from sitekeeper.store import users
+from sitekeeper.store.database import Database
+
+SESSION_COOKIE = "sk_session"
+LOGIN_CSRF_COOKIE = "sk_login_csrf"
+SESSION_TTL = timedelta(days=7)
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class NotAuthenticated(Exception):
+    """No valid session or token: pages redirect to /login, the API answers 401."""
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The authenticated user of one request."""
+
+    user_id: int
+    email: str
+    role: str
+    client_id: int | None
+    csrf: str | None  # None when authenticated by a bearer token (no cookie, no CSRF risk)
+
+    @property
+    def is_staff(self) -> bool:
+        """Admins and technicians see the whole fleet."""
+        return self.role in ("admin", "technician")
+
+    @property
+    def is_admin(self) -> bool:
+        """Only admins manage users and installation settings."""
+        return self.role == "admin"
+
+    @property
+    def client_scope(self) -> int | None:
+        """The one client this viewer may see, or None for staff (everything)."""
+        return None if self.is_staff else (self.client_id if self.client_id is not None else -1)
+
+
+def database(request: Request) -> Database:
+    """The app's database."""
+    db: Database = request.app.state.db
+    return db
+
+
+def now() -> datetime:
+    """Aware UTC now."""
+    return datetime.now(UTC)
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def viewer(request: Request) -> Viewer:
+    """The user behind the request's bearer token or session cookie; NotAuthenticated if none."""
+    db = database(request)
+    token = _bearer(request)
+    with db.session() as session:
+        if token is not None:
+            user = users.token_user(session, token, now())
+            if user is None:
+                raise NotAuthenticated("invalid or revoked API token")
+            return Viewer(user.id, user.email, user.role, user.client_id, None)
+        raw = request.cookies.get(SESSION_COOKIE)
+        found = users.session_user(session, raw, now()) if raw else None
+        if found is None:
+            raise NotAuthenticated("log in first")
+        user, row = found
+        return Viewer(user.id, user.email, user.role, user.client_id, row.csrf_token)
+
+
+async def checked_viewer(request: Request, who: Annotated[Viewer, Depends(viewer)]) -> Viewer:
+    """``viewer``, plus the CSRF check for state-changing requests made with the cookie."""
+    if request.method in UNSAFE and who.csrf is not None:
+        sent = request.headers.get("x-csrf-token")
+        if sent is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
+            form = await request.form()
+            value = form.get("csrf_token")
+            sent = value if isinstance(value, str) else None
+        if not sent or not hmac.compare_digest(sent, who.csrf):
+            raise HTTPException(403, "missing or wrong CSRF token: reload the page and retry")
+    return who
+
+
+def staff(who: Annotated[Viewer, Depends(checked_viewer)]) -> Viewer:
+    """Admins and technicians; a client user gets 404 (the thing "does not exist" for it)."""
+    if not who.is_staff:
+        raise HTTPException(404, "not found")
+    return who
+
+
+def admin(who: Annotated[Viewer, Depends(checked_viewer)]) -> Viewer:
+    """Admins only; client users get 404, technicians 403 (they know the page exists)."""
+    if not who.is_staff:
+        raise HTTPException(404, "not found")
+    if not who.is_admin:
+        raise HTTPException(403, "only administrators may do this")
+    return who
+
+
+AnyUser = Annotated[Viewer, Depends(checked_viewer)]
+Staff = Annotated[Viewer, Depends(staff)]
+Admin = Annotated[Viewer, Depends(admin)]
+
+
+def throttle_keys(email: str, ip: str) -> list[tuple[str, users.ThrottlePolicy]]:
+    """The keys a login attempt counts against: the account and the client address."""
+    return [
+        (f"account:{email.strip().lower()[:320]}", users.ACCOUNT_POLICY),
+        (f"ip:{ip}", users.IP_POLICY),
+    ]

@@ -1,0 +1,203 @@
+"""Settings (alert channels with a test send), users (admins), and one's own API tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from sitekeeper.errors import DeliveryError, UsageError
+from sitekeeper.notify.apprise_sender import AppriseSender
+from sitekeeper.store import users
+from sitekeeper.store.channels import set_ui_alert_urls, ui_alert_urls
+from sitekeeper.store.clients import check_alert_url, list_clients, mask_url
+from sitekeeper.store.tables import Client
+from sitekeeper.store.web_tables import User
+from sitekeeper.vault import Vault
+from sitekeeper.web.api.common import Id, parse_id
+from sitekeeper.web.auth import Admin, AnyUser, Viewer, database, now
+from sitekeeper.web.ui.render import Db, page
+
+router = APIRouter(include_in_schema=False)
+Field = Annotated[str, Form(max_length=10_000)]
+def _vault(request: Request) -> Vault:
+    vault: Vault = request.app.state.vault
+    return vault
+
+
+def _settings_page(
+    request: Request,
+    session: Session,
+    who: Viewer,
+    *,
+    error: str | None = None,
+    result: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    vault = _vault(request)
+    env_urls = request.app.state.settings.alert_urls
+    return page(
+        request,
+        "settings.html",
+        who,
+        status=status,
+        stored=[mask_url(u) for u in ui_alert_urls(session, vault)],
+        env=[mask_url(u) for u in env_urls],
+        error=error,
+        result=result,
+    )
+
+
+@router.get("/settings")
+def settings_page(request: Request, session: Db, who: Admin) -> HTMLResponse:
+    """Notification channels."""
+    return _settings_page(request, session, who)
+
+
+@router.post("/settings/alerts")
+def save_alerts(
+    *, request: Request, session: Db, who: Admin, alert_urls: Field = "", clear: Field = ""
+) -> Response:
+    """Replace the global alert URLs (validated by Apprise, stored encrypted)."""
+    urls = [line.strip() for line in alert_urls.splitlines() if line.strip()]
+    try:
+        for url in urls:
+            check_alert_url(url)
+    except UsageError as exc:
+        return _settings_page(request, session, who, error=str(exc), status=400)
+    if urls or clear == "on":
+        vault = _vault(request)
+        set_ui_alert_urls(session, vault, urls)
+    return RedirectResponse("/settings", status_code=303)
+
+
+def _test_targets(request: Request, url: str, who: Viewer) -> list[str]:
+    with database(request).session() as session:
+        stored = ui_alert_urls(session, _vault(request))
+    return [url.strip()] if url.strip() else stored + list(request.app.state.settings.alert_urls)
+
+
+async def send_tests(targets: list[str]) -> str:
+    """Send a test message to each URL, one line of outcome per URL (URLs masked)."""
+    lines: list[str] = []
+    sender = AppriseSender(timeout=15)
+    for target in targets:
+        try:
+            await sender.send(
+                target,
+                title="sitekeeper test message",
+                body="If you can read this, sitekeeper's alerts reach this channel.",
+            )
+            lines.append(f"{mask_url(target)}: sent")
+        except DeliveryError as exc:
+            lines.append(f"{mask_url(target)}: failed — {exc}")
+    return "\n".join(lines) if lines else "No channel configured: add one first."
+
+
+@router.post("/settings/test")
+async def send_test(request: Request, who: Admin, url: Field = "") -> HTMLResponse:
+    """Send a test message to the URL typed, or to every configured channel."""
+    targets = await run_in_threadpool(_test_targets, request, url, who)
+    result = await send_tests(targets)
+
+    def render() -> HTMLResponse:
+        with database(request).session() as session:
+            return _settings_page(request, session, who, result=result)
+
+    return await run_in_threadpool(render)
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+def _users_page(
+    request: Request, session: Session, who: Viewer, error: str | None = None, status: int = 200
+) -> HTMLResponse:
+    return page(
+        request,
+        "users.html",
+        who,
+        status=status,
+        users=users.list_users(session),
+        clients=list_clients(session),
+        error=error,
+    )
+
+
+@router.get("/users")
+def users_page(request: Request, session: Db, who: Admin) -> HTMLResponse:
+    """Everyone who can log in, and the add-a-user form."""
+    return _users_page(request, session, who)
+
+
+@router.post("/users")
+def create_user(
+    *,
+    request: Request,
+    session: Db,
+    who: Admin,
+    email: Field = "",
+    role: Field = "technician",
+    client: Field = "",
+    password: Field = "",
+) -> Response:
+    """Add a user."""
+    try:
+        with session.begin_nested():
+            client_id = parse_id(client)
+            the_client = session.get(Client, client_id) if client_id else None
+            users.add_user(
+                session,
+                email=email,
+                role=role,
+                password=password,
+                client=the_client if role == "client" else None,
+                now=now(),
+            )
+    except UsageError as exc:
+        return _users_page(request, session, who, str(exc), 400)
+    return RedirectResponse("/users", status_code=303)
+
+
+@router.post("/users/{user_id}/delete")
+def delete_user(user_id: Id, session: Db, who: Admin) -> Response:
+    """Remove a user (not yourself: an installation must keep an admin)."""
+    if user_id == who.user_id:
+        raise HTTPException(400, "you cannot remove yourself")
+    user = session.get(User, user_id)
+    if user is None:
+        raise HTTPException(404, f"no user {user_id}")
+    users.remove_user(session, user)
+    return RedirectResponse("/users", status_code=303)
+
+
+# --- account: API tokens ----------------------------------------------------------------------
+
+
+@router.get("/account")
+def account(request: Request, session: Db, who: AnyUser) -> HTMLResponse:
+    """One's own API tokens."""
+    user = users.get_user(session, who.user_id)
+    return page(request, "account.html", who, tokens=users.list_tokens(session, user), new=None)
+
+
+@router.post("/account/tokens")
+def create_token(request: Request, session: Db, who: AnyUser, name: Field = "") -> HTMLResponse:
+    """Create a token and show it once."""
+    user = users.get_user(session, who.user_id)
+    try:
+        with session.begin_nested():
+            raw, _ = users.create_token(session, user, name, now())
+    except UsageError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return page(request, "account.html", who, tokens=users.list_tokens(session, user), new=raw)
+
+
+@router.post("/account/tokens/{token_id}/delete")
+def revoke_token(token_id: Id, session: Db, who: AnyUser) -> Response:
+    """Revoke one of one's tokens."""
+    users.revoke_token(session, users.get_user(session, who.user_id), token_id)
+    return RedirectResponse("/account", status_code=303)

@@ -1,0 +1,520 @@
+"""Clients, plans, contracts (create and edit through the store's rules) and the business page."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from sitekeeper.domain.plans import parse_check_interval
+from sitekeeper.errors import UsageError
+from sitekeeper.store import clients as client_store
+from sitekeeper.store import contracts as contract_store
+from sitekeeper.store import plans as plan_store
+from sitekeeper.store.sites import list_sites
+from sitekeeper.store.tables import Client, Contract, Plan
+from sitekeeper.vault import Vault
+from sitekeeper.web.api.common import Id, parse_id
+from sitekeeper.web.api.objects import visible_contract
+from sitekeeper.web.auth import Admin, AnyUser, Staff, Viewer, database, now
+from sitekeeper.web.ui.admin import send_tests
+from sitekeeper.web.ui.render import Db, page
+
+router = APIRouter(include_in_schema=False)
+Field = Annotated[str, Form(max_length=10_000)]
+
+
+def _vault(request: Request) -> Vault:
+    vault: Vault = request.app.state.vault
+    return vault
+
+
+def _interval(request: Request) -> int:
+    return int(request.app.state.settings.default_check_interval)
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _date(text: str, label: str) -> date | None:
+    if not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"invalid {label} date {text!r}: use YYYY-MM-DD") from None
+
+
+def _int(text: str, label: str) -> int:
+    value = parse_id(text) if text.strip() != "0" else 0
+    if value is None:
+        raise UsageError(f"{label} must be a whole number")
+    return value
+
+
+# --- clients ----------------------------------------------------------------------------------
+
+
+def _client(session: Session, client_id: int) -> Client:
+    client = session.get(Client, client_id)
+    if client is None:
+        raise HTTPException(404, f"no client {client_id}")
+    return client
+
+
+def _clients_page(
+    request: Request, session: Session, who: Viewer, values: dict[str, str], error: str | None
+) -> HTMLResponse:
+    return page(
+        request,
+        "clients.html",
+        who,
+        status=400 if error else 200,
+        clients=client_store.list_clients(session),
+        counts=client_store.site_counts(session),
+        values=values,
+        error=error,
+    )
+
+
+@router.get("/clients")
+def clients(request: Request, session: Db, who: Staff) -> HTMLResponse:
+    """Every client with its number of sites, and the add-a-client form."""
+    return _clients_page(request, session, who, {}, None)
+
+
+@router.post("/clients")
+def create_client(
+    *,
+    request: Request,
+    session: Db,
+    who: Staff,
+    name: Field = "",
+    email: Field = "",
+    language: Field = "en",
+    notes: Field = "",
+    alert_urls: Field = "",
+) -> Response:
+    """Add a client."""
+    values = {"name": name, "email": email, "language": language, "notes": notes}
+    try:
+        with session.begin_nested():
+            client = client_store.add_client(
+                session,
+                _vault(request),
+                name=name,
+                email=email or None,
+                language=language or "en",
+                notes=notes or None,
+                alert_urls=_lines(alert_urls),
+                now=now(),
+            )
+    except UsageError as exc:
+        return _clients_page(request, session, who, values, str(exc))
+    return RedirectResponse(f"/clients/{client.id}", status_code=303)
+
+
+def _client_page(
+    request: Request,
+    session: Session,
+    who: Viewer,
+    client: Client,
+    *,
+    error: str | None = None,
+    result: str | None = None,
+) -> HTMLResponse:
+    vault = _vault(request)
+    return page(
+        request,
+        "client.html",
+        who,
+        status=400 if error else 200,
+        client=client,
+        masked=[client_store.mask_url(u) for u in client_store.alert_urls(client, vault)],
+        sites=list_sites(session, client_id=client.id),
+        contracts=contract_store.list_contracts(session, client_id=client.id),
+        plans=plan_store.list_plans(session),
+        today=now().date(),
+        error=error,
+        result=result,
+    )
+
+
+@router.get("/clients/{client_id}")
+def client_detail(request: Request, client_id: Id, session: Db, who: Staff) -> HTMLResponse:
+    """One client: details form, sites, contracts."""
+    return _client_page(request, session, who, _client(session, client_id))
+
+
+@router.post("/clients/{client_id}")
+def update_client(
+    *,
+    request: Request,
+    client_id: Id,
+    session: Db,
+    who: Staff,
+    name: Field = "",
+    email: Field = "",
+    language: Field = "",
+    notes: Field = "",
+    alert_urls: Field = "",
+    clear_alerts: Field = "",
+) -> Response:
+    """Save the client's details; new alert URLs replace the old ones."""
+    client = _client(session, client_id)
+    urls = [] if clear_alerts == "on" else (_lines(alert_urls) or None)
+    try:
+        with session.begin_nested():
+            client_store.update_client(
+                session,
+                client,
+                _vault(request),
+                name=name,
+                email=email,
+                language=language or None,
+                notes=notes,
+                alert_urls=urls,
+            )
+    except UsageError as exc:
+        session.refresh(client)
+        return _client_page(request, session, who, client, error=str(exc))
+    return RedirectResponse(f"/clients/{client.id}", status_code=303)
+
+
+@router.post("/clients/{client_id}/test")
+async def test_client_alerts(request: Request, client_id: Id, who: Staff) -> HTMLResponse:
+    """Send a test message to each of the client's alert channels."""
+
+    def targets() -> list[str]:
+        with database(request).session() as session:
+            return client_store.alert_urls(_client(session, client_id), _vault(request))
+
+    result = await send_tests(await run_in_threadpool(targets))
+
+    def render() -> HTMLResponse:
+        with database(request).session() as session:
+            client = _client(session, client_id)
+            return _client_page(request, session, who, client, result=result)
+
+    return await run_in_threadpool(render)
+
+
+@router.post("/clients/{client_id}/delete")
+def delete_client(request: Request, client_id: Id, session: Db, who: Staff) -> Response:
+    """Remove a client without sites or contracts (else the page says what is left)."""
+    client = _client(session, client_id)
+    try:
+        with session.begin_nested():
+            client_store.remove_client(session, client)
+    except UsageError as exc:
+        return _client_page(request, session, who, client, error=str(exc))
+    return RedirectResponse("/clients", status_code=303)
+
+
+# --- plans ------------------------------------------------------------------------------------
+
+
+def _plan(session: Session, plan_id: int) -> Plan:
+    plan = session.get(Plan, plan_id)
+    if plan is None:
+        raise HTTPException(404, f"no plan {plan_id}")
+    return plan
+
+
+def _plans_page(
+    request: Request, session: Session, who: Viewer, values: dict[str, str], error: str | None
+) -> HTMLResponse:
+    return page(
+        request,
+        "plans.html",
+        who,
+        status=400 if error else 200,
+        plans=plan_store.list_plans(session),
+        values=values,
+        error=error,
+    )
+
+
+@router.get("/plans")
+def plans(request: Request, session: Db, who: Staff) -> HTMLResponse:
+    """Every plan and the add-a-plan form."""
+    return _plans_page(request, session, who, {}, None)
+
+
+@router.post("/plans")
+def create_plan(
+    *,
+    request: Request,
+    session: Db,
+    who: Staff,
+    name: Field = "",
+    check_interval: Field = "5m",
+    price: Field = "0",
+    currency: Field = "EUR",
+    tls_warn_days: Field = "14",
+    backup: Field = "none",
+    update_policy: Field = "none",
+    report: Field = "monthly",
+) -> Response:
+    """Add a plan."""
+    values = {"name": name, "check_interval": check_interval, "price": price, "currency": currency}
+    try:
+        with session.begin_nested():
+            plan = plan_store.add_plan(
+                session,
+                name=name,
+                check_interval=parse_check_interval(check_interval),
+                price=plan_store.parse_price(price),
+                currency=currency,
+                tls_warn_days=_int(tls_warn_days, "TLS warning days"),
+                options={"backup": backup, "update_policy": update_policy, "report": report},
+                now=now(),
+            )
+    except UsageError as exc:
+        return _plans_page(request, session, who, values, str(exc))
+    return RedirectResponse(f"/plans/{plan.id}", status_code=303)
+
+
+@router.get("/plans/{plan_id}")
+def plan_detail(request: Request, plan_id: Id, session: Db, who: Staff) -> HTMLResponse:
+    """One plan's edit form."""
+    return page(request, "plan.html", who, plan=_plan(session, plan_id), error=None)
+
+
+@router.post("/plans/{plan_id}")
+def update_plan(
+    *,
+    request: Request,
+    plan_id: Id,
+    session: Db,
+    who: Staff,
+    name: Field = "",
+    check_interval: Field = "",
+    price: Field = "",
+    currency: Field = "",
+    tls_warn_days: Field = "",
+    backup: Field = "none",
+    update_policy: Field = "none",
+    report: Field = "monthly",
+) -> Response:
+    """Save a plan; a new interval re-schedules its sites."""
+    plan = _plan(session, plan_id)
+    try:
+        with session.begin_nested():
+            plan_store.update_plan(
+                session,
+                plan,
+                now().timestamp(),
+                default_interval=_interval(request),
+                name=name,
+                check_interval=parse_check_interval(check_interval),
+                price=plan_store.parse_price(price),
+                currency=currency,
+                tls_warn_days=_int(tls_warn_days, "TLS warning days"),
+                options={"backup": backup, "update_policy": update_policy, "report": report},
+            )
+    except UsageError as exc:
+        session.refresh(plan)
+        return page(request, "plan.html", who, status=400, plan=plan, error=str(exc))
+    return RedirectResponse(f"/plans/{plan.id}", status_code=303)
+
+
+@router.post("/plans/{plan_id}/delete")
+def delete_plan(request: Request, plan_id: Id, session: Db, who: Staff) -> Response:
+    """Remove a plan no contract uses."""
+    plan = _plan(session, plan_id)
+    try:
+        with session.begin_nested():
+            plan_store.remove_plan(session, plan)
+    except UsageError as exc:
+        return page(request, "plan.html", who, status=400, plan=plan, error=str(exc))
+    return RedirectResponse("/plans", status_code=303)
+
+
+# --- contracts --------------------------------------------------------------------------------
+
+
+@router.get("/contracts")
+def contracts(request: Request, session: Db, who: AnyUser) -> HTMLResponse:
+    """Contracts (a client user sees its own, read-only)."""
+    scope = who.client_scope
+    return page(
+        request,
+        "contracts.html",
+        who,
+        contracts=contract_store.list_contracts(session, client_id=scope),
+        counts=contract_store.site_counts(session),
+        clients=client_store.list_clients(session) if scope is None else [],
+        plans=plan_store.list_plans(session) if scope is None else [],
+        today=now().date(),
+        price=contract_store.effective_price,
+        error=None,
+    )
+
+
+@router.post("/contracts")
+def create_contract(
+    *,
+    request: Request,
+    session: Db,
+    who: Staff,
+    client: Field = "",
+    plan: Field = "",
+    start: Field = "",
+    end: Field = "",
+    price: Field = "",
+    notes: Field = "",
+) -> Response:
+    """Add a contract."""
+    try:
+        with session.begin_nested():
+            the_client = session.get(Client, _int(client, "client"))
+            the_plan = session.get(Plan, _int(plan, "plan"))
+            if the_client is None or the_plan is None:
+                raise UsageError("choose a client and a plan")
+            contract = contract_store.add_contract(
+                session,
+                client=the_client,
+                plan=the_plan,
+                start=_date(start, "start") or now().date(),
+                end=_date(end, "end"),
+                price=plan_store.parse_price(price) if price.strip() else None,
+                notes=notes or None,
+                now=now(),
+            )
+    except UsageError as exc:
+        return page(
+            request,
+            "contracts.html",
+            who,
+            status=400,
+            contracts=contract_store.list_contracts(session),
+            counts=contract_store.site_counts(session),
+            clients=client_store.list_clients(session),
+            plans=plan_store.list_plans(session),
+            today=now().date(),
+            price=contract_store.effective_price,
+            error=str(exc),
+        )
+    return RedirectResponse(f"/contracts/{contract.id}", status_code=303)
+
+
+def _contract_page(
+    request: Request, session: Session, who: Viewer, contract: Contract, error: str | None = None
+) -> HTMLResponse:
+    return page(
+        request,
+        "contract.html",
+        who,
+        status=400 if error else 200,
+        contract=contract,
+        price=contract_store.effective_price(contract),
+        active=contract_store.is_active(contract, now().date()),
+        sites=contract_store.contract_sites(session, contract.id),
+        plans=plan_store.list_plans(session) if who.is_staff else [],
+        error=error,
+    )
+
+
+@router.get("/contracts/{contract_id}")
+def contract_detail(
+    *, request: Request, contract_id: Id, session: Db, who: AnyUser
+) -> HTMLResponse:
+    """One contract and the sites it covers."""
+    return _contract_page(request, session, who, visible_contract(session, who, contract_id))
+
+
+@router.post("/contracts/{contract_id}")
+def update_contract(
+    *,
+    request: Request,
+    contract_id: Id,
+    session: Db,
+    who: Staff,
+    plan: Field = "",
+    start: Field = "",
+    end: Field = "",
+    price: Field = "",
+    notes: Field = "",
+) -> Response:
+    """Save a contract (an empty end or price clears it)."""
+    contract = visible_contract(session, who, contract_id)
+    try:
+        with session.begin_nested():
+            plan_id = parse_id(plan)
+            the_plan = session.get(Plan, plan_id) if plan_id else None
+            end_date = _date(end, "end")
+            contract_store.update_contract(
+                session,
+                contract,
+                now().timestamp(),
+                default_interval=_interval(request),
+                plan=the_plan,
+                start=_date(start, "start"),
+                end=end_date,
+                clear_end=end_date is None,
+                price=plan_store.parse_price(price) if price.strip() else None,
+                clear_price=not price.strip(),
+                notes=notes,
+            )
+    except UsageError as exc:
+        session.refresh(contract)
+        return _contract_page(request, session, who, contract, str(exc))
+    return RedirectResponse(f"/contracts/{contract.id}", status_code=303)
+
+
+@router.post("/contracts/{contract_id}/delete")
+def delete_contract(request: Request, contract_id: Id, session: Db, who: Staff) -> Response:
+    """Remove a contract; its sites stay, uncovered, on the default interval."""
+    contract = visible_contract(session, who, contract_id)
+    contract_store.remove_contract(
+        session, contract, now().timestamp(), default_interval=_interval(request)
+    )
+    return RedirectResponse("/contracts", status_code=303)
+
+
+# --- business ---------------------------------------------------------------------------------
+
+
+@router.get("/business")
+def business(request: Request, session: Db, who: Admin) -> HTMLResponse:
+    """Monthly recurring revenue, sites per plan, contracts ending soon."""
+    today = now().date()
+    soon = today + timedelta(days=60)
+    all_contracts = contract_store.list_contracts(session)
+    counts = contract_store.site_counts(session)
+    active = [c for c in all_contracts if contract_store.is_active(c, today)]
+    mrr: dict[str, Decimal] = defaultdict(Decimal)
+    per_plan: dict[str, dict[str, Decimal | int | str]] = {}
+    for c in active:
+        amount = contract_store.effective_price(c)
+        mrr[c.plan.currency] += amount
+        row = per_plan.setdefault(
+            c.plan.name,
+            {"contracts": 0, "sites": 0, "revenue": Decimal(0), "currency": c.plan.currency},
+        )
+        row["contracts"] = int(row["contracts"]) + 1
+        row["sites"] = int(row["sites"]) + counts.get(c.id, 0)
+        row["revenue"] = Decimal(row["revenue"]) + amount
+    ending = sorted(
+        (c for c in active if c.end is not None and c.end <= soon),
+        key=lambda c: c.end or today,
+    )
+    return page(
+        request,
+        "business.html",
+        who,
+        mrr=dict(mrr),
+        per_plan=per_plan,
+        ending=ending,
+        today=today,
+        active_count=len(active),
+        price=contract_store.effective_price,
+    )

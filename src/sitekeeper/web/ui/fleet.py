@@ -1,0 +1,135 @@
+"""The fleet at a glance (/) and its table partial (/fleet/rows), polled by htmx."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from sitekeeper.store import fleet
+from sitekeeper.store.clients import list_clients
+from sitekeeper.web.api.common import parse_id
+from sitekeeper.web.auth import AnyUser, Viewer, now
+from sitekeeper.web.ui.render import Db, page
+
+router = APIRouter(include_in_schema=False)
+PER_PAGE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class FleetQuery:
+    """The fleet view's query string, parsed and re-encodable for links."""
+
+    q: str
+    client: int | None
+    tag: str
+    state: str
+    sort: str
+    desc: bool
+    page: int
+
+    def link(self, **changes: object) -> str:
+        """The query string with ``changes`` applied (page resets unless given)."""
+        values: dict[str, object] = {
+            "q": self.q,
+            "client": self.client or "",
+            "tag": self.tag,
+            "state": self.state,
+            "sort": self.sort,
+            "desc": "1" if self.desc else "",
+            "page": 1,
+        }
+        values.update(changes)
+        return urlencode({k: v for k, v in values.items() if v not in ("", None, 1, "problems")})
+
+    def sort_link(self, column: str) -> str:
+        """Link that sorts by ``column``, toggling the direction if it is the current one."""
+        return self.link(sort=column, desc="" if self.sort != column or self.desc else "1")
+
+
+def _query(
+    *, q: str, client: str, tag: str, state: str, sort: str, desc: str, page_no: int
+) -> FleetQuery:
+    return FleetQuery(
+        q=q.strip()[:200],
+        client=parse_id(client),
+        tag=tag.strip()[:64],
+        state=state if state in (*fleet.STATES, "problems") else "",
+        sort=sort if sort in fleet.SORTS else "problems",
+        desc=desc in ("1", "true", "on"),
+        page=max(1, page_no),
+    )
+
+
+Text = Annotated[str, Query(max_length=200)]
+
+
+def _context(request: Request, session: Db, who: Viewer, fq: FleetQuery) -> dict[str, Any]:
+    scope = who.client_scope
+    flt = fleet.FleetFilter(
+        client_id=scope if scope is not None else fq.client,
+        tag=fq.tag or None,
+        state=fq.state or None,
+        text=fq.q or None,
+    )
+    moment = now()
+    result = fleet.fleet_page(
+        session, flt, moment, sort=fq.sort, descending=fq.desc, page=fq.page, per_page=PER_PAGE
+    )
+    return {"fleet": result, "fq": fq, "moment": moment}
+
+
+@router.get("/")
+def fleet_view(
+    *,
+    request: Request,
+    session: Db,
+    who: AnyUser,
+    q: Text = "",
+    client: Text = "",
+    tag: Text = "",
+    state: Text = "",
+    sort: Text = "problems",
+    desc: Text = "",
+    page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    """Every site, problems first, with filters and live updates."""
+    fq = _query(q=q, client=client, tag=tag, state=state, sort=sort, desc=desc, page_no=page_no)
+    context = _context(request, session, who, fq)
+    scope = who.client_scope
+    return page(
+        request,
+        "fleet.html",
+        who,
+        counts=fleet.state_counts(session, scope, now()),
+        clients=list_clients(session) if scope is None else [],
+        tags=fleet.all_tags(session, scope),
+        **context,
+    )
+
+
+@router.get("/fleet/rows")
+def fleet_rows(
+    *,
+    request: Request,
+    session: Db,
+    who: AnyUser,
+    q: Text = "",
+    client: Text = "",
+    tag: Text = "",
+    state: Text = "",
+    sort: Text = "problems",
+    desc: Text = "",
+    page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    """The table alone: what htmx polls and swaps in place."""
+    fq = _query(q=q, client=client, tag=tag, state=state, sort=sort, desc=desc, page_no=page_no)
+    response = page(request, "fleet_rows.html", who, **_context(request, session, who, fq))
+    if request.headers.get("hx-trigger") == "filters":
+        # A filter change (not a poll): the address bar follows, so the view can be bookmarked.
+        query = fq.link(page=fq.page)
+        response.headers["HX-Push-Url"] = f"/?{query}" if query else "/"
+    return response

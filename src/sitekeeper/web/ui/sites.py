@@ -1,0 +1,240 @@
+"""Site pages: detail (charts, incidents, journal), add, edit, remove."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from sitekeeper.errors import UsageError
+from sitekeeper.store import fleet, history
+from sitekeeper.store import sites as site_store
+from sitekeeper.store.clients import list_clients
+from sitekeeper.store.contracts import list_contracts
+from sitekeeper.store.tables import Client, Contract, Site
+from sitekeeper.web.api.common import Id, parse_id, visible_site
+from sitekeeper.web.auth import AnyUser, Staff, Viewer, now
+from sitekeeper.web.ui.charts import Point, response_line, uptime_bars
+from sitekeeper.web.ui.render import Db, page
+
+router = APIRouter(include_in_schema=False)
+Field = Annotated[str, Form(max_length=2048)]
+
+
+def _day_charts(session: Session, site: Site, today: date) -> dict[str, Any]:
+    """30 days and 12 months from the daily roll-ups (days before the site existed are skipped)."""
+    existed = max(1, (today - site.created_at.date()).days + 1)
+    figures = history.uptime_by_day(session, [site.id], min(366, existed), today)
+    by_day = {f.day: f.summary for f in figures}
+    days = [today - timedelta(days=i) for i in range(29, -1, -1)]
+    d30 = [
+        Point(
+            d.isoformat(),
+            (by_day[d].uptime or 0) * 100 if d in by_day and by_day[d].checks else None,
+            f"({by_day[d].checks} checks)" if d in by_day else "",
+        )
+        for d in days
+    ]
+    r30 = [Point(d.isoformat(), by_day[d].p50_ms if d in by_day else None) for d in days]
+    months: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for d, s in by_day.items():
+        months[d.strftime("%Y-%m")][0] += s.checks
+        months[d.strftime("%Y-%m")][1] += s.up_checks
+    labels = []
+    y, m = today.year, today.month
+    for _ in range(12):
+        labels.append(f"{y:04d}-{m:02d}")
+        y, m = (y, m - 1) if m > 1 else (y - 1, 12)
+    m12 = [
+        Point(label, months[label][1] / months[label][0] * 100 if months[label][0] else None)
+        for label in reversed(labels)
+    ]
+    checks30 = sum(s.checks for d, s in by_day.items() if d >= days[0])
+    up30 = sum(s.up_checks for d, s in by_day.items() if d >= days[0])
+    return {
+        "chart_30d": uptime_bars(d30, title="Uptime per day, last 30 days"),
+        "chart_30d_ms": response_line(r30, title="Median response time per day"),
+        "chart_12m": uptime_bars(m12, title="Uptime per month, last 12 months"),
+        "uptime_30d": up30 / checks30 * 100 if checks30 else None,
+    }
+
+
+def _hour_charts(session: Session, site: Site, moment: datetime) -> dict[str, Any]:
+    """The last 24 hours from raw results, in 15-minute buckets."""
+    start = moment - timedelta(hours=24)
+    buckets: list[list[tuple[bool, int | None]]] = [[] for _ in range(96)]
+    for ts, up, ms in fleet.recent_checks(session, site.id, start):
+        index = min(95, int((ts - start).total_seconds() // 900))
+        buckets[index].append((up, ms))
+    up_points, ms_points = [], []
+    for i, bucket in enumerate(buckets):
+        label = (start + timedelta(minutes=15 * i)).strftime("%H:%M")
+        ups = [ms for up, ms in bucket if up and ms is not None]
+        up_points.append(
+            Point(label, sum(1 for up, _ in bucket if up) / len(bucket) * 100 if bucket else None)
+        )
+        ms_points.append(Point(label, sum(ups) / len(ups) if ups else None))
+    return {
+        "chart_24h": uptime_bars(up_points, title="Uptime, last 24 hours"),
+        "chart_24h_ms": response_line(ms_points, title="Response time, last 24 hours"),
+    }
+
+
+@router.get("/sites/new")
+def new_site(request: Request, session: Db, who: Staff, client: str = "") -> HTMLResponse:
+    """The add-a-site form."""
+    return _form(request, session=session, who=who, site=None, values={"client": client})
+
+
+@router.get("/sites/{site_id}")
+def site_detail(request: Request, site_id: Id, session: Db, who: AnyUser) -> HTMLResponse:
+    """Charts, incidents and the journal of one site."""
+    site = visible_site(session, who, site_id)
+    moment = now()
+    row = fleet.fleet_page(session, fleet.FleetFilter(site_id=site.id), moment).rows[0]
+    return page(
+        request,
+        "site.html",
+        who,
+        site=site,
+        row=row,
+        moment=moment,
+        incidents=history.incidents(session, [site.id], limit=50),
+        events=history.journal_events(session, site_ids=[site.id], limit=100),
+        **_hour_charts(session, site, moment),
+        **_day_charts(session, site, moment.date()),
+    )
+
+
+def _form(
+    request: Request,
+    *,
+    session: Session,
+    who: Viewer,
+    site: Site | None,
+    values: dict[str, str],
+    error: str | None = None,
+) -> HTMLResponse:
+    return page(
+        request,
+        "site_form.html",
+        who,
+        status=400 if error else 200,
+        site=site,
+        values=values,
+        error=error,
+        clients=list_clients(session),
+        contracts=list_contracts(session),
+    )
+
+
+def _fields(session: Session, values: dict[str, str]) -> site_store.SiteFields:
+    client_id, contract_id = parse_id(values["client"]), parse_id(values["contract"])
+    client = session.get(Client, client_id) if client_id else None
+    contract = session.get(Contract, contract_id) if contract_id else None
+    return site_store.SiteFields(
+        url=values["url"],
+        name=values["name"] or None,
+        client=client,
+        contract=contract,
+        clear_contract=values["contract"] == "",
+        tags=[t for t in values["tags"].replace(",", " ").split() if t],
+        paused=values["paused"] == "on",
+    )
+
+
+def _values(
+    *, url: str, name: str, client: str, contract: str, tags: str, paused: str
+) -> dict[str, str]:
+    return {
+        "url": url,
+        "name": name,
+        "client": client,
+        "contract": contract,
+        "tags": tags,
+        "paused": paused,
+    }
+
+
+@router.post("/sites")
+def create_site(
+    *,
+    request: Request,
+    session: Db,
+    who: Staff,
+    url: Field = "",
+    name: Field = "",
+    client: Field = "",
+    contract: Field = "",
+    tags: Field = "",
+    paused: Field = "",
+) -> Response:
+    """Add a site; on bad input, the form again with the reason."""
+    values = _values(url=url, name=name, client=client, contract=contract, tags=tags, paused=paused)
+    interval = request.app.state.settings.default_check_interval
+    try:
+        with session.begin_nested():
+            fields = _fields(session, values)
+            fields.clear_contract = False
+            site = site_store.add_site(session, fields, now(), default_interval=interval)
+    except UsageError as exc:
+        return _form(request, session=session, who=who, site=None, values=values, error=str(exc))
+    return RedirectResponse(f"/sites/{site.id}", status_code=303)
+
+
+@router.get("/sites/{site_id}/edit")
+def edit_site(request: Request, site_id: Id, session: Db, who: Staff) -> HTMLResponse:
+    """The edit form, filled in."""
+    site = visible_site(session, who, site_id)
+    values = _values(
+        url=site.url,
+        name=site.name,
+        client=str(site.client_id or ""),
+        contract=str(site.contract_id or ""),
+        tags=" ".join(t.tag for t in site.tags),
+        paused="on" if site.paused else "",
+    )
+    return _form(request, session=session, who=who, site=site, values=values)
+
+
+@router.post("/sites/{site_id}/edit")
+def update_site(
+    *,
+    request: Request,
+    site_id: Id,
+    session: Db,
+    who: Staff,
+    url: Field = "",
+    name: Field = "",
+    client: Field = "",
+    contract: Field = "",
+    tags: Field = "",
+    paused: Field = "",
+) -> Response:
+    """Save the edit form."""
+    site = visible_site(session, who, site_id)
+    values = _values(url=url, name=name, client=client, contract=contract, tags=tags, paused=paused)
+    interval = request.app.state.settings.default_check_interval
+    try:
+        with session.begin_nested():
+            site_store.update_site(
+                session, site, _fields(session, values), now(), default_interval=interval
+            )
+    except UsageError as exc:
+        session.refresh(site)
+        return _form(request, session=session, who=who, site=site, values=values, error=str(exc))
+    return RedirectResponse(f"/sites/{site.id}", status_code=303)
+
+
+@router.post("/sites/{site_id}/delete")
+def delete_site(site_id: Id, session: Db, who: Staff) -> Response:
+    """Remove a site (the journal keeps its history)."""
+    site = visible_site(session, who, site_id)
+    if site is None:  # pragma: no cover - visible_site raises
+        raise HTTPException(404)
+    site_store.remove_site(session, site, now())
+    return RedirectResponse("/", status_code=303)

@@ -1,0 +1,263 @@
+"""Web fixtures: the real app served by uvicorn on loopback, and named personas.
+
+The agency (admin Ada, technician Tom) looks after two clients, Acme and
+Globex; each client has a portal user (Alice at Acme, Gus at Globex), a plan,
+a contract and sites in different states, so a leak between them shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import Connection, insert
+
+from sitekeeper.config import Settings
+from sitekeeper.domain.checks import CheckResult, ErrorCategory, TlsInfo
+from sitekeeper.domain.incidents import IncidentKind
+from sitekeeper.store import clients, contracts, monitoring, plans, sites, users
+from sitekeeper.store.database import Database
+from sitekeeper.store.tables import CheckDaily
+from sitekeeper.web.app import create_app
+from sitekeeper.web.server import serve_web
+
+PASSWORD = "correct horse battery"
+_CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class World:
+    """Ids of the personas' objects, for building URLs."""
+
+    admin: int = 0
+    tech: int = 0
+    acme: int = 0
+    globex: int = 0
+    plan: int = 0
+    acme_contract: int = 0
+    globex_contract: int = 0
+    acme_sites: list[int] = field(default_factory=list)
+    globex_sites: list[int] = field(default_factory=list)
+    admin_token_id: int = 0
+    admin_token: str = ""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def seed(db: Database, now: datetime | None = None) -> World:
+    """The agency, its two clients, users and sites (one down, one with a certificate expiring)."""
+    now = now or datetime.now(UTC)
+    vault_key = Fernet.generate_key()
+    from sitekeeper.vault import Vault
+
+    vault = Vault(vault_key)
+    w = World()
+    with db.session() as s:
+        acme = clients.add_client(s, vault, name="Acme Corp", email="ops@acme.example", now=now)
+        globex = clients.add_client(s, vault, name="Globex Inc", now=now)
+        plan = plans.add_plan(s, name="Care", check_interval=60, price=Decimal(49), now=now)
+        start = now.date() - timedelta(days=200)
+        c1 = contracts.add_contract(s, client=acme, plan=plan, start=start, now=now)
+        c2 = contracts.add_contract(
+            s, client=globex, plan=plan, start=start, end=now.date() + timedelta(days=30), now=now
+        )
+        w.acme, w.globex, w.plan = acme.id, globex.id, plan.id
+        w.acme_contract, w.globex_contract = c1.id, c2.id
+        for owner, deal, names, ids in (
+            (acme, c1, ["acme-shop", "acme-blog"], w.acme_sites),
+            (globex, c2, ["globex-portal", "globex-intranet"], w.globex_sites),
+        ):
+            for name in names:
+                fields = sites.SiteFields(
+                    url=f"https://{name}.example/",
+                    name=name,
+                    client=owner,
+                    contract=deal,
+                    tags=["wordpress"],
+                )
+                added = now - timedelta(days=400)  # a year of history to chart
+                ids.append(sites.add_site(s, fields, added, default_interval=300).id)
+        admin = users.add_user(
+            s, email="ada@agency.example", role="admin", password=PASSWORD, client=None, now=now
+        )
+        tech = users.add_user(
+            s,
+            email="tom@agency.example",
+            role="technician",
+            password=PASSWORD,
+            client=None,
+            now=now,
+        )
+        users.add_user(
+            s, email="alice@acme.example", role="client", password=PASSWORD, client=acme, now=now
+        )
+        users.add_user(
+            s, email="gus@globex.example", role="client", password=PASSWORD, client=globex, now=now
+        )
+        w.admin, w.tech = admin.id, tech.id
+        w.admin_token, token = users.create_token(s, admin, "tests", now)
+        w.admin_token_id = token.id
+    _observe(db, w, now)
+    return w
+
+
+def _observe(db: Database, w: World, now: datetime) -> None:
+    """Check results: one site of each client down (an open incident), the rest up."""
+
+    def result(up: bool, ms: int, days: int, at: datetime) -> CheckResult:
+        return CheckResult(
+            url="https://x.example/",
+            up=up,
+            status=200 if up else 503,
+            error=None if up else ErrorCategory.HTTP_STATUS,
+            response_ms=ms,
+            checked_at=at,
+            tls=TlsInfo(valid=True, expires=now + timedelta(days=days), days_left=days),
+        )
+
+    down = {w.acme_sites[0], w.globex_sites[0]}
+    with db.engine.begin() as conn:
+        for minutes in range(0, 24 * 60, 10):
+            at = now - timedelta(minutes=minutes)
+            monitoring.store_results(
+                conn,
+                [
+                    (sid, result(sid not in down or minutes > 90, 180 + (minutes * 7) % 90, 60, at))
+                    for sid in (*w.acme_sites, *w.globex_sites)
+                ],
+            )
+        monitoring.store_results(
+            conn,
+            [
+                (sid, result(sid not in down, 150, 5 if sid == w.acme_sites[1] else 60, now))
+                for sid in (*w.acme_sites, *w.globex_sites)
+            ],
+        )
+        _history(conn, [*w.acme_sites, *w.globex_sites], now.date())
+    with db.session() as s:
+        for sid in down:
+            monitoring.open_incident(
+                s, sid, IncidentKind.DOWN, "http_status: 503", now - timedelta(minutes=90)
+            )
+
+
+def _history(conn: Connection, site_ids: list[int], today: date) -> None:
+    """A year of daily roll-ups (as the rollup job leaves them), mostly good, some bad days."""
+    rows = []
+    for sid in site_ids:
+        rng = random.Random(sid)
+        for back in range(1, 400):
+            bad = rng.random()
+            up = 1440 if bad > 0.1 else (1436 if bad > 0.03 else 1300)
+            p50 = 160 + rng.randint(0, 80)
+            rows.append(
+                {
+                    "site_id": sid,
+                    "day": today - timedelta(days=back),
+                    "checks": 1440,
+                    "up_checks": up,
+                    "avg_ms": p50 + 20,
+                    "p50_ms": p50,
+                    "p95_ms": p50 * 2,
+                    "p99_ms": p50 * 3,
+                    "max_ms": p50 * 5,
+                }
+            )
+    conn.execute(insert(CheckDaily), rows)
+
+
+class Live:
+    """A running server: its base URL, and a way to stop it."""
+
+    def __init__(self, db: Database, home: Path) -> None:
+        settings = Settings(home=home, database_url=db.url)
+        self.app = create_app(db, settings)
+        self.base = f"http://127.0.0.1:{_free_port()}"
+        self._loop = asyncio.new_event_loop()
+        self._stop: asyncio.Event | None = None
+        ready = threading.Event()
+        self._error: BaseException | None = None
+        port = int(self.base.rsplit(":", 1)[1])
+
+        async def main() -> None:
+            self._stop = asyncio.Event()
+            started = asyncio.Event()
+            waiter = asyncio.ensure_future(started.wait())
+            waiter.add_done_callback(lambda _: ready.set())
+            try:
+                await serve_web(self.app, "127.0.0.1", port, self._stop, ready=started)
+            except BaseException as exc:
+                self._error = exc
+                ready.set()
+                raise
+
+        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(main(),))
+        self._thread.start()
+        ready.wait(30)
+        if self._error is not None:
+            raise self._error
+
+    def stop(self) -> None:
+        """Ask the server to stop and wait for it (again: nothing)."""
+        if self._loop.is_closed():
+            return
+        stop = self._stop
+        if stop is not None:
+            self._loop.call_soon_threadsafe(stop.set)
+        self._thread.join(30)
+        self._loop.close()
+
+
+@pytest.fixture
+def world(db: Database) -> World:
+    """The personas, on SQLite and PostgreSQL."""
+    return seed(db)
+
+
+@pytest.fixture
+def live(db: Database, world: World, tmp_path: Path) -> Iterator[Live]:
+    """The dashboard served on loopback over the seeded database."""
+    server = Live(db, tmp_path / "home")
+    yield server
+    server.stop()
+
+
+def login(base: str, email: str, password: str = PASSWORD) -> httpx.Client:
+    """An HTTP client logged in through the real login form (cookies kept)."""
+    client = httpx.Client(base_url=base, follow_redirects=False, timeout=30)
+    form = client.get("/login")
+    token = _CSRF_INPUT.search(form.text)
+    assert token, form.text
+    answer = client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": token.group(1)}
+    )
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def csrf_of(client: httpx.Client) -> str:
+    """The session's CSRF token, read from a page as a browser would."""
+    found = _CSRF_INPUT.search(client.get("/account").text)
+    assert found
+    return found.group(1)
+
+
+def today() -> date:
+    """UTC today."""
+    return datetime.now(UTC).date()

@@ -1,0 +1,162 @@
+"""Authorization, by enumerating every route of the app.
+
+Anonymous visitors get nothing (pages redirect to /login, the API answers
+401); a client user asking for another client's objects, or for staff-only
+pages, gets 404 — and nothing it can read mentions the other client.
+A new route with an unknown path parameter fails the test until it is added
+here, so no route escapes the check.
+"""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from fastapi.routing import APIRoute
+from starlette.routing import Mount
+
+from sitekeeper.store.database import Database
+from sitekeeper.store.tables import Client, Site
+from tests.web.conftest import Live, World, csrf_of, login
+
+# Reachable without logging in, and nothing else.
+PUBLIC = {("GET", "/login"), ("POST", "/login")}
+# What a client user may still do for itself (its own session and API tokens).
+OWN_ACCOUNT = {("POST", "/logout"), ("POST", "/account/tokens")}
+
+
+def routes(live: Live) -> list[tuple[str, str]]:
+    """Every (method, path template) the app serves, static files aside."""
+    found: list[tuple[str, str]] = []
+    for route in live.app.routes:
+        if isinstance(route, Mount):
+            assert route.path == "/static", f"unexpected mount {route.path}"
+            continue
+        assert isinstance(route, APIRoute), f"unexpected route type {route!r}"
+        found.extend((method, route.path) for method in sorted(route.methods) if method != "HEAD")
+    return found
+
+
+def foreign_ids(world: World) -> dict[str, int]:
+    """Path parameters pointing at objects the Acme user must not reach."""
+    return {
+        "site_id": world.globex_sites[0],
+        "client_id": world.globex,
+        "contract_id": world.globex_contract,
+        "plan_id": world.plan,
+        "user_id": world.admin,
+        "token_id": world.admin_token_id,
+    }
+
+
+def fill(path: str, values: dict[str, int]) -> str:
+    """The path with its parameters replaced; fails on a parameter nobody thought about."""
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        assert name in values, f"route {path} has a new parameter {name!r}: cover it here"
+        return str(values[name])
+
+    return re.sub(r"\{(\w+)\}", one, path)
+
+
+def send(client: httpx.Client, method: str, url: str, csrf: str | None = None) -> httpx.Response:
+    """One request with a plausible body for its kind (JSON for the API, a form for pages)."""
+    headers = {"X-CSRF-Token": csrf} if csrf else {}
+    if method == "GET":
+        return client.get(url, headers=headers)
+    if url.startswith("/api/"):
+        return client.request(method, url, json={}, headers=headers)
+    return client.request(
+        method, url, data={"name": "x", "url": "https://x.example"}, headers=headers
+    )
+
+
+def test_every_route_is_closed_to_anonymous_visitors(live: Live, world: World) -> None:
+    table = routes(live)
+    assert len(table) > 40, "the enumeration found too few routes"
+    anonymous = httpx.Client(base_url=live.base, follow_redirects=False, timeout=30)
+    values = foreign_ids(world)
+    for method, path in table:
+        if (method, path) in PUBLIC:
+            continue
+        answer = send(anonymous, method, fill(path, values))
+        if path.startswith("/api/"):
+            assert answer.status_code == 401, (method, path, answer.status_code)
+            assert answer.json()["error"]["code"] == "unauthorized"
+        else:
+            assert answer.status_code == 303, (method, path, answer.status_code)
+            assert answer.headers["location"].startswith("/login?next="), (method, path)
+
+
+def test_a_bad_token_is_refused(live: Live, world: World) -> None:
+    client = httpx.Client(base_url=live.base, headers={"Authorization": "Bearer skt_forged"})
+    assert client.get("/api/sites").status_code == 401
+    good = httpx.Client(
+        base_url=live.base, headers={"Authorization": f"Bearer {world.admin_token}"}
+    )
+    assert good.get("/api/sites").json()["meta"]["total"] == 4
+
+
+def _counts(db: Database) -> tuple[int, int]:
+    with db.session() as session:
+        return session.query(Site).count(), session.query(Client).count()
+
+
+def test_a_client_user_cannot_read_or_change_another_clients_data(
+    live: Live, world: World, db: Database
+) -> None:
+    alice = login(live.base, "alice@acme.example")
+    csrf = csrf_of(alice)
+    before = _counts(db)
+    values = foreign_ids(world)
+    checked = 0
+    for method, path in routes(live):
+        if (method, path) in PUBLIC | OWN_ACCOUNT:
+            continue
+        answer = send(alice, method, fill(path, values), csrf)
+        checked += 1
+        if "{" in path or method != "GET":
+            # Someone else's object, or a change only staff may make: it "does not exist".
+            assert answer.status_code == 404, (method, path, answer.status_code, answer.text[:200])
+        else:
+            assert answer.status_code in (200, 404), (method, path, answer.status_code)
+        assert "Globex" not in answer.text and "globex" not in answer.text, (method, path)
+    assert checked > 35
+    assert _counts(db) == before, "a client user changed something"
+    # And her own things are there.
+    assert alice.get(f"/sites/{world.acme_sites[0]}").status_code == 200
+    listing = alice.get("/api/sites").json()
+    assert {s["id"] for s in listing["items"]} == set(world.acme_sites)
+    assert alice.get(f"/contracts/{world.acme_contract}").status_code == 200
+
+
+def test_a_technician_cannot_manage_users(live: Live, world: World) -> None:
+    tom = login(live.base, "tom@agency.example")
+    assert tom.get("/users").status_code == 403
+    assert tom.get("/clients").status_code == 200
+    assert (
+        tom.post(f"/users/{world.admin}/delete", data={"csrf_token": csrf_of(tom)}).status_code
+        == 403
+    )
+
+
+def test_a_session_cookie_is_http_only_and_same_site(live: Live, world: World) -> None:
+    client = httpx.Client(base_url=live.base, follow_redirects=False)
+    form = client.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token
+    answer = client.post(
+        "/login",
+        data={
+            "email": "ada@agency.example",
+            "password": "correct horse battery",
+            "csrf_token": token.group(1),
+        },
+    )
+    cookie = answer.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    assert "secure" not in cookie  # plain http on loopback; https sets it
+    fresh = httpx.Client(base_url=live.base, follow_redirects=False)
+    https = fresh.get("/login", headers={"X-Forwarded-Proto": "https"})
+    assert "secure" in https.headers["set-cookie"].lower()

@@ -1,0 +1,118 @@
+"""The dashboard's named queries on SQLite and PostgreSQL: users, sessions, throttle, fleet."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sitekeeper.errors import UsageError
+from sitekeeper.store import fleet, users
+from sitekeeper.store.database import Database
+from tests.web.conftest import PASSWORD, World
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def test_passwords_are_hashed_and_checked(db: Database) -> None:
+    with db.session() as s:
+        user = users.add_user(
+            s,
+            email=" Bob@Agency.Example ",
+            role="technician",
+            password=PASSWORD,
+            client=None,
+            now=NOW,
+        )
+        assert user.email == "bob@agency.example"
+        assert user.password_hash.startswith("$argon2id$")
+        assert PASSWORD not in user.password_hash
+    with db.session() as s:
+        assert users.authenticate(s, "BOB@agency.example", PASSWORD, NOW) is not None
+        assert users.authenticate(s, "bob@agency.example", "nope nope nope", NOW) is None
+        assert users.authenticate(s, "nobody@agency.example", PASSWORD, NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("role", "with_client", "problem"),
+    [
+        ("owner", False, "invalid role"),
+        ("client", False, "needs --client"),
+        ("admin", True, "needs --client"),
+    ],
+)
+def test_bad_users_are_refused(
+    db: Database, world: World, role: str, with_client: bool, problem: str
+) -> None:
+    with db.session() as s:
+        from sitekeeper.store.tables import Client
+
+        client = s.get(Client, world.acme) if with_client else None
+        with pytest.raises(UsageError, match=problem):
+            users.add_user(
+                s, email="x@y.example", role=role, password=PASSWORD, client=client, now=NOW
+            )
+        with pytest.raises(UsageError, match="at least 10"):
+            users.add_user(
+                s, email="x@y.example", role="admin", password="short", client=None, now=NOW
+            )
+
+
+def test_sessions_expire_and_tokens_are_stored_hashed(db: Database, world: World) -> None:
+    with db.session() as s:
+        admin = users.get_user(s, world.admin)
+        raw, row = users.create_session(s, admin, NOW, timedelta(hours=1))
+        assert row.id_hash != raw
+        assert users.session_user(s, raw, NOW + timedelta(minutes=59)) is not None
+        assert users.session_user(s, raw, NOW + timedelta(minutes=61)) is None
+        token, stored = users.create_token(s, admin, "ci", NOW)
+        assert token.startswith("skt_") and stored.token_hash != token
+        assert users.token_user(s, token, NOW) is admin
+        users.revoke_token(s, admin, stored.id)
+        assert users.token_user(s, token, NOW) is None
+
+
+def test_the_throttle_locks_and_the_window_forgets(db: Database) -> None:
+    keyed = [("account:eve@x.example", users.ACCOUNT_POLICY)]
+    with db.session() as s:
+        for minute in range(4):
+            users.record_failure(s, keyed, NOW + timedelta(minutes=minute))
+        assert users.locked_until(s, ["account:eve@x.example"], NOW) is None
+        # The window has passed: the count starts again rather than locking.
+        users.record_failure(s, keyed, NOW + timedelta(minutes=30))
+        assert users.locked_until(s, ["account:eve@x.example"], NOW + timedelta(minutes=30)) is None
+        for minute in range(31, 35):
+            users.record_failure(s, keyed, NOW + timedelta(minutes=minute))
+        until = users.locked_until(s, ["account:eve@x.example"], NOW + timedelta(minutes=35))
+        assert until == NOW + timedelta(minutes=34) + users.ACCOUNT_POLICY.lockout
+
+
+def test_the_fleet_puts_problems_first_and_filters(db: Database, world: World) -> None:
+    now = datetime.now(UTC)
+    with db.session() as s:
+        page = fleet.fleet_page(s, fleet.FleetFilter(), now)
+        assert page.total == 4
+        assert [r.state for r in page.rows] == ["down", "down", "tls", "up"]
+        assert page.rows[0].down_since is not None and page.rows[0].open_incidents == 1
+        assert page.rows[0].tags == ["wordpress"]
+        acme = fleet.fleet_page(s, fleet.FleetFilter(client_id=world.acme), now)
+        assert {r.site_id for r in acme.rows} == set(world.acme_sites)
+        text = fleet.fleet_page(s, fleet.FleetFilter(text="GLOBEX-p"), now)
+        assert [r.name for r in text.rows] == ["globex-portal"]
+        like = fleet.fleet_page(s, fleet.FleetFilter(text="%"), now)
+        assert like.total == 0  # a wildcard typed by the user is a literal
+        problems = fleet.fleet_page(s, fleet.FleetFilter(state="problems"), now)
+        assert problems.total == 3
+        second = fleet.fleet_page(s, fleet.FleetFilter(), now, sort="name", page=2, per_page=3)
+        assert [r.name for r in second.rows] == ["globex-portal"] and second.total == 4
+        past = fleet.fleet_page(s, fleet.FleetFilter(), now, page=9, per_page=3)
+        assert past.rows == [] and past.total == 4 and past.pages == 2
+        assert fleet.state_counts(s, None, now) == {
+            "down": 2,
+            "tls": 1,
+            "unknown": 0,
+            "up": 1,
+            "paused": 0,
+        }
+        slow_last = fleet.fleet_page(s, fleet.FleetFilter(tag="wordpress"), now, sort="tls")
+        assert slow_last.rows[0].name == "acme-blog"
