@@ -92,11 +92,22 @@ class Settings(BaseSettings):
     advisory_interval: float = Field(default=900.0, ge=30, description="Advisory sources (s).")
     inventory_interval: float = Field(default=86400.0, ge=60, description="SSH inventories (s).")
     fingerprint_interval: float = Field(default=86400.0, ge=60, description="Fingerprints (s).")
+    backup_concurrency: int = Field(default=4, ge=1, le=256, description="Sites backed up at once.")
+    backup_excludes: Annotated[list[str] | None, NoDecode] = Field(
+        default=None, description="rsync patterns left out of backups (default: caches, backups)."
+    )
+    drill_db_host: str = Field(default="127.0.0.1", description="MariaDB for restore drills.")
+    drill_db_port: int = Field(default=3306, ge=1, le=65535)
+    drill_db_user: str = "root"
+    drill_db_password: str | None = None
+    drill_run_as: str = Field(
+        default="nobody", description="Unix user a drill's PHP runs as when sitekeeper is root."
+    )
     web_host: str = Field(default="127.0.0.1", description="Address the web UI listens on.")
     web_port: int = Field(default=8787, ge=0, le=65535, description="Port of the web UI (0: off).")
     secret_key: str | None = Field(default=None, description="Fernet key for secrets at rest.")
 
-    @field_validator("alert_urls", "advisory_sources", mode="before")
+    @field_validator("alert_urls", "advisory_sources", "backup_excludes", mode="before")
     @classmethod
     def _split_urls(cls, value: Any) -> Any:
         if isinstance(value, str):

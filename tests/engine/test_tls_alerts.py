@@ -52,6 +52,7 @@ async def hook() -> AsyncIterator[tuple[str, asyncio.Queue[dict[str, Any]]]]:
 async def _https_site(cert: trustme.LeafCert) -> tuple[web.AppRunner, str]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     cert.configure_cert(context)
+
     async def page(_request: web.Request) -> web.Response:
         return web.Response(text="<title>shop</title>")
 
@@ -85,7 +86,13 @@ def _register(db: Database, home: Path, url: str, ca_file: Path, hook_url: str) 
 async def _first_alert(
     db: Database, home: Path, alerts: asyncio.Queue[dict[str, Any]]
 ) -> dict[str, Any]:
-    service = Service(load_settings(home=home, confirm_delay=0), db, delivery_interval=0.1, software_intel=False)
+    service = Service(
+        load_settings(home=home, confirm_delay=0),
+        db,
+        delivery_interval=0.1,
+        software_intel=False,
+        backups=False,
+    )
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))
     try:

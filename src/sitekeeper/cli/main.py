@@ -37,6 +37,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "advisories": ("sitekeeper.cli.intel", "advisories_app"),
     "feeds": ("sitekeeper.cli.intel", "feeds_app"),
     "user": ("sitekeeper.cli.users", "app"),
+    "backup": ("sitekeeper.cli.backups", "backup"),
+    "backups": ("sitekeeper.cli.backups", "backups"),
+    "restore": ("sitekeeper.cli.backups", "restore"),
+    "drill": ("sitekeeper.cli.backups", "drill"),
+    "backup-repo": ("sitekeeper.cli.backups", "repo_app"),
 }
 
 

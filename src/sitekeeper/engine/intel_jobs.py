@@ -182,7 +182,6 @@ class SoftwareAlerts:
         return queued
 
 
-
 def _sites(session: Session, ids: list[int]) -> dict[int, tuple[str, str, int | None]]:
     result: dict[int, tuple[str, str, int | None]] = {}
     for start in range(0, len(ids), 1000):

@@ -14,6 +14,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from sitekeeper.backup.drill import run_due_drills
+from sitekeeper.backup.options import BackupSettings
+from sitekeeper.backup.runner import BackupContext, run_due_backups
 from sitekeeper.config import Settings
 from sitekeeper.engine.alerts import Alerter, queue_reminders
 from sitekeeper.engine.check_runner import CheckRunner
@@ -47,8 +50,13 @@ class Service:
         housekeeping_interval: float = 3600.0,
         delivery_interval: float = 5.0,
         software_intel: bool = True,
+        backups: bool = True,
+        backup_check_interval: float = 300.0,
     ) -> None:
-        """``software_intel``: also poll feeds, advisories, inventories, fingerprints."""
+        """``software_intel``: also poll feeds, advisories, inventories, fingerprints.
+
+        ``backups``: also run the backups and restore drills the plans make due.
+        """
         self.settings = settings
         self.db = db
         self.vault = Vault.from_home(settings.home, settings.secret_key)
@@ -77,6 +85,17 @@ class Service:
         self._housekeeping_interval = housekeeping_interval
         self._delivery_interval = delivery_interval
         self.intel = IntelJobs(db, settings, vault=self.vault) if software_intel else None
+        self.backups = (
+            BackupContext(
+                db=db,
+                vault=self.vault,
+                settings=BackupSettings.from_settings(settings),
+                alert_urls=settings.alert_urls,
+            )
+            if backups
+            else None
+        )
+        self._backup_check_interval = backup_check_interval
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run every loop until ``stop`` is set, then shut down cleanly."""
@@ -92,11 +111,23 @@ class Service:
             loops.append(
                 asyncio.create_task(self._every(stop, job.period, job.action), name=job.name)
             )
+        # Backups and drills can run for minutes; on stop they are cancelled, which
+        # restic and the staging lock are built to survive (the next run resumes).
+        interruptible = []
+        if self.backups is not None:
+            interruptible.append(
+                asyncio.create_task(
+                    self._every(stop, self._backup_check_interval, self.run_backups), name="backups"
+                )
+            )
         if self.settings.alert_reminder_hours:
             loops.append(asyncio.create_task(self._every(stop, 60.0, self.remind)))
         if self._stats_interval:
             loops.append(asyncio.create_task(self._every(stop, self._stats_interval, self._stats)))
         await stop.wait()
+        for task in interruptible:
+            task.cancel()
+        await asyncio.gather(*interruptible, return_exceptions=True)
         claiming.set()
         await loops[0]
         await self.dispatcher.drain()
@@ -136,6 +167,12 @@ class Service:
             now=datetime.now(UTC),
             max_attempts=self.settings.notify_max_attempts,
         )
+
+    async def run_backups(self) -> None:
+        """Back up the sites whose plan makes a backup due, then the due restore drills."""
+        if self.backups is not None:
+            await run_due_backups(self.backups)
+            await run_due_drills(self.backups)
 
     async def remind(self) -> None:
         """Queue reminders for incidents still open after the reminder period."""

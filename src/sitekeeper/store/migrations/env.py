@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine, create_engine
 
+import sitekeeper.store.backup_tables
 import sitekeeper.store.intel_tables
 import sitekeeper.store.web_tables  # noqa: F401
 from sitekeeper.store.tables import Base

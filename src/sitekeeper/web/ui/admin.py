@@ -23,6 +23,8 @@ from sitekeeper.web.ui.render import Db, page
 
 router = APIRouter(include_in_schema=False)
 Field = Annotated[str, Form(max_length=10_000)]
+
+
 def _vault(request: Request) -> Vault:
     vault: Vault = request.app.state.vault
     return vault

@@ -1,0 +1,153 @@
+"""Database dumps and imports over SSH, with the site's own credentials.
+
+MySQL/MariaDB: ``mysqldump --single-transaction`` gives a consistent InnoDB
+snapshot without locking the site. The password travels on ssh's stdin as
+an option file (``--defaults-extra-file=/dev/stdin``), never on a command
+line. The dump streams to a local file; it only counts as complete when
+mysqldump exited 0 and wrote its closing comment. Another engine (pg_dump for
+a later CMS) is another class registered as ``backup_dump``/``<kind>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import IO, Protocol
+
+from sitekeeper.backup.errors import BackupError
+from sitekeeper.backup.mirror import SshTransport
+from sitekeeper.cms.wordpress import DbCredentials
+from sitekeeper.plugins import register
+from sitekeeper.remote.ssh import SshConnection, quote_argv
+
+_TRAILER = b"-- Dump completed"
+_STDERR_KEEP = 16 * 1024
+
+
+class DatabaseDumper(Protocol):
+    """Dump a site's database to a local file and load one back."""
+
+    async def dump(
+        self, transport: SshTransport, creds: DbCredentials, dest: Path, *, timeout: float
+    ) -> int:
+        """Write the dump to ``dest``; its size in bytes."""
+
+    async def load(
+        self,
+        transport: SshTransport,
+        conn: SshConnection,
+        creds: DbCredentials,
+        source: Path,
+        *,
+        timeout: float,
+    ) -> None:
+        """Import ``source`` into the site's database, replacing its tables."""
+
+
+@register("backup_dump", "mysql")
+class MysqlDump:
+    """mysqldump / mysql over SSH."""
+
+    kind = "mysql"
+
+    @staticmethod
+    def dump_argv(creds: DbCredentials) -> list[str]:
+        """mysqldump of the site's tables (no CREATE DATABASE: a drill loads it elsewhere)."""
+        if creds.name.startswith("-"):
+            raise BackupError(f"refusing database name {creds.name!r}", permanent=True)
+        return [
+            "mysqldump",
+            "--defaults-extra-file=/dev/stdin",  # must be the first option
+            "--single-transaction",
+            "--quick",
+            "--hex-blob",
+            "--triggers",
+            "--no-tablespaces",
+            "--default-character-set=utf8mb4",
+            creds.name,
+        ]
+
+    async def dump(
+        self, transport: SshTransport, creds: DbCredentials, dest: Path, *, timeout: float
+    ) -> int:
+        """Stream the dump into ``dest.partial``, then rename it once proven complete."""
+        partial = dest.with_name(dest.name + ".partial")
+        command = quote_argv(self.dump_argv(creds))
+        argv = [*transport.argv(), "-o", "Compression=yes", "--", transport.destination, command]
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            status, err = await _run(argv, stdin=creds.option_file(), stdout=out, timeout=timeout)
+        if status != 0:
+            partial.unlink(missing_ok=True)
+            raise BackupError(
+                f"{transport.access.host}: database dump failed (exit {status}): {err}"
+            )
+        with partial.open("rb") as written:
+            written.seek(max(0, partial.stat().st_size - 256))
+            if _TRAILER not in written.read():
+                partial.unlink(missing_ok=True)
+                raise BackupError(f"{transport.access.host}: database dump is incomplete")
+        size = partial.stat().st_size
+        partial.replace(dest)
+        return size
+
+    async def load(
+        self,
+        transport: SshTransport,
+        conn: SshConnection,
+        creds: DbCredentials,
+        source: Path,
+        *,
+        timeout: float,
+    ) -> None:
+        """Import over ssh; the option file sits in a private temp dir only while it runs."""
+        tmp = (await conn.run(["mktemp", "-d"])).text.strip()
+        if not tmp.startswith("/"):
+            raise BackupError(f"{transport.access.host}: mktemp gave {tmp!r}")
+        try:
+            options = f"{tmp}/client.cnf"
+            await conn.write_file(options, creds.option_file(), mode=0o600)
+            command = quote_argv(
+                ["mysql", f"--defaults-extra-file={options}", "--connect-timeout=15", creds.name]
+            )
+            argv = [
+                *transport.argv(),
+                "-o",
+                "Compression=yes",
+                "--",
+                transport.destination,
+                command,
+            ]
+            with source.open("rb") as dump:
+                status, err = await _run(argv, stdin=dump, stdout=None, timeout=timeout)
+            if status != 0:
+                raise BackupError(
+                    f"{transport.access.host}: database import failed (exit {status}): {err}"
+                )
+        finally:
+            await conn.run(["rm", "-rf", "--", tmp], check=False)
+
+
+async def _run(
+    argv: list[str], *, stdin: bytes | IO[bytes], stdout: IO[bytes] | None, timeout: float
+) -> tuple[int, str]:
+    """Run a local command with stdin bytes or a file, stdout to a file; (status, stderr tail)."""
+    feed = stdin if isinstance(stdin, bytes) else None
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.PIPE if isinstance(stdin, bytes) else stdin,
+        stdout=stdout if stdout is not None else asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with asyncio.timeout(timeout):
+            _, err = await proc.communicate(feed)
+    except TimeoutError:
+        raise BackupError(f"{argv[0]} timed out after {timeout:g}s") from None
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    tail = err[-_STDERR_KEEP:].decode("utf-8", errors="replace").strip()
+    return proc.returncode or 0, " | ".join(tail.splitlines()[-3:])[:600]

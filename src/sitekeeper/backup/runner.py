@@ -1,0 +1,497 @@
+"""Backing sites up: mirror the files, dump the database, store both in restic, apply retention.
+
+One site's backup (:func:`backup_site`) is: lock the site's staging
+directory, open SSH (which pins the host key on first use), read the
+database credentials from ``wp-config.php``, rsync the docroot into the
+mirror, stream the dump next to it, ``restic backup`` both, then forget and
+prune by the plan's retention. Any failure is a ``backup.failed`` event (and
+an alert); restic only writes a snapshot once all of its data is stored, so
+earlier snapshots are never at risk, and the next run starts by clearing
+stale locks. :func:`run_due_backups` is what the engine calls on a timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import functools
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from sitekeeper.backup import repository
+from sitekeeper.backup.dumps import MysqlDump
+from sitekeeper.backup.errors import BackupError, RepositoryLocked
+from sitekeeper.backup.mirror import SshTransport, pull
+from sitekeeper.backup.options import BackupSettings
+from sitekeeper.backup.repository import OpenRepository
+from sitekeeper.backup.restic import Restic
+from sitekeeper.cms.php_config import parse_php_config
+from sitekeeper.cms.wordpress import DbCredentials
+from sitekeeper.domain.backup_events import BackupEventKind
+from sitekeeper.domain.plans import PlanOptions
+from sitekeeper.errors import SitekeeperError, UsageError
+from sitekeeper.notify import outbox
+from sitekeeper.remote.access import SshAccess
+from sitekeeper.remote.hostkeys import StoreHostKeyPins
+from sitekeeper.remote.ssh import SshConnection, connect
+from sitekeeper.store import backups as queries
+from sitekeeper.store.backup_tables import BackupRun
+from sitekeeper.store.channels import channel_urls
+from sitekeeper.store.database import Database
+from sitekeeper.store.sites import get_site
+from sitekeeper.store.tables import Site
+from sitekeeper.vault import Vault
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, str], None]  # (site name, what is happening)
+CONFIG_BYTES = 256 * 1024
+FILES, DUMP = "files", "database.sql"
+INTERRUPTED = "interrupted: the backup process stopped before finishing"
+
+
+def snapshot_host(site_id: int) -> str:
+    """The restic ``--host`` of a site's snapshots: retention and listings group by it."""
+    return f"sitekeeper-site-{site_id}"
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    """What a backup needs to know about a site, read in one short transaction."""
+
+    id: int
+    name: str
+    client_id: int | None
+    cms: str | None
+    access: SshAccess
+    docroot: str
+    repository: OpenRepository
+    plan: PlanOptions | None
+
+
+@dataclass(frozen=True)
+class BackupOutcome:
+    """One site's result in a run: a snapshot with figures, or the error."""
+
+    site_id: int
+    site: str
+    run_id: int
+    figures: queries.RunFigures | None
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        """Whether a snapshot was stored."""
+        return self.error is None
+
+
+@dataclass
+class BackupContext:
+    """The shared pieces: store, vault, settings, host-key pins, a clock."""
+
+    db: Database
+    vault: Vault
+    settings: BackupSettings
+    alert_urls: Sequence[str] = ()
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    initialized: set[str] = field(default_factory=set)  # repositories known to exist
+    _init_lock: asyncio.Lock | None = field(default=None, repr=False)
+
+    @property
+    def init_lock(self) -> asyncio.Lock:
+        """Serialises repository creation within this context (made in the running loop)."""
+        if self._init_lock is None:
+            self._init_lock = asyncio.Lock()
+        return self._init_lock
+
+    @property
+    def pins(self) -> StoreHostKeyPins:
+        """Host-key pins in the store (shared with every SSH user)."""
+        return StoreHostKeyPins(self.db)
+
+    def restic(self, repo: OpenRepository) -> Restic:
+        """restic bound to ``repo`` with our cache directory."""
+        return Restic(
+            repo,
+            binary=self.settings.restic_binary,
+            cache_dir=self.settings.work_dir / "restic-cache",
+        )
+
+    async def site_info(self, ref: str) -> SiteInfo:
+        """Look the site up and resolve its repository and plan."""
+        return await asyncio.to_thread(self._site_info, ref)
+
+    def _site_info(self, ref: str) -> SiteInfo:
+        try:
+            return self._site_info_once(ref)
+        except IntegrityError:  # a concurrent run made the default repository first
+            return self._site_info_once(ref)
+
+    def _site_info_once(self, ref: str) -> SiteInfo:
+        with self.db.session() as session:
+            site = get_site(session, ref)
+            if not site.ssh:
+                raise UsageError(f"site {site.name} has no SSH access; cannot back it up")
+            access = SshAccess.model_validate(site.ssh)
+            if not access.docroot:
+                raise UsageError(f"site {site.name} has no docroot (--path) set")
+            repo = repository.for_site(session, self.vault, site, self.settings.home)
+            return SiteInfo(
+                id=site.id,
+                name=site.name,
+                client_id=site.client_id,
+                cms=site.cms,
+                access=access,
+                docroot=access.docroot,
+                repository=repo,
+                plan=queries.plan_options(site),
+            )
+
+    def transport(self, site: SiteInfo, host_key: str) -> SshTransport:
+        """The OpenSSH command for the site, trusting only ``host_key``."""
+        transport = SshTransport(
+            access=site.access,
+            host_key=host_key,
+            known_hosts=self.settings.site_dir(site.id) / "known_hosts",
+            io_timeout=self.settings.io_timeout,
+            ssh_binary=self.settings.ssh_binary,
+        )
+        transport.write_known_hosts()
+        return transport
+
+    async def open_site(self, site: SiteInfo) -> tuple[SshConnection, SshTransport]:
+        """SSH via the one SSH layer (pinning the key on first use), and the matching transport."""
+        conn = await connect(site.access, self.pins)
+        pinned = await asyncio.to_thread(self.pins.get, site.access.host, site.access.port)
+        if pinned is None:  # pragma: no cover - connect() pins before returning
+            await conn.close()
+            raise BackupError(f"{site.name}: host key was not pinned")
+        return conn, self.transport(site, pinned.public_key)
+
+
+@asynccontextmanager
+async def site_lock(directory: Path) -> AsyncIterator[None]:
+    """An exclusive, non-blocking lock on a site's staging directory.
+
+    ``flock`` is released by the kernel when the holder dies, so a killed run
+    never blocks the next one.
+    """
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)  # noqa: ASYNC240 - local, instant
+    fd = os.open(directory / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BackupError(f"another backup of this site is running ({directory})") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+async def read_credentials(conn: SshConnection, docroot: str) -> DbCredentials | None:
+    """WordPress database credentials from ``wp-config.php`` (docroot or one level up)."""
+    root = docroot.rstrip("/")
+    for path in (f"{root}/wp-config.php", f"{root.rsplit('/', 1)[0]}/wp-config.php"):
+        entry = await conn.lstat(path)
+        if entry is not None and entry.kind == "file":
+            data = await conn.read_file(path, CONFIG_BYTES)
+            return DbCredentials.from_config(parse_php_config(data))
+    return None
+
+
+async def backup_site(
+    ctx: BackupContext,
+    ref: str,
+    *,
+    reason: str = "manual",
+    apply_retention: bool = True,
+    progress: Progress | None = None,
+    snapshot_time: datetime | None = None,
+) -> BackupOutcome:
+    """Back one site up; failures are recorded (journal, alert) and returned, not raised.
+
+    ``snapshot_time`` overrides the snapshot's timestamp (benchmarks and
+    retention tests that simulate days).
+    """
+    site = await ctx.site_info(ref)
+
+    def say(what: str) -> None:
+        if progress is not None:
+            progress(site.name, what)
+
+    staging = ctx.settings.site_dir(site.id)
+    async with site_lock(staging):
+        run_id = await asyncio.to_thread(_start, ctx, site, reason)
+        started = time.monotonic()
+        try:
+            figures = await _take(ctx, site, staging, reason, say, snapshot_time)
+        except SitekeeperError as exc:
+            await asyncio.to_thread(_fail, ctx, run_id, str(exc))
+            say(f"failed: {exc}")
+            return BackupOutcome(site.id, site.name, run_id, None, str(exc))
+        except Exception as exc:
+            await asyncio.to_thread(_fail, ctx, run_id, f"internal error: {exc!r}")
+            raise
+        finally:
+            (staging / DUMP).unlink(missing_ok=True)  # holds customer data; restic has it
+        figures = queries.RunFigures(**{**figures.__dict__, "duration": time.monotonic() - started})
+        await asyncio.to_thread(_finish, ctx, run_id, figures)
+        say(f"stored snapshot {figures.snapshot_id[:8]}")
+    if apply_retention and site.plan is not None and reason != "safety":
+        await apply_retention_policy(ctx, [site])
+    return BackupOutcome(site.id, site.name, run_id, figures, None)
+
+
+async def _take(  # noqa: PLR0917 - private step of backup_site
+    ctx: BackupContext,
+    site: SiteInfo,
+    staging: Path,
+    reason: str,
+    say: Callable[[str], None],
+    snapshot_time: datetime | None,
+) -> queries.RunFigures:
+    say("connecting")
+    conn, transport = await ctx.open_site(site)
+    async with conn:
+        creds = (
+            await read_credentials(conn, site.docroot) if site.cms in (None, "wordpress") else None
+        )
+    say("transferring files" + (" and dumping database" if creds else ""))
+    # Files and dump travel on separate SSH connections at once; if one fails the
+    # other is cancelled (and its rsync/ssh process killed).
+    try:
+        async with asyncio.TaskGroup() as group:
+            files = group.create_task(
+                pull(
+                    transport,
+                    site.docroot,
+                    staging / FILES,
+                    excludes=ctx.settings.excludes,
+                    binary=ctx.settings.rsync_binary,
+                )
+            )
+            dump = (
+                group.create_task(
+                    MysqlDump().dump(
+                        transport, creds, staging / DUMP, timeout=ctx.settings.dump_timeout
+                    )
+                )
+                if creds is not None
+                else None
+            )
+    except* SitekeeperError as failed:
+        raise failed.exceptions[0] from None
+    stats, db_bytes = files.result(), dump.result() if dump is not None else 0
+    paths = [FILES, DUMP] if dump is not None else [FILES]
+    restic = ctx.restic(site.repository)
+    say("storing in repository")
+    await _prepare_repository(ctx, restic)
+    store = functools.partial(
+        restic.backup,
+        staging,
+        paths,
+        host=snapshot_host(site.id),
+        tags=["sitekeeper", f"site:{site.id}", reason],
+        time=snapshot_time,
+        on_progress=lambda status: say(f"storing {status.get('percent_done', 0):.0%}"),
+    )
+    try:
+        summary = await store()
+    except RepositoryLocked:
+        # An exclusive lock (a killed prune or check) blocks backups; if its owner
+        # is dead, unlock removes it and the backup goes ahead.
+        await restic.unlock()
+        summary = await store()
+    return queries.RunFigures(
+        snapshot_id=summary.snapshot_id,
+        files=summary.files_total,
+        files_new=summary.files_new,
+        files_changed=summary.files_changed,
+        bytes_total=summary.bytes_total,
+        bytes_added=summary.bytes_added,
+        bytes_transferred=stats.network_bytes,
+        database_bytes=db_bytes,
+        duration=summary.duration,
+    )
+
+
+async def _prepare_repository(ctx: BackupContext, restic: Restic) -> None:
+    """Create the repository on first use.
+
+    Concurrent backups of one batch share a repository: the check-and-init is
+    serialised, or two ``restic init`` could race on a fresh location. Stale
+    locks are not cleared here (each restic start costs a key derivation,
+    about half a second): a backup ignores other backups' locks, and the
+    exclusive steps (prune) unlock first.
+    """
+    location = restic.repo.location
+    async with ctx.init_lock:
+        if location not in ctx.initialized:
+            if await restic.ensure_initialized():
+                log.info("initialised backup repository %s", location)
+            await asyncio.to_thread(_mark_initialized, ctx, restic.repo.id)
+            ctx.initialized.add(location)
+
+
+def _mark_initialized(ctx: BackupContext, repository_id: int | None) -> None:
+    with ctx.db.session() as session:
+        queries.mark_initialized(session, repository_id)
+
+
+def _start(ctx: BackupContext, site: SiteInfo, reason: str) -> int:
+    with ctx.db.session() as session:
+        now = ctx.clock()
+        # We hold the site lock, so a "running" row is a run whose process died.
+        for stale in queries.running_runs(session, site.id):
+            queries.fail_run(session, stale, INTERRUPTED, now)
+        row = session.get(Site, site.id)
+        assert row is not None
+        return queries.start_run(session, row, site.repository.id, reason, now).id
+
+
+def _fail(ctx: BackupContext, run_id: int, error: str) -> None:
+    """Journal the failure and queue its alert in the same transaction (both or neither)."""
+    with ctx.db.session() as session:
+        now = ctx.clock()
+        event = queries.fail_run(session, run_id, error, now)
+        site = session.get(Site, event.site_id) if event.site_id is not None else None
+        if site is None:
+            return
+        client = site.client
+        urls = channel_urls(
+            session,
+            ctx.vault,
+            ctx.alert_urls,
+            client.alert_urls if client else [],
+            client.name if client else None,
+        )
+        if urls:
+            outbox.enqueue(
+                session,
+                urls=urls,
+                title=f"Backup of {site.name} failed",
+                body=f"The backup of {site.name} ({site.url}) failed: {error[:1000]}\n"
+                "Earlier snapshots are intact; the next run will try again.",
+                event_id=event.id,
+                vault=ctx.vault,
+                now=now,
+            )
+
+
+def _finish(ctx: BackupContext, run_id: int, figures: queries.RunFigures) -> None:
+    with ctx.db.session() as session:
+        queries.finish_run(session, run_id, figures, ctx.clock())
+
+
+async def apply_retention_policy(ctx: BackupContext, sites: Sequence[SiteInfo]) -> dict[int, int]:
+    """``restic forget --prune`` per repository and retention, for these sites at once.
+
+    Grouping sites that share a repository and a retention policy keeps it to
+    one prune per group (prune takes the repository's exclusive lock, so it
+    runs after a batch's backups, not between them). Returns removed
+    snapshots per site; a failure is logged and retried on the next run.
+    """
+    groups: dict[tuple[str, int, int, int], list[SiteInfo]] = {}
+    for site in sites:
+        if site.plan is None:
+            continue
+        key = (
+            site.repository.location,
+            site.plan.keep_daily,
+            site.plan.keep_weekly,
+            site.plan.keep_monthly,
+        )
+        groups.setdefault(key, []).append(site)
+    removed: dict[int, int] = {}
+    for (_, daily, weekly, monthly), members in groups.items():
+        restic = ctx.restic(members[0].repository)
+        by_host = {snapshot_host(s.id): s for s in members}
+        try:
+            await restic.unlock()  # stale locks of killed runs would block the prune
+            gone = await restic.forget(
+                hosts=list(by_host), keep_daily=daily, keep_weekly=weekly, keep_monthly=monthly
+            )
+        except BackupError as exc:
+            log.warning("retention not applied this time: %s", exc)
+            continue
+        await asyncio.to_thread(_record_pruned, ctx, by_host, gone)
+        for host, ids in gone.items():
+            removed[by_host[host].id] = len(ids)
+    return removed
+
+
+def _record_pruned(
+    ctx: BackupContext, by_host: dict[str, SiteInfo], gone: dict[str, list[str]]
+) -> None:
+    with ctx.db.session() as session:
+        now = ctx.clock()
+        for host, ids in gone.items():
+            if not ids or host not in by_host:
+                continue
+            site = session.get(Site, by_host[host].id)
+            if site is None:
+                continue
+            session.execute(
+                update(BackupRun)
+                .where(
+                    BackupRun.site_id == site.id,
+                    BackupRun.snapshot_id.in_([*ids, *(i[:8] for i in ids)]),
+                )
+                .values(status="pruned")
+            )
+            queries.record_event(
+                session, BackupEventKind.BACKUP_PRUNED, site, {"snapshots": ids}, now
+            )
+
+
+async def backup_sites(
+    ctx: BackupContext,
+    refs: Sequence[str],
+    *,
+    reason: str = "manual",
+    progress: Progress | None = None,
+    done: Callable[[BackupOutcome], None] | None = None,
+) -> list[BackupOutcome]:
+    """Back several sites up, at most ``settings.concurrency`` at once, then apply retention."""
+    gate = asyncio.Semaphore(ctx.settings.concurrency)
+    infos: list[SiteInfo] = []
+
+    async def one(ref: str) -> BackupOutcome:
+        async with gate:
+            try:
+                infos.append(await ctx.site_info(ref))
+                outcome = await backup_site(
+                    ctx, ref, reason=reason, apply_retention=False, progress=progress
+                )
+            except SitekeeperError as exc:  # no such site / no SSH / locked
+                outcome = BackupOutcome(0, ref, 0, None, str(exc))
+        if done is not None:
+            done(outcome)
+        return outcome
+
+    outcomes = await asyncio.gather(*(one(ref) for ref in refs))
+    ok_ids = {o.site_id for o in outcomes if o.ok}
+    await apply_retention_policy(ctx, [i for i in infos if i.id in ok_ids])
+    return list(outcomes)
+
+
+async def run_due_backups(ctx: BackupContext) -> list[BackupOutcome]:
+    """What the engine calls periodically: back up every site whose plan says it is due."""
+
+    def due() -> list[str]:
+        with ctx.db.session() as session:
+            return [str(site.id) for site in queries.due_backups(session, ctx.clock())]
+
+    refs = await asyncio.to_thread(due)
+    if not refs:
+        return []
+    return await backup_sites(ctx, refs, reason="scheduled")

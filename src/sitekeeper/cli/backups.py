@@ -1,0 +1,336 @@
+"""Backup commands: ``backup``, ``backups``, ``restore``, ``drill`` and ``backup-repo``.
+
+Thin: each command builds a :class:`BackupContext` and calls the same
+functions the engine uses. ``--json`` shapes are a stable contract.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import select
+
+from sitekeeper.backup import repository
+from sitekeeper.backup.drill import drill as run_drill
+from sitekeeper.backup.options import BackupSettings
+from sitekeeper.backup.repository import RepositoryConfig
+from sitekeeper.backup.restore import restore_in_place, restore_to
+from sitekeeper.backup.runner import BackupContext, BackupOutcome, backup_site, backup_sites
+from sitekeeper.cli import output
+from sitekeeper.cli.context import AppContext, app_context
+from sitekeeper.errors import UsageError
+from sitekeeper.store import backups as queries
+from sitekeeper.store.backup_tables import BackupRepository, BackupRun
+from sitekeeper.store.lookup import by_id_or_name
+from sitekeeper.store.sites import get_site
+from sitekeeper.store.tables import Client, Site
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable).")]
+
+repo_app = typer.Typer(help="Where backups are stored (restic repositories).", no_args_is_help=True)
+
+
+def backup_context(state: AppContext) -> BackupContext:
+    """The backup pieces for this invocation, from the global settings."""
+    return BackupContext(
+        db=state.db,
+        vault=state.vault,
+        settings=BackupSettings.from_settings(state.settings),
+        alert_urls=state.settings.alert_urls,
+    )
+
+
+def outcome_json(outcome: BackupOutcome) -> dict[str, Any]:
+    """The documented JSON shape of one site's backup result."""
+    f = outcome.figures
+    return {
+        "site_id": outcome.site_id,
+        "site": outcome.site,
+        "ok": outcome.ok,
+        "run_id": outcome.run_id,
+        "snapshot": f.snapshot_id if f else None,
+        "files": f.files if f else None,
+        "bytes_added": f.bytes_added if f else None,
+        "bytes_transferred": f.bytes_transferred if f else None,
+        "database_bytes": f.database_bytes if f else None,
+        "duration_s": round(f.duration, 3) if f else None,
+        "error": outcome.error,
+    }
+
+
+def backup(
+    ctx: typer.Context,
+    *,
+    site: Annotated[str | None, typer.Argument(help="id, name or URL")] = None,
+    all_sites: Annotated[bool, typer.Option("--all", help="Every site with SSH access.")] = False,
+    concurrency: Annotated[int | None, typer.Option(min=1, help="Sites at once.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Back a site (or --all) up now: files over rsync, database dump, into restic."""
+    state = app_context(ctx)
+    bctx = backup_context(state)
+    if concurrency is not None:
+        bctx.settings.concurrency = concurrency
+    if all_sites == (site is not None):
+        raise UsageError("give one SITE or --all")
+    if site is not None:
+        note = None if as_json else (lambda name, what: output.note(f"{name}: {what}"))
+        outcomes = [asyncio.run(backup_site(bctx, site, progress=note))]
+    else:
+        with state.session() as session:
+            refs = [
+                str(row.id)
+                for row in session.scalars(select(Site).order_by(Site.name))
+                if row.ssh  # JSON null and SQL NULL both mean "no SSH access"
+            ]
+        outcomes = _with_progress(bctx, refs, quiet=as_json)
+    if as_json:
+        output.print_json([outcome_json(o) for o in outcomes])
+    else:
+        output.print_table(
+            ["site", "result", "snapshot", "files", "added", "transferred", "seconds"],
+            [
+                [
+                    o.site,
+                    "ok" if o.ok else f"FAILED: {o.error}",
+                    o.figures.snapshot_id[:8] if o.figures else None,
+                    o.figures.files if o.figures else None,
+                    _size(o.figures.bytes_added) if o.figures else None,
+                    _size(o.figures.bytes_transferred) if o.figures else None,
+                    f"{o.figures.duration:.1f}" if o.figures else None,
+                ]
+                for o in outcomes
+            ],
+        )
+    if not all(o.ok for o in outcomes):
+        raise typer.Exit(1)
+
+
+def _with_progress(bctx: BackupContext, refs: list[str], *, quiet: bool) -> list[BackupOutcome]:
+    """``backup_sites`` with a progress bar on a terminal, one line per site otherwise."""
+    console = Console(stderr=True)
+    if quiet or not console.is_terminal:
+
+        def line(o: BackupOutcome) -> None:
+            if not quiet:
+                output.note(f"{o.site}: {'ok' if o.ok else 'FAILED: ' + (o.error or '')}")
+
+        return asyncio.run(backup_sites(bctx, refs, done=line))
+    columns = (TextColumn("backups"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("backups", total=len(refs))
+        return asyncio.run(backup_sites(bctx, refs, done=lambda _o: bar.advance(task)))
+
+
+def _size(n: int | None) -> str | None:
+    if n is None:
+        return None
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return None  # pragma: no cover
+
+
+def run_json(run: BackupRun) -> dict[str, Any]:
+    """The documented JSON shape of one backup run (``backups --json``)."""
+    return {
+        "run_id": run.id,
+        "snapshot": run.snapshot_id,
+        "time": run.started_at.isoformat(),
+        "status": run.status,
+        "reason": run.reason,
+        "files": run.files,
+        "files_new": run.files_new,
+        "files_changed": run.files_changed,
+        "bytes_total": run.bytes_total,
+        "bytes_added": run.bytes_added,
+        "bytes_transferred": run.bytes_transferred,
+        "database_bytes": run.database_bytes,
+        "duration_s": round(run.duration, 3) if run.duration is not None else None,
+        "verified": run.verified,
+        "verified_at": run.verified_at.isoformat() if run.verified_at else None,
+        "error": run.error,
+    }
+
+
+def backups(
+    ctx: typer.Context,
+    *,
+    site: Annotated[str, typer.Argument(help="id, name or URL")],
+    every: Annotated[
+        bool, typer.Option("--all", help="Also failed, pruned and safety runs.")
+    ] = False,
+    limit: Annotated[int, typer.Option(min=1)] = 100,
+    as_json: JsonOpt = False,
+) -> None:
+    """A site's backups, newest first: snapshot, time, files, bytes added, duration, verified."""
+    with app_context(ctx).session() as session:
+        row = get_site(session, site)
+        runs = queries.runs_of(session, row.id, limit)
+    if not every:
+        runs = [r for r in runs if r.status == queries.OK]
+    if as_json:
+        output.print_json([run_json(r) for r in runs])
+        return
+    output.print_table(
+        ["snapshot", "time", "status", "files", "added", "seconds", "verified"],
+        [
+            [
+                (r.snapshot_id or "")[:8] or None,
+                f"{r.started_at:%Y-%m-%d %H:%M}",
+                r.status if r.reason != "safety" else f"{r.status} (safety)",
+                r.files,
+                _size(r.bytes_added),
+                f"{r.duration:.1f}" if r.duration is not None else None,
+                r.verified,
+            ]
+            for r in runs
+        ],
+    )
+
+
+def restore(
+    ctx: typer.Context,
+    *,
+    site: Annotated[str, typer.Argument(help="id, name or URL")],
+    snapshot: Annotated[str | None, typer.Argument(help="Snapshot id (default: latest)")] = None,
+    to: Annotated[
+        Path | None, typer.Option("--to", help="Write DIR/files and DIR/database.sql here.")
+    ] = None,
+    in_place: Annotated[
+        bool, typer.Option("--in-place", help="Put files and database back on the site.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask before --in-place.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Restore a snapshot to a directory (--to DIR) or onto the site (--in-place)."""
+    if (to is None) == (not in_place):
+        raise UsageError("give exactly one of --to DIR or --in-place")
+    bctx = backup_context(app_context(ctx))
+    if in_place:
+        if not yes and not typer.confirm(
+            f"Overwrite {site}'s files and database (a safety snapshot is taken first)?"
+        ):
+            raise typer.Exit(1)
+        result = asyncio.run(restore_in_place(bctx, site, snapshot))
+    else:
+        assert to is not None
+        result = asyncio.run(restore_to(bctx, site, to, snapshot))
+    data = {
+        "site": result.site,
+        "snapshot": result.snapshot,
+        "target": result.target,
+        "duration_s": round(result.duration, 3),
+        "safety_snapshot": result.safety_snapshot,
+    }
+    if as_json:
+        output.print_json(data)
+    else:
+        output.print_fields(list(data.items()))
+
+
+def drill(
+    ctx: typer.Context,
+    *,
+    site: Annotated[str, typer.Argument(help="id, name or URL")],
+    snapshot: Annotated[str | None, typer.Argument(help="Snapshot id (default: latest)")] = None,
+    title: Annotated[
+        str | None, typer.Option(help="Expected home-page title (default: the site's blogname).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Restore drill: restore into a sandbox, serve it on loopback, check the home page."""
+    result = asyncio.run(
+        run_drill(backup_context(app_context(ctx)), site, snapshot, expected_title=title)
+    )
+    data = {
+        "site": result.site,
+        "snapshot": result.snapshot,
+        "ok": result.ok,
+        "detail": result.detail,
+        **result.figures,
+    }
+    if as_json:
+        output.print_json(data)
+    else:
+        output.print_fields(list(data.items()))
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@repo_app.command("set")
+def repo_set(
+    ctx: typer.Context,
+    *,
+    kind: Annotated[str, typer.Argument(help="local, sftp or s3")],
+    location: Annotated[
+        str, typer.Argument(help="/path, user@host:/path, or http(s)://endpoint/bucket/prefix")
+    ],
+    client: Annotated[
+        str | None, typer.Option(help="This client's own repository (default: agency-wide).")
+    ] = None,
+    s3_key_id: Annotated[str | None, typer.Option(help="S3 access key id.")] = None,
+    s3_secret_file: Annotated[
+        Path | None, typer.Option(help="File holding the S3 secret key (kept off argv).")
+    ] = None,
+    s3_region: Annotated[str | None, typer.Option()] = None,
+    ssh_key: Annotated[str | None, typer.Option(help="SFTP: private key file.")] = None,
+    ssh_port: Annotated[int, typer.Option(help="SFTP: port.")] = 22,
+    known_hosts: Annotated[str | None, typer.Option(help="SFTP: known_hosts file.")] = None,
+) -> None:
+    """Set the agency's (or a client's) backup repository; its password is generated once."""
+    state = app_context(ctx)
+    secret = None
+    if s3_secret_file is not None:
+        secret = s3_secret_file.read_text(encoding="utf-8").strip()
+    try:
+        config = RepositoryConfig.model_validate(
+            {
+                "kind": kind,
+                "location": location,
+                "s3_access_key_id": s3_key_id,
+                "s3_secret_access_key": secret,
+                "s3_region": s3_region,
+                "sftp_key_path": ssh_key,
+                "sftp_port": ssh_port,
+                "sftp_known_hosts": known_hosts,
+            }
+        )
+    except ValueError as exc:
+        raise UsageError(f"invalid repository: {exc}") from None
+    with state.session() as session:
+        client_id = (
+            by_id_or_name(session, Client, Client.name, client, "client").id if client else None
+        )
+        row = repository.configure(
+            session, state.vault, config, client_id=client_id, now=state.now()
+        )
+        output.note(f"backup repository {row.location} set for {client or 'the agency'}")
+
+
+@repo_app.command("list")
+def repo_list(ctx: typer.Context, *, as_json: JsonOpt = False) -> None:
+    """Configured repositories (no secrets)."""
+    with app_context(ctx).session() as session:
+        rows = session.execute(
+            select(BackupRepository, Client.name).outerjoin(
+                Client, Client.id == BackupRepository.client_id
+            )
+        ).all()
+        data = [
+            {"id": r.id, "client": name, "kind": r.kind, "location": r.location} for r, name in rows
+        ]
+    if as_json:
+        output.print_json(data)
+    else:
+        output.print_table(
+            ["id", "client", "kind", "location"],
+            [[d["id"], d["client"] or "(agency)", d["kind"], d["location"]] for d in data],
+        )
