@@ -135,9 +135,9 @@ async def test_drupal10_inventory_over_ssh(wp2: SshConnection, scratch_db: Scrat
         (e.type, e.slug): (e.name, e.version, e.active, e.update_source) for e in inv.extensions
     }
     assert found == {
-        ("plugin", "token"): ("Token", "8.x-1.13", True, "drupal.org/project/token"),
-        ("plugin", "pathauto"): ("Pathauto", "8.x-1.12", False, "drupal.org/project/pathauto"),
-        ("plugin", "sk_tweaks"): ("Sitekeeper tweaks", None, True, "none"),
+        ("module", "token"): ("Token", "8.x-1.13", True, "drupal.org/project/token"),
+        ("module", "pathauto"): ("Pathauto", "8.x-1.12", False, "drupal.org/project/pathauto"),
+        ("module", "sk_tweaks"): ("Sitekeeper tweaks", None, True, "none"),
         ("theme", "gin"): ("Gin", "8.x-3.0-rc9", True, "drupal.org/project/gin"),
     }  # the hidden test module under tests/ is not an installed extension
 
@@ -165,7 +165,7 @@ async def test_drupal7_inventory_over_ssh(wp2: SshConnection, scratch_db: Scratc
     assert (inv.cms, inv.version, inv.warnings) == ("drupal", "7.98", [])
     found = {(e.type, e.slug): (e.version, e.active) for e in inv.extensions}
     assert found == {  # core's modules/node is core, not an extension
-        ("plugin", "views"): ("7.x-3.29", True),
-        ("plugin", "ctools"): ("7.x-1.21", False),
+        ("module", "views"): ("7.x-3.29", True),
+        ("module", "ctools"): ("7.x-1.21", False),
         ("theme", "zen"): ("7.x-5.6", True),
     }

@@ -232,16 +232,16 @@ async def test_joomla5_inventory_over_ssh(wp2: SshConnection, scratch_db: Scratc
         (e.type, e.slug): (e.name, e.version, e.active, e.update_source) for e in inv.extensions
     }
     assert found == {
-        ("plugin", "com_skshop"): ("COM_SKSHOP", "2.3.1", True, "https://updates.example.test/skshop.xml"),
+        ("component", "com_skshop"): ("COM_SKSHOP", "2.3.1", True, "https://updates.example.test/skshop.xml"),
         ("plugin", "plg_system_skcache"): ("plg_system_skcache", "1.0.4", False, "none"),
-        ("theme", "tpl_skdark"): ("skdark", "3.0.0", True, "https://templates.example.test/list.xml"),
-        ("plugin", "mod_skhello"): ("mod_skhello", "0.9.0", True, "none"),
-        ("plugin", "administrator/mod_skstats"): ("mod_skstats", "1.1.0", False, "none"),
-        ("plugin", "pkg_skshop"): (
+        ("template", "tpl_skdark"): ("skdark", "3.0.0", True, "https://templates.example.test/list.xml"),
+        ("module", "mod_skhello"): ("mod_skhello", "0.9.0", True, "none"),
+        ("module", "administrator/mod_skstats"): ("mod_skstats", "1.1.0", False, "none"),
+        ("package", "pkg_skshop"): (
             "SK Shop Package", "2.3.1", True, "https://updates.example.test/pkg_skshop.xml"
         ),
     }  # fmt: skip
-    skshop = inv.extension("plugin", "com_skshop")
+    skshop = inv.extension("component", "com_skshop")
     assert skshop is not None
     assert skshop.file == "administrator/components/com_skshop/skshop.xml"
 

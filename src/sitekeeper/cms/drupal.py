@@ -362,7 +362,7 @@ class _Drupal(_Collector):
         if legacy:
             for kind, name in rows:
                 enabled.add(
-                    ("theme" if kind == b"theme" else "plugin", name.decode("utf-8", "replace"))
+                    ("theme" if kind == b"theme" else "module", name.decode("utf-8", "replace"))
                 )
             return server, enabled
         for _, data in rows:
@@ -372,7 +372,7 @@ class _Drupal(_Collector):
                 self.warnings.append(f"core.extension is unreadable: {exc}")
                 continue
             if isinstance(config, dict):
-                for key, type_ in (("module", "plugin"), ("theme", "theme")):
+                for key, type_ in (("module", "module"), ("theme", "theme")):
                     names = config.get(key)
                     if isinstance(names, dict):
                         enabled.update((type_, str(n)) for n in names)  # type: ignore[misc]
@@ -392,7 +392,7 @@ def _extension(info: _Info, legacy: bool) -> Extension | None:
         is_theme = fields["type"] == "theme"
     project = fields.get("project")
     return Extension(
-        type="theme" if is_theme else "plugin",
+        type="theme" if is_theme else "module",
         slug=info.machine,
         name=fields["name"],
         version=fields.get("version"),

@@ -374,7 +374,7 @@ class _Joomla(_Collector):
         if author == CORE_AUTHOR:
             return None
         servers = sorted(manifest.update_servers, key=lambda s: s.priority or 0)
-        type_: ExtensionType = "theme" if kind == "template" else "plugin"
+        type_ = _EXTENSION_TYPES.get(kind, "plugin")
         return _Found(
             extension=Extension(
                 type=type_,
@@ -386,6 +386,16 @@ class _Joomla(_Collector):
             ),
             db_key=(kind, element, folder, client),
         )
+
+
+_EXTENSION_TYPES: dict[str, ExtensionType] = {
+    "component": "component",
+    "module": "module",
+    "plugin": "plugin",
+    "template": "template",
+    "library": "library",
+    "package": "package",
+}
 
 
 def _slug(kind: str, element: str, client: int, folder: str) -> str:

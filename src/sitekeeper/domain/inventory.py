@@ -12,11 +12,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ExtensionType = Literal["plugin", "theme"]
+# Each CMS's own words: WordPress plugin/theme; Joomla component, module, plugin,
+# template, library, package; Drupal module/theme.
+ExtensionType = Literal["plugin", "theme", "component", "module", "template", "library", "package"]
 
 
 class Extension(BaseModel):
-    """One installed plugin or theme."""
+    """One installed extension (plugin, theme, module, component, ...)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
