@@ -88,11 +88,18 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Advisory URLs, files or directories to import regularly (comma separated).",
     )
+    advisory_tokens: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description="Bearer token per advisory host: www.wordfence.com=TOKEN,...",
+    )
     feed_poll_interval: float = Field(default=300.0, ge=30, description="Release feeds (s).")
     advisory_interval: float = Field(default=900.0, ge=30, description="Advisory sources (s).")
     inventory_interval: float = Field(default=86400.0, ge=60, description="SSH inventories (s).")
     fingerprint_interval: float = Field(default=86400.0, ge=60, description="Fingerprints (s).")
     backup_concurrency: int = Field(default=4, ge=1, le=256, description="Sites backed up at once.")
+    backup_bwlimit_kbps: int = Field(
+        default=0, ge=0, description="Cap on a backup's transfer rate in KiB/s (0: none)."
+    )
     backup_excludes: Annotated[list[str] | None, NoDecode] = Field(
         default=None, description="rsync patterns left out of backups (default: caches, backups)."
     )
@@ -112,6 +119,14 @@ class Settings(BaseSettings):
     def _split_urls(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [u.strip() for u in value.replace("\n", ",").split(",") if u.strip()]
+        return value
+
+    @field_validator("advisory_tokens", mode="before")
+    @classmethod
+    def _split_tokens(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            pairs = [p.strip() for p in value.replace("\n", ",").split(",") if p.strip()]
+            return dict(p.split("=", 1) for p in pairs if "=" in p)
         return value
 
     @property
