@@ -12,10 +12,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from types import ModuleType, TracebackType
+from types import ModuleType
 from typing import ClassVar, Self
 
 import aiohttp
@@ -30,9 +29,9 @@ from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.intel.hashes import HashKnowledge, md5_hex
 from sitekeeper.plugins import register
-from sitekeeper.probes.http import _classify
-from sitekeeper.probes.limits import KeyedLimiter
-from sitekeeper.probes.resolver import CachingResolver
+from sitekeeper.probes.client import HttpClientBase
+from sitekeeper.probes.http import classify_error
+from sitekeeper.probes.tls import SslContexts
 
 SIGNALS: tuple[ModuleType, ...] = (wordpress_signals, joomla, drupal)
 # What the hash knowledge should learn per CMS (see intel.hashes.learn_all).
@@ -95,11 +94,12 @@ class _Run:
 
 
 @register("probe", "fingerprint")
-class FingerprintProbe:
+class FingerprintProbe(HttpClientBase):
     """Fingerprints sites; share one per process (connections, DNS cache, per-IP slots)."""
 
     kind: ClassVar[str] = "fingerprint"
     Config: ClassVar[type[FingerprintOptions]] = FingerprintOptions
+    force_close = False  # a fingerprint asks one site several questions in a row
 
     def __init__(
         self,
@@ -113,18 +113,17 @@ class FingerprintProbe:
         hashes: HashKnowledge | None = None,
     ) -> None:
         """``timeout`` is the total deadline of one fingerprint, all requests included."""
-        self._timeout = timeout
-        self._max_body = max_body_bytes
-        self._max_redirects = max_redirects
-        self._headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"}
-        self._resolver = CachingResolver(resolver)
-        self._limiter = KeyedLimiter(per_ip_concurrency)
+        super().__init__(
+            timeout=timeout,
+            max_body_bytes=max_body_bytes,
+            max_redirects=max_redirects,
+            user_agent=user_agent,
+            per_ip_concurrency=per_ip_concurrency,
+            resolver=resolver,
+        )
         self._hashes = hashes
-        self._session: aiohttp.ClientSession | None = None
         self.requests = 0  # HTTP requests sent so far (diagnostics, politeness tests)
-        self._unverified = ssl.create_default_context()
-        self._unverified.check_hostname = False
-        self._unverified.verify_mode = ssl.CERT_NONE
+        self._unverified = SslContexts().unverified()
 
     @classmethod
     def from_settings(cls, settings: Settings, hashes: HashKnowledge | None = None) -> Self:
@@ -137,37 +136,6 @@ class FingerprintProbe:
             per_ip_concurrency=settings.per_ip_concurrency,
             hashes=hashes,
         )
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close connections and the resolver."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-        await self._resolver.close()
-
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(
-                    limit=0, use_dns_cache=False, resolver=self._resolver, family=socket.AF_UNSPEC
-                ),
-                headers=self._headers,
-                timeout=aiohttp.ClientTimeout(total=None),  # our deadline covers everything
-                cookie_jar=aiohttp.DummyCookieJar(),
-                trust_env=False,
-            )
-        return self._session
 
     async def fingerprint(
         self,
@@ -192,7 +160,7 @@ class FingerprintProbe:
         except _OutOfRequests:
             run.notes.append(f"stopped at the budget of {opts.max_requests} requests")
         except (aiohttp.ClientError, HttpProcessingError, OSError, ValueError) as exc:
-            category, detail = _classify(exc)
+            category, detail = classify_error(exc)
             error = f"{category}: {detail}"
         return _conclude(url, run, error)
 
@@ -251,7 +219,7 @@ class FingerprintProbe:
             run.notes.append(str(exc))
         except (aiohttp.ClientError, HttpProcessingError, OSError, ValueError) as exc:
             run.fetched[path] = None
-            run.notes.append(f"{path}: {_classify(exc)[1]}")
+            run.notes.append(f"{path}: {classify_error(exc)[1]}")
 
     async def _fetch(self, run: _Run, path: str) -> Response:
         """GET one path under the site, following capped redirects; clues are collected."""
@@ -294,7 +262,7 @@ class FingerprintProbe:
             location = resp.headers.get("Location")
             if resp.status in _REDIRECTS and location:
                 return Response(str(url), resp.status, headers, b"", False), location
-            body, truncated = await _read_capped(resp, self._max_body)
+            body, truncated = await _read_capped(resp, self._max_body_bytes)
             return Response(str(url), resp.status, headers, body, truncated), None
 
     async def _address(self, host: str, port: int) -> str:

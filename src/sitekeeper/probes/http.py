@@ -16,8 +16,7 @@ import logging
 import socket
 import ssl
 from dataclasses import dataclass
-from types import TracebackType
-from typing import ClassVar, Self
+from typing import ClassVar
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
@@ -26,8 +25,7 @@ from yarl import URL
 
 from sitekeeper.domain.checks import CheckOptions, CheckResult, ErrorCategory, TlsInfo
 from sitekeeper.plugins import register
-from sitekeeper.probes.limits import KeyedLimiter
-from sitekeeper.probes.resolver import CachingResolver
+from sitekeeper.probes.client import HttpClientBase
 from sitekeeper.probes.tls import (
     CertCache,
     SslContexts,
@@ -120,11 +118,12 @@ class _Response(aiohttp.ClientResponse):
 
 
 @register("probe", "http")
-class HttpProbe:
+class HttpProbe(HttpClientBase):
     """Checks URLs for uptime, content and certificate; share one per process."""
 
     kind: ClassVar[str] = "http"
     Config: ClassVar[type[CheckOptions]] = CheckOptions
+    response_class = _Response
 
     def __init__(
         self,
@@ -137,57 +136,16 @@ class HttpProbe:
         resolver: AbstractResolver | None = None,
     ) -> None:
         """``resolver``: where names are looked up (default: the system's, cached)."""
-        self._timeout = timeout
-        self._max_body_bytes = max_body_bytes
-        self._max_redirects = max_redirects
-        self._headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"}
-        self._resolver = CachingResolver(resolver)
-        self._limiter = KeyedLimiter(per_ip_concurrency)
+        super().__init__(
+            timeout=timeout,
+            max_body_bytes=max_body_bytes,
+            max_redirects=max_redirects,
+            user_agent=user_agent,
+            per_ip_concurrency=per_ip_concurrency,
+            resolver=resolver,
+        )
         self._contexts = SslContexts()
         self._certs = CertCache()
-        self._session: aiohttp.ClientSession | None = None
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close connections and the resolver; the probe is unusable afterwards."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-        await self._resolver.close()
-
-    def _client(self) -> aiohttp.ClientSession:
-        """The one session, made on first use because it needs a running loop."""
-        if self._session is None:
-            connector = aiohttp.TCPConnector(
-                # Sites are checked once a minute: a kept-alive socket would be stale.
-                force_close=True,
-                limit=0,  # the engine bounds concurrency; per-IP limits are ours
-                use_dns_cache=False,  # our resolver is the one cache
-                resolver=self._resolver,
-                family=socket.AF_UNSPEC,
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                headers=self._headers,
-                # Our own deadline covers everything; no second set of timers.
-                timeout=aiohttp.ClientTimeout(
-                    total=None, connect=None, sock_read=None, sock_connect=None
-                ),
-                cookie_jar=aiohttp.DummyCookieJar(),  # sites must not leak cookies to each other
-                response_class=_Response,
-                trust_env=False,
-            )
-        return self._session
 
     async def check(self, url: str, options: CheckOptions | None = None) -> CheckResult:
         """Check one URL; a site's failure is reported in the result, never raised."""
@@ -206,7 +164,7 @@ class HttpProbe:
         except _Failure as failure:
             category, detail = failure.category, failure.detail
         except (aiohttp.ClientError, HttpProcessingError, OSError, ValueError) as exc:
-            category, detail = _classify(exc)
+            category, detail = classify_error(exc)
         except Exception as exc:
             # A bug in aiohttp or here must not stop the engine's loop; say what it was.
             log.warning("unexpected error checking %s", url, exc_info=True)
@@ -379,7 +337,7 @@ class HttpProbe:
         return None, None
 
 
-def _classify(exc: BaseException) -> tuple[ErrorCategory, str]:
+def classify_error(exc: BaseException) -> tuple[ErrorCategory, str]:
     """Map a transport error from aiohttp or the OS to a category and a reason."""
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return ErrorCategory.DNS, f"cannot resolve {exc.host}: {exc.strerror or exc}"
