@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +36,12 @@ class Loopback:
     site_hits: int = 0
     alerts: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     hit: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def hit_after(self, count: int) -> None:
+        """Wait until the site has been requested more than ``count`` times."""
+        while self.site_hits <= count:
+            self.hit.clear()
+            await self.hit.wait()
 
 
 @pytest.fixture
@@ -65,15 +71,6 @@ async def loopback() -> AsyncIterator[Loopback]:
     state.hook_url = f"json://127.0.0.1:{port}/hook"
     yield state
     await runner.cleanup()
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
-    """Wait for a condition in the store (polled; the deadline only bounds a failure)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
 
 
 def _register(db: Database, lb: Loopback, home: Path) -> int:
@@ -132,7 +129,7 @@ async def test_down_is_confirmed_alerted_once_and_survives_a_restart(
             state = s.get(SiteState, site_id)
             return state.up if state else None
 
-    await until(lambda: state_up() is True)
+    await asyncio.wait_for(service.recorder.wait_until(lambda: state_up() is True), 15)
     assert loopback.site_hits == 1
     assert loopback.alerts.empty()
 
@@ -150,7 +147,7 @@ async def test_down_is_confirmed_alerted_once_and_survives_a_restart(
     # Still down at the next check: no second incident, no second alert.
     _due_now(db)
     hits_before = loopback.site_hits
-    await until(lambda: loopback.site_hits > hits_before)
+    await asyncio.wait_for(loopback.hit_after(hits_before), 15)
     await _stop(stop, task)  # stopping flushes the results of running checks
     assert loopback.alerts.empty()
     assert len(_open_incidents(db)) == 1

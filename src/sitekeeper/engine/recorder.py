@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,6 +104,7 @@ class Recorder:
         self._max_batch = max_batch
         self._buffer: list[Outcome] = []
         self._wake = asyncio.Event()
+        self._flushed = asyncio.Condition()
         self.stored = 0
 
     def add(self, outcome: Outcome) -> None:
@@ -125,7 +127,18 @@ class Recorder:
             self._buffer[:0] = batch
             return False
         self.stored += written
+        async with self._flushed:
+            self._flushed.notify_all()
         return True
+
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        """Wait until ``predicate`` holds, re-testing it after every flush.
+
+        For whoever needs to act once results are stored (tests, the web UI's
+        live view) without polling the database on a timer.
+        """
+        async with self._flushed:
+            await self._flushed.wait_for(predicate)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Flush periodically until ``stop`` is set, then flush what is left."""
