@@ -5,6 +5,8 @@ only what changed since the last run, so the second backup of an unchanged
 site moves a file list, not the site. ssh gets a known_hosts file written from
 the pin in the store (``StrictHostKeyChecking=yes``): a changed key stops the
 transfer just as it stops the asyncssh layer. No agent, no ``~/.ssh/config``.
+A transport may carry a bandwidth cap (``--bwlimit``) so that a backup or an
+in-place restore never saturates the client server's link.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ class SshTransport:
     known_hosts: Path
     io_timeout: int = 300
     ssh_binary: str = "ssh"
+    bwlimit_kbps: int = 0  # rsync's KiB/s (1024 bytes); 0: no cap
+
+    def __post_init__(self) -> None:
+        if self.bwlimit_kbps < 0:
+            raise ValueError(f"bandwidth cap must be 0 (none) or positive, not {self.bwlimit_kbps}")
 
     def write_known_hosts(self) -> None:
         """A one-line known_hosts for the alias ssh checks (so IPv6/ports need no quoting)."""
@@ -116,9 +123,15 @@ def rsync_argv(
     delete_excluded: bool,
     binary: str = "rsync",
 ) -> list[str]:
-    """The rsync command: archive mode, deletions mirrored, args protected from the shell."""
+    """The rsync command: archive mode, deletions mirrored, args protected from the shell.
+
+    The transport's bandwidth cap applies in both directions: the client rsync
+    hands ``--bwlimit`` on to the remote one, so the sending side is throttled.
+    """
     argv = [binary, "--archive", "--delete", "--numeric-ids", "--stats", "--protect-args"]
     argv += [f"--timeout={transport.io_timeout}", "-e", shlex.join(transport.argv())]
+    if transport.bwlimit_kbps:
+        argv.append(f"--bwlimit={transport.bwlimit_kbps}")
     if delete_excluded:
         argv.append("--delete-excluded")
     argv += [f"--exclude={pattern}" for pattern in excludes]

@@ -1,4 +1,4 @@
-"""Backup settings: excludes, concurrency, timeouts and the drill sandbox's database.
+"""Backup settings: excludes, concurrency, bandwidth cap, timeouts, the drill sandbox's database.
 
 Built by the caller (CLI, engine) from ``config.Settings``; defaults suit the
 embedded mode and the real-sites test bed (MariaDB root on 127.0.0.1 without
@@ -48,6 +48,12 @@ class BackupSettings(BaseModel):
     home: Path = Field(description="Data directory; mirrors and the default repository live here.")
     excludes: list[str] = Field(default_factory=lambda: list(DEFAULT_EXCLUDES))
     concurrency: int = Field(default=4, ge=1, le=256, description="Sites backed up at once.")
+    bwlimit_kbps: int = Field(
+        default=0,
+        ge=0,
+        description="Cap on the file transfer in KiB/s (rsync --bwlimit), 0: none. Keeps a "
+        "backup or in-place restore from saturating the client server's link.",
+    )
     io_timeout: int = Field(default=300, ge=10, description="rsync/ssh silence limit (s).")
     dump_timeout: float = Field(default=3600, gt=0, description="Database dump deadline (s).")
     restic_binary: str = "restic"
@@ -70,6 +76,7 @@ class BackupSettings(BaseModel):
         values: dict[str, Any] = {
             "home": settings.home,
             "concurrency": settings.backup_concurrency,
+            "bwlimit_kbps": settings.backup_bwlimit_kbps,
             "drill_db_host": settings.drill_db_host,
             "drill_db_port": settings.drill_db_port,
             "drill_db_user": settings.drill_db_user,

@@ -164,6 +164,7 @@ class BackupContext:
             known_hosts=self.settings.site_dir(site.id) / "known_hosts",
             io_timeout=self.settings.io_timeout,
             ssh_binary=self.settings.ssh_binary,
+            bwlimit_kbps=self.settings.bwlimit_kbps,
         )
         transport.write_known_hosts()
         return transport
