@@ -90,6 +90,7 @@ class Settings(BaseSettings):
     )
     advisory_tokens: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict,
+        repr=False,
         description="Bearer token per advisory host: www.wordfence.com=TOKEN,...",
     )
     feed_poll_interval: float = Field(default=300.0, ge=30, description="Release feeds (s).")
@@ -106,13 +107,15 @@ class Settings(BaseSettings):
     drill_db_host: str = Field(default="127.0.0.1", description="MariaDB for restore drills.")
     drill_db_port: int = Field(default=3306, ge=1, le=65535)
     drill_db_user: str = "root"
-    drill_db_password: str | None = None
+    drill_db_password: str | None = Field(default=None, repr=False)
     drill_run_as: str = Field(
         default="nobody", description="Unix user a drill's PHP runs as when sitekeeper is root."
     )
     web_host: str = Field(default="127.0.0.1", description="Address the web UI listens on.")
     web_port: int = Field(default=8787, ge=0, le=65535, description="Port of the web UI (0: off).")
-    secret_key: str | None = Field(default=None, description="Fernet key for secrets at rest.")
+    secret_key: str | None = Field(
+        default=None, repr=False, description="Fernet key for secrets at rest."
+    )
 
     @field_validator("alert_urls", "advisory_sources", "backup_excludes", mode="before")
     @classmethod

@@ -150,3 +150,63 @@ PROJECT = """<project><title>T</title><short_name>t</short_name>
 def test_release_history_rejects(status: str, version: str, date: str) -> None:
     with pytest.raises(InvalidFeed, match="Drupal release history"):
         parse_release_history(PROJECT.format(status=status, version=version, date=date))
+
+
+DIGESTS = """<project><title>Drupal core</title><short_name>drupal</short_name>
+<project_status>published</project_status><releases><release><name>drupal 10.2.3</name>
+<version>10.2.3</version>
+<download_link>https://ftp.drupal.org/files/projects/drupal-10.2.3.tar.gz</download_link>
+<date>1706745600</date>{digests}</release></releases></project>"""
+TGZ_MD5 = "0123456789abcdef0123456789abcdef"
+ZIP_MD5 = "fedcba9876543210fedcba9876543210"
+FILES = f"""<mdhash>{TGZ_MD5.upper()}</mdhash><filesize>17698497</filesize><files>
+<file><url>https://ftp.drupal.org/files/projects/drupal-10.2.3.tar.gz</url>
+<archive_type>tar.gz</archive_type><md5>{TGZ_MD5}</md5><size>17698497</size>
+<filedate>1706745600</filedate></file>
+<file><url>https://ftp.drupal.org/files/projects/drupal-10.2.3.zip</url>
+<archive_type>zip</archive_type><md5>{ZIP_MD5}</md5><size>30512345</size>
+<filedate>1706745600</filedate></file></files>"""
+TGZ = "https://ftp.drupal.org/files/projects/drupal-10.2.3.tar.gz"
+ZIP = "https://ftp.drupal.org/files/projects/drupal-10.2.3.zip"
+
+
+def test_release_archive_digests() -> None:
+    history = parse_release_history(DIGESTS.format(digests=FILES))
+    assert history is not None
+    release = history.releases[0]
+    assert (release.mdhash, release.filesize) == (TGZ_MD5, 17698497)
+    assert [(f.archive_type, f.md5, f.size) for f in release.files] == [
+        ("tar.gz", TGZ_MD5, 17698497),
+        ("zip", ZIP_MD5, 30512345),
+    ]
+    assert release.digest_of(TGZ) == (TGZ_MD5, 17698497)
+    assert release.digest_of(ZIP) == (ZIP_MD5, 30512345)
+    assert release.digest_of("https://elsewhere.example/drupal.tar.gz") == (None, None)
+
+
+def test_only_mdhash_covers_the_download_link() -> None:
+    history = parse_release_history(DIGESTS.format(digests=f"<mdhash>{TGZ_MD5}</mdhash>"))
+    assert history is not None
+    assert history.releases[0].digest_of(TGZ) == (TGZ_MD5, None)
+    assert history.releases[0].digest_of(ZIP) == (None, None)
+
+
+def test_core_fixtures_carry_no_digests() -> None:
+    release = _history("fixture_drupal.sec.10.5.0.xml").releases[0]
+    assert (release.mdhash, release.filesize, release.files) == (None, None, ())
+    assert release.digest_of(release.download_link or "") == (None, None)
+
+
+@pytest.mark.parametrize(
+    "digests",
+    [
+        "<mdhash>not-an-md5</mdhash>",
+        "<filesize>big</filesize>",
+        f"<files><file><url>{ZIP}</url><md5>{'z' * 32}</md5></file></files>",
+        f"<files><file><url>{ZIP}</url><size>-1</size></file></files>",
+        f"<files><file><md5>{ZIP_MD5}</md5></file></files>",  # no <url>
+    ],
+)
+def test_malformed_digests_are_rejected(digests: str) -> None:
+    with pytest.raises(InvalidFeed, match="Drupal release history"):
+        parse_release_history(DIGESTS.format(digests=digests))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import re
 import tarfile
 import zipfile
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -243,19 +244,34 @@ def _drupal_release(version: str) -> dict[str, bytes]:
     }
 
 
-def _history(site: Site, versions: list[str]) -> bytes:
+def _history(site: Site, archives: dict[str, bytes]) -> bytes:
+    """updates.drupal.org's format: ``mdhash``/``filesize`` of the download link and a
+    ``<files>`` list with each archive's ``md5`` and ``size``."""
     releases = "".join(
         f"""
     <release>
       <name>drupal {v}</name>
       <version>{v}</version>
+      <tag>{v}</tag>
       <status>published</status>
       <release_link>https://www.drupal.org/project/drupal/releases/{v}</release_link>
       <download_link>{site.url(f"/files/projects/drupal-{v}.tar.gz")}</download_link>
       <date>1706745600</date>
+      <mdhash>{hashlib.md5(data).hexdigest()}</mdhash>
+      <filesize>{len(data)}</filesize>
+      <files>
+        <file>
+          <url>{site.url(f"/files/projects/drupal-{v}.tar.gz")}</url>
+          <archive_type>tar.gz</archive_type>
+          <md5>{hashlib.md5(data).hexdigest()}</md5>
+          <size>{len(data)}</size>
+          <filedate>1706745600</filedate>
+        </file>
+      </files>
       <terms><term><name>Release type</name><value>Bug fixes</value></term></terms>
+      <security covered="1">Covered by Drupal's security advisory policy</security>
     </release>"""
-        for v in versions
+        for v, data in archives.items()
     )
     return f"""<?xml version="1.0" encoding="utf-8"?>
 <project xmlns:dc="http://purl.org/dc/elements/1.1/">
@@ -272,6 +288,12 @@ def _history(site: Site, versions: list[str]) -> bytes:
 """.encode()
 
 
+NO_HISTORY = (
+    b'<?xml version="1.0" encoding="utf-8"?>\n'
+    b"<error>No release history was found for the requested project (drupal).</error>\n"
+)
+
+
 async def test_hardened_drupal_is_narrowed_by_hashes_from_release_archives(
     tmp_path: Path,
 ) -> None:
@@ -285,13 +307,11 @@ async def test_hardened_drupal_is_narrowed_by_hashes_from_release_archives(
 
     app.router.add_get("/{path:.*}", handler)
     async with serve(app) as vendor:
-        routes["/release-history/drupal/current"] = _history(vendor, versions)
-        routes["/release-history/drupal/7.x"] = (
-            b'<?xml version="1.0" encoding="utf-8"?>\n'
-            b"<error>No release history was found for the requested project (drupal).</error>\n"
-        )
-        for v in versions:
-            routes[f"/files/projects/drupal-{v}.tar.gz"] = _tarball(v, _drupal_release(v))
+        archives = {v: _tarball(v, _drupal_release(v)) for v in versions}
+        routes["/release-history/drupal/current"] = _history(vendor, archives)
+        routes["/release-history/drupal/7.x"] = NO_HISTORY
+        for v, data in archives.items():
+            routes[f"/files/projects/drupal-{v}.tar.gz"] = data
         knowledge = HashKnowledge.in_home(tmp_path)
         sources = HashSources(drupal_updates_url=vendor.url("/release-history"))
         async with Learner(knowledge, sources) as learner:
@@ -314,6 +334,67 @@ async def test_hardened_drupal_is_narrowed_by_hashes_from_release_archives(
     )
     assert (result.cms, result.version) == ("drupal", "10.2.3")
     assert requests == 5  # home, install.php, CHANGELOG, the two files releases have
+
+
+@pytest.mark.parametrize(
+    ("served", "error"),
+    [
+        ("tampered", "md5 does not match the feed"),  # same length, other bytes
+        ("longer", "larger than"),  # more bytes than the history's size
+        ("shorter", "the vendor says"),
+    ],
+)
+async def test_a_drupal_archive_that_does_not_match_the_release_history_is_rejected(
+    tmp_path: Path, served: str, error: str
+) -> None:
+    genuine = _tarball("10.2.3", _drupal_release("10.2.3"))
+    wrong = {
+        "tampered": genuine[:-1] + bytes([genuine[-1] ^ 0xFF]),
+        "longer": genuine + b"\0" * 10,
+        "shorter": genuine[:-10],
+    }[served]
+    routes: dict[str, bytes] = {}
+    app = web.Application()
+
+    async def handler(request: web.Request) -> web.Response:
+        body = routes.get(request.path)
+        return web.Response(body=body) if body is not None else web.Response(status=404)
+
+    app.router.add_get("/{path:.*}", handler)
+    async with serve(app) as vendor:
+        routes["/release-history/drupal/current"] = _history(vendor, {"10.2.3": genuine})
+        routes["/release-history/drupal/7.x"] = NO_HISTORY
+        routes["/files/projects/drupal-10.2.3.tar.gz"] = wrong
+        sources = HashSources(drupal_updates_url=vendor.url("/release-history"))
+        with pytest.raises(InvalidFeed, match=error):
+            async with Learner(HashKnowledge.in_home(tmp_path), sources) as learner:
+                await learner.learn_drupal(drupal.hash_files([]))
+    assert not HashKnowledge.in_home(tmp_path).knows("drupal", "10.2.3")
+
+
+async def test_a_drupal_archive_the_history_gives_no_digest_for_is_not_learned(
+    tmp_path: Path,
+) -> None:
+    data = _tarball("10.2.3", _drupal_release("10.2.3"))
+    routes: dict[str, bytes] = {}
+    app = web.Application()
+
+    async def handler(request: web.Request) -> web.Response:
+        body = routes.get(request.path)
+        return web.Response(body=body) if body is not None else web.Response(status=404)
+
+    app.router.add_get("/{path:.*}", handler)
+    async with serve(app) as vendor:
+        history = _history(vendor, {"10.2.3": data}).decode()
+        history = re.sub(r"\s*<(mdhash|filesize|files)>.*?</\1>", "", history, flags=re.S)
+        routes["/release-history/drupal/current"] = history.encode()
+        routes["/release-history/drupal/7.x"] = NO_HISTORY
+        routes["/files/projects/drupal-10.2.3.tar.gz"] = data
+        sources = HashSources(drupal_updates_url=vendor.url("/release-history"))
+        with pytest.raises(InvalidFeed, match="publishes no MD5"):
+            async with Learner(HashKnowledge.in_home(tmp_path), sources) as learner:
+                await learner.learn_drupal(drupal.hash_files([]))
+    assert HashKnowledge.in_home(tmp_path).versions("drupal") == []
 
 
 # ---------------------------------------------------------------- no CMS, hostile sites

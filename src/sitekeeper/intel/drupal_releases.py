@@ -8,6 +8,7 @@ later marked insecure, the per-branch truth advisories lack.
 from __future__ import annotations
 
 import enum
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,16 @@ class ProjectStatus(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class DrupalFile:
+    """One ``<files><file>``: an archive of the release with its MD5 and size."""
+
+    url: str
+    archive_type: str | None
+    md5: str | None
+    size: int | None
+
+
+@dataclass(frozen=True)
 class DrupalRelease:
     """One ``<release>``; ``release_types`` are the "Release type" terms."""
 
@@ -41,6 +52,18 @@ class DrupalRelease:
     core_compatibility: str | None
     download_link: str | None
     release_link: str | None
+    mdhash: str | None = None  # MD5 of the download_link archive
+    filesize: int | None = None  # its size in bytes
+    files: tuple[DrupalFile, ...] = ()
+
+    def digest_of(self, url: str) -> tuple[str | None, int | None]:
+        """(MD5, size) the history publishes for the archive at ``url``."""
+        for file in self.files:
+            if file.url == url and (file.md5 or file.size is not None):
+                return file.md5, file.size
+        if url == self.download_link:
+            return self.mdhash, self.filesize
+        return None, None
 
     @property
     def security_update(self) -> bool:
@@ -73,6 +96,32 @@ class ReleaseHistory:
         return any(version.startswith(prefix) for prefix in self.supported_branches)
 
 
+def _md5(raw: str | None, what: str) -> str | None:
+    if raw is None:
+        return None
+    digest = raw.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{32}", digest):
+        raise InvalidFeed(f"{what}: {raw[:80]!r} is not an MD5 digest")
+    return digest
+
+
+def _size(raw: str | None, what: str) -> int | None:
+    if raw is None:
+        return None
+    if not raw.strip().isdigit():
+        raise InvalidFeed(f"{what}: {raw[:80]!r} is not a file size")
+    return int(raw)
+
+
+def _file(node: ET.Element, what: str) -> DrupalFile:
+    return DrupalFile(
+        url=text_of(node, "url", what=what) or "",
+        archive_type=text_of(node, "archive_type", what=what, required=False),
+        md5=_md5(text_of(node, "md5", what=what, required=False), what),
+        size=_size(text_of(node, "size", what=what, required=False), what),
+    )
+
+
 def _release(node: ET.Element, what: str) -> DrupalRelease:
     version = text_of(node, "version", what=what) or ""
     try:
@@ -96,6 +145,9 @@ def _release(node: ET.Element, what: str) -> DrupalRelease:
         core_compatibility=text_of(node, "core_compatibility", what=what, required=False),
         download_link=text_of(node, "download_link", what=what, required=False),
         release_link=text_of(node, "release_link", what=what, required=False),
+        mdhash=_md5(text_of(node, "mdhash", what=what, required=False), what),
+        filesize=_size(text_of(node, "filesize", what=what, required=False), what),
+        files=tuple(_file(file, what) for file in node.findall("files/file")),
     )
 
 

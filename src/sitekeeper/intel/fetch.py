@@ -10,11 +10,13 @@ and backoff live in a plain dict the engine loads from and saves to the store.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,6 +45,11 @@ class FeedSettings(BaseModel):
     advisory_sources: list[str] = Field(
         default_factory=list, description="URLs, files or directories of advisories to import."
     )
+    advisory_tokens: dict[str, str] = Field(
+        default_factory=dict,
+        repr=False,  # settings get logged; tokens must not be
+        description="Bearer token per host (www.wordfence.com).",
+    )
     poll_interval: float = Field(default=300.0, ge=30, description="Release feeds (s).")
     advisory_interval: float = Field(default=900.0, ge=30, description="Advisory sources (s).")
     inventory_interval: float = Field(default=86400.0, ge=60, description="SSH inventories (s).")
@@ -65,6 +72,7 @@ class FeedSettings(BaseModel):
             joomla_tuf_root=settings.joomla_tuf_root,
             joomla_legacy_core_url=settings.joomla_update_url,
             advisory_sources=settings.advisory_sources,
+            advisory_tokens=settings.advisory_tokens,
             poll_interval=settings.feed_poll_interval,
             advisory_interval=settings.advisory_interval,
             inventory_interval=settings.inventory_interval,
@@ -196,6 +204,11 @@ class Fetcher:
         if not url.startswith(("https://", "http://")):
             raise InvalidFeed(f"{url[:100]}: not an http(s) URL")
         method = "POST" if data is not None else "GET"
+        token = bearer_token(url, self.settings.advisory_tokens)
+        if token is not None:
+            # aiohttp drops Authorization when a redirect leaves the origin
+            # (tests/intel/test_fetch_auth.py holds it to that).
+            headers = {**headers, "Authorization": f"Bearer {token}"}
         try:
             async with self._client().request(
                 method,
@@ -206,6 +219,9 @@ class Fetcher:
             ) as response:
                 if response.status == 304:
                     return _Response(FetchResult(url, 304, None), (None, None))
+                if response.status in (401, 403) and response.status not in ok_statuses:
+                    hint = "token refused" if token else "no token for this host (advisory_tokens)"
+                    raise FeedError(f"{url}: HTTP {response.status}, {hint}")
                 if response.status not in ok_statuses:
                     raise FeedError(f"{url}: HTTP {response.status}")
                 declared = response.content_length
@@ -218,6 +234,31 @@ class Fetcher:
             raise FeedError(f"{url}: too many redirects") from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise FeedError(f"{url}: {type(exc).__name__}: {exc}") from exc
+
+
+def bearer_token(url: str, tokens: Mapping[str, str]) -> str | None:
+    """The token configured for ``url``'s host, if it may travel there.
+
+    Only an exact host match counts (no subdomains), and only over HTTPS or to
+    a loopback address, so a token never crosses the network in clear text.
+    """
+    if not tokens:
+        return None
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    token = {h.strip().lower(): t for h, t in tokens.items()}.get(host)
+    if not token or not (parts.scheme == "https" or _loopback(host)):
+        return None
+    return token
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,10 @@
 A hardened site hides its generator tag and ``?ver=`` strings but still serves
 core's static files, and those change between releases. Comparing their MD5
 with what each release shipped narrows the version. The knowledge is learned,
-never typed in: WordPress publishes per-version checksums; Joomla's update XML
-and Drupal's release history link the release archives, which are downloaded
-once per version and reduced to the hashes of a few chosen files. The result
+never typed in: WordPress publishes per-version checksums; Joomla's update XML,
+Joomla's TUF targets (5.1+) and Drupal's release history link the release
+archives, which are downloaded once per version, checked against the digests
+the vendor publishes, and reduced to the hashes of a few chosen files. The result
 is a small JSON file in the data directory.
 """
 
@@ -28,7 +29,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import FeedError, InvalidFeed
-from sitekeeper.intel.drupal_releases import parse_release_history
+from sitekeeper.intel.drupal_releases import DrupalRelease, parse_release_history
+from sitekeeper.intel.fetch import FeedSettings
+from sitekeeper.intel.joomla_tuf import TufRelease, parse_tuf_targets
 from sitekeeper.intel.joomla_updates import (
     JoomlaUpdate,
     parse_collection,
@@ -50,6 +53,13 @@ class HashSources(BaseModel):
 
     wordpress_api_url: str = "https://api.wordpress.org"
     joomla_update_url: str = "https://update.joomla.org/core/list.xml"
+    joomla_tuf_url: str = "https://update.joomla.org/cms/"
+    joomla_tuf_root: Path | None = Field(
+        default=None, description="Trusted root.json of Joomla's TUF repository (5.1+ releases)."
+    )
+    joomla_tuf_state: Path | None = Field(
+        default=None, description="TUF metadata kept between runs (default: next to the cache)."
+    )
     drupal_updates_url: str = "https://updates.drupal.org/release-history"
     timeout: float = Field(default=120.0, gt=0, description="Deadline (s) per download.")
     max_feed_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
@@ -61,7 +71,13 @@ class HashSources(BaseModel):
     @classmethod
     def from_settings(cls, settings: object) -> HashSources:
         """The URLs from the process settings, for those fields ``config.Settings`` has."""
-        names = ("wordpress_api_url", "joomla_update_url", "drupal_updates_url")
+        names = (
+            "wordpress_api_url",
+            "joomla_update_url",
+            "drupal_updates_url",
+            "joomla_tuf_url",
+            "joomla_tuf_root",
+        )
         values = {n: getattr(settings, n) for n in names if getattr(settings, n, None)}
         return cls(**values)
 
@@ -231,12 +247,20 @@ class Learner:
         return [v for v in done if v is not None]
 
     async def learn_joomla(self, paths: Sequence[str]) -> list[str]:
-        """Learn from the core update feed: each listed release's full package, verified."""
+        """Learn from the legacy core update feed (3.x, 4.x) and, when a trusted root is
+        configured, the TUF repository (5.1+): each listed release's package, verified.
+        """
         updates = await self._joomla_updates(self.sources.joomla_update_url)
         todo: dict[str, JoomlaUpdate] = {}
         for update in updates:
             if update.element == "joomla" and not self.knowledge.knows("joomla", update.version):
                 todo.setdefault(update.version, update)
+        tuf: dict[str, TufRelease] = {}
+        if self.sources.joomla_tuf_root is not None:
+            for release in await self._joomla_tuf_releases():
+                version = release.info.version
+                if version not in todo and not self.knowledge.knows("joomla", version):
+                    tuf.setdefault(version, release)
 
         async def one(update: JoomlaUpdate) -> str:
             url = next(d.url for d in update.downloads if not d.source)
@@ -244,7 +268,62 @@ class Learner:
             self.knowledge.add("joomla", update.version, files)
             return update.version
 
-        return list(await asyncio.gather(*(one(u) for u in todo.values())))
+        async def one_tuf(release: TufRelease) -> str:
+            files = await self._tuf_archive_hashes(release, paths)
+            self.knowledge.add("joomla", release.info.version, files)
+            return release.info.version
+
+        return list(
+            await asyncio.gather(
+                *(one(u) for u in todo.values()), *(one_tuf(r) for r in tuf.values())
+            )
+        )
+
+    async def _joomla_tuf_releases(self) -> list[TufRelease]:
+        """Core releases of the TUF targets, verified by python-tuf exactly as the poller does."""
+        from sitekeeper.intel.pollers.joomla import tuf_targets  # noqa: PLC0415 - pulls in tuf
+
+        settings = FeedSettings(
+            joomla_tuf_url=self.sources.joomla_tuf_url,
+            joomla_tuf_root=self.sources.joomla_tuf_root,
+        )
+        state = self.sources.joomla_tuf_state
+        if state is None and self.knowledge.path is not None:
+            state = self.knowledge.path.parent / "joomla-tuf-hashes"
+        if state is not None:
+            targets = await asyncio.to_thread(tuf_targets, settings, state)
+        else:
+            with tempfile.TemporaryDirectory(prefix="sitekeeper-tuf-") as tmp:
+                targets = await asyncio.to_thread(tuf_targets, settings, Path(tmp))
+        releases = parse_tuf_targets(targets, max_bytes=self.sources.max_feed_bytes)
+        return [r for r in releases if r.info.element == "joomla"]
+
+    async def _tuf_archive_hashes(
+        self, release: TufRelease, paths: Sequence[str]
+    ) -> dict[str, str]:
+        """The package from the first mirror that answers, checked against the signed target.
+
+        A mirror that is down is skipped; one that serves other bytes is not
+        (InvalidFeed): the target's length and hashes are what TUF vouched for.
+        """
+        urls = [d.url for d in release.info.downloads if d.type == "full"] or [
+            d.url for d in release.info.downloads
+        ]
+        if not urls:
+            raise InvalidFeed(f"Joomla TUF target {release.filename}: no download link")
+        failures: list[str] = []
+        for url in urls:
+            try:
+                return await self._archive_hashes(
+                    url, paths, strip=0, expected=release.hashes, length=release.length
+                )
+            except InvalidFeed:
+                raise
+            except FeedError as exc:
+                failures.append(str(exc))
+        raise FeedError(
+            f"Joomla {release.info.version}: no mirror answered ({'; '.join(failures)})"
+        )
 
     async def _joomla_updates(self, url: str) -> list[JoomlaUpdate]:
         """An ``<updates>`` server, or a collection whose entries point at them."""
@@ -267,7 +346,7 @@ class Learner:
     ) -> list[str]:
         """Learn from ``release-history/drupal/<branch>``: each published release's tarball."""
         base = self.sources.drupal_updates_url.rstrip("/")
-        todo: dict[str, str] = {}
+        todo: dict[str, DrupalRelease] = {}
         for branch in branches:
             body = await self._get(f"{base}/drupal/{branch}", self.sources.max_feed_bytes)
             history = parse_release_history(body, max_bytes=self.sources.max_feed_bytes)
@@ -282,14 +361,22 @@ class Learner:
                     and "dev" not in release.version
                     and not self.knowledge.knows("drupal", release.version)
                 ):
-                    todo.setdefault(release.version, link)
+                    todo.setdefault(release.version, release)
 
-        async def one(version: str, link: str) -> str:
-            files = await self._archive_hashes(link, paths, strip=1, expected={})
-            self.knowledge.add("drupal", version, files)
-            return version
+        async def one(release: DrupalRelease) -> str:
+            link = release.download_link or ""
+            md5, size = release.digest_of(link)
+            if md5 is None:
+                # Every release on updates.drupal.org has one; a history without
+                # it cannot vouch for what a mirror hands us.
+                raise InvalidFeed(f"{link}: the release history publishes no MD5 for it")
+            files = await self._archive_hashes(
+                link, paths, strip=1, expected={"md5": md5}, length=size
+            )
+            self.knowledge.add("drupal", release.version, files)
+            return release.version
 
-        return list(await asyncio.gather(*(one(v, link) for v, link in todo.items())))
+        return list(await asyncio.gather(*(one(r) for r in todo.values())))
 
     async def _get(self, url: str, max_bytes: int) -> bytes:
         """A bounded GET of a feed; FeedError if it fails, InvalidFeed if it is too big."""
@@ -315,12 +402,29 @@ class Learner:
             raise FeedError(f"{url}: download failed ({type(exc).__name__}: {exc})") from exc
 
     async def _archive_hashes(
-        self, url: str, paths: Sequence[str], *, strip: int, expected: Mapping[str, str]
+        self,
+        url: str,
+        paths: Sequence[str],
+        *,
+        strip: int,
+        expected: Mapping[str, str],
+        length: int | None = None,
     ) -> dict[str, str]:
-        """MD5 of the wanted files inside a release archive (zip or tar.gz)."""
+        """MD5 of the wanted files inside a release archive (zip or tar.gz), after checking
+        the archive against the vendor's ``expected`` digests and ``length``.
+        """
+        cap = (
+            self.sources.max_archive_bytes
+            if length is None
+            else min(length, self.sources.max_archive_bytes)
+        )
         with tempfile.TemporaryFile() as handle:
             async with self._gate:
-                await self._download(url, handle, self.sources.max_archive_bytes)
+                await self._download(url, handle, cap)
+            if length is not None and handle.tell() != length:
+                raise InvalidFeed(
+                    f"{url}: {handle.tell()} bytes, the vendor says {length}; archive rejected"
+                )
             handle.seek(0)
             _verify(handle, expected, url)
             handle.seek(0)
@@ -330,9 +434,12 @@ class Learner:
 
 
 def _verify(handle: IO[bytes], expected: Mapping[str, str], url: str) -> None:
-    """Check the vendor's published digests (Joomla's sha256/384/512) when it gives some."""
+    """Check the vendor's published digests (Joomla's sha256/384/512, Drupal's md5)."""
     for name, digest in expected.items():
-        hasher = hashlib.new(name)
+        if name not in hashlib.algorithms_available:
+            raise InvalidFeed(f"{url}: unknown digest algorithm {name[:40]!r}; archive rejected")
+        # Drupal only publishes MD5; it is checked for integrity, the TLS link vouches for origin.
+        hasher = hashlib.new(name, usedforsecurity=name != "md5")
         handle.seek(0)
         while chunk := handle.read(1024 * 1024):
             hasher.update(chunk)
