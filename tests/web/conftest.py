@@ -8,6 +8,7 @@ a contract and sites in different states, so a leak between them shows.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import re
 import socket
@@ -26,9 +27,25 @@ from sqlalchemy import Connection, insert
 from sitekeeper.config import Settings
 from sitekeeper.domain.checks import CheckResult, ErrorCategory, TlsInfo
 from sitekeeper.domain.incidents import IncidentKind
-from sitekeeper.store import clients, contracts, monitoring, plans, sites, users
+from sitekeeper.domain.inventory import Extension, Inventory
+from sitekeeper.domain.ranges import AffectedRanges, VersionRange
+from sitekeeper.domain.versions import Ecosystem
+from sitekeeper.intel.advisory import Advisory, AffectedPackage, PackageType
+from sitekeeper.intel.matching import UPDATE, VULNERABILITY, FindingSpec
+from sitekeeper.store import (
+    advisories,
+    backups,
+    clients,
+    contracts,
+    findings,
+    inventories,
+    monitoring,
+    plans,
+    sites,
+    users,
+)
 from sitekeeper.store.database import Database
-from sitekeeper.store.tables import CheckDaily
+from sitekeeper.store.tables import CheckDaily, Site
 from sitekeeper.web.app import create_app
 from sitekeeper.web.server import serve_web
 
@@ -71,7 +88,14 @@ def seed(db: Database, now: datetime | None = None) -> World:
     with db.session() as s:
         acme = clients.add_client(s, vault, name="Acme Corp", email="ops@acme.example", now=now)
         globex = clients.add_client(s, vault, name="Globex Inc", now=now)
-        plan = plans.add_plan(s, name="Care", check_interval=60, price=Decimal(49), now=now)
+        plan = plans.add_plan(
+            s,
+            name="Care",
+            check_interval=60,
+            price=Decimal(49),
+            options={"backup": "daily", "restore_drill": "monthly"},
+            now=now,
+        )
         start = now.date() - timedelta(days=200)
         c1 = contracts.add_contract(s, client=acme, plan=plan, start=start, now=now)
         c2 = contracts.add_contract(
@@ -114,7 +138,134 @@ def seed(db: Database, now: datetime | None = None) -> World:
         w.admin_token, token = users.create_token(s, admin, "tests", now)
         w.admin_token_id = token.id
     _observe(db, w, now)
+    _software(db, w, now)
+    _backups(db, w, now)
     return w
+
+
+ADVISORY = "WF-2026-0142"
+
+
+def _software(db: Database, w: World, now: datetime) -> None:
+    """Inventories of the first site of each client; Acme's shop has a vulnerable plugin and
+    a security update, Globex's portal an ordinary update."""
+    acme_shop, acme_blog = w.acme_sites
+    globex_portal = w.globex_sites[0]
+    with db.session() as s:
+        advisories.upsert(
+            s,
+            [
+                Advisory(
+                    id=ADVISORY,
+                    aliases=("CVE-2026-31337",),
+                    summary="Contact Form Pro <= 5.8.1: unauthenticated SQL injection",
+                    severity="high",
+                    cvss_score=8.6,
+                    cvss_vector=None,
+                    published=now - timedelta(days=3),
+                    modified=None,
+                    affected=(
+                        AffectedPackage(
+                            Ecosystem.WORDPRESS,
+                            "contact-form-pro",
+                            PackageType.PLUGIN,
+                            AffectedRanges(
+                                Ecosystem.WORDPRESS, (VersionRange(introduced="0", fixed="5.8.2"),)
+                            ),
+                        ),
+                    ),
+                    source="wordfence",
+                )
+            ],
+            now,
+        )
+        for site_id, plugins in (
+            (acme_shop, [("contact-form-pro", "Contact Form Pro", "5.8.1", True)]),
+            (globex_portal, [("globex-sso", "Globex SSO", "2.0.0", True)]),
+        ):
+            extensions = [
+                Extension(type="plugin", slug=slug, name=name, version=version, active=active)
+                for slug, name, version, active in [
+                    *plugins,
+                    ("woocommerce", "WooCommerce", "9.4.2", True),
+                    ("akismet", "Akismet Anti-spam", "5.3.5", False),
+                ]
+            ]
+            extensions.append(
+                Extension(type="theme", slug="storefront", name="Storefront", version="4.6.0")
+            )
+            inventory = Inventory(
+                cms="wordpress",
+                version="6.7.1",
+                php="8.2.26",
+                database="MariaDB 10.11.6",
+                extensions=extensions,
+                collected_at=now - timedelta(hours=2),
+            )
+            site = s.get(Site, site_id)
+            assert site is not None
+            inventories.store_inventory(s, site, inventory)
+        wp = str(Ecosystem.WORDPRESS)
+        specs = [
+            FindingSpec(
+                acme_shop, VULNERABILITY, wp, "plugin", "contact-form-pro", "5.8.1", "inventory",
+                advisory_id=ADVISORY, aliases=("CVE-2026-31337",), severity="high",
+                fixed_in="5.8.2",
+            ),
+            FindingSpec(
+                acme_shop, UPDATE, wp, "plugin", "contact-form-pro", "5.8.1", "inventory",
+                latest="5.8.2", security=True, advisory_ids=(ADVISORY,),
+            ),
+            FindingSpec(
+                acme_shop, UPDATE, wp, "plugin", "woocommerce", "9.4.2", "inventory",
+                latest="9.5.0",
+            ),
+            FindingSpec(
+                globex_portal, UPDATE, wp, "plugin", "woocommerce", "9.4.2", "inventory",
+                latest="9.5.0",
+            ),
+        ]  # fmt: skip
+        findings.reconcile(s, specs, now, site_ids=[acme_shop, acme_blog, globex_portal])
+
+
+def _backups(db: Database, w: World, now: datetime) -> None:
+    """A week of nightly backups for three sites (one drill), the last one of Acme's blog
+    failed; Globex's intranet has none at all."""
+    acme_shop, acme_blog = w.acme_sites
+    with db.session() as s:
+        for site_id in (acme_shop, acme_blog, w.globex_sites[0]):
+            site = s.get(Site, site_id)
+            assert site is not None
+            for back in range(7, 0, -1):
+                started = now - timedelta(days=back - 1, hours=3)
+                run = backups.start_run(s, site, None, "scheduled", started)
+                if site_id == acme_blog and back == 1:
+                    backups.fail_run(s, run.id, "ssh: connection refused", started)
+                    continue
+                figures = backups.RunFigures(
+                    snapshot_id=hashlib.sha256(f"{site_id}-{back}".encode()).hexdigest(),
+                    files=18_000 + 40 * back,
+                    files_new=12 if back < 7 else 18_000,
+                    files_changed=30,
+                    bytes_total=1_900_000_000,
+                    bytes_added=(2_400_000 + 150_000 * back) if back < 7 else 1_200_000_000,
+                    bytes_transferred=2_000_000,
+                    database_bytes=48_000_000,
+                    duration=31.5 + back,
+                )
+                backups.finish_run(s, run.id, figures, started + timedelta(seconds=33))
+            if site_id == acme_shop:
+                latest = backups.runs_of(s, site_id, 1)[0]
+                assert latest.snapshot_id is not None
+                backups.mark_verified(
+                    s,
+                    site,
+                    latest.snapshot_id,
+                    ok=True,
+                    detail="restored to a scratch site; home page answered 200 with the site title",
+                    figures={},
+                    now=now - timedelta(hours=1),
+                )
 
 
 def _observe(db: Database, w: World, now: datetime) -> None:

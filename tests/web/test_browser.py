@@ -1,6 +1,6 @@
 """End to end in Debian's Chromium: log in, the fleet, filters, live updates, a site,
 creating a client and a site, and a client user's restricted view. Screenshots go to
-test-artifacts/ (the best are copied to docs/screenshots/ by hand)."""
+test-artifacts/; the fleet and site-detail ones also refresh docs/screenshots/."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from tests.web.conftest import PASSWORD, Live, World, seed
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -58,9 +59,11 @@ def server(sqlite_db: Database, site_world: World, tmp_path: Path) -> Iterator[L
     live.stop()
 
 
-def shot(page: Page, name: str) -> None:
+def shot(page: Page, name: str, docs: str | None = None) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    if docs is not None:
+        page.screenshot(path=str(DOCS / f"{docs}.png"), full_page=True)
 
 
 def log_in(page: Page, base: str, email: str) -> None:
@@ -85,7 +88,30 @@ def test_staff_journey(
     expect(rows.nth(0)).to_contain_text("Down")
     expect(rows.nth(1)).to_contain_text("Down")
     expect(page.locator(".tile-down .n")).to_have_text("2")
-    shot(page, "02-fleet")
+    # After the down sites, the ones at risk: a failed backup, none at all.
+    expect(rows.nth(2)).to_contain_text("acme-blog")
+    expect(rows.nth(2).locator("td").nth(8)).to_have_text("failed")
+    expect(rows.nth(3).locator("td").nth(8)).to_have_text("none")
+    shop = page.locator("tr", has_text="acme-shop")
+    expect(shop.locator(".count-vuln")).to_have_text("1")
+    expect(shop.locator(".count-sec")).to_have_text("1 sec")
+    expect(shop).to_contain_text("wordpress 6.7.1")
+    expect(page.locator(".issue-vulns .n")).to_have_text("1")
+    expect(page.locator(".issue-backup .n")).to_have_text("2")
+    shot(page, "02-fleet", docs="fleet")
+
+    # The issue filter and a sortable software column, again without a reload.
+    page.get_by_label("Issue").select_option("vulns")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("acme-shop")
+    page.get_by_label("Issue").select_option("backup")
+    expect(rows).to_have_count(2)
+    page.get_by_label("Issue").select_option("")
+    expect(rows).to_have_count(4)
+    page.get_by_role("link", name="Backup", exact=True).click()
+    expect(rows.first).to_contain_text("globex-intranet")
+    expect(page).to_have_url(re.compile(r"sort=backup"))
+    page.goto(server.base + "/")
 
     # Filter by state and by text, without a page reload (htmx swaps the table).
     page.get_by_label("State", exact=True).select_option("down")
@@ -116,6 +142,28 @@ def test_staff_journey(
     expect(page.locator("svg.chart")).to_have_count(5)
     expect(page.get_by_text("http_status: 503")).to_be_visible()
     shot(page, "03-site")
+
+    # The sections of later capabilities: software, findings, backups.
+    page.goto(f"{server.base}/sites/{acme_shop}")
+    findings = page.locator("#findings tbody tr")
+    expect(findings).to_have_count(3)
+    expect(findings.first).to_contain_text("vulnerability")
+    expect(findings.first).to_contain_text("WF-2026-0142")
+    expect(findings.first).to_contain_text("CVE-2026-31337")
+    expect(findings.first).to_contain_text("fixed in 5.8.2")
+    expect(findings.nth(1)).to_contain_text("security update")
+    inventory = page.locator("#inventory")
+    expect(inventory).to_contain_text("wordpress 6.7.1")
+    expect(inventory).to_contain_text("8.2.26")
+    expect(inventory).to_contain_text("MariaDB 10.11.6")
+    expect(inventory.locator("tbody tr")).to_have_count(4)
+    expect(inventory.locator("tr", has_text="Akismet")).to_contain_text("inactive")
+    backups = page.locator("#backups")
+    expect(backups).to_contain_text("latest restore drill")
+    expect(backups.locator(".card-head")).to_contain_text("passed")
+    expect(backups.locator("tbody tr")).to_have_count(7)
+    expect(backups.locator("tbody tr").first).to_contain_text("verified")
+    shot(page, "03b-site-software", docs="site-detail")
 
     # Create a client, then a site for it.
     page.get_by_role("link", name="Clients", exact=True).click()
@@ -150,6 +198,7 @@ def test_a_client_users_view(browser: Browser, server: Live, site_world: World) 
     rows = page.locator("table.fleet tbody tr")
     expect(rows).to_have_count(2)
     expect(page.locator("body")).not_to_contain_text("Globex")
+    expect(page.locator(".issue-updates .n")).to_have_text("1")  # her own shop only
     expect(page.get_by_role("link", name="Clients", exact=True)).to_have_count(0)
     expect(page.get_by_role("link", name="Add site")).to_have_count(0)
     shot(page, "06-client-phone")

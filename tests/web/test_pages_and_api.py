@@ -55,7 +55,11 @@ def test_history_endpoints(live: Live, world: World) -> None:
     days = client.get(f"/api/sites/{world.acme_sites[1]}/uptime", params={"days": 7}).json()
     assert len(days) == 7 and days[-2]["checks"] == 1440 and days[-1]["checks"] >= 1
     journal = client.get("/api/journal", params={"site_id": world.acme_sites[0]}).json()
-    assert [e["kind"] for e in journal] == ["site.added"]
+    kinds = [e["kind"] for e in journal]
+    assert kinds[-1] == "site.added"  # newest first: the site came before what it went through
+    assert kinds[0] == "backup.verified"
+    assert kinds.count("backup.taken") == 7 and kinds.count("finding.opened") == 3
+    assert "inventory.changed" in kinds
     assert client.get("/api/alerts").status_code == 200
 
 

@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sitekeeper.errors import UsageError
-from sitekeeper.store import fleet, users
+from sitekeeper.intel.matching import UPDATE, VULNERABILITY
+from sitekeeper.store import backups, fleet, users
 from sitekeeper.store.database import Database
+from sitekeeper.store.tables import Site
 from tests.web.conftest import PASSWORD, World
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -102,7 +104,7 @@ def test_the_fleet_puts_problems_first_and_filters(db: Database, world: World) -
         like = fleet.fleet_page(s, fleet.FleetFilter(text="%"), now)
         assert like.total == 0  # a wildcard typed by the user is a literal
         problems = fleet.fleet_page(s, fleet.FleetFilter(state="problems"), now)
-        assert problems.total == 3
+        assert problems.total == 4  # globex-intranet is up, but its plan wants a backup
         second = fleet.fleet_page(s, fleet.FleetFilter(), now, sort="name", page=2, per_page=3)
         assert [r.name for r in second.rows] == ["globex-portal"] and second.total == 4
         past = fleet.fleet_page(s, fleet.FleetFilter(), now, page=9, per_page=3)
@@ -116,3 +118,69 @@ def test_the_fleet_puts_problems_first_and_filters(db: Database, world: World) -
         }
         slow_last = fleet.fleet_page(s, fleet.FleetFilter(tag="wordpress"), now, sort="tls")
         assert slow_last.rows[0].name == "acme-blog"
+
+
+def _by_name(page: fleet.FleetPage) -> dict[str, fleet.FleetRow]:
+    return {r.name: r for r in page.rows}
+
+
+def test_the_fleet_shows_findings_and_backups_in_one_query(db: Database, world: World) -> None:
+    now = datetime.now(UTC)
+    with db.session() as s:
+        rows = _by_name(fleet.fleet_page(s, fleet.FleetFilter(), now))
+        shop, blog = rows["acme-shop"], rows["acme-blog"]
+        portal, intranet = rows["globex-portal"], rows["globex-intranet"]
+        assert (shop.updates, shop.security_updates, shop.vulns) == (2, 1, 1)
+        assert (portal.updates, portal.security_updates, portal.vulns) == (1, 0, 0)
+        assert (blog.updates, intranet.vulns) == (0, 0)
+        assert shop.last_backup_at is not None and now - shop.last_backup_at < timedelta(hours=4)
+        assert not shop.backup_failed and shop.at_risk  # the vulnerability
+        assert blog.backup_failed and blog.last_backup_at is not None and blog.at_risk
+        assert now - blog.last_backup_at > timedelta(hours=24)  # the good one before the failure
+        assert intranet.last_backup_at is None and intranet.backup_expected and intranet.at_risk
+        assert not portal.at_risk
+
+        def names(issue: str | None = None, cms: str | None = None, sort: str = "") -> list[str]:
+            flt = fleet.FleetFilter(issue=issue, cms=cms)
+            return [r.name for r in fleet.fleet_page(s, flt, now, sort=sort or "problems").rows]
+
+        assert names(issue="vulns") == ["acme-shop"]
+        assert names(issue="security") == ["acme-shop"]
+        assert sorted(names(issue="updates")) == ["acme-shop", "globex-portal"]
+        assert sorted(names(issue="backup")) == ["acme-blog", "globex-intranet"]
+        assert sorted(names(cms="wordpress")) == ["acme-shop", "globex-portal"]
+        assert names(sort="vulns")[0] == "acme-shop"
+        assert names(sort="updates")[:2] == ["acme-shop", "globex-portal"]
+        assert names(sort="backup")[0] == "globex-intranet"  # none at all comes first
+        everything = fleet.fleet_page(s, fleet.FleetFilter(), now, per_page=1)
+        assert everything.issues == {"updates": 2, "security": 1, "vulns": 1, "backup": 2}
+        globex = fleet.fleet_page(s, fleet.FleetFilter(client_id=world.globex), now)
+        assert globex.issues == {"updates": 1, "security": 0, "vulns": 0, "backup": 1}
+        assert fleet.all_cms(s, world.globex) == ["wordpress"]
+    # Acme's blog backs up again: its certificate is its only problem now, and a site
+    # without a backup (a problem) comes before a certificate warning.
+    with db.session() as s:
+        blog_site = s.get(Site, world.acme_sites[1])
+        assert blog_site is not None
+        run = backups.start_run(s, blog_site, None, "manual", now)
+        figures = backups.RunFigures("f" * 64, 1, 1, 0, 10, 10, 10, 0, 1.0)
+        backups.finish_run(s, run.id, figures, now)
+    with db.session() as s:
+        page = fleet.fleet_page(s, fleet.FleetFilter(), now)
+        order = [r.name for r in page.rows]
+        assert order[2:] == ["globex-intranet", "acme-blog"], order
+        assert not _by_name(page)["acme-blog"].backup_failed
+
+
+def test_findings_of_some_sites(db: Database, world: World) -> None:
+    with db.session() as s:
+        portal = fleet.findings_of(s, [world.globex_sites[0]], (UPDATE, VULNERABILITY))
+        assert [(f.site, f.package, f.latest) for f in portal] == [
+            ("globex-portal", "woocommerce", "9.5.0")
+        ]
+        acme = fleet.findings_of(s, world.acme_sites, (VULNERABILITY,))
+        assert [(f.advisory_id, f.certainty, f.data["fixed_in"]) for f in acme] == [
+            ("WF-2026-0142", "certain", "5.8.2")
+        ]
+        assert len(fleet.findings_of(s, None, (UPDATE,), security_only=True)) == 1
+        assert fleet.findings_of(s, [], (UPDATE,)) == []

@@ -16,10 +16,12 @@ def _mount(app: FastAPI, router: APIRouter) -> None:
 
 def include(app: FastAPI) -> None:
     """Mount every API router on ``app``."""
-    from sitekeeper.web.api.docs import router as docs  # noqa: PLC0415 - avoid import cycles
+    from sitekeeper.web.api.backups import router as backups  # noqa: PLC0415 - import cycles
+    from sitekeeper.web.api.docs import router as docs  # noqa: PLC0415
     from sitekeeper.web.api.history import router as history  # noqa: PLC0415
     from sitekeeper.web.api.objects import router as objects  # noqa: PLC0415
     from sitekeeper.web.api.sites import router as sites  # noqa: PLC0415
+    from sitekeeper.web.api.software import router as software  # noqa: PLC0415
 
-    for router in (sites, objects, history, docs):
+    for router in (sites, software, backups, objects, history, docs):
         _mount(app, router)

@@ -31,6 +31,11 @@ class SiteOut(BaseModel):
     checked_at: datetime | None
     tls_expires: datetime | None
     down_since: datetime | None
+    updates: int = Field(default=0, description="Open pending updates")
+    security_updates: int = Field(default=0, description="Of which security updates")
+    vulns: int = Field(default=0, description="Open known vulnerabilities")
+    last_backup_at: datetime | None = Field(default=None, description="Last good backup")
+    backup_failed: bool = Field(default=False, description="The last backup run failed")
 
 
 class SiteIn(BaseModel):
@@ -240,3 +245,116 @@ class AlertOut(BaseModel):
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+
+
+class ExtensionOut(BaseModel):
+    """One installed extension, as the inventory found it."""
+
+    type: str
+    slug: str
+    name: str
+    version: str | None
+    active: bool
+    update_source: str
+
+
+class InventoryOut(BaseModel):
+    """A site's latest inventory (``sitekeeper inventory --json`` without ``changes``)."""
+
+    cms: str
+    version: str | None
+    php: str | None
+    database: str | None
+    extensions: list[ExtensionOut]
+    collected_at: datetime
+    warnings: list[str]
+
+
+class FindingOut(BaseModel):
+    """One open finding of a site: an update, a vulnerability or an unknown update source."""
+
+    kind: str = Field(description="update, vulnerability or unknown-source")
+    ecosystem: str
+    type: str
+    package: str
+    installed: str | None
+    latest: str | None
+    advisory_id: str | None
+    advisory_ids: list[str]
+    aliases: list[str]
+    severity: str | None
+    fixed_in: str | None
+    security: bool
+    certainty: str = Field(description="certain (from an inventory) or possible (a range)")
+    basis: str = Field(description="inventory or fingerprint")
+    note: str | None
+    opened_at: datetime
+
+
+class UpdateOut(BaseModel):
+    """A pending update (``sitekeeper updates --json``, plus ``site_id``)."""
+
+    site_id: int
+    site: str
+    client: str | None
+    ecosystem: str
+    type: str
+    package: str
+    installed: str | None
+    latest: str | None
+    security: bool
+    advisory_ids: list[str]
+    status: str = Field(description="update or unknown source")
+    note: str | None
+    basis: str
+
+
+class VulnOut(BaseModel):
+    """A known vulnerability (``sitekeeper vulns --json``, plus ``site_id``)."""
+
+    site_id: int
+    site: str
+    client: str | None
+    ecosystem: str
+    type: str
+    package: str
+    installed: str | None
+    advisory_id: str | None
+    aliases: list[str]
+    severity: str | None
+    fixed_in: str | None
+    certainty: str
+    basis: str
+
+
+class AdvisoryOut(BaseModel):
+    """A stored advisory (``sitekeeper advisories list --json``)."""
+
+    id: str
+    source: str
+    summary: str
+    severity: str | None
+    aliases: list[str]
+    published: datetime | None
+    packages: list[str] = Field(description="ecosystem/slug of every package it names")
+
+
+class BackupRunOut(BaseModel):
+    """One backup run (``sitekeeper backups --json``)."""
+
+    run_id: int
+    snapshot: str | None
+    time: datetime
+    status: str = Field(description="ok, failed or running")
+    reason: str
+    files: int | None
+    files_new: int | None
+    files_changed: int | None
+    bytes_total: int | None
+    bytes_added: int | None
+    bytes_transferred: int | None
+    database_bytes: int | None
+    duration_s: float | None
+    verified: bool | None
+    verified_at: datetime | None
+    error: str | None

@@ -49,6 +49,11 @@ def site_out(row: fleet.FleetRow, contract_id: IdQuery = None) -> SiteOut:
         checked_at=row.checked_at,
         tls_expires=row.tls_expires,
         down_since=row.down_since,
+        updates=row.updates,
+        security_updates=row.security_updates,
+        vulns=row.vulns,
+        last_backup_at=row.last_backup_at,
+        backup_failed=row.backup_failed,
     )
 
 
@@ -83,16 +88,19 @@ def list_sites(
     tag: Annotated[str | None, Query(max_length=64)] = None,
     state: Annotated[str | None, Query(pattern="^(down|tls|unknown|up|paused|problems)$")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in name/URL/client")] = None,
-    sort: Annotated[str, Query(pattern="^(problems|name|client|response|tls|cms|checked)$")] = (
-        "problems"
-    ),
+    issue: Annotated[str | None, Query(pattern="^(updates|security|vulns|backup)$")] = None,
+    cms: Annotated[str | None, Query(max_length=32)] = None,
+    sort: Annotated[
+        str,
+        Query(pattern="^(problems|name|client|response|tls|cms|checked|updates|vulns|backup)$"),
+    ] = "problems",
     desc: bool = False,
 ) -> Page[SiteOut]:
     """Sites, problems first by default, filtered like the fleet view."""
     scope = who.client_scope
     if scope is not None:
         client_id = scope
-    flt = fleet.FleetFilter(client_id=client_id, tag=tag, state=state, text=q)
+    flt = fleet.FleetFilter(client_id=client_id, tag=tag, state=state, text=q, issue=issue, cms=cms)
     result = fleet.fleet_page(
         session, flt, now(), sort=sort, descending=desc, page=page, per_page=per_page
     )

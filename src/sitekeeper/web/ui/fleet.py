@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from sitekeeper.store import fleet
@@ -27,6 +27,8 @@ class FleetQuery:
     client: int | None
     tag: str
     state: str
+    issue: str
+    cms: str
     sort: str
     desc: bool
     page: int
@@ -38,6 +40,8 @@ class FleetQuery:
             "client": self.client or "",
             "tag": self.tag,
             "state": self.state,
+            "issue": self.issue,
+            "cms": self.cms,
             "sort": self.sort,
             "desc": "1" if self.desc else "",
             "page": 1,
@@ -50,21 +54,64 @@ class FleetQuery:
         return self.link(sort=column, desc="" if self.sort != column or self.desc else "1")
 
 
-def _query(
-    *, q: str, client: str, tag: str, state: str, sort: str, desc: str, page_no: int
-) -> FleetQuery:
+@dataclass(frozen=True, slots=True)
+class Params:
+    """The raw query string of the fleet view and its table partial."""
+
+    q: str = ""
+    client: str = ""
+    tag: str = ""
+    state: str = ""
+    issue: str = ""
+    cms: str = ""
+    sort: str = "problems"
+    desc: str = ""
+    page_no: int = 1
+
+
+def _query(raw: Params) -> FleetQuery:
     return FleetQuery(
-        q=q.strip()[:200],
-        client=parse_id(client),
-        tag=tag.strip()[:64],
-        state=state if state in (*fleet.STATES, "problems") else "",
-        sort=sort if sort in fleet.SORTS else "problems",
-        desc=desc in ("1", "true", "on"),
-        page=max(1, page_no),
+        q=raw.q.strip()[:200],
+        client=parse_id(raw.client),
+        tag=raw.tag.strip()[:64],
+        state=raw.state if raw.state in (*fleet.STATES, "problems") else "",
+        issue=raw.issue if raw.issue in fleet.ISSUES else "",
+        cms=raw.cms.strip()[:32],
+        sort=raw.sort if raw.sort in fleet.SORTS else "problems",
+        desc=raw.desc in ("1", "true", "on"),
+        page=max(1, raw.page_no),
     )
 
 
 Text = Annotated[str, Query(max_length=200)]
+
+
+def _params(
+    *,
+    q: Text = "",
+    client: Text = "",
+    tag: Text = "",
+    state: Text = "",
+    issue: Text = "",
+    cms: Text = "",
+    sort: Text = "problems",
+    desc: Text = "",
+    page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+) -> Params:
+    return Params(
+        q=q,
+        client=client,
+        tag=tag,
+        state=state,
+        issue=issue,
+        cms=cms,
+        sort=sort,
+        desc=desc,
+        page_no=page_no,
+    )
+
+
+Raw = Annotated[Params, Depends(_params)]
 
 
 def _context(request: Request, session: Db, who: Viewer, fq: FleetQuery) -> dict[str, Any]:
@@ -74,6 +121,8 @@ def _context(request: Request, session: Db, who: Viewer, fq: FleetQuery) -> dict
         tag=fq.tag or None,
         state=fq.state or None,
         text=fq.q or None,
+        issue=fq.issue or None,
+        cms=fq.cms or None,
     )
     moment = now()
     result = fleet.fleet_page(
@@ -83,50 +132,27 @@ def _context(request: Request, session: Db, who: Viewer, fq: FleetQuery) -> dict
 
 
 @router.get("/")
-def fleet_view(
-    *,
-    request: Request,
-    session: Db,
-    who: AnyUser,
-    q: Text = "",
-    client: Text = "",
-    tag: Text = "",
-    state: Text = "",
-    sort: Text = "problems",
-    desc: Text = "",
-    page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
-) -> HTMLResponse:
+def fleet_view(*, request: Request, session: Db, who: AnyUser, raw: Raw) -> HTMLResponse:
     """Every site, problems first, with filters and live updates."""
-    fq = _query(q=q, client=client, tag=tag, state=state, sort=sort, desc=desc, page_no=page_no)
+    fq = _query(raw)
     context = _context(request, session, who, fq)
     scope = who.client_scope
     return page(
         request,
         "fleet.html",
         who,
-        counts=fleet.state_counts(session, scope, now()),
+        counts=fleet.state_counts(session, scope, context["moment"]),
         clients=list_clients(session) if scope is None else [],
         tags=fleet.all_tags(session, scope),
+        cms_choices=fleet.all_cms(session, scope),
         **context,
     )
 
 
 @router.get("/fleet/rows")
-def fleet_rows(
-    *,
-    request: Request,
-    session: Db,
-    who: AnyUser,
-    q: Text = "",
-    client: Text = "",
-    tag: Text = "",
-    state: Text = "",
-    sort: Text = "problems",
-    desc: Text = "",
-    page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
-) -> HTMLResponse:
+def fleet_rows(*, request: Request, session: Db, who: AnyUser, raw: Raw) -> HTMLResponse:
     """The table alone: what htmx polls and swaps in place."""
-    fq = _query(q=q, client=client, tag=tag, state=state, sort=sort, desc=desc, page_no=page_no)
+    fq = _query(raw)
     response = page(request, "fleet_rows.html", who, **_context(request, session, who, fq))
     if request.headers.get("hx-trigger") == "filters":
         # A filter change (not a poll): the address bar follows, so the view can be bookmarked.

@@ -48,7 +48,21 @@ def days_left(moment: datetime | None) -> int | None:
     return None if moment is None else (moment - datetime.now(UTC)).days
 
 
-TEMPLATES.env.filters.update(age=age, stamp=stamp, days_left=days_left, duration=duration)
+def size(count: int | None) -> str:
+    """Bytes as ``12.3 MiB`` (binary units, as restic reports them)."""
+    if count is None:
+        return "–"
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
+
+
+TEMPLATES.env.filters.update(
+    age=age, stamp=stamp, days_left=days_left, duration=duration, size=size
+)
 TEMPLATES.env.globals["now"] = lambda: datetime.now(UTC)
 
 

@@ -11,10 +11,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from sitekeeper.errors import UsageError
-from sitekeeper.store import fleet, history
+from sitekeeper.intel.matching import UNKNOWN_SOURCE, UPDATE, VULNERABILITY
+from sitekeeper.store import backups, fleet, history
 from sitekeeper.store import sites as site_store
 from sitekeeper.store.clients import list_clients
 from sitekeeper.store.contracts import list_contracts
+from sitekeeper.store.inventories import latest_inventory
 from sitekeeper.store.tables import Client, Contract, Site
 from sitekeeper.web.api.common import Id, parse_id, visible_site
 from sitekeeper.web.auth import AnyUser, Staff, Viewer, now
@@ -84,6 +86,20 @@ def _hour_charts(session: Session, site: Site, moment: datetime) -> dict[str, An
     }
 
 
+def _software(session: Session, site: Site) -> dict[str, Any]:
+    """The latest inventory, open findings and backups: the sections later capabilities add."""
+    found = fleet.findings_of(session, [site.id], (UPDATE, UNKNOWN_SOURCE, VULNERABILITY))
+    runs = backups.runs_of(session, site.id, limit=30)
+    drills = [r for r in runs if r.verified_at is not None]
+    return {
+        "inventory": latest_inventory(session, site.id),
+        "vulns": [f for f in found if f.kind == VULNERABILITY],
+        "updates": [f for f in found if f.kind != VULNERABILITY],
+        "runs": runs[:15],
+        "drill": max(drills, key=lambda r: r.verified_at or r.started_at) if drills else None,
+    }
+
+
 @router.get("/sites/new")
 def new_site(request: Request, session: Db, who: Staff, client: str = "") -> HTMLResponse:
     """The add-a-site form."""
@@ -92,7 +108,7 @@ def new_site(request: Request, session: Db, who: Staff, client: str = "") -> HTM
 
 @router.get("/sites/{site_id}")
 def site_detail(request: Request, site_id: Id, session: Db, who: AnyUser) -> HTMLResponse:
-    """Charts, incidents and the journal of one site."""
+    """Charts, incidents, software, findings, backups and the journal of one site."""
     site = visible_site(session, who, site_id)
     moment = now()
     row = fleet.fleet_page(session, fleet.FleetFilter(site_id=site.id), moment).rows[0]
@@ -107,6 +123,7 @@ def site_detail(request: Request, site_id: Id, session: Db, who: AnyUser) -> HTM
         events=history.journal_events(session, site_ids=[site.id], limit=100),
         **_hour_charts(session, site, moment),
         **_day_charts(session, site, moment.date()),
+        **_software(session, site),
     )
 
 

@@ -1,0 +1,170 @@
+"""/api/sites/{id}/inventory and /findings, /api/updates, /api/vulns, /api/advisories.
+
+The fleet-wide lists have the fields of ``sitekeeper updates --json`` and
+``vulns --json`` (plus ``site_id``); a client user's lists hold only its sites.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+
+from sitekeeper.intel.matching import UNKNOWN_SOURCE, UPDATE, VULNERABILITY
+from sitekeeper.store import advisories as advisory_store
+from sitekeeper.store import fleet
+from sitekeeper.store.findings import UPDATE_KINDS, FindingView
+from sitekeeper.store.inventories import latest_inventory
+from sitekeeper.web.api.common import ERRORS, Db, Id, visible_site
+from sitekeeper.web.api.history import scoped_site_ids
+from sitekeeper.web.api.schemas import (
+    AdvisoryOut,
+    ExtensionOut,
+    FindingOut,
+    InventoryOut,
+    UpdateOut,
+    VulnOut,
+)
+from sitekeeper.web.auth import AnyUser
+
+router = APIRouter(prefix="/api", tags=["software"], responses=ERRORS)
+
+
+def _aliases(view: FindingView) -> list[str]:
+    return [str(a) for a in view.data.get("aliases") or []]
+
+
+def _advisory_ids(view: FindingView) -> list[str]:
+    return [str(a) for a in view.data.get("advisory_ids") or []]
+
+
+@router.get("/sites/{site_id}/inventory", response_model=InventoryOut)
+def inventory(site_id: Id, session: Db, who: AnyUser) -> InventoryOut:
+    """The site's latest inventory: core, PHP, database, extensions (404 before the first)."""
+    site = visible_site(session, who, site_id)
+    found = latest_inventory(session, site.id)
+    if found is None:
+        raise HTTPException(404, f"no inventory of site {site_id} yet")
+    return InventoryOut(
+        cms=found.cms,
+        version=found.version,
+        php=found.php,
+        database=found.database,
+        extensions=[
+            ExtensionOut(
+                type=e.type,
+                slug=e.slug,
+                name=e.name,
+                version=e.version,
+                active=e.active,
+                update_source=e.update_source,
+            )
+            for e in found.extensions
+        ],
+        collected_at=found.collected_at,
+        warnings=list(found.warnings),
+    )
+
+
+@router.get("/sites/{site_id}/findings", response_model=list[FindingOut])
+def site_findings(site_id: Id, session: Db, who: AnyUser) -> list[FindingOut]:
+    """The site's open findings: updates, vulnerabilities, packages of unknown source."""
+    site = visible_site(session, who, site_id)
+    views = fleet.findings_of(session, [site.id], (UPDATE, UNKNOWN_SOURCE, VULNERABILITY))
+    return [
+        FindingOut(
+            kind=v.kind,
+            ecosystem=v.ecosystem,
+            type=v.type,
+            package=v.package,
+            installed=v.installed,
+            latest=v.latest,
+            advisory_id=v.advisory_id,
+            advisory_ids=_advisory_ids(v),
+            aliases=_aliases(v),
+            severity=v.data.get("severity"),
+            fixed_in=v.data.get("fixed_in"),
+            security=v.security,
+            certainty=v.certainty,
+            basis=v.basis,
+            note=v.data.get("note"),
+            opened_at=v.opened_at,
+        )
+        for v in views
+    ]
+
+
+@router.get("/updates", response_model=list[UpdateOut])
+def updates(
+    session: Db,
+    who: AnyUser,
+    security: Annotated[bool, Query(description="Security updates only")] = False,
+) -> list[UpdateOut]:
+    """Pending updates across the (visible) fleet; unknown update sources are listed too."""
+    ids = scoped_site_ids(session, who, None)
+    views = fleet.findings_of(session, ids, UPDATE_KINDS, security_only=security)
+    return [
+        UpdateOut(
+            site_id=v.site_id,
+            site=v.site,
+            client=v.client,
+            ecosystem=v.ecosystem,
+            type=v.type,
+            package=v.package,
+            installed=v.installed,
+            latest=v.latest,
+            security=v.security,
+            advisory_ids=_advisory_ids(v),
+            status="unknown source" if v.kind == UNKNOWN_SOURCE else "update",
+            note=v.data.get("note"),
+            basis=v.basis,
+        )
+        for v in views
+    ]
+
+
+@router.get("/vulns", response_model=list[VulnOut])
+def vulns(session: Db, who: AnyUser) -> list[VulnOut]:
+    """Known vulnerabilities across the (visible) fleet: certain or possible, with the basis."""
+    ids = scoped_site_ids(session, who, None)
+    return [
+        VulnOut(
+            site_id=v.site_id,
+            site=v.site,
+            client=v.client,
+            ecosystem=v.ecosystem,
+            type=v.type,
+            package=v.package,
+            installed=v.installed,
+            advisory_id=v.advisory_id,
+            aliases=_aliases(v),
+            severity=v.data.get("severity"),
+            fixed_in=v.data.get("fixed_in"),
+            certainty=v.certainty,
+            basis=v.basis,
+        )
+        for v in fleet.findings_of(session, ids, (VULNERABILITY,))
+    ]
+
+
+@router.get("/advisories", response_model=list[AdvisoryOut])
+def advisories(session: Db, who: AnyUser) -> list[AdvisoryOut]:
+    """Every stored advisory, newest first (public vendor data: the same for every user)."""
+    return [
+        AdvisoryOut(
+            id=r.id,
+            source=r.source,
+            summary=r.summary,
+            severity=r.severity,
+            aliases=[str(a) for a in r.aliases],
+            published=r.published,
+            packages=sorted(
+                {
+                    f"{p['ecosystem']}/{p['slug']}"
+                    for p in (r.data or {}).get("affected", [])
+                    if p.get("slug")
+                }
+            ),
+        )
+        for r in advisory_store.list_all(session)
+    ]
