@@ -8,7 +8,7 @@ import pytest
 
 from sitekeeper.errors import UsageError
 from sitekeeper.intel.matching import UPDATE, VULNERABILITY
-from sitekeeper.store import backups, fleet, users
+from sitekeeper.store import backups, findings, fleet, users
 from sitekeeper.store.database import Database
 from sitekeeper.store.tables import Site
 from tests.web.conftest import PASSWORD, World
@@ -174,13 +174,17 @@ def test_the_fleet_shows_findings_and_backups_in_one_query(db: Database, world: 
 
 def test_findings_of_some_sites(db: Database, world: World) -> None:
     with db.session() as s:
-        portal = fleet.findings_of(s, [world.globex_sites[0]], (UPDATE, VULNERABILITY))
+        portal = findings.open_findings(
+            s, site_ids=[world.globex_sites[0]], kinds=(UPDATE, VULNERABILITY)
+        )
         assert [(f.site, f.package, f.latest) for f in portal] == [
             ("globex-portal", "woocommerce", "9.5.0")
         ]
-        acme = fleet.findings_of(s, world.acme_sites, (VULNERABILITY,))
+        acme = findings.open_findings(s, site_ids=world.acme_sites, kinds=(VULNERABILITY,))
         assert [(f.advisory_id, f.certainty, f.data["fixed_in"]) for f in acme] == [
             ("WF-2026-0142", "certain", "5.8.2")
         ]
-        assert len(fleet.findings_of(s, None, (UPDATE,), security_only=True)) == 1
-        assert fleet.findings_of(s, [], (UPDATE,)) == []
+        assert (
+            len(findings.open_findings(s, site_ids=None, kinds=(UPDATE,), security_only=True)) == 1
+        )
+        assert findings.open_findings(s, site_ids=[], kinds=(UPDATE,)) == []

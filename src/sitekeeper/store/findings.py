@@ -207,9 +207,13 @@ class FindingView:
 
 
 def open_findings(
-    session: Session, kinds: Collection[str], *, security_only: bool = False
+    session: Session,
+    kinds: Collection[str],
+    *,
+    site_ids: Collection[int] | None = None,
+    security_only: bool = False,
 ) -> list[FindingView]:
-    """Open findings of the given kinds, by site name then package."""
+    """Open findings of the given kinds (of some sites, or all), by site name then package."""
     stmt = (
         select(Finding, Site.name, Client.name)
         .join(Site, Site.id == Finding.site_id)
@@ -217,6 +221,8 @@ def open_findings(
         .where(Finding.resolved_at.is_(None), Finding.kind.in_(list(kinds)))
         .order_by(Site.name, Finding.package, Finding.advisory_id)
     )
+    if site_ids is not None:
+        stmt = stmt.where(Finding.site_id.in_(list(site_ids)))
     if security_only:
         stmt = stmt.where(Finding.security.is_(True))
     return [

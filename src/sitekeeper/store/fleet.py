@@ -9,7 +9,7 @@ first" see every site, not just the page.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -31,7 +31,6 @@ from sitekeeper.domain.incidents import IncidentKind
 from sitekeeper.intel.matching import UPDATE, VULNERABILITY
 from sitekeeper.store.backup_tables import BackupRun
 from sitekeeper.store.backups import FAILED, OK, RUNNING
-from sitekeeper.store.findings import FindingView
 from sitekeeper.store.intel_tables import Finding
 from sitekeeper.store.tables import (
     CheckRaw,
@@ -514,48 +513,3 @@ def all_cms(session: Session, client_id: int | None) -> list[str]:
     if client_id is not None:
         stmt = stmt.where(Site.client_id == client_id)
     return [cms for cms in session.scalars(stmt) if cms]
-
-
-def findings_of(
-    session: Session,
-    site_ids: Collection[int] | None,
-    kinds: Collection[str],
-    *,
-    security_only: bool = False,
-) -> list[FindingView]:
-    """Open findings of some sites (all when ``site_ids`` is None), by site then package.
-
-    ``findings.open_findings`` narrowed to a site or a client's sites, for the
-    site page and the client-scoped API; the same order and shape.
-    """
-    stmt = (
-        select(Finding, Site.name, Client.name)
-        .join(Site, Site.id == Finding.site_id)
-        .outerjoin(Client, Client.id == Site.client_id)
-        .where(Finding.resolved_at.is_(None), Finding.kind.in_(list(kinds)))
-        .order_by(Site.name, Finding.package, Finding.advisory_id)
-    )
-    if site_ids is not None:
-        stmt = stmt.where(Finding.site_id.in_(list(site_ids)))
-    if security_only:
-        stmt = stmt.where(Finding.security.is_(True))
-    return [
-        FindingView(
-            site_id=f.site_id,
-            site=site,
-            client=client,
-            kind=f.kind,
-            ecosystem=f.ecosystem,
-            type=f.type,
-            package=f.package,
-            installed=f.installed,
-            latest=f.latest,
-            advisory_id=f.advisory_id,
-            security=f.security,
-            certainty=f.certainty,
-            basis=f.basis,
-            data=dict(f.data or {}),
-            opened_at=_aware(f.opened_at) or f.opened_at,
-        )
-        for f, site, client in session.execute(stmt).tuples()
-    ]

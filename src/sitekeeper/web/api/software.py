@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Query
 
 from sitekeeper.intel.matching import UNKNOWN_SOURCE, UPDATE, VULNERABILITY
 from sitekeeper.store import advisories as advisory_store
-from sitekeeper.store import fleet
+from sitekeeper.store import findings
 from sitekeeper.store.findings import UPDATE_KINDS, FindingView
 from sitekeeper.store.inventories import latest_inventory
 from sitekeeper.web.api.common import ERRORS, Db, Id, visible_site
@@ -70,7 +70,9 @@ def inventory(site_id: Id, session: Db, who: AnyUser) -> InventoryOut:
 def site_findings(site_id: Id, session: Db, who: AnyUser) -> list[FindingOut]:
     """The site's open findings: updates, vulnerabilities, packages of unknown source."""
     site = visible_site(session, who, site_id)
-    views = fleet.findings_of(session, [site.id], (UPDATE, UNKNOWN_SOURCE, VULNERABILITY))
+    views = findings.open_findings(
+        session, site_ids=[site.id], kinds=(UPDATE, UNKNOWN_SOURCE, VULNERABILITY)
+    )
     return [
         FindingOut(
             kind=v.kind,
@@ -102,7 +104,9 @@ def updates(
 ) -> list[UpdateOut]:
     """Pending updates across the (visible) fleet; unknown update sources are listed too."""
     ids = scoped_site_ids(session, who, None)
-    views = fleet.findings_of(session, ids, UPDATE_KINDS, security_only=security)
+    views = findings.open_findings(
+        session, site_ids=ids, kinds=UPDATE_KINDS, security_only=security
+    )
     return [
         UpdateOut(
             site_id=v.site_id,
@@ -143,7 +147,7 @@ def vulns(session: Db, who: AnyUser) -> list[VulnOut]:
             certainty=v.certainty,
             basis=v.basis,
         )
-        for v in fleet.findings_of(session, ids, (VULNERABILITY,))
+        for v in findings.open_findings(session, site_ids=ids, kinds=(VULNERABILITY,))
     ]
 
 

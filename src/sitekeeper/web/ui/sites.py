@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.errors import UsageError
 from sitekeeper.intel.matching import UNKNOWN_SOURCE, UPDATE, VULNERABILITY
-from sitekeeper.store import backups, fleet, history
+from sitekeeper.store import backups, findings, fleet, history
 from sitekeeper.store import sites as site_store
 from sitekeeper.store.clients import list_clients
 from sitekeeper.store.contracts import list_contracts
@@ -88,7 +88,9 @@ def _hour_charts(session: Session, site: Site, moment: datetime) -> dict[str, An
 
 def _software(session: Session, site: Site) -> dict[str, Any]:
     """The latest inventory, open findings and backups: the sections later capabilities add."""
-    found = fleet.findings_of(session, [site.id], (UPDATE, UNKNOWN_SOURCE, VULNERABILITY))
+    found = findings.open_findings(
+        session, site_ids=[site.id], kinds=(UPDATE, UNKNOWN_SOURCE, VULNERABILITY)
+    )
     runs = backups.runs_of(session, site.id, limit=30)
     drills = [r for r in runs if r.verified_at is not None]
     return {
