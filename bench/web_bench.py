@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import command_line
 
 from sitekeeper.config import Settings
-from sitekeeper.store import users
+from sitekeeper.store import site_summary, users
 from sitekeeper.store.backup_tables import BackupRun
 from sitekeeper.store.database import Database
 from sitekeeper.store.intel_tables import Finding
@@ -218,7 +218,11 @@ def build(db: Database, sites: int, seed: int = 7) -> str:
         conn.execute(insert(Incident), incident_rows)
         conn.execute(insert(Finding), finding_rows)
         conn.execute(insert(BackupRun), run_rows)
-        if db.dialect == "postgresql":
+    with db.session() as session:
+        # Rows were inserted in bulk, past the writers: build the fleet summary they keep.
+        site_summary.reconcile(session)
+    if db.dialect == "postgresql":
+        with db.engine.begin() as conn:
             conn.execute(text("ANALYZE"))
     with db.session() as session:
         admin = users.add_user(

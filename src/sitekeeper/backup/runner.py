@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from sitekeeper.backup import repository
@@ -44,7 +43,6 @@ from sitekeeper.remote.access import SshAccess
 from sitekeeper.remote.hostkeys import StoreHostKeyPins
 from sitekeeper.remote.ssh import SshConnection, connect
 from sitekeeper.store import backups as queries
-from sitekeeper.store.backup_tables import BackupRun
 from sitekeeper.store.channels import channel_urls
 from sitekeeper.store.database import Database
 from sitekeeper.store.sites import get_site
@@ -441,14 +439,7 @@ def _record_pruned(
             site = session.get(Site, by_host[host].id)
             if site is None:
                 continue
-            session.execute(
-                update(BackupRun)
-                .where(
-                    BackupRun.site_id == site.id,
-                    BackupRun.snapshot_id.in_([*ids, *(i[:8] for i in ids)]),
-                )
-                .values(status="pruned")
-            )
+            queries.mark_pruned(session, site.id, ids)
             queries.record_event(
                 session, BackupEventKind.BACKUP_PRUNED, site, {"snapshots": ids}, now
             )

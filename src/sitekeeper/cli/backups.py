@@ -23,9 +23,10 @@ from sitekeeper.backup.restore import restore_in_place, restore_to
 from sitekeeper.backup.runner import BackupContext, BackupOutcome, backup_site, backup_sites
 from sitekeeper.cli import output
 from sitekeeper.cli.context import AppContext, app_context
+from sitekeeper.engine.results import backup_outcome_json, drill_json, restore_json
 from sitekeeper.errors import UsageError
 from sitekeeper.store import backups as queries
-from sitekeeper.store.backup_tables import BackupRepository, BackupRun
+from sitekeeper.store.backup_tables import OK, BackupRepository, BackupRun
 from sitekeeper.store.lookup import by_id_or_name
 from sitekeeper.store.sites import get_site
 from sitekeeper.store.tables import Client, Site
@@ -43,24 +44,6 @@ def backup_context(state: AppContext) -> BackupContext:
         settings=BackupSettings.from_settings(state.settings),
         alert_urls=state.settings.alert_urls,
     )
-
-
-def outcome_json(outcome: BackupOutcome) -> dict[str, Any]:
-    """The documented JSON shape of one site's backup result."""
-    f = outcome.figures
-    return {
-        "site_id": outcome.site_id,
-        "site": outcome.site,
-        "ok": outcome.ok,
-        "run_id": outcome.run_id,
-        "snapshot": f.snapshot_id if f else None,
-        "files": f.files if f else None,
-        "bytes_added": f.bytes_added if f else None,
-        "bytes_transferred": f.bytes_transferred if f else None,
-        "database_bytes": f.database_bytes if f else None,
-        "duration_s": round(f.duration, 3) if f else None,
-        "error": outcome.error,
-    }
 
 
 def backup(
@@ -90,7 +73,7 @@ def backup(
             ]
         outcomes = _with_progress(bctx, refs, quiet=as_json)
     if as_json:
-        output.print_json([outcome_json(o) for o in outcomes])
+        output.print_json([backup_outcome_json(o) for o in outcomes])
     else:
         output.print_table(
             ["site", "result", "snapshot", "files", "added", "transferred", "seconds"],
@@ -175,7 +158,7 @@ def backups(
         row = get_site(session, site)
         runs = queries.runs_of(session, row.id, limit)
     if not every:
-        runs = [r for r in runs if r.status == queries.OK]
+        runs = [r for r in runs if r.status == OK]
     if as_json:
         output.print_json([run_json(r) for r in runs])
         return
@@ -223,13 +206,7 @@ def restore(
     else:
         assert to is not None
         result = asyncio.run(restore_to(bctx, site, to, snapshot))
-    data = {
-        "site": result.site,
-        "snapshot": result.snapshot,
-        "target": result.target,
-        "duration_s": round(result.duration, 3),
-        "safety_snapshot": result.safety_snapshot,
-    }
+    data = restore_json(result)
     if as_json:
         output.print_json(data)
     else:
@@ -250,13 +227,7 @@ def drill(
     result = asyncio.run(
         run_drill(backup_context(app_context(ctx)), site, snapshot, expected_title=title)
     )
-    data = {
-        "site": result.site,
-        "snapshot": result.snapshot,
-        "ok": result.ok,
-        "detail": result.detail,
-        **result.figures,
-    }
+    data = drill_json(result)
     if as_json:
         output.print_json(data)
     else:

@@ -1,4 +1,4 @@
-"""Periodic housekeeping of `serve`: roll-ups and pruning of raw results."""
+"""Periodic housekeeping of `serve`: roll-ups, pruning of raw results, the fleet summary's check."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy.orm import Session
 
 from sitekeeper.domain.events import EventKind
-from sitekeeper.store import journal
+from sitekeeper.store import journal, site_summary
 from sitekeeper.store.rollup import pending_days, prune_raw, rollup_day
 
 log = logging.getLogger(__name__)
@@ -29,3 +29,14 @@ def rollup_and_prune(session: Session, today: date, retention_days: int) -> tupl
             ts=datetime.now(UTC),
         )
     return len(days), pruned
+
+
+def check_summary(session: Session) -> int:
+    """Rebuild the fleet summary; drift means a writer missed a refresh, so say so loudly."""
+    drifted = site_summary.reconcile(session)
+    if drifted:
+        log.warning(
+            "fleet summary had drifted for %d sites (corrected); please report this as a bug",
+            drifted,
+        )
+    return drifted

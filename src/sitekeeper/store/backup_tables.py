@@ -14,6 +14,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from sitekeeper.store.tables import Base
 
+# A run's status: running, then ok or failed; an ok run whose snapshot retention removed is pruned.
+RUNNING, OK, FAILED, PRUNED = "running", "ok", "failed", "pruned"
+
 
 class BackupRepository(Base):
     """A restic repository: the agency default (no client) or one client's own.

@@ -10,17 +10,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from sitekeeper.domain.backup_events import BackupEventKind
 from sitekeeper.domain.plans import PlanOptions
 from sitekeeper.errors import NotFound
-from sitekeeper.store import journal
-from sitekeeper.store.backup_tables import BackupRepository, BackupRun
+from sitekeeper.store import journal, site_summary
+from sitekeeper.store.backup_tables import (
+    FAILED,
+    OK,
+    PRUNED,
+    RUNNING,
+    BackupRepository,
+    BackupRun,
+)
 from sitekeeper.store.tables import Contract, Event, Site
 
-RUNNING, OK, FAILED = "running", "ok", "failed"
 SCHEDULE_SECONDS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400}
 DRILL_SECONDS = {"weekly": 7 * 86400, "monthly": 30 * 86400, "quarterly": 91 * 86400}
 # A failed scheduled backup is retried after a quarter of its interval, at most an hour.
@@ -128,6 +134,7 @@ def finish_run(session: Session, run_id: int, figures: RunFigures, now: datetime
     run.bytes_total, run.bytes_added = figures.bytes_total, figures.bytes_added
     run.bytes_transferred, run.database_bytes = figures.bytes_transferred, figures.database_bytes
     run.duration = figures.duration
+    site_summary.refresh_backups(session, [run.site_id])
     site = session.get(Site, run.site_id)
     journal.record(
         session,
@@ -145,6 +152,7 @@ def fail_run(session: Session, run_id: int, error: str, now: datetime) -> Event:
     run = _run(session, run_id)
     run.status, run.finished_at, run.error = FAILED, now, error[:4000]
     run.duration = (now - run.started_at).total_seconds()
+    site_summary.refresh_backups(session, [run.site_id])
     site = session.get(Site, run.site_id)
     return journal.record(
         session,
@@ -159,6 +167,19 @@ def fail_run(session: Session, run_id: int, error: str, now: datetime) -> Event:
         },
         ts=now,
     )
+
+
+def mark_pruned(session: Session, site_id: int, snapshot_ids: list[str]) -> None:
+    """Runs whose snapshots retention removed (full or short ids) are ``pruned``."""
+    session.execute(
+        update(BackupRun)
+        .where(
+            BackupRun.site_id == site_id,
+            BackupRun.snapshot_id.in_([*snapshot_ids, *(i[:8] for i in snapshot_ids)]),
+        )
+        .values(status=PRUNED)
+    )
+    site_summary.refresh_backups(session, [site_id])
 
 
 def running_runs(session: Session, site_id: int) -> list[int]:

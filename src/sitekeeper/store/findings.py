@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.domain.intel_events import IntelEventKind
 from sitekeeper.intel.matching import UNKNOWN_SOURCE, UPDATE, VULNERABILITY, FindingSpec
+from sitekeeper.store import site_summary
 from sitekeeper.store.intel_tables import Finding
 from sitekeeper.store.tables import Client, Event, Site
 
@@ -89,6 +90,7 @@ def reconcile(
         changes.opened = new
     if events:
         session.execute(insert(Event), events)
+    site_summary.refresh_findings(session, {s for s, _ in existing} | {s for s, _ in wanted})
     return changes
 
 
@@ -257,4 +259,5 @@ def resolve_all_for_site(session: Session, site_id: int, now: datetime) -> int:
         .where(Finding.site_id == site_id, Finding.resolved_at.is_(None))
         .values(resolved_at=now)
     )
+    site_summary.refresh_findings(session, [site_id])
     return int(getattr(result, "rowcount", 0) or 0)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.domain.checks import ERROR_CODES, CheckOptions, CheckResult
 from sitekeeper.domain.incidents import IncidentKind
+from sitekeeper.store import site_summary
 from sitekeeper.store.dialect import upsert_insert
 from sitekeeper.store.tables import (
     CheckRaw,
@@ -176,6 +177,7 @@ def open_incident(
     incident = Incident(site_id=site_id, kind=str(kind), opened_at=at, cause=cause)
     session.add(incident)
     session.flush()
+    site_summary.refresh_incidents(session, [site_id])
     return incident
 
 
@@ -190,7 +192,7 @@ def close_incident(
     ).first()
     if incident is not None:
         incident.closed_at = at
-        session.flush()
+        site_summary.refresh_incidents(session, [site_id])
     return incident
 
 

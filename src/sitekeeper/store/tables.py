@@ -218,6 +218,28 @@ class SiteState(Base):
     tls_error: Mapped[str | None] = mapped_column(String(500))
 
 
+class SiteSummary(Base):
+    """Per-site counts the fleet view sorts and filters on, kept by the writers.
+
+    Derived from incidents, findings and backup runs; each writer refreshes only
+    its own columns in its own transaction (store.site_summary), so the fleet
+    query reads one row per site instead of aggregating three tables per request.
+    """
+
+    __tablename__ = "site_summary"
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    down_since: Mapped[datetime | None]
+    tls_incident: Mapped[bool] = mapped_column(Boolean, default=False)
+    open_incidents: Mapped[int] = mapped_column(Integer, default=0)
+    updates: Mapped[int] = mapped_column(Integer, default=0)
+    security_updates: Mapped[int] = mapped_column(Integer, default=0)
+    vulns: Mapped[int] = mapped_column(Integer, default=0)
+    last_backup_at: Mapped[datetime | None]
+    backup_failed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class Incident(Base):
     """A period during which something was wrong with a site (down, certificate)."""
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from sitekeeper.store import backups as backup_store
+from sitekeeper.store.backup_tables import OK
 from sitekeeper.web.api.common import ERRORS, Db, Id, visible_site
 from sitekeeper.web.api.schemas import BackupRunOut
 from sitekeeper.web.auth import AnyUser
@@ -27,7 +28,7 @@ def site_backups(
     site = visible_site(session, who, site_id)
     runs = backup_store.runs_of(session, site.id, limit)
     if not all_runs:
-        runs = [r for r in runs if r.status == backup_store.OK]
+        runs = [r for r in runs if r.status == OK]
     return [
         BackupRunOut(
             run_id=r.id,
