@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from sitekeeper.cms import joomla
-from sitekeeper.cms.joomla import Joomla, class_values, core_version, db_credentials, inventory
+from sitekeeper.cms.joomla import Joomla, core_version, db_credentials, inventory
+from sitekeeper.cms.php_config import class_values
 from sitekeeper.errors import RemoteError
 from sitekeeper.plugins import get
 from sitekeeper.remote.hostkeys import StoreHostKeyPins

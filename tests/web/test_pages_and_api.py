@@ -99,3 +99,6 @@ def test_plans_contracts_and_the_business_page(live: Live, world: World) -> None
     assert (
         ada.post(f"/plans/{plan_id}/delete", data={"csrf_token": csrf_of(ada)}).status_code == 303
     )
+    assert ada.get(f"/plans/{world.plan}").status_code == 200
+    for missing in ("/plans/999999", "/clients/999999", "/contracts/999999"):
+        assert ada.get(missing).status_code == 404

@@ -73,8 +73,7 @@ class MysqlDump:
     ) -> int:
         """Stream the dump into ``dest.partial``, then rename it once proven complete."""
         partial = dest.with_name(dest.name + ".partial")
-        command = quote_argv(self.dump_argv(creds))
-        argv = [*transport.argv(), "-o", "Compression=yes", "--", transport.destination, command]
+        argv = _over_ssh(transport, self.dump_argv(creds))
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as out:
             status, err = await _run(argv, stdin=creds.option_file(), stdout=out, timeout=timeout)
@@ -108,17 +107,10 @@ class MysqlDump:
         try:
             options = f"{tmp}/client.cnf"
             await conn.write_file(options, creds.option_file(), mode=0o600)
-            command = quote_argv(
-                ["mysql", f"--defaults-extra-file={options}", "--connect-timeout=15", creds.name]
+            argv = _over_ssh(
+                transport,
+                ["mysql", f"--defaults-extra-file={options}", "--connect-timeout=15", creds.name],
             )
-            argv = [
-                *transport.argv(),
-                "-o",
-                "Compression=yes",
-                "--",
-                transport.destination,
-                command,
-            ]
             with source.open("rb") as dump:
                 status, err = await _run(argv, stdin=dump, stdout=None, timeout=timeout)
             if status != 0:
@@ -127,6 +119,15 @@ class MysqlDump:
                 )
         finally:
             await conn.run(["rm", "-rf", "--", tmp], check=False)
+
+
+def _over_ssh(transport: SshTransport, remote: list[str]) -> list[str]:
+    """The local ``ssh`` command that runs ``remote`` (shell-quoted) on the site.
+
+    Compressed: a dump is SQL text, and the link to the site is the slow part.
+    """
+    command = quote_argv(remote)
+    return [*transport.argv(), "-o", "Compression=yes", "--", transport.destination, command]
 
 
 async def _run(

@@ -19,10 +19,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sitekeeper.cms.joomla import class_values
-from sitekeeper.cms.php_config import Token, parse_php_config, tokenize
+from sitekeeper.cms.collector import CONFIG_BYTES, Collector
+from sitekeeper.cms.php_config import Token, class_values, parse_php_config, tokenize
 from sitekeeper.cms.php_serialize import PhpSerializeError, unserialize
-from sitekeeper.cms.wordpress import CONFIG_BYTES, DbCredentials, _Collector
+from sitekeeper.cms.wordpress import DbCredentials
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.inventory import Extension, ExtensionType, Inventory
 from sitekeeper.errors import RemoteError
@@ -253,7 +253,7 @@ class _Info:
     fields: dict[str, str]
 
 
-class _Drupal(_Collector):
+class _Drupal(Collector):
     async def collect(self) -> Inventory:
         self.root = await self.conn.realpath(self.docroot)
         drupal_php = await self.read_inside(self.path("core/lib/Drupal.php"), 256 * 1024)

@@ -18,8 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sitekeeper.cms.php_config import Scalar, Token, tokenize
-from sitekeeper.cms.wordpress import CONFIG_BYTES, DbCredentials, _Collector, parse_db_host
+from sitekeeper.cms.collector import CONFIG_BYTES, Collector
+from sitekeeper.cms.php_config import class_values
+from sitekeeper.cms.wordpress import DbCredentials, parse_db_host
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.inventory import Extension, ExtensionType, Inventory
 from sitekeeper.errors import InvalidFeed, RemoteError
@@ -126,44 +127,6 @@ def _clue(url: str, version: str | None, evidence: str, family: str | None = Non
 # ----------------------------------------------------------------------------- PHP sources
 
 
-def class_values(source: bytes | str) -> dict[str, Scalar]:
-    """``const NAME = literal;`` and ``public|var $name = literal;`` of PHP classes.
-
-    Joomla keeps its version and configuration as class members, which
-    ``parse_php_config`` (statement-level ``$x = ...``) does not read.
-    """
-    text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
-    tokens = tokenize(text[: 512 * 1024])
-    values: dict[str, Scalar] = {}
-    for i, token in enumerate(tokens[:-3]):
-        if token.kind == "word" and token.text.lower() == "const":
-            name, eq, value, end = tokens[i + 1 : i + 5] if i + 4 < len(tokens) else (None,) * 4
-            if name and name.kind == "word" and eq and eq.text == "=" and end and end.text == ";":
-                values.setdefault(name.text, _literal(value))
-        elif token.kind == "word" and token.text.lower() in ("public", "var"):
-            name, eq, value, end = tokens[i + 1 : i + 5] if i + 4 < len(tokens) else (None,) * 4
-            if (
-                name
-                and name.kind == "variable"
-                and eq
-                and eq.text == "="
-                and end
-                and end.text == ";"
-            ):
-                values.setdefault(name.text, _literal(value))
-    return values
-
-
-def _literal(token: Token | None) -> Scalar:
-    if token is None:
-        return None
-    if token.kind == "string":
-        return token.text if token.literal else None
-    if token.kind == "word" and token.text.lstrip("-").isdigit():
-        return int(token.text)
-    return None
-
-
 def core_version(source: bytes) -> str | None:
     """The release from ``Version.php`` (3.8+) or the legacy ``version.php`` (3.0-3.7)."""
     values = class_values(source)
@@ -231,7 +194,7 @@ class _Found:
     db_key: tuple[str, str, str, int]  # (type, element, folder, client_id) as in #__extensions
 
 
-class _Joomla(_Collector):
+class _Joomla(Collector):
     async def collect(self) -> Inventory:
         self.root = await self.conn.realpath(self.docroot)
         version = None

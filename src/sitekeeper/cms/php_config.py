@@ -1,4 +1,4 @@
-"""Read literal ``define()`` constants and ``$variable = ...;`` from PHP config files.
+"""Read literal ``define()`` constants, ``$variable = ...;`` and class members from PHP files.
 
 CMS config files (``wp-config.php``, ``configuration.php``, ``settings.php``)
 are code, and we must never run a site's code to read them. A tiny lexer
@@ -104,6 +104,41 @@ def tokenize(source: str) -> list[Token]:
             tokens.append(Token("punct", char))
             i += 1
     return tokens
+
+
+# Class members: the keyword, and the token kind its name must have.
+_MEMBER_NAMES: dict[str, TokenKind] = {"const": "word", "public": "variable", "var": "variable"}
+
+
+def class_values(source: bytes | str) -> dict[str, Scalar]:
+    """``const NAME = literal;`` and ``public|var $name = literal;`` of PHP classes.
+
+    Joomla keeps its version and configuration as class members, and Drupal its
+    version as a class constant, which ``parse_php_config`` (statement-level
+    ``$x = ...``) does not read. Only strings and whole numbers count as literals
+    here; the first declaration of a name wins.
+    """
+    text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
+    tokens = tokenize(text[:MAX_SOURCE])
+    values: dict[str, Scalar] = {}
+    for i, token in enumerate(tokens[:-3]):
+        name_kind = _MEMBER_NAMES.get(token.text.lower()) if token.kind == "word" else None
+        if name_kind is None:
+            continue
+        name, eq, value, end = tokens[i + 1 : i + 5] if i + 4 < len(tokens) else (None,) * 4
+        if name and name.kind == name_kind and eq and eq.text == "=" and end and end.text == ";":
+            values.setdefault(name.text, _member_literal(value))
+    return values
+
+
+def _member_literal(token: Token | None) -> Scalar:
+    if token is None:
+        return None
+    if token.kind == "string":
+        return token.text if token.literal else None
+    if token.kind == "word" and token.text.lstrip("-").isdigit():
+        return int(token.text)
+    return None
 
 
 def _end_of_line_comment(source: str, i: int) -> int:

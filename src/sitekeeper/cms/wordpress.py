@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from sitekeeper.cms.collector import CONFIG_BYTES, Collector
 from sitekeeper.cms.php_config import PhpConfig, parse_php_config
 from sitekeeper.cms.php_serialize import PhpSerializeError, string_list
 from sitekeeper.domain.inventory import Extension, ExtensionType, Inventory
@@ -28,14 +29,11 @@ from sitekeeper.remote.ssh import DirEntry, SshConnection
 T = TypeVar("T")
 
 HEADER_BYTES = 8192  # WordPress's get_file_data() reads no more than this
-CONFIG_BYTES = 256 * 1024
 MAX_EXTENSIONS = 1000  # per type; more is not a real site
 MAX_FILES_PER_PLUGIN = 50  # top-level .php files inspected for a header
 MAX_FIELD = 200  # characters kept of a header value
-PARALLEL_READS = 16
 
 _PREFIX = re.compile(r"^[A-Za-z0-9_]{1,64}$")  # WordPress dies on anything else
-_PHP_VERSION = re.compile(r"^\d+\.\d+\.\d+[\w.+~-]*$")
 _WP_ORG_HOSTS = {"wordpress.org", "w.org", "downloads.wordpress.org"}
 
 
@@ -52,7 +50,7 @@ class WordPress:
 
 async def inventory(conn: SshConnection, docroot: str) -> Inventory:
     """What the WordPress install at ``docroot`` runs, read over SSH."""
-    return await _Collector(conn, docroot).collect()
+    return await _WordPress(conn, docroot).collect()
 
 
 @dataclass(frozen=True)
@@ -204,16 +202,7 @@ class _DbState:
     active_themes: frozenset[str]
 
 
-class _Collector:
-    """One inventory run: the connection, the resolved docroot and what was skipped."""
-
-    def __init__(self, conn: SshConnection, docroot: str) -> None:
-        self.conn = conn
-        self.docroot = docroot
-        self.root = ""
-        self.warnings: list[str] = []
-        self._gate = asyncio.Semaphore(PARALLEL_READS)
-
+class _WordPress(Collector):
     async def collect(self) -> Inventory:
         self.root = await self.conn.realpath(self.docroot)
         version_src = await self.read_inside(self.path("wp-includes/version.php"), 64 * 1024)
@@ -239,27 +228,6 @@ class _Collector:
             warnings=self.warnings,
         )
 
-    def path(self, relative: str) -> str:
-        return posixpath.join(self.root, relative)
-
-    def inside(self, real: str) -> bool:
-        return real == self.root or real.startswith(self.root.rstrip("/") + "/")
-
-    async def read_inside(self, path: str, max_bytes: int) -> bytes | None:
-        """A bounded read of a regular file that resolves inside the docroot, else None."""
-        async with self._gate:
-            if await self.conn.lstat(path) is None:
-                return None
-            real = await self.conn.realpath(path)
-            if not self.inside(real):
-                self.warnings.append(f"skipped {path}: resolves outside the docroot to {real}")
-                return None
-            try:
-                return await self.conn.read_file(real, max_bytes)
-            except RemoteError as exc:
-                self.warnings.append(f"skipped {path}: {exc}")
-                return None
-
     async def read_config(self) -> bytes:
         """``wp-config.php`` in the docroot, or one level up (WordPress looks there too)."""
         data = await self.read_inside(self.path("wp-config.php"), CONFIG_BYTES)
@@ -270,15 +238,6 @@ class _Collector:
         if entry is not None and entry.kind == "file":
             return await self.conn.read_file(parent, CONFIG_BYTES)
         raise RemoteError(f"no wp-config.php for {self.docroot}", permanent=True)
-
-    async def php_version(self) -> str | None:
-        """The CLI PHP's version (usually the same build as the site's FPM/CGI PHP)."""
-        result = await self.conn.run(["php", "-r", "echo PHP_VERSION;"], check=False)
-        version = result.text.strip()
-        if result.exit_status != 0 or not _PHP_VERSION.match(version):
-            self.warnings.append("php CLI not available; PHP version unknown")
-            return None
-        return version
 
     async def database(self, creds: DbCredentials) -> _DbState:
         """Server version and active plugins/themes, in a read-only transaction."""
@@ -322,18 +281,6 @@ class _Collector:
         finder = self.plugin if type_ == "plugin" else self.theme
         found = await _gather(finder(base, entry) for entry in entries)
         return [e for e in found if e is not None]
-
-    async def resolve(self, base: str, entry: DirEntry) -> str | None:
-        """The kind an entry really is, following a symlink only if it stays inside."""
-        if entry.kind != "symlink":
-            return entry.kind
-        path = posixpath.join(base, entry.name)
-        real = await self.conn.realpath(path)
-        if not self.inside(real):
-            self.warnings.append(f"skipped {path}: symlink out of the docroot to {real}")
-            return None
-        target = await self.conn.lstat(real)
-        return target.kind if target is not None else None
 
     async def plugin(self, base: str, entry: DirEntry) -> Extension | None:
         kind = await self.resolve(base, entry)

@@ -80,15 +80,20 @@ def _clean(value: object, limit: int = _DETAIL_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _when(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+def _text(value: object) -> str:
+    """A template value: a time in UTC, anything else one bounded line (see ``_clean``)."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return _clean(value)
 
 
-def _render(kind: AlertKind, language: str, client: str | None, **values: str) -> Message:
+def _render(kind: AlertKind, language: str, client: str | None, **values: object) -> Message:
+    """The kind's texts with every value made safe here, so no builder can forget one."""
     title_template, body_template = _catalogue(language)[kind]
+    texts = {name: _text(value) for name, value in values.items()}
     client_line = f"Client: {_clean(client)}\n" if client else ""
-    title = _clean(title_template.format(**values), TITLE_MAX)
-    body = body_template.format(client_line=client_line, **values).rstrip() + "\n"
+    title = _clean(title_template.format(**texts), TITLE_MAX)
+    body = body_template.format(client_line=client_line, **texts).rstrip() + "\n"
     return Message(kind=kind, title=title, body=body)
 
 
@@ -103,16 +108,8 @@ def site_down(
     language: str = "en",
 ) -> Message:
     """The alert for a confirmed outage; ``category`` is a ``domain.checks.ErrorCategory``."""
-    return _render(
-        AlertKind.SITE_DOWN,
-        language,
-        client,
-        site=_clean(site),
-        url=_clean(url),
-        category=_clean(category),
-        detail=_clean(detail or "-"),
-        since=_when(since),
-    )
+    values = {"category": category, "detail": detail or "-", "since": since}
+    return _render(AlertKind.SITE_DOWN, language, client, site=site, url=url, **values)
 
 
 def site_recovered(
@@ -125,17 +122,9 @@ def site_recovered(
     language: str = "en",
 ) -> Message:
     """The all-clear, with how long the site was down."""
-    downtime = max(0, int((recovered_at - down_since).total_seconds()))
-    return _render(
-        AlertKind.SITE_RECOVERED,
-        language,
-        client,
-        site=_clean(site),
-        url=_clean(url),
-        since=_when(down_since),
-        recovered_at=_when(recovered_at),
-        downtime=format_duration(downtime),
-    )
+    downtime = format_duration(max(0, int((recovered_at - down_since).total_seconds())))
+    values = {"since": down_since, "recovered_at": recovered_at, "downtime": downtime}
+    return _render(AlertKind.SITE_RECOVERED, language, client, site=site, url=url, **values)
 
 
 def certificate_expiring(
@@ -149,16 +138,8 @@ def certificate_expiring(
     language: str = "en",
 ) -> Message:
     """The warning sent when a certificate expires within the plan's warning days."""
-    return _render(
-        AlertKind.CERT_EXPIRING,
-        language,
-        client,
-        site=_clean(site),
-        url=_clean(url),
-        expires=_when(expires),
-        days_left=str(days_left),
-        issuer=_clean(issuer or "unknown"),
-    )
+    values = {"expires": expires, "days_left": days_left, "issuer": issuer or "unknown"}
+    return _render(AlertKind.CERT_EXPIRING, language, client, site=site, url=url, **values)
 
 
 def certificate_invalid(
@@ -170,11 +151,4 @@ def certificate_invalid(
     language: str = "en",
 ) -> Message:
     """The alert for a certificate that does not verify (expired, wrong name, untrusted)."""
-    return _render(
-        AlertKind.CERT_INVALID,
-        language,
-        client,
-        site=_clean(site),
-        url=_clean(url),
-        reason=_clean(reason),
-    )
+    return _render(AlertKind.CERT_INVALID, language, client, site=site, url=url, reason=reason)

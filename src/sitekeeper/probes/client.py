@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import socket
 from types import TracebackType
-from typing import ClassVar, Self
+from typing import ClassVar, Self, TypedDict
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
@@ -17,25 +17,44 @@ from sitekeeper.probes.limits import KeyedLimiter
 from sitekeeper.probes.resolver import CachingResolver
 
 
+class ClientLimits(TypedDict, total=False):
+    """The keywords every HTTP probe takes (``HttpClientBase.__init__``).
+
+    A probe's own ``__init__`` passes them on as ``**limits``, so a new limit is
+    added here and in the base, not in every probe.
+    """
+
+    timeout: float
+    max_body_bytes: int
+    max_redirects: int
+    user_agent: str
+    per_ip_concurrency: int
+    resolver: AbstractResolver | None
+
+
 class HttpClientBase:
     """A probe's HTTP machinery; use as an async context manager or call ``aclose``."""
 
     # Uptime checks see a site once a minute: a kept-alive socket would be stale.
     force_close: ClassVar[bool] = True
     response_class: ClassVar[type[aiohttp.ClientResponse]] = aiohttp.ClientResponse
+    # What differs per probe when the caller does not say.
+    default_timeout: ClassVar[float] = 10.0
+    default_user_agent: ClassVar[str] = "sitekeeper/0.1"
 
     def __init__(
         self,
         *,
-        timeout: float,
-        max_body_bytes: int,
-        max_redirects: int,
-        user_agent: str,
-        per_ip_concurrency: int,
-        resolver: AbstractResolver | None,
+        timeout: float | None = None,
+        max_body_bytes: int = 2 * 1024 * 1024,
+        max_redirects: int = 5,
+        user_agent: str | None = None,
+        per_ip_concurrency: int = 4,
+        resolver: AbstractResolver | None = None,
     ) -> None:
         """``resolver``: where names are looked up (default: the system's, cached)."""
-        self._timeout = timeout
+        self._timeout = timeout if timeout is not None else self.default_timeout
+        user_agent = user_agent if user_agent is not None else self.default_user_agent
         self._max_body_bytes = max_body_bytes
         self._max_redirects = max_redirects
         self._headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"}
@@ -83,3 +102,19 @@ class HttpClientBase:
                 trust_env=False,
             )
         return self._session
+
+    async def _read_capped(self, resp: aiohttp.ClientResponse) -> tuple[bytes, bool]:
+        """Read the decompressed body up to the cap; True if there was more.
+
+        Asks for one byte past the cap at most: enough to know that the body was larger.
+        """
+        cap = self._max_body_bytes
+        chunks: list[bytes] = []
+        size = 0
+        while size <= cap:
+            chunk = await resp.content.read(cap + 1 - size)
+            if not chunk:
+                return b"".join(chunks), False
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)[:cap], True

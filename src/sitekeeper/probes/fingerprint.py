@@ -15,10 +15,9 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import ClassVar, Self
+from typing import ClassVar, Self, Unpack
 
 import aiohttp
-from aiohttp.abc import AbstractResolver
 from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ConfigDict, Field
 from yarl import URL
@@ -29,7 +28,7 @@ from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.intel.hashes import HashKnowledge, md5_hex
 from sitekeeper.plugins import register
-from sitekeeper.probes.client import HttpClientBase
+from sitekeeper.probes.client import ClientLimits, HttpClientBase
 from sitekeeper.probes.http import classify_error
 from sitekeeper.probes.tls import SslContexts
 
@@ -100,27 +99,14 @@ class FingerprintProbe(HttpClientBase):
     kind: ClassVar[str] = "fingerprint"
     Config: ClassVar[type[FingerprintOptions]] = FingerprintOptions
     force_close = False  # a fingerprint asks one site several questions in a row
+    default_timeout = 20.0
+    default_user_agent = "sitekeeper/0.1 (+fingerprint)"
 
     def __init__(
-        self,
-        *,
-        timeout: float = 20.0,
-        max_body_bytes: int = 2 * 1024 * 1024,
-        max_redirects: int = 5,
-        user_agent: str = "sitekeeper/0.1 (+fingerprint)",
-        per_ip_concurrency: int = 4,
-        resolver: AbstractResolver | None = None,
-        hashes: HashKnowledge | None = None,
+        self, *, hashes: HashKnowledge | None = None, **limits: Unpack[ClientLimits]
     ) -> None:
         """``timeout`` is the total deadline of one fingerprint, all requests included."""
-        super().__init__(
-            timeout=timeout,
-            max_body_bytes=max_body_bytes,
-            max_redirects=max_redirects,
-            user_agent=user_agent,
-            per_ip_concurrency=per_ip_concurrency,
-            resolver=resolver,
-        )
+        super().__init__(**limits)
         self._hashes = hashes
         self.requests = 0  # HTTP requests sent so far (diagnostics, politeness tests)
         self._unverified = SslContexts().unverified()
@@ -262,7 +248,7 @@ class FingerprintProbe(HttpClientBase):
             location = resp.headers.get("Location")
             if resp.status in _REDIRECTS and location:
                 return Response(str(url), resp.status, headers, b"", False), location
-            body, truncated = await _read_capped(resp, self._max_body_bytes)
+            body, truncated = await self._read_capped(resp)
             return Response(str(url), resp.status, headers, body, truncated), None
 
     async def _address(self, host: str, port: int) -> str:
@@ -274,18 +260,6 @@ class FingerprintProbe(HttpClientBase):
                 raise OSError(f"cannot resolve {host}") from None
             return str(answers[0]["host"])
         return host
-
-
-async def _read_capped(resp: aiohttp.ClientResponse, cap: int) -> tuple[bytes, bool]:
-    chunks: list[bytes] = []
-    size = 0
-    while size <= cap:
-        chunk = await resp.content.read(cap + 1 - size)
-        if not chunk:
-            return b"".join(chunks), False
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)[:cap], True
 
 
 def _module(cms: str) -> ModuleType:

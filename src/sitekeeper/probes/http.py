@@ -16,16 +16,15 @@ import logging
 import socket
 import ssl
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Unpack
 
 import aiohttp
-from aiohttp.abc import AbstractResolver
 from aiohttp.http_exceptions import ContentEncodingError, HttpProcessingError
 from yarl import URL
 
 from sitekeeper.domain.checks import CheckOptions, CheckResult, ErrorCategory, TlsInfo
 from sitekeeper.plugins import register
-from sitekeeper.probes.client import HttpClientBase
+from sitekeeper.probes.client import ClientLimits, HttpClientBase
 from sitekeeper.probes.tls import (
     CertCache,
     SslContexts,
@@ -124,26 +123,12 @@ class HttpProbe(HttpClientBase):
     kind: ClassVar[str] = "http"
     Config: ClassVar[type[CheckOptions]] = CheckOptions
     response_class = _Response
+    default_timeout = 10.0
+    default_user_agent = "sitekeeper/0.1 (+uptime check)"
 
-    def __init__(
-        self,
-        *,
-        timeout: float = 10.0,
-        max_body_bytes: int = 2 * 1024 * 1024,
-        max_redirects: int = 5,
-        user_agent: str = "sitekeeper/0.1 (+uptime check)",
-        per_ip_concurrency: int = 4,
-        resolver: AbstractResolver | None = None,
-    ) -> None:
-        """``resolver``: where names are looked up (default: the system's, cached)."""
-        super().__init__(
-            timeout=timeout,
-            max_body_bytes=max_body_bytes,
-            max_redirects=max_redirects,
-            user_agent=user_agent,
-            per_ip_concurrency=per_ip_concurrency,
-            resolver=resolver,
-        )
+    def __init__(self, **limits: Unpack[ClientLimits]) -> None:
+        """``limits``: see ``ClientLimits``; unset ones take this probe's defaults."""
+        super().__init__(**limits)
         self._contexts = SslContexts()
         self._certs = CertCache()
 
@@ -301,19 +286,6 @@ class HttpProbe(HttpClientBase):
             log.debug("second handshake to %s failed: %s", host, exc)
             der = None
         return self._certs.info(der, valid=False, error=reason, now=utcnow())
-
-    async def _read_capped(self, resp: aiohttp.ClientResponse) -> tuple[bytes, bool]:
-        """Read the decompressed body up to the cap; True if there was more."""
-        cap = self._max_body_bytes
-        chunks: list[bytes] = []
-        size = 0
-        while size <= cap:
-            chunk = await resp.content.read(cap + 1 - size)
-            if not chunk:
-                return b"".join(chunks), False
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks)[:cap], True
 
     def _judge(self, opts: CheckOptions, trace: _Trace) -> tuple[ErrorCategory | None, str | None]:
         """Whether the final response counts as up, and if not why."""

@@ -143,7 +143,8 @@ def plan_out(plan: Plan) -> PlanOut:
     )
 
 
-def _plan(session: Session, plan_id: int) -> Plan:
+def plan_or_404(session: Session, plan_id: int) -> Plan:
+    """The plan; 404 otherwise (plans are staff-only, so no client scope applies)."""
     plan = session.get(Plan, plan_id)
     if plan is None:
         raise HTTPException(404, f"no plan {plan_id}")
@@ -160,7 +161,7 @@ def list_plans(session: Db, who: Staff, page: PageNo = 1, per_page: PerPage = 50
 @router.get("/plans/{plan_id}", response_model=PlanOut, tags=["plans"])
 def get_plan(plan_id: Id, session: Db, who: Staff) -> PlanOut:
     """One plan."""
-    return plan_out(_plan(session, plan_id))
+    return plan_out(plan_or_404(session, plan_id))
 
 
 @router.post("/plans", response_model=PlanOut, status_code=201, tags=["plans"])
@@ -185,7 +186,7 @@ def update_plan(
     *, plan_id: Id, body: PlanPatch, request: Request, session: Db, who: Staff
 ) -> PlanOut:
     """Change a plan; a new interval re-schedules its sites' checks."""
-    plan = _plan(session, plan_id)
+    plan = plan_or_404(session, plan_id)
     plan_store.update_plan(
         session,
         plan,
@@ -205,7 +206,7 @@ def update_plan(
 @router.delete("/plans/{plan_id}", status_code=204, tags=["plans"])
 def delete_plan(plan_id: Id, session: Db, who: Staff) -> Response:
     """Remove a plan no contract uses."""
-    plan_store.remove_plan(session, _plan(session, plan_id))
+    plan_store.remove_plan(session, plan_or_404(session, plan_id))
     return Response(status_code=204)
 
 

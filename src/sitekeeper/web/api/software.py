@@ -6,9 +6,11 @@ The fleet-wide lists have the fields of ``sitekeeper updates --json`` and
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
+from sqlalchemy.orm import Session
 
 from sitekeeper.intel.matching import UNKNOWN_SOURCE, UPDATE, VULNERABILITY
 from sitekeeper.store import advisories as advisory_store
@@ -25,7 +27,7 @@ from sitekeeper.web.api.schemas import (
     UpdateOut,
     VulnOut,
 )
-from sitekeeper.web.auth import AnyUser
+from sitekeeper.web.auth import AnyUser, Viewer
 
 router = APIRouter(prefix="/api", tags=["software"], responses=ERRORS)
 
@@ -36,6 +38,14 @@ def _aliases(view: FindingView) -> list[str]:
 
 def _advisory_ids(view: FindingView) -> list[str]:
     return [str(a) for a in view.data.get("advisory_ids") or []]
+
+
+def _fleet_findings(
+    session: Session, who: Viewer, kinds: Collection[str], *, security_only: bool = False
+) -> list[FindingView]:
+    """Open findings of every site the viewer may see: a client user's lists hold only its sites."""
+    ids = scoped_site_ids(session, who, None)
+    return findings.open_findings(session, kinds, site_ids=ids, security_only=security_only)
 
 
 @router.get("/sites/{site_id}/inventory", response_model=InventoryOut)
@@ -103,10 +113,6 @@ def updates(
     security: Annotated[bool, Query(description="Security updates only")] = False,
 ) -> list[UpdateOut]:
     """Pending updates across the (visible) fleet; unknown update sources are listed too."""
-    ids = scoped_site_ids(session, who, None)
-    views = findings.open_findings(
-        session, site_ids=ids, kinds=UPDATE_KINDS, security_only=security
-    )
     return [
         UpdateOut(
             site_id=v.site_id,
@@ -123,14 +129,13 @@ def updates(
             note=v.data.get("note"),
             basis=v.basis,
         )
-        for v in views
+        for v in _fleet_findings(session, who, UPDATE_KINDS, security_only=security)
     ]
 
 
 @router.get("/vulns", response_model=list[VulnOut])
 def vulns(session: Db, who: AnyUser) -> list[VulnOut]:
     """Known vulnerabilities across the (visible) fleet: certain or possible, with the basis."""
-    ids = scoped_site_ids(session, who, None)
     return [
         VulnOut(
             site_id=v.site_id,
@@ -147,7 +152,7 @@ def vulns(session: Db, who: AnyUser) -> list[VulnOut]:
             certainty=v.certainty,
             basis=v.basis,
         )
-        for v in findings.open_findings(session, site_ids=ids, kinds=(VULNERABILITY,))
+        for v in _fleet_findings(session, who, (VULNERABILITY,))
     ]
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -21,7 +21,7 @@ from sitekeeper.store.sites import list_sites
 from sitekeeper.store.tables import Client, Contract, Plan
 from sitekeeper.vault import Vault
 from sitekeeper.web.api.common import Id, parse_id
-from sitekeeper.web.api.objects import visible_contract
+from sitekeeper.web.api.objects import plan_or_404, visible_client, visible_contract
 from sitekeeper.web.auth import Admin, AnyUser, Staff, Viewer, database, now
 from sitekeeper.web.ui.admin import send_tests
 from sitekeeper.web.ui.render import Db, page
@@ -59,28 +59,27 @@ def _int(text: str, label: str) -> int:
     return value
 
 
+def _form_page(
+    request: Request, name: str, who: Viewer, error: str | None, **context: Any
+) -> HTMLResponse:
+    """A page with a form; 400 when the store refused the change, and the form says why."""
+    return page(request, name, who, status=400 if error else 200, error=error, **context)
+
+
 # --- clients ----------------------------------------------------------------------------------
-
-
-def _client(session: Session, client_id: int) -> Client:
-    client = session.get(Client, client_id)
-    if client is None:
-        raise HTTPException(404, f"no client {client_id}")
-    return client
 
 
 def _clients_page(
     request: Request, session: Session, who: Viewer, values: dict[str, str], error: str | None
 ) -> HTMLResponse:
-    return page(
+    return _form_page(
         request,
         "clients.html",
         who,
-        status=400 if error else 200,
+        error,
         clients=client_store.list_clients(session),
         counts=client_store.site_counts(session),
         values=values,
-        error=error,
     )
 
 
@@ -131,18 +130,17 @@ def _client_page(
     result: str | None = None,
 ) -> HTMLResponse:
     vault = _vault(request)
-    return page(
+    return _form_page(
         request,
         "client.html",
         who,
-        status=400 if error else 200,
+        error,
         client=client,
         masked=[client_store.mask_url(u) for u in client_store.alert_urls(client, vault)],
         sites=list_sites(session, client_id=client.id),
         contracts=contract_store.list_contracts(session, client_id=client.id),
         plans=plan_store.list_plans(session),
         today=now().date(),
-        error=error,
         result=result,
     )
 
@@ -150,7 +148,7 @@ def _client_page(
 @router.get("/clients/{client_id}")
 def client_detail(request: Request, client_id: Id, session: Db, who: Staff) -> HTMLResponse:
     """One client: details form, sites, contracts."""
-    return _client_page(request, session, who, _client(session, client_id))
+    return _client_page(request, session, who, visible_client(session, who, client_id))
 
 
 @router.post("/clients/{client_id}")
@@ -168,7 +166,7 @@ def update_client(
     clear_alerts: Field = "",
 ) -> Response:
     """Save the client's details; new alert URLs replace the old ones."""
-    client = _client(session, client_id)
+    client = visible_client(session, who, client_id)
     urls = [] if clear_alerts == "on" else (_lines(alert_urls) or None)
     try:
         with session.begin_nested():
@@ -194,13 +192,13 @@ async def test_client_alerts(request: Request, client_id: Id, who: Staff) -> HTM
 
     def targets() -> list[str]:
         with database(request).session() as session:
-            return client_store.alert_urls(_client(session, client_id), _vault(request))
+            return client_store.alert_urls(visible_client(session, who, client_id), _vault(request))
 
     result = await send_tests(await run_in_threadpool(targets))
 
     def render() -> HTMLResponse:
         with database(request).session() as session:
-            client = _client(session, client_id)
+            client = visible_client(session, who, client_id)
             return _client_page(request, session, who, client, result=result)
 
     return await run_in_threadpool(render)
@@ -209,7 +207,7 @@ async def test_client_alerts(request: Request, client_id: Id, who: Staff) -> HTM
 @router.post("/clients/{client_id}/delete")
 def delete_client(request: Request, client_id: Id, session: Db, who: Staff) -> Response:
     """Remove a client without sites or contracts (else the page says what is left)."""
-    client = _client(session, client_id)
+    client = visible_client(session, who, client_id)
     try:
         with session.begin_nested():
             client_store.remove_client(session, client)
@@ -221,24 +219,16 @@ def delete_client(request: Request, client_id: Id, session: Db, who: Staff) -> R
 # --- plans ------------------------------------------------------------------------------------
 
 
-def _plan(session: Session, plan_id: int) -> Plan:
-    plan = session.get(Plan, plan_id)
-    if plan is None:
-        raise HTTPException(404, f"no plan {plan_id}")
-    return plan
-
-
 def _plans_page(
     request: Request, session: Session, who: Viewer, values: dict[str, str], error: str | None
 ) -> HTMLResponse:
-    return page(
+    return _form_page(
         request,
         "plans.html",
         who,
-        status=400 if error else 200,
+        error,
         plans=plan_store.list_plans(session),
         values=values,
-        error=error,
     )
 
 
@@ -282,10 +272,14 @@ def create_plan(
     return RedirectResponse(f"/plans/{plan.id}", status_code=303)
 
 
+def _plan_page(request: Request, who: Viewer, plan: Plan, error: str | None = None) -> HTMLResponse:
+    return _form_page(request, "plan.html", who, error, plan=plan)
+
+
 @router.get("/plans/{plan_id}")
 def plan_detail(request: Request, plan_id: Id, session: Db, who: Staff) -> HTMLResponse:
     """One plan's edit form."""
-    return page(request, "plan.html", who, plan=_plan(session, plan_id), error=None)
+    return _plan_page(request, who, plan_or_404(session, plan_id))
 
 
 @router.post("/plans/{plan_id}")
@@ -305,7 +299,7 @@ def update_plan(
     report: Field = "monthly",
 ) -> Response:
     """Save a plan; a new interval re-schedules its sites."""
-    plan = _plan(session, plan_id)
+    plan = plan_or_404(session, plan_id)
     try:
         with session.begin_nested():
             plan_store.update_plan(
@@ -322,41 +316,47 @@ def update_plan(
             )
     except UsageError as exc:
         session.refresh(plan)
-        return page(request, "plan.html", who, status=400, plan=plan, error=str(exc))
+        return _plan_page(request, who, plan, str(exc))
     return RedirectResponse(f"/plans/{plan.id}", status_code=303)
 
 
 @router.post("/plans/{plan_id}/delete")
 def delete_plan(request: Request, plan_id: Id, session: Db, who: Staff) -> Response:
     """Remove a plan no contract uses."""
-    plan = _plan(session, plan_id)
+    plan = plan_or_404(session, plan_id)
     try:
         with session.begin_nested():
             plan_store.remove_plan(session, plan)
     except UsageError as exc:
-        return page(request, "plan.html", who, status=400, plan=plan, error=str(exc))
+        return _plan_page(request, who, plan, str(exc))
     return RedirectResponse("/plans", status_code=303)
 
 
 # --- contracts --------------------------------------------------------------------------------
 
 
-@router.get("/contracts")
-def contracts(request: Request, session: Db, who: AnyUser) -> HTMLResponse:
-    """Contracts (a client user sees its own, read-only)."""
+def _contracts_page(
+    request: Request, session: Session, who: Viewer, error: str | None = None
+) -> HTMLResponse:
     scope = who.client_scope
-    return page(
+    return _form_page(
         request,
         "contracts.html",
         who,
+        error,
         contracts=contract_store.list_contracts(session, client_id=scope),
         counts=contract_store.site_counts(session),
         clients=client_store.list_clients(session) if scope is None else [],
         plans=plan_store.list_plans(session) if scope is None else [],
         today=now().date(),
         price=contract_store.effective_price,
-        error=None,
     )
+
+
+@router.get("/contracts")
+def contracts(request: Request, session: Db, who: AnyUser) -> HTMLResponse:
+    """Contracts (a client user sees its own, read-only)."""
+    return _contracts_page(request, session, who)
 
 
 @router.post("/contracts")
@@ -390,36 +390,23 @@ def create_contract(
                 now=now(),
             )
     except UsageError as exc:
-        return page(
-            request,
-            "contracts.html",
-            who,
-            status=400,
-            contracts=contract_store.list_contracts(session),
-            counts=contract_store.site_counts(session),
-            clients=client_store.list_clients(session),
-            plans=plan_store.list_plans(session),
-            today=now().date(),
-            price=contract_store.effective_price,
-            error=str(exc),
-        )
+        return _contracts_page(request, session, who, str(exc))
     return RedirectResponse(f"/contracts/{contract.id}", status_code=303)
 
 
 def _contract_page(
     request: Request, session: Session, who: Viewer, contract: Contract, error: str | None = None
 ) -> HTMLResponse:
-    return page(
+    return _form_page(
         request,
         "contract.html",
         who,
-        status=400 if error else 200,
+        error,
         contract=contract,
         price=contract_store.effective_price(contract),
         active=contract_store.is_active(contract, now().date()),
         sites=contract_store.contract_sites(session, contract.id),
         plans=plan_store.list_plans(session) if who.is_staff else [],
-        error=error,
     )
 
 
