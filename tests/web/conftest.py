@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography.fernet import Fernet
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import Connection, insert
 
 from sitekeeper.config import Settings
@@ -48,6 +49,7 @@ from sitekeeper.store.database import Database
 from sitekeeper.store.tables import CheckDaily, Site
 from sitekeeper.web.app import create_app
 from sitekeeper.web.server import serve_web
+from tests.services import REQUIRE
 
 PASSWORD = "correct horse battery"
 _CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -412,3 +414,61 @@ def csrf_of(client: httpx.Client) -> str:
 def today() -> date:
     """UTC today."""
     return datetime.now(UTC).date()
+
+
+# The browser tests drive Debian's Chromium (no browser download); screenshots go to
+# test-artifacts/, and a few also refresh docs/screenshots/ (the project's pictures).
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        message = "needs Debian's chromium (apt-get install chromium)"
+        if REQUIRE:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def site_world(sqlite_db: Database) -> World:
+    return seed(sqlite_db)
+
+
+@pytest.fixture
+def server(sqlite_db: Database, site_world: World, tmp_path: Path) -> Iterator[Live]:
+    live = Live(sqlite_db, tmp_path / "home")
+    yield live
+    live.stop()
+
+
+def shot(page: Page, name: str, docs: str | None = None) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    if docs is not None:
+        page.screenshot(path=str(DOCS / f"{docs}.png"), full_page=True)
+
+
+def log_in(page: Page, base: str, email: str) -> None:
+    page.goto(base + "/")
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Fleet")).to_be_visible()

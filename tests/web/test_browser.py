@@ -1,78 +1,20 @@
 """End to end in Debian's Chromium: log in, the fleet, filters, live updates, a site,
 creating a client and a site, and a client user's restricted view. Screenshots go to
-test-artifacts/; the fleet and site-detail ones also refresh docs/screenshots/."""
+test-artifacts/; the fleet, site-detail and client-portal-phone ones also refresh
+docs/screenshots/."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from sitekeeper.domain.checks import CheckResult
 from sitekeeper.domain.incidents import IncidentKind
 from sitekeeper.store import monitoring
 from sitekeeper.store.database import Database
-from tests.services import REQUIRE
-from tests.web.conftest import PASSWORD, Live, World, seed
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        message = "needs Debian's chromium (apt-get install chromium)"
-        if REQUIRE:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def site_world(sqlite_db: Database) -> World:
-    return seed(sqlite_db)
-
-
-@pytest.fixture
-def server(sqlite_db: Database, site_world: World, tmp_path: Path) -> Iterator[Live]:
-    live = Live(sqlite_db, tmp_path / "home")
-    yield live
-    live.stop()
-
-
-def shot(page: Page, name: str, docs: str | None = None) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    if docs is not None:
-        page.screenshot(path=str(DOCS / f"{docs}.png"), full_page=True)
-
-
-def log_in(page: Page, base: str, email: str) -> None:
-    page.goto(base + "/")
-    expect(page).to_have_url(re.compile(r"/login\?next="))
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Fleet")).to_be_visible()
+from tests.web.conftest import Live, World, log_in, shot
 
 
 def test_staff_journey(
@@ -201,7 +143,7 @@ def test_a_client_users_view(browser: Browser, server: Live, site_world: World) 
     expect(page.locator(".issue-updates .n")).to_have_text("1")  # her own shop only
     expect(page.get_by_role("link", name="Clients", exact=True)).to_have_count(0)
     expect(page.get_by_role("link", name="Add site")).to_have_count(0)
-    shot(page, "06-client-phone")
+    shot(page, "06-client-phone", docs="client-portal-phone")
     answer = page.goto(f"{server.base}/sites/{site_world.globex_sites[0]}")
     assert answer is not None and answer.status == 404
     expect(page.get_by_role("heading", name="Not found")).to_be_visible()

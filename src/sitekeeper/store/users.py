@@ -11,11 +11,12 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from sitekeeper.errors import NotFound, UsageError
@@ -31,11 +32,21 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a real password, only burns time")
 
 
-def hash_password(password: str) -> str:
-    """An argon2id hash; UsageError if the password is too short to be worth hashing."""
+def check_password(password: str) -> None:
+    """UsageError unless the password is long enough: the one rule for the CLI, API and pages."""
     if len(password) < MIN_PASSWORD:
         raise UsageError(f"a password needs at least {MIN_PASSWORD} characters")
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash; UsageError if the password is too short to be worth hashing."""
+    check_password(password)
     return _hasher.hash(password)
+
+
+def generate_password() -> str:
+    """A random password for a new user or a reset, shown once: 20 characters, 120 bits."""
+    return secrets.token_urlsafe(15)
 
 
 def _verify(stored: str, password: str) -> bool:
@@ -68,10 +79,7 @@ def add_user(
 ) -> User:
     """Create a user; a client user must name its client, staff must not."""
     address = normalize_email(email)
-    if role not in ROLES:
-        raise UsageError(f"invalid role {role!r}: use {', '.join(ROLES)}")
-    if (role == "client") != (client is not None):
-        raise UsageError("a client user needs --client; admins and technicians take none")
+    _check_role(role, client)
     if session.scalar(select(User.id).where(User.email == address)) is not None:
         raise UsageError(f"a user {address!r} already exists")
     user = User(
@@ -85,6 +93,28 @@ def add_user(
     session.add(user)
     session.flush()
     return user
+
+
+def _check_role(role: str, client: Client | None) -> None:
+    if role not in ROLES:
+        raise UsageError(f"invalid role {role!r}: use {', '.join(ROLES)}")
+    if (role == "client") != (client is not None):
+        raise UsageError(
+            "a client user needs --client (client_id in the API); admins and technicians take none"
+        )
+
+
+def _keep_an_admin(session: Session, user: User) -> None:
+    """UsageError if ``user`` is the last active admin: nobody could manage users any more."""
+    if user.role != "admin" or not user.active:
+        return
+    others = session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == "admin", User.active.is_(True), User.id != user.id)
+    )
+    if not others:
+        raise UsageError(f"{user.email} is the last active admin: make another admin first")
 
 
 def get_user(session: Session, ref: str | int) -> User:
@@ -103,15 +133,105 @@ def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.email)))
 
 
-def set_password(session: Session, user: User, password: str) -> None:
-    """Replace the password and end every session of the user (a reset must lock others out)."""
-    user.password_hash = hash_password(password)
-    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+def update_user(
+    session: Session,
+    user: User,
+    *,
+    role: str | None = None,
+    client: Client | None = None,
+    active: bool | None = None,
+) -> None:
+    """Change the role, the client a client user is bound to, or whether the user may log in.
+
+    ``None`` keeps a value; a client user keeps its client unless given another, and
+    becoming staff drops it. Disabling ends the user's sessions (tokens only stop
+    working, so re-enabling restores them); the last active admin stays one.
+    """
+    new_role = role if role is not None else user.role
+    if new_role == "client":
+        new_client = client if client is not None else user.client
+    elif client is not None:
+        raise UsageError("admins and technicians take no client")
+    else:
+        new_client = None
+    _check_role(new_role, new_client)
+    new_active = active if active is not None else user.active
+    if new_role != "admin" or not new_active:
+        _keep_an_admin(session, user)
+    if user.active and not new_active:
+        _end_sessions(session, user)
+    user.role, user.active, user.client = new_role, new_active, new_client
     session.flush()
 
 
+def _end_sessions(session: Session, user: User, keep: str | None = None) -> None:
+    query = delete(WebSession).where(WebSession.user_id == user.id)
+    if keep is not None:
+        query = query.where(WebSession.id_hash != _digest(keep))
+    session.execute(query)
+
+
+def set_password(
+    session: Session, user: User, password: str, *, keep_session: str | None = None
+) -> None:
+    """Replace the password and end the user's sessions (a reset must lock others out).
+
+    ``keep_session`` is the raw id of the session making the change, when it is the
+    user's own: changing one's password should not log out the browser that did it.
+    API tokens are left alone: they are revoked one by one, or by removing the user.
+    """
+    user.password_hash = hash_password(password)
+    _end_sessions(session, user, keep_session)
+    session.flush()
+
+
+class PasswordOutcome(StrEnum):
+    """What became of a password change asked with the current password."""
+
+    CHANGED = "changed"
+    WRONG = "wrong"
+    LOCKED = "locked"
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordChange:
+    """The outcome, and until when further attempts are refused (when locked)."""
+
+    outcome: PasswordOutcome
+    locked_until: datetime | None = None
+
+
+def change_password(
+    session: Session,
+    user: User,
+    current: str,
+    new: str,
+    now: datetime,
+    *,
+    keep_session: str | None = None,
+) -> PasswordChange:
+    """Set ``new`` if ``current`` is right; wrong guesses count like failed logins.
+
+    Someone holding a stolen session or token could otherwise guess the password
+    (to take the account over for good) at full speed. A failure is recorded, not
+    raised, so the caller commits it; a too-short ``new`` raises UsageError first.
+    """
+    check_password(new)
+    key = f"password:{user.id}"
+    until = locked_until(session, [key], now)
+    if until is not None:
+        return PasswordChange(PasswordOutcome.LOCKED, until)
+    if not _verify(user.password_hash, current):
+        record_failure(session, [(key, ACCOUNT_POLICY)], now)
+        return PasswordChange(PasswordOutcome.WRONG)
+    clear_failures(session, key)
+    set_password(session, user, new, keep_session=keep_session)
+    return PasswordChange(PasswordOutcome.CHANGED)
+
+
 def remove_user(session: Session, user: User) -> None:
-    """Delete a user with its sessions and tokens."""
+    """Delete a user with its sessions and tokens (never the last active admin)."""
+    _keep_an_admin(session, user)
     session.delete(user)
     session.flush()
 
@@ -242,6 +362,11 @@ class ThrottlePolicy:
 
 ACCOUNT_POLICY = ThrottlePolicy(5, timedelta(minutes=15), timedelta(minutes=15))
 IP_POLICY = ThrottlePolicy(20, timedelta(minutes=15), timedelta(minutes=15))
+
+
+def wait_minutes(until: datetime, now: datetime) -> int:
+    """Whole minutes (at least one) until a lock ends, for "try again in N minutes"."""
+    return max(1, int((until - now).total_seconds() // 60) + 1)
 
 
 def locked_until(session: Session, keys: list[str], now: datetime) -> datetime | None:

@@ -98,7 +98,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return render_error(request, 409, message)
 
 
-# Pages load only our own script and stylesheet; the Swagger UI page needs its CDN.
+# Every page, /api/docs included (Swagger UI is vendored), loads only our own files.
 _CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
@@ -115,8 +115,7 @@ def _install_headers(app: FastAPI) -> None:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("X-Frame-Options", "DENY")
-        if request.url.path != "/api/docs":
-            headers.setdefault("Content-Security-Policy", _CSP)
+        headers.setdefault("Content-Security-Policy", _CSP)
         if not request.url.path.startswith("/static/"):
             # Pages and API answers are per user: never from a shared cache.
             headers.setdefault("Cache-Control", "no-store")

@@ -124,6 +124,14 @@ Staff = Annotated[Viewer, Depends(staff)]
 Admin = Annotated[Viewer, Depends(admin)]
 
 
+def own_session(request: Request, who: Viewer) -> str | None:
+    """The raw session id behind a cookie-authenticated request (None with a bearer token).
+
+    A password change keeps this one session alive and ends the user's others.
+    """
+    return request.cookies.get(SESSION_COOKIE) if who.csrf is not None else None
+
+
 def throttle_keys(email: str, ip: str) -> list[tuple[str, users.ThrottlePolicy]]:
     """The keys a login attempt counts against: the account and the client address."""
     return [

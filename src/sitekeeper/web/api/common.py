@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -49,6 +50,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "Not found (or not yours)"},
     422: {"model": ErrorBody, "description": "Invalid input"},
 }
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    """An error in the usual shape, returned rather than raised: the request's transaction
+    still commits (e.g. a counted failed password guess)."""
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
 def db_session(request: Request) -> Iterator[Session]:

@@ -20,7 +20,8 @@ def include(app: FastAPI) -> None:
     from sitekeeper.web.ui.business import router as business  # noqa: PLC0415
     from sitekeeper.web.ui.fleet import router as fleet  # noqa: PLC0415
     from sitekeeper.web.ui.login import router as login  # noqa: PLC0415
+    from sitekeeper.web.ui.passwords import router as passwords  # noqa: PLC0415
     from sitekeeper.web.ui.sites import router as sites  # noqa: PLC0415
 
-    for router in (login, fleet, sites, business, admin):
+    for router in (login, fleet, sites, business, admin, passwords):
         _mount(app, router)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -115,9 +115,15 @@ async def send_test(request: Request, who: Admin, url: Field = "") -> HTMLRespon
 # --- users ------------------------------------------------------------------------------------
 
 
-def _users_page(
-    request: Request, session: Session, who: Viewer, error: str | None = None, status: int = 200
+def render_users(
+    request: Request,
+    session: Session,
+    who: Viewer,
+    error: str | None = None,
+    status: int = 200,
+    **extra: Any,
 ) -> HTMLResponse:
+    """The users page; ``extra`` carries one-off notices (e.g. a generated password)."""
     return page(
         request,
         "users.html",
@@ -126,13 +132,15 @@ def _users_page(
         users=users.list_users(session),
         clients=list_clients(session),
         error=error,
+        min_password=users.MIN_PASSWORD,
+        **extra,
     )
 
 
 @router.get("/users")
 def users_page(request: Request, session: Db, who: Admin) -> HTMLResponse:
     """Everyone who can log in, and the add-a-user form."""
-    return _users_page(request, session, who)
+    return render_users(request, session, who)
 
 
 @router.post("/users")
@@ -160,7 +168,7 @@ def create_user(
                 now=now(),
             )
     except UsageError as exc:
-        return _users_page(request, session, who, str(exc), 400)
+        return render_users(request, session, who, str(exc), 400)
     return RedirectResponse("/users", status_code=303)
 
 
@@ -179,11 +187,26 @@ def delete_user(user_id: Id, session: Db, who: Admin) -> Response:
 # --- account: API tokens ----------------------------------------------------------------------
 
 
+def render_account(
+    request: Request, session: Session, who: Viewer, status: int = 200, **extra: Any
+) -> HTMLResponse:
+    """The account page; ``extra`` carries a new token or the password form's outcome."""
+    user = users.get_user(session, who.user_id)
+    values: dict[str, Any] = {"new": None, "min_password": users.MIN_PASSWORD, **extra}
+    return page(
+        request,
+        "account.html",
+        who,
+        status=status,
+        tokens=users.list_tokens(session, user),
+        **values,
+    )
+
+
 @router.get("/account")
 def account(request: Request, session: Db, who: AnyUser) -> HTMLResponse:
-    """One's own API tokens."""
-    user = users.get_user(session, who.user_id)
-    return page(request, "account.html", who, tokens=users.list_tokens(session, user), new=None)
+    """One's own API tokens and the password form."""
+    return render_account(request, session, who)
 
 
 @router.post("/account/tokens")
@@ -195,7 +218,7 @@ def create_token(request: Request, session: Db, who: AnyUser, name: Field = "") 
             raw, _ = users.create_token(session, user, name, now())
     except UsageError as exc:
         raise HTTPException(400, str(exc)) from None
-    return page(request, "account.html", who, tokens=users.list_tokens(session, user), new=raw)
+    return render_account(request, session, who, new=raw)
 
 
 @router.post("/account/tokens/{token_id}/delete")

@@ -91,7 +91,7 @@ def login(
     keyed = throttle_keys(email, ip)
     until = users.locked_until(session, [k for k, _ in keyed], moment)
     if until is not None:
-        minutes = max(1, int((until - moment).total_seconds() // 60) + 1)
+        minutes = users.wait_minutes(until, moment)
         message = f"Too many failed attempts. Try again in {minutes} minutes."
         return _login_form(request, target, message, 429, email)
     user = users.authenticate(session, email, password, moment)

@@ -1,0 +1,146 @@
+"""/api/users: dashboard accounts, for admins (what ``sitekeeper user ...`` does, over HTTP).
+
+Like every admin-only route, a client user gets 404 and a technician 403
+(``web.auth.admin``). The rules (roles, the client binding, password length,
+keeping one active admin) live in ``store.users``, shared with the CLI.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from sqlalchemy.orm import Session
+
+from sitekeeper.errors import UsageError
+from sitekeeper.store import users
+from sitekeeper.store.tables import Client
+from sitekeeper.store.web_tables import ApiToken, User
+from sitekeeper.web.api.common import ERRORS, Db, Id, Page, PageNo, PerPage, slice_page
+from sitekeeper.web.api.user_schemas import (
+    TokenCreated,
+    TokenIn,
+    TokenOut,
+    UserCreated,
+    UserIn,
+    UserOut,
+    UserPatch,
+)
+from sitekeeper.web.auth import Admin, Viewer, now, own_session
+
+router = APIRouter(prefix="/api", tags=["users"], responses=ERRORS)
+
+
+def user_out(user: User) -> UserOut:
+    """The API shape of a user."""
+    return UserOut(
+        id=user.id,
+        email=user.email,
+        role=user.role,
+        client_id=user.client_id,
+        client=user.client.name if user.client else None,
+        active=user.active,
+        created_at=user.created_at,
+        last_login_at=user.last_login_at,
+    )
+
+
+def token_out(row: ApiToken) -> TokenOut:
+    """The API shape of a token (never its secret)."""
+    return TokenOut(
+        id=row.id,
+        name=row.name,
+        prefix=row.prefix,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+    )
+
+
+def _user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise HTTPException(404, f"no user {user_id}")
+    return user
+
+
+def _client(session: Session, client_id: int | None) -> Client | None:
+    if client_id is None:
+        return None
+    client = session.get(Client, client_id)
+    if client is None:
+        raise HTTPException(422, f"no client {client_id}")
+    return client
+
+
+def _not_yourself(who: Viewer, user: User, what: str) -> None:
+    """An admin locking itself out mid-request helps nobody: another admin must do it."""
+    if user.id == who.user_id:
+        raise UsageError(f"you cannot {what} yourself: ask another admin")
+
+
+@router.get("/users", response_model=Page[UserOut])
+def list_users(session: Db, who: Admin, page: PageNo = 1, per_page: PerPage = 50) -> Page[UserOut]:
+    """Every user, by e-mail."""
+    items, info = slice_page(users.list_users(session), page, per_page)
+    return Page[UserOut](items=[user_out(u) for u in items], meta=info)
+
+
+@router.post("/users", response_model=UserCreated, status_code=201)
+def create_user(body: UserIn, session: Db, who: Admin) -> UserCreated:
+    """Add a user; without ``password`` one is generated and returned in this answer only."""
+    password = body.password if body.password is not None else users.generate_password()
+    user = users.add_user(
+        session,
+        email=body.email,
+        role=body.role,
+        password=password,
+        client=_client(session, body.client_id),
+        now=now(),
+    )
+    generated = password if body.password is None else None
+    return UserCreated(**user_out(user).model_dump(), password=generated)
+
+
+@router.get("/users/{user_id}", response_model=UserOut)
+def get_user(user_id: Id, session: Db, who: Admin) -> UserOut:
+    """One user."""
+    return user_out(_user(session, user_id))
+
+
+@router.patch("/users/{user_id}", response_model=UserCreated)
+def update_user(
+    *, user_id: Id, body: UserPatch, request: Request, session: Db, who: Admin
+) -> UserCreated:
+    """Change role, client or ``active``; set or reset the password (ends its sessions)."""
+    user = _user(session, user_id)
+    if body.password is not None and body.reset_password:
+        raise UsageError("give either password or reset_password, not both")
+    if (body.role is not None and body.role != user.role) or body.active is False:
+        _not_yourself(who, user, "demote or disable")
+    users.update_user(
+        session,
+        user,
+        role=body.role,
+        client=_client(session, body.client_id),
+        active=body.active,
+    )
+    generated = users.generate_password() if body.reset_password else None
+    password = body.password if body.password is not None else generated
+    if password is not None:
+        users.set_password(session, user, password, keep_session=own_session(request, who))
+    return UserCreated(**user_out(user).model_dump(), password=generated)
+
+
+@router.delete("/users/{user_id}", status_code=204)
+def delete_user(user_id: Id, session: Db, who: Admin) -> Response:
+    """Remove a user with its sessions and tokens (not yourself, never the last admin)."""
+    user = _user(session, user_id)
+    _not_yourself(who, user, "remove")
+    users.remove_user(session, user)
+    return Response(status_code=204)
+
+
+@router.post("/users/{user_id}/tokens", response_model=TokenCreated, status_code=201)
+def create_user_token(*, user_id: Id, body: TokenIn, session: Db, who: Admin) -> TokenCreated:
+    """An API token acting as this user (``sitekeeper user token``), e.g. for a script's
+    own account that never logs in; shown only in this answer."""
+    raw, row = users.create_token(session, _user(session, user_id), body.name, now())
+    return TokenCreated(**token_out(row).model_dump(), token=raw)
