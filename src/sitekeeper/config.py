@@ -9,6 +9,7 @@ at start-up with the offending name.
 from __future__ import annotations
 
 import os
+import socket
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -63,6 +64,9 @@ class Settings(BaseSettings):
     concurrency: int = Field(default=500, ge=1, description="Checks running at once.")
     per_ip_concurrency: int = Field(default=4, ge=1, description="Checks at once per server IP.")
     raw_retention_days: int = Field(default=14, ge=1, description="Keep raw check results.")
+    task_retention_days: int = Field(
+        default=90, ge=1, description="Keep finished tasks (API/UI actions) this long."
+    )
     alert_reminder_hours: float = Field(
         default=0, ge=0, description="Re-send open incident alerts every N hours (0: never)."
     )
@@ -103,6 +107,15 @@ class Settings(BaseSettings):
     )
     backup_excludes: Annotated[list[str] | None, NoDecode] = Field(
         default=None, description="rsync patterns left out of backups (default: caches, backups)."
+    )
+    task_concurrency: int = Field(
+        default=4, ge=1, le=256, description="Queued tasks (API and UI actions) run at once."
+    )
+    worker_name: str = Field(
+        default_factory=socket.gethostname,
+        min_length=1,
+        max_length=200,
+        description="This worker's name on its tasks; stable across restarts, unique per process.",
     )
     drill_db_host: str = Field(default="127.0.0.1", description="MariaDB for restore drills.")
     drill_db_port: int = Field(default=3306, ge=1, le=65535)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from alembic import command
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
@@ -164,8 +165,6 @@ def test_reconcile_needs_no_row_for_a_quiet_site_and_removal_cascades(db: Databa
 
 def test_the_migration_fills_the_summary_of_an_existing_install(db: Database) -> None:
     """An install upgraded from before the summary sees its open problems at once."""
-    from alembic import command  # noqa: PLC0415 - only this test steps through revisions
-
     figures = backups.RunFigures("b" * 64, 10, 10, 0, 1000, 1000, 1000, 100, 2.0)
     with db.session() as s:
         row = site(s, baker(s))

@@ -10,19 +10,28 @@ here, so no route escapes the check.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import httpx
 from fastapi.routing import APIRoute
 from starlette.routing import Mount
 
+from sitekeeper.store import tasks
 from sitekeeper.store.database import Database
 from sitekeeper.store.tables import Client, Site
+from sitekeeper.store.task_tables import Task
 from tests.web.conftest import Live, World, csrf_of, login
 
 # Reachable without logging in, and nothing else.
 PUBLIC = {("GET", "/login"), ("POST", "/login")}
-# What a client user may still do for itself (its own session and API tokens).
-OWN_ACCOUNT = {("POST", "/logout"), ("POST", "/account/tokens")}
+# What a client user may still do for itself (its own session, API tokens and password).
+OWN_ACCOUNT = {
+    ("POST", "/logout"),
+    ("POST", "/account/tokens"),
+    ("POST", "/account/password"),
+    ("POST", "/api/me/tokens"),
+    ("POST", "/api/me/password"),
+}
 # Routes that carry other capabilities' data; they must stay in the enumeration below.
 SOFTWARE_AND_BACKUPS = {
     ("GET", "/api/sites/{site_id}/inventory"),
@@ -31,6 +40,26 @@ SOFTWARE_AND_BACKUPS = {
     ("GET", "/api/updates"),
     ("GET", "/api/vulns"),
     ("GET", "/api/advisories"),
+}
+
+
+# The CLI's actions (queued tasks), the task list and backup repositories: staff only.
+ACTIONS = {
+    ("POST", "/api/sites/{site_id}/check"),
+    ("POST", "/api/sites/{site_id}/fingerprint"),
+    ("POST", "/api/sites/{site_id}/inventory"),
+    ("POST", "/api/sites/{site_id}/backups"),
+    ("POST", "/api/sites/{site_id}/drills"),
+    ("POST", "/api/sites/{site_id}/restore"),
+    ("POST", "/api/sites/import"),
+    ("POST", "/api/feeds/poll"),
+    ("POST", "/api/advisories/import"),
+    ("GET", "/api/tasks"),
+    ("GET", "/api/tasks/{task_id}"),
+    ("GET", "/api/backup-repositories"),
+    ("PUT", "/api/backup-repositories"),
+    ("GET", "/sites/{site_id}/tasks"),
+    ("POST", "/sites/{site_id}/tasks"),
 }
 
 
@@ -57,7 +86,23 @@ def foreign_ids(world: World) -> dict[str, int]:
         "plan_id": world.plan,
         "user_id": world.admin,
         "token_id": world.admin_token_id,
+        "task_id": 1,  # the client-user test replaces it with a task on Globex's site
     }
+
+
+def globex_task(db: Database, world: World) -> int:
+    """A finished task on Globex's site whose result names it: the Acme user must not see it."""
+    with db.session() as session:
+        task, _ = tasks.enqueue(
+            session,
+            "check",
+            site_id=world.globex_sites[0],
+            params={},
+            requested_by=world.admin,
+            now=datetime.now(UTC),
+        )
+        task.status, task.result = "ok", {"site": "globex-portal", "up": True}
+        return task.id
 
 
 def fill(path: str, values: dict[str, int]) -> str:
@@ -86,7 +131,7 @@ def send(client: httpx.Client, method: str, url: str, csrf: str | None = None) -
 def test_every_route_is_closed_to_anonymous_visitors(live: Live, world: World) -> None:
     table = routes(live)
     assert len(table) > 40, "the enumeration found too few routes"
-    assert set(table) >= SOFTWARE_AND_BACKUPS
+    assert set(table) >= SOFTWARE_AND_BACKUPS | ACTIONS
     anonymous = httpx.Client(base_url=live.base, follow_redirects=False, timeout=30)
     values = foreign_ids(world)
     for method, path in table:
@@ -110,9 +155,13 @@ def test_a_bad_token_is_refused(live: Live, world: World) -> None:
     assert good.get("/api/sites").json()["meta"]["total"] == 4
 
 
-def _counts(db: Database) -> tuple[int, int]:
+def _counts(db: Database) -> tuple[int, int, int]:
     with db.session() as session:
-        return session.query(Site).count(), session.query(Client).count()
+        return (
+            session.query(Site).count(),
+            session.query(Client).count(),
+            session.query(Task).count(),  # no action was queued
+        )
 
 
 def test_a_client_user_cannot_read_or_change_another_clients_data(
@@ -120,8 +169,8 @@ def test_a_client_user_cannot_read_or_change_another_clients_data(
 ) -> None:
     alice = login(live.base, "alice@acme.example")
     csrf = csrf_of(alice)
+    values = foreign_ids(world) | {"task_id": globex_task(db, world)}
     before = _counts(db)
-    values = foreign_ids(world)
     checked = 0
     for method, path in routes(live):
         if (method, path) in PUBLIC | OWN_ACCOUNT:
@@ -136,6 +185,11 @@ def test_a_client_user_cannot_read_or_change_another_clients_data(
         assert "Globex" not in answer.text and "globex" not in answer.text, (method, path)
     assert checked > 35
     assert _counts(db) == before, "a client user changed something"
+    # The admin's account and token (the foreign user_id and token_id) are untouched.
+    admin = httpx.Client(
+        base_url=live.base, headers={"Authorization": f"Bearer {world.admin_token}"}
+    )
+    assert admin.get("/api/me").json()["email"] == "ada@agency.example"
     # And her own things are there.
     assert alice.get(f"/sites/{world.acme_sites[0]}").status_code == 200
     listing = alice.get("/api/sites").json()

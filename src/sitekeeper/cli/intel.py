@@ -14,6 +14,7 @@ import typer
 from sitekeeper.cli import output
 from sitekeeper.cli.context import app_context
 from sitekeeper.engine.intel_jobs import IngestReport, IntelJobs
+from sitekeeper.engine.results import ingest_report_json, inventory_json
 from sitekeeper.intel.matching import UNKNOWN_SOURCE, VULNERABILITY
 from sitekeeper.store import advisories as advisory_store
 from sitekeeper.store import findings
@@ -36,26 +37,7 @@ def inventory(
 ) -> None:
     """Read a site's CMS, PHP, database and extensions over SSH; store it with history."""
     _, result, changes = asyncio.run(_jobs(ctx).inventory_site(site))
-    data: dict[str, Any] = {
-        "cms": result.cms,
-        "version": result.version,
-        "php": result.php,
-        "database": result.database,
-        "extensions": [
-            {
-                "type": e.type,
-                "slug": e.slug,
-                "name": e.name,
-                "version": e.version,
-                "active": e.active,
-                "update_source": e.update_source,
-            }
-            for e in result.extensions
-        ],
-        "collected_at": result.collected_at,
-        "warnings": list(result.warnings),
-        "changes": changes.model_dump(mode="json"),
-    }
+    data = inventory_json(result, changes)
     if as_json:
         output.print_json(data)
         return
@@ -207,15 +189,7 @@ def vulns(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
 
 def _print_report(report: IngestReport, as_json: bool) -> None:
-    data: dict[str, Any] = {
-        "advisories": report.advisories,
-        "changed": report.changed,
-        "packages": report.packages,
-        "findings_opened": report.opened,
-        "findings_resolved": report.resolved,
-        "alerts_queued": report.alerts,
-        "errors": report.errors,
-    }
+    data = ingest_report_json(report)
     if as_json:
         output.print_json(data)
         return

@@ -86,6 +86,7 @@ async def _run_until_signal(settings: Settings, db: Database, stats_interval: fl
     web = None
     if settings.web_port:
         app = create_app(db, settings)
+        app.state.wake_tasks = service.tasks.wake  # a queued action starts now, not at a poll
         web = asyncio.create_task(serve_web(app, settings.web_host, settings.web_port, stop))
     await service.run(stop)
     if web is not None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from sitekeeper.domain.events import EventKind
-from sitekeeper.store import journal, site_summary
+from sitekeeper.store import journal, site_summary, tasks
 from sitekeeper.store.rollup import pending_days, prune_raw, rollup_day
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,14 @@ def rollup_and_prune(session: Session, today: date, retention_days: int) -> tupl
             ts=datetime.now(UTC),
         )
     return len(days), pruned
+
+
+def prune_tasks(session: Session, now: datetime, retention_days: int) -> int:
+    """Forget finished tasks past retention (the journal keeps what they did)."""
+    pruned = tasks.prune_finished(session.connection(), now - timedelta(days=retention_days))
+    if pruned:
+        log.info("pruned %d finished tasks", pruned)
+    return pruned
 
 
 def check_summary(session: Session) -> int:

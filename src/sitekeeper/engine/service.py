@@ -23,10 +23,11 @@ from sitekeeper.engine.check_runner import CheckRunner
 from sitekeeper.engine.dbthread import DbThread
 from sitekeeper.engine.intel_jobs import IntelJobs
 from sitekeeper.engine.local import LocalDispatcher
-from sitekeeper.engine.maintenance import rollup_and_prune
+from sitekeeper.engine.maintenance import check_summary, prune_tasks, rollup_and_prune
 from sitekeeper.engine.recorder import Recorder
 from sitekeeper.engine.scheduler import Scheduler
 from sitekeeper.engine.stats import Stats
+from sitekeeper.engine.tasks import TaskContext, TaskRunner
 from sitekeeper.engine.waiting import wait_event
 from sitekeeper.errors import SitekeeperError
 from sitekeeper.notify.outbox import deliver_due
@@ -52,6 +53,7 @@ class Service:
         software_intel: bool = True,
         backups: bool = True,
         backup_check_interval: float = 300.0,
+        task_poll_interval: float = 3.0,
     ) -> None:
         """``software_intel``: also poll feeds, advisories, inventories, fingerprints.
 
@@ -96,6 +98,21 @@ class Service:
             else None
         )
         self._backup_check_interval = backup_check_interval
+        # Actions asked for from the API and the UI; the web layer calls tasks.wake().
+        self.tasks = TaskRunner(
+            TaskContext(
+                settings=settings,
+                dbthread=self.dbthread,
+                vault=self.vault,
+                checks=self.runner,
+                recorder=self.recorder,
+                intel_jobs=self.intel,
+                backup_context=self.backups,
+            ),
+            concurrency=settings.task_concurrency,
+            worker=settings.worker_name,
+            poll_interval=task_poll_interval,
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run every loop until ``stop`` is set, then shut down cleanly."""
@@ -120,6 +137,8 @@ class Service:
                     self._every(stop, self._backup_check_interval, self.run_backups), name="backups"
                 )
             )
+        # Queued tasks: on stop the runner cancels what still runs and marks it interrupted.
+        tasks = asyncio.create_task(self.tasks.run(stop), name="tasks")
         if self.settings.alert_reminder_hours:
             loops.append(asyncio.create_task(self._every(stop, 60.0, self.remind)))
         if self._stats_interval:
@@ -128,6 +147,7 @@ class Service:
         for task in interruptible:
             task.cancel()
         await asyncio.gather(*interruptible, return_exceptions=True)
+        await tasks
         claiming.set()
         await loops[0]
         await self.dispatcher.drain()
@@ -155,9 +175,13 @@ class Service:
                 return
 
     async def housekeeping(self) -> None:
-        """Roll up complete days and prune raw results past retention."""
+        """Roll up complete days, prune raw results and old tasks, re-check the fleet summary."""
         today = datetime.now(UTC).date()
         await self.dbthread.session(rollup_and_prune, today, self.settings.raw_retention_days)
+        await self.dbthread.session(check_summary)
+        await self.dbthread.session(
+            prune_tasks, datetime.now(UTC), self.settings.task_retention_days
+        )
 
     async def deliver(self) -> None:
         """Send due notifications (failures are retried by the outbox, never dropped)."""

@@ -377,7 +377,7 @@ def fleet_page(
             .offset((page - 1) * per_page)
         )
     )
-    found = session.execute(_joined(columns).where(Site.id.in_(ids))) if ids else []
+    found = session.execute(_joined(columns).where(Site.id.in_(ids))).all() if ids else []
     by_id = {row.site_id: row for row in map(_row, found)}
     rows = [by_id[i] for i in ids]
     totals = session.execute(

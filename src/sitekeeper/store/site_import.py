@@ -274,6 +274,34 @@ def import_sites(
 ) -> ImportResult:
     """Validate every row, then write sites, jobs and events in bulk; ImportRejected if bad."""
     _header, rows = read_rows(text)
+    return import_rows(
+        session,
+        rows,
+        now,
+        default_interval=default_interval,
+        base_dir=base_dir,
+        dry_run=dry_run,
+        rng=rng,
+    )
+
+
+def import_rows(
+    session: Session,
+    rows: list[tuple[int, dict[str, str]]],
+    now: datetime,
+    *,
+    default_interval: int,
+    base_dir: Path,
+    dry_run: bool = False,
+    rng: random.Random | None = None,
+    unit: str = "line",
+) -> ImportResult:
+    """``import_sites`` for rows already read: ``(number, column -> cell)``, as from CSV.
+
+    A column absent from a row keeps the site's value; an empty cell resets
+    it. ``unit`` names the numbers in problems (``line`` of a file, ``item``
+    of a JSON list).
+    """
     cat = _Catalog(session, now.date())
     problems: list[str] = []
     wanted: list[_Desired] = []
@@ -283,14 +311,14 @@ def import_sites(
         try:
             want = _desired(line, row, cat, base_dir)
         except UsageError as exc:
-            problems.append(f"line {line}: {exc}")
+            problems.append(f"{unit} {line}: {exc}")
             continue
         first = seen.get(want.name)
         if not row.get("name"):
             first = first or unnamed.get(want.url.rstrip("/"))
             unnamed.setdefault(want.url.rstrip("/"), line)
         if first is not None:
-            problems.append(f"line {line}: same site as line {first} ({want.url})")
+            problems.append(f"{unit} {line}: same site as {unit} {first} ({want.url})")
             continue
         seen[want.name] = line
         cat.claimed.add(want.name)

@@ -16,12 +16,20 @@ def _mount(app: FastAPI, router: APIRouter) -> None:
 
 def include(app: FastAPI) -> None:
     """Mount every API router on ``app``."""
-    from sitekeeper.web.api.backups import router as backups  # noqa: PLC0415 - import cycles
+    from sitekeeper.web.api.account import router as account  # noqa: PLC0415 - import cycles
+    from sitekeeper.web.api.actions import router as actions  # noqa: PLC0415
+    from sitekeeper.web.api.backup_repos import router as backup_repos  # noqa: PLC0415
+    from sitekeeper.web.api.backups import router as backups  # noqa: PLC0415
     from sitekeeper.web.api.docs import router as docs  # noqa: PLC0415
     from sitekeeper.web.api.history import router as history  # noqa: PLC0415
     from sitekeeper.web.api.objects import router as objects  # noqa: PLC0415
     from sitekeeper.web.api.sites import router as sites  # noqa: PLC0415
     from sitekeeper.web.api.software import router as software  # noqa: PLC0415
+    from sitekeeper.web.api.tasks import router as tasks  # noqa: PLC0415
+    from sitekeeper.web.api.users import router as users  # noqa: PLC0415
 
-    for router in (sites, software, backups, objects, history, docs):
+    for router in (
+        *(actions, sites, software, backups, backup_repos, objects, tasks),
+        *(history, users, account, docs),
+    ):
         _mount(app, router)

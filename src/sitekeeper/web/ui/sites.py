@@ -18,13 +18,24 @@ from sitekeeper.store.clients import list_clients
 from sitekeeper.store.contracts import list_contracts
 from sitekeeper.store.inventories import latest_inventory
 from sitekeeper.store.tables import Client, Contract, Site
+from sitekeeper.store.tasks import TaskFilter, list_tasks
 from sitekeeper.web.api.common import Id, parse_id, visible_site
+from sitekeeper.web.api.tasks import queue_task
 from sitekeeper.web.auth import AnyUser, Staff, Viewer, now
 from sitekeeper.web.ui.charts import Point, response_line, uptime_bars
 from sitekeeper.web.ui.render import Db, page
 
 router = APIRouter(include_in_schema=False)
 Field = Annotated[str, Form(max_length=2048)]
+# The site page's action buttons: task kind -> label. Those needing SSH are disabled without it.
+ACTIONS = {
+    "check": "Check now",
+    "inventory": "Run inventory",
+    "fingerprint": "Fingerprint",
+    "backup": "Back up now",
+    "drill": "Restore drill",
+}
+NEEDS_SSH = frozenset({"inventory", "backup", "drill"})
 
 
 def _day_charts(session: Session, site: Site, today: date) -> dict[str, Any]:
@@ -126,7 +137,49 @@ def site_detail(request: Request, site_id: Id, session: Db, who: AnyUser) -> HTM
         **_hour_charts(session, site, moment),
         **_day_charts(session, site, moment.date()),
         **_software(session, site),
+        **(_tasks(session, site) if who.is_staff else {}),
     )
+
+
+def _tasks(session: Session, site: Site) -> dict[str, Any]:
+    """The site's latest actions; the panel polls itself while any is queued or running."""
+    rows, _ = list_tasks(session, TaskFilter(site_id=site.id), limit=5)
+    recent = [task for task, _name in rows]
+    return {
+        "actions": ACTIONS,
+        "needs_ssh": NEEDS_SSH,
+        "tasks": recent,
+        "tasks_active": any(t.status in ("queued", "running") for t in recent),
+    }
+
+
+def _task_panel(request: Request, session: Session, who: Viewer, site: Site) -> HTMLResponse:
+    return page(request, "site_tasks.html", who, site=site, moment=now(), **_tasks(session, site))
+
+
+@router.get("/sites/{site_id}/tasks")
+def site_tasks(request: Request, site_id: Id, session: Db, who: Staff) -> HTMLResponse:
+    """The actions panel alone (htmx polls it until the site's tasks are done)."""
+    return _task_panel(request, session, who, visible_site(session, who, site_id))
+
+
+@router.post("/sites/{site_id}/tasks")
+def start_task(
+    *,
+    request: Request,
+    site_id: Id,
+    session: Db,
+    who: Staff,
+    kind: Annotated[str, Form(max_length=32)] = "",
+) -> Response:
+    """Queue one of the page's actions; htmx gets the panel back, a plain form a redirect."""
+    site = visible_site(session, who, site_id)
+    if kind not in ACTIONS:
+        raise HTTPException(400, "unknown action")
+    queue_task(request, session, who, kind, site=site, params={})
+    if request.headers.get("hx-request") == "true":
+        return _task_panel(request, session, who, site)
+    return RedirectResponse(f"/sites/{site.id}#tasks", status_code=303)
 
 
 def _form(

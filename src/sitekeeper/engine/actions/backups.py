@@ -1,0 +1,100 @@
+"""The ``backup``, ``drill`` and ``restore`` tasks: the backup commands, queued."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sitekeeper.backup.drill import drill
+from sitekeeper.backup.restore import restore_in_place, restore_to
+from sitekeeper.backup.runner import backup_site
+from sitekeeper.engine.results import backup_outcome_json, drill_json, restore_json
+from sitekeeper.engine.tasks import Done, NoParams, TaskContext
+from sitekeeper.plugins import register
+
+SNAPSHOT = r"^[0-9a-f]{4,64}$"
+RESTORES = "restores"  # under the data directory: restores to a directory land only here
+
+
+@register("task", "backup")
+class BackupTask:
+    """Back the site up now (``sitekeeper backup SITE``); retention applies as usual."""
+
+    Params: ClassVar[type[BaseModel]] = NoParams
+    needs_site: ClassVar[bool] = True
+
+    async def run(self, ctx: TaskContext, site_id: int | None, params: NoParams) -> Done:
+        """Take a snapshot; a failed run is journaled and alerted by the backup code."""
+        assert site_id is not None
+        outcome = await backup_site(ctx.backups, str(site_id))
+        return Done(backup_outcome_json(outcome), outcome.error)
+
+
+class DrillParams(BaseModel):
+    """Which snapshot to drill (default: the latest) and the title to expect."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    snapshot: str | None = Field(default=None, pattern=SNAPSHOT, description="Snapshot id")
+    title: str | None = Field(
+        default=None, min_length=1, max_length=500, description="Expected home-page title"
+    )
+
+
+@register("task", "drill")
+class DrillTask:
+    """Restore drill (``sitekeeper drill SITE``): restore into a sandbox, serve, check."""
+
+    Params: ClassVar[type[BaseModel]] = DrillParams
+    needs_site: ClassVar[bool] = True
+
+    async def run(self, ctx: TaskContext, site_id: int | None, params: DrillParams) -> Done:
+        """Run the drill; a failed verdict fails the task (the verdict is journaled)."""
+        assert site_id is not None
+        result = await drill(
+            ctx.backups, str(site_id), params.snapshot, expected_title=params.title
+        )
+        return Done(drill_json(result), None if result.ok else result.detail)
+
+
+class RestoreParams(BaseModel):
+    """A snapshot (default: the latest) to a new directory under the data directory,
+    or back onto the site (``in_place``, administrators only)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    snapshot: str | None = Field(default=None, pattern=SNAPSHOT, description="Snapshot id")
+    in_place: bool = Field(default=False, description="Put files and database back on the site")
+    to: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
+        description="Directory name under DATA_DIR/restores (default: site-ID-TIME)",
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> RestoreParams:
+        if self.in_place and self.to is not None:
+            raise ValueError("give a directory or in_place, not both")
+        return self
+
+
+@register("task", "restore")
+class RestoreTask:
+    """Restore a snapshot (``sitekeeper restore SITE --to DIR`` or ``--in-place``)."""
+
+    Params: ClassVar[type[BaseModel]] = RestoreParams
+    needs_site: ClassVar[bool] = True
+
+    async def run(self, ctx: TaskContext, site_id: int | None, params: RestoreParams) -> Done:
+        """Restore; in place, a safety snapshot is taken first (or nothing is touched)."""
+        assert site_id is not None
+        ref = str(site_id)
+        if params.in_place:
+            result = await restore_in_place(ctx.backups, ref, params.snapshot)
+        else:
+            name = params.to or f"site-{site_id}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+            target = ctx.settings.home / RESTORES / name
+            result = await restore_to(ctx.backups, ref, target, params.snapshot)
+        return Done(restore_json(result))

@@ -1,0 +1,35 @@
+"""The ``check`` task: check one site now, the way the scheduler does, and record it."""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+from pydantic import BaseModel
+
+from sitekeeper.engine.tasks import Done, NoParams, TaskContext
+from sitekeeper.errors import UsageError
+from sitekeeper.plugins import register
+from sitekeeper.store.jobs import Claim
+
+
+@register("task", "check")
+class CheckTask:
+    """One check through the engine's check path: a failure is confirmed by a re-check,
+    and the result, incidents and their alerts are stored as for a scheduled check."""
+
+    Params: ClassVar[type[BaseModel]] = NoParams
+    needs_site: ClassVar[bool] = True
+
+    async def run(self, ctx: TaskContext, site_id: int | None, params: NoParams) -> Done:
+        """Check the site; the result is stored before the task is done."""
+        assert site_id is not None
+        claim = Claim(job_id=0, site_id=site_id, due_at=time.time())
+        loaded = await ctx.checks.load([claim])
+        if not loaded:
+            raise UsageError(f"site {site_id} is paused or no longer exists: nothing to check")
+        _, target = loaded[0]
+        outcome = await ctx.checks.run_one(claim, target)
+        await ctx.recorder.flush()  # the site page shows this result once the task is done
+        changes = [{"action": t.action, "kind": str(t.kind)} for t in outcome.transitions]
+        return Done({"site": target.name, **outcome.result.to_json(), "incidents": changes})

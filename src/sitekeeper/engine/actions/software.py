@@ -1,0 +1,40 @@
+"""The ``fingerprint`` and ``inventory`` tasks: what a site runs, from outside or over SSH."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import BaseModel
+
+from sitekeeper.engine.results import inventory_json
+from sitekeeper.engine.tasks import Done, NoParams, TaskContext
+from sitekeeper.plugins import register
+
+
+@register("task", "fingerprint")
+class FingerprintTask:
+    """Fingerprint the site from outside and store it, as ``serve`` does on its schedule."""
+
+    Params: ClassVar[type[BaseModel]] = NoParams
+    needs_site: ClassVar[bool] = True
+
+    async def run(self, ctx: TaskContext, site_id: int | None, params: NoParams) -> Done:
+        """Fingerprint; a site that could not be reached at all fails the task."""
+        assert site_id is not None
+        found = await ctx.intel.fingerprint_site(site_id)
+        failed = found.error if found.error and found.cms is None else None
+        return Done(found.to_json(), failed)
+
+
+@register("task", "inventory")
+class InventoryTask:
+    """Read the site's software over SSH (``sitekeeper inventory``) and re-match findings."""
+
+    Params: ClassVar[type[BaseModel]] = NoParams
+    needs_site: ClassVar[bool] = True
+
+    async def run(self, ctx: TaskContext, site_id: int | None, params: NoParams) -> Done:
+        """Inventory the site; the result is the ``inventory --json`` document."""
+        assert site_id is not None
+        _, inventory, changes = await ctx.intel.inventory_site(str(site_id))
+        return Done(inventory_json(inventory, changes))

@@ -1,0 +1,206 @@
+"""Named queries of the task queue: enqueue, claim, finish or fail, list.
+
+Claiming is the compare-and-set ``store.jobs.claim_due`` uses, in one
+statement: ``WITH picked AS MATERIALIZED (SELECT … ORDER BY id LIMIT n)
+UPDATE … WHERE id IN (picked) AND status = 'queued' RETURNING …``. The outer
+status test is re-checked against the row version that wins, so two workers
+never run the same task; on PostgreSQL ``FOR UPDATE SKIP LOCKED`` keeps them
+from waiting on each other, on SQLite the statement holds the write lock.
+Finishing is guarded the same way (``status = 'running' AND worker = me``), so
+a task another process gave up on is not overwritten by a late worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sitekeeper.store.tables import Site
+from sitekeeper.store.task_tables import ACTIVE, FAILED, OK, QUEUED, RUNNING, Task
+
+INTERRUPTED = "interrupted by restart"
+MAX_ERROR = 4000  # characters of an error kept on the task
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedTask:
+    """A task this worker now owns: what to run, for whom."""
+
+    id: int
+    kind: str
+    site_id: int | None
+    params: dict[str, Any]
+    requested_by: int | None
+
+
+def active_task(session: Session, kind: str, site_id: int) -> Task | None:
+    """The queued or running task of ``kind`` for the site, if there is one."""
+    return session.scalar(
+        select(Task).where(Task.kind == kind, Task.site_id == site_id, Task.status.in_(ACTIVE))
+    )
+
+
+def enqueue(
+    session: Session,
+    kind: str,
+    *,
+    site_id: int | None,
+    params: dict[str, Any],
+    requested_by: int | None,
+    now: datetime,
+) -> tuple[Task, bool]:
+    """Queue a task; ``(task, True)``, or ``(existing, False)`` if the site has one of the kind.
+
+    The unique index on active (kind, site) tasks makes the refusal hold
+    between concurrent requests too: the loser of the race gets the winner's task.
+    """
+    if site_id is not None and (existing := active_task(session, kind, site_id)) is not None:
+        return existing, False
+    task = Task(
+        kind=kind,
+        site_id=site_id,
+        params=params,
+        status=QUEUED,
+        requested_by=requested_by,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(task)
+            session.flush()
+    except IntegrityError:
+        existing = active_task(session, kind, site_id) if site_id is not None else None
+        if existing is None:
+            raise
+        return existing, False
+    return task, True
+
+
+def claim(
+    conn: Connection, worker: str, now: datetime, limit: int, kinds: Collection[str]
+) -> list[ClaimedTask]:
+    """Claim up to ``limit`` of the oldest queued tasks of ``kinds`` for ``worker``."""
+    if limit <= 0 or not kinds:
+        return []
+    queued = (
+        select(Task.id)
+        .where(Task.status == QUEUED, Task.kind.in_(list(kinds)))
+        .order_by(Task.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        queued = queued.with_for_update(skip_locked=True)
+    # Materialised, so the pick runs once: as a plain IN subquery PostgreSQL may re-run it
+    # per row, and each re-run skips the rows this statement just updated and picks more.
+    picked = queued.cte("picked").prefix_with("MATERIALIZED")
+    stmt = (
+        update(Task)
+        .where(Task.id.in_(select(picked.c.id)), Task.status == QUEUED)
+        .values(status=RUNNING, started_at=now, worker=worker)
+        .returning(Task.id, Task.kind, Task.site_id, Task.params, Task.requested_by)
+        .execution_options(synchronize_session=False)
+    )
+    claimed = [ClaimedTask(r[0], r[1], r[2], dict(r[3] or {}), r[4]) for r in conn.execute(stmt)]
+    return sorted(claimed, key=lambda t: t.id)
+
+
+def _close(conn: Connection, task_id: int, worker: str, **values: Any) -> bool:
+    stmt = (
+        update(Task)
+        .where(Task.id == task_id, Task.status == RUNNING, Task.worker == worker)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return conn.execute(stmt).rowcount == 1
+
+
+def finish(
+    conn: Connection, task_id: int, worker: str, result: dict[str, Any], now: datetime
+) -> bool:
+    """Record a task's result; False if this worker no longer owns it."""
+    return _close(conn, task_id, worker, status=OK, result=result, finished_at=now)
+
+
+def fail(
+    conn: Connection,
+    task_id: int,
+    worker: str,
+    error: str,
+    now: datetime,
+    *,
+    result: dict[str, Any] | None = None,
+) -> bool:
+    """Record a task's failure (with what it produced, if anything); False if not ours."""
+    return _close(
+        conn,
+        task_id,
+        worker,
+        status=FAILED,
+        error=error[:MAX_ERROR],
+        result=result,
+        finished_at=now,
+    )
+
+
+def mark_interrupted(conn: Connection, worker: str, now: datetime, error: str = INTERRUPTED) -> int:
+    """Fail the tasks ``worker`` was running when it stopped; at start, before claiming.
+
+    Not re-queued: an interrupted restore or backup may have half-happened,
+    so a person decides whether to run it again.
+    """
+    stmt = (
+        update(Task)
+        .where(Task.status == RUNNING, Task.worker == worker)
+        .values(status=FAILED, error=error, finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return conn.execute(stmt).rowcount
+
+
+def prune_finished(conn: Connection, before: datetime) -> int:
+    """Delete tasks that finished before ``before``; what they did is in the journal."""
+    stmt = delete(Task).where(Task.status.in_((OK, FAILED)), Task.finished_at < before)
+    return conn.execute(stmt).rowcount
+
+
+def get_task(session: Session, task_id: int) -> Task | None:
+    """One task by id."""
+    return session.get(Task, task_id)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFilter:
+    """What a task listing narrows to (all None: every task)."""
+
+    site_id: int | None = None
+    status: str | None = None
+    kind: str | None = None
+
+
+def list_tasks(
+    session: Session, flt: TaskFilter, *, offset: int = 0, limit: int = 50
+) -> tuple[list[tuple[Task, str | None]], int]:
+    """Tasks newest first with their site's name, and how many match in all."""
+    conditions = []
+    if flt.site_id is not None:
+        conditions.append(Task.site_id == flt.site_id)
+    if flt.status is not None:
+        conditions.append(Task.status == flt.status)
+    if flt.kind is not None:
+        conditions.append(Task.kind == flt.kind)
+    total = session.scalar(select(func.count()).select_from(Task).where(*conditions)) or 0
+    rows = session.execute(
+        select(Task, Site.name)
+        .outerjoin(Site, Site.id == Task.site_id)
+        .where(*conditions)
+        .order_by(Task.id.desc())
+        .offset(offset)
+        .limit(limit)
+    ).tuples()
+    return list(rows), total
