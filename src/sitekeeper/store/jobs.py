@@ -38,10 +38,13 @@ def claim_due(conn: Connection, kind: str, now: float, limit: int) -> list[Claim
     )
     if conn.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
+    # Materialised, so the pick runs once: as a plain IN subquery PostgreSQL may re-run
+    # it during the update, skip the rows just updated, and claim more than ``limit``.
+    picked = due.cte("picked").prefix_with("MATERIALIZED")
     following = Job.next_run_at + Job.interval
     stmt = (
         update(Job)
-        .where(Job.id.in_(due.scalar_subquery()), Job.next_run_at <= now)
+        .where(Job.id.in_(select(picked.c.id)), Job.next_run_at <= now)
         .values(
             # Right-hand sides see the old row: last_due_at keeps the due time we claim.
             last_due_at=Job.next_run_at,
