@@ -289,6 +289,7 @@ async def test_a_check_task_checks_the_site_and_records_it(
     assert done.status == OK, done.error
     assert done.result is not None
     assert (done.result["site"], done.result["up"], done.result["status"]) == ("bakery", True, 200)
+    assert done.result["summary"].startswith("up · HTTP 200 · ")
     with harness.db.session() as s:
         state = s.get(SiteState, site_id)
         assert state is not None and state.up is True
@@ -303,6 +304,7 @@ async def test_a_check_task_checks_the_site_and_records_it(
     assert down.result is not None
     assert (down.result["up"], down.result["status"]) == (False, 503)
     assert down.result["incidents"] == [{"action": "open", "kind": "down"}]
+    assert down.result["summary"].startswith("down · HTTP 503 · ")
     assert loopback["hits"] == hits + 2, "a new failure is confirmed before it counts"
     with harness.db.session() as s:
         incident = s.scalar(select(Incident).where(Incident.site_id == site_id))

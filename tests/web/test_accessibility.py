@@ -20,10 +20,6 @@ AXE_SCRIPT = resources.files("axe_playwright_python").joinpath("axe.min.js").rea
 # WCAG 2.0, 2.1 and 2.2, levels A and AA (color-contrast is wcag2aa).
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 BLOCKING = {"serious", "critical"}
-# Known, in a template owned elsewhere, as (rule, element): on site.html the journal's
-# <ol class="timeline"> (always) and the findings and backups tables (on a phone) scroll
-# but hold nothing focusable, so a keyboard cannot scroll them. The fix belongs there:
-# tabindex="0" with a name (aria-label or aria-labelledby) on each; then drop the entry.
 KNOWN: set[tuple[str, str]] = set()  # (rule, element) to tolerate while a fix is pending
 PHONE: dict[str, Any] = {
     "viewport": {"width": 390, "height": 844},

@@ -439,6 +439,7 @@ def test_real_wordpress_inventory_and_backup_through_the_api(
             "6.1.9",
         )
         assert inventory["result"]["extensions"]
+        assert inventory["result"]["summary"].startswith("wordpress 6.1.9 · ")
         software = client.get(f"/api/sites/{ids['wp1']}/inventory").json()
         assert software["cms"] == "wordpress"
         backup = finished(
@@ -446,6 +447,8 @@ def test_real_wordpress_inventory_and_backup_through_the_api(
         )
         assert backup["status"] == "ok", backup
         assert backup["result"]["ok"] is True and backup["result"]["snapshot"]
+        short = backup["result"]["snapshot"][:8]
+        assert backup["result"]["summary"].startswith(f"snapshot {short} · ")
         runs = client.get(f"/api/sites/{ids['wp2']}/backups").json()
         assert runs[0]["snapshot"] == backup["result"]["snapshot"]
         assert runs[0]["reason"] == "manual"

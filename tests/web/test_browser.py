@@ -55,9 +55,14 @@ def test_staff_journey(
     expect(page).to_have_url(re.compile(r"sort=backup"))
     page.goto(server.base + "/")
 
-    # Filter by state and by text, without a page reload (htmx swaps the table).
+    # Filter by state and by text, without a page reload (htmx swaps the table); the live
+    # region is a short line outside the table, not the table itself.
+    status = page.get_by_role("status")
+    expect(status).to_have_text("4 sites · 2 down")
+    expect(page.locator("#fleet")).not_to_have_attribute("aria-live", re.compile(".*"))
     page.get_by_label("State", exact=True).select_option("down")
     expect(rows).to_have_count(2)
+    expect(status).to_have_text("Showing 2 of 4 sites · 2 down")
     page.get_by_label("Search").fill("acme")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("acme-shop")
@@ -77,6 +82,7 @@ def test_staff_journey(
         monitoring.close_incident(session, acme_shop, IncidentKind.DOWN, now)
     expect(page.locator(".tile-down .n")).to_have_text("2")  # tiles are not polled...
     expect(page.locator("tr.row-down")).to_have_count(1, timeout=20_000)  # ...the table is
+    expect(status).to_have_text("4 sites · 1 down")  # and the live region says so
 
     # Site detail.
     page.get_by_role("link", name="globex-portal").click()

@@ -60,7 +60,20 @@ def test_history_endpoints(live: Live, world: World) -> None:
     assert kinds[0] == "backup.verified"
     assert kinds.count("backup.taken") == 7 and kinds.count("finding.opened") == 3
     assert "inventory.changed" in kinds
+    # Words beside the raw data (a stable contract): what the timeline and reports say.
+    taken = next(e for e in journal if e["kind"] == "backup.taken")
+    assert taken["title"] == "Backup taken" and taken["data"]["bytes_added"] == 2_550_000
+    assert taken["summary"].startswith("18,040 files, 2.4 MiB new (1.8 GiB in all), 32.5 s")
     assert client.get("/api/alerts").status_code == 200
+
+
+def test_the_site_journal_reads_as_sentences(live: Live, world: World) -> None:
+    page = login(live.base, "ada@agency.example").get(f"/sites/{world.acme_sites[0]}").text
+    journal = page[page.index('<ol class="timeline"') :]
+    assert "Backup taken" in journal and "2.4 MiB new (1.8 GiB in all)" in journal
+    assert "Vulnerability found" in journal and "contact-form-pro 5.8.1 · WF-2026-0142" in journal
+    assert '<code class="kind">backup.taken</code>' in journal  # still there to grep for
+    assert "bytes_added:" not in journal and "title=" not in journal
 
 
 def test_plans_contracts_and_the_business_page(live: Live, world: World) -> None:
@@ -102,3 +115,16 @@ def test_plans_contracts_and_the_business_page(live: Live, world: World) -> None
     assert ada.get(f"/plans/{world.plan}").status_code == 200
     for missing in ("/plans/999999", "/clients/999999", "/contracts/999999"):
         assert ada.get(missing).status_code == 404
+
+
+def test_a_poll_announces_only_news(live: Live, world: World) -> None:
+    # The fleet's live region is updated out of band, and only when its text changes.
+    ada = login(live.base, "ada@agency.example")
+    assert (
+        '<p id="fleet-status" class="sr-only" role="status">4 sites · 2 down</p>'
+        in ada.get("/").text
+    )
+    news = ada.get("/fleet/rows", params={"state": "down"}).text
+    assert '<p id="fleet-status" hx-swap-oob="innerHTML">Showing 2 of 4 sites · 2 down</p>' in news
+    same = ada.get("/fleet/rows", params={"said": "4 sites · 2 down"}).text
+    assert "fleet-status" not in same and "aria-live" not in same

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.cli import output
 from sitekeeper.cli.context import app_context
+from sitekeeper.domain.journal_text import describe
 from sitekeeper.store import history
 from sitekeeper.store.sites import get_site
 from sitekeeper.store.tables import Incident, Site
@@ -149,9 +150,18 @@ def journal(
         output.print_json(data)
         return
     output.print_table(
-        ["id", "time", "kind", "site", "data"],
-        [[d["id"], d["ts"], d["kind"], d["site"], d["data"]] for d in data],
+        ["id", "time", "kind", "site", "what"],
+        [
+            [d["id"], d["ts"], d["kind"], d["site"], _what(e.kind, e.data)]
+            for d, e in zip(data, events, strict=True)
+        ],
     )
+
+
+def _what(kind: str, data: dict[str, Any] | None) -> str:
+    """``Backup taken — 18,040 files, ...``: the event in words (--json keeps the raw data)."""
+    text = describe(kind, data)
+    return f"{text.title} — {text.detail}" if text.detail else text.title
 
 
 def alerts(

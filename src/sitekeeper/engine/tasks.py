@@ -61,11 +61,19 @@ class Done:
     """What a handler produced: a JSON result, and an error if the action failed.
 
     A failed backup still has a result (its run id, what it got to); the
-    task is failed and keeps both.
+    task is failed and keeps both. ``summary`` is the one line people read
+    (the UI's "Outcome"); it is stored in the result as ``summary``.
     """
 
     result: dict[str, Any]
     error: str | None = None
+    summary: str | None = None
+
+    def stored(self) -> dict[str, Any]:
+        """The result as the task row keeps it."""
+        if self.summary is None:
+            return self.result
+        return {**self.result, "summary": self.summary}
 
 
 @dataclass
@@ -285,11 +293,16 @@ class TaskRunner:
         try:
             if done.error is None:
                 await self.ctx.dbthread.call(
-                    queue.finish, task.id, self.worker, done.result, _now()
+                    queue.finish, task.id, self.worker, done.stored(), _now()
                 )
             else:
                 await self.ctx.dbthread.call(
-                    queue.fail, task.id, self.worker, done.error, _now(), result=done.result or None
+                    queue.fail,
+                    task.id,
+                    self.worker,
+                    done.error,
+                    _now(),
+                    result=done.stored() or None,
                 )
         except SQLAlchemyError:
             # The task stays "running" under this worker's name; the next start fails it.

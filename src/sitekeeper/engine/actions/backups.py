@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sitekeeper.backup.drill import drill
 from sitekeeper.backup.restore import restore_in_place, restore_to
 from sitekeeper.backup.runner import backup_site
+from sitekeeper.domain.humanize import plural, seconds, short_id, size
 from sitekeeper.engine.results import backup_outcome_json, drill_json, restore_json
 from sitekeeper.engine.tasks import Done, NoParams, TaskContext
 from sitekeeper.plugins import register
@@ -29,7 +30,14 @@ class BackupTask:
         """Take a snapshot; a failed run is journaled and alerted by the backup code."""
         assert site_id is not None
         outcome = await backup_site(ctx.backups, str(site_id))
-        return Done(backup_outcome_json(outcome), outcome.error)
+        f = outcome.figures
+        said = (
+            f"snapshot {short_id(f.snapshot_id)} · {plural(f.files, 'file')} · "
+            f"{size(f.bytes_added)} new · {seconds(f.duration)}"
+            if f is not None
+            else None
+        )
+        return Done(backup_outcome_json(outcome), outcome.error, summary=said)
 
 
 class DrillParams(BaseModel):
@@ -56,7 +64,7 @@ class DrillTask:
         result = await drill(
             ctx.backups, str(site_id), params.snapshot, expected_title=params.title
         )
-        return Done(drill_json(result), None if result.ok else result.detail)
+        return Done(drill_json(result), None if result.ok else result.detail, summary=result.detail)
 
 
 class RestoreParams(BaseModel):
@@ -97,4 +105,8 @@ class RestoreTask:
             name = params.to or f"site-{site_id}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
             target = ctx.settings.home / RESTORES / name
             result = await restore_to(ctx.backups, ref, target, params.snapshot)
-        return Done(restore_json(result))
+        where = "in place" if params.in_place else f"to {result.target}"
+        return Done(
+            restore_json(result),
+            summary=f"snapshot {short_id(result.snapshot)} restored {where}",
+        )

@@ -32,4 +32,15 @@ class CheckTask:
         outcome = await ctx.checks.run_one(claim, target)
         await ctx.recorder.flush()  # the site page shows this result once the task is done
         changes = [{"action": t.action, "kind": str(t.kind)} for t in outcome.transitions]
-        return Done({"site": target.name, **outcome.result.to_json(), "incidents": changes})
+        result = outcome.result
+        said = ["up" if result.up else "down"]
+        if result.status:
+            said.append(f"HTTP {result.status}")
+        if not result.up and result.error:
+            said.append(str(result.error))
+        if result.response_ms is not None:
+            said.append(f"{result.response_ms} ms")
+        return Done(
+            {"site": target.name, **result.to_json(), "incidents": changes},
+            summary=" · ".join(said),
+        )

@@ -8,6 +8,8 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sitekeeper.domain.humanize import count, plural
+from sitekeeper.engine.intel_jobs import IngestReport
 from sitekeeper.engine.results import ingest_report_json
 from sitekeeper.engine.tasks import Done, NoParams, TaskContext
 from sitekeeper.errors import UsageError
@@ -21,6 +23,19 @@ def upload_dir(home: Path) -> Path:
     return home / "uploads" / "advisories"
 
 
+def _ingested(report: IngestReport) -> Done:
+    """The report, and its one line: what was read, what it changed on the sites."""
+    said = []
+    if report.advisories:
+        said.append(plural(report.advisories, "advisory", "advisories") + " read")
+    if report.packages:
+        said.append(plural(report.packages, "catalogue entry", "catalogue entries") + " changed")
+    said.append(f"{plural(report.opened, 'finding')} opened, {count(report.resolved)} resolved")
+    if report.errors:
+        said.append(plural(len(report.errors), "error"))
+    return Done(ingest_report_json(report), summary=" · ".join(said))
+
+
 @register("task", "feeds-poll")
 class FeedsPollTask:
     """Poll the vendors' release feeds now (``sitekeeper feeds poll``)."""
@@ -30,7 +45,7 @@ class FeedsPollTask:
 
     async def run(self, ctx: TaskContext, site_id: int | None, params: NoParams) -> Done:
         """Poll; a feed that fails is listed in the result's errors, the rest is stored."""
-        return Done(ingest_report_json(await ctx.intel.poll_feeds()))
+        return _ingested(await ctx.intel.poll_feeds())
 
 
 class ImportParams(BaseModel):
@@ -58,7 +73,7 @@ class AdvisoriesImportTask:
     async def run(self, ctx: TaskContext, site_id: int | None, params: ImportParams) -> Done:
         """Import all or nothing; an uploaded file is removed afterwards either way."""
         if params.url is not None:
-            return Done(ingest_report_json(await ctx.intel.import_advisories(params.url)))
+            return _ingested(await ctx.intel.import_advisories(params.url))
         assert params.upload is not None
         path = upload_dir(ctx.settings.home) / params.upload
         if not path.is_file():
@@ -67,4 +82,4 @@ class AdvisoriesImportTask:
             report = await ctx.intel.import_advisories(str(path))
         finally:
             await asyncio.to_thread(path.unlink, missing_ok=True)
-        return Done(ingest_report_json(report))
+        return _ingested(report)

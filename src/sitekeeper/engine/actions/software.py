@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel
 
+from sitekeeper.domain.humanize import plural
 from sitekeeper.engine.results import inventory_json
 from sitekeeper.engine.tasks import Done, NoParams, TaskContext
 from sitekeeper.plugins import register
@@ -23,7 +24,8 @@ class FingerprintTask:
         assert site_id is not None
         found = await ctx.intel.fingerprint_site(site_id)
         failed = found.error if found.error and found.cms is None else None
-        return Done(found.to_json(), failed)
+        said = " ".join(filter(None, (found.cms, found.version))) or "no CMS recognised"
+        return Done(found.to_json(), failed, summary=said)
 
 
 @register("task", "inventory")
@@ -37,4 +39,6 @@ class InventoryTask:
         """Inventory the site; the result is the ``inventory --json`` document."""
         assert site_id is not None
         _, inventory, changes = await ctx.intel.inventory_site(str(site_id))
-        return Done(inventory_json(inventory, changes))
+        core = " ".join(filter(None, (inventory.cms, inventory.version)))
+        extensions = plural(len(inventory.extensions), "extension")
+        return Done(inventory_json(inventory, changes), summary=f"{core} · {extensions}")

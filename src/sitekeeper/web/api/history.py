@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sitekeeper.domain.journal_text import describe
 from sitekeeper.store import history
-from sitekeeper.store.tables import Site
+from sitekeeper.store.tables import Event, Site
 from sitekeeper.web.api.common import ERRORS, Db, Id, IdQuery, visible_site
 from sitekeeper.web.api.schemas import AlertOut, EventOut, IncidentOut, MeOut, UptimeDay
 from sitekeeper.web.auth import AnyUser, Staff, Viewer
@@ -123,15 +124,19 @@ def journal(
     """Journal events, newest first."""
     ids = scoped_site_ids(session, who, site_id)
     events = history.journal_events(session, site_ids=ids, kinds=kind, since=since, limit=limit)
-    return [
-        EventOut(
-            id=e.id,
-            ts=e.ts,
-            kind=e.kind,
-            site_id=e.site_id,
-            client_id=e.client_id,
-            incident_id=e.incident_id,
-            data=dict(e.data or {}),
-        )
-        for e in events
-    ]
+    return [_event_out(e) for e in events]
+
+
+def _event_out(event: Event) -> EventOut:
+    text = describe(event.kind, event.data)
+    return EventOut(
+        id=event.id,
+        ts=event.ts,
+        kind=event.kind,
+        site_id=event.site_id,
+        client_id=event.client_id,
+        incident_id=event.incident_id,
+        title=text.title,
+        summary=text.detail,
+        data=dict(event.data or {}),
+    )

@@ -222,6 +222,11 @@ class EventOut(BaseModel):
     site_id: int | None
     client_id: int | None
     incident_id: int | None
+    title: str = Field(description="What happened, in a few words, e.g. 'Backup taken'.")
+    summary: str = Field(
+        description="One human line of the details, e.g. '18,040 files, 2.4 MiB new'; "
+        "`data` keeps the raw figures."
+    )
     data: dict[str, Any]
 
 

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
+from sitekeeper.domain.humanize import plural
 from sitekeeper.store import fleet
 from sitekeeper.store.clients import list_clients
 from sitekeeper.web.api.common import parse_id
@@ -128,7 +129,21 @@ def _context(request: Request, session: Db, who: Viewer, fq: FleetQuery) -> dict
     result = fleet.fleet_page(
         session, flt, moment, sort=fq.sort, descending=fq.desc, page=fq.page, per_page=PER_PAGE
     )
-    return {"fleet": result, "fq": fq, "moment": moment}
+    counts = fleet.state_counts(session, scope, moment)
+    return {
+        "fleet": result,
+        "fq": fq,
+        "moment": moment,
+        "counts": counts,
+        "fleet_status": _status(counts, result.total),
+    }
+
+
+def _status(counts: dict[str, int], shown: int) -> str:
+    """The fleet in one short line for the live region: ``4 sites · 2 down``."""
+    total = sum(counts.values())
+    sites = plural(total, "site") if shown == total else f"Showing {shown} of {total} sites"
+    return f"{sites} · {counts['down'] or 'none'} down"
 
 
 @router.get("/")
@@ -141,7 +156,6 @@ def fleet_view(*, request: Request, session: Db, who: AnyUser, raw: Raw) -> HTML
         request,
         "fleet.html",
         who,
-        counts=fleet.state_counts(session, scope, context["moment"]),
         clients=list_clients(session) if scope is None else [],
         tags=fleet.all_tags(session, scope),
         cms_choices=fleet.all_cms(session, scope),
@@ -150,10 +164,24 @@ def fleet_view(*, request: Request, session: Db, who: AnyUser, raw: Raw) -> HTML
 
 
 @router.get("/fleet/rows")
-def fleet_rows(*, request: Request, session: Db, who: AnyUser, raw: Raw) -> HTMLResponse:
-    """The table alone: what htmx polls and swaps in place."""
+def fleet_rows(
+    *,
+    request: Request,
+    session: Db,
+    who: AnyUser,
+    raw: Raw,
+    said: Annotated[str, Query(max_length=200)] = "",
+) -> HTMLResponse:
+    """The table alone: what htmx polls and swaps in place.
+
+    The status line outside the table is the live region; it changes (out of band) only
+    when its text does, so a poll that finds nothing new makes a screen reader say nothing.
+    """
     fq = _query(raw)
-    response = page(request, "fleet_rows.html", who, **_context(request, session, who, fq))
+    context = _context(request, session, who, fq)
+    response = page(
+        request, "fleet_rows.html", who, announce=context["fleet_status"] != said, **context
+    )
     if request.headers.get("hx-trigger") == "filters":
         # A filter change (not a poll): the address bar follows, so the view can be bookmarked.
         query = fq.link(page=fq.page)

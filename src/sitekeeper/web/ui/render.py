@@ -1,4 +1,4 @@
-"""Templates and the filters pages share (ages, durations, milliseconds, certificate days)."""
+"""Templates and the filters pages share (ages, durations, sizes, certificate days, events)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from sitekeeper.domain.humanize import size
+from sitekeeper.domain.journal_text import describe
 from sitekeeper.web.auth import Viewer, database
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
@@ -23,8 +25,8 @@ def age(moment: datetime | None, now: datetime | None = None) -> str:
         return "–"
     seconds = max(0, int(((now or datetime.now(UTC)) - moment).total_seconds()))
     parts: list[str] = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        count, seconds = divmod(seconds, size)
+    for unit, length in (("d", 86400), ("h", 3600), ("m", 60)):
+        count, seconds = divmod(seconds, length)
         if count or parts:
             parts.append(f"{count}{unit}")
     return " ".join(parts[:2]) if parts else "<1m"
@@ -48,22 +50,11 @@ def days_left(moment: datetime | None) -> int | None:
     return None if moment is None else (moment - datetime.now(UTC)).days
 
 
-def size(count: int | None) -> str:
-    """Bytes as ``12.3 MiB`` (binary units, as restic reports them)."""
-    if count is None:
-        return "–"
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"
-
-
 TEMPLATES.env.filters.update(
     age=age, stamp=stamp, days_left=days_left, duration=duration, size=size
 )
 TEMPLATES.env.globals["now"] = lambda: datetime.now(UTC)
+TEMPLATES.env.globals["describe"] = describe  # journal events in words
 
 
 def page(
