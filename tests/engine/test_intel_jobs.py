@@ -20,6 +20,7 @@ from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.inventory import Extension, Inventory
 from sitekeeper.engine.intel_jobs import IntelJobs, rematch
 from sitekeeper.intel.fetch import FeedSettings
+from sitekeeper.probes.fingerprint import FingerprintOptions
 from sitekeeper.store import clients, findings, inventories, sites
 from sitekeeper.store.database import Database
 from sitekeeper.store.intel_tables import FeedState, InventoryRecord, SiteSoftware
@@ -248,8 +249,9 @@ async def test_fingerprinted_site_gets_possible_findings(db: Database, tmp_path:
     """Without SSH, the fingerprint's candidate range decides: "possible", basis fingerprint."""
     seen: list[str] = []
 
-    async def fingerprint(url: str) -> Fingerprint:
+    async def fingerprint(url: str, options: FingerprintOptions) -> Fingerprint:
         seen.append(url)
+        assert options.verify_tls  # the site's check options: verification on (the default)
         return Fingerprint(url=url, cms="wordpress", candidates=[">=6.1 <6.2"], evidence=["x"])
 
     with db.session() as session:

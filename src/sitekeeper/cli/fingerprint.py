@@ -32,21 +32,19 @@ async def _fingerprint_all(
 ) -> list[Fingerprint]:
     """Every target with at most ``concurrency`` at once, in input order."""
     # Imported here to keep CLI start-up fast.
-    from sitekeeper.intel.hashes import HashKnowledge, HashSources, learn_all  # noqa: PLC0415
     from sitekeeper.probes.fingerprint import (  # noqa: PLC0415
-        HASH_FILES,
         FingerprintOptions,
         FingerprintProbe,
+        learn_release_hashes,
     )
 
-    hashes = HashKnowledge.in_home(settings.home)
     if learn:
-        await learn_all(hashes, HashSources.from_settings(settings), HASH_FILES)
+        await learn_release_hashes(settings)
     slots = asyncio.Semaphore(concurrency)
-    async with FingerprintProbe.from_settings(settings, hashes) as probe:
+    async with await FingerprintProbe.in_home(settings) as probe:
 
         async def one(target: OneShotTarget) -> Fingerprint:
-            options = FingerprintOptions(verify_tls=target.options.verify_tls)
+            options = FingerprintOptions.from_check(target.options)
             async with slots:
                 return await probe.fingerprint(target.url, options)
 

@@ -4,14 +4,15 @@ Each job fetches outside any transaction, then stores what it learnt, re-matches
 only what changed (the packages an advisory or release names, or the one site
 inventoried) and queues alerts — all in one transaction, so a rejected feed or
 a crash leaves the store as it was. ``serve`` runs the ``*_due`` / ``poll`` /
-``refresh`` methods as periodic loops; the CLI calls the same methods once.
+``refresh`` / ``learn`` methods as periodic loops; the CLI calls the same methods once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,13 +21,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sitekeeper.config import Settings
+from sitekeeper.domain.checks import CheckOptions
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.intel_events import IntelEventKind
 from sitekeeper.domain.inventory import Inventory, InventoryDiff
 from sitekeeper.domain.sites import SshAccess
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import (
-    ConfigError,
     FeedError,
     NotFound,
     RemoteError,
@@ -40,6 +41,11 @@ from sitekeeper.intel.fetch import FeedSettings, Fetcher, cache_from_rows
 from sitekeeper.intel.matching import AdvisoryIndex, FindingSpec, is_polled, match
 from sitekeeper.intel.pollers import PollResult, drupal, joomla, wordpress
 from sitekeeper.notify import outbox
+from sitekeeper.probes.fingerprint import (
+    FingerprintOptions,
+    FingerprintProbe,
+    learn_release_hashes,
+)
 from sitekeeper.store import advisories as advisory_store
 from sitekeeper.store import findings, inventories, journal, releases
 from sitekeeper.store.channels import channel_urls
@@ -49,7 +55,7 @@ from sitekeeper.store.tables import Client, Site
 from sitekeeper.vault import Vault
 
 log = logging.getLogger(__name__)
-FingerprintFn = Callable[[str], Awaitable[Fingerprint]]
+FingerprintFn = Callable[[str, FingerprintOptions], Awaitable[Fingerprint]]
 MAX_ALERT_LINES = 200  # per message; a client with more sites gets the count
 
 
@@ -248,26 +254,32 @@ class IntelJobs:
         fingerprint: FingerprintFn | None = None,
         concurrency: int = 10,
     ) -> None:
+        """``fingerprint``: what fingerprints a site (default: one shared probe per run)."""
         self.db = db
         self.settings = settings
         self.feeds = feeds or FeedSettings.from_settings(settings)
         self.vault = vault or Vault.from_home(settings.home, settings.secret_key)
         self.alerts = SoftwareAlerts(settings.alert_urls, self.vault)
-        self.fingerprint_fn = fingerprint or default_fingerprint(settings)
+        self.fingerprint_fn = fingerprint
         self.concurrency = concurrency
 
     def schedules(self, due_check: float = 300.0) -> list[Schedule]:
         """What ``serve`` runs periodically: (name, period in seconds, action).
 
         Inventories and fingerprints are checked for due sites every ``due_check``
-        seconds; each site's own interval (plan option or setting) decides.
+        seconds; each site's own interval (plan option or setting) decides. Release
+        hashes are learned unless their interval is 0.
         """
-        return [
+        schedules = [
             Schedule("intel-feeds", self.feeds.poll_interval, self.poll_feeds),
             Schedule("intel-advisories", self.feeds.advisory_interval, self.refresh_advisories),
             Schedule("intel-inventories", due_check, self.inventories_due),
             Schedule("intel-fingerprints", due_check, self.fingerprints_due),
         ]
+        if self.feeds.hash_learn_interval:
+            learn = Schedule("intel-hashes", self.feeds.hash_learn_interval, self.learn_hashes)
+            schedules.append(learn)
+        return schedules
 
     async def run_safely(self, schedule: Schedule) -> None:
         """One scheduled run; a failure is logged and the loop goes on (the next run retries)."""
@@ -401,15 +413,19 @@ class IntelJobs:
         assert isinstance(target, tuple)
         return target
 
-    async def fingerprint_site(self, site_id: int) -> Fingerprint:
-        """Fingerprint one site from outside and store it (its software, without inventory)."""
-        if self.fingerprint_fn is None:
-            raise ConfigError("no fingerprint function is configured")
-        site = await self._db(lambda s: s.get(Site, site_id))
-        url = site.url if isinstance(site, Site) else None
-        if url is None:
-            raise NotFound(f"no site {site_id}")
-        result = await self.fingerprint_fn(url)
+    async def fingerprint_site(
+        self, site_id: int, fingerprint: FingerprintFn | None = None
+    ) -> Fingerprint:
+        """Fingerprint one site from outside, as its check options say, and store it (its
+        software, without inventory). ``fingerprint``: a run's shared one, else one for this.
+        """
+        if fingerprint is None:
+            async with self._fingerprinter() as one_off:
+                return await self.fingerprint_site(site_id, one_off)
+        target = await self._db(lambda s: _fingerprint_target(s, site_id))
+        assert isinstance(target, tuple)
+        url, options = target
+        result = await fingerprint(url, options)
         now = datetime.now(UTC)
 
         def store(session: Session) -> None:
@@ -421,34 +437,63 @@ class IntelJobs:
         await self._db(store)
         return result
 
+    @asynccontextmanager
+    async def _fingerprinter(self) -> AsyncIterator[FingerprintFn]:
+        """One probe for a run, with the hash knowledge as learned by now; or the given one."""
+        if self.fingerprint_fn is not None:
+            yield self.fingerprint_fn
+            return
+        async with await FingerprintProbe.in_home(self.settings) as probe:
+            yield probe.fingerprint
+
+    async def learn_hashes(self) -> dict[str, list[str]]:
+        """Learn the static-file hashes of new CMS releases (``fingerprint --learn``).
+
+        Releases already in the cache are not downloaded again: a run with nothing new
+        reads each vendor's release list and nothing else.
+        """
+        learned = await learn_release_hashes(self.settings)
+        if any(learned.values()):
+            counts = ", ".join(f"{len(v)} {cms}" for cms, v in learned.items())
+            log.info("learned the static files of new releases: %s", counts)
+        return learned
+
     async def inventories_due(self, limit: int = 100) -> int:
         """Inventory the sites whose inventory is due (SSH sites); returns how many ran."""
-        return await self._run_due("inventory", self.feeds.inventory_interval, limit)
+        due = await self._due("inventory", self.feeds.inventory_interval, limit)
+        await self._each("inventory", due, lambda site_id: self.inventory_site(str(site_id)))
+        return len(due)
 
     async def fingerprints_due(self, limit: int = 100) -> int:
-        """Fingerprint the sites whose fingerprint is due; returns how many ran."""
-        if self.fingerprint_fn is None:
-            return 0
-        return await self._run_due("fingerprint", self.feeds.fingerprint_interval, limit)
+        """Fingerprint the sites whose fingerprint is due with one probe; returns how many ran."""
+        due = await self._due("fingerprint", self.feeds.fingerprint_interval, limit)
+        if due:
+            async with self._fingerprinter() as fingerprint:
+                await self._each(
+                    "fingerprint", due, lambda site_id: self.fingerprint_site(site_id, fingerprint)
+                )
+        return len(due)
 
-    async def _run_due(self, kind: str, interval: float, limit: int) -> int:
+    async def _due(self, kind: str, interval: float, limit: int) -> list[int]:
         now = datetime.now(UTC)
         due = await self._db(lambda s: inventories.sites_due(s, kind, now, interval, limit))
         assert isinstance(due, list)
+        return due
+
+    async def _each(
+        self, kind: str, site_ids: list[int], job: Callable[[int], Awaitable[object]]
+    ) -> None:
+        """``job`` for every site, ``concurrency`` at once; a site's failure is only logged."""
         gate = asyncio.Semaphore(self.concurrency)
 
         async def one(site_id: int) -> None:
             async with gate:
                 try:
-                    if kind == "inventory":
-                        await self.inventory_site(str(site_id))
-                    else:
-                        await self.fingerprint_site(site_id)
+                    await job(site_id)
                 except (RemoteError, FeedError, UsageError) as exc:
                     log.warning("%s of site %s failed: %s", kind, site_id, exc)
 
-        await asyncio.gather(*(one(site_id) for site_id in due))
-        return len(due)
+        await asyncio.gather(*(one(site_id) for site_id in site_ids))
 
 
 @dataclass(frozen=True)
@@ -460,17 +505,13 @@ class Schedule:
     action: Callable[[], Awaitable[object]]
 
 
-def default_fingerprint(settings: Settings) -> FingerprintFn | None:
-    """The fingerprint probe (``probes.fingerprint``) bound to the settings, if installed."""
-    try:
-        from sitekeeper.probes.fingerprint import fingerprint  # noqa: PLC0415 - optional
-    except ImportError:
-        return None
-
-    async def run(url: str) -> Fingerprint:
-        return await fingerprint(url, settings=settings)
-
-    return run
+def _fingerprint_target(session: Session, site_id: int) -> tuple[str, FingerprintOptions]:
+    """The site's URL and what its stored check options say about fingerprinting it."""
+    site = session.get(Site, site_id)
+    if site is None:
+        raise NotFound(f"no site {site_id}")
+    check = CheckOptions.model_validate(site.check_options or {})
+    return site.url, FingerprintOptions.from_check(check)
 
 
 def _polled(

@@ -54,6 +54,9 @@ class FeedSettings(BaseModel):
     advisory_interval: float = Field(default=900.0, ge=30, description="Advisory sources (s).")
     inventory_interval: float = Field(default=86400.0, ge=60, description="SSH inventories (s).")
     fingerprint_interval: float = Field(default=86400.0, ge=60, description="Fingerprints (s).")
+    hash_learn_interval: float = Field(
+        default=86400.0, ge=0, description="Release hashes for fingerprints (s; 0: never)."
+    )
     timeout: float = Field(default=30.0, gt=0, le=300)
     max_bytes: int = Field(default=20 * MiB, ge=1024)
     max_redirects: int = Field(default=3, ge=0, le=10)
@@ -77,6 +80,7 @@ class FeedSettings(BaseModel):
             advisory_interval=settings.advisory_interval,
             inventory_interval=settings.inventory_interval,
             fingerprint_interval=settings.fingerprint_interval,
+            hash_learn_interval=settings.hash_learn_interval,
         )
 
 

@@ -20,9 +20,9 @@ import os
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field
@@ -44,6 +44,7 @@ CACHE_FORMAT = 1
 MAX_MEMBERS = 100_000  # a CMS archive has ~20k files; more is a bomb
 MAX_UNPACKED = 1024 * 1024 * 1024  # sum of member sizes looked at in one archive
 _ECOSYSTEMS = {"wordpress": Ecosystem.WORDPRESS, "joomla": Ecosystem.JOOMLA}
+T = TypeVar("T")
 
 
 class HashSources(BaseModel):
@@ -183,13 +184,39 @@ def _sorted(cms: str, versions: Iterable[str]) -> list[str]:
 async def learn_all(
     knowledge: HashKnowledge, sources: HashSources, files: Mapping[str, Sequence[str]]
 ) -> dict[str, list[str]]:
-    """Learn every CMS in ``files`` (cms -> static paths); returns the versions newly learned."""
+    """Learn every CMS in ``files`` (cms -> static paths); returns the versions newly learned.
+
+    A vendor that fails does not keep the others from being learned (all is saved);
+    the failure is raised afterwards, so that a scheduled run logs it and retries.
+    """
+    learned: dict[str, list[str]] = {}
+    failures: list[FeedError] = []
     async with Learner(knowledge, sources) as learner:
-        return {
-            "wordpress": await learner.learn_wordpress(files["wordpress"]),
-            "joomla": await learner.learn_joomla(files["joomla"]),
-            "drupal": await learner.learn_drupal(files["drupal"]),
-        }
+        for cms, learn in (
+            ("wordpress", learner.learn_wordpress),
+            ("joomla", learner.learn_joomla),
+            ("drupal", learner.learn_drupal),
+        ):
+            try:
+                learned[cms] = await learn(files[cms])
+            except FeedError as exc:
+                failures.append(exc)
+    if len(failures) == 1:
+        raise failures[0]
+    if failures:
+        permanent = all(f.permanent for f in failures)
+        raise FeedError("; ".join(map(str, failures)), permanent=permanent) from failures[0]
+    return learned
+
+
+async def _every(jobs: Iterable[Awaitable[T]]) -> list[T]:
+    """Wait for all, then raise the first failure: a release that fails must not abandon
+    the others half-way (their downloads would be lost, and redone next run)."""
+    results = await asyncio.gather(*jobs, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return [r for r in results if not isinstance(r, BaseException)]
 
 
 class Learner:
@@ -243,7 +270,7 @@ class Learner:
             )
             return version
 
-        done = await asyncio.gather(*(one(v) for v in todo))
+        done = await _every(one(v) for v in todo)
         return [v for v in done if v is not None]
 
     async def learn_joomla(self, paths: Sequence[str]) -> list[str]:
@@ -273,11 +300,7 @@ class Learner:
             self.knowledge.add("joomla", release.info.version, files)
             return release.info.version
 
-        return list(
-            await asyncio.gather(
-                *(one(u) for u in todo.values()), *(one_tuf(r) for r in tuf.values())
-            )
-        )
+        return await _every([*(one(u) for u in todo.values()), *(one_tuf(r) for r in tuf.values())])
 
     async def _joomla_tuf_releases(self) -> list[TufRelease]:
         """Core releases of the TUF targets, verified by python-tuf exactly as the poller does."""
@@ -376,7 +399,7 @@ class Learner:
             self.knowledge.add("drupal", release.version, files)
             return release.version
 
-        return list(await asyncio.gather(*(one(r) for r in todo.values())))
+        return await _every(one(r) for r in todo.values())
 
     async def _get(self, url: str, max_bytes: int) -> bytes:
         """A bounded GET of a feed; FeedError if it fails, InvalidFeed if it is too big."""

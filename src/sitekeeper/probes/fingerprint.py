@@ -24,9 +24,10 @@ from yarl import URL
 
 from sitekeeper.cms import drupal, joomla, wordpress_signals
 from sitekeeper.config import Settings
+from sitekeeper.domain.checks import CheckOptions
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.versions import Ecosystem
-from sitekeeper.intel.hashes import HashKnowledge, md5_hex
+from sitekeeper.intel.hashes import HashKnowledge, HashSources, learn_all, md5_hex
 from sitekeeper.plugins import register
 from sitekeeper.probes.client import ClientLimits, HttpClientBase
 from sitekeeper.probes.http import classify_error
@@ -53,6 +54,12 @@ class FingerprintOptions(BaseModel):
     timeout: float | None = Field(default=None, gt=0, le=300, description="Total deadline (s).")
     max_requests: int = Field(default=10, ge=1, le=30, description="Requests per fingerprint.")
     verify_tls: bool = True
+
+    @classmethod
+    def from_check(cls, check: CheckOptions) -> FingerprintOptions:
+        """What a site's check options say about fingerprinting it (a self-signed site the
+        agency marked ``verify_tls=false`` is fingerprinted without verification too)."""
+        return cls(verify_tls=check.verify_tls)
 
 
 class _TooManyRedirects(Exception):
@@ -122,6 +129,13 @@ class FingerprintProbe(HttpClientBase):
             per_ip_concurrency=settings.per_ip_concurrency,
             hashes=hashes,
         )
+
+    @classmethod
+    async def in_home(cls, settings: Settings) -> Self:
+        """A probe with the operator's limits and the hash knowledge learned so far in the
+        data directory (read now: open one per run to see what a later learning adds)."""
+        hashes = await asyncio.to_thread(HashKnowledge.in_home, settings.home)
+        return cls.from_settings(settings, hashes)
 
     async def fingerprint(
         self,
@@ -335,6 +349,13 @@ def _judge(url: str, run: _Run, error: str | None) -> Fingerprint:
         if allowed:
             return Fingerprint(url=url, cms=cms, candidates=allowed, evidence=evidence, error=error)
     return Fingerprint(url=url, cms=cms, candidates=bounded, evidence=evidence, error=error)
+
+
+async def learn_release_hashes(settings: Settings) -> dict[str, list[str]]:
+    """Learn the static files of releases not yet in the data directory's cache (what
+    ``fingerprint --learn`` and ``serve`` do); returns the versions newly learned."""
+    hashes = await asyncio.to_thread(HashKnowledge.in_home, settings.home)
+    return await learn_all(hashes, HashSources.from_settings(settings), HASH_FILES)
 
 
 async def fingerprint(

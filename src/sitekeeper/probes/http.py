@@ -313,6 +313,11 @@ def classify_error(exc: BaseException) -> tuple[ErrorCategory, str]:
     """Map a transport error from aiohttp or the OS to a category and a reason."""
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return ErrorCategory.DNS, f"cannot resolve {exc.host}: {exc.strerror or exc}"
+    # Certificate and handshake failures are connector errors too: "tls", not "refused".
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return ErrorCategory.TLS, verify_reason(exc.certificate_error)
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return ErrorCategory.TLS, f"TLS handshake failed: {verify_reason(exc.os_error)}"
     if isinstance(exc, aiohttp.ClientConnectorError):
         os_error = exc.os_error
         if isinstance(os_error, ConnectionRefusedError):
