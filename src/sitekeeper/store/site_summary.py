@@ -201,16 +201,17 @@ def reconcile(session: Session) -> int:
     Nonzero means a writer missed a refresh (a bug worth a log line); the
     summary is correct again either way. A site with nothing to count needs no row.
     """
-    current = {row.site_id: row for row in session.scalars(select(SiteSummary))}
+    columns = [getattr(SiteSummary, c) for c in _EVERYTHING.columns]
+    current = {
+        row[0]: tuple(row[1:]) for row in session.execute(select(SiteSummary.site_id, *columns))
+    }
     computed = [(source, _COMPUTE[source](session, None)) for source in _SOURCES]
     fixes: list[dict[str, Any]] = []
     for site in session.scalars(select(Site.id)):
-        want: dict[str, Any] = {}
+        want: tuple[Any, ...] = ()
         for source, values in computed:
-            want.update(zip(source.columns, values.get(site, source.empty), strict=True))
-        row = current.get(site)
-        have = {c: getattr(row, c) for c in _ALL_EMPTY} if row is not None else _ALL_EMPTY
-        if want != have:
-            fixes.append({"site_id": site, **want})
+            want += tuple(values.get(site, source.empty))
+        if want != current.get(site, _EVERYTHING.empty):
+            fixes.append({"site_id": site, **dict(zip(_EVERYTHING.columns, want, strict=True))})
     _upsert(session, _EVERYTHING, fixes)
     return len(fixes)
