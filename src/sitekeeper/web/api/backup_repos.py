@@ -13,8 +13,7 @@ from sitekeeper.backup import repository
 from sitekeeper.backup.repository import RepositoryConfig
 from sitekeeper.store.backup_tables import BackupRepository
 from sitekeeper.store.tables import Client
-from sitekeeper.vault import Vault
-from sitekeeper.web.api.common import ERRORS, Db
+from sitekeeper.web.api.common import ERRORS, Db, vault_of
 from sitekeeper.web.api.task_schemas import BackupRepositoryIn, BackupRepositoryOut
 from sitekeeper.web.auth import Admin, now
 
@@ -60,6 +59,6 @@ def set_repository(
         config = RepositoryConfig.model_validate(body.model_dump(exclude={"client_id"}))
     except ValueError as exc:
         raise HTTPException(422, f"invalid repository: {exc}") from None
-    vault: Vault = request.app.state.vault
+    vault = vault_of(request)
     row = repository.configure(session, vault, config, client_id=body.client_id, now=now())
     return repository_out(row, client.name if client is not None else None)

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from sitekeeper.store.tables import Site
+from sitekeeper.vault import Vault
 from sitekeeper.web.auth import Viewer, database
 
 T = TypeVar("T")
@@ -50,6 +51,17 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "Not found (or not yours)"},
     422: {"model": ErrorBody, "description": "Invalid input"},
 }
+
+
+def vault_of(request: Request) -> Vault:
+    """The app's vault (secrets at rest), set up once by create_app."""
+    found: Vault = request.app.state.vault
+    return found
+
+
+def default_interval(request: Request) -> int:
+    """Seconds between checks for a site whose plan sets no interval."""
+    return int(request.app.state.settings.default_check_interval)
 
 
 def error_response(status: int, code: str, message: str) -> JSONResponse:

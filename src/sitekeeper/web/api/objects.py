@@ -11,8 +11,18 @@ from sitekeeper.store import clients as client_store
 from sitekeeper.store import contracts as contract_store
 from sitekeeper.store import plans as plan_store
 from sitekeeper.store.tables import Client, Contract, Plan
-from sitekeeper.vault import Vault
-from sitekeeper.web.api.common import ERRORS, Db, Id, IdQuery, Page, PageNo, PerPage, slice_page
+from sitekeeper.web.api.common import (
+    ERRORS,
+    Db,
+    Id,
+    IdQuery,
+    Page,
+    PageNo,
+    PerPage,
+    default_interval,
+    slice_page,
+    vault_of,
+)
 from sitekeeper.web.api.schemas import (
     ClientIn,
     ClientOut,
@@ -27,15 +37,6 @@ from sitekeeper.web.api.schemas import (
 from sitekeeper.web.auth import AnyUser, Staff, Viewer, now
 
 router = APIRouter(prefix="/api", responses=ERRORS)
-
-
-def _vault(request: Request) -> Vault:
-    vault: Vault = request.app.state.vault
-    return vault
-
-
-def _interval(request: Request) -> int:
-    return int(request.app.state.settings.default_check_interval)
 
 
 # --- clients ----------------------------------------------------------------------------------
@@ -89,7 +90,7 @@ def create_client(body: ClientIn, request: Request, session: Db, who: Staff) -> 
     """Add a client (alert URLs are checked and stored encrypted)."""
     client = client_store.add_client(
         session,
-        _vault(request),
+        vault_of(request),
         name=body.name,
         email=body.email,
         language=body.language,
@@ -109,7 +110,7 @@ def update_client(
     client_store.update_client(
         session,
         client,
-        _vault(request),
+        vault_of(request),
         name=body.name,
         email=body.email,
         language=body.language,
@@ -191,7 +192,7 @@ def update_plan(
         session,
         plan,
         now().timestamp(),
-        default_interval=_interval(request),
+        default_interval=default_interval(request),
         name=body.name,
         check_interval=body.check_interval,
         price=plan_store.parse_price(body.price) if body.price is not None else None,
@@ -306,7 +307,7 @@ def update_contract(
         session,
         contract,
         now().timestamp(),
-        default_interval=_interval(request),
+        default_interval=default_interval(request),
         plan=plan,
         start=body.start,
         end=body.end,
@@ -326,6 +327,6 @@ def delete_contract(contract_id: Id, request: Request, session: Db, who: Staff) 
         session,
         visible_contract(session, who, contract_id),
         now().timestamp(),
-        default_interval=_interval(request),
+        default_interval=default_interval(request),
     )
     return Response(status_code=204)

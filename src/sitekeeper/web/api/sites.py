@@ -19,6 +19,7 @@ from sitekeeper.web.api.common import (
     Page,
     PageNo,
     PerPage,
+    default_interval,
     meta,
     visible_site,
 )
@@ -60,10 +61,6 @@ def site_out(row: fleet.FleetRow, contract_id: IdQuery = None) -> SiteOut:
 def _one(session: Session, site: Site) -> SiteOut:
     page = fleet.fleet_page(session, fleet.FleetFilter(site_id=site.id), now())
     return site_out(page.rows[0], site.contract_id)
-
-
-def _interval(request: Request) -> int:
-    return int(request.app.state.settings.default_check_interval)
 
 
 def _client(session: Session, client_id: int) -> Client:
@@ -126,7 +123,7 @@ def create_site(body: SiteIn, request: Request, session: Db, who: Staff) -> Site
         tags=body.tags,
         paused=body.paused,
     )
-    site = site_store.add_site(session, fields, now(), default_interval=_interval(request))
+    site = site_store.add_site(session, fields, now(), default_interval=default_interval(request))
     return _one(session, site)
 
 
@@ -145,7 +142,7 @@ def update_site(
         tags=body.tags,
         paused=body.paused,
     )
-    site_store.update_site(session, site, fields, now(), default_interval=_interval(request))
+    site_store.update_site(session, site, fields, now(), default_interval=default_interval(request))
     return _one(session, site)
 
 

@@ -16,18 +16,12 @@ from sitekeeper.store.channels import set_ui_alert_urls, ui_alert_urls
 from sitekeeper.store.clients import check_alert_url, list_clients, mask_url
 from sitekeeper.store.tables import Client
 from sitekeeper.store.web_tables import User
-from sitekeeper.vault import Vault
-from sitekeeper.web.api.common import Id, parse_id
+from sitekeeper.web.api.common import Id, parse_id, vault_of
 from sitekeeper.web.auth import Admin, AnyUser, Viewer, database, now
 from sitekeeper.web.ui.render import Db, page
 
 router = APIRouter(include_in_schema=False)
 Field = Annotated[str, Form(max_length=10_000)]
-
-
-def _vault(request: Request) -> Vault:
-    vault: Vault = request.app.state.vault
-    return vault
 
 
 def _settings_page(
@@ -39,7 +33,7 @@ def _settings_page(
     result: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    vault = _vault(request)
+    vault = vault_of(request)
     env_urls = request.app.state.settings.alert_urls
     return page(
         request,
@@ -71,14 +65,14 @@ def save_alerts(
     except UsageError as exc:
         return _settings_page(request, session, who, error=str(exc), status=400)
     if urls or clear == "on":
-        vault = _vault(request)
+        vault = vault_of(request)
         set_ui_alert_urls(session, vault, urls)
     return RedirectResponse("/settings", status_code=303)
 
 
 def _test_targets(request: Request, url: str, who: Viewer) -> list[str]:
     with database(request).session() as session:
-        stored = ui_alert_urls(session, _vault(request))
+        stored = ui_alert_urls(session, vault_of(request))
     return [url.strip()] if url.strip() else stored + list(request.app.state.settings.alert_urls)
 
 

@@ -19,8 +19,7 @@ from sitekeeper.store import contracts as contract_store
 from sitekeeper.store import plans as plan_store
 from sitekeeper.store.sites import list_sites
 from sitekeeper.store.tables import Client, Contract, Plan
-from sitekeeper.vault import Vault
-from sitekeeper.web.api.common import Id, parse_id
+from sitekeeper.web.api.common import Id, default_interval, parse_id, vault_of
 from sitekeeper.web.api.objects import plan_or_404, visible_client, visible_contract
 from sitekeeper.web.auth import Admin, AnyUser, Staff, Viewer, database, now
 from sitekeeper.web.ui.admin import send_tests
@@ -28,15 +27,6 @@ from sitekeeper.web.ui.render import Db, page
 
 router = APIRouter(include_in_schema=False)
 Field = Annotated[str, Form(max_length=10_000)]
-
-
-def _vault(request: Request) -> Vault:
-    vault: Vault = request.app.state.vault
-    return vault
-
-
-def _interval(request: Request) -> int:
-    return int(request.app.state.settings.default_check_interval)
 
 
 def _lines(text: str) -> list[str]:
@@ -107,7 +97,7 @@ def create_client(
         with session.begin_nested():
             client = client_store.add_client(
                 session,
-                _vault(request),
+                vault_of(request),
                 name=name,
                 email=email or None,
                 language=language or "en",
@@ -129,7 +119,7 @@ def _client_page(
     error: str | None = None,
     result: str | None = None,
 ) -> HTMLResponse:
-    vault = _vault(request)
+    vault = vault_of(request)
     return _form_page(
         request,
         "client.html",
@@ -173,7 +163,7 @@ def update_client(
             client_store.update_client(
                 session,
                 client,
-                _vault(request),
+                vault_of(request),
                 name=name,
                 email=email,
                 language=language or None,
@@ -192,7 +182,9 @@ async def test_client_alerts(request: Request, client_id: Id, who: Staff) -> HTM
 
     def targets() -> list[str]:
         with database(request).session() as session:
-            return client_store.alert_urls(visible_client(session, who, client_id), _vault(request))
+            return client_store.alert_urls(
+                visible_client(session, who, client_id), vault_of(request)
+            )
 
     result = await send_tests(await run_in_threadpool(targets))
 
@@ -306,7 +298,7 @@ def update_plan(
                 session,
                 plan,
                 now().timestamp(),
-                default_interval=_interval(request),
+                default_interval=default_interval(request),
                 name=name,
                 check_interval=parse_check_interval(check_interval),
                 price=plan_store.parse_price(price),
@@ -442,7 +434,7 @@ def update_contract(
                 session,
                 contract,
                 now().timestamp(),
-                default_interval=_interval(request),
+                default_interval=default_interval(request),
                 plan=the_plan,
                 start=_date(start, "start"),
                 end=end_date,
@@ -462,7 +454,7 @@ def delete_contract(request: Request, contract_id: Id, session: Db, who: Staff) 
     """Remove a contract; its sites stay, uncovered, on the default interval."""
     contract = visible_contract(session, who, contract_id)
     contract_store.remove_contract(
-        session, contract, now().timestamp(), default_interval=_interval(request)
+        session, contract, now().timestamp(), default_interval=default_interval(request)
     )
     return RedirectResponse("/contracts", status_code=303)
 

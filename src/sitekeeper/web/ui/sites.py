@@ -19,7 +19,7 @@ from sitekeeper.store.contracts import list_contracts
 from sitekeeper.store.inventories import latest_inventory
 from sitekeeper.store.tables import Client, Contract, Site
 from sitekeeper.store.tasks import TaskFilter, list_tasks
-from sitekeeper.web.api.common import Id, parse_id, visible_site
+from sitekeeper.web.api.common import Id, default_interval, parse_id, visible_site
 from sitekeeper.web.api.tasks import queue_task
 from sitekeeper.web.auth import AnyUser, Staff, Viewer, now
 from sitekeeper.web.ui.charts import Point, response_line, uptime_bars
@@ -247,7 +247,7 @@ def create_site(
 ) -> Response:
     """Add a site; on bad input, the form again with the reason."""
     values = _values(url=url, name=name, client=client, contract=contract, tags=tags, paused=paused)
-    interval = request.app.state.settings.default_check_interval
+    interval = default_interval(request)
     try:
         with session.begin_nested():
             fields = _fields(session, values)
@@ -290,7 +290,7 @@ def update_site(
     """Save the edit form."""
     site = visible_site(session, who, site_id)
     values = _values(url=url, name=name, client=client, contract=contract, tags=tags, paused=paused)
-    interval = request.app.state.settings.default_check_interval
+    interval = default_interval(request)
     try:
         with session.begin_nested():
             site_store.update_site(
