@@ -1,6 +1,7 @@
 """Scheduled fingerprints (``serve`` and the fingerprint task) do what ``sitekeeper fingerprint``
-does: they honour the site's ``verify_tls``, narrow the version by the learned static-file
-hashes and share one probe per run; and ``serve`` learns those hashes on its own schedule.
+does: they honour the site's ``verify_tls`` and ``ca_bundle``, narrow the version by the learned
+static-file hashes and share one probe per run; and ``serve`` learns those hashes on its own
+schedule.
 
 Sites are loopback servers serving the joomla5 fixture (over TLS with a self-signed
 certificate where it matters); the vendors are a loopback feed server in their formats.
@@ -29,7 +30,7 @@ from sitekeeper.store import clients, sites
 from sitekeeper.store.database import Database
 from sitekeeper.store.intel_tables import FingerprintRecord
 from tests.intel.feedserver import FeedServer, feed_server
-from tests.probes.conftest import serve
+from tests.probes.conftest import serve, server_context
 from tests.probes.test_fingerprint_cms import SITES, site_app
 from tests.store.factories import VAULT
 
@@ -52,7 +53,7 @@ def _jobs(db: Database, tmp_path: Path, **settings: Any) -> IntelJobs:
     return IntelJobs(db, Settings(home=tmp_path / "home", **settings), vault=VAULT, concurrency=1)
 
 
-def _add_sites(db: Database, *specs: tuple[str, str, dict[str, bool]]) -> list[int]:
+def _add_sites(db: Database, *specs: tuple[str, str, dict[str, Any]]) -> list[int]:
     """Sites of one client: (name, url, check options)."""
     with db.session() as session:
         owner = clients.add_client(session, VAULT, name="Agency", now=NOW)
@@ -109,6 +110,29 @@ async def test_a_self_signed_site_is_fingerprinted_when_its_check_skips_tls_veri
         lax: ("joomla", "5.1.2", []),
         strict: (None, None, []),
     }
+
+
+async def test_a_private_ca_site_is_fingerprinted_with_its_check_ca_bundle(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    ca = trustme.CA()
+    ca_file = tmp_path / "agency-ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    async with serve(
+        site_app(JOOMLA5), ssl_context=server_context(ca.issue_cert("127.0.0.1"))
+    ) as site:
+        private, unknown = _add_sites(
+            sqlite_db,
+            ("private", site.url("/"), {"ca_bundle": str(ca_file)}),
+            ("unknown", site.url("/"), {}),
+        )
+        jobs = _jobs(sqlite_db, tmp_path)
+        found = await jobs.fingerprint_site(private)
+        refused = await jobs.fingerprint_site(unknown)
+    assert (found.cms, found.version, found.error) == ("joomla", "5.1.2", None)
+    assert refused.error is not None and refused.error.startswith("tls: ")
+    assert "unable to get local issuer certificate" in refused.error
+    assert _stored(sqlite_db) == {private: ("joomla", "5.1.2", []), unknown: (None, None, [])}
 
 
 # ---------------------------------------------------------------- learned hashes, one probe

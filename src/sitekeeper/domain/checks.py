@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -48,6 +48,10 @@ ERROR_CODES: dict[ErrorCategory | None, int] = {
 ERROR_BY_CODE: dict[int, ErrorCategory | None] = {v: k for k, v in ERROR_CODES.items()}
 
 
+# A site's private CA: checks and fingerprints declare it alike (see FingerprintOptions).
+CaBundle = Annotated[str | None, Field(description="PEM file of CAs to trust.")]
+
+
 class CheckOptions(BaseModel):
     """Per-site check settings, stored as validated JSON on the site."""
 
@@ -63,7 +67,7 @@ class CheckOptions(BaseModel):
     forbidden: list[str] = Field(
         default_factory=list, description="Words that must not appear (defacement, spam)."
     )
-    ca_bundle: str | None = Field(default=None, description="PEM file of CAs to trust.")
+    ca_bundle: CaBundle = None
     verify_tls: bool = True
     max_redirects: int | None = Field(default=None, ge=0, le=30)
 

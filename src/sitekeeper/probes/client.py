@@ -1,4 +1,5 @@
-"""What every HTTP probe shares: one client session, a DNS cache, per-IP slots, limits.
+"""What every HTTP probe shares: one client session, a DNS cache, per-IP slots, limits,
+SSL contexts by the site's trust settings.
 
 Subclasses say how their connections behave (kept alive or not, which
 response class); the lifecycle and the hostile-site limits live here once.
@@ -7,6 +8,7 @@ response class); the lifecycle and the hostile-site limits live here once.
 from __future__ import annotations
 
 import socket
+import ssl
 from types import TracebackType
 from typing import ClassVar, Self, TypedDict
 
@@ -15,6 +17,7 @@ from aiohttp.abc import AbstractResolver
 
 from sitekeeper.probes.limits import KeyedLimiter
 from sitekeeper.probes.resolver import CachingResolver
+from sitekeeper.probes.tls import SslContexts
 
 
 class ClientLimits(TypedDict, total=False):
@@ -61,6 +64,8 @@ class HttpClientBase:
         self._resolver = CachingResolver(resolver)
         self._limiter = KeyedLimiter(per_ip_concurrency)
         self._session: aiohttp.ClientSession | None = None
+        # Built once per CA bundle for the probe's life: a run over many sites reuses them.
+        self._contexts = SslContexts()
 
     async def __aenter__(self) -> Self:
         return self
@@ -102,6 +107,12 @@ class HttpClientBase:
                 trust_env=False,
             )
         return self._session
+
+    def _ssl_context(self, verify_tls: bool, ca_bundle: str | None) -> ssl.SSLContext:
+        """The cached context for a site's trust settings (``CaBundleError`` if unreadable)."""
+        if not verify_tls:
+            return self._contexts.unverified()
+        return self._contexts.verifying(ca_bundle)
 
     async def _read_capped(self, resp: aiohttp.ClientResponse) -> tuple[bytes, bool]:
         """Read the decompressed body up to the cap; True if there was more.

@@ -24,14 +24,13 @@ from yarl import URL
 
 from sitekeeper.cms import drupal, joomla, wordpress_signals
 from sitekeeper.config import Settings
-from sitekeeper.domain.checks import CheckOptions
+from sitekeeper.domain.checks import CaBundle, CheckOptions
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.intel.hashes import HashKnowledge, HashSources, learn_all, md5_hex
 from sitekeeper.plugins import register
 from sitekeeper.probes.client import ClientLimits, HttpClientBase
 from sitekeeper.probes.http import classify_error
-from sitekeeper.probes.tls import SslContexts
 
 SIGNALS: tuple[ModuleType, ...] = (wordpress_signals, joomla, drupal)
 # What the hash knowledge should learn per CMS (see intel.hashes.learn_all).
@@ -54,12 +53,14 @@ class FingerprintOptions(BaseModel):
     timeout: float | None = Field(default=None, gt=0, le=300, description="Total deadline (s).")
     max_requests: int = Field(default=10, ge=1, le=30, description="Requests per fingerprint.")
     verify_tls: bool = True
+    ca_bundle: CaBundle = None
 
     @classmethod
     def from_check(cls, check: CheckOptions) -> FingerprintOptions:
-        """What a site's check options say about fingerprinting it (a self-signed site the
-        agency marked ``verify_tls=false`` is fingerprinted without verification too)."""
-        return cls(verify_tls=check.verify_tls)
+        """What a site's check options say about fingerprinting it: the site is trusted as
+        its check trusts it (a self-signed site the agency marked ``verify_tls=false``, a
+        site whose certificate comes from the agency's private CA in ``ca_bundle``)."""
+        return cls(verify_tls=check.verify_tls, ca_bundle=check.ca_bundle)
 
 
 class _TooManyRedirects(Exception):
@@ -116,7 +117,6 @@ class FingerprintProbe(HttpClientBase):
         super().__init__(**limits)
         self._hashes = hashes
         self.requests = 0  # HTTP requests sent so far (diagnostics, politeness tests)
-        self._unverified = SslContexts().unverified()
 
     @classmethod
     def from_settings(cls, settings: Settings, hashes: HashKnowledge | None = None) -> Self:
@@ -249,14 +249,14 @@ class FingerprintProbe(HttpClientBase):
         """One request in the server's per-IP slot; a redirect returns its Location."""
         if url.scheme not in ("http", "https") or not url.host:
             raise ValueError(f"not an http(s) URL: {url}")
+        # Only https needs the context: a broken ca_bundle must not fail a plain-http site.
+        context = (
+            self._ssl_context(opts.verify_tls, opts.ca_bundle) if url.scheme == "https" else True
+        )
         ip = await self._address(url.host, url.port or 80)
         async with (
             self._limiter.hold(ip),
-            self._client().get(
-                url,
-                allow_redirects=False,
-                ssl=True if opts.verify_tls else self._unverified,
-            ) as resp,
+            self._client().get(url, allow_redirects=False, ssl=context) as resp,
         ):
             headers = {k.lower(): v[:500] for k, v in resp.headers.items()}
             location = resp.headers.get("Location")

@@ -26,8 +26,8 @@ from sitekeeper.domain.checks import CheckOptions, CheckResult, ErrorCategory, T
 from sitekeeper.plugins import register
 from sitekeeper.probes.client import ClientLimits, HttpClientBase
 from sitekeeper.probes.tls import (
+    CaBundleError,
     CertCache,
-    SslContexts,
     fetch_unverified_cert,
     peer_der,
     utcnow,
@@ -129,7 +129,6 @@ class HttpProbe(HttpClientBase):
     def __init__(self, **limits: Unpack[ClientLimits]) -> None:
         """``limits``: see ``ClientLimits``; unset ones take this probe's defaults."""
         super().__init__(**limits)
-        self._contexts = SslContexts()
         self._certs = CertCache()
 
     async def check(self, url: str, options: CheckOptions | None = None) -> CheckResult:
@@ -206,7 +205,7 @@ class HttpProbe(HttpClientBase):
         ip = await self._address(host, port)
         trace.ip = ip
         https = url.scheme == "https"
-        context = self._context(opts) if https else None
+        context = self._ssl_context(opts.verify_tls, opts.ca_bundle) if https else None
         budget.pause()
         async with self._limiter.hold(ip):
             budget.resume()
@@ -230,17 +229,6 @@ class HttpProbe(HttpClientBase):
                 reason = verify_reason(exc.os_error)
                 trace.tls = TlsInfo(valid=False, error=reason)
                 raise _Failure(ErrorCategory.TLS, f"TLS handshake failed: {reason}") from exc
-
-    def _context(self, opts: CheckOptions) -> ssl.SSLContext:
-        """The cached SSL context for this site's trust settings."""
-        if not opts.verify_tls:
-            return self._contexts.unverified()
-        try:
-            return self._contexts.verifying(opts.ca_bundle)
-        except (OSError, ssl.SSLError) as exc:
-            raise _Failure(
-                ErrorCategory.TLS, f"cannot load CA bundle {opts.ca_bundle}: {exc}"
-            ) from exc
 
     async def _address(self, host: str, port: int) -> str:
         """The IP the request will use (the resolver caches it for aiohttp)."""
@@ -311,6 +299,8 @@ class HttpProbe(HttpClientBase):
 
 def classify_error(exc: BaseException) -> tuple[ErrorCategory, str]:
     """Map a transport error from aiohttp or the OS to a category and a reason."""
+    if isinstance(exc, CaBundleError):
+        return ErrorCategory.TLS, str(exc)
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return ErrorCategory.DNS, f"cannot resolve {exc.host}: {exc.strerror or exc}"
     # Certificate and handshake failures are connector errors too: "tls", not "refused".

@@ -1,4 +1,4 @@
-"""TLS for the HTTP probe: cached SSL contexts and what a certificate says.
+"""TLS for the HTTP probes: cached SSL contexts and what a certificate says.
 
 Creating an ``SSLContext`` loads a whole trust store (milliseconds of CPU), so
 contexts are built once per CA bundle and reused for every check. Parsing a
@@ -29,6 +29,13 @@ class CertFacts:
     subject: str
 
 
+class CaBundleError(OSError):
+    """A site's CA bundle cannot be read or parsed; reported as the site's ``tls`` failure.
+
+    An ``OSError`` like the transport errors, so the probes' one ``except`` catches it.
+    """
+
+
 class SslContexts:
     """SSL contexts by trust source: system store, a CA bundle, or no verification."""
 
@@ -40,15 +47,18 @@ class SslContexts:
         """A context that verifies chain and host name; ``None``: the system store.
 
         The system store honours ``SSL_CERT_FILE``/``SSL_CERT_DIR`` as read when
-        the first check runs. Raises ``OSError``/``ssl.SSLError`` for an unreadable
-        bundle.
+        the first check runs. Raises ``CaBundleError`` for an unreadable bundle (not
+        cached: the agency may fix the file).
         """
         context = self._verifying.get(ca_bundle)
         if context is None:
             if ca_bundle is None:
                 context = ssl.create_default_context()
             else:
-                context = ssl.create_default_context(cafile=ca_bundle)
+                try:
+                    context = ssl.create_default_context(cafile=ca_bundle)
+                except (OSError, ssl.SSLError) as exc:
+                    raise CaBundleError(f"cannot load CA bundle {ca_bundle}: {exc}") from exc
             self._verifying[ca_bundle] = context
         return context
 
