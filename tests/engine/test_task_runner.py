@@ -11,6 +11,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,6 +25,7 @@ from sitekeeper.engine.service import Service
 from sitekeeper.engine.tasks import STOPPED, Done, NoParams, TaskContext, TaskRunner
 from sitekeeper.errors import UsageError
 from sitekeeper.plugins import register
+from sitekeeper.store import leases
 from sitekeeper.store import tasks as queue
 from sitekeeper.store.database import Database
 from sitekeeper.store.tables import Incident, SiteState
@@ -320,3 +322,27 @@ async def test_a_check_of_a_paused_site_fails_with_the_reason(harness: Harness) 
     harness.start()
     await harness.until(lambda: harness.runner.finished == 1)
     assert "paused" in (harness.task(task_id).error or "")
+
+
+async def test_back_up_now_waits_for_no_backup_running_anywhere(harness: Harness) -> None:
+    """A scheduled backup of the site holds its lease (here: another serve's); the manual
+    one is refused with a reason instead of running beside it."""
+    with harness.db.session() as s:
+        site_id = site(s, baker(s), "https://bakery.example/").id
+    with harness.db.engine.begin() as conn:
+        assert leases.acquire(conn, f"backup:{site_id}", "other-host", NOW, timedelta(days=365))
+    busy = harness.enqueue("backup", {}, site_id)
+    harness.start()
+    await harness.until(lambda: harness.runner.finished == 1)
+    assert harness.task(busy).error == (
+        "a backup of this site is running already; try again when it is done"
+    )
+    with harness.db.engine.begin() as conn:
+        leases.release(conn, f"backup:{site_id}", "other-host")
+    free = harness.enqueue("backup", {}, site_id)
+    harness.runner.wake()
+    await harness.until(lambda: harness.runner.finished == 2)
+    # Past the lease: the backup itself ran (and fails here: the site has no SSH access).
+    assert "running already" not in (harness.task(free).error or "")
+    with harness.db.engine.begin() as conn:
+        assert leases.acquire(conn, f"backup:{site_id}", "other-host", NOW, timedelta(hours=1))

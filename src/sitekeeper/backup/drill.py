@@ -28,10 +28,12 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy.orm import Session
 
 from sitekeeper.backup.errors import BackupError
 from sitekeeper.backup.options import BackupSettings
@@ -53,6 +55,7 @@ _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _STARTED = b"started"
 log = logging.getLogger(__name__)
 _BODY_LIMIT = 4 * 1024 * 1024
+DRILL_LEASE = timedelta(hours=12)  # held while the due drills run; a crashed holder's lapses
 
 
 @dataclass
@@ -332,17 +335,18 @@ async def run_due_drills(ctx: BackupContext) -> list[DrillResult]:
     """What the engine calls periodically: drill every site whose plan's cadence is due.
 
     One at a time: a drill runs the site's PHP and a scratch database locally,
-    which is heavier than a backup and not worth parallelising.
+    which is heavier than a backup and not worth parallelising. Each site's
+    lease is held during the run, so another ``serve`` process skips it.
     """
 
-    def due() -> list[str]:
-        with ctx.db.session() as session:
-            return [str(site.id) for site in queries.due_drills(session, ctx.clock())]
+    def due(session: Session) -> list[int]:
+        return [site.id for site in queries.due_drills(session, ctx.clock())]
 
     results = []
-    for ref in await asyncio.to_thread(due):
-        try:
-            results.append(await drill(ctx, ref))
-        except SitekeeperError as exc:  # e.g. the repository is unreachable right now
-            log.warning("drill of site %s not run: %s", ref, exc)
+    async with ctx.leases.claim("drill", DRILL_LEASE, due) as site_ids:
+        for site_id in site_ids:
+            try:
+                results.append(await drill(ctx, str(site_id)))
+            except SitekeeperError as exc:  # e.g. the repository is unreachable right now
+                log.warning("drill of site %s not run: %s", site_id, exc)
     return results

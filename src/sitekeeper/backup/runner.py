@@ -17,14 +17,16 @@ import fcntl
 import functools
 import logging
 import os
+import socket
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from sitekeeper.backup import repository
 from sitekeeper.backup.dumps import MysqlDump
@@ -45,6 +47,7 @@ from sitekeeper.remote.ssh import SshConnection, connect
 from sitekeeper.store import backups as queries
 from sitekeeper.store.channels import channel_urls
 from sitekeeper.store.database import Database
+from sitekeeper.store.leases import Leases
 from sitekeeper.store.sites import get_site
 from sitekeeper.store.tables import Site
 from sitekeeper.vault import Vault
@@ -55,6 +58,8 @@ Progress = Callable[[str, str], None]  # (site name, what is happening)
 CONFIG_BYTES = 256 * 1024
 FILES, DUMP = "files", "database.sql"
 INTERRUPTED = "interrupted: the backup process stopped before finishing"
+# A scheduled backup holds its site's lease while it runs; a crashed holder's lapses.
+BACKUP_LEASE = timedelta(hours=12)
 
 
 def snapshot_host(site_id: int) -> str:
@@ -94,13 +99,18 @@ class BackupOutcome:
 
 @dataclass
 class BackupContext:
-    """The shared pieces: store, vault, settings, host-key pins, a clock."""
+    """The shared pieces: store, vault, settings, host-key pins, a clock.
+
+    ``worker``: this process's name on the leases of scheduled backups and drills
+    (``settings.worker_name``; see ``store.leases``).
+    """
 
     db: Database
     vault: Vault
     settings: BackupSettings
     alert_urls: Sequence[str] = ()
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    worker: str = field(default_factory=socket.gethostname)
     initialized: set[str] = field(default_factory=set)  # repositories known to exist
     _init_lock: asyncio.Lock | None = field(default=None, repr=False)
 
@@ -110,6 +120,11 @@ class BackupContext:
         if self._init_lock is None:
             self._init_lock = asyncio.Lock()
         return self._init_lock
+
+    @property
+    def leases(self) -> Leases:
+        """This worker's leases, on the context's clock."""
+        return Leases(self.db, self.worker, self.clock)
 
     @property
     def pins(self) -> StoreHostKeyPins:
@@ -477,13 +492,15 @@ async def backup_sites(
 
 
 async def run_due_backups(ctx: BackupContext) -> list[BackupOutcome]:
-    """What the engine calls periodically: back up every site whose plan says it is due."""
+    """What the engine calls periodically: back up every site whose plan says it is due.
 
-    def due() -> list[str]:
-        with ctx.db.session() as session:
-            return [str(site.id) for site in queries.due_backups(session, ctx.clock())]
+    Each site's lease is held during the run, so another ``serve`` process skips it.
+    """
 
-    refs = await asyncio.to_thread(due)
-    if not refs:
-        return []
-    return await backup_sites(ctx, refs, reason="scheduled")
+    def due(session: Session) -> list[int]:
+        return [site.id for site in queries.due_backups(session, ctx.clock())]
+
+    async with ctx.leases.claim("backup", BACKUP_LEASE, due) as site_ids:
+        if not site_ids:
+            return []
+        return await backup_sites(ctx, [str(i) for i in site_ids], reason="scheduled")

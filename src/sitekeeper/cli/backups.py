@@ -43,6 +43,7 @@ def backup_context(state: AppContext) -> BackupContext:
         vault=state.vault,
         settings=BackupSettings.from_settings(state.settings),
         alert_urls=state.settings.alert_urls,
+        worker=state.settings.worker_name,
     )
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -50,6 +50,7 @@ from sitekeeper.store import advisories as advisory_store
 from sitekeeper.store import findings, inventories, journal, releases
 from sitekeeper.store.channels import channel_urls
 from sitekeeper.store.database import Database
+from sitekeeper.store.leases import Leases
 from sitekeeper.store.releases import FeedStateRow, PackageInfo
 from sitekeeper.store.tables import Client, Site
 from sitekeeper.vault import Vault
@@ -57,6 +58,7 @@ from sitekeeper.vault import Vault
 log = logging.getLogger(__name__)
 FingerprintFn = Callable[[str, FingerprintOptions], Awaitable[Fingerprint]]
 MAX_ALERT_LINES = 200  # per message; a client with more sites gets the count
+SITE_LEASE = timedelta(hours=1)  # a site's inventory or fingerprint run; a crashed holder's lapses
 
 
 @dataclass
@@ -253,8 +255,13 @@ class IntelJobs:
         vault: Vault | None = None,
         fingerprint: FingerprintFn | None = None,
         concurrency: int = 10,
+        leases: Leases | None = None,
     ) -> None:
-        """``fingerprint``: what fingerprints a site (default: one shared probe per run)."""
+        """``fingerprint``: what fingerprints a site (default: one shared probe per run).
+
+        ``leases``: how scheduled work is shared with other ``serve`` processes
+        (default: held as ``settings.worker_name``).
+        """
         self.db = db
         self.settings = settings
         self.feeds = feeds or FeedSettings.from_settings(settings)
@@ -262,24 +269,32 @@ class IntelJobs:
         self.alerts = SoftwareAlerts(settings.alert_urls, self.vault)
         self.fingerprint_fn = fingerprint
         self.concurrency = concurrency
+        self.leases = leases or Leases(db, settings.worker_name)
 
     def schedules(self, due_check: float = 300.0) -> list[Schedule]:
         """What ``serve`` runs periodically: (name, period in seconds, action).
 
         Inventories and fingerprints are checked for due sites every ``due_check``
         seconds; each site's own interval (plan option or setting) decides. Release
-        hashes are learned unless their interval is 0.
+        hashes are learned unless their interval is 0. With several ``serve`` processes
+        the global jobs run in one of them per period and each due site in one of them
+        (``store.leases``).
         """
         schedules = [
-            Schedule("intel-feeds", self.feeds.poll_interval, self.poll_feeds),
-            Schedule("intel-advisories", self.feeds.advisory_interval, self.refresh_advisories),
+            self._global("intel-feeds", self.feeds.poll_interval, self.poll_feeds),
+            self._global("intel-advisories", self.feeds.advisory_interval, self.refresh_advisories),
             Schedule("intel-inventories", due_check, self.inventories_due),
             Schedule("intel-fingerprints", due_check, self.fingerprints_due),
         ]
         if self.feeds.hash_learn_interval:
-            learn = Schedule("intel-hashes", self.feeds.hash_learn_interval, self.learn_hashes)
+            learn = self._global("intel-hashes", self.feeds.hash_learn_interval, self.learn_hashes)
             schedules.append(learn)
         return schedules
+
+    def _global(
+        self, name: str, period: float, action: Callable[[], Awaitable[object]]
+    ) -> Schedule:
+        return Schedule(name, period, self.leases.periodic(name, period, action))
 
     async def run_safely(self, schedule: Schedule) -> None:
         """One scheduled run; a failure is logged and the loop goes on (the next run retries)."""
@@ -459,26 +474,37 @@ class IntelJobs:
         return learned
 
     async def inventories_due(self, limit: int = 100) -> int:
-        """Inventory the sites whose inventory is due (SSH sites); returns how many ran."""
-        due = await self._due("inventory", self.feeds.inventory_interval, limit)
-        await self._each("inventory", due, lambda site_id: self.inventory_site(str(site_id)))
+        """Inventory the sites whose inventory is due (SSH sites); returns how many ran.
+
+        A site another process holds the lease of is left to it.
+        """
+        async with self._due("inventory", self.feeds.inventory_interval, limit) as due:
+            await self._each("inventory", due, lambda site_id: self.inventory_site(str(site_id)))
         return len(due)
 
     async def fingerprints_due(self, limit: int = 100) -> int:
-        """Fingerprint the sites whose fingerprint is due with one probe; returns how many ran."""
-        due = await self._due("fingerprint", self.feeds.fingerprint_interval, limit)
-        if due:
-            async with self._fingerprinter() as fingerprint:
-                await self._each(
-                    "fingerprint", due, lambda site_id: self.fingerprint_site(site_id, fingerprint)
-                )
+        """Fingerprint the sites whose fingerprint is due with one probe; returns how many ran.
+
+        A site another process holds the lease of is left to it.
+        """
+        async with self._due("fingerprint", self.feeds.fingerprint_interval, limit) as due:
+            if due:
+                async with self._fingerprinter() as fingerprint:
+                    await self._each(
+                        "fingerprint",
+                        due,
+                        lambda site_id: self.fingerprint_site(site_id, fingerprint),
+                    )
         return len(due)
 
-    async def _due(self, kind: str, interval: float, limit: int) -> list[int]:
+    def _due(
+        self, kind: str, interval: float, limit: int
+    ) -> AbstractAsyncContextManager[list[int]]:
+        """The due sites of ``kind`` whose lease this process got, held until exit."""
         now = datetime.now(UTC)
-        due = await self._db(lambda s: inventories.sites_due(s, kind, now, interval, limit))
-        assert isinstance(due, list)
-        return due
+        return self.leases.claim(
+            kind, SITE_LEASE, lambda s: inventories.sites_due(s, kind, now, interval, limit)
+        )
 
     async def _each(
         self, kind: str, site_ids: list[int], job: Callable[[int], Awaitable[object]]

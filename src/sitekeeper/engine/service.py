@@ -33,6 +33,7 @@ from sitekeeper.errors import SitekeeperError
 from sitekeeper.notify.outbox import deliver_due
 from sitekeeper.probes.http import HttpProbe
 from sitekeeper.store.database import Database
+from sitekeeper.store.leases import Leases
 from sitekeeper.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -86,13 +87,20 @@ class Service:
         self._emit_stats = emit_stats or (lambda line: log.info("%s", line))
         self._housekeeping_interval = housekeeping_interval
         self._delivery_interval = delivery_interval
-        self.intel = IntelJobs(db, settings, vault=self.vault) if software_intel else None
+        # Periodic work every serve process schedules runs in one of them (store.leases).
+        self.leases = Leases(db, settings.worker_name)
+        self.intel = (
+            IntelJobs(db, settings, vault=self.vault, leases=self.leases)
+            if software_intel
+            else None
+        )
         self.backups = (
             BackupContext(
                 db=db,
                 vault=self.vault,
                 settings=BackupSettings.from_settings(settings),
                 alert_urls=settings.alert_urls,
+                worker=settings.worker_name,
             )
             if backups
             else None
@@ -140,7 +148,8 @@ class Service:
         # Queued tasks: on stop the runner cancels what still runs and marks it interrupted.
         tasks = asyncio.create_task(self.tasks.run(stop), name="tasks")
         if self.settings.alert_reminder_hours:
-            loops.append(asyncio.create_task(self._every(stop, 60.0, self.remind)))
+            remind = self.leases.periodic("reminders", 60.0, self.remind)
+            loops.append(asyncio.create_task(self._every(stop, 60.0, remind)))
         if self._stats_interval:
             loops.append(asyncio.create_task(self._every(stop, self._stats_interval, self._stats)))
         await stop.wait()

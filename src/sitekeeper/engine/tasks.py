@@ -104,6 +104,7 @@ class TaskContext:
                 vault=self.vault,
                 settings=BackupSettings.from_settings(self.settings),
                 alert_urls=self.settings.alert_urls,
+                worker=self.settings.worker_name,
             )
         return self.backup_context
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import ClassVar
 
@@ -9,14 +10,28 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sitekeeper.backup.drill import drill
 from sitekeeper.backup.restore import restore_in_place, restore_to
-from sitekeeper.backup.runner import backup_site
+from sitekeeper.backup.runner import BACKUP_LEASE, backup_site
 from sitekeeper.domain.humanize import plural, seconds, short_id, size
 from sitekeeper.engine.results import backup_outcome_json, drill_json, restore_json
 from sitekeeper.engine.tasks import Done, NoParams, TaskContext
+from sitekeeper.errors import UsageError
 from sitekeeper.plugins import register
+from sitekeeper.store.leases import Leases
 
 SNAPSHOT = r"^[0-9a-f]{4,64}$"
 RESTORES = "restores"  # under the data directory: restores to a directory land only here
+
+
+def _site_lease(ctx: TaskContext, kind: str, site_id: int) -> AbstractAsyncContextManager[bool]:
+    """The lease the scheduled loops take for the site's ``kind`` of work, held by this
+    process's task runner (its own holder name, so a scheduled run in this very process
+    counts as busy too): "back up now" never overlaps a backup running anywhere."""
+    leases = Leases(ctx.dbthread.db, f"{ctx.settings.worker_name}/tasks")
+    return leases.hold(f"{kind}:{site_id}", BACKUP_LEASE)
+
+
+def _busy(what: str) -> UsageError:
+    return UsageError(f"a {what} of this site is running already; try again when it is done")
 
 
 @register("task", "backup")
@@ -29,7 +44,10 @@ class BackupTask:
     async def run(self, ctx: TaskContext, site_id: int | None, params: NoParams) -> Done:
         """Take a snapshot; a failed run is journaled and alerted by the backup code."""
         assert site_id is not None
-        outcome = await backup_site(ctx.backups, str(site_id))
+        async with _site_lease(ctx, "backup", site_id) as free:
+            if not free:
+                raise _busy("backup")
+            outcome = await backup_site(ctx.backups, str(site_id))
         f = outcome.figures
         said = (
             f"snapshot {short_id(f.snapshot_id)} · {plural(f.files, 'file')} · "
@@ -61,9 +79,12 @@ class DrillTask:
     async def run(self, ctx: TaskContext, site_id: int | None, params: DrillParams) -> Done:
         """Run the drill; a failed verdict fails the task (the verdict is journaled)."""
         assert site_id is not None
-        result = await drill(
-            ctx.backups, str(site_id), params.snapshot, expected_title=params.title
-        )
+        async with _site_lease(ctx, "drill", site_id) as free:
+            if not free:
+                raise _busy("restore drill")
+            result = await drill(
+                ctx.backups, str(site_id), params.snapshot, expected_title=params.title
+            )
         return Done(drill_json(result), None if result.ok else result.detail, summary=result.detail)
 
 
@@ -100,7 +121,11 @@ class RestoreTask:
         assert site_id is not None
         ref = str(site_id)
         if params.in_place:
-            result = await restore_in_place(ctx.backups, ref, params.snapshot)
+            # Putting files back while a backup reads them would save a half-restored site.
+            async with _site_lease(ctx, "backup", site_id) as free:
+                if not free:
+                    raise _busy("backup")
+                result = await restore_in_place(ctx.backups, ref, params.snapshot)
         else:
             name = params.to or f"site-{site_id}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
             target = ctx.settings.home / RESTORES / name
