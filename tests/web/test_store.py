@@ -6,11 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sitekeeper.domain.checks import CheckResult, TlsInfo
+from sitekeeper.domain.incidents import IncidentKind
 from sitekeeper.errors import UsageError
 from sitekeeper.intel.matching import UPDATE, VULNERABILITY
-from sitekeeper.store import backups, findings, fleet, users
+from sitekeeper.store import backups, findings, fleet, monitoring, sites, users
 from sitekeeper.store.database import Database
-from sitekeeper.store.tables import Site
+from sitekeeper.store.tables import Client, Site
 from tests.web.conftest import PASSWORD, World
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -188,3 +190,73 @@ def test_findings_of_some_sites(db: Database, world: World) -> None:
             len(findings.open_findings(s, site_ids=None, kinds=(UPDATE,), security_only=True)) == 1
         )
         assert findings.open_findings(s, site_ids=[], kinds=(UPDATE,)) == []
+
+
+def _priority(row: fleet.FleetRow) -> int:
+    """The documented "problems first" order, computed independently of the query."""
+    if row.paused:
+        return 5
+    if row.state == "down":
+        return 0
+    if row.at_risk:
+        return 1
+    return {"tls": 2, "unknown": 3, "up": 4}[row.state]
+
+
+def test_problems_first_pages_agree_with_the_documented_order(db: Database, world: World) -> None:
+    """Every page size walks the fleet in one order: down, at risk, certificate, never
+    checked, healthy by name, paused — whether a page falls in one group or spans them."""
+    now = datetime.now(UTC)
+    made: list[int] = []
+    with db.session() as s:
+        client = s.get(Client, world.acme)
+        assert client is not None
+        for i in range(13):
+            fields = sites.SiteFields(
+                url=f"https://z{i:02d}.example/", client=client, paused=i % 6 == 5
+            )
+            row = sites.add_site(s, fields, now, default_interval=60)
+            made.append(row.id)
+            if i % 2:  # the plan wants backups: half have a good one, half are at risk
+                run = backups.start_run(s, row, None, "scheduled", now)
+                figures = backups.RunFigures(f"{i:064d}", 10, 10, 0, 1000, 1000, 1000, 100, 2.0)
+                backups.finish_run(s, run.id, figures, now)
+            if i % 4 == 0:
+                monitoring.open_incident(s, made[-1], IncidentKind.DOWN, "timeout", now)
+    with db.engine.begin() as conn:
+        # Two in three are checked and up (some with a certificate about to expire);
+        # the rest were never checked.
+        monitoring.store_results(
+            conn,
+            [
+                (sid, CheckResult("https://x.example/", True, 200, None, 90, now, tls=_tls(n, now)))
+                for n, sid in enumerate(made)
+                if n % 3
+            ],
+        )
+    with db.session() as s:
+        everything = fleet.fleet_page(s, fleet.FleetFilter(), now, per_page=500).rows
+        expected = sorted(
+            everything,
+            key=lambda r: (
+                _priority(r),
+                r.down_since is None,
+                r.down_since or now,
+                r.name,
+                r.site_id,
+            ),
+        )
+        assert [r.site_id for r in everything] == [r.site_id for r in expected]
+        assert len({_priority(r) for r in everything}) >= 4, "the fixture spans the groups"
+        for per_page in (1, 2, 3, 5, 7):
+            walked: list[int] = []
+            for number in range(1, len(everything) // per_page + 2):
+                page = fleet.fleet_page(s, fleet.FleetFilter(), now, page=number, per_page=per_page)
+                assert page.total == len(everything)
+                walked += [r.site_id for r in page.rows]
+            assert walked == [r.site_id for r in expected], per_page
+
+
+def _tls(n: int, now: datetime) -> TlsInfo:
+    days = 5 if n % 5 == 1 else 60
+    return TlsInfo(valid=True, expires=now + timedelta(days=days), days_left=days)
