@@ -113,6 +113,26 @@ def test_bad_header_is_refused(agency: Database, tmp_path: Path, text: str, mess
         _import(agency, text, tmp_path)
 
 
+def test_a_file_the_csv_reader_cannot_parse_is_refused_with_its_line(
+    agency: Database, tmp_path: Path
+) -> None:
+    """Found by fuzzing the API: csv errors were a 500, not a message."""
+    huge = "url,name\nhttps://a.example,ok\nhttps://b.example," + "x" * 200_000 + "\n"
+    with pytest.raises(UsageError, match="line 3: not readable as CSV"):
+        _import(agency, huge, tmp_path)
+    assert _count(agency, Site) == 0
+
+
+def test_old_mac_and_windows_line_endings_both_read(
+    agency: Database, tmp_path: Path
+) -> None:
+    text = 'url,name,client,tags\rhttps://a.example,a,1,"wp;shop"\r\nhttps://b.example,b,1,\r'
+    result = _import(agency, text, tmp_path)
+    assert result.added == 2
+    with agency.session() as s:
+        assert set(s.scalars(select(Site.name))) == {"a", "b"}
+
+
 def test_dry_run_counts_without_writing(agency: Database, tmp_path: Path) -> None:
     result = _import(agency, GOOD, tmp_path, dry_run=True)
     assert result.added == 3

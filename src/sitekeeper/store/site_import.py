@@ -123,8 +123,17 @@ class _Catalog:
 
 
 def read_rows(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """Header columns and ``(line, row)`` pairs; UsageError for a bad header."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    """Header columns and ``(line, row)`` pairs; UsageError for a bad header or a file
+    the CSV reader cannot parse (a stray carriage return in a field, a NUL byte)."""
+    # newline="": the csv module does its own line handling (quoted newlines, CR LF).
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        return _read(reader)
+    except csv.Error as exc:
+        raise UsageError(f"line {reader.line_num}: not readable as CSV ({exc})") from None
+
+
+def _read(reader: Any) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
