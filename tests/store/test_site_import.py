@@ -123,9 +123,7 @@ def test_a_file_the_csv_reader_cannot_parse_is_refused_with_its_line(
     assert _count(agency, Site) == 0
 
 
-def test_old_mac_and_windows_line_endings_both_read(
-    agency: Database, tmp_path: Path
-) -> None:
+def test_old_mac_and_windows_line_endings_both_read(agency: Database, tmp_path: Path) -> None:
     text = 'url,name,client,tags\rhttps://a.example,a,1,"wp;shop"\r\nhttps://b.example,b,1,\r'
     result = _import(agency, text, tmp_path)
     assert result.added == 2
