@@ -32,6 +32,7 @@ from sitekeeper.backup.runner import (
 from sitekeeper.domain.backup_events import BackupEventKind
 from sitekeeper.errors import NotFound, SitekeeperError, UsageError
 from sitekeeper.store import backups as queries
+from sitekeeper.store.backup_tables import SAFETY
 from sitekeeper.store.tables import Site
 
 
@@ -85,7 +86,7 @@ async def restore_in_place(
     started = time.monotonic()
     restic = ctx.restic(site.repository)
     snap = await find_snapshot(restic, site.id, snapshot)
-    safety = await backup_site(ctx, ref, reason="safety", apply_retention=False)
+    safety = await backup_site(ctx, ref, reason=SAFETY, apply_retention=False)
     if not safety.ok or safety.figures is None:
         raise BackupError(f"safety snapshot failed, the site was not touched: {safety.error}")
     scratch = Path(tempfile.mkdtemp(prefix="restore-", dir=ctx.settings.site_dir(site.id)))

@@ -45,6 +45,7 @@ from sitekeeper.remote.access import SshAccess
 from sitekeeper.remote.hostkeys import StoreHostKeyPins
 from sitekeeper.remote.ssh import SshConnection, connect
 from sitekeeper.store import backups as queries
+from sitekeeper.store.backup_tables import SAFETY
 from sitekeeper.store.channels import channel_urls
 from sitekeeper.store.database import Database
 from sitekeeper.store.leases import Leases
@@ -260,7 +261,7 @@ async def backup_site(
         figures = queries.RunFigures(**{**figures.__dict__, "duration": time.monotonic() - started})
         await asyncio.to_thread(_finish, ctx, run_id, figures)
         say(f"stored snapshot {figures.snapshot_id[:8]}")
-    if apply_retention and site.plan is not None and reason != "safety":
+    if apply_retention and site.plan is not None and reason != SAFETY:
         await apply_retention_policy(ctx, [site])
     return BackupOutcome(site.id, site.name, run_id, figures, None)
 

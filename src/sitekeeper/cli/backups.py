@@ -26,7 +26,7 @@ from sitekeeper.cli.context import AppContext, app_context
 from sitekeeper.engine.results import backup_outcome_json, drill_json, restore_json
 from sitekeeper.errors import UsageError
 from sitekeeper.store import backups as queries
-from sitekeeper.store.backup_tables import OK, BackupRepository, BackupRun
+from sitekeeper.store.backup_tables import OK, SAFETY, BackupRepository, BackupRun
 from sitekeeper.store.lookup import by_id_or_name
 from sitekeeper.store.sites import get_site
 from sitekeeper.store.tables import Client, Site
@@ -169,7 +169,7 @@ def backups(
             [
                 (r.snapshot_id or "")[:8] or None,
                 f"{r.started_at:%Y-%m-%d %H:%M}",
-                r.status if r.reason != "safety" else f"{r.status} (safety)",
+                r.status if r.reason != SAFETY else f"{r.status} (safety)",
                 r.files,
                 _size(r.bytes_added),
                 f"{r.duration:.1f}" if r.duration is not None else None,

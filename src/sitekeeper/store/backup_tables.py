@@ -16,6 +16,8 @@ from sitekeeper.store.tables import Base
 
 # A run's status: running, then ok or failed; an ok run whose snapshot retention removed is pruned.
 RUNNING, OK, FAILED, PRUNED = "running", "ok", "failed", "pruned"
+# The reason of the snapshot a restore in place takes first: not one of the site's backups.
+SAFETY = "safety"
 
 
 class BackupRepository(Base):

@@ -22,6 +22,7 @@ from sitekeeper.store.backup_tables import (
     OK,
     PRUNED,
     RUNNING,
+    SAFETY,
     BackupRepository,
     BackupRun,
 )
@@ -269,7 +270,7 @@ def due_backups(session: Session, now: datetime) -> list[Site]:
     last_try: dict[int, datetime] = dict(
         session.execute(
             select(BackupRun.site_id, func.max(BackupRun.started_at))
-            .where(BackupRun.reason != "safety")
+            .where(BackupRun.reason != SAFETY)
             .group_by(BackupRun.site_id)
         )
         .tuples()
@@ -318,7 +319,7 @@ def due_drills(session: Session, now: datetime) -> list[Site]:
 def _last_by_site(session: Session, status: str) -> dict[int, datetime]:
     rows = session.execute(
         select(BackupRun.site_id, func.max(BackupRun.started_at))
-        .where(BackupRun.status == status, BackupRun.reason != "safety")
+        .where(BackupRun.status == status, BackupRun.reason != SAFETY)
         .group_by(BackupRun.site_id)
     ).all()
     return {site_id: at for site_id, at in rows}

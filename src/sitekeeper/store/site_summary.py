@@ -23,14 +23,12 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.domain.incidents import IncidentKind
 from sitekeeper.intel.matching import UPDATE, VULNERABILITY
-from sitekeeper.store.backup_tables import FAILED, OK, RUNNING, BackupRun
+from sitekeeper.store.backup_tables import FAILED, OK, RUNNING, SAFETY, BackupRun
 from sitekeeper.store.dialect import upsert_insert
 from sitekeeper.store.intel_tables import Finding
 from sitekeeper.store.tables import Incident, Site, SiteSummary
 
 _CHUNK = 500
-# Safety snapshots (taken before a restore) are not the site's backups.
-_SAFETY = "safety"
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +105,7 @@ def _findings(session: Session, ids: list[int] | None) -> dict[int, tuple[Any, .
 
 
 def _backups(session: Session, ids: list[int] | None) -> dict[int, tuple[Any, ...]]:
-    mine = and_(BackupRun.reason != _SAFETY, _in(BackupRun.site_id, ids))
+    mine = and_(BackupRun.reason != SAFETY, _in(BackupRun.site_id, ids))
     last_ok: dict[int, datetime | str | None] = {
         site: at
         for site, at in session.execute(
