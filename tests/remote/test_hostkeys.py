@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -143,7 +144,8 @@ async def test_real_server_with_a_different_pin_is_refused(
     other = asyncssh.generate_private_key(pinned_type).convert_to_public()
     pins.pin("127.0.0.1", 2222, openssh_key(other))
 
-    with pytest.raises(HostKeyChanged, match=fingerprint(_known_hosts_key())):
+    # A fingerprint is base64: '+' and '/' are literal text, not regex syntax.
+    with pytest.raises(HostKeyChanged, match=re.escape(fingerprint(_known_hosts_key()))):
         await connect(ssh_access(real_wp_sites[0]), pins)
 
 
@@ -242,3 +244,36 @@ async def test_first_use_pins_the_modern_key_of_several(
     pinned = pins.get("127.0.0.1", port)
     assert pinned is not None
     assert pinned.public_key == openssh_key(ed25519.convert_to_public())
+
+
+def _key_with_plus_in_fingerprint() -> asyncssh.SSHKey:
+    """A host key whose SHA256 fingerprint contains '+' (about every other key does)."""
+    for _ in range(200):
+        key = asyncssh.generate_private_key("ssh-ed25519")
+        if "+" in fingerprint(openssh_key(key.convert_to_public())):
+            return key
+    raise AssertionError("no fingerprint with '+' in 200 keys")  # pragma: no cover
+
+
+async def test_changed_key_error_quotes_fingerprints_with_plus_literally(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    """The error names the presented fingerprint verbatim, whatever base64 characters it has."""
+    host_key = _key_with_plus_in_fingerprint()
+    server = await asyncssh.create_server(
+        lambda: _Recorder([]), "127.0.0.1", 0, server_host_keys=[host_key]
+    )
+    port = server.sockets[0].getsockname()[1]
+    pins = StoreHostKeyPins(sqlite_db)
+    other = asyncssh.generate_private_key("ssh-ed25519").convert_to_public()
+    pins.pin("127.0.0.1", port, openssh_key(other))
+    presented = fingerprint(openssh_key(host_key.convert_to_public()))
+    key_file = tmp_path / "client"
+    asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(key_file))
+    access = SshAccess(host="127.0.0.1", port=port, user="plus", key_path=str(key_file))
+    try:
+        with pytest.raises(HostKeyChanged, match=re.escape(f"it now presents {presented}")):
+            await connect(access, pins)
+    finally:
+        server.close()
+        await server.wait_closed()
