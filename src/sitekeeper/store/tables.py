@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
+from uuid import uuid4
 
 from sqlalchemy import (
     JSON,
@@ -63,6 +64,11 @@ Base.metadata.naming_convention = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def new_backup_host() -> str:
+    """A backup identity no other site ever had (sites added before 0008 keep ``site-<id>``)."""
+    return f"site-{uuid4().hex}"
 
 
 class Client(Base):
@@ -133,6 +139,9 @@ class Site(Base):
     cms: Mapped[str | None] = mapped_column(String(32))
     cms_version: Mapped[str | None] = mapped_column(String(64))
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The restic host/tag of the site's backups: unique for ever, never the row id
+    # alone, so a later site can never be handed an earlier one's snapshots.
+    backup_host: Mapped[str] = mapped_column(String(64), unique=True, default=new_backup_host)
     created_at: Mapped[datetime]
 
     tags: Mapped[list[SiteTag]] = relationship(

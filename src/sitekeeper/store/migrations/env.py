@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine
 
 import sitekeeper.store.backup_tables
 import sitekeeper.store.intel_tables
@@ -17,12 +17,39 @@ engine: Engine = config.attributes.get("engine") or create_engine(
     config.get_main_option("sqlalchemy.url") or "sqlite://"
 )
 
-with engine.begin() as connection:
-    context.configure(
-        connection=connection,
-        target_metadata=Base.metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
+
+def _foreign_keys(connection: Connection, on: bool) -> None:
+    """SQLite: switch foreign keys (only takes effect outside a transaction)."""
+    connection.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    connection.commit()
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    """SQLite: refuse to commit a migration that left a row pointing nowhere."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise RuntimeError(f"migration broke foreign keys: {broken[:5]}")
+
+
+with engine.connect() as connection:
+    sqlite = connection.dialect.name == "sqlite"
+    # Rebuilding a SQLite table drops it, and with foreign keys on that drop first
+    # deletes (and cascades to) every row referring to it: off while migrating.
+    if sqlite:
+        _foreign_keys(connection, False)
+    try:
+        context.configure(
+            connection=connection,
+            target_metadata=Base.metadata,
+            render_as_batch=sqlite,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+            if sqlite:
+                _check_foreign_keys(connection)
+        connection.commit()
+    finally:
+        if sqlite:
+            connection.rollback()
+            _foreign_keys(connection, True)
