@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -19,15 +20,37 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (
 
 
 def _password(password_file: Path | None) -> str:
-    """From the file (first line), else prompted twice without echo."""
-    if password_file is not None:
+    """From the file's first line (``-``: standard input), else prompted twice without echo.
+
+    Without a terminal (a script, ``docker exec`` without ``-t``, a pipe) there is
+    nobody to prompt: the first line of standard input is the password, as with
+    ``--password-file -``, instead of click's bare "Aborted.".
+    """
+    if password_file is not None and str(password_file) != "-":
         try:
             lines = password_file.read_text(encoding="utf-8").splitlines()
         except OSError as exc:
             raise UsageError(f"cannot read {password_file}: {exc.strerror}") from None
         return lines[0] if lines else ""
+    if password_file is not None or not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        if not line:
+            raise UsageError(
+                "no password on standard input: pipe one in, or use --password-file FILE"
+            )
+        return line.rstrip("\r\n")
     value: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     return value
+
+
+PasswordFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--password-file",
+        help="Read the password from this file's first line (-: standard input). "
+        "Without a terminal, standard input is read anyway.",
+    ),
+]
 
 
 @app.command("add")
@@ -39,13 +62,10 @@ def add(
     client: Annotated[
         str | None, typer.Option("--client", help="Client id or name (client users).")
     ] = None,
-    password_file: Annotated[
-        Path | None,
-        typer.Option("--password-file", help="Read the password from this file's first line."),
-    ] = None,
+    password_file: PasswordFile = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create a user; the password is prompted unless --password-file is given."""
+    """Create a user; the password is prompted, or read from --password-file or a pipe."""
     state = app_context(ctx)
     password = _password(password_file)
     with state.session() as session:
@@ -100,7 +120,7 @@ def token(
 def password(
     ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="The user's e-mail or id.")],
-    password_file: Annotated[Path | None, typer.Option("--password-file")] = None,
+    password_file: PasswordFile = None,
 ) -> None:
     """Set a new password (ends the user's sessions)."""
     state = app_context(ctx)
