@@ -2,6 +2,9 @@
 
 Output: a table on a terminal; with ``--json`` or when piped, a JSON list with
 one object per target: ``{"site": name-or-null, **Fingerprint.to_json()}``.
+A registered site's fingerprint is stored and its findings re-matched, exactly
+as ``serve``'s scheduled fingerprint does (``IntelJobs.fingerprint_site``), so
+``vulns`` and ``updates`` know it at once; a bare URL is only printed.
 Exit status: 0 when every target was fingerprinted (even as "no CMS"), 1 when
 any could not be reached, 2 on bad usage.
 """
@@ -9,8 +12,9 @@ any could not be reached, 2 on bad usage.
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -18,37 +22,71 @@ from rich.console import Console
 from rich.table import Table
 
 from sitekeeper.cli.check import resolve_targets
-from sitekeeper.cli.context import app_context
+from sitekeeper.cli.context import AppContext, app_context
+from sitekeeper.cli.output import cell, json_text
 from sitekeeper.errors import UsageError
 
 if TYPE_CHECKING:
-    from sitekeeper.config import Settings
     from sitekeeper.domain.fingerprint import Fingerprint
+    from sitekeeper.engine.intel_jobs import FingerprintFn, IntelJobs
     from sitekeeper.engine.oneshot import OneShotTarget
 
 
 async def _fingerprint_all(
-    targets: list[OneShotTarget], settings: Settings, concurrency: int, *, learn: bool
+    targets: list[OneShotTarget], ctx: AppContext, concurrency: int, *, learn: bool
 ) -> list[Fingerprint]:
-    """Every target with at most ``concurrency`` at once, in input order."""
+    """Every target with at most ``concurrency`` at once, in input order; registered sites
+    go through the scheduled job's path (stored, re-matched), bare URLs are only probed."""
     # Imported here to keep CLI start-up fast.
     from sitekeeper.probes.fingerprint import (  # noqa: PLC0415
         FingerprintOptions,
-        FingerprintProbe,
         learn_release_hashes,
     )
 
+    settings = ctx.settings
     if learn:
         await learn_release_hashes(settings)
+    ids = _site_ids(ctx, [t.site for t in targets if t.site is not None])
+    jobs = _jobs(ctx) if ids else None
     slots = asyncio.Semaphore(concurrency)
-    async with await FingerprintProbe.in_home(settings) as probe:
+    async with _probe(ctx, jobs) as fingerprint:
 
         async def one(target: OneShotTarget) -> Fingerprint:
-            options = FingerprintOptions.from_check(target.options)
             async with slots:
-                return await probe.fingerprint(target.url, options)
+                if jobs is not None and target.site in ids:
+                    return await jobs.fingerprint_site(ids[target.site], fingerprint)
+                return await fingerprint(target.url, FingerprintOptions.from_check(target.options))
 
         return list(await asyncio.gather(*(one(t) for t in targets)))
+
+
+def _site_ids(ctx: AppContext, names: list[str]) -> dict[str, int]:
+    """The ids of the registered targets (by their unique names)."""
+    if not names:
+        return {}
+    from sitekeeper.store.sites import get_site  # noqa: PLC0415
+
+    with ctx.session() as session:
+        return {name: get_site(session, name).id for name in names}
+
+
+def _jobs(ctx: AppContext) -> IntelJobs:
+    from sitekeeper.engine.intel_jobs import IntelJobs  # noqa: PLC0415
+
+    return IntelJobs(ctx.db, ctx.settings, vault=ctx.vault)
+
+
+@asynccontextmanager
+async def _probe(ctx: AppContext, jobs: IntelJobs | None) -> AsyncIterator[FingerprintFn]:
+    """The job's fingerprinter when a registered site is among the targets, else a probe."""
+    if jobs is not None:
+        async with jobs.fingerprinter() as fingerprint:
+            yield fingerprint
+        return
+    from sitekeeper.probes.fingerprint import FingerprintProbe  # noqa: PLC0415
+
+    async with await FingerprintProbe.in_home(ctx.settings) as probe:
+        yield probe.fingerprint
 
 
 def _table(rows: list[tuple[OneShotTarget, Fingerprint]]) -> Table:
@@ -60,11 +98,11 @@ def _table(rows: list[tuple[OneShotTarget, Fingerprint]]) -> Table:
             version = fp.version
         else:
             version = ", ".join(fp.candidates[:5]) + (" …" if len(fp.candidates) > 5 else "")
-        table.add_row(
-            target.site or fp.url,
-            fp.cms or ("[red]error[/]" if fp.error else "-"),
-            version or "-",
-            fp.error or (fp.evidence[0] if fp.evidence else ""),
+        table.add_row(  # text, never markup: evidence quotes the site's headers and pages
+            cell(target.site or fp.url),
+            cell(fp.cms) if fp.cms else (cell("error", "red") if fp.error else cell("-")),
+            cell(version or "-"),
+            cell(fp.error or (fp.evidence[0] if fp.evidence else "")),
         )
     return table
 
@@ -91,10 +129,10 @@ def fingerprint(
         targets = resolve_targets(ctx, refs or [])
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    results = asyncio.run(_fingerprint_all(targets, ctx.settings, concurrency, learn=learn))
+    results = asyncio.run(_fingerprint_all(targets, ctx, concurrency, learn=learn))
     if sys.stdout.isatty() and not as_json:
         Console().print(_table(list(zip(targets, results, strict=True))))
     else:
         payload = [{"site": t.site, **r.to_json()} for t, r in zip(targets, results, strict=True)]
-        sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_text(payload) + "\n")
     raise typer.Exit(1 if any(r.error and r.cms is None for r in results) else 0)

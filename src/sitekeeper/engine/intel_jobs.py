@@ -435,7 +435,7 @@ class IntelJobs:
         software, without inventory). ``fingerprint``: a run's shared one, else one for this.
         """
         if fingerprint is None:
-            async with self._fingerprinter() as one_off:
+            async with self.fingerprinter() as one_off:
                 return await self.fingerprint_site(site_id, one_off)
         target = await self._db(lambda s: _fingerprint_target(s, site_id))
         assert isinstance(target, tuple)
@@ -453,7 +453,7 @@ class IntelJobs:
         return result
 
     @asynccontextmanager
-    async def _fingerprinter(self) -> AsyncIterator[FingerprintFn]:
+    async def fingerprinter(self) -> AsyncIterator[FingerprintFn]:
         """One probe for a run, with the hash knowledge as learned by now; or the given one."""
         if self.fingerprint_fn is not None:
             yield self.fingerprint_fn
@@ -489,7 +489,7 @@ class IntelJobs:
         """
         async with self._due("fingerprint", self.feeds.fingerprint_interval, limit) as due:
             if due:
-                async with self._fingerprinter() as fingerprint:
+                async with self.fingerprinter() as fingerprint:
                     await self._each(
                         "fingerprint",
                         due,

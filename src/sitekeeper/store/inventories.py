@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.intel_events import IntelEventKind
 from sitekeeper.domain.inventory import Inventory, InventoryDiff, diff
+from sitekeeper.domain.untrusted import clean
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.intel.matching import FINGERPRINT, INVENTORY, Software
 from sitekeeper.store import journal
@@ -107,18 +108,22 @@ def store_fingerprint(
         .order_by(FingerprintRecord.taken_at.desc(), FingerprintRecord.id.desc())
         .limit(1)
     ).first()
+    # What a site serves is hostile text: one clean line per stored value.
+    version = clean(fingerprint.version, _CLIP) if fingerprint.version else None
+    candidates = [clean(c, _CLIP) for c in fingerprint.candidates[:50]]
     data = fingerprint.to_json()
+    data["version"], data["candidates"] = version, candidates
     session.add(
         FingerprintRecord(
             site_id=site.id,
             taken_at=now,
             cms=fingerprint.cms[:32] if fingerprint.cms else None,
-            version=_clip(fingerprint.version),
+            version=version,
             data=data,
         )
     )
     before = (previous.cms, previous.version, previous.data.get("candidates")) if previous else None
-    changed = before != (fingerprint.cms, _clip(fingerprint.version), data["candidates"])
+    changed = before != (fingerprint.cms, version, candidates)
     if changed and fingerprint.error is None:
         journal.record(
             session,
@@ -127,8 +132,8 @@ def store_fingerprint(
             client_id=site.client_id,
             data={
                 "cms": fingerprint.cms,
-                "version": fingerprint.version,
-                "candidates": data["candidates"],
+                "version": version,
+                "candidates": candidates,
             },
             ts=now,
         )
@@ -142,9 +147,9 @@ def store_fingerprint(
             rows.append(
                 _row(
                     site.id, ecosystem, "core", fingerprint.cms,
-                    name=fingerprint.cms, version=fingerprint.version, basis=FINGERPRINT,
+                    name=fingerprint.cms, version=version, basis=FINGERPRINT,
                     update_source=CORE_SOURCES[fingerprint.cms], active=None,
-                    candidates=[c[:_CLIP] for c in fingerprint.candidates[:50]],
+                    candidates=candidates,
                 )
             )  # fmt: skip
         _replace_software(session, site.id, rows)
