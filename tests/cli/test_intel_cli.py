@@ -4,12 +4,19 @@ against a scratch home and loopback sites and vendors."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
 
 from sitekeeper.cli.context import AppContext
+from sitekeeper.domain.inventory import Inventory
+from sitekeeper.domain.versions import Ecosystem
+from sitekeeper.engine.intel_jobs import rematch
+from sitekeeper.store import inventories, releases
 from sitekeeper.store.intel_tables import FingerprintRecord, SiteSoftware
+from sitekeeper.store.releases import PackageInfo, ReleaseInfo
+from sitekeeper.store.tables import Site
 from tests.cli.conftest import Run, as_json
 from tests.intel.threaded import serve_in_thread
 from tests.probes.test_fingerprint_cms import SITES, site_app
@@ -72,3 +79,33 @@ def test_fingerprint_of_a_bare_url_stores_nothing(run: Run, home: Path) -> None:
         printed = as_json(run("fingerprint", url, "--json"))
     assert [(p["site"], p["version"]) for p in printed] == [(None, "10.2.3")]
     assert not (home / "sitekeeper.db").exists()
+
+
+def test_updates_lists_the_branch_update_and_the_major_one(agency: Run, home: Path) -> None:
+    """5.3.18 gets 5.3.23 (its branch's security release, applied without approval) and 7.1
+    (the newest, waits for approval) — not only 7.1."""
+    agency("site", "add", "https://old.example", "--name", "old", "--client", "Bäckerei Müller")
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    core = PackageInfo(
+        Ecosystem.WORDPRESS, "core", "wordpress", latest="7.1", source="wordpress.org",
+        details={"branch_latest": {"5.3": "5.3.23", "7.1": "7.1"}},
+        releases=(ReleaseInfo("5.3.18", insecure=True), ReleaseInfo("5.3.23"), ReleaseInfo("7.1")),
+    )  # fmt: skip
+    with AppContext().session() as session:
+        site = session.scalars(select(Site)).one()
+        inventory = Inventory(cms="wordpress", version="5.3.18", collected_at=now)
+        inventories.store_inventory(session, site, inventory)
+        releases.store_packages(session, [core], now)
+        rematch(session, now, site_ids=[site.id])
+    [row] = as_json(agency("updates", "--json"))
+    assert {
+        k: row[k] for k in ("installed", "branch_update", "branch_security", "major_update")
+    } == {
+        "installed": "5.3.18",
+        "branch_update": "5.3.23",
+        "branch_security": True,
+        "major_update": "7.1",
+    }
+    assert (row["latest"], row["security"], row["status"]) == ("7.1", True, "update")
+    table = agency("updates").stdout
+    assert "5.3.23 (security)" in table and "7.1" in table

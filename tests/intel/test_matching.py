@@ -14,6 +14,7 @@ from sitekeeper.intel.matching import (
     FINGERPRINT,
     POSSIBLE,
     UNKNOWN_SOURCE,
+    UNREACHABLE,
     UPDATE,
     VULNERABILITY,
     AdvisoryIndex,
@@ -157,7 +158,12 @@ KEY = ("wordpress", "plugin", "akismet")
             {KEY: CatalogueEntry(latest="5.3", insecure=frozenset({"5.0"}))},
             (UPDATE, "5.3", True),
         ),
-        (_sw("akismet", "5.0"), {}, (UNKNOWN_SOURCE, None, False)),  # not polled yet
+        (_sw("akismet", "5.0"), {}, None),  # not polled yet: nothing known, no finding
+        (  # its feed failed before it was ever read (offline): not an unknown source
+            _sw("akismet", "5.0"),
+            {KEY: CatalogueEntry(latest=None, status=UNREACHABLE)},
+            None,
+        ),
         (  # a premium plugin is never "up to date" just because wordpress.org has its slug
             _sw("akismet", "5.3", source="https://vendor.example/updates"),
             {KEY: CatalogueEntry(latest="5.3")},
@@ -191,10 +197,71 @@ def test_drupal_update_stays_on_a_supported_branch() -> None:
     )
     site = _sw("views_bulk", "8.x-3.1", type_="module", eco=Ecosystem.DRUPAL, source="drupal.org")
     [finding] = match([site], AdvisoryIndex([]), {key: entry})
-    assert finding.latest == "8.x-3.9"
+    assert (finding.branch_update, finding.major_update, finding.latest) == (
+        "8.x-3.9", "4.2.0", "4.2.0",
+    )  # fmt: skip
     unsupported = CatalogueEntry(latest="4.2.0", branch_latest=entry.branch_latest)
     [finding] = match([site], AdvisoryIndex([]), {key: unsupported})
-    assert finding.latest == "4.2.0"
+    assert (finding.branch_update, finding.major_update) == ("8.x-3.9", "4.2.0")
+
+
+WP_CORE = ("wordpress", "core", "wordpress")
+# stable-check as the vendor has it: old branches end "outdated", their older releases insecure
+WP_CATALOGUE = CatalogueEntry(
+    latest="7.1",
+    branch_latest={"5.3": "5.3.23", "6.8": "6.8.3", "7.1": "7.1"},
+    insecure=frozenset({"5.3.18", "5.3.22", "6.8.2"}),
+    releases=("5.3.18", "5.3.22", "5.3.23", "6.8.2", "6.8.3", "7.1"),
+)
+
+
+@pytest.mark.parametrize(
+    ("installed", "expected"),
+    [
+        # the branch's security release and the newest release, each with what it fixes
+        ("5.3.18", ("5.3.23", True, "7.1", True)),
+        ("6.8.2", ("6.8.3", True, "7.1", True)),
+        ("6.8.3", (None, False, "7.1", False)),  # patched branch: only the major waits
+        ("7.0", (None, False, "7.1", False)),  # a branch the vendor does not list
+    ],
+)
+def test_updates_offer_the_own_branch_and_the_newest_release(
+    installed: str, expected: tuple[str | None, bool, str | None, bool]
+) -> None:
+    core = Software(1, WP, "core", "wordpress", installed, update_source="wordpress.org")
+    [finding] = match([core], AdvisoryIndex([]), {WP_CORE: WP_CATALOGUE})
+    assert (
+        finding.branch_update, finding.branch_security, finding.major_update, finding.security
+    ) == expected  # fmt: skip
+    assert finding.data()["branch_update"] == expected[0]
+
+
+def test_a_current_release_on_the_newest_branch_has_no_major_update() -> None:
+    core = Software(1, WP, "core", "wordpress", "7.0.1", update_source="wordpress.org")
+    entry = CatalogueEntry(latest="7.0.2", branch_latest={"7.0": "7.0.2"}, insecure=frozenset())
+    [finding] = match([core], AdvisoryIndex([]), {WP_CORE: entry})
+    assert (finding.branch_update, finding.major_update, finding.latest) == ("7.0.2", None, "7.0.2")
+
+
+def test_an_unsupported_drupal_core_branch_moves_to_the_oldest_supported_minor() -> None:
+    key = ("drupal", "core", "drupal")
+    entry = CatalogueEntry(
+        latest="11.2.5",
+        branch_latest={"10.2.x": "10.2.11", "10.4.x": "10.4.9", "10.5.x": "10.5.4",
+                       "11.2.x": "11.2.5"},
+        supported_branches=("10.4.", "10.5.", "11.2."),
+        security_releases=("10.4.9",),
+    )  # fmt: skip
+    site = _sw("drupal", "10.2.3", type_="core", eco=Ecosystem.DRUPAL, source="drupal.org")
+    [finding] = match([site], AdvisoryIndex([]), {key: entry})
+    assert (finding.branch_update, finding.branch_security, finding.major_update) == (
+        "10.4.9", True, "11.2.5",
+    )  # fmt: skip
+
+
+def test_a_plugin_without_branches_has_its_latest_as_the_one_update() -> None:
+    [finding] = match([_sw("akismet", "5.0")], AdvisoryIndex([]), {KEY: CatalogueEntry("5.3")})
+    assert (finding.branch_update, finding.major_update) == ("5.3", None)
 
 
 def test_revoked_project_is_a_security_finding_even_when_current() -> None:

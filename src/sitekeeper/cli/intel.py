@@ -15,7 +15,7 @@ from sitekeeper.cli import output
 from sitekeeper.cli.context import app_context
 from sitekeeper.engine.intel_jobs import IngestReport, IntelJobs
 from sitekeeper.engine.results import ingest_report_json, inventory_json
-from sitekeeper.intel.matching import UNKNOWN_SOURCE, VULNERABILITY
+from sitekeeper.intel.matching import VULNERABILITY
 from sitekeeper.store import advisories as advisory_store
 from sitekeeper.store import findings
 
@@ -97,8 +97,17 @@ def advisories_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
 @feeds_app.command("poll")
 def feeds_poll(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """Poll the vendors' release feeds now for every package the fleet runs."""
-    _print_report(asyncio.run(_jobs(ctx).poll_feeds()), as_json)
+    """Poll the vendors' release feeds now for every package the fleet runs.
+
+    Exit status: 0 when every feed was read, 1 when none could be (offline: nothing
+    stored), 3 when some failed (what was read is stored; each failure is on stderr once).
+    """
+    report = asyncio.run(_jobs(ctx).poll_feeds())
+    _print_report(report, as_json)
+    if report.all_failed:
+        raise typer.Exit(1)
+    if report.failed:
+        raise typer.Exit(3)
 
 
 def updates(
@@ -106,44 +115,41 @@ def updates(
     security: Annotated[bool, typer.Option("--security", help="Security updates only.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Pending updates across the fleet; packages from an unknown source are listed too."""
+    """Pending updates across the fleet: the installed branch's newest release (a security
+    policy applies it without approval) and the newest beyond it (waits for approval).
+    Packages of an unknown source, and those whose feed is not reachable, are listed too."""
     with app_context(ctx).session() as session:
-        views = findings.open_findings(session, findings.UPDATE_KINDS, security_only=security)
-    rows = [
-        {
-            "site": v.site,
-            "client": v.client,
-            "ecosystem": v.ecosystem,
-            "type": v.type,
-            "package": v.package,
-            "installed": v.installed,
-            "latest": v.latest,
-            "security": v.security,
-            "advisory_ids": list(v.data.get("advisory_ids") or []),
-            "status": "unknown source" if v.kind == UNKNOWN_SOURCE else "update",
-            "note": v.data.get("note"),
-            "basis": v.basis,
-        }
-        for v in views
-    ]
+        rows = [r.to_json() for r in findings.update_rows(session, security_only=security)]
     if as_json:
         output.print_json(rows)
         return
     output.print_table(
-        ["site", "package", "installed", "latest", "security", "advisories", "status"],
-        [
-            [
-                r["site"],
-                r["package"],
-                r["installed"],
-                r["latest"] or r["note"],
-                r["security"],
-                r["advisory_ids"],
-                r["status"],
-            ]
-            for r in rows
-        ],
+        ["site", "package", "installed", "branch update", "major update", "advisories", "status"],
+        [_update_cells(r) for r in rows],
     )
+
+
+def _update_cells(row: dict[str, Any]) -> list[Any]:
+    """One table line: each offered version marked when it brings security fixes; the
+    status says why nothing is offered (unknown source, feed not reachable since …)."""
+    major = _offer(row["major_update"], row["security"]) if row["major_update"] else None
+    status = row["status"] if row["status"] == "update" else row["note"] or row["status"]
+    return [
+        row["site"],
+        row["package"],
+        row["installed"],
+        _offer(row["branch_update"], row["branch_security"]),
+        major,
+        row["advisory_ids"],
+        status,
+    ]
+
+
+def _offer(version: str | None, security: bool) -> str | None:
+    """A version offered, marked when it brings security fixes."""
+    if version is None:
+        return None
+    return f"{version} (security)" if security else version
 
 
 def vulns(ctx: typer.Context, as_json: JsonOption = False) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -38,7 +38,7 @@ from sitekeeper.intel import importer
 from sitekeeper.intel.advisory import Advisory
 from sitekeeper.intel.branches import VendorRelease
 from sitekeeper.intel.fetch import FeedSettings, Fetcher, cache_from_rows
-from sitekeeper.intel.matching import AdvisoryIndex, FindingSpec, is_polled, match
+from sitekeeper.intel.matching import AdvisoryIndex, FindingSpec, PackageKey, is_polled, match
 from sitekeeper.intel.pollers import PollResult, drupal, joomla, wordpress
 from sitekeeper.notify import outbox
 from sitekeeper.probes.fingerprint import (
@@ -72,6 +72,13 @@ class IngestReport:
     resolved: int = 0
     alerts: int = 0  # messages queued (one per client)
     errors: list[str] = field(default_factory=list)
+    polled: int = 0  # packages a feed poll asked for
+    failed: int = 0  # of them, how many could not be read
+
+    @property
+    def all_failed(self) -> bool:
+        """A feed poll read nothing at all (offline, or every vendor down)."""
+        return self.polled > 0 and self.failed >= self.polled
 
 
 # --- in one transaction -------------------------------------------------------------------------
@@ -125,13 +132,23 @@ def ingest_advisories(
 
 
 def ingest_releases(
-    session: Session, infos: Sequence[PackageInfo], alerts: SoftwareAlerts, now: datetime
+    session: Session,
+    infos: Sequence[PackageInfo],
+    alerts: SoftwareAlerts,
+    now: datetime,
+    failed: Mapping[PackageKey, str] | None = None,
 ) -> IngestReport:
-    """Store catalogue entries, re-match the packages that changed, alert on security ones."""
+    """Store catalogue entries, re-match the packages that changed, alert on security ones.
+
+    ``failed``: packages whose feed could not be read, remembered as "not reachable
+    since …" (no finding is opened for them).
+    """
     changed = releases.store_packages(session, infos, now)
+    unread = releases.mark_unreachable(session, failed or {}, now)
     report = IngestReport(packages=len(changed))
-    if changed:
-        changes = rematch(session, now, packages={(str(i.ecosystem), i.package) for i in changed})
+    scope = {(str(i.ecosystem), i.package) for i in changed} | {(e, p) for e, _, p in unread}
+    if scope:
+        changes = rematch(session, now, packages=scope)
         report.opened, report.resolved = len(changes.opened), len(changes.resolved)
         report.alerts = alerts.queue(session, changes.alerting(), now)
     return report
@@ -270,6 +287,7 @@ class IntelJobs:
         self.fingerprint_fn = fingerprint
         self.concurrency = concurrency
         self.leases = leases or Leases(db, settings.worker_name)
+        self._feed_errors_said: tuple[int, int, list[str]] = (0, 0, [])
 
     def schedules(self, due_check: float = 300.0) -> list[Schedule]:
         """What ``serve`` runs periodically: (name, period in seconds, action).
@@ -281,7 +299,7 @@ class IntelJobs:
         (``store.leases``).
         """
         schedules = [
-            self._global("intel-feeds", self.feeds.poll_interval, self.poll_feeds),
+            self._global("intel-feeds", self.feeds.poll_interval, self.poll_feeds_logged),
             self._global("intel-advisories", self.feeds.advisory_interval, self.refresh_advisories),
             Schedule("intel-inventories", due_check, self.inventories_due),
             Schedule("intel-fingerprints", due_check, self.fingerprints_due),
@@ -364,12 +382,30 @@ class IntelJobs:
                     result.extend(await joomla.poll(fetcher, jo, state_dir=tuf_dir))
             finally:
                 await self._save_feed_state(fetcher)
-        for error in result.errors:
-            log.warning("release feed: %s", error)
         now = datetime.now(UTC)
-        report = await self._db(lambda s: ingest_releases(s, result.packages, self.alerts, now))
+        report = await self._db(
+            lambda s: ingest_releases(s, result.packages, self.alerts, now, result.failed)
+        )
         assert isinstance(report, IngestReport)
         report.errors = result.errors
+        report.polled, report.failed = len(result.polled), len(result.failed)
+        return report
+
+    async def poll_feeds_logged(self) -> IngestReport:
+        """``poll_feeds`` for ``serve``: failures logged in one line, and only when they
+        change (a vendor down for a day is one warning, not one per package per poll)."""
+        report = await self.poll_feeds()
+        said = (report.failed, report.polled, report.errors[:1])
+        if said != self._feed_errors_said:
+            if report.errors:
+                log.warning(
+                    "release feeds: %d of %d packages could not be read (%d feeds failed), "
+                    "e.g. %s",
+                    report.failed, report.polled, len(report.errors), report.errors[0],
+                )  # fmt: skip
+            elif self._feed_errors_said[0]:
+                log.info("release feeds: every feed read again")
+            self._feed_errors_said = said
         return report
 
     async def _fetcher(self) -> Fetcher:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from sitekeeper.domain.ranges import Constraint, parse_constraint
-from sitekeeper.domain.versions import Ecosystem
+from sitekeeper.domain.versions import DrupalVersion, Ecosystem
 from sitekeeper.intel.advisory import Advisory, AffectedPackage, PackageType
 
 UPDATE, VULNERABILITY, UNKNOWN_SOURCE = "update", "vulnerability", "unknown-source"
@@ -27,6 +27,8 @@ POLLED_SOURCES = {
     Ecosystem.JOOMLA: frozenset({"joomla.org"}),
 }
 BAD_STATUSES = frozenset({"insecure", "revoked", "unsupported"})
+# A catalogue entry a poll could not read yet: "feed not reachable", never "unknown source".
+UNREACHABLE = "unreachable"
 _CONSTRAINT = re.compile(r"[<>=^~*|, ]")
 PackageKey = tuple[str, str, str]  # (ecosystem, type, package)
 
@@ -55,7 +57,8 @@ class CatalogueEntry:
     """What the vendor says about a package (from the release feeds)."""
 
     latest: str | None
-    status: str = "published"  # published | insecure | revoked | unsupported | not-found
+    status: str = "published"  # published | insecure | revoked | unsupported | not-found |
+    # unreachable (the feed failed before it was ever read: no data, no finding)
     branch_latest: Mapping[str, str] = field(default_factory=dict)
     supported_branches: tuple[str, ...] = ()
     insecure: frozenset[str] = frozenset()  # versions the vendor flags as insecure
@@ -83,6 +86,11 @@ class FindingSpec:
     fixed_in: str | None = None
     advisory_ids: tuple[str, ...] = ()
     note: str | None = None
+    # An update finding's two paths: the newest release on the installed branch (what a
+    # security policy applies without approval) and a newer branch's (waits for approval).
+    branch_update: str | None = None
+    branch_security: bool = False
+    major_update: str | None = None
 
     @property
     def key(self) -> str:
@@ -98,6 +106,9 @@ class FindingSpec:
             "fixed_in": self.fixed_in,
             "advisory_ids": list(self.advisory_ids),
             "note": self.note,
+            "branch_update": self.branch_update,
+            "branch_security": self.branch_security,
+            "major_update": self.major_update,
         }
 
 
@@ -262,35 +273,54 @@ def _update(
     advisory_ids = tuple(v.advisory_id for v in vulns if v.advisory_id)
     source = item.update_source or "unknown"
     polled = is_polled(item.ecosystem, source)
+    if polled and (entry is None or entry.status == UNREACHABLE):
+        # Not polled yet, or its feed failed (offline): we know nothing either way, which
+        # is not an untracked source. The updates view says "feed not reachable since …".
+        return None
     if not polled or entry is None or entry.status == "not-found" or entry.latest is None:
-        note = "not in the catalogue yet" if polled and entry is None else "unknown source"
         return replace(
             base,
             kind=UNKNOWN_SOURCE,
             security=bool(advisory_ids),
             advisory_ids=advisory_ids,
-            note=f"{note}: {source}",
+            note=f"unknown source: {source}",
         )
     target = _target(item, entry)
     behind = _newer(item.ecosystem, target, item.version)
     flagged = item.version in entry.insecure or entry.status in BAD_STATUSES
-    security = (
-        flagged
-        or bool(advisory_ids)
-        or any(
-            _newer(item.ecosystem, v, item.version) and not _newer(item.ecosystem, v, target)
-            for v in entry.security_releases
-        )
-    )
     if not behind and not flagged:
         return None
+    branch = _branch_target(item, entry) if entry.branch_latest else (target if behind else None)
+    beyond = branch is None or _newer(item.ecosystem, target, branch)
+    major = target if behind and beyond else None
     return replace(
         base,
         latest=target,
-        security=security,
+        security=flagged or bool(advisory_ids) or _fixes(item, entry, target, vulns),
         advisory_ids=advisory_ids,
         note=entry.status if entry.status in BAD_STATUSES else None,
+        branch_update=branch,
+        branch_security=branch is not None and _fixes(item, entry, branch, vulns),
+        major_update=major,
     )
+
+
+def _fixes(
+    item: Software, entry: CatalogueEntry, target: str, vulns: Sequence[FindingSpec]
+) -> bool:
+    """Whether updating to ``target`` brings security fixes: a vendor security release up to
+    it, a known vulnerability fixed by it, or leaving a release the vendor flags insecure."""
+    assert item.version is not None
+    eco = item.ecosystem
+
+    def reached(version: str) -> bool:
+        return _newer(eco, version, item.version) and not _newer(eco, version, target)
+
+    if item.version in entry.insecure and target not in entry.insecure:
+        return True
+    if any(reached(v) for v in entry.security_releases):
+        return True
+    return any(v.fixed_in is not None and reached(v.fixed_in) for v in vulns)
 
 
 def is_polled(ecosystem: Ecosystem, source: str | None) -> bool:
@@ -304,16 +334,46 @@ def is_polled(ecosystem: Ecosystem, source: str | None) -> bool:
 
 
 def _target(item: Software, entry: CatalogueEntry) -> str:
-    """The release to update to: the newest on the site's branch while that branch is
-    supported (Drupal's supported_branches), else the overall latest."""
+    """The newest release there is (the vendor's latest)."""
     assert entry.latest is not None
-    assert item.version is not None
-    try:
-        branch = item.ecosystem.branch(item.version)
-    except ValueError:
-        return entry.latest
-    on_branch = entry.branch_latest.get(branch)
-    supported = any(item.version.startswith(p) for p in entry.supported_branches)
-    if on_branch and supported:
-        return on_branch
     return entry.latest
+
+
+def _branch_target(item: Software, entry: CatalogueEntry) -> str | None:
+    """The newest release on the installed version's own branch, when newer: the update a
+    security policy applies without approval (a package whose vendor publishes no branches
+    has one path, its latest release). A Drupal branch that is no longer supported
+    moves to the oldest supported branch of the same major version instead (minor releases
+    keep compatibility there; the unsupported branch gets no fixes)."""
+    assert item.version is not None
+    eco = item.ecosystem
+    try:
+        branch = eco.branch(item.version)
+    except ValueError:
+        return None
+    found = entry.branch_latest.get(branch)
+    supported = any(item.version.startswith(p) for p in entry.supported_branches)
+    if eco is Ecosystem.DRUPAL and entry.supported_branches and not supported:
+        found = _supported_sibling(item.version, entry) or found
+    if found is None or not _newer(eco, found, item.version):
+        return None
+    return found
+
+
+def _supported_sibling(version: str, entry: CatalogueEntry) -> str | None:
+    """The newest release of the oldest supported Drupal branch with ``version``'s major."""
+    try:
+        mine = DrupalVersion.parse(version)
+    except ValueError:
+        return None
+    siblings: list[str] = []
+    for latest in entry.branch_latest.values():
+        try:
+            other = DrupalVersion.parse(latest)
+        except ValueError:
+            continue
+        supported = any(latest.startswith(p) for p in entry.supported_branches)
+        if supported and (other.core, other.major) == (mine.core, mine.major):
+            siblings.append(latest)
+    newer = [v for v in siblings if _newer(Ecosystem.DRUPAL, v, version)]
+    return min(newer, key=Ecosystem.DRUPAL.sort_key()) if newer else None

@@ -250,6 +250,97 @@ def open_findings(
 
 
 UPDATE_KINDS = (UPDATE, UNKNOWN_SOURCE)  # what the ``updates`` view lists
+FEED_UNREACHABLE = "feed not reachable"
+
+
+@dataclass(frozen=True)
+class UpdateRow:
+    """One line of the ``updates`` view (``sitekeeper updates --json``, ``/api/updates``).
+
+    ``branch_update`` is the newest release on the installed branch (a security policy
+    applies it without approval), ``major_update`` the newest one beyond it (waits for
+    approval); ``latest`` is the newest there is. A package whose feed could not be read
+    has ``status`` "feed not reachable" and the reason in ``note`` (it is no finding).
+    """
+
+    site_id: int
+    site: str
+    client: str | None
+    ecosystem: str
+    type: str
+    package: str
+    installed: str | None
+    latest: str | None
+    branch_update: str | None
+    branch_security: bool
+    major_update: str | None
+    security: bool
+    advisory_ids: list[str]
+    status: str  # update | unknown source | feed not reachable
+    note: str | None
+    basis: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented ``--json`` object (without ``site_id``, as the CLI always had)."""
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        del data["site_id"]
+        return data
+
+
+def update_rows(
+    session: Session, *, site_ids: Collection[int] | None = None, security_only: bool = False
+) -> list[UpdateRow]:
+    """Pending updates, packages of unknown source and, unless only security updates are
+    asked for, packages whose feed is not reachable; by site name then package."""
+    from sitekeeper.store.releases import untracked  # noqa: PLC0415 - same layer, no cycle
+
+    rows = [
+        UpdateRow(
+            site_id=v.site_id,
+            site=v.site,
+            client=v.client,
+            ecosystem=v.ecosystem,
+            type=v.type,
+            package=v.package,
+            installed=v.installed,
+            latest=v.latest,
+            branch_update=v.data.get("branch_update"),
+            branch_security=bool(v.data.get("branch_security")),
+            major_update=v.data.get("major_update"),
+            security=v.security,
+            advisory_ids=[str(a) for a in v.data.get("advisory_ids") or []],
+            status="unknown source" if v.kind == UNKNOWN_SOURCE else "update",
+            note=v.data.get("note"),
+            basis=v.basis,
+        )
+        for v in open_findings(
+            session, UPDATE_KINDS, site_ids=site_ids, security_only=security_only
+        )
+    ]
+    if not security_only:
+        rows += [
+            UpdateRow(
+                site_id=u.site_id,
+                site=u.site,
+                client=u.client,
+                ecosystem=u.ecosystem,
+                type=u.type,
+                package=u.package,
+                installed=u.installed,
+                latest=None,
+                branch_update=None,
+                branch_security=False,
+                major_update=None,
+                security=False,
+                advisory_ids=[],
+                status=FEED_UNREACHABLE,
+                note=u.note,
+                basis=u.basis,
+            )
+            for u in untracked(session, site_ids)
+        ]
+        rows.sort(key=lambda r: (r.site, r.package))
+    return rows
 
 
 def resolve_all_for_site(session: Session, site_id: int, now: datetime) -> int:

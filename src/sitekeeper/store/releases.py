@@ -17,13 +17,20 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.intel.branches import VendorRelease
-from sitekeeper.intel.matching import CatalogueEntry, PackageKey
+from sitekeeper.intel.matching import (
+    POLLED_SOURCES,
+    UNREACHABLE,
+    CatalogueEntry,
+    PackageKey,
+    is_polled,
+)
 from sitekeeper.store.intel_tables import (
     CataloguePackage,
     CatalogueRelease,
     FeedState,
     SiteSoftware,
 )
+from sitekeeper.store.tables import Client, Site
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,133 @@ def store_packages(
     if releases:
         session.execute(insert(CatalogueRelease), releases)
     return changed
+
+
+def mark_unreachable(
+    session: Session, failed: Mapping[PackageKey, str], now: datetime
+) -> list[PackageKey]:
+    """Remember that these packages' feeds failed (``details["unreachable"]``: since when,
+    the last error, the last successful read); returns the packages that had no entry.
+
+    An entry read before keeps its data (matching goes on with it); a package never
+    read gets an ``unreachable`` entry, so it is shown as "feed not reachable since …"
+    and opens no finding. The next successful poll replaces either.
+    """
+    if not failed:
+        return []
+    keys = list(failed)
+    rows: dict[PackageKey, CataloguePackage] = {}
+    for start in range(0, len(keys), 300):
+        where = tuple_(
+            CataloguePackage.ecosystem, CataloguePackage.type, CataloguePackage.package
+        ).in_(keys[start : start + 300])
+        rows.update(
+            ((r.ecosystem, r.type, r.package), r)
+            for r in session.scalars(select(CataloguePackage).where(where))
+        )
+    fresh: list[PackageKey] = []
+    for key, error in failed.items():
+        row = rows.get(key)
+        if row is None:
+            eco, type_, package = key
+            source = min(POLLED_SOURCES.get(Ecosystem(eco), frozenset({"unknown"})))
+            row = CataloguePackage(
+                ecosystem=eco, type=type_, package=package[:200], latest=None,
+                status=UNREACHABLE, details={}, source=source, checked_at=now,
+            )  # fmt: skip
+            session.add(row)
+            fresh.append(key)
+        before = dict(row.details.get("unreachable") or {})
+        last_success = None if row.status == UNREACHABLE else row.checked_at.isoformat()
+        row.details = {
+            **row.details,
+            "unreachable": {
+                "since": before.get("since") or now.isoformat(),
+                "error": error[:500],
+                "last_success": last_success,
+            },
+        }
+    return fresh
+
+
+@dataclass(frozen=True)
+class Untracked:
+    """A package some site runs whose polled feed could not be read."""
+
+    site_id: int
+    site: str
+    client: str | None
+    ecosystem: str
+    type: str
+    package: str
+    installed: str | None
+    basis: str
+    since: datetime | None
+    error: str | None
+    last_success: datetime | None
+
+    @property
+    def note(self) -> str:
+        """What to tell a person: "feed not reachable since …", the last read and error."""
+        said = "feed not reachable"
+        if self.since is not None:
+            said += f" since {self.since:%Y-%m-%d %H:%M} UTC"
+        if self.last_success is not None:
+            said += f" (last read {self.last_success:%Y-%m-%d %H:%M} UTC)"
+        return said + (f": {self.error}" if self.error else "")
+
+
+def untracked(session: Session, site_ids: Collection[int] | None = None) -> list[Untracked]:
+    """Packages of polled sources whose feed failed before it was ever read (``unreachable``
+    entries), by site name then package: the ``updates`` view lists them, with no finding."""
+    stmt = (
+        select(
+            SiteSoftware.site_id, Site.name, Client.name, SiteSoftware.ecosystem,
+            SiteSoftware.type, SiteSoftware.package, SiteSoftware.version,
+            SiteSoftware.basis, SiteSoftware.update_source, CataloguePackage.details,
+        )
+        .join(Site, Site.id == SiteSoftware.site_id)
+        .outerjoin(Client, Client.id == Site.client_id)
+        .join(
+            CataloguePackage,
+            (CataloguePackage.ecosystem == SiteSoftware.ecosystem)
+            & (CataloguePackage.type == SiteSoftware.type)
+            & (CataloguePackage.package == SiteSoftware.package),
+        )
+        .where(CataloguePackage.status == UNREACHABLE)
+        .order_by(Site.name, SiteSoftware.package)
+    )  # fmt: skip
+    if site_ids is not None:
+        stmt = stmt.where(SiteSoftware.site_id.in_(list(site_ids)))
+    found: list[Untracked] = []
+    for (
+        site_id,
+        site,
+        client,
+        eco,
+        type_,
+        package,
+        version,
+        basis,
+        source,
+        details,
+    ) in session.execute(stmt).tuples():
+        if not is_polled(Ecosystem(eco), source):
+            continue  # an unknown source has its own finding
+        failure = (details or {}).get("unreachable") or {}
+        found.append(
+            Untracked(
+                site_id=site_id, site=site, client=client, ecosystem=eco, type=type_,
+                package=package, installed=version, basis=basis,
+                since=_when(failure.get("since")), error=failure.get("error"),
+                last_success=_when(failure.get("last_success")),
+            )
+        )  # fmt: skip
+    return found
+
+
+def _when(text: object) -> datetime | None:
+    return datetime.fromisoformat(text) if isinstance(text, str) else None
 
 
 def _entry(info: PackageInfo) -> CatalogueEntry:

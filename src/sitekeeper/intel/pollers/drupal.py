@@ -29,10 +29,11 @@ async def poll(fetcher: Fetcher, packages: Iterable[tuple[str, str]]) -> PollRes
 
     async def one(type_: str, project: str) -> None:
         async with limit:
+            result.asked(DRUPAL, [(type_, project)])
             try:
                 info = await poll_project(fetcher, type_, project)
             except FeedError as exc:
-                result.errors.append(str(exc))
+                result.fail(DRUPAL, [(type_, project)], str(exc))
                 return
             if info is not None:
                 result.packages.append(info)

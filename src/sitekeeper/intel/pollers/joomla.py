@@ -64,10 +64,11 @@ async def poll(
     result = PollResult()
     wanted = sorted(set(packages), key=lambda p: (p[0], p[1], p[2] or ""))
     if any(t == "core" for t, _, _ in wanted):
+        result.asked(JOOMLA, [("core", "joomla")])
         try:
             result.packages.append(await poll_core(fetcher, state_dir))
         except FeedError as exc:
-            result.errors.append(str(exc))
+            result.fail(JOOMLA, [("core", "joomla")], str(exc))
     by_server: dict[str, list[tuple[str, str]]] = {}
     for type_, element, source in wanted:
         if type_ != "core" and source and source.startswith(("https://", "http://")):
@@ -76,10 +77,11 @@ async def poll(
 
     async def one(url: str, items: list[tuple[str, str]]) -> None:
         async with limit:
+            result.asked(JOOMLA, items)
             try:
                 result.packages.extend(await poll_update_server(fetcher, url, items))
             except FeedError as exc:
-                result.errors.append(str(exc))
+                result.fail(JOOMLA, items, str(exc))
 
     await asyncio.gather(*(one(url, items) for url, items in by_server.items()))
     return result

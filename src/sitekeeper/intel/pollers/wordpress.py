@@ -32,24 +32,25 @@ async def poll(fetcher: Fetcher, packages: Iterable[tuple[str, str]]) -> PollRes
     result = PollResult()
     wanted = sorted(set(packages))
     if ("core", "wordpress") in wanted:
-        await _guard(result, poll_core(fetcher))
+        await _guard(result, ("core", "wordpress"), poll_core(fetcher))
     limit = asyncio.Semaphore(fetcher.settings.concurrency)
 
     async def one(type_: str, slug: str) -> None:
         async with limit:
-            await _guard(result, poll_package(fetcher, type_, slug))
+            await _guard(result, (type_, slug), poll_package(fetcher, type_, slug))
 
     await asyncio.gather(*(one(t, s) for t, s in wanted if t in ("plugin", "theme")))
     return result
 
 
-async def _guard(result: PollResult, work: object) -> None:
+async def _guard(result: PollResult, item: tuple[str, str], work: object) -> None:
     """Run one feed's poll; a failure becomes an error line for that feed only."""
     assert asyncio.iscoroutine(work)
+    result.asked(WP, [item])
     try:
         info = await work
     except FeedError as exc:
-        result.errors.append(str(exc))
+        result.fail(WP, [item], str(exc))
         return
     if info is not None:
         result.packages.append(info)

@@ -290,6 +290,12 @@ class FindingOut(BaseModel):
     severity: str | None
     fixed_in: str | None
     security: bool
+    branch_update: str | None = Field(
+        default=None, description="Update: newest release on the installed branch"
+    )
+    major_update: str | None = Field(
+        default=None, description="Update: newest release beyond the installed branch"
+    )
     certainty: str = Field(description="certain (from an inventory) or possible (a range)")
     basis: str = Field(description="inventory or fingerprint")
     note: str | None
@@ -307,9 +313,16 @@ class UpdateOut(BaseModel):
     package: str
     installed: str | None
     latest: str | None
+    branch_update: str | None = Field(
+        description="Newest release on the installed branch (applied without approval)"
+    )
+    branch_security: bool = Field(description="The branch update brings security fixes")
+    major_update: str | None = Field(
+        description="Newest release beyond the installed branch (waits for approval)"
+    )
     security: bool
     advisory_ids: list[str]
-    status: str = Field(description="update or unknown source")
+    status: str = Field(description="update, unknown source or feed not reachable")
     note: str | None
     basis: str
 

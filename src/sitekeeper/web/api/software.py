@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from sitekeeper.intel.matching import UNKNOWN_SOURCE, UPDATE, VULNERABILITY
 from sitekeeper.store import advisories as advisory_store
 from sitekeeper.store import findings
-from sitekeeper.store.findings import UPDATE_KINDS, FindingView
+from sitekeeper.store.findings import FindingView
 from sitekeeper.store.inventories import latest_inventory
 from sitekeeper.web.api.common import ERRORS, Db, Id, visible_site
 from sitekeeper.web.api.history import scoped_site_ids
@@ -97,6 +97,8 @@ def site_findings(site_id: Id, session: Db, who: AnyUser) -> list[FindingOut]:
             severity=v.data.get("severity"),
             fixed_in=v.data.get("fixed_in"),
             security=v.security,
+            branch_update=v.data.get("branch_update"),
+            major_update=v.data.get("major_update"),
             certainty=v.certainty,
             basis=v.basis,
             note=v.data.get("note"),
@@ -112,25 +114,11 @@ def updates(
     who: AnyUser,
     security: Annotated[bool, Query(description="Security updates only")] = False,
 ) -> list[UpdateOut]:
-    """Pending updates across the (visible) fleet; unknown update sources are listed too."""
-    return [
-        UpdateOut(
-            site_id=v.site_id,
-            site=v.site,
-            client=v.client,
-            ecosystem=v.ecosystem,
-            type=v.type,
-            package=v.package,
-            installed=v.installed,
-            latest=v.latest,
-            security=v.security,
-            advisory_ids=_advisory_ids(v),
-            status="unknown source" if v.kind == UNKNOWN_SOURCE else "update",
-            note=v.data.get("note"),
-            basis=v.basis,
-        )
-        for v in _fleet_findings(session, who, UPDATE_KINDS, security_only=security)
-    ]
+    """Pending updates across the (visible) fleet: the installed branch's newest release and
+    the newest beyond it; unknown update sources and unreachable feeds are listed too."""
+    ids = scoped_site_ids(session, who, None)
+    rows = findings.update_rows(session, site_ids=ids, security_only=security)
+    return [UpdateOut(site_id=r.site_id, **r.to_json()) for r in rows]
 
 
 @router.get("/vulns", response_model=list[VulnOut])

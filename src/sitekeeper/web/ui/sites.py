@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.errors import UsageError
 from sitekeeper.intel.matching import UNKNOWN_SOURCE, UPDATE, VULNERABILITY
-from sitekeeper.store import backups, findings, fleet, history
+from sitekeeper.store import backups, findings, fleet, history, releases
 from sitekeeper.store import sites as site_store
 from sitekeeper.store.clients import list_clients
 from sitekeeper.store.contracts import list_contracts
@@ -108,6 +108,7 @@ def _software(session: Session, site: Site) -> dict[str, Any]:
         "inventory": latest_inventory(session, site.id),
         "vulns": [f for f in found if f.kind == VULNERABILITY],
         "updates": [f for f in found if f.kind != VULNERABILITY],
+        "unreachable": releases.untracked(session, [site.id]),
         "runs": runs[:15],
         "drill": max(drills, key=lambda r: r.verified_at or r.started_at) if drills else None,
     }
