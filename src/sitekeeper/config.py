@@ -138,6 +138,59 @@ class Settings(BaseSettings):
         default=None, repr=False, description="Fernet key for secrets at rest."
     )
 
+    # --- web: egress policy, request bodies, proxies ---
+    egress_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Networks (CIDR) or address kinds that advisory sources, vendor feeds and "
+        "alert URLs may reach although not public (default: public addresses only).",
+    )
+    site_egress_deny: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["metadata"],
+        description="Address kinds (loopback, private, link-local, cgnat, multicast, "
+        "unspecified, reserved, metadata, non-public) or networks that site checks and "
+        "fingerprints may not reach.",
+    )
+    site_egress_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Exceptions to SITE_EGRESS_DENY (networks or kinds).",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Reverse proxies (CIDR) whose X-Forwarded-For is believed (default: none).",
+    )
+    max_request_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Cap on a request body to the web UI/API."
+    )
+    max_upload_bytes: int = Field(
+        default=256 * 1024 * 1024, ge=1024, description="Cap on an uploaded advisory file."
+    )
+    max_import_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1024, description="Cap on a site import (CSV or JSON)."
+    )
+
+    @field_validator(
+        "egress_allow", "site_egress_deny", "site_egress_allow", "trusted_proxies", mode="before"
+    )
+    @classmethod
+    def _split_web_lists(cls, value: Any) -> Any:
+        from sitekeeper.egress.policy import split_rules  # noqa: PLC0415 - keeps start-up light
+
+        return split_rules(value)
+
+    @field_validator("egress_allow", "site_egress_deny", "site_egress_allow")
+    @classmethod
+    def _egress_rules(cls, value: list[str]) -> list[str]:
+        from sitekeeper.egress.policy import checked_rules  # noqa: PLC0415
+
+        return checked_rules(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: list[str]) -> list[str]:
+        from sitekeeper.egress.policy import checked_networks  # noqa: PLC0415
+
+        return checked_networks(value)
+
     @field_validator("alert_urls", "advisory_sources", "backup_excludes", mode="before")
     @classmethod
     def _split_urls(cls, value: Any) -> Any:

@@ -97,7 +97,8 @@ def _due_now(db: Database) -> None:
 
 
 async def _running(db: Database, home: Path) -> tuple[Service, asyncio.Event, asyncio.Task[None]]:
-    settings = load_settings(home=home, confirm_delay=0, check_timeout=5)
+    # The alert hook listens on loopback, which alerts may not reach by default.
+    settings = load_settings(home=home, confirm_delay=0, check_timeout=5, egress_allow=["loopback"])
     service = Service(settings, db, delivery_interval=0.1, software_intel=False, backups=False)
     stop = asyncio.Event()
     return service, stop, asyncio.create_task(service.run(stop))

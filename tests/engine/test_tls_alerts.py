@@ -87,7 +87,8 @@ async def _first_alert(
     db: Database, home: Path, alerts: asyncio.Queue[dict[str, Any]]
 ) -> dict[str, Any]:
     service = Service(
-        load_settings(home=home, confirm_delay=0),
+        # The alert hook listens on loopback, which alerts may not reach by default.
+        load_settings(home=home, confirm_delay=0, egress_allow=["loopback"]),
         db,
         delivery_interval=0.1,
         software_intel=False,

@@ -136,7 +136,10 @@ async def test_scheduled_refresh_sends_the_token_and_never_records_it(
     async with wordfence(vendor) as site:
         url = site.url(FEED)
         good = Settings(
-            home=tmp_path / "home", advisory_sources=[url], advisory_tokens={"127.0.0.1": TOKEN}
+            home=tmp_path / "home",
+            advisory_sources=[url],
+            advisory_tokens={"127.0.0.1": TOKEN},
+            egress_allow=["loopback"],  # advisory sources are public-only by default
         )
         report = await IntelJobs(db, good, vault=VAULT).refresh_advisories()
         assert (report.errors, report.advisories > 0) == ([], True)

@@ -17,7 +17,18 @@ from aiohttp import web
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from cryptography.fernet import Fernet
 
+from sitekeeper.egress.policy import EgressPolicy
+from sitekeeper.notify.apprise_sender import AppriseSender
 from sitekeeper.vault import Vault
+
+# The servers below listen on loopback, which alerts may not reach by default
+# (SITEKEEPER_EGRESS_ALLOW): these tests allow it, as an admin would.
+LOOPBACK = EgressPolicy.public_only(["loopback"])
+
+
+def loopback_sender(**options: Any) -> AppriseSender:
+    """An Apprise sender allowed to reach the loopback servers of these tests."""
+    return AppriseSender(egress=LOOPBACK, **options)
 
 
 @pytest.fixture

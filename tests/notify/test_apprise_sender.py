@@ -10,11 +10,11 @@ import pytest
 from sitekeeper import plugins
 from sitekeeper.errors import DeliveryError
 from sitekeeper.notify.apprise_sender import AppriseSender, redact
-from tests.notify.conftest import Mailbox, Webhook
+from tests.notify.conftest import Mailbox, Webhook, loopback_sender
 
 
 async def test_plain_smtp_on_loopback_gets_the_mail(smtp_server: Mailbox) -> None:
-    sender = AppriseSender(timeout=10)
+    sender = loopback_sender(timeout=10)
     await sender.send(smtp_server.url(), title="DOWN: shop", body="shop is down.\nDetail: 503")
 
     assert len(smtp_server.messages) == 1
@@ -27,7 +27,7 @@ async def test_plain_smtp_on_loopback_gets_the_mail(smtp_server: Mailbox) -> Non
 
 
 async def test_webhook_gets_title_and_body_as_json(webhook: Webhook) -> None:
-    await AppriseSender().send(webhook.url("abc"), title="DOWN: shop", body="it is down")
+    await loopback_sender().send(webhook.url("abc"), title="DOWN: shop", body="it is down")
 
     assert webhook.paths == ["/hooks/abc"]
     assert webhook.posts[0]["title"] == "DOWN: shop"
@@ -39,7 +39,7 @@ async def test_refused_connection_is_a_transient_error_with_the_reason(
 ) -> None:
     url = f"mailto://127.0.0.1:{refused_port}?mode=insecure&from=a@agency.example&to=b@x.example"
     with pytest.raises(DeliveryError) as caught:
-        await AppriseSender(timeout=5).send(url, title="t", body="b")
+        await loopback_sender(timeout=5).send(url, title="t", body="b")
 
     assert not caught.value.permanent
     assert "Connection refused" in str(caught.value)
@@ -48,13 +48,13 @@ async def test_refused_connection_is_a_transient_error_with_the_reason(
 async def test_webhook_error_status_is_reported(webhook: Webhook) -> None:
     webhook.status = 503
     with pytest.raises(DeliveryError, match="503"):
-        await AppriseSender().send(webhook.url(), title="t", body="b")
+        await loopback_sender().send(webhook.url(), title="t", body="b")
 
 
 async def test_reason_does_not_leak_the_url_secrets(refused_port: int) -> None:
     url = f"json://hookuser:pa55word-xyz@127.0.0.1:{refused_port}/hooks/TOKEN-1234567"
     with pytest.raises(DeliveryError) as caught:
-        await AppriseSender(timeout=5).send(url, title="t", body="b")
+        await loopback_sender(timeout=5).send(url, title="t", body="b")
 
     reason = str(caught.value)
     assert "refused" in reason
@@ -66,7 +66,7 @@ async def test_reason_does_not_leak_the_url_secrets(refused_port: int) -> None:
 @pytest.mark.parametrize("url", ["nosuchscheme://x", "mailto://", "json://"])
 async def test_unusable_url_is_a_permanent_error(url: str) -> None:
     with pytest.raises(DeliveryError) as caught:
-        await AppriseSender().send(url, title="t", body="b")
+        await loopback_sender().send(url, title="t", body="b")
     assert caught.value.permanent
 
 
@@ -74,7 +74,7 @@ async def test_a_hung_server_hits_the_per_send_timeout(silent_port: int) -> None
     url = f"mailto://127.0.0.1:{silent_port}?mode=insecure&from=a@agency.example&to=b@x.example"
     started = time.monotonic()
     with pytest.raises(DeliveryError) as caught:
-        await AppriseSender(timeout=0.5).send(url, title="t", body="b")
+        await loopback_sender(timeout=0.5).send(url, title="t", body="b")
 
     assert time.monotonic() - started < 5
     assert not caught.value.permanent
@@ -85,7 +85,7 @@ async def test_failure_reason_is_also_passed_to_the_apprise_logger(
 ) -> None:
     url = f"json://127.0.0.1:{refused_port}/hooks/x"
     with caplog.at_level(logging.WARNING, logger="apprise"), pytest.raises(DeliveryError):
-        await AppriseSender(timeout=5).send(url, title="t", body="b")
+        await loopback_sender(timeout=5).send(url, title="t", body="b")
     assert any("Connection error" in r.getMessage() for r in caplog.records)
 
 

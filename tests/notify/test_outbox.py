@@ -14,12 +14,11 @@ from cryptography.fernet import Fernet
 from sitekeeper.domain.events import EventKind
 from sitekeeper.errors import DeliveryError
 from sitekeeper.notify import messages, outbox
-from sitekeeper.notify.apprise_sender import AppriseSender
 from sitekeeper.store import journal
 from sitekeeper.store.database import Database
 from sitekeeper.store.tables import Event, Notification
 from sitekeeper.vault import Vault
-from tests.notify.conftest import Mailbox, Webhook
+from tests.notify.conftest import Mailbox, Webhook, loopback_sender
 
 T0 = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
 
@@ -91,7 +90,7 @@ async def test_down_alert_arrives_by_email(
         )
 
     started = time.perf_counter()
-    report = await outbox.deliver_due(db, vault, now=T0, sender=AppriseSender(timeout=10))
+    report = await outbox.deliver_due(db, vault, now=T0, sender=loopback_sender(timeout=10))
     elapsed = time.perf_counter() - started
 
     assert len(report.sent) == 1
@@ -117,7 +116,9 @@ async def test_down_alert_arrives_by_email(
     assert elapsed < 5, f"one alert took {elapsed:.2f}s"
 
     # Sent rows are never sent again.
-    again = await outbox.deliver_due(db, vault, now=T0 + timedelta(days=1))
+    again = await outbox.deliver_due(
+        db, vault, now=T0 + timedelta(days=1), sender=loopback_sender()
+    )
     assert again == outbox.DeliveryReport()
     assert len(smtp_server.messages) == 1
 
@@ -125,7 +126,7 @@ async def test_down_alert_arrives_by_email(
 async def test_webhook_receives_the_json(db: Database, vault: Vault, webhook: Webhook) -> None:
     _queue(db, vault, [webhook.url("tok-1")], title="RECOVERED: shop")
 
-    report = await outbox.deliver_due(db, vault, now=T0)
+    report = await outbox.deliver_due(db, vault, now=T0, sender=loopback_sender())
 
     assert len(report.sent) == 1
     assert webhook.paths == ["/hooks/tok-1"]
@@ -142,7 +143,7 @@ async def test_refused_target_backs_off_then_fails_loudly(
     url = f"json://127.0.0.1:{refused_port}/hooks/secret-token-99"
     event_id = _incident_event(db)
     [row_id] = _queue(db, vault, [url], event_id=event_id)
-    sender = AppriseSender(timeout=5)
+    sender = loopback_sender(timeout=5)
 
     now = T0
     for attempt, wait in enumerate([30, 60, 120], start=1):
@@ -187,7 +188,7 @@ async def test_refused_target_backs_off_then_fails_loudly(
 async def test_unusable_url_fails_at_once(db: Database, vault: Vault) -> None:
     [row_id] = _queue(db, vault, ["nosuchscheme://whatever"])
 
-    report = await outbox.deliver_due(db, vault, now=T0)
+    report = await outbox.deliver_due(db, vault, now=T0, sender=loopback_sender())
 
     assert report.failed == [row_id]
     [failed] = _events(db, EventKind.NOTIFICATION_FAILED)
@@ -197,7 +198,7 @@ async def test_unusable_url_fails_at_once(db: Database, vault: Vault) -> None:
 async def test_url_under_another_key_fails_instead_of_vanishing(db: Database, vault: Vault) -> None:
     _queue(db, Vault(Fernet.generate_key()), ["json://127.0.0.1:9/x"])
 
-    report = await outbox.deliver_due(db, vault, now=T0)
+    report = await outbox.deliver_due(db, vault, now=T0, sender=loopback_sender())
 
     assert len(report.failed) == 1
     [failed] = _events(db, EventKind.NOTIFICATION_FAILED)
@@ -241,10 +242,12 @@ async def test_a_deliverer_that_died_is_taken_over_after_its_lease(
     with db.session() as s:  # claimed, then the process died before sending
         assert outbox.claim(s, row_id, seen_attempts=0, now=T0)
 
-    assert await outbox.deliver_due(db, vault, now=T0 + timedelta(minutes=1)) == (
-        outbox.DeliveryReport()
+    assert await outbox.deliver_due(
+        db, vault, now=T0 + timedelta(minutes=1), sender=loopback_sender()
+    ) == (outbox.DeliveryReport())
+    report = await outbox.deliver_due(
+        db, vault, now=T0 + outbox.CLAIM_LEASE, sender=loopback_sender()
     )
-    report = await outbox.deliver_due(db, vault, now=T0 + outbox.CLAIM_LEASE)
 
     assert report.sent == [row_id]
     assert len(webhook.posts) == 1
@@ -260,8 +263,10 @@ class _Stalling:
 
     async def send(self, url: str, *, title: str, body: str) -> None:
         later = T0 + outbox.CLAIM_LEASE
-        self.takeover = await outbox.deliver_due(self.db, self.vault, now=later)
-        await AppriseSender().send(url, title=title, body=body)
+        self.takeover = await outbox.deliver_due(
+            self.db, self.vault, now=later, sender=loopback_sender()
+        )
+        await loopback_sender().send(url, title=title, body=body)
 
 
 async def test_an_expired_claim_does_not_overwrite_the_new_owner(
@@ -288,7 +293,9 @@ async def test_last_attempt_lost_in_a_crash_is_failed_not_retried_forever(
     with db.session() as s:
         assert outbox.claim(s, row_id, seen_attempts=0, now=T0)
 
-    report = await outbox.deliver_due(db, vault, now=T0 + outbox.CLAIM_LEASE, max_attempts=1)
+    report = await outbox.deliver_due(
+        db, vault, now=T0 + outbox.CLAIM_LEASE, max_attempts=1, sender=loopback_sender()
+    )
 
     assert report == outbox.DeliveryReport()  # given up during the claim, before any send
     assert not webhook.posts
@@ -315,9 +322,9 @@ async def test_racing_deliverers_send_each_message_once(
     other = Database(db.url, migrate=False)  # a second process: its own engine and pool
     try:
         reports = await asyncio.gather(
-            outbox.deliver_due(db, vault, now=T0, concurrency=8),
-            outbox.deliver_due(other, vault, now=T0, concurrency=8),
-            outbox.deliver_due(db, vault, now=T0, concurrency=8),
+            outbox.deliver_due(db, vault, now=T0, concurrency=8, sender=loopback_sender()),
+            outbox.deliver_due(other, vault, now=T0, concurrency=8, sender=loopback_sender()),
+            outbox.deliver_due(db, vault, now=T0, concurrency=8, sender=loopback_sender()),
         )
     finally:
         other.dispose()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -338,8 +339,9 @@ def _history(conn: Connection, site_ids: list[int], today: date) -> None:
 class Live:
     """A running server: its base URL, and a way to stop it."""
 
-    def __init__(self, db: Database, home: Path) -> None:
-        settings = Settings(home=home, database_url=db.url)
+    def __init__(self, db: Database, home: Path, **settings_: Any) -> None:
+        """``settings_``: Settings fields beyond the home and database (e.g. egress_allow)."""
+        settings = Settings(home=home, database_url=db.url, **settings_)
         self.app = create_app(db, settings)
         self.base = f"http://127.0.0.1:{_free_port()}"
         self._loop = asyncio.new_event_loop()

@@ -41,8 +41,11 @@ DEADLINE = 60.0
 class Worker:
     """A task runner and a loopback site (page, advisory file) on one background loop."""
 
-    def __init__(self, db: Database, home: Path, live: Live) -> None:
+    def __init__(
+        self, db: Database, home: Path, live: Live, egress_allow: tuple[str, ...] = ("loopback",)
+    ) -> None:
         self.db, self.home = db, home
+        self.egress_allow = list(egress_allow)
         self.healthy = True
         self.base = ""
         self.service: Service | None = None
@@ -86,6 +89,8 @@ class Worker:
                 # The feeds the fleet's plugins would be polled from: this loopback site (404s).
                 wordpress_api_url=self.base,
                 drupal_updates_url=self.base,
+                # Feeds and advisories are public-only by default; these live on loopback.
+                egress_allow=self.egress_allow,
             )
             self.service = Service(
                 settings, self.db, software_intel=False, backups=False, task_poll_interval=3600

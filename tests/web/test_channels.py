@@ -7,6 +7,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,10 +22,18 @@ class Receiver:
 
     def __init__(self) -> None:
         self.messages: list[dict[str, Any]] = []
+        self.requests = 0
         received = self.messages
+        receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                receiver.requests += 1
+                self.send_response(404)
+                self.end_headers()
+
             def do_POST(self) -> None:
+                receiver.requests += 1
                 length = int(self.headers.get("content-length", "0"))
                 received.append(json.loads(self.rfile.read(length)))
                 self.send_response(200)
@@ -42,6 +51,15 @@ class Receiver:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join()
+
+
+@pytest.fixture
+def live(db: Database, world: World, tmp_path: Path) -> Iterator[Live]:
+    """The dashboard, with loopback allowed for alerts (SITEKEEPER_EGRESS_ALLOW) because the
+    receiver listens there; tests/web/test_egress.py shows the default refusing it."""
+    server = Live(db, tmp_path / "home", egress_allow=["loopback"])
+    yield server
+    server.stop()
 
 
 @pytest.fixture

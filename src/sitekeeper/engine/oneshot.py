@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sitekeeper.config import Settings
 from sitekeeper.domain.checks import CheckOptions, CheckResult
+from sitekeeper.egress.policy import site_policy
 from sitekeeper.probes.http import HttpProbe
 
 
@@ -35,6 +36,7 @@ async def check_all(
         max_redirects=settings.max_redirects,
         user_agent=settings.user_agent,
         per_ip_concurrency=settings.per_ip_concurrency,
+        egress=site_policy(settings),
     ) as probe:
 
         async def one(target: OneShotTarget) -> CheckResult:

@@ -18,6 +18,7 @@ from sitekeeper.backup.drill import run_due_drills
 from sitekeeper.backup.options import BackupSettings
 from sitekeeper.backup.runner import BackupContext, run_due_backups
 from sitekeeper.config import Settings
+from sitekeeper.egress.policy import outbound_policy, site_policy
 from sitekeeper.engine.alerts import Alerter, queue_reminders
 from sitekeeper.engine.check_runner import CheckRunner
 from sitekeeper.engine.dbthread import DbThread
@@ -30,6 +31,7 @@ from sitekeeper.engine.stats import Stats
 from sitekeeper.engine.tasks import TaskContext, TaskRunner
 from sitekeeper.engine.waiting import wait_event
 from sitekeeper.errors import SitekeeperError
+from sitekeeper.notify.apprise_sender import AppriseSender
 from sitekeeper.notify.outbox import deliver_due
 from sitekeeper.probes.http import HttpProbe
 from sitekeeper.store.database import Database
@@ -73,6 +75,7 @@ class Service:
             max_redirects=settings.max_redirects,
             user_agent=settings.user_agent,
             per_ip_concurrency=settings.per_ip_concurrency,
+            egress=site_policy(settings),
         )
         self.runner = CheckRunner(
             self.dbthread,
@@ -205,6 +208,7 @@ class Service:
             self.vault,
             now=datetime.now(UTC),
             max_attempts=self.settings.notify_max_attempts,
+            sender=AppriseSender(egress=outbound_policy(self.settings)),
         )
 
     async def run_backups(self) -> None:

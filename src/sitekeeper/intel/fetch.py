@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field
 
+from sitekeeper.egress.aio import connector_options, refusal_in
+from sitekeeper.egress.policy import ALLOW_HINT, EgressPolicy
 from sitekeeper.errors import FeedError, InvalidFeed
 
 MiB = 1024 * 1024
@@ -64,6 +66,11 @@ class FeedSettings(BaseModel):
     backoff_max: float = Field(default=6 * 3600.0, gt=0)
     concurrency: int = Field(default=8, ge=1, le=64)
     user_agent: str = "sitekeeper/0.1 (+release feeds)"
+    egress_allow: list[str] | None = Field(
+        default=None,
+        description="Public addresses only, plus these networks or kinds "
+        "(SITEKEEPER_EGRESS_ALLOW); None: no restriction (library use, tests).",
+    )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FeedSettings:
@@ -81,7 +88,15 @@ class FeedSettings(BaseModel):
             inventory_interval=settings.inventory_interval,
             fingerprint_interval=settings.fingerprint_interval,
             hash_learn_interval=settings.hash_learn_interval,
+            egress_allow=list(settings.egress_allow),
         )
+
+    @property
+    def egress(self) -> EgressPolicy:
+        """Where feeds, advisories and archives may be fetched from (after DNS)."""
+        if self.egress_allow is None:
+            return EgressPolicy.anywhere()
+        return EgressPolicy.public_only(self.egress_allow, ALLOW_HINT)
 
 
 @dataclass
@@ -135,6 +150,7 @@ class Fetcher:
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
             self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(**connector_options(self.settings.egress)),
                 timeout=aiohttp.ClientTimeout(total=self.settings.timeout),
                 headers={"User-Agent": self.settings.user_agent},
                 auto_decompress=True,
@@ -237,7 +253,23 @@ class Fetcher:
         except aiohttp.TooManyRedirects as exc:
             raise FeedError(f"{url}: too many redirects") from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise FeedError(f"{url}: {type(exc).__name__}: {exc}") from exc
+            raise FeedError(f"{url}: {_failure(exc)}") from exc
+
+
+def _failure(exc: BaseException) -> str:
+    """What went wrong, in our words: a peer's bytes (a database's greeting answering an
+    HTTP request, a parser's quote of a bad header) never reach a message a user sees."""
+    refused = refusal_in(exc)
+    if refused is not None:
+        return str(refused)
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"not a valid HTTP response ({type(exc).__name__})"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        reason = exc.os_error.strerror or type(exc.os_error).__name__
+        return f"cannot connect to {exc.host}:{exc.port}: {reason}"
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    return type(exc).__name__
 
 
 def bearer_token(url: str, tokens: Mapping[str, str]) -> str | None:

@@ -29,6 +29,8 @@ from typing import Any, ClassVar
 import apprise
 from pydantic import BaseModel, ConfigDict, Field
 
+from sitekeeper.egress.blocking import confined
+from sitekeeper.egress.policy import EgressPolicy
 from sitekeeper.errors import DeliveryError
 from sitekeeper.plugins import register
 
@@ -81,8 +83,12 @@ def _reason(records: list[logging.LogRecord], url: str) -> str:
     return redact(text, url)[:_REASON_MAX]
 
 
-def _send_blocking(url: str, title: str, body: str, timeout: float) -> None:
-    """One synchronous send in the calling (worker) thread; DeliveryError on failure."""
+def _send_blocking(url: str, title: str, body: str, timeout: float, egress: EgressPolicy) -> None:
+    """One synchronous send in the calling (worker) thread; DeliveryError on failure.
+
+    The plugin's connections are confined to what ``egress`` allows (checked on the
+    addresses it connects to); a refusal is the whole reason, and permanent.
+    """
     capture = _ThreadCapture(threading.get_ident(), logging.DEBUG)
     _APPRISE_LOGGER.addHandler(capture)
     # A logger of our own (not in the global registry), verbose for this send only.
@@ -99,7 +105,10 @@ def _send_blocking(url: str, title: str, body: str, timeout: float) -> None:
         # Socket deadlines so the worker thread ends soon after an async timeout.
         plugin.socket_connect_timeout = min(float(plugin.socket_connect_timeout), timeout)
         plugin.socket_read_timeout = min(float(plugin.socket_read_timeout), timeout)
-        ok = plugin.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT)
+        with confined(egress) as confinement:
+            ok = plugin.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT)
+        if not ok and confinement.refused:
+            raise DeliveryError(confinement.refused[0], permanent=True)
         if not ok:
             raise DeliveryError(_reason(capture.records, url))
     finally:
@@ -122,15 +131,19 @@ class AppriseSender:
 
         timeout: float = Field(default=30.0, gt=0, le=300, description="Seconds per send.")
 
-    def __init__(self, config: Config | None = None, **options: Any) -> None:
+    def __init__(
+        self, config: Config | None = None, *, egress: EgressPolicy | None = None, **options: Any
+    ) -> None:
+        """``egress``: where alert URLs may connect (default: public addresses only)."""
         self.config = config or self.Config(**options)
+        self.egress = egress if egress is not None else EgressPolicy.public_only()
 
     async def send(self, url: str, *, title: str, body: str) -> None:
         """Deliver one message to one URL; DeliveryError (with the reason) if not delivered."""
         timeout = self.config.timeout
         try:
             await asyncio.wait_for(
-                asyncio.to_thread(_send_blocking, url, title, body, timeout), timeout
+                asyncio.to_thread(_send_blocking, url, title, body, timeout, self.egress), timeout
             )
         except TimeoutError:
             raise DeliveryError(f"no answer within {timeout:g}s") from None

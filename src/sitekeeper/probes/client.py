@@ -15,6 +15,8 @@ from typing import ClassVar, Self, TypedDict
 import aiohttp
 from aiohttp.abc import AbstractResolver
 
+from sitekeeper.egress.aio import connector_options
+from sitekeeper.egress.policy import EgressPolicy
 from sitekeeper.probes.limits import KeyedLimiter
 from sitekeeper.probes.resolver import CachingResolver
 from sitekeeper.probes.tls import SslContexts
@@ -33,6 +35,7 @@ class ClientLimits(TypedDict, total=False):
     user_agent: str
     per_ip_concurrency: int
     resolver: AbstractResolver | None
+    egress: EgressPolicy | None
 
 
 class HttpClientBase:
@@ -54,6 +57,7 @@ class HttpClientBase:
         user_agent: str | None = None,
         per_ip_concurrency: int = 4,
         resolver: AbstractResolver | None = None,
+        egress: EgressPolicy | None = None,
     ) -> None:
         """``resolver``: where names are looked up (default: the system's, cached)."""
         self._timeout = timeout if timeout is not None else self.default_timeout
@@ -63,6 +67,8 @@ class HttpClientBase:
         self._headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"}
         self._resolver = CachingResolver(resolver)
         self._limiter = KeyedLimiter(per_ip_concurrency)
+        # Which addresses sites may resolve to (SITEKEEPER_SITE_EGRESS_*); default: any.
+        self._egress = egress if egress is not None else EgressPolicy.anywhere()
         self._session: aiohttp.ClientSession | None = None
         # Built once per CA bundle for the probe's life: a run over many sites reuses them.
         self._contexts = SslContexts()
@@ -92,8 +98,8 @@ class HttpClientBase:
                 force_close=self.force_close,
                 limit=0,  # the engine bounds concurrency; per-IP limits are ours
                 use_dns_cache=False,  # our resolver is the one cache
-                resolver=self._resolver,
                 family=socket.AF_UNSPEC,
+                **connector_options(self._egress, self._resolver),
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,

@@ -27,6 +27,7 @@ from sitekeeper.config import Settings
 from sitekeeper.domain.checks import CaBundle, CheckOptions
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.versions import Ecosystem
+from sitekeeper.egress.policy import site_policy
 from sitekeeper.intel.hashes import HashKnowledge, HashSources, learn_all, md5_hex
 from sitekeeper.plugins import register
 from sitekeeper.probes.client import ClientLimits, HttpClientBase
@@ -127,6 +128,7 @@ class FingerprintProbe(HttpClientBase):
             max_redirects=settings.max_redirects,
             user_agent=settings.user_agent,
             per_ip_concurrency=settings.per_ip_concurrency,
+            egress=site_policy(settings),
             hashes=hashes,
         )
 

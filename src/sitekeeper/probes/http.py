@@ -23,6 +23,7 @@ from aiohttp.http_exceptions import ContentEncodingError, HttpProcessingError
 from yarl import URL
 
 from sitekeeper.domain.checks import CheckOptions, CheckResult, ErrorCategory, TlsInfo
+from sitekeeper.egress.aio import refusal_in
 from sitekeeper.plugins import register
 from sitekeeper.probes.client import ClientLimits, HttpClientBase
 from sitekeeper.probes.tls import (
@@ -299,6 +300,9 @@ class HttpProbe(HttpClientBase):
 
 def classify_error(exc: BaseException) -> tuple[ErrorCategory, str]:
     """Map a transport error from aiohttp or the OS to a category and a reason."""
+    refused = refusal_in(exc)  # the egress policy, whether at DNS or at connect
+    if refused is not None:
+        return ErrorCategory.REFUSED, str(refused)
     if isinstance(exc, CaBundleError):
         return ErrorCategory.TLS, str(exc)
     if isinstance(exc, aiohttp.ClientConnectorDNSError):

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from sitekeeper.egress.policy import outbound_policy
 from sitekeeper.errors import DeliveryError, UsageError
 from sitekeeper.notify.apprise_sender import AppriseSender
 from sitekeeper.store import users
@@ -76,10 +77,14 @@ def _test_targets(request: Request, url: str, who: Viewer) -> list[str]:
     return [url.strip()] if url.strip() else stored + list(request.app.state.settings.alert_urls)
 
 
-async def send_tests(targets: list[str]) -> str:
-    """Send a test message to each URL, one line of outcome per URL (URLs masked)."""
+async def send_tests(request: Request, targets: list[str]) -> str:
+    """Send a test message to each URL, one line of outcome per URL (URLs masked).
+
+    Under the alert egress policy, like real alerts: a test button must not become a
+    way to probe the server's own network.
+    """
     lines: list[str] = []
-    sender = AppriseSender(timeout=15)
+    sender = AppriseSender(timeout=15, egress=outbound_policy(request.app.state.settings))
     for target in targets:
         try:
             await sender.send(
@@ -97,7 +102,7 @@ async def send_tests(targets: list[str]) -> str:
 async def send_test(request: Request, who: Admin, url: Field = "") -> HTMLResponse:
     """Send a test message to the URL typed, or to every configured channel."""
     targets = await run_in_threadpool(_test_targets, request, url, who)
-    result = await send_tests(targets)
+    result = await send_tests(request, targets)
 
     def render() -> HTMLResponse:
         with database(request).session() as session:

@@ -186,7 +186,7 @@ async def test_client_alerts(request: Request, client_id: Id, who: Staff) -> HTM
                 visible_client(session, who, client_id), vault_of(request)
             )
 
-    result = await send_tests(await run_in_threadpool(targets))
+    result = await send_tests(request, await run_in_threadpool(targets))
 
     def render() -> HTMLResponse:
         with database(request).session() as session:
