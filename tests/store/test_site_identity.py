@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+import os
 import re
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
 from alembic import command
-from sqlalchemy import Connection, text
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, insert, select, text
+from sqlalchemy.exc import IntegrityError
 
+from sitekeeper.store import backups, history, journal, sites
+from sitekeeper.store.backup_tables import BackupRun
 from sitekeeper.store.database import Database, alembic_config
-from tests.store.factories import baker, site
+from sitekeeper.store.tables import Base, CheckRaw, Event, Site, has_integer_id
+from tests.store.factories import NOW, baker, site
+
+# What the bug was about: ids other rows, the journal, tasks or URLs still name.
+MUST_NEVER_REUSE = {
+    "clients", "plans", "contracts", "sites", "incidents", "events", "notifications",
+    "users", "api_tokens", "backup_repositories", "backup_runs", "tasks", "findings",
+}  # fmt: skip
+# Tables the 0008 rebuild covers (others come with their own migration).
+REBUILT = MUST_NEVER_REUSE | {"jobs", "inventories", "fingerprints"}
+OLD = "2026-01-01 00:00:00"
 
 
 @contextmanager
@@ -23,19 +41,53 @@ def at_0007(db: Database) -> Iterator[Connection]:
     command.upgrade(config, "head")
 
 
-def _old_site(conn: Connection, site_id: int, client_id: int, ssh: str | None) -> None:
-    conn.execute(
-        text(
-            "INSERT INTO sites (id, name, url, client_id, check_options, ssh, paused, created_at)"
-            " VALUES (:id, :name, :url, :client, '{}', :ssh, false, '2026-01-01 00:00:00')"
-        ),
-        {
-            "id": site_id,
-            "name": f"s{site_id}",
-            "url": f"https://s{site_id}.example/",
-            "client": client_id,
-            "ssh": ssh,
-        },
+def _sql(conn: Connection, statement: str, **params: object) -> None:
+    conn.execute(text(statement), params)
+
+
+def _old_client(conn: Connection, client_id: int | None = None) -> int:
+    """A client row as 0007 stored it; ``None``: the next id the database hands out."""
+    columns, values = "name, language, alert_urls, created_at", ":name, 'en', '[]', :ts"
+    if client_id is not None:
+        columns, values = f"id, {columns}", f":id, {values}"
+    return int(
+        conn.execute(
+            text(f"INSERT INTO clients ({columns}) VALUES ({values}) RETURNING id"),
+            {"id": client_id, "name": f"client {os.urandom(4).hex()}", "ts": OLD},
+        ).scalar_one()
+    )
+
+
+def _old_site(conn: Connection, site_id: int | None, client_id: int, ssh: str | None = None) -> int:
+    """A site row as 0007 stored it; ``None``: the next id the database hands out."""
+    columns = "name, url, client_id, check_options, ssh, paused, created_at"
+    values = ":name, :url, :client, '{}', :ssh, false, :ts"
+    if site_id is not None:
+        columns, values = f"id, {columns}", f":id, {values}"
+    label = site_id if site_id is not None else os.urandom(4).hex()
+    return int(
+        conn.execute(
+            text(f"INSERT INTO sites ({columns}) VALUES ({values}) RETURNING id"),
+            {
+                "id": site_id,
+                "name": f"s{label}",
+                "url": f"https://s{label}.example/",
+                "client": client_id,
+                "ssh": ssh,
+                "ts": OLD,
+            },
+        ).scalar_one()
+    )
+
+
+def _old_event(conn: Connection, site_id: int, client_id: int, kind: str) -> None:
+    _sql(
+        conn,
+        "INSERT INTO events (ts, kind, site_id, client_id, data)"
+        " VALUES ('2026-01-02 00:00:00', :kind, :site, :client, '{}')",
+        kind=kind,
+        site=site_id,
+        client=client_id,
     )
 
 
@@ -47,19 +99,155 @@ def test_new_sites_get_a_backup_host_of_their_own(db: Database) -> None:
     assert all(re.fullmatch(r"site-[0-9a-f]{32}", h) for h in hosts)
 
 
-def test_existing_sites_keep_the_backup_host_their_snapshots_carry(db: Database) -> None:
+def test_a_new_site_never_inherits_a_removed_sites_history(db: Database) -> None:
+    """Remove the newest site, add one for another client: it starts with nothing."""
+    with db.session() as s:
+        old = site(s, baker(s, "Old client"), "https://old.example")
+        old_id, old_host = old.id, old.backup_host
+        s.add(CheckRaw(site_id=old_id, ts_ms=int(NOW.timestamp() * 1000), up=False, error=1))
+        run = backups.start_run(s, old, None, "manual", NOW)
+        backups.fail_run(s, run.id, "refused", NOW)
+    with db.session() as s:
+        sites.remove_site(s, s.get_one(Site, old_id), NOW)
+    with db.session() as s:
+        new = site(s, baker(s, "New client"), "https://new.example")
+        assert new.id > old_id
+        assert new.backup_host != old_host
+        events = history.journal_events(s, site_ids=[new.id])
+        assert [e.kind for e in events] == ["site.added"]
+        assert history.uptime_by_day(s, [new.id], 1, NOW.date()) == []
+        assert s.scalars(select(BackupRun).where(BackupRun.site_id == new.id)).all() == []
+        # The removed site's raw checks went with it (they have no foreign key).
+        assert s.scalars(select(CheckRaw).where(CheckRaw.site_id == old_id)).all() == []
+
+
+def test_a_sites_journal_shows_only_its_own_clients_events(db: Database) -> None:
+    """Defence in depth for installs that did reuse an id: another client's events stay out."""
+    with db.session() as s:
+        mine = site(s, baker(s), "https://mine.example")
+        other = baker(s, "Someone else")
+        journal.record(s, "backup.failed", site_id=mine.id, client_id=other.id, ts=NOW)
+        journal.record(s, "site.paused", site_id=mine.id, ts=NOW)
+        kinds = [e.kind for e in history.journal_events(s, site_ids=[mine.id])]
+    assert kinds == ["site.paused", "site.added"]
+
+
+def test_every_table_keyed_by_its_own_id_uses_autoincrement_on_sqlite(
+    sqlite_db: Database,
+) -> None:
+    """Each migration must create such tables with AUTOINCREMENT (``sqlite_autoincrement``)."""
+    keyed = {t.name for t in Base.metadata.sorted_tables if has_integer_id(t)}
+    assert keyed >= MUST_NEVER_REUSE
+    with sqlite_db.engine.connect() as conn:
+        created = dict(
+            conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'table'")).all()
+        )
+    missing = sorted(t for t in keyed if t in created and "AUTOINCREMENT" not in created[t])
+    assert missing == []
+
+
+def test_rows_of_every_table_keyed_by_an_id_get_fresh_ids(db: Database) -> None:
+    """Delete the newest row and insert another: a new id (sqlite_sequence / sequences)."""
+    with db.session() as s:
+        client = baker(s)
+        first = journal.record(s, "site.paused", client_id=client.id, ts=NOW).id
+        s.execute(Event.__table__.delete().where(Event.id == first))
+        second = journal.record(s, "site.paused", client_id=client.id, ts=NOW).id
+        client_id = client.id
+        s.delete(client)
+        s.flush()
+        again = baker(s).id
+    assert second > first
+    assert again > client_id
+
+
+def test_upgrading_an_install_never_reuses_an_id_its_history_still_names(db: Database) -> None:
+    """0007 -> head with data: ids stay above the removed site's journal and raw checks."""
     with at_0007(db) as conn:
+        # Ids handed out by the database, as in a real install: clients 1-3, sites 1-3.
+        first, second, gone = (_old_client(conn) for _ in range(3))
+        sites_ = [_old_site(conn, None, client) for client in (first, second, first)]
+        assert sites_ == [1, 2, 3]
+        _sql(conn, "INSERT INTO site_tags (site_id, tag) VALUES (1, 'shop'), (2, 'shop')")
+        _sql(
+            conn,
+            "INSERT INTO jobs (kind, site_id, interval, next_run_at, enabled)"
+            " VALUES ('check', 1, 300, 0, true)",
+        )
+        _old_event(conn, 3, first, "site.added")
+        _old_event(conn, 3, gone, "backup.ok")
+        _sql(
+            conn,
+            "INSERT INTO check_raw (site_id, ts_ms, up, error)"
+            " VALUES (3, 1, false, 1), (1, 1, true, 0)",
+        )
+        # Site 3 and client 3 were removed; their journal and raw checks remain.
+        _sql(conn, "DELETE FROM sites WHERE id = 3")
+        _sql(conn, "DELETE FROM clients WHERE id = :c", c=gone)
+        _sql(
+            conn,
+            "INSERT INTO backup_repositories (client_id, kind, location, options, secrets,"
+            " initialized, created_at) VALUES (NULL, 'local', '/r', '{}', 'x', false,"
+            " '2026-01-01 00:00:00')",
+        )
+    with db.session() as s:
+        assert [t.tag for t in s.get_one(Site, 1).tags] == ["shop"]
+        assert s.scalar(text("SELECT count(*) FROM jobs")) == 1
+        assert list(s.scalars(text("SELECT site_id FROM check_raw"))) == [1]
+        client = baker(s)
+        new = site(s, client, "https://new.example")
+        assert new.id > 3
+        assert client.id > 3
+        assert [e.kind for e in history.journal_events(s, site_ids=[new.id])] == ["site.added"]
+    # The partial unique indexes survived the rebuild: still one default repository.
+    with pytest.raises(IntegrityError), db.engine.begin() as conn:
         conn.execute(
-            text(
-                "INSERT INTO clients (id, name, language, alert_urls, created_at)"
-                " VALUES (1, 'c', 'en', '[]', '2026-01-01 00:00:00')"
+            insert(Base.metadata.tables["backup_repositories"]).values(
+                client_id=None,
+                kind="local",
+                location="/other",
+                options={},
+                secrets="x",
+                initialized=False,
+                created_at=NOW,
             )
         )
+
+
+def test_the_upgraded_schema_is_the_declared_one(db: Database) -> None:
+    """Rebuilt tables keep every column, index, unique and foreign key the models declare."""
+    with at_0007(db) as conn:
+        _old_client(conn, 1)
+        _old_site(conn, 1, 1)
+    with db.engine.connect() as conn, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # reflection skips expression indexes, and says so
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diffs = compare_metadata(context, Base.metadata)
+    touched = [d for d in diffs if _table_of(d) in REBUILT]
+    assert touched == []
+
+
+def _table_of(diff: object) -> str | None:
+    first = diff[0] if isinstance(diff, list) else diff
+    assert isinstance(first, tuple)
+    for part in first[1:]:
+        name = getattr(part, "name", None)
+        table = getattr(part, "table", None)
+        if table is not None and getattr(table, "name", None):
+            return str(table.name)
+        if isinstance(part, str) and part in REBUILT:
+            return part
+        if name in REBUILT:
+            return str(name)
+    return None
+
+
+def test_existing_sites_keep_the_backup_host_their_snapshots_carry(db: Database) -> None:
+    with at_0007(db) as conn:
+        _old_client(conn, 1)
         for sid in (1, 2, 7):
-            _old_site(conn, sid, 1, None)
-            conn.execute(
-                text("INSERT INTO site_tags (site_id, tag) VALUES (:s, 'shop')"), {"s": sid}
-            )
+            _old_site(conn, sid, 1)
+            _sql(conn, "INSERT INTO site_tags (site_id, tag) VALUES (:s, 'shop')", s=sid)
     with db.engine.connect() as conn:
         rows = conn.execute(text("SELECT id, backup_host FROM sites ORDER BY id")).all()
         tags = conn.execute(text("SELECT site_id FROM site_tags ORDER BY site_id")).scalars().all()

@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from sitekeeper.domain.uptime import Summary
 from sitekeeper.store.rollup import summarize_day
-from sitekeeper.store.tables import CheckDaily, Event, Incident, Notification
+from sitekeeper.store.tables import CheckDaily, Event, Incident, Notification, Site
 
 
 def incidents(
@@ -79,10 +79,18 @@ def journal_events(
     since: datetime | None = None,
     limit: int = 100,
 ) -> list[Event]:
-    """Newest journal events first, filtered by site, kind and time."""
+    """Newest journal events first, filtered by site, kind and time.
+
+    Events of given sites count only if recorded for the site's own client (or
+    none): the journal outlives sites, so a site id once reused on an old install
+    must not show another client's history under the new site.
+    """
     stmt = select(Event).order_by(Event.id.desc()).limit(limit)
     if site_ids is not None:
-        stmt = stmt.where(Event.site_id.in_(site_ids))
+        stmt = stmt.join(Site, Site.id == Event.site_id).where(
+            Event.site_id.in_(site_ids),
+            or_(Event.client_id.is_(None), Event.client_id == Site.client_id),
+        )
     if kinds:
         stmt = stmt.where(Event.kind.in_(kinds))
     if since is not None:

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, delete, func, select
 
 from sitekeeper.domain.uptime import Summary, summarize
 from sitekeeper.store.dialect import upsert_insert
-from sitekeeper.store.tables import CheckDaily, CheckRaw
+from sitekeeper.store.tables import CheckDaily, CheckRaw, Site
 
 
 def day_bounds_ms(day: date) -> tuple[int, int]:
@@ -28,13 +28,20 @@ def day_bounds_ms(day: date) -> tuple[int, int]:
 def summarize_day(
     conn: Connection, day: date, site_ids: Sequence[int] | None = None
 ) -> dict[int, Summary]:
-    """Per-site summaries of one day's raw results (all sites, or some)."""
+    """Per-site summaries of one day's raw results (of all existing sites, or some).
+
+    Raw rows have no foreign key: a check that finished just as its site was
+    removed leaves rows of a site that is gone, which must neither fail the daily
+    upsert nor count for a later site.
+    """
     start, end = day_bounds_ms(day)
     stmt = select(CheckRaw.site_id, CheckRaw.up, CheckRaw.response_ms).where(
         CheckRaw.ts_ms >= start, CheckRaw.ts_ms < end
     )
     if site_ids is not None:
         stmt = stmt.where(CheckRaw.site_id.in_(site_ids))
+    else:
+        stmt = stmt.where(CheckRaw.site_id.in_(select(Site.id)))
     rows: dict[int, list[tuple[bool, int | None]]] = {}
     for sid, up, ms in conn.execute(stmt.order_by(CheckRaw.site_id)):
         rows.setdefault(sid, []).append((up, ms))

@@ -5,29 +5,27 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from sitekeeper.domain.checks import CheckOptions
 from sitekeeper.domain.events import EventKind
 from sitekeeper.domain.sites import (
-    SshAccess,
     host_of,
     normalize_url,
-    parse_ssh_target,
     unique_name,
     url_variants,
     validate_name,
     validate_tags,
 )
+from sitekeeper.domain.ssh_access import SshAccess, parse_ssh_target, validate_docroot
 from sitekeeper.errors import NotFound, UsageError
-from sitekeeper.store import journal, schedule
+from sitekeeper.store import journal, schedule, ssh_keys
 from sitekeeper.store.contracts import active_contracts
-from sitekeeper.store.tables import Client, Contract, Site, SiteTag
+from sitekeeper.store.tables import CheckRaw, Client, Contract, Site, SiteTag
 
 
 def get_site(session: Session, ref: str) -> Site:
@@ -73,23 +71,20 @@ def site_names(session: Session) -> set[str]:
     return set(session.scalars(select(Site.name)))
 
 
-def build_ssh(
-    target: str, key: str | None, docroot: str | None, *, base_dir: Path
-) -> dict[str, Any]:
-    """``Site.ssh`` JSON from ``user@host:port``, a key file (absolute, must exist), a docroot."""
+def build_ssh(target: str, key_id: int | None, docroot: str | None) -> dict[str, Any]:
+    """``Site.ssh`` JSON from ``user@host:port``, a stored key's id (``store.ssh_keys``) and a
+    docroot, all validated: a key is never a file path, hosts and users never an option."""
     user, host, port = parse_ssh_target(target)
-    key_path = None
-    if key:
-        path = Path(key).expanduser()
-        path = (path if path.is_absolute() else base_dir / path).resolve()
-        if not path.is_file():
-            raise UsageError(f"SSH key {key!r} not found (looked at {path})")
-        key_path = str(path)
-    if docroot is not None and not docroot.strip():
-        docroot = None
     return SshAccess(
-        host=host, port=port, user=user, key_path=key_path, docroot=docroot
+        host=host, port=port, user=user, key_id=key_id, docroot=validate_docroot(docroot)
     ).model_dump()
+
+
+def check_ssh_key_owner(session: Session, ssh: dict[str, Any] | None, client_id: int) -> None:
+    """UsageError if ``ssh`` names an SSH key of another client than the site's."""
+    key_id = (ssh or {}).get("key_id")
+    if isinstance(key_id, int):
+        ssh_keys.check_key_owner(session, key_id, client_id)
 
 
 def build_check_options(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
@@ -153,6 +148,7 @@ def add_site(
     else:
         name = unique_name(host_of(url), taken)
     contract = pick_contract(session, fields.client, fields.contract, now.date())
+    check_ssh_key_owner(session, fields.ssh, fields.client.id)
     site = Site(
         name=name,
         url=url,
@@ -222,6 +218,8 @@ def update_site(
         site.ssh = None
     elif fields.ssh is not None:
         site.ssh = fields.ssh
+    if site.client_id is not None:  # a moved site cannot take its old client's key along
+        check_ssh_key_owner(session, site.ssh, site.client_id)
     if fields.check:
         site.check_options = build_check_options(site.check_options or {}, **fields.check)
     if fields.paused is not None:
@@ -235,7 +233,10 @@ def update_site(
 
 
 def remove_site(session: Session, site: Site, now: datetime | None = None) -> None:
-    """Delete a site (its job, state and tags go with it) and journal ``site.removed``."""
+    """Delete a site (its job, state and tags go with it) and journal ``site.removed``.
+
+    Raw checks have no foreign key (for insert speed), so they are deleted here.
+    """
     journal.record(
         session,
         EventKind.SITE_REMOVED,
@@ -244,6 +245,7 @@ def remove_site(session: Session, site: Site, now: datetime | None = None) -> No
         data={"name": site.name, "url": site.url},
         ts=now or datetime.now(UTC),
     )
+    session.execute(delete(CheckRaw).where(CheckRaw.site_id == site.id))
     session.delete(site)
     session.flush()
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Numeric,
     SmallInteger,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -48,13 +49,31 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    """Declarative base with a naming convention so Alembic names constraints stably."""
+    """Declarative base with a naming convention so Alembic names constraints stably.
+
+    Every table keyed by one integer id gets SQLite's AUTOINCREMENT: ids live on
+    after their row (journal, raw checks, URLs, tasks), and without it SQLite hands
+    the id of the newest deleted row to the next one, with all that history.
+    PostgreSQL sequences never go back, so they need nothing.
+    """
 
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         datetime: UTCDateTime(),
         dict[str, Any]: JSON,
         list[Any]: JSON,
     }
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        table = cls.__dict__.get("__table__")
+        if isinstance(table, Table) and has_integer_id(table):
+            table.dialect_kwargs["sqlite_autoincrement"] = True
+
+
+def has_integer_id(table: Table) -> bool:
+    """Whether ``table``'s primary key is its own integer id (not another table's)."""
+    key = list(table.primary_key.columns)
+    return len(key) == 1 and not key[0].foreign_keys and key[0].type._type_affinity is Integer
 
 
 Base.metadata.naming_convention = {
