@@ -8,6 +8,7 @@ at start-up with the offending name.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 from functools import lru_cache

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from sitekeeper import datadir
 from sitekeeper.errors import ConfigError
 
 _PREFIX = "enc:v1:"
@@ -35,7 +36,8 @@ class Vault:
             return cls(key.encode())
         path = home / "secret.key"
         if not path.exists():
-            home.mkdir(parents=True, exist_ok=True)
+            if not home.exists():
+                datadir.make_private(home)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as out:
                 out.write(Fernet.generate_key())

@@ -1,4 +1,5 @@
-"""`serve` end to end on loopback: a site goes down, is confirmed, alerted, recovers.
+"""`serve` end to end on loopback: a site goes down, is confirmed, alerted, recovers;
+SIGTERM stops it in bounded time whatever is in flight.
 
 Real HTTP site and real webhook receiver (aiohttp on 127.0.0.1), real Apprise
 delivery, the store on SQLite and PostgreSQL. Waits are on events and on
@@ -8,6 +9,9 @@ conditions in the store, never on fixed sleeps.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
@@ -21,6 +25,8 @@ from sqlalchemy import select, update
 
 from sitekeeper.config import load_settings
 from sitekeeper.engine.service import Service
+from sitekeeper.engine.tasks import STOPPED
+from sitekeeper.store import tasks as task_store
 from sitekeeper.store.database import Database
 from sitekeeper.store.tables import Client, Event, Incident, Job, Site, SiteState
 from sitekeeper.vault import Vault
@@ -169,3 +175,112 @@ async def test_down_is_confirmed_alerted_once_and_survives_a_restart(
     assert kinds.count("incident.closed") == 1
     assert kinds.count("notification.sent") == 2
     assert loopback.alerts.empty()
+
+
+@dataclass
+class BlackHole:
+    """A DNS server that swallows every query (the servers of dead domains)."""
+
+    port: int = 0
+    queries: int = 0
+    asked: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@pytest.fixture
+async def black_hole() -> AsyncIterator[BlackHole]:
+    hole = BlackHole()
+
+    class Swallow(asyncio.DatagramProtocol):
+        def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+            hole.queries += 1
+            hole.asked.set()
+
+    transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+        Swallow, local_addr=("127.0.0.1", 0)
+    )
+    hole.port = transport.get_extra_info("sockname")[1]
+    yield hole
+    transport.close()
+
+
+def _dead_fleet(home: Path, sites: int) -> int:
+    """Sites on names nobody answers for, all due now, and a queued check task; its id."""
+    db = Database(f"sqlite:///{home / 'sitekeeper.db'}")
+    now = datetime.now(UTC)
+    try:
+        with db.session() as s:
+            c = Client(name="Tote Domains", created_at=now)
+            s.add(c)
+            s.flush()
+            rows = [
+                Site(name=f"dead-{i}", url=f"http://dead-{i}.example/", client=c, created_at=now)
+                for i in range(sites)
+            ]
+            s.add_all(rows)
+            s.flush()
+            s.add_all(
+                Job(kind="check", site_id=r.id, interval=3600, next_run_at=time.time())
+                for r in rows
+            )
+            task, _ = task_store.enqueue(
+                s, "check", site_id=rows[0].id, params={}, requested_by=None, now=now
+            )
+            return task.id
+    finally:
+        db.dispose()
+
+
+async def test_sigterm_stops_serve_in_bounded_time_while_lookups_hang(
+    tmp_path: Path, black_hole: BlackHole
+) -> None:
+    """Hundreds of checks and a task waiting on a DNS server that never answers: SIGTERM
+    still ends `serve` promptly (not after the checks' minute-long deadlines), and the
+    task is failed as interrupted."""
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    task_id = _dead_fleet(home, 300)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SITEKEEPER_")}
+    env.update(
+        SITEKEEPER_HOME=str(home),
+        SITEKEEPER_DNS_SERVERS=f"127.0.0.1:{black_hole.port}",
+        SITEKEEPER_DNS_TIMEOUT="30",
+        SITEKEEPER_CHECK_TIMEOUT="60",
+        SITEKEEPER_STOP_TIMEOUT="1",
+        SITEKEEPER_WEB_PORT="0",
+    )
+    exe = Path(sys.executable).parent / "sitekeeper"
+    proc = await asyncio.create_subprocess_exec(
+        str(exe), "serve", env=env, stderr=asyncio.subprocess.PIPE
+    )
+    assert proc.stderr is not None
+    log: list[str] = []
+    try:
+
+        async def started() -> None:
+            assert proc.stderr is not None
+            while f"task {task_id}: check of site" not in "".join(log):
+                line = await proc.stderr.readline()
+                assert line, "serve ended early:\n" + "".join(log)
+                log.append(line.decode())
+            while black_hole.queries < 300:
+                black_hole.asked.clear()
+                await black_hole.asked.wait()
+
+        await asyncio.wait_for(started(), 60)
+        proc.send_signal(signal.SIGTERM)
+        rest = await asyncio.wait_for(proc.stderr.read(), 30)  # a bound, not a benchmark
+        log.append(rest.decode())
+        assert await proc.wait() == 0, "".join(log)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert "stopped cleanly" in log[-1]
+    db = Database(f"sqlite:///{home / 'sitekeeper.db'}")
+    try:
+        with db.session() as s:
+            task = task_store.get_task(s, task_id)
+            assert task is not None
+            assert (task.status, task.error) == ("failed", STOPPED)
+    finally:
+        db.dispose()

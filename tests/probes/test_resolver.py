@@ -1,14 +1,23 @@
-"""CachingResolver: one query per name at a time, answers cached, failures not."""
+"""CachingResolver: one query per name at a time, answers cached, failures not; c-ares
+asks the configured servers, bounded, without tying up threads."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
+from sqlalchemy import func, select
 
+from sitekeeper.engine.dbthread import DbThread
+from sitekeeper.probes.http import HttpProbe
 from sitekeeper.probes.resolver import CachingResolver
+from sitekeeper.store.database import Database
+from sitekeeper.store.tables import Site
 
 
 class GatedResolver(AbstractResolver):
@@ -95,3 +104,88 @@ async def test_one_cancelled_caller_does_not_cancel_the_others() -> None:
     answer = await second
     assert answer[0]["host"] == "127.0.0.9"
     assert inner.queries == 1
+
+
+@dataclass
+class BlackHole:
+    """A DNS server that receives every query and never answers."""
+
+    address: str
+    queries: int = 0
+    asked: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@pytest.fixture
+async def black_hole() -> AsyncIterator[BlackHole]:
+    """A loopback UDP socket that swallows DNS queries, like a dead domain's servers."""
+    hole = BlackHole("")
+
+    class Swallow(asyncio.DatagramProtocol):
+        def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+            hole.queries += 1
+            hole.asked.set()
+
+    transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+        Swallow, local_addr=("127.0.0.1", 0)
+    )
+    hole.address = "127.0.0.1:{}".format(transport.get_extra_info("sockname")[1])
+    yield hole
+    transport.close()
+
+
+async def test_the_configured_dns_server_is_asked_and_silence_fails_in_bounded_time(
+    black_hole: BlackHole,
+) -> None:
+    resolver = CachingResolver(servers=[black_hole.address], timeout=0.2)
+    try:
+        with pytest.raises(OSError, match=r"(?i)timeout"):
+            await asyncio.wait_for(resolver.resolve("dead.example", 80), 30)
+    finally:
+        await resolver.close()
+    assert black_hole.queries >= 1  # asked our server, not the system's
+
+
+async def test_lookups_in_flight_are_bounded(black_hole: BlackHole) -> None:
+    resolver = CachingResolver(servers=[black_hole.address], timeout=30, max_in_flight=3)
+    lookups = [asyncio.create_task(resolver.resolve(f"dead-{i}.example")) for i in range(10)]
+    try:
+        while black_hole.queries < 3:
+            black_hole.asked.clear()
+            await black_hole.asked.wait()
+        # Let every other lookup reach the gate; none may get past it.
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert black_hole.queries == 3
+    finally:
+        for lookup in lookups:
+            lookup.cancel()
+        await asyncio.gather(*lookups, return_exceptions=True)
+        await resolver.close()
+
+
+async def test_waiting_lookups_leave_the_default_thread_pool_free(
+    black_hole: BlackHole, sqlite_db: Database
+) -> None:
+    """Hundreds of names whose server never answers, and database work still runs at once:
+    look-ups wait on sockets, not in the worker threads the database work needs."""
+    async with HttpProbe(timeout=60, dns_servers=[black_hole.address], dns_timeout=30) as probe:
+        checks = [asyncio.create_task(probe.check(f"http://dead-{i}.example/")) for i in range(300)]
+        while black_hole.queries < 300:
+            black_hole.asked.clear()
+            await black_hole.asked.wait()
+
+        def count_sites() -> int:
+            with sqlite_db.session() as session:
+                return session.scalar(select(func.count()).select_from(Site)) or 0
+
+        dbthread = DbThread(sqlite_db)
+        try:
+            assert await asyncio.wait_for(asyncio.to_thread(count_sites), 30) == 0
+            assert await asyncio.wait_for(dbthread.session(lambda s: count_sites()), 30) == 0
+        finally:
+            dbthread.close()
+        assert not any(check.done() for check in checks)  # all still waiting for DNS
+        assert threading.active_count() < 50  # no thread per look-up
+        for check in checks:
+            check.cancel()
+        await asyncio.gather(*checks, return_exceptions=True)

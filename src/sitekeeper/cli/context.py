@@ -35,6 +35,7 @@ class AppContext:
     _settings: Settings | None = field(default=None, repr=False)
     _db: Database | None = field(default=None, repr=False)
     _vault: Vault | None = field(default=None, repr=False)
+    _home_secured: bool = field(default=False, repr=False)
 
     @property
     def settings(self) -> Settings:
@@ -46,10 +47,24 @@ class AppContext:
             self._settings = load_settings(home=home)
         return self._settings
 
+    def _secure_home(self) -> None:
+        """Create the data directory private, or fix an existing one (with a warning)."""
+        if self._home_secured:
+            return
+        from sitekeeper import datadir  # noqa: PLC0415 - lazy, see above
+
+        home = self.settings.home
+        try:
+            datadir.secure(home)
+        except OSError as exc:  # e.g. an unwritable --data-dir
+            raise ConfigError(f"data directory {home}: {exc}") from None
+        self._home_secured = True
+
     @property
     def db(self) -> Database:
         """The database, migrated on first use."""
         if self._db is None:
+            self._secure_home()
             from sqlalchemy.exc import ArgumentError  # noqa: PLC0415 - lazy, see above
 
             from sitekeeper.store.database import Database  # noqa: PLC0415
@@ -67,6 +82,7 @@ class AppContext:
     def vault(self) -> Vault:
         """The vault for secrets at rest (alert URLs)."""
         if self._vault is None:
+            self._secure_home()
             from sitekeeper.vault import Vault  # noqa: PLC0415 - lazy, see above
 
             s = self.settings

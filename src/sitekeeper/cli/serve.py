@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
+import threading
 from typing import Annotated
 
 import typer
@@ -14,6 +16,7 @@ from sqlalchemy import func, select
 from sitekeeper.cli.context import app_context
 from sitekeeper.config import Settings
 from sitekeeper.store.database import Database
+from sitekeeper.store.ssh_keys import adopt_key_paths
 from sitekeeper.store.tables import Site
 from sitekeeper.store.web_tables import User
 
@@ -49,6 +52,9 @@ def serve(
     with db.session() as session:
         sites = session.scalar(select(func.count()).select_from(Site)) or 0
         users = session.scalar(select(func.count()).select_from(User)) or 0
+        # Sites of older installs named SSH key files: read them into the store, once.
+        for warning in adopt_key_paths(session, ctx.vault):
+            log.warning("%s", warning)
     log.info("data directory %s, database %s", settings.home, db.engine.url.render_as_string())
     if sites == 0:
         log.info(
@@ -82,7 +88,7 @@ async def _run_until_signal(settings: Settings, db: Database, stats_interval: fl
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, _on_signal, stop, settings.stop_timeout)
     web = None
     if settings.web_port:
         app = create_app(db, settings)
@@ -97,3 +103,38 @@ async def _run_until_signal(settings: Settings, db: Database, stats_interval: fl
             log.error(
                 "the web UI could not start on %s:%d: %s", settings.web_host, settings.web_port, exc
             )
+
+
+# After the grace period the service cancels what runs; this much more is left for
+# cancellation and flushing before the process exits regardless (a thread blocked
+# in a system call cannot be cancelled, and must not keep the process alive).
+_EXIT_MARGIN = 5.0
+
+
+def _on_signal(stop: asyncio.Event, grace: float) -> None:
+    """First signal: stop in bounded time. A second one: exit at once."""
+    if stop.is_set():
+        log.warning("second stop signal: exiting now")
+        _exit_now(1)
+    log.info("stopping (running work gets %gs to finish)", grace)
+    stop.set()
+    deadline = threading.Timer(grace + _EXIT_MARGIN, _stuck, args=(grace + _EXIT_MARGIN,))
+    deadline.daemon = True
+    deadline.start()
+
+
+def _stuck(after: float) -> None:
+    busy = sorted(
+        t.name
+        for t in threading.enumerate()
+        if t is not threading.current_thread() and t.is_alive()
+    )
+    log.error("not stopped %gs after the signal (busy: %s); exiting anyway", after, ", ".join(busy))
+    _exit_now(0)
+
+
+def _exit_now(code: int) -> None:
+    """Leave without waiting for threads (they may be blocked in system calls)."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(code)

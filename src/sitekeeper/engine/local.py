@@ -55,6 +55,12 @@ class LocalDispatcher:
             finally:
                 self._in_flight -= 1
 
+    def cancel(self) -> None:
+        """Cancel every running check (shutdown): nothing is recorded for them, and each
+        site's job runs again at its next interval."""
+        for task in self._tasks:
+            task.cancel()
+
     async def drain(self) -> None:
         """Wait for every submitted batch to finish."""
         while self._tasks:

@@ -37,6 +37,8 @@ async def check_all(
         user_agent=settings.user_agent,
         per_ip_concurrency=settings.per_ip_concurrency,
         egress=site_policy(settings),
+        dns_servers=settings.dns_servers,
+        dns_timeout=settings.dns_timeout,
     ) as probe:
 
         async def one(target: OneShotTarget) -> CheckResult:

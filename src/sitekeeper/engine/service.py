@@ -76,6 +76,8 @@ class Service:
             user_agent=settings.user_agent,
             per_ip_concurrency=settings.per_ip_concurrency,
             egress=site_policy(settings),
+            dns_servers=settings.dns_servers,
+            dns_timeout=settings.dns_timeout,
         )
         self.runner = CheckRunner(
             self.dbthread,
@@ -126,14 +128,23 @@ class Service:
         )
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Run every loop until ``stop`` is set, then shut down cleanly."""
-        # Stop in order: claim nothing new, let running checks finish, flush their results.
+        """Run every loop until ``stop`` is set, then shut down in bounded time.
+
+        On stop nothing new is claimed; running work gets ``stop_timeout`` seconds to
+        finish and is cancelled after that (interrupted tasks are failed as such, a
+        cancelled check simply runs at its next interval), then the results are flushed.
+        """
         claiming, flushing = asyncio.Event(), asyncio.Event()
+        recorder = asyncio.create_task(self.recorder.run(flushing), name="recorder")
         loops = [
             asyncio.create_task(self.scheduler.run(claiming), name="scheduler"),
-            asyncio.create_task(self.recorder.run(flushing), name="recorder"),
-            asyncio.create_task(self._every(stop, self._housekeeping_interval, self.housekeeping)),
-            asyncio.create_task(self._every(stop, self._delivery_interval, self.deliver)),
+            asyncio.create_task(
+                self._every(stop, self._housekeeping_interval, self.housekeeping),
+                name="housekeeping",
+            ),
+            asyncio.create_task(
+                self._every(stop, self._delivery_interval, self.deliver), name="delivery"
+            ),
         ]
         for job in self.intel.schedules() if self.intel else []:
             loops.append(
@@ -149,25 +160,50 @@ class Service:
                 )
             )
         # Queued tasks: on stop the runner cancels what still runs and marks it interrupted.
-        tasks = asyncio.create_task(self.tasks.run(stop), name="tasks")
+        loops.append(asyncio.create_task(self.tasks.run(stop), name="tasks"))
         if self.settings.alert_reminder_hours:
             remind = self.leases.periodic("reminders", 60.0, self.remind)
-            loops.append(asyncio.create_task(self._every(stop, 60.0, remind)))
+            loops.append(asyncio.create_task(self._every(stop, 60.0, remind), name="reminders"))
         if self._stats_interval:
-            loops.append(asyncio.create_task(self._every(stop, self._stats_interval, self._stats)))
+            loops.append(
+                asyncio.create_task(
+                    self._every(stop, self._stats_interval, self._stats), name="status"
+                )
+            )
         await stop.wait()
+        claiming.set()
         for task in interruptible:
             task.cancel()
-        await asyncio.gather(*interruptible, return_exceptions=True)
-        await tasks
-        claiming.set()
-        await loops[0]
-        await self.dispatcher.drain()
+        await self._wind_down([*loops, *interruptible])
         flushing.set()
-        await asyncio.gather(*loops[1:])
-        await self.deliver()
+        await recorder
+        grace = self.settings.stop_timeout
+        try:
+            async with asyncio.timeout(grace):
+                await self.deliver()
+        except TimeoutError:
+            log.warning("alerts still being sent after %gs were left for the next start", grace)
         await self.probe.aclose()
         self.dbthread.close()
+
+    async def _wind_down(self, loops: list[asyncio.Task[None]]) -> None:
+        """Give running work ``stop_timeout`` seconds, then cancel what is left."""
+        grace = self.settings.stop_timeout
+        running = [*loops, asyncio.create_task(self.dispatcher.drain(), name="checks")]
+        if grace > 0:
+            await asyncio.wait(running, timeout=grace)
+        late = [t for t in running if not t.done()]
+        if not late:
+            return
+        log.info(
+            "stopping: cancelling what still runs after %gs: %s",
+            grace,
+            ", ".join(sorted(t.get_name() for t in late)),
+        )
+        self.dispatcher.cancel()
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
 
     async def _every(
         self, stop: asyncio.Event, period: float, action: Callable[[], object]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+from collections.abc import Sequence
 from types import TracebackType
 from typing import ClassVar, Self, TypedDict
 
@@ -36,6 +37,8 @@ class ClientLimits(TypedDict, total=False):
     per_ip_concurrency: int
     resolver: AbstractResolver | None
     egress: EgressPolicy | None
+    dns_servers: Sequence[str]
+    dns_timeout: float
 
 
 class HttpClientBase:
@@ -57,15 +60,18 @@ class HttpClientBase:
         user_agent: str | None = None,
         per_ip_concurrency: int = 4,
         resolver: AbstractResolver | None = None,
+        dns_servers: Sequence[str] = (),
+        dns_timeout: float = 2.0,
         egress: EgressPolicy | None = None,
     ) -> None:
-        """``resolver``: where names are looked up (default: the system's, cached)."""
+        """``resolver``: where names are looked up (default: c-ares asking ``dns_servers``,
+        or the system's servers, ``dns_timeout`` seconds per try), cached."""
         self._timeout = timeout if timeout is not None else self.default_timeout
         user_agent = user_agent if user_agent is not None else self.default_user_agent
         self._max_body_bytes = max_body_bytes
         self._max_redirects = max_redirects
         self._headers = {"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"}
-        self._resolver = CachingResolver(resolver)
+        self._resolver = CachingResolver(resolver, servers=dns_servers, timeout=dns_timeout)
         self._limiter = KeyedLimiter(per_ip_concurrency)
         # Which addresses sites may resolve to (SITEKEEPER_SITE_EGRESS_*); default: any.
         self._egress = egress if egress is not None else EgressPolicy.anywhere()

@@ -1,9 +1,15 @@
-"""A small TTL cache in front of a DNS resolver.
+"""Name resolution for the probes: c-ares on the event loop, bounded, behind a TTL cache.
 
 The HTTP probe resolves a host once to pick the per-IP concurrency slot, then
 hands the same resolver to aiohttp, so the connection reuses that answer
 instead of asking the system again. Concurrent look-ups of one name share a
 single query.
+
+Look-ups go through c-ares (aiodns), not ``getaddrinfo`` in threads: a name
+whose DNS server never answers then costs a UDP socket and a timer, not a
+worker thread of the loop's default pool, which the database and file work
+share. Thousands of dead domains once filled that pool for many minutes and
+kept ``serve`` from stopping (bench/dns_resolvers.py has the comparison).
 """
 
 from __future__ import annotations
@@ -11,11 +17,24 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from collections.abc import Sequence
 
 from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.resolver import ThreadedResolver
+from aiohttp.resolver import AsyncResolver
 
 _Key = tuple[str, int, int]
+MAX_IN_FLIGHT = 512  # queries at once; a probe waiting for a slot is still under its deadline
+
+
+def c_ares(
+    servers: Sequence[str] = (), *, timeout: float = 2.0, tries: int = 2
+) -> AbstractResolver:
+    """aiohttp's c-ares resolver: ``servers`` as ``IP[:port]`` (default: /etc/resolv.conf).
+
+    A query gives up after ``timeout`` seconds per try, ``tries`` tries per server.
+    Needs a running loop.
+    """
+    return AsyncResolver(nameservers=list(servers) or None, timeout=timeout, tries=tries)
 
 
 class CachingResolver(AbstractResolver):
@@ -26,9 +45,20 @@ class CachingResolver(AbstractResolver):
     """
 
     def __init__(
-        self, inner: AbstractResolver | None = None, *, ttl: float = 60.0, max_entries: int = 50_000
+        self,
+        inner: AbstractResolver | None = None,
+        *,
+        servers: Sequence[str] = (),
+        timeout: float = 2.0,
+        ttl: float = 60.0,
+        max_entries: int = 50_000,
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
-        self._inner = inner if inner is not None else ThreadedResolver()
+        """``inner``: who answers (default: c-ares asking ``servers`` with ``timeout``)."""
+        self._inner = inner
+        self._servers = tuple(servers)
+        self._timeout = timeout
+        self._slots = asyncio.Semaphore(max_in_flight)
         self._ttl = ttl
         self._max_entries = max_entries
         self._answers: dict[_Key, tuple[float, list[ResolveResult]]] = {}
@@ -57,11 +87,18 @@ class CachingResolver(AbstractResolver):
     ) -> list[ResolveResult]:
         """Ask the inner resolver once and cache a success."""
         try:
-            answer = await self._inner.resolve(host, port, family)
+            async with self._slots:
+                answer = await self._resolver().resolve(host, port, family)
         finally:
             del self._pending[key]
         self._store(key, answer, time.monotonic())
         return answer
+
+    def _resolver(self) -> AbstractResolver:
+        """The inner resolver, made on first use (c-ares binds to the running loop)."""
+        if self._inner is None:
+            self._inner = c_ares(self._servers, timeout=self._timeout)
+        return self._inner
 
     def _store(self, key: _Key, answer: list[ResolveResult], now: float) -> None:
         """Remember an answer, dropping expired entries when the cache is full."""
@@ -72,8 +109,9 @@ class CachingResolver(AbstractResolver):
         self._answers[key] = (now + self._ttl, answer)
 
     async def close(self) -> None:
-        """Release the inner resolver (thread pool or c-ares channel)."""
-        await self._inner.close()
+        """Release the inner resolver (its c-ares channel, if one was made)."""
+        if self._inner is not None:
+            await self._inner.close()
 
 
 def _retrieve(query: asyncio.Future[list[ResolveResult]]) -> None:

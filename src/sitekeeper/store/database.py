@@ -12,6 +12,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
+from sitekeeper import datadir
 from sitekeeper.errors import StoreError
 
 if TYPE_CHECKING:
@@ -31,12 +32,28 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _private_sqlite_file(path: Path) -> None:
+    """The database, its WAL and shared memory readable by the owner only.
+
+    SQLite gives -wal and -shm the database file's mode, so creating the file 0600
+    before SQLite opens it keeps all three private; an older install is tightened.
+    """
+    if not path.parent.exists():
+        datadir.make_private(path.parent)
+    datadir.private_file(path)
+    datadir.warn_changed(
+        datadir.tighten(
+            [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+        )
+    )
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url`` with the dialect settings sitekeeper relies on."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = url.split("///", 1)[-1].split("?", 1)[0]
+        if path and path != ":memory:" and "///" in url:
+            _private_sqlite_file(Path(path))
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
