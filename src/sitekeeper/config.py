@@ -192,6 +192,58 @@ class Settings(BaseSettings):
 
         return checked_networks(value)
 
+    # --- ops: name resolution, stopping, logging ---
+    dns_servers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="DNS servers for site checks (IP or IP:port, comma separated; "
+        "default: those of /etc/resolv.conf).",
+    )
+    dns_timeout: float = Field(
+        default=2.0, gt=0, le=30, description="Seconds per DNS query try (two tries per server)."
+    )
+    stop_timeout: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="Seconds `serve` lets running work finish after SIGTERM before cancelling it.",
+    )
+    log_level: str = Field(
+        default="INFO", description="DEBUG, INFO, WARNING or ERROR (DEBUG also shows libraries')."
+    )
+
+    @field_validator("dns_servers", mode="before")
+    @classmethod
+    def _split_dns_servers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [s.strip() for s in value.replace("\n", ",").split(",") if s.strip()]
+        for server in value if isinstance(value, list) else []:
+            cls._check_dns_server(str(server))
+        return value
+
+    @staticmethod
+    def _check_dns_server(server: str) -> None:
+        """``IP``, ``IP:port`` or ``[IPv6]:port``, as c-ares takes them; ValueError otherwise."""
+        host, port = server, ""
+        if server.startswith("["):
+            host, _, port = server[1:].partition("]")
+            port = port.removeprefix(":")
+        elif server.count(":") == 1:
+            host, _, port = server.partition(":")
+        try:
+            ipaddress.ip_address(host)
+            if port and not 0 < int(port) < 65536:
+                raise ValueError(port)
+        except ValueError:
+            raise ValueError(f"{server!r} is not an IP address or IP:port") from None
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("one of DEBUG, INFO, WARNING, ERROR")
+        return level
+
     @field_validator("alert_urls", "advisory_sources", "backup_excludes", mode="before")
     @classmethod
     def _split_urls(cls, value: Any) -> Any:
