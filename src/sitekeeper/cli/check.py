@@ -8,7 +8,6 @@ per target, see docs/cli-json.md) with ``--json`` or when piped.
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from sitekeeper.cli.context import AppContext, app_context
+from sitekeeper.cli.output import cell, json_text
 from sitekeeper.domain.checks import CheckOptions, CheckResult
 from sitekeeper.domain.sites import normalize_url
 from sitekeeper.errors import NotFound, UsageError
@@ -65,6 +65,7 @@ def resolve_targets(ctx: AppContext, refs: list[str]) -> list[OneShotTarget]:
 
 
 def _table(results: list[tuple[OneShotTarget, CheckResult]]) -> Table:
+    """Every cell is text, not markup: a site's URL, error detail or redirect is its own."""
     table = Table(show_lines=False)
     for column in ("site", "up", "status", "ms", "error", "certificate"):
         table.add_column(column)
@@ -73,12 +74,12 @@ def _table(results: list[tuple[OneShotTarget, CheckResult]]) -> Table:
         if r.tls is not None:
             tls = f"{r.tls.days_left} days" if r.tls.valid else f"invalid: {r.tls.error}"
         table.add_row(
-            target.site or r.url,
-            "[green]up[/]" if r.up else "[red]DOWN[/]",
-            str(r.status or "-"),
-            str(r.response_ms if r.response_ms is not None else "-"),
-            f"{r.error}: {r.detail}" if r.error else "",
-            tls,
+            cell(target.site or r.url),
+            cell("up", "green") if r.up else cell("DOWN", "red"),
+            cell(r.status or "-"),
+            cell(r.response_ms if r.response_ms is not None else "-"),
+            cell(f"{r.error}: {r.detail}" if r.error else ""),
+            cell(tls),
         )
     return table
 
@@ -125,5 +126,5 @@ def check(
         Console().print(_table(list(zip(targets, results, strict=True))))
     else:
         payload = [{"site": t.site, **r.to_json()} for t, r in zip(targets, results, strict=True)]
-        sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_text(payload) + "\n")
     raise typer.Exit(0 if all(r.up for r in results) else 1)

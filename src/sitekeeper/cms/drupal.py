@@ -25,6 +25,7 @@ from sitekeeper.cms.php_serialize import PhpSerializeError, unserialize
 from sitekeeper.cms.wordpress import DbCredentials
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.inventory import Extension, ExtensionType, Inventory
+from sitekeeper.domain.untrusted import clean
 from sitekeeper.errors import RemoteError
 from sitekeeper.plugins import register
 from sitekeeper.remote.ssh import DirEntry, SshConnection
@@ -59,7 +60,7 @@ def family(major: int) -> str:
 def read(url: str, status: int, headers: Mapping[str, str], text: str) -> list[Fingerprint]:
     """Clues in one response: headers, generator tag, core ``?v=``, CHANGELOG, drupal.js."""
     clues: list[Fingerprint] = []
-    generator = headers.get("x-generator", "")
+    generator = clean(headers.get("x-generator", ""), 200)
     if match := _GENERATOR.match(generator):
         major = int(match.group(1))
         clues.append(_clue(url, None, f"{url}: X-Generator {generator[:60]!r}", family(major)))
@@ -72,7 +73,7 @@ def read(url: str, status: int, headers: Mapping[str, str], text: str) -> list[F
     head = text[:1_000_000]
     for tag in _META.findall(head):
         content = _CONTENT.search(tag)
-        value = content.group(1).strip() if content else ""
+        value = clean(content.group(1)) if content else ""
         if match := _GENERATOR.match(value):
             major = int(match.group(1))
             clues.append(_clue(url, None, f"{url}: generator {value[:60]!r}", family(major)))
@@ -163,8 +164,9 @@ def parse_info(data: bytes) -> dict[str, str]:
         value = match.group(2)
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
+        value = clean(value)[:200]
         if value:
-            found[match.group(1)] = value[:200]
+            found[match.group(1)] = value
         else:
             found.pop(match.group(1), None)
     return found

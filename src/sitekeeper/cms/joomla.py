@@ -23,6 +23,7 @@ from sitekeeper.cms.php_config import class_values
 from sitekeeper.cms.wordpress import DbCredentials, parse_db_host
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.inventory import Extension, ExtensionType, Inventory
+from sitekeeper.domain.untrusted import clean
 from sitekeeper.errors import InvalidFeed, RemoteError
 from sitekeeper.intel.joomla_updates import parse_manifest
 from sitekeeper.intel.payload import parse_xml
@@ -65,7 +66,7 @@ def read(url: str, status: int, headers: Mapping[str, str], text: str) -> list[F
     clues: list[Fingerprint] = []
     for tag in _META.findall(head):
         content = _CONTENT.search(tag)
-        value = content.group(1).strip() if content else ""
+        value = clean(content.group(1)) if content else ""
         if value.startswith("Joomla!"):
             version = _META_VERSION.search(value)
             clues.append(

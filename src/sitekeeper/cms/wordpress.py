@@ -22,6 +22,7 @@ from sitekeeper.cms.collector import CONFIG_BYTES, Collector
 from sitekeeper.cms.php_config import PhpConfig, parse_php_config
 from sitekeeper.cms.php_serialize import PhpSerializeError, string_list
 from sitekeeper.domain.inventory import Extension, ExtensionType, Inventory
+from sitekeeper.domain.untrusted import clean
 from sitekeeper.errors import RemoteError
 from sitekeeper.plugins import register
 from sitekeeper.remote.ssh import DirEntry, SshConnection
@@ -170,15 +171,16 @@ def parse_file_header(data: bytes, fields: Iterable[str]) -> dict[str, str]:
         )
         match = pattern.search(text)
         if match:
-            value = re.sub(r"\s*(?:\*/|\?>).*", "", match.group(1)).strip()
+            value = clean(re.sub(r"\s*(?:\*/|\?>).*", "", match.group(1)))[:MAX_FIELD]
             if value:
-                found[field] = value[:MAX_FIELD]
+                found[field] = value
     return found
 
 
 def parse_core_version(source: bytes) -> str | None:
     """``$wp_version`` from ``wp-includes/version.php``."""
-    return parse_php_config(source).variable("wp_version")
+    version = parse_php_config(source).variable("wp_version")
+    return None if version is None else clean(version)[:MAX_FIELD] or None
 
 
 def parse_mysql_rows(output: str) -> dict[str, bytes]:
@@ -258,13 +260,16 @@ class _WordPress(Collector):
         except PhpSerializeError as exc:
             self.warnings.append(f"active_plugins is unreadable: {exc}")
             active = []
+        # Cleaned as the slugs and files they are compared with are.
         themes = {
-            rows[k].decode("utf-8", "replace") for k in ("template", "stylesheet") if k in rows
+            clean(rows[k].decode("utf-8", "replace"))
+            for k in ("template", "stylesheet")
+            if k in rows
         }
         server = rows.get("version")
         return _DbState(
-            server=server.decode("utf-8", "replace") if server else None,
-            active_plugins=frozenset(active),
+            server=clean(server.decode("utf-8", "replace"), MAX_FIELD) if server else None,
+            active_plugins=frozenset(clean(a) for a in active),
             active_themes=frozenset(themes),
         )
 

@@ -2,6 +2,8 @@
 
 An inventory is an observation (stored as JSON); :func:`diff` turns two of
 them into the installed / removed / upgraded facts the journal records.
+Every string in it came from a client's server, so the models clean them
+(no control characters, one line, bounded) whoever built them.
 """
 
 from __future__ import annotations
@@ -10,7 +12,12 @@ import re
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from sitekeeper.domain.untrusted import clean, visible
+
+MAX_TEXT = 500  # characters kept of any collected string (names, versions, sources)
+MAX_WARNING = 1000
 
 # Each CMS's own words: WordPress plugin/theme; Joomla component, module, plugin,
 # template, library, package; Drupal module/theme.
@@ -35,6 +42,11 @@ class Extension(BaseModel):
         description="Main file relative to its type's directory, e.g. akismet/akismet.php.",
     )
 
+    @field_validator("slug", "name", "version", "update_source", "file")
+    @classmethod
+    def _collected(cls, value: str | None) -> str | None:
+        return None if value is None else clean(value, MAX_TEXT)
+
     @property
     def key(self) -> tuple[ExtensionType, str]:
         """Identity across inventories: the same slug may be a plugin and a theme."""
@@ -55,6 +67,17 @@ class Inventory(BaseModel):
     warnings: list[str] = Field(
         default_factory=list, description="What was skipped and why (symlinks, unreadable files)."
     )
+
+    @field_validator("cms", "version", "php", "database")
+    @classmethod
+    def _collected(cls, value: str | None) -> str | None:
+        return None if value is None else clean(value, MAX_TEXT)
+
+    @field_validator("warnings")
+    @classmethod
+    def _one_line_each(cls, value: list[str]) -> list[str]:
+        # Our sentences around remote paths: controls shown (a path stays recognisable).
+        return [visible(w, MAX_WARNING) for w in value]
 
     def extension(self, type_: ExtensionType, slug: str) -> Extension | None:
         """The extension of that type and slug, if installed."""

@@ -11,6 +11,9 @@ forge log lines and split table rows. Two rules, two functions:
 - ``shown`` when remote output is *displayed* (an error, a log line): one
   line, every control character visible as an escape (``\\x1b``, ``\\n``),
   cut to a length, so what the server said is recognisably quoted.
+
+``visible`` is the last line of defence at the sinks (tables, ``error:``
+lines, logs): controls made visible, nothing else touched.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import re
 _CONTROLS = re.compile(
     "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2069\ufeff]"
 )
-_SPACING = re.compile("[\t\n\r\x0b\x0c\u2028\u2029]")
+_SPACING = re.compile("[\t\n\r\x0b\x0c\x85\u2028\u2029]")  # breaks become spaces
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
 
 
@@ -63,6 +66,22 @@ def shown(text: str | bytes, limit: int = 300) -> str:
     result = _VISIBLE.sub(_escape, text)
     if len(result) > limit:
         result = "…" + result[-(limit - 1) :]
+    return result
+
+
+def visible(text: str, limit: int | None = None) -> str:
+    """``text`` on one line with every control or reordering character shown as an escape.
+
+    For sinks (a table cell, an ``error:`` line, a log message) that may hold
+    remote text among ours: unlike ``shown`` it leaves backslashes and the ends
+    alone, so applying it to text that is already safe changes nothing. Cut at
+    the end to ``limit`` if given.
+    """
+    if limit is not None and len(text) > limit * 4:
+        text = text[: limit * 4]
+    result = _CONTROLS.sub(_escape, text)
+    if limit is not None and len(result) > limit:
+        result = result[: limit - 1] + "…"
     return result
 
 

@@ -26,6 +26,7 @@ from sitekeeper.cms import drupal, joomla, wordpress_signals
 from sitekeeper.config import Settings
 from sitekeeper.domain.checks import CaBundle, CheckOptions
 from sitekeeper.domain.fingerprint import Fingerprint
+from sitekeeper.domain.untrusted import clean
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.egress.policy import site_policy
 from sitekeeper.intel.hashes import HashKnowledge, HashSources, learn_all, md5_hex
@@ -237,7 +238,7 @@ class FingerprintProbe(HttpClientBase):
                 break
             url = url.join(URL(location))
             if url.scheme not in ("http", "https") or not url.host:
-                raise ValueError(f"redirect to non-http URL {location[:80]!r}")
+                raise ValueError(f"redirect to non-http URL {clean(location, 80)!r}")
         else:
             raise _TooManyRedirects(f"{path or '/'}: more than {self._max_redirects} redirects")
         run.fetched[path] = response
@@ -260,7 +261,8 @@ class FingerprintProbe(HttpClientBase):
             self._limiter.hold(ip),
             self._client().get(url, allow_redirects=False, ssl=context) as resp,
         ):
-            headers = {k.lower(): v[:500] for k, v in resp.headers.items()}
+            # Header values are the site's words: no escape or newline reaches a clue.
+            headers = {k.lower(): clean(v, 500) for k, v in resp.headers.items()}
             location = resp.headers.get("Location")
             if resp.status in _REDIRECTS and location:
                 return Response(str(url), resp.status, headers, b"", False), location

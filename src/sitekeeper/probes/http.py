@@ -23,6 +23,7 @@ from aiohttp.http_exceptions import ContentEncodingError, HttpProcessingError
 from yarl import URL
 
 from sitekeeper.domain.checks import CheckOptions, CheckResult, ErrorCategory, TlsInfo
+from sitekeeper.domain.untrusted import clean
 from sitekeeper.egress.aio import refusal_in
 from sitekeeper.plugins import register
 from sitekeeper.probes.client import ClientLimits, HttpClientBase
@@ -365,10 +366,12 @@ def _redirect_target(current: URL, location: str) -> URL:
         target = current.join(URL(location))
     except ValueError as exc:
         raise _Failure(
-            ErrorCategory.INVALID_RESPONSE, f"invalid redirect location {location!r}"
+            ErrorCategory.INVALID_RESPONSE, f"invalid redirect location {clean(location, 200)!r}"
         ) from exc
     if target.scheme not in ("http", "https") or not target.host:
-        raise _Failure(ErrorCategory.INVALID_RESPONSE, f"redirect to non-http URL {location!r}")
+        raise _Failure(
+            ErrorCategory.INVALID_RESPONSE, f"redirect to non-http URL {clean(location, 200)!r}"
+        )
     return target
 
 
