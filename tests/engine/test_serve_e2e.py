@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable
@@ -284,3 +286,27 @@ async def test_sigterm_stops_serve_in_bounded_time_while_lookups_hang(
             assert (task.status, task.error) == ("failed", STOPPED)
     finally:
         db.dispose()
+
+
+def test_a_second_serve_on_a_busy_port_says_so_and_starts_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SITEKEEPER_")}
+        env["SITEKEEPER_HOME"] = str(home)
+        exe = Path(sys.executable).parent / "sitekeeper"
+        second = subprocess.run(
+            [str(exe), "serve", "--web-host", "127.0.0.1", "--web-port", str(port)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+    assert second.returncode == 2
+    assert second.stderr.count("\n") == 1, second.stderr  # one line, no traceback, no log
+    assert second.stderr.startswith("error: cannot listen on 127.0.0.1:")
+    assert "in use" in second.stderr
+    assert not home.exists()  # no database opened, nothing checked

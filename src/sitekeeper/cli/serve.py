@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from typing import Annotated
@@ -13,8 +15,9 @@ from typing import Annotated
 import typer
 from sqlalchemy import func, select
 
-from sitekeeper.cli.context import app_context
+from sitekeeper.cli.context import AppContext, app_context
 from sitekeeper.config import Settings
+from sitekeeper.errors import UsageError
 from sitekeeper.store.database import Database
 from sitekeeper.store.ssh_keys import adopt_key_paths
 from sitekeeper.store.tables import Site
@@ -44,11 +47,23 @@ def serve(
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
     ctx = app_context(typer_ctx)
-    settings = ctx.settings
-    db = ctx.db
-    settings = settings.model_copy(
+    settings = ctx.settings.model_copy(
         update={k: v for k, v in (("web_host", web_host), ("web_port", web_port)) if v is not None}
     )
+    # The port first: a second serve on a busy port says so and exits before it opens
+    # the database or checks anything.
+    listener = listen(settings.web_host, settings.web_port) if settings.web_port else None
+    try:
+        _serve(ctx, settings, listener, stats_interval)
+    finally:
+        if listener is not None:
+            listener.close()
+
+
+def _serve(
+    ctx: AppContext, settings: Settings, listener: socket.socket | None, stats_interval: float
+) -> None:
+    db = ctx.db
     with db.session() as session:
         sites = session.scalar(select(func.count()).select_from(Site)) or 0
         users = session.scalar(select(func.count()).select_from(User)) or 0
@@ -68,11 +83,41 @@ def serve(
                 "no users yet: create the first admin with "
                 "`sitekeeper user add you@example.com --role admin`, then log in"
             )
-    asyncio.run(_run_until_signal(settings, db, stats_interval))
+    asyncio.run(_run_until_signal(settings, db, stats_interval, listener))
     log.info("stopped cleanly")
 
 
-async def _run_until_signal(settings: Settings, db: Database, stats_interval: float) -> None:
+def listen(host: str, port: int) -> socket.socket:
+    """The web UI's socket, bound and listening; UsageError (exit 2) if it cannot be."""
+    where = f"{host}:{port}"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except OSError as exc:
+        raise UsageError(f"web UI address {where}: {exc.strerror or exc}") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        reason = (
+            "the port is in use (is another `sitekeeper serve` running?)"
+            if exc.errno == errno.EADDRINUSE
+            else exc.strerror or str(exc)
+        )
+        raise UsageError(
+            f"cannot listen on {where} for the web UI: {reason}; "
+            "choose another port with --web-port, or 0 for no web UI"
+        ) from None
+    return sock
+
+
+async def _run_until_signal(
+    settings: Settings, db: Database, stats_interval: float, listener: socket.socket | None
+) -> None:
 
     from sitekeeper.engine.service import Service  # noqa: PLC0415
     from sitekeeper.web.app import create_app  # noqa: PLC0415
@@ -93,7 +138,9 @@ async def _run_until_signal(settings: Settings, db: Database, stats_interval: fl
     if settings.web_port:
         app = create_app(db, settings)
         app.state.wake_tasks = service.tasks.wake  # a queued action starts now, not at a poll
-        web = asyncio.create_task(serve_web(app, settings.web_host, settings.web_port, stop))
+        web = asyncio.create_task(
+            serve_web(app, settings.web_host, settings.web_port, stop, sock=listener)
+        )
     await service.run(stop)
     if web is not None:
         try:

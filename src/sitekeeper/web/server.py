@@ -41,8 +41,13 @@ async def serve_web(
     *,
     ready: asyncio.Event | None = None,
     log_level: str = "warning",
+    sock: socket.socket | None = None,
 ) -> None:
-    """Serve ``app`` on host:port until ``stop`` is set; ``ready`` is set once it listens."""
+    """Serve ``app`` on host:port until ``stop`` is set; ``ready`` is set once it listens.
+
+    ``sock``: a socket the caller already bound (``serve`` binds first, so a busy port
+    stops it before anything starts); host and port are then only for messages.
+    """
     config = uvicorn.Config(
         app,
         host=host,
@@ -54,7 +59,7 @@ async def serve_web(
         server_header=False,
     )
     server = _Server(config, ready)
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[sock] if sock is not None else None))
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
     if task in done:  # the server failed on its own (e.g. port in use): say so
