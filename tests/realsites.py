@@ -14,8 +14,13 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
+from sqlalchemy.orm import Session
 
 from sitekeeper.remote.access import SshAccess
+from sitekeeper.store.sites import build_ssh
+from sitekeeper.store.ssh_keys import import_key
+from sitekeeper.store.tables import Client
+from sitekeeper.vault import Vault
 from tests.services import REQUIRE
 
 SCRIPT_CANDIDATES = [
@@ -84,13 +89,28 @@ def real_wp_sites() -> list[dict[str, Any]]:
     # Sites stay up for the next session; `bash <script> down` stops them.
 
 
-def ssh_access(site: dict[str, Any]) -> SshAccess:
-    """The SshAccess a site record of ``real_wp_sites`` would store."""
+def ssh_access(site: dict[str, Any], key_id: int | None = None) -> SshAccess:
+    """The SshAccess a site record of ``real_wp_sites`` would store (``key_id``: its stored key)."""
     ssh = site["ssh"]
     return SshAccess(
         host=ssh["host"],
         port=ssh["port"],
         user=ssh["user"],
-        key_path=ssh["key"],
+        key_id=key_id,
         docroot=site["docroot"],
     )
+
+
+def private_key(site: dict[str, Any]) -> str:
+    """The site's SSH private key, as ``connect(..., private_key=)`` takes it from the vault."""
+    return Path(site["ssh"]["key"]).read_text(encoding="ascii")
+
+
+def stored_ssh(
+    session: Session, vault: Vault, client: Client, site: dict[str, Any], port: int | None = None
+) -> dict[str, Any]:
+    """``Site.ssh`` for a real site, its key imported for ``client`` as ``site edit --key`` does."""
+    key = import_key(session, vault, client, private_key(site))
+    ssh = site["ssh"]
+    target = f"{ssh['user']}@{ssh['host']}:{port or ssh['port']}"
+    return build_ssh(target, key.id, site["docroot"])

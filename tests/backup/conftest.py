@@ -25,7 +25,7 @@ from sitekeeper.store import clients, contracts, plans, sites
 from sitekeeper.store.database import Database
 from sitekeeper.store.tables import Client
 from sitekeeper.vault import Vault
-from tests.realsites import real_wp_sites
+from tests.realsites import real_wp_sites, stored_ssh
 
 __all__ = ["real_wp_sites"]
 
@@ -43,7 +43,6 @@ def add_wp_site(
     client_name: str = "Realsites",
 ) -> int:
     """Store a real site as sitekeeper would (client, optional plan/contract, SSH access)."""
-    ssh = site["ssh"]
     with db.session() as session:
         client = session.scalar(select(Client).where(Client.name == client_name))
         if client is None:
@@ -61,12 +60,7 @@ def add_wp_site(
             name=name or site["name"],
             client=client,
             contract=contract,
-            ssh=sites.build_ssh(
-                f"{ssh['user']}@{ssh['host']}:{port or ssh['port']}",
-                ssh["key"],
-                site["docroot"],
-                base_dir=Path("/"),
-            ),
+            ssh=stored_ssh(session, vault, client, site, port),
         )
         return sites.add_site(session, fields, NOW, default_interval=300).id
 

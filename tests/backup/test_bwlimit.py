@@ -22,8 +22,9 @@ from sitekeeper.backup.options import BackupSettings
 from sitekeeper.backup.runner import BackupContext
 from sitekeeper.config import Settings
 from sitekeeper.remote.access import SshAccess
+from sitekeeper.remote.keys import write_key_file
 from tests.backup.conftest import rmtree_as_root, tree_digest
-from tests.realsites import ssh_access
+from tests.realsites import private_key, ssh_access
 
 CAP_KBPS = 512
 PAYLOAD = 3 * 512 * 1024  # 1.5 MiB: at least 3 s at the cap
@@ -39,7 +40,11 @@ def _real_key() -> str:
 
 def _transport(site: dict[str, Any], tmp_path: Path, cap: int) -> SshTransport:
     transport = SshTransport(
-        ssh_access(site), _real_key(), tmp_path / "known_hosts", bwlimit_kbps=cap
+        ssh_access(site),
+        _real_key(),
+        tmp_path / "known_hosts",
+        bwlimit_kbps=cap,
+        key_file=write_key_file(tmp_path / "keys", private_key(site)),
     )
     transport.write_known_hosts()
     return transport
@@ -47,7 +52,7 @@ def _transport(site: dict[str, Any], tmp_path: Path, cap: int) -> SshTransport:
 
 def _offline_access() -> SshAccess:
     """Enough of a site for building commands; nothing connects to it."""
-    return SshAccess(host="127.0.0.1", port=22, user="u", key_path="/k", docroot="/d")
+    return SshAccess(host="127.0.0.1", port=22, user="u", docroot="/d")
 
 
 def _generate(folder: Path, owner: str | None = None) -> None:
@@ -82,7 +87,7 @@ def test_argv_carries_the_cap_only_when_set(
     tmp_path: Path, delete_excluded: bool, cap: int, expected: list[str]
 ) -> None:
     transport = SshTransport(
-        _offline_access(), "ssh-ed25519 AAAA", tmp_path / "kh", bwlimit_kbps=cap
+        _offline_access(), "ssh-ed25519 AAAA", tmp_path / "kh", bwlimit_kbps=cap, key_file=Path("k")
     )
     argv = rsync_argv(
         transport, "src/", "dst/", excludes=["/cache/"], delete_excluded=delete_excluded

@@ -14,8 +14,9 @@ from sitekeeper.backup.options import DEFAULT_EXCLUDES
 from sitekeeper.backup.runner import BackupContext, backup_site
 from sitekeeper.errors import HostKeyChanged
 from sitekeeper.remote.hostkeys import StoreHostKeyPins, openssh_key
+from sitekeeper.remote.keys import write_key_file
 from tests.backup.conftest import tree_digest
-from tests.realsites import ssh_access
+from tests.realsites import private_key, ssh_access
 
 STATS = """
 Number of files: 2,917 (reg: 2,500, dir: 417)
@@ -45,7 +46,12 @@ async def test_second_pull_moves_almost_nothing(
     real_wp_sites: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     wp1 = real_wp_sites[0]
-    transport = SshTransport(ssh_access(wp1), _real_key(), tmp_path / "known_hosts")
+    transport = SshTransport(
+        ssh_access(wp1),
+        _real_key(),
+        tmp_path / "known_hosts",
+        key_file=write_key_file(tmp_path / "keys", private_key(wp1)),
+    )
     transport.write_known_hosts()
     first = await pull(transport, wp1["docroot"], tmp_path / "m", excludes=DEFAULT_EXCLUDES)
     second = await pull(transport, wp1["docroot"], tmp_path / "m", excludes=DEFAULT_EXCLUDES)
@@ -78,7 +84,12 @@ async def test_a_different_host_key_stops_the_transfer(
     real_wp_sites: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     impostor = openssh_key(asyncssh.generate_private_key("ssh-ed25519"))
-    transport = SshTransport(ssh_access(real_wp_sites[0]), impostor, tmp_path / "known_hosts")
+    transport = SshTransport(
+        ssh_access(real_wp_sites[0]),
+        impostor,
+        tmp_path / "known_hosts",
+        key_file=write_key_file(tmp_path / "keys", private_key(real_wp_sites[0])),
+    )
     transport.write_known_hosts()
     with pytest.raises(BackupError, match="does not match the pinned") as caught:
         await pull(transport, "/srv/sites/wp1", tmp_path / "m", excludes=[])

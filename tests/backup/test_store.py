@@ -30,7 +30,7 @@ def _site(session: Session, options: dict[str, object] | None, name: str = "shop
         plan = plans.add_plan(session, name=f"plan-{name}", options=options, now=NOW)
         contract = f.contract(session, client, plan)
     site = f.site(session, client, url=f"https://{name}.example.com", contract=contract, name=name)
-    site.ssh = {"host": "h", "port": 22, "user": "u", "key_path": "/k", "docroot": "/d"}
+    site.ssh = {"host": "h", "port": 22, "user": "u", "key_id": None, "docroot": "/d"}
     session.flush()
     return site
 

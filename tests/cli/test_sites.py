@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import asyncssh
 import pytest
 from sqlalchemy import select
 
@@ -31,7 +32,7 @@ def _jobs(home: Path) -> list[Job]:
 
 def test_site_add_with_every_option(agency: Run, tmp_path: Path) -> None:
     key = tmp_path / "id_ed25519"
-    key.write_text("key")
+    asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(key))
     site = as_json(
         agency(
             "site", "add", "https://Shop.Example.com", "--client", "Bäckerei Müller",
@@ -49,7 +50,7 @@ def test_site_add_with_every_option(agency: Run, tmp_path: Path) -> None:
         "host": "shop.example.com",
         "port": 2222,
         "user": "deploy",
-        "key_path": str(key.resolve()),
+        "key_id": 1,  # the file was read into sitekeeper's store: no path is kept
         "docroot": "/var/www/shop",
     }
     check = site["check"]

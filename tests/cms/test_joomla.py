@@ -25,7 +25,7 @@ from sitekeeper.plugins import get
 from sitekeeper.remote.hostkeys import StoreHostKeyPins
 from sitekeeper.remote.ssh import SshConnection, connect
 from sitekeeper.store.database import Database
-from tests.realsites import real_wp_sites, ssh_access
+from tests.realsites import private_key, real_wp_sites, ssh_access
 
 __all__ = ["real_wp_sites"]
 
@@ -180,7 +180,8 @@ def remove_fixture(path: str) -> None:
 async def wp2(
     real_wp_sites: list[dict[str, Any]], sqlite_db: Database
 ) -> AsyncIterator[SshConnection]:
-    async with await connect(ssh_access(real_wp_sites[1]), StoreHostKeyPins(sqlite_db)) as conn:
+    site, pins = real_wp_sites[1], StoreHostKeyPins(sqlite_db)
+    async with await connect(ssh_access(site), pins, private_key=private_key(site)) as conn:
         yield conn
 
 

@@ -26,7 +26,7 @@ from sitekeeper.plugins import get
 from sitekeeper.remote.hostkeys import StoreHostKeyPins
 from sitekeeper.remote.ssh import SshConnection, connect
 from sitekeeper.store.database import Database
-from tests.realsites import real_wp_sites, ssh_access
+from tests.realsites import private_key, real_wp_sites, ssh_access
 
 __all__ = ["real_wp_sites"]
 
@@ -134,7 +134,8 @@ def pins(sqlite_db: Database) -> StoreHostKeyPins:
 async def wp1(
     real_wp_sites: list[dict[str, Any]], pins: StoreHostKeyPins
 ) -> AsyncIterator[SshConnection]:
-    async with await connect(ssh_access(real_wp_sites[0]), pins) as conn:
+    site = real_wp_sites[0]
+    async with await connect(ssh_access(site), pins, private_key=private_key(site)) as conn:
         yield conn
 
 
@@ -143,7 +144,8 @@ async def wp2(
     real_wp_sites: list[dict[str, Any]], pins: StoreHostKeyPins
 ) -> AsyncIterator[SshConnection]:
     """wp2 is the site the tests change (temporarily); wp1 stays pristine."""
-    async with await connect(ssh_access(real_wp_sites[1]), pins) as conn:
+    site = real_wp_sites[1]
+    async with await connect(ssh_access(site), pins, private_key=private_key(site)) as conn:
         yield conn
 
 

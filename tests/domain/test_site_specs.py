@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 from sitekeeper.domain.plans import PlanOptions, parse_check_interval, parse_sla
 from sitekeeper.domain.sites import (
     normalize_url,
-    parse_ssh_target,
     unique_name,
     url_variants,
     validate_tags,
 )
+from sitekeeper.domain.ssh_access import parse_ssh_target
 from sitekeeper.errors import UsageError
 
 

@@ -25,10 +25,11 @@ from sitekeeper.store import clients, findings, inventories, sites
 from sitekeeper.store.database import Database
 from sitekeeper.store.intel_tables import FeedState, InventoryRecord, SiteSoftware
 from sitekeeper.store.tables import Event, Notification
+from sitekeeper.vault import Vault
 from tests.intel.feedserver import FeedServer, feed_server
 from tests.intel.samples import sample
 from tests.intel.test_feeds import AKISMET_INFO, STABLE_CHECK
-from tests.realsites import real_wp_sites, ssh_access
+from tests.realsites import real_wp_sites, stored_ssh
 from tests.store.factories import VAULT
 
 __all__ = ["real_wp_sites"]
@@ -147,7 +148,7 @@ async def test_scheduled_advisory_refresh_alerts(db: Database, tmp_path: Path) -
 # ------------------------------------------------------------------ real WordPress over SSH
 
 
-def _wp2(db: Database, real: list[dict[str, Any]]) -> str:
+def _wp2(db: Database, real: list[dict[str, Any]], vault: Vault = VAULT) -> str:
     wp2 = real[1]
     assert wp2["name"] == "wp2"
     with db.session() as session:
@@ -155,7 +156,7 @@ def _wp2(db: Database, real: list[dict[str, Any]]) -> str:
         site = sites.add_site(
             session,
             sites.SiteFields(url=wp2["url"], client=owner, name="wp2",
-                             ssh=ssh_access(wp2).model_dump()),
+                             ssh=stored_ssh(session, vault, owner, wp2)),
             NOW, default_interval=300,
         )  # fmt: skip
         return site.name
@@ -202,7 +203,7 @@ def test_cli_inventory_json_and_fleet_views(
     monkeypatch.setenv("SITEKEEPER_HOME", str(home))
     monkeypatch.delenv("SITEKEEPER_DATABASE_URL", raising=False)
     db = Database(f"sqlite:///{home / 'sitekeeper.db'}")
-    _wp2(db, real_wp_sites)
+    _wp2(db, real_wp_sites, Vault.from_home(home))  # the CLI decrypts the key with the home's
     db.dispose()
     runner = CliRunner()
     result = runner.invoke(_cli(), ["inventory", "wp2", "--json"])

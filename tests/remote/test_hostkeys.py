@@ -17,11 +17,19 @@ import pytest
 from sitekeeper.errors import HostKeyChanged
 from sitekeeper.remote.access import SshAccess
 from sitekeeper.remote.hostkeys import StoreHostKeyPins, fingerprint, openssh_key
-from sitekeeper.remote.ssh import connect
+from sitekeeper.remote.ssh import SshConnection, connect
 from sitekeeper.store.database import Database
-from tests.realsites import KNOWN_HOSTS, real_wp_sites, ssh_access
+from tests.realsites import KNOWN_HOSTS, private_key, real_wp_sites, ssh_access
 
 __all__ = ["real_wp_sites"]
+
+# A client key the throwaway servers accept (they accept any key).
+CLIENT_KEY = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
+
+
+async def _connect_real(site: dict[str, Any], pins: StoreHostKeyPins) -> SshConnection:
+    """A connection to a real site with its key, as the vault hands it over."""
+    return await connect(ssh_access(site), pins, private_key=private_key(site))
 
 
 def _known_hosts_key() -> str:
@@ -78,7 +86,7 @@ async def test_first_connection_pins_the_key(
     pins = StoreHostKeyPins(db)
     assert pins.get("127.0.0.1", 2222) is None
 
-    async with await connect(ssh_access(real_wp_sites[0]), pins) as conn:
+    async with await _connect_real(real_wp_sites[0], pins) as conn:
         await conn.run(["true"])
 
     pinned = pins.get("127.0.0.1", 2222)
@@ -87,7 +95,7 @@ async def test_first_connection_pins_the_key(
     assert pinned.fingerprint == fingerprint(_known_hosts_key())
     assert pinned.fingerprint.startswith("SHA256:")
 
-    async with await connect(ssh_access(real_wp_sites[1]), pins) as conn:
+    async with await _connect_real(real_wp_sites[1], pins) as conn:
         await conn.run(["true"])
     assert pins.get("127.0.0.1", 2222) == pinned  # same key: pin kept, first_seen unchanged
 
@@ -99,12 +107,10 @@ async def test_changed_key_stops_before_anything_runs(
     pins = StoreHostKeyPins(db)
     real = asyncssh.generate_private_key("ssh-ed25519")
     pinned = pins.pin("127.0.0.1", port, openssh_key(real.convert_to_public()))
-    key_file = tmp_path / "client"
-    asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(key_file))
-    access = SshAccess(host="127.0.0.1", port=port, user="wp1", key_path=str(key_file))
+    access = SshAccess(host="127.0.0.1", port=port, user="wp1")
 
     with pytest.raises(HostKeyChanged) as caught:
-        await connect(access, pins)
+        await connect(access, pins, private_key=CLIENT_KEY)
 
     message = str(caught.value)
     assert pinned.fingerprint in message
@@ -120,13 +126,11 @@ async def test_first_use_of_the_impostor_pins_it(
     """Trust on first use really is first use: the same server is then accepted."""
     port, impostor_key, log = impostor
     pins = StoreHostKeyPins(db)
-    key_file = tmp_path / "client"
-    asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(key_file))
-    access = SshAccess(host="127.0.0.1", port=port, user="someone", key_path=str(key_file))
+    access = SshAccess(host="127.0.0.1", port=port, user="someone")
 
-    async with await connect(access, pins) as conn:
+    async with await connect(access, pins, private_key=CLIENT_KEY) as conn:
         await conn.run(["echo", "hi"])
-    async with await connect(access, pins) as conn:
+    async with await connect(access, pins, private_key=CLIENT_KEY) as conn:
         await conn.run(["echo", "again"])
 
     pinned = pins.get("127.0.0.1", port)
@@ -146,7 +150,7 @@ async def test_real_server_with_a_different_pin_is_refused(
 
     # A fingerprint is base64: '+' and '/' are literal text, not regex syntax.
     with pytest.raises(HostKeyChanged, match=re.escape(fingerprint(_known_hosts_key()))):
-        await connect(ssh_access(real_wp_sites[0]), pins)
+        await _connect_real(real_wp_sites[0], pins)
 
 
 async def test_pre_pinned_from_known_hosts(
@@ -158,7 +162,7 @@ async def test_pre_pinned_from_known_hosts(
     assert pinned.public_key == _known_hosts_key()
     assert pins.import_known_hosts(KNOWN_HOSTS, "127.0.0.1", 2299) is None
 
-    async with await connect(ssh_access(real_wp_sites[0]), pins) as conn:
+    async with await _connect_real(real_wp_sites[0], pins) as conn:
         assert (await conn.run(["whoami"])).text.strip() == "wp1"
 
 
@@ -210,11 +214,9 @@ async def test_server_with_several_keys_presents_the_pinned_type(
     port = server.sockets[0].getsockname()[1]
     pins = StoreHostKeyPins(sqlite_db)
     pins.pin("127.0.0.1", port, openssh_key(ecdsa.convert_to_public()))
-    key_file = tmp_path / "client"
-    asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(key_file))
-    access = SshAccess(host="127.0.0.1", port=port, user="multi", key_path=str(key_file))
+    access = SshAccess(host="127.0.0.1", port=port, user="multi")
     try:
-        conn = await connect(access, pins)
+        conn = await connect(access, pins, private_key=CLIENT_KEY)
         await conn.close()
     finally:
         server.close()
@@ -232,11 +234,9 @@ async def test_first_use_pins_the_modern_key_of_several(
     )
     port = server.sockets[0].getsockname()[1]
     pins = StoreHostKeyPins(sqlite_db)
-    key_file = tmp_path / "client"
-    asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(key_file))
-    access = SshAccess(host="127.0.0.1", port=port, user="tofu", key_path=str(key_file))
+    access = SshAccess(host="127.0.0.1", port=port, user="tofu")
     try:
-        conn = await connect(access, pins)
+        conn = await connect(access, pins, private_key=CLIENT_KEY)
         await conn.close()
     finally:
         server.close()
@@ -268,12 +268,10 @@ async def test_changed_key_error_quotes_fingerprints_with_plus_literally(
     other = asyncssh.generate_private_key("ssh-ed25519").convert_to_public()
     pins.pin("127.0.0.1", port, openssh_key(other))
     presented = fingerprint(openssh_key(host_key.convert_to_public()))
-    key_file = tmp_path / "client"
-    asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(key_file))
-    access = SshAccess(host="127.0.0.1", port=port, user="plus", key_path=str(key_file))
+    access = SshAccess(host="127.0.0.1", port=port, user="plus")
     try:
         with pytest.raises(HostKeyChanged, match=re.escape(f"it now presents {presented}")):
-            await connect(access, pins)
+            await connect(access, pins, private_key=CLIENT_KEY)
     finally:
         server.close()
         await server.wait_closed()

@@ -16,7 +16,7 @@ from sitekeeper.remote.access import SshAccess
 from sitekeeper.remote.hostkeys import StoreHostKeyPins
 from sitekeeper.remote.ssh import Limits, SshConnection, connect, quote_argv
 from sitekeeper.store.database import Database
-from tests.realsites import real_wp_sites, ssh_access
+from tests.realsites import private_key, real_wp_sites, ssh_access
 
 __all__ = ["real_wp_sites"]
 
@@ -30,7 +30,8 @@ def pins(sqlite_db: Database) -> StoreHostKeyPins:
 async def wp1(
     real_wp_sites: list[dict[str, Any]], pins: StoreHostKeyPins
 ) -> AsyncIterator[SshConnection]:
-    async with await connect(ssh_access(real_wp_sites[0]), pins) as conn:
+    site = real_wp_sites[0]
+    async with await connect(ssh_access(site), pins, private_key=private_key(site)) as conn:
         yield conn
 
 
@@ -66,7 +67,9 @@ async def test_output_is_capped(
     real_wp_sites: list[dict[str, Any]], pins: StoreHostKeyPins, redirect: str
 ) -> None:
     limits = Limits(max_output=64 * 1024)
-    async with await connect(ssh_access(real_wp_sites[0]), pins, limits=limits) as conn:
+    site = real_wp_sites[0]
+    key = private_key(site)
+    async with await connect(ssh_access(site), pins, private_key=key, limits=limits) as conn:
         with pytest.raises(RemoteError, match="exceeded 65536 bytes"):
             await conn.run(["sh", "-c", f"yes sitekeeper{redirect}"])
         # The connection is still usable after a runaway command was cut off.
@@ -131,9 +134,9 @@ async def test_missing_file_is_a_permanent_error(wp1: SshConnection) -> None:
 async def test_wrong_key_is_an_authentication_error(
     real_wp_sites: list[dict[str, Any]], pins: StoreHostKeyPins
 ) -> None:
-    access = ssh_access(real_wp_sites[0]).model_copy(update={"key_path": "/srv/sites/keys/wp2"})
+    wp1, wp2 = real_wp_sites[0], real_wp_sites[1]
     with pytest.raises(RemoteError, match="authentication failed") as caught:
-        await connect(access, pins)
+        await connect(ssh_access(wp1), pins, private_key=private_key(wp2))
     assert caught.value.permanent
 
 
@@ -147,8 +150,7 @@ async def test_key_material_instead_of_a_key_file(
 ) -> None:
     """The vault seam: decrypted key text is used, no key file needed."""
     material = wp2_key_material
-    access = ssh_access(real_wp_sites[1]).model_copy(update={"key_path": None})
-    async with await connect(access, pins, private_key=material) as conn:
+    async with await connect(ssh_access(real_wp_sites[1]), pins, private_key=material) as conn:
         assert (await conn.run(["whoami"])).text.strip() == "wp2"
 
 
@@ -159,23 +161,21 @@ async def test_no_key_at_all_is_refused(pins: StoreHostKeyPins) -> None:
 
 
 @pytest.fixture
-def key_file(tmp_path: Path) -> str:
-    path = tmp_path / "id_ed25519"
-    asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(path))
-    return str(path)
+def key_text() -> str:
+    return asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
 
 
-async def test_connection_refused(pins: StoreHostKeyPins, key_file: str) -> None:
+async def test_connection_refused(pins: StoreHostKeyPins, key_text: str) -> None:
     with socket.socket() as sock:  # a port that was free a moment ago
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    access = SshAccess(host="127.0.0.1", port=port, user="x", key_path=key_file)
+    access = SshAccess(host="127.0.0.1", port=port, user="x")
     with pytest.raises(RemoteError, match="connection refused") as caught:
-        await connect(access, pins)
+        await connect(access, pins, private_key=key_text)
     assert not caught.value.permanent
 
 
-async def test_silent_server_times_out(pins: StoreHostKeyPins, key_file: str) -> None:
+async def test_silent_server_times_out(pins: StoreHostKeyPins, key_text: str) -> None:
     """A port that accepts TCP but never speaks SSH (a tarpit) hits the connect timeout."""
     accepted = asyncio.Event()
 
@@ -186,10 +186,10 @@ async def test_silent_server_times_out(pins: StoreHostKeyPins, key_file: str) ->
 
     server = await asyncio.start_server(tarpit, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    access = SshAccess(host="127.0.0.1", port=port, user="x", key_path=key_file)
+    access = SshAccess(host="127.0.0.1", port=port, user="x")
     try:
         with pytest.raises(RemoteError, match=r"timeout"):
-            await connect(access, pins, limits=Limits(connect_timeout=0.5))
+            await connect(access, pins, private_key=key_text, limits=Limits(connect_timeout=0.5))
         assert accepted.is_set()
     finally:
         server.close()

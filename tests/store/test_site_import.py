@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import asyncssh
 import pytest
 from sqlalchemy import func, select
 
 from sitekeeper.errors import UsageError
 from sitekeeper.store.database import Database
 from sitekeeper.store.site_import import ImportRejected, ImportResult, import_sites
+from sitekeeper.store.ssh_key_tables import SshKey
 from sitekeeper.store.tables import Event, Job, Site
-from tests.store.factories import DEFAULT_INTERVAL, NOW, baker, basic, contract
+from tests.store.factories import DEFAULT_INTERVAL, NOW, VAULT, baker, basic, contract
 
 GOOD = """url,name,client,tags,keyword,accept,method,timeout
 https://a.example,,Bäckerei Müller,wp;shop,Willkommen,200-299,GET,10s
@@ -20,10 +23,18 @@ http://c.example:8080,,Bäckerei Müller,static,,200;301,HEAD,
 """
 
 
-def _import(db: Database, text: str, tmp_path: Path, dry_run: bool = False) -> ImportResult:
+def _import(
+    db: Database, text: str, tmp_path: Path, dry_run: bool = False, **options: Any
+) -> ImportResult:
     with db.session() as s:
         return import_sites(
-            s, text, NOW, default_interval=DEFAULT_INTERVAL, base_dir=tmp_path, dry_run=dry_run
+            s,
+            text,
+            NOW,
+            default_interval=DEFAULT_INTERVAL,
+            base_dir=tmp_path,
+            dry_run=dry_run,
+            **options,
         )
 
 
@@ -137,20 +148,26 @@ def test_dry_run_counts_without_writing(agency: Database, tmp_path: Path) -> Non
     assert _count(agency, Site) == 0
 
 
-def test_ssh_key_is_made_absolute_relative_to_the_file(agency: Database, tmp_path: Path) -> None:
+def test_ssh_key_file_beside_the_csv_is_read_into_the_store(
+    agency: Database, tmp_path: Path
+) -> None:
+    """From the command line a key file (relative to the CSV) is read once; no path is kept."""
     (tmp_path / "keys").mkdir()
-    (tmp_path / "keys" / "id_ed25519").write_text("not really a key")
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    key.write_private_key(str(tmp_path / "keys" / "id_ed25519"))
     text = "url,client,ssh,key,path\nhttps://a.example,1,deploy@a.example:2222,keys/id_ed25519,/var/www\n"
-    _import(agency, text, tmp_path)
+    _import(agency, text, tmp_path, vault=VAULT, read_key_files=True)
     with agency.session() as s:
         ssh = s.scalars(select(Site)).one().ssh
+        stored = s.scalars(select(SshKey)).one()
     assert ssh == {
         "host": "a.example",
         "port": 2222,
         "user": "deploy",
-        "key_path": str((tmp_path / "keys" / "id_ed25519").resolve()),
+        "key_id": stored.id,
         "docroot": "/var/www",
     }
+    assert stored.public_key == " ".join(key.export_public_key("openssh").decode().split()[:2])
 
 
 def test_missing_key_file_is_a_row_error(agency: Database, tmp_path: Path) -> None:

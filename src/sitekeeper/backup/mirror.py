@@ -37,10 +37,22 @@ class SshTransport:
     io_timeout: int = 300
     ssh_binary: str = "ssh"
     bwlimit_kbps: int = 0  # rsync's KiB/s (1024 bytes); 0: no cap
+    key_file: Path | None = None  # a 0600 copy of the site's stored key for this run
 
     def __post_init__(self) -> None:
         if self.bwlimit_kbps < 0:
             raise ValueError(f"bandwidth cap must be 0 (none) or positive, not {self.bwlimit_kbps}")
+
+    async def __aenter__(self) -> SshTransport:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.remove_key()
+
+    def remove_key(self) -> None:
+        """Delete this run's copy of the site's key (``async with transport`` does it)."""
+        if self.key_file is not None:
+            self.key_file.unlink(missing_ok=True)
 
     def write_known_hosts(self) -> None:
         """A one-line known_hosts for the alias ssh checks (so IPv6/ports need no quoting)."""
@@ -48,16 +60,23 @@ class SshTransport:
         self.known_hosts.write_text(f"{_ALIAS} {self.host_key}\n", encoding="ascii")
 
     def argv(self) -> list[str]:
-        """``ssh`` with every option pinned; the destination and command follow."""
-        if not self.access.key_path:
+        """``ssh`` with every option pinned; ``--``, the destination and command follow.
+
+        The site's host and user travel as ``HostName``/``User`` options: the
+        destination ssh and rsync see is the fixed alias, so no site data is
+        ever an argument ssh could read as an option.
+        """
+        if self.key_file is None:
             raise BackupError(
-                f"{self.access.host}: backups need an SSH key file for the site", permanent=True
+                f"{self.access.host}: backups need the site's SSH key", permanent=True
             )
         interval = max(5, self.io_timeout // 4)
         options = {
             "UserKnownHostsFile": str(self.known_hosts),
             "GlobalKnownHostsFile": "/dev/null",
             "HostKeyAlias": _ALIAS,
+            "HostName": self.access.host,
+            "User": self.access.user,
             "HostKeyAlgorithms": self.host_key.split()[0],
             "StrictHostKeyChecking": "yes",
             "BatchMode": "yes",
@@ -68,7 +87,7 @@ class SshTransport:
             "ServerAliveInterval": str(interval),
             "ServerAliveCountMax": "4",
         }
-        argv = [self.ssh_binary, "-F", "/dev/null", "-i", self.access.key_path]
+        argv = [self.ssh_binary, "-F", "/dev/null", "-i", str(self.key_file)]
         argv += ["-p", str(self.access.port)]
         for key, value in options.items():
             argv += ["-o", f"{key}={value}"]
@@ -76,9 +95,8 @@ class SshTransport:
 
     @property
     def destination(self) -> str:
-        """``user@host`` (an IPv6 literal bracketed, as rsync wants it)."""
-        host = self.access.host
-        return f"{self.access.user}@{'[' + host + ']' if ':' in host else host}"
+        """The fixed alias :meth:`argv` maps to the site's host and user."""
+        return _ALIAS
 
 
 @dataclass(frozen=True)
@@ -129,7 +147,8 @@ def rsync_argv(
     hands ``--bwlimit`` on to the remote one, so the sending side is throttled.
     """
     argv = [binary, "--archive", "--delete", "--numeric-ids", "--stats", "--protect-args"]
-    argv += [f"--timeout={transport.io_timeout}", "-e", shlex.join(transport.argv())]
+    # rsync appends the destination (never a user: it is in the options) after "--".
+    argv += [f"--timeout={transport.io_timeout}", "-e", shlex.join([*transport.argv(), "--"])]
     if transport.bwlimit_kbps:
         argv.append(f"--bwlimit={transport.bwlimit_kbps}")
     if delete_excluded:

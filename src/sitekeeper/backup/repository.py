@@ -21,6 +21,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.orm import Session
 
+from sitekeeper.domain.ssh_access import parse_ssh_target
 from sitekeeper.errors import UsageError
 from sitekeeper.store import backups as queries
 from sitekeeper.store.backup_tables import BackupRepository
@@ -54,6 +55,11 @@ class RepositoryConfig(BaseModel):
             raise ValueError("an S3 repository needs an access key id and a secret access key")
         if self.kind == "sftp" and ":" not in self.location:
             raise ValueError("an SFTP repository is user@host:/path")
+        if self.kind == "sftp":  # host and user as for a site: never an ssh option
+            try:
+                parse_ssh_target(self.location.partition(":")[0])
+            except UsageError as exc:
+                raise ValueError(str(exc)) from None
         return self
 
     def repository_string(self) -> str:
@@ -141,7 +147,7 @@ def _sftp_args(config: RepositoryConfig) -> tuple[str, ...]:
     if config.sftp_known_hosts:
         argv += ["-o", f"UserKnownHostsFile={config.sftp_known_hosts}"]
         argv += ["-o", "StrictHostKeyChecking=yes"]
-    argv += [target, "-s", "sftp"]
+    argv += ["-s", "--", target, "sftp"]  # "--": the target is never read as an option
     return ("-o", f"sftp.command={shlex.join(argv)}")
 
 

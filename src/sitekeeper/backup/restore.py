@@ -113,7 +113,7 @@ async def _put_back(ctx: BackupContext, site: SiteInfo, scratch: Path) -> None:
     if not (scratch / FILES).is_dir():
         raise BackupError("the snapshot has no files/ directory", permanent=True)
     conn, transport = await ctx.open_site(site)
-    async with conn:
+    async with conn, transport:  # the transport's key copy is removed at the end
         await push(
             transport,
             scratch / FILES,

@@ -43,6 +43,7 @@ from sitekeeper.errors import SitekeeperError, UsageError
 from sitekeeper.notify import outbox
 from sitekeeper.remote.access import SshAccess
 from sitekeeper.remote.hostkeys import StoreHostKeyPins
+from sitekeeper.remote.keys import remove_stale_keys, write_key_file
 from sitekeeper.remote.ssh import SshConnection, connect
 from sitekeeper.store import backups as queries
 from sitekeeper.store.backup_tables import SAFETY
@@ -50,6 +51,7 @@ from sitekeeper.store.channels import channel_urls
 from sitekeeper.store.database import Database
 from sitekeeper.store.leases import Leases
 from sitekeeper.store.sites import get_site
+from sitekeeper.store.ssh_keys import ssh_login
 from sitekeeper.store.tables import Site
 from sitekeeper.vault import Vault
 
@@ -80,6 +82,7 @@ class SiteInfo:
     docroot: str
     repository: OpenRepository
     plan: PlanOptions | None
+    private_key: str = field(default="", repr=False)  # from the vault, for this run only
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,7 @@ class BackupContext:
             site = get_site(session, ref)
             if not site.ssh:
                 raise UsageError(f"site {site.name} has no SSH access; cannot back it up")
-            access = SshAccess.model_validate(site.ssh)
+            access, private_key = ssh_login(session, self.vault, site)
             if not access.docroot:
                 raise UsageError(f"site {site.name} has no docroot (--path) set")
             repo = repository.for_site(session, self.vault, site, self.settings.home)
@@ -168,6 +171,7 @@ class BackupContext:
                 docroot=access.docroot,
                 repository=repo,
                 plan=queries.plan_options(site),
+                private_key=private_key,
             )
 
     def transport(self, site: SiteInfo, host_key: str) -> SshTransport:
@@ -179,13 +183,14 @@ class BackupContext:
             io_timeout=self.settings.io_timeout,
             ssh_binary=self.settings.ssh_binary,
             bwlimit_kbps=self.settings.bwlimit_kbps,
+            key_file=write_key_file(self.settings.site_dir(site.id), site.private_key),
         )
         transport.write_known_hosts()
         return transport
 
     async def open_site(self, site: SiteInfo) -> tuple[SshConnection, SshTransport]:
         """SSH via the one SSH layer (pinning the key on first use), and the matching transport."""
-        conn = await connect(site.access, self.pins)
+        conn = await connect(site.access, self.pins, private_key=site.private_key)
         pinned = await asyncio.to_thread(self.pins.get, site.access.host, site.access.port)
         if pinned is None:  # pragma: no cover - connect() pins before returning
             await conn.close()
@@ -258,6 +263,7 @@ async def backup_site(
             raise
         finally:
             (staging / DUMP).unlink(missing_ok=True)  # holds customer data; restic has it
+            remove_stale_keys(staging)  # the key copy ssh read (we hold the site's lock)
         figures = queries.RunFigures(**{**figures.__dict__, "duration": time.monotonic() - started})
         await asyncio.to_thread(_finish, ctx, run_id, figures)
         say(f"stored snapshot {figures.snapshot_id[:8]}")

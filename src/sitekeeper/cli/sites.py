@@ -4,21 +4,27 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from sqlalchemy import select
 
 from sitekeeper.cli import output
-from sitekeeper.cli.context import app_context
+from sitekeeper.cli.context import AppContext, app_context
 from sitekeeper.domain.checks import CheckOptions
 from sitekeeper.domain.durations import format_duration, parse_duration
 from sitekeeper.domain.sites import normalize_url
 from sitekeeper.errors import UsageError
 from sitekeeper.store import sites as store
+from sitekeeper.store import ssh_keys
 from sitekeeper.store.clients import get_client
 from sitekeeper.store.contracts import get_contract
 from sitekeeper.store.site_import import import_sites
-from sitekeeper.store.tables import Site
+from sitekeeper.store.ssh_key_tables import SshKey
+from sitekeeper.store.tables import Client, Site
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 app = typer.Typer(help="Sites: the websites under maintenance.", no_args_is_help=True)
 
@@ -27,7 +33,14 @@ SiteArg = Annotated[str, typer.Argument(help="Site id, name or URL.")]
 ContractOpt = Annotated[str | None, typer.Option("--contract", help="Contract id.")]
 NameOpt = Annotated[str | None, typer.Option("--name", help="Unique name (default: the host).")]
 SshOpt = Annotated[str | None, typer.Option("--ssh", help="SSH access: user@host[:port].")]
-KeyOpt = Annotated[str | None, typer.Option("--key", help="SSH private key file.")]
+KeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--key",
+        help="SSH private key: a file, read once and kept encrypted by sitekeeper, "
+        "or the name, id or fingerprint of one of the client's stored keys.",
+    ),
+]
 PathOpt = Annotated[str | None, typer.Option("--path", help="Document root on the server.")]
 TagOpt = Annotated[list[str] | None, typer.Option("--tag", help="Label (repeatable).")]
 KeywordOpt = Annotated[
@@ -151,16 +164,19 @@ def add(
         ca_bundle=ca_bundle,
         verify_tls=False if no_verify_tls else None,
     )
-    ssh_json = store.build_ssh(ssh, key, path, base_dir=Path.cwd()) if ssh else None
+    if ssh:
+        store.build_ssh(ssh, None, path)  # a bad host or user fails before anything is read
     app_ctx = app_context(ctx)
     with app_ctx.session() as session:
+        owner = get_client(session, client)
+        key_id = _key_id(session, app_ctx, owner, key) if key else None
         fields = store.SiteFields(
             url=url,
             name=name,
-            client=get_client(session, client),
+            client=owner,
             contract=get_contract(session, contract) if contract else None,
             tags=tag or [],
-            ssh=ssh_json,
+            ssh=store.build_ssh(ssh, key_id, path) if ssh else None,
             check=check,
             paused=paused,
         )
@@ -264,17 +280,21 @@ def edit(
         ca_bundle=ca_bundle,
         verify_tls=verify_tls,
     )
+    if ssh:
+        store.build_ssh(ssh, None, path)  # a bad host or user fails before anything is read
     app_ctx = app_context(ctx)
     with app_ctx.session() as session:
         found = store.get_site(session, site)
+        owner = get_client(session, client) if client else None
+        key_id = _key_id(session, app_ctx, owner or found.client, key) if key else None
         fields = store.SiteFields(
             url=url,
             name=name,
-            client=get_client(session, client) if client else None,
+            client=owner,
             contract=get_contract(session, contract) if contract else None,
             clear_contract=no_contract,
             tags=[] if no_tags else tag,
-            ssh=_edited_ssh(found, ssh, key, path),
+            ssh=_edited_ssh(found, ssh, key_id, path),
             clear_ssh=no_ssh,
             check=check,
             paused=pause,
@@ -286,22 +306,35 @@ def edit(
 
 
 def _edited_ssh(
-    site: Site, target: str | None, key: str | None, docroot: str | None
+    site: Site, target: str | None, key_id: int | None, docroot: str | None
 ) -> dict[str, Any] | None:
     """New SSH JSON when any SSH option is given; unspecified parts keep their value."""
-    if target is None and key is None and docroot is None:
+    if target is None and key_id is None and docroot is None:
         return None
     current = site.ssh or {}
     if target is None:
         if not current:
             raise UsageError("the site has no SSH access yet: give --ssh user@host[:port]")
-        target = f"{current['user']}@{current['host']}:{current['port']}"
+        host = str(current["host"])
+        host = f"[{host}]" if ":" in host else host
+        target = f"{current['user']}@{host}:{current['port']}"
     return store.build_ssh(
         target,
-        key if key is not None else current.get("key_path"),
+        key_id if key_id is not None else current.get("key_id"),
         docroot if docroot is not None else current.get("docroot"),
-        base_dir=Path.cwd(),
     )
+
+
+def _key_id(session: Session, app_ctx: AppContext, client: Client | None, ref: str) -> int:
+    """``--key``: a file is read once and kept (encrypted) as the client's key; anything
+    else names one of the client's stored keys. Never another client's key."""
+    if client is None:
+        raise UsageError("the site has no client: give --client, whose key it will be")
+    path = Path(ref).expanduser()
+    if path.exists():
+        text = ssh_keys.read_key_file(path)
+        return ssh_keys.import_key(session, app_ctx.vault, client, text, now=app_ctx.now()).id
+    return ssh_keys.get_key(session, client, ref).id
 
 
 @app.command("remove")
@@ -337,6 +370,8 @@ def import_(
             default_interval=app_ctx.default_interval,
             base_dir=file.resolve().parent,
             dry_run=dry_run,
+            vault=app_ctx.vault,
+            read_key_files=True,
         )
     if as_json:
         data = asdict(result)
@@ -349,3 +384,68 @@ def import_(
     typer.echo(
         f"{prefix}: {result.added} added, {result.updated} updated, {result.unchanged} unchanged"
     )
+
+
+@app.command("key-import")
+def key_import(
+    ctx: typer.Context,
+    client: Annotated[str, typer.Argument(help="Client id or name: the key's owner.")],
+    file: Annotated[Path, typer.Argument(help="Private key file (OpenSSH or PEM, no passphrase).")],
+    name: Annotated[
+        str | None, typer.Option("--name", help="Name (default: type + fingerprint).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Keep a client's SSH private key in sitekeeper (encrypted); its sites use it by name.
+
+    The file is read once: it may be deleted afterwards. Only the client's own
+    sites can use the key.
+    """
+    text = ssh_keys.read_key_file(file)
+    app_ctx = app_context(ctx)
+    with app_ctx.session() as session:
+        owner = get_client(session, client)
+        row = ssh_keys.import_key(session, app_ctx.vault, owner, text, name=name, now=app_ctx.now())
+        data = _key_json(row, owner.name)
+    if as_json:
+        output.print_json(data)
+        return
+    output.print_fields(list(data.items()))
+
+
+@app.command("keys")
+def keys(
+    ctx: typer.Context,
+    client: Annotated[str | None, typer.Option("--client", help="Only this client's.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the SSH keys sitekeeper keeps (public halves and fingerprints only)."""
+    app_ctx = app_context(ctx)
+    with app_ctx.session() as session:
+        owner = get_client(session, client) if client else None
+        names = dict(session.execute(select(Client.id, Client.name)).tuples().all())
+        rows = [
+            _key_json(k, names.get(k.client_id))
+            for k in ssh_keys.list_keys(session, owner.id if owner else None)
+        ]
+    if as_json:
+        output.print_json(rows)
+        return
+    output.print_table(
+        ["id", "client", "name", "fingerprint"],
+        [[r["id"], r["client"], r["name"], r["fingerprint"]] for r in rows],
+    )
+
+
+def _key_json(row: SshKey, client: str | None) -> dict[str, Any]:
+    """The documented JSON shape of a stored key: never the private half."""
+    return {
+        "id": row.id,
+        "client_id": row.client_id,
+        "client": client,
+        "name": row.name,
+        "algorithm": row.algorithm,
+        "fingerprint": row.fingerprint,
+        "public_key": row.public_key,
+        "created_at": row.created_at.isoformat(),
+    }

@@ -1,4 +1,4 @@
-"""What a site is made of before it is stored: URL, name, SSH access, check options.
+"""What a site is made of before it is stored: URL, name, tags (SSH: ``domain.ssh_access``).
 
 Pure validation (no I/O), shared by ``site add``, ``site edit``, the CSV import
 and the web UI, so every entry point rejects the same bad input the same way.
@@ -10,15 +10,10 @@ import re
 from collections.abc import Container
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from sitekeeper.errors import UsageError
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _HOST_LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")
-_SSH_TARGET = re.compile(
-    r"^(?P<user>[^@\s:]+)@(?P<host>\[[0-9a-fA-F:.]+\]|[^@\s:]+)(?::(?P<port>\d+))?$"
-)
 _TAG = re.compile(r"^[\w.:-]{1,64}$")
 
 
@@ -104,26 +99,3 @@ def validate_tags(tags: list[str]) -> list[str]:
         if not _TAG.match(tag):
             raise UsageError(f"invalid tag {tag!r}: use letters, digits and _.:- (max 64)")
     return cleaned
-
-
-class SshAccess(BaseModel):
-    """How to reach a site's server; stored as JSON in ``Site.ssh``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    host: str
-    port: int = Field(default=22, ge=1, le=65535)
-    user: str
-    key_path: str | None = None
-    docroot: str | None = None
-
-
-def parse_ssh_target(target: str) -> tuple[str, str, int]:
-    """``user@host[:port]`` -> (user, host, port); UsageError otherwise."""
-    match = _SSH_TARGET.match(target.strip())
-    if not match:
-        raise UsageError(f"invalid SSH target {target!r}: expected user@host or user@host:port")
-    port = int(match.group("port") or 22)
-    if not 1 <= port <= 65535:
-        raise UsageError(f"invalid SSH port in {target!r}")
-    return match.group("user"), match.group("host").strip("[]"), port

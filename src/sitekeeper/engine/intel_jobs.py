@@ -25,7 +25,7 @@ from sitekeeper.domain.checks import CheckOptions
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.intel_events import IntelEventKind
 from sitekeeper.domain.inventory import Inventory, InventoryDiff
-from sitekeeper.domain.sites import SshAccess
+from sitekeeper.domain.ssh_access import SshAccess
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import (
     FeedError,
@@ -429,9 +429,9 @@ class IntelJobs:
         from sitekeeper.remote.hostkeys import StoreHostKeyPins  # noqa: PLC0415 - SSH only here
         from sitekeeper.remote.ssh import connect  # noqa: PLC0415
 
-        site_id, cms, access = await self._ssh_target(ref)
+        site_id, cms, access, key = await self._ssh_target(ref)
         inventory_of = _inventory_function(cms)
-        async with await connect(access, StoreHostKeyPins(self.db)) as conn:
+        async with await connect(access, StoreHostKeyPins(self.db), private_key=key) as conn:
             assert access.docroot is not None
             inventory = await inventory_of(conn, access.docroot)
         now = datetime.now(UTC)
@@ -448,17 +448,19 @@ class IntelJobs:
         assert isinstance(changes, InventoryDiff)
         return site_id, inventory, changes
 
-    async def _ssh_target(self, ref: str) -> tuple[int, str | None, SshAccess]:
+    async def _ssh_target(self, ref: str) -> tuple[int, str | None, SshAccess, str]:
+        """The site's id, CMS, SSH access and private key (from the vault, its client's)."""
         from sitekeeper.store.sites import get_site  # noqa: PLC0415
+        from sitekeeper.store.ssh_keys import ssh_login  # noqa: PLC0415
 
-        def load(session: Session) -> tuple[int, str | None, SshAccess]:
+        def load(session: Session) -> tuple[int, str | None, SshAccess, str]:
             site = get_site(session, ref)
             if not site.ssh:
                 raise UsageError(f"site {site.name!r} has no SSH access configured")
-            access = SshAccess.model_validate(site.ssh)
+            access, key = ssh_login(session, self.vault, site)
             if not access.docroot:
                 raise UsageError(f"site {site.name!r}: SSH access has no docroot")
-            return site.id, site.cms, access
+            return site.id, site.cms, access, key
 
         target = await self._db(load)
         assert isinstance(target, tuple)

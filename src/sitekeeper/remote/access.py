@@ -1,12 +1,17 @@
-"""How to reach a site over SSH.
+"""How to reach a site over SSH, and the validator of SSH hosts and users.
 
-The model itself lives in ``domain.sites`` (it is validated with the site and
-stored as JSON in ``Site.ssh``); the remote layer re-exports it so callers of
-``remote`` need only one import and there is exactly one definition.
+The model and the validator live in ``domain.ssh_access`` (pure, so the store's
+site import can use them too); the remote layer re-exports them so callers of
+``remote`` need one import and there is exactly one definition of each.
 """
 
 from __future__ import annotations
 
-from sitekeeper.domain.sites import SshAccess
+from sitekeeper.domain.ssh_access import (
+    SshAccess,
+    parse_ssh_target,
+    validate_ssh_host,
+    validate_ssh_user,
+)
 
-__all__ = ["SshAccess"]
+__all__ = ["SshAccess", "parse_ssh_target", "validate_ssh_host", "validate_ssh_user"]

@@ -234,13 +234,14 @@ async def connect(
 ) -> SshConnection:
     """Open a connection to a site, checking its host key against the pin.
 
-    The key comes from ``private_key`` (OpenSSH/PEM text, e.g. decrypted from
-    the vault) or else from ``access.key_path``. Agent, ``~/.ssh/config`` and
-    passwords are never used: what runs is exactly what the site record says.
+    The key is ``private_key`` (OpenSSH/PEM text, decrypted from the vault by
+    ``store.ssh_keys.ssh_login``): it stays in memory, no key file is read.
+    Agent, ``~/.ssh/config`` and passwords are never used: what runs is exactly
+    what the site record says.
     """
     limits = limits or Limits()
-    label = f"{access.user}@{access.host}:{access.port}"
-    keys = _client_keys(access, private_key, label)
+    label = access.label
+    keys = _client_keys(private_key, label)
     check = await HostKeyCheck.load(pins, access.host, access.port)
     try:
         async with asyncio.timeout(limits.connect_timeout):
@@ -290,17 +291,15 @@ async def connect(
     return SshConnection(conn, label, limits)
 
 
-def _client_keys(access: SshAccess, private_key: str | None, label: str) -> list[asyncssh.SSHKey]:
+def _client_keys(private_key: str | None, label: str) -> list[asyncssh.SSHKey]:
+    if private_key is None:
+        raise RemoteError(f"{label}: no SSH key configured for this site", permanent=True)
     try:
-        if private_key is not None:
-            return [asyncssh.import_private_key(private_key)]
-        if access.key_path:
-            return [asyncssh.read_private_key(access.key_path)]
-    except (OSError, asyncssh.KeyImportError) as exc:
+        return [asyncssh.import_private_key(private_key)]
+    except (asyncssh.KeyImportError, ValueError) as exc:
         raise RemoteError(
             f"{label}: cannot load the SSH private key: {exc}", permanent=True
         ) from exc
-    raise RemoteError(f"{label}: no SSH key configured for this site", permanent=True)
 
 
 async def _read_both(

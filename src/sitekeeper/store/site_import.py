@@ -32,7 +32,9 @@ from sitekeeper.errors import UsageError
 from sitekeeper.store import schedule
 from sitekeeper.store.contracts import is_active
 from sitekeeper.store.sites import build_check_options, build_ssh
+from sitekeeper.store.ssh_keys import import_key, list_keys, parse_private_key, read_key_file
 from sitekeeper.store.tables import Client, Contract, Event, Job, Plan, Site, SiteTag
+from sitekeeper.vault import Vault
 
 COLUMNS = (
     "url", "name", "client", "contract", "tags", "ssh", "key", "path",
@@ -74,6 +76,7 @@ class _Desired:
     ssh: dict[str, Any] | None
     check: dict[str, Any]
     site: Site | None
+    new_key: str | None = None  # a private key to keep for the client, then set as ssh.key_id
 
 
 class _Catalog:
@@ -108,6 +111,7 @@ class _Catalog:
         self.by_url: dict[str, list[Site]] = {}
         for site in self.sites:
             self.by_url.setdefault(site.url.rstrip("/"), []).append(site)
+        self.keys = _KeyCatalog(session)
 
     def __contains__(self, name: object) -> bool:
         """Whether a site name is taken, in the store or by an earlier row of the file."""
@@ -120,6 +124,74 @@ class _Catalog:
         if text in self.clients:
             return self.clients[text]
         raise UsageError(f"unknown client {ref!r}")
+
+
+class _KeyCatalog:
+    """Stored SSH keys, to resolve a row's ``key`` cell among its own client's keys only.
+
+    A cell is the id, name or fingerprint of a key the client has, or a private
+    key itself (``-----BEGIN … PRIVATE KEY-----``). Only the command line
+    (``key_dir``: the CSV's folder) may name a key file, read once and kept in
+    the store; over the API a path is just an unknown key name.
+    """
+
+    def __init__(self, session: Session) -> None:
+        rows = list_keys(session)
+        self.owner = {k.id: k.client_id for k in rows}
+        self.by_ref: dict[tuple[int, str], int] = {}
+        for k in rows:
+            for ref in (str(k.id), k.name, k.fingerprint):
+                self.by_ref.setdefault((k.client_id, ref), k.id)
+        self.key_dir: Path | None = None
+
+    def resolve(self, cell: str, client_id: int) -> tuple[int | None, str | None]:
+        """(a stored key's id, None) or (None, the text of a new key to keep)."""
+        if "PRIVATE KEY-----" in cell:
+            return self._material(cell, client_id)
+        found = self.by_ref.get((client_id, cell))
+        if found is not None:
+            return found, None
+        if self.key_dir is not None:
+            return self._material(read_key_file(self.key_dir / Path(cell).expanduser()), client_id)
+        raise UsageError(
+            f"the client has no SSH key {cell!r}: give the name, id or fingerprint of one of "
+            "its keys (`sitekeeper site keys`), or the private key itself"
+        )
+
+    def _material(self, text: str, client_id: int) -> tuple[int | None, str | None]:
+        parsed = parse_private_key(text)
+        found = self.by_ref.get((client_id, parsed.fingerprint))
+        return (found, None) if found is not None else (None, parsed.private_openssh)
+
+
+def _ssh(
+    row: dict[str, str], site: Site | None, client_id: int, keys: _KeyCatalog
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The row's SSH access (validated) and a new key to keep, if the row brings one.
+
+    Absent columns keep the site's values; a site's key stays only while the
+    site stays with the key's client.
+    """
+    current = dict(site.ssh) if site is not None and site.ssh else None
+    kept_key = current.get("key_id") if current else None
+    if kept_key is not None and keys.owner.get(kept_key) != client_id:
+        kept_key = None
+    if "ssh" not in row:
+        if row.get("key") or row.get("path"):
+            raise UsageError("key/path need an ssh column (user@host:port)")
+        if current and current.get("key_id") is not None and kept_key is None:
+            raise UsageError(
+                "the site's SSH key belongs to another client: give a key column "
+                "with one of this client's keys"
+            )
+        return current, None
+    if not row["ssh"]:
+        return None, None
+    key_id, new_key = kept_key, None
+    if "key" in row:
+        key_id, new_key = keys.resolve(row["key"], client_id) if row["key"] else (None, None)
+    docroot = row["path"] if "path" in row else (current or {}).get("docroot")
+    return build_ssh(row["ssh"], key_id, docroot), new_key
 
 
 def read_rows(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
@@ -186,7 +258,7 @@ def _check_changes(row: dict[str, str]) -> dict[str, Any]:
     return changes
 
 
-def _desired(line: int, row: dict[str, str], cat: _Catalog, base_dir: Path) -> _Desired:
+def _desired(line: int, row: dict[str, str], cat: _Catalog) -> _Desired:
     """The row's target state; UsageError with the reason if the row is bad."""
     if "__error__" in row:
         raise UsageError(row["__error__"])
@@ -213,15 +285,7 @@ def _desired(line: int, row: dict[str, str], cat: _Catalog, base_dir: Path) -> _
     contract_id = _contract(row.get("contract", ""), client_id, site, cat)
     if site is None:
         name = name or unique_name(host_of(url), cat)
-    ssh = site.ssh if site is not None else None
-    if "ssh" in row:
-        ssh = (
-            build_ssh(row["ssh"], row.get("key"), row.get("path"), base_dir=base_dir)
-            if row["ssh"]
-            else None
-        )
-    elif row.get("key") or row.get("path"):
-        raise UsageError("key/path need an ssh column (user@host:port)")
+    ssh, new_key = _ssh(row, site, client_id, cat.keys)
     base = dict(site.check_options or {}) if site is not None else {}
     check = build_check_options(base, **_check_changes(row))
     if "tags" in row:
@@ -238,6 +302,7 @@ def _desired(line: int, row: dict[str, str], cat: _Catalog, base_dir: Path) -> _
         ssh,
         check,
         site,
+        new_key,
     )
 
 
@@ -267,6 +332,7 @@ def _differs(want: _Desired, site: Site, tags: list[str]) -> bool:
         or site.contract_id != want.contract_id
         or tags != want.tags
         or site.ssh != want.ssh
+        or want.new_key is not None
         or current_check != want.check
     )
 
@@ -280,6 +346,8 @@ def import_sites(
     base_dir: Path,
     dry_run: bool = False,
     rng: random.Random | None = None,
+    vault: Vault | None = None,
+    read_key_files: bool = False,
 ) -> ImportResult:
     """Validate every row, then write sites, jobs and events in bulk; ImportRejected if bad."""
     _header, rows = read_rows(text)
@@ -291,6 +359,8 @@ def import_sites(
         base_dir=base_dir,
         dry_run=dry_run,
         rng=rng,
+        vault=vault,
+        read_key_files=read_key_files,
     )
 
 
@@ -304,21 +374,29 @@ def import_rows(
     dry_run: bool = False,
     rng: random.Random | None = None,
     unit: str = "line",
+    vault: Vault | None = None,
+    read_key_files: bool = False,
 ) -> ImportResult:
     """``import_sites`` for rows already read: ``(number, column -> cell)``, as from CSV.
 
     A column absent from a row keeps the site's value; an empty cell resets
     it. ``unit`` names the numbers in problems (``line`` of a file, ``item``
-    of a JSON list).
+    of a JSON list). A ``key`` cell names one of the row's client's stored SSH
+    keys or holds a private key (kept encrypted with ``vault``); only with
+    ``read_key_files`` (the command line) may it name a key file, relative to
+    ``base_dir``.
     """
     cat = _Catalog(session, now.date())
+    cat.keys.key_dir = base_dir if read_key_files else None
     problems: list[str] = []
     wanted: list[_Desired] = []
     seen: dict[str, int] = {}  # target site name -> first line
     unnamed: dict[str, int] = {}  # URL of rows without a name -> first line
     for line, row in rows:
         try:
-            want = _desired(line, row, cat, base_dir)
+            want = _desired(line, row, cat)
+            if want.new_key is not None and vault is None:
+                raise UsageError("this import cannot keep SSH keys; use a stored key's name")
         except UsageError as exc:
             problems.append(f"{unit} {line}: {exc}")
             continue
@@ -344,9 +422,29 @@ def import_rows(
     result.added_names = [w.name for w in new]
     result.updated_names = [w.name for w in changed]
     if not dry_run:
+        _keep_new_keys(session, wanted, cat, vault, now)
         _insert(session, new, now, default_interval, rng)
         _update(session, changed, cat, now, default_interval, rng)
     return result
+
+
+def _keep_new_keys(
+    session: Session, wanted: list[_Desired], cat: _Catalog, vault: Vault | None, now: datetime
+) -> None:
+    """Keep the private keys rows brought (once per client and key) and point the rows at them."""
+    for want in wanted:
+        if want.new_key is None:
+            continue
+        assert vault is not None  # checked with the rows
+        key = import_key(
+            session,
+            vault,
+            cat.client_ids[want.client_id],
+            want.new_key,
+            now=now,
+            site_id=want.site.id if want.site is not None else None,
+        )
+        want.ssh = {**(want.ssh or {}), "key_id": key.id}
 
 
 def _insert(

@@ -23,7 +23,7 @@ from sitekeeper.engine.actions.backups import DrillParams, RestoreParams
 from sitekeeper.engine.actions.intel import upload_dir
 from sitekeeper.errors import UsageError
 from sitekeeper.store.site_import import ImportRejected, import_rows, import_sites
-from sitekeeper.web.api.common import ERRORS, Db, Id, visible_site
+from sitekeeper.web.api.common import ERRORS, Db, Id, vault_of, visible_site
 from sitekeeper.web.api.task_schemas import AdvisoryUrlIn, SiteImportIn, SiteImportOut
 from sitekeeper.web.api.tasks import ACCEPTED, accept, accepted, queue_task
 from sitekeeper.web.auth import Staff, Viewer, database, now
@@ -218,10 +218,12 @@ def _cell(value: str | int | list[str] | None) -> str:
 
 def _run_import(request: Request, body: bytes, as_json: bool, dry_run: bool) -> SiteImportOut:
     settings = request.app.state.settings
-    # Relative SSH key paths resolve in the data directory, never in the server's cwd.
+    # A `key` names a stored key of the row's client or carries the private key itself
+    # (kept encrypted); never a file on this server (no read_key_files).
     options: dict[str, Any] = {
         "default_interval": settings.default_check_interval,
         "base_dir": settings.home,
+        "vault": vault_of(request),
     }
     with database(request).session() as session:
         if as_json:

@@ -54,7 +54,12 @@ class SiteRowIn(BaseModel):
     contract: str | int | None = Field(default=None, description="Contract id")
     tags: str | list[str] | None = Field(default=None, description="A list, or ';'-separated")
     ssh: str | None = Field(default=None, max_length=300, description="user@host[:port]")
-    key: str | None = Field(default=None, max_length=1024, description="SSH key file on the server")
+    key: str | None = Field(
+        default=None,
+        max_length=16384,
+        description="SSH key: the name, id or fingerprint of one of the client's stored keys, "
+        "or an unencrypted private key (OpenSSH or PEM), then kept encrypted; never a file path",
+    )
     path: str | None = Field(default=None, max_length=1024, description="Document root")
     keyword: str | None = Field(default=None, max_length=1000)
     forbid: str | list[str] | None = None
