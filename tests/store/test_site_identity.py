@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import warnings
@@ -61,7 +62,8 @@ def _old_client(conn: Connection, client_id: int | None = None) -> int:
 def _old_site(conn: Connection, site_id: int | None, client_id: int, ssh: str | None = None) -> int:
     """A site row as 0007 stored it; ``None``: the next id the database hands out."""
     columns = "name, url, client_id, check_options, ssh, paused, created_at"
-    values = ":name, :url, :client, '{}', :ssh, false, :ts"
+    ssh_value = "CAST(:ssh AS JSON)" if conn.dialect.name == "postgresql" else ":ssh"
+    values = f":name, :url, :client, '{{}}', {ssh_value}, false, :ts"
     if site_id is not None:
         columns, values = f"id, {columns}", f":id, {values}"
     label = site_id if site_id is not None else os.urandom(4).hex()
@@ -254,3 +256,19 @@ def test_existing_sites_keep_the_backup_host_their_snapshots_carry(db: Database)
     assert [tuple(r) for r in rows] == [(1, "site-1"), (2, "site-2"), (7, "site-7")]
     # Rebuilding the table on SQLite must not cascade its drop to the rows that refer to it.
     assert tags == [1, 2, 7]
+
+
+def test_upgrading_turns_the_json_null_of_sites_without_ssh_into_sql_null(db: Database) -> None:
+    """0007 stored "no SSH" as the JSON text 'null', which the inventory schedule took for SSH."""
+    access = '{"host": "127.0.0.1", "port": 22, "user": "u", "key_path": null, "docroot": "/w"}'
+    with at_0007(db) as conn:
+        client = _old_client(conn)
+        without, with_ssh = (
+            _old_site(conn, None, client, "null"),
+            _old_site(conn, None, client, access),
+        )
+        assert conn.execute(text("SELECT count(*) FROM sites WHERE ssh IS NULL")).scalar() == 0
+    with db.session() as s:
+        nulls = s.scalars(text("SELECT id FROM sites WHERE ssh IS NULL")).all()
+        assert nulls == [without]
+        assert s.get_one(Site, with_ssh).ssh == json.loads(access)

@@ -548,6 +548,8 @@ class IntelJobs:
         self, kind: str, site_ids: list[int], job: Callable[[int], Awaitable[object]]
     ) -> None:
         """``job`` for every site, ``concurrency`` at once; a site's failure is only logged."""
+        now = datetime.now(UTC)  # tried now, so a failure goes to the back of the queue
+        await self._db(lambda s: inventories.mark_attempted(s, kind, site_ids, now))
         gate = asyncio.Semaphore(self.concurrency)
 
         async def one(site_id: int) -> None:

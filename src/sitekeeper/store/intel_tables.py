@@ -56,6 +56,21 @@ class FingerprintRecord(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class IntelAttempt(Base):
+    """When a site's inventory or fingerprint was last tried, whatever came of it.
+
+    The due query orders by it, so a site that fails (or is skipped) goes to the back
+    of the queue instead of taking the first places of every round.
+    """
+
+    __tablename__ = "intel_attempts"
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # inventory | fingerprint
+    attempted_at: Mapped[datetime]
+
+
 class SiteSoftware(Base):
     """A site's current best knowledge of one package (from its inventory, else fingerprint)."""
 

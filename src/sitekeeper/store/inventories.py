@@ -22,7 +22,13 @@ from sitekeeper.domain.untrusted import clean
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.intel.matching import FINGERPRINT, INVENTORY, Software
 from sitekeeper.store import journal
-from sitekeeper.store.intel_tables import FingerprintRecord, InventoryRecord, SiteSoftware
+from sitekeeper.store.dialect import upsert_insert
+from sitekeeper.store.intel_tables import (
+    FingerprintRecord,
+    IntelAttempt,
+    InventoryRecord,
+    SiteSoftware,
+)
 from sitekeeper.store.tables import Site
 
 CMS_ECOSYSTEMS = {
@@ -32,6 +38,7 @@ CMS_ECOSYSTEMS = {
 }
 CORE_SOURCES = {"wordpress": "wordpress.org", "joomla": "joomla.org", "drupal": "drupal.org"}
 _CLIP = 100
+RETRY_AFTER = 3600.0  # seconds before a site whose inventory or fingerprint failed is retried
 
 
 def latest_inventory(session: Session, site_id: int) -> Inventory | None:
@@ -257,10 +264,13 @@ def sites_due(
     session: Session, kind: str, now: datetime, default_interval: float, limit: int = 100
 ) -> list[int]:
     """Sites whose last inventory (``kind`` "inventory": sites with SSH access) or fingerprint
-    ("fingerprint": every unpaused site) is older than their interval, oldest first.
+    ("fingerprint": every unpaused site) is older than their interval, least recently tried
+    first.
 
     A plan may set ``inventory_interval`` / ``fingerprint_interval`` (seconds) in its
-    options; otherwise ``default_interval`` applies.
+    options; otherwise ``default_interval`` applies. A site tried without success (or
+    skipped) is tried again after ``min(interval, RETRY_AFTER)``, behind every site tried
+    less recently: one failing site cannot hold the first places of every round.
     """
     from sitekeeper.store.tables import Contract, Plan  # noqa: PLC0415 - same store layer
 
@@ -270,24 +280,53 @@ def sites_due(
         else (FingerprintRecord, FingerprintRecord.taken_at)
     )
     last = select(table.site_id, func.max(column).label("last")).group_by(table.site_id).subquery()
+    tried = (
+        select(IntelAttempt.site_id, IntelAttempt.attempted_at)
+        .where(IntelAttempt.kind == kind)
+        .subquery()
+    )
+    # Attempts are recorded before the work, so the last attempt is never older than the
+    # last success; the success stands in for sites done before attempts were recorded.
+    turn = func.coalesce(tried.c.attempted_at, last.c.last)
     stmt = (
-        select(Site.id, last.c.last, Plan.options)
+        select(Site.id, last.c.last, tried.c.attempted_at, Plan.options)
         .outerjoin(last, last.c.site_id == Site.id)
+        .outerjoin(tried, tried.c.site_id == Site.id)
         .outerjoin(Contract, Contract.id == Site.contract_id)
         .outerjoin(Plan, Plan.id == Contract.plan_id)
         .where(Site.paused.is_(False))
-        .order_by(last.c.last.is_not(None), last.c.last, Site.id)
+        .order_by(turn.is_not(None), turn, Site.id)
     )
     if kind == "inventory":
         stmt = stmt.where(Site.ssh.is_not(None))
     due: list[int] = []
-    for site_id, seen, options in session.execute(stmt):
+    moment = now.timestamp()
+    for site_id, seen, attempted, options in session.execute(stmt):
         interval = float((options or {}).get(f"{kind}_interval") or default_interval)
-        if seen is None or _aware(seen).timestamp() + interval <= now.timestamp():
-            due.append(site_id)
-            if len(due) >= limit:
-                break
+        if seen is not None and _aware(seen).timestamp() + interval > moment:
+            continue
+        if attempted is not None and (
+            _aware(attempted).timestamp() + min(interval, RETRY_AFTER) > moment
+        ):
+            continue
+        due.append(site_id)
+        if len(due) >= limit:
+            break
     return due
+
+
+def mark_attempted(session: Session, kind: str, site_ids: Collection[int], now: datetime) -> None:
+    """Record that ``kind`` is being tried for these sites now (see :func:`sites_due`)."""
+    if not site_ids:
+        return
+    stmt = upsert_insert(session.connection())(IntelAttempt)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[IntelAttempt.site_id, IntelAttempt.kind],
+            set_={"attempted_at": stmt.excluded.attempted_at},
+        ),
+        [{"site_id": sid, "kind": kind, "attempted_at": now} for sid in site_ids],
+    )
 
 
 def _aware(value: datetime) -> datetime:

@@ -154,7 +154,8 @@ class Site(Base):
     check_options: Mapped[dict[str, Any]] = mapped_column(
         default=dict
     )  # domain.checks.CheckOptions
-    ssh: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # domain.sites.SshAccess
+    # SQL NULL for "no SSH" (not the JSON text 'null'), so `ssh IS NULL` means what it says.
+    ssh: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))  # SshAccess
     cms: Mapped[str | None] = mapped_column(String(32))
     cms_version: Mapped[str | None] = mapped_column(String(64))
     paused: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,5 +1,8 @@
 """sites keep their id for ever (AUTOINCREMENT), a backup identity per site, NULL for no SSH
 
+Also: raw checks of removed sites are dropped, and intel_attempts records when a
+site's inventory or fingerprint was last tried (the due query's fair order).
+
 Revision ID: 0008
 Revises: 0007
 """
@@ -55,6 +58,21 @@ def upgrade() -> None:
         op.create_unique_constraint(op.f("uq_sites_backup_host"), "sites", ["backup_host"])
     # Raw checks of removed sites (no foreign key; removal deletes them from now on).
     op.execute("DELETE FROM check_raw WHERE site_id NOT IN (SELECT id FROM sites)")
+    # "No SSH" was stored as the JSON text 'null', which `ssh IS NULL` does not match.
+    op.execute("UPDATE sites SET ssh = NULL WHERE CAST(ssh AS TEXT) = 'null'")
+    op.create_table(
+        "intel_attempts",
+        sa.Column("site_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("attempted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["site_id"],
+            ["sites.id"],
+            name=op.f("fk_intel_attempts_site_id_sites"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("site_id", "kind", name=op.f("pk_intel_attempts")),
+    )
 
 
 def _never_reuse_ids(table: str, references: list[tuple[str, str]]) -> None:
@@ -131,6 +149,7 @@ def _create_with_autoincrement(table: str, create: str, name: str) -> str:
 
 
 def downgrade() -> None:
+    op.drop_table("intel_attempts")
     with op.batch_alter_table("sites") as batch:
         batch.drop_constraint(op.f("uq_sites_backup_host"), type_="unique")
         batch.drop_column("backup_host")
