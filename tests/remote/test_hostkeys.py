@@ -14,9 +14,14 @@ from typing import Any
 import asyncssh
 import pytest
 
-from sitekeeper.errors import HostKeyChanged
+from sitekeeper.errors import HostKeyChanged, RemoteError
 from sitekeeper.remote.access import SshAccess
-from sitekeeper.remote.hostkeys import StoreHostKeyPins, fingerprint, openssh_key
+from sitekeeper.remote.hostkeys import (
+    StoreHostKeyPins,
+    fingerprint,
+    known_hosts_key,
+    openssh_key,
+)
 from sitekeeper.remote.ssh import SshConnection, connect
 from sitekeeper.store.database import Database
 from tests.realsites import KNOWN_HOSTS, private_key, real_wp_sites, ssh_access
@@ -275,3 +280,60 @@ async def test_changed_key_error_quotes_fingerprints_with_plus_literally(
     finally:
         server.close()
         await server.wait_closed()
+
+
+# --- pinned by an operator before the first connection (site trust-host-key) --------------
+
+
+async def test_a_fingerprint_pin_admits_only_that_key_and_learns_it(
+    db: Database, impostor: tuple[int, str, list[str]]
+) -> None:
+    port, server_key, log = impostor
+    pins = StoreHostKeyPins(db)
+    access = SshAccess(host="127.0.0.1", port=port, user="ops")
+
+    wrong = fingerprint(openssh_key(asyncssh.generate_private_key("ssh-ed25519")))
+    pins.trust("127.0.0.1", port, expected=wrong)
+    with pytest.raises(HostKeyChanged, match=re.escape(fingerprint(server_key))):
+        await connect(access, pins, private_key=CLIENT_KEY)
+    assert log == []  # refused before authentication
+    assert pins.forget("127.0.0.1", port)
+
+    pinned = pins.trust("127.0.0.1", port, expected=fingerprint(server_key))
+    assert pinned.public_key == ""  # only the fingerprint is known so far
+    async with await connect(access, pins, private_key=CLIENT_KEY) as conn:
+        await conn.run(["true"])
+    learned = pins.get("127.0.0.1", port)
+    assert learned is not None and learned.public_key == server_key
+    assert log == ["auth ops", "run true"]
+
+
+def test_trust_never_replaces_a_different_pin(db: Database) -> None:
+    pins = StoreHostKeyPins(db)
+    first = openssh_key(asyncssh.generate_private_key("ssh-ed25519").convert_to_public())
+    second = openssh_key(asyncssh.generate_private_key("ssh-ed25519").convert_to_public())
+    assert pins.trust("h.example", 22, expected=fingerprint(first)).public_key == ""
+    assert pins.trust("h.example", 22, public_key=first).public_key == first  # completes it
+    with pytest.raises(RemoteError, match="already has a pinned host key"):
+        pins.trust("h.example", 22, public_key=second)
+    with pytest.raises(RemoteError, match="already has a pinned host key"):
+        pins.trust("h.example", 22, expected=fingerprint(second))
+    assert pins.forget("h.example", 22)
+    assert pins.trust("h.example", 22, public_key=second).public_key == second
+
+
+@pytest.mark.parametrize("text", ["", "SHA256:short", "MD5:aa:bb", "SHA256:" + "!" * 43])
+def test_malformed_fingerprints_are_refused(db: Database, text: str) -> None:
+    with pytest.raises(RemoteError, match="not an SSH host key fingerprint"):
+        StoreHostKeyPins(db).trust("h.example", 22, expected=text)
+
+
+async def test_real_server_pinned_from_its_known_hosts_before_first_use(
+    db: Database, real_wp_sites: list[dict[str, Any]]
+) -> None:
+    pins = StoreHostKeyPins(db)
+    key = known_hosts_key(KNOWN_HOSTS, "127.0.0.1", 2222)
+    assert key == _known_hosts_key()
+    pins.trust("127.0.0.1", 2222, public_key=key)
+    async with await _connect_real(real_wp_sites[0], pins) as conn:
+        assert (await conn.run(["whoami"])).text.strip() == "wp1"

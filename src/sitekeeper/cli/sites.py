@@ -14,9 +14,11 @@ from sitekeeper.cli.context import AppContext, app_context
 from sitekeeper.domain.checks import CheckOptions
 from sitekeeper.domain.durations import format_duration, parse_duration
 from sitekeeper.domain.sites import normalize_url
-from sitekeeper.errors import UsageError
+from sitekeeper.domain.ssh_access import validate_ssh_host
+from sitekeeper.domain.ssh_events import SshEventKind
+from sitekeeper.errors import RemoteError, UsageError
+from sitekeeper.store import journal, ssh_keys
 from sitekeeper.store import sites as store
-from sitekeeper.store import ssh_keys
 from sitekeeper.store.clients import get_client
 from sitekeeper.store.contracts import get_contract
 from sitekeeper.store.site_import import import_sites
@@ -449,3 +451,68 @@ def _key_json(row: SshKey, client: str | None) -> dict[str, Any]:
         "public_key": row.public_key,
         "created_at": row.created_at.isoformat(),
     }
+
+
+@app.command("trust-host-key")
+def trust_host_key(
+    ctx: typer.Context,
+    *,
+    site: SiteArg,
+    known_hosts: Annotated[
+        Path | None,
+        typer.Option("--known-hosts", help="Pin the key this OpenSSH known_hosts file lists."),
+    ] = None,
+    fingerprint: Annotated[
+        str | None,
+        typer.Option("--fingerprint", help="Pin SHA256:… (as ssh-keygen -l prints it)."),
+    ] = None,
+    forget: Annotated[
+        bool, typer.Option("--forget", help="Drop the pin: the next connection learns the key.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Pin the SSH host key of a site's server before the first connection, or forget it.
+
+    Without a pin the first connection trusts the key the server presents (and
+    pins it); afterwards a different key stops every job. Pins are per host and
+    port, so they hold for every site on that server.
+    """
+    if sum((known_hosts is not None, fingerprint is not None, forget)) != 1:
+        raise UsageError("give one of --known-hosts FILE, --fingerprint SHA256:… or --forget")
+    # asyncssh loads only for this command, not for every `site` command
+    from sitekeeper.remote.hostkeys import StoreHostKeyPins, known_hosts_key  # noqa: PLC0415
+
+    app_ctx = app_context(ctx)
+    pins = StoreHostKeyPins(app_ctx.db)
+    with app_ctx.session() as session:
+        found = store.get_site(session, site)
+        if not found.ssh:
+            raise UsageError(f"site {found.name!r} has no SSH access: give --ssh first")
+        host, port = validate_ssh_host(str(found.ssh["host"])), int(found.ssh.get("port", 22))
+        data: dict[str, Any] = {"site": found.name, "host": host, "port": port}
+        if forget:
+            old = pins.get(host, port)
+            data |= {"forgotten": pins.forget(host, port), "fingerprint": old and old.fingerprint}
+            kind = SshEventKind.HOST_KEY_FORGOTTEN
+        else:
+            try:
+                key = known_hosts_key(known_hosts, host, port) if known_hosts else None
+                if known_hosts is not None and key is None:
+                    raise UsageError(f"{known_hosts} lists no key for {host} port {port}")
+                pinned = pins.trust(host, port, public_key=key, expected=fingerprint)
+            except RemoteError as exc:  # an unreadable file, a bad or conflicting pin
+                raise UsageError(str(exc)) from None
+            data |= {"fingerprint": pinned.fingerprint, "key_known": bool(pinned.public_key)}
+            kind = SshEventKind.HOST_KEY_TRUSTED
+        journal.record(
+            session, kind, site_id=found.id, client_id=found.client_id, data=data, ts=app_ctx.now()
+        )
+    if as_json:
+        output.print_json(data)
+    elif forget:
+        output.note(
+            f"{host}:{port}: pin {'dropped' if data['forgotten'] else 'was not set'}; "
+            "the next connection trusts and pins the key the server presents"
+        )
+    else:
+        output.note(f"{host}:{port}: host key pinned, {data['fingerprint']}")

@@ -1,16 +1,22 @@
-"""SSH host-key pinning: trust on first use, then a changed key stops the job.
+"""SSH host-key pinning: pinned ahead or trusted on first use, then a changed key stops the job.
 
 The first successful connection to ``host:port`` records the server's key in
 ``ssh_host_keys``; every later connection must present that same key. A
 different key may mean the server was reinstalled -- or that someone sits in
 the middle -- so it raises :class:`HostKeyChanged` (permanent) before any
 command runs, and an operator decides (:meth:`StoreHostKeyPins.forget`).
+
+An operator may pin before the first connection (``site trust-host-key``):
+from a known_hosts file (the key itself), or from a ``SHA256:`` fingerprint
+alone -- then the first connection is accepted only if the server's key has
+that fingerprint, and the pin is completed with the key it presented.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +42,7 @@ _FIRST_USE_ALGS = (
     "rsa-sha2-256",
 )
 _ALGORITHM_PREFERENCE = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ssh-rsa")
+_FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
 
 
 @dataclass(frozen=True)
@@ -44,9 +51,15 @@ class PinnedKey:
 
     host: str
     port: int
-    public_key: str  # OpenSSH "type base64", no comment
+    public_key: str  # OpenSSH "type base64", no comment; "" while only the fingerprint is known
     fingerprint: str  # "SHA256:..." as ssh-keygen -l prints it
     first_seen: datetime
+
+    def matches(self, public_key: str) -> bool:
+        """Whether ``public_key`` is the pinned key (or has the pinned fingerprint)."""
+        if self.public_key:
+            return public_key == self.public_key
+        return fingerprint(public_key) == self.fingerprint
 
 
 class HostKeyPins(Protocol):
@@ -70,6 +83,18 @@ def fingerprint(public_key: str) -> str:
     return str(asyncssh.import_public_key(public_key).get_fingerprint("sha256"))
 
 
+def parse_fingerprint(text: str) -> str:
+    """A ``SHA256:…`` fingerprint as ``ssh-keygen -l`` prints it; RemoteError otherwise."""
+    value = text.strip().rstrip("=")
+    if not _FINGERPRINT.fullmatch(value):
+        raise RemoteError(
+            f"not an SSH host key fingerprint: {text!r} (expected SHA256:… as "
+            "`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it)",
+            permanent=True,
+        )
+    return value
+
+
 class StoreHostKeyPins:
     """Pins in the ``ssh_host_keys`` table (SQLite or PostgreSQL)."""
 
@@ -83,8 +108,15 @@ class StoreHostKeyPins:
             return _to_pin(row) if row is not None else None
 
     def pin(self, host: str, port: int, public_key: str) -> PinnedKey:
-        """Insert the pin; if another worker pinned first, its pin wins (and is returned)."""
+        """Insert the pin; if another worker pinned first, its pin wins (and is returned).
+
+        A pin that so far holds only a fingerprint is completed with ``public_key``
+        when the key has that fingerprint.
+        """
         key = " ".join(public_key.split()[:2])
+        completed = self._complete(host, port, key)
+        if completed is not None:
+            return completed
         row = SshHostKey(
             host=host.lower(),
             port=port,
@@ -102,6 +134,55 @@ class StoreHostKeyPins:
             raise RemoteError(f"could not pin the host key of {host}:{port}")
         return pinned
 
+    def _complete(self, host: str, port: int, key: str) -> PinnedKey | None:
+        with self._db.session() as session:
+            row = session.get(SshHostKey, (host.lower(), port))
+            if row is None or row.public_key or row.fingerprint != fingerprint(key):
+                return None
+            row.public_key = key
+            return _to_pin(row)
+
+    def pin_fingerprint(self, host: str, port: int, expected: str) -> PinnedKey:
+        """Pin only a fingerprint (before the first connection); an existing pin is kept."""
+        value = parse_fingerprint(expected)
+        try:
+            with self._db.session() as session:
+                session.add(
+                    SshHostKey(
+                        host=host.lower(),
+                        port=port,
+                        public_key="",
+                        fingerprint=value,
+                        first_seen=datetime.now(UTC),
+                    )
+                )
+        except IntegrityError:
+            pass
+        pinned = self.get(host, port)
+        if pinned is None:  # pragma: no cover - the insert or the other writer's row exists
+            raise RemoteError(f"could not pin the host key of {host}:{port}")
+        return pinned
+
+    def trust(
+        self, host: str, port: int, *, public_key: str | None = None, expected: str | None = None
+    ) -> PinnedKey:
+        """Pin a key (or only its fingerprint) an operator verified; refused if another is pinned.
+
+        Replacing a pin is two deliberate steps (forget, then trust), never a side effect.
+        """
+        wanted = fingerprint(public_key) if public_key else parse_fingerprint(expected or "")
+        current = self.get(host, port)
+        if current is not None and current.fingerprint != wanted:
+            raise RemoteError(
+                f"{host}:{port} already has a pinned host key, {current.fingerprint} (since "
+                f"{current.first_seen:%Y-%m-%d}); if the server was reinstalled, verify its new "
+                "key out of band, forget the old pin, then trust the new one",
+                permanent=True,
+            )
+        if public_key:
+            return self.pin(host, port, public_key)  # also completes a fingerprint-only pin
+        return current or self.pin_fingerprint(host, port, wanted)
+
     def forget(self, host: str, port: int) -> bool:
         """Drop a pin after an operator verified a legitimate key change."""
         with self._db.session() as session:
@@ -117,19 +198,22 @@ class StoreHostKeyPins:
         Returns the pin now in force (an existing pin is kept), or None when the
         file has no key for that host.
         """
-        try:
-            known = asyncssh.read_known_hosts(str(path))
-        except (OSError, ValueError) as exc:
-            raise RemoteError(
-                f"cannot read known_hosts file {path}: {exc}", permanent=True
-            ) from exc
-        addr = host if _is_ip(host) else ""
-        # asyncssh falls back to the port-less entry when host:port has none.
-        keys = known.match(host, addr, None if port == 22 else port)[0]
-        if not keys:
-            return None
-        best = min(keys, key=_preference)
-        return self.pin(host, port, openssh_key(best))
+        key = known_hosts_key(path, host, port)
+        return self.pin(host, port, key) if key is not None else None
+
+
+def known_hosts_key(path: Path, host: str, port: int = 22) -> str | None:
+    """The key an OpenSSH known_hosts file lists for host:port (a modern type preferred)."""
+    try:
+        known = asyncssh.read_known_hosts(str(path))
+    except (OSError, ValueError) as exc:
+        raise RemoteError(f"cannot read known_hosts file {path}: {exc}", permanent=True) from exc
+    addr = host if _is_ip(host) else ""
+    # asyncssh falls back to the port-less entry when host:port has none.
+    keys = known.match(host, addr, None if port == 22 else port)[0]
+    if not keys:
+        return None
+    return openssh_key(min(keys, key=_preference))
 
 
 def _is_ip(host: str) -> bool:
@@ -193,7 +277,7 @@ class HostKeyCheck:
         with a fingerprint to show, instead of an anonymous failed handshake.
         """
         preferred = list(_FIRST_USE_ALGS)
-        if self.pinned is not None:
+        if self.pinned is not None and self.pinned.public_key:
             pinned = asyncssh.import_public_key(self.pinned.public_key).sig_algorithms
             preferred = [alg.decode("ascii") for alg in pinned]
         defaults = [alg.decode("ascii") for alg in get_default_public_key_algs()]
@@ -206,7 +290,7 @@ class HostKeyCheck:
     def validate(self, key: asyncssh.SSHKey) -> bool:
         """asyncssh's question for the presented key: trusted on first use, else the pin."""
         self.offered = openssh_key(key)
-        return self.pinned is None or self.offered == self.pinned.public_key
+        return self.pinned is None or self.pinned.matches(self.offered)
 
     async def confirm(self, conn: asyncssh.SSHClientConnection) -> PinnedKey:
         """After the handshake: pin on first use, and re-check against a racing pin."""
@@ -214,7 +298,7 @@ class HostKeyCheck:
         if server_key is None:  # pragma: no cover - asyncssh always has one after kex
             raise RemoteError(f"{self.host}:{self.port} presented no host key")
         presented = openssh_key(server_key)
-        if self.pinned is not None and self.pinned.public_key == presented:
+        if self.pinned is not None and self.pinned.public_key and self.pinned.matches(presented):
             return self.pinned
         pinned = await asyncio.to_thread(self.pins.pin, self.host, self.port, presented)
         if pinned.public_key != presented:
