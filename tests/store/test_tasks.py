@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from sitekeeper.store import tasks, users
 from sitekeeper.store.database import Database
@@ -119,6 +119,54 @@ def test_concurrent_requests_for_the_same_site_make_one_task(db: Database) -> No
         thread.join()
     assert len({task_id for task_id, _ in results}) == 1
     assert sum(created for _, created in results) == 1
+
+
+def test_the_same_kind_with_other_parameters_is_a_conflict_not_the_first(db: Database) -> None:
+    (one,) = _sites(db, 1)
+
+    def restore(params: dict[str, object]) -> tuple[int, bool]:
+        with db.session() as s:
+            try:
+                task, created = tasks.enqueue(
+                    s, "restore", site_id=one, params=params, requested_by=None, now=NOW
+                )
+            except tasks.TaskConflict as exc:
+                return -exc.task.id, exc.task.params == {"in_place": True}
+            return task.id, created
+
+    first, _ = restore({"in_place": True})
+    assert restore({"in_place": True}) == (first, False)  # the same request: the same task
+    # Another request: refused with the task already there (as it was asked for).
+    assert restore({"in_place": False, "to": "before-update"}) == (-first, True)
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Task)) == 1
+
+
+def test_concurrent_different_requests_make_one_task_and_conflicts(db: Database) -> None:
+    (one,) = _sites(db, 1)
+    outcomes: list[object] = []
+    barrier = threading.Barrier(4)
+
+    def click(snapshot: str) -> None:
+        barrier.wait()
+        with db.session() as s:
+            try:
+                task, _ = tasks.enqueue(
+                    s, "drill", site_id=one, params={"snapshot": snapshot}, requested_by=None,
+                    now=NOW,
+                )  # fmt: skip
+            except tasks.TaskConflict as exc:
+                task = exc.task
+            outcomes.append(task.params["snapshot"])
+
+    snapshots = ["aaaaaaaa", "bbbbbbbb", "cccccccc", "dddddddd"]
+    threads = [threading.Thread(target=click, args=(snap,)) for snap in snapshots]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Everyone was told about the one task that got in, whichever it was.
+    assert len(outcomes) == 4 and len(set(outcomes)) == 1
 
 
 def test_a_restart_fails_what_this_worker_was_running(db: Database) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from sitekeeper.errors import UsageError
 from sitekeeper.store.tables import Site
 from sitekeeper.store.task_tables import ACTIVE, FAILED, OK, QUEUED, RUNNING, Task
 
@@ -46,6 +47,21 @@ def active_task(session: Session, kind: str, site_id: int) -> Task | None:
     )
 
 
+class TaskConflict(UsageError):
+    """The site already has an active task of this kind, asked for with other parameters.
+
+    Only an identical request is answered with the task already there: a technician's
+    restore into a directory must not silently become an administrator's in-place one.
+    """
+
+    def __init__(self, task: Task) -> None:
+        super().__init__(
+            f"a {task.kind} of this site with other parameters is already {task.status} "
+            f"(task {task.id}); wait until it is done, then ask again"
+        )
+        self.task = task
+
+
 def enqueue(
     session: Session,
     kind: str,
@@ -55,13 +71,15 @@ def enqueue(
     requested_by: int | None,
     now: datetime,
 ) -> tuple[Task, bool]:
-    """Queue a task; ``(task, True)``, or ``(existing, False)`` if the site has one of the kind.
+    """Queue a task; ``(task, True)``, or ``(existing, False)`` if the site has the same
+    request (kind and parameters) queued or running; TaskConflict if it has one of the
+    kind with other parameters.
 
-    The unique index on active (kind, site) tasks makes the refusal hold
-    between concurrent requests too: the loser of the race gets the winner's task.
+    The unique index on active (kind, site) tasks makes this hold between concurrent
+    requests too: the loser of the race gets the winner's task, or the conflict.
     """
     if site_id is not None and (existing := active_task(session, kind, site_id)) is not None:
-        return existing, False
+        return _same_request(existing, params), False
     task = Task(
         kind=kind,
         site_id=site_id,
@@ -78,8 +96,15 @@ def enqueue(
         existing = active_task(session, kind, site_id) if site_id is not None else None
         if existing is None:
             raise
-        return existing, False
+        return _same_request(existing, params), False
     return task, True
+
+
+def _same_request(existing: Task, params: dict[str, Any]) -> Task:
+    """``existing`` if it was asked for with ``params``; TaskConflict otherwise."""
+    if (existing.params or {}) != params:
+        raise TaskConflict(existing)
+    return existing
 
 
 def claim(

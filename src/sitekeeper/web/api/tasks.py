@@ -11,24 +11,46 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from sitekeeper.engine.tasks import validate_params
 from sitekeeper.store import tasks as task_store
 from sitekeeper.store.tables import Site
 from sitekeeper.store.task_tables import Task
+from sitekeeper.store.web_tables import User
 from sitekeeper.web.api.common import ERRORS, Db, Id, IdQuery, Page, PageNo, PerPage, meta
 from sitekeeper.web.api.task_schemas import TaskOut
 from sitekeeper.web.auth import Staff, Viewer, now
 
 router = APIRouter(prefix="/api", tags=["tasks"], responses=ERRORS)
 
+
+class TaskConflictDetail(BaseModel):
+    """Why the action was refused, and the task of the same kind the site already has."""
+
+    code: str
+    message: str
+    task: TaskOut
+    requested_by_email: str | None = Field(description="Who asked for the task already there")
+
+
+class TaskConflictBody(BaseModel):
+    """409: the site has an active task of this kind with other parameters."""
+
+    error: TaskConflictDetail
+
+
 ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {
         "model": TaskOut,
-        "description": "Queued (or already queued or running for this site): poll Location",
+        "description": "Queued (or the same request already queued or running): poll Location",
         "headers": {"Location": {"description": "/api/tasks/{id}", "schema": {"type": "string"}}},
-    }
+    },
+    409: {
+        "model": TaskConflictBody,
+        "description": "A task of this kind with other parameters is queued or running",
+    },
 }
 
 
@@ -97,9 +119,29 @@ def accept(
     site: Site | None,
     params: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    """Queue a task and answer 202 (the route handlers' one line)."""
-    task = queue_task(request, session, who, kind, site=site, params=params or {})
+    """Queue a task and answer 202 (the route handlers' one line), or 409 with the site's
+    active task of the kind if that one was asked for with other parameters."""
+    try:
+        task = queue_task(request, session, who, kind, site=site, params=params or {})
+    except task_store.TaskConflict as exc:
+        return conflict(session, exc, site)
     return accepted(task, site)
+
+
+def conflict(session: Session, exc: task_store.TaskConflict, site: Site | None) -> JSONResponse:
+    """``409 Conflict`` with the task already there and who asked for it."""
+    asker = session.get(User, exc.task.requested_by) if exc.task.requested_by else None
+    detail = TaskConflictDetail(
+        code="conflict",
+        message=str(exc),
+        task=task_out(exc.task, site.name if site is not None else None),
+        requested_by_email=asker.email if asker is not None else None,
+    )
+    return JSONResponse(
+        TaskConflictBody(error=detail).model_dump(mode="json"),
+        status_code=409,
+        headers={"Location": f"/api/tasks/{exc.task.id}"},
+    )
 
 
 @router.get("/tasks", response_model=Page[TaskOut])
