@@ -2,7 +2,7 @@
 
 For each fleet size: start the simulator, make a fresh SITEKEEPER_HOME, create
 plan + client + contract, import the simulator's manifest, run ``serve`` for
-``--duration`` seconds reading its ``STATS {json}`` lines from stderr while
+``--duration`` seconds reading its ``STATS {json}`` lines (logged at DEBUG) from stderr while
 sampling /proc/<pid>/stat (utime+stime) and /proc/<pid>/status (VmHWM), then
 restart ``serve`` and time how long until every site was checked again
 (polling the database once a second: that is measurement, not waiting).
@@ -60,13 +60,14 @@ class ServeRun:
     def read(self) -> None:
         assert self.proc.stderr is not None
         for line in self.proc.stderr:
-            if line.startswith("STATS "):
+            if " STATS {" in line:
                 pid = self.proc.pid
                 try:
                     cpu, hwm = proc_cpu_s(pid), proc_hwm_mib(pid)
                 except OSError:
                     cpu, hwm = float("nan"), float("nan")
-                self.samples.append(Sample(json.loads(line[6:]), cpu, hwm))
+                figures = json.loads(line[line.index(" STATS {") + 7 :])
+                self.samples.append(Sample(figures, cpu, hwm))
             else:
                 self.log_tail = [*self.log_tail[-40:], line.rstrip()]
 
@@ -89,7 +90,7 @@ def sk(env: dict[str, str], *args: str) -> str:
 
 
 def start_serve(env: dict[str, str], stats_interval: float) -> ServeRun:
-    cmd = [SITEKEEPER, "serve", "--stats-interval", str(stats_interval)]
+    cmd = [SITEKEEPER, "serve", "--stats-interval", str(stats_interval), "--log-level", "debug"]
     proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
                             text=True)  # fmt: skip
     run = ServeRun(proc)

@@ -6,6 +6,7 @@ Command modules are imported only when their command runs, so that a quick
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import sys
 from pathlib import Path
@@ -17,6 +18,9 @@ from typer.core import TyperGroup
 from sitekeeper.cli import output
 from sitekeeper.cli.context import AppContext
 from sitekeeper.errors import ConfigError, SitekeeperError, UsageError
+from sitekeeper.logs import quiet_library_warnings
+
+quiet_library_warnings()  # before any command module imports asyncssh
 
 # name -> (module, attribute): a Typer sub-app (a command group) or a command function.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -81,6 +85,19 @@ class _Root(TyperGroup):
             return _load(cmd_name)
         return super().get_command(ctx, cmd_name)
 
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """Typer suggests only commands it has loaded; ours load lazily, so suggest here."""
+        try:
+            return super().resolve_command(ctx, args)
+        except Exception as exc:  # click's UsageError, vendored privately by Typer
+            message = getattr(exc, "message", None)
+            if isinstance(message, str) and args and "Did you mean" not in message:
+                matches = difflib.get_close_matches(args[0], self.list_commands(ctx))
+                if matches:
+                    names = ", ".join(repr(m) for m in matches)
+                    exc.message = f"{message.rstrip('.')}. Did you mean {names}?"  # type: ignore[attr-defined]
+            raise
+
     # Any: Typer types this with its vendored (private) click Context.
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -108,9 +125,23 @@ app = typer.Typer(
 )
 
 
+def _version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version  # noqa: PLC0415 - only for --version
+
+        print(f"sitekeeper {version('sitekeeper')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Show the version and exit.", callback=_version, is_eager=True
+        ),
+    ] = False,
     data_dir: Annotated[
         Path | None,
         typer.Option(

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import func, select
 
+from sitekeeper import logs
 from sitekeeper.cli.context import AppContext, app_context
 from sitekeeper.config import Settings
 from sitekeeper.errors import UsageError
@@ -29,9 +30,12 @@ log = logging.getLogger("sitekeeper")
 def serve(
     typer_ctx: typer.Context,
     stats_interval: Annotated[
-        float, typer.Option(help="Log a STATS line every N seconds (0: never).", min=0)
+        float, typer.Option(help="Log a status line every N seconds (0: never).", min=0)
     ] = 60.0,
-    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+    log_level: Annotated[
+        str | None,
+        typer.Option(help="DEBUG, INFO, WARNING or ERROR (default SITEKEEPER_LOG_LEVEL, INFO)."),
+    ] = None,
     web_host: Annotated[
         str | None, typer.Option(help="Web UI address (default SITEKEEPER_WEB_HOST).")
     ] = None,
@@ -40,16 +44,12 @@ def serve(
     ] = None,
 ) -> None:
     """Monitor every site at its plan's interval until stopped (Ctrl-C or SIGTERM)."""
-    logging.basicConfig(
-        level=log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     ctx = app_context(typer_ctx)
-    settings = ctx.settings.model_copy(
-        update={k: v for k, v in (("web_host", web_host), ("web_port", web_port)) if v is not None}
-    )
+    overrides = (("web_host", web_host), ("web_port", web_port), ("log_level", log_level))
+    settings = ctx.settings.model_copy(update={k: v for k, v in overrides if v is not None})
+    if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise UsageError(f"--log-level {log_level}: one of DEBUG, INFO, WARNING, ERROR")
+    logs.setup(settings.log_level)
     # The port first: a second serve on a busy port says so and exits before it opens
     # the database or checks anything.
     listener = listen(settings.web_host, settings.web_port) if settings.web_port else None
@@ -128,7 +128,6 @@ async def _run_until_signal(
         settings,
         db,
         stats_interval=stats_interval or None,
-        emit_stats=lambda line: print(line, file=sys.stderr, flush=True),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -40,6 +40,7 @@ from sitekeeper.intel.branches import VendorRelease
 from sitekeeper.intel.fetch import FeedSettings, Fetcher, cache_from_rows
 from sitekeeper.intel.matching import AdvisoryIndex, FindingSpec, PackageKey, is_polled, match
 from sitekeeper.intel.pollers import PollResult, drupal, joomla, wordpress
+from sitekeeper.logs import Conditions
 from sitekeeper.notify import outbox
 from sitekeeper.probes.fingerprint import (
     FingerprintOptions,
@@ -56,6 +57,7 @@ from sitekeeper.store.tables import Client, Site
 from sitekeeper.vault import Vault
 
 log = logging.getLogger(__name__)
+_site_states = Conditions(log)  # what a site's state made us skip, said once per change
 FingerprintFn = Callable[[str, FingerprintOptions], Awaitable[Fingerprint]]
 MAX_ALERT_LINES = 200  # per message; a client with more sites gets the count
 SITE_LEASE = timedelta(hours=1)  # a site's inventory or fingerprint run; a crashed holder's lapses
@@ -556,8 +558,13 @@ class IntelJobs:
             async with gate:
                 try:
                     await job(site_id)
-                except (RemoteError, FeedError, UsageError) as exc:
+                except UsageError as exc:  # a state (e.g. no SSH access), not a failure: once
+                    key, said = (kind, site_id), "%s of site %s skipped: %s"
+                    _site_states.report(key, str(exc), logging.INFO, said, kind, site_id, exc)
+                except (RemoteError, FeedError) as exc:
                     log.warning("%s of site %s failed: %s", kind, site_id, exc)
+                else:
+                    _site_states.clear((kind, site_id))
 
         await asyncio.gather(*(one(site_id) for site_id in site_ids))
 

@@ -27,7 +27,7 @@ from sitekeeper.engine.local import LocalDispatcher
 from sitekeeper.engine.maintenance import check_summary, prune_tasks, rollup_and_prune
 from sitekeeper.engine.recorder import Recorder
 from sitekeeper.engine.scheduler import Scheduler
-from sitekeeper.engine.stats import Stats
+from sitekeeper.engine.stats import Stats, count_down, json_line, status_line
 from sitekeeper.engine.tasks import TaskContext, TaskRunner
 from sitekeeper.engine.waiting import wait_event
 from sitekeeper.errors import SitekeeperError
@@ -39,6 +39,7 @@ from sitekeeper.store.leases import Leases
 from sitekeeper.vault import Vault
 
 log = logging.getLogger(__name__)
+status_log = logging.getLogger("sitekeeper.status")
 
 
 class Service:
@@ -50,7 +51,6 @@ class Service:
         db: Database,
         *,
         stats_interval: float | None = None,
-        emit_stats: Callable[[str], None] | None = None,
         housekeeping_interval: float = 3600.0,
         delivery_interval: float = 5.0,
         software_intel: bool = True,
@@ -89,7 +89,6 @@ class Service:
         self.dispatcher = LocalDispatcher(self.runner, settings.concurrency)
         self.scheduler = Scheduler(self.dbthread, self.dispatcher)
         self._stats_interval = stats_interval
-        self._emit_stats = emit_stats or (lambda line: log.info("%s", line))
         self._housekeeping_interval = housekeeping_interval
         self._delivery_interval = delivery_interval
         # Periodic work every serve process schedules runs in one of them (store.leases).
@@ -167,7 +166,8 @@ class Service:
         if self._stats_interval:
             loops.append(
                 asyncio.create_task(
-                    self._every(stop, self._stats_interval, self._stats), name="status"
+                    self._every(stop, self._stats_interval, self._stats, wait_first=True),
+                    name="status",
                 )
             )
         await stop.wait()
@@ -206,8 +206,17 @@ class Service:
         await asyncio.gather(*late, return_exceptions=True)
 
     async def _every(
-        self, stop: asyncio.Event, period: float, action: Callable[[], object]
+        self,
+        stop: asyncio.Event,
+        period: float,
+        action: Callable[[], object],
+        *,
+        wait_first: bool = False,
     ) -> None:
+        """``action`` every ``period`` seconds until ``stop`` (the first one at once, or after
+        a period with ``wait_first``: a status line about nothing yet says nothing)."""
+        if wait_first and await wait_event(stop, period):
+            return
         while not stop.is_set():
             try:
                 result = action()
@@ -258,5 +267,12 @@ class Service:
         every = timedelta(hours=self.settings.alert_reminder_hours)
         await self.dbthread.session(queue_reminders, self.alerter, datetime.now(UTC), every)
 
-    def _stats(self) -> None:
-        self._emit_stats(self.stats.line())
+    async def _stats(self) -> None:
+        """The status line in words at INFO; the same figures as JSON at DEBUG."""
+        figures = self.stats.snapshot()
+        try:
+            down: int | None = await self.dbthread.call(count_down)
+        except SQLAlchemyError:
+            down = None  # the line still says what was checked
+        status_log.info("%s", status_line(figures, down))
+        status_log.debug("%s", json_line(figures))

@@ -1,7 +1,5 @@
-"""Throughput and scheduling-lag figures that `serve` logs as ``STATS {json}`` lines.
-
-The benchmark harness reads these lines; operators read them in the log.
-"""
+"""Throughput and scheduling-lag figures of `serve`: a status line in words for people,
+the same figures as a ``STATS {json}`` line at DEBUG for the benchmark harness."""
 
 from __future__ import annotations
 
@@ -12,7 +10,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Connection, func, select
+
+from sitekeeper.domain import humanize
 from sitekeeper.domain.uptime import percentile
+from sitekeeper.store.tables import SiteState
 
 
 def rss_mib() -> float:
@@ -50,6 +52,8 @@ class Stats:
             "t": round(time.time(), 3),
             "checks_total": self.checks_total,
             "confirmations": self.confirmations,
+            "checks": self._window_checks,
+            "window_s": round(elapsed, 1),
             "checks_per_s": round(self._window_checks / elapsed, 1),
             "lag_p50_ms": percentile(lags, 0.50),
             "lag_p99_ms": percentile(lags, 0.99),
@@ -63,4 +67,29 @@ class Stats:
 
     def line(self) -> str:
         """One ``STATS {json}`` log line."""
-        return "STATS " + json.dumps(self.snapshot(), separators=(",", ":"))
+        return json_line(self.snapshot())
+
+
+def json_line(figures: dict[str, Any]) -> str:
+    """``STATS {json}``: what bench/serve_fleet.py reads."""
+    return "STATS " + json.dumps(figures, separators=(",", ":"))
+
+
+def status_line(figures: dict[str, Any], down: int | None) -> str:
+    """The figures in words: ``checked 1,234 sites in the last minute (20.6/s), 3 down; …``."""
+    seconds = figures["window_s"]
+    window = "the last minute" if round(seconds) == 60 else f"the last {humanize.seconds(seconds)}"
+    checked = humanize.plural(figures["checks"], "site")
+    parts = [f"checked {checked} in {window} ({figures['checks_per_s']}/s)"]
+    if down is not None:
+        parts[0] += f", {humanize.count(down)} down"
+    if figures["lag_p99_ms"] is not None:
+        parts.append(f"started {figures['lag_p50_ms']} ms late (p99 {figures['lag_p99_ms']} ms)")
+    parts.append(f"memory {figures['rss_mib']:.0f} MiB")
+    return "; ".join(parts)
+
+
+def count_down(conn: Connection) -> int:
+    """Sites whose latest check failed (``site_state``: one row per site)."""
+    query = select(func.count()).select_from(SiteState).where(SiteState.up.is_(False))
+    return conn.scalar(query) or 0
