@@ -25,6 +25,7 @@ from sitekeeper.store.database import Database
 from sitekeeper.vault import Vault
 from sitekeeper.web import api, ui
 from sitekeeper.web.auth import NotAuthenticated
+from sitekeeper.web.gate import BodyCaps, RequestGate
 from sitekeeper.web.ui.render import render_error
 
 STATIC = Path(__file__).parent / "static"
@@ -58,8 +59,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
         if _is_api(request):
-            return _error(exc.status_code, _code(exc.status_code), str(exc.detail))
-        return render_error(request, exc.status_code, str(exc.detail))
+            response: Response = _error(exc.status_code, _code(exc.status_code), str(exc.detail))
+        else:
+            response = render_error(request, exc.status_code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -137,6 +141,9 @@ def create_app(db: Database, settings: Settings) -> FastAPI:
     app.state.vault = Vault.from_home(settings.home, settings.secret_key)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _install_error_handlers(app)
+    # Before any route reads it, a body is capped and its sender authenticated. Inside the
+    # security headers (added next, so outer), which then mark the gate's answers too.
+    app.add_middleware(RequestGate, db=db, caps=BodyCaps.from_settings(settings))
     _install_headers(app)
     api.include(app)
     ui.include(app)

@@ -70,22 +70,41 @@ def _bearer(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-def viewer(request: Request) -> Viewer:
-    """The user behind the request's bearer token or session cookie; NotAuthenticated if none."""
-    db = database(request)
+VIEWER_STATE = "viewer"  # where ``web.gate`` leaves the viewer it already authenticated
+
+
+def authenticate(db: Database, request: Request) -> Viewer | None:
+    """The user behind the request's bearer token or session cookie, or None.
+
+    Reads headers and cookies only (never the body): ``web.gate`` calls it before the
+    app reads anything.
+    """
     token = _bearer(request)
     with db.session() as session:
         if token is not None:
             user = users.token_user(session, token, now())
             if user is None:
-                raise NotAuthenticated("invalid or revoked API token")
+                return None
             return Viewer(user.id, user.email, user.role, user.client_id, None)
         raw = request.cookies.get(SESSION_COOKIE)
         found = users.session_user(session, raw, now()) if raw else None
         if found is None:
-            raise NotAuthenticated("log in first")
+            return None
         user, row = found
         return Viewer(user.id, user.email, user.role, user.client_id, row.csrf_token)
+
+
+def viewer(request: Request) -> Viewer:
+    """The user behind the request's bearer token or session cookie; NotAuthenticated if none."""
+    known = getattr(request.state, VIEWER_STATE, None)
+    if isinstance(known, Viewer):
+        return known
+    who = authenticate(database(request), request)
+    if who is None:
+        if _bearer(request) is not None:
+            raise NotAuthenticated("invalid, expired or revoked API token")
+        raise NotAuthenticated("log in first")
+    return who
 
 
 async def checked_viewer(request: Request, who: Annotated[Viewer, Depends(viewer)]) -> Viewer:
