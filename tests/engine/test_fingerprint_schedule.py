@@ -144,7 +144,6 @@ async def test_scheduled_fingerprints_narrow_the_version_by_learned_hashes(
     knowledge = HashKnowledge.in_home(tmp_path / "home")
     for version in ("4.4.5", "4.4.6"):
         knowledge.add("joomla", version, {p: md5_hex(d) for p, d in _static(version).items()})
-    knowledge.save()
     app = site_app(JOOMLA5, blocked=HIDDEN, extra=_static("4.4.6"))
     async with serve(app) as site:
         [hardened] = _add_sites(sqlite_db, ("hardened", site.url("/"), {}))
@@ -204,11 +203,13 @@ async def test_serve_learns_hashes_when_asked_and_the_next_fingerprint_uses_them
 ) -> None:
     app = site_app(JOOMLA5, blocked=HIDDEN, extra=_static("4.4.6"))
     async with feed_server() as vendor, serve(app) as site:
-        jobs = _jobs(sqlite_db, tmp_path, hash_learn_interval=86400, **_vendors(vendor))
+        jobs = _jobs(
+            sqlite_db, tmp_path, hash_learn_interval=86400, hash_learning=False, **_vendors(vendor)
+        )
         [hardened] = _add_sites(sqlite_db, ("hardened", site.url("/"), {}))
         plan = {s.name: s for s in jobs.schedules()}
         assert plan["intel-hashes"].period == 86400
-        # Off unless asked for (the first run downloads every release): --learn only.
+        # Off unless asked for: fingerprints learn the releases they need themselves.
         default = _jobs(sqlite_db, tmp_path)
         assert "intel-hashes" not in {s.name for s in default.schedules()}
 

@@ -184,7 +184,7 @@ async def test_hardened_joomla_is_pinned_by_hashes_learned_from_the_update_feed(
     app = site_app(SITES / "joomla5", blocked=frozenset(joomla.VERSION_PATHS), extra=served)
     result, requests = await _fingerprint(app, HashKnowledge.in_home(tmp_path))
     assert (result.cms, result.version) == ("joomla", "4.4.6")
-    assert requests == 5  # home, manifest, language metadata, the two files releases have
+    assert requests == 4  # home, manifest, language metadata, the one file that differs
     assert any("core.min.js: md5" in e for e in result.evidence)
 
 
@@ -322,18 +322,22 @@ async def test_hardened_drupal_is_narrowed_by_hashes_from_release_archives(
     blocked = frozenset({"core/install.php", "core/CHANGELOG.txt"})
     release = _drupal_release("10.2.3")
     only_drupal_js = {"core/misc/drupal.js": release["core/misc/drupal.js"]}
-    # drupal.js alone is the same in 10.2.2 and 10.2.3: two candidates
-    result, _ = await _fingerprint(
+    # drupal.js is the same in 10.2.2 and 10.2.3, so only ajax.js is worth asking for;
+    # a site that does not serve it stays at its range
+    result, requests = await _fingerprint(
         site_app(SITES / "drupal10", headers=headers, blocked=blocked, extra=only_drupal_js),
         knowledge,
     )
-    assert (result.version, result.candidates) == (None, ["10.2.2", "10.2.3"])
-    # with ajax.js too, one release is left
+    assert (result.version, result.candidates) == (None, [">=10.0 <11.0"])
+    assert "core/misc/ajax.js: not served" in result.evidence
+    assert "no other public file differs between 10.2.2, 10.2.3" in result.evidence
+    assert requests == 4  # home, install.php, CHANGELOG, ajax.js
+    # with ajax.js served, one release is left
     result, requests = await _fingerprint(
         site_app(SITES / "drupal10", headers=headers, blocked=blocked, extra=release), knowledge
     )
     assert (result.cms, result.version) == ("drupal", "10.2.3")
-    assert requests == 5  # home, install.php, CHANGELOG, the two files releases have
+    assert requests == 4  # home, install.php, CHANGELOG, the one file that tells them apart
 
 
 @pytest.mark.parametrize(

@@ -83,10 +83,10 @@ async def _probe(ctx: AppContext, jobs: IntelJobs | None) -> AsyncIterator[Finge
         async with jobs.fingerprinter() as fingerprint:
             yield fingerprint
         return
-    from sitekeeper.probes.fingerprint import FingerprintProbe  # noqa: PLC0415
+    from sitekeeper.engine.fingerprinting import fingerprinter  # noqa: PLC0415
 
-    async with await FingerprintProbe.in_home(ctx.settings) as probe:
-        yield probe.fingerprint
+    async with fingerprinter(ctx.settings) as fingerprint:
+        yield fingerprint
 
 
 def _table(rows: list[tuple[OneShotTarget, Fingerprint]]) -> Table:
@@ -118,8 +118,8 @@ def fingerprint(
         bool,
         typer.Option(
             "--learn",
-            help="First fetch the vendors' release data for hardened sites "
-            "(cached in the data directory; only new releases are downloaded).",
+            help="First learn the public files of every CMS release (not needed: a "
+            "hardened site's range is learned when it is met; cached in the data directory).",
         ),
     ] = False,
 ) -> None:

@@ -5,32 +5,32 @@ core's static files, and those change between releases. Comparing their MD5
 with what each release shipped narrows the version. The knowledge is learned,
 never typed in: WordPress publishes per-version checksums; Joomla's update XML,
 Joomla's TUF targets (5.1+) and Drupal's release history link the release
-archives, which are downloaded once per version, checked against the digests
-the vendor publishes, and reduced to the hashes of a few chosen files. The result
-is a small JSON file in the data directory.
+archives, which are streamed (``intel.archive_stream``), checked against the
+digests the vendor publishes, and reduced to the hashes of their public files
+(``intel.hash_store``). Learning is lazy: a fingerprint that leaves a range asks
+for the releases inside it only (``RangeLearner``), so a fleet costs the
+releases its sites may run, once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import hashlib
-import json
-import os
-import tarfile
+import logging
 import tempfile
-import zipfile
-from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field
 
+from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import FeedError, InvalidFeed
+from sitekeeper.intel.archive_stream import SpoolMeter, hash_archive
 from sitekeeper.intel.drupal_releases import DrupalRelease, parse_release_history
 from sitekeeper.intel.fetch import FeedSettings
+from sitekeeper.intel.hash_store import ECOSYSTEMS, HashKnowledge, is_public, md5_hex
 from sitekeeper.intel.joomla_tuf import TufRelease, parse_tuf_targets
 from sitekeeper.intel.joomla_updates import (
     JoomlaUpdate,
@@ -40,11 +40,11 @@ from sitekeeper.intel.joomla_updates import (
 from sitekeeper.intel.payload import parse_xml
 from sitekeeper.intel.wordpress_api import parse_core_checksums, parse_stable_check
 
-CACHE_FORMAT = 1
-MAX_MEMBERS = 100_000  # a CMS archive has ~20k files; more is a bomb
-MAX_UNPACKED = 1024 * 1024 * 1024  # sum of member sizes looked at in one archive
-_ECOSYSTEMS = {"wordpress": Ecosystem.WORDPRESS, "joomla": Ecosystem.JOOMLA}
+__all__ = ["HashKnowledge", "HashSources", "Learner", "RangeLearner", "learn_all", "md5_hex"]
+log = logging.getLogger(__name__)
 T = TypeVar("T")
+Within = Callable[[str], bool] | None  # which releases to learn (None: all)
+Paths = Sequence[str] | None  # which files to keep (None: every public file)
 
 
 class HashSources(BaseModel):
@@ -83,112 +83,18 @@ class HashSources(BaseModel):
         return cls(**values)
 
 
-class HashKnowledge:
-    """cms -> version -> {path: md5} for the chosen static files, kept in one JSON file.
-
-    A version learned with no chosen file in it is stored with an empty map, so
-    it is not downloaded again.
-    """
-
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path
-        self._known: dict[str, dict[str, dict[str, str]]] = {}
-
-    @classmethod
-    def load(cls, path: Path) -> HashKnowledge:
-        """The cache at ``path`` (empty if absent); InvalidFeed if it is not ours."""
-        knowledge = cls(path)
-        if not path.exists():
-            return knowledge
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise InvalidFeed(f"hash cache {path}: unreadable ({exc})") from exc
-        if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
-            raise InvalidFeed(f"hash cache {path}: unknown format")
-        for cms, versions in (data.get("cms") or {}).items():
-            for version, files in versions.items():
-                knowledge.add(cms, version, files)
-        return knowledge
-
-    @classmethod
-    def in_home(cls, home: Path) -> HashKnowledge:
-        """The cache in a data directory (``cache/release-hashes.json``)."""
-        return cls.load(home / "cache" / "release-hashes.json")
-
-    def save(self) -> None:
-        """Write atomically, so a crash never leaves half a cache."""
-        if self.path is None:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"format": CACHE_FORMAT, "cms": self._known}
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".hashes-")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, sort_keys=True)
-        Path(tmp).replace(self.path)
-
-    def add(self, cms: str, version: str, files: Mapping[str, str]) -> None:
-        """Record what ``version`` of ``cms`` shipped (lower-case hex MD5 per path)."""
-        self._known.setdefault(cms, {})[version] = {p: d.lower() for p, d in files.items()}
-
-    def versions(self, cms: str) -> list[str]:
-        """Versions learned for ``cms``, oldest first."""
-        return _sorted(cms, self._known.get(cms, {}))
-
-    def knows(self, cms: str, version: str) -> bool:
-        """Whether ``version`` was learned (even if it had none of the files)."""
-        return version in self._known.get(cms, {})
-
-    def paths(self, cms: str) -> list[str]:
-        """Files worth fetching from a site: those some learned version has, most common first."""
-        counts: dict[str, int] = {}
-        for files in self._known.get(cms, {}).values():
-            for path in files:
-                counts[path] = counts.get(path, 0) + 1
-        return sorted(counts, key=lambda p: (-counts[p], p))
-
-    def match(self, cms: str, observed: Mapping[str, str]) -> list[str]:
-        """Versions whose files have exactly the observed hashes, oldest first.
-
-        A version that lacks an observed file is out too: the site serves a file
-        that release never shipped.
-        """
-        if not observed:
-            return []
-        found = [
-            version
-            for version, files in self._known.get(cms, {}).items()
-            if all(files.get(path) == digest.lower() for path, digest in observed.items())
-        ]
-        return _sorted(cms, found)
-
-    def snapshot(self) -> dict[str, dict[str, dict[str, str]]]:
-        """A copy of everything learned: cms -> version -> {path: md5}."""
-        return {cms: {v: dict(f) for v, f in known.items()} for cms, known in self._known.items()}
-
-    def releases_with(self, cms: str, path: str, digest: str) -> list[str]:
-        """Versions that shipped this exact file (for evidence lines)."""
-        found = [v for v, f in self._known.get(cms, {}).items() if f.get(path) == digest.lower()]
-        return _sorted(cms, found)
-
-
-def _sorted(cms: str, versions: Iterable[str]) -> list[str]:
-    eco = _ECOSYSTEMS.get(cms, Ecosystem.DRUPAL)
-    items = list(versions)
-    try:
-        return sorted(items, key=eco.sort_key())
-    except ValueError:
-        return sorted(items)
-
-
 async def learn_all(
-    knowledge: HashKnowledge, sources: HashSources, files: Mapping[str, Sequence[str]]
+    knowledge: HashKnowledge, sources: HashSources, files: Mapping[str, Paths] | None = None
 ) -> dict[str, list[str]]:
-    """Learn every CMS in ``files`` (cms -> static paths); returns the versions newly learned.
+    """Learn every release of every CMS (``fingerprint --learn``, the optional schedule);
+    returns the versions newly learned. ``files``: cms -> paths to keep (default: every
+    public file). Fingerprints do not need this: they learn their range lazily.
 
-    A vendor that fails does not keep the others from being learned (all is saved);
-    the failure is raised afterwards, so that a scheduled run logs it and retries.
+    A vendor or release that fails does not keep the others from being learned (each
+    is saved as it is done); the failure is raised afterwards, so a scheduled run logs
+    it and retries.
     """
+    wanted = files or {}
     learned: dict[str, list[str]] = {}
     failures: list[FeedError] = []
     async with Learner(knowledge, sources) as learner:
@@ -198,35 +104,64 @@ async def learn_all(
             ("drupal", learner.learn_drupal),
         ):
             try:
-                learned[cms] = await learn(files[cms])
+                learned[cms] = await learn(wanted.get(cms))
             except FeedError as exc:
                 failures.append(exc)
-    if len(failures) == 1:
-        raise failures[0]
-    if failures:
-        permanent = all(f.permanent for f in failures)
-        raise FeedError("; ".join(map(str, failures)), permanent=permanent) from failures[0]
+    _raise_all(failures)
     return learned
 
 
+def _raise_all(failures: Sequence[FeedError]) -> None:
+    """Raise the failures of a run as one (an invalid archive first: it is news)."""
+    if not failures:
+        return
+    invalid = [f for f in failures if isinstance(f, InvalidFeed)]
+    if invalid:
+        raise invalid[0]
+    if len(failures) == 1:
+        raise failures[0]
+    permanent = all(f.permanent for f in failures)
+    raise FeedError("; ".join(map(str, failures)), permanent=permanent) from failures[0]
+
+
 async def _every(jobs: Iterable[Awaitable[T]]) -> list[T]:
-    """Wait for all, then raise the first failure: a release that fails must not abandon
-    the others half-way (their downloads would be lost, and redone next run)."""
+    """Wait for all, then raise the failures: a release that fails must not abandon the
+    others half-way (their downloads would be lost, and redone next run)."""
     results = await asyncio.gather(*jobs, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
+    failures = [r for r in results if isinstance(r, BaseException)]
+    feed_errors = [f for f in failures if isinstance(f, FeedError)]
+    if len(feed_errors) != len(failures):
+        raise next(f for f in failures if not isinstance(f, FeedError))
+    _raise_all(feed_errors)
     return [r for r in results if not isinstance(r, BaseException)]
 
 
+def _keep(paths: Paths) -> Callable[[str], bool]:
+    """Which archive members to hash: the given paths, or every public file."""
+    if paths is None:
+        return is_public
+    chosen = set(paths)
+    return chosen.__contains__
+
+
 class Learner:
-    """Fetches the vendors' data and fills a :class:`HashKnowledge` (then saves it)."""
+    """Fetches the vendors' data and fills a :class:`HashKnowledge` (each release saved as
+    it is learned). ``spool`` measures the bytes of zip archives on disk at once."""
 
     def __init__(self, knowledge: HashKnowledge, sources: HashSources | None = None) -> None:
         self.knowledge = knowledge
         self.sources = sources or HashSources()
         self._session: aiohttp.ClientSession | None = None
         self._gate = asyncio.Semaphore(self.sources.parallel)
+        self.spool = SpoolMeter()
+        self._lists: dict[str, asyncio.Future[Any]] = {}
+
+    async def _once(self, key: str, read: Callable[[], Awaitable[T]]) -> T:
+        """A vendor's release list read once per learner (concurrent callers share it)."""
+        if key not in self._lists:
+            self._lists[key] = asyncio.ensure_future(read())
+        found: T = await asyncio.shield(self._lists[key])
+        return found
 
     async def __aenter__(self) -> Learner:
         return self
@@ -234,7 +169,7 @@ class Learner:
     async def __aexit__(self, *exc: object) -> None:
         if self._session is not None:
             await self._session.close()
-        self.knowledge.save()
+            self._session = None
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -245,18 +180,30 @@ class Learner:
             )
         return self._session
 
+    # --- WordPress: the vendor publishes every file's MD5 per release ---
+
+    async def wordpress_releases(self, oldest: str = "3.7") -> list[str]:
+        """Releases from stable-check, from ``oldest`` on (older sites are rare)."""
+        return await self._once(f"wordpress {oldest}", lambda: self._wordpress_releases(oldest))
+
+    async def _wordpress_releases(self, oldest: str) -> list[str]:
+        base = self.sources.wordpress_api_url.rstrip("/")
+        body = await self._get(f"{base}/core/stable-check/1.0/", self.sources.max_feed_bytes)
+        eco = Ecosystem.WORDPRESS
+        listed = [v for v in parse_stable_check(body) if eco.compare(v, oldest) >= 0]
+        self.knowledge.set_releases("wordpress", listed)
+        return listed
+
     async def learn_wordpress(
-        self, paths: Sequence[str], versions: Iterable[str] | None = None, oldest: str = "3.7"
+        self, paths: Paths = None, versions: Iterable[str] | None = None, within: Within = None
     ) -> list[str]:
-        """Learn from ``/core/checksums/1.0/``; if no versions are given, those stable-check
-        lists from ``oldest`` on (older sites are rare and cost a request each).
-        """
+        """Learn from ``/core/checksums/1.0/`` the given versions, or those of stable-check
+        that ``within`` accepts (all by default)."""
         base = self.sources.wordpress_api_url.rstrip("/")
         if versions is None:
-            body = await self._get(f"{base}/core/stable-check/1.0/", self.sources.max_feed_bytes)
-            eco = Ecosystem.WORDPRESS
-            versions = [v for v in parse_stable_check(body) if eco.compare(v, oldest) >= 0]
+            versions = [v for v in await self.wordpress_releases() if within is None or within(v)]
         todo = [v for v in versions if not self.knowledge.knows("wordpress", v)]
+        keep = _keep(paths)
 
         async def one(version: str) -> str | None:
             url = f"{base}/core/checksums/1.0/?version={version}&locale=en_US"
@@ -264,43 +211,75 @@ class Learner:
                 body = await self._get(url, self.sources.max_feed_bytes)
             checksums = parse_core_checksums(body)
             if checksums is None:
-                return None  # WordPress does not know it: nothing to learn
+                # WordPress has no checksums for it: remembered as shipping nothing we could
+                # compare (not asked again, and not kept open by every fingerprint).
+                self.knowledge.add("wordpress", version, {})
+                return None
             self.knowledge.add(
-                "wordpress", version, {p: checksums[p] for p in paths if p in checksums}
+                "wordpress", version, {p: d for p, d in checksums.items() if keep(p)}
             )
             return version
 
         done = await _every(one(v) for v in todo)
         return [v for v in done if v is not None]
 
-    async def learn_joomla(self, paths: Sequence[str]) -> list[str]:
-        """Learn from the legacy core update feed (3.x, 4.x) and, when a trusted root is
-        configured, the TUF repository (5.1+): each listed release's package, verified.
-        """
-        updates = await self._joomla_updates(self.sources.joomla_update_url)
-        todo: dict[str, JoomlaUpdate] = {}
-        for update in updates:
-            if update.element == "joomla" and not self.knowledge.knows("joomla", update.version):
-                todo.setdefault(update.version, update)
+    # --- Joomla: the legacy update XML (3.x, 4.x) and the TUF repository (5.1+) ---
+
+    async def joomla_releases(self) -> tuple[dict[str, JoomlaUpdate], dict[str, TufRelease]]:
+        """Every core release the feeds link a package of; a feed that fails is skipped
+        (logged) when the other answers, so one source down does not stop the other."""
+        return await self._once("joomla", self._joomla_releases)
+
+    async def _joomla_releases(self) -> tuple[dict[str, JoomlaUpdate], dict[str, TufRelease]]:
+        updates: dict[str, JoomlaUpdate] = {}
         tuf: dict[str, TufRelease] = {}
+        failures: list[FeedError] = []
+        try:
+            for update in await self._joomla_updates(self.sources.joomla_update_url):
+                if update.element == "joomla" and any(not d.source for d in update.downloads):
+                    updates.setdefault(update.version, update)
+        except FeedError as exc:
+            failures.append(exc)
         if self.sources.joomla_tuf_root is not None:
-            for release in await self._joomla_tuf_releases():
-                version = release.info.version
-                if version not in todo and not self.knowledge.knows("joomla", version):
-                    tuf.setdefault(version, release)
+            try:
+                for release in await self._joomla_tuf_releases():
+                    tuf.setdefault(release.info.version, release)
+            except FeedError as exc:
+                failures.append(exc)
+        if failures and not (updates or tuf):
+            _raise_all(failures)
+        for failure in failures:
+            log.warning("Joomla release list: %s", failure)
+        self.knowledge.set_releases("joomla", [*updates, *tuf])
+        return updates, tuf
+
+    async def learn_joomla(self, paths: Paths = None, within: Within = None) -> list[str]:
+        """Learn each listed core release's package (verified) that ``within`` accepts."""
+        updates, tuf = await self.joomla_releases()
+        keep = _keep(paths)
+
+        def due(version: str) -> bool:
+            return (within is None or within(version)) and not self.knowledge.knows(
+                "joomla", version
+            )
 
         async def one(update: JoomlaUpdate) -> str:
             url = next(d.url for d in update.downloads if not d.source)
-            files = await self._archive_hashes(url, paths, strip=0, expected=update.hashes)
+            files = await self._archive_hashes(url, keep, strip=0, expected=update.hashes)
             self.knowledge.add("joomla", update.version, files)
             return update.version
 
         async def one_tuf(release: TufRelease) -> str:
-            files = await self._tuf_archive_hashes(release, paths)
+            files = await self._tuf_archive_hashes(release, keep)
             self.knowledge.add("joomla", release.info.version, files)
             return release.info.version
 
-        return await _every([*(one(u) for u in todo.values()), *(one_tuf(r) for r in tuf.values())])
+        return await _every(
+            [
+                *(one(u) for v, u in updates.items() if due(v)),
+                *(one_tuf(r) for v, r in tuf.items() if due(v) and v not in updates),
+            ]
+        )
 
     async def _joomla_tuf_releases(self) -> list[TufRelease]:
         """Core releases of the TUF targets, verified by python-tuf exactly as the poller does."""
@@ -311,8 +290,8 @@ class Learner:
             joomla_tuf_root=self.sources.joomla_tuf_root,
         )
         state = self.sources.joomla_tuf_state
-        if state is None and self.knowledge.path is not None:
-            state = self.knowledge.path.parent / "joomla-tuf-hashes"
+        if state is None and self.knowledge.root is not None:
+            state = self.knowledge.root.parent / "joomla-tuf-hashes"
         if state is not None:
             targets = await asyncio.to_thread(tuf_targets, settings, state)
         else:
@@ -322,7 +301,7 @@ class Learner:
         return [r for r in releases if r.info.element == "joomla"]
 
     async def _tuf_archive_hashes(
-        self, release: TufRelease, paths: Sequence[str]
+        self, release: TufRelease, keep: Callable[[str], bool]
     ) -> dict[str, str]:
         """The package from the first mirror that answers, checked against the signed target.
 
@@ -338,7 +317,7 @@ class Learner:
         for url in urls:
             try:
                 return await self._archive_hashes(
-                    url, paths, strip=0, expected=release.hashes, length=release.length
+                    url, keep, strip=0, expected=release.hashes, length=release.length
                 )
             except InvalidFeed:
                 raise
@@ -364,27 +343,54 @@ class Learner:
             found.extend(parse_update_server(text, max_bytes=self.sources.max_feed_bytes))
         return found
 
-    async def learn_drupal(
-        self, paths: Sequence[str], branches: Sequence[str] = ("current", "7.x")
-    ) -> list[str]:
-        """Learn from ``release-history/drupal/<branch>``: each published release's tarball."""
+    # --- Drupal: the release history of each branch links a tarball with its MD5 ---
+
+    async def drupal_releases(
+        self, branches: Sequence[str] = ("current", "7.x")
+    ) -> dict[str, DrupalRelease]:
+        """Published stable releases with a tarball, from each branch's history. A branch
+        whose history is gone (404, as old ones end) is skipped, another failure is
+        logged; only when no branch answers is it raised."""
+        return await self._once(f"drupal {branches}", lambda: self._drupal_releases(branches))
+
+    async def _drupal_releases(self, branches: Sequence[str]) -> dict[str, DrupalRelease]:
         base = self.sources.drupal_updates_url.rstrip("/")
-        todo: dict[str, DrupalRelease] = {}
+        found: dict[str, DrupalRelease] = {}
+        failures: list[FeedError] = []
         for branch in branches:
-            body = await self._get(f"{base}/drupal/{branch}", self.sources.max_feed_bytes)
-            history = parse_release_history(body, max_bytes=self.sources.max_feed_bytes)
-            if history is None:
+            url = f"{base}/drupal/{branch}"
+            try:
+                body = await self._get(url, self.sources.max_feed_bytes)
+                history = parse_release_history(body, max_bytes=self.sources.max_feed_bytes)
+            except FeedError as exc:
+                if not exc.permanent:  # a 404 is "no such branch", not worth a warning
+                    failures.append(exc)
                 continue
-            for release in history.releases:
+            for release in history.releases if history is not None else ():
                 link = release.download_link
                 if (
                     link
                     and link.endswith(".tar.gz")
                     and release.status == "published"
                     and "dev" not in release.version
-                    and not self.knowledge.knows("drupal", release.version)
                 ):
-                    todo.setdefault(release.version, release)
+                    found.setdefault(release.version, release)
+        if failures and not found:
+            _raise_all(failures)
+        for failure in failures:
+            log.warning("Drupal release history: %s", failure)
+        self.knowledge.set_releases("drupal", found)
+        return found
+
+    async def learn_drupal(
+        self,
+        paths: Paths = None,
+        branches: Sequence[str] = ("current", "7.x"),
+        within: Within = None,
+    ) -> list[str]:
+        """Learn each published release's tarball (streamed) that ``within`` accepts."""
+        releases = await self.drupal_releases(branches)
+        keep = _keep(paths)
 
         async def one(release: DrupalRelease) -> str:
             link = release.download_link or ""
@@ -394,143 +400,175 @@ class Learner:
                 # it cannot vouch for what a mirror hands us.
                 raise InvalidFeed(f"{link}: the release history publishes no MD5 for it")
             files = await self._archive_hashes(
-                link, paths, strip=1, expected={"md5": md5}, length=size
+                link, keep, strip=1, expected={"md5": md5}, length=size
             )
             self.knowledge.add("drupal", release.version, files)
             return release.version
 
-        return await _every(one(r) for r in todo.values())
+        todo = [
+            r
+            for v, r in releases.items()
+            if (within is None or within(v)) and not self.knowledge.knows("drupal", v)
+        ]
+        return await _every(one(r) for r in todo)
+
+    # --- downloads ---
 
     async def _get(self, url: str, max_bytes: int) -> bytes:
         """A bounded GET of a feed; FeedError if it fails, InvalidFeed if it is too big."""
-        with tempfile.TemporaryFile() as handle:
-            await self._download(url, handle, max_bytes)
-            handle.seek(0)
-            return handle.read()
+        chunks = [chunk async for chunk in self._stream(url, max_bytes)]
+        return b"".join(chunks)
 
-    async def _download(self, url: str, handle: IO[bytes], max_bytes: int) -> None:
+    async def _stream(self, url: str, max_bytes: int) -> AsyncGenerator[bytes]:
+        """The body of ``url`` chunk by chunk, at most ``max_bytes`` (InvalidFeed beyond)."""
         if not url.startswith(("https://", "http://")):
             raise InvalidFeed(f"refusing to download non-http URL {url[:80]!r}")
         try:
             async with self._client().get(url) as resp:
                 if resp.status != 200:
                     raise FeedError(f"{url}: HTTP {resp.status}", permanent=resp.status == 404)
+                if resp.content_length is not None and resp.content_length > max_bytes:
+                    raise InvalidFeed(f"{url}: larger than {max_bytes} bytes")
                 size = 0
                 async for chunk in resp.content.iter_chunked(65536):
                     size += len(chunk)
                     if size > max_bytes:
                         raise InvalidFeed(f"{url}: larger than {max_bytes} bytes")
-                    handle.write(chunk)
+                    yield chunk
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise FeedError(f"{url}: download failed ({type(exc).__name__}: {exc})") from exc
 
     async def _archive_hashes(
         self,
         url: str,
-        paths: Sequence[str],
+        keep: Callable[[str], bool],
         *,
         strip: int,
         expected: Mapping[str, str],
         length: int | None = None,
     ) -> dict[str, str]:
-        """MD5 of the wanted files inside a release archive (zip or tar.gz), after checking
-        the archive against the vendor's ``expected`` digests and ``length``.
-        """
-        cap = (
-            self.sources.max_archive_bytes
-            if length is None
-            else min(length, self.sources.max_archive_bytes)
-        )
-        with tempfile.TemporaryFile() as handle:
-            async with self._gate:
-                await self._download(url, handle, cap)
-            if length is not None and handle.tell() != length:
-                raise InvalidFeed(
-                    f"{url}: {handle.tell()} bytes, the vendor says {length}; archive rejected"
+        """MD5 of the kept files inside a release archive, read as it downloads (zip or
+        tar.gz), after checking it against the vendor's ``expected`` digests and ``length``.
+        The whole download and hashing holds one of ``parallel`` slots."""
+        cap = self.sources.max_archive_bytes
+        if length is not None:
+            cap = min(length, cap)
+        async with self._gate:
+            stream = self._stream(url, cap + 1)
+            try:
+                return await hash_archive(
+                    url,
+                    stream,
+                    wanted=keep,
+                    strip=strip,
+                    expected=expected,
+                    length=length,
+                    cap=cap,
+                    max_file=self.sources.max_file_bytes,
+                    spool=self.spool,
                 )
-            handle.seek(0)
-            _verify(handle, expected, url)
-            handle.seek(0)
-            return await asyncio.to_thread(
-                _hash_members, handle, set(paths), strip, self.sources.max_file_bytes, url
+            finally:
+                await stream.aclose()
+
+
+class RangeLearner:
+    """Learns, for a fingerprint that left a range, the releases inside it: each vendor's
+    release list is read once per learner, each release downloaded once even when many
+    sites of a run need it at the same time. Failures become notes, never errors."""
+
+    def __init__(self, knowledge: HashKnowledge, sources: HashSources | None = None) -> None:
+        self.learner = Learner(knowledge, sources)
+        self.knowledge = knowledge
+        self._lists: dict[str, asyncio.Task[list[str]]] = {}
+        self._versions: dict[tuple[str, str], asyncio.Task[bool]] = {}
+
+    async def __aenter__(self) -> RangeLearner:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.learner.__aexit__(*exc)
+
+    async def learn_for(self, found: Fingerprint) -> tuple[list[str], list[str]]:
+        """Learn the releases ``found``'s candidates allow; returns (newly learned, notes)."""
+        cms = found.cms
+        if cms not in ECOSYSTEMS or found.version or not found.candidates:
+            return [], []
+        notes: list[str] = []
+        try:
+            listed = await self._listed(cms)
+        except FeedError as exc:
+            return [], [f"release hashes: the {cms} release list could not be read ({exc})"]
+        wanted = [v for v in listed if allowed(cms, v, found.candidates)]
+        todo = [v for v in wanted if not self.knowledge.knows(cms, v)]
+        results = await asyncio.gather(*(self._learn(cms, v) for v in todo), return_exceptions=True)
+        learned = [v for v, r in zip(todo, results, strict=True) if r is True]
+        failed = [(v, r) for v, r in zip(todo, results, strict=True) if isinstance(r, Exception)]
+        if failed:
+            notes.append(
+                f"release hashes: {len(failed)} release(s) could not be learned "
+                f"(e.g. {failed[0][0]}: {failed[0][1]})"
             )
+        return learned, notes
+
+    async def _listed(self, cms: str) -> list[str]:
+        if cms not in self._lists:
+            self._lists[cms] = asyncio.ensure_future(self._read_list(cms))
+        return await asyncio.shield(self._lists[cms])
+
+    async def _read_list(self, cms: str) -> list[str]:
+        if cms == "wordpress":
+            return await self.learner.wordpress_releases()
+        if cms == "joomla":
+            updates, tuf = await self.learner.joomla_releases()
+            return list({**tuf, **updates})
+        return list(await self.learner.drupal_releases())
+
+    async def _learn(self, cms: str, version: str) -> bool:
+        key = (cms, version)
+        if key not in self._versions:
+            self._versions[key] = asyncio.ensure_future(self._learn_one(cms, version))
+        return await asyncio.shield(self._versions[key])
+
+    async def _learn_one(self, cms: str, version: str) -> bool:
+        only = {version}.__contains__
+        if cms == "wordpress":
+            done = await self.learner.learn_wordpress(versions=[version])
+        elif cms == "joomla":
+            done = await self.learner.learn_joomla(within=only)
+        else:
+            done = await self.learner.learn_drupal(within=only)
+        return version in done
 
 
-def _verify(handle: IO[bytes], expected: Mapping[str, str], url: str) -> None:
-    """Check the vendor's published digests (Joomla's sha256/384/512, Drupal's md5)."""
-    for name, digest in expected.items():
-        if name not in hashlib.algorithms_available:
-            raise InvalidFeed(f"{url}: unknown digest algorithm {name[:40]!r}; archive rejected")
-        # Drupal only publishes MD5; it is checked for integrity, the TLS link vouches for origin.
-        hasher = hashlib.new(name, usedforsecurity=name != "md5")
-        handle.seek(0)
-        while chunk := handle.read(1024 * 1024):
-            hasher.update(chunk)
-        if hasher.hexdigest() != digest.lower():
-            raise InvalidFeed(f"{url}: {name} does not match the feed; archive rejected")
+def allowed(cms: str, version: str, candidates: Sequence[str]) -> bool:
+    """Whether ``version`` fits a fingerprint's candidates: every range (">=10.0 <11.0")
+    holds, and it is one of the listed versions if any are listed."""
+    eco = ECOSYSTEMS[cms]
+    ranges = [c for c in candidates if c[:1] in "<>="]
+    listed = [c for c in candidates if c[:1] not in "<>="]
+    if listed and not any(_same(eco, version, v) for v in listed):
+        return False
+    return all(_in_range(eco, version, r) for r in ranges)
 
 
-def _hash_members(
-    handle: IO[bytes], wanted: set[str], strip: int, max_file: int, url: str
-) -> dict[str, str]:
-    """Read only the wanted members, each capped; the archive is never extracted."""
-    magic = handle.read(4)
-    handle.seek(0)
+def _same(eco: Ecosystem, left: str, right: str) -> bool:
     try:
-        if magic.startswith(b"PK"):
-            return _from_zip(handle, wanted, strip, max_file)
-        return _from_tar(handle, wanted, strip, max_file)
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
-        raise InvalidFeed(f"{url}: not a readable release archive ({exc})") from exc
+        return eco.compare(left, right) == 0
+    except ValueError:
+        return False
 
 
-def _relative(name: str, strip: int) -> str:
-    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
-    return "/".join(parts[strip:])
-
-
-def _from_zip(handle: IO[bytes], wanted: set[str], strip: int, max_file: int) -> dict[str, str]:
-    found: dict[str, str] = {}
-    with zipfile.ZipFile(handle) as archive:
-        infos = archive.infolist()
-        if len(infos) > MAX_MEMBERS:
-            raise InvalidFeed(f"archive has {len(infos)} members")
-        for info in infos:
-            path = _relative(info.filename, strip)
-            if path in wanted and not info.is_dir() and info.file_size <= max_file:
-                with archive.open(info) as member:
-                    found[path] = _md5_capped(member, max_file)
-    return found
-
-
-def _from_tar(handle: IO[bytes], wanted: set[str], strip: int, max_file: int) -> dict[str, str]:
-    found: dict[str, str] = {}
-    seen = unpacked = 0
-    with tarfile.open(fileobj=handle, mode="r:*") as archive:
-        for member in archive:
-            seen += 1
-            unpacked += max(member.size, 0)
-            if seen > MAX_MEMBERS or unpacked > MAX_UNPACKED:
-                raise InvalidFeed("archive is larger than any CMS release")
-            path = _relative(member.name, strip)
-            if path in wanted and member.isfile() and member.size <= max_file:
-                extracted = archive.extractfile(member)
-                if extracted is not None:
-                    with contextlib.closing(extracted):
-                        found[path] = _md5_capped(extracted, max_file)
-    return found
-
-
-def _md5_capped(stream: IO[bytes], max_file: int) -> str:
-    # MD5 because that is what WordPress publishes; it identifies, it does not protect.
-    digest = hashlib.md5(usedforsecurity=False)
-    data = stream.read(max_file + 1)
-    if len(data) > max_file:
-        raise InvalidFeed(f"archive member larger than {max_file} bytes")
-    digest.update(data)
-    return digest.hexdigest()
-
-
-def md5_hex(data: bytes) -> str:
-    """The MD5 a site's served file is compared with."""
-    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+def _in_range(eco: Ecosystem, version: str, text: str) -> bool:
+    """``">=10.0 <11.0"``-style ranges, as the fingerprint clues write them."""
+    for bound in text.split():
+        op = bound[: len(bound) - len(bound.lstrip("<>="))]
+        limit = bound[len(op) :]
+        try:
+            cmp = eco.bound_compare(version, limit)
+        except ValueError:
+            return False
+        if (op == ">=" and cmp < 0) or (op == "<" and cmp >= 0) or (op == ">" and cmp <= 0):
+            return False
+        if op == "<=" and cmp > 0:
+            return False
+    return True

@@ -310,13 +310,14 @@ def _fixes(
 ) -> bool:
     """Whether updating to ``target`` brings security fixes: a vendor security release up to
     it, a known vulnerability fixed by it, or leaving a release the vendor flags insecure."""
-    assert item.version is not None
+    installed = item.version
+    assert installed is not None
     eco = item.ecosystem
 
     def reached(version: str) -> bool:
-        return _newer(eco, version, item.version) and not _newer(eco, version, target)
+        return _newer(eco, version, installed) and not _newer(eco, version, target)
 
-    if item.version in entry.insecure and target not in entry.insecure:
+    if installed in entry.insecure and target not in entry.insecure:
         return True
     if any(reached(v) for v in entry.security_releases):
         return True

@@ -29,21 +29,19 @@ from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.untrusted import clean
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.egress.policy import site_policy
-from sitekeeper.intel.hashes import HashKnowledge, HashSources, learn_all, md5_hex
+from sitekeeper.intel.hashes import HashKnowledge, HashSources, learn_all
+from sitekeeper.intel.narrowing import narrow
 from sitekeeper.plugins import register
 from sitekeeper.probes.client import ClientLimits, HttpClientBase
 from sitekeeper.probes.http import classify_error
 
 SIGNALS: tuple[ModuleType, ...] = (wordpress_signals, joomla, drupal)
-# What the hash knowledge should learn per CMS (see intel.hashes.learn_all).
-HASH_FILES: dict[str, tuple[str, ...]] = {m.CMS: tuple(m.HASH_FILES) for m in SIGNALS}
 ECOSYSTEMS = {
     "wordpress": Ecosystem.WORDPRESS,
     "joomla": Ecosystem.JOOMLA,
     "drupal": Ecosystem.DRUPAL,
 }
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-MAX_HASHED = 3  # static files fetched for hashing per site
 MAX_EVIDENCE = 20  # lines kept per result
 
 
@@ -185,29 +183,28 @@ class FingerprintProbe(HttpClientBase):
                 break
             await self._fetch_optional(run, path)
         if not _exact(run.clues, cms) and hashes is not None:
-            await self._hash_static(run, cms, module.hash_files(run.clues), hashes)
+            await self._hash_static(run, cms, hashes)
 
-    async def _hash_static(
-        self, run: _Run, cms: str, candidates: Sequence[str], hashes: HashKnowledge
-    ) -> None:
-        """Fetch a few static files the learned releases have and match their MD5s."""
-        known = set(hashes.paths(cms))
-        paths = [p for p in candidates if p in known][:MAX_HASHED]
-        await self._fetch_many(run, paths)
-        observed: dict[str, str] = {}
-        for path in paths:
+    async def _hash_static(self, run: _Run, cms: str, hashes: HashKnowledge) -> None:
+        """Fetch the public files that best split the releases still possible (learned from
+        the vendors), until one is left or none differs (``intel.narrowing``)."""
+        eco = ECOSYSTEMS[cms]
+        bounded = _bounded(run.clues, cms)
+        possible = [v for v in hashes.releases(cms) if all(_in_range(v, r, eco) for r in bounded)]
+
+        async def fetch(path: str) -> bytes | None:
+            await self._fetch_optional(run, path)
             response = run.fetched.get(path)
             if response is None or response.status != 200 or response.truncated:
-                continue
-            digest = md5_hex(response.body)
-            releases = hashes.releases_with(cms, path, digest)
-            if releases:  # an unknown digest (soft 404, edited file) says nothing
-                observed[path] = digest
-                run.notes.append(f"{response.url}: md5 {digest[:12]} shipped in {_span(releases)}")
-            else:
-                run.notes.append(f"{response.url}: md5 {digest[:12]} matches no learned release")
-        if observed:
-            run.hashed = hashes.match(cms, observed)
+                return None
+            return response.body
+
+        def progress(versions: list[str]) -> None:
+            run.hashed = versions  # kept if the request budget ends the run half-way
+
+        budget = run.options.max_requests - run.requests
+        found = await narrow(hashes, cms, possible, fetch, budget=budget, on_progress=progress)
+        run.notes.extend(found.notes)
 
     async def _fetch_many(self, run: _Run, paths: Sequence[str]) -> None:
         await asyncio.gather(*(self._fetch_optional(run, p) for p in paths))
@@ -316,17 +313,18 @@ def _in_range(version: str, text: str, eco: Ecosystem) -> bool:
     return True
 
 
-def _span(versions: Sequence[str]) -> str:
-    if len(versions) <= 3:
-        return ", ".join(versions)
-    return f"{versions[0]} .. {versions[-1]} ({len(versions)} releases)"
-
-
 def _conclude(url: str, run: _Run, error: str | None) -> Fingerprint:
     """The result, its evidence capped (a hostile page could yield thousands of clues)."""
     result = _judge(url, run, error)
     result.evidence = result.evidence[:MAX_EVIDENCE]
     return result
+
+
+def _bounded(clues: Sequence[Fingerprint], cms: str) -> list[str]:
+    """The version ranges the clues give, the bounded ones only if any ("Drupal 10" beats
+    "8+")."""
+    ranges = sorted({r for c in clues if c.cms == cms for r in c.candidates})
+    return [r for r in ranges if "<" in r] or ranges
 
 
 def _judge(url: str, run: _Run, error: str | None) -> Fingerprint:
@@ -338,8 +336,7 @@ def _judge(url: str, run: _Run, error: str | None) -> Fingerprint:
     eco = ECOSYSTEMS[cms]
     mine = [c for c in run.clues if c.cms == cms]
     evidence = [e for c in mine for e in c.evidence] + run.notes
-    ranges = sorted({r for c in mine for r in c.candidates})
-    bounded = [r for r in ranges if "<" in r] or ranges  # "Drupal 10" beats "8+"
+    bounded = _bounded(run.clues, cms)
     exact = sorted({c.version for c in mine if c.version}, key=eco.sort_key())
     if len(exact) == 1:
         return Fingerprint(url=url, cms=cms, version=exact[0], evidence=evidence, error=error)
@@ -359,7 +356,7 @@ async def learn_release_hashes(settings: Settings) -> dict[str, list[str]]:
     """Learn the static files of releases not yet in the data directory's cache (what
     ``fingerprint --learn`` and ``serve`` do); returns the versions newly learned."""
     hashes = await asyncio.to_thread(HashKnowledge.in_home, settings.home)
-    return await learn_all(hashes, HashSources.from_settings(settings), HASH_FILES)
+    return await learn_all(hashes, HashSources.from_settings(settings))
 
 
 async def fingerprint(
