@@ -149,7 +149,7 @@ async def open_wp3(db: Database, wp3: dict[str, Any]) -> SshConnection:
 
 async def make_hostile(conn: SshConnection) -> None:
     """wp3 as an attacker who owns it leaves it (see the module docstring)."""
-    await conn.run(["sh", "-c", TEARDOWN])
+    await undo_hostile(conn)
     await conn.run(["mkdir", "-p", "--", f"{PLUGINS}/{EVIL_SLUG}", f"{PLUGINS}/{NL_SLUG}"])
     await conn.write_file(f"{PLUGINS}/{EVIL_SLUG}/{EVIL_SLUG}.php", EVIL_PLUGIN.encode())
     await conn.write_file(f"{PLUGINS}/{NL_SLUG}/plugin.php", NL_PLUGIN.encode())
@@ -175,7 +175,8 @@ async def forge_mysql(conn: SshConnection, on: bool = True) -> None:
 
 
 async def undo_hostile(conn: SshConnection) -> None:
-    await conn.run(["sh", "-c", TEARDOWN])
+    """Remove all that ``make_hostile``, ``add_fan_out`` and ``add_many_plugins`` added."""
+    await conn.run(["sh", "-c", TEARDOWN], time_limit=600)
 
 
 @pytest.fixture
@@ -206,10 +207,10 @@ seq -f 'f%05g.php' 1 {BIG_FILES} | xargs touch
 cd ../plugins
 for i in $(seq 1 {links}); do ln -s ../sk-hostile-bigdir "zz-s$i"; done
 """
-    await conn.run(["sh", "-c", script], time_limit=300)
+    await conn.run(["sh", "-c", script], time_limit=600)
 
 
 async def add_many_plugins(conn: SshConnection, count: int) -> None:
     """``count`` empty plugin folders (``zz-many-NNNNN``), after the real ones by name."""
     script = f"cd {PLUGINS} && seq -f 'zz-many-%05g' 1 {count} | xargs mkdir"
-    await conn.run(["sh", "-c", script], time_limit=300)
+    await conn.run(["sh", "-c", script], time_limit=600)

@@ -102,13 +102,13 @@ class Settings(BaseSettings):
     advisory_interval: float = Field(default=900.0, ge=30, description="Advisory sources (s).")
     inventory_interval: float = Field(default=86400.0, ge=60, description="SSH inventories (s).")
     fingerprint_interval: float = Field(default=86400.0, ge=60, description="Fingerprints (s).")
-    # Fingerprints learn lazily (hash_learning); learning every release ahead of need is
-    # optional: its first run streams every Joomla and Drupal release archive once.
+    # Off by default: the first run downloads every Joomla and Drupal release archive
+    # (several GB); later runs fetch only new releases. Opt in, e.g. 86400.
     hash_learn_interval: float = Field(
         default=0.0,
         ge=0,
-        description="Learning the static-file hashes of every CMS release ahead of need "
-        "(s; 0: never — fingerprints learn the releases they need themselves).",
+        description="Learning the static-file hashes of new CMS releases for fingerprints "
+        "(s; 0: only `sitekeeper fingerprint --learn`; the first run downloads GBs).",
     )
     backup_concurrency: int = Field(default=4, ge=1, le=256, description="Sites backed up at once.")
     backup_bwlimit_kbps: int = Field(
@@ -243,6 +243,17 @@ class Settings(BaseSettings):
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ValueError("one of DEBUG, INFO, WARNING, ERROR")
         return level
+
+    # --- hostile (issue 16): every inventory of a client's server is bounded -----------------
+    inventory_deadline: float = Field(
+        default=300.0, gt=0, le=86400, description="Total deadline of one SSH inventory (s)."
+    )
+    inventory_max_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="Bytes one inventory may read from a site: file contents plus directory "
+        "listings (each entry counted as 256 bytes); past it the inventory is refused.",
+    )
 
     # --- intel ---
     hash_learning: bool = Field(

@@ -10,7 +10,8 @@ engine's runner, the notification outbox — decides about retries.
     │   └── NotFound         no client/plan/site/... by that id, name or URL (permanent)
     ├── StoreError           the database refused or is unreachable (transient)
     ├── RemoteError          SSH to a site failed (transient)
-    │   └── HostKeyChanged   a pinned SSH host key changed; the job stops (permanent)
+    │   ├── HostKeyChanged   a pinned SSH host key changed; the job stops (permanent)
+    │   └── InventoryRefused a site's tree exceeds an inventory's deadline or budget (permanent)
     ├── FeedError            a vendor feed or advisory could not be fetched (transient)
     │   └── InvalidFeed      malformed or hostile feed content, rejected (permanent)
     └── DeliveryError        a notification could not be sent (transient)
@@ -59,6 +60,16 @@ class RemoteError(SitekeeperError):
 
 class HostKeyChanged(RemoteError):
     """The site's SSH host key differs from the pinned one: possible interception."""
+
+    permanent = True
+
+
+class InventoryRefused(RemoteError):
+    """A site's inventory went past its deadline or byte budget and was stopped.
+
+    A hacked site can make its tree as large or slow as it likes; the inventory
+    stops rather than let one site grow the process that monitors every client.
+    """
 
     permanent = True
 

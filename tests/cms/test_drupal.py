@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from sitekeeper.cms import drupal
+from sitekeeper.cms.collector import InventoryLimits
 from sitekeeper.cms.drupal import Drupal, core_version, db_credentials, inventory, parse_info
-from sitekeeper.errors import RemoteError
+from sitekeeper.errors import InventoryRefused, RemoteError
 from sitekeeper.plugins import get
 from sitekeeper.remote.ssh import SshConnection
 from tests.cms.test_joomla import (
@@ -169,3 +170,32 @@ async def test_drupal7_inventory_over_ssh(wp2: SshConnection, scratch_db: Scratc
         ("module", "ctools"): ("7.x-1.21", False),
         ("theme", "zen"): ("7.x-5.6", True),
     }
+
+
+async def test_drupal_roots_linking_to_one_directory_and_the_byte_budget(
+    wp2: SshConnection, scratch_db: ScratchDb
+) -> None:
+    """Roots that are symlinks to one directory give each extension once; past its byte
+    budget the inventory is refused."""
+    data = _php_serialize(CORE_EXTENSION).replace("'", "''")
+    scratch_db.sql(
+        "CREATE TABLE `dx_config` (collection varchar(255) NOT NULL DEFAULT '', "
+        "name varchar(255) NOT NULL DEFAULT '', data longblob, PRIMARY KEY (collection, name));"
+        f"INSERT INTO `dx_config` VALUES ('', 'core.extension', '{data}');",
+        database=scratch_db.name,
+    )
+    docroot = install_fixture("drupal10", scratch_db, "sites/default/settings.php", "dx_")
+    root = Path(docroot)
+    for link in ("sites/all/modules", "sites/default/modules", "sites/all/themes"):
+        (root / link).parent.mkdir(parents=True, exist_ok=True)
+        (root / link).symlink_to(root / "modules")
+    try:
+        inv = await inventory(wp2, docroot)
+        with pytest.raises(InventoryRefused, match=r"exceeds the budget of 4\.0 KiB per inventory"):
+            await inventory(wp2, docroot, InventoryLimits(max_bytes=4096))
+    finally:
+        remove_fixture(docroot)
+
+    assert inv.warnings == []
+    slugs = [e.slug for e in inv.extensions]
+    assert sorted(slugs) == ["gin", "pathauto", "sk_tweaks", "token"]  # each once

@@ -7,24 +7,38 @@ database claim.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sitekeeper.cms import drupal, joomla
+from sitekeeper.cms.collector import InventoryLimits
 from sitekeeper.cms.wordpress import inventory
 from sitekeeper.domain.untrusted import clean
+from sitekeeper.errors import InventoryRefused
 from sitekeeper.remote.ssh import SshConnection
+from sitekeeper.store.database import Database
 from tests.hostile import (
+    BIG_FILES,
     CORE_VERSION,
     DB_VERSION,
+    DOCROOT,
     EVIL_SLUG,
     MARKUP,
     NL_SLUG,
     OSC52,
     THEME_SLUG,
     X_GENERATOR,
+    add_fan_out,
     hostile_wp3,
+    open_wp3,
+    undo_hostile,
     wp3_site,
 )
 
@@ -85,3 +99,112 @@ def test_signals_quote_a_sites_generator_without_its_controls() -> None:
     evidence = " ".join(e for clue in clues for e in clue.evidence)
     assert "Drupal 10 ]52;c;" in evidence and "Joomla! - ]52;c;" in evidence
     assert not _controls(evidence)
+
+
+# ---------------------------------------------------------------- the symlink fan-out
+
+FAN_OUT_LINKS = 300
+PEAK_RSS_MB = 300
+# The inventory runs in its own process, so its peak memory is its own (ru_maxrss).
+INVENTORY_PROCESS = """
+import asyncio, json, sys
+from sitekeeper.cms.collector import InventoryLimits
+from sitekeeper.cms.wordpress import inventory
+from sitekeeper.errors import InventoryRefused
+from sitekeeper.store.database import Database
+from tests.hostile import open_wp3, site
+
+async def main() -> None:
+    db = Database(f"sqlite:///{sys.argv[1]}")
+    limits = InventoryLimits(deadline=float(sys.argv[2]), max_bytes=int(sys.argv[3]))
+    async with await open_wp3(db, site()) as conn:
+        try:
+            inv = await inventory(conn, "/srv/sites/wp3", limits)
+        except InventoryRefused as exc:
+            print(json.dumps({"refused": str(exc)}))
+            return
+    print(json.dumps({"slugs": [e.slug for e in inv.extensions], "warnings": inv.warnings}))
+
+asyncio.run(main())
+"""
+
+
+def _inventory_in_a_process(
+    tmp: Path, deadline: float, max_bytes: int
+) -> tuple[dict[str, Any], float]:
+    """The outcome of an inventory of wp3 in a child process, and the child's peak RSS in MB."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            INVENTORY_PROCESS,
+            str(tmp / "pins.db"),
+            str(deadline),
+            str(max_bytes),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=Path(__file__).parents[2],
+    )
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0, out
+    return json.loads(out), usage.ru_maxrss / 1024  # KiB on Linux
+
+
+@pytest.fixture
+async def fan_out_wp3(
+    wp3_site: dict[str, Any], sqlite_db: Database
+) -> AsyncIterator[SshConnection]:
+    """wp3 with 19,990 empty .php files in one folder and 300 plugins that link to it."""
+    async with await open_wp3(sqlite_db, wp3_site) as conn:
+        await undo_hostile(conn)
+        await add_fan_out(conn, FAN_OUT_LINKS)
+        try:
+            yield conn
+        finally:
+            await undo_hostile(conn)
+
+
+@pytest.mark.realsites
+async def test_symlink_fan_out_is_read_once_in_bounded_memory(
+    fan_out_wp3: SshConnection, tmp_path: Path
+) -> None:
+    outcome, peak_mb = _inventory_in_a_process(tmp_path, deadline=300, max_bytes=64 * 2**20)
+
+    assert peak_mb < PEAK_RSS_MB, outcome
+    assert "refused" not in outcome, outcome
+    slugs = set(outcome["slugs"])
+    assert {"akismet", "xrds-simple", "twentytwentythree"} <= slugs
+    assert not {s for s in slugs if s.startswith("zz-s")}  # no header in the big folder
+
+
+@pytest.mark.realsites
+async def test_an_inventory_past_its_budget_or_deadline_is_refused(
+    fan_out_wp3: SshConnection, tmp_path: Path
+) -> None:
+    over_budget, peak_mb = _inventory_in_a_process(tmp_path, deadline=300, max_bytes=2**20)
+    assert peak_mb < PEAK_RSS_MB
+    assert over_budget["refused"].startswith("inventory refused: what /srv/sites/wp3 gives to read")
+    assert "exceeds the budget of 1.0 MiB per inventory" in over_budget["refused"]
+
+    with pytest.raises(InventoryRefused, match=r"exceeds the deadline of 0\.001 s") as caught:
+        await inventory(fan_out_wp3, DOCROOT, InventoryLimits(deadline=0.001))
+    assert caught.value.permanent
+
+
+@pytest.mark.realsites
+async def test_a_listing_is_capped_while_it_streams(fan_out_wp3: SshConnection) -> None:
+    big = f"{DOCROOT}/wp-content/sk-hostile-bigdir"
+
+    first = await fan_out_wp3.scan_dir(big, limit=100)
+    smallest = await fan_out_wp3.scan_dir(big, keep=3)
+    everything = await fan_out_wp3.scan_dir(big)
+
+    assert (len(first.entries), first.read, first.complete) == (100, 100, False)
+    assert [e.name for e in smallest.entries] == ["f00001.php", "f00002.php", "f00003.php"]
+    assert (smallest.read, smallest.complete) == (BIG_FILES, True)  # whatever the server's order
+    assert (len(everything.entries), everything.complete) == (BIG_FILES, True)
+

@@ -11,7 +11,6 @@ or Drupal 7's ``system`` table) with ``settings.php``'s credentials.
 
 from __future__ import annotations
 
-import asyncio
 import posixpath
 import re
 from collections import Counter
@@ -19,7 +18,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sitekeeper.cms.collector import CONFIG_BYTES, Collector
+from sitekeeper.cms.collector import (
+    CONFIG_BYTES,
+    Collector,
+    InventoryLimits,
+    gather,
+    gather_each,
+)
 from sitekeeper.cms.php_config import Token, class_values, parse_php_config, tokenize
 from sitekeeper.cms.php_serialize import PhpSerializeError, unserialize
 from sitekeeper.cms.wordpress import DbCredentials
@@ -35,6 +40,7 @@ DETECT_PATH = "core/misc/drupal.js"
 INFO_BYTES = 64 * 1024
 MAX_DIRS = 3000  # directories walked looking for .info files
 MAX_DEPTH = 4  # modules/contrib/<project>/modules/<sub>
+MAX_INFO_FILES = 5000  # .info(.yml) files read; a real site has a few hundred
 _SKIP_DIRS = {"tests", "node_modules", "vendor", "src", "config", "templates", "css", "js",
               "images", "assets", "translations", "fonts", "icons"}  # fmt: skip
 _VERSION = r"\d+\.\d+(?:\.\d+)?(?:-(?:alpha|beta|rc)\d+)?"
@@ -238,14 +244,18 @@ class Drupal:
 
     kind = "drupal"
 
-    async def inventory(self, conn: SshConnection, docroot: str) -> Inventory:
+    async def inventory(
+        self, conn: SshConnection, docroot: str, limits: InventoryLimits | None = None
+    ) -> Inventory:
         """See :func:`inventory`."""
-        return await inventory(conn, docroot)
+        return await inventory(conn, docroot, limits)
 
 
-async def inventory(conn: SshConnection, docroot: str) -> Inventory:
-    """What the Drupal install at ``docroot`` runs, read over SSH."""
-    return await _Drupal(conn, docroot).collect()
+async def inventory(
+    conn: SshConnection, docroot: str, limits: InventoryLimits | None = None
+) -> Inventory:
+    """What the Drupal install at ``docroot`` runs, read over SSH, within ``limits``."""
+    return await _Drupal(conn, docroot, limits).run()
 
 
 @dataclass(frozen=True)
@@ -256,8 +266,14 @@ class _Info:
 
 
 class _Drupal(Collector):
+    def __init__(
+        self, conn: SshConnection, docroot: str, limits: InventoryLimits | None = None
+    ) -> None:
+        super().__init__(conn, docroot, limits)
+        self._walked: set[str] = set()
+
     async def collect(self) -> Inventory:
-        self.root = await self.conn.realpath(self.docroot)
+        self.root = await self.real(self.docroot)
         drupal_php = await self.read_inside(self.path("core/lib/Drupal.php"), 256 * 1024)
         bootstrap = None
         if drupal_php is None:
@@ -270,7 +286,7 @@ class _Drupal(Collector):
         if settings is None:
             raise RemoteError(f"no sites/default/settings.php in {self.docroot}", permanent=True)
         creds, driver = db_credentials(settings)
-        php, infos, db = await asyncio.gather(
+        php, infos, db = await gather(
             self.php_version(), self.infos(legacy), self.drupal_db(creds, driver, legacy)
         )
         server, enabled = db
@@ -306,20 +322,31 @@ class _Drupal(Collector):
         queue = [(root, 0) for root in roots]
         found: list[str] = []
         walked = 0
+        cut = more = False
         while queue and walked < MAX_DIRS:
             batch, queue = queue[:32], queue[32:]
             walked += len(batch)
-            listings = await asyncio.gather(*(self.listing(rel) for rel, _ in batch))
+            listings = await gather(*(self.listing(rel) for rel, _ in batch))
             for (relative, depth), entries in zip(batch, listings, strict=True):
                 for entry in entries:
                     child = f"{relative}/{entry.name}"
                     if entry.kind == "file" and entry.name.endswith(suffix):
-                        found.append(child)
+                        more = more or len(found) >= MAX_INFO_FILES
+                        if not more:
+                            found.append(child)
                     elif entry.kind == "dir" and depth < MAX_DEPTH and entry.name not in _SKIP_DIRS:
-                        queue.append((child, depth + 1))
-        if queue:
-            self.warnings.append(f"stopped after {MAX_DIRS} directories looking for {suffix}")
-        datas = await asyncio.gather(*(self.read_inside(self.path(p), INFO_BYTES) for p in found))
+                        cut = cut or walked + len(queue) >= MAX_DIRS  # never queue past the walk
+                        if not cut:
+                            queue.append((child, depth + 1))
+        if queue or cut:
+            self.warn(f"stopped after {MAX_DIRS} directories looking for {suffix}")
+        if more:
+            self.warn(
+                f"the site has more extensions than sitekeeper reads: more than "
+                f"{MAX_INFO_FILES:,} {suffix} files; the first {MAX_INFO_FILES:,} found were "
+                f"read (cap {MAX_INFO_FILES:,})"
+            )
+        datas = await gather_each(self.read_inside(self.path(p), INFO_BYTES) for p in found)
         return [
             _Info(p, posixpath.basename(p).removesuffix(suffix), parse_info(d))
             for p, d in zip(found, datas, strict=True)
@@ -327,20 +354,33 @@ class _Drupal(Collector):
         ]
 
     async def listing(self, relative: str) -> list[DirEntry]:
+        """A directory's entries, if it is one inside the docroot not walked before."""
         path = self.path(relative)
-        entry = await self.conn.lstat(path)
+        entry = await self.stat(path)
         if entry is None or entry.kind not in ("dir", "symlink"):
             return []
-        if entry.kind == "symlink" and await self.resolve(posixpath.dirname(path), entry) != "dir":
+        real = await self.real(path)
+        if not self.inside(real):
+            self.warn(f"skipped {path}: resolves outside the docroot to {real}")
             return []
-        return [e for e in await self.conn.list_dir(path) if not e.name.startswith(".")]
+        if entry.kind == "symlink":
+            target = await self.stat(real)
+            if target is None or target.kind != "dir":
+                return []
+        if real in self._walked:  # two roots leading to one directory: walked once
+            return []
+        self._walked.add(real)
+        listing = await self.scan(real)
+        if not listing.complete:
+            self.warn(f"{path}: only the first {listing.read:,} entries read")
+        return listing.entries
 
     async def drupal_db(
         self, creds: DbCredentials, driver: str, legacy: bool
     ) -> tuple[str | None, set[tuple[ExtensionType, str]]]:
         """Server version and enabled modules/themes, in a read-only transaction."""
         if driver != "mysql":
-            self.warnings.append(f"database driver {driver!r} not supported; enabled state unknown")
+            self.warn(f"database driver {driver!r} not supported; enabled state unknown")
             return None, set()
         prefix = creds.table_prefix  # checked against [A-Za-z0-9_]
         if legacy:
@@ -351,7 +391,7 @@ class _Drupal(Collector):
                 "WHERE collection = '' AND name = 'core.extension';"
             )
         sql = f"SET SESSION TRANSACTION READ ONLY; SELECT HEX(VERSION()); {query}"
-        result = await self.conn.run(creds.mysql_argv(sql), stdin=creds.option_file(), check=False)
+        result = await self.run_remote(creds.mysql_argv(sql), stdin=creds.option_file())
         if result.exit_status != 0:
             detail = result.stderr.decode("utf-8", errors="replace").strip()[:300]
             raise RemoteError(f"reading the Drupal database failed: {detail}")
@@ -371,7 +411,7 @@ class _Drupal(Collector):
             try:
                 config = unserialize(data)
             except PhpSerializeError as exc:
-                self.warnings.append(f"core.extension is unreadable: {exc}")
+                self.warn(f"core.extension is unreadable: {exc}")
                 continue
             if isinstance(config, dict):
                 for key, type_ in (("module", "module"), ("theme", "theme")):

@@ -12,13 +12,12 @@ manifests, and enabled state from ``#__extensions`` with the site's own
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sitekeeper.cms.collector import CONFIG_BYTES, Collector
+from sitekeeper.cms.collector import CONFIG_BYTES, Collector, InventoryLimits, gather
 from sitekeeper.cms.php_config import class_values
 from sitekeeper.cms.wordpress import DbCredentials, parse_db_host
 from sitekeeper.domain.fingerprint import Fingerprint
@@ -177,14 +176,18 @@ class Joomla:
 
     kind = "joomla"
 
-    async def inventory(self, conn: SshConnection, docroot: str) -> Inventory:
+    async def inventory(
+        self, conn: SshConnection, docroot: str, limits: InventoryLimits | None = None
+    ) -> Inventory:
         """See :func:`inventory`."""
-        return await inventory(conn, docroot)
+        return await inventory(conn, docroot, limits)
 
 
-async def inventory(conn: SshConnection, docroot: str) -> Inventory:
-    """What the Joomla install at ``docroot`` runs, read over SSH."""
-    return await _Joomla(conn, docroot).collect()
+async def inventory(
+    conn: SshConnection, docroot: str, limits: InventoryLimits | None = None
+) -> Inventory:
+    """What the Joomla install at ``docroot`` runs, read over SSH, within ``limits``."""
+    return await _Joomla(conn, docroot, limits).run()
 
 
 @dataclass(frozen=True)
@@ -197,7 +200,7 @@ class _Found:
 
 class _Joomla(Collector):
     async def collect(self) -> Inventory:
-        self.root = await self.conn.realpath(self.docroot)
+        self.root = await self.real(self.docroot)
         version = None
         for relative in ("libraries/src/Version.php", "libraries/cms/version/version.php"):
             source = await self.read_inside(self.path(relative), 64 * 1024)
@@ -210,7 +213,7 @@ class _Joomla(Collector):
         if config is None:
             raise RemoteError(f"no configuration.php in {self.docroot}", permanent=True)
         creds, dbtype = db_credentials(config)
-        php, found, db = await asyncio.gather(
+        php, found, db = await gather(
             self.php_version(), self.manifests(), self.joomla_db(creds, dbtype)
         )
         server, enabled = db
@@ -232,14 +235,14 @@ class _Joomla(Collector):
     ) -> tuple[str | None, dict[tuple[str, str, str, int], bool]]:
         """Server version and ``enabled`` per extension, in a read-only transaction."""
         if "mysql" not in dbtype.lower():
-            self.warnings.append(f"database type {dbtype!r} not supported; enabled state unknown")
+            self.warn(f"database type {dbtype!r} not supported; enabled state unknown")
             return None, {}
         table = f"`{creds.table_prefix}extensions`"  # prefix checked against [A-Za-z0-9_]
         sql = (
             "SET SESSION TRANSACTION READ ONLY; SELECT HEX(VERSION()); "  # noqa: S608
             f"SELECT HEX(type), HEX(element), HEX(folder), client_id, enabled FROM {table};"
         )
-        result = await self.conn.run(creds.mysql_argv(sql), stdin=creds.option_file(), check=False)
+        result = await self.run_remote(creds.mysql_argv(sql), stdin=creds.option_file())
         if result.exit_status != 0:
             detail = result.stderr.decode("utf-8", errors="replace").strip()[:300]
             raise RemoteError(f"reading the Joomla database failed: {detail}")
@@ -273,28 +276,22 @@ class _Joomla(Collector):
         for group in await self.entries("plugins"):
             if group.kind == "dir":
                 jobs.append(self.in_dirs(f"plugins/{group.name}", "plugin", 0, "", group.name))
-        results = await asyncio.gather(*jobs)
+        results = await gather(*jobs)
         return [found for batch in results for found in batch]
 
     async def entries(self, relative: str) -> list[DirEntry]:
-        base = self.path(relative)
-        if await self.conn.lstat(base) is None:
-            return []
-        entries = [e for e in await self.conn.list_dir(base) if not e.name.startswith(".")]
-        if len(entries) > MAX_PER_DIR:
-            self.warnings.append(f"{base}: only the first {MAX_PER_DIR} entries read")
-        return entries[:MAX_PER_DIR]
+        """The first MAX_PER_DIR entries by name (a warning says if there were more)."""
+        return await self.extension_entries(relative, MAX_PER_DIR, "extensions")
 
     async def in_dirs(
         self, relative: str, kind: str, client: int, prefix: str, folder: str = ""
     ) -> list[_Found]:
         """One manifest per extension directory (``com_x/x.xml``, ``templateDetails.xml``)."""
-        found = []
-        for entry in await self.entries(relative):
-            if (
-                not entry.name.startswith(prefix)
-                or await self.resolve(self.path(relative), entry) != "dir"
-            ):
+        found: list[_Found] = []
+        entries = await self.entries(relative)
+        base = await self.real(self.path(relative)) if entries else ""
+        for entry in entries:
+            if not entry.name.startswith(prefix) or await self.resolve(base, entry) != "dir":
                 continue
             name = entry.name
             if kind == "template":
@@ -333,7 +330,7 @@ class _Joomla(Collector):
                 parse_xml(data, what=relative, max_bytes=MANIFEST_BYTES).findtext("author") or ""
             ).strip()
         except InvalidFeed as exc:
-            self.warnings.append(f"skipped {relative}: {exc}")
+            self.warn(f"skipped {relative}: {exc}")
             return None
         if author == CORE_AUTHOR:
             return None

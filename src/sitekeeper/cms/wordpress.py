@@ -9,16 +9,20 @@ the ``mysql`` client, read-only, the password passed on stdin (never argv).
 
 from __future__ import annotations
 
-import asyncio
 import posixpath
 import re
-from collections.abc import Awaitable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
 from urllib.parse import urlsplit
 
-from sitekeeper.cms.collector import CONFIG_BYTES, Collector
+from sitekeeper.cms.collector import (
+    CONFIG_BYTES,
+    Collector,
+    InventoryLimits,
+    gather,
+    gather_each,
+)
 from sitekeeper.cms.php_config import PhpConfig, parse_php_config
 from sitekeeper.cms.php_serialize import PhpSerializeError, string_list
 from sitekeeper.domain.inventory import Extension, ExtensionType, Inventory
@@ -26,8 +30,6 @@ from sitekeeper.domain.untrusted import clean
 from sitekeeper.errors import RemoteError
 from sitekeeper.plugins import register
 from sitekeeper.remote.ssh import DirEntry, SshConnection
-
-T = TypeVar("T")
 
 HEADER_BYTES = 8192  # WordPress's get_file_data() reads no more than this
 MAX_EXTENSIONS = 1000  # per type; more is not a real site
@@ -44,14 +46,18 @@ class WordPress:
 
     kind = "wordpress"
 
-    async def inventory(self, conn: SshConnection, docroot: str) -> Inventory:
+    async def inventory(
+        self, conn: SshConnection, docroot: str, limits: InventoryLimits | None = None
+    ) -> Inventory:
         """See :func:`inventory`."""
-        return await inventory(conn, docroot)
+        return await inventory(conn, docroot, limits)
 
 
-async def inventory(conn: SshConnection, docroot: str) -> Inventory:
-    """What the WordPress install at ``docroot`` runs, read over SSH."""
-    return await _WordPress(conn, docroot).collect()
+async def inventory(
+    conn: SshConnection, docroot: str, limits: InventoryLimits | None = None
+) -> Inventory:
+    """What the WordPress install at ``docroot`` runs, read over SSH, within ``limits``."""
+    return await _WordPress(conn, docroot, limits).run()
 
 
 @dataclass(frozen=True)
@@ -206,12 +212,12 @@ class _DbState:
 
 class _WordPress(Collector):
     async def collect(self) -> Inventory:
-        self.root = await self.conn.realpath(self.docroot)
+        self.root = await self.real(self.docroot)
         version_src = await self.read_inside(self.path("wp-includes/version.php"), 64 * 1024)
         if version_src is None:
             raise RemoteError(f"{self.docroot} is not a WordPress install", permanent=True)
         config = parse_php_config(await self.read_config())
-        php, db, plugins, themes = await asyncio.gather(
+        php, db, plugins, themes = await gather(
             self.php_version(),
             self.database(DbCredentials.from_config(config)),
             self.extensions("plugin"),
@@ -236,9 +242,12 @@ class _WordPress(Collector):
         if data is not None:
             return data
         parent = posixpath.join(posixpath.dirname(self.root.rstrip("/")), "wp-config.php")
-        entry = await self.conn.lstat(parent)
+        entry = await self.stat(parent)
         if entry is not None and entry.kind == "file":
-            return await self.conn.read_file(parent, CONFIG_BYTES)
+            async with self._gate:
+                data = await self.conn.read_file(parent, CONFIG_BYTES)
+            self.spend(len(data), parent)
+            return data
         raise RemoteError(f"no wp-config.php for {self.docroot}", permanent=True)
 
     async def database(self, creds: DbCredentials) -> _DbState:
@@ -250,7 +259,7 @@ class _WordPress(Collector):
             f"SELECT option_name, HEX(option_value) FROM {options} "
             "WHERE option_name IN ('active_plugins', 'template', 'stylesheet');"
         )
-        result = await self.conn.run(creds.mysql_argv(sql), stdin=creds.option_file(), check=False)
+        result = await self.run_remote(creds.mysql_argv(sql), stdin=creds.option_file())
         if result.exit_status != 0:
             detail = result.stderr.decode("utf-8", errors="replace").strip()[:300]
             raise RemoteError(f"reading the WordPress database failed: {detail}")
@@ -258,7 +267,7 @@ class _WordPress(Collector):
         try:
             active = string_list(rows.get("active_plugins", b"a:0:{}"))
         except PhpSerializeError as exc:
-            self.warnings.append(f"active_plugins is unreadable: {exc}")
+            self.warn(f"active_plugins is unreadable: {exc}")
             active = []
         # Cleaned as the slugs and files they are compared with are.
         themes = {
@@ -274,66 +283,78 @@ class _WordPress(Collector):
         )
 
     async def extensions(self, type_: ExtensionType) -> list[Extension]:
-        """Plugins or themes found in ``wp-content``, at most MAX_EXTENSIONS."""
-        base = self.path("wp-content/plugins" if type_ == "plugin" else "wp-content/themes")
-        if await self.conn.lstat(base) is None:
-            self.warnings.append(f"no {base}")
+        """Plugins or themes found in ``wp-content``: the first MAX_EXTENSIONS by name."""
+        relative = "wp-content/plugins" if type_ == "plugin" else "wp-content/themes"
+        if await self.stat(self.path(relative)) is None:
+            self.warn(f"no {self.path(relative)}")
             return []
-        entries = [e for e in await self.conn.list_dir(base) if not e.name.startswith(".")]
-        if len(entries) > MAX_EXTENSIONS:
-            self.warnings.append(f"{base}: only the first {MAX_EXTENSIONS} entries read")
-            entries = entries[:MAX_EXTENSIONS]
+        entries = await self.extension_entries(relative, MAX_EXTENSIONS, f"{type_}s")
+        base = await self.real(self.path(relative))
         finder = self.plugin if type_ == "plugin" else self.theme
-        found = await _gather(finder(base, entry) for entry in entries)
+        found = await gather_each(
+            self.skipping(f"{base}/{entry.name}", finder(base, entry)) for entry in entries
+        )
         return [e for e in found if e is not None]
 
     async def plugin(self, base: str, entry: DirEntry) -> Extension | None:
-        kind = await self.resolve(base, entry)
+        """A plugin: a ``.php`` file in ``plugins/`` or a directory with one that has a header."""
+        located = await self.locate(base, entry)
+        if located is None:
+            return None
+        real, kind = located
         if kind == "other" and entry.name.endswith(".php"):  # a FIFO would hang a reader
-            self.warnings.append(f"skipped {base}/{entry.name}: not a regular file")
+            self.warn(f"skipped {base}/{entry.name}: not a regular file")
         if kind == "file" and entry.name.endswith(".php"):
-            return await self.plugin_file(base, entry.name, entry.name.removesuffix(".php"))
+            header = await self.once("header", real, lambda: self.plugin_header(real))
+            return _plugin(entry.name.removesuffix(".php"), entry.name, header)
         if kind != "dir":
             return None
-        directory = posixpath.join(base, entry.name)
+        # One real directory is read once, however many symlinks lead to it.
+        found = await self.once("plugin", real, lambda: self.plugin_dir(real))
+        if found is None:
+            return None
+        name, header = found
+        return _plugin(entry.name, f"{entry.name}/{name}", header)
+
+    async def plugin_dir(self, real: str) -> tuple[str, dict[str, str]] | None:
+        """The file of a plugin directory that has the header, and the header.
+
+        The usual layout (``akismet/akismet.php``) is tried first, so one read is
+        typical; else the top-level ``.php`` files, as WordPress does, at most
+        MAX_FILES_PER_PLUGIN of them.
+        """
+        usual = f"{posixpath.basename(real)}.php"
+        header = await self.plugin_header(posixpath.join(real, usual))
+        if header is not None:
+            return usual, header
+        listing = await self.scan(real)
+        if not listing.complete:
+            self.warn(f"{real}: only the first {listing.read:,} entries read")
         files = [
             f.name
-            for f in await self.conn.list_dir(directory)
-            if f.name.endswith(".php") and f.kind in ("file", "symlink")
+            for f in listing.entries
+            if f.name.endswith(".php") and f.kind in ("file", "symlink") and f.name != usual
         ]
-        # The usual layout first (akismet/akismet.php), so one read is typical.
-        files.sort(key=lambda name: (name != f"{entry.name}.php", name))
         for name in files[:MAX_FILES_PER_PLUGIN]:
-            found = await self.plugin_file(base, f"{entry.name}/{name}", entry.name)
-            if found is not None:
-                return found
+            header = await self.plugin_header(posixpath.join(real, name))
+            if header is not None:
+                return name, header
         return None
 
-    async def plugin_file(self, base: str, relative: str, slug: str) -> Extension | None:
-        data = await self.read_inside(posixpath.join(base, relative), HEADER_BYTES)
+    async def plugin_header(self, path: str) -> dict[str, str] | None:
+        data = await self.read_inside(path, HEADER_BYTES)
         if data is None:
             return None
         header = parse_file_header(data, ("Plugin Name", "Version", "Update URI"))
-        if "Plugin Name" not in header:
-            return None
-        return Extension(
-            type="plugin",
-            slug=slug,
-            name=header["Plugin Name"],
-            version=header.get("Version"),
-            update_source=_update_source(header.get("Update URI")),
-            file=relative,
-        )
+        return header if "Plugin Name" in header else None
 
     async def theme(self, base: str, entry: DirEntry) -> Extension | None:
-        if await self.resolve(base, entry) != "dir":
+        located = await self.locate(base, entry)
+        if located is None or located[1] != "dir":
             return None
-        relative = f"{entry.name}/style.css"
-        data = await self.read_inside(posixpath.join(base, relative), HEADER_BYTES)
-        if data is None:
-            return None
-        header = parse_file_header(data, ("Theme Name", "Version", "Update URI"))
-        if "Theme Name" not in header:
+        real = located[0]
+        header = await self.once("theme", real, lambda: self.theme_header(real))
+        if header is None:
             return None
         return Extension(
             type="theme",
@@ -341,8 +362,28 @@ class _WordPress(Collector):
             name=header["Theme Name"],
             version=header.get("Version"),
             update_source=_update_source(header.get("Update URI")),
-            file=relative,
+            file=f"{entry.name}/style.css",
         )
+
+    async def theme_header(self, real: str) -> dict[str, str] | None:
+        data = await self.read_inside(posixpath.join(real, "style.css"), HEADER_BYTES)
+        if data is None:
+            return None
+        header = parse_file_header(data, ("Theme Name", "Version", "Update URI"))
+        return header if "Theme Name" in header else None
+
+
+def _plugin(slug: str, file: str, header: dict[str, str] | None) -> Extension | None:
+    if header is None:
+        return None
+    return Extension(
+        type="plugin",
+        slug=slug,
+        name=header["Plugin Name"],
+        version=header.get("Version"),
+        update_source=_update_source(header.get("Update URI")),
+        file=file,
+    )
 
 
 def _update_source(update_uri: str | None) -> str:
@@ -351,7 +392,3 @@ def _update_source(update_uri: str | None) -> str:
         return "wordpress.org"
     host = urlsplit(update_uri if "//" in update_uri else f"//{update_uri}").hostname or ""
     return "wordpress.org" if host in _WP_ORG_HOSTS else update_uri
-
-
-async def _gather(awaitables: Iterable[Awaitable[T]]) -> list[T]:
-    return list(await asyncio.gather(*awaitables))

@@ -27,7 +27,6 @@ from sitekeeper.domain.intel_events import IntelEventKind
 from sitekeeper.domain.inventory import Inventory, InventoryDiff
 from sitekeeper.domain.ssh_access import SshAccess
 from sitekeeper.domain.versions import Ecosystem
-from sitekeeper.engine import fingerprinting
 from sitekeeper.errors import (
     FeedError,
     NotFound,
@@ -43,7 +42,11 @@ from sitekeeper.intel.matching import AdvisoryIndex, FindingSpec, PackageKey, is
 from sitekeeper.intel.pollers import PollResult, drupal, joomla, wordpress
 from sitekeeper.logs import Conditions
 from sitekeeper.notify import outbox
-from sitekeeper.probes.fingerprint import FingerprintOptions, learn_release_hashes
+from sitekeeper.probes.fingerprint import (
+    FingerprintOptions,
+    FingerprintProbe,
+    learn_release_hashes,
+)
 from sitekeeper.store import advisories as advisory_store
 from sitekeeper.store import findings, inventories, journal, releases
 from sitekeeper.store.channels import channel_urls
@@ -425,6 +428,7 @@ class IntelJobs:
 
     async def inventory_site(self, ref: str) -> tuple[int, Inventory, InventoryDiff]:
         """Inventory one site over SSH, store it with its diff, re-match its findings."""
+        from sitekeeper.cms.collector import InventoryLimits  # noqa: PLC0415
         from sitekeeper.remote.hostkeys import StoreHostKeyPins  # noqa: PLC0415 - SSH only here
         from sitekeeper.remote.ssh import connect  # noqa: PLC0415
 
@@ -432,7 +436,8 @@ class IntelJobs:
         inventory_of = _inventory_function(cms)
         async with await connect(access, StoreHostKeyPins(self.db), private_key=key) as conn:
             assert access.docroot is not None
-            inventory = await inventory_of(conn, access.docroot)
+            limits = InventoryLimits.from_settings(self.settings)  # deadline and byte budget
+            inventory = await inventory_of(conn, access.docroot, limits)
         now = datetime.now(UTC)
 
         def store(session: Session) -> InventoryDiff:
@@ -491,13 +496,12 @@ class IntelJobs:
 
     @asynccontextmanager
     async def fingerprinter(self) -> AsyncIterator[FingerprintFn]:
-        """One probe for a run that learns the release hashes a hardened site's range needs
-        (``engine.fingerprinting``); or the given function."""
+        """One probe for a run, with the hash knowledge as learned by now; or the given one."""
         if self.fingerprint_fn is not None:
             yield self.fingerprint_fn
             return
-        async with fingerprinting.fingerprinter(self.settings) as fingerprint:
-            yield fingerprint
+        async with await FingerprintProbe.in_home(self.settings) as probe:
+            yield probe.fingerprint
 
     async def learn_hashes(self) -> dict[str, list[str]]:
         """Learn the static-file hashes of new CMS releases (``fingerprint --learn``).

@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import shlex
 import stat
-from collections.abc import Awaitable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, TypeVar
+from typing import Literal, TypeVar, cast
 
 import asyncssh
 
@@ -52,13 +53,23 @@ class CommandResult:
         return self.stdout.decode("utf-8", errors="replace")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DirEntry:
     """A directory entry as ``lstat`` sees it: symlinks are not followed."""
 
     name: str
     kind: EntryKind
     size: int
+
+
+@dataclass(frozen=True)
+class DirListing:
+    """What a capped scan of a directory kept (sorted by name) and how far it read."""
+
+    entries: list[DirEntry]
+    read: int  # entries the server sent before the scan stopped
+    complete: bool  # False: the directory has more than ``read`` entries
+    undecodable: int = 0  # entries left out: their names are not UTF-8 (no path can name them)
 
 
 def quote_argv(argv: Sequence[str]) -> str:
@@ -170,21 +181,62 @@ class SshConnection:
         await self._sftp_op(f"removing {path}", sftp.remove(path))
 
     async def list_dir(self, path: str) -> list[DirEntry]:
-        """Entries of a directory without following symlinks, at most ``max_entries``."""
-        sftp = await self.sftp()
-        names = await self._sftp_op(f"listing {path}", sftp.readdir(path))
-        if len(names) > self.limits.max_entries:
+        """Entries of a directory without following symlinks; RemoteError (permanent) if it
+        has more than ``max_entries`` (found while the listing streams, not after)."""
+        listing = await self.scan_dir(path)
+        if not listing.complete:
             raise RemoteError(
                 f"{self._label}: {path} has over {self.limits.max_entries} entries; not listed",
                 permanent=True,
             )
-        entries = []
-        for item in names:
-            name = item.filename if isinstance(item.filename, str) else item.filename.decode()
-            if name in (".", ".."):
-                continue
-            entries.append(DirEntry(name, _kind(item.attrs), item.attrs.size or 0))
-        return sorted(entries, key=lambda e: e.name)
+        return listing.entries
+
+    async def scan_dir(
+        self,
+        path: str,
+        *,
+        limit: int | None = None,
+        keep: int | None = None,
+        skip_hidden: bool = False,
+    ) -> DirListing:
+        """A directory's entries (symlinks not followed), streamed and capped as they come.
+
+        At most ``limit`` entries are read (default ``max_entries``); of those the
+        ``keep`` first by name are kept (default all, never more than ``max_entries``),
+        so a directory of a million entries costs the memory of ``keep``, and the
+        same entries are kept whatever order the server lists them in.
+        ``skip_hidden`` leaves out dot-files before they count.
+        """
+        read_cap = limit if limit is not None else self.limits.max_entries
+        keep_cap = min(keep if keep is not None else read_cap, self.limits.max_entries)
+        sftp = await self.sftp()
+
+        async def scan() -> DirListing:
+            kept: list[DirEntry] = []
+            read = undecodable = 0
+            # Bytes in, bytes out: one name that is not UTF-8 must not fail the whole listing.
+            scandir = cast("AsyncGenerator[asyncssh.SFTPName]", sftp.scandir(path.encode("utf-8")))
+            async with aclosing(scandir) as names:
+                async for item in names:
+                    raw = item.filename
+                    if raw in (b".", b"..") or (skip_hidden and raw[:1] in (b".", ".")):
+                        continue
+                    if read >= read_cap:
+                        kept = _first_by_name(kept, keep_cap)
+                        return DirListing(kept, read, complete=False, undecodable=undecodable)
+                    read += 1
+                    try:
+                        name = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+                    except UnicodeDecodeError:
+                        undecodable += 1
+                        continue
+                    kept.append(DirEntry(name, _kind(item.attrs), item.attrs.size or 0))
+                    if len(kept) >= 2 * keep_cap:
+                        kept = _first_by_name(kept, keep_cap)
+            kept = _first_by_name(kept, keep_cap)
+            return DirListing(kept, read, complete=True, undecodable=undecodable)
+
+        return await self._sftp_op(f"listing {path}", scan())
 
     async def lstat(self, path: str) -> DirEntry | None:
         """The entry at ``path`` (symlinks not followed), or None if it does not exist."""
@@ -334,6 +386,16 @@ async def _read_bounded(stream: asyncssh.SSHReader[bytes], limit: int) -> bytes 
         if size > limit:
             return None
         chunks.append(chunk)
+
+
+def _first_by_name(entries: list[DirEntry], count: int) -> list[DirEntry]:
+    return sorted(entries, key=lambda e: e.name)[:count]
+
+
+def server_refused(exc: RemoteError) -> bool:
+    """Whether an SFTP operation failed because the server answered with an error for that
+    path (no such file, permission denied, a symlink loop): the connection itself is fine."""
+    return isinstance(exc.__cause__, asyncssh.SFTPError)
 
 
 def _kind(attrs: asyncssh.SFTPAttrs) -> EntryKind:
