@@ -102,13 +102,13 @@ class Settings(BaseSettings):
     advisory_interval: float = Field(default=900.0, ge=30, description="Advisory sources (s).")
     inventory_interval: float = Field(default=86400.0, ge=60, description="SSH inventories (s).")
     fingerprint_interval: float = Field(default=86400.0, ge=60, description="Fingerprints (s).")
-    # Off by default: the first run downloads every Joomla and Drupal release archive
-    # (several GB); later runs fetch only new releases. Opt in, e.g. 86400.
+    # Fingerprints learn lazily (hash_learning); learning every release ahead of need is
+    # optional: its first run streams every Joomla and Drupal release archive once.
     hash_learn_interval: float = Field(
         default=0.0,
         ge=0,
-        description="Learning the static-file hashes of new CMS releases for fingerprints "
-        "(s; 0: only `sitekeeper fingerprint --learn`; the first run downloads GBs).",
+        description="Learning the static-file hashes of every CMS release ahead of need "
+        "(s; 0: never — fingerprints learn the releases they need themselves).",
     )
     backup_concurrency: int = Field(default=4, ge=1, le=256, description="Sites backed up at once.")
     backup_bwlimit_kbps: int = Field(

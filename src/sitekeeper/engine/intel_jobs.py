@@ -27,6 +27,7 @@ from sitekeeper.domain.intel_events import IntelEventKind
 from sitekeeper.domain.inventory import Inventory, InventoryDiff
 from sitekeeper.domain.ssh_access import SshAccess
 from sitekeeper.domain.versions import Ecosystem
+from sitekeeper.engine import fingerprinting
 from sitekeeper.errors import (
     FeedError,
     NotFound,
@@ -42,11 +43,7 @@ from sitekeeper.intel.matching import AdvisoryIndex, FindingSpec, PackageKey, is
 from sitekeeper.intel.pollers import PollResult, drupal, joomla, wordpress
 from sitekeeper.logs import Conditions
 from sitekeeper.notify import outbox
-from sitekeeper.probes.fingerprint import (
-    FingerprintOptions,
-    FingerprintProbe,
-    learn_release_hashes,
-)
+from sitekeeper.probes.fingerprint import FingerprintOptions, learn_release_hashes
 from sitekeeper.store import advisories as advisory_store
 from sitekeeper.store import findings, inventories, journal, releases
 from sitekeeper.store.channels import channel_urls
@@ -496,12 +493,13 @@ class IntelJobs:
 
     @asynccontextmanager
     async def fingerprinter(self) -> AsyncIterator[FingerprintFn]:
-        """One probe for a run, with the hash knowledge as learned by now; or the given one."""
+        """One probe for a run that learns the release hashes a hardened site's range needs
+        (``engine.fingerprinting``); or the given function."""
         if self.fingerprint_fn is not None:
             yield self.fingerprint_fn
             return
-        async with await FingerprintProbe.in_home(self.settings) as probe:
-            yield probe.fingerprint
+        async with fingerprinting.fingerprinter(self.settings) as fingerprint:
+            yield fingerprint
 
     async def learn_hashes(self) -> dict[str, list[str]]:
         """Learn the static-file hashes of new CMS releases (``fingerprint --learn``).
