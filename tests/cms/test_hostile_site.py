@@ -21,7 +21,7 @@ from sitekeeper.cms import drupal, joomla
 from sitekeeper.cms.collector import InventoryLimits
 from sitekeeper.cms.wordpress import inventory
 from sitekeeper.domain.untrusted import clean
-from sitekeeper.errors import InventoryRefused
+from sitekeeper.errors import InventoryRefused, RemoteError
 from sitekeeper.remote.ssh import SshConnection
 from sitekeeper.store.database import Database
 from tests.hostile import (
@@ -36,6 +36,7 @@ from tests.hostile import (
     THEME_SLUG,
     X_GENERATOR,
     add_fan_out,
+    add_many_plugins,
     hostile_wp3,
     open_wp3,
     undo_hostile,
@@ -208,3 +209,38 @@ async def test_a_listing_is_capped_while_it_streams(fan_out_wp3: SshConnection) 
     assert (smallest.read, smallest.complete) == (BIG_FILES, True)  # whatever the server's order
     assert (len(everything.entries), everything.complete) == (BIG_FILES, True)
 
+
+# ---------------------------------------------------------------- more extensions than the cap
+
+MANY = 50_000
+
+
+@pytest.fixture
+async def crowded_wp3(
+    wp3_site: dict[str, Any], sqlite_db: Database
+) -> AsyncIterator[SshConnection]:
+    """wp3 with 50,000 empty plugin folders besides its real plugins."""
+    async with await open_wp3(sqlite_db, wp3_site) as conn:
+        await undo_hostile(conn)
+        await add_many_plugins(conn, MANY)
+        try:
+            yield conn
+        finally:
+            await undo_hostile(conn)
+
+
+@pytest.mark.realsites
+async def test_a_site_with_more_plugins_than_the_cap_keeps_what_was_read(
+    crowded_wp3: SshConnection,
+) -> None:
+    inv = await inventory(crowded_wp3, DOCROOT)
+
+    slugs = {e.slug for e in inv.extensions}
+    assert {"akismet", "http-authentication", "xrds-simple", "twentytwentythree"} <= slugs
+    assert inv.warnings == [
+        f"the site has more plugins than sitekeeper reads: {DOCROOT}/wp-content/plugins has "
+        f"{MANY + 4:,} entries; the first 1,000 by name were read (cap 1,000)"
+    ]
+    with pytest.raises(RemoteError, match="has over 20000 entries; not listed") as caught:
+        await crowded_wp3.list_dir(f"{DOCROOT}/wp-content/plugins")
+    assert caught.value.permanent

@@ -258,3 +258,25 @@ async def test_joomla3_legacy_version_and_missing_configuration(wp2: SshConnecti
     finally:
         remove_fixture(str(target))
     assert caught.value.permanent
+
+
+async def test_joomla_reads_the_first_extensions_of_a_crowded_folder(
+    wp2: SshConnection, scratch_db: ScratchDb
+) -> None:
+    """A plugin group with more folders than the cap: the first ones by name are read, and
+    a warning says the site has more extensions than sitekeeper reads."""
+    scratch_db.sql(JOOMLA_TABLE, database=scratch_db.name)
+    docroot = install_fixture("joomla5", scratch_db, "configuration.php", "jx7_")
+    group = Path(docroot) / "plugins" / "system"
+    for i in range(1200):
+        (group / f"zz-crowd-{i:04d}").mkdir()
+    try:
+        inv = await Joomla().inventory(wp2, docroot)
+    finally:
+        remove_fixture(docroot)
+
+    assert inv.extension("plugin", "plg_system_skcache") is not None  # first by name: read
+    assert inv.warnings == [
+        f"the site has more extensions than sitekeeper reads: {group} has 1,201 entries; "
+        "the first 1,000 by name were read (cap 1,000)"
+    ]

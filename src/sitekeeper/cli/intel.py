@@ -55,6 +55,8 @@ def inventory(
         items = data["changes"][change]
         if items:
             output.note(f"{change}: {', '.join(i['slug'] for i in items)}")
+    for warning in data["warnings"]:  # e.g. more extensions than sitekeeper reads
+        output.note(f"warning: {warning}")
 
 
 @advisories_app.command("import")
