@@ -98,6 +98,7 @@ class FleetRow:
     last_backup_at: datetime | None = None
     backup_failed: bool = False
     backup_expected: bool = False
+    contract_id: int | None = None
     tags: list[str] = field(default_factory=list)
 
     @property
@@ -317,6 +318,7 @@ def _row(r: Any) -> FleetRow:
         last_backup_at=r[21],
         backup_failed=bool(r[22]),
         backup_expected=bool(r[23]),
+        contract_id=r[24],
     )
 
 
@@ -365,6 +367,7 @@ def fleet_page(
         p.last_ok,
         p.backup_failed,
         p.backup_expected,
+        Site.contract_id,
     ).select_from(Site)
     # The sort sees every matching site, so it runs on ids alone: sorting 10,000 narrow
     # rows is several times cheaper than sorting them with every column the table shows.

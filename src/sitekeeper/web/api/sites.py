@@ -29,15 +29,15 @@ from sitekeeper.web.auth import AnyUser, Staff, now
 router = APIRouter(prefix="/api", tags=["sites"], responses=ERRORS)
 
 
-def site_out(row: fleet.FleetRow, contract_id: IdQuery = None) -> SiteOut:
-    """The API shape of a fleet row."""
+def site_out(row: fleet.FleetRow) -> SiteOut:
+    """The API shape of a fleet row (the list and the single site read the same row)."""
     return SiteOut(
         id=row.site_id,
         name=row.name,
         url=row.url,
         client_id=row.client_id,
         client=row.client_name,
-        contract_id=contract_id,
+        contract_id=row.contract_id,
         tags=row.tags,
         cms=row.cms,
         cms_version=row.cms_version,
@@ -60,7 +60,7 @@ def site_out(row: fleet.FleetRow, contract_id: IdQuery = None) -> SiteOut:
 
 def _one(session: Session, site: Site) -> SiteOut:
     page = fleet.fleet_page(session, fleet.FleetFilter(site_id=site.id), now())
-    return site_out(page.rows[0], site.contract_id)
+    return site_out(page.rows[0])
 
 
 def _client(session: Session, client_id: int) -> Client:

@@ -108,6 +108,11 @@ def _software(session: Session, site: Site) -> dict[str, Any]:
         "inventory": latest_inventory(session, site.id),
         "vulns": [f for f in found if f.kind == VULNERABILITY],
         "updates": [f for f in found if f.kind != VULNERABILITY],
+        # Counted as the fleet's column counts (store.site_summary): an unknown update
+        # source is listed with the updates but is no pending update.
+        "pending": sum(1 for f in found if f.kind == UPDATE),
+        "pending_security": sum(1 for f in found if f.kind == UPDATE and f.security),
+        "untracked": sum(1 for f in found if f.kind == UNKNOWN_SOURCE),
         "unreachable": releases.untracked(session, [site.id]),
         "runs": runs[:15],
         "drill": max(drills, key=lambda r: r.verified_at or r.started_at) if drills else None,
