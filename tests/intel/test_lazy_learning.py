@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sitekeeper.config import Settings
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.engine.intel_jobs import IntelJobs, SoftwareAlerts, ingest_advisories
-from sitekeeper.intel.hash_store import HashKnowledge
+from sitekeeper.intel.hash_store import HashKnowledge, md5_hex
 from sitekeeper.intel.hashes import HashSources, Learner, RangeLearner
 from sitekeeper.intel.osv import parse_osv
 from sitekeeper.probes.fingerprint import FingerprintProbe
@@ -249,3 +249,27 @@ async def test_a_joomla_zip_is_spooled_once_and_removed_and_the_site_narrowed(
     async with serve(app) as site, FingerprintProbe(hashes=knowledge) as probe:
         found = await probe.fingerprint(site.url("/"))
     assert (found.cms, found.version) == ("joomla", "4.4.5"), found.evidence
+
+
+async def test_a_hidden_wordpress_learns_the_checksums_of_every_listed_release(
+    tmp_path: Path,
+) -> None:
+    """WordPress names no range, but its checksums are small JSON: all are learned, once."""
+    stable = {"6.7.1": "latest", "6.7": "insecure", "6.6.2": "outdated"}
+    async with feed_server() as vendor:
+        vendor.bodies["/core/stable-check/1.0/"] = json.dumps(stable).encode()
+        for version in stable:
+            checksums = {"wp-includes/js/wp-embed.min.js": md5_hex(version.encode()),
+                         "wp-login.php": md5_hex(b"php is executed, never compared")}  # fmt: skip
+            vendor.bodies[f"/core/checksums/1.0/?version={version}&locale=en_US"] = json.dumps(
+                {"checksums": checksums}
+            ).encode()
+        knowledge = HashKnowledge.in_home(tmp_path)
+        sources = HashSources(wordpress_api_url=vendor.url("/"))
+        async with RangeLearner(knowledge, sources) as learner:
+            hidden = Fingerprint(url="x", cms="wordpress")
+            learned, _ = await learner.learn_for(hidden)
+            again, _ = await learner.learn_for(hidden)
+    assert (sorted(learned), again) == (["6.6.2", "6.7", "6.7.1"], [])
+    embed = md5_hex(b"6.7")
+    assert knowledge.files("wordpress", "6.7") == {"wp-includes/js/wp-embed.min.js": embed}

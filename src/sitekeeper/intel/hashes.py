@@ -491,8 +491,10 @@ class RangeLearner:
     async def learn_for(self, found: Fingerprint) -> tuple[list[str], list[str]]:
         """Learn the releases ``found``'s candidates allow; returns (newly learned, notes)."""
         cms = found.cms
-        if cms not in ECOSYSTEMS or found.version or not found.candidates:
+        if cms not in ECOSYSTEMS or found.version:
             return [], []
+        if not found.candidates and cms != "wordpress":
+            return [], []  # no range yet; WordPress's checksums are cheap enough to learn all
         notes: list[str] = []
         try:
             listed = await self._listed(cms)
