@@ -146,8 +146,10 @@ async def test_down_is_confirmed_alerted_once_and_survives_a_restart(
     hits_before = loopback.site_hits
     _due_now(db)
     alert = await asyncio.wait_for(loopback.alerts.get(), timeout=15)
-    assert "baeckerei" in alert["title"]
+    assert alert["title"] == "AUSGEFALLEN: baeckerei"  # the client's language is German
+    assert alert["type"] == "failure"  # what Slack, Teams and pagers colour and route by
     assert "http_status" in alert["message"]
+    assert "ist seit" in alert["message"]
     assert loopback.site_hits - hits_before == 2  # the failure was confirmed by a re-check
     (incident,) = _open_incidents(db)
     assert incident.kind == "down"
@@ -167,7 +169,8 @@ async def test_down_is_confirmed_alerted_once_and_survives_a_restart(
     _due_now(db)
     recovered = await asyncio.wait_for(loopback.alerts.get(), timeout=15)
     await _stop(stop, task)
-    assert "baeckerei" in recovered["title"]
+    assert recovered["title"] == "WIEDER ERREICHBAR: baeckerei"
+    assert recovered["type"] == "success"
     assert _open_incidents(db) == []
     with db.session() as s:
         closed = s.scalars(select(Incident)).one()

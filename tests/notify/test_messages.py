@@ -88,8 +88,28 @@ def test_hostile_values_stay_on_one_bounded_line() -> None:
     assert max(len(line) for line in msg.body.splitlines()) < 600
 
 
-@pytest.mark.parametrize("language", ["en", "de", "de-AT", "fr_FR", ""])
+@pytest.mark.parametrize("language", ["en", "fr_FR", "pt-BR", ""])
 def test_unknown_languages_fall_back_to_english(language: str) -> None:
     msg = messages.certificate_invalid(site="s", url="u", reason="r", language=language)
     assert msg == Message(AlertKind.CERT_INVALID, "Certificate invalid: s", msg.body)
     assert msg.body.startswith("The TLS certificate of s (u) is not valid.")
+
+
+@pytest.mark.parametrize("language", ["de", "de-AT", "de_CH.UTF-8"])
+def test_german_and_its_regional_variants_get_the_german_texts(language: str) -> None:
+    msg = messages.certificate_expiring(
+        site="Shop", url="https://shop.example", expires=T0, days_left=9, issuer=None,
+        client="Bäckerei", language=language,
+    )  # fmt: skip
+    assert msg.title == "Zertifikat läuft in 9 Tagen ab: Shop"
+    assert "läuft am 26.11.2026 07:00 UTC ab (noch 9 Tage)" in msg.body
+    assert "Aussteller: unbekannt" in msg.body
+    assert "Kunde: Bäckerei" in msg.body
+
+
+def test_hostile_values_are_not_read_as_templates_in_german() -> None:
+    msg = messages.site_down(
+        site="{site}{url}", url="u", category="c", detail="{since}", since=T0, language="de"
+    )
+    assert msg.title == "AUSGEFALLEN: {site}{url}"
+    assert "Details: {since}" in msg.body

@@ -208,7 +208,7 @@ async def test_url_under_another_key_fails_instead_of_vanishing(db: Database, va
 class _Exploding:
     """A sender with a bug: the outbox must record it, not lose the row."""
 
-    async def send(self, url: str, *, title: str, body: str) -> None:
+    async def send(self, url: str, *, title: str, body: str, severity: str = "info") -> None:
         raise KeyError("bug")
 
 
@@ -261,7 +261,7 @@ class _Stalling:
         self.db, self.vault = db, vault
         self.takeover: outbox.DeliveryReport | None = None
 
-    async def send(self, url: str, *, title: str, body: str) -> None:
+    async def send(self, url: str, *, title: str, body: str, severity: str = "info") -> None:
         later = T0 + outbox.CLAIM_LEASE
         self.takeover = await outbox.deliver_due(
             self.db, self.vault, now=later, sender=loopback_sender()

@@ -40,7 +40,7 @@ from sitekeeper.cms.wordpress import DbCredentials
 from sitekeeper.domain.backup_events import BackupEventKind
 from sitekeeper.domain.plans import PlanOptions
 from sitekeeper.errors import SitekeeperError, UsageError
-from sitekeeper.notify import outbox
+from sitekeeper.notify import messages, outbox
 from sitekeeper.remote.access import SshAccess
 from sitekeeper.remote.hostkeys import StoreHostKeyPins
 from sitekeeper.remote.keys import remove_stale_keys, write_key_file
@@ -396,12 +396,18 @@ def _fail(ctx: BackupContext, run_id: int, error: str) -> None:
             client.name if client else None,
         )
         if urls:
+            message = messages.backup_failed(  # in the client's language
+                site=site.name,
+                url=site.url,
+                error=error,
+                client=client.name if client else None,
+                language=client.language if client else "en",
+            )
             outbox.enqueue(
                 session,
                 urls=urls,
-                title=f"Backup of {site.name} failed",
-                body=f"The backup of {site.name} ({site.url}) failed: {error[:1000]}\n"
-                "Earlier snapshots are intact; the next run will try again.",
+                title=message.title,
+                body=message.body,
                 event_id=event.id,
                 vault=ctx.vault,
                 now=now,

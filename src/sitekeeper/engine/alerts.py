@@ -127,7 +127,7 @@ def queue_reminders(session: Session, alerter: Alerter, now: datetime, every: ti
             data={"open_for_s": int((now - incident.opened_at).total_seconds())},
             ts=now,
         )
-        message = messages.site_down(
+        down = messages.site_down(
             site=target.name,
             url=target.url,
             category="still down",
@@ -136,12 +136,13 @@ def queue_reminders(session: Session, alerter: Alerter, now: datetime, every: ti
             client=target.client_name,
             language=target.client_language,
         )
+        message = messages.reminder(down, target.client_language)
         urls = alerter.urls_for(session, target)
         if urls:
             outbox.enqueue(
                 session,
                 urls=urls,
-                title=f"Reminder: {message.title}",
+                title=message.title,
                 body=message.body,
                 event_id=event.id,
                 vault=alerter.vault,

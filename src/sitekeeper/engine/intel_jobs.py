@@ -442,7 +442,8 @@ class IntelJobs:
             if site is None:
                 raise NotFound(f"site {ref!r} was removed during the inventory")
             changes = inventories.store_inventory(session, site, inventory)
-            rematch(session, now, site_ids=[site_id])
+            # A site's first match of a known vulnerability alerts, as an advisory import does.
+            self.alerts.queue(session, rematch(session, now, site_ids=[site_id]).alerting(), now)
             return changes
 
         changes = await self._db(store)
@@ -486,7 +487,8 @@ class IntelJobs:
             site = session.get(Site, site_id)
             if site is not None:
                 inventories.store_fingerprint(session, site, result, now)
-                rematch(session, now, site_ids=[site_id])
+                matched = rematch(session, now, site_ids=[site_id])
+                self.alerts.queue(session, matched.alerting(), now)  # as after an inventory
 
         await self._db(store)
         return result

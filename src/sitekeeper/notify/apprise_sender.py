@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sitekeeper.egress.blocking import confined
 from sitekeeper.egress.policy import EgressPolicy
 from sitekeeper.errors import DeliveryError
+from sitekeeper.notify.severity import Severity
 from sitekeeper.plugins import register
 
 _APPRISE_LOGGER = logging.getLogger("apprise")
@@ -83,7 +84,15 @@ def _reason(records: list[logging.LogRecord], url: str) -> str:
     return redact(text, url)[:_REASON_MAX]
 
 
-def _send_blocking(url: str, title: str, body: str, timeout: float, egress: EgressPolicy) -> None:
+def _send_blocking(
+    url: str,
+    title: str,
+    body: str,
+    timeout: float,
+    egress: EgressPolicy,
+    *,
+    severity: Severity = Severity.INFO,
+) -> None:
     """One synchronous send in the calling (worker) thread; DeliveryError on failure.
 
     The plugin's connections are confined to what ``egress`` allows (checked on the
@@ -106,7 +115,12 @@ def _send_blocking(url: str, title: str, body: str, timeout: float, egress: Egre
         plugin.socket_connect_timeout = min(float(plugin.socket_connect_timeout), timeout)
         plugin.socket_read_timeout = min(float(plugin.socket_read_timeout), timeout)
         with confined(egress) as confinement:
-            ok = plugin.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT)
+            ok = plugin.notify(
+                body=body,
+                title=title,
+                body_format=apprise.NotifyFormat.TEXT,
+                notify_type=apprise.NotifyType(str(severity)),  # receivers colour or route by it
+            )
         if not ok and confinement.refused:
             raise DeliveryError(confinement.refused[0], permanent=True)
         if not ok:
@@ -138,12 +152,17 @@ class AppriseSender:
         self.config = config or self.Config(**options)
         self.egress = egress if egress is not None else EgressPolicy.public_only()
 
-    async def send(self, url: str, *, title: str, body: str) -> None:
+    async def send(
+        self, url: str, *, title: str, body: str, severity: Severity = Severity.INFO
+    ) -> None:
         """Deliver one message to one URL; DeliveryError (with the reason) if not delivered."""
         timeout = self.config.timeout
         try:
             await asyncio.wait_for(
-                asyncio.to_thread(_send_blocking, url, title, body, timeout, self.egress), timeout
+                asyncio.to_thread(
+                    _send_blocking, url, title, body, timeout, self.egress, severity=severity
+                ),
+                timeout,
             )
         except TimeoutError:
             raise DeliveryError(f"no answer within {timeout:g}s") from None

@@ -1,11 +1,10 @@
-"""Alert texts: a title and a plain-text body per alert kind.
+"""Alert texts: a title and a plain-text body per alert kind, in the client's language.
 
 The functions take plain values (no ORM objects) so the engine, the CLI or a
-test can render an alert from anywhere. Texts live in one catalogue per
-language; only English exists today, and any other ``language`` falls back to
-it, so translating later means adding a catalogue, not touching callers.
-Values come from monitored (possibly hostile) sites, so they are bounded and
-titles are kept on one line.
+test can render an alert from anywhere. The English texts here are the msgids of
+the gettext catalogues in ``sitekeeper.locale`` (German today); a language without
+a catalogue gets English. Values come from monitored (possibly hostile) sites, so
+they are bounded and titles are kept on one line.
 """
 
 from __future__ import annotations
@@ -15,18 +14,20 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from sitekeeper.domain.durations import format_duration
+from sitekeeper.locale import N_, translations
 
 TITLE_MAX = 500  # the notifications.title column
 _DETAIL_MAX = 500
 
 
 class AlertKind(StrEnum):
-    """What an alert is about; a stable key into the text catalogues."""
+    """What an alert is about; a stable key into the texts."""
 
     SITE_DOWN = "site_down"
     SITE_RECOVERED = "site_recovered"
     CERT_EXPIRING = "cert_expiring"
     CERT_INVALID = "cert_invalid"
+    BACKUP_FAILED = "backup_failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,40 +39,53 @@ class Message:
     body: str
 
 
-_EN: dict[AlertKind, tuple[str, str]] = {
+_TEXTS: dict[AlertKind, tuple[str, str]] = {
     AlertKind.SITE_DOWN: (
-        "DOWN: {site}",
-        "{site} ({url}) is down since {since}.\n\n"
-        "Error: {category}\n"
-        "Detail: {detail}\n"
-        "{client_line}",
+        N_("DOWN: {site}"),
+        N_(
+            "{site} ({url}) is down since {since}.\n\n"
+            "Error: {category}\n"
+            "Detail: {detail}\n"
+            "{client_line}"
+        ),
     ),
     AlertKind.SITE_RECOVERED: (
-        "RECOVERED: {site}",
-        "{site} ({url}) is up again since {recovered_at}.\n\n"
-        "It was down for {downtime} (since {since}).\n"
-        "{client_line}",
+        N_("RECOVERED: {site}"),
+        N_(
+            "{site} ({url}) is up again since {recovered_at}.\n\n"
+            "It was down for {downtime} (since {since}).\n"
+            "{client_line}"
+        ),
     ),
     AlertKind.CERT_EXPIRING: (
-        "Certificate expires in {days_left} days: {site}",
-        "The TLS certificate of {site} ({url}) expires on {expires} "
-        "({days_left} days left).\n\n"
-        "Issuer: {issuer}\n"
-        "{client_line}",
+        N_("Certificate expires in {days_left} days: {site}"),
+        N_(
+            "The TLS certificate of {site} ({url}) expires on {expires} "
+            "({days_left} days left).\n\n"
+            "Issuer: {issuer}\n"
+            "{client_line}"
+        ),
     ),
     AlertKind.CERT_INVALID: (
-        "Certificate invalid: {site}",
-        "The TLS certificate of {site} ({url}) is not valid.\n\nReason: {reason}\n{client_line}",
+        N_("Certificate invalid: {site}"),
+        N_(
+            "The TLS certificate of {site} ({url}) is not valid.\n\nReason: {reason}\n{client_line}"
+        ),
+    ),
+    AlertKind.BACKUP_FAILED: (
+        N_("Backup of {site} failed"),
+        N_(
+            "The backup of {site} ({url}) failed: {error}\n"
+            "Earlier snapshots are intact; the next run will try again.\n"
+            "{client_line}"
+        ),
     ),
 }
-
-_CATALOGUES: dict[str, dict[AlertKind, tuple[str, str]]] = {"en": _EN}
-
-
-def _catalogue(language: str) -> dict[AlertKind, tuple[str, str]]:
-    """The texts for ``language`` ("de", "de-AT", ...), English when there are none yet."""
-    base = language.lower().replace("_", "-").split("-", 1)[0]
-    return _CATALOGUES.get(base, _EN)
+_CLIENT_LINE = N_("Client: {client}")
+_REMINDER = N_("Reminder: {title}")
+_TIME = N_("%Y-%m-%d %H:%M UTC")  # a strftime pattern: each language writes dates its way
+_NO_DETAIL = N_("-")
+_UNKNOWN = N_("unknown")
 
 
 def _clean(value: object, limit: int = _DETAIL_MAX) -> str:
@@ -80,21 +94,28 @@ def _clean(value: object, limit: int = _DETAIL_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _text(value: object) -> str:
+def _text(value: object, language: str) -> str:
     """A template value: a time in UTC, anything else one bounded line (see ``_clean``)."""
     if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return value.astimezone(UTC).strftime(translations(language).gettext(_TIME))
     return _clean(value)
 
 
 def _render(kind: AlertKind, language: str, client: str | None, **values: object) -> Message:
     """The kind's texts with every value made safe here, so no builder can forget one."""
-    title_template, body_template = _catalogue(language)[kind]
-    texts = {name: _text(value) for name, value in values.items()}
-    client_line = f"Client: {_clean(client)}\n" if client else ""
-    title = _clean(title_template.format(**texts), TITLE_MAX)
-    body = body_template.format(client_line=client_line, **texts).rstrip() + "\n"
+    t = translations(language)
+    title_template, body_template = _TEXTS[kind]
+    texts = {name: _text(value, language) for name, value in values.items()}
+    client_line = t.gettext(_CLIENT_LINE).format(client=_clean(client)) + "\n" if client else ""
+    title = _clean(t.gettext(title_template).format(**texts), TITLE_MAX)
+    body = t.gettext(body_template).format(client_line=client_line, **texts).rstrip() + "\n"
     return Message(kind=kind, title=title, body=body)
+
+
+def reminder(message: Message, language: str = "en") -> Message:
+    """The same alert again, its title marked as a reminder."""
+    title = translations(language).gettext(_REMINDER).format(title=message.title)
+    return Message(kind=message.kind, title=_clean(title, TITLE_MAX), body=message.body)
 
 
 def site_down(
@@ -108,7 +129,8 @@ def site_down(
     language: str = "en",
 ) -> Message:
     """The alert for a confirmed outage; ``category`` is a ``domain.checks.ErrorCategory``."""
-    values = {"category": category, "detail": detail or "-", "since": since}
+    no_detail = translations(language).gettext(_NO_DETAIL)
+    values = {"category": category, "detail": detail or no_detail, "since": since}
     return _render(AlertKind.SITE_DOWN, language, client, site=site, url=url, **values)
 
 
@@ -138,7 +160,8 @@ def certificate_expiring(
     language: str = "en",
 ) -> Message:
     """The warning sent when a certificate expires within the plan's warning days."""
-    values = {"expires": expires, "days_left": days_left, "issuer": issuer or "unknown"}
+    unknown = translations(language).gettext(_UNKNOWN)
+    values = {"expires": expires, "days_left": days_left, "issuer": issuer or unknown}
     return _render(AlertKind.CERT_EXPIRING, language, client, site=site, url=url, **values)
 
 
@@ -152,3 +175,15 @@ def certificate_invalid(
 ) -> Message:
     """The alert for a certificate that does not verify (expired, wrong name, untrusted)."""
     return _render(AlertKind.CERT_INVALID, language, client, site=site, url=url, reason=reason)
+
+
+def backup_failed(
+    *,
+    site: str,
+    url: str,
+    error: str,
+    client: str | None = None,
+    language: str = "en",
+) -> Message:
+    """The alert for a failed backup (``error`` is ours, already one line of server output)."""
+    return _render(AlertKind.BACKUP_FAILED, language, client, site=site, url=url, error=error)

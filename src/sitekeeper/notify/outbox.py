@@ -31,10 +31,12 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.domain.events import EventKind
 from sitekeeper.errors import DeliveryError, SitekeeperError
+from sitekeeper.notify import severity
 from sitekeeper.notify.apprise_sender import AppriseSender
+from sitekeeper.notify.severity import Severity
 from sitekeeper.store import journal
 from sitekeeper.store.database import Database
-from sitekeeper.store.tables import Event, Notification
+from sitekeeper.store.tables import Event, Incident, Notification
 from sitekeeper.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,9 @@ _ERROR_MAX = 2000
 class Sender(Protocol):
     """Delivers one message to one channel URL, raising DeliveryError on failure."""
 
-    async def send(self, url: str, *, title: str, body: str) -> None: ...
+    async def send(
+        self, url: str, *, title: str, body: str, severity: Severity = Severity.INFO
+    ) -> None: ...
 
 
 @dataclass(slots=True)
@@ -72,6 +76,7 @@ class _Claim:
     target: str
     title: str
     body: str
+    severity: Severity
 
 
 def backoff(attempts: int) -> timedelta:
@@ -174,8 +179,18 @@ def _claim_due(
                 # A deliverer died mid-send on the last attempt: give up now, loudly.
                 _mark_failed(session, vault, row, now, "no outcome recorded for the last attempt")
                 continue
-            claims.append(_Claim(row.id, row.attempts, row.target, row.title, row.body))
+            severity = _severity(session, row.event_id)
+            claims.append(_Claim(row.id, row.attempts, row.target, row.title, row.body, severity))
     return claims
+
+
+def _severity(session: Session, event_id: int | None) -> Severity:
+    """The alert's severity, from the journal event (and incident) that caused it."""
+    event = session.get(Event, event_id) if event_id is not None else None
+    if event is None:
+        return severity.of_event(None)
+    incident = session.get(Incident, event.incident_id) if event.incident_id else None
+    return severity.of_event(event.kind, incident.kind if incident else None)
 
 
 def claim(session: Session, row_id: int, *, seen_attempts: int, now: datetime) -> bool:
@@ -206,7 +221,7 @@ async def _attempt(sender: Sender, vault: Vault, claim: _Claim) -> DeliveryError
     except SitekeeperError as exc:
         return DeliveryError(str(exc), permanent=True)
     try:
-        await sender.send(url, title=claim.title, body=claim.body)
+        await sender.send(url, title=claim.title, body=claim.body, severity=claim.severity)
     except DeliveryError as exc:
         return exc
     except Exception as exc:  # the outbox is the one loop that catches; record, never drop
