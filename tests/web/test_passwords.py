@@ -67,7 +67,8 @@ def test_a_password_change_needs_the_current_one_and_ends_other_sessions(
     )
     assert changed.status_code == 204, changed.text
     assert logged_in(here) and not logged_in(elsewhere)
-    assert bearer(live, world.admin_token).get("/api/me").status_code == 200  # tokens stay
+    # Whoever knew the old password may hold a token: revoked with it (OWASP).
+    assert bearer(live, world.admin_token).get("/api/me").status_code == 401
     login(live.base, "ada@agency.example", "the next secret")
 
 
@@ -138,7 +139,7 @@ def test_an_admin_resets_a_password_on_the_users_page(live: Live, world: World) 
     assert generated.status_code == 200 and found
     login(live.base, "tom@agency.example", found.group(1))
     assert found.group(1) not in ada.get("/users").text  # shown once
-    assert bearer(live, token.json()["token"]).get("/api/me").status_code == 200
+    assert bearer(live, token.json()["token"]).get("/api/me").status_code == 401  # revoked
     # Resetting one's own password keeps the browser that did it logged in.
     ada.post(f"/users/{world.admin}/password", data={"csrf_token": csrf_of(ada)})
     assert logged_in(ada)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,7 @@ import typer
 
 from sitekeeper.cli import output
 from sitekeeper.cli.context import app_context
+from sitekeeper.domain.durations import parse_duration
 from sitekeeper.errors import UsageError
 from sitekeeper.store import users
 from sitekeeper.store.clients import get_client
@@ -103,17 +105,82 @@ def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     )
 
 
+def _lifetime(text: str | None) -> timedelta | None:
+    if text is None:
+        return None
+    try:
+        return timedelta(seconds=parse_duration(text))
+    except ValueError as exc:
+        raise UsageError(f"--expires: {exc}") from None
+
+
 @app.command("token")
 def token(
     ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="The user's e-mail or id.")],
     name: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
+    expires: Annotated[
+        str | None,
+        typer.Option("--expires", help="Lifetime, e.g. 90d or 12h (default: until revoked)."),
+    ] = None,
 ) -> None:
     """Create an API token for the user and print it (it is shown only this once)."""
     state = app_context(ctx)
+    lifetime = _lifetime(expires)
     with state.session() as session:
-        raw, _ = users.create_token(session, users.get_user(session, email), name, state.now())
+        user = users.get_user(session, email)
+        raw, _ = users.create_token(session, user, name, state.now(), expires_in=lifetime)
     typer.echo(raw)
+
+
+def _stamp(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+@app.command("tokens")
+def tokens(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The user's e-mail or id.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """The user's API tokens (never their secrets), newest first."""
+    with app_context(ctx).session() as session:
+        data = [
+            {
+                "id": t.id,
+                "name": t.name,
+                "prefix": t.prefix,
+                "created_at": _stamp(t.created_at),
+                "last_used_at": _stamp(t.last_used_at),
+                "expires_at": _stamp(t.expires_at),
+            }
+            for t in users.list_tokens(session, users.get_user(session, email))
+        ]
+    if as_json:
+        output.print_json(data)
+        return
+    output.print_table(
+        ["id", "name", "starts with", "created", "last used", "expires"],
+        [
+            [d["id"], d["name"], f"{d['prefix']}…", d["created_at"], d["last_used_at"],
+             d["expires_at"] or "never"]
+            for d in data
+        ],
+    )  # fmt: skip
+
+
+@app.command("revoke-token")
+def revoke_token(
+    ctx: typer.Context,
+    token_id: Annotated[int, typer.Argument(help="The token's id (`sitekeeper user tokens`).")],
+) -> None:
+    """Revoke an API token of any user: it stops working at once."""
+    with app_context(ctx).session() as session:
+        row = users.get_token(session, token_id)
+        owner = users.get_user(session, row.user_id)
+        users.revoke_token(session, owner, token_id)
+        email = owner.email
+    output.note(f"token {token_id} of {email} revoked")
 
 
 @app.command("password")
@@ -121,13 +188,17 @@ def password(
     ctx: typer.Context,
     email: Annotated[str, typer.Argument(help="The user's e-mail or id.")],
     password_file: PasswordFile = None,
+    keep_tokens: Annotated[
+        bool, typer.Option("--keep-tokens", help="Keep the user's API tokens working.")
+    ] = False,
 ) -> None:
-    """Set a new password (ends the user's sessions)."""
+    """Set a new password (ends the user's sessions and revokes its API tokens)."""
     state = app_context(ctx)
     secret = _password(password_file)
     with state.session() as session:
-        users.set_password(session, users.get_user(session, email), secret)
-    output.note("password changed")
+        user = users.get_user(session, email)
+        revoked = users.set_password(session, user, secret, keep_tokens=keep_tokens)
+    output.note(f"password changed; {revoked} API token(s) revoked")
 
 
 @app.command("remove")

@@ -172,17 +172,35 @@ def _end_sessions(session: Session, user: User, keep: str | None = None) -> None
 
 
 def set_password(
-    session: Session, user: User, password: str, *, keep_session: str | None = None
-) -> None:
-    """Replace the password and end the user's sessions (a reset must lock others out).
+    session: Session,
+    user: User,
+    password: str,
+    *,
+    keep_session: str | None = None,
+    keep_tokens: bool = False,
+    keep_token: int | None = None,
+) -> int:
+    """Replace the password, end the user's sessions and revoke its API tokens; returns how
+    many tokens were revoked.
 
-    ``keep_session`` is the raw id of the session making the change, when it is the
-    user's own: changing one's password should not log out the browser that did it.
-    API tokens are left alone: they are revoked one by one, or by removing the user.
+    A new password says "whoever knew the old one must lose access": a session or
+    token someone else holds is exactly that access (OWASP session management: end
+    every other session on a password change or reset). ``keep_session`` is the raw id
+    of the session making the change, and ``keep_token`` the id of the token making it,
+    when it is the user's own: changing one's password does not cut the branch one sits
+    on. ``keep_tokens`` keeps every token (an admin's choice on a reset, or the user's on
+    a routine change), for scripts that must not break.
     """
     user.password_hash = hash_password(password)
     _end_sessions(session, user, keep_session)
+    revoked = 0
+    if not keep_tokens:
+        query = delete(ApiToken).where(ApiToken.user_id == user.id)
+        if keep_token is not None:
+            query = query.where(ApiToken.id != keep_token)
+        revoked = int(getattr(session.execute(query), "rowcount", 0) or 0)
     session.flush()
+    return revoked
 
 
 class PasswordOutcome(StrEnum):
@@ -209,8 +227,13 @@ def change_password(
     now: datetime,
     *,
     keep_session: str | None = None,
+    keep_token: int | None = None,
+    keep_tokens: bool = False,
 ) -> PasswordChange:
     """Set ``new`` if ``current`` is right; wrong guesses count like failed logins.
+
+    Other sessions end and other tokens are revoked unless ``keep_tokens`` (see
+    ``set_password``).
 
     Someone holding a stolen session or token could otherwise guess the password
     (to take the account over for good) at full speed. A failure is recorded, not
@@ -225,7 +248,14 @@ def change_password(
         record_failure(session, [(key, ACCOUNT_POLICY)], now)
         return PasswordChange(PasswordOutcome.WRONG)
     clear_failures(session, key)
-    set_password(session, user, new, keep_session=keep_session)
+    set_password(
+        session,
+        user,
+        new,
+        keep_session=keep_session,
+        keep_token=keep_token,
+        keep_tokens=keep_tokens,
+    )
     return PasswordChange(PasswordOutcome.CHANGED)
 
 
@@ -298,11 +328,23 @@ def purge_sessions(session: Session, now: datetime) -> int:
 TOKEN_PREFIX = "skt_"  # noqa: S105 - a marker, not a secret
 
 
-def create_token(session: Session, user: User, name: str, now: datetime) -> tuple[str, ApiToken]:
-    """A new API token: the raw value (shown once) and its row."""
+MAX_TOKEN_LIFETIME = timedelta(days=3650)
+
+
+def create_token(
+    session: Session,
+    user: User,
+    name: str,
+    now: datetime,
+    *,
+    expires_in: timedelta | None = None,
+) -> tuple[str, ApiToken]:
+    """A new API token: the raw value (shown once) and its row; ``expires_in`` bounds its life."""
     label = name.strip()
     if not label or len(label) > 100:
         raise UsageError("a token needs a name of 1 to 100 characters")
+    if expires_in is not None and not timedelta(0) < expires_in <= MAX_TOKEN_LIFETIME:
+        raise UsageError("a token expires after 1 second to 3650 days")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         user_id=user.id,
@@ -310,28 +352,35 @@ def create_token(session: Session, user: User, name: str, now: datetime) -> tupl
         token_hash=_digest(raw),
         prefix=raw[:10],
         created_at=now,
+        expires_at=now + expires_in if expires_in is not None else None,
     )
     session.add(row)
     session.flush()
     return raw, row
 
 
-def token_user(session: Session, raw: str, now: datetime) -> User | None:
-    """The active user owning this token, or None."""
+def token_lookup(session: Session, raw: str, now: datetime) -> tuple[User, ApiToken] | None:
+    """The active user owning this live (unexpired) token, with the token; else None."""
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(raw)))
-    if row is None:
+    if row is None or (row.expires_at is not None and row.expires_at <= now):
         return None
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         return None
     # Written at most once a minute so scripts hammering the API do not write on every call.
-    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+    if row.last_used_at is None or now - row.last_used_at >= timedelta(minutes=1):
         row.last_used_at = now
-    return user
+    return user, row
+
+
+def token_user(session: Session, raw: str, now: datetime) -> User | None:
+    """The active user owning this live token, or None."""
+    found = token_lookup(session, raw, now)
+    return found[0] if found is not None else None
 
 
 def list_tokens(session: Session, user: User) -> list[ApiToken]:
-    """The user's tokens, newest first."""
+    """The user's tokens, newest first (expired ones too, until revoked or purged)."""
     return list(
         session.scalars(
             select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
@@ -346,6 +395,21 @@ def revoke_token(session: Session, user: User, token_id: int) -> None:
         raise NotFound(f"no token {token_id}")
     session.delete(row)
     session.flush()
+
+
+def get_token(session: Session, token_id: int) -> ApiToken:
+    """Any user's token by id (admins); NotFound otherwise."""
+    row = session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound(f"no token {token_id}")
+    return row
+
+
+def purge_tokens(session: Session, now: datetime, grace: timedelta = timedelta(days=30)) -> int:
+    """Delete tokens expired more than ``grace`` ago (kept a while so their owners can see
+    why a script stopped); returns how many."""
+    result = session.execute(delete(ApiToken).where(ApiToken.expires_at <= now - grace))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # --- login throttling -------------------------------------------------------------------------

@@ -56,7 +56,8 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(16))  # shown in lists to tell tokens apart
     created_at: Mapped[datetime]
-    last_used_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]  # written at most once a minute
+    expires_at: Mapped[datetime | None]  # None: until revoked
 
 
 class LoginThrottle(Base):

@@ -36,6 +36,7 @@ class Viewer:
     role: str
     client_id: int | None
     csrf: str | None  # None when authenticated by a bearer token (no cookie, no CSRF risk)
+    token_id: int | None = None  # the API token of the request, if it came with one
 
     @property
     def is_staff(self) -> bool:
@@ -82,10 +83,11 @@ def authenticate(db: Database, request: Request) -> Viewer | None:
     token = _bearer(request)
     with db.session() as session:
         if token is not None:
-            user = users.token_user(session, token, now())
-            if user is None:
+            owned = users.token_lookup(session, token, now())
+            if owned is None:
                 return None
-            return Viewer(user.id, user.email, user.role, user.client_id, None)
+            owner, used = owned
+            return Viewer(owner.id, owner.email, owner.role, owner.client_id, None, used.id)
         raw = request.cookies.get(SESSION_COOKIE)
         found = users.session_user(session, raw, now()) if raw else None
         if found is None:

@@ -2,7 +2,8 @@
 
 A token's secret is returned once, on creation; only its SHA-256 is stored.
 A password change needs the current password, and wrong guesses are throttled
-like logins (a stolen session must not become a stolen account).
+like logins (a stolen session must not become a stolen account); it ends the other
+sessions and revokes the other tokens, unless the user keeps them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from fastapi import APIRouter, Request, Response
 from sitekeeper.store import users
 from sitekeeper.web.api.common import ERRORS, Db, ErrorBody, Id, error_response
 from sitekeeper.web.api.user_schemas import PasswordIn, TokenCreated, TokenIn, TokenOut
-from sitekeeper.web.api.users import token_out
+from sitekeeper.web.api.users import lifetime, token_out
 from sitekeeper.web.auth import AnyUser, now, own_session
 
 router = APIRouter(prefix="/api/me", tags=["account"], responses=ERRORS)
@@ -28,7 +29,7 @@ def list_tokens(session: Db, who: AnyUser) -> list[TokenOut]:
 def create_token(body: TokenIn, session: Db, who: AnyUser) -> TokenCreated:
     """A new token acting as you; ``token`` is in this answer only (copy it now)."""
     user = users.get_user(session, who.user_id)
-    raw, row = users.create_token(session, user, body.name, now())
+    raw, row = users.create_token(session, user, body.name, now(), expires_in=lifetime(body))
     return TokenCreated(**token_out(row).model_dump(), token=raw)
 
 
@@ -48,7 +49,8 @@ def revoke_token(token_id: Id, session: Db, who: AnyUser) -> Response:
     },
 )
 def change_password(body: PasswordIn, request: Request, session: Db, who: AnyUser) -> Response:
-    """Change your password; your other browser sessions are logged out, tokens stay."""
+    """Change your password; your other browser sessions are logged out and your other API
+    tokens revoked (the token making this request stays), unless ``keep_tokens``."""
     moment = now()
     result = users.change_password(
         session,
@@ -57,6 +59,8 @@ def change_password(body: PasswordIn, request: Request, session: Db, who: AnyUse
         body.new_password,
         moment,
         keep_session=own_session(request, who),
+        keep_token=who.token_id,
+        keep_tokens=body.keep_tokens,
     )
     if result.outcome is users.PasswordOutcome.WRONG:
         return error_response(403, "wrong_password", "the current password is wrong")

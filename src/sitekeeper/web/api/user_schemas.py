@@ -38,6 +38,9 @@ class UserCreated(UserOut):
     password: str | None = Field(
         default=None, description="The generated password: shown only in this answer"
     )
+    tokens_revoked: int | None = Field(
+        default=None, description="API tokens revoked by this password change"
+    )
 
 
 class UserIn(BaseModel):
@@ -57,7 +60,7 @@ class UserPatch(BaseModel):
     """Changes to a user; absent fields stay as they are.
 
     ``password`` sets a new one, ``reset_password`` generates one; either ends the
-    user's sessions and leaves its API tokens alone.
+    user's sessions and revokes its API tokens, unless ``keep_tokens``.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -69,6 +72,10 @@ class UserPatch(BaseModel):
         default=None, min_length=MIN_PASSWORD, max_length=MAX_PASSWORD, repr=False
     )
     reset_password: bool = Field(default=False, description="Generate a new password")
+    keep_tokens: bool = Field(
+        default=False,
+        description="With a new password: keep the user's API tokens (default: revoke them)",
+    )
 
 
 class TokenOut(BaseModel):
@@ -78,7 +85,8 @@ class TokenOut(BaseModel):
     name: str
     prefix: str
     created_at: datetime
-    last_used_at: datetime | None
+    last_used_at: datetime | None = Field(description="Updated at most once a minute")
+    expires_at: datetime | None = Field(default=None, description="None: until revoked")
 
 
 class TokenCreated(TokenOut):
@@ -93,6 +101,9 @@ class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
+    expires_in_days: int | None = Field(
+        default=None, ge=1, le=3650, description="Days until the token stops working (none: never)"
+    )
 
 
 class PasswordIn(BaseModel):
@@ -102,3 +113,8 @@ class PasswordIn(BaseModel):
 
     current_password: str = Field(max_length=MAX_PASSWORD, repr=False)
     new_password: str = Field(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD, repr=False)
+    keep_tokens: bool = Field(
+        default=False,
+        description="Keep your other API tokens (default: revoke all but the one making "
+        "this request)",
+    )

@@ -7,6 +7,8 @@ keeping one active admin) live in ``store.users``, shared with the CLI.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, HTTPException, Request, Response
 from sqlalchemy.orm import Session
 
@@ -51,7 +53,13 @@ def token_out(row: ApiToken) -> TokenOut:
         prefix=row.prefix,
         created_at=row.created_at,
         last_used_at=row.last_used_at,
+        expires_at=row.expires_at,
     )
+
+
+def lifetime(body: TokenIn) -> timedelta | None:
+    """How long a token asked for in ``body`` lives."""
+    return timedelta(days=body.expires_in_days) if body.expires_in_days else None
 
 
 def _user(session: Session, user_id: int) -> User:
@@ -109,7 +117,8 @@ def get_user(user_id: Id, session: Db, who: Admin) -> UserOut:
 def update_user(
     *, user_id: Id, body: UserPatch, request: Request, session: Db, who: Admin
 ) -> UserCreated:
-    """Change role, client or ``active``; set or reset the password (ends its sessions)."""
+    """Change role, client or ``active``; set or reset the password (ends its sessions and
+    revokes its API tokens unless ``keep_tokens``)."""
     user = _user(session, user_id)
     if body.password is not None and body.reset_password:
         raise UsageError("give either password or reset_password, not both")
@@ -124,9 +133,18 @@ def update_user(
     )
     generated = users.generate_password() if body.reset_password else None
     password = body.password if body.password is not None else generated
+    revoked = None
     if password is not None:
-        users.set_password(session, user, password, keep_session=own_session(request, who))
-    return UserCreated(**user_out(user).model_dump(), password=generated)
+        yours = user.id == who.user_id
+        revoked = users.set_password(
+            session,
+            user,
+            password,
+            keep_session=own_session(request, who),
+            keep_token=who.token_id if yours else None,
+            keep_tokens=body.keep_tokens,
+        )
+    return UserCreated(**user_out(user).model_dump(), password=generated, tokens_revoked=revoked)
 
 
 @router.delete("/users/{user_id}", status_code=204)
@@ -142,5 +160,19 @@ def delete_user(user_id: Id, session: Db, who: Admin) -> Response:
 def create_user_token(*, user_id: Id, body: TokenIn, session: Db, who: Admin) -> TokenCreated:
     """An API token acting as this user (``sitekeeper user token``), e.g. for a script's
     own account that never logs in; shown only in this answer."""
-    raw, row = users.create_token(session, _user(session, user_id), body.name, now())
+    user = _user(session, user_id)
+    raw, row = users.create_token(session, user, body.name, now(), expires_in=lifetime(body))
     return TokenCreated(**token_out(row).model_dump(), token=raw)
+
+
+@router.get("/users/{user_id}/tokens", response_model=list[TokenOut])
+def list_user_tokens(user_id: Id, session: Db, who: Admin) -> list[TokenOut]:
+    """The user's API tokens, newest first (never their secrets)."""
+    return [token_out(t) for t in users.list_tokens(session, _user(session, user_id))]
+
+
+@router.delete("/users/{user_id}/tokens/{token_id}", status_code=204)
+def revoke_user_token(user_id: Id, token_id: Id, session: Db, who: Admin) -> Response:
+    """Revoke one of the user's tokens (``sitekeeper user revoke-token``)."""
+    users.revoke_token(session, _user(session, user_id), token_id)
+    return Response(status_code=204)

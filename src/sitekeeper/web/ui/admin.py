@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -209,15 +210,46 @@ def account(request: Request, session: Db, who: AnyUser) -> HTMLResponse:
 
 
 @router.post("/account/tokens")
-def create_token(request: Request, session: Db, who: AnyUser, name: Field = "") -> HTMLResponse:
-    """Create a token and show it once."""
+def create_token(
+    request: Request, session: Db, who: AnyUser, name: Field = "", expires_in_days: Field = ""
+) -> HTMLResponse:
+    """Create a token (expiring after the days chosen, or never) and show it once."""
     user = users.get_user(session, who.user_id)
+    days = parse_id(expires_in_days) if expires_in_days.strip() else None
+    if expires_in_days.strip() and days is None:
+        raise HTTPException(400, "the expiry is a number of days")
     try:
         with session.begin_nested():
-            raw, _ = users.create_token(session, user, name, now())
+            raw, _ = users.create_token(
+                session,
+                user,
+                name,
+                now(),
+                expires_in=timedelta(days=days) if days else None,
+            )
     except UsageError as exc:
         raise HTTPException(400, str(exc)) from None
     return render_account(request, session, who, new=raw)
+
+
+@router.get("/users/{user_id}/tokens")
+def user_tokens(request: Request, user_id: Id, session: Db, who: Admin) -> HTMLResponse:
+    """Another user's API tokens, to see what a script uses and revoke it."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise HTTPException(404, f"no user {user_id}")
+    tokens = users.list_tokens(session, user)
+    return page(request, "user_tokens.html", who, user=user, tokens=tokens, moment=now())
+
+
+@router.post("/users/{user_id}/tokens/{token_id}/delete")
+def revoke_user_token(user_id: Id, token_id: Id, session: Db, who: Admin) -> Response:
+    """Revoke one of a user's tokens (admins)."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise HTTPException(404, f"no user {user_id}")
+    users.revoke_token(session, user, token_id)
+    return RedirectResponse(f"/users/{user_id}/tokens", status_code=303)
 
 
 @router.post("/account/tokens/{token_id}/delete")

@@ -1,8 +1,8 @@
 """Passwords in the dashboard: change one's own (account page), reset a user's (admins).
 
-Both end the user's other browser sessions and leave API tokens alone; the
-rules (length, throttled guesses of the current password) are ``store.users``'s,
-the same the CLI and the API follow.
+Both end the user's other browser sessions and revoke its API tokens unless the
+form keeps them; the rules (length, throttled guesses of the current password,
+what a new password revokes) are ``store.users``'s, the same the CLI and the API follow.
 """
 
 from __future__ import annotations
@@ -33,8 +33,10 @@ def change_password(
     current_password: Secret = "",
     new_password: Secret = "",
     repeat_password: Secret = "",
+    keep_tokens: Annotated[str, Form(max_length=10)] = "",
 ) -> HTMLResponse:
-    """Change one's password, given the current one; other sessions are logged out."""
+    """Change one's password, given the current one; other sessions are logged out and
+    API tokens revoked unless kept."""
     if new_password != repeat_password:
         return render_account(
             request, session, who, 400, change_error="The new passwords do not match."
@@ -49,6 +51,7 @@ def change_password(
                 new_password,
                 moment,
                 keep_session=own_session(request, who),
+                keep_tokens=keep_tokens == "on",
             )
     except UsageError as exc:
         return render_account(request, session, who, 400, change_error=f"{exc}.")
@@ -59,15 +62,24 @@ def change_password(
         minutes = users.wait_minutes(result.locked_until, moment)
         error = f"Too many wrong passwords. Try again in {minutes} minutes."
         return render_account(request, session, who, 429, change_error=error)
-    notice = "Password changed. Your other sessions were logged out."
+    notice = "Password changed. Your other sessions were logged out" + (
+        "." if keep_tokens == "on" else " and your API tokens revoked."
+    )
     return render_account(request, session, who, change_notice=notice)
 
 
 @router.post("/users/{user_id}/password")
 def reset_password(
-    *, request: Request, user_id: Id, session: Db, who: Admin, password: Secret = ""
+    *,
+    request: Request,
+    user_id: Id,
+    session: Db,
+    who: Admin,
+    password: Secret = "",
+    keep_tokens: Annotated[str, Form(max_length=10)] = "",
 ) -> HTMLResponse:
-    """Set the password typed, or generate one shown once; the user's sessions end."""
+    """Set the password typed, or generate one shown once; the user's sessions end and its
+    API tokens are revoked unless the admin keeps them."""
     user = session.get(User, user_id)
     if user is None:
         raise HTTPException(404, f"no user {user_id}")
@@ -75,7 +87,20 @@ def reset_password(
     generated = None if password else new
     try:
         with session.begin_nested():
-            users.set_password(session, user, new, keep_session=own_session(request, who))
+            revoked = users.set_password(
+                session,
+                user,
+                new,
+                keep_session=own_session(request, who),
+                keep_tokens=keep_tokens == "on",
+            )
     except UsageError as exc:
         return render_users(request, session, who, f"{user.email}: {exc}", 400)
-    return render_users(request, session, who, reset_email=user.email, reset_password=generated)
+    return render_users(
+        request,
+        session,
+        who,
+        reset_email=user.email,
+        reset_password=generated,
+        tokens_revoked=revoked,
+    )
