@@ -131,7 +131,9 @@ class Settings(BaseSettings):
     drill_db_user: str = "root"
     drill_db_password: str | None = Field(default=None, repr=False)
     drill_run_as: str = Field(
-        default="nobody", description="Unix user a drill's PHP runs as when sitekeeper is root."
+        default="sitekeeper-drill",
+        description="Unix user a drill's PHP runs as when sitekeeper is root (never root; "
+        "nobody if this default user does not exist).",
     )
     web_host: str = Field(default="127.0.0.1", description="Address the web UI listens on.")
     web_port: int = Field(default=8787, ge=0, le=65535, description="Port of the web UI (0: off).")

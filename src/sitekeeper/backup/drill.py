@@ -8,9 +8,13 @@ answers 200 without following redirects, carries the site's own title (its
 ``blogname`` from the restored database) and shows no PHP error text. The
 verdict goes on the run and in the journal; the sandbox is always removed.
 
-The restored code is the client's site, possibly hacked: when sitekeeper runs
-as root, PHP runs as an unprivileged user (``drill_run_as``), with a clean
-environment, and its database user can reach only the scratch database.
+Everything in the snapshot came from the client's server, possibly hacked,
+and is replayed with the least rights that work: the dump is scanned and
+refused if it holds anything but a site's data (``dumpscan``), then loaded
+with the client's commands off by a database user that can reach only the
+scratch database (``scratchdb``); files of the restored tree are read and
+written without following links (``treefiles``); and PHP runs as an
+unprivileged user in bubblewrap, killed with all it started (``sandbox``).
 """
 
 from __future__ import annotations
@@ -19,9 +23,7 @@ import asyncio
 import html
 import logging
 import os
-import pwd
 import re
-import secrets
 import shutil
 import socket
 import tempfile
@@ -35,16 +37,23 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session
 
+from sitekeeper.backup import dumpscan, treefiles
+from sitekeeper.backup.dumpscan import UnsafeDump
 from sitekeeper.backup.errors import BackupError
 from sitekeeper.backup.options import BackupSettings
 from sitekeeper.backup.restore import find_snapshot
-from sitekeeper.backup.runner import DUMP, FILES, BackupContext, SiteInfo
+from sitekeeper.backup.runner import CONFIG_BYTES, DUMP, FILES, BackupContext, SiteInfo
+from sitekeeper.backup.sandbox import Sandbox, prepare, started
+from sitekeeper.backup.scratchdb import ScratchDatabase
+from sitekeeper.backup.treefiles import UnsafeTree, hand_over, opened_dir
 from sitekeeper.cms.php_config import parse_php_config
 from sitekeeper.cms.wordpress import DbCredentials, parse_mysql_rows
+from sitekeeper.domain.untrusted import shown
 from sitekeeper.errors import SitekeeperError
 from sitekeeper.store import backups as queries
 from sitekeeper.store.tables import Site
 
+CONFIG = "wp-config.php"
 _PHP_ERRORS = re.compile(
     r"(?:Fatal error|Parse error|Warning|Notice|Deprecated|Recoverable fatal error)"
     r"(?:</b>)?:\s|There has been a critical error on this website|"
@@ -109,65 +118,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class _ScratchDatabase:
-    """A throwaway database and user on the drill's MariaDB, made and dropped as root."""
-
-    def __init__(self, settings: BackupSettings, sandbox: Path, label: str) -> None:
-        self.settings = settings
-        self.name = f"sk_drill_{label}_{secrets.token_hex(4)}"
-        self.user = self.name[:32]
-        self.password = secrets.token_urlsafe(24)
-        self.options = sandbox / "root.cnf"
-        lines = [
-            "[client]",
-            "user=" + settings.drill_db_user,
-            "host=" + settings.drill_db_host,
-            f"port={settings.drill_db_port}",
-        ]
-        if settings.drill_db_password:
-            lines.append(f'password="{settings.drill_db_password}"')
-        fd = os.open(self.options, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write("\n".join(lines) + "\n")
-
-    async def mysql(
-        self, sql: str | None = None, *, database: str | None = None, stdin: Path | None = None
-    ) -> str:
-        argv = ["mysql", f"--defaults-extra-file={self.options}", "--batch", "--skip-column-names"]
-        if database:
-            argv.append(f"--database={database}")
-        if sql is not None:
-            argv += ["--execute", sql]
-        with open(stdin, "rb") if stdin else open(os.devnull, "rb") as feed:  # noqa: ASYNC230
-            proc = await asyncio.create_subprocess_exec(
-                *argv, stdin=feed, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-            )
-            out, err = await proc.communicate()
-        if proc.returncode != 0:
-            detail = err.decode("utf-8", errors="replace").strip()[-500:]
-            raise BackupError(f"drill database: mysql failed: {detail}")
-        return out.decode("utf-8", errors="replace")
-
-    async def create(self, dump: Path) -> None:
-        host = self.settings.drill_db_host
-        await self.mysql(
-            f"CREATE DATABASE `{self.name}` CHARACTER SET utf8mb4; "
-            f"CREATE USER '{self.user}'@'{host}' IDENTIFIED BY '{self.password}'; "
-            f"CREATE USER '{self.user}'@'localhost' IDENTIFIED BY '{self.password}'; "
-            f"GRANT ALL ON `{self.name}`.* TO '{self.user}'@'{host}'; "
-            f"GRANT ALL ON `{self.name}`.* TO '{self.user}'@'localhost';"
-        )
-        await self.mysql(database=self.name, stdin=dump)
-
-    async def drop(self) -> None:
-        host = self.settings.drill_db_host
-        await self.mysql(
-            f"DROP DATABASE IF EXISTS `{self.name}`; "
-            f"DROP USER IF EXISTS '{self.user}'@'{host}'; "
-            f"DROP USER IF EXISTS '{self.user}'@'localhost';"
-        )
-
-
 async def drill(
     ctx: BackupContext, ref: str, snapshot: str | None = None, *, expected_title: str | None = None
 ) -> DrillResult:
@@ -176,120 +126,170 @@ async def drill(
     restic = ctx.restic(site.repository)
     snap = await find_snapshot(restic, site.id, snapshot)
     started = time.monotonic()
-    # The system temp dir, not the data dir: the unprivileged PHP user must reach the
-    # sandbox, and the data dir often sits under a 0700 home.
-    sandbox = Path(tempfile.mkdtemp(prefix=f"sitekeeper-drill-{site.id}-"))
-    figures: dict[str, Any] = {}
+    sandbox = await prepare(ctx.settings.drill_sandbox, ctx.settings.drill_run_as)
+    figures: dict[str, Any] = {"sandbox": sandbox.note}
+    if not sandbox.isolated:
+        log.warning("restore drill of %s without a sandbox: %s", site.name, sandbox.note)
+    # The system temp dir, not the data dir: the sandbox user must reach the tree, and
+    # the data dir is private. Only root and the sandbox user's group may enter it.
+    workdir = Path(tempfile.mkdtemp(prefix=f"sitekeeper-drill-{site.id}-"))
+    tree = workdir / "tree"
     try:
-        await restic.restore(snap.id, sandbox)
+        await asyncio.to_thread(_private_dirs, workdir, tree, sandbox)
+        await restic.restore(snap.id, tree)
         figures["restore_seconds"] = round(time.monotonic() - started, 3)
-        ok, detail = await _verify(ctx.settings, site, sandbox, expected_title, figures)
+        ok, detail = await _verify(ctx.settings, site, workdir, sandbox, expected_title, figures)
     except SitekeeperError as exc:
         ok, detail = False, str(exc)
     finally:
-        await asyncio.to_thread(shutil.rmtree, sandbox, ignore_errors=True)
+        await asyncio.to_thread(shutil.rmtree, workdir, ignore_errors=True)
     figures["duration"] = round(time.monotonic() - started, 3)
     result = DrillResult(site.name, snap.id, ok, detail, figures)
     await asyncio.to_thread(_record, ctx, site, result)
     return result
 
 
-async def _verify(
+def _private_dirs(workdir: Path, tree: Path, sandbox: Sandbox) -> None:
+    """``workdir`` (option files, the dump's copy) and ``tree`` (the restored snapshot):
+    root's, enterable by the sandbox user's group only, so it can reach ``tree/files``."""
+    tree.mkdir(mode=0o700)
+    gid = sandbox.run_as.gid
+    for path in (workdir, tree):
+        if gid is not None:
+            os.chown(path, 0, gid)
+            path.chmod(0o710)
+
+
+async def _verify(  # noqa: PLR0917 - private step of a drill
     settings: BackupSettings,
     site: SiteInfo,
-    sandbox: Path,
+    workdir: Path,
+    sandbox: Sandbox,
     expected_title: str | None,
     figures: dict[str, Any],
 ) -> tuple[bool, str]:
-    files, dump, config_path = sandbox / FILES, sandbox / DUMP, sandbox / FILES / "wp-config.php"
-    if not config_path.is_file() or not dump.is_file():
-        return False, "the snapshot lacks wp-config.php or database.sql"
-    config_text = config_path.read_text(encoding="utf-8", errors="surrogateescape")
-    prefix = DbCredentials.from_config(parse_php_config(config_text.encode())).table_prefix
-    scratch = _ScratchDatabase(settings, sandbox, str(site.id))
+    tree = workdir / "tree"
+    load_copy = workdir / "load.sql"
     try:
-        await scratch.create(dump)
+        config_text = await asyncio.to_thread(_check_tree, tree, load_copy)
+    except (UnsafeDump, UnsafeTree) as exc:
+        return False, str(exc)
+    if config_text is None:
+        return False, "the snapshot lacks wp-config.php or database.sql"
+    prefix = DbCredentials.from_config(parse_php_config(config_text)).table_prefix
+    handed = await asyncio.to_thread(
+        hand_over, tree / FILES, sandbox.run_as.uid, sandbox.run_as.gid
+    )
+    if handed.removed or handed.setid_cleared:
+        figures["special_files_removed"] = handed.removed
+        figures["setid_bits_cleared"] = handed.setid_cleared
+    scratch = ScratchDatabase(settings, workdir, str(site.id))
+    try:
+        await scratch.create()
+        fd = os.open(load_copy, os.O_RDONLY | os.O_NOFOLLOW)
+        try:
+            await scratch.load(fd)
+        finally:
+            os.close(fd)
         rows = parse_mysql_rows(
-            await scratch.mysql(
+            await scratch.query(
                 f"SELECT option_name, HEX(option_value) FROM `{prefix}options` "  # noqa: S608
-                "WHERE option_name = 'blogname'",
-                database=scratch.name,
+                "WHERE option_name = 'blogname'"
             )
         )
         title = expected_title or rows.get("blogname", b"").decode("utf-8", errors="replace")
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        config_path.write_text(
-            point_config(
-                config_text,
-                {
-                    "DB_NAME": scratch.name,
-                    "DB_USER": scratch.user,
-                    "DB_PASSWORD": scratch.password,
-                    "DB_HOST": f"{settings.drill_db_host}:{settings.drill_db_port}",
-                    "WP_HOME": url,
-                    "WP_SITEURL": url,
-                    "DISABLE_WP_CRON": True,
-                },
-            ),
-            encoding="utf-8",
-            errors="surrogateescape",
+        pointed = point_config(
+            config_text.decode("utf-8", errors="surrogateescape"),
+            {
+                "DB_NAME": scratch.name,
+                "DB_USER": scratch.user,
+                "DB_PASSWORD": scratch.password,
+                "DB_HOST": f"{settings.drill_db_host}:{settings.drill_db_port}",
+                "WP_HOME": url,
+                "WP_SITEURL": url,
+                "DISABLE_WP_CRON": True,
+            },
         )
-        return await _serve_and_check(settings, sandbox, files, port, title, figures)
+        await asyncio.to_thread(
+            _write_config, tree, pointed.encode("utf-8", errors="surrogateescape")
+        )
+        hide = [settings.home, workdir]
+        return await _serve_and_check(settings, sandbox, tree / FILES, hide, port, title, figures)
     finally:
         await scratch.drop()
 
 
+def _check_tree(tree: Path, load_copy: Path) -> bytes | None:
+    """Scan the dump (copying it for loading) and read ``wp-config.php``, both without
+    following links; None if either is missing. UnsafeDump/UnsafeTree say what is wrong."""
+    with opened_dir(tree) as root:
+        try:
+            dump = treefiles.open_file(root, DUMP)
+        except UnsafeTree:
+            if not _exists(root, DUMP):
+                return None
+            raise
+        copy = os.open(load_copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(dump, "rb") as source, os.fdopen(copy, "wb") as out:
+            dumpscan.check(source, rewrite=out)
+        if not _exists(root, f"{FILES}/{CONFIG}"):
+            return None
+        return treefiles.read_file(root, f"{FILES}/{CONFIG}", CONFIG_BYTES)
+
+
+def _exists(root: int, relative: str) -> bool:
+    """Whether anything (a link included) is at ``relative``; links on the way are not taken."""
+    parent, _, name = relative.rpartition("/")
+    try:
+        if parent:
+            with opened_dir(Path(parent), under=root) as fd:
+                os.stat(name, dir_fd=fd, follow_symlinks=False)
+        else:
+            os.stat(name, dir_fd=root, follow_symlinks=False)
+    except (OSError, UnsafeTree):
+        return False
+    return True
+
+
+def _write_config(tree: Path, data: bytes) -> None:
+    with opened_dir(tree) as root:
+        treefiles.write_file(root, f"{FILES}/{CONFIG}", data)
+
+
 async def _serve_and_check(  # noqa: PLR0917 - private step of a drill
     settings: BackupSettings,
-    sandbox: Path,
+    sandbox: Sandbox,
     files: Path,
+    hide: list[Path],
     port: int,
     title: str,
     figures: dict[str, Any],
 ) -> tuple[bool, str]:
-    user = settings.drill_run_as if os.geteuid() == 0 else None
-    if user is not None:
-        await asyncio.to_thread(_hand_over, sandbox, files, user)
-    proc = await asyncio.create_subprocess_exec(
-        settings.drill_php,
-        "-S",
-        f"127.0.0.1:{port}",
-        "-t",
-        str(files),
-        cwd=files,
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-        user=user,
-        group=pwd.getpwnam(user).pw_gid if user else None,
-        extra_groups=[] if user else None,  # drop root's supplementary groups too
-    )
-    assert proc.stderr is not None
+    argv = [settings.drill_php, "-S", f"127.0.0.1:{port}", "-t", "{site}"]
     last = ""
     try:
-        async with asyncio.timeout(settings.drill_timeout):
-            while _STARTED not in (line := await proc.stderr.readline()):
-                if not line:
-                    return False, f"php -S did not start (exit {await proc.wait()}): {last}"
-                last = line.decode("utf-8", errors="replace").strip()[-300:]
-            drain = asyncio.ensure_future(proc.stderr.read())  # keep the pipe from filling
-            t0 = time.monotonic()
-            async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as client:
-                response = await client.get(f"http://127.0.0.1:{port}/")
-            drain.cancel()
-        figures["home_status"] = response.status_code
-        figures["home_ms"] = round((time.monotonic() - t0) * 1000)
-        return _judge(response.status_code, response.content[:_BODY_LIMIT], title)
+        async with started(sandbox, argv, files, hide) as proc:
+            assert proc.stderr is not None
+            async with asyncio.timeout(settings.drill_timeout):
+                while _STARTED not in (line := await proc.stderr.readline()):
+                    if not line:
+                        status = await proc.wait()
+                        return False, f"php -S did not start (exit {status}): {last!r}"
+                    last = shown(line, 300)
+                drain = asyncio.ensure_future(proc.stderr.read())  # keep the pipe from filling
+                t0 = time.monotonic()
+                async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as client:
+                    response = await client.get(f"http://127.0.0.1:{port}/")
+                drain.cancel()
     except TimeoutError:
         return False, f"the restored site did not answer within {settings.drill_timeout:g}s"
     except httpx.HTTPError as exc:
         return False, f"requesting the restored home page failed: {exc}"
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-        await proc.wait()
+    figures["home_status"] = response.status_code
+    figures["home_ms"] = round((time.monotonic() - t0) * 1000)
+    return _judge(response.status_code, response.content[:_BODY_LIMIT], title)
 
 
 def _judge(status: int, body: bytes, title: str) -> tuple[bool, str]:
@@ -304,16 +304,6 @@ def _judge(status: int, body: bytes, title: str) -> tuple[bool, str]:
     if title and title not in page_title:
         return False, f"home page title is {page_title!r}, expected {title!r}"
     return True, f"home page answered 200 with title {page_title!r}"
-
-
-def _hand_over(sandbox: Path, files: Path, user: str) -> None:
-    """Let the unprivileged PHP user read (and write, as WordPress may) the restored files."""
-    entry = pwd.getpwnam(user)
-    sandbox.chmod(0o711)
-    for root, dirs, names in os.walk(files):
-        for name in [*dirs, *names]:
-            os.lchown(os.path.join(root, name), entry.pw_uid, entry.pw_gid)
-    os.lchown(files, entry.pw_uid, entry.pw_gid)
 
 
 def _record(ctx: BackupContext, site: SiteInfo, result: DrillResult) -> None:

@@ -18,6 +18,7 @@ from typing import IO, Protocol
 from sitekeeper.backup.errors import BackupError
 from sitekeeper.backup.mirror import SshTransport
 from sitekeeper.cms.wordpress import DbCredentials
+from sitekeeper.domain.untrusted import server_said, shown
 from sitekeeper.plugins import register
 from sitekeeper.remote.ssh import SshConnection, quote_argv
 
@@ -68,6 +69,22 @@ class MysqlDump:
             creds.name,
         ]
 
+    @staticmethod
+    def load_argv(options: str, creds: DbCredentials) -> list[str]:
+        """mysql as a loader of SQL only: its own commands off (``--binary-mode``), no
+        ``LOAD DATA LOCAL``, the dump's character set. The dump was scanned before."""
+        if creds.name.startswith("-"):
+            raise BackupError(f"refusing database name {creds.name!r}", permanent=True)
+        return [
+            "mysql",
+            f"--defaults-extra-file={options}",  # must be the first option
+            "--binary-mode",
+            "--local-infile=0",
+            "--default-character-set=utf8mb4",
+            "--connect-timeout=15",
+            creds.name,
+        ]
+
     async def dump(
         self, transport: SshTransport, creds: DbCredentials, dest: Path, *, timeout: float
     ) -> int:
@@ -80,7 +97,7 @@ class MysqlDump:
         if status != 0:
             partial.unlink(missing_ok=True)
             raise BackupError(
-                f"{transport.access.host}: database dump failed (exit {status}): {err}"
+                f"{transport.access.host}: database dump failed (exit {status}): {server_said(err)}"
             )
         with partial.open("rb") as written:
             written.seek(max(0, partial.stat().st_size - 256))
@@ -103,19 +120,17 @@ class MysqlDump:
         """Import over ssh; the option file sits in a private temp dir only while it runs."""
         tmp = (await conn.run(["mktemp", "-d"])).text.strip()
         if not tmp.startswith("/"):
-            raise BackupError(f"{transport.access.host}: mktemp gave {tmp!r}")
+            raise BackupError(f"{transport.access.host}: mktemp gave {shown(tmp, 100)!r}")
         try:
             options = f"{tmp}/client.cnf"
             await conn.write_file(options, creds.option_file(), mode=0o600)
-            argv = _over_ssh(
-                transport,
-                ["mysql", f"--defaults-extra-file={options}", "--connect-timeout=15", creds.name],
-            )
+            argv = _over_ssh(transport, self.load_argv(options, creds))
             with source.open("rb") as dump:
                 status, err = await _run(argv, stdin=dump, stdout=None, timeout=timeout)
             if status != 0:
                 raise BackupError(
-                    f"{transport.access.host}: database import failed (exit {status}): {err}"
+                    f"{transport.access.host}: database import failed (exit {status}): "
+                    + server_said(err)
                 )
         finally:
             await conn.run(["rm", "-rf", "--", tmp], check=False)
@@ -151,4 +166,4 @@ async def _run(
             proc.kill()
             await proc.wait()
     tail = err[-_STDERR_KEEP:].decode("utf-8", errors="replace").strip()
-    return proc.returncode or 0, " | ".join(tail.splitlines()[-3:])[:600]
+    return proc.returncode or 0, "\n".join(tail.splitlines()[-3:])  # shown by the caller

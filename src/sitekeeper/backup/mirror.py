@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sitekeeper.backup.errors import BackupError
+from sitekeeper.domain.untrusted import server_said
 from sitekeeper.remote.access import SshAccess
 
 _ALIAS = "sitekeeper-pinned-host"
@@ -171,6 +172,9 @@ async def pull(
     argv = rsync_argv(
         transport, source, f"{mirror}/", excludes=excludes, delete_excluded=True, binary=binary
     )
+    # What a hostile server sends must not become a device node, fifo or set-uid file
+    # on this host (we may be root): a docroot needs none of them.
+    argv[1:1] = ["--no-devices", "--no-specials", "--chmod=ugo-s"]
     return await _run_rsync(argv, transport.access.host)
 
 
@@ -217,6 +221,7 @@ async def _run_rsync(argv: list[str], label: str) -> TransferStats:
                 permanent=True,
             )
         raise BackupError(
-            f"{label}: file transfer failed (rsync exit {status}): " + " | ".join(lines[-3:])[:600]
+            f"{label}: file transfer failed (rsync exit {status}): "
+            + server_said("\n".join(lines[-3:]))
         )
     return parse_stats(out.decode("utf-8", errors="replace"))

@@ -65,8 +65,13 @@ class BackupSettings(BaseModel):
     drill_db_password: str | None = None
     drill_php: str = "php"
     drill_run_as: str | None = Field(
-        default="nobody",
-        description="Unix user the restored site's PHP runs as when sitekeeper is root.",
+        default="sitekeeper-drill",
+        description="Unix user the restored site's PHP runs as when sitekeeper is root "
+        "(never root; ``nobody`` if the default user does not exist).",
+    )
+    drill_sandbox: str = Field(
+        default="bwrap",
+        description="bubblewrap, which isolates a drill's PHP; empty: none (the user only).",
     )
     drill_timeout: float = Field(default=60, gt=0, description="Home-page request deadline (s).")
 

@@ -10,13 +10,17 @@ with the site's own credentials.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import shutil
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from sitekeeper.backup import dumpscan, treefiles
 from sitekeeper.backup.dumps import MysqlDump
+from sitekeeper.backup.dumpscan import UnsafeDump
 from sitekeeper.backup.errors import BackupError
 from sitekeeper.backup.mirror import push
 from sitekeeper.backup.restic import Restic, Snapshot
@@ -29,6 +33,7 @@ from sitekeeper.backup.runner import (
     read_credentials,
     snapshot_host,
 )
+from sitekeeper.backup.treefiles import UnsafeTree, hand_over, opened_dir
 from sitekeeper.domain.backup_events import BackupEventKind
 from sitekeeper.errors import NotFound, SitekeeperError, UsageError
 from sitekeeper.store import backups as queries
@@ -63,35 +68,84 @@ async def find_snapshot(restic: Restic, site_id: int, snapshot: str | None) -> S
 async def restore_to(
     ctx: BackupContext, ref: str, target: Path, snapshot: str | None = None
 ) -> RestoreResult:
-    """Write a snapshot to ``target`` (new or empty): ``files/`` and ``database.sql``."""
+    """Write a snapshot to ``target`` (new or empty): ``files/`` and ``database.sql``.
+
+    restic writes into a private directory inside ``target`` first; device
+    nodes, fifos and sockets are dropped and set-uid/set-gid bits cleared
+    there, and only then do the files appear in ``target``.
+    """
     site = await ctx.site_info(ref)
-    target = target.expanduser().resolve()  # noqa: ASYNC240 - local path checks
-    if target.exists() and any(target.iterdir()):
-        raise UsageError(f"{target} is not empty; restore into a new or empty directory")
-    started = time.monotonic()
-    restic = ctx.restic(site.repository)
-    snap = await find_snapshot(restic, site.id, snapshot)
-    target.mkdir(parents=True, exist_ok=True, mode=0o700)
-    await restic.restore(snap.id, target)
+    target, made = await asyncio.to_thread(_target_dir, target)
+    try:
+        started = time.monotonic()
+        restic = ctx.restic(site.repository)
+        snap = await find_snapshot(restic, site.id, snapshot)
+        staging = Path(tempfile.mkdtemp(prefix=".restoring-", dir=target))
+        try:
+            await restic.restore(snap.id, staging)
+            await asyncio.to_thread(_publish, staging, target)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, staging, ignore_errors=True)
+    except BaseException:
+        if made:
+            with contextlib.suppress(OSError):
+                target.rmdir()  # only if still empty: never remove what a restore wrote
+        raise
     result = RestoreResult(site.name, snap.id, str(target), time.monotonic() - started)
     await asyncio.to_thread(_journal, ctx, site, result, "directory")
     return result
 
 
+def _target_dir(given: Path) -> tuple[Path, bool]:
+    """``given`` as an existing empty directory (absolute), and whether it was made here.
+
+    A file, a non-empty directory or a path that cannot be made is a one-line
+    UsageError before anything is restored.
+    """
+    target = given.expanduser().absolute()
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        raise UsageError(f"{target} is not a directory; restore into a new or empty directory")
+    if target.is_dir():
+        try:
+            if any(target.iterdir()):
+                raise UsageError(f"{target} is not empty; restore into a new or empty directory")
+        except OSError as exc:
+            raise UsageError(f"cannot read {target}: {exc.strerror}") from None
+        return target, False
+    try:
+        target.mkdir(parents=True, mode=0o700)
+    except OSError as exc:
+        raise UsageError(f"cannot create {target}: {exc.strerror}") from None
+    return target, True
+
+
+def _publish(staging: Path, target: Path) -> None:
+    """Clean the restored tree in ``staging``, then move its entries into ``target``."""
+    hand_over(staging, None, None)
+    for entry in staging.iterdir():
+        entry.rename(target / entry.name)
+
+
 async def restore_in_place(
     ctx: BackupContext, ref: str, snapshot: str | None = None
 ) -> RestoreResult:
-    """Put a snapshot back on the site (files and database), after a safety snapshot."""
+    """Put a snapshot back on the site (files and database), after a safety snapshot.
+
+    The snapshot is restored locally and its dump scanned first: a dump that
+    holds anything but the site's data is refused before the site is touched.
+    """
     site = await ctx.site_info(ref)
     started = time.monotonic()
     restic = ctx.restic(site.repository)
     snap = await find_snapshot(restic, site.id, snapshot)
-    safety = await backup_site(ctx, ref, reason=SAFETY, apply_retention=False)
-    if not safety.ok or safety.figures is None:
-        raise BackupError(f"safety snapshot failed, the site was not touched: {safety.error}")
+    ctx.settings.site_dir(site.id).mkdir(parents=True, exist_ok=True, mode=0o700)
     scratch = Path(tempfile.mkdtemp(prefix="restore-", dir=ctx.settings.site_dir(site.id)))
     try:
         await restic.restore(snap.id, scratch)
+        await asyncio.to_thread(_check_restored, scratch)
+        safety = await backup_site(ctx, ref, reason=SAFETY, apply_retention=False)
+        if not safety.ok or safety.figures is None:
+            raise BackupError(f"safety snapshot failed, the site was not touched: {safety.error}")
         await _put_back(ctx, site, scratch)
     except SitekeeperError as exc:
         await asyncio.to_thread(_journal_failure, ctx, site, snap.id, str(exc))
@@ -107,6 +161,23 @@ async def restore_in_place(
     )
     await asyncio.to_thread(_journal, ctx, site, result, "in-place")
     return result
+
+
+def _check_restored(scratch: Path) -> None:
+    """Refuse a dump with anything but data in it; drop what a site's tree never holds."""
+    with opened_dir(scratch) as root:
+        try:
+            fd = treefiles.open_file(root, DUMP)
+        except UnsafeTree:
+            fd = None
+        if fd is not None:
+            with os.fdopen(fd, "rb") as dump:
+                try:
+                    dumpscan.check(dump)
+                except UnsafeDump as exc:
+                    raise BackupError(str(exc), permanent=True) from None
+    if (scratch / FILES).is_dir() and not (scratch / FILES).is_symlink():
+        hand_over(scratch / FILES, None, None)
 
 
 async def _put_back(ctx: BackupContext, site: SiteInfo, scratch: Path) -> None:

@@ -84,6 +84,11 @@ class SiteInfo:
     plan: PlanOptions | None
     private_key: str = field(default="", repr=False)  # from the vault, for this run only
 
+    @property
+    def restic_host(self) -> str:
+        """The restic ``--host`` of this site's snapshots."""
+        return snapshot_host(self.id)
+
 
 @dataclass(frozen=True)
 class BackupOutcome:
