@@ -27,10 +27,10 @@ from sitekeeper.cms.collector import (
 )
 from sitekeeper.cms.php_config import Token, class_values, parse_php_config, tokenize
 from sitekeeper.cms.php_serialize import PhpSerializeError, unserialize
-from sitekeeper.cms.wordpress import DbCredentials
+from sitekeeper.cms.wordpress import DbCredentials, hex_value
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.inventory import Extension, ExtensionType, Inventory
-from sitekeeper.domain.untrusted import clean
+from sitekeeper.domain.untrusted import clean, server_said
 from sitekeeper.errors import RemoteError
 from sitekeeper.plugins import register
 from sitekeeper.remote.ssh import DirEntry, SshConnection
@@ -392,13 +392,13 @@ class _Drupal(Collector):
             )
         sql = f"SET SESSION TRANSACTION READ ONLY; SELECT HEX(VERSION()); {query}"
         result = await self.run_remote(creds.mysql_argv(sql), stdin=creds.option_file())
-        if result.exit_status != 0:
-            detail = result.stderr.decode("utf-8", errors="replace").strip()[:300]
-            raise RemoteError(f"reading the Drupal database failed: {detail}")
+        if result.exit_status != 0:  # its stderr is the server's: quoted, escapes visible
+            raise RemoteError(f"reading the Drupal database failed: {server_said(result.stderr)}")
         lines = result.text.splitlines()
-        server = bytes.fromhex(lines[0].strip()).decode("utf-8", "replace") if lines else None
-        rows = [
-            tuple(bytes.fromhex(c) for c in line.split("\t")) for line in lines[1:] if "\t" in line
+        server = hex_value(lines[0]).decode("utf-8", "replace") if lines else None
+        rows = [  # two HEX() columns per row, whatever else the client prints
+            (hex_value(a), hex_value(b))
+            for a, b in (line.split("\t") for line in lines[1:] if line.count("\t") == 1)
         ]
         enabled: set[tuple[ExtensionType, str]] = set()
         if legacy:

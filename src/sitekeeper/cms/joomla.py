@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 
 from sitekeeper.cms.collector import CONFIG_BYTES, Collector, InventoryLimits, gather
 from sitekeeper.cms.php_config import class_values
-from sitekeeper.cms.wordpress import DbCredentials, parse_db_host
+from sitekeeper.cms.wordpress import DbCredentials, hex_value, parse_db_host
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.inventory import Extension, ExtensionType, Inventory
-from sitekeeper.domain.untrusted import clean
+from sitekeeper.domain.untrusted import clean, server_said
 from sitekeeper.errors import InvalidFeed, RemoteError
 from sitekeeper.intel.joomla_updates import parse_manifest
 from sitekeeper.intel.payload import parse_xml
@@ -243,11 +243,10 @@ class _Joomla(Collector):
             f"SELECT HEX(type), HEX(element), HEX(folder), client_id, enabled FROM {table};"
         )
         result = await self.run_remote(creds.mysql_argv(sql), stdin=creds.option_file())
-        if result.exit_status != 0:
-            detail = result.stderr.decode("utf-8", errors="replace").strip()[:300]
-            raise RemoteError(f"reading the Joomla database failed: {detail}")
+        if result.exit_status != 0:  # its stderr is the server's: quoted, escapes visible
+            raise RemoteError(f"reading the Joomla database failed: {server_said(result.stderr)}")
         lines = result.text.splitlines()
-        server = bytes.fromhex(lines[0].strip()).decode("utf-8", "replace") if lines else None
+        server = hex_value(lines[0]).decode("utf-8", "replace") if lines else None
         enabled: dict[tuple[str, str, str, int], bool] = {}
         for line in lines[1:]:
             cells = line.split("\t")

@@ -26,7 +26,7 @@ from sitekeeper.cms.collector import (
 from sitekeeper.cms.php_config import PhpConfig, parse_php_config
 from sitekeeper.cms.php_serialize import PhpSerializeError, string_list
 from sitekeeper.domain.inventory import Extension, ExtensionType, Inventory
-from sitekeeper.domain.untrusted import clean
+from sitekeeper.domain.untrusted import clean, server_said
 from sitekeeper.errors import RemoteError
 from sitekeeper.plugins import register
 from sitekeeper.remote.ssh import DirEntry, SshConnection
@@ -194,13 +194,19 @@ def parse_mysql_rows(output: str) -> dict[str, bytes]:
     rows: dict[str, bytes] = {}
     for line in output.splitlines():
         name, sep, hexed = line.partition("\t")
-        if not sep:
-            continue
-        try:
-            rows[name] = bytes.fromhex(hexed.strip())
-        except ValueError:
-            raise RemoteError(f"unexpected mysql output for {name!r}", permanent=True) from None
+        if sep:
+            rows[name] = hex_value(hexed)
     return rows
+
+
+def hex_value(cell: str) -> bytes:
+    """A ``HEX()`` column; RemoteError (permanent, quoting it) if the client printed else."""
+    try:
+        return bytes.fromhex(cell.strip())
+    except ValueError:
+        raise RemoteError(
+            f"unexpected mysql output: {server_said(cell, 80)}", permanent=True
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -260,9 +266,10 @@ class _WordPress(Collector):
             "WHERE option_name IN ('active_plugins', 'template', 'stylesheet');"
         )
         result = await self.run_remote(creds.mysql_argv(sql), stdin=creds.option_file())
-        if result.exit_status != 0:
-            detail = result.stderr.decode("utf-8", errors="replace").strip()[:300]
-            raise RemoteError(f"reading the WordPress database failed: {detail}")
+        if result.exit_status != 0:  # its stderr is the server's: quoted, escapes visible
+            raise RemoteError(
+                f"reading the WordPress database failed: {server_said(result.stderr)}"
+            )
         rows = parse_mysql_rows(result.text)
         try:
             active = string_list(rows.get("active_plugins", b"a:0:{}"))

@@ -26,6 +26,7 @@ from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.intel_events import IntelEventKind
 from sitekeeper.domain.inventory import Inventory, InventoryDiff
 from sitekeeper.domain.ssh_access import SshAccess
+from sitekeeper.domain.untrusted import visible
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.engine import fingerprinting
 from sitekeeper.errors import (
@@ -564,7 +565,8 @@ class IntelJobs:
                     key, said = (kind, site_id), "%s of site %s skipped: %s"
                     _site_states.report(key, str(exc), logging.INFO, said, kind, site_id, exc)
                 except (RemoteError, FeedError) as exc:
-                    log.warning("%s of site %s failed: %s", kind, site_id, exc)
+                    # The error may quote the site (stderr, file names): one line, escaped.
+                    log.warning("%s of site %s failed: %s", kind, site_id, visible(str(exc)))
                 else:
                     _site_states.clear((kind, site_id))
 

@@ -33,6 +33,7 @@ from sitekeeper import plugins
 from sitekeeper.backup.options import BackupSettings
 from sitekeeper.backup.runner import BackupContext
 from sitekeeper.config import Settings
+from sitekeeper.domain.untrusted import visible
 from sitekeeper.engine.check_runner import CheckRunner
 from sitekeeper.engine.dbthread import DbThread
 from sitekeeper.engine.intel_jobs import IntelJobs
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 
 GROUP = "task"
 STOPPED = "interrupted: sitekeeper stopped while the task ran"
+MAX_ERROR = 2000  # characters of a task's error kept
 _ACTIONS = "sitekeeper.engine.actions"
 
 
@@ -291,8 +293,11 @@ class TaskRunner:
         await self._record(task, done)
 
     async def _record(self, task: ClaimedTask, done: Done) -> None:
+        # An error may quote a client's server (stderr, a file name): one line, controls
+        # shown as escapes, in the stored task, the API and the log alike.
+        error = None if done.error is None else visible(done.error, MAX_ERROR)
         try:
-            if done.error is None:
+            if error is None:
                 await self.ctx.dbthread.call(
                     queue.finish, task.id, self.worker, done.stored(), _now()
                 )
@@ -301,7 +306,7 @@ class TaskRunner:
                     queue.fail,
                     task.id,
                     self.worker,
-                    done.error,
+                    error,
                     _now(),
                     result=done.stored() or None,
                 )
@@ -311,4 +316,4 @@ class TaskRunner:
             return
         self.finished += 1
         await self._notify()
-        log.info("task %d: %s", task.id, "ok" if done.error is None else f"failed: {done.error}")
+        log.info("task %d: %s", task.id, "ok" if error is None else f"failed: {error}")

@@ -20,6 +20,7 @@ from typing import Literal, TypeVar, cast
 
 import asyncssh
 
+from sitekeeper.domain.untrusted import server_said, shown
 from sitekeeper.errors import RemoteError
 from sitekeeper.remote.access import SshAccess
 from sitekeeper.remote.hostkeys import HostKeyCheck, HostKeyPins
@@ -142,12 +143,15 @@ class SshConnection:
         except TimeoutError:
             raise RemoteError(f"{self._label}: {argv[0]} timed out after {deadline:g}s") from None
         except (asyncssh.Error, OSError) as exc:
-            raise RemoteError(f"{self._label}: running {argv[0]} failed: {exc}") from exc
+            raise RemoteError(
+                f"{self._label}: running {argv[0]} failed: {shown(str(exc))}"
+            ) from exc
         status = completed.exit_status if completed.exit_status is not None else -1
         result = CommandResult(tuple(argv), status, out, err)
-        if check and status != 0:
-            detail = err.decode("utf-8", errors="replace").strip()[:500]
-            raise RemoteError(f"{self._label}: {argv[0]} exited with {status}: {detail}")
+        if check and status != 0:  # stderr is the server's: quoted, one line, escapes visible
+            raise RemoteError(
+                f"{self._label}: {argv[0]} exited with {status}: {server_said(err, 500)}"
+            )
         return result
 
     async def read_file(self, path: str, max_bytes: int) -> bytes:
@@ -270,8 +274,8 @@ class SshConnection:
             raise RemoteError(f"{self._label}: {what} timed out") from None
         except asyncssh.SFTPError as exc:
             permanent = isinstance(exc, asyncssh.SFTPNoSuchFile | asyncssh.SFTPPermissionDenied)
-            raise RemoteError(
-                f"{self._label}: {what} failed: {exc.reason}", permanent=permanent
+            raise RemoteError(  # the reason is the SFTP server's words
+                f"{self._label}: {what} failed: {shown(exc.reason, 200)}", permanent=permanent
             ) from exc
         except (asyncssh.Error, OSError) as exc:
             raise RemoteError(f"{self._label}: {what} failed: {exc}") from exc
