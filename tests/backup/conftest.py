@@ -61,6 +61,7 @@ def add_wp_site(
             client=client,
             contract=contract,
             ssh=stored_ssh(session, vault, client, site, port),
+            allow_duplicate=True,  # tests store one real site under several names
         )
         return sites.add_site(session, fields, NOW, default_interval=300).id
 

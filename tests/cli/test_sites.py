@@ -171,6 +171,49 @@ def test_bad_csv_lists_every_bad_line_and_imports_nothing(agency: Run, tmp_path:
     assert as_json(agency("site", "list", "--json")) == []
 
 
+def test_two_ports_of_one_host_are_named_by_their_port(agency: Run) -> None:
+    for port in (8081, 8082):
+        agency("site", "add", f"http://127.0.0.1:{port}", "--client", "1")
+    names = [s["name"] for s in as_json(agency("site", "list", "--json"))]
+    assert names == ["127.0.0.1-8081", "127.0.0.1-8082"]
+
+
+def test_the_same_url_twice_needs_allow_duplicate(agency: Run) -> None:
+    agency("site", "add", "https://shop.example.com/", "--client", "1")
+    again = agency("site", "add", "HTTPS://Shop.Example.com:443", "--client", "1", ok=False)
+    assert again.exit_code == 2
+    assert again.stderr.startswith(
+        "error: https://shop.example.com/ is already registered as site 'shop.example.com' (id 1)"
+    )
+    assert "--allow-duplicate" in again.stderr
+    assert len(as_json(agency("site", "list", "--json"))) == 1
+    twice = as_json(
+        agency("site", "add", "https://shop.example.com", "--client", "1", "--allow-duplicate",
+               "--json")
+    )  # fmt: skip
+    assert twice["name"] == "shop.example.com-2"
+    other = as_json(agency("site", "add", "https://other.example", "--client", "1", "--json"))
+    moved = agency("site", "edit", str(other["id"]), "--url", "https://shop.example.com", ok=False)
+    assert moved.exit_code == 2 and "already registered" in moved.stderr
+
+
+def test_import_reports_a_duplicate_row_with_its_line(agency: Run, tmp_path: Path) -> None:
+    agency("site", "add", "https://shop.example.com", "--client", "1")
+    path = tmp_path / "sites.csv"
+    path.write_text(
+        "url,name,client\nhttps://new.example,new,1\nhttps://shop.example.com/,copy,1\n",
+        encoding="utf-8",
+    )
+    result = agency("site", "import", str(path), ok=False)
+    assert result.exit_code == 2
+    assert "line 3: https://shop.example.com/ is already registered" in result.stderr
+    path.write_text(
+        "url,name,client,allow_duplicate\nhttps://shop.example.com/,copy,1,yes\n",
+        encoding="utf-8",
+    )
+    assert "1 added" in agency("site", "import", str(path)).stdout
+
+
 def test_unknown_column_is_refused(agency: Run, tmp_path: Path) -> None:
     path = tmp_path / "sites.csv"
     path.write_text("url,client,colour\nhttps://a.example,1,red\n", encoding="utf-8")

@@ -56,13 +56,13 @@ def test_import_adds_sites_jobs_and_events(agency: Database, tmp_path: Path) -> 
     with agency.session() as s:
         by_name = {x.name: x for x in s.scalars(select(Site))}
         jobs = list(s.scalars(select(Job)))
-    assert set(by_name) == {"a.example", "blog", "c.example"}
+    assert set(by_name) == {"a.example", "blog", "c.example-8080"}
     a = by_name["a.example"]
     assert [t.tag for t in a.tags] == ["shop", "wp"]
     assert a.check_options["keyword"] == "Willkommen"
     assert a.check_options["timeout"] == 10.0
-    assert by_name["c.example"].url == "http://c.example:8080/"
-    assert by_name["c.example"].check_options["accept_status"] == ["200", "301"]
+    assert by_name["c.example-8080"].url == "http://c.example:8080/"
+    assert by_name["c.example-8080"].check_options["accept_status"] == ["200", "301"]
     assert all(x.contract_id is not None for x in by_name.values())  # the only active contract
     assert {j.interval for j in jobs} == {60}
     assert _count(agency, Event) == 3

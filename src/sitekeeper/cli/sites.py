@@ -58,6 +58,10 @@ AcceptOpt = Annotated[
 MethodOpt = Annotated[str | None, typer.Option("--method", help="GET, HEAD or POST.")]
 TimeoutOpt = Annotated[str | None, typer.Option("--timeout", help="Check deadline, e.g. 10s.")]
 CaOpt = Annotated[str | None, typer.Option("--ca-bundle", help="PEM file of CAs to trust.")]
+DuplicateOpt = Annotated[
+    bool,
+    typer.Option("--allow-duplicate", help="Register the URL even if another site already has it."),
+]
 
 
 def site_json(site: Site, default_interval: int) -> dict[str, Any]:
@@ -151,9 +155,14 @@ def add(
         bool, typer.Option("--no-verify-tls", help="Accept any certificate.")
     ] = False,
     paused: Annotated[bool, typer.Option("--paused", help="Add without checking yet.")] = False,
+    allow_duplicate: DuplicateOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add a site; it joins the client's only active contract unless --contract is given."""
+    """Add a site; it joins the client's only active contract unless --contract is given.
+
+    The default name is the host, with the port if it is not the default one
+    (127.0.0.1-8081); a URL another site already has is refused unless
+    --allow-duplicate is given."""
     url = normalize_url(url)  # the cheapest check first, before touching the database
     if (key or path) and not ssh:
         raise UsageError("--key/--path need --ssh user@host[:port]")
@@ -181,6 +190,7 @@ def add(
             ssh=store.build_ssh(ssh, key_id, path) if ssh else None,
             check=check,
             paused=paused,
+            allow_duplicate=allow_duplicate,
         )
         site = store.add_site(
             session, fields, app_ctx.now(), default_interval=app_ctx.default_interval
@@ -270,6 +280,7 @@ def edit(
     pause: Annotated[
         bool | None, typer.Option("--pause/--resume", help="Stop or restart checking.")
     ] = None,
+    allow_duplicate: DuplicateOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Change a site; options not given stay as they are."""
@@ -300,6 +311,7 @@ def edit(
             clear_ssh=no_ssh,
             check=check,
             paused=pause,
+            allow_duplicate=allow_duplicate,
         )
         store.update_site(
             session, found, fields, app_ctx.now(), default_interval=app_ctx.default_interval
@@ -358,7 +370,10 @@ def import_(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add or update sites from a CSV file: all rows or none."""
+    """Add or update sites from a CSV file: all rows or none.
+
+    A row whose URL another site already has (or an earlier row gives) is reported
+    with its line, unless its allow_duplicate column says yes."""
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, lazyload
 from sitekeeper.domain.checks import CheckOptions
 from sitekeeper.domain.durations import parse_duration
 from sitekeeper.domain.events import EventKind
+from sitekeeper.domain.site_urls import default_name, same_site_key
 from sitekeeper.domain.sites import (
     host_of,
     normalize_url,
@@ -38,8 +39,9 @@ from sitekeeper.vault import Vault
 
 COLUMNS = (
     "url", "name", "client", "contract", "tags", "ssh", "key", "path",
-    "keyword", "forbid", "accept", "method", "timeout",
+    "keyword", "forbid", "accept", "method", "timeout", "allow_duplicate",
 )  # fmt: skip
+_YES, _NO = ("1", "true", "yes", "y"), ("", "0", "false", "no", "n")
 _CHECK_COLUMNS = ("keyword", "forbid", "accept", "method", "timeout")
 
 
@@ -77,6 +79,7 @@ class _Desired:
     check: dict[str, Any]
     site: Site | None
     new_key: str | None = None  # a private key to keep for the client, then set as ssh.key_id
+    allow_duplicate: bool = False  # may share its URL with another site
 
 
 class _Catalog:
@@ -110,7 +113,7 @@ class _Catalog:
         self.claimed: set[str] = set()  # names given to new sites by earlier rows
         self.by_url: dict[str, list[Site]] = {}
         for site in self.sites:
-            self.by_url.setdefault(site.url.rstrip("/"), []).append(site)
+            self.by_url.setdefault(_url_key(site.url), []).append(site)
         self.keys = _KeyCatalog(session)
 
     def __contains__(self, name: object) -> bool:
@@ -234,6 +237,33 @@ def _read(reader: Any) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     return header, rows
 
 
+def _url_key(url: str) -> str:
+    """``same_site_key``, for a stored URL too (stored before URLs were normalised)."""
+    try:
+        return same_site_key(url)
+    except UsageError:
+        return url.rstrip("/")
+
+
+def _allow_duplicate(row: dict[str, str]) -> bool:
+    value = row.get("allow_duplicate", "").strip().lower()
+    if value not in _YES + _NO:
+        raise UsageError(f"allow_duplicate must be yes or no, not {row['allow_duplicate']!r}")
+    return value in _YES
+
+
+def _refuse_duplicate(url: str, site: Site | None, allow: bool, cat: _Catalog) -> None:
+    """UsageError if the row gives a URL another site has, and no duplicate was allowed."""
+    if allow or (site is not None and _url_key(site.url) == _url_key(url)):
+        return
+    others = [m for m in cat.by_url.get(_url_key(url), []) if site is None or m.id != site.id]
+    if others:
+        raise UsageError(
+            f"{url} is already registered as site {others[0].name!r} (id {others[0].id});"
+            " set allow_duplicate to import it anyway"
+        )
+
+
 def _split(value: str) -> list[str]:
     return [p.strip() for p in value.split(";") if p.strip()]
 
@@ -265,14 +295,16 @@ def _desired(line: int, row: dict[str, str], cat: _Catalog) -> _Desired:
     if not row.get("url"):
         raise UsageError("url is empty")
     url = normalize_url(row["url"])
+    allow_duplicate = _allow_duplicate(row)
     name = validate_name(row["name"]) if row.get("name") else None
     site: Site | None = None
     if name is not None:
         site = cat.by_name.get(name)
     else:
-        matches = cat.by_url.get(url.rstrip("/"), [])
+        matches = cat.by_url.get(_url_key(url), [])
         if len(matches) > 1:  # a named site may share the URL: prefer the host-named one
-            matches = [m for m in matches if m.name == host_of(url)] or matches
+            defaults = (default_name(url), host_of(url))
+            matches = [m for m in matches if m.name in defaults] or matches
         if len(matches) > 1:
             raise UsageError(f"several sites have the URL {url}; add a name column")
         site = matches[0] if matches else None
@@ -283,8 +315,9 @@ def _desired(line: int, row: dict[str, str], cat: _Catalog) -> _Desired:
     else:
         raise UsageError("client is empty")
     contract_id = _contract(row.get("contract", ""), client_id, site, cat)
+    _refuse_duplicate(url, site, allow_duplicate, cat)
     if site is None:
-        name = name or unique_name(host_of(url), cat)
+        name = name or unique_name(default_name(url), cat)
     ssh, new_key = _ssh(row, site, client_id, cat.keys)
     base = dict(site.check_options or {}) if site is not None else {}
     check = build_check_options(base, **_check_changes(row))
@@ -303,6 +336,7 @@ def _desired(line: int, row: dict[str, str], cat: _Catalog) -> _Desired:
         check,
         site,
         new_key,
+        allow_duplicate,
     )
 
 
@@ -392,6 +426,7 @@ def import_rows(
     wanted: list[_Desired] = []
     seen: dict[str, int] = {}  # target site name -> first line
     unnamed: dict[str, int] = {}  # URL of rows without a name -> first line
+    urls: dict[str, int] = {}  # URL -> first line giving it
     for line, row in rows:
         try:
             want = _desired(line, row, cat)
@@ -407,6 +442,14 @@ def import_rows(
         if first is not None:
             problems.append(f"{unit} {line}: same site as {unit} {first} ({want.url})")
             continue
+        key = _url_key(want.url)
+        if key in urls and not want.allow_duplicate:
+            problems.append(
+                f"{unit} {line}: {want.url} is also on {unit} {urls[key]};"
+                " set allow_duplicate to import both"
+            )
+            continue
+        urls.setdefault(key, line)
         seen[want.name] = line
         cat.claimed.add(want.name)
         wanted.append(want)

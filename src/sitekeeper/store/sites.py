@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.domain.checks import CheckOptions
 from sitekeeper.domain.events import EventKind
+from sitekeeper.domain.site_urls import default_name, same_site_key
 from sitekeeper.domain.sites import (
-    host_of,
     normalize_url,
     unique_name,
     url_variants,
@@ -126,6 +126,34 @@ class SiteFields:
     clear_ssh: bool = False
     check: dict[str, Any] = field(default_factory=dict)
     paused: bool | None = None
+    allow_duplicate: bool = False  # register a URL another site already has
+
+
+class DuplicateUrl(UsageError):
+    """The URL is already registered, and a duplicate was not asked for."""
+
+    def __init__(self, url: str, existing: Site) -> None:
+        super().__init__(
+            f"{url} is already registered as site {existing.name!r} (id {existing.id}); "
+            "to monitor it twice, allow a duplicate (--allow-duplicate, or allow_duplicate "
+            "in the API and the import)"
+        )
+        self.existing_id = existing.id
+
+
+def registered(session: Session, url: str, *, but: int | None = None) -> Site | None:
+    """A site (other than ``but``) with this URL in any spelling: other scheme or host case,
+    the default port written out, with or without a trailing slash."""
+    stmt = select(Site).where(Site.url.in_(url_variants(url))).order_by(Site.id).limit(1)
+    if but is not None:
+        stmt = stmt.where(Site.id != but)
+    return session.scalar(stmt)
+
+
+def refuse_duplicate(session: Session, url: str, *, allow: bool, but: int | None = None) -> None:
+    """DuplicateUrl if another site has ``url`` and duplicates were not allowed."""
+    if not allow and (existing := registered(session, url, but=but)) is not None:
+        raise DuplicateUrl(url, existing)
 
 
 def add_site(
@@ -140,13 +168,14 @@ def add_site(
     if fields.url is None or fields.client is None:
         raise UsageError("a site needs a URL and a client")
     url = normalize_url(fields.url)
+    refuse_duplicate(session, url, allow=fields.allow_duplicate)
     taken = site_names(session)
     if fields.name is not None:
         name = validate_name(fields.name)
         if name in taken:
             raise UsageError(f"a site named {name!r} already exists")
     else:
-        name = unique_name(host_of(url), taken)
+        name = unique_name(default_name(url), taken)
     contract = pick_contract(session, fields.client, fields.contract, now.date())
     check_ssh_key_owner(session, fields.ssh, fields.client.id)
     site = Site(
@@ -188,7 +217,10 @@ def update_site(
 ) -> Site:
     """Change the given fields and re-sync the check job (interval, paused)."""
     if fields.url is not None:
-        site.url = normalize_url(fields.url)
+        url = normalize_url(fields.url)
+        if same_site_key(url) != same_site_key(site.url):
+            refuse_duplicate(session, url, allow=fields.allow_duplicate, but=site.id)
+        site.url = url
     if fields.name is not None:
         name = validate_name(fields.name)
         if name != site.name and name in site_names(session):

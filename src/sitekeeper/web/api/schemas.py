@@ -49,6 +49,9 @@ class SiteIn(BaseModel):
     contract_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     tags: list[str] = Field(default_factory=list, max_length=50)
     paused: bool = False
+    allow_duplicate: bool = Field(
+        default=False, description="Add the URL even if another site already has it"
+    )
 
 
 class SitePatch(BaseModel):
@@ -63,6 +66,9 @@ class SitePatch(BaseModel):
     clear_contract: bool = False
     tags: list[str] | None = Field(default=None, max_length=50)
     paused: bool | None = None
+    allow_duplicate: bool = Field(
+        default=False, description="Take a URL even if another site already has it"
+    )
 
 
 class ClientOut(BaseModel):

@@ -122,6 +122,7 @@ def create_site(body: SiteIn, request: Request, session: Db, who: Staff) -> Site
         contract=_contract(session, body.contract_id),
         tags=body.tags,
         paused=body.paused,
+        allow_duplicate=body.allow_duplicate,
     )
     site = site_store.add_site(session, fields, now(), default_interval=default_interval(request))
     return _one(session, site)
@@ -141,6 +142,7 @@ def update_site(
         clear_contract=body.clear_contract,
         tags=body.tags,
         paused=body.paused,
+        allow_duplicate=body.allow_duplicate,
     )
     site_store.update_site(session, site, fields, now(), default_interval=default_interval(request))
     return _one(session, site)
