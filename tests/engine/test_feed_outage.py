@@ -4,6 +4,7 @@ status tells a script whether anything could be read."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -122,5 +123,43 @@ def _a_wordpress_site_with_akismet(runner: CliRunner) -> None:
 def _forget_backoff() -> None:
     """A failed feed waits before its next try; the test does not want to wait."""
     with AppContext().session() as session:
+        for row in session.scalars(select(FeedState)):
+            row.next_attempt_at = 0.0
+
+
+async def test_serve_logs_a_failing_poll_once_until_it_changes_and_keeps_each_feeds_state(
+    db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="sitekeeper")
+    _fleet(db)
+    async with feed_server() as server:
+        _serve_wordpress(server)
+        jobs = _jobs(db, tmp_path, server, backoff_first=0.001)
+        await jobs.poll_feeds_logged()
+        with db.session() as session:
+            state = session.get(FeedState, server.url(AKISMET))
+            assert state is not None
+            read_at = state.fetched_at
+        server.failing[AKISMET] = 500
+        caplog.clear()
+        for _ in range(3):
+            _forget_backoff_of(db)
+            await jobs.poll_feeds_logged()
+        warned = [r for r in caplog.records if "release feeds" in r.getMessage()]
+        del server.failing[AKISMET]
+        _forget_backoff_of(db)
+        caplog.clear()
+        await jobs.poll_feeds_logged()
+        healed = [r.getMessage() for r in caplog.records if "release feeds" in r.getMessage()]
+    assert len(warned) == 1  # three failing polls, one warning
+    assert "1 of 2 packages could not be read" in warned[0].getMessage()
+    assert healed == ["release feeds: every feed read again"]
+    with db.session() as session:
+        state = session.get(FeedState, server.url(AKISMET))
+        assert state is not None and state.last_error is None and state.fetched_at != read_at
+
+
+def _forget_backoff_of(db: Database) -> None:
+    with db.session() as session:
         for row in session.scalars(select(FeedState)):
             row.next_attempt_at = 0.0
