@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select, update
 
 from sitekeeper.domain.checks import CheckResult, TlsInfo
 from sitekeeper.domain.incidents import IncidentKind
@@ -13,6 +14,7 @@ from sitekeeper.intel.matching import UPDATE, VULNERABILITY
 from sitekeeper.store import backups, findings, fleet, monitoring, sites, users
 from sitekeeper.store.database import Database
 from sitekeeper.store.tables import Client, Site
+from sitekeeper.store.web_tables import LoginThrottle
 from tests.web.conftest import PASSWORD, World
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -76,19 +78,43 @@ def test_sessions_expire_and_tokens_are_stored_hashed(db: Database, world: World
         assert users.token_user(s, token, NOW) is None
 
 
-def test_the_throttle_locks_and_the_window_forgets(db: Database) -> None:
-    keyed = [("account:eve@x.example", users.ACCOUNT_POLICY)]
+def test_failures_earn_doubling_waits_up_to_a_ceiling_and_quiet_forgets(db: Database) -> None:
+    key = "pair:eve@x.example|192.0.2.1"
+    keyed = [(key, users.PAIR_POLICY)]
+
+    def wait_after(at: datetime) -> timedelta | None:
+        with db.session() as s:
+            users.record_failure(s, keyed, at)
+            until = users.locked_until(s, [key], at)
+        return until - at if until else None
+
+    assert [wait_after(NOW + timedelta(seconds=i)) for i in range(4)] == [None] * 4
+    waits = [wait_after(NOW + timedelta(hours=i / 100)) for i in range(8)]
+    assert waits[:5] == [timedelta(seconds=s) for s in (15, 30, 60, 120, 240)]
+    assert waits[-1] == timedelta(minutes=15)  # the ceiling: never a lock for good
+    # An hour without failures: counting starts again.
+    assert wait_after(NOW + timedelta(hours=3)) is None
+
+
+def test_housekeeping_purges_quiet_throttle_rows_and_keeps_waits_in_force(
+    db: Database,
+) -> None:
     with db.session() as s:
-        for minute in range(4):
-            users.record_failure(s, keyed, NOW + timedelta(minutes=minute))
-        assert users.locked_until(s, ["account:eve@x.example"], NOW) is None
-        # The window has passed: the count starts again rather than locking.
-        users.record_failure(s, keyed, NOW + timedelta(minutes=30))
-        assert users.locked_until(s, ["account:eve@x.example"], NOW + timedelta(minutes=30)) is None
-        for minute in range(31, 35):
-            users.record_failure(s, keyed, NOW + timedelta(minutes=minute))
-        until = users.locked_until(s, ["account:eve@x.example"], NOW + timedelta(minutes=35))
-        assert until == NOW + timedelta(minutes=34) + users.ACCOUNT_POLICY.lockout
+        users.record_failure(s, [("ip:192.0.2.9", users.IP_POLICY)], NOW - timedelta(days=2))
+        for _ in range(users.PAIR_POLICY.free + 30):
+            users.record_failure(s, [("pair:a|b", users.PAIR_POLICY)], NOW - timedelta(days=2))
+        s.execute(
+            update(LoginThrottle)
+            .where(LoginThrottle.key == "pair:a|b")
+            .values(locked_until=NOW + timedelta(minutes=1))
+        )
+        users.remember_address(s, "old@x.example|192.0.2.3", NOW - timedelta(days=31))
+        users.remember_address(s, "new@x.example|192.0.2.3", NOW - timedelta(days=1))
+        users.record_failure(s, [("ip:192.0.2.10", users.IP_POLICY)], NOW)
+    with db.session() as s:
+        assert users.purge_expired(s, NOW) == 2
+        left = set(s.scalars(select(LoginThrottle.key)))
+    assert left == {"pair:a|b", "known:new@x.example|192.0.2.3", "ip:192.0.2.10"}
 
 
 def test_the_fleet_puts_problems_first_and_filters(db: Database, world: World) -> None:

@@ -36,6 +36,7 @@ from sitekeeper.notify.outbox import deliver_due
 from sitekeeper.probes.http import HttpProbe
 from sitekeeper.store.database import Database
 from sitekeeper.store.leases import Leases
+from sitekeeper.store.users import purge_expired
 from sitekeeper.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -241,6 +242,8 @@ class Service:
         await self.dbthread.session(
             prune_tasks, datetime.now(UTC), self.settings.task_retention_days
         )
+        # Expired sessions and tokens, login throttle rows nobody needs any more.
+        await self.dbthread.session(purge_expired, datetime.now(UTC))
 
     def _check_summary(self) -> None:
         with self.db.session() as session:

@@ -245,7 +245,7 @@ def change_password(
     if until is not None:
         return PasswordChange(PasswordOutcome.LOCKED, until)
     if not _verify(user.password_hash, current):
-        record_failure(session, [(key, ACCOUNT_POLICY)], now)
+        record_failure(session, [(key, PAIR_POLICY)], now)  # one holder, one account
         return PasswordChange(PasswordOutcome.WRONG)
     clear_failures(session, key)
     set_password(
@@ -413,19 +413,43 @@ def purge_tokens(session: Session, now: datetime, grace: timedelta = timedelta(d
 
 
 # --- login throttling -------------------------------------------------------------------------
+#
+# OWASP (Authentication cheat sheet, "Account lockout"; "Blocking brute force attacks"):
+# a hard lock after N failures lets anyone lock the owner out for good by failing on
+# purpose. So failures buy progressively longer delays instead (doubling up to a
+# ceiling), counted per account *and address* (one attacker, one victim), per account
+# over all addresses (a distributed attack) and per address (one attacker spraying
+# many accounts). The owner is not held by the account-wide delay on an address it
+# logged in from before (``KNOWN_FOR``), and a success resets that address's count for
+# the account. Rows are forgotten after ``forget_after`` without failures.
 
 
 @dataclass(frozen=True, slots=True)
 class ThrottlePolicy:
-    """How many failures in a window lock a key, and for how long."""
+    """``free`` failures cost nothing; each further one makes the next attempt wait
+    ``first_delay``, doubling up to ``max_delay``; a quiet ``forget_after`` resets the count."""
 
-    max_failures: int
-    window: timedelta
-    lockout: timedelta
+    free: int
+    first_delay: timedelta
+    max_delay: timedelta
+    forget_after: timedelta = timedelta(hours=1)
+
+    def delay(self, failures: int) -> timedelta | None:
+        """The wait after ``failures`` failures in a row (None: none yet)."""
+        if failures < self.free:
+            return None
+        steps = min(failures - self.free, 20)  # 2**20 first delays is past any ceiling
+        wait: timedelta = self.first_delay * (2**steps)
+        return min(wait, self.max_delay)
 
 
-ACCOUNT_POLICY = ThrottlePolicy(5, timedelta(minutes=15), timedelta(minutes=15))
-IP_POLICY = ThrottlePolicy(20, timedelta(minutes=15), timedelta(minutes=15))
+# One attacker against one account: the tightest.
+PAIR_POLICY = ThrottlePolicy(5, timedelta(seconds=15), timedelta(minutes=15))
+# Everyone against one account (many addresses), and one address against many accounts.
+ACCOUNT_POLICY = ThrottlePolicy(10, timedelta(seconds=15), timedelta(minutes=15))
+IP_POLICY = ThrottlePolicy(20, timedelta(seconds=15), timedelta(minutes=15))
+KNOWN_FOR = timedelta(days=30)  # an address the owner logged in from counts as theirs this long
+_KNOWN = "known:"
 
 
 def wait_minutes(until: datetime, now: datetime) -> int:
@@ -433,8 +457,17 @@ def wait_minutes(until: datetime, now: datetime) -> int:
     return max(1, int((until - now).total_seconds() // 60) + 1)
 
 
+def wait_text(until: datetime, now: datetime) -> str:
+    """``15 seconds`` or ``3 minutes``: how long until the next attempt is taken."""
+    seconds = max(1, int((until - now).total_seconds() + 0.999))
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = wait_minutes(until, now)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
 def locked_until(session: Session, keys: list[str], now: datetime) -> datetime | None:
-    """The latest lock among ``keys`` still in force, or None."""
+    """The latest wait among ``keys`` still in force, or None."""
     rows = session.scalars(select(LoginThrottle).where(LoginThrottle.key.in_(keys)))
     ends = [r.locked_until for r in rows if r.locked_until is not None and r.locked_until > now]
     return max(ends) if ends else None
@@ -443,7 +476,11 @@ def locked_until(session: Session, keys: list[str], now: datetime) -> datetime |
 def record_failure(
     session: Session, keyed: list[tuple[str, ThrottlePolicy]], now: datetime
 ) -> None:
-    """Count one failed login against each key; lock a key that reaches its limit."""
+    """Count one failure against each key and set the wait it has earned.
+
+    ``window_start`` holds the time of the last failure: a key quiet for its policy's
+    ``forget_after`` starts counting again.
+    """
     upsert = upsert_insert(session.connection())
     for key, _ in keyed:
         session.execute(
@@ -455,18 +492,56 @@ def record_failure(
         row = session.scalars(
             select(LoginThrottle).where(LoginThrottle.key == key).with_for_update()
         ).one()
-        if now - row.window_start > policy.window:
-            row.failures, row.window_start = 0, now
+        if now - row.window_start > policy.forget_after:
+            row.failures = 0
         row.failures += 1
-        if row.failures >= policy.max_failures:
-            row.locked_until = now + policy.lockout
-            row.failures, row.window_start = 0, now
+        row.window_start = now
+        delay = policy.delay(row.failures)
+        row.locked_until = now + delay if delay is not None else None
     session.flush()
 
 
 def clear_failures(session: Session, key: str) -> None:
     """Forget the failures of one key (after a successful login)."""
     session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
+
+
+def remember_address(session: Session, pair: str, now: datetime) -> None:
+    """Note that the owner of ``pair`` (``EMAIL|ADDRESS``) logged in from that address."""
+    key = _KNOWN + pair
+    clear_failures(session, key)
+    session.add(LoginThrottle(key=key, failures=0, window_start=now, locked_until=None))
+    session.flush()
+
+
+def known_address(session: Session, pair: str, now: datetime) -> bool:
+    """Whether the owner of ``pair`` logged in from that address within ``KNOWN_FOR``."""
+    row = session.get(LoginThrottle, _KNOWN + pair)
+    return row is not None and now - row.window_start <= KNOWN_FOR
+
+
+def purge_throttle(session: Session, now: datetime) -> int:
+    """Delete throttle rows nobody needs: counts quiet for a day with no wait in force, and
+    known addresses not seen for ``KNOWN_FOR``; returns how many (housekeeping)."""
+    quiet = now - max(PAIR_POLICY.forget_after, ACCOUNT_POLICY.forget_after, IP_POLICY.forget_after)
+    quiet = min(quiet, now - timedelta(days=1))
+    stale_counts = delete(LoginThrottle).where(
+        ~LoginThrottle.key.startswith(_KNOWN),
+        LoginThrottle.window_start < quiet,
+        (LoginThrottle.locked_until.is_(None)) | (LoginThrottle.locked_until <= now),
+    )
+    stale_known = delete(LoginThrottle).where(
+        LoginThrottle.key.startswith(_KNOWN), LoginThrottle.window_start < now - KNOWN_FOR
+    )
+    counts = session.execute(stale_counts)
+    known = session.execute(stale_known)
+    return sum(int(getattr(r, "rowcount", 0) or 0) for r in (counts, known))
+
+
+def purge_expired(session: Session, now: datetime) -> int:
+    """Housekeeping for the dashboard's tables: expired sessions, tokens expired a while,
+    stale throttle rows; returns how many rows went."""
+    return purge_sessions(session, now) + purge_tokens(session, now) + purge_throttle(session, now)
 
 
 # --- installation settings --------------------------------------------------------------------

@@ -8,6 +8,8 @@ whatever they may not see answers 404 so existence does not leak.
 from __future__ import annotations
 
 import hmac
+import ipaddress
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -16,6 +18,8 @@ from fastapi import Depends, HTTPException, Request
 
 from sitekeeper.store import users
 from sitekeeper.store.database import Database
+
+log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "sk_session"
 LOGIN_CSRF_COOKIE = "sk_login_csrf"
@@ -153,9 +157,61 @@ def own_session(request: Request, who: Viewer) -> str | None:
     return request.cookies.get(SESSION_COOKIE) if who.csrf is not None else None
 
 
-def throttle_keys(email: str, ip: str) -> list[tuple[str, users.ThrottlePolicy]]:
-    """The keys a login attempt counts against: the account and the client address."""
-    return [
-        (f"account:{email.strip().lower()[:320]}", users.ACCOUNT_POLICY),
-        (f"ip:{ip}", users.IP_POLICY),
-    ]
+@dataclass(frozen=True, slots=True)
+class LoginKeys:
+    """The throttle keys one login attempt counts against (see ``store.users``)."""
+
+    pair: str  # this account from this address: reset by a success from it
+    keyed: list[tuple[str, users.ThrottlePolicy]]
+
+    @property
+    def keys(self) -> list[str]:
+        """The keys whose waits hold this attempt back."""
+        return [key for key, _ in self.keyed]
+
+
+def throttle_keys(email: str, ip: str, *, known: bool) -> LoginKeys:
+    """The keys of an attempt on ``email`` from ``ip``; the account-wide one is left out on
+    an address the owner logged in from before (``known``), so an attacker elsewhere
+    cannot hold the owner up."""
+    account = email.strip().lower()[:320]
+    pair = f"{account}|{ip}"
+    keyed = [(f"pair:{pair}", users.PAIR_POLICY), (f"ip:{ip}", users.IP_POLICY)]
+    if not known:
+        keyed.append((f"account:{account}", users.ACCOUNT_POLICY))
+    return LoginKeys(pair, keyed)
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the peer's, or the one a trusted proxy forwarded.
+
+    uvicorn rewrites the peer from X-Forwarded-For only when the peer is in
+    ``SITEKEEPER_TRUSTED_PROXIES`` (the right-most address not itself trusted), so a
+    header from anyone else changes nothing here.
+    """
+    address = request.client.host if request.client else "unknown"
+    trusted = request.app.state.settings.trusted_proxies
+    if trusted and "x-forwarded-for" not in request.headers and _in(address, trusted):
+        _warn_once(address)
+    return address
+
+
+def _in(address: str, networks: list[str]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(n, strict=False) for n in networks)
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(proxy: str) -> None:
+    if proxy not in _warned:
+        _warned.add(proxy)
+        log.warning(
+            "a request from the trusted proxy %s has no X-Forwarded-For: every client behind "
+            "it shares one login throttle; make the proxy send the header",
+            proxy,
+        )

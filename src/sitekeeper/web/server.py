@@ -48,6 +48,7 @@ async def serve_web(
     ``sock``: a socket the caller already bound (``serve`` binds first, so a busy port
     stops it before anything starts); host and port are then only for messages.
     """
+    trusted: list[str] = app.state.settings.trusted_proxies
     config = uvicorn.Config(
         app,
         host=host,
@@ -55,7 +56,10 @@ async def serve_web(
         log_level=log_level,
         access_log=False,
         lifespan="off",
-        proxy_headers=True,
+        # X-Forwarded-For is believed only from SITEKEEPER_TRUSTED_PROXIES (none by default):
+        # uvicorn then takes the right-most address that is not a trusted proxy.
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=list(trusted) or None,
         server_header=False,
     )
     server = _Server(config, ready)

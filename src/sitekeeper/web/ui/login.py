@@ -16,6 +16,7 @@ from sitekeeper.web.auth import (
     SESSION_TTL,
     AnyUser,
     NotAuthenticated,
+    client_address,
     now,
     throttle_keys,
     viewer,
@@ -87,18 +88,24 @@ def login(
     if not csrf_token or not hmac.compare_digest(csrf_token, expected):
         return _login_form(request, target, "Your login form expired; please try again.", 403)
     moment = now()
-    ip = request.client.host if request.client else "unknown"
-    keyed = throttle_keys(email, ip)
-    until = users.locked_until(session, [k for k, _ in keyed], moment)
+    ip = client_address(request)
+    account = email.strip().lower()[:320]
+    known = users.known_address(session, f"{account}|{ip}", moment)
+    keys = throttle_keys(email, ip, known=known)
+    until = users.locked_until(session, keys.keys, moment)
     if until is not None:
-        minutes = users.wait_minutes(until, moment)
-        message = f"Too many failed attempts. Try again in {minutes} minutes."
-        return _login_form(request, target, message, 429, email)
+        # Refused before the password is even checked: a wait is not an oracle.
+        wait = users.wait_text(until, moment)
+        message = f"Too many failed attempts. Try again in {wait}."
+        refused = _login_form(request, target, message, 429, email)
+        refused.headers["Retry-After"] = str(max(1, int((until - moment).total_seconds() + 1)))
+        return refused
     user = users.authenticate(session, email, password, moment)
     if user is None:
-        users.record_failure(session, keyed, moment)
+        users.record_failure(session, keys.keyed, moment)
         return _login_form(request, target, "Wrong e-mail address or password.", 401, email)
-    users.clear_failures(session, keyed[0][0])
+    users.clear_failures(session, f"pair:{keys.pair}")
+    users.remember_address(session, keys.pair, moment)
     users.purge_sessions(session, moment)
     raw, _ = users.create_session(session, user, moment, SESSION_TTL)
     response = RedirectResponse(target, status_code=303)
