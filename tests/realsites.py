@@ -1,6 +1,7 @@
-"""The real WordPress sites (``tests/realsites/wordpress.sh``) as a pytest fixture.
+"""The real WordPress sites (``tests/realsites/wordpress.sh``) and the Joomla and Drupal
+fixture sites (``tests/realsites/realcms.sh``) as pytest fixtures.
 
-Import the fixture into a test module (``from tests.realsites import real_wp_sites``).
+Import a fixture into a test module (``from tests.realsites import real_wp_sites``).
 Without root or without the script the tests skip with the reason; under
 ``SITEKEEPER_REQUIRE_SERVICES=1`` (CI) they fail instead, so CI never passes
 by skipping.
@@ -87,6 +88,76 @@ def real_wp_sites() -> list[dict[str, Any]]:
         for i in range(1, n + 1)
     ]
     # Sites stay up for the next session; `bash <script> down` stops them.
+
+
+CMS_SCRIPT_CANDIDATES = [
+    os.environ.get("REALCMS_SCRIPT", ""),
+    str(Path(__file__).parent / "realsites" / "realcms.sh"),
+]
+
+
+@pytest.fixture(scope="session")
+def real_cms_sites() -> list[dict[str, Any]]:
+    """The Joomla 5.3.2 (jm1) and Drupal 10.1.6 (dr1) fixture sites of ``realcms.sh``.
+
+    Served like the WordPress sites: their own nginx and PHP-FPM pools as the site
+    user, and wordpress.sh's sshd and MariaDB (the script runs ``wordpress.sh up 1``
+    only if those are not up). The same skip/fail rules as ``real_wp_sites``.
+    Records have its shape plus ``cms``, ``version``, ``title`` (the home page's,
+    from the database) and the database's table ``prefix``.
+    """
+    if os.geteuid() != 0:
+        _unavailable(
+            "the Joomla and Drupal fixture sites need root: realsites/realcms.sh creates "
+            "Unix users and databases and starts nginx/php-fpm"
+        )
+    script = next((p for p in CMS_SCRIPT_CANDIDATES if p and Path(p).is_file()), None)
+    if script is None:
+        _unavailable("realsites/realcms.sh not found (set REALCMS_SCRIPT)")
+    proc = subprocess.run(
+        ["bash", script, "up"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if proc.returncode != 0:
+        pytest.fail(
+            f"realcms up failed (rc={proc.returncode}):\n"
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}",
+            pytrace=False,
+        )
+    sites = [
+        ("jm1", "joomla", "5.3.2", 8091, "Realsites Joomla jm1", "k7v2q_"),
+        ("dr1", "drupal", "10.1.6", 8092, "Realsites Drupal dr1", ""),
+    ]
+    return [
+        {
+            "name": name,
+            "cms": cms,
+            "version": version,
+            "title": title,
+            "url": f"http://127.0.0.1:{port}/",
+            "ssh": {
+                "host": "127.0.0.1",
+                "port": 2222,
+                "user": name,
+                "key": f"/srv/sites/keys/{name}",
+                "known_hosts": str(KNOWN_HOSTS),
+            },
+            "docroot": f"/srv/sites/{name}",
+            "db": {
+                "host": "127.0.0.1",
+                "port": 3306,
+                "name": name,
+                "user": name,
+                "password": f"{name}-db-pass",
+                "prefix": prefix,
+            },
+        }
+        for name, cms, version, port, title, prefix in sites
+    ]
 
 
 def ssh_access(site: dict[str, Any], key_id: int | None = None) -> SshAccess:

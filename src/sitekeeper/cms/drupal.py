@@ -37,6 +37,7 @@ from sitekeeper.remote.ssh import DirEntry, SshConnection
 
 CMS = "drupal"
 DETECT_PATH = "core/misc/drupal.js"
+VERSION_FILES = ("core/lib/Drupal.php", "includes/bootstrap.inc")  # 8+, 7
 INFO_BYTES = 64 * 1024
 MAX_DIRS = 3000  # directories walked looking for .info files
 MAX_DEPTH = 4  # modules/contrib/<project>/modules/<sub>
@@ -243,6 +244,8 @@ class Drupal:
     """The Drupal CMS plugin: inventory over SSH (fingerprint signals are module functions)."""
 
     kind = "drupal"
+    markers = VERSION_FILES  # what ``inventory`` reads first (cms.detect)
+    config_files = ("sites/default/settings.php",)
 
     async def inventory(
         self, conn: SshConnection, docroot: str, limits: InventoryLimits | None = None

@@ -36,6 +36,8 @@ VERSION_PATHS = (
     "language/en-GB/en-GB.xml",  # 3.x
 )
 DETECT_PATH = "administrator/manifests/files/joomla.xml"
+# The core version: 3.8 and later, then 3.0-3.7.
+VERSION_FILES = ("libraries/src/Version.php", "libraries/cms/version/version.php")
 HASH_FILES = (
     "media/system/js/core.min.js",
     "media/system/js/core.js",
@@ -175,6 +177,8 @@ class Joomla:
     """The Joomla CMS plugin: inventory over SSH (fingerprint signals are module functions)."""
 
     kind = "joomla"
+    markers = VERSION_FILES  # what ``inventory`` reads first (cms.detect)
+    config_files = ("configuration.php",)
 
     async def inventory(
         self, conn: SshConnection, docroot: str, limits: InventoryLimits | None = None
@@ -202,7 +206,7 @@ class _Joomla(Collector):
     async def collect(self) -> Inventory:
         self.root = await self.real(self.docroot)
         version = None
-        for relative in ("libraries/src/Version.php", "libraries/cms/version/version.php"):
+        for relative in VERSION_FILES:
             source = await self.read_inside(self.path(relative), 64 * 1024)
             if source is not None:
                 version = core_version(source)

@@ -45,6 +45,8 @@ class WordPress:
     """The WordPress CMS plugin (inventory for now; feeds and upgrades follow)."""
 
     kind = "wordpress"
+    markers = ("wp-includes/version.php",)  # what ``inventory`` reads first (cms.detect)
+    config_files = ("wp-config.php",)
 
     async def inventory(
         self, conn: SshConnection, docroot: str, limits: InventoryLimits | None = None

@@ -51,6 +51,7 @@ from sitekeeper.store.channels import channel_urls
 from sitekeeper.store.database import Database
 from sitekeeper.store.leases import Leases
 from sitekeeper.store.releases import FeedStateRow, PackageInfo
+from sitekeeper.store.site_cms import remember_cms
 from sitekeeper.store.tables import Client, Site
 from sitekeeper.vault import Vault
 
@@ -427,15 +428,19 @@ class IntelJobs:
     async def inventory_site(self, ref: str) -> tuple[int, Inventory, InventoryDiff]:
         """Inventory one site over SSH, store it with its diff, re-match its findings."""
         from sitekeeper.cms.collector import InventoryLimits  # noqa: PLC0415
+        from sitekeeper.cms.detect import detect  # noqa: PLC0415
         from sitekeeper.remote.hostkeys import StoreHostKeyPins  # noqa: PLC0415 - SSH only here
         from sitekeeper.remote.ssh import connect  # noqa: PLC0415
 
         site_id, cms, access, key = await self._ssh_target(ref)
-        inventory_of = _inventory_function(cms)
         async with await connect(access, StoreHostKeyPins(self.db), private_key=key) as conn:
             assert access.docroot is not None
+            if cms is None:  # a site added by hand: its files say which CMS it runs
+                found = await detect(conn, access.docroot)
+                await self._db(lambda s: remember_cms(s, site_id, found))
+                cms = found
             limits = InventoryLimits.from_settings(self.settings)  # deadline and byte budget
-            inventory = await inventory_of(conn, access.docroot, limits)
+            inventory = await _inventory_function(cms)(conn, access.docroot, limits)
         now = datetime.now(UTC)
 
         def store(session: Session) -> InventoryDiff:
@@ -598,9 +603,9 @@ def _polled(
     return [row for row in wanted[ecosystem] if is_polled(ecosystem, row[2])]
 
 
-def _inventory_function(cms: str | None) -> Callable[..., Awaitable[Inventory]]:
+def _inventory_function(cms: str) -> Callable[..., Awaitable[Inventory]]:
     """WordPress directly; another CMS through its registered plugin."""
-    if cms in (None, "wordpress"):
+    if cms == "wordpress":
         from sitekeeper.cms.wordpress import inventory  # noqa: PLC0415
 
         return inventory
