@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 from fastapi.routing import APIRoute
@@ -207,7 +208,9 @@ def test_a_technician_cannot_manage_users(live: Live, world: World) -> None:
     )
 
 
-def test_a_session_cookie_is_http_only_and_same_site(live: Live, world: World) -> None:
+def test_a_session_cookie_is_http_only_and_same_site(
+    live: Live, world: World, db: Database, tmp_path: Path
+) -> None:
     client = httpx.Client(base_url=live.base, follow_redirects=False)
     form = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
@@ -223,6 +226,13 @@ def test_a_session_cookie_is_http_only_and_same_site(live: Live, world: World) -
     cookie = answer.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
     assert "secure" not in cookie  # plain http on loopback; https sets it
+    # A proxy's word that the visitor came over https counts only from a trusted proxy.
     fresh = httpx.Client(base_url=live.base, follow_redirects=False)
-    https = fresh.get("/login", headers={"X-Forwarded-Proto": "https"})
-    assert "secure" in https.headers["set-cookie"].lower()
+    claimed = fresh.get("/login", headers={"X-Forwarded-Proto": "https"})
+    assert "secure" not in claimed.headers["set-cookie"].lower()
+    proxied = Live(db, tmp_path / "proxied", trusted_proxies=["127.0.0.1/32"])
+    try:
+        https = httpx.get(proxied.base + "/login", headers={"X-Forwarded-Proto": "https"})
+        assert "secure" in https.headers["set-cookie"].lower()
+    finally:
+        proxied.stop()
