@@ -46,7 +46,8 @@ def site_backups(
             duration_s=round(r.duration, 3) if r.duration is not None else None,
             verified=r.verified,
             verified_at=r.verified_at,
-            error=r.error,
+            # The raw error (SSH user@host, paths, dump lines) is the agency's to read.
+            error=r.error if who.is_staff else None,
         )
         for r in runs
     ]

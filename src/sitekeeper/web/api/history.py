@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sitekeeper.domain.client_view import cause_category, client_facts
 from sitekeeper.domain.journal_text import describe
 from sitekeeper.store import history
 from sitekeeper.store.tables import Event, Site
@@ -58,7 +59,7 @@ def incidents(
             site_id=i.site_id,
             site=names.get(i.site_id),
             kind=i.kind,
-            cause=i.cause,
+            cause=i.cause if who.is_staff else cause_category(i.cause),
             opened_at=i.opened_at,
             closed_at=i.closed_at,
             duration_s=int((i.closed_at - i.opened_at).total_seconds()) if i.closed_at else None,
@@ -124,11 +125,14 @@ def journal(
     """Journal events, newest first."""
     ids = scoped_site_ids(session, who, site_id)
     events = history.journal_events(session, site_ids=ids, kinds=kind, since=since, limit=limit)
-    return [_event_out(e) for e in events]
+    return [_event_out(e, who) for e in events]
 
 
-def _event_out(event: Event) -> EventOut:
-    text = describe(event.kind, event.data)
+def _event_out(event: Event, who: Viewer) -> EventOut:
+    """The event in words; a client user gets it from the client's facts only (no error
+    texts, paths or hosts: ``domain.client_view``)."""
+    data = dict(event.data or {}) if who.is_staff else client_facts(event.kind, event.data)
+    text = describe(event.kind, data)
     return EventOut(
         id=event.id,
         ts=event.ts,
@@ -138,5 +142,5 @@ def _event_out(event: Event) -> EventOut:
         incident_id=event.incident_id,
         title=text.title,
         summary=text.detail,
-        data=dict(event.data or {}),
+        data=data,
     )

@@ -42,14 +42,14 @@ router = APIRouter(prefix="/api", responses=ERRORS)
 # --- clients ----------------------------------------------------------------------------------
 
 
-def client_out(client: Client, sites: int) -> ClientOut:
-    """The API shape of a client."""
+def client_out(client: Client, sites: int, who: Viewer | None = None) -> ClientOut:
+    """The API shape of a client; the agency's notes only for staff."""
     return ClientOut(
         id=client.id,
         name=client.name,
         email=client.email,
         language=client.language,
-        notes=client.notes,
+        notes=client.notes if who is None or who.is_staff else None,
         alert_urls=len(client.alert_urls or []),
         sites=sites,
         created_at=client.created_at,
@@ -75,14 +75,16 @@ def list_clients(
         rows = [c for c in rows if c.id == who.client_scope]
     counts = client_store.site_counts(session)
     items, info = slice_page(rows, page, per_page)
-    return Page[ClientOut](items=[client_out(c, counts.get(c.id, 0)) for c in items], meta=info)
+    return Page[ClientOut](
+        items=[client_out(c, counts.get(c.id, 0), who) for c in items], meta=info
+    )
 
 
 @router.get("/clients/{client_id}", response_model=ClientOut, tags=["clients"])
 def get_client(client_id: Id, session: Db, who: AnyUser) -> ClientOut:
     """One client."""
     client = visible_client(session, who, client_id)
-    return client_out(client, client_store.site_count(session, client.id))
+    return client_out(client, client_store.site_count(session, client.id), who)
 
 
 @router.post("/clients", response_model=ClientOut, status_code=201, tags=["clients"])
@@ -214,8 +216,8 @@ def delete_plan(plan_id: Id, session: Db, who: Staff) -> Response:
 # --- contracts --------------------------------------------------------------------------------
 
 
-def contract_out(contract: Contract) -> ContractOut:
-    """The API shape of a contract."""
+def contract_out(contract: Contract, who: Viewer | None = None) -> ContractOut:
+    """The API shape of a contract; the agency's notes only for staff."""
     override = contract.price_override
     return ContractOut(
         id=contract.id,
@@ -229,7 +231,7 @@ def contract_out(contract: Contract) -> ContractOut:
         price_override=str(override) if override is not None else None,
         currency=contract.plan.currency,
         active=contract_store.is_active(contract, now().date()),
-        notes=contract.notes,
+        notes=contract.notes if who is None or who.is_staff else None,
     )
 
 
@@ -261,13 +263,13 @@ def list_contracts(
         session, client_id=scope if scope is not None else client_id
     )
     items, info = slice_page(rows, page, per_page)
-    return Page[ContractOut](items=[contract_out(c) for c in items], meta=info)
+    return Page[ContractOut](items=[contract_out(c, who) for c in items], meta=info)
 
 
 @router.get("/contracts/{contract_id}", response_model=ContractOut, tags=["contracts"])
 def get_contract(contract_id: Id, session: Db, who: AnyUser) -> ContractOut:
     """One contract."""
-    return contract_out(visible_contract(session, who, contract_id))
+    return contract_out(visible_contract(session, who, contract_id), who)
 
 
 @router.post("/contracts", response_model=ContractOut, status_code=201, tags=["contracts"])

@@ -12,8 +12,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from sitekeeper.domain.client_view import cause_category, client_facts
 from sitekeeper.domain.humanize import size
-from sitekeeper.domain.journal_text import describe
+from sitekeeper.domain.journal_text import EventText, describe
 from sitekeeper.web.auth import Viewer, database
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
@@ -55,6 +56,16 @@ TEMPLATES.env.filters.update(
 )
 TEMPLATES.env.globals["now"] = lambda: datetime.now(UTC)
 TEMPLATES.env.globals["describe"] = describe  # journal events in words
+
+
+def event_text(who: Viewer, kind: str, data: dict[str, Any] | None) -> EventText:
+    """A journal event in words for this viewer: a client user's from the client's facts
+    only (no error texts, paths or hosts)."""
+    return describe(kind, data if who.is_staff else client_facts(kind, data))
+
+
+TEMPLATES.env.globals["event_text"] = event_text
+TEMPLATES.env.globals["cause_category"] = cause_category
 
 
 def page(
