@@ -32,7 +32,7 @@ pytestmark = pytest.mark.realsites
 def test_every_cms_plugin_declares_what_marks_its_installs() -> None:
     found = {kind: (sig.markers, sig.config_files) for kind, sig in signatures().items()}
     assert found == {
-        "wordpress": (("wp-includes/version.php",), ("wp-config.php",)),
+        "wordpress": (("wp-includes/version.php",), ("wp-config.php", "../wp-config.php")),
         "joomla": (
             ("libraries/src/Version.php", "libraries/cms/version/version.php"),
             ("configuration.php",),

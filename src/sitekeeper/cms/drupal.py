@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sitekeeper.cms.collector import (
     CONFIG_BYTES,
@@ -26,6 +27,7 @@ from sitekeeper.cms.collector import (
     gather_each,
 )
 from sitekeeper.cms.php_config import Token, class_values, parse_php_config, tokenize
+from sitekeeper.cms.php_edit import append_code, php_string, words
 from sitekeeper.cms.php_serialize import PhpSerializeError, unserialize
 from sitekeeper.cms.wordpress import DbCredentials, hex_value
 from sitekeeper.domain.fingerprint import Fingerprint
@@ -34,6 +36,9 @@ from sitekeeper.domain.untrusted import clean, server_said
 from sitekeeper.errors import RemoteError
 from sitekeeper.plugins import register
 from sitekeeper.remote.ssh import DirEntry, SshConnection
+
+if TYPE_CHECKING:
+    from sitekeeper.cms.site_database import DrillTarget
 
 CMS = "drupal"
 DETECT_PATH = "core/misc/drupal.js"
@@ -253,6 +258,32 @@ class Drupal:
         """See :func:`inventory`."""
         return await inventory(conn, docroot, limits)
 
+    # the database side, for backups and restore drills (cms.site_database)
+
+    def credentials(self, config: bytes) -> DbCredentials:
+        """The ``default`` connection of ``settings.php``; a MySQL/MariaDB database only."""
+        creds, driver = db_credentials(config)
+        if driver != "mysql":
+            raise RemoteError(
+                f"settings.php: database driver {clean(driver, 40)!r} is not backed up "
+                "(MySQL and MariaDB only)",
+                permanent=True,
+            )
+        return creds
+
+    def point_at(self, config: bytes, target: DrillTarget) -> bytes:
+        """See :func:`point_at`."""
+        return point_at(config, target)
+
+    def title_sql(self, prefix: str) -> str:
+        """The ``system.site`` configuration object (the site's name)."""
+        table = f"`{prefix}config`"  # the prefix is checked against [A-Za-z0-9_]
+        return f"SELECT HEX(data) FROM {table} WHERE collection = '' AND name = 'system.site'"  # noqa: S608
+
+    def title(self, output: str, config: bytes) -> str:
+        """See :func:`site_name`."""
+        return site_name(output)
+
 
 async def inventory(
     conn: SshConnection, docroot: str, limits: InventoryLimits | None = None
@@ -444,3 +475,68 @@ def _extension(info: _Info, legacy: bool) -> Extension | None:
         update_source=f"drupal.org/project/{project}" if project else "none",
         file=info.path,
     )
+
+
+_STOPS = {"return", "exit", "die"}  # a settings.php that stops early would skip our settings
+
+
+def point_at(config: bytes, target: DrillTarget) -> bytes:
+    """``settings.php`` pointed at a drill's database, and the loopback host trusted.
+
+    ``settings.php`` is code (it often includes ``settings.local.php``), so the
+    drill's connection is assigned at its very end, where it wins over anything
+    before; a file that can stop before its end is refused. The result is read back,
+    and a connection that is not the drill's is refused.
+    """
+    text = config.decode("utf-8", "surrogateescape")
+    if words(text) & _STOPS:
+        raise RemoteError(
+            "settings.php can stop before its end (return, exit or die); "
+            "a drill cannot point it at its database",
+            permanent=True,
+        )
+    prefix = db_credentials(config)[0].table_prefix  # the restored tables keep theirs
+    connection = {
+        "database": target.database,
+        "username": target.user,
+        "password": target.password,
+        "prefix": prefix,
+        "host": target.host,
+        "port": str(target.port),
+        "driver": "mysql",
+    }
+    lines = [f"  {php_string(k)} => {php_string(v)}," for k, v in connection.items()]
+    code = "\n".join(
+        [
+            "// sitekeeper restore drill: the drill's scratch database, served on loopback.",
+            "$databases['default']['default'] = [",
+            *lines,
+            "  'namespace' => 'Drupal\\\\mysql\\\\Driver\\\\Database\\\\mysql',",
+            "  'autoload' => 'core/modules/mysql/src/Driver/Database/mysql/',",
+            "];",
+            "$settings['trusted_host_patterns'] = ['^127\\\\.0\\\\.0\\\\.1$', '^localhost$'];",
+        ]
+    )
+    pointed = append_code(text, code)
+    read = _databases(tokenize(pointed))
+    wrong = [k for k, v in connection.items() if read.get(k) != v]
+    if wrong:
+        raise RemoteError(
+            f"settings.php could not be pointed at the drill's database ({', '.join(wrong)})",
+            permanent=True,
+        )
+    return pointed.encode("utf-8", "surrogateescape")
+
+
+def site_name(output: str) -> str:
+    """The site's name from the serialized ``system.site`` object (Drupal's front page
+    title is the name, with the slogan after it if there is one)."""
+    lines = output.split()
+    if not lines:
+        return ""
+    try:
+        data = unserialize(hex_value(lines[0]))
+    except PhpSerializeError:
+        return ""
+    name = data.get("name") if isinstance(data, dict) else None
+    return clean(name, 500) if isinstance(name, str) else ""

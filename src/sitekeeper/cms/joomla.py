@@ -12,13 +12,16 @@ manifests, and enabled state from ``#__extensions`` with the site's own
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sitekeeper.cms.collector import CONFIG_BYTES, Collector, InventoryLimits, gather
 from sitekeeper.cms.php_config import class_values
+from sitekeeper.cms.php_edit import set_members, words
 from sitekeeper.cms.wordpress import DbCredentials, hex_value, parse_db_host
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.inventory import Extension, ExtensionType, Inventory
@@ -28,6 +31,9 @@ from sitekeeper.intel.joomla_updates import parse_manifest
 from sitekeeper.intel.payload import parse_xml
 from sitekeeper.plugins import register
 from sitekeeper.remote.ssh import DirEntry, SshConnection
+
+if TYPE_CHECKING:
+    from sitekeeper.cms.site_database import DrillTarget
 
 CMS = "joomla"
 VERSION_PATHS = (
@@ -185,6 +191,35 @@ class Joomla:
     ) -> Inventory:
         """See :func:`inventory`."""
         return await inventory(conn, docroot, limits)
+
+    # the database side, for backups and restore drills (cms.site_database)
+
+    def credentials(self, config: bytes) -> DbCredentials:
+        """Credentials from ``configuration.php``; a MySQL/MariaDB database only."""
+        creds, dbtype = db_credentials(config)
+        if "mysql" not in dbtype.lower():
+            raise RemoteError(
+                f"configuration.php: database type {clean(dbtype, 40)!r} is not backed up "
+                "(MySQL and MariaDB only)",
+                permanent=True,
+            )
+        return creds
+
+    def point_at(self, config: bytes, target: DrillTarget) -> bytes:
+        """See :func:`point_at`."""
+        return point_at(config, target)
+
+    def title_sql(self, prefix: str) -> str:
+        """The parameters of the site's home menu item (its ``page_title``)."""
+        menu = f"`{prefix}menu`"  # the prefix is checked against [A-Za-z0-9_]
+        return (
+            f"SELECT HEX(params) FROM {menu} WHERE home = 1 AND client_id = 0 "  # noqa: S608
+            "AND published = 1 ORDER BY language = '*' DESC, id LIMIT 1"
+        )
+
+    def title(self, output: str, config: bytes) -> str:
+        """See :func:`home_title`."""
+        return home_title(output, config)
 
 
 async def inventory(
@@ -370,3 +405,58 @@ def _slug(kind: str, element: str, client: int, folder: str) -> str:
         "library": f"lib_{element}",
     }.get(kind, element)
     return f"administrator/{name}" if client == 1 and kind in ("module", "template") else name
+
+
+def point_at(config: bytes, target: DrillTarget) -> bytes:
+    """``configuration.php`` pointed at a drill's database and loopback URL.
+
+    Joomla's settings are the declared values of ``class JConfig``'s members, so a
+    file with functions (a constructor could set them again) is refused. Each member
+    is replaced where it is declared with a literal, or declared; the result is read
+    back, and a setting that did not become the drill's is refused.
+    """
+    text = config.decode("utf-8", "surrogateescape")
+    if "function" in words(text):
+        raise RemoteError(
+            "configuration.php holds functions, not only settings; a drill does not point it",
+            permanent=True,
+        )
+    values: dict[str, str | int] = {
+        "host": f"{target.host}:{target.port}",
+        "user": target.user,
+        "password": target.password,
+        "db": target.database,
+        "live_site": target.url,
+        "force_ssl": 0,  # the drill serves plain HTTP on loopback
+    }
+    try:
+        pointed = set_members(text, "JConfig", values)
+    except ValueError:
+        raise RemoteError("configuration.php has no class JConfig", permanent=True) from None
+    read = class_values(pointed)
+    wrong = [k for k, v in values.items() if read.get(k) != v]
+    if wrong:
+        raise RemoteError(
+            "configuration.php could not be pointed at the drill's database "
+            f"(${', $'.join(wrong)})",
+            permanent=True,
+        )
+    return pointed.encode("utf-8", "surrogateescape")
+
+
+def home_title(output: str, config: bytes) -> str:
+    """The home page's title: its menu item's ``page_title``, else the site's name (Joomla
+    may add the name before or after a page title; either way the page title is in it)."""
+    lines = output.split()
+    page_title = ""
+    if lines:
+        try:
+            params = json.loads(hex_value(lines[0]).decode("utf-8", "replace"))
+        except ValueError:
+            params = None
+        if isinstance(params, dict):
+            page_title = clean(str(params.get("page_title") or ""), 500)
+    if page_title:
+        return page_title
+    sitename = class_values(config).get("sitename")
+    return clean(str(sitename), 500) if sitename is not None else ""

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from sitekeeper.cms.collector import (
@@ -24,12 +25,16 @@ from sitekeeper.cms.collector import (
     gather_each,
 )
 from sitekeeper.cms.php_config import PhpConfig, parse_php_config
+from sitekeeper.cms.php_edit import set_defines
 from sitekeeper.cms.php_serialize import PhpSerializeError, string_list
 from sitekeeper.domain.inventory import Extension, ExtensionType, Inventory
 from sitekeeper.domain.untrusted import clean, server_said
 from sitekeeper.errors import RemoteError
 from sitekeeper.plugins import register
 from sitekeeper.remote.ssh import DirEntry, SshConnection
+
+if TYPE_CHECKING:
+    from sitekeeper.cms.site_database import DrillTarget
 
 HEADER_BYTES = 8192  # WordPress's get_file_data() reads no more than this
 MAX_EXTENSIONS = 1000  # per type; more is not a real site
@@ -46,13 +51,33 @@ class WordPress:
 
     kind = "wordpress"
     markers = ("wp-includes/version.php",)  # what ``inventory`` reads first (cms.detect)
-    config_files = ("wp-config.php",)
+    config_files = ("wp-config.php", "../wp-config.php")  # WordPress looks one level up too
 
     async def inventory(
         self, conn: SshConnection, docroot: str, limits: InventoryLimits | None = None
     ) -> Inventory:
         """See :func:`inventory`."""
         return await inventory(conn, docroot, limits)
+
+    # the database side, for backups and restore drills (cms.site_database)
+
+    def credentials(self, config: bytes) -> DbCredentials:
+        """Credentials from ``wp-config.php``'s literal ``DB_*`` defines."""
+        return DbCredentials.from_config(parse_php_config(config))
+
+    def point_at(self, config: bytes, target: DrillTarget) -> bytes:
+        """See :func:`point_at`."""
+        return point_at(config, target)
+
+    def title_sql(self, prefix: str) -> str:
+        """The ``blogname`` option, which the home page's title carries."""
+        options = f"`{prefix}options`"  # the prefix is checked against [A-Za-z0-9_]
+        return f"SELECT HEX(option_value) FROM {options} WHERE option_name = 'blogname'"  # noqa: S608
+
+    def title(self, output: str, config: bytes) -> str:
+        """The blog's name from ``title_sql``'s output."""
+        lines = output.split()
+        return hex_value(lines[0]).decode("utf-8", "replace") if lines else ""
 
 
 async def inventory(
@@ -401,3 +426,33 @@ def _update_source(update_uri: str | None) -> str:
         return "wordpress.org"
     host = urlsplit(update_uri if "//" in update_uri else f"//{update_uri}").hostname or ""
     return "wordpress.org" if host in _WP_ORG_HOSTS else update_uri
+
+
+def point_at(config: bytes, target: DrillTarget) -> bytes:
+    """``wp-config.php`` pointed at a drill's database and loopback URL, without cron.
+
+    Each constant is replaced where it is defined by a literal and defined first
+    otherwise (PHP keeps the first definition); the result is read back, and a
+    database setting that did not become the drill's is refused.
+    """
+    values: dict[str, str | bool] = {
+        "DB_NAME": target.database,
+        "DB_USER": target.user,
+        "DB_PASSWORD": target.password,
+        "DB_HOST": f"{target.host}:{target.port}",
+        "WP_HOME": target.url,
+        "WP_SITEURL": target.url,
+        "DISABLE_WP_CRON": True,
+    }
+    try:
+        pointed = set_defines(config.decode("utf-8", "surrogateescape"), values)
+    except ValueError:
+        raise RemoteError("wp-config.php has no <?php opening tag", permanent=True) from None
+    read = parse_php_config(pointed)
+    wrong = [k for k, v in values.items() if isinstance(v, str) and read.constant(k) != v]
+    if wrong:
+        raise RemoteError(
+            f"wp-config.php could not be pointed at the drill's database ({', '.join(wrong)})",
+            permanent=True,
+        )
+    return pointed.encode("utf-8", "surrogateescape")

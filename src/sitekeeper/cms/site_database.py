@@ -1,0 +1,74 @@
+"""What backups need to know about a CMS: where its database settings are, and how to point
+a restored copy of the site at another database.
+
+Backups dump a site's database with the credentials its own config file holds;
+restore drills load the dump into a scratch database and serve the restored
+files against it. Both are the same for every CMS but for the config file, so
+each CMS plugin class answers these few questions (``SiteDatabase``) and
+``backup/`` never branches on a CMS's name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, cast
+
+from sitekeeper.cms.wordpress import DbCredentials
+from sitekeeper.errors import ConfigError, UsageError
+from sitekeeper.plugins import get
+
+
+@dataclass(frozen=True)
+class DrillTarget:
+    """Where a restore drill points a restored site: its scratch database and loopback URL."""
+
+    database: str
+    user: str
+    password: str = field(repr=False)
+    host: str
+    port: int
+    url: str  # http://127.0.0.1:<port> the restored site is served on
+
+
+class SiteDatabase(Protocol):
+    """The database side of a CMS, as a CMS plugin class provides it."""
+
+    kind: str
+    # Where the database settings may be, relative to the docroot, in the order the
+    # CMS looks ("../wp-config.php": one level up); the first that exists is read.
+    config_files: tuple[str, ...]
+
+    def credentials(self, config: bytes) -> DbCredentials:
+        """The site's database credentials from its config file; RemoteError (permanent)
+        if they are not literal or the database is not MySQL/MariaDB."""
+        ...
+
+    def point_at(self, config: bytes, target: DrillTarget) -> bytes:
+        """The config file of a restored copy, pointed at ``target`` (database and URL).
+
+        Refuses (RemoteError, permanent) what it cannot point with certainty: a
+        restored site must never reach the live database by a value left unchanged.
+        """
+        ...
+
+    def title_sql(self, prefix: str) -> str:
+        """SQL whose output (``HEX()`` columns) holds the home page's title (``prefix``
+        checked against ``[A-Za-z0-9_]`` by ``credentials``)."""
+        ...
+
+    def title(self, output: str, config: bytes) -> str:
+        """The title the home page shows, from ``title_sql``'s output and the config."""
+        ...
+
+
+def site_database(cms: str) -> SiteDatabase:
+    """The registered CMS plugin ``cms`` as a SiteDatabase; UsageError if it is none."""
+    try:
+        plugin = get("cms", cms)
+    except ConfigError:
+        plugin = None
+    if plugin is None or not all(
+        hasattr(plugin, name) for name in ("config_files", "credentials", "point_at")
+    ):
+        raise UsageError(f"sitekeeper cannot back up the database of {cms} sites yet")
+    return cast("SiteDatabase", plugin())
