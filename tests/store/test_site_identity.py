@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -272,3 +273,19 @@ def test_upgrading_turns_the_json_null_of_sites_without_ssh_into_sql_null(db: Da
         nulls = s.scalars(text("SELECT id FROM sites WHERE ssh IS NULL")).all()
         assert nulls == [without]
         assert s.get_one(Site, with_ssh).ssh == json.loads(access)
+
+
+def test_an_install_with_an_old_dangling_row_still_upgrades(sqlite_db: Database) -> None:
+    """The migration checks it broke no foreign key, without blaming itself for older rows."""
+    config = alembic_config(sqlite_db.engine)
+    command.downgrade(config, "0007")
+    sqlite_db.dispose()
+    raw = sqlite3.connect(sqlite_db.url.split("///", 1)[1])
+    raw.execute("PRAGMA foreign_keys=OFF")
+    raw.execute("INSERT INTO site_tags (site_id, tag) VALUES (99, 'orphan')")
+    raw.commit()
+    raw.close()
+    command.upgrade(config, "head")
+    with sqlite_db.engine.connect() as conn:
+        assert conn.execute(text("SELECT site_id, tag FROM site_tags")).all() == [(99, "orphan")]
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1

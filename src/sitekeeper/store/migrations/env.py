@@ -24,11 +24,17 @@ def _foreign_keys(connection: Connection, on: bool) -> None:
     connection.commit()
 
 
-def _check_foreign_keys(connection: Connection) -> None:
-    """SQLite: refuse to commit a migration that left a row pointing nowhere."""
-    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+def _dangling(connection: Connection) -> set[tuple[object, ...]]:
+    """SQLite: the rows whose foreign key points nowhere (table, rowid, parent, key)."""
+    return {tuple(row) for row in connection.exec_driver_sql("PRAGMA foreign_key_check")}
+
+
+def _check_foreign_keys(connection: Connection, before: set[tuple[object, ...]]) -> None:
+    """SQLite: refuse to commit a migration that left a row pointing nowhere (rows that
+    already did before it are not its doing, and must not stop an upgrade)."""
+    broken = _dangling(connection) - before
     if broken:
-        raise RuntimeError(f"migration broke foreign keys: {broken[:5]}")
+        raise RuntimeError(f"migration broke foreign keys: {sorted(broken, key=str)[:5]}")
 
 
 with engine.connect() as connection:
@@ -37,6 +43,8 @@ with engine.connect() as connection:
     # deletes (and cascades to) every row referring to it: off while migrating.
     if sqlite:
         _foreign_keys(connection, False)
+        before = _dangling(connection)
+        connection.commit()
     try:
         context.configure(
             connection=connection,
@@ -47,7 +55,7 @@ with engine.connect() as connection:
         with context.begin_transaction():
             context.run_migrations()
             if sqlite:
-                _check_foreign_keys(connection)
+                _check_foreign_keys(connection, before)
         connection.commit()
     finally:
         if sqlite:
