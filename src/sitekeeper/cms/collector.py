@@ -157,19 +157,22 @@ class Collector(ABC):
             self.warn(f"{path}: skipped {listing.undecodable} entries whose names are not UTF-8")
         return listing
 
-    async def extension_entries(self, relative: str, cap: int, what: str) -> list[DirEntry]:
-        """The first ``cap`` entries by name of an extension directory inside the docroot.
+    async def extension_entries(
+        self, relative: str, cap: int, what: str
+    ) -> tuple[str, list[DirEntry]]:
+        """The real path of an extension directory inside the docroot and its first ``cap``
+        entries by name (no entries if it is missing or resolves outside).
 
         More than that is a site sitekeeper does not read in full: what was read is
         kept, and a warning says how many there are and what the cap is.
         """
         base = self.path(relative)
         if await self.stat(base) is None:
-            return []
+            return base, []
         real = await self.real(base)
         if not self.inside(real):
             self.warn(f"skipped {base}: resolves outside the docroot to {real}")
-            return []
+            return real, []
         listing = await self.once("scan", real, lambda: self.scan(real, keep=cap))
         if not listing.complete or listing.read > cap:
             count = f"{listing.read:,}" if listing.complete else f"more than {listing.read:,}"
@@ -178,7 +181,7 @@ class Collector(ABC):
                 f"entries; the first {len(listing.entries):,} by name were read "
                 f"(cap {cap:,})"
             )
-        return listing.entries
+        return real, listing.entries
 
     async def locate(self, base: str, entry: DirEntry) -> tuple[str, EntryKind] | None:
         """The real path and kind of an entry of the real directory ``base``, following a

@@ -311,14 +311,16 @@ class _Joomla(Collector):
             self.in_files("administrator/manifests/libraries", "library"),
             self.in_files("administrator/manifests/packages", "package"),
         ]
-        for group in await self.entries("plugins"):
+        _, groups = await self.entries("plugins")
+        for group in groups:
             if group.kind == "dir":
                 jobs.append(self.in_dirs(f"plugins/{group.name}", "plugin", 0, "", group.name))
         results = await gather(*jobs)
         return [found for batch in results for found in batch]
 
-    async def entries(self, relative: str) -> list[DirEntry]:
-        """The first MAX_PER_DIR entries by name (a warning says if there were more)."""
+    async def entries(self, relative: str) -> tuple[str, list[DirEntry]]:
+        """The folder's real path and its first MAX_PER_DIR entries by name (a warning
+        says if there were more)."""
         return await self.extension_entries(relative, MAX_PER_DIR, "extensions")
 
     async def in_dirs(
@@ -326,8 +328,7 @@ class _Joomla(Collector):
     ) -> list[_Found]:
         """One manifest per extension directory (``com_x/x.xml``, ``templateDetails.xml``)."""
         found: list[_Found] = []
-        entries = await self.entries(relative)
-        base = await self.real(self.path(relative)) if entries else ""
+        base, entries = await self.entries(relative)
         for entry in entries:
             if not entry.name.startswith(prefix) or await self.resolve(base, entry) != "dir":
                 continue
@@ -348,7 +349,8 @@ class _Joomla(Collector):
     async def in_files(self, relative: str, kind: str) -> list[_Found]:
         """Library and package manifests kept in ``administrator/manifests``."""
         found = []
-        for entry in await self.entries(relative):
+        _, entries = await self.entries(relative)
+        for entry in entries:
             if entry.kind == "file" and entry.name.endswith(".xml"):
                 element = entry.name.removesuffix(".xml")
                 item = await self.manifest(f"{relative}/{entry.name}", kind, element, 0, "")

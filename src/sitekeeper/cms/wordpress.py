@@ -322,8 +322,7 @@ class _WordPress(Collector):
         if await self.stat(self.path(relative)) is None:
             self.warn(f"no {self.path(relative)}")
             return []
-        entries = await self.extension_entries(relative, MAX_EXTENSIONS, f"{type_}s")
-        base = await self.real(self.path(relative))
+        base, entries = await self.extension_entries(relative, MAX_EXTENSIONS, f"{type_}s")
         finder = self.plugin if type_ == "plugin" else self.theme
         found = await gather_each(
             self.skipping(f"{base}/{entry.name}", finder(base, entry)) for entry in entries
