@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from sitekeeper.backup import repository
 from sitekeeper.backup.drill import run_due_drills
-from sitekeeper.backup.runner import BackupContext, run_due_backups, snapshot_host
+from sitekeeper.backup.identity import snapshot_host
+from sitekeeper.backup.runner import BackupContext, run_due_backups
 from sitekeeper.store.backup_tables import BackupRun
 from sitekeeper.store.tables import Event, Site
 from tests.backup.conftest import add_wp_site
@@ -45,10 +46,11 @@ async def test_due_sites_are_backed_up_and_retention_applied(
         site = s.get(Site, planned)
         assert site is not None
         repo = repository.for_site(s, bctx.vault, site, bctx.settings.home)
+        host = snapshot_host(site.backup_host)
     # Both snapshots fall on the same real day, and keep_daily=1 keeps the newest.
     assert [r.status for r in runs] == ["pruned", "ok"]
     assert len(pruned) == 1
-    snaps = await bctx.restic(repo).snapshots(host=snapshot_host(planned))
+    snaps = await bctx.restic(repo).snapshots(host=host)
     assert [s.id[:8] for s in snaps] == [runs[1].snapshot_id[:8]]
 
     drilled = await run_due_drills(bctx)

@@ -195,6 +195,18 @@ EXAMPLES: dict[str, tuple[dict[str, Any], str, str, str]] = {
         "home page answered 500, expected 200 · snapshot 59510d91",
         "bad",
     ),
+    BackupEventKind.BACKUPS_KEPT: (
+        {"host": "sitekeeper-site-7", "repository": "/data/repo", "snapshots": [SNAPSHOT, "ab"]},
+        "Backups kept after the site was removed",
+        "2 snapshots · restic host sitekeeper-site-7 · in /data/repo",
+        "info",
+    ),
+    BackupEventKind.BACKUPS_PURGED: (
+        {"host": "sitekeeper-site-7", "repository": "/data/repo", "snapshots": [SNAPSHOT]},
+        "Backups deleted with the site",
+        "1 snapshot · restic host sitekeeper-site-7 · in /data/repo",
+        "info",
+    ),
 }
 
 

@@ -124,7 +124,7 @@ async def drill(
     """Run one restore drill; the verdict is journaled and returned (failures too)."""
     site = await ctx.site_info(ref)
     restic = ctx.restic(site.repository)
-    snap = await find_snapshot(restic, site.id, snapshot)
+    snap = await find_snapshot(restic, site, snapshot)
     started = time.monotonic()
     sandbox = await prepare(ctx.settings.drill_sandbox, ctx.settings.drill_run_as)
     figures: dict[str, Any] = {"sandbox": sandbox.note}

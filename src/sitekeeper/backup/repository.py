@@ -165,7 +165,7 @@ def configure(
     kept on later changes (a moved repository keeps its key).
     """
     row = queries.repository_row(session, client_id)
-    password = new_password() if row is None else _open(row, vault).password
+    password = new_password() if row is None else open_stored(row, vault).password
     return queries.save_repository(
         session,
         client_id=client_id,
@@ -183,10 +183,11 @@ def for_site(session: Session, vault: Vault, site: Site, home: Path) -> OpenRepo
     if row is None:
         default = RepositoryConfig(kind="local", location=str(home / "backups" / "repository"))
         row = configure(session, vault, default, client_id=None, now=datetime.now(UTC))
-    return _open(row, vault)
+    return open_stored(row, vault)
 
 
-def _open(row: BackupRepository, vault: Vault) -> OpenRepository:
+def open_stored(row: BackupRepository, vault: Vault) -> OpenRepository:
+    """What restic needs to open the repository of a stored row (secrets decrypted)."""
     return OpenRepository.from_stored(
         repository_id=row.id, options=row.options, sealed=row.secrets, vault=vault
     )

@@ -259,6 +259,11 @@ class Restic:
                 removed.setdefault(snap.get("hostname", ""), []).append(snap["id"])
         return removed
 
+    async def forget_snapshots(self, ids: Sequence[str]) -> None:
+        """Forget these snapshots and prune the data only they used (nothing if none)."""
+        if ids:
+            await self.run(["forget", "--prune", "--", *ids])
+
     async def restore(self, snapshot: str, target: Path, *, include: Sequence[str] = ()) -> None:
         """Write a snapshot (names, modes, symlinks, mtimes) under ``target``."""
         args = ["restore", snapshot, "--target", str(target)]

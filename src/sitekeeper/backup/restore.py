@@ -31,7 +31,6 @@ from sitekeeper.backup.runner import (
     SiteInfo,
     backup_site,
     read_credentials,
-    snapshot_host,
 )
 from sitekeeper.backup.treefiles import UnsafeTree, hand_over, opened_dir
 from sitekeeper.domain.backup_events import BackupEventKind
@@ -52,9 +51,13 @@ class RestoreResult:
     safety_snapshot: str | None = None
 
 
-async def find_snapshot(restic: Restic, site_id: int, snapshot: str | None) -> Snapshot:
-    """The site's snapshot with this id (or prefix), or its latest; NotFound otherwise."""
-    snaps = await restic.snapshots(host=snapshot_host(site_id))
+async def find_snapshot(restic: Restic, site: SiteInfo, snapshot: str | None) -> Snapshot:
+    """The site's snapshot with this id (or prefix), or its latest; NotFound otherwise.
+
+    Only snapshots under the site's own restic host count: a removed site's
+    snapshots, kept under its identity, are never another site's.
+    """
+    snaps = await restic.snapshots(host=site.restic_host)
     if not snaps:
         raise NotFound("this site has no snapshots yet")
     if snapshot is None:
@@ -79,7 +82,7 @@ async def restore_to(
     try:
         started = time.monotonic()
         restic = ctx.restic(site.repository)
-        snap = await find_snapshot(restic, site.id, snapshot)
+        snap = await find_snapshot(restic, site, snapshot)
         staging = Path(tempfile.mkdtemp(prefix=".restoring-", dir=target))
         try:
             await restic.restore(snap.id, staging)
@@ -137,7 +140,7 @@ async def restore_in_place(
     site = await ctx.site_info(ref)
     started = time.monotonic()
     restic = ctx.restic(site.repository)
-    snap = await find_snapshot(restic, site.id, snapshot)
+    snap = await find_snapshot(restic, site, snapshot)
     ctx.settings.site_dir(site.id).mkdir(parents=True, exist_ok=True, mode=0o700)
     scratch = Path(tempfile.mkdtemp(prefix="restore-", dir=ctx.settings.site_dir(site.id)))
     try:

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from sitekeeper.backup import repository
 from sitekeeper.backup.dumps import MysqlDump
 from sitekeeper.backup.errors import BackupError, RepositoryLocked
+from sitekeeper.backup.identity import snapshot_host
 from sitekeeper.backup.mirror import SshTransport, pull
 from sitekeeper.backup.options import BackupSettings
 from sitekeeper.backup.repository import OpenRepository
@@ -65,17 +66,13 @@ INTERRUPTED = "interrupted: the backup process stopped before finishing"
 BACKUP_LEASE = timedelta(hours=12)
 
 
-def snapshot_host(site_id: int) -> str:
-    """The restic ``--host`` of a site's snapshots: retention and listings group by it."""
-    return f"sitekeeper-site-{site_id}"
-
-
 @dataclass(frozen=True)
 class SiteInfo:
     """What a backup needs to know about a site, read in one short transaction."""
 
     id: int
     name: str
+    backup_host: str  # Site.backup_host: the site's identity in the repository, for ever
     client_id: int | None
     cms: str | None
     access: SshAccess
@@ -87,7 +84,7 @@ class SiteInfo:
     @property
     def restic_host(self) -> str:
         """The restic ``--host`` of this site's snapshots."""
-        return snapshot_host(self.id)
+        return snapshot_host(self.backup_host)
 
 
 @dataclass(frozen=True)
@@ -170,6 +167,7 @@ class BackupContext:
             return SiteInfo(
                 id=site.id,
                 name=site.name,
+                backup_host=site.backup_host,
                 client_id=site.client_id,
                 cms=site.cms,
                 access=access,
@@ -325,8 +323,8 @@ async def _take(  # noqa: PLR0917 - private step of backup_site
         restic.backup,
         staging,
         paths,
-        host=snapshot_host(site.id),
-        tags=["sitekeeper", f"site:{site.id}", reason],
+        host=site.restic_host,
+        tags=["sitekeeper", site.backup_host, reason],
         time=snapshot_time,
         on_progress=lambda status: say(f"storing {status.get('percent_done', 0):.0%}"),
     )
@@ -446,7 +444,7 @@ async def apply_retention_policy(ctx: BackupContext, sites: Sequence[SiteInfo]) 
     removed: dict[int, int] = {}
     for (_, daily, weekly, monthly), members in groups.items():
         restic = ctx.restic(members[0].repository)
-        by_host = {snapshot_host(s.id): s for s in members}
+        by_host = {s.restic_host: s for s in members}
         try:
             await restic.unlock()  # stale locks of killed runs would block the prune
             gone = await restic.forget(

@@ -14,8 +14,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from sitekeeper.backup import repository
+from sitekeeper.backup import removal, repository
 from sitekeeper.backup.drill import drill as run_drill
 from sitekeeper.backup.options import BackupSettings
 from sitekeeper.backup.repository import RepositoryConfig
@@ -306,3 +307,83 @@ def repo_list(ctx: typer.Context, *, as_json: JsonOpt = False) -> None:
             ["id", "client", "kind", "location"],
             [[d["id"], d["client"] or "(agency)", d["kind"], d["location"]] for d in data],
         )
+
+
+@repo_app.command("snapshots")
+def repo_snapshots(
+    ctx: typer.Context,
+    *,
+    host: Annotated[
+        str | None, typer.Option("--host", help="Only this restic host (one site's snapshots).")
+    ] = None,
+    client: Annotated[
+        str | None, typer.Option(help="This client's own repository (default: the agency's).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Snapshots in a repository, with the site each belongs to: a removed site's snapshots
+    stay under its restic host until they are forgotten."""
+    state = app_context(ctx)
+    with state.session() as session:
+        repo, _ = removal.stored_repository(session, state.vault, _client(session, client))
+    settings = BackupSettings.from_settings(state.settings)
+    snaps = asyncio.run(removal.restic_for(settings, repo).snapshots(host=host))
+    with state.session() as session:
+        owners = removal.sites_by_host(session, {s.host for s in snaps})
+    newest = sorted(snaps, key=lambda s: s.time, reverse=True)
+    if as_json:
+        output.print_json(
+            [
+                {
+                    "snapshot": s.id,
+                    "time": s.time.isoformat(),
+                    "host": s.host,
+                    "site": owners.get(s.host),
+                    "tags": list(s.tags),
+                }
+                for s in newest
+            ]
+        )
+        return
+    output.print_table(
+        ["snapshot", "time", "host", "site", "tags"],
+        [
+            [
+                s.short_id,
+                f"{s.time:%Y-%m-%d %H:%M}",
+                s.host,
+                owners.get(s.host, "(removed)"),
+                ",".join(s.tags),
+            ]
+            for s in newest
+        ],
+    )
+
+
+@repo_app.command("forget")
+def repo_forget(
+    ctx: typer.Context,
+    *,
+    host: Annotated[str, typer.Option("--host", help="A removed site's restic host.")],
+    client: Annotated[
+        str | None, typer.Option(help="This client's own repository (default: the agency's).")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
+) -> None:
+    """Delete every snapshot of a removed site (its restic host) from a repository: forget
+    and prune. A host that belongs to a site is refused."""
+    state = app_context(ctx)
+    with state.session() as session:
+        removal.check_forgettable(session, host)
+        repo, owner = removal.stored_repository(session, state.vault, _client(session, client))
+    if not yes and not typer.confirm(f"Delete every snapshot of {host} from {repo.location}?"):
+        raise typer.Exit(1)
+    settings = BackupSettings.from_settings(state.settings)
+    disposal = asyncio.run(removal.forget_host(settings, repo, host, owner))
+    with state.session() as session:
+        removal.record_forgotten(session, disposal, state.now())
+    output.note(f"{host}: {disposal.sentence()}")
+
+
+def _client(session: Session, name: str | None) -> Client | None:
+    return by_id_or_name(session, Client, Client.name, name, "client") if name else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -9,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from sqlalchemy import select
 
+from sitekeeper.backup import removal
+from sitekeeper.backup.options import BackupSettings
 from sitekeeper.cli import output
 from sitekeeper.cli.context import AppContext, app_context
 from sitekeeper.domain.checks import CheckOptions
@@ -352,13 +355,35 @@ def _key_id(session: Session, app_ctx: AppContext, client: Client | None, ref: s
 
 
 @app.command("remove")
-def remove(ctx: typer.Context, site: SiteArg) -> None:
-    """Remove a site, its check job and its state (the journal keeps its history)."""
+def remove(
+    ctx: typer.Context,
+    site: SiteArg,
+    purge_backups: Annotated[
+        bool,
+        typer.Option(
+            "--purge-backups",
+            help="Also delete its snapshots from the backup repository (forget and prune). "
+            "Without it they are kept under the site's own restic host, which no other "
+            "site ever gets.",
+        ),
+    ] = False,
+) -> None:
+    """Remove a site, its check job and its state (the journal keeps its history); says
+    what became of its snapshots."""
     app_ctx = app_context(ctx)
     with app_ctx.session() as session:
         found = store.get_site(session, site)
-        store.remove_site(session, found, app_ctx.now())
-    output.note(f"removed site {found.name!r}")
+        name = found.name
+        disposal = removal.remove_site(
+            session,
+            app_ctx.vault,
+            BackupSettings.from_settings(app_ctx.settings),
+            found,
+            purge=purge_backups,
+            run=lambda settle: asyncio.run(settle()),
+            now=app_ctx.now(),
+        )
+    output.note(f"removed site {name!r}; {disposal.sentence()}")
 
 
 @app.command("import")

@@ -18,3 +18,6 @@ class BackupEventKind(StrEnum):
     RESTORE_FAILED = "backup.restore_failed"
     BACKUP_VERIFIED = "backup.verified"
     BACKUP_VERIFICATION_FAILED = "backup.verification_failed"
+    # What became of a removed site's snapshots: kept under its restic host, or deleted.
+    BACKUPS_KEPT = "backup.kept"
+    BACKUPS_PURGED = "backup.purged"

@@ -309,6 +309,17 @@ def _drill(f: Facts) -> Parts:
     return [f.text("detail", 200), _snapshot(f), _took(f)]
 
 
+def _disposed(f: Facts) -> Parts:
+    count = len([s for s in f.items("snapshots") if isinstance(s, str)])
+    where = f.text("repository", 200)
+    return [
+        plural(count, "snapshot") if where and not f.text("unlisted") else None,
+        f"restic host {f.text('host', 80)}" if where else "no backups",
+        f"in {where}" if where else None,
+        f"not listed: {f.text('unlisted', 200)}" if f.text("unlisted") else None,
+    ]
+
+
 _INCIDENT = "kind cause url duration_s"
 _DELIVERY = "notification_id event_id attempts channel error"
 _SITE = "name url source"
@@ -384,6 +395,15 @@ SPECS: dict[str, Spec] = {
     BackupEventKind.BACKUP_VERIFIED: _spec("Restore drill passed", "good", _drill, _DRILL),
     BackupEventKind.BACKUP_VERIFICATION_FAILED: _spec(
         "Restore drill failed", "bad", _drill, _DRILL
+    ),
+    BackupEventKind.BACKUPS_KEPT: _spec(
+        "Backups kept after the site was removed",
+        "info",
+        _disposed,
+        "host repository snapshots unlisted",
+    ),
+    BackupEventKind.BACKUPS_PURGED: _spec(
+        "Backups deleted with the site", "info", _disposed, "host repository snapshots"
     ),
 }
 

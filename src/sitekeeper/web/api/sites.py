@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio.from_thread
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy.orm import Session
 
+from sitekeeper.backup import removal
+from sitekeeper.backup.errors import BackupError
+from sitekeeper.backup.options import BackupSettings
 from sitekeeper.store import fleet
 from sitekeeper.store import sites as site_store
 from sitekeeper.store.contracts import get_contract
@@ -21,6 +25,7 @@ from sitekeeper.web.api.common import (
     PerPage,
     default_interval,
     meta,
+    vault_of,
     visible_site,
 )
 from sitekeeper.web.api.schemas import SiteIn, SiteOut, SitePatch
@@ -149,7 +154,32 @@ def update_site(
 
 
 @router.delete("/sites/{site_id}", status_code=204)
-def delete_site(site_id: Id, session: Db, who: Staff) -> Response:
-    """Remove a site (its history stays in the journal)."""
-    site_store.remove_site(session, visible_site(session, who, site_id), now())
+def delete_site(
+    site_id: Id,
+    request: Request,
+    session: Db,
+    who: Staff,
+    purge_backups: Annotated[
+        bool,
+        Query(
+            description="Also delete the site's snapshots from the backup repository (forget "
+            "and prune). By default they are kept under the site's own restic host; the "
+            "journal records which (backup.kept / backup.purged)."
+        ),
+    ] = False,
+) -> Response:
+    """Remove a site (its history stays in the journal); its snapshots are kept or purged."""
+    settings = request.app.state.settings
+    try:
+        removal.remove_site(
+            session,
+            vault_of(request),
+            BackupSettings.from_settings(settings),
+            visible_site(session, who, site_id),
+            purge=purge_backups,
+            run=anyio.from_thread.run,  # a sync endpoint runs on a worker thread
+            now=now(),
+        )
+    except BackupError as exc:
+        raise HTTPException(503, detail=f"the site was not removed: {exc}") from None
     return Response(status_code=204)

@@ -6,10 +6,13 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
+import anyio.from_thread
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from sitekeeper.backup import removal
+from sitekeeper.backup.options import BackupSettings
 from sitekeeper.errors import UsageError
 from sitekeeper.intel.matching import UNKNOWN_SOURCE, UPDATE, VULNERABILITY
 from sitekeeper.store import backups, findings, fleet, history, releases
@@ -309,10 +312,19 @@ def update_site(
 
 
 @router.post("/sites/{site_id}/delete")
-def delete_site(site_id: Id, session: Db, who: Staff) -> Response:
-    """Remove a site (the journal keeps its history)."""
+def delete_site(site_id: Id, request: Request, session: Db, who: Staff) -> Response:
+    """Remove a site (the journal keeps its history); its snapshots are kept under the
+    site's own restic host, and the journal says where (``backup.kept``)."""
     site = visible_site(session, who, site_id)
     if site is None:  # pragma: no cover - visible_site raises
         raise HTTPException(404)
-    site_store.remove_site(session, site, now())
+    removal.remove_site(
+        session,
+        request.app.state.vault,
+        BackupSettings.from_settings(request.app.state.settings),
+        site,
+        purge=False,
+        run=anyio.from_thread.run,  # a sync endpoint runs on a worker thread
+        now=now(),
+    )
     return RedirectResponse("/", status_code=303)
