@@ -9,6 +9,7 @@ import sqlite3
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 
 import pytest
 from alembic import command
@@ -17,10 +18,18 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
-from sitekeeper.store import backups, history, journal, sites
+from sitekeeper.store import backups, fleet, history, journal, sites
 from sitekeeper.store.backup_tables import BackupRun
 from sitekeeper.store.database import Database, alembic_config
-from sitekeeper.store.tables import Base, CheckRaw, Event, Site, has_integer_id
+from sitekeeper.store.tables import (
+    Base,
+    CheckDaily,
+    CheckRaw,
+    Event,
+    Incident,
+    Site,
+    has_integer_id,
+)
 from tests.store.factories import NOW, baker, site
 
 # What the bug was about: ids other rows, the journal, tasks or URLs still name.
@@ -289,3 +298,34 @@ def test_an_install_with_an_old_dangling_row_still_upgrades(sqlite_db: Database)
     with sqlite_db.engine.connect() as conn:
         assert conn.execute(text("SELECT site_id, tag FROM site_tags")).all() == [(99, "orphan")]
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_history_from_before_a_site_existed_is_not_its_own(db: Database) -> None:
+    """What an old install left under a reused id (same client even) stays out of the site."""
+    hour = timedelta(hours=1)
+    with db.session() as s:
+        new = site(s, baker(s), "https://new.example")
+        sid, client = new.id, new.client_id
+        s.add_all(
+            [
+                CheckRaw(site_id=sid, ts_ms=_ms(NOW - hour), up=False, error=1),
+                CheckRaw(site_id=sid, ts_ms=_ms(NOW + hour), up=True, response_ms=80),
+                CheckDaily(site_id=sid, day=NOW.date() - timedelta(days=2), checks=9,
+                           up_checks=0),
+                Incident(site_id=sid, kind="down", opened_at=NOW - 24 * hour,
+                         closed_at=NOW - 23 * hour, cause="old"),
+            ]
+        )  # fmt: skip
+        journal.record(s, "backup.failed", site_id=sid, client_id=client, ts=NOW - 24 * hour)
+    with db.session() as s:
+        figures = history.uptime_by_day(s, [sid], 5, NOW.date())
+        assert [(f.day, f.summary.checks, f.summary.up_checks) for f in figures] == [
+            (NOW.date(), 1, 1)
+        ]
+        assert [e.kind for e in history.journal_events(s, site_ids=[sid])] == ["site.added"]
+        assert history.incidents(s, [sid]) == []
+        assert [up for _, up, _ in fleet.recent_checks(s, sid, NOW - 24 * hour)] == [True]
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)

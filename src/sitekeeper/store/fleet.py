@@ -436,8 +436,10 @@ def all_tags(session: Session, client_id: int | None) -> list[str]:
 def recent_checks(
     session: Session, site_id: int, since: datetime
 ) -> list[tuple[datetime, bool, int | None]]:
-    """Raw results of one site since ``since``, oldest first (for the 24-hour chart)."""
-
+    """Raw results of one site since ``since`` (and its creation), oldest first (for the
+    24-hour chart)."""
+    created = session.scalar(select(Site.created_at).where(Site.id == site_id))
+    since = max(since, created) if created is not None else since
     rows = session.execute(
         select(CheckRaw.ts_ms, CheckRaw.up, CheckRaw.response_ms)
         .where(CheckRaw.site_id == site_id, CheckRaw.ts_ms >= int(since.timestamp() * 1000))

@@ -1,4 +1,10 @@
-"""Named queries over what happened: incidents, uptime per day, the journal, alerts."""
+"""Named queries over what happened: incidents, uptime per day, the journal, alerts.
+
+Asked about given sites, each query keeps to the site's own history: what was
+recorded from its creation on (and, in the journal, for its own client). Ids
+are never reused since revision 0008, but an older install may hold another
+site's leftovers under a reused id, and they must not show under this one.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +30,9 @@ def incidents(
     """Newest incidents first, optionally of some sites and only open ones."""
     stmt = select(Incident).order_by(Incident.opened_at.desc(), Incident.id.desc()).limit(limit)
     if site_ids is not None:
-        stmt = stmt.where(Incident.site_id.in_(site_ids))
+        stmt = stmt.join(Site, Site.id == Incident.site_id).where(
+            Incident.site_id.in_(site_ids), Incident.opened_at >= Site.created_at
+        )
     if only_open:
         stmt = stmt.where(Incident.closed_at.is_(None))
     return list(session.scalars(stmt))
@@ -42,13 +50,23 @@ class DayFigures:
 def uptime_by_day(
     session: Session, site_ids: Sequence[int], days: int, today: date | None = None
 ) -> list[DayFigures]:
-    """Daily figures of the last ``days`` days: rolled-up days, plus today from raw results."""
+    """Daily figures of the last ``days`` days: rolled-up days, plus today from raw results
+    (days before a site was created are not its own)."""
     today = today or datetime.now(UTC).date()
     first = today - timedelta(days=days - 1)
-    rows = session.scalars(
-        select(CheckDaily)
-        .where(CheckDaily.site_id.in_(site_ids), CheckDaily.day >= first)
-        .order_by(CheckDaily.site_id, CheckDaily.day)
+    born: dict[int, datetime] = dict(
+        session.execute(select(Site.id, Site.created_at).where(Site.id.in_(site_ids)))
+        .tuples()
+        .all()
+    )
+    rows = (
+        r
+        for r in session.scalars(
+            select(CheckDaily)
+            .where(CheckDaily.site_id.in_(site_ids), CheckDaily.day >= first)
+            .order_by(CheckDaily.site_id, CheckDaily.day)
+        )
+        if r.site_id in born and r.day >= born[r.site_id].date()
     )
     figures = [
         DayFigures(
@@ -63,11 +81,14 @@ def uptime_by_day(
     conn = session.connection()
     for offset in range(days):
         day = first + timedelta(days=offset)
-        missing = [sid for sid in site_ids if (sid, day) not in rolled]
-        if not missing:
-            continue
-        for sid, summary in summarize_day(conn, day, site_ids=missing).items():
-            figures.append(DayFigures(sid, day, summary))
+        missing = [sid for sid in born if (sid, day) not in rolled and born[sid].date() <= day]
+        older = [sid for sid in missing if born[sid].date() < day]
+        found = summarize_day(conn, day, site_ids=older) if older else {}
+        for sid in missing:
+            if sid not in older:  # created that day: only its checks from then on
+                since = int(born[sid].timestamp() * 1000)
+                found.update(summarize_day(conn, day, site_ids=[sid], since_ms=since))
+        figures.extend(DayFigures(sid, day, summary) for sid, summary in found.items())
     return sorted(figures, key=lambda f: (f.site_id, f.day))
 
 
@@ -82,14 +103,15 @@ def journal_events(
     """Newest journal events first, filtered by site, kind and time.
 
     Events of given sites count only if recorded for the site's own client (or
-    none): the journal outlives sites, so a site id once reused on an old install
-    must not show another client's history under the new site.
+    none) since it was created: the journal outlives sites, so a site id once
+    reused on an old install must not show another client's history under the new site.
     """
     stmt = select(Event).order_by(Event.id.desc()).limit(limit)
     if site_ids is not None:
         stmt = stmt.join(Site, Site.id == Event.site_id).where(
             Event.site_id.in_(site_ids),
             or_(Event.client_id.is_(None), Event.client_id == Site.client_id),
+            Event.ts >= Site.created_at,
         )
     if kinds:
         stmt = stmt.where(Event.kind.in_(kinds))

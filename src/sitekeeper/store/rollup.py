@@ -26,9 +26,14 @@ def day_bounds_ms(day: date) -> tuple[int, int]:
 
 
 def summarize_day(
-    conn: Connection, day: date, site_ids: Sequence[int] | None = None
+    conn: Connection,
+    day: date,
+    site_ids: Sequence[int] | None = None,
+    *,
+    since_ms: int | None = None,
 ) -> dict[int, Summary]:
-    """Per-site summaries of one day's raw results (of all existing sites, or some).
+    """Per-site summaries of one day's raw results (of all existing sites, or some; from
+    ``since_ms`` on if given).
 
     Raw rows have no foreign key: a check that finished just as its site was
     removed leaves rows of a site that is gone, which must neither fail the daily
@@ -36,7 +41,7 @@ def summarize_day(
     """
     start, end = day_bounds_ms(day)
     stmt = select(CheckRaw.site_id, CheckRaw.up, CheckRaw.response_ms).where(
-        CheckRaw.ts_ms >= start, CheckRaw.ts_ms < end
+        CheckRaw.ts_ms >= max(start, since_ms or start), CheckRaw.ts_ms < end
     )
     if site_ids is not None:
         stmt = stmt.where(CheckRaw.site_id.in_(site_ids))
