@@ -12,9 +12,6 @@ import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from sitekeeper.cli.context import AppContext, app_context
 from sitekeeper.cli.output import cell, json_text
@@ -23,6 +20,8 @@ from sitekeeper.domain.sites import normalize_url
 from sitekeeper.errors import NotFound, UsageError
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from sitekeeper.engine.oneshot import OneShotTarget
 
 PROGRESS_MIN = 10  # below this many targets a progress bar is noise
@@ -66,6 +65,8 @@ def resolve_targets(ctx: AppContext, refs: list[str]) -> list[OneShotTarget]:
 
 def _table(results: list[tuple[OneShotTarget, CheckResult]]) -> Table:
     """Every cell is text, not markup: a site's URL, error detail or redirect is its own."""
+    from rich.table import Table  # noqa: PLC0415 - only on a terminal; --json skips it
+
     table = Table(show_lines=False)
     for column in ("site", "up", "status", "ms", "error", "certificate"):
         table.add_column(column)
@@ -102,7 +103,17 @@ def check(
         raise UsageError(str(exc)) from exc
     settings = ctx.settings
     interactive = sys.stdout.isatty() and not as_json
+    if interactive:
+        from rich.console import Console  # noqa: PLC0415 - only on a terminal
     if interactive and len(targets) >= PROGRESS_MIN:
+        from rich.progress import (  # noqa: PLC0415
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         with Progress(
             TextColumn("checking"),
             BarColumn(),

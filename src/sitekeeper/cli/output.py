@@ -18,14 +18,17 @@ import sys
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from sitekeeper.domain.untrusted import visible
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+# Rich is imported where a terminal gets a table: piped and --json output never pays
+# for it (60 ms of every `sitekeeper check --json`).
 
 # Characters JSON may carry raw that a terminal can act on (json.dumps escapes C0 itself).
 _JSON_UNSAFE = re.compile(
@@ -69,12 +72,18 @@ def _cell(value: Any) -> str:
 
 def cell(value: Any, style: str = "") -> Text:
     """A table cell for Rich: plain text (never markup), one line, controls visible."""
+    from rich.text import Text  # noqa: PLC0415 - see the imports
+
     return Text(_cell(value), style=style)
 
 
 def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """A table: Rich on a terminal, tab-separated with a header line when piped."""
     if _terminal():
+        from rich.console import Console  # noqa: PLC0415 - see the imports
+        from rich.table import Table  # noqa: PLC0415
+        from rich.text import Text  # noqa: PLC0415
+
         table = Table(box=None, header_style="bold")
         for column in columns:
             # fold, never truncate: a cut URL or name is worse than a wrapped one
@@ -91,6 +100,9 @@ def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
 def print_fields(fields: Sequence[tuple[str, Any]]) -> None:
     """One object as ``key: value`` lines (aligned Rich table on a terminal)."""
     if _terminal():
+        from rich.console import Console  # noqa: PLC0415 - see the imports
+        from rich.table import Table  # noqa: PLC0415
+
         table = Table(box=None, show_header=False)
         table.add_column(style="bold")
         table.add_column()

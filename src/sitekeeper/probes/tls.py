@@ -13,8 +13,6 @@ import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from cryptography import x509
-
 from sitekeeper.domain.checks import TlsInfo
 
 _CERT_CACHE_SIZE = 20_000
@@ -108,6 +106,8 @@ class CertCache:
 
 def _parse(der: bytes) -> CertFacts | None:
     """Parse a DER certificate; None when it is malformed (a hostile site)."""
+    from cryptography import x509  # noqa: PLC0415 - 60 ms at start-up; only https needs it
+
     try:
         cert = x509.load_der_x509_certificate(der)
         return CertFacts(
