@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from sitekeeper.cms.detect import detect, signatures
+from sitekeeper.cms.detect import NoCms, detect, signatures
 from sitekeeper.errors import RemoteError
 from sitekeeper.remote.hostkeys import StoreHostKeyPins
 from sitekeeper.remote.ssh import SshConnection, connect
@@ -113,7 +113,7 @@ async def test_no_cms_is_a_permanent_error_naming_what_was_looked_for(
     jm1: SshConnection, scratch: Path
 ) -> None:
     _put(scratch, "index.php", "wp-includes/functions.php")
-    with pytest.raises(RemoteError, match=r"no known CMS installed in .*sk-detect-") as caught:
+    with pytest.raises(NoCms, match=r"no known CMS installed in .*sk-detect-") as caught:
         await detect(jm1, str(scratch))
     assert caught.value.permanent
     assert "wp-includes/version.php" in str(caught.value)

@@ -25,6 +25,15 @@ from sitekeeper.remote.ssh import SshConnection, server_refused
 MAX_PATH_SHOWN = 200
 
 
+class NoCms(RemoteError):
+    """No CMS sitekeeper knows is installed in the docroot: a static site, or a wrong path.
+
+    A backup then takes the files alone; an inventory has nothing to read.
+    """
+
+    permanent = True
+
+
 class Detectable(Protocol):
     """What a CMS plugin class declares so its installs can be recognised."""
 
@@ -46,7 +55,7 @@ def signatures() -> dict[str, Detectable]:
 async def detect(conn: SshConnection, docroot: str) -> str:
     """The kind of the CMS installed at ``docroot`` (``wordpress``, ``joomla``, ...).
 
-    RemoteError (permanent) if no CMS's files are there, or if two CMSes' are
+    NoCms if no CMS's files are there; RemoteError (permanent) if two CMSes' are
     and their config files do not tell which one is in use.
     """
     root = await conn.realpath(docroot)
@@ -63,9 +72,7 @@ async def detect(conn: SshConnection, docroot: str) -> str:
     where = visible(docroot, MAX_PATH_SHOWN)
     if not found:
         looked = ", ".join(m for sig in known.values() for m in sig.markers)
-        raise RemoteError(
-            f"no known CMS installed in {where} (looked for {looked})", permanent=True
-        )
+        raise NoCms(f"no known CMS installed in {where} (looked for {looked})")
     raise RemoteError(
         f"{where} holds the files of more than one CMS ({', '.join(found)}), each with its "
         "config file; cannot tell which one the site runs",
