@@ -179,9 +179,9 @@ def _zip(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def _vendors(server: FeedServer) -> dict[str, str]:
+def _vendors(server: FeedServer) -> dict[str, Any]:
     """WordPress with one release, Joomla's legacy update server with 4.4.6, Drupal with none;
-    returns the settings pointing at them."""
+    returns the settings pointing at them (and allowing loopback for the downloads)."""
     server.bodies["/wp/core/stable-check/1.0/"] = json.dumps({"6.1.9": "latest"}).encode()
     server.bodies[CHECKSUMS] = json.dumps(
         {"checksums": {"wp-includes/js/wp-embed.min.js": hashlib.md5(b"embed").hexdigest()}}
@@ -202,6 +202,7 @@ def _vendors(server: FeedServer) -> dict[str, str]:
         "wordpress_api_url": server.url("/wp"),
         "joomla_update_url": server.url("/joomla/list.xml"),
         "drupal_updates_url": server.url("/d"),
+        "egress_allow": ["loopback"],  # the vendors listen on loopback
     }
 
 

@@ -105,7 +105,7 @@ async def test_a_hardened_drupal_95_site_is_pinned_learning_only_its_range(
         with sqlite_db.session() as session:
             fields = sites.SiteFields(url=site.url("/"), client=owner, name="shop")
             shop = sites.add_site(session, fields, NOW, default_interval=300).id
-        settings = Settings(home=home, drupal_updates_url=url)
+        settings = Settings(home=home, drupal_updates_url=url, egress_allow=["loopback"])
         jobs = IntelJobs(sqlite_db, settings, vault=VAULT)
         found = await jobs.fingerprint_site(shop)
         again = await jobs.fingerprint_site(shop)  # learned: nothing is downloaded twice
@@ -273,3 +273,25 @@ async def test_a_hidden_wordpress_learns_the_checksums_of_every_listed_release(
     assert (sorted(learned), again) == (["6.6.2", "6.7", "6.7.1"], [])
     embed = md5_hex(b"6.7")
     assert knowledge.files("wordpress", "6.7") == {"wp-includes/js/wp-embed.min.js": embed}
+
+
+async def test_archive_downloads_follow_the_egress_policy(tmp_path: Path) -> None:
+    """Release archives are fetched like feeds: public addresses only unless the operator
+    allows a network (SITEKEEPER_EGRESS_ALLOW), so learning cannot be aimed at loopback."""
+    archives = {"9.5.11": tarball("9.5.11", drupal_files("9.5.11"))}
+    probe = Fingerprint(url="x", cms="drupal", candidates=[">=9.5 <9.6"])
+    async with feed_server() as vendor:
+        url = serve_drupal(vendor, archives)
+        settings = Settings(home=tmp_path, drupal_updates_url=url)
+        refused = HashKnowledge.in_home(tmp_path / "refused")
+        async with RangeLearner(refused, HashSources.from_settings(settings)) as learner:
+            learned, notes = await learner.learn_for(probe)
+        assert learned == []
+        assert vendor.log == []  # not one request reached the loopback vendor
+        assert any("refused by the egress policy" in n and "loopback" in n for n in notes)
+
+        allowed = Settings(home=tmp_path, drupal_updates_url=url, egress_allow=["loopback"])
+        knowledge = HashKnowledge.in_home(tmp_path / "allowed")
+        async with RangeLearner(knowledge, HashSources.from_settings(allowed)) as learner:
+            learned, _ = await learner.learn_for(probe)
+    assert learned == ["9.5.11"]

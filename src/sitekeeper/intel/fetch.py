@@ -253,10 +253,10 @@ class Fetcher:
         except aiohttp.TooManyRedirects as exc:
             raise FeedError(f"{url}: too many redirects") from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise FeedError(f"{url}: {_failure(exc)}") from exc
+            raise FeedError(f"{url}: {failure_text(exc)}") from exc
 
 
-def _failure(exc: BaseException) -> str:
+def failure_text(exc: BaseException) -> str:
     """What went wrong, in our words: a peer's bytes (a database's greeting answering an
     HTTP request, a parser's quote of a bad header) never reach a message a user sees."""
     refused = refusal_in(exc)

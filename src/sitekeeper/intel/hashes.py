@@ -26,10 +26,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.versions import Ecosystem
+from sitekeeper.egress.aio import connector_options
+from sitekeeper.egress.policy import ALLOW_HINT, EgressPolicy
 from sitekeeper.errors import FeedError, InvalidFeed
 from sitekeeper.intel.archive_stream import SpoolMeter, hash_archive
 from sitekeeper.intel.drupal_releases import DrupalRelease, parse_release_history
-from sitekeeper.intel.fetch import FeedSettings
+from sitekeeper.intel.fetch import FeedSettings, failure_text
 from sitekeeper.intel.hash_store import ECOSYSTEMS, HashKnowledge, is_public, md5_hex
 from sitekeeper.intel.joomla_tuf import TufRelease, parse_tuf_targets
 from sitekeeper.intel.joomla_updates import (
@@ -68,6 +70,11 @@ class HashSources(BaseModel):
     max_file_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     parallel: int = Field(default=4, ge=1, description="Downloads at once.")
     user_agent: str = "sitekeeper/0.1 (+release hashes)"
+    egress_allow: list[str] | None = Field(
+        default=None,
+        description="Public addresses only, plus these networks (SITEKEEPER_EGRESS_ALLOW), "
+        "as for feeds; None: no restriction (library use, tests).",
+    )
 
     @classmethod
     def from_settings(cls, settings: object) -> HashSources:
@@ -80,7 +87,15 @@ class HashSources(BaseModel):
             "joomla_tuf_root",
         )
         values = {n: getattr(settings, n) for n in names if getattr(settings, n, None)}
-        return cls(**values)
+        allow = getattr(settings, "egress_allow", None)
+        return cls(**values, egress_allow=None if allow is None else list(allow))
+
+    @property
+    def egress(self) -> EgressPolicy:
+        """Where archives and release lists may be fetched from (after DNS), as feeds."""
+        if self.egress_allow is None:
+            return EgressPolicy.anywhere()
+        return EgressPolicy.public_only(self.egress_allow, ALLOW_HINT)
 
 
 async def learn_all(
@@ -174,6 +189,7 @@ class Learner:
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
             self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(**connector_options(self.sources.egress)),
                 headers={"User-Agent": self.sources.user_agent},
                 timeout=aiohttp.ClientTimeout(total=self.sources.timeout),
                 trust_env=False,
@@ -436,7 +452,7 @@ class Learner:
                         raise InvalidFeed(f"{url}: larger than {max_bytes} bytes")
                     yield chunk
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise FeedError(f"{url}: download failed ({type(exc).__name__}: {exc})") from exc
+            raise FeedError(f"{url}: download failed ({failure_text(exc)})") from exc
 
     async def _archive_hashes(
         self,
