@@ -8,12 +8,15 @@ import socket
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 from sqlalchemy import func, select
 
+from sitekeeper.config import Settings
 from sitekeeper.engine.dbthread import DbThread
+from sitekeeper.probes.fingerprint import FingerprintProbe
 from sitekeeper.probes.http import HttpProbe
 from sitekeeper.probes.resolver import CachingResolver
 from sitekeeper.store.database import Database
@@ -189,3 +192,14 @@ async def test_waiting_lookups_leave_the_default_thread_pool_free(
         for check in checks:
             check.cancel()
         await asyncio.gather(*checks, return_exceptions=True)
+
+
+async def test_fingerprints_ask_the_configured_dns_servers(
+    black_hole: BlackHole, tmp_path: Path
+) -> None:
+    """A fingerprint resolves names as checks do: SITEKEEPER_DNS_SERVERS, bounded time."""
+    settings = Settings(home=tmp_path, dns_servers=[black_hole.address], dns_timeout=0.2)
+    async with FingerprintProbe.from_settings(settings) as probe:
+        found = await asyncio.wait_for(probe.fingerprint("http://dead.example/"), 30)
+    assert found.error is not None
+    assert black_hole.queries >= 1  # asked our server, not the system's

@@ -127,6 +127,8 @@ class FingerprintProbe(HttpClientBase):
             max_redirects=settings.max_redirects,
             user_agent=settings.user_agent,
             per_ip_concurrency=settings.per_ip_concurrency,
+            dns_servers=settings.dns_servers,
+            dns_timeout=settings.dns_timeout,
             egress=site_policy(settings),
             hashes=hashes,
         )
