@@ -9,6 +9,8 @@ run, the failure is in the journal, and the next run succeeds.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import json
 import os
 import shutil
@@ -21,13 +23,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from sitekeeper.backup import repository
+from sitekeeper.backup.recovery import recover
 from sitekeeper.backup.repository import OpenRepository, RepositoryConfig
 from sitekeeper.backup.restore import restore_to
-from sitekeeper.backup.runner import BackupContext, backup_site
+from sitekeeper.backup.runner import BackupContext, backup_site, site_lock
+from sitekeeper.config import Settings
+from sitekeeper.engine.service import Service
 from sitekeeper.store.backup_tables import BackupRun
+from sitekeeper.store.lease_tables import Lease
 from sitekeeper.store.tables import Event, Notification, Site
 from tests.backup.conftest import add_wp_site, tree_digest
 from tests.backup.proxy import Relay
@@ -101,9 +107,10 @@ async def test_killed_mid_transfer(
     again = await backup_site(bctx, "wp1-relay")
     assert again.ok, again.error
     runs = _runs(bctx)
-    assert [r.status for r in runs] == ["ok", "failed", "ok"]
+    assert [r.status for r in runs] == ["ok", "interrupted", "ok"]
     assert "interrupted" in (runs[1].error or "")
-    assert len(_events(bctx, "backup.failed")) == 1
+    assert len(_events(bctx, "backup.interrupted")) == 1
+    assert _events(bctx, "backup.failed") == []
     await _intact(bctx, "wp1-relay", first.figures.snapshot_id, Path(wp1["docroot"]), tmp_path)
 
 
@@ -250,3 +257,145 @@ async def test_repository_disk_full(
     again = await backup_site(bctx, "wp2")
     assert again.ok, again.error
     await _intact(bctx, "wp2", first.figures.snapshot_id, pristine, tmp_path)
+
+
+def _leases(ctx: BackupContext) -> dict[str, str]:
+    with ctx.db.session() as s:
+        return {lease.name: lease.holder for lease in s.scalars(select(Lease))}
+
+
+async def _kill_child_while_restic_runs(ctx: BackupContext, site: str, worker: str) -> None:
+    """A scheduled backup of ``worker``'s serve, SIGKILLed (with its restic) mid-store."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.backup.child",
+        ctx.db.url,
+        str(ctx.settings.home),
+        site,
+        worker,
+        stdout=asyncio.subprocess.PIPE,
+        start_new_session=True,
+        cwd=Path(__file__).parents[2],
+    )
+    assert child.stdout is not None
+    # restic reports progress only once it holds its lock and is reading the files.
+    while b"storing" not in (line := await asyncio.wait_for(child.stdout.readline(), 300)) or (
+        b"%" not in line
+    ):
+        assert line, "the backup ended before restic got to work"
+    others = [pid for pid in _process_group(child.pid) if pid != child.pid]
+    assert others, "restic runs in the child's process group"
+    # The orphaned restic comes to us to be reaped, so we know when it is really gone
+    # (a zombie still "exists" for restic's own stale-lock check).
+    _subreaper(True)
+    try:
+        os.killpg(child.pid, signal.SIGKILL)  # python, restic and all: nothing cleans up
+        await child.wait()
+        for pid in others:
+            with contextlib.suppress(ChildProcessError):
+                await asyncio.to_thread(os.waitpid, pid, 0)
+    finally:
+        _subreaper(False)
+
+
+def _process_group(pgid: int) -> list[int]:
+    members = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if entry.isdigit() and int(fields[2]) == pgid:
+            members.append(int(entry))
+    return members
+
+
+def _subreaper(on: bool) -> None:
+    """Become (or stop being) the reaper of orphaned descendants (prctl)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(36, int(on), 0, 0, 0) != 0:  # PR_SET_CHILD_SUBREAPER
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+async def test_serve_start_recovers_what_a_killed_backup_left(
+    bctx: BackupContext, wp2_guard: dict[str, Any], tmp_path: Path
+) -> None:
+    site = wp2_guard
+    site_id = add_wp_site(bctx.db, bctx.vault, site)
+    first = await backup_site(bctx, "wp2")
+    assert first.ok, first.error
+    assert first.figures is not None
+    bulk = Path(site["docroot"]) / "sk-test-bulk"  # enough for restic to be caught at work
+    bulk.mkdir()
+    for i in range(8):
+        (bulk / f"upload{i}.bin").write_bytes(os.urandom(16 * MB))
+    repo = _repository(bctx, "wp2")
+    locks = Path(repo.location) / "locks"
+
+    await _kill_child_while_restic_runs(bctx, "wp2", "crash-worker")
+
+    run = _runs(bctx)[-1]
+    assert run.status == "running"
+    assert list(locks.iterdir()), "the killed restic's lock stays"
+    assert _leases(bctx) == {f"backup:{site_id}": "crash-worker", f"run:{run.id}": "crash-worker"}
+
+    # Another worker's live run and a run of this host's CLI backup are not ours to touch.
+    with bctx.db.session() as s:
+        elsewhere = s.get(BackupRun, run.id)
+        assert elsewhere is not None
+        other = BackupRun(
+            site_id=site_id, reason="manual", status="running", started_at=elsewhere.started_at
+        )
+        s.add(other)
+        s.flush()
+        other_id = other.id
+        s.add(
+            Lease(
+                name=f"run:{other_id}",
+                holder="other-worker",
+                expires_at=bctx.clock() + timedelta(hours=1),
+            )
+        )
+
+    settings = Settings(
+        home=bctx.settings.home, database_url=bctx.db.url, worker_name="crash-worker"
+    )
+    service = Service(settings, bctx.db, software_intel=False, backups=True)
+    stop = asyncio.Event()
+    stop.set()  # start, recover, stop: the recovery is what serve does before anything else
+    await service.run(stop)
+
+    statuses = {r.id: r.status for r in _runs(bctx)}
+    assert statuses[run.id] == "interrupted"
+    assert statuses[other_id] == "running"
+    interrupted = _events(bctx, "backup.interrupted")
+    assert [e.data["run"] for e in interrupted] == [run.id]
+    assert not list(locks.iterdir()), "restic unlock removed the dead process's lock"
+    assert _leases(bctx) == {f"run:{other_id}": "other-worker"}
+    with bctx.db.session() as s:
+        s.execute(delete(BackupRun).where(BackupRun.id == other_id))
+
+    shutil.rmtree(bulk)
+    again = await backup_site(bctx, "wp2")
+    assert again.ok, again.error
+    await _intact(bctx, "wp2", first.figures.snapshot_id, tmp_path / "wp2-pristine", tmp_path)
+
+
+async def test_a_live_backup_on_this_host_is_left_alone(
+    bctx: BackupContext, real_wp_sites: list[dict[str, Any]]
+) -> None:
+    """A ``sitekeeper backup`` running from the CLI (same worker name) holds the staging lock."""
+    site_id = add_wp_site(bctx.db, bctx.vault, real_wp_sites[0])
+    with bctx.db.session() as s:
+        s.add(
+            BackupRun(site_id=site_id, reason="manual", status="running", started_at=bctx.clock())
+        )
+    async with site_lock(bctx.settings.site_dir(site_id)):
+        found = await recover(bctx)
+    assert found.runs == []
+    assert [r.status for r in _runs(bctx)] == ["running"]
+    found = await recover(bctx)  # once it is gone, it was interrupted
+    assert len(found.runs) == 1
+    assert [r.status for r in _runs(bctx)] == ["interrupted"]

@@ -158,6 +158,12 @@ EXAMPLES: dict[str, tuple[dict[str, Any], str, str, str]] = {
         "ssh: connection refused · after 3.2 s · manual",
         "bad",
     ),
+    BackupEventKind.BACKUP_INTERRUPTED: (
+        {"run": 9, "reason": "scheduled", "error": "interrupted: sitekeeper stopped"},
+        "Backup interrupted",
+        "interrupted: sitekeeper stopped",
+        "bad",
+    ),
     BackupEventKind.BACKUP_PRUNED: (
         {"snapshots": [SNAPSHOT, "ab" * 32]},
         "Old backups pruned",

@@ -47,6 +47,7 @@ from sitekeeper.remote.hostkeys import StoreHostKeyPins
 from sitekeeper.remote.keys import remove_stale_keys, write_key_file
 from sitekeeper.remote.ssh import SshConnection, connect
 from sitekeeper.store import backups as queries
+from sitekeeper.store import leases
 from sitekeeper.store.backup_tables import SAFETY
 from sitekeeper.store.channels import channel_urls
 from sitekeeper.store.database import Database
@@ -259,10 +260,12 @@ async def backup_site(
             figures = await _take(ctx, site, staging, reason, say, snapshot_time)
         except SitekeeperError as exc:
             await asyncio.to_thread(_fail, ctx, run_id, str(exc))
+            await ctx.leases.give_back([queries.run_lease(run_id)])
             say(f"failed: {exc}")
             return BackupOutcome(site.id, site.name, run_id, None, str(exc))
         except Exception as exc:
             await asyncio.to_thread(_fail, ctx, run_id, f"internal error: {exc!r}")
+            await ctx.leases.give_back([queries.run_lease(run_id)])
             raise
         finally:
             (staging / DUMP).unlink(missing_ok=True)  # holds customer data; restic has it
@@ -270,6 +273,7 @@ async def backup_site(
         figures = queries.RunFigures(**{**figures.__dict__, "duration": time.monotonic() - started})
         await asyncio.to_thread(_finish, ctx, run_id, figures)
         say(f"stored snapshot {figures.snapshot_id[:8]}")
+    await ctx.leases.give_back([queries.run_lease(run_id)])  # a killed run keeps it: recovery
     if apply_retention and site.plan is not None and reason != SAFETY:
         await apply_retention_policy(ctx, [site])
     return BackupOutcome(site.id, site.name, run_id, figures, None)
@@ -349,19 +353,25 @@ async def _take(  # noqa: PLR0917 - private step of backup_site
 
 
 async def _prepare_repository(ctx: BackupContext, restic: Restic) -> None:
-    """Create the repository on first use.
+    """Create the repository on first use, and clear stale locks once per process.
 
     Concurrent backups of one batch share a repository: the check-and-init is
-    serialised, or two ``restic init`` could race on a fresh location. Stale
-    locks are not cleared here (each restic start costs a key derivation,
-    about half a second): a backup ignores other backups' locks, and the
-    exclusive steps (prune) unlock first.
+    serialised, or two ``restic init`` could race on a fresh location. The
+    first backup of a repository in this process also runs ``restic unlock``:
+    a restic killed earlier (kill -9, a crash) left its lock, which would
+    block the next prune or check. restic removes only stale locks -- of a
+    process no longer running on this host, or not refreshed for 30 minutes
+    -- so a live backup's lock stays. Later backups skip it (each restic
+    start costs a key derivation, about half a second); the exclusive steps
+    (prune) unlock first anyway.
     """
     location = restic.repo.location
     async with ctx.init_lock:
         if location not in ctx.initialized:
             if await restic.ensure_initialized():
                 log.info("initialised backup repository %s", location)
+            else:
+                await restic.unlock()
             await asyncio.to_thread(_mark_initialized, ctx, restic.repo.id)
             ctx.initialized.add(location)
 
@@ -372,14 +382,25 @@ def _mark_initialized(ctx: BackupContext, repository_id: int | None) -> None:
 
 
 def _start(ctx: BackupContext, site: SiteInfo, reason: str) -> int:
+    """A ``running`` row, and the lease naming this worker as its runner (one transaction)."""
     with ctx.db.session() as session:
         now = ctx.clock()
-        # We hold the site lock, so a "running" row is a run whose process died.
-        for stale in queries.running_runs(session, site.id):
-            queries.fail_run(session, stale, INTERRUPTED, now)
+        # We hold the site lock here, so a "running" row of this site is a run whose
+        # process died -- unless another worker's live lease says it runs elsewhere.
+        stale = queries.running_runs(session, site.id)
+        elsewhere = queries.leases_held_by_others(
+            session, [queries.run_lease(i) for i in stale], [ctx.worker], now
+        )
+        for run_id in stale:
+            if queries.run_lease(run_id) not in elsewhere:
+                queries.interrupt_run(session, run_id, INTERRUPTED, now)
         row = session.get(Site, site.id)
         assert row is not None
-        return queries.start_run(session, row, site.repository.id, reason, now).id
+        run_id = queries.start_run(session, row, site.repository.id, reason, now).id
+        leases.acquire(
+            session.connection(), queries.run_lease(run_id), ctx.worker, now, BACKUP_LEASE
+        )
+        return run_id
 
 
 def _fail(ctx: BackupContext, run_id: int, error: str) -> None:

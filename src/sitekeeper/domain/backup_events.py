@@ -13,6 +13,7 @@ class BackupEventKind(StrEnum):
 
     BACKUP_TAKEN = "backup.taken"
     BACKUP_FAILED = "backup.failed"
+    BACKUP_INTERRUPTED = "backup.interrupted"  # its process died; found at the next start
     BACKUP_PRUNED = "backup.pruned"
     BACKUP_RESTORED = "backup.restored"
     RESTORE_FAILED = "backup.restore_failed"

@@ -385,6 +385,12 @@ SPECS: dict[str, Spec] = {
     BackupEventKind.BACKUP_FAILED: _spec(
         "Backup failed", "bad", _failed, "run reason error duration"
     ),
+    BackupEventKind.BACKUP_INTERRUPTED: _spec(
+        "Backup interrupted",
+        "bad",
+        lambda f: [f.text("error", 200), _reason(f)],
+        "run reason error",
+    ),
     BackupEventKind.BACKUP_PRUNED: _spec("Old backups pruned", "info", _pruned, "snapshots"),
     BackupEventKind.BACKUP_RESTORED: _spec(
         "Backup restored", "good", _restored, "snapshot to duration safety_snapshot"

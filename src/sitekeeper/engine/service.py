@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from sitekeeper.backup.drill import run_due_drills
 from sitekeeper.backup.options import BackupSettings
+from sitekeeper.backup.recovery import recover as recover_backups
 from sitekeeper.backup.runner import BackupContext, run_due_backups
 from sitekeeper.config import Settings
 from sitekeeper.egress.policy import outbound_policy, site_policy
@@ -134,6 +135,8 @@ class Service:
         finish and is cancelled after that (interrupted tasks are failed as such, a
         cancelled check simply runs at its next interval), then the results are flushed.
         """
+        if self.backups is not None:  # before any loop: what a killed serve of ours left
+            await recover_backups(self.backups)
         claiming, flushing = asyncio.Event(), asyncio.Event()
         recorder = asyncio.create_task(self.recorder.run(flushing), name="recorder")
         loops = [

@@ -16,6 +16,8 @@ from sitekeeper.store.tables import Base
 
 # A run's status: running, then ok or failed; an ok run whose snapshot retention removed is pruned.
 RUNNING, OK, FAILED, PRUNED = "running", "ok", "failed", "pruned"
+# A run whose process died (killed, crashed) before finishing; found at the next start.
+INTERRUPTED = "interrupted"
 # The reason of the snapshot a restore in place takes first: not one of the site's backups.
 SAFETY = "safety"
 
@@ -60,7 +62,7 @@ class BackupRun(Base):
         ForeignKey("backup_repositories.id", ondelete="SET NULL")
     )
     reason: Mapped[str] = mapped_column(String(16))  # manual | scheduled | safety
-    status: Mapped[str] = mapped_column(String(16))  # running | ok | failed
+    status: Mapped[str] = mapped_column(String(16))  # running | ok | failed | interrupted
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     snapshot_id: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -7,10 +7,10 @@ so a report never counts a backup the runs table does not show, or vice versa.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from sitekeeper.domain.backup_events import BackupEventKind
@@ -19,6 +19,7 @@ from sitekeeper.errors import NotFound
 from sitekeeper.store import journal, site_summary
 from sitekeeper.store.backup_tables import (
     FAILED,
+    INTERRUPTED,
     OK,
     PRUNED,
     RUNNING,
@@ -26,6 +27,7 @@ from sitekeeper.store.backup_tables import (
     BackupRepository,
     BackupRun,
 )
+from sitekeeper.store.lease_tables import Lease
 from sitekeeper.store.tables import Contract, Event, Site
 
 SCHEDULE_SECONDS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400}
@@ -168,6 +170,60 @@ def fail_run(session: Session, run_id: int, error: str, now: datetime) -> Event:
         },
         ts=now,
     )
+
+
+def interrupt_run(session: Session, run_id: int, error: str, now: datetime) -> Event:
+    """Mark a run whose process died ``interrupted`` and journal ``backup.interrupted``."""
+    run = _run(session, run_id)
+    run.status, run.finished_at, run.error = INTERRUPTED, now, error[:4000]
+    run.duration = (now - _aware(run.started_at)).total_seconds()
+    site_summary.refresh_backups(session, [run.site_id])
+    site = session.get(Site, run.site_id)
+    return journal.record(
+        session,
+        BackupEventKind.BACKUP_INTERRUPTED,
+        site_id=run.site_id,
+        client_id=site.client_id if site else None,
+        data={"run": run.id, "reason": run.reason, "error": error[:1000]},
+        ts=now,
+    )
+
+
+def running(session: Session) -> list[BackupRun]:
+    """Every run still marked ``running`` (live, or left by a process that died)."""
+    return list(session.scalars(select(BackupRun).where(BackupRun.status == RUNNING)))
+
+
+def run_lease(run_id: int) -> str:
+    """The lease a run's process holds while it runs (``store.leases``), naming its worker."""
+    return f"run:{run_id}"
+
+
+def leases_held_by_others(
+    session: Session, names: list[str], holders: list[str], now: datetime
+) -> set[str]:
+    """Which of ``names`` another holder has, unexpired (a live process elsewhere)."""
+    if not names:
+        return set()
+    return set(
+        session.scalars(
+            select(Lease.name).where(
+                Lease.name.in_(names), Lease.holder.not_in(holders), Lease.expires_at > now
+            )
+        )
+    )
+
+
+def release_site_leases(session: Session, holders: list[str], names: list[str]) -> int:
+    """Release ``holders``' per-site leases (backups, drills) and the run leases ``names``."""
+    kinds = or_(Lease.name.like("backup:%"), Lease.name.like("drill:%"), Lease.name.in_(names))
+    result = session.execute(delete(Lease).where(Lease.holder.in_(holders), kinds))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives naive datetimes back; they are UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def mark_pruned(session: Session, site_id: int, snapshot_ids: list[str]) -> None:

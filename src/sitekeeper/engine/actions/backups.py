@@ -9,6 +9,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sitekeeper.backup.drill import drill
+from sitekeeper.backup.recovery import task_holder
 from sitekeeper.backup.restore import restore_in_place, restore_to
 from sitekeeper.backup.runner import BACKUP_LEASE, backup_site
 from sitekeeper.domain.humanize import plural, seconds, short_id, size
@@ -26,7 +27,7 @@ def _site_lease(ctx: TaskContext, kind: str, site_id: int) -> AbstractAsyncConte
     """The lease the scheduled loops take for the site's ``kind`` of work, held by this
     process's task runner (its own holder name, so a scheduled run in this very process
     counts as busy too): "back up now" never overlaps a backup running anywhere."""
-    leases = Leases(ctx.dbthread.db, f"{ctx.settings.worker_name}/tasks")
+    leases = Leases(ctx.dbthread.db, task_holder(ctx.settings.worker_name))
     return leases.hold(f"{kind}:{site_id}", BACKUP_LEASE)
 
 
