@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 import typer
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from sitekeeper.cli import backups
 from sitekeeper.cli.main import _Root
 from sitekeeper.store.database import Database
+from sitekeeper.store.tables import Event
 from sitekeeper.vault import Vault
 from tests.backup.conftest import add_wp_site, tree_digest
 
@@ -84,6 +86,30 @@ def test_backup_list_restore_drill(cli: Any, tmp_path: Path) -> None:
     cli("restore", "wp1", "--to", str(target), code=2)  # not empty: refused
     cli("restore", "wp1", code=2)  # neither --to nor --in-place
     cli("backup", code=2)
+
+
+@pytest.mark.parametrize(
+    ("target", "said"),
+    [
+        ("/etc/passwd", "/etc/passwd is not a directory"),
+        ("/etc/passwd/below", "cannot create /etc/passwd/below: Not a directory"),
+        ("/proc/sitekeeper-nowhere/x", "cannot create /proc/sitekeeper-nowhere/x"),
+    ],
+)
+def test_restore_to_a_file_or_an_impossible_path_is_one_error_line(
+    cli: Any, home: Path, target: str, said: str
+) -> None:
+    result = cli("restore", "wp1", "--to", target, code=2)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and said in lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+    # Nothing started: restic never ran (no repository was made) and nothing was journaled.
+    assert not (home / "backups" / "repository").exists()
+    db = Database(f"sqlite:///{home / 'sitekeeper.db'}")
+    with db.session() as s:
+        assert [e.kind for e in s.scalars(select(Event)) if e.kind.startswith("backup.")] == []
+    db.dispose()
 
 
 def test_repository_commands(cli: Any, tmp_path: Path) -> None:
