@@ -43,7 +43,7 @@ from sitekeeper.intel.fetch import FeedSettings, Fetcher, cache_from_rows
 from sitekeeper.intel.matching import AdvisoryIndex, FindingSpec, PackageKey, is_polled, match
 from sitekeeper.intel.pollers import PollResult, drupal, joomla, wordpress
 from sitekeeper.logs import Conditions
-from sitekeeper.notify import outbox
+from sitekeeper.notify import messages, outbox
 from sitekeeper.probes.fingerprint import FingerprintOptions, learn_release_hashes
 from sitekeeper.store import advisories as advisory_store
 from sitekeeper.store import findings, inventories, journal, releases
@@ -177,7 +177,9 @@ class SoftwareAlerts:
         clients = _clients(session, [c for c in by_client if c is not None])
         queued = 0
         for client_id, site_ids in by_client.items():
-            name, stored = clients.get(client_id, (None, [])) if client_id else (None, [])
+            name, stored, language = (
+                clients.get(client_id, (None, [], "en")) if client_id else (None, [], "en")
+            )
             urls = channel_urls(session, self.vault, self.global_urls, stored, name)
             event = journal.record(
                 session,
@@ -194,7 +196,7 @@ class SoftwareAlerts:
             )
             if not urls:
                 continue
-            title, body = _message(name, site_ids, sites, by_site)
+            title, body = _message(name, language, site_ids, sites, by_site)
             outbox.enqueue(
                 session,
                 urls=urls,
@@ -220,42 +222,45 @@ def _sites(session: Session, ids: list[int]) -> dict[int, tuple[str, str, int | 
     return result
 
 
-def _clients(session: Session, ids: list[int]) -> dict[int | None, tuple[str, list[str]]]:
+def _clients(session: Session, ids: list[int]) -> dict[int | None, tuple[str, list[str], str]]:
     rows = session.execute(
-        select(Client.id, Client.name, Client.alert_urls).where(Client.id.in_(ids))
+        select(Client.id, Client.name, Client.alert_urls, Client.language).where(Client.id.in_(ids))
     )
-    return {i: (n, list(u or [])) for i, n, u in rows}
+    return {i: (n, list(u or []), lang or "en") for i, n, u, lang in rows}
 
 
 def _message(
     client: str | None,
+    language: str,
     site_ids: list[int],
     sites: dict[int, tuple[str, str, int | None]],
     by_site: dict[int, list[FindingSpec]],
 ) -> tuple[str, str]:
+    lines = [
+        messages.SoftwareLine(
+            site=sites[site_id][0],
+            url=sites[site_id][1],
+            package=spec.package,
+            installed=spec.installed,
+            advisory_id=spec.advisory_id,
+            severity=spec.severity,
+            fixed_in=spec.fixed_in,
+            possible=spec.certainty == "possible",
+            latest=spec.latest,
+        )
+        for site_id in site_ids[:MAX_ALERT_LINES]
+        for spec in by_site[site_id]
+    ]
     advisories = sorted({s.advisory_id for i in site_ids for s in by_site[i] if s.advisory_id})
-    what = ", ".join(advisories[:3]) + (" …" if len(advisories) > 3 else "")
-    count = f"{len(site_ids)} site{'s' if len(site_ids) != 1 else ''}"
-    owner = f" of {client}" if client else ""
-    title = f"Security: {count}{owner} affected" + (f" by {what}" if what else "")
-    lines = []
-    for site_id in site_ids[:MAX_ALERT_LINES]:
-        name, url, _ = sites[site_id]
-        for spec in by_site[site_id]:
-            lines.append(f"- {name} ({url}): {_describe(spec)}")
-    if len(site_ids) > MAX_ALERT_LINES:
-        lines.append(f"… and {len(site_ids) - MAX_ALERT_LINES} more sites")
-    return title.replace("\n", " ")[:500], "\n".join(lines)
-
-
-def _describe(spec: FindingSpec) -> str:
-    package = f"{spec.package} {spec.installed or '?'}"
-    if spec.advisory_id:
-        fix = f", fixed in {spec.fixed_in}" if spec.fixed_in else ", no fix yet"
-        sev = f" ({spec.severity})" if spec.severity else ""
-        maybe = " [possible]" if spec.certainty == "possible" else ""
-        return f"{package} vulnerable: {spec.advisory_id}{sev}{fix}{maybe}"
-    return f"{package}: security update to {spec.latest}"
+    message = messages.software_alert(
+        lines=lines,
+        site_count=len(site_ids),
+        advisories=advisories,
+        client=client,
+        language=language,
+        more=max(0, len(site_ids) - MAX_ALERT_LINES),
+    )
+    return message.title, message.body
 
 
 # --- the jobs -----------------------------------------------------------------------------------

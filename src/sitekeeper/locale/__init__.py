@@ -5,8 +5,9 @@ German texts. The ``.po`` files are the only form kept: a catalogue is compiled 
 memory with Babel the first time a language is asked for, so ``pip install .`` needs
 no build step and a fixed translation is a one-file change.
 
-To add a text: mark it with ``N_`` (or pass it to ``gettext``) where it is defined, then
-``pybabel extract -k N_ -o src/sitekeeper/locale/sitekeeper.pot src/sitekeeper`` and
+To add a text: mark it with ``N_`` (a pair of singular and plural with ``NP_``) where it
+is defined, then
+``pybabel extract -k N_ -k NP_:1,2 -o src/sitekeeper/locale/sitekeeper.pot src/sitekeeper`` and
 ``pybabel update -i src/sitekeeper/locale/sitekeeper.pot -d src/sitekeeper/locale -D sitekeeper``,
 and translate the new entries. A new language is a new folder
 (``pybabel init -l fr …``).
@@ -26,6 +27,11 @@ HERE = Path(__file__).parent
 def N_(text: str) -> str:  # the gettext convention: `pybabel extract -k N_` finds these
     """Mark ``text`` for translation where it is defined; translated where it is used."""
     return text
+
+
+def NP_(singular: str, plural: str) -> tuple[str, str]:
+    """Mark a singular/plural pair; ``ngettext(*pair, n)`` picks the language's form."""
+    return singular, plural
 
 
 def languages() -> list[str]:

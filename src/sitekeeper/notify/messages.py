@@ -9,12 +9,14 @@ they are bounded and titles are kept on one line.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from gettext import NullTranslations
 
 from sitekeeper.domain.durations import format_duration
-from sitekeeper.locale import N_, translations
+from sitekeeper.locale import N_, NP_, translations
 
 TITLE_MAX = 500  # the notifications.title column
 _DETAIL_MAX = 500
@@ -28,6 +30,7 @@ class AlertKind(StrEnum):
     CERT_EXPIRING = "cert_expiring"
     CERT_INVALID = "cert_invalid"
     BACKUP_FAILED = "backup_failed"
+    SOFTWARE = "software"
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,3 +190,73 @@ def backup_failed(
 ) -> Message:
     """The alert for a failed backup (``error`` is ours, already one line of server output)."""
     return _render(AlertKind.BACKUP_FAILED, language, client, site=site, url=url, error=error)
+
+
+@dataclass(frozen=True, slots=True)
+class SoftwareLine:
+    """One affected package of one site, as a software alert lists it."""
+
+    site: str
+    url: str
+    package: str
+    installed: str | None
+    advisory_id: str | None = None
+    severity: str | None = None
+    fixed_in: str | None = None
+    possible: bool = False
+    latest: str | None = None
+
+
+_SECURITY_TITLE = N_("Security: {count} affected")
+_SECURITY_TITLE_BY = N_("Security: {count} affected by {advisories}")
+_SITES = NP_("{n} site", "{n} sites")
+_SITES_OF = NP_("{n} site of {client}", "{n} sites of {client}")
+_VULNERABLE = N_("{package} {installed} vulnerable: {advisory}{severity}, fixed in {fixed_in}")
+_VULNERABLE_NO_FIX = N_("{package} {installed} vulnerable: {advisory}{severity}, no fix yet")
+_POSSIBLE = N_("[possible]")
+_SECURITY_UPDATE = N_("{package} {installed}: security update to {latest}")
+_MORE_SITES = NP_("… and {n} more site", "… and {n} more sites")
+
+
+def software_alert(
+    *,
+    lines: Sequence[SoftwareLine],
+    site_count: int,
+    advisories: Sequence[str],
+    client: str | None = None,
+    language: str = "en",
+    more: int = 0,
+) -> Message:
+    """One message per client: the sites a vulnerability or security update concerns.
+
+    ``more``: sites left out of ``lines`` (a client with very many gets the count).
+    """
+    t = translations(language)
+    singular, plural = _SITES_OF if client else _SITES
+    count = t.ngettext(singular, plural, site_count).format(n=site_count, client=_clean(client))
+    what = ", ".join(_clean(a, 100) for a in advisories[:3]) + (" …" if len(advisories) > 3 else "")
+    template = _SECURITY_TITLE_BY if what else _SECURITY_TITLE
+    title = _clean(t.gettext(template).format(count=count, advisories=what), TITLE_MAX)
+    body = [f"- {_clean(line.site)} ({_clean(line.url)}): {_software(t, line)}" for line in lines]
+    if more:
+        body.append(t.ngettext(*_MORE_SITES, more).format(n=more))
+    return Message(kind=AlertKind.SOFTWARE, title=title, body="\n".join(body) + "\n")
+
+
+def _software(t: NullTranslations, line: SoftwareLine) -> str:
+    """One package's line in the client's language."""
+    values = {
+        "package": _clean(line.package, 200),
+        "installed": _clean(line.installed or "?", 100),
+        "latest": _clean(line.latest or "?", 100),
+    }
+    if not line.advisory_id:
+        return t.gettext(_SECURITY_UPDATE).format(**values)
+    template = _VULNERABLE if line.fixed_in else _VULNERABLE_NO_FIX
+    text = t.gettext(template).format(
+        advisory=_clean(line.advisory_id, 100),
+        severity=f" ({_clean(line.severity, 50)})" if line.severity else "",
+        fixed_in=_clean(line.fixed_in or "", 100),
+        **values,
+    )
+    return f"{text} {t.gettext(_POSSIBLE)}" if line.possible else text
