@@ -30,8 +30,6 @@ from sitekeeper.web.auth import Staff, Viewer, database, now
 
 router = APIRouter(prefix="/api", tags=["actions"], responses=ERRORS | ACCEPTED)
 
-MAX_UPLOAD = 256 * 1024 * 1024  # the importer's own per-document limit
-MAX_IMPORT = 16 * 1024 * 1024  # a CSV of 100,000 sites is well under this
 _CHUNK = 1024 * 1024
 
 
@@ -148,8 +146,8 @@ async def _read_body(request: Request, cap: int) -> bytes:
     return bytes(body)
 
 
-def _save_upload(source: UploadFile, directory: Path) -> str:
-    """Copy an uploaded file into ``directory`` under a random name; 413 past the limit."""
+def _save_upload(source: UploadFile, directory: Path, cap: int) -> str:
+    """Copy an uploaded file into ``directory`` under a random name; 413 past ``cap``."""
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     name = f"{secrets.token_hex(16)}.upload"
     path = directory / name
@@ -157,10 +155,10 @@ def _save_upload(source: UploadFile, directory: Path) -> str:
     with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
         while chunk := source.file.read(_CHUNK):
             written += len(chunk)
-            if written > MAX_UPLOAD:
+            if written > cap:
                 out.close()
                 path.unlink(missing_ok=True)
-                raise HTTPException(413, f"the file is over {MAX_UPLOAD} bytes")
+                raise HTTPException(413, f"the file is over {cap} bytes")
             out.write(chunk)
     return name
 
@@ -177,16 +175,16 @@ def _queue_in_own_session(
 async def advisories_import(request: Request, who: Staff) -> JSONResponse:
     """Import OSV, Wordfence or Joomla advisories (``sitekeeper advisories import``): a file
     uploaded as multipart/form-data (field ``file``), or JSON ``{"url": "https://…"}``."""
+    settings = request.app.state.settings
     if _media_type(request, ("multipart/form-data", "application/json")) != "application/json":
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_UPLOAD + _CHUNK:
-            raise HTTPException(413, f"the file is over {MAX_UPLOAD} bytes")
+        # the body's size was checked as it streamed in (web.gate, max_upload_bytes); the
+        # file inside it is checked again as it is written
         form = await request.form(max_files=1, max_fields=10)
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise HTTPException(422, "send the advisories as the multipart field `file`")
-        directory = upload_dir(request.app.state.settings.home)
-        name = await run_in_threadpool(_save_upload, upload, directory)
+        directory = upload_dir(settings.home)
+        name = await run_in_threadpool(_save_upload, upload, directory, settings.max_upload_bytes)
         params: dict[str, Any] = {"upload": name}
     else:
         try:
@@ -269,7 +267,7 @@ async def sites_import(
     """Add or update sites from CSV (``text/csv``, as ``sitekeeper site import``) or JSON,
     all or none; every bad row is reported (``error.problems``) and nothing is imported."""
     as_json = _media_type(request, ("text/csv", "application/json")) == "application/json"
-    body = await _read_body(request, MAX_IMPORT)
+    body = await _read_body(request, request.app.state.settings.max_import_bytes)
     try:
         return await run_in_threadpool(_run_import, request, body, as_json, dry_run)
     except ImportRejected as exc:
