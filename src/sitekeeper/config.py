@@ -264,6 +264,15 @@ class Settings(BaseSettings):
         "in their range from the vendors' archives (streamed, hashes kept) to narrow it.",
     )
 
+    # --- backup ---
+    manual_backup_keep_days: int = Field(
+        default=30,
+        ge=0,
+        le=3650,
+        description="Days a manual backup (or the safety copy before a restore) is kept whatever "
+        "the plan's retention says; 0: the plan's retention applies to them too.",
+    )
+
     @field_validator("alert_urls", "advisory_sources", "backup_excludes", mode="before")
     @classmethod
     def _split_urls(cls, value: Any) -> Any:

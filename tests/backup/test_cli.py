@@ -25,7 +25,7 @@ BACKUP_KEYS = {
 RUN_KEYS = {
     "run_id", "snapshot", "time", "status", "reason", "files", "files_new", "files_changed",
     "bytes_total", "bytes_added", "bytes_transferred", "database_bytes", "duration_s",
-    "verified", "verified_at", "error",
+    "verified", "verified_at", "error", "kept_until",
 }  # fmt: skip
 
 

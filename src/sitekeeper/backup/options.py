@@ -74,6 +74,13 @@ class BackupSettings(BaseModel):
         description="bubblewrap, which isolates a drill's PHP; empty: none (the user only).",
     )
     drill_timeout: float = Field(default=60, gt=0, description="Home-page request deadline (s).")
+    manual_keep_days: int = Field(
+        default=30,
+        ge=0,
+        le=3650,
+        description="Days manual and safety snapshots are kept whatever the plan's retention "
+        "says (then they go); 0: the plan's retention applies to them as to scheduled ones.",
+    )
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> BackupSettings:
@@ -87,6 +94,7 @@ class BackupSettings(BaseModel):
             "drill_db_user": settings.drill_db_user,
             "drill_db_password": settings.drill_db_password,
             "drill_run_as": settings.drill_run_as or None,
+            "manual_keep_days": settings.manual_backup_keep_days,
         }
         if settings.backup_excludes is not None:
             values["excludes"] = settings.backup_excludes

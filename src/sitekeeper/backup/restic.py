@@ -216,11 +216,15 @@ class Restic:
             duration=float(summary.get("total_duration", 0.0)),
         )
 
-    async def snapshots(self, *, host: str | None = None) -> list[Snapshot]:
-        """Snapshots, oldest first, optionally of one host (one site)."""
+    async def snapshots(
+        self, *, host: str | None = None, hosts: Sequence[str] = (), tags: Sequence[str] = ()
+    ) -> list[Snapshot]:
+        """Snapshots, oldest first, optionally of some hosts (sites), with any of ``tags``."""
         args = ["snapshots", "--json"]
-        if host is not None:
-            args += ["--host", host]
+        for each in [host] if host is not None else hosts:
+            args += ["--host", each]
+        for tag in tags:
+            args += ["--tag", tag]
         result = await self.run(args)
         raw = json.loads(result.stdout or b"[]") or []
         return [
@@ -236,17 +240,27 @@ class Restic:
         ]
 
     async def forget(
-        self, *, hosts: Sequence[str], keep_daily: int, keep_weekly: int, keep_monthly: int
+        self,
+        *,
+        hosts: Sequence[str],
+        keep_daily: int,
+        keep_weekly: int,
+        keep_monthly: int,
+        tags: Sequence[str] = (),
+        prune: bool = True,
     ) -> dict[str, list[str]]:
-        """Apply a retention policy to these hosts' snapshots (each its own group) and prune.
+        """Apply a retention policy to these hosts' snapshots (each its own group).
 
-        Returns the removed snapshot ids per host.
+        ``tags``: only snapshots with one of these tags count (and may go); ``prune``:
+        also drop the data no snapshot needs any more. Returns the removed ids per host.
         """
         keep = {"--keep-daily": keep_daily, "--keep-weekly": keep_weekly}
         keep["--keep-monthly"] = keep_monthly
-        args = ["forget", "--json", "--group-by", "host", "--prune"]
+        args = ["forget", "--json", "--group-by", "host", *(["--prune"] if prune else [])]
         for host in hosts:
             args += ["--host", host]
+        for tag in tags:
+            args += ["--tag", tag]
         for flag, count in keep.items():
             if count > 0:
                 args += [flag, str(count)]
@@ -259,10 +273,14 @@ class Restic:
                 removed.setdefault(snap.get("hostname", ""), []).append(snap["id"])
         return removed
 
-    async def forget_snapshots(self, ids: Sequence[str]) -> None:
-        """Forget these snapshots and prune the data only they used (nothing if none)."""
+    async def forget_snapshots(self, ids: Sequence[str], *, prune: bool = True) -> None:
+        """Forget these snapshots and (``prune``) the data only they used (nothing if none)."""
         if ids:
-            await self.run(["forget", "--prune", "--", *ids])
+            await self.run(["forget", *(["--prune"] if prune else []), "--", *ids])
+
+    async def prune(self) -> None:
+        """Drop the data no snapshot needs any more (takes the exclusive lock)."""
+        await self.run(["prune"])
 
     async def restore(self, snapshot: str, target: Path, *, include: Sequence[str] = ()) -> None:
         """Write a snapshot (names, modes, symlinks, mtimes) under ``target``."""

@@ -48,7 +48,7 @@ from sitekeeper.remote.keys import remove_stale_keys, write_key_file
 from sitekeeper.remote.ssh import SshConnection, connect
 from sitekeeper.store import backups as queries
 from sitekeeper.store import leases
-from sitekeeper.store.backup_tables import SAFETY
+from sitekeeper.store.backup_tables import MANUAL, SAFETY, SCHEDULED
 from sitekeeper.store.channels import channel_urls
 from sitekeeper.store.database import Database
 from sitekeeper.store.leases import Leases
@@ -63,6 +63,8 @@ Progress = Callable[[str, str], None]  # (site name, what is happening)
 CONFIG_BYTES = 256 * 1024
 FILES, DUMP = "files", "database.sql"
 INTERRUPTED = "interrupted: the backup process stopped before finishing"
+# Tags of snapshots someone asked for: kept manual_keep_days whatever the plan says.
+KEPT_BY_PERSON = (MANUAL, SAFETY)
 # A scheduled backup holds its site's lease while it runs; a crashed holder's lapses.
 BACKUP_LEASE = timedelta(hours=12)
 
@@ -236,7 +238,7 @@ async def backup_site(
     ctx: BackupContext,
     ref: str,
     *,
-    reason: str = "manual",
+    reason: str = MANUAL,
     apply_retention: bool = True,
     progress: Progress | None = None,
     snapshot_time: datetime | None = None,
@@ -444,12 +446,17 @@ def _finish(ctx: BackupContext, run_id: int, figures: queries.RunFigures) -> Non
 
 
 async def apply_retention_policy(ctx: BackupContext, sites: Sequence[SiteInfo]) -> dict[int, int]:
-    """``restic forget --prune`` per repository and retention, for these sites at once.
+    """The plans' retention per repository, for these sites at once; then one prune.
 
-    Grouping sites that share a repository and a retention policy keeps it to
-    one prune per group (prune takes the repository's exclusive lock, so it
-    runs after a batch's backups, not between them). Returns removed
-    snapshots per site; a failure is logged and retried on the next run.
+    The plan's daily/weekly/monthly policy thins the *scheduled* snapshots
+    (``restic forget --tag scheduled``). Manual snapshots and the safety copies
+    taken before a restore are someone's deliberate choice: they are left out
+    of it and kept ``manual_keep_days`` days from when they were taken, then
+    forgotten (with 0 days the plan's policy applies to them too). Grouping
+    sites that share a repository and a policy keeps it to one prune per group
+    (prune takes the repository's exclusive lock, so it runs after a batch's
+    backups, not between them). Returns removed snapshots per site; a failure
+    is logged and retried on the next run.
     """
     groups: dict[tuple[str, int, int, int], list[SiteInfo]] = {}
     for site in sites:
@@ -462,6 +469,8 @@ async def apply_retention_policy(ctx: BackupContext, sites: Sequence[SiteInfo]) 
             site.plan.keep_monthly,
         )
         groups.setdefault(key, []).append(site)
+    grace = ctx.settings.manual_keep_days
+    planned = [SCHEDULED] if grace else []
     removed: dict[int, int] = {}
     for (_, daily, weekly, monthly), members in groups.items():
         restic = ctx.restic(members[0].repository)
@@ -469,8 +478,25 @@ async def apply_retention_policy(ctx: BackupContext, sites: Sequence[SiteInfo]) 
         try:
             await restic.unlock()  # stale locks of killed runs would block the prune
             gone = await restic.forget(
-                hosts=list(by_host), keep_daily=daily, keep_weekly=weekly, keep_monthly=monthly
+                hosts=list(by_host),
+                keep_daily=daily,
+                keep_weekly=weekly,
+                keep_monthly=monthly,
+                tags=planned,
+                prune=False,
             )
+            if grace:
+                cutoff = ctx.clock() - timedelta(days=grace)
+                expired = [
+                    s
+                    for s in await restic.snapshots(hosts=list(by_host), tags=KEPT_BY_PERSON)
+                    if s.time < cutoff
+                ]
+                await restic.forget_snapshots([s.id for s in expired], prune=False)
+                for snap in expired:
+                    gone.setdefault(snap.host, []).append(snap.id)
+            if any(gone.values()):
+                await restic.prune()
         except BackupError as exc:
             log.warning("retention not applied this time: %s", exc)
             continue
@@ -501,7 +527,7 @@ async def backup_sites(
     ctx: BackupContext,
     refs: Sequence[str],
     *,
-    reason: str = "manual",
+    reason: str = MANUAL,
     progress: Progress | None = None,
     done: Callable[[BackupOutcome], None] | None = None,
 ) -> list[BackupOutcome]:
@@ -540,4 +566,4 @@ async def run_due_backups(ctx: BackupContext) -> list[BackupOutcome]:
     async with ctx.leases.claim("backup", BACKUP_LEASE, due) as site_ids:
         if not site_ids:
             return []
-        return await backup_sites(ctx, [str(i) for i in site_ids], reason="scheduled")
+        return await backup_sites(ctx, [str(i) for i in site_ids], reason=SCHEDULED)

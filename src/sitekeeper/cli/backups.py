@@ -7,6 +7,7 @@ functions the engine uses. ``--json`` shapes are a stable contract.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,7 +22,13 @@ from sitekeeper.backup.drill import drill as run_drill
 from sitekeeper.backup.options import BackupSettings
 from sitekeeper.backup.repository import RepositoryConfig
 from sitekeeper.backup.restore import restore_in_place, restore_to
-from sitekeeper.backup.runner import BackupContext, BackupOutcome, backup_site, backup_sites
+from sitekeeper.backup.runner import (
+    KEPT_BY_PERSON,
+    BackupContext,
+    BackupOutcome,
+    backup_site,
+    backup_sites,
+)
 from sitekeeper.cli import output
 from sitekeeper.cli.context import AppContext, app_context
 from sitekeeper.engine.results import backup_outcome_json, drill_json, restore_json
@@ -123,8 +130,16 @@ def _size(n: int | None) -> str | None:
     return None  # pragma: no cover
 
 
-def run_json(run: BackupRun) -> dict[str, Any]:
+def kept_until(run: BackupRun, manual_keep_days: int) -> datetime | None:
+    """Until when a manual (or safety) snapshot is kept whatever the plan's retention says."""
+    if run.status != OK or run.reason not in KEPT_BY_PERSON or not manual_keep_days:
+        return None
+    return run.started_at + timedelta(days=manual_keep_days)
+
+
+def run_json(run: BackupRun, manual_keep_days: int = 0) -> dict[str, Any]:
     """The documented JSON shape of one backup run (``backups --json``)."""
+    until = kept_until(run, manual_keep_days)
     return {
         "run_id": run.id,
         "snapshot": run.snapshot_id,
@@ -142,6 +157,7 @@ def run_json(run: BackupRun) -> dict[str, Any]:
         "verified": run.verified,
         "verified_at": run.verified_at.isoformat() if run.verified_at else None,
         "error": run.error,
+        "kept_until": until.isoformat() if until else None,
     }
 
 
@@ -155,14 +171,21 @@ def backups(
     limit: Annotated[int, typer.Option(min=1)] = 100,
     as_json: JsonOpt = False,
 ) -> None:
-    """A site's backups, newest first: snapshot, time, files, bytes added, duration, verified."""
-    with app_context(ctx).session() as session:
+    """A site's backups, newest first: snapshot, time, files, bytes added, duration, verified.
+
+    Manual backups (and the safety copy before a restore) are kept for
+    SITEKEEPER_MANUAL_BACKUP_KEEP_DAYS whatever the plan's retention says; the
+    status says until when.
+    """
+    state = app_context(ctx)
+    grace = BackupSettings.from_settings(state.settings).manual_keep_days
+    with state.session() as session:
         row = get_site(session, site)
         runs = queries.runs_of(session, row.id, limit)
     if not every:
         runs = [r for r in runs if r.status == OK]
     if as_json:
-        output.print_json([run_json(r) for r in runs])
+        output.print_json([run_json(r, grace) for r in runs])
         return
     output.print_table(
         ["snapshot", "time", "status", "files", "added", "seconds", "verified"],
@@ -170,7 +193,7 @@ def backups(
             [
                 (r.snapshot_id or "")[:8] or None,
                 f"{r.started_at:%Y-%m-%d %H:%M}",
-                r.status if r.reason != SAFETY else f"{r.status} (safety)",
+                _status(r, grace),
                 r.files,
                 _size(r.bytes_added),
                 f"{r.duration:.1f}" if r.duration is not None else None,
@@ -179,6 +202,13 @@ def backups(
             for r in runs
         ],
     )
+
+
+def _status(run: BackupRun, manual_keep_days: int) -> str:
+    until = kept_until(run, manual_keep_days)
+    if until is not None:
+        return f"{run.status} ({run.reason}, kept until {until:%Y-%m-%d})"
+    return run.status if run.reason != SAFETY else f"{run.status} (safety)"
 
 
 def restore(

@@ -18,8 +18,9 @@ from sitekeeper.store.tables import Base
 RUNNING, OK, FAILED, PRUNED = "running", "ok", "failed", "pruned"
 # A run whose process died (killed, crashed) before finishing; found at the next start.
 INTERRUPTED = "interrupted"
-# The reason of the snapshot a restore in place takes first: not one of the site's backups.
-SAFETY = "safety"
+# Why a backup was taken (a run's reason and its snapshot's tag). SAFETY: the snapshot
+# a restore in place takes first, not one of the site's backups.
+MANUAL, SCHEDULED, SAFETY = "manual", "scheduled", "safety"
 
 
 class BackupRepository(Base):
