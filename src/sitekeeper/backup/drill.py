@@ -302,8 +302,8 @@ def _judge(status: int, body: bytes, title: str) -> tuple[bool, str]:
     found = _TITLE.search(text)
     page_title = html.unescape(found.group(1)).strip() if found else ""
     if title and title not in page_title:
-        return False, f"home page title is {page_title!r}, expected {title!r}"
-    return True, f"home page answered 200 with title {page_title!r}"
+        return False, f"home page title is {shown(page_title, 200)!r}, expected {shown(title)!r}"
+    return True, f"home page answered 200 with title {shown(page_title, 200)!r}"
 
 
 def _record(ctx: BackupContext, site: SiteInfo, result: DrillResult) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 
 from sitekeeper.backup.errors import BackupError, RepositoryLocked
 from sitekeeper.backup.repository import OpenRepository
+from sitekeeper.domain.untrusted import shown
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 _STDERR_KEEP = 64 * 1024
@@ -156,7 +157,8 @@ class Restic:
         """The BackupError for a failed command, with restic's last words."""
         reason, permanent = classify(result.stderr)
         lines = [ln for ln in result.stderr.strip().splitlines() if ln.strip()]
-        detail = " | ".join(lines[-3:])[:600]
+        # restic quotes file names from the site and what remote storage said: escaped.
+        detail = shown(" | ".join(lines[-3:]), 600)
         kind = RepositoryLocked if "locked" in reason else BackupError
         return kind(
             f"restic {command}: {reason} (exit {result.status}): {detail}", permanent=permanent
