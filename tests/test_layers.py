@@ -1,7 +1,8 @@
 """Imports point downwards: the layering in design.md, enforced.
 
 - ``domain`` is pure: it imports no sitekeeper module outside ``domain`` (and ``errors``).
-- ``store`` never imports the layers above it (engine, web, cli, notify, probes).
+- ``store`` never imports the layers above it (engine, web, cli, notify, probes, intel,
+  cms, remote, backup): the types they share with it are pure, in ``domain``.
 - Nothing below the surface imports ``web`` or ``cli``.
 - A plugin module (one that registers itself) never opens database sessions.
 """
@@ -56,7 +57,19 @@ def _violations(rule: str) -> list[str]:
                 rule == "store"
                 and layer == "store"
                 and target
-                in ("engine", "web", "cli", "notify", "probes", "backup", "updates", "reports")
+                in (
+                    "engine",
+                    "web",
+                    "cli",
+                    "notify",
+                    "probes",
+                    "backup",
+                    "updates",
+                    "reports",
+                    "intel",
+                    "cms",
+                    "remote",
+                )
             ):
                 bad.append(f"{module} imports {imported}")
             if (

@@ -10,12 +10,12 @@ from pathlib import Path
 from sqlalchemy import select
 
 from sitekeeper.cli.context import AppContext
+from sitekeeper.domain.catalogue import PackageInfo, ReleaseInfo
 from sitekeeper.domain.inventory import Inventory
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.engine.intel_jobs import rematch
 from sitekeeper.store import inventories, releases
 from sitekeeper.store.intel_tables import FingerprintRecord, SiteSoftware
-from sitekeeper.store.releases import PackageInfo, ReleaseInfo
 from sitekeeper.store.tables import Site
 from tests.cli.conftest import Run, as_json
 from tests.intel.threaded import serve_in_thread

@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from sitekeeper.domain.advisory import PackageType
 from sitekeeper.domain.ranges import VersionRange
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import InvalidFeed
-from sitekeeper.intel.advisory import PackageType
 from sitekeeper.intel.osv import parse_osv
 from sitekeeper.intel.wordfence import parse_wordfence
 from sitekeeper.intel.wpscan import parse_wpscan_core_release, parse_wpscan_package

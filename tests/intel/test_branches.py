@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sitekeeper.domain.catalogue import VendorRelease
 from sitekeeper.domain.ranges import AffectedRanges, VersionRange
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.intel.branches import (
-    VendorRelease,
     releases_from_drupal,
     releases_from_stable_check,
     split_by_branch,

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sitekeeper.config import Settings
+from sitekeeper.domain.catalogue import PackageInfo, ReleaseInfo
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.inventory import Extension, Inventory
 from sitekeeper.domain.versions import Ecosystem
@@ -22,7 +23,6 @@ from sitekeeper.intel.wordfence import parse_wordfence
 from sitekeeper.store import clients, findings, inventories, releases
 from sitekeeper.store.database import Database
 from sitekeeper.store.intel_tables import AdvisoryRecord, Finding, InventoryRecord
-from sitekeeper.store.releases import PackageInfo, ReleaseInfo
 from sitekeeper.store.tables import Event, Notification, Site
 from tests.intel.samples import sample
 from tests.store.factories import VAULT, site

@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from sitekeeper.domain.advisory import PackageType
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import InvalidFeed
-from sitekeeper.intel.advisory import PackageType
 from sitekeeper.intel.joomla_security import (
     parse_loose_date,
     parse_security_feed,

@@ -6,22 +6,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sitekeeper.domain.ranges import AffectedRanges, VersionRange
-from sitekeeper.domain.versions import Ecosystem
-from sitekeeper.intel.advisory import Advisory, AffectedPackage, PackageType
-from sitekeeper.intel.branches import VendorRelease, split_by_branch
-from sitekeeper.intel.matching import (
+from sitekeeper.domain.advisory import Advisory, AffectedPackage, PackageType
+from sitekeeper.domain.catalogue import UNREACHABLE, CatalogueEntry, VendorRelease
+from sitekeeper.domain.findings import (
     FINGERPRINT,
     POSSIBLE,
     UNKNOWN_SOURCE,
-    UNREACHABLE,
     UPDATE,
     VULNERABILITY,
-    AdvisoryIndex,
-    CatalogueEntry,
     Software,
-    match,
 )
+from sitekeeper.domain.ranges import AffectedRanges, VersionRange
+from sitekeeper.domain.versions import Ecosystem
+from sitekeeper.intel.branches import split_by_branch
+from sitekeeper.intel.matching import AdvisoryIndex, match
 from sitekeeper.intel.osv import parse_osv
 from sitekeeper.intel.wordfence import parse_wordfence
 from tests.intel.samples import sample

@@ -8,9 +8,9 @@ from alembic import command
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from sitekeeper.domain.findings import UPDATE, VULNERABILITY, FindingSpec
 from sitekeeper.domain.incidents import IncidentKind
 from sitekeeper.domain.versions import Ecosystem
-from sitekeeper.intel.matching import UPDATE, VULNERABILITY, FindingSpec
 from sitekeeper.store import backups, findings, monitoring, site_summary
 from sitekeeper.store.database import Database, alembic_config
 from sitekeeper.store.intel_tables import Finding

@@ -27,13 +27,13 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import Connection, insert
 
 from sitekeeper.config import Settings
+from sitekeeper.domain.advisory import Advisory, AffectedPackage, PackageType
 from sitekeeper.domain.checks import CheckResult, ErrorCategory, TlsInfo
+from sitekeeper.domain.findings import UPDATE, VULNERABILITY, FindingSpec
 from sitekeeper.domain.incidents import IncidentKind
 from sitekeeper.domain.inventory import Extension, Inventory
 from sitekeeper.domain.ranges import AffectedRanges, VersionRange
 from sitekeeper.domain.versions import Ecosystem
-from sitekeeper.intel.advisory import Advisory, AffectedPackage, PackageType
-from sitekeeper.intel.matching import UPDATE, VULNERABILITY, FindingSpec
 from sitekeeper.store import (
     advisories,
     backups,

@@ -6,8 +6,8 @@ import html
 import re
 from datetime import UTC, datetime
 
+from sitekeeper.domain.findings import UNKNOWN_SOURCE, UPDATE, FindingSpec
 from sitekeeper.domain.versions import Ecosystem
-from sitekeeper.intel.matching import UNKNOWN_SOURCE, UPDATE, FindingSpec
 from sitekeeper.store import findings
 from sitekeeper.store.database import Database
 from tests.web.conftest import Live, World, login

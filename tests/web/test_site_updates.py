@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sitekeeper.domain.catalogue import PackageInfo, ReleaseInfo
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.engine.intel_jobs import rematch
 from sitekeeper.store import releases
 from sitekeeper.store.database import Database
-from sitekeeper.store.releases import PackageInfo, ReleaseInfo
 from tests.web.conftest import Live, World, login
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

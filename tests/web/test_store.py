@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select, update
 
 from sitekeeper.domain.checks import CheckResult, TlsInfo
+from sitekeeper.domain.findings import UPDATE, VULNERABILITY
 from sitekeeper.domain.incidents import IncidentKind
 from sitekeeper.errors import UsageError
-from sitekeeper.intel.matching import UPDATE, VULNERABILITY
 from sitekeeper.store import backups, findings, fleet, monitoring, sites, users
 from sitekeeper.store.database import Database
 from sitekeeper.store.tables import Client, Site

@@ -21,7 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sitekeeper.config import Settings
+from sitekeeper.domain.advisory import Advisory
+from sitekeeper.domain.catalogue import PackageInfo, PackageKey, VendorRelease, is_polled
 from sitekeeper.domain.checks import CheckOptions
+from sitekeeper.domain.findings import FindingSpec
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.intel_events import IntelEventKind
 from sitekeeper.domain.inventory import Inventory, InventoryDiff
@@ -37,10 +40,8 @@ from sitekeeper.errors import (
     UsageError,
 )
 from sitekeeper.intel import importer
-from sitekeeper.intel.advisory import Advisory
-from sitekeeper.intel.branches import VendorRelease
 from sitekeeper.intel.fetch import FeedSettings, Fetcher, cache_from_rows
-from sitekeeper.intel.matching import AdvisoryIndex, FindingSpec, PackageKey, is_polled, match
+from sitekeeper.intel.matching import AdvisoryIndex, match
 from sitekeeper.intel.pollers import PollResult, drupal, joomla, wordpress
 from sitekeeper.logs import Conditions
 from sitekeeper.notify import messages, outbox
@@ -50,7 +51,7 @@ from sitekeeper.store import findings, inventories, journal, releases
 from sitekeeper.store.channels import channel_urls
 from sitekeeper.store.database import Database
 from sitekeeper.store.leases import Leases
-from sitekeeper.store.releases import FeedStateRow, PackageInfo
+from sitekeeper.store.releases import FeedStateRow
 from sitekeeper.store.site_cms import remember_cms
 from sitekeeper.store.tables import Client, Site
 from sitekeeper.vault import Vault

@@ -14,25 +14,16 @@ original range, so missing vendor data never hides a vulnerability.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
+from sitekeeper.domain.catalogue import VendorRelease
 from sitekeeper.domain.ranges import AffectedRanges, VersionRange
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.intel.drupal_releases import ReleaseHistory
 from sitekeeper.intel.wordpress_api import StableStatus
 
 SAME_RELEASE_WINDOW = timedelta(days=1)  # back-ports ship with the fix, give or take time zones
-
-
-@dataclass(frozen=True)
-class VendorRelease:
-    """A release as the vendor lists it, with what the vendor says about its security."""
-
-    version: str
-    date: datetime | None = None
-    security_update: bool = False  # the release fixes a vulnerability
-    insecure: bool = False  # the vendor flags it as vulnerable (to anything)
 
 
 def releases_from_stable_check(statuses: Mapping[str, StableStatus]) -> list[VendorRelease]:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 
+from sitekeeper.domain.advisory import Advisory, AffectedPackage, PackageType
 from sitekeeper.domain.ranges import AffectedRanges, VersionRange
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import InvalidFeed
-from sitekeeper.intel.advisory import Advisory, AffectedPackage, PackageType
 from sitekeeper.intel.payload import DEFAULT_MAX_BYTES, expect_root, parse_xml, text_of
 
 _VERSION = r"\d+(?:\.\d+){1,3}(?:[-.]?(?:alpha|beta|rc)\d*)?"

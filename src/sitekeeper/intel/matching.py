@@ -11,106 +11,29 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
+from sitekeeper.domain.advisory import Advisory, AffectedPackage, PackageType
+from sitekeeper.domain.catalogue import (
+    BAD_STATUSES,
+    UNREACHABLE,
+    CatalogueEntry,
+    PackageKey,
+    is_polled,
+)
+from sitekeeper.domain.findings import (
+    CERTAIN,
+    POSSIBLE,
+    UNKNOWN_SOURCE,
+    UPDATE,
+    VULNERABILITY,
+    FindingSpec,
+    Software,
+)
 from sitekeeper.domain.ranges import Constraint, parse_constraint
 from sitekeeper.domain.versions import DrupalVersion, Ecosystem
-from sitekeeper.intel.advisory import Advisory, AffectedPackage, PackageType
 
-UPDATE, VULNERABILITY, UNKNOWN_SOURCE = "update", "vulnerability", "unknown-source"
-CERTAIN, POSSIBLE = "certain", "possible"
-INVENTORY, FINGERPRINT = "inventory", "fingerprint"
-# Where each ecosystem's catalogue comes from; anything else is an unknown source.
-POLLED_SOURCES = {
-    Ecosystem.WORDPRESS: frozenset({"wordpress.org"}),
-    Ecosystem.DRUPAL: frozenset({"drupal.org"}),
-    Ecosystem.JOOMLA: frozenset({"joomla.org"}),
-}
-BAD_STATUSES = frozenset({"insecure", "revoked", "unsupported"})
-# A catalogue entry a poll could not read yet: "feed not reachable", never "unknown source".
-UNREACHABLE = "unreachable"
 _CONSTRAINT = re.compile(r"[<>=^~*|, ]")
-PackageKey = tuple[str, str, str]  # (ecosystem, type, package)
-
-
-@dataclass(frozen=True, slots=True)
-class Software:
-    """One package on one site, as best known."""
-
-    site_id: int
-    ecosystem: Ecosystem
-    type: str
-    package: str
-    version: str | None
-    candidates: tuple[str, ...] = ()
-    basis: str = INVENTORY
-    update_source: str | None = None
-
-    @property
-    def catalogue_key(self) -> PackageKey:
-        """Key into the vendor catalogue."""
-        return (str(self.ecosystem), self.type, self.package)
-
-
-@dataclass(frozen=True, slots=True)
-class CatalogueEntry:
-    """What the vendor says about a package (from the release feeds)."""
-
-    latest: str | None
-    status: str = "published"  # published | insecure | revoked | unsupported | not-found |
-    # unreachable (the feed failed before it was ever read: no data, no finding)
-    branch_latest: Mapping[str, str] = field(default_factory=dict)
-    supported_branches: tuple[str, ...] = ()
-    insecure: frozenset[str] = frozenset()  # versions the vendor flags as insecure
-    security_releases: tuple[str, ...] = ()  # versions that fixed a vulnerability
-    releases: tuple[str, ...] = ()  # every known version (to test candidate ranges)
-
-
-@dataclass(frozen=True, slots=True)
-class FindingSpec:
-    """A finding as matching wants it to be; the store opens, updates or resolves to match."""
-
-    site_id: int
-    kind: str
-    ecosystem: str
-    type: str
-    package: str
-    installed: str | None
-    basis: str
-    latest: str | None = None
-    advisory_id: str | None = None
-    security: bool = False
-    certainty: str = CERTAIN
-    aliases: tuple[str, ...] = ()
-    severity: str | None = None
-    fixed_in: str | None = None
-    advisory_ids: tuple[str, ...] = ()
-    note: str | None = None
-    # An update finding's two paths: the newest release on the installed branch (what a
-    # security policy applies without approval) and a newer branch's (waits for approval).
-    branch_update: str | None = None
-    branch_security: bool = False
-    major_update: str | None = None
-
-    @property
-    def key(self) -> str:
-        """Stable identity across re-matches (a new latest version is an update, not new)."""
-        base = f"{self.kind}:{self.ecosystem}:{self.type}:{self.package}"
-        return f"{base}:{self.advisory_id}" if self.advisory_id else base
-
-    def data(self) -> dict[str, object]:
-        """The JSON details stored with the finding."""
-        return {
-            "aliases": list(self.aliases),
-            "severity": self.severity,
-            "fixed_in": self.fixed_in,
-            "advisory_ids": list(self.advisory_ids),
-            "note": self.note,
-            "branch_update": self.branch_update,
-            "branch_security": self.branch_security,
-            "major_update": self.major_update,
-        }
-
 
 class AdvisoryIndex:
     """Advisories by ``(ecosystem, package)``, built once per matching run."""
@@ -323,15 +246,6 @@ def _fixes(
         return True
     return any(v.fixed_in is not None and reached(v.fixed_in) for v in vulns)
 
-
-def is_polled(ecosystem: Ecosystem, source: str | None) -> bool:
-    """Whether we poll where this package's updates come from: the vendor's directory, or
-    (Joomla) the update server its manifest declares."""
-    if source is None:
-        return False
-    if ecosystem is Ecosystem.JOOMLA and source.startswith(("https://", "http://")):
-        return True
-    return source in POLLED_SOURCES.get(ecosystem, frozenset())
 
 
 def _target(item: Software, entry: CatalogueEntry) -> str:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sitekeeper.domain.advisory import Advisory, AffectedPackage, PackageType, severity_from_score
 from sitekeeper.domain.ranges import (
     AffectedRanges,
     VersionRange,
@@ -21,7 +22,6 @@ from sitekeeper.domain.ranges import (
 )
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import InvalidFeed
-from sitekeeper.intel.advisory import Advisory, AffectedPackage, PackageType, severity_from_score
 from sitekeeper.intel.payload import DEFAULT_MAX_BYTES, load_json, validate
 
 _DRUPAL_CORE_PACKAGES = {"drupal/core", "drupal/drupal"}

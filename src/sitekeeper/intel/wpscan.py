@@ -12,10 +12,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sitekeeper.domain.advisory import Advisory, AffectedPackage, PackageType, severity_from_score
 from sitekeeper.domain.ranges import AffectedRanges, VersionRange
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import InvalidFeed
-from sitekeeper.intel.advisory import Advisory, AffectedPackage, PackageType, severity_from_score
 from sitekeeper.intel.payload import DEFAULT_MAX_BYTES, load_json, validate
 
 

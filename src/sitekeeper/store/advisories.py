@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.orm import Session
 
+from sitekeeper.domain.advisory import Advisory, AffectedPackage, PackageType
 from sitekeeper.domain.ranges import AffectedRanges, VersionRange
 from sitekeeper.domain.versions import Ecosystem
-from sitekeeper.intel.advisory import Advisory, AffectedPackage, PackageType
 from sitekeeper.store.intel_tables import AdvisoryPackage, AdvisoryRecord
 
 

@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from sitekeeper.domain.findings import UNKNOWN_SOURCE, UPDATE, VULNERABILITY, FindingSpec
 from sitekeeper.domain.intel_events import IntelEventKind
-from sitekeeper.intel.matching import UNKNOWN_SOURCE, UPDATE, VULNERABILITY, FindingSpec
 from sitekeeper.store import site_summary
 from sitekeeper.store.intel_tables import Finding
 from sitekeeper.store.tables import Client, Event, Site

@@ -15,12 +15,12 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
+from sitekeeper.domain.findings import FINGERPRINT, INVENTORY, Software
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.intel_events import IntelEventKind
 from sitekeeper.domain.inventory import Inventory, InventoryDiff, diff
 from sitekeeper.domain.untrusted import clean
 from sitekeeper.domain.versions import Ecosystem
-from sitekeeper.intel.matching import FINGERPRINT, INVENTORY, Software
 from sitekeeper.store import journal
 from sitekeeper.store.dialect import upsert_insert
 from sitekeeper.store.intel_tables import (

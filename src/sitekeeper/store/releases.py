@@ -8,22 +8,22 @@ transaction, and says which packages changed so only those are re-matched.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.orm import Session
 
-from sitekeeper.domain.versions import Ecosystem
-from sitekeeper.intel.branches import VendorRelease
-from sitekeeper.intel.matching import (
+from sitekeeper.domain.catalogue import (
     POLLED_SOURCES,
     UNREACHABLE,
     CatalogueEntry,
+    PackageInfo,
     PackageKey,
+    VendorRelease,
     is_polled,
 )
+from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.store.intel_tables import (
     CataloguePackage,
     CatalogueRelease,
@@ -31,36 +31,6 @@ from sitekeeper.store.intel_tables import (
     SiteSoftware,
 )
 from sitekeeper.store.tables import Client, Site
-
-
-@dataclass(frozen=True)
-class ReleaseInfo:
-    """One release as a feed lists it."""
-
-    version: str
-    released_at: datetime | None = None
-    security_update: bool = False
-    insecure: bool = False
-
-
-@dataclass(frozen=True)
-class PackageInfo:
-    """A package's catalogue entry as one poll saw it."""
-
-    ecosystem: Ecosystem
-    type: str
-    package: str
-    latest: str | None
-    source: str
-    name: str | None = None
-    status: str = "published"
-    details: dict[str, Any] = field(default_factory=dict)
-    releases: tuple[ReleaseInfo, ...] = ()
-
-    @property
-    def key(self) -> PackageKey:
-        """(ecosystem, type, package)."""
-        return (str(self.ecosystem), self.type, self.package)
 
 
 def store_packages(

@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
+from sitekeeper.domain.findings import UPDATE, VULNERABILITY
 from sitekeeper.domain.incidents import IncidentKind
-from sitekeeper.intel.matching import UPDATE, VULNERABILITY
 from sitekeeper.store.backup_tables import FAILED, OK, RUNNING, SAFETY, BackupRun
 from sitekeeper.store.dialect import upsert_insert
 from sitekeeper.store.intel_tables import Finding

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from sitekeeper.domain.catalogue import PackageInfo, PackageKey
 from sitekeeper.domain.versions import Ecosystem
-from sitekeeper.intel.matching import PackageKey
-from sitekeeper.store.releases import PackageInfo
 
 
 @dataclass

@@ -11,12 +11,12 @@ import asyncio
 from collections.abc import Iterable
 from urllib.parse import quote
 
+from sitekeeper.domain.catalogue import PackageInfo, ReleaseInfo
 from sitekeeper.domain.versions import DrupalVersion, Ecosystem
 from sitekeeper.errors import FeedError
 from sitekeeper.intel.drupal_releases import ReleaseHistory, parse_release_history
 from sitekeeper.intel.fetch import Fetcher
 from sitekeeper.intel.pollers import PollResult
-from sitekeeper.store.releases import PackageInfo, ReleaseInfo
 
 SOURCE = "drupal.org"
 DRUPAL = Ecosystem.DRUPAL

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Iterable
 from urllib.parse import quote
 
+from sitekeeper.domain.catalogue import PackageInfo, ReleaseInfo
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import FeedError
 from sitekeeper.intel.fetch import Fetcher
@@ -21,7 +22,6 @@ from sitekeeper.intel.wordpress_api import (
     parse_stable_check,
     parse_version_check,
 )
-from sitekeeper.store.releases import PackageInfo, ReleaseInfo
 
 SOURCE = "wordpress.org"
 WP = Ecosystem.WORDPRESS

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 from sqlalchemy.orm import Session
 
-from sitekeeper.intel.matching import UNKNOWN_SOURCE, UPDATE, VULNERABILITY
+from sitekeeper.domain.findings import UNKNOWN_SOURCE, UPDATE, VULNERABILITY
 from sitekeeper.store import advisories as advisory_store
 from sitekeeper.store import findings
 from sitekeeper.store.findings import FindingView

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.backup import removal
 from sitekeeper.backup.options import BackupSettings
+from sitekeeper.domain.findings import UNKNOWN_SOURCE, UPDATE, VULNERABILITY
 from sitekeeper.errors import UsageError
-from sitekeeper.intel.matching import UNKNOWN_SOURCE, UPDATE, VULNERABILITY
 from sitekeeper.store import backups, findings, fleet, history, releases
 from sitekeeper.store import sites as site_store
 from sitekeeper.store.clients import list_clients
