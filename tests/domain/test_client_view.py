@@ -6,6 +6,7 @@ from sitekeeper.domain.backup_events import BackupEventKind
 from sitekeeper.domain.client_view import cause_category, client_facts
 from sitekeeper.domain.events import EventKind
 from sitekeeper.domain.journal_text import describe
+from sitekeeper.domain.ssh_events import SshEventKind
 
 FAILED = {
     "run": 7,
@@ -33,3 +34,10 @@ def test_an_incident_cause_is_its_category() -> None:
 def test_unknown_kinds_and_keys_show_nothing() -> None:
     assert client_facts("something.new", {"secret": "x"}) == {}
     assert "secret" not in client_facts(BackupEventKind.BACKUP_FAILED, {"secret": "x"})
+
+
+def test_a_key_file_on_the_sitekeeper_host_is_not_shown_to_the_client() -> None:
+    data = {"path": "/root/keys/acme", "key_id": 4, "problem": "/root/keys/acme: not readable"}
+    facts = client_facts(SshEventKind.KEY_PATH_MIGRATED, data)
+    assert facts == {"key_id": 4}
+    assert "/root" not in describe(SshEventKind.KEY_PATH_MIGRATED, facts).detail

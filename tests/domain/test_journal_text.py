@@ -15,10 +15,11 @@ from sitekeeper.domain.events import EventKind
 from sitekeeper.domain.intel_events import IntelEventKind
 from sitekeeper.domain.inventory import Extension, Inventory, diff
 from sitekeeper.domain.journal_text import DETAIL_MAX, SPECS, EventText, describe
+from sitekeeper.domain.ssh_events import SshEventKind
 from sitekeeper.store.backups import RunFigures
 
 SNAPSHOT = "59510d91a04a7c2e" * 4
-KINDS = [*EventKind, *IntelEventKind, *BackupEventKind]
+KINDS = [*EventKind, *IntelEventKind, *BackupEventKind, *SshEventKind]
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
@@ -211,6 +212,30 @@ EXAMPLES: dict[str, tuple[dict[str, Any], str, str, str]] = {
         {"host": "sitekeeper-site-7", "repository": "/data/repo", "snapshots": [SNAPSHOT]},
         "Backups deleted with the site",
         "1 snapshot · restic host sitekeeper-site-7 · in /data/repo",
+        "info",
+    ),
+    SshEventKind.KEY_IMPORTED: (
+        {"key_id": 3, "name": "deploy", "fingerprint": "SHA256:abc"},
+        "SSH key kept",
+        "deploy · SHA256:abc",
+        "info",
+    ),
+    SshEventKind.KEY_PATH_MIGRATED: (
+        {"path": "/home/ops/.ssh/shop", "key_id": None, "problem": "not readable"},
+        "SSH key file not imported",
+        "/home/ops/.ssh/shop · not readable",
+        "bad",
+    ),
+    SshEventKind.HOST_KEY_TRUSTED: (
+        {"site": "shop", "host": "203.0.113.5", "port": 22, "fingerprint": "SHA256:xyz"},
+        "Host key pinned",
+        "203.0.113.5:22 · SHA256:xyz",
+        "info",
+    ),
+    SshEventKind.HOST_KEY_FORGOTTEN: (
+        {"site": "shop", "host": "203.0.113.5", "port": 2222, "forgotten": False},
+        "Host key pin dropped",
+        "203.0.113.5:2222 · none set",
         "info",
     ),
 }

@@ -16,7 +16,7 @@ from sitekeeper.domain.checks import ErrorCategory
 from sitekeeper.domain.journal_text import SPECS
 
 # Keys whose values are internal texts, whatever the event.
-INTERNAL = frozenset({"error", "detail", "to", "cause"})
+INTERNAL = frozenset({"error", "detail", "to", "cause", "path", "problem"})
 _CATEGORIES = frozenset(ErrorCategory)
 
 

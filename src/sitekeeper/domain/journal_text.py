@@ -1,7 +1,7 @@
 """Journal events in words: a short title, one line of detail and a tone, per event kind.
 
 The site timeline, ``sitekeeper journal`` and (later) client reports say what happened
-the same way. Every kind of the three vocabularies has a spec in ``SPECS`` (a test
+the same way. Every kind of the four vocabularies has a spec in ``SPECS`` (a test
 checks). Data is read as stored, possibly old or odd, so a wrong type reads as missing,
 and an unknown kind or key still reads as ``key: value``. Plain text: callers escape.
 """
@@ -20,6 +20,7 @@ from sitekeeper.domain.events import EventKind
 from sitekeeper.domain.humanize import clip, count, listing, plural, seconds, short_id, size
 from sitekeeper.domain.incidents import IncidentKind
 from sitekeeper.domain.intel_events import IntelEventKind
+from sitekeeper.domain.ssh_events import SshEventKind
 
 Tone = Literal["bad", "good", "info"]
 DETAIL_MAX = 400
@@ -322,7 +323,17 @@ def _disposed(f: Facts) -> Parts:
 
 _INCIDENT = "kind cause url duration_s"
 _DELIVERY = "notification_id event_id attempts channel error"
+
+
+def _server(f: Facts) -> str | None:
+    """``host:port`` of an SSH server."""
+    host, port = f.text("host", 200), f.number("port")
+    return f"{host}:{port:g}" if host and port is not None else host
+
+
 _SITE = "name url source"
+_KEY = "key_id name fingerprint"
+_PIN = "site host port fingerprint key_known"
 _FINDING = (
     "finding_id kind ecosystem type package installed latest advisory_id security certainty basis"
 )
@@ -410,6 +421,24 @@ SPECS: dict[str, Spec] = {
     ),
     BackupEventKind.BACKUPS_PURGED: _spec(
         "Backups deleted with the site", "info", _disposed, "host repository snapshots"
+    ),
+    SshEventKind.KEY_IMPORTED: _spec(
+        "SSH key kept", "info", lambda f: [f.text("name"), f.text("fingerprint")], _KEY
+    ),
+    SshEventKind.KEY_PATH_MIGRATED: _spec(
+        lambda f: "SSH key file not imported" if f.text("problem") else "SSH key file imported",
+        lambda f: "bad" if f.text("problem") else "info",
+        lambda f: [f.text("path", 200), f.text("problem", 200)],
+        "path key_id problem",
+    ),
+    SshEventKind.HOST_KEY_TRUSTED: _spec(
+        "Host key pinned", "info", lambda f: [_server(f), f.text("fingerprint")], _PIN
+    ),
+    SshEventKind.HOST_KEY_FORGOTTEN: _spec(
+        "Host key pin dropped",
+        "info",
+        lambda f: [_server(f), f.text("fingerprint"), None if f.flag("forgotten") else "none set"],
+        _PIN + " forgotten",
     ),
 }
 
