@@ -40,7 +40,7 @@ from cryptography.fernet import Fernet
 from sitekeeper.backup.options import BackupSettings
 from sitekeeper.backup.runner import BackupContext, backup_site, backup_sites
 from sitekeeper.store import backups as queries
-from sitekeeper.store import clients, sites
+from sitekeeper.store import clients, sites, ssh_keys
 from sitekeeper.store.database import Database
 from sitekeeper.vault import Vault
 
@@ -67,16 +67,13 @@ def context(home: Path, concurrency: int, bwlimit_kbps: int = 0) -> BackupContex
 def add_site(ctx: BackupContext, name: str, wp: int) -> None:
     with ctx.db.session() as s:
         client = clients.add_client(s, ctx.vault, name=f"client-{name}", now=NOW)
+        key = ssh_keys.import_key(s, ctx.vault, client, (KEYS / f"wp{wp}").read_text())
         fields = sites.SiteFields(
             url=f"http://127.0.0.1:{8080 + wp}/",
             name=name,
             client=client,
-            ssh=sites.build_ssh(
-                f"wp{wp}@127.0.0.1:2222",
-                str(KEYS / f"wp{wp}"),
-                f"/srv/sites/wp{wp}",
-                base_dir=Path("/"),
-            ),
+            ssh=sites.build_ssh(f"wp{wp}@127.0.0.1:2222", key.id, f"/srv/sites/wp{wp}"),
+            allow_duplicate=True,  # the bench backs one real site up under several names
         )
         sites.add_site(s, fields, NOW, default_interval=300)
 
