@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from sitekeeper.backup.drill import _judge, drill, php_string, point_config
+from sitekeeper.backup.drill import _judge, drill
 from sitekeeper.backup.runner import BackupContext, backup_site
+from sitekeeper.cms.php_edit import php_string
+from sitekeeper.cms.php_edit import set_defines as point_config  # moved: cms.php_edit
 from sitekeeper.store.backup_tables import BackupRun
 from sitekeeper.store.tables import Event
 

@@ -1,12 +1,15 @@
 """Restore drills: prove a snapshot restores into a site that actually serves its home page.
 
 The latest snapshot is restored into a scratch directory, its dump loaded
-into a scratch database (on the local MariaDB, a setting), ``wp-config.php``
-pointed at that database and at a loopback URL, and the site served with
-``php -S`` on a free loopback port. The drill passes when the home page
-answers 200 without following redirects, carries the site's own title (its
-``blogname`` from the restored database) and shows no PHP error text. The
-verdict goes on the run and in the journal; the sandbox is always removed.
+into a scratch database (on the local MariaDB, a setting), the CMS's config
+file (``wp-config.php``, ``configuration.php``, ``settings.php``) pointed at
+that database and at a loopback URL, and the site served with ``php -S`` on a
+free loopback port. The drill passes when the home page answers 200 without
+following redirects, carries the site's own title (from the restored database:
+WordPress's ``blogname``, Joomla's home menu item, Drupal's site name) and shows
+no PHP error text. What differs between CMSes is asked of the CMS plugin
+(``cms.site_database``). The verdict goes on the run and in the journal; the
+sandbox is always removed.
 
 Everything in the snapshot came from the client's server, possibly hacked,
 and is replayed with the least rights that work: the dump is scanned and
@@ -28,7 +31,6 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -39,21 +41,19 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.backup import dumpscan, treefiles
 from sitekeeper.backup.dumpscan import UnsafeDump
-from sitekeeper.backup.errors import BackupError
 from sitekeeper.backup.options import BackupSettings
 from sitekeeper.backup.restore import find_snapshot
 from sitekeeper.backup.runner import CONFIG_BYTES, DUMP, FILES, BackupContext, SiteInfo
 from sitekeeper.backup.sandbox import Sandbox, prepare, started
 from sitekeeper.backup.scratchdb import ScratchDatabase
 from sitekeeper.backup.treefiles import UnsafeTree, hand_over, opened_dir
-from sitekeeper.cms.php_config import parse_php_config
-from sitekeeper.cms.wordpress import DbCredentials, parse_mysql_rows
+from sitekeeper.cms.detect import signatures
+from sitekeeper.cms.site_database import DrillTarget, SiteDatabase, site_database
 from sitekeeper.domain.untrusted import shown
 from sitekeeper.errors import SitekeeperError
 from sitekeeper.store import backups as queries
 from sitekeeper.store.tables import Site
 
-CONFIG = "wp-config.php"
 _PHP_ERRORS = re.compile(
     r"(?:Fatal error|Parse error|Warning|Notice|Deprecated|Recoverable fatal error)"
     r"(?:</b>)?:\s|There has been a critical error on this website|"
@@ -76,39 +76,6 @@ class DrillResult:
     ok: bool
     detail: str
     figures: dict[str, Any] = field(default_factory=dict)
-
-
-def php_string(value: str) -> str:
-    """A PHP single-quoted string literal."""
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def point_config(source: str, values: dict[str, str | bool]) -> str:
-    """``wp-config.php`` with these constants replaced (or defined right after ``<?php``)."""
-    text = source
-    added: list[str] = []
-    for name, value in values.items():
-        literal = ("true" if value else "false") if isinstance(value, bool) else php_string(value)
-        pattern = re.compile(
-            r"define\s*\(\s*(['\"])" + re.escape(name) + r"\1\s*,\s*(?:'(?:[^'\\]|\\.)*'"
-            r"|\"(?:[^\"\\]|\\.)*\"|true|false|[\w.]+)\s*\)",
-            re.IGNORECASE,
-        )
-        replacement = f"define( '{name}', {literal} )"
-        text, count = pattern.subn(_constant(replacement), text)
-        if count == 0:
-            added.append(f"{replacement};")
-    if added:
-        head, sep, tail = text.partition("<?php")
-        if not sep:
-            raise BackupError("wp-config.php has no <?php opening tag", permanent=True)
-        text = head + "<?php\n" + "\n".join(added) + "\n" + tail
-    return text
-
-
-def _constant(replacement: str) -> Callable[[re.Match[str]], str]:
-    """A re.sub replacement function (a string would have its backslashes interpreted)."""
-    return lambda _match: replacement
 
 
 def free_port() -> int:
@@ -171,12 +138,13 @@ async def _verify(  # noqa: PLR0917 - private step of a drill
     tree = workdir / "tree"
     load_copy = workdir / "load.sql"
     try:
-        config_text = await asyncio.to_thread(_check_tree, tree, load_copy)
+        restored = await asyncio.to_thread(_check_tree, tree, load_copy, site.cms)
     except (UnsafeDump, UnsafeTree) as exc:
         return False, str(exc)
-    if config_text is None:
-        return False, "the snapshot lacks wp-config.php or database.sql"
-    prefix = DbCredentials.from_config(parse_php_config(config_text)).table_prefix
+    if isinstance(restored, str):
+        return False, restored
+    database, config_path, config_text = restored
+    prefix = database.credentials(config_text).table_prefix
     handed = await asyncio.to_thread(
         hand_over, tree / FILES, sandbox.run_as.uid, sandbox.run_as.gid
     )
@@ -191,52 +159,69 @@ async def _verify(  # noqa: PLR0917 - private step of a drill
             await scratch.load(fd)
         finally:
             os.close(fd)
-        rows = parse_mysql_rows(
-            await scratch.query(
-                f"SELECT option_name, HEX(option_value) FROM `{prefix}options` "  # noqa: S608
-                "WHERE option_name = 'blogname'"
-            )
-        )
-        title = expected_title or rows.get("blogname", b"").decode("utf-8", errors="replace")
+        output = await scratch.query(database.title_sql(prefix))
+        title = expected_title or database.title(output, config_text)
         port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        pointed = point_config(
-            config_text.decode("utf-8", errors="surrogateescape"),
-            {
-                "DB_NAME": scratch.name,
-                "DB_USER": scratch.user,
-                "DB_PASSWORD": scratch.password,
-                "DB_HOST": f"{settings.drill_db_host}:{settings.drill_db_port}",
-                "WP_HOME": url,
-                "WP_SITEURL": url,
-                "DISABLE_WP_CRON": True,
-            },
+        target = DrillTarget(
+            database=scratch.name,
+            user=scratch.user,
+            password=scratch.password,
+            host=settings.drill_db_host,
+            port=settings.drill_db_port,
+            url=f"http://127.0.0.1:{port}",
         )
-        await asyncio.to_thread(
-            _write_config, tree, pointed.encode("utf-8", errors="surrogateescape")
-        )
+        pointed = database.point_at(config_text, target)
+        await asyncio.to_thread(_write_config, tree, config_path, pointed)
         hide = [settings.home, workdir]
         return await _serve_and_check(settings, sandbox, tree / FILES, hide, port, title, figures)
     finally:
         await scratch.drop()
 
 
-def _check_tree(tree: Path, load_copy: Path) -> bytes | None:
-    """Scan the dump (copying it for loading) and read ``wp-config.php``, both without
-    following links; None if either is missing. UnsafeDump/UnsafeTree say what is wrong."""
+def _check_tree(
+    tree: Path, load_copy: Path, cms: str | None
+) -> tuple[SiteDatabase, str, bytes] | str:
+    """Scan the dump (copying it for loading) and read the CMS's config file, both without
+    following links: the CMS's database side, the config's path and bytes, or what is
+    missing. UnsafeDump/UnsafeTree say what is wrong."""
     with opened_dir(tree) as root:
         try:
             dump = treefiles.open_file(root, DUMP)
         except UnsafeTree:
             if not _exists(root, DUMP):
-                return None
+                return "the snapshot has no database.sql"
             raise
         copy = os.open(load_copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(dump, "rb") as source, os.fdopen(copy, "wb") as out:
             dumpscan.check(source, rewrite=out)
-        if not _exists(root, f"{FILES}/{CONFIG}"):
-            return None
-        return treefiles.read_file(root, f"{FILES}/{CONFIG}", CONFIG_BYTES)
+        cms = cms or _cms_in_tree(root)
+        if cms is None:
+            return "the snapshot's files are not those of a CMS sitekeeper knows"
+        database = site_database(cms)
+        inside = [f"{FILES}/{c}" for c in database.config_files if not c.startswith("../")]
+        for config in inside:
+            if _exists(root, config):
+                return database, config, treefiles.read_file(root, config, CONFIG_BYTES)
+        return f"the snapshot lacks {cms}'s {' or '.join(inside)}"
+
+
+def _cms_in_tree(root: int) -> str | None:
+    """The CMS whose version files (else config file) the restored files hold, if exactly
+    one's: for a site whose CMS is not stored (its backups store it since they find it)."""
+    known = signatures()
+    for files in ("markers", "config_files"):
+        found = [
+            kind
+            for kind, sig in known.items()
+            if any(
+                _exists(root, f"{FILES}/{path}")
+                for path in getattr(sig, files)
+                if not path.startswith("../")
+            )
+        ]
+        if found:
+            return found[0] if len(found) == 1 else None
+    return None
 
 
 def _exists(root: int, relative: str) -> bool:
@@ -253,9 +238,9 @@ def _exists(root: int, relative: str) -> bool:
     return True
 
 
-def _write_config(tree: Path, data: bytes) -> None:
+def _write_config(tree: Path, relative: str, data: bytes) -> None:
     with opened_dir(tree) as root:
-        treefiles.write_file(root, f"{FILES}/{CONFIG}", data)
+        treefiles.write_file(root, relative, data)
 
 
 async def _serve_and_check(  # noqa: PLR0917 - private step of a drill

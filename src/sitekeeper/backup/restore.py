@@ -31,6 +31,7 @@ from sitekeeper.backup.runner import (
     SiteInfo,
     backup_site,
     read_credentials,
+    site_cms,
 )
 from sitekeeper.backup.treefiles import UnsafeTree, hand_over, opened_dir
 from sitekeeper.domain.backup_events import BackupEventKind
@@ -196,9 +197,13 @@ async def _put_back(ctx: BackupContext, site: SiteInfo, scratch: Path) -> None:
             binary=ctx.settings.rsync_binary,
         )
         if (scratch / DUMP).is_file():
-            creds = await read_credentials(conn, site.docroot)
+            cms = await site_cms(ctx, conn, site)
+            creds = await read_credentials(conn, site.docroot, cms) if cms else None
             if creds is None:
-                raise BackupError("no wp-config.php after restoring the files", permanent=True)
+                raise BackupError(
+                    "no CMS config file with the database settings after restoring the files",
+                    permanent=True,
+                )
             await MysqlDump().load(
                 transport, conn, creds, scratch / DUMP, timeout=ctx.settings.dump_timeout
             )

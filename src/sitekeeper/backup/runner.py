@@ -2,7 +2,8 @@
 
 One site's backup (:func:`backup_site`) is: lock the site's staging
 directory, open SSH (which pins the host key on first use), read the
-database credentials from ``wp-config.php``, rsync the docroot into the
+database credentials from the CMS's config file (the CMS found over SSH if
+none is stored yet: ``cms.detect``), rsync the docroot into the
 mirror, stream the dump next to it, ``restic backup`` both, then forget and
 prune by the plan's retention. Any failure is a ``backup.failed`` event (and
 an alert); restic only writes a snapshot once all of its data is stored, so
@@ -17,6 +18,7 @@ import fcntl
 import functools
 import logging
 import os
+import posixpath
 import socket
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -36,7 +38,8 @@ from sitekeeper.backup.mirror import SshTransport, pull
 from sitekeeper.backup.options import BackupSettings
 from sitekeeper.backup.repository import OpenRepository
 from sitekeeper.backup.restic import Restic
-from sitekeeper.cms.php_config import parse_php_config
+from sitekeeper.cms.detect import NoCms, detect
+from sitekeeper.cms.site_database import site_database
 from sitekeeper.cms.wordpress import DbCredentials
 from sitekeeper.domain.backup_events import BackupEventKind
 from sitekeeper.domain.plans import PlanOptions
@@ -52,6 +55,7 @@ from sitekeeper.store.backup_tables import MANUAL, SAFETY, SCHEDULED
 from sitekeeper.store.channels import channel_urls
 from sitekeeper.store.database import Database
 from sitekeeper.store.leases import Leases
+from sitekeeper.store.site_cms import remember_cms
 from sitekeeper.store.sites import get_site
 from sitekeeper.store.ssh_keys import ssh_login
 from sitekeeper.store.tables import Site
@@ -223,15 +227,38 @@ async def site_lock(directory: Path) -> AsyncIterator[None]:
         os.close(fd)
 
 
-async def read_credentials(conn: SshConnection, docroot: str) -> DbCredentials | None:
-    """WordPress database credentials from ``wp-config.php`` (docroot or one level up)."""
-    root = docroot.rstrip("/")
-    for path in (f"{root}/wp-config.php", f"{root.rsplit('/', 1)[0]}/wp-config.php"):
+async def read_credentials(
+    conn: SshConnection, docroot: str, cms: str = "wordpress"
+) -> DbCredentials | None:
+    """The site's database credentials from its CMS's config file (``wp-config.php``,
+    ``configuration.php``, ``settings.php``: ``cms.site_database``); None if it has none.
+    A config file that is a symlink is not followed."""
+    database = site_database(cms)
+    root = docroot.rstrip("/") or "/"
+    for relative in database.config_files:
+        path = posixpath.normpath(posixpath.join(root, relative))
         entry = await conn.lstat(path)
         if entry is not None and entry.kind == "file":
-            data = await conn.read_file(path, CONFIG_BYTES)
-            return DbCredentials.from_config(parse_php_config(data))
+            return database.credentials(await conn.read_file(path, CONFIG_BYTES))
     return None
+
+
+async def site_cms(ctx: BackupContext, conn: SshConnection, site: SiteInfo) -> str | None:
+    """The site's CMS: stored, or found over SSH from its files and stored (None: no CMS
+    sitekeeper knows, e.g. a static site, whose files are backed up alone)."""
+    if site.cms is not None:
+        return site.cms
+    try:
+        found = await detect(conn, site.docroot)
+    except NoCms:
+        return None
+    await asyncio.to_thread(_remember_cms, ctx, site.id, found)
+    return found
+
+
+def _remember_cms(ctx: BackupContext, site_id: int, cms: str) -> None:
+    with ctx.db.session() as session:
+        remember_cms(session, site_id, cms)
 
 
 async def backup_site(
@@ -292,9 +319,8 @@ async def _take(  # noqa: PLR0917 - private step of backup_site
     say("connecting")
     conn, transport = await ctx.open_site(site)
     async with conn:
-        creds = (
-            await read_credentials(conn, site.docroot) if site.cms in (None, "wordpress") else None
-        )
+        cms = await site_cms(ctx, conn, site)
+        creds = await read_credentials(conn, site.docroot, cms) if cms else None
     say("transferring files" + (" and dumping database" if creds else ""))
     # Files and dump travel on separate SSH connections at once; if one fails the
     # other is cancelled (and its rsync/ssh process killed).
