@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from sitekeeper.backup.drill import drill
-from sitekeeper.backup.restore import restore_to
+from sitekeeper.backup.restore import restore_in_place, restore_to
 from sitekeeper.backup.runner import BackupContext, backup_site
 from sitekeeper.store.backup_tables import BackupRun
 from sitekeeper.store.tables import Site
@@ -151,3 +151,27 @@ async def test_a_drill_refuses_a_config_it_cannot_point(
     assert not result.ok
     assert "configuration.php holds functions" in result.detail
     assert "home_status" not in result.figures
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["jm1", "dr1"])
+async def test_in_place_restore_puts_the_database_back(
+    which: int, bctx: BackupContext, real_cms_sites: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    """The dump goes back into the site's own database, with its CMS's credentials."""
+    site = real_cms_sites[which]
+    add_wp_site(bctx.db, bctx.vault, site)
+    with put_back(site, tmp_path):
+        db_before = table_checksums(site)
+        taken = await backup_site(bctx, site["name"])
+        assert taken.ok, taken.error
+        assert taken.figures is not None
+        mysql_as(site, LIVE_TITLE[site["name"]])
+        index = Path(site["docroot"]) / "index.php"
+        original = index.read_bytes()
+        index.write_bytes(original + b"\n// injected\n")
+
+        back = await restore_in_place(bctx, site["name"], taken.figures.snapshot_id)
+
+        assert back.safety_snapshot is not None
+        assert table_checksums(site) == db_before
+        assert index.read_bytes() == original
