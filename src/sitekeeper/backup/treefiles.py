@@ -115,9 +115,11 @@ def hand_over(root: Path, uid: int | None, gid: int | None) -> HandOver:
 
     Devices, fifos and sockets are removed (a device node from a hostile
     snapshot, given to the sandbox user, would be a way to the host's disks);
-    set-uid, set-gid and sticky bits are cleared; the owner can read and
-    write; links are re-owned, never followed. Nothing else runs in the tree
-    meanwhile, so the kind seen is the kind changed.
+    set-uid, set-gid and sticky bits are cleared; links are re-owned, never
+    followed. Given to a user (a drill's PHP), the owner can also read and
+    write everything; without one (a restore), every other mode bit stays as
+    backed up, so a read-only ``sites/default`` goes back read-only. Nothing
+    else runs in the tree meanwhile, so the kind seen is the kind changed.
     """
     done = HandOver()
     _own(root, None, uid, gid, done)
@@ -144,5 +146,7 @@ def _own(path: Path, dirfd: int | None, uid: int | None, gid: int | None, done: 
         os.chown(name, uid, gid if gid is not None else -1, dir_fd=dirfd, follow_symlinks=False)
     if info.st_mode & (stat.S_ISUID | stat.S_ISGID | stat.S_ISVTX):
         done.setid_cleared += 1
-    owner = 0o700 if kind == stat.S_IFDIR else 0o600
-    os.chmod(name, (info.st_mode & 0o777) | owner, dir_fd=dirfd)
+    owner = 0 if uid is None else 0o700 if kind == stat.S_IFDIR else 0o600
+    mode = (info.st_mode & 0o777) | owner
+    if mode != stat.S_IMODE(info.st_mode):
+        os.chmod(name, mode, dir_fd=dirfd)
