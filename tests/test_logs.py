@@ -19,7 +19,7 @@ from sitekeeper.config import load_settings
 from sitekeeper.engine.intel_jobs import IntelJobs
 from sitekeeper.engine.service import Service
 from sitekeeper.engine.stats import Stats, status_line
-from sitekeeper.errors import RemoteError, UsageError
+from sitekeeper.errors import NoCms, RemoteError, UsageError
 from sitekeeper.store.database import Database
 from sitekeeper.store.tables import Site
 
@@ -96,11 +96,15 @@ async def test_a_site_without_ssh_is_said_once_not_at_every_round(
         outcome[0] = RemoteError("connection refused")
         await jobs._each("inventory", [site_id], inventory)
         await jobs._each("inventory", [site_id], inventory)
+        outcome[0] = NoCms("no known CMS installed in /srv/www/static")  # a static site
+        for _ in range(3):
+            await jobs._each("inventory", [site_id], inventory)
     said = [(r.levelname, r.getMessage()) for r in caplog.records]
     assert said == [
         ("INFO", f"inventory of site {site_id} skipped: site 'shop' has no SSH access configured"),
         ("WARNING", f"inventory of site {site_id} failed: connection refused"),
         ("WARNING", f"inventory of site {site_id} failed: connection refused"),  # each time
+        ("INFO", f"inventory of site {site_id} skipped: no known CMS installed in /srv/www/static"),
     ]
 
 

@@ -64,6 +64,16 @@ class HostKeyChanged(RemoteError):
     permanent = True
 
 
+class NoCms(RemoteError):
+    """No CMS sitekeeper knows is installed in the docroot: a static site, or a wrong path.
+
+    A backup then takes the files alone; an inventory has nothing to read. A state
+    of the site, not a failure: said once until it changes.
+    """
+
+    permanent = True
+
+
 class InventoryRefused(RemoteError):
     """A site's inventory went past its deadline or byte budget and was stopped.
 

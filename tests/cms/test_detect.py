@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from sitekeeper.cms.detect import NoCms, detect, signatures
-from sitekeeper.errors import RemoteError
+from sitekeeper.cms.detect import detect, signatures
+from sitekeeper.errors import NoCms, RemoteError
 from sitekeeper.remote.hostkeys import StoreHostKeyPins
 from sitekeeper.remote.ssh import SshConnection, connect
 from sitekeeper.store.database import Database

@@ -38,12 +38,12 @@ from sitekeeper.backup.mirror import SshTransport, pull
 from sitekeeper.backup.options import BackupSettings
 from sitekeeper.backup.repository import OpenRepository
 from sitekeeper.backup.restic import Restic
-from sitekeeper.cms.detect import NoCms, detect
+from sitekeeper.cms.detect import detect
 from sitekeeper.cms.site_database import site_database
 from sitekeeper.cms.wordpress import DbCredentials
 from sitekeeper.domain.backup_events import BackupEventKind
 from sitekeeper.domain.plans import PlanOptions
-from sitekeeper.errors import SitekeeperError, UsageError
+from sitekeeper.errors import NoCms, SitekeeperError, UsageError
 from sitekeeper.notify import messages, outbox
 from sitekeeper.remote.access import SshAccess
 from sitekeeper.remote.hostkeys import StoreHostKeyPins

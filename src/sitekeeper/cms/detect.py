@@ -18,20 +18,11 @@ import posixpath
 from typing import Protocol, cast
 
 from sitekeeper.domain.untrusted import visible
-from sitekeeper.errors import RemoteError
+from sitekeeper.errors import NoCms, RemoteError
 from sitekeeper.plugins import get, kinds
 from sitekeeper.remote.ssh import SshConnection, server_refused
 
 MAX_PATH_SHOWN = 200
-
-
-class NoCms(RemoteError):
-    """No CMS sitekeeper knows is installed in the docroot: a static site, or a wrong path.
-
-    A backup then takes the files alone; an inventory has nothing to read.
-    """
-
-    permanent = True
 
 
 class Detectable(Protocol):

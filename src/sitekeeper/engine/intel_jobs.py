@@ -34,6 +34,7 @@ from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.engine import fingerprinting
 from sitekeeper.errors import (
     FeedError,
+    NoCms,
     NotFound,
     RemoteError,
     SitekeeperError,
@@ -572,9 +573,11 @@ class IntelJobs:
             async with gate:
                 try:
                     await job(site_id)
-                except UsageError as exc:  # a state (e.g. no SSH access), not a failure: once
+                except (UsageError, NoCms) as exc:  # a state (no SSH access, a static site),
+                    # not a failure: said once until it changes
                     key, said = (kind, site_id), "%s of site %s skipped: %s"
-                    _site_states.report(key, str(exc), logging.INFO, said, kind, site_id, exc)
+                    text = visible(str(exc))
+                    _site_states.report(key, text, logging.INFO, said, kind, site_id, text)
                 except (RemoteError, FeedError) as exc:
                     # The error may quote the site (stderr, file names): one line, escaped.
                     log.warning("%s of site %s failed: %s", kind, site_id, visible(str(exc)))
