@@ -372,3 +372,22 @@ def test_ecosystems_refuse_absurdly_long_versions(ecosystem: Ecosystem) -> None:
         ecosystem.compare("1." * 100, "1.0")
     with pytest.raises(ValueError, match="characters"):
         ecosystem.branch("1." * 100)
+
+
+@pytest.mark.parametrize(
+    ("eco", "version", "bounds", "inside"),
+    [
+        (Ecosystem.DRUPAL, "10.1.6", ">=10.0 <11.0", True),
+        (Ecosystem.DRUPAL, "11.0.0", ">=10.0 <11.0", False),
+        (Ecosystem.DRUPAL, "9.5.11", ">=10.0 <11.0", False),
+        (Ecosystem.WORDPRESS, "6.4", ">=6.4.0 <6.5", True),  # "6.4" is the 6.4.0 release
+        (Ecosystem.JOOMLA, "5.3.2", ">5.3.2", False),
+        (Ecosystem.JOOMLA, "5.3.2", "<=5.3.2", True),
+        (Ecosystem.JOOMLA, "not-a-version", ">=4.0", False),
+        (Ecosystem.JOOMLA, "4.4.6", ">=4.0 <=junk", False),
+    ],
+)
+def test_a_fingerprint_range_holds_or_not(
+    eco: Ecosystem, version: str, bounds: str, inside: bool
+) -> None:
+    assert eco.within(version, bounds) is inside

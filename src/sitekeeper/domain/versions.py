@@ -339,6 +339,19 @@ class Ecosystem(enum.StrEnum):
             return self.compare(_pad_release(version), _pad_release(bound))
         return self.compare(version, bound)
 
+    def within(self, version: str, bounds: str) -> bool:
+        """Whether ``version`` satisfies every bound of a fingerprint's range such as
+        ``">=10.0 <11.0"`` (operators ``>= > <= <``); an unreadable version or bound: no."""
+        for bound in bounds.split():
+            op = bound[: len(bound) - len(bound.lstrip("<>="))]
+            try:
+                cmp = self.bound_compare(version, bound[len(op) :])
+            except ValueError:
+                return False
+            if not {">=": cmp >= 0, ">": cmp > 0, "<=": cmp <= 0, "<": cmp < 0}.get(op, True):
+                return False
+        return True
+
     def branch(self, version: str) -> str:
         """The release branch a version belongs to (security fixes are per branch)."""
         return _BRANCHES[self](_checked(version))

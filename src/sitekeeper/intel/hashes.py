@@ -566,7 +566,7 @@ def allowed(cms: str, version: str, candidates: Sequence[str]) -> bool:
     listed = [c for c in candidates if c[:1] not in "<>="]
     if listed and not any(_same(eco, version, v) for v in listed):
         return False
-    return all(_in_range(eco, version, r) for r in ranges)
+    return all(eco.within(version, r) for r in ranges)
 
 
 def _same(eco: Ecosystem, left: str, right: str) -> bool:
@@ -574,19 +574,3 @@ def _same(eco: Ecosystem, left: str, right: str) -> bool:
         return eco.compare(left, right) == 0
     except ValueError:
         return False
-
-
-def _in_range(eco: Ecosystem, version: str, text: str) -> bool:
-    """``">=10.0 <11.0"``-style ranges, as the fingerprint clues write them."""
-    for bound in text.split():
-        op = bound[: len(bound) - len(bound.lstrip("<>="))]
-        limit = bound[len(op) :]
-        try:
-            cmp = eco.bound_compare(version, limit)
-        except ValueError:
-            return False
-        if (op == ">=" and cmp < 0) or (op == "<" and cmp >= 0) or (op == ">" and cmp <= 0):
-            return False
-        if op == "<=" and cmp > 0:
-            return False
-    return True

@@ -192,7 +192,7 @@ class FingerprintProbe(HttpClientBase):
         the vendors), until one is left or none differs (``intel.narrowing``)."""
         eco = ECOSYSTEMS[cms]
         bounded = _bounded(run.clues, cms)
-        possible = [v for v in hashes.releases(cms) if all(_in_range(v, r, eco) for r in bounded)]
+        possible = [v for v in hashes.releases(cms) if all(eco.within(v, r) for r in bounded)]
 
         async def fetch(path: str) -> bytes | None:
             await self._fetch_optional(run, path)
@@ -301,20 +301,6 @@ def _exact(clues: Sequence[Fingerprint], cms: str) -> bool:
     return any(c.cms == cms and c.version for c in clues)
 
 
-def _in_range(version: str, text: str, eco: Ecosystem) -> bool:
-    """``">=10.0 <11.0"``-style ranges, as the clues write them."""
-    for bound in text.split():
-        op = bound[: len(bound) - len(bound.lstrip("<>="))]
-        limit = bound[len(op) :]
-        try:
-            cmp = eco.bound_compare(version, limit)
-        except ValueError:
-            return False
-        if (op == ">=" and cmp < 0) or (op == "<" and cmp >= 0):
-            return False
-    return True
-
-
 def _conclude(url: str, run: _Run, error: str | None) -> Fingerprint:
     """The result, its evidence capped (a hostile page could yield thousands of clues)."""
     result = _judge(url, run, error)
@@ -346,7 +332,7 @@ def _judge(url: str, run: _Run, error: str | None) -> Fingerprint:
         evidence.append("the public files disagree on the version")
         return Fingerprint(url=url, cms=cms, candidates=exact, evidence=evidence, error=error)
     if run.hashed is not None:
-        allowed = [v for v in run.hashed if all(_in_range(v, r, eco) for r in bounded)]
+        allowed = [v for v in run.hashed if all(eco.within(v, r) for r in bounded)]
         if len(allowed) == 1:
             return Fingerprint(url=url, cms=cms, version=allowed[0], evidence=evidence, error=error)
         if allowed:
