@@ -147,7 +147,10 @@ async def dispose(settings: BackupSettings, backups: SiteBackups, *, purge: bool
 
 
 def record(session: Session, site: Site, disposal: Disposal, now: datetime) -> None:
-    """Journal what became of the snapshots (before the site row goes)."""
+    """Journal what became of the snapshots (before the site row goes); a site that had
+    none leaves nothing to say."""
+    if not disposal.snapshots and disposal.unlisted is None:
+        return
     kind, data = disposal.event()
     queries.record_event(session, kind, site, data, now)
 
