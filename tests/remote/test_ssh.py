@@ -194,3 +194,32 @@ async def test_silent_server_times_out(pins: StoreHostKeyPins, key_text: str) ->
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_a_servers_disconnect_message_is_quoted_on_one_line(
+    pins: StoreHostKeyPins, key_text: str
+) -> None:
+    """A hacked server's SSH disconnect reason reaches errors and logs as its quoted words."""
+
+    class Hostile(asyncssh.SSHServer):
+        def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+            self.conn = conn
+
+        def begin_auth(self, username: str) -> bool:
+            forged = "bye \x1b]52;c;aGk=\x07\x1b[2J\n2026-12-06 INFO sitekeeper: task 99: ok"
+            self.conn.disconnect(asyncssh.DISC_BY_APPLICATION, forged)
+            return True
+
+    host_key = asyncssh.generate_private_key("ssh-ed25519")
+    server = await asyncssh.create_server(Hostile, "127.0.0.1", 0, server_host_keys=[host_key])
+    port = server.sockets[0].getsockname()[1]
+    try:
+        access = SshAccess(host="127.0.0.1", port=port, user="x")
+        with pytest.raises(RemoteError) as caught:
+            await connect(access, pins, private_key=key_text)
+    finally:
+        server.close()
+        await server.wait_closed()
+    message = str(caught.value)
+    assert 'server said: "bye \\x1b]52;c;aGk=\\x07\\x1b[2J\\n2026-12-06 INFO' in message
+    assert "\x1b" not in message and "\n" not in message

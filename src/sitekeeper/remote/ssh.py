@@ -278,7 +278,7 @@ class SshConnection:
                 f"{self._label}: {what} failed: {shown(exc.reason, 200)}", permanent=permanent
             ) from exc
         except (asyncssh.Error, OSError) as exc:
-            raise RemoteError(f"{self._label}: {what} failed: {exc}") from exc
+            raise RemoteError(f"{self._label}: {what} failed: {shown(str(exc), 200)}") from exc
 
 
 async def connect(
@@ -323,11 +323,13 @@ async def connect(
     except asyncssh.HostKeyNotVerifiable as exc:
         if check.pinned is not None:
             raise check.changed() from exc
-        raise RemoteError(f"{label}: host key not accepted: {exc.reason}") from exc
+        raise RemoteError(f"{label}: host key not accepted: {shown(exc.reason, 200)}") from exc
     except asyncssh.KeyExchangeFailed as exc:
         if check.pinned is not None and "host key" in exc.reason.lower():
             raise check.changed() from exc  # the server no longer has a key of the pinned type
-        raise RemoteError(f"{label}: SSH key exchange failed: {exc.reason}") from exc
+        raise RemoteError(
+            f"{label}: SSH key exchange failed: {server_said(exc.reason, 200)}"
+        ) from exc
     except asyncssh.PermissionDenied as exc:
         raise RemoteError(
             f"{label}: SSH authentication failed (key not accepted for user {access.user})",
@@ -336,7 +338,8 @@ async def connect(
     except ConnectionRefusedError as exc:
         raise RemoteError(f"{label}: connection refused (is SSH listening?)") from exc
     except asyncssh.Error as exc:
-        raise RemoteError(f"{label}: SSH failed: {exc.reason}") from exc
+        # the reason may be the server's own words (a disconnect message): quoted, one line
+        raise RemoteError(f"{label}: SSH failed: {server_said(exc.reason, 200)}") from exc
     except OSError as exc:
         raise RemoteError(f"{label}: cannot connect: {exc.strerror or exc}") from exc
     try:
