@@ -55,6 +55,23 @@ def test_libraries_say_only_warnings_unless_the_level_is_debug(restore_logging: 
     assert "chan=1" in out.getvalue()
 
 
+def test_no_message_can_forge_a_line_or_reach_the_terminal(restore_logging: None) -> None:
+    """Whatever a library passes on from a server, each record is one line, escapes visible."""
+    out = io.StringIO()
+    logs.setup("INFO", out)
+    forged = "bye\x1b]52;c;aGk=\x07\n2026-12-06 03:00:00 INFO sitekeeper.engine.tasks: task 9: ok"
+    logging.getLogger("asyncssh").warning("disconnected: %s", forged)
+    try:
+        raise ValueError("ours")
+    except ValueError:
+        logging.getLogger("sitekeeper").exception("failed")
+    lines = out.getvalue().splitlines()
+    assert "disconnected: bye\\x1b]52;c;aGk=\\x07\\n2026-12-06" in lines[0]
+    assert not any(line.startswith("2026-12-06 03:00:00") for line in lines)
+    assert "\x1b" not in out.getvalue()
+    assert lines[2] == "Traceback (most recent call last):"  # a traceback keeps its lines
+
+
 def test_a_condition_is_said_once_until_it_changes(caplog: pytest.LogCaptureFixture) -> None:
     log = logging.getLogger("sitekeeper.test_conditions")
     states = logs.Conditions(log)

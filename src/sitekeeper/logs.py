@@ -15,6 +15,8 @@ import warnings
 from collections.abc import Hashable
 from typing import TextIO
 
+from sitekeeper.domain.untrusted import visible
+
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Libraries that log routine work at INFO; their warnings and errors still show.
 NOISY = ("asyncssh", "apprise", "uvicorn.access", "uvicorn.error", "alembic", "httpx", "tuf")
@@ -29,10 +31,27 @@ def quiet_library_warnings() -> None:
     warnings.filterwarnings("ignore", message="DSA is deprecated", module=r"asyncssh(\.|$)")
 
 
+class OneLineFormatter(logging.Formatter):
+    """Every message on one line, control characters shown as escapes (``\\x1b``, ``\\n``).
+
+    The last line of defence: text from client servers is quoted where it enters a
+    message, but a library's message (asyncssh, Apprise) may carry a server's words
+    too; none of it may forge a log line or reach the terminal of whoever reads the
+    log. A traceback keeps its lines (it is ours).
+    """
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        """The formatted line, with the message made visible."""
+        record.message = visible(record.message, 4000)
+        return super().formatMessage(record)
+
+
 def setup(level: str, stream: TextIO | None = None) -> None:
     """Log to ``stream`` (stderr) at ``level``; libraries at WARNING unless it is DEBUG."""
     number = logging.getLevelNamesMapping()[level.upper()]
-    logging.basicConfig(level=number, stream=stream or sys.stderr, format=FORMAT, force=True)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(OneLineFormatter(FORMAT))
+    logging.basicConfig(level=number, handlers=[handler], force=True)
     libraries = logging.DEBUG if number <= logging.DEBUG else logging.WARNING
     for name in NOISY:
         logging.getLogger(name).setLevel(libraries)
