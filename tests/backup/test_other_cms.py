@@ -48,16 +48,9 @@ LIVE_TITLE = {
 
 
 def as_restored(digest: dict[str, tuple[Any, ...]]) -> dict[str, tuple[Any, ...]]:
-    """What a restore writes of a tree: default excludes left out (Joomla's cache/), and
-    owner permissions added (restored trees are cleaned so their owner can manage them:
-    Drupal's read-only sites/default comes back 0755)."""
-    out = {}
-    for path, entry in digest.items():
-        if path == "cache" or path.startswith("cache/"):
-            continue
-        owner = {"dir": 0o700, "file": 0o600}.get(entry[0])
-        out[path] = entry if owner is None else (entry[0], entry[1] | owner, *entry[2:])
-    return out
+    """What a restore writes of a tree: default excludes left out (Joomla's cache/), every
+    mode as backed up (Drupal's read-only sites/default stays read-only)."""
+    return {p: e for p, e in digest.items() if not (p == "cache" or p.startswith("cache/"))}
 
 
 @contextmanager
