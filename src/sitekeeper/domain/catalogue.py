@@ -79,7 +79,6 @@ class CatalogueEntry:
     releases: tuple[str, ...] = ()  # every known version (to test candidate ranges)
 
 
-
 def is_polled(ecosystem: Ecosystem, source: str | None) -> bool:
     """Whether we poll where this package's updates come from: the vendor's directory, or
     (Joomla) the update server its manifest declares."""

@@ -35,6 +35,7 @@ from sitekeeper.domain.versions import DrupalVersion, Ecosystem
 
 _CONSTRAINT = re.compile(r"[<>=^~*|, ]")
 
+
 class AdvisoryIndex:
     """Advisories by ``(ecosystem, package)``, built once per matching run."""
 
@@ -245,7 +246,6 @@ def _fixes(
     if any(reached(v) for v in entry.security_releases):
         return True
     return any(v.fixed_in is not None and reached(v.fixed_in) for v in vulns)
-
 
 
 def _target(item: Software, entry: CatalogueEntry) -> str:
