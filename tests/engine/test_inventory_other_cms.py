@@ -143,3 +143,25 @@ async def test_serves_first_scheduled_inventory_finds_each_cms(
             found = {(e.type, e.slug): (e.name, e.version, e.active) for e in stored.extensions}
             assert found == EXTENSIONS[record["name"]]
     assert await jobs.inventories_due() == 0  # both done: nothing due until the next interval
+
+
+async def test_a_site_rebuilt_on_another_cms_is_read_as_what_it_runs_now(
+    db: Database, tmp_path: Path, real_cms_sites: list[dict[str, Any]]
+) -> None:
+    """A site stored as WordPress (its old fingerprint or inventory) whose server now runs
+    Joomla: the inventory reads Joomla and the stored CMS follows (before: every inventory
+    failed with '… is not a WordPress install', for good)."""
+    jm1 = real_cms_sites[0]
+    site_id = _add(db, VAULT, [jm1])["jm1"]
+    with db.session() as session:
+        site = session.get(Site, site_id)
+        assert site is not None
+        site.cms = "wordpress"
+    jobs = IntelJobs(db, Settings(home=tmp_path / "home"), feeds=FeedSettings(), vault=VAULT)
+
+    _, inventory, _ = await jobs.inventory_site("jm1")
+
+    assert (inventory.cms, inventory.version) == ("joomla", jm1["version"])
+    with db.session() as session:
+        site = session.get(Site, site_id)
+        assert site is not None and site.cms == "joomla"

@@ -38,7 +38,7 @@ from sitekeeper.backup.mirror import SshTransport, pull
 from sitekeeper.backup.options import BackupSettings
 from sitekeeper.backup.repository import OpenRepository
 from sitekeeper.backup.restic import Restic
-from sitekeeper.cms.detect import detect
+from sitekeeper.cms.detect import confirm
 from sitekeeper.cms.site_database import site_database
 from sitekeeper.cms.wordpress import DbCredentials
 from sitekeeper.domain.backup_events import BackupEventKind
@@ -244,21 +244,21 @@ async def read_credentials(
 
 
 async def site_cms(ctx: BackupContext, conn: SshConnection, site: SiteInfo) -> str | None:
-    """The site's CMS: stored, or found over SSH from its files and stored (None: no CMS
-    sitekeeper knows, e.g. a static site, whose files are backed up alone)."""
-    if site.cms is not None:
-        return site.cms
+    """The site's CMS: stored while its files are there, else found over SSH from its files
+    and stored (None: no CMS sitekeeper knows, e.g. a static site, whose files are backed
+    up alone)."""
     try:
-        found = await detect(conn, site.docroot)
+        found = await confirm(conn, site.docroot, site.cms)
     except NoCms:
         return None
-    await asyncio.to_thread(_remember_cms, ctx, site.id, found)
+    if found != site.cms:
+        await asyncio.to_thread(_remember_cms, ctx, site.id, found, site.cms)
     return found
 
 
-def _remember_cms(ctx: BackupContext, site_id: int, cms: str) -> None:
+def _remember_cms(ctx: BackupContext, site_id: int, cms: str, replacing: str | None) -> None:
     with ctx.db.session() as session:
-        remember_cms(session, site_id, cms)
+        remember_cms(session, site_id, cms, replacing)
 
 
 async def backup_site(

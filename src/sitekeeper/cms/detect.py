@@ -43,6 +43,15 @@ def signatures() -> dict[str, Detectable]:
     return found
 
 
+async def confirm(conn: SshConnection, docroot: str, stored: str | None) -> str:
+    """The site's CMS: ``stored`` while its files are still there (one look-up), else
+    found again, so a site rebuilt on another CMS is read as what it is now."""
+    known = signatures().get(stored) if stored else None
+    if known is not None and await _any_file(conn, await conn.realpath(docroot), known.markers):
+        return known.kind
+    return await detect(conn, docroot)
+
+
 async def detect(conn: SshConnection, docroot: str) -> str:
     """The kind of the CMS installed at ``docroot`` (``wordpress``, ``joomla``, ...).
 

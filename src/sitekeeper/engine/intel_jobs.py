@@ -435,17 +435,18 @@ class IntelJobs:
     async def inventory_site(self, ref: str) -> tuple[int, Inventory, InventoryDiff]:
         """Inventory one site over SSH, store it with its diff, re-match its findings."""
         from sitekeeper.cms.collector import InventoryLimits  # noqa: PLC0415
-        from sitekeeper.cms.detect import detect  # noqa: PLC0415
+        from sitekeeper.cms.detect import confirm  # noqa: PLC0415
         from sitekeeper.remote.hostkeys import StoreHostKeyPins  # noqa: PLC0415 - SSH only here
         from sitekeeper.remote.ssh import connect  # noqa: PLC0415
 
         site_id, cms, access, key = await self._ssh_target(ref)
         async with await connect(access, StoreHostKeyPins(self.db), private_key=key) as conn:
             assert access.docroot is not None
-            if cms is None:  # a site added by hand: its files say which CMS it runs
-                found = await detect(conn, access.docroot)
-                await self._db(lambda s: remember_cms(s, site_id, found))
-                cms = found
+            # stored, unless its files are gone (a site added by hand, or rebuilt)
+            stored, cms = cms, await confirm(conn, access.docroot, cms)
+            if cms != stored:
+                found = cms
+                await self._db(lambda s: remember_cms(s, site_id, found, replacing=stored))
             limits = InventoryLimits.from_settings(self.settings)  # deadline and byte budget
             inventory = await _inventory_function(cms)(conn, access.docroot, limits)
         now = datetime.now(UTC)

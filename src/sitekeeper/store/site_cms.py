@@ -8,10 +8,11 @@ from sqlalchemy.orm import Session
 from sitekeeper.store.tables import Site
 
 
-def remember_cms(session: Session, site_id: int, cms: str) -> None:
-    """Store ``cms`` (found over SSH, ``cms.detect``) as the site's CMS if it has none yet.
+def remember_cms(session: Session, site_id: int, cms: str, replacing: str | None = None) -> None:
+    """Store ``cms`` (found over SSH, ``cms.detect``) as the site's CMS in place of
+    ``replacing`` (None: the site had none yet).
 
-    A CMS stored meanwhile (an inventory, a fingerprint, another detection) is left:
-    the next job reads it instead of detecting again.
+    A CMS stored meanwhile by another job is left: the next job reads it.
     """
-    session.execute(update(Site).where(Site.id == site_id, Site.cms.is_(None)).values(cms=cms[:32]))
+    current = Site.cms.is_(None) if replacing is None else Site.cms == replacing
+    session.execute(update(Site).where(Site.id == site_id, current).values(cms=cms[:32]))
