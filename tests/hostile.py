@@ -12,11 +12,8 @@ folder with 50,000 entries.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +21,7 @@ import pytest
 from sitekeeper.remote.hostkeys import StoreHostKeyPins
 from sitekeeper.remote.ssh import SshConnection, connect
 from sitekeeper.store.database import Database
-from tests.realsites import SCRIPT_CANDIDATES, _unavailable, private_key, ssh_access
+from tests.realsites import SCRIPT_CANDIDATES, private_key, run_script, ssh_access
 
 N = 3  # wp3: a site of its own, so wp1 and wp2 stay pristine
 DOCROOT = f"/srv/sites/wp{N}"
@@ -124,21 +121,9 @@ def site() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def wp3_site() -> dict[str, Any]:
     """wp3 set up and started (``up 3`` keeps wp1 and wp2 as they are)."""
-    if os.geteuid() != 0:
-        _unavailable("real WordPress sites need root (realsites/wordpress.sh)")
-    script = next((p for p in SCRIPT_CANDIDATES if p and Path(p).is_file()), None)
-    if script is None:
-        _unavailable("realsites/wordpress.sh not found (set REALSITES_SCRIPT)")
-    proc = subprocess.run(
-        ["bash", script, "up", str(N)],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
+    run_script(
+        SCRIPT_CANDIDATES, "real WordPress sites need root (realsites/wordpress.sh)", "up", str(N)
     )
-    if proc.returncode != 0:
-        pytest.fail(f"realsites up {N} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return site()
 
 

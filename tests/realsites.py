@@ -38,20 +38,16 @@ def _unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def real_wp_sites() -> list[dict[str, Any]]:
-    """Real WordPress sites wp1..wpN on 127.0.0.1, started (idempotently) by the script."""
+def run_script(candidates: list[str], why_root: str, *args: str) -> None:
+    """Run the first existing script of ``candidates`` with ``args`` as root (skip, or fail
+    under CI, without root or without the script; fail with its output if it fails)."""
     if os.geteuid() != 0:
-        _unavailable(
-            "real WordPress sites need root: realsites/wordpress.sh installs Debian "
-            "packages, creates Unix users and starts nginx/php-fpm/sshd/MariaDB"
-        )
-    script = next((p for p in SCRIPT_CANDIDATES if p and Path(p).is_file()), None)
+        _unavailable(why_root)
+    script = next((p for p in candidates if p and Path(p).is_file()), None)
     if script is None:
-        _unavailable("realsites/wordpress.sh not found (set REALSITES_SCRIPT)")
-    n = int(os.environ.get("REALSITES_N", "2"))
+        _unavailable(f"{Path(candidates[-1]).name} not found in {candidates}")
     proc = subprocess.run(
-        ["bash", script, "up", str(n)],
+        ["bash", script, *args],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -60,10 +56,23 @@ def real_wp_sites() -> list[dict[str, Any]]:
     )
     if proc.returncode != 0:
         pytest.fail(
-            f"realsites up failed (rc={proc.returncode}):\n"
+            f"{Path(script).name} {' '.join(args)} failed (rc={proc.returncode}):\n"
             f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}",
             pytrace=False,
         )
+
+
+@pytest.fixture(scope="session")
+def real_wp_sites() -> list[dict[str, Any]]:
+    """Real WordPress sites wp1..wpN on 127.0.0.1, started (idempotently) by the script."""
+    n = int(os.environ.get("REALSITES_N", "2"))
+    run_script(
+        SCRIPT_CANDIDATES,
+        "real WordPress sites need root: realsites/wordpress.sh installs Debian "
+        "packages, creates Unix users and starts nginx/php-fpm/sshd/MariaDB",
+        "up",
+        str(n),
+    )
     return [
         {
             "name": f"wp{i}",
@@ -106,28 +115,12 @@ def real_cms_sites() -> list[dict[str, Any]]:
     Records have its shape plus ``cms``, ``version``, ``title`` (the home page's,
     from the database) and the database's table ``prefix``.
     """
-    if os.geteuid() != 0:
-        _unavailable(
-            "the Joomla and Drupal fixture sites need root: realsites/realcms.sh creates "
-            "Unix users and databases and starts nginx/php-fpm"
-        )
-    script = next((p for p in CMS_SCRIPT_CANDIDATES if p and Path(p).is_file()), None)
-    if script is None:
-        _unavailable("realsites/realcms.sh not found (set REALCMS_SCRIPT)")
-    proc = subprocess.run(
-        ["bash", script, "up"],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
+    run_script(
+        CMS_SCRIPT_CANDIDATES,
+        "the Joomla and Drupal fixture sites need root: realsites/realcms.sh creates "
+        "Unix users and databases and starts nginx/php-fpm",
+        "up",
     )
-    if proc.returncode != 0:
-        pytest.fail(
-            f"realcms up failed (rc={proc.returncode}):\n"
-            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}",
-            pytrace=False,
-        )
     sites = [
         ("jm1", "joomla", "5.3.2", 8091, "Realsites Joomla jm1", "k7v2q_"),
         ("dr1", "drupal", "10.1.6", 8092, "Realsites Drupal dr1", ""),
