@@ -247,6 +247,26 @@ render_config() { # render_config SITE: the config template filled in, on stdout
         "$template"
 }
 
+# The base fixtures are real files of Joomla 5.1.2 and Drupal 10.2.3; the sites run
+# 5.3.2 and 10.1.6, which differ in those files only by their version numbers and dates.
+set_release() {
+    local s=$1 d=$2
+    if [ "$(cms_of "$s")" = joomla ]; then
+        sed -i -e 's/MINOR_VERSION = 1;/MINOR_VERSION = 3;/' \
+            -e "s/RELDATE = '9-July-2024'/RELDATE = '8-July-2025'/" "$d/libraries/src/Version.php"
+        sed -i -e 's|<version>5.1.2</version>|<version>5.3.2</version>|' \
+            -e 's|<creationDate>2024-07</creationDate>|<creationDate>2025-07</creationDate>|' \
+            "$d/administrator/manifests/files/joomla.xml"
+        grep -q 'MINOR_VERSION = 3;' "$d/libraries/src/Version.php" \
+            && grep -q '<version>5.3.2</version>' "$d/administrator/manifests/files/joomla.xml" \
+            || die "$s: could not set the Joomla release to 5.3.2"
+    else
+        sed -i "s/const VERSION = '10.2.3'/const VERSION = '10.1.6'/" "$d/core/lib/Drupal.php"
+        grep -q "const VERSION = '10.1.6'" "$d/core/lib/Drupal.php" \
+            || die "$s: could not set the Drupal release to 10.1.6"
+    fi
+}
+
 ensure_docroot() {
     local s=$1 d="$SITES_ROOT/$1" cfg
     cfg="$d/$(config_of "$s")"
@@ -257,6 +277,7 @@ ensure_docroot() {
         tar -C "$FIXTURES/$(base_fixture_of "$s")" --exclude='./index.html' --exclude='*.html' \
             --exclude='*.in' -cf - . | tar -C "$d" -xf -
         tar -C "$FIXTURES/realcms/$(cms_of "$s")" -cf - . | tar -C "$d" -xf -
+        set_release "$s" "$d"
     fi
     if [ "$(cms_of "$s")" = drupal ]; then
         mkdir -p "$d/sites/default/files"
