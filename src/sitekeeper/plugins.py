@@ -1,38 +1,94 @@
-"""Plugin registry: kind -> class, per group, from our modules and entry points.
+"""Typed plugin registries: one per extension point, filled by discovery.
 
-A probe, CMS, notification channel or backup target registers itself where it
-is defined (``@register("probe", "http")``); third-party packages add theirs
-through the ``sitekeeper.plugins`` entry-point group. Nothing central lists them.
+Each extension point (probes, CMSes, notifiers, dump engines, backup targets,
+task kinds) declares one :class:`Registry` typed with its Protocol, in the
+package that consumes it; a plugin adds itself where it is defined
+(``@PROBES.register("http")``) and the core looks plugins up by kind, never by
+import. Discovery is one mechanism for all of them: our built-in packages are
+imported once, then every module of the ``sitekeeper.plugins`` entry-point
+group, so a third-party distribution plugs in by installing it.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib.metadata import entry_points
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from sitekeeper.errors import ConfigError
 
 T = TypeVar("T")
 
-_REGISTRY: dict[str, dict[str, type]] = {}
-_BUILTIN_PACKAGES = ("probes", "notify", "cms", "backup")
+ENTRY_POINT_GROUP = "sitekeeper.plugins"
+# Packages whose modules (recursively) are imported so their plugins register.
+_BUILTIN_PACKAGES = ("probes", "notify", "cms", "backup", "engine.actions")
+_REGISTRIES: dict[str, Registry[object]] = {}
 _loaded = False
 
 
-def register(group: str, kind: str) -> Callable[[type[T]], type[T]]:
-    """Class decorator that files the class under ``group``/``kind``."""
+class Registry(Generic[T]):
+    """Kind -> plugin for one extension point; ``T`` is what the core may call."""
 
-    def decorate(cls: type[T]) -> type[T]:
-        existing = _REGISTRY.setdefault(group, {}).get(kind)
-        if existing is not None and existing is not cls:
-            raise ConfigError(f"plugin {group}/{kind} registered twice: {existing} and {cls}")
-        _REGISTRY[group][kind] = cls
-        return cls
+    def __init__(self, group: str) -> None:
+        if group in _REGISTRIES:
+            raise ConfigError(f"plugin registry {group!r} declared twice")
+        self.group = group
+        self._items: dict[str, T] = {}
+        _REGISTRIES[group] = self  # type: ignore[assignment]  # kept only for listing
 
-    return decorate
+    def add(self, kind: str, plugin: T) -> T:
+        """File ``plugin`` under ``kind``; a second, different plugin for it is an error."""
+        existing = self._items.get(kind)
+        if existing is not None and existing is not plugin:
+            raise ConfigError(
+                f"plugin {self.group}/{kind} registered twice: {existing!r} and {plugin!r}"
+            )
+        self._items[kind] = plugin
+        return plugin
+
+    def register(self, kind: str) -> Callable[[T], T]:
+        """Decorator form of :meth:`add` (for registries whose plugins are classes)."""
+
+        def decorate(plugin: T) -> T:
+            return self.add(kind, plugin)
+
+        return decorate
+
+    def get(self, kind: str) -> T:
+        """The plugin registered as ``kind``; ConfigError naming the known kinds if none."""
+        load_all()
+        try:
+            return self._items[kind]
+        except KeyError:
+            known = ", ".join(sorted(self._items)) or "none"
+            raise ConfigError(f"unknown {self.group} kind {kind!r} (known: {known})") from None
+
+    def find(self, kind: str) -> T | None:
+        """The plugin registered as ``kind``, or None."""
+        load_all()
+        return self._items.get(kind)
+
+    def kinds(self) -> list[str]:
+        """Registered kinds, sorted."""
+        load_all()
+        return sorted(self._items)
+
+    def items(self) -> Iterator[tuple[str, T]]:
+        """(kind, plugin) pairs, sorted by kind."""
+        load_all()
+        return iter(sorted(self._items.items()))
+
+    def remove(self, kind: str) -> None:
+        """Forget ``kind`` (tests that register a throwaway plugin clean up with this)."""
+        self._items.pop(kind, None)
+
+
+def registries() -> dict[str, Registry[object]]:
+    """Every declared registry by group (after discovery), for listings and docs."""
+    load_all()
+    return dict(_REGISTRIES)
 
 
 def load_all() -> None:
@@ -43,23 +99,7 @@ def load_all() -> None:
     _loaded = True
     for package in _BUILTIN_PACKAGES:
         module = importlib.import_module(f"sitekeeper.{package}")
-        for info in pkgutil.iter_modules(module.__path__):
-            importlib.import_module(f"sitekeeper.{package}.{info.name}")
-    for ep in entry_points(group="sitekeeper.plugins"):
+        for info in pkgutil.walk_packages(module.__path__, prefix=f"{module.__name__}."):
+            importlib.import_module(info.name)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
         ep.load()
-
-
-def get(group: str, kind: str) -> type:
-    """The class registered as ``group``/``kind``."""
-    load_all()
-    try:
-        return _REGISTRY[group][kind]
-    except KeyError:
-        known = ", ".join(sorted(_REGISTRY.get(group, {}))) or "none"
-        raise ConfigError(f"unknown {group} kind {kind!r} (known: {known})") from None
-
-
-def kinds(group: str) -> list[str]:
-    """Registered kinds of one group, sorted."""
-    load_all()
-    return sorted(_REGISTRY.get(group, {}))

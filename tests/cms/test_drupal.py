@@ -9,8 +9,8 @@ import pytest
 from sitekeeper.cms import drupal
 from sitekeeper.cms.collector import InventoryLimits
 from sitekeeper.cms.drupal import Drupal, core_version, db_credentials, inventory, parse_info
+from sitekeeper.cms.registry import CMSES
 from sitekeeper.errors import InventoryRefused, RemoteError
-from sitekeeper.plugins import get
 from sitekeeper.remote.ssh import SshConnection
 from tests.cms.test_joomla import (
     ScratchDb,
@@ -87,7 +87,7 @@ def test_public_signals() -> None:
 
 
 def test_registered_as_the_drupal_cms_plugin() -> None:
-    assert get("cms", "drupal") is Drupal
+    assert CMSES.get("drupal") is Drupal
 
 
 # ---------------------------------------------------------------- fixture sites over SSH

@@ -20,8 +20,8 @@ import pytest
 from sitekeeper.cms import joomla
 from sitekeeper.cms.joomla import Joomla, core_version, db_credentials, inventory
 from sitekeeper.cms.php_config import class_values
+from sitekeeper.cms.registry import CMSES
 from sitekeeper.errors import RemoteError
-from sitekeeper.plugins import get
 from sitekeeper.remote.hostkeys import StoreHostKeyPins
 from sitekeeper.remote.ssh import SshConnection, connect
 from sitekeeper.store.database import Database
@@ -100,7 +100,7 @@ def test_public_signals() -> None:
 
 
 def test_registered_as_the_joomla_cms_plugin() -> None:
-    assert get("cms", "joomla") is Joomla
+    assert CMSES.get("joomla") is Joomla
 
 
 # ---------------------------------------------------------------- fixture sites over SSH

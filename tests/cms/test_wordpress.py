@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from sitekeeper.cms.php_config import parse_php_config
+from sitekeeper.cms.registry import CMSES
 from sitekeeper.cms.wordpress import (
     HEADER_BYTES,
     DbCredentials,
@@ -22,7 +23,6 @@ from sitekeeper.cms.wordpress import (
 )
 from sitekeeper.domain.inventory import Extension, diff
 from sitekeeper.errors import RemoteError
-from sitekeeper.plugins import get
 from sitekeeper.remote.hostkeys import StoreHostKeyPins
 from sitekeeper.remote.ssh import SshConnection, connect
 from sitekeeper.store.database import Database
@@ -119,7 +119,7 @@ def test_mysql_rows_are_hex_framed() -> None:
 
 
 def test_registered_as_the_wordpress_cms_plugin() -> None:
-    assert get("cms", "wordpress") is WordPress
+    assert CMSES.get("wordpress") is WordPress
 
 
 # ---------------------------------------------------------------- real sites

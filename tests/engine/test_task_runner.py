@@ -22,9 +22,8 @@ from sqlalchemy import select
 
 from sitekeeper.config import Settings
 from sitekeeper.engine.service import Service
-from sitekeeper.engine.tasks import STOPPED, Done, NoParams, TaskContext, TaskRunner
+from sitekeeper.engine.tasks import STOPPED, TASKS, Done, NoParams, TaskContext, TaskRunner
 from sitekeeper.errors import UsageError
-from sitekeeper.plugins import register
 from sitekeeper.store import leases
 from sitekeeper.store import tasks as queue
 from sitekeeper.store.database import Database
@@ -54,7 +53,7 @@ class GateParams(BaseModel):
     name: str
 
 
-@register("task", "test-gate")
+@TASKS.register("test-gate")
 class GateTask:
     """Waits for the test's gate, so the test decides how long a task runs."""
 
@@ -74,7 +73,7 @@ class GateTask:
         return Done({"name": params.name})
 
 
-@register("task", "test-refuse")
+@TASKS.register("test-refuse")
 class RefuseTask:
     """Fails the way an action fails for a user's reason."""
 
@@ -85,7 +84,7 @@ class RefuseTask:
         raise UsageError("the site has no SSH access")
 
 
-@register("task", "test-boom")
+@TASKS.register("test-boom")
 class BoomTask:
     """Crashes like a bug."""
 

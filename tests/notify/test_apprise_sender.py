@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from sitekeeper import plugins
 from sitekeeper.errors import DeliveryError
 from sitekeeper.notify.apprise_sender import AppriseSender, redact
+from sitekeeper.notify.registry import NOTIFIERS
 from tests.notify.conftest import Mailbox, Webhook, loopback_sender
 
 
@@ -90,7 +90,7 @@ async def test_failure_reason_is_also_passed_to_the_apprise_logger(
 
 
 def test_apprise_is_the_registered_notifier() -> None:
-    assert plugins.get("notifier", "apprise") is AppriseSender
+    assert NOTIFIERS.get("apprise") is AppriseSender
 
 
 @pytest.mark.parametrize(

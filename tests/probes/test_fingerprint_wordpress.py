@@ -19,8 +19,8 @@ from aiohttp import web
 
 from sitekeeper.cms import wordpress_signals
 from sitekeeper.intel.hashes import HashKnowledge, HashSources, Learner
-from sitekeeper.plugins import get
 from sitekeeper.probes.fingerprint import FingerprintOptions, FingerprintProbe, fingerprint
+from sitekeeper.probes.registry import PROBES
 from tests.probes.conftest import Site, serve
 from tests.realsites import real_wp_sites
 
@@ -30,7 +30,7 @@ WP1 = Path("/srv/sites/wp1")
 
 
 def test_registered_as_the_fingerprint_probe() -> None:
-    assert get("probe", "fingerprint") is FingerprintProbe
+    assert PROBES.get("fingerprint") is FingerprintProbe
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from aiohttp import web
 
-from sitekeeper import plugins
 from sitekeeper.domain.checks import CheckOptions, ErrorCategory
 from sitekeeper.probes.http import HttpProbe
+from sitekeeper.probes.registry import PROBES
 from tests.probes.conftest import serve
 
 SEEN = web.AppKey("seen", list[str])
@@ -32,7 +32,7 @@ def page_app(body: bytes = b"<h1>Welcome to Shop</h1>", status: int = 200) -> we
 
 
 def test_registered_as_http_probe() -> None:
-    assert plugins.get("probe", "http") is HttpProbe
+    assert PROBES.get("http") is HttpProbe
     assert HttpProbe.kind == "http"
 
 

@@ -17,9 +17,9 @@ from typing import IO, Protocol
 
 from sitekeeper.backup.errors import BackupError
 from sitekeeper.backup.mirror import SshTransport
+from sitekeeper.backup.registry import DUMP_ENGINES
 from sitekeeper.cms.wordpress import DbCredentials
 from sitekeeper.domain.untrusted import server_said, shown
-from sitekeeper.plugins import register
 from sitekeeper.remote.ssh import SshConnection, quote_argv
 
 _TRAILER = b"-- Dump completed"
@@ -46,7 +46,7 @@ class DatabaseDumper(Protocol):
         """Import ``source`` into the site's database, replacing its tables."""
 
 
-@register("backup_dump", "mysql")
+@DUMP_ENGINES.register("mysql")
 class MysqlDump:
     """mysqldump / mysql over SSH."""
 

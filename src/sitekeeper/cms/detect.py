@@ -17,9 +17,9 @@ import asyncio
 import posixpath
 from typing import Protocol, cast
 
+from sitekeeper.cms.registry import CMSES
 from sitekeeper.domain.untrusted import visible
 from sitekeeper.errors import NoCms, RemoteError
-from sitekeeper.plugins import get, kinds
 from sitekeeper.remote.ssh import SshConnection, server_refused
 
 MAX_PATH_SHOWN = 200
@@ -36,8 +36,7 @@ class Detectable(Protocol):
 def signatures() -> dict[str, Detectable]:
     """Every registered CMS that declares markers, by kind."""
     found: dict[str, Detectable] = {}
-    for kind in kinds("cms"):
-        plugin = get("cms", kind)
+    for kind, plugin in CMSES.items():
         if getattr(plugin, "markers", None):
             found[kind] = cast("Detectable", plugin)
     return found

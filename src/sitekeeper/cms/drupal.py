@@ -29,12 +29,12 @@ from sitekeeper.cms.collector import (
 from sitekeeper.cms.php_config import Token, class_values, parse_php_config, tokenize
 from sitekeeper.cms.php_edit import append_code, php_string, words
 from sitekeeper.cms.php_serialize import PhpSerializeError, unserialize
+from sitekeeper.cms.registry import CMSES
 from sitekeeper.cms.wordpress import DbCredentials, hex_value
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.inventory import Extension, ExtensionType, Inventory
 from sitekeeper.domain.untrusted import clean, server_said
 from sitekeeper.errors import RemoteError
-from sitekeeper.plugins import register
 from sitekeeper.remote.ssh import DirEntry, SshConnection
 
 if TYPE_CHECKING:
@@ -244,7 +244,7 @@ def _databases(tokens: list[Token]) -> dict[str, str]:
 # ----------------------------------------------------------------------------- inventory
 
 
-@register("cms", "drupal")
+@CMSES.register("drupal")
 class Drupal:
     """The Drupal CMS plugin: inventory over SSH (fingerprint signals are module functions)."""
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from sitekeeper.cms.collector import CONFIG_BYTES, Collector, InventoryLimits, gather
 from sitekeeper.cms.php_config import class_values
 from sitekeeper.cms.php_edit import set_members, words
+from sitekeeper.cms.registry import CMSES
 from sitekeeper.cms.wordpress import DbCredentials, hex_value, parse_db_host
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.inventory import Extension, ExtensionType, Inventory
@@ -29,7 +30,6 @@ from sitekeeper.domain.untrusted import clean, server_said
 from sitekeeper.errors import InvalidFeed, RemoteError
 from sitekeeper.intel.joomla_updates import parse_manifest
 from sitekeeper.intel.payload import parse_xml
-from sitekeeper.plugins import register
 from sitekeeper.remote.ssh import DirEntry, SshConnection
 
 if TYPE_CHECKING:
@@ -178,7 +178,7 @@ def db_credentials(source: bytes) -> tuple[DbCredentials, str]:
 # ----------------------------------------------------------------------------- inventory
 
 
-@register("cms", "joomla")
+@CMSES.register("joomla")
 class Joomla:
     """The Joomla CMS plugin: inventory over SSH (fingerprint signals are module functions)."""
 

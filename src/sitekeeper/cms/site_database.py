@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, cast
 
+from sitekeeper.cms.registry import CMSES
 from sitekeeper.cms.wordpress import DbCredentials
 from sitekeeper.errors import ConfigError, UsageError
-from sitekeeper.plugins import get
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class SiteDatabase(Protocol):
 def site_database(cms: str) -> SiteDatabase:
     """The registered CMS plugin ``cms`` as a SiteDatabase; UsageError if it is none."""
     try:
-        plugin = get("cms", cms)
+        plugin = CMSES.get(cms)
     except ConfigError:
         plugin = None
     if plugin is None or not all(

@@ -27,10 +27,10 @@ from sitekeeper.cms.collector import (
 from sitekeeper.cms.php_config import PhpConfig, parse_php_config
 from sitekeeper.cms.php_edit import set_defines
 from sitekeeper.cms.php_serialize import PhpSerializeError, string_list
+from sitekeeper.cms.registry import CMSES
 from sitekeeper.domain.inventory import Extension, ExtensionType, Inventory
 from sitekeeper.domain.untrusted import clean, server_said
 from sitekeeper.errors import RemoteError
-from sitekeeper.plugins import register
 from sitekeeper.remote.ssh import DirEntry, SshConnection
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ _PREFIX = re.compile(r"^[A-Za-z0-9_]{1,64}$")  # WordPress dies on anything else
 _WP_ORG_HOSTS = {"wordpress.org", "w.org", "downloads.wordpress.org"}
 
 
-@register("cms", "wordpress")
+@CMSES.register("wordpress")
 class WordPress:
     """The WordPress CMS plugin (inventory for now; feeds and upgrades follow)."""
 

@@ -619,9 +619,9 @@ def _inventory_function(cms: str) -> Callable[..., Awaitable[Inventory]]:
         from sitekeeper.cms.wordpress import inventory  # noqa: PLC0415
 
         return inventory
-    from sitekeeper.plugins import get  # noqa: PLC0415
+    from sitekeeper.cms.registry import CMSES  # noqa: PLC0415
 
-    plugin = get("cms", cms)()
+    plugin = CMSES.get(cms)()
     method = getattr(plugin, "inventory", None)
     if method is None:
         raise UsageError(f"no SSH inventory for {cms} sites yet")

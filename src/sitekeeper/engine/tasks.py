@@ -18,18 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import importlib
 import logging
-import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Protocol, cast
+from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from sitekeeper import plugins
 from sitekeeper.backup.options import BackupSettings
 from sitekeeper.backup.runner import BackupContext
 from sitekeeper.config import Settings
@@ -40,16 +37,15 @@ from sitekeeper.engine.intel_jobs import IntelJobs
 from sitekeeper.engine.recorder import Recorder
 from sitekeeper.engine.waiting import wait_event
 from sitekeeper.errors import SitekeeperError, UsageError
+from sitekeeper.plugins import Registry
 from sitekeeper.store import tasks as queue
 from sitekeeper.store.tasks import ClaimedTask
 from sitekeeper.vault import Vault
 
 log = logging.getLogger(__name__)
 
-GROUP = "task"
 STOPPED = "interrupted: sitekeeper stopped while the task ran"
 MAX_ERROR = 2000  # characters of a task's error kept
-_ACTIONS = "sitekeeper.engine.actions"
 
 
 class NoParams(BaseModel):
@@ -122,24 +118,20 @@ class TaskHandler(Protocol):
         ...
 
 
-def _load_builtin() -> None:
-    """Import the built-in handler modules so they register (idempotent, cheap once done)."""
-    package = importlib.import_module(_ACTIONS)
-    for info in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{_ACTIONS}.{info.name}")
+# Task kinds: handler classes in engine/actions (and plugins), looked up by the runner.
+TASKS: Registry[type[TaskHandler]] = Registry("task")
 
 
 def handler_kinds() -> list[str]:
     """Every task kind this process can run."""
-    _load_builtin()
-    return plugins.kinds(GROUP)
+    return TASKS.kinds()
 
 
 def handler_class(kind: str) -> type[TaskHandler]:
     """The handler class of ``kind``; UsageError for an unknown kind."""
     if kind not in handler_kinds():
         raise UsageError(f"unknown task kind {kind!r}")
-    return cast("type[TaskHandler]", plugins.get(GROUP, kind))
+    return TASKS.get(kind)
 
 
 def validate_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:

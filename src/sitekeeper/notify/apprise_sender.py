@@ -32,8 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sitekeeper.egress.blocking import confined
 from sitekeeper.egress.policy import EgressPolicy
 from sitekeeper.errors import DeliveryError
+from sitekeeper.notify.registry import NOTIFIERS
 from sitekeeper.notify.severity import Severity
-from sitekeeper.plugins import register
 
 _APPRISE_LOGGER = logging.getLogger("apprise")
 _REASON_MAX = 1000
@@ -132,7 +132,7 @@ def _send_blocking(
                 _APPRISE_LOGGER.handle(record)
 
 
-@register("notifier", "apprise")
+@NOTIFIERS.register("apprise")
 class AppriseSender:
     """The notifier for every Apprise URL (e-mail, Slack, Teams, Telegram, webhooks, ...)."""
 

@@ -31,9 +31,9 @@ from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.egress.policy import site_policy
 from sitekeeper.intel.hashes import HashKnowledge, HashSources, learn_all
 from sitekeeper.intel.narrowing import narrow
-from sitekeeper.plugins import register
 from sitekeeper.probes.client import ClientLimits, HttpClientBase
 from sitekeeper.probes.http import classify_error
+from sitekeeper.probes.registry import PROBES
 
 SIGNALS: tuple[ModuleType, ...] = (wordpress_signals, joomla, drupal)
 ECOSYSTEMS = {
@@ -100,7 +100,7 @@ class _Run:
     hashed: list[str] | None = None  # versions the static-file hashes allow
 
 
-@register("probe", "fingerprint")
+@PROBES.register("fingerprint")
 class FingerprintProbe(HttpClientBase):
     """Fingerprints sites; share one per process (connections, DNS cache, per-IP slots)."""
 

@@ -25,8 +25,8 @@ from yarl import URL
 from sitekeeper.domain.checks import CheckOptions, CheckResult, ErrorCategory, TlsInfo
 from sitekeeper.domain.untrusted import clean
 from sitekeeper.egress.aio import refusal_in
-from sitekeeper.plugins import register
 from sitekeeper.probes.client import ClientLimits, HttpClientBase
+from sitekeeper.probes.registry import PROBES
 from sitekeeper.probes.tls import (
     CaBundleError,
     CertCache,
@@ -118,7 +118,7 @@ class _Response(aiohttp.ClientResponse):
         return await super().start(connection)
 
 
-@register("probe", "http")
+@PROBES.register("http")
 class HttpProbe(HttpClientBase):
     """Checks URLs for uptime, content and certificate; share one per process."""
 

@@ -14,9 +14,8 @@ from sitekeeper.backup.restore import restore_in_place, restore_to
 from sitekeeper.backup.runner import BACKUP_LEASE, backup_site
 from sitekeeper.domain.humanize import plural, seconds, short_id, size
 from sitekeeper.engine.results import backup_outcome_json, drill_json, restore_json
-from sitekeeper.engine.tasks import Done, NoParams, TaskContext
+from sitekeeper.engine.tasks import TASKS, Done, NoParams, TaskContext
 from sitekeeper.errors import UsageError
-from sitekeeper.plugins import register
 from sitekeeper.store.leases import Leases
 
 SNAPSHOT = r"^[0-9a-f]{4,64}$"
@@ -35,7 +34,7 @@ def _busy(what: str) -> UsageError:
     return UsageError(f"a {what} of this site is running already; try again when it is done")
 
 
-@register("task", "backup")
+@TASKS.register("backup")
 class BackupTask:
     """Back the site up now (``sitekeeper backup SITE``); retention applies as usual."""
 
@@ -70,7 +69,7 @@ class DrillParams(BaseModel):
     )
 
 
-@register("task", "drill")
+@TASKS.register("drill")
 class DrillTask:
     """Restore drill (``sitekeeper drill SITE``): restore into a sandbox, serve, check."""
 
@@ -110,7 +109,7 @@ class RestoreParams(BaseModel):
         return self
 
 
-@register("task", "restore")
+@TASKS.register("restore")
 class RestoreTask:
     """Restore a snapshot (``sitekeeper restore SITE --to DIR`` or ``--in-place``)."""
 

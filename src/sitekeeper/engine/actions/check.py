@@ -7,13 +7,12 @@ from typing import ClassVar
 
 from pydantic import BaseModel
 
-from sitekeeper.engine.tasks import Done, NoParams, TaskContext
+from sitekeeper.engine.tasks import TASKS, Done, NoParams, TaskContext
 from sitekeeper.errors import UsageError
-from sitekeeper.plugins import register
 from sitekeeper.store.jobs import Claim
 
 
-@register("task", "check")
+@TASKS.register("check")
 class CheckTask:
     """One check through the engine's check path: a failure is confirmed by a re-check,
     and the result, incidents and their alerts are stored as for a scheduled check."""

@@ -11,9 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sitekeeper.domain.humanize import count, plural
 from sitekeeper.engine.intel_jobs import IngestReport
 from sitekeeper.engine.results import ingest_report_json
-from sitekeeper.engine.tasks import Done, NoParams, TaskContext
+from sitekeeper.engine.tasks import TASKS, Done, NoParams, TaskContext
 from sitekeeper.errors import UsageError
-from sitekeeper.plugins import register
 
 UPLOAD_NAME = r"^[0-9a-f]{32}\.upload$"
 
@@ -36,7 +35,7 @@ def _ingested(report: IngestReport) -> Done:
     return Done(ingest_report_json(report), summary=" · ".join(said))
 
 
-@register("task", "feeds-poll")
+@TASKS.register("feeds-poll")
 class FeedsPollTask:
     """Poll the vendors' release feeds now (``sitekeeper feeds poll``)."""
 
@@ -63,7 +62,7 @@ class ImportParams(BaseModel):
         return self
 
 
-@register("task", "advisories-import")
+@TASKS.register("advisories-import")
 class AdvisoriesImportTask:
     """Import OSV, Wordfence or Joomla advisories (``sitekeeper advisories import``)."""
 

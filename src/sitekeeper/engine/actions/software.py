@@ -8,11 +8,10 @@ from pydantic import BaseModel
 
 from sitekeeper.domain.humanize import plural
 from sitekeeper.engine.results import inventory_json
-from sitekeeper.engine.tasks import Done, NoParams, TaskContext
-from sitekeeper.plugins import register
+from sitekeeper.engine.tasks import TASKS, Done, NoParams, TaskContext
 
 
-@register("task", "fingerprint")
+@TASKS.register("fingerprint")
 class FingerprintTask:
     """Fingerprint the site from outside and store it, as ``serve`` does on its schedule."""
 
@@ -28,7 +27,7 @@ class FingerprintTask:
         return Done(found.to_json(), failed, summary=said)
 
 
-@register("task", "inventory")
+@TASKS.register("inventory")
 class InventoryTask:
     """Read the site's software over SSH (``sitekeeper inventory``) and re-match findings."""
 
