@@ -23,7 +23,7 @@ from sitekeeper.backup.errors import BackupError
 from sitekeeper.backup.restore import restore_in_place
 from sitekeeper.backup.runner import BackupContext
 from sitekeeper.backup.scratchdb import ScratchDatabase
-from sitekeeper.cms.wordpress import DbCredentials
+from sitekeeper.cms.db_credentials import DbCredentials
 from sitekeeper.store.backup_tables import BackupRun
 from sitekeeper.store.tables import Event
 from tests.backup.conftest import add_wp_site, tree_digest

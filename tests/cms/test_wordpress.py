@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
+from sitekeeper.cms.db_credentials import DbCredentials, parse_db_host
 from sitekeeper.cms.php_config import parse_php_config
 from sitekeeper.cms.registry import CMSES
 from sitekeeper.cms.wordpress import (
     HEADER_BYTES,
-    DbCredentials,
     WordPress,
+    credentials_from_config,
     inventory,
-    parse_db_host,
     parse_file_header,
     parse_mysql_rows,
 )
@@ -79,7 +79,7 @@ def test_credentials_from_config_and_option_file_quoting() -> None:
         "define('DB_PASSWORD','a#b\"c\\\\d');\r\ndefine('DB_HOST','h:3307');\r\n"
         "$table_prefix = 'wp2_';\r\n"
     )
-    creds = DbCredentials.from_config(config)
+    creds = credentials_from_config(config)
     assert (creds.host, creds.port, creds.table_prefix) == ("h", 3307, "wp2_")
     assert b'password="a#b\\"c\\\\d"\n' in creds.option_file()
     assert not any(creds.password in arg for arg in creds.mysql_argv("SELECT 1"))
@@ -99,12 +99,12 @@ def test_bad_table_prefix_is_refused(prefix_line: str, message: str) -> None:
         f"define('DB_HOST','h'); {prefix_line}"
     )
     with pytest.raises(RemoteError, match=message):
-        DbCredentials.from_config(config)
+        credentials_from_config(config)
 
 
 def test_missing_credentials_are_named() -> None:
     with pytest.raises(RemoteError, match="DB_PASSWORD, DB_HOST"):
-        DbCredentials.from_config(
+        credentials_from_config(
             parse_php_config("<?php define('DB_NAME','n'); define('DB_USER','u');")
         )
 

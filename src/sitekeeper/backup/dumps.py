@@ -18,7 +18,7 @@ from typing import IO, Protocol
 from sitekeeper.backup.errors import BackupError
 from sitekeeper.backup.mirror import SshTransport
 from sitekeeper.backup.registry import DUMP_ENGINES
-from sitekeeper.cms.wordpress import DbCredentials
+from sitekeeper.cms.db_credentials import DbCredentials
 from sitekeeper.domain.untrusted import server_said, shown
 from sitekeeper.remote.ssh import SshConnection, quote_argv
 

@@ -40,7 +40,7 @@ from sitekeeper.backup.repository import OpenRepository
 from sitekeeper.backup.restic import Restic
 from sitekeeper.cms.detect import confirm
 from sitekeeper.cms.site_database import site_database
-from sitekeeper.cms.wordpress import DbCredentials
+from sitekeeper.cms.db_credentials import DbCredentials
 from sitekeeper.domain.backup_events import BackupEventKind
 from sitekeeper.domain.plans import PlanOptions
 from sitekeeper.errors import NoCms, SitekeeperError, UsageError

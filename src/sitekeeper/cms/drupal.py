@@ -26,11 +26,11 @@ from sitekeeper.cms.collector import (
     gather,
     gather_each,
 )
+from sitekeeper.cms.db_credentials import DbCredentials, hex_value
 from sitekeeper.cms.php_config import Token, class_values, parse_php_config, tokenize
 from sitekeeper.cms.php_edit import append_code, php_string, words
 from sitekeeper.cms.php_serialize import PhpSerializeError, unserialize
 from sitekeeper.cms.registry import CMSES
-from sitekeeper.cms.wordpress import DbCredentials, hex_value
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.inventory import Extension, ExtensionType, Inventory
 from sitekeeper.domain.untrusted import clean, server_said

@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sitekeeper.cms.collector import CONFIG_BYTES, Collector, InventoryLimits, gather
+from sitekeeper.cms.db_credentials import DbCredentials, hex_value, parse_db_host
 from sitekeeper.cms.php_config import class_values
 from sitekeeper.cms.php_edit import set_members, words
 from sitekeeper.cms.registry import CMSES
-from sitekeeper.cms.wordpress import DbCredentials, hex_value, parse_db_host
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.inventory import Extension, ExtensionType, Inventory
 from sitekeeper.domain.untrusted import clean, server_said

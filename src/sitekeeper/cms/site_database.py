@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, cast
 
+from sitekeeper.cms.db_credentials import DbCredentials
 from sitekeeper.cms.registry import CMSES
-from sitekeeper.cms.wordpress import DbCredentials
 from sitekeeper.errors import ConfigError, UsageError
 
 

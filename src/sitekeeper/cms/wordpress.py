@@ -24,6 +24,7 @@ from sitekeeper.cms.collector import (
     gather,
     gather_each,
 )
+from sitekeeper.cms.db_credentials import DbCredentials, hex_value, parse_db_host
 from sitekeeper.cms.php_config import PhpConfig, parse_php_config
 from sitekeeper.cms.php_edit import set_defines
 from sitekeeper.cms.php_serialize import PhpSerializeError, string_list
@@ -63,7 +64,7 @@ class WordPress:
 
     def credentials(self, config: bytes) -> DbCredentials:
         """Credentials from ``wp-config.php``'s literal ``DB_*`` defines."""
-        return DbCredentials.from_config(parse_php_config(config))
+        return credentials_from_config(parse_php_config(config))
 
     def point_at(self, config: bytes, target: DrillTarget) -> bytes:
         """See :func:`point_at`."""
@@ -87,106 +88,31 @@ async def inventory(
     return await _WordPress(conn, docroot, limits).run()
 
 
-@dataclass(frozen=True)
-class DbCredentials:
-    """How the site reaches its database, from ``wp-config.php``."""
-
-    name: str
-    user: str
-    password: str
-    host: str | None
-    port: int | None
-    socket: str | None
-    table_prefix: str
-
-    @classmethod
-    def from_config(cls, config: PhpConfig) -> DbCredentials:
-        """Credentials from literal defines; RemoteError (permanent) if one is missing."""
-        values = {k: config.constant(k) for k in ("DB_NAME", "DB_USER", "DB_PASSWORD", "DB_HOST")}
-        missing = [k for k, v in values.items() if v is None]
-        if missing:
-            raise RemoteError(
-                f"wp-config.php has no literal {', '.join(missing)}; cannot read the database",
-                permanent=True,
-            )
-        prefix = config.variable("table_prefix")
-        if prefix is None or not _PREFIX.match(prefix):
-            raise RemoteError(
-                f"wp-config.php $table_prefix is missing or invalid ({prefix!r})", permanent=True
-            )
-        host, port, socket = parse_db_host(values["DB_HOST"] or "")
-        return cls(
-            name=values["DB_NAME"] or "",
-            user=values["DB_USER"] or "",
-            password=values["DB_PASSWORD"] or "",
-            host=host,
-            port=port,
-            socket=socket,
-            table_prefix=prefix,
+def credentials_from_config(config: PhpConfig) -> DbCredentials:
+    """Credentials from ``wp-config.php``'s literal defines; RemoteError (permanent) if
+    one is missing."""
+    values = {k: config.constant(k) for k in ("DB_NAME", "DB_USER", "DB_PASSWORD", "DB_HOST")}
+    missing = [k for k, v in values.items() if v is None]
+    if missing:
+        raise RemoteError(
+            f"wp-config.php has no literal {', '.join(missing)}; cannot read the database",
+            permanent=True,
         )
-
-    def option_file(self) -> bytes:
-        """A MySQL option file with the connection settings, fed on stdin (not argv)."""
-        lines = ["[client]", f"user={_option_value(self.user)}"]
-        lines.append(f"password={_option_value(self.password)}")
-        if self.host is not None:
-            lines.append(f"host={_option_value(self.host)}")
-        if self.port is not None:
-            lines.append(f"port={self.port}")
-        if self.socket is not None:
-            lines.append(f"socket={_option_value(self.socket)}")
-        return ("\n".join(lines) + "\n").encode("utf-8")
-
-    def mysql_argv(self, sql: str) -> list[str]:
-        """The client command; ``--defaults-extra-file`` must come first to be honoured."""
-        return [
-            "mysql",
-            "--defaults-extra-file=/dev/stdin",
-            "--batch",
-            "--skip-column-names",
-            "--connect-timeout=10",
-            f"--database={self.name}",
-            "--execute",
-            sql,
-        ]
-
-
-def parse_db_host(value: str) -> tuple[str | None, int | None, str | None]:
-    """``DB_HOST`` as (host, port, socket), the way wpdb splits it.
-
-    Forms: ``host``, ``host:3307``, ``host:/path/to.sock``, ``[::1]:3306``,
-    ``localhost`` (the client then uses its default socket).
-    """
-    text = value.strip()
-    socket: str | None = None
-    port: int | None = None
-    if text.startswith("["):
-        end = text.find("]")
-        host, rest = text[1:end], text[end + 1 :]
-        if rest.startswith(":") and rest[1:].isdigit():
-            port = int(rest[1:])
-        return host or None, port, None
-    if text.count(":") == 1:
-        text, tail = text.split(":", 1)
-        if tail.isdigit():
-            port = int(tail)
-        elif tail:
-            socket = tail
-    elif text.count(":") > 1:  # a bare IPv6 address
-        return text, None, None
-    return text or None, port, socket
-
-
-def _option_value(text: str) -> str:
-    """Double-quoted for a MySQL option file: ``#`` is a comment there, quotes and \\ escape."""
-    escaped = (
-        text.replace("\\", "\\\\")
-        .replace('"', '\\"')
-        .replace("\n", "\\n")
-        .replace("\r", "\\r")
-        .replace("\t", "\\t")
+    prefix = config.variable("table_prefix")
+    if prefix is None or not _PREFIX.match(prefix):
+        raise RemoteError(
+            f"wp-config.php $table_prefix is missing or invalid ({prefix!r})", permanent=True
+        )
+    host, port, socket = parse_db_host(values["DB_HOST"] or "")
+    return DbCredentials(
+        name=values["DB_NAME"] or "",
+        user=values["DB_USER"] or "",
+        password=values["DB_PASSWORD"] or "",
+        host=host,
+        port=port,
+        socket=socket,
+        table_prefix=prefix,
     )
-    return f'"{escaped}"'
 
 
 def parse_file_header(data: bytes, fields: Iterable[str]) -> dict[str, str]:
@@ -226,16 +152,6 @@ def parse_mysql_rows(output: str) -> dict[str, bytes]:
     return rows
 
 
-def hex_value(cell: str) -> bytes:
-    """A ``HEX()`` column; RemoteError (permanent, quoting it) if the client printed else."""
-    try:
-        return bytes.fromhex(cell.strip())
-    except ValueError:
-        raise RemoteError(
-            f"unexpected mysql output: {server_said(cell, 80)}", permanent=True
-        ) from None
-
-
 @dataclass(frozen=True)
 class _DbState:
     server: str | None
@@ -252,7 +168,7 @@ class _WordPress(Collector):
         config = parse_php_config(await self.read_config())
         php, db, plugins, themes = await gather(
             self.php_version(),
-            self.database(DbCredentials.from_config(config)),
+            self.database(credentials_from_config(config)),
             self.extensions("plugin"),
             self.extensions("theme"),
         )
