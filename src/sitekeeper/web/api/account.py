@@ -11,10 +11,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from sitekeeper.store import users
-from sitekeeper.web.api.common import ERRORS, Db, ErrorBody, Id, error_response
+from sitekeeper.web.api.common import ERRORS, ErrorBody, error_response
 from sitekeeper.web.api.user_schemas import PasswordIn, TokenCreated, TokenIn, TokenOut
 from sitekeeper.web.api.users import lifetime, token_out
 from sitekeeper.web.auth import AnyUser, now, own_session
+from sitekeeper.web.common import Db, Id
 
 router = APIRouter(prefix="/api/me", tags=["account"], responses=ERRORS)
 

@@ -23,10 +23,11 @@ from sitekeeper.engine.actions.backups import DrillParams, RestoreParams
 from sitekeeper.engine.actions.intel import upload_dir
 from sitekeeper.errors import UsageError
 from sitekeeper.store.site_import import ImportRejected, import_rows, import_sites
-from sitekeeper.web.api.common import ERRORS, Db, Id, vault_of, visible_site
+from sitekeeper.web.api.common import ERRORS
 from sitekeeper.web.api.task_schemas import AdvisoryUrlIn, SiteImportIn, SiteImportOut
-from sitekeeper.web.api.tasks import ACCEPTED, accept, accepted, queue_task
+from sitekeeper.web.api.tasks import ACCEPTED, accept, accepted
 from sitekeeper.web.auth import Staff, Viewer, database, now
+from sitekeeper.web.common import Db, Id, queue_task, vault_of, visible_site
 
 router = APIRouter(prefix="/api", tags=["actions"], responses=ERRORS | ACCEPTED)
 

@@ -13,9 +13,10 @@ from sitekeeper.backup import repository
 from sitekeeper.backup.repository import RepositoryConfig
 from sitekeeper.store.backup_tables import BackupRepository
 from sitekeeper.store.tables import Client
-from sitekeeper.web.api.common import ERRORS, Db, vault_of
+from sitekeeper.web.api.common import ERRORS
 from sitekeeper.web.api.task_schemas import BackupRepositoryIn, BackupRepositoryOut
 from sitekeeper.web.auth import Admin, now
+from sitekeeper.web.common import Db, vault_of
 
 router = APIRouter(prefix="/api", tags=["backups"], responses=ERRORS)
 

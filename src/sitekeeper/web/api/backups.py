@@ -8,9 +8,10 @@ from fastapi import APIRouter, Query
 
 from sitekeeper.store import backups as backup_store
 from sitekeeper.store.backup_tables import OK
-from sitekeeper.web.api.common import ERRORS, Db, Id, visible_site
+from sitekeeper.web.api.common import ERRORS
 from sitekeeper.web.api.schemas import BackupRunOut
 from sitekeeper.web.auth import AnyUser
+from sitekeeper.web.common import Db, Id, visible_site
 
 router = APIRouter(prefix="/api", tags=["backups"], responses=ERRORS)
 

@@ -1,18 +1,13 @@
-"""Shared pieces of the API: error and pagination shapes, sessions, scoping helpers."""
+"""The API's own shapes: errors and pagination (what pages share with it is in web/common)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Depends, HTTPException, Path, Query, Request
+from fastapi import Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
-
-from sitekeeper.store.tables import Site
-from sitekeeper.vault import Vault
-from sitekeeper.web.auth import Viewer, database
 
 T = TypeVar("T")
 
@@ -53,44 +48,14 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def vault_of(request: Request) -> Vault:
-    """The app's vault (secrets at rest), set up once by create_app."""
-    found: Vault = request.app.state.vault
-    return found
-
-
-def default_interval(request: Request) -> int:
-    """Seconds between checks for a site whose plan sets no interval."""
-    return int(request.app.state.settings.default_check_interval)
-
-
 def error_response(status: int, code: str, message: str) -> JSONResponse:
     """An error in the usual shape, returned rather than raised: the request's transaction
     still commits (e.g. a counted failed password guess)."""
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
-def db_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed on success, rolled back on any error."""
-    with database(request).session() as session:
-        yield session
-
-
-# "function": commit before the response leaves, so a redirect never shows stale data.
-Db = Annotated[Session, Depends(db_session, scope="function")]
-MAX_ID = 2_147_483_647  # ids are 32-bit on both dialects; larger ones cannot exist
-Id = Annotated[int, Path(ge=1, le=MAX_ID)]
-IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 PageNo = Annotated[int, Query(ge=1, le=1_000_000, description="1-based page number")]
 PerPage = Annotated[int, Query(ge=1, le=500, description="Items per page")]
-
-
-def parse_id(text: str) -> int | None:
-    """A form field's id, or None when it is empty, not a number or out of range."""
-    value = text.strip()
-    if not value.isdigit() or len(value) > 10 or not 1 <= int(value) <= MAX_ID:
-        return None
-    return int(value)
 
 
 def meta(total: int, page: int, per_page: int) -> PageMeta:
@@ -102,12 +67,3 @@ def slice_page(items: Sequence[T], page: int, per_page: int) -> tuple[list[T], P
     """One page of an in-memory list (for the small lists: clients, plans, contracts)."""
     start = (page - 1) * per_page
     return list(items[start : start + per_page]), meta(len(items), page, per_page)
-
-
-def visible_site(session: Session, who: Viewer, site_id: int) -> Site:
-    """The site if this viewer may see it; 404 otherwise (whether or not it exists)."""
-    site = session.get(Site, site_id)
-    scope = who.client_scope
-    if site is None or (scope is not None and site.client_id != scope):
-        raise HTTPException(404, f"no site {site_id}")
-    return site

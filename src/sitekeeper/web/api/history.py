@@ -13,9 +13,10 @@ from sitekeeper.domain.client_view import cause_category, client_facts
 from sitekeeper.domain.journal_text import describe
 from sitekeeper.store import history
 from sitekeeper.store.tables import Event, Site
-from sitekeeper.web.api.common import ERRORS, Db, Id, IdQuery, visible_site
+from sitekeeper.web.api.common import ERRORS
 from sitekeeper.web.api.schemas import AlertOut, EventOut, IncidentOut, MeOut, UptimeDay
 from sitekeeper.web.auth import AnyUser, Staff, Viewer
+from sitekeeper.web.common import Db, Id, IdQuery, visible_site
 
 router = APIRouter(prefix="/api", responses=ERRORS)
 

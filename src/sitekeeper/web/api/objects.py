@@ -5,24 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from sqlalchemy.orm import Session
 
 from sitekeeper.store import clients as client_store
 from sitekeeper.store import contracts as contract_store
 from sitekeeper.store import plans as plan_store
 from sitekeeper.store.tables import Client, Contract, Plan
-from sitekeeper.web.api.common import (
-    ERRORS,
-    Db,
-    Id,
-    IdQuery,
-    Page,
-    PageNo,
-    PerPage,
-    default_interval,
-    slice_page,
-    vault_of,
-)
+from sitekeeper.web.api.common import ERRORS, Page, PageNo, PerPage, slice_page
 from sitekeeper.web.api.schemas import (
     ClientIn,
     ClientOut,
@@ -35,6 +23,16 @@ from sitekeeper.web.api.schemas import (
     PlanPatch,
 )
 from sitekeeper.web.auth import AnyUser, Staff, Viewer, now
+from sitekeeper.web.common import (
+    Db,
+    Id,
+    IdQuery,
+    default_interval,
+    plan_or_404,
+    vault_of,
+    visible_client,
+    visible_contract,
+)
 
 router = APIRouter(prefix="/api", responses=ERRORS)
 
@@ -54,15 +52,6 @@ def client_out(client: Client, sites: int, who: Viewer | None = None) -> ClientO
         sites=sites,
         created_at=client.created_at,
     )
-
-
-def visible_client(session: Session, who: Viewer, client_id: int) -> Client:
-    """The client if the viewer may see it; 404 otherwise."""
-    client = session.get(Client, client_id)
-    scope = who.client_scope
-    if client is None or (scope is not None and client.id != scope):
-        raise HTTPException(404, f"no client {client_id}")
-    return client
 
 
 @router.get("/clients", response_model=Page[ClientOut], tags=["clients"])
@@ -146,14 +135,6 @@ def plan_out(plan: Plan) -> PlanOut:
     )
 
 
-def plan_or_404(session: Session, plan_id: int) -> Plan:
-    """The plan; 404 otherwise (plans are staff-only, so no client scope applies)."""
-    plan = session.get(Plan, plan_id)
-    if plan is None:
-        raise HTTPException(404, f"no plan {plan_id}")
-    return plan
-
-
 @router.get("/plans", response_model=Page[PlanOut], tags=["plans"])
 def list_plans(session: Db, who: Staff, page: PageNo = 1, per_page: PerPage = 50) -> Page[PlanOut]:
     """Plans by name (staff only)."""
@@ -233,15 +214,6 @@ def contract_out(contract: Contract, who: Viewer | None = None) -> ContractOut:
         active=contract_store.is_active(contract, now().date()),
         notes=contract.notes if who is None or who.is_staff else None,
     )
-
-
-def visible_contract(session: Session, who: Viewer, contract_id: int) -> Contract:
-    """The contract if the viewer may see it; 404 otherwise."""
-    contract = session.get(Contract, contract_id)
-    scope = who.client_scope
-    if contract is None or (scope is not None and contract.client_id != scope):
-        raise HTTPException(404, f"no contract {contract_id}")
-    return contract
 
 
 def _price(text: str | None) -> Decimal | None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-MAX_ID = 2_147_483_647
+from sitekeeper.web.common import MAX_ID
 
 
 class SiteOut(BaseModel):

@@ -15,21 +15,10 @@ from sitekeeper.store import fleet
 from sitekeeper.store import sites as site_store
 from sitekeeper.store.contracts import get_contract
 from sitekeeper.store.tables import Client, Contract, Site
-from sitekeeper.web.api.common import (
-    ERRORS,
-    Db,
-    Id,
-    IdQuery,
-    Page,
-    PageNo,
-    PerPage,
-    default_interval,
-    meta,
-    vault_of,
-    visible_site,
-)
+from sitekeeper.web.api.common import ERRORS, Page, PageNo, PerPage, meta
 from sitekeeper.web.api.schemas import SiteIn, SiteOut, SitePatch
 from sitekeeper.web.auth import AnyUser, Staff, now
+from sitekeeper.web.common import Db, Id, IdQuery, default_interval, vault_of, visible_site
 
 router = APIRouter(prefix="/api", tags=["sites"], responses=ERRORS)
 

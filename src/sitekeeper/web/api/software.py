@@ -17,7 +17,7 @@ from sitekeeper.store import advisories as advisory_store
 from sitekeeper.store import findings
 from sitekeeper.store.findings import FindingView
 from sitekeeper.store.inventories import latest_inventory
-from sitekeeper.web.api.common import ERRORS, Db, Id, visible_site
+from sitekeeper.web.api.common import ERRORS
 from sitekeeper.web.api.history import scoped_site_ids
 from sitekeeper.web.api.schemas import (
     AdvisoryOut,
@@ -28,6 +28,7 @@ from sitekeeper.web.api.schemas import (
     VulnOut,
 )
 from sitekeeper.web.auth import AnyUser, Viewer
+from sitekeeper.web.common import Db, Id, visible_site
 
 router = APIRouter(prefix="/api", tags=["software"], responses=ERRORS)
 

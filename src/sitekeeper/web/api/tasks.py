@@ -14,14 +14,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from sitekeeper.engine.tasks import validate_params
 from sitekeeper.store import tasks as task_store
 from sitekeeper.store.tables import Site
 from sitekeeper.store.task_tables import Task
 from sitekeeper.store.web_tables import User
-from sitekeeper.web.api.common import ERRORS, Db, Id, IdQuery, Page, PageNo, PerPage, meta
+from sitekeeper.web.api.common import ERRORS, Page, PageNo, PerPage, meta
 from sitekeeper.web.api.task_schemas import TaskOut
-from sitekeeper.web.auth import Staff, Viewer, now
+from sitekeeper.web.auth import Staff, Viewer
+from sitekeeper.web.common import Db, Id, IdQuery, queue_task
 
 router = APIRouter(prefix="/api", tags=["tasks"], responses=ERRORS)
 
@@ -71,37 +71,6 @@ def task_out(task: Task, site: str | None) -> TaskOut:
         finished_at=task.finished_at,
         worker=task.worker,
     )
-
-
-def wake_worker(request: Request) -> None:
-    """Tell this process's task runner (if it runs here) to claim now, not at its next poll."""
-    wake = getattr(request.app.state, "wake_tasks", None)
-    if callable(wake):
-        wake()
-
-
-def queue_task(
-    request: Request,
-    session: Session,
-    who: Viewer,
-    kind: str,
-    *,
-    site: Site | None,
-    params: dict[str, Any],
-) -> Task:
-    """Validate the parameters, queue the task (or find the site's active one), wake a worker."""
-    clean = validate_params(kind, params)
-    task, _created = task_store.enqueue(
-        session,
-        kind,
-        site_id=site.id if site is not None else None,
-        params=clean,
-        requested_by=who.user_id,
-        now=now(),
-    )
-    session.commit()  # before the wake-up: the worker must see the row
-    wake_worker(request)
-    return task
 
 
 def accepted(task: Task, site: Site | None) -> JSONResponse:

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from sitekeeper.store.users import MIN_PASSWORD
-from sitekeeper.web.api.common import MAX_ID
+from sitekeeper.web.common import MAX_ID
 
 Role = Literal["admin", "technician", "client"]
 # An upper bound only against absurd bodies (argon2 would hash megabytes slowly).

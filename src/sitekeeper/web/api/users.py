@@ -16,7 +16,7 @@ from sitekeeper.errors import UsageError
 from sitekeeper.store import users
 from sitekeeper.store.tables import Client
 from sitekeeper.store.web_tables import ApiToken, User
-from sitekeeper.web.api.common import ERRORS, Db, Id, Page, PageNo, PerPage, slice_page
+from sitekeeper.web.api.common import ERRORS, Page, PageNo, PerPage, slice_page
 from sitekeeper.web.api.user_schemas import (
     TokenCreated,
     TokenIn,
@@ -27,6 +27,7 @@ from sitekeeper.web.api.user_schemas import (
     UserPatch,
 )
 from sitekeeper.web.auth import Admin, Viewer, now, own_session
+from sitekeeper.web.common import Db, Id
 
 router = APIRouter(prefix="/api", tags=["users"], responses=ERRORS)
 

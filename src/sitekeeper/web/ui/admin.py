@@ -18,9 +18,9 @@ from sitekeeper.store.channels import set_ui_alert_urls, ui_alert_urls
 from sitekeeper.store.clients import check_alert_url, list_clients, mask_url
 from sitekeeper.store.tables import Client
 from sitekeeper.store.web_tables import User
-from sitekeeper.web.api.common import Id, parse_id, vault_of
 from sitekeeper.web.auth import Admin, AnyUser, Viewer, database, now
-from sitekeeper.web.ui.render import Db, page
+from sitekeeper.web.common import Db, Id, parse_id, vault_of
+from sitekeeper.web.ui.render import page
 
 router = APIRouter(include_in_schema=False)
 Field = Annotated[str, Form(max_length=10_000)]

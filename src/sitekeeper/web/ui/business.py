@@ -19,11 +19,19 @@ from sitekeeper.store import contracts as contract_store
 from sitekeeper.store import plans as plan_store
 from sitekeeper.store.sites import list_sites
 from sitekeeper.store.tables import Client, Contract, Plan
-from sitekeeper.web.api.common import Id, default_interval, parse_id, vault_of
-from sitekeeper.web.api.objects import plan_or_404, visible_client, visible_contract
 from sitekeeper.web.auth import Admin, AnyUser, Staff, Viewer, database, now
+from sitekeeper.web.common import (
+    Db,
+    Id,
+    default_interval,
+    parse_id,
+    plan_or_404,
+    vault_of,
+    visible_client,
+    visible_contract,
+)
 from sitekeeper.web.ui.admin import send_tests
-from sitekeeper.web.ui.render import Db, page
+from sitekeeper.web.ui.render import page
 
 router = APIRouter(include_in_schema=False)
 Field = Annotated[str, Form(max_length=10_000)]

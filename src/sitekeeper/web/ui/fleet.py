@@ -12,9 +12,9 @@ from fastapi.responses import HTMLResponse
 from sitekeeper.domain.humanize import plural
 from sitekeeper.store import fleet
 from sitekeeper.store.clients import list_clients
-from sitekeeper.web.api.common import parse_id
 from sitekeeper.web.auth import AnyUser, Viewer, now
-from sitekeeper.web.ui.render import Db, page
+from sitekeeper.web.common import Db, parse_id
+from sitekeeper.web.ui.render import page
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 50

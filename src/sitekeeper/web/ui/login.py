@@ -21,7 +21,8 @@ from sitekeeper.web.auth import (
     throttle_keys,
     viewer,
 )
-from sitekeeper.web.ui.render import Db, page
+from sitekeeper.web.common import Db
+from sitekeeper.web.ui.render import page
 
 router = APIRouter(include_in_schema=False)
 

@@ -15,10 +15,9 @@ from fastapi.responses import HTMLResponse
 from sitekeeper.errors import UsageError
 from sitekeeper.store import users
 from sitekeeper.store.web_tables import User
-from sitekeeper.web.api.common import Id
 from sitekeeper.web.auth import Admin, AnyUser, now, own_session
+from sitekeeper.web.common import Db, Id
 from sitekeeper.web.ui.admin import render_account, render_users
-from sitekeeper.web.ui.render import Db
 
 router = APIRouter(include_in_schema=False)
 Secret = Annotated[str, Form(max_length=1000)]

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.orm import Session
 
 from sitekeeper.domain.client_view import cause_category, client_facts
 from sitekeeper.domain.humanize import size
 from sitekeeper.domain.journal_text import EventText, describe
-from sitekeeper.web.auth import Viewer, database
+from sitekeeper.web.auth import Viewer
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 
@@ -88,13 +86,3 @@ def render_error(request: Request, status: int, message: str) -> HTMLResponse:
         message=message,
         code=status,
     )
-
-
-def db_session(request: Request) -> Iterator[Session]:
-    """One transaction per request."""
-    with database(request).session() as session:
-        yield session
-
-
-# "function": commit before the response leaves, so a redirect never shows stale data.
-Db = Annotated[Session, Depends(db_session, scope="function")]

@@ -22,11 +22,10 @@ from sitekeeper.store.contracts import list_contracts
 from sitekeeper.store.inventories import latest_inventory
 from sitekeeper.store.tables import Client, Contract, Site
 from sitekeeper.store.tasks import TaskFilter, list_tasks
-from sitekeeper.web.api.common import Id, default_interval, parse_id, visible_site
-from sitekeeper.web.api.tasks import queue_task
 from sitekeeper.web.auth import AnyUser, Staff, Viewer, now
+from sitekeeper.web.common import Db, Id, default_interval, parse_id, queue_task, visible_site
 from sitekeeper.web.ui.charts import Point, response_line, uptime_bars
-from sitekeeper.web.ui.render import Db, page
+from sitekeeper.web.ui.render import page
 
 router = APIRouter(include_in_schema=False)
 Field = Annotated[str, Form(max_length=2048)]

@@ -1,0 +1,118 @@
+"""What the pages (web/ui) and the API (web/api) both need: the request's session, ids,
+the app's vault and settings, the viewer's scope on stored objects, queueing a task.
+
+Neither side imports the other; both import this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Path, Query, Request
+from sqlalchemy.orm import Session
+
+from sitekeeper.engine.tasks import validate_params
+from sitekeeper.store import tasks as task_store
+from sitekeeper.store.tables import Client, Contract, Plan, Site
+from sitekeeper.store.task_tables import Task
+from sitekeeper.vault import Vault
+from sitekeeper.web.auth import Viewer, database, now
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed on success, rolled back on any error."""
+    with database(request).session() as session:
+        yield session
+
+
+# "function": commit before the response leaves, so a redirect never shows stale data.
+Db = Annotated[Session, Depends(db_session, scope="function")]
+MAX_ID = 2_147_483_647  # ids are 32-bit on both dialects; larger ones cannot exist
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
+
+def parse_id(text: str) -> int | None:
+    """A form field's id, or None when it is empty, not a number or out of range."""
+    value = text.strip()
+    if not value.isdigit() or len(value) > 10 or not 1 <= int(value) <= MAX_ID:
+        return None
+    return int(value)
+
+
+def vault_of(request: Request) -> Vault:
+    """The app's vault (secrets at rest), set up once by create_app."""
+    found: Vault = request.app.state.vault
+    return found
+
+
+def default_interval(request: Request) -> int:
+    """Seconds between checks for a site whose plan sets no interval."""
+    return int(request.app.state.settings.default_check_interval)
+
+
+def visible_site(session: Session, who: Viewer, site_id: int) -> Site:
+    """The site if this viewer may see it; 404 otherwise (whether or not it exists)."""
+    site = session.get(Site, site_id)
+    scope = who.client_scope
+    if site is None or (scope is not None and site.client_id != scope):
+        raise HTTPException(404, f"no site {site_id}")
+    return site
+
+
+def visible_client(session: Session, who: Viewer, client_id: int) -> Client:
+    """The client if the viewer may see it; 404 otherwise."""
+    client = session.get(Client, client_id)
+    scope = who.client_scope
+    if client is None or (scope is not None and client.id != scope):
+        raise HTTPException(404, f"no client {client_id}")
+    return client
+
+
+def visible_contract(session: Session, who: Viewer, contract_id: int) -> Contract:
+    """The contract if the viewer may see it; 404 otherwise."""
+    contract = session.get(Contract, contract_id)
+    scope = who.client_scope
+    if contract is None or (scope is not None and contract.client_id != scope):
+        raise HTTPException(404, f"no contract {contract_id}")
+    return contract
+
+
+def plan_or_404(session: Session, plan_id: int) -> Plan:
+    """The plan; 404 otherwise (plans are staff-only, so no client scope applies)."""
+    plan = session.get(Plan, plan_id)
+    if plan is None:
+        raise HTTPException(404, f"no plan {plan_id}")
+    return plan
+
+
+def wake_worker(request: Request) -> None:
+    """Tell this process's task runner (if it runs here) to claim now, not at its next poll."""
+    wake = getattr(request.app.state, "wake_tasks", None)
+    if callable(wake):
+        wake()
+
+
+def queue_task(
+    request: Request,
+    session: Session,
+    who: Viewer,
+    kind: str,
+    *,
+    site: Site | None,
+    params: dict[str, Any],
+) -> Task:
+    """Validate the parameters, queue the task (or find the site's active one), wake a worker."""
+    clean = validate_params(kind, params)
+    task, _created = task_store.enqueue(
+        session,
+        kind,
+        site_id=site.id if site is not None else None,
+        params=clean,
+        requested_by=who.user_id,
+        now=now(),
+    )
+    session.commit()  # before the wake-up: the worker must see the row
+    wake_worker(request)
+    return task
