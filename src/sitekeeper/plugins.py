@@ -7,13 +7,17 @@ package that consumes it; a plugin adds itself where it is defined
 import. Discovery is one mechanism for all of them: our built-in packages are
 imported once, then every module of the ``sitekeeper.plugins`` entry-point
 group, so a third-party distribution plugs in by installing it.
+
+A registry that names its built-in modules (``builtins=``) imports only those
+on its first look-up (plus the entry points): ``sitekeeper check`` of one URL
+must not pay for importing the CMS, backup and notification code.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
@@ -31,10 +35,14 @@ _loaded = False
 class Registry(Generic[T]):
     """Kind -> plugin for one extension point; ``T`` is what the core may call."""
 
-    def __init__(self, group: str) -> None:
+    def __init__(self, group: str, *, builtins: Sequence[str] = ()) -> None:
+        """``builtins``: modules or packages (walked) holding our own plugins of this group;
+        without them the first look-up imports every built-in plugin package."""
         if group in _REGISTRIES:
             raise ConfigError(f"plugin registry {group!r} declared twice")
         self.group = group
+        self._builtins = tuple(builtins)
+        self._discovered = False
         self._items: dict[str, T] = {}
         _REGISTRIES[group] = self  # type: ignore[assignment]  # kept only for listing
 
@@ -56,9 +64,21 @@ class Registry(Generic[T]):
 
         return decorate
 
+    def discover(self) -> None:
+        """Import this group's built-in plugins and the entry points, once."""
+        if self._discovered:
+            return
+        self._discovered = True
+        if not self._builtins:
+            load_all()
+            return
+        for name in self._builtins:
+            _import_tree(name)
+        _load_entry_points()
+
     def get(self, kind: str) -> T:
         """The plugin registered as ``kind``; ConfigError naming the known kinds if none."""
-        load_all()
+        self.discover()
         try:
             return self._items[kind]
         except KeyError:
@@ -67,17 +87,17 @@ class Registry(Generic[T]):
 
     def find(self, kind: str) -> T | None:
         """The plugin registered as ``kind``, or None."""
-        load_all()
+        self.discover()
         return self._items.get(kind)
 
     def kinds(self) -> list[str]:
         """Registered kinds, sorted."""
-        load_all()
+        self.discover()
         return sorted(self._items)
 
     def items(self) -> Iterator[tuple[str, T]]:
         """(kind, plugin) pairs, sorted by kind."""
-        load_all()
+        self.discover()
         return iter(sorted(self._items.items()))
 
     def remove(self, kind: str) -> None:
@@ -98,8 +118,26 @@ def load_all() -> None:
         return
     _loaded = True
     for package in _BUILTIN_PACKAGES:
-        module = importlib.import_module(f"sitekeeper.{package}")
-        for info in pkgutil.walk_packages(module.__path__, prefix=f"{module.__name__}."):
-            importlib.import_module(info.name)
+        _import_tree(f"sitekeeper.{package}")
+    _load_entry_points()
+
+
+def _import_tree(name: str) -> None:
+    """Import a module, or a package and every module under it."""
+    spec = importlib.import_module(name).__spec__
+    locations = spec.submodule_search_locations if spec is not None else None
+    for info in pkgutil.walk_packages(locations or [], prefix=f"{name}."):
+        importlib.import_module(info.name)
+
+
+_entry_points_loaded = False
+
+
+def _load_entry_points() -> None:
+    """Import every module of the ``sitekeeper.plugins`` entry-point group, once."""
+    global _entry_points_loaded  # noqa: PLW0603 - one-time import side effect is the point
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         ep.load()

@@ -20,17 +20,12 @@ from aiohttp import web
 from sitekeeper.cms import wordpress_signals
 from sitekeeper.intel.hashes import HashKnowledge, HashSources, Learner
 from sitekeeper.probes.fingerprint import FingerprintOptions, FingerprintProbe, fingerprint
-from sitekeeper.probes.registry import PROBES
 from tests.probes.conftest import Site, serve
 from tests.realsites import real_wp_sites
 
 __all__ = ["real_wp_sites"]
 
 WP1 = Path("/srv/sites/wp1")
-
-
-def test_registered_as_the_fingerprint_probe() -> None:
-    assert PROBES.get("fingerprint") is FingerprintProbe
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ import typer
 
 from sitekeeper.cli.context import AppContext, app_context
 from sitekeeper.cli.output import cell, json_text
-from sitekeeper.domain.checks import CheckOptions, CheckResult
+from sitekeeper.domain.checks import CheckResult, split_check
 from sitekeeper.domain.sites import normalize_url
 from sitekeeper.errors import NotFound, UsageError
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from sitekeeper.engine.oneshot import OneShotTarget
+    from sitekeeper.store.tables import Site
 
 PROGRESS_MIN = 10  # below this many targets a progress bar is noise
 
@@ -39,28 +40,31 @@ def resolve_targets(ctx: AppContext, refs: list[str]) -> list[OneShotTarget]:
 
     if refs and not (_has_database(ctx) or any("://" not in ref for ref in refs)):
         # Bare URLs and no store yet: nothing to look up, no database to create.
-        return [OneShotTarget(normalize_url(ref), CheckOptions()) for ref in refs]
+        return [OneShotTarget(normalize_url(ref)) for ref in refs]
     from sitekeeper.store.sites import get_site, list_sites  # noqa: PLC0415
 
     targets: list[OneShotTarget] = []
     with ctx.session() as session:
         if not refs:
-            return [
-                OneShotTarget(s.url, CheckOptions.model_validate(s.check_options), s.name)
-                for s in list_sites(session)
-                if not s.paused
-            ]
+            return [_site_target(s) for s in list_sites(session) if not s.paused]
         for ref in refs:
             try:
                 site = get_site(session, ref)
             except NotFound:
                 if "://" not in ref:
                     raise
-                targets.append(OneShotTarget(normalize_url(ref), CheckOptions()))
+                targets.append(OneShotTarget(normalize_url(ref)))
                 continue
-            options = CheckOptions.model_validate(site.check_options)
-            targets.append(OneShotTarget(site.url, options, site.name))
+            targets.append(_site_target(site))
     return targets
+
+
+def _site_target(site: Site) -> OneShotTarget:
+    """A registered site checked by its own kind of probe, with its stored options."""
+    from sitekeeper.engine.oneshot import OneShotTarget  # noqa: PLC0415 - keeps CLI start fast
+
+    probe, options = split_check(site.check_options)
+    return OneShotTarget(site.url, options, site.name, probe)
 
 
 def _table(results: list[tuple[OneShotTarget, CheckResult]]) -> Table:

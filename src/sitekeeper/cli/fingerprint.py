@@ -24,6 +24,7 @@ from rich.table import Table
 from sitekeeper.cli.check import resolve_targets
 from sitekeeper.cli.context import AppContext, app_context
 from sitekeeper.cli.output import cell, json_text
+from sitekeeper.domain.checks import CheckOptions
 from sitekeeper.errors import UsageError
 
 if TYPE_CHECKING:
@@ -55,7 +56,8 @@ async def _fingerprint_all(
             async with slots:
                 if jobs is not None and target.site in ids:
                     return await jobs.fingerprint_site(ids[target.site], fingerprint)
-                return await fingerprint(target.url, FingerprintOptions.from_check(target.options))
+                check = CheckOptions.model_validate(target.options)  # a bare URL's: defaults
+                return await fingerprint(target.url, FingerprintOptions.from_check(check))
 
         return list(await asyncio.gather(*(one(t) for t in targets)))
 

@@ -6,6 +6,7 @@ add new ones, never rename.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -85,6 +86,20 @@ class CheckOptions(BaseModel):
             if low <= status <= high:
                 return True
         return False
+
+
+PROBE_KEY = "probe"  # the check kind's key in a site's stored check options
+DEFAULT_PROBE = "http"
+
+
+def split_check(stored: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    """A site's stored check options as (check kind, that probe's own options).
+
+    The kind picks the probe (``probes.registry``); HTTP sites store none.
+    """
+    options = dict(stored or {})
+    kind = options.pop(PROBE_KEY, None)
+    return (kind if isinstance(kind, str) and kind else DEFAULT_PROBE), options
 
 
 def parse_status_range(text: str) -> tuple[int, int]:

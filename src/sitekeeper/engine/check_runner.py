@@ -1,4 +1,7 @@
-"""Runs claimed uptime-check jobs: load targets in bulk, probe, confirm failures, record."""
+"""Runs claimed uptime-check jobs: load targets in bulk, probe, confirm failures, record.
+
+The probe is the one registered for the site's check kind (``probes.registry``).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from sitekeeper.domain.incidents import evaluate, needs_confirmation
 from sitekeeper.engine.dbthread import DbThread
 from sitekeeper.engine.recorder import Outcome, Recorder
 from sitekeeper.engine.stats import Stats
-from sitekeeper.probes.http import HttpProbe
+from sitekeeper.probes.registry import ProbeSet
 from sitekeeper.store.jobs import Claim
 from sitekeeper.store.monitoring import CheckTarget, load_targets
 
@@ -23,14 +26,14 @@ class CheckRunner:
     def __init__(
         self,
         dbthread: DbThread,
-        probe: HttpProbe,
+        probes: ProbeSet,
         recorder: Recorder,
         stats: Stats,
         *,
         confirm_delay: float,
     ) -> None:
         self._db = dbthread
-        self._probe = probe
+        self._probes = probes
         self._recorder = recorder
         self._stats = stats
         self._confirm_delay = confirm_delay
@@ -44,11 +47,11 @@ class CheckRunner:
     async def run_one(self, claim: Claim, target: CheckTarget) -> Outcome:
         """Check one site; a failure of a site not known down is re-checked first."""
         self._stats.record(time.time() - claim.due_at)
-        result = await self._probe.check(target.url, target.options)
+        result = await self._probes.check(target.probe, target.url, target.options)
         if needs_confirmation(target.previously_up, result):
             self._stats.confirmations += 1
             await asyncio.sleep(self._confirm_delay)  # give a blip time to pass
-            result = await self._probe.check(target.url, target.options)
+            result = await self._probes.check(target.probe, target.url, target.options)
         outcome = Outcome(target, result, evaluate(target.open_kinds, result, target.tls_warn_days))
         self._recorder.add(outcome)
         return outcome

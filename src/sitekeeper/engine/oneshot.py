@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from sitekeeper.config import Settings
-from sitekeeper.domain.checks import CheckOptions, CheckResult
-from sitekeeper.egress.policy import site_policy
-from sitekeeper.probes.http import HttpProbe
+from sitekeeper.domain.checks import DEFAULT_PROBE, CheckResult
+from sitekeeper.probes.registry import ProbeSet
 
 
 @dataclass(frozen=True, slots=True)
 class OneShotTarget:
-    """A URL to check, with a registered site's name and options when it has them."""
+    """A URL to check, with a registered site's name, check kind and options when it has them."""
 
     url: str
-    options: CheckOptions
+    options: Mapping[str, Any] = field(default_factory=dict)  # the probe's, as stored
     site: str | None = None
+    probe: str = DEFAULT_PROBE
 
 
 async def check_all(
@@ -30,20 +31,11 @@ async def check_all(
 ) -> list[CheckResult]:
     """Check every target with at most ``concurrency`` at once; results in input order."""
     slots = asyncio.Semaphore(concurrency)
-    async with HttpProbe(
-        timeout=settings.check_timeout,
-        max_body_bytes=settings.max_body_bytes,
-        max_redirects=settings.max_redirects,
-        user_agent=settings.user_agent,
-        per_ip_concurrency=settings.per_ip_concurrency,
-        egress=site_policy(settings),
-        dns_servers=settings.dns_servers,
-        dns_timeout=settings.dns_timeout,
-    ) as probe:
+    async with ProbeSet.from_settings(settings) as probes:
 
         async def one(target: OneShotTarget) -> CheckResult:
             async with slots:
-                result = await probe.check(target.url, target.options)
+                result = await probes.check(target.probe, target.url, target.options)
             if on_done is not None:
                 on_done(result)
             return result

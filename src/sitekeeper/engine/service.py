@@ -19,7 +19,7 @@ from sitekeeper.backup.options import BackupSettings
 from sitekeeper.backup.recovery import recover as recover_backups
 from sitekeeper.backup.runner import BackupContext, run_due_backups
 from sitekeeper.config import Settings
-from sitekeeper.egress.policy import outbound_policy, site_policy
+from sitekeeper.egress.policy import outbound_policy
 from sitekeeper.engine.alerts import Alerter, queue_reminders
 from sitekeeper.engine.check_runner import CheckRunner
 from sitekeeper.engine.dbthread import DbThread
@@ -34,7 +34,7 @@ from sitekeeper.engine.waiting import wait_event
 from sitekeeper.errors import SitekeeperError
 from sitekeeper.notify.apprise_sender import AppriseSender
 from sitekeeper.notify.outbox import deliver_due
-from sitekeeper.probes.http import HttpProbe
+from sitekeeper.probes.registry import ProbeSet
 from sitekeeper.store.database import Database
 from sitekeeper.store.leases import Leases
 from sitekeeper.store.users import purge_expired
@@ -71,16 +71,7 @@ class Service:
         self.dbthread = DbThread(db)
         self.alerter = Alerter(settings.alert_urls, self.vault)
         self.recorder = Recorder(self.dbthread, self.alerter)
-        self.probe = HttpProbe(
-            timeout=settings.check_timeout,
-            max_body_bytes=settings.max_body_bytes,
-            max_redirects=settings.max_redirects,
-            user_agent=settings.user_agent,
-            per_ip_concurrency=settings.per_ip_concurrency,
-            egress=site_policy(settings),
-            dns_servers=settings.dns_servers,
-            dns_timeout=settings.dns_timeout,
-        )
+        self.probe = ProbeSet.from_settings(settings)  # one probe per check kind
         self.runner = CheckRunner(
             self.dbthread,
             self.probe,

@@ -119,7 +119,7 @@ class TaskHandler(Protocol):
 
 
 # Task kinds: handler classes in engine/actions (and plugins), looked up by the runner.
-TASKS: Registry[type[TaskHandler]] = Registry("task")
+TASKS: Registry[type[TaskHandler]] = Registry("task", builtins=["sitekeeper.engine.actions"])
 
 
 def handler_kinds() -> list[str]:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, case, select
 from sqlalchemy.orm import Session
 
-from sitekeeper.domain.checks import ERROR_CODES, CheckOptions, CheckResult
+from sitekeeper.domain.checks import ERROR_CODES, CheckResult, split_check
 from sitekeeper.domain.incidents import IncidentKind
 from sitekeeper.store import site_summary
 from sitekeeper.store.dialect import upsert_insert
@@ -39,7 +39,8 @@ class CheckTarget:
     site_id: int
     name: str
     url: str
-    options: CheckOptions
+    probe: str  # the check kind: which registered probe checks this site
+    options: dict[str, Any]  # that probe's options, as stored (it validates them)
     client_id: int | None
     client_name: str | None
     client_alert_urls: list[str]
@@ -47,21 +48,6 @@ class CheckTarget:
     tls_warn_days: int
     previously_up: bool | None
     open_kinds: frozenset[IncidentKind] = field(default_factory=frozenset)
-
-
-_options_cache: dict[str, CheckOptions] = {}
-
-
-def _options(raw: dict[str, Any] | str | None) -> CheckOptions:
-    """Validated options, cached by content: most sites share the same few."""
-    key = raw if isinstance(raw, str) else json.dumps(raw or {}, sort_keys=True)
-    cached = _options_cache.get(key)
-    if cached is None:
-        data = json.loads(raw) if isinstance(raw, str) else (raw or {})
-        cached = CheckOptions.model_validate(data)
-        if len(_options_cache) < 10_000:
-            _options_cache[key] = cached
-    return cached
 
 
 def load_targets(conn: Connection, site_ids: Sequence[int]) -> dict[int, CheckTarget]:
@@ -87,12 +73,16 @@ def load_targets(conn: Connection, site_ids: Sequence[int]) -> dict[int, CheckTa
         .outerjoin(SiteState, SiteState.site_id == Site.id)
         .where(Site.id.in_(site_ids), Site.paused.is_(False))
     )
-    targets = {
-        row[0]: CheckTarget(
+    targets = {}
+    for row in conn.execute(stmt):
+        stored = json.loads(row[3]) if isinstance(row[3], str) else row[3]
+        probe, options = split_check(stored)
+        targets[row[0]] = CheckTarget(
             site_id=row[0],
             name=row[1],
             url=row[2],
-            options=_options(row[3]),
+            probe=probe,
+            options=options,
             client_id=row[4],
             client_name=row[5],
             client_alert_urls=list(row[6] or []),
@@ -100,8 +90,6 @@ def load_targets(conn: Connection, site_ids: Sequence[int]) -> dict[int, CheckTa
             tls_warn_days=row[8] if row[8] is not None else DEFAULT_TLS_WARN_DAYS,
             previously_up=row[9],
         )
-        for row in conn.execute(stmt)
-    }
     open_rows = conn.execute(
         select(Incident.site_id, Incident.kind).where(
             Incident.site_id.in_(list(targets)), Incident.closed_at.is_(None)
