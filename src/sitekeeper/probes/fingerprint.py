@@ -14,6 +14,7 @@ import ipaddress
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import ClassVar, Self, Unpack
 
 import aiohttp
@@ -21,17 +22,24 @@ from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ConfigDict, Field
 from yarl import URL
 
-from sitekeeper.cms.registry import CMSES
+from sitekeeper.cms import drupal, joomla, wordpress_signals
 from sitekeeper.config import Settings
 from sitekeeper.domain.checks import CaBundle, CheckOptions
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.untrusted import clean
+from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.egress.policy import site_policy
 from sitekeeper.intel.hashes import HashKnowledge, HashSources, learn_all
 from sitekeeper.intel.narrowing import narrow
 from sitekeeper.probes.client import ClientLimits, HttpClientBase
 from sitekeeper.probes.http import classify_error
 
+SIGNALS: tuple[ModuleType, ...] = (wordpress_signals, joomla, drupal)
+ECOSYSTEMS = {
+    "wordpress": Ecosystem.WORDPRESS,
+    "joomla": Ecosystem.JOOMLA,
+    "drupal": Ecosystem.DRUPAL,
+}
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_EVIDENCE = 20  # lines kept per result
 
@@ -165,11 +173,12 @@ class FingerprintProbe(HttpClientBase):
         run.base = URL(home.url).with_path(run.base.path)  # keep https/www the site moved to
         cms = _choose(run.clues)
         if cms is None:
-            await self._fetch_many(run, [c.detect_path for _, c in CMSES.items()])
+            await self._fetch_many(run, [m.DETECT_PATH for m in SIGNALS])
             cms = _choose(run.clues)
         if cms is None:
             return
-        for path in CMSES.get(cms).version_paths(run.clues):
+        module = _module(cms)
+        for path in module.version_paths(run.clues):
             if _exact(run.clues, cms):
                 break
             await self._fetch_optional(run, path)
@@ -179,7 +188,7 @@ class FingerprintProbe(HttpClientBase):
     async def _hash_static(self, run: _Run, cms: str, hashes: HashKnowledge) -> None:
         """Fetch the public files that best split the releases still possible (learned from
         the vendors), until one is left or none differs (``intel.narrowing``)."""
-        eco = CMSES.get(cms).ecosystem
+        eco = ECOSYSTEMS[cms]
         bounded = _bounded(run.clues, cms)
         possible = [v for v in hashes.releases(cms) if all(eco.within(v, r) for r in bounded)]
 
@@ -230,9 +239,9 @@ class FingerprintProbe(HttpClientBase):
         else:
             raise _TooManyRedirects(f"{path or '/'}: more than {self._max_redirects} redirects")
         run.fetched[path] = response
-        for _, cms in CMSES.items():
+        for module in SIGNALS:
             run.clues.extend(
-                cms.read_signals(response.url, response.status, response.headers, response.text)
+                module.read(response.url, response.status, response.headers, response.text)
             )
         return response
 
@@ -266,6 +275,10 @@ class FingerprintProbe(HttpClientBase):
                 raise OSError(f"cannot resolve {host}") from None
             return str(answers[0]["host"])
         return host
+
+
+def _module(cms: str) -> ModuleType:
+    return next(m for m in SIGNALS if cms == m.CMS)
 
 
 def _choose(clues: Sequence[Fingerprint]) -> str | None:
@@ -306,7 +319,7 @@ def _judge(url: str, run: _Run, error: str | None) -> Fingerprint:
     if cms is None:
         evidence = [e for c in run.clues for e in c.evidence] + run.notes
         return Fingerprint(url=url, cms=None, evidence=evidence, error=error)
-    eco = CMSES.get(cms).ecosystem
+    eco = ECOSYSTEMS[cms]
     mine = [c for c in run.clues if c.cms == cms]
     evidence = [e for c in mine for e in c.evidence] + run.notes
     bounded = _bounded(run.clues, cms)
