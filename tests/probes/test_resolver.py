@@ -15,11 +15,11 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from sqlalchemy import func, select
 
 from sitekeeper.config import Settings
-from sitekeeper.engine.dbthread import DbThread
 from sitekeeper.probes.fingerprint import FingerprintProbe
 from sitekeeper.probes.http import HttpProbe
 from sitekeeper.probes.resolver import CachingResolver
 from sitekeeper.store.database import Database
+from sitekeeper.store.dbthread import DbThread
 from sitekeeper.store.tables import Site
 
 

@@ -10,10 +10,10 @@ import time
 from collections.abc import Sequence
 
 from sitekeeper.domain.incidents import evaluate, needs_confirmation
-from sitekeeper.engine.dbthread import DbThread
 from sitekeeper.engine.recorder import Outcome, Recorder
 from sitekeeper.engine.stats import Stats
 from sitekeeper.probes.registry import ProbeSet
+from sitekeeper.store.dbthread import DbThread
 from sitekeeper.store.jobs import Claim
 from sitekeeper.store.monitoring import CheckTarget, load_targets
 

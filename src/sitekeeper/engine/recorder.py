@@ -21,9 +21,9 @@ from sitekeeper.domain.checks import CheckResult
 from sitekeeper.domain.events import EventKind
 from sitekeeper.domain.incidents import Transition
 from sitekeeper.engine.alerts import Alerter
-from sitekeeper.engine.dbthread import DbThread
 from sitekeeper.engine.waiting import wait_event
 from sitekeeper.store import journal
+from sitekeeper.store.dbthread import DbThread
 from sitekeeper.store.monitoring import CheckTarget, close_incident, open_incident, store_results
 
 log = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ import time
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from sitekeeper.engine.dbthread import DbThread
 from sitekeeper.engine.local import LocalDispatcher
 from sitekeeper.engine.waiting import wait_event
+from sitekeeper.store.dbthread import DbThread
 from sitekeeper.store.jobs import claim_due, respread_overdue
 
 log = logging.getLogger(__name__)

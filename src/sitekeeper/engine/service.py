@@ -22,7 +22,6 @@ from sitekeeper.config import Settings
 from sitekeeper.egress.policy import outbound_policy
 from sitekeeper.engine.alerts import Alerter, queue_reminders
 from sitekeeper.engine.check_runner import CheckRunner
-from sitekeeper.engine.dbthread import DbThread
 from sitekeeper.engine.intel_jobs import IntelJobs
 from sitekeeper.engine.local import LocalDispatcher
 from sitekeeper.engine.maintenance import check_summary, prune_tasks, rollup_and_prune
@@ -36,6 +35,7 @@ from sitekeeper.notify.apprise_sender import AppriseSender
 from sitekeeper.notify.outbox import deliver_due
 from sitekeeper.probes.registry import ProbeSet
 from sitekeeper.store.database import Database
+from sitekeeper.store.dbthread import DbThread
 from sitekeeper.store.leases import Leases
 from sitekeeper.store.users import purge_expired
 from sitekeeper.vault import Vault
@@ -232,16 +232,12 @@ class Service:
         await self.dbthread.session(rollup_and_prune, today, self.settings.raw_retention_days)
         # Seconds at 100,000 sites, mostly reading: on its own thread and session, so the
         # database thread keeps flushing check results meanwhile.
-        await asyncio.to_thread(self._check_summary)
+        await self.dbthread.session_aside(check_summary)
         await self.dbthread.session(
             prune_tasks, datetime.now(UTC), self.settings.task_retention_days
         )
         # Expired sessions and tokens, login throttle rows nobody needs any more.
         await self.dbthread.session(purge_expired, datetime.now(UTC))
-
-    def _check_summary(self) -> None:
-        with self.db.session() as session:
-            check_summary(session)
 
     async def deliver(self) -> None:
         """Send due notifications (failures are retried by the outbox, never dropped)."""

@@ -32,13 +32,13 @@ from sitekeeper.backup.runner import BackupContext
 from sitekeeper.config import Settings
 from sitekeeper.domain.untrusted import visible
 from sitekeeper.engine.check_runner import CheckRunner
-from sitekeeper.engine.dbthread import DbThread
 from sitekeeper.engine.intel_jobs import IntelJobs
 from sitekeeper.engine.recorder import Recorder
 from sitekeeper.engine.waiting import wait_event
 from sitekeeper.errors import SitekeeperError, UsageError
 from sitekeeper.plugins import Registry
 from sitekeeper.store import tasks as queue
+from sitekeeper.store.dbthread import DbThread
 from sitekeeper.store.tasks import ClaimedTask
 from sitekeeper.vault import Vault
 
