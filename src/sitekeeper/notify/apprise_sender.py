@@ -24,15 +24,13 @@ import asyncio
 import logging
 import re
 import threading
-from typing import Any, ClassVar
 
 import apprise
-from pydantic import BaseModel, ConfigDict, Field
 
 from sitekeeper.egress.blocking import confined
 from sitekeeper.egress.policy import EgressPolicy
 from sitekeeper.errors import DeliveryError
-from sitekeeper.notify.registry import NOTIFIERS
+from sitekeeper.notify.registry import DEFAULT_NOTIFIER, DEFAULT_TIMEOUT, NOTIFIERS
 from sitekeeper.notify.severity import Severity
 
 _APPRISE_LOGGER = logging.getLogger("apprise")
@@ -132,31 +130,25 @@ def _send_blocking(
                 _APPRISE_LOGGER.handle(record)
 
 
-@NOTIFIERS.register("apprise")
+@NOTIFIERS.register(DEFAULT_NOTIFIER)
 class AppriseSender:
     """The notifier for every Apprise URL (e-mail, Slack, Teams, Telegram, webhooks, ...)."""
 
-    kind: ClassVar[str] = "apprise"
-
-    class Config(BaseModel):
-        """How long one send may take before it counts as failed."""
-
-        model_config = ConfigDict(extra="forbid")
-
-        timeout: float = Field(default=30.0, gt=0, le=300, description="Seconds per send.")
-
     def __init__(
-        self, config: Config | None = None, *, egress: EgressPolicy | None = None, **options: Any
+        self, *, egress: EgressPolicy | None = None, timeout: float = DEFAULT_TIMEOUT
     ) -> None:
-        """``egress``: where alert URLs may connect (default: public addresses only)."""
-        self.config = config or self.Config(**options)
+        """``egress``: where alert URLs may connect (default: public addresses only);
+        ``timeout``: seconds one send may take before it counts as failed."""
+        if not 0 < timeout <= 300:
+            raise ValueError(f"a send timeout must be in (0, 300] seconds, not {timeout}")
+        self.timeout = timeout
         self.egress = egress if egress is not None else EgressPolicy.public_only()
 
     async def send(
         self, url: str, *, title: str, body: str, severity: Severity = Severity.INFO
     ) -> None:
         """Deliver one message to one URL; DeliveryError (with the reason) if not delivered."""
-        timeout = self.config.timeout
+        timeout = self.timeout
         try:
             await asyncio.wait_for(
                 asyncio.to_thread(

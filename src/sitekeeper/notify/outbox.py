@@ -23,8 +23,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, cast
-from urllib.parse import urlsplit
+from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
@@ -32,7 +31,7 @@ from sqlalchemy.orm import Session
 from sitekeeper.domain.events import EventKind
 from sitekeeper.errors import DeliveryError, SitekeeperError
 from sitekeeper.notify import severity
-from sitekeeper.notify.apprise_sender import AppriseSender
+from sitekeeper.notify.registry import Notifier, Notifiers, channel_kind
 from sitekeeper.notify.severity import Severity
 from sitekeeper.store import journal
 from sitekeeper.store.database import Database
@@ -48,14 +47,6 @@ BACKOFF_MAX = timedelta(hours=1)
 CLAIM_LEASE = timedelta(minutes=10)
 _TITLE_MAX = 500
 _ERROR_MAX = 2000
-
-
-class Sender(Protocol):
-    """Delivers one message to one channel URL, raising DeliveryError on failure."""
-
-    async def send(
-        self, url: str, *, title: str, body: str, severity: Severity = Severity.INFO
-    ) -> None: ...
 
 
 @dataclass(slots=True)
@@ -84,11 +75,6 @@ def backoff(attempts: int) -> timedelta:
     if attempts < 1:
         return timedelta(0)
     return min(BACKOFF_FIRST * (1 << min(attempts - 1, 16)), BACKOFF_MAX)
-
-
-def channel(url: str) -> str:
-    """The scheme of an Apprise URL (``mailto``, ``slack``, ...): safe to log and journal."""
-    return urlsplit(url).scheme.lower() or "unknown"
 
 
 def enqueue(
@@ -129,7 +115,7 @@ async def deliver_due(
     vault: Vault,
     *,
     now: datetime,
-    sender: Sender | None = None,
+    sender: Notifier | None = None,
     max_attempts: int = 8,
     batch: int = 200,
     concurrency: int = 20,
@@ -140,7 +126,7 @@ async def deliver_due(
     few seconds) until nothing is due; rows not yet due are left alone.
     """
     if sender is None:
-        sender = AppriseSender()
+        sender = Notifiers()  # each channel's kind of notifier, public addresses only
     claims = await asyncio.to_thread(_claim_due, db, vault, now, batch, max_attempts)
     report = DeliveryReport()
     limit = asyncio.Semaphore(concurrency)
@@ -214,7 +200,7 @@ def claim(session: Session, row_id: int, *, seen_attempts: int, now: datetime) -
     return cast(CursorResult[Any], result).rowcount == 1
 
 
-async def _attempt(sender: Sender, vault: Vault, claim: _Claim) -> DeliveryError | None:
+async def _attempt(sender: Notifier, vault: Vault, claim: _Claim) -> DeliveryError | None:
     """Try one send; the error (if any) instead of an exception, for ``_finish``."""
     try:
         url = vault.decrypt(claim.target)
@@ -225,7 +211,7 @@ async def _attempt(sender: Sender, vault: Vault, claim: _Claim) -> DeliveryError
     except DeliveryError as exc:
         return exc
     except Exception as exc:  # the outbox is the one loop that catches; record, never drop
-        log.exception("notification %d: the %s sender crashed", claim.id, channel(url))
+        log.exception("notification %d: the %s sender crashed", claim.id, channel_kind(url))
         return DeliveryError(f"{type(exc).__name__}: {exc}")
     return None
 
@@ -269,7 +255,7 @@ def _finish(
 def _channel_of(vault: Vault, row: Notification) -> str:
     """The row's channel scheme (not secret), or ``unknown`` if the URL cannot be decrypted."""
     try:
-        return channel(vault.decrypt(row.target))
+        return channel_kind(vault.decrypt(row.target))
     except SitekeeperError:
         return "unknown"
 
