@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from sitekeeper.egress.policy import outbound_policy
 from sitekeeper.errors import DeliveryError, UsageError
-from sitekeeper.notify.apprise_sender import AppriseSender
+from sitekeeper.notify.registry import Notifiers
 from sitekeeper.store import users
 from sitekeeper.store.channels import set_ui_alert_urls, ui_alert_urls
 from sitekeeper.store.clients import check_alert_url, list_clients, mask_url
@@ -85,7 +85,7 @@ async def send_tests(request: Request, targets: list[str]) -> str:
     way to probe the server's own network.
     """
     lines: list[str] = []
-    sender = AppriseSender(timeout=15, egress=outbound_policy(request.app.state.settings))
+    sender = Notifiers(timeout=15, egress=outbound_policy(request.app.state.settings))
     for target in targets:
         try:
             await sender.send(
