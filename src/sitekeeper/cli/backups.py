@@ -14,7 +14,6 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sitekeeper.backup import removal, repository
@@ -34,10 +33,10 @@ from sitekeeper.cli.context import AppContext, app_context
 from sitekeeper.engine.results import backup_outcome_json, drill_json, restore_json
 from sitekeeper.errors import UsageError
 from sitekeeper.store import backups as queries
-from sitekeeper.store.backup_tables import OK, SAFETY, BackupRepository, BackupRun
+from sitekeeper.store.backup_tables import OK, SAFETY, BackupRun
 from sitekeeper.store.lookup import by_id_or_name
 from sitekeeper.store.sites import get_site
-from sitekeeper.store.tables import Client, Site
+from sitekeeper.store.tables import Client
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable).")]
 
@@ -75,11 +74,7 @@ def backup(
         outcomes = [asyncio.run(backup_site(bctx, site, progress=note))]
     else:
         with state.session() as session:
-            refs = [
-                str(row.id)
-                for row in session.scalars(select(Site).order_by(Site.name))
-                if row.ssh  # JSON null and SQL NULL both mean "no SSH access"
-            ]
+            refs = [str(site_id) for site_id in queries.sites_with_ssh(session)]
         outcomes = _with_progress(bctx, refs, quiet=as_json)
     if as_json:
         output.print_json([backup_outcome_json(o) for o in outcomes])
@@ -322,13 +317,9 @@ def repo_set(
 def repo_list(ctx: typer.Context, *, as_json: JsonOpt = False) -> None:
     """Configured repositories (no secrets)."""
     with app_context(ctx).session() as session:
-        rows = session.execute(
-            select(BackupRepository, Client.name).outerjoin(
-                Client, Client.id == BackupRepository.client_id
-            )
-        ).all()
         data = [
-            {"id": r.id, "client": name, "kind": r.kind, "location": r.location} for r, name in rows
+            {"id": r.id, "client": name, "kind": r.kind, "location": r.location}
+            for r, name in queries.repositories(session)
         ]
     if as_json:
         output.print_json(data)

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sitekeeper.cli import output
@@ -14,7 +13,7 @@ from sitekeeper.cli.context import app_context
 from sitekeeper.domain.journal_text import describe
 from sitekeeper.store import history
 from sitekeeper.store.sites import get_site
-from sitekeeper.store.tables import Incident, Site
+from sitekeeper.store.tables import Incident
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable).")]
 SitesArg = Annotated[list[str] | None, typer.Argument(metavar="[SITE]...", help="id, name or URL")]
@@ -22,10 +21,6 @@ SitesArg = Annotated[list[str] | None, typer.Argument(metavar="[SITE]...", help=
 
 def _site_ids(session: Session, refs: list[str] | None) -> list[int] | None:
     return [get_site(session, ref).id for ref in refs] if refs else None
-
-
-def _names(session: Session) -> dict[int, str]:
-    return dict(session.execute(select(Site.id, Site.name)).tuples().all())
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -60,7 +55,7 @@ def incidents(
         rows = history.incidents(
             session, _site_ids(session, sites), only_open=only_open, limit=limit
         )
-        data = [incident_json(i, _names(session)) for i in rows]
+        data = [incident_json(i, history.site_names(session)) for i in rows]
     if as_json:
         output.print_json(data)
         return
@@ -78,8 +73,8 @@ def uptime(
 ) -> None:
     """Uptime % and response-time percentiles per site per UTC day."""
     with app_context(ctx).session() as session:
-        ids = _site_ids(session, sites) or list(_names(session))
-        names = _names(session)
+        ids = _site_ids(session, sites) or list(history.site_names(session))
+        names = history.site_names(session)
         figures = history.uptime_by_day(session, ids, days)
     data = [
         {
@@ -132,7 +127,7 @@ def journal(
         events = history.journal_events(
             session, site_ids=_site_ids(session, sites), kinds=kind, limit=limit
         )
-        names = _names(session)
+        names = history.site_names(session)
     data = [
         {
             "id": e.id,

@@ -13,16 +13,14 @@ import threading
 from typing import Annotated
 
 import typer
-from sqlalchemy import func, select
 
 from sitekeeper import logs
 from sitekeeper.cli.context import AppContext, app_context
 from sitekeeper.config import Settings
 from sitekeeper.errors import UsageError
+from sitekeeper.store import installation
 from sitekeeper.store.database import Database
 from sitekeeper.store.ssh_keys import adopt_key_paths
-from sitekeeper.store.tables import Site
-from sitekeeper.store.web_tables import User
 
 log = logging.getLogger("sitekeeper")
 
@@ -65,20 +63,19 @@ def _serve(
 ) -> None:
     db = ctx.db
     with db.session() as session:
-        sites = session.scalar(select(func.count()).select_from(Site)) or 0
-        users = session.scalar(select(func.count()).select_from(User)) or 0
+        size = installation.size(session)
         # Sites of older installs named SSH key files: read them into the store, once.
         for warning in adopt_key_paths(session, ctx.vault):
             log.warning("%s", warning)
     log.info("data directory %s, database %s", settings.home, db.engine.url.render_as_string())
-    if sites == 0:
+    if size.sites == 0:
         log.info(
             "no sites yet: add one with `sitekeeper site add https://example.com --client NAME`"
         )
-    log.info("monitoring %d sites", sites)
+    log.info("monitoring %d sites", size.sites)
     if settings.web_port:
         log.info("web UI on http://%s:%d/", settings.web_host, settings.web_port)
-        if users == 0:
+        if size.users == 0:
             log.warning(
                 "no users yet: create the first admin with "
                 "`sitekeeper user add you@example.com --role admin`, then log in"

@@ -27,7 +27,7 @@ from sitekeeper.engine.local import LocalDispatcher
 from sitekeeper.engine.maintenance import check_summary, prune_tasks, rollup_and_prune
 from sitekeeper.engine.recorder import Recorder
 from sitekeeper.engine.scheduler import Scheduler
-from sitekeeper.engine.stats import Stats, count_down, json_line, status_line
+from sitekeeper.engine.stats import Stats, json_line, status_line
 from sitekeeper.engine.tasks import TaskContext, TaskRunner
 from sitekeeper.engine.waiting import wait_event
 from sitekeeper.errors import SitekeeperError
@@ -37,6 +37,7 @@ from sitekeeper.probes.registry import ProbeSet
 from sitekeeper.store.database import Database
 from sitekeeper.store.dbthread import DbThread
 from sitekeeper.store.leases import Leases
+from sitekeeper.store.monitoring import count_down
 from sitekeeper.store.users import purge_expired
 from sitekeeper.vault import Vault
 

@@ -10,11 +10,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, select
-
 from sitekeeper.domain import humanize
 from sitekeeper.domain.uptime import percentile
-from sitekeeper.store.tables import SiteState
 
 
 def rss_mib() -> float:
@@ -87,9 +84,3 @@ def status_line(figures: dict[str, Any], down: int | None) -> str:
         parts.append(f"started {figures['lag_p50_ms']} ms late (p99 {figures['lag_p99_ms']} ms)")
     parts.append(f"memory {figures['rss_mib']:.0f} MiB")
     return "; ".join(parts)
-
-
-def count_down(conn: Connection) -> int:
-    """Sites whose latest check failed (``site_state``: one row per site)."""
-    query = select(func.count()).select_from(SiteState).where(SiteState.up.is_(False))
-    return conn.scalar(query) or 0

@@ -28,7 +28,7 @@ from sitekeeper.store.backup_tables import (
     BackupRun,
 )
 from sitekeeper.store.lease_tables import Lease
-from sitekeeper.store.tables import Contract, Event, Site
+from sitekeeper.store.tables import Client, Contract, Event, Site
 
 SCHEDULE_SECONDS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400}
 DRILL_SECONDS = {"weekly": 7 * 86400, "monthly": 30 * 86400, "quarterly": 91 * 86400}
@@ -65,6 +65,22 @@ def save_repository(
     row.initialized = False
     session.flush()
     return row
+
+
+def repositories(session: Session) -> list[tuple[BackupRepository, str | None]]:
+    """Every repository with its client's name (None: the agency's), the agency's first."""
+    stmt = (
+        select(BackupRepository, Client.name)
+        .outerjoin(Client, Client.id == BackupRepository.client_id)
+        .order_by(BackupRepository.client_id.is_not(None), Client.name)
+    )
+    return list(session.execute(stmt).tuples())
+
+
+def sites_with_ssh(session: Session) -> list[int]:
+    """The ids of the sites that can be backed up (those with SSH access), by name."""
+    # JSON null and SQL NULL both mean "no SSH access", so the test is in Python.
+    return [site.id for site in session.scalars(select(Site).order_by(Site.name)) if site.ssh]
 
 
 def repository_row_for_site(session: Session, site: Site) -> BackupRepository | None:

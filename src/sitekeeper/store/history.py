@@ -8,7 +8,7 @@ site's leftovers under a reused id, and they must not show under this one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -128,3 +128,16 @@ def notifications(
     if status is not None:
         stmt = stmt.where(Notification.status == status)
     return list(session.scalars(stmt))
+
+
+def site_names(session: Session, site_ids: Iterable[int] | None = None) -> dict[int, str]:
+    """Site id → name, for the sites ``site_ids`` lists (every site when None)."""
+    stmt = select(Site.id, Site.name)
+    if site_ids is not None:
+        stmt = stmt.where(Site.id.in_(set(site_ids)))
+    return dict(session.execute(stmt).tuples().all())
+
+
+def client_site_ids(session: Session, client_id: int) -> list[int]:
+    """The ids of a client's sites: the scope of a client user's history queries."""
+    return list(session.scalars(select(Site.id).where(Site.client_id == client_id)))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, select
+from sqlalchemy import Connection, case, func, select
 from sqlalchemy.orm import Session
 
 from sitekeeper.domain.checks import ERROR_CODES, CheckResult, split_check
@@ -182,6 +182,12 @@ def close_incident(
         incident.closed_at = at
         site_summary.refresh_incidents(session, [site_id])
     return incident
+
+
+def count_down(conn: Connection) -> int:
+    """Sites whose latest check failed (``site_state``: one row per site)."""
+    query = select(func.count()).select_from(SiteState).where(SiteState.up.is_(False))
+    return conn.scalar(query) or 0
 
 
 def now_utc() -> datetime:

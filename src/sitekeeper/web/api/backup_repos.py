@@ -7,10 +7,10 @@ kept encrypted in the store: nothing here ever returns a secret.
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
-from sqlalchemy import select
 
 from sitekeeper.backup import repository
 from sitekeeper.backup.repository import RepositoryConfig
+from sitekeeper.store import backups
 from sitekeeper.store.backup_tables import BackupRepository
 from sitekeeper.store.tables import Client
 from sitekeeper.web.api.common import ERRORS
@@ -39,12 +39,7 @@ def repository_out(row: BackupRepository, client: str | None) -> BackupRepositor
 @router.get("/backup-repositories", response_model=list[BackupRepositoryOut])
 def list_repositories(session: Db, who: Admin) -> list[BackupRepositoryOut]:
     """The agency's default repository and clients' own ones."""
-    rows = session.execute(
-        select(BackupRepository, Client.name)
-        .outerjoin(Client, Client.id == BackupRepository.client_id)
-        .order_by(BackupRepository.client_id.is_not(None), Client.name)
-    ).tuples()
-    return [repository_out(row, name) for row, name in rows]
+    return [repository_out(row, name) for row, name in backups.repositories(session)]
 
 
 @router.put("/backup-repositories", response_model=BackupRepositoryOut)

@@ -6,13 +6,12 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sitekeeper.domain.client_view import cause_category, client_facts
 from sitekeeper.domain.journal_text import describe
 from sitekeeper.store import history
-from sitekeeper.store.tables import Event, Site
+from sitekeeper.store.tables import Event
 from sitekeeper.web.api.common import ERRORS
 from sitekeeper.web.api.schemas import AlertOut, EventOut, IncidentOut, MeOut, UptimeDay
 from sitekeeper.web.auth import AnyUser, Staff, Viewer
@@ -28,7 +27,7 @@ def scoped_site_ids(session: Session, who: Viewer, site_id: int | None) -> list[
     scope = who.client_scope
     if scope is None:
         return None
-    return list(session.scalars(select(Site.id).where(Site.client_id == scope)))
+    return history.client_site_ids(session, scope)
 
 
 @router.get("/me", response_model=MeOut, tags=["account"])
@@ -49,11 +48,7 @@ def incidents(
     """Incidents, newest first."""
     ids = scoped_site_ids(session, who, site_id)
     rows = history.incidents(session, ids, only_open=open_only, limit=limit)
-    names = dict(
-        session.execute(select(Site.id, Site.name).where(Site.id.in_({r.site_id for r in rows})))
-        .tuples()
-        .all()
-    )
+    names = history.site_names(session, (r.site_id for r in rows))
     return [
         IncidentOut(
             id=i.id,
