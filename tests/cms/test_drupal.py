@@ -87,7 +87,7 @@ def test_public_signals() -> None:
 
 
 def test_registered_as_the_drupal_cms_plugin() -> None:
-    assert CMSES.get("drupal") is Drupal
+    assert isinstance(CMSES.get("drupal"), Drupal)
 
 
 # ---------------------------------------------------------------- fixture sites over SSH

@@ -100,7 +100,7 @@ def test_public_signals() -> None:
 
 
 def test_registered_as_the_joomla_cms_plugin() -> None:
-    assert CMSES.get("joomla") is Joomla
+    assert isinstance(CMSES.get("joomla"), Joomla)
 
 
 # ---------------------------------------------------------------- fixture sites over SSH

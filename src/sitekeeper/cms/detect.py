@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import posixpath
-from typing import Protocol, cast
 
+from sitekeeper.cms.protocol import Cms
 from sitekeeper.cms.registry import CMSES
 from sitekeeper.domain.untrusted import visible
 from sitekeeper.errors import NoCms, RemoteError
@@ -25,21 +25,9 @@ from sitekeeper.remote.ssh import SshConnection, server_refused
 MAX_PATH_SHOWN = 200
 
 
-class Detectable(Protocol):
-    """What a CMS plugin class declares so its installs can be recognised."""
-
-    kind: str
-    markers: tuple[str, ...]  # relative paths; any one present means this CMS
-    config_files: tuple[str, ...]  # relative paths; breaks a tie between two CMSes
-
-
-def signatures() -> dict[str, Detectable]:
+def signatures() -> dict[str, Cms]:
     """Every registered CMS that declares markers, by kind."""
-    found: dict[str, Detectable] = {}
-    for kind, plugin in CMSES.items():
-        if getattr(plugin, "markers", None):
-            found[kind] = cast("Detectable", plugin)
-    return found
+    return {kind: cms for kind, cms in CMSES.items() if cms.markers}
 
 
 async def confirm(conn: SshConnection, docroot: str, stored: str | None) -> str:

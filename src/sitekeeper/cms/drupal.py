@@ -34,11 +34,20 @@ from sitekeeper.cms.registry import CMSES
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.inventory import Extension, ExtensionType, Inventory
 from sitekeeper.domain.untrusted import clean, server_said
+from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import RemoteError
 from sitekeeper.remote.ssh import DirEntry, SshConnection
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from pathlib import Path
+
+    from sitekeeper.cms.protocol import Wanted
     from sitekeeper.cms.site_database import DrillTarget
+    from sitekeeper.domain.fingerprint import Fingerprint
+    from sitekeeper.intel.fetch import Fetcher
+    from sitekeeper.intel.hashes import Learner
+    from sitekeeper.intel.pollers import PollResult
 
 CMS = "drupal"
 DETECT_PATH = "core/misc/drupal.js"
@@ -244,13 +253,53 @@ def _databases(tokens: list[Token]) -> dict[str, str]:
 # ----------------------------------------------------------------------------- inventory
 
 
-@CMSES.register("drupal")
 class Drupal:
     """The Drupal CMS plugin: inventory over SSH (fingerprint signals are module functions)."""
 
     kind = "drupal"
     markers = VERSION_FILES  # what ``inventory`` reads first (cms.detect)
     config_files = ("sites/default/settings.php",)
+    ecosystem = Ecosystem.DRUPAL
+    core_source = "drupal.org"
+    detect_path = DETECT_PATH
+    learns_unranged = False
+
+    def read_signals(
+        self, url: str, status: int, headers: Mapping[str, str], text: str
+    ) -> list[Fingerprint]:
+        """See :func:`read`."""
+        return read(url, status, headers, text)
+
+    def version_paths(self, clues: list[Fingerprint]) -> tuple[str, ...]:
+        """See :func:`version_paths`."""
+        return version_paths(clues)
+
+    def hash_files(self, clues: list[Fingerprint]) -> tuple[str, ...]:
+        """See :func:`hash_files`."""
+        return hash_files(clues)
+
+    def polls(self, source: str | None) -> bool:
+        """Only drupal.org projects."""
+        return source == self.core_source
+
+    async def poll(self, fetcher: Fetcher, packages: Wanted, home: Path) -> PollResult:
+        """The release history of each project on updates.drupal.org."""
+        from sitekeeper.intel.pollers import drupal  # noqa: PLC0415
+
+        return await drupal.poll(fetcher, [(t, p) for t, p, _ in packages])
+
+    async def releases(self, learner: Learner) -> list[str]:
+        """Releases of the core's release histories."""
+        return list(await learner.drupal_releases())
+
+    async def learn(
+        self,
+        learner: Learner,
+        paths: Sequence[str] | None,
+        within: Callable[[str], bool] | None,
+    ) -> list[str]:
+        """Each release's tarball, checked against its published MD5."""
+        return await learner.learn_drupal(paths, within=within)
 
     async def inventory(
         self, conn: SshConnection, docroot: str, limits: InventoryLimits | None = None
@@ -283,6 +332,9 @@ class Drupal:
     def title(self, output: str, config: bytes) -> str:
         """See :func:`site_name`."""
         return site_name(output)
+
+
+CMSES.add("drupal", Drupal())
 
 
 async def inventory(

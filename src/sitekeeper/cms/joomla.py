@@ -27,13 +27,22 @@ from sitekeeper.cms.registry import CMSES
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.inventory import Extension, ExtensionType, Inventory
 from sitekeeper.domain.untrusted import clean, server_said
+from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import InvalidFeed, RemoteError
 from sitekeeper.intel.joomla_updates import parse_manifest
 from sitekeeper.intel.payload import parse_xml
 from sitekeeper.remote.ssh import DirEntry, SshConnection
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from pathlib import Path
+
+    from sitekeeper.cms.protocol import Wanted
     from sitekeeper.cms.site_database import DrillTarget
+    from sitekeeper.domain.fingerprint import Fingerprint
+    from sitekeeper.intel.fetch import Fetcher
+    from sitekeeper.intel.hashes import Learner
+    from sitekeeper.intel.pollers import PollResult
 
 CMS = "joomla"
 VERSION_PATHS = (
@@ -178,13 +187,56 @@ def db_credentials(source: bytes) -> tuple[DbCredentials, str]:
 # ----------------------------------------------------------------------------- inventory
 
 
-@CMSES.register("joomla")
 class Joomla:
     """The Joomla CMS plugin: inventory over SSH (fingerprint signals are module functions)."""
 
     kind = "joomla"
     markers = VERSION_FILES  # what ``inventory`` reads first (cms.detect)
     config_files = ("configuration.php",)
+    ecosystem = Ecosystem.JOOMLA
+    core_source = "joomla.org"
+    detect_path = DETECT_PATH
+    learns_unranged = False
+
+    def read_signals(
+        self, url: str, status: int, headers: Mapping[str, str], text: str
+    ) -> list[Fingerprint]:
+        """See :func:`read`."""
+        return read(url, status, headers, text)
+
+    def version_paths(self, clues: list[Fingerprint]) -> tuple[str, ...]:
+        """See :func:`version_paths`."""
+        return version_paths(clues)
+
+    def hash_files(self, clues: list[Fingerprint]) -> tuple[str, ...]:
+        """See :func:`hash_files`."""
+        return hash_files(clues)
+
+    def polls(self, source: str | None) -> bool:
+        """joomla.org, or the update server an extension's manifest declares."""
+        return source is not None and (
+            source == self.core_source or source.startswith(("https://", "http://"))
+        )
+
+    async def poll(self, fetcher: Fetcher, packages: Wanted, home: Path) -> PollResult:
+        """The TUF core repository, the legacy core list and each extension's update server."""
+        from sitekeeper.intel.pollers import joomla  # noqa: PLC0415
+
+        return await joomla.poll(fetcher, packages, state_dir=home / "tuf" / "joomla")
+
+    async def releases(self, learner: Learner) -> list[str]:
+        """Releases of the legacy update XML and of the TUF repository."""
+        updates, tuf = await learner.joomla_releases()
+        return list({**tuf, **updates})
+
+    async def learn(
+        self,
+        learner: Learner,
+        paths: Sequence[str] | None,
+        within: Callable[[str], bool] | None,
+    ) -> list[str]:
+        """Each release's full package, streamed."""
+        return await learner.learn_joomla(paths, within=within)
 
     async def inventory(
         self, conn: SshConnection, docroot: str, limits: InventoryLimits | None = None
@@ -220,6 +272,9 @@ class Joomla:
     def title(self, output: str, config: bytes) -> str:
         """See :func:`home_title`."""
         return home_title(output, config)
+
+
+CMSES.add("joomla", Joomla())
 
 
 async def inventory(

@@ -1,7 +1,12 @@
-"""The CMS registry: kind -> CMS plugin; detection, inventories and backups look CMSes up here."""
+"""The CMS registry: kind -> the one :class:`~sitekeeper.cms.protocol.Cms` object of that CMS.
+
+Detection, fingerprints, inventories, feed polls and backups look CMSes up here
+(``CMSES.get(site.cms)``, ``CMSES.items()``), never by importing a CMS package.
+"""
 
 from __future__ import annotations
 
+from sitekeeper.cms.protocol import Cms
 from sitekeeper.plugins import Registry
 
-CMSES: Registry[type] = Registry("cms")
+CMSES: Registry[Cms] = Registry("cms")

@@ -4,14 +4,14 @@ a restored copy of the site at another database.
 Backups dump a site's database with the credentials its own config file holds;
 restore drills load the dump into a scratch database and serve the restored
 files against it. Both are the same for every CMS but for the config file, so
-each CMS plugin class answers these few questions (``SiteDatabase``) and
+each registered CMS answers these few questions (``SiteDatabase``) and
 ``backup/`` never branches on a CMS's name.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, cast
+from typing import Protocol
 
 from sitekeeper.cms.db_credentials import DbCredentials
 from sitekeeper.cms.registry import CMSES
@@ -31,12 +31,18 @@ class DrillTarget:
 
 
 class SiteDatabase(Protocol):
-    """The database side of a CMS, as a CMS plugin class provides it."""
+    """The database side of a CMS (what backups use of :class:`~sitekeeper.cms.protocol.Cms`)."""
 
-    kind: str
-    # Where the database settings may be, relative to the docroot, in the order the
-    # CMS looks ("../wp-config.php": one level up); the first that exists is read.
-    config_files: tuple[str, ...]
+    @property
+    def kind(self) -> str:
+        """The CMS's kind."""
+        ...
+
+    @property
+    def config_files(self) -> tuple[str, ...]:
+        """Where the database settings may be, relative to the docroot, in the order the
+        CMS looks ("../wp-config.php": one level up); the first that exists is read."""
+        ...
 
     def credentials(self, config: bytes) -> DbCredentials:
         """The site's database credentials from its config file; RemoteError (permanent)
@@ -62,13 +68,8 @@ class SiteDatabase(Protocol):
 
 
 def site_database(cms: str) -> SiteDatabase:
-    """The registered CMS plugin ``cms`` as a SiteDatabase; UsageError if it is none."""
+    """The registered CMS ``cms``'s database side; UsageError if no such CMS is known."""
     try:
-        plugin = CMSES.get(cms)
+        return CMSES.get(cms)
     except ConfigError:
-        plugin = None
-    if plugin is None or not all(
-        hasattr(plugin, name) for name in ("config_files", "credentials", "point_at")
-    ):
-        raise UsageError(f"sitekeeper cannot back up the database of {cms} sites yet")
-    return cast("SiteDatabase", plugin())
+        raise UsageError(f"sitekeeper cannot back up the database of {cms} sites yet") from None

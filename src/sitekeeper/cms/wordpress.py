@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from sitekeeper.cms import wordpress_signals
 from sitekeeper.cms.collector import (
     CONFIG_BYTES,
     Collector,
@@ -31,11 +32,20 @@ from sitekeeper.cms.php_serialize import PhpSerializeError, string_list
 from sitekeeper.cms.registry import CMSES
 from sitekeeper.domain.inventory import Extension, ExtensionType, Inventory
 from sitekeeper.domain.untrusted import clean, server_said
+from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import RemoteError
 from sitekeeper.remote.ssh import DirEntry, SshConnection
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from pathlib import Path
+
+    from sitekeeper.cms.protocol import Wanted
     from sitekeeper.cms.site_database import DrillTarget
+    from sitekeeper.domain.fingerprint import Fingerprint
+    from sitekeeper.intel.fetch import Fetcher
+    from sitekeeper.intel.hashes import Learner
+    from sitekeeper.intel.pollers import PollResult
 
 HEADER_BYTES = 8192  # WordPress's get_file_data() reads no more than this
 MAX_EXTENSIONS = 1000  # per type; more is not a real site
@@ -46,13 +56,53 @@ _PREFIX = re.compile(r"^[A-Za-z0-9_]{1,64}$")  # WordPress dies on anything else
 _WP_ORG_HOSTS = {"wordpress.org", "w.org", "downloads.wordpress.org"}
 
 
-@CMSES.register("wordpress")
 class WordPress:
     """The WordPress CMS plugin (inventory for now; feeds and upgrades follow)."""
 
     kind = "wordpress"
     markers = ("wp-includes/version.php",)  # what ``inventory`` reads first (cms.detect)
     config_files = ("wp-config.php", "../wp-config.php")  # WordPress looks one level up too
+    ecosystem = Ecosystem.WORDPRESS
+    core_source = "wordpress.org"
+    detect_path = wordpress_signals.DETECT_PATH
+    learns_unranged = True
+
+    def read_signals(
+        self, url: str, status: int, headers: Mapping[str, str], text: str
+    ) -> list[Fingerprint]:
+        """See :func:`wordpress_signals.read`."""
+        return wordpress_signals.read(url, status, headers, text)
+
+    def version_paths(self, clues: list[Fingerprint]) -> tuple[str, ...]:
+        """See :func:`wordpress_signals.version_paths`."""
+        return wordpress_signals.version_paths(clues)
+
+    def hash_files(self, clues: list[Fingerprint]) -> tuple[str, ...]:
+        """See :func:`wordpress_signals.hash_files`."""
+        return wordpress_signals.hash_files(clues)
+
+    def polls(self, source: str | None) -> bool:
+        """Only the wordpress.org directory (a premium plugin is never looked up there)."""
+        return source == self.core_source
+
+    async def poll(self, fetcher: Fetcher, packages: Wanted, home: Path) -> PollResult:
+        """The wordpress.org API: core, and each plugin and theme of the directory."""
+        from sitekeeper.intel.pollers import wordpress  # noqa: PLC0415
+
+        return await wordpress.poll(fetcher, [(t, p) for t, p, _ in packages])
+
+    async def releases(self, learner: Learner) -> list[str]:
+        """Releases from the API's stable-check list."""
+        return await learner.wordpress_releases()
+
+    async def learn(
+        self,
+        learner: Learner,
+        paths: Sequence[str] | None,
+        within: Callable[[str], bool] | None,
+    ) -> list[str]:
+        """The API publishes every file's MD5 per release."""
+        return await learner.learn_wordpress(paths, within=within)
 
     async def inventory(
         self, conn: SshConnection, docroot: str, limits: InventoryLimits | None = None
@@ -79,6 +129,9 @@ class WordPress:
         """The blog's name from ``title_sql``'s output."""
         lines = output.split()
         return hex_value(lines[0]).decode("utf-8", "replace") if lines else ""
+
+
+CMSES.add("wordpress", WordPress())
 
 
 async def inventory(

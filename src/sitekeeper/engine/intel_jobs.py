@@ -15,14 +15,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapp
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sitekeeper.cms.registry import CMSES
 from sitekeeper.config import Settings
 from sitekeeper.domain.advisory import Advisory
-from sitekeeper.domain.catalogue import PackageInfo, PackageKey, VendorRelease, is_polled
+from sitekeeper.domain.catalogue import PackageInfo, PackageKey, VendorRelease
 from sitekeeper.domain.checks import CheckOptions
 from sitekeeper.domain.findings import FindingSpec
 from sitekeeper.domain.fingerprint import Fingerprint
@@ -43,7 +43,7 @@ from sitekeeper.errors import (
 from sitekeeper.intel import importer
 from sitekeeper.intel.fetch import FeedSettings, Fetcher, cache_from_rows
 from sitekeeper.intel.matching import AdvisoryIndex, match
-from sitekeeper.intel.pollers import PollResult, drupal, joomla, wordpress
+from sitekeeper.intel.pollers import PollResult
 from sitekeeper.logs import Conditions
 from sitekeeper.notify import messages, outbox
 from sitekeeper.probes.fingerprint import FingerprintOptions, learn_release_hashes
@@ -371,23 +371,19 @@ class IntelJobs:
 
     async def poll_feeds(self) -> IngestReport:
         """Poll every vendor feed for the packages the fleet runs, then store and re-match."""
+        cmses = [cms for _, cms in CMSES.items()]
         wanted = await self._db(
-            lambda s: {eco: releases.packages_to_poll(s, eco) for eco in Ecosystem}
+            lambda s: {c.kind: releases.packages_to_poll(s, c.ecosystem) for c in cmses}
         )
         assert isinstance(wanted, dict)
         result = PollResult()
         async with await self._fetcher() as fetcher:
             try:
-                wp = [(t, p) for t, p, _ in _polled(wanted, Ecosystem.WORDPRESS)]
-                dr = [(t, p) for t, p, _ in _polled(wanted, Ecosystem.DRUPAL)]
-                jo = _polled(wanted, Ecosystem.JOOMLA)
-                if wp:
-                    result.extend(await wordpress.poll(fetcher, wp))
-                if dr:
-                    result.extend(await drupal.poll(fetcher, dr))
-                if jo:
-                    tuf_dir = state_dir(self.settings.home)
-                    result.extend(await joomla.poll(fetcher, jo, state_dir=tuf_dir))
+                for cms in cmses:
+                    # a package whose updates come from elsewhere (a premium plugin) is not asked
+                    rows = [row for row in wanted[cms.kind] if cms.polls(row[2])]
+                    if rows:
+                        result.extend(await cms.poll(fetcher, rows, self.settings.home))
             finally:
                 await self._save_feed_state(fetcher)
         now = datetime.now(UTC)
@@ -448,7 +444,7 @@ class IntelJobs:
                 found = cms
                 await self._db(lambda s: remember_cms(s, site_id, found, replacing=stored))
             limits = InventoryLimits.from_settings(self.settings)  # deadline and byte budget
-            inventory = await _inventory_function(cms)(conn, access.docroot, limits)
+            inventory = await CMSES.get(cms).inventory(conn, access.docroot, limits)
         now = datetime.now(UTC)
 
         def store(session: Session) -> InventoryDiff:
@@ -604,30 +600,3 @@ def _fingerprint_target(session: Session, site_id: int) -> tuple[str, Fingerprin
         raise NotFound(f"no site {site_id}")
     check = CheckOptions.model_validate(site.check_options or {})
     return site.url, FingerprintOptions.from_check(check)
-
-
-def _polled(
-    wanted: dict[Ecosystem, list[tuple[str, str, str | None]]], ecosystem: Ecosystem
-) -> list[tuple[str, str, str | None]]:
-    """Packages whose source we poll; a premium plugin is never looked up on wordpress.org."""
-    return [row for row in wanted[ecosystem] if is_polled(ecosystem, row[2])]
-
-
-def _inventory_function(cms: str) -> Callable[..., Awaitable[Inventory]]:
-    """WordPress directly; another CMS through its registered plugin."""
-    if cms == "wordpress":
-        from sitekeeper.cms.wordpress import inventory  # noqa: PLC0415
-
-        return inventory
-    from sitekeeper.cms.registry import CMSES  # noqa: PLC0415
-
-    plugin = CMSES.get(cms)()
-    method = getattr(plugin, "inventory", None)
-    if method is None:
-        raise UsageError(f"no SSH inventory for {cms} sites yet")
-    return method  # type: ignore[no-any-return]
-
-
-def state_dir(home: Path) -> Path:
-    """Where TUF metadata of Joomla's repository is kept between polls."""
-    return home / "tuf" / "joomla"

@@ -19,15 +19,10 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from sitekeeper.domain.versions import Ecosystem
+from sitekeeper.cms.registry import CMSES
 from sitekeeper.errors import InvalidFeed
 
 FORMAT = 2
-ECOSYSTEMS = {
-    "wordpress": Ecosystem.WORDPRESS,
-    "joomla": Ecosystem.JOOMLA,
-    "drupal": Ecosystem.DRUPAL,
-}
 # Served as they are by any web server (PHP and templates are executed or refused).
 PUBLIC_SUFFIXES = (".js", ".css", ".svg", ".txt", ".xml", ".json", ".html", ".htm", ".md")
 # Never reachable on a sane install: Composer's vendor tree (denied by its own .htaccess;
@@ -61,10 +56,12 @@ def md5_hex(data: bytes) -> str:
 
 def sort_versions(cms: str, versions: Iterable[str]) -> list[str]:
     """Oldest first by the CMS's own rules (text order for anything unreadable)."""
-    eco = ECOSYSTEMS.get(cms, Ecosystem.DRUPAL)
+    known = CMSES.find(cms)
     items = list(dict.fromkeys(versions))
+    if known is None:
+        return sorted(items)
     try:
-        return sorted(items, key=eco.sort_key())
+        return sorted(items, key=known.ecosystem.sort_key())
     except ValueError:
         return sorted(items)
 
@@ -87,7 +84,7 @@ class HashKnowledge:
         return cls(home / "cache" / "release-hashes")
 
     def _file(self, cms: str, version: str) -> Path | None:
-        if self.root is None or not _VERSION.match(version) or cms not in ECOSYSTEMS:
+        if self.root is None or not _VERSION.match(version) or CMSES.find(cms) is None:
             return None
         return self.root / cms / f"{version}.json.gz"
 

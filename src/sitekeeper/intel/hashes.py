@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field
 
+from sitekeeper.cms.registry import CMSES
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.egress.aio import connector_options
@@ -32,7 +33,7 @@ from sitekeeper.errors import FeedError, InvalidFeed
 from sitekeeper.intel.archive_stream import SpoolMeter, hash_archive
 from sitekeeper.intel.drupal_releases import DrupalRelease, parse_release_history
 from sitekeeper.intel.fetch import FeedSettings, failure_text
-from sitekeeper.intel.hash_store import ECOSYSTEMS, HashKnowledge, is_public, md5_hex
+from sitekeeper.intel.hash_store import HashKnowledge, is_public, md5_hex
 from sitekeeper.intel.joomla_tuf import TufRelease, parse_tuf_targets
 from sitekeeper.intel.joomla_updates import (
     JoomlaUpdate,
@@ -113,13 +114,9 @@ async def learn_all(
     learned: dict[str, list[str]] = {}
     failures: list[FeedError] = []
     async with Learner(knowledge, sources) as learner:
-        for cms, learn in (
-            ("wordpress", learner.learn_wordpress),
-            ("joomla", learner.learn_joomla),
-            ("drupal", learner.learn_drupal),
-        ):
+        for kind, cms in CMSES.items():
             try:
-                learned[cms] = await learn(wanted.get(cms))
+                learned[kind] = await cms.learn(learner, wanted.get(kind), None)
             except FeedError as exc:
                 failures.append(exc)
     _raise_all(failures)
@@ -507,10 +504,11 @@ class RangeLearner:
     async def learn_for(self, found: Fingerprint) -> tuple[list[str], list[str]]:
         """Learn the releases ``found``'s candidates allow; returns (newly learned, notes)."""
         cms = found.cms
-        if cms not in ECOSYSTEMS or found.version:
+        known = CMSES.find(cms) if cms else None
+        if cms is None or known is None or found.version:
             return [], []
-        if not found.candidates and cms != "wordpress":
-            return [], []  # no range yet; WordPress's checksums are cheap enough to learn all
+        if not found.candidates and not known.learns_unranged:
+            return [], []  # no range yet, and learning every release is not cheap
         notes: list[str] = []
         try:
             listed = await self._listed(cms)
@@ -534,12 +532,7 @@ class RangeLearner:
         return await asyncio.shield(self._lists[cms])
 
     async def _read_list(self, cms: str) -> list[str]:
-        if cms == "wordpress":
-            return await self.learner.wordpress_releases()
-        if cms == "joomla":
-            updates, tuf = await self.learner.joomla_releases()
-            return list({**tuf, **updates})
-        return list(await self.learner.drupal_releases())
+        return await CMSES.get(cms).releases(self.learner)
 
     async def _learn(self, cms: str, version: str) -> bool:
         key = (cms, version)
@@ -548,20 +541,14 @@ class RangeLearner:
         return await asyncio.shield(self._versions[key])
 
     async def _learn_one(self, cms: str, version: str) -> bool:
-        only = {version}.__contains__
-        if cms == "wordpress":
-            done = await self.learner.learn_wordpress(versions=[version])
-        elif cms == "joomla":
-            done = await self.learner.learn_joomla(within=only)
-        else:
-            done = await self.learner.learn_drupal(within=only)
+        done = await CMSES.get(cms).learn(self.learner, None, {version}.__contains__)
         return version in done
 
 
 def allowed(cms: str, version: str, candidates: Sequence[str]) -> bool:
     """Whether ``version`` fits a fingerprint's candidates: every range (">=10.0 <11.0")
     holds, and it is one of the listed versions if any are listed."""
-    eco = ECOSYSTEMS[cms]
+    eco = CMSES.get(cms).ecosystem
     ranges = [c for c in candidates if c[:1] in "<>="]
     listed = [c for c in candidates if c[:1] not in "<>="]
     if listed and not any(_same(eco, version, v) for v in listed):

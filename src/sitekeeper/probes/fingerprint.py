@@ -14,7 +14,6 @@ import ipaddress
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import ClassVar, Self, Unpack
 
 import aiohttp
@@ -22,24 +21,17 @@ from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ConfigDict, Field
 from yarl import URL
 
-from sitekeeper.cms import drupal, joomla, wordpress_signals
+from sitekeeper.cms.registry import CMSES
 from sitekeeper.config import Settings
 from sitekeeper.domain.checks import CaBundle, CheckOptions
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.untrusted import clean
-from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.egress.policy import site_policy
 from sitekeeper.intel.hashes import HashKnowledge, HashSources, learn_all
 from sitekeeper.intel.narrowing import narrow
 from sitekeeper.probes.client import ClientLimits, HttpClientBase
 from sitekeeper.probes.http import classify_error
 
-SIGNALS: tuple[ModuleType, ...] = (wordpress_signals, joomla, drupal)
-ECOSYSTEMS = {
-    "wordpress": Ecosystem.WORDPRESS,
-    "joomla": Ecosystem.JOOMLA,
-    "drupal": Ecosystem.DRUPAL,
-}
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_EVIDENCE = 20  # lines kept per result
 
@@ -173,12 +165,11 @@ class FingerprintProbe(HttpClientBase):
         run.base = URL(home.url).with_path(run.base.path)  # keep https/www the site moved to
         cms = _choose(run.clues)
         if cms is None:
-            await self._fetch_many(run, [m.DETECT_PATH for m in SIGNALS])
+            await self._fetch_many(run, [c.detect_path for _, c in CMSES.items()])
             cms = _choose(run.clues)
         if cms is None:
             return
-        module = _module(cms)
-        for path in module.version_paths(run.clues):
+        for path in CMSES.get(cms).version_paths(run.clues):
             if _exact(run.clues, cms):
                 break
             await self._fetch_optional(run, path)
@@ -188,7 +179,7 @@ class FingerprintProbe(HttpClientBase):
     async def _hash_static(self, run: _Run, cms: str, hashes: HashKnowledge) -> None:
         """Fetch the public files that best split the releases still possible (learned from
         the vendors), until one is left or none differs (``intel.narrowing``)."""
-        eco = ECOSYSTEMS[cms]
+        eco = CMSES.get(cms).ecosystem
         bounded = _bounded(run.clues, cms)
         possible = [v for v in hashes.releases(cms) if all(eco.within(v, r) for r in bounded)]
 
@@ -239,9 +230,9 @@ class FingerprintProbe(HttpClientBase):
         else:
             raise _TooManyRedirects(f"{path or '/'}: more than {self._max_redirects} redirects")
         run.fetched[path] = response
-        for module in SIGNALS:
+        for _, cms in CMSES.items():
             run.clues.extend(
-                module.read(response.url, response.status, response.headers, response.text)
+                cms.read_signals(response.url, response.status, response.headers, response.text)
             )
         return response
 
@@ -275,10 +266,6 @@ class FingerprintProbe(HttpClientBase):
                 raise OSError(f"cannot resolve {host}") from None
             return str(answers[0]["host"])
         return host
-
-
-def _module(cms: str) -> ModuleType:
-    return next(m for m in SIGNALS if cms == m.CMS)
 
 
 def _choose(clues: Sequence[Fingerprint]) -> str | None:
@@ -319,7 +306,7 @@ def _judge(url: str, run: _Run, error: str | None) -> Fingerprint:
     if cms is None:
         evidence = [e for c in run.clues for e in c.evidence] + run.notes
         return Fingerprint(url=url, cms=None, evidence=evidence, error=error)
-    eco = ECOSYSTEMS[cms]
+    eco = CMSES.get(cms).ecosystem
     mine = [c for c in run.clues if c.cms == cms]
     evidence = [e for c in mine for e in c.evidence] + run.notes
     bounded = _bounded(run.clues, cms)

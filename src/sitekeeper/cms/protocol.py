@@ -1,0 +1,134 @@
+"""What the core may ask of a CMS: the one seam every CMS package fills.
+
+A CMS is one package under ``cms/`` that registers one object satisfying
+:class:`Cms` in ``cms.registry.CMSES``; detection, the fingerprint probe, the
+SSH inventory, the release-feed poll and backups look it up there by kind, so
+adding a CMS never means editing the core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from sitekeeper.cms.collector import InventoryLimits
+    from sitekeeper.cms.db_credentials import DbCredentials
+    from sitekeeper.cms.site_database import DrillTarget
+    from sitekeeper.domain.fingerprint import Fingerprint
+    from sitekeeper.domain.inventory import Inventory
+    from sitekeeper.domain.versions import Ecosystem
+    from sitekeeper.intel.fetch import Fetcher
+    from sitekeeper.intel.hashes import Learner
+    from sitekeeper.intel.pollers import PollResult
+    from sitekeeper.remote.ssh import SshConnection
+
+Wanted = Sequence[tuple[str, str, str | None]]  # (type, package, update source) to poll
+
+
+class Cms(Protocol):
+    """One CMS: how it is recognised, inventoried, kept up to date and backed up."""
+
+    @property
+    def kind(self) -> str:
+        """The registry key and the name stored on sites (``site.cms``)."""
+        ...
+
+    @property
+    def ecosystem(self) -> Ecosystem:
+        """Where its core and extensions live (picks the version rules)."""
+        ...
+
+    @property
+    def core_source(self) -> str:
+        """Where its core's updates come from, as the catalogue names it."""
+        ...
+
+    # --- recognised over SSH (cms.detect) and from outside (probes.fingerprint) ---
+
+    @property
+    def markers(self) -> tuple[str, ...]:
+        """Files relative to the docroot; any one present means this CMS."""
+        ...
+
+    @property
+    def config_files(self) -> tuple[str, ...]:
+        """Where its database settings live, in the order it looks ("../x": one level up)."""
+        ...
+
+    @property
+    def detect_path(self) -> str:
+        """A public path the fingerprint fetches when the home page shows no CMS."""
+        ...
+
+    def read_signals(
+        self, url: str, status: int, headers: Mapping[str, str], text: str
+    ) -> list[Fingerprint]:
+        """Clues about this CMS in one response (never raises on hostile input)."""
+        ...
+
+    def version_paths(self, clues: list[Fingerprint]) -> tuple[str, ...]:
+        """Public files that may name the version, given the clues so far."""
+        ...
+
+    def hash_files(self, clues: list[Fingerprint]) -> tuple[str, ...]:
+        """Static files whose hashes tell releases apart."""
+        ...
+
+    # --- what it runs ---
+
+    async def inventory(
+        self, conn: SshConnection, docroot: str, limits: InventoryLimits | None = None
+    ) -> Inventory:
+        """Core, extensions and servers of the install at ``docroot``, over SSH."""
+        ...
+
+    # --- its vendor's catalogue and release files ---
+
+    def polls(self, source: str | None) -> bool:
+        """Whether a package whose updates come from ``source`` is looked up in our feeds."""
+        ...
+
+    async def poll(self, fetcher: Fetcher, packages: Wanted, home: Path) -> PollResult:
+        """Catalogue entries of ``packages`` from the vendor's feeds (``home``: state)."""
+        ...
+
+    @property
+    def learns_unranged(self) -> bool:
+        """Whether a fingerprint with no version range yet learns every release's hashes
+        (cheap only where the vendor publishes per-release checksums)."""
+        ...
+
+    async def releases(self, learner: Learner) -> list[str]:
+        """Every core release the vendor lists (for the fingerprint's hash learning)."""
+        ...
+
+    async def learn(
+        self,
+        learner: Learner,
+        paths: Sequence[str] | None,
+        within: Callable[[str], bool] | None,
+    ) -> list[str]:
+        """Learn the static-file hashes of the releases ``within`` accepts (None: all),
+        keeping ``paths`` (None: every public file); returns the versions learned."""
+        ...
+
+    # --- the database side, for backups and restore drills (cms.site_database) ---
+
+    def credentials(self, config: bytes) -> DbCredentials:
+        """Database credentials from its config file; RemoteError (permanent) if unusable."""
+        ...
+
+    def point_at(self, config: bytes, target: DrillTarget) -> bytes:
+        """Its config file pointed at a restore drill's scratch database and URL."""
+        ...
+
+    def title_sql(self, prefix: str) -> str:
+        """SQL whose ``HEX()`` output holds the home page's title."""
+        ...
+
+    def title(self, output: str, config: bytes) -> str:
+        """The home page's title from ``title_sql``'s output."""
+        ...
