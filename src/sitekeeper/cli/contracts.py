@@ -13,7 +13,8 @@ from sitekeeper.cli.context import app_context
 from sitekeeper.errors import UsageError
 from sitekeeper.store import contracts as store
 from sitekeeper.store.clients import get_client
-from sitekeeper.store.plans import get_plan, parse_price
+from sitekeeper.domain.plans import parse_price
+from sitekeeper.store.plans import get_plan
 from sitekeeper.store.tables import Contract
 
 app = typer.Typer(help="Contracts: a client on a plan, covering sites.", no_args_is_help=True)

@@ -6,34 +6,25 @@ here, not a column; unknown keys are rejected so typos never pass silently.
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from sitekeeper.domain.durations import parse_duration
+from sitekeeper.domain.fields import Nested, Spec
+from sitekeeper.domain.sites import validate_name
 from sitekeeper.errors import UsageError
 
 MIN_CHECK_INTERVAL = 10  # seconds; faster checks look like an attack to the site's host
+MAX_CHECK_INTERVAL = 86_400 * 7
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 BackupSchedule = Literal["none", "hourly", "daily", "weekly"]
 DrillCadence = Literal["none", "weekly", "monthly", "quarterly"]
 UpdatePolicy = Literal["none", "security", "minor", "all"]
 ReportCadence = Literal["none", "monthly", "quarterly"]
-
-
-class PlanOptions(BaseModel):
-    """What a plan includes besides checks and price."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    backup: BackupSchedule = "none"
-    keep_daily: int = Field(default=7, ge=0, le=3650)
-    keep_weekly: int = Field(default=4, ge=0, le=520)
-    keep_monthly: int = Field(default=12, ge=0, le=1200)
-    restore_drill: DrillCadence = "none"
-    update_policy: UpdatePolicy = "none"
-    report: ReportCadence = "monthly"
-    sla_hours: float | None = Field(default=None, gt=0, description="Response-time SLA (hours).")
 
 
 def parse_check_interval(text: str) -> int:
@@ -54,3 +45,128 @@ def parse_sla(text: str) -> float:
         return float(value) if value.replace(".", "", 1).isdigit() else parse_duration(value) / 3600
     except ValueError as exc:
         raise UsageError(f"invalid SLA: {exc}") from None
+
+
+class PlanOptions(BaseModel):
+    """What a plan includes besides checks and price."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backup: Annotated[
+        BackupSchedule,
+        Spec("Backups", "Backup schedule: none, hourly, daily, weekly.", input="select"),
+    ] = "none"
+    keep_daily: Annotated[
+        int, Field(ge=0, le=3650), Spec("Daily backups kept", "Daily backups kept.", input="number")
+    ] = 7
+    keep_weekly: Annotated[
+        int,
+        Field(ge=0, le=520),
+        Spec("Weekly backups kept", "Weekly backups kept.", input="number"),
+    ] = 4
+    keep_monthly: Annotated[
+        int,
+        Field(ge=0, le=1200),
+        Spec("Monthly backups kept", "Monthly backups kept.", input="number"),
+    ] = 12
+    restore_drill: Annotated[
+        DrillCadence,
+        Spec("Restore drill", "Restore test: none, weekly, monthly, quarterly.", input="select"),
+    ] = "none"
+    update_policy: Annotated[
+        UpdatePolicy,
+        Spec("Update policy", "Updates: none, security, minor, all.", input="select"),
+    ] = "none"
+    report: Annotated[
+        ReportCadence, Spec("Reports", "none, monthly, quarterly.", input="select")
+    ] = "monthly"
+    sla_hours: Annotated[
+        float | None,
+        Field(gt=0, description="Response-time SLA (hours)."),
+        Spec(
+            "Response-time SLA",
+            "Response-time SLA, e.g. 4h.",
+            option="--sla",
+            parse=parse_sla,
+            show=lambda hours: "" if hours is None else f"{hours:g}h",
+            hint="(4h, 30m; empty: none)",
+        ),
+    ] = None
+
+
+def parse_price(text: str | Decimal) -> Decimal:
+    """A non-negative amount with at most two decimals; UsageError otherwise."""
+    try:
+        price = Decimal(str(text).strip())
+    except InvalidOperation:
+        raise UsageError(f"invalid price {text!r}") from None
+    if not price.is_finite() or price < 0 or price != price.quantize(Decimal("0.01")):
+        raise UsageError(f"invalid price {text!r}: a non-negative amount like 49 or 49.90")
+    if price >= Decimal("1e10"):
+        raise UsageError(f"price {text!r} is too large")
+    return price.quantize(Decimal("0.01"))
+
+
+def _currency(code: str) -> str:
+    if not _CURRENCY.match(code.upper()):
+        raise UsageError(f"invalid currency {code!r}: a code like EUR, USD, CHF")
+    return code.upper()
+
+
+def _price_text(text: str | Decimal) -> str:
+    return str(parse_price(text))
+
+
+def _as_text(value: object) -> object:
+    """Amounts may come as Decimal or int from code; the field holds their text."""
+    return str(value) if isinstance(value, Decimal | int) else value
+
+
+class PlanFields(BaseModel):
+    """A plan's fields: the one place a plan field is declared (store, API, CLI, forms)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[
+        str,
+        Field(max_length=200),
+        AfterValidator(validate_name),
+        Spec("Name", "New name.", arg_help="Plan name, e.g. Basic."),
+    ]
+    check_interval: Annotated[
+        int,
+        Field(ge=MIN_CHECK_INTERVAL, le=MAX_CHECK_INTERVAL),
+        Spec(
+            "Check interval",
+            "How often to check: 60s, 5m, 1h (min 10s).",
+            parse=parse_check_interval,
+            show=lambda seconds: f"{seconds}s",
+            hint="(60s, 5m, 1h)",
+        ),
+    ] = 300
+    tls_warn_days: Annotated[
+        int,
+        Field(ge=0, le=365),
+        Spec("Certificate warning (days)", "Warn N days before.", input="number"),
+    ] = 14
+    domain_warn_days: Annotated[
+        int,
+        Field(ge=0, le=365),
+        Spec("Domain expiry warning (days)", "Warn N days before.", input="number"),
+    ] = 30
+    price: Annotated[
+        str,
+        Field(max_length=20),
+        BeforeValidator(_as_text),
+        AfterValidator(_price_text),
+        Spec("Price per month", "Monthly price, e.g. 49."),
+    ] = "0"
+    currency: Annotated[
+        str,
+        Field(max_length=3),
+        AfterValidator(_currency),
+        Spec("Currency", "ISO code, e.g. EUR."),
+    ] = "EUR"
+    options: Annotated[
+        dict[str, Any], Nested(PlanOptions), Spec("Options", option=None, form=False)
+    ] = Field(default_factory=dict)

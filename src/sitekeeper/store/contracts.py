@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.errors import NotFound, UsageError
 from sitekeeper.store import schedule
-from sitekeeper.store.plans import parse_price
+from sitekeeper.domain.plans import parse_price
 from sitekeeper.store.tables import Client, Contract, Plan, Site
 
 

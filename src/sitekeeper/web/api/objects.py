@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from fastapi import APIRouter, HTTPException, Request, Response
 
+from sitekeeper.domain.plans import parse_price
 from sitekeeper.store import clients as client_store
 from sitekeeper.store import contracts as contract_store
 from sitekeeper.store import plans as plan_store
@@ -123,16 +124,7 @@ def delete_client(client_id: Id, session: Db, who: Staff) -> Response:
 
 def plan_out(plan: Plan) -> PlanOut:
     """The API shape of a plan."""
-    return PlanOut(
-        id=plan.id,
-        name=plan.name,
-        check_interval=plan.check_interval,
-        tls_warn_days=plan.tls_warn_days,
-        domain_warn_days=plan.domain_warn_days,
-        price=str(plan.price),
-        currency=plan.currency,
-        options=dict(plan.options or {}),
-    )
+    return PlanOut(id=plan.id, **plan_store.plan_values(plan))
 
 
 @router.get("/plans", response_model=Page[PlanOut], tags=["plans"])
@@ -151,18 +143,7 @@ def get_plan(plan_id: Id, session: Db, who: Staff) -> PlanOut:
 @router.post("/plans", response_model=PlanOut, status_code=201, tags=["plans"])
 def create_plan(body: PlanIn, session: Db, who: Staff) -> PlanOut:
     """Add a plan."""
-    plan = plan_store.add_plan(
-        session,
-        name=body.name,
-        check_interval=body.check_interval,
-        price=plan_store.parse_price(body.price),
-        currency=body.currency,
-        tls_warn_days=body.tls_warn_days,
-        domain_warn_days=body.domain_warn_days,
-        options=body.options,
-        now=now(),
-    )
-    return plan_out(plan)
+    return plan_out(plan_store.add_plan(session, now=now(), **body.model_dump()))
 
 
 @router.patch("/plans/{plan_id}", response_model=PlanOut, tags=["plans"])
@@ -176,13 +157,7 @@ def update_plan(
         plan,
         now().timestamp(),
         default_interval=default_interval(request),
-        name=body.name,
-        check_interval=body.check_interval,
-        price=plan_store.parse_price(body.price) if body.price is not None else None,
-        currency=body.currency,
-        tls_warn_days=body.tls_warn_days,
-        domain_warn_days=body.domain_warn_days,
-        options=body.options,
+        **body.model_dump(),
     )
     return plan_out(plan)
 
@@ -217,7 +192,7 @@ def contract_out(contract: Contract, who: Viewer | None = None) -> ContractOut:
 
 
 def _price(text: str | None) -> Decimal | None:
-    return plan_store.parse_price(text) if text is not None else None
+    return parse_price(text) if text is not None else None
 
 
 @router.get("/contracts", response_model=Page[ContractOut], tags=["contracts"])

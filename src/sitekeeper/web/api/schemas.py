@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.fields import FieldInfo
 
+from sitekeeper.domain.fields import api_model
+from sitekeeper.domain.plans import PlanFields
 from sitekeeper.web.common import MAX_ID
 
 
@@ -108,45 +111,20 @@ class ClientPatch(BaseModel):
     alert_urls: list[str] | None = Field(default=None, max_length=20)
 
 
-class PlanOut(BaseModel):
-    """A plan and its levels."""
-
-    id: int
-    name: str
-    check_interval: int
-    tls_warn_days: int
-    domain_warn_days: int
-    price: str
-    currency: str
-    options: dict[str, Any]
-
-
-class PlanIn(BaseModel):
-    """A new plan."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(max_length=200)
-    check_interval: int = Field(default=300, ge=10, le=86_400 * 7)
-    price: str = Field(default="0", max_length=20)
-    currency: str = Field(default="EUR", max_length=3)
-    tls_warn_days: int = Field(default=14, ge=0, le=365)
-    domain_warn_days: int = Field(default=30, ge=0, le=365)
-    options: dict[str, Any] = Field(default_factory=dict)
-
-
-class PlanPatch(BaseModel):
-    """Changes to a plan (``options`` are merged)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str | None = Field(default=None, max_length=200)
-    check_interval: int | None = Field(default=None, ge=10, le=86_400 * 7)
-    price: str | None = Field(default=None, max_length=20)
-    currency: str | None = Field(default=None, max_length=3)
-    tls_warn_days: int | None = Field(default=None, ge=0, le=365)
-    domain_warn_days: int | None = Field(default=None, ge=0, le=365)
-    options: dict[str, Any] | None = None
+# Derived from the entity's declaration (domain/); mypy sees them as BaseModel, which is
+# all the routes need (they pass ``model_dump()`` on to the store).
+if TYPE_CHECKING:
+    PlanOut: TypeAlias = BaseModel
+    PlanIn: TypeAlias = BaseModel
+    PlanPatch: TypeAlias = BaseModel
+else:
+    PlanOut = api_model(
+        PlanFields, "PlanOut", "A plan and its levels.", "out", before={"id": (int, FieldInfo())}
+    )
+    PlanIn = api_model(PlanFields, "PlanIn", "A new plan.", "in")
+    PlanPatch = api_model(
+        PlanFields, "PlanPatch", "Changes to a plan (``options`` are merged).", "patch"
+    )
 
 
 class ContractOut(BaseModel):

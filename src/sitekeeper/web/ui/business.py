@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from sitekeeper.domain.plans import parse_check_interval
+from sitekeeper.domain.plans import PlanFields, parse_price
 from sitekeeper.errors import UsageError
 from sitekeeper.store import clients as client_store
 from sitekeeper.store import contracts as contract_store
@@ -31,6 +31,7 @@ from sitekeeper.web.common import (
     visible_contract,
 )
 from sitekeeper.web.ui.admin import send_tests
+from sitekeeper.web.ui.entity_pages import EntityPages
 from sitekeeper.web.ui.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -219,117 +220,25 @@ def delete_client(request: Request, client_id: Id, session: Db, who: Staff) -> R
 # --- plans ------------------------------------------------------------------------------------
 
 
-def _plans_page(
-    request: Request, session: Session, who: Viewer, values: dict[str, str], error: str | None
-) -> HTMLResponse:
-    return _form_page(
-        request,
-        "plans.html",
-        who,
-        error,
-        plans=plan_store.list_plans(session),
-        values=values,
+def _update_plan(request: Request, session: Session, plan: Plan, values: dict[str, Any]) -> int:
+    return plan_store.update_plan(
+        session, plan, now().timestamp(), default_interval=default_interval(request), **values
     )
 
 
-@router.get("/plans")
-def plans(request: Request, session: Db, who: Staff) -> HTMLResponse:
-    """Every plan and the add-a-plan form."""
-    return _plans_page(request, session, who, {}, None)
-
-
-@router.post("/plans")
-def create_plan(
-    *,
-    request: Request,
-    session: Db,
-    who: Staff,
-    name: Field = "",
-    check_interval: Field = "5m",
-    price: Field = "0",
-    currency: Field = "EUR",
-    tls_warn_days: Field = "14",
-    backup: Field = "none",
-    update_policy: Field = "none",
-    report: Field = "monthly",
-) -> Response:
-    """Add a plan."""
-    values = {"name": name, "check_interval": check_interval, "price": price, "currency": currency}
-    try:
-        with session.begin_nested():
-            plan = plan_store.add_plan(
-                session,
-                name=name,
-                check_interval=parse_check_interval(check_interval),
-                price=plan_store.parse_price(price),
-                currency=currency,
-                tls_warn_days=_int(tls_warn_days, "TLS warning days"),
-                options={"backup": backup, "update_policy": update_policy, "report": report},
-                now=now(),
-            )
-    except UsageError as exc:
-        return _plans_page(request, session, who, values, str(exc))
-    return RedirectResponse(f"/plans/{plan.id}", status_code=303)
-
-
-def _plan_page(request: Request, who: Viewer, plan: Plan, error: str | None = None) -> HTMLResponse:
-    return _form_page(request, "plan.html", who, error, plan=plan)
-
-
-@router.get("/plans/{plan_id}")
-def plan_detail(request: Request, plan_id: Id, session: Db, who: Staff) -> HTMLResponse:
-    """One plan's edit form."""
-    return _plan_page(request, who, plan_or_404(session, plan_id))
-
-
-@router.post("/plans/{plan_id}")
-def update_plan(
-    *,
-    request: Request,
-    plan_id: Id,
-    session: Db,
-    who: Staff,
-    name: Field = "",
-    check_interval: Field = "",
-    price: Field = "",
-    currency: Field = "",
-    tls_warn_days: Field = "",
-    backup: Field = "none",
-    update_policy: Field = "none",
-    report: Field = "monthly",
-) -> Response:
-    """Save a plan; a new interval re-schedules its sites."""
-    plan = plan_or_404(session, plan_id)
-    try:
-        with session.begin_nested():
-            plan_store.update_plan(
-                session,
-                plan,
-                now().timestamp(),
-                default_interval=default_interval(request),
-                name=name,
-                check_interval=parse_check_interval(check_interval),
-                price=plan_store.parse_price(price),
-                currency=currency,
-                tls_warn_days=_int(tls_warn_days, "TLS warning days"),
-                options={"backup": backup, "update_policy": update_policy, "report": report},
-            )
-    except UsageError as exc:
-        session.refresh(plan)
-        return _plan_page(request, who, plan, str(exc))
-    return RedirectResponse(f"/plans/{plan.id}", status_code=303)
-
-
-@router.post("/plans/{plan_id}/delete")
-def delete_plan(request: Request, plan_id: Id, session: Db, who: Staff) -> Response:
-    """Remove a plan no contract uses."""
-    plan = plan_or_404(session, plan_id)
-    try:
-        with session.begin_nested():
-            plan_store.remove_plan(session, plan)
-    except UsageError as exc:
-        return _plan_page(request, who, plan, str(exc))
-    return RedirectResponse("/plans", status_code=303)
+PLANS = EntityPages[Plan](
+    name="plan",
+    plural="plans",
+    model=PlanFields,
+    find=lambda session, _who, plan_id: plan_or_404(session, plan_id),
+    ident=lambda plan: plan.id,
+    stored=plan_store.plan_values,
+    add=lambda _request, session, values: plan_store.add_plan(session, now=now(), **values),
+    update=_update_plan,
+    remove=lambda _request, session, plan: plan_store.remove_plan(session, plan),
+    list_context=lambda _request, session, _who: {"plans": plan_store.list_plans(session)},
+)
+PLANS.register(router)
 
 
 # --- contracts --------------------------------------------------------------------------------
@@ -385,7 +294,7 @@ def create_contract(
                 plan=the_plan,
                 start=_date(start, "start") or now().date(),
                 end=_date(end, "end"),
-                price=plan_store.parse_price(price) if price.strip() else None,
+                price=parse_price(price) if price.strip() else None,
                 notes=notes or None,
                 now=now(),
             )
@@ -447,7 +356,7 @@ def update_contract(
                 start=_date(start, "start"),
                 end=end_date,
                 clear_end=end_date is None,
-                price=plan_store.parse_price(price) if price.strip() else None,
+                price=parse_price(price) if price.strip() else None,
                 clear_price=not price.strip(),
                 notes=notes,
             )

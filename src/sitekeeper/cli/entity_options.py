@@ -1,0 +1,103 @@
+"""Typer options generated from an entity's declaration (``domain/``), for ``add`` and ``edit``.
+
+A command declares only what is its own (the object to edit, ``--json``, clear flags) and
+a ``values`` parameter; :func:`entity_options` adds one option per declared field (and per
+field of a nested declaration, e.g. the plan's options) and hands the command the given
+ones, parsed, as ``values`` — so a new field needs no edit here or in the command.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
+
+import typer
+from pydantic import BaseModel
+
+from sitekeeper.domain.fields import Declared, fields, nested
+
+Mode = Literal["add", "edit"]
+Command = Callable[..., None]
+
+
+def _cli_type(field: Declared) -> Any:
+    """What the command line takes: text when the field parses text (durations, prices) or
+    is one of a few words (validated by the store, as the API is), else the field's type."""
+    kind = field.info.annotation
+    if field.spec.multiple:
+        return list[str]
+    if field.spec.parse is not None or get_origin(kind) is Literal:
+        return str
+    plain = [a for a in get_args(kind) if a is not type(None)] or [kind]
+    return plain[0]
+
+
+def _parameter(field: Declared, mode: Mode) -> inspect.Parameter:
+    if mode == "add" and field.spec.arg_help is not None:
+        kind: Any = field.info.annotation
+        return inspect.Parameter(
+            field.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=Annotated[kind, typer.Argument(help=field.spec.arg_help)],
+        )
+    option = typer.Option(field.option, help=field.spec.help)
+    return inspect.Parameter(
+        field.name,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[_cli_type(field) | None, option],
+    )
+
+
+def _declared(model: type[BaseModel]) -> list[tuple[Declared, str | None]]:
+    """Each field on the command line, with the dict field it goes into (None: top level)."""
+    found: list[tuple[Declared, str | None]] = []
+    for field in fields(model):
+        inner = nested(model, field.name)
+        if inner is not None:
+            found += [(sub, field.name) for sub in fields(inner) if sub.option is not None]
+        elif field.option is not None:
+            found.append((field, None))
+    return found
+
+
+def entity_options(model: type[BaseModel], mode: Mode) -> Callable[[Command], Command]:
+    """Decorate a command taking ``values: dict[str, Any]`` with the model's options.
+
+    The options go after the command's own parameters, before ``as_json``; an option not
+    given is left out of ``values`` (on ``add`` the declaration's default applies).
+    """
+    declared = _declared(model)
+
+    def decorate(command: Command) -> Command:
+        own = inspect.signature(command).parameters
+        hints = get_type_hints(command, include_extras=True)
+        head = [p.replace(annotation=hints[p.name]) for p in own.values() if p.name != "values"]
+        tail = [p for p in head if p.name == "as_json"]
+        head = [p for p in head if p.name != "as_json"]
+        args = [_parameter(f, mode) for f, into in declared if into is None]
+        arguments = [p for p in args if p.default is inspect.Parameter.empty]
+        options = [p for p in args if p.default is not inspect.Parameter.empty]
+        options += [_parameter(f, mode) for f, into in declared if into is not None]
+
+        @functools.wraps(command)
+        def run(*call_args: Any, **kwargs: Any) -> None:
+            values: dict[str, Any] = {}
+            for field, into in declared:
+                given = kwargs.pop(field.name, None)
+                if given is None:
+                    continue
+                if field.spec.parse is not None and isinstance(given, str):
+                    given = field.spec.parse(given)
+                target = values.setdefault(into, {}) if into is not None else values
+                target[field.name] = given
+            command(*call_args, values=values, **kwargs)
+
+        params = [*head[:1], *arguments, *head[1:], *options, *tail]
+        run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in params}
+        return run
+
+    return decorate

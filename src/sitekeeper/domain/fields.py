@@ -1,0 +1,178 @@
+"""One declaration per entity: its fields, their rules, and how each one shows to people.
+
+An entity (plan, client, contract, site, user) is a pydantic model in ``domain/`` whose
+fields carry a :class:`Spec`. The store validates with that model; the API's In/Patch
+models, the CLI's ``add``/``edit`` options and the web forms are derived from it — so a
+new field is written once, in the model, and every door shows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, get_args, get_origin
+
+import annotated_types
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic.fields import FieldInfo
+
+from sitekeeper.errors import UsageError
+
+MAX_ID = 2_147_483_647  # ids are 32-bit on both dialects; larger ones cannot exist
+
+Input = Literal["text", "number", "select", "textarea", "email", "date", "checkbox"]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """How one declared field shows outside the store (CLI option, form input)."""
+
+    label: str  # the form's label
+    help: str = ""  # the CLI option's help
+    option: str | None = ""  # CLI option name; "" derives --field-name; None: not on the CLI
+    arg_help: str | None = None  # on ``add`` a positional argument with this help, not an option
+    parse: Callable[[str], Any] | None = None  # the text of an option or form field → value
+    show: Callable[[Any], str] | None = None  # a stored value → the form's text
+    input: Input = "text"
+    hint: str = ""  # shown after the label, e.g. the accepted formats
+    form: bool = True  # on the web form
+    multiple: bool = False  # a list: a repeatable option, one line each in a form
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One field of a declaration with its pydantic info and its Spec."""
+
+    name: str
+    info: FieldInfo
+    spec: Spec
+
+    @property
+    def option(self) -> str | None:
+        """The CLI option's name (``--check-interval``), or None if not on the CLI."""
+        if self.spec.option is None:
+            return None
+        return self.spec.option or "--" + self.name.replace("_", "-")
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        """The allowed values of a Literal field (a form's select), else empty."""
+        kind = self.info.annotation
+        if get_origin(kind) is Literal:
+            return tuple(str(v) for v in get_args(kind))
+        return ()
+
+    @property
+    def default(self) -> Any:
+        """The declared default (None for required fields)."""
+        return self.info.get_default(call_default_factory=True)
+
+
+def fields(model: type[BaseModel]) -> Iterator[Declared]:
+    """The declared fields of an entity model, in declaration order."""
+    for name, info in model.model_fields.items():
+        spec = next((m for m in info.metadata if isinstance(m, Spec)), None)
+        if spec is None:
+            raise TypeError(f"{model.__name__}.{name} has no Spec")
+        yield Declared(name, info, spec)
+
+
+@dataclass(frozen=True)
+class Nested:
+    """Marks a dict field whose keys are another declaration's fields (merged on change)."""
+
+    model: type[BaseModel]
+
+
+def nested(model: type[BaseModel], name: str) -> type[BaseModel] | None:
+    """The model a dict field holds (plan options), marked with :class:`Nested`."""
+    info = model.model_fields[name]
+    found = next((m for m in info.metadata if isinstance(m, Nested)), None)
+    return found.model if found is not None else None
+
+
+def validated(
+    model: type[BaseModel], given: Mapping[str, Any], stored: Any = None
+) -> dict[str, Any]:
+    """Every field after the model's rules (defaults for those not given) for a new object;
+    for a ``stored`` one, only the ``given`` fields (its required ones fill the rest).
+
+    UsageError names the field's label; unknown names are refused, so a typo never
+    passes silently.
+    """
+    if stored is not None:  # on a change, None leaves a field as it is
+        given = {name: value for name, value in given.items() if value is not None}
+    unknown = set(given) - set(model.model_fields)
+    if unknown:
+        raise UsageError(f"unknown field(s) for {model.__name__}: {', '.join(sorted(unknown))}")
+    current = {}
+    if stored is not None:
+        current = {
+            name: getattr(stored, name)
+            for name, info in model.model_fields.items()
+            if info.is_required() and name not in given
+        }
+    try:
+        checked = model.model_validate({**current, **given})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = str(first["loc"][0]) if first["loc"] else ""
+        label = model.model_fields[where].metadata if where in model.model_fields else []
+        spec = next((m for m in label if isinstance(m, Spec)), None)
+        name = spec.label if spec is not None else where
+        raise UsageError(f"invalid {name.lower()}: {first['msg']}") from None
+    names = given if stored is not None else model.model_fields
+    return {name: getattr(checked, name) for name in names}
+
+
+Mode = Literal["in", "patch", "out"]
+
+
+def _api_field(info: FieldInfo, mode: Mode) -> tuple[Any, FieldInfo]:
+    """The field as the API declares it: type, default and bounds; no store-side rules.
+    An Out field is the plain type, always present."""
+    extra: dict[str, Any] = {"description": info.description} if info.description else {}
+    kind: Any = info.annotation
+    if mode == "out":
+        return kind, FieldInfo(**extra)
+    if mode == "patch":
+        made = FieldInfo(default=None, **extra)
+        kind = kind | None
+    elif info.is_required():
+        made = FieldInfo(**extra)
+    elif info.default_factory is not None:
+        made = FieldInfo(default_factory=info.default_factory, **extra)
+    else:
+        made = FieldInfo(default=info.default, **extra)
+    made.metadata = [
+        m
+        for m in info.metadata
+        if isinstance(m, annotated_types.BaseMetadata | annotated_types.GroupedMetadata)
+    ]
+    return kind, made
+
+
+def api_model(
+    model: type[BaseModel],
+    name: str,
+    doc: str,
+    mode: Mode,
+    *,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+) -> type[BaseModel]:
+    """The API's In, Patch or Out model of an entity: the declared names, types, defaults and
+    bounds (a Patch has each field optional: absent means unchanged). ``before``/``after``
+    add fields only the API has (an Out's ``id``, a Patch's ``clear_end``); a name given
+    there replaces the declared field (a secret shown as a count)."""
+    extra = {**(before or {}), **(after or {})}
+    declared = {d.name: extra.get(d.name) or _api_field(d.info, mode) for d in fields(model)}
+    definitions: dict[str, Any] = {
+        **{k: v for k, v in (before or {}).items() if k not in declared},
+        **declared,
+        **{k: v for k, v in (after or {}).items() if k not in declared},
+    }
+    config = ConfigDict(extra="forbid") if mode != "out" else None
+    made = create_model(name, __config__=config, __doc__=doc, **definitions)
+    result: type[BaseModel] = made
+    return result
