@@ -6,9 +6,11 @@ function's typed result back. Two lanes:
 
 - ``call`` / ``session`` run on one thread, in order. A single writer is what
   SQLite wants anyway, and batches of check results stay in sequence.
-- ``call_aside`` / ``session_aside`` run on a small pool next to it: long reads
-  (the hourly summary check, seconds at 100,000 sites) and short independent
-  work (leases) that must not wait behind, or hold up, the writer.
+- ``call_aside`` / ``session_aside`` run beside it, on the event loop's default
+  thread pool: long reads (the hourly summary check, seconds at 100,000 sites)
+  and short independent work (leases) that must not wait behind, or hold up,
+  the writer. They need no writer thread, so a DbThread used only aside (the
+  CLI's leases) starts no thread of its own and needs no ``close``.
 
 It lives in ``store`` so every layer that does database work (engine, backup,
 notify, remote) can use it without importing upwards.
@@ -37,12 +39,14 @@ SessionWork = Callable[Concatenate[Session, P], R]
 class DbThread:
     """Executes store functions of a connection or a session, one transaction each."""
 
-    def __init__(self, db: Database, *, aside_workers: int = 4) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        self._serial = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sitekeeper-db")
-        self._aside = ThreadPoolExecutor(
-            max_workers=aside_workers, thread_name_prefix="sitekeeper-db-aside"
-        )
+        self._serial: ThreadPoolExecutor | None = None  # made on first use: see close()
+
+    def _writer(self) -> ThreadPoolExecutor:
+        if self._serial is None:
+            self._serial = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sitekeeper-db")
+        return self._serial
 
     def _in_transaction(self, fn: ConnWork[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         with self.db.engine.begin() as conn:
@@ -52,26 +56,26 @@ class DbThread:
         with self.db.session() as session:
             return fn(session, *args, **kwargs)
 
-    async def _run(self, pool: ThreadPoolExecutor, work: Callable[[], R]) -> R:
+    async def _run(self, pool: ThreadPoolExecutor | None, work: Callable[[], R]) -> R:
         return await asyncio.get_running_loop().run_in_executor(pool, work)
 
     async def call(self, fn: ConnWork[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """``fn(conn, ...)`` in a transaction on the database thread."""
-        return await self._run(self._serial, partial(self._in_transaction, fn, *args, **kwargs))
+        return await self._run(self._writer(), partial(self._in_transaction, fn, *args, **kwargs))
 
     async def session(self, fn: SessionWork[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """``fn(session, ...)`` in a committed session on the database thread."""
-        return await self._run(self._serial, partial(self._in_session, fn, *args, **kwargs))
+        return await self._run(self._writer(), partial(self._in_session, fn, *args, **kwargs))
 
     async def call_aside(self, fn: ConnWork[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """``fn(conn, ...)`` in a transaction beside the database thread (not queued behind it)."""
-        return await self._run(self._aside, partial(self._in_transaction, fn, *args, **kwargs))
+        return await self._run(None, partial(self._in_transaction, fn, *args, **kwargs))
 
     async def session_aside(self, fn: SessionWork[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """``fn(session, ...)`` in a committed session beside the database thread."""
-        return await self._run(self._aside, partial(self._in_session, fn, *args, **kwargs))
+        return await self._run(None, partial(self._in_session, fn, *args, **kwargs))
 
     def close(self) -> None:
-        """Wait for queued work and stop the threads."""
-        self._serial.shutdown(wait=True)
-        self._aside.shutdown(wait=True)
+        """Wait for queued work and stop the writer thread (if it was ever started)."""
+        if self._serial is not None:
+            self._serial.shutdown(wait=True)

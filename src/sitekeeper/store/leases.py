@@ -17,7 +17,6 @@ already require), or they count as one holder and both run the work.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
@@ -28,6 +27,7 @@ from sqlalchemy import Connection, delete
 from sqlalchemy.orm import Session
 
 from sitekeeper.store.database import Database
+from sitekeeper.store.dbthread import DbThread
 from sitekeeper.store.dialect import upsert_insert
 from sitekeeper.store.lease_tables import Lease
 
@@ -83,34 +83,29 @@ def _utcnow() -> datetime:
 
 
 class Leases:
-    """One holder's leases on a database, taken and given back off the event loop."""
+    """One holder's leases on a database, taken and given back off the event loop.
+
+    Beside the writer thread (``DbThread.call_aside``): a lease must not wait behind a
+    batch of check results, and a process without a writer thread (the CLI) takes them too.
+    """
 
     def __init__(self, db: Database, holder: str, clock: Callable[[], datetime] = _utcnow) -> None:
         self.db = db
         self.holder = holder
         self.clock = clock
+        self._thread = DbThread(db)
 
     async def take(self, names: Collection[str], ttl: timedelta) -> set[str]:
         """Take (or renew) what is free of ``names`` for ``ttl``; returns the names taken."""
         if not names:
             return set()
-
-        def run() -> set[str]:
-            with self.db.engine.begin() as conn:
-                return acquire_many(conn, names, self.holder, self.clock(), ttl)
-
-        return await asyncio.to_thread(run)
+        return await self._thread.call_aside(acquire_many, names, self.holder, self.clock(), ttl)
 
     async def give_back(self, names: Collection[str]) -> None:
         """Release ``names`` (those still ours)."""
         if not names:
             return
-
-        def run() -> None:
-            with self.db.engine.begin() as conn:
-                release_many(conn, names, self.holder)
-
-        await asyncio.to_thread(run)
+        await self._thread.call_aside(release_many, names, self.holder)
 
     @asynccontextmanager
     async def hold(self, name: str, ttl: timedelta) -> AsyncIterator[bool]:
@@ -142,11 +137,7 @@ class Leases:
             await self.give_back(taken)
 
     async def _due(self, due: Callable[[Session], list[int]]) -> list[int]:
-        def run() -> list[int]:
-            with self.db.session() as session:
-                return due(session)
-
-        return await asyncio.to_thread(run)
+        return await self._thread.session_aside(due)
 
     def periodic(
         self, name: str, period: float, action: Callable[[], Awaitable[T]]
