@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from sitekeeper.cms import drupal
 from sitekeeper.cms.collector import InventoryLimits
-from sitekeeper.cms.drupal import Drupal, core_version, db_credentials, inventory, parse_info
+from sitekeeper.cms.drupal import Drupal
+from sitekeeper.cms.drupal import signals as drupal
+from sitekeeper.cms.drupal.inventory import core_version, inventory, parse_info
+from sitekeeper.cms.drupal.settings import db_credentials
 from sitekeeper.cms.registry import CMSES
 from sitekeeper.errors import InventoryRefused, RemoteError
 from sitekeeper.remote.ssh import SshConnection

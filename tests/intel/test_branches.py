@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sitekeeper.cms.drupal.releases import parse_release_history
 from sitekeeper.domain.catalogue import VendorRelease
 from sitekeeper.domain.ranges import AffectedRanges, VersionRange
 from sitekeeper.domain.versions import Ecosystem
@@ -15,7 +16,6 @@ from sitekeeper.intel.branches import (
     releases_from_stable_check,
     split_by_branch,
 )
-from sitekeeper.intel.drupal_releases import parse_release_history
 from sitekeeper.intel.osv import parse_osv
 from sitekeeper.intel.wordpress_api import parse_stable_check
 from tests.intel.samples import sample

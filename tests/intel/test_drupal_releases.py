@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from sitekeeper.cms.drupal.releases import ProjectStatus, ReleaseHistory, parse_release_history
 from sitekeeper.errors import InvalidFeed
-from sitekeeper.intel.drupal_releases import ProjectStatus, ReleaseHistory, parse_release_history
 from tests.intel.samples import sample
 
 

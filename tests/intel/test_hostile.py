@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from sitekeeper.cms.drupal import releases as drupal_releases
 from sitekeeper.errors import InvalidFeed
 from sitekeeper.intel import (
-    drupal_releases,
     joomla_security,
     joomla_tuf,
     joomla_updates,

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sitekeeper.domain.catalogue import VendorRelease
 from sitekeeper.domain.ranges import AffectedRanges, VersionRange
 from sitekeeper.domain.versions import Ecosystem
-from sitekeeper.intel.drupal_releases import ReleaseHistory
+from sitekeeper.cms.drupal.releases import ReleaseHistory
 from sitekeeper.intel.wordpress_api import StableStatus
 
 SAME_RELEASE_WINDOW = timedelta(days=1)  # back-ports ship with the fix, give or take time zones

@@ -31,7 +31,7 @@ from sitekeeper.egress.aio import connector_options
 from sitekeeper.egress.policy import ALLOW_HINT, EgressPolicy
 from sitekeeper.errors import FeedError, InvalidFeed
 from sitekeeper.intel.archive_stream import SpoolMeter, hash_archive
-from sitekeeper.intel.drupal_releases import DrupalRelease, parse_release_history
+from sitekeeper.cms.drupal.releases import DrupalRelease, parse_release_history
 from sitekeeper.intel.fetch import FeedSettings, failure_text
 from sitekeeper.intel.hash_store import HashKnowledge, is_public, md5_hex
 from sitekeeper.intel.joomla_tuf import TufRelease, parse_tuf_targets

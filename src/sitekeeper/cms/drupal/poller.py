@@ -14,7 +14,7 @@ from urllib.parse import quote
 from sitekeeper.domain.catalogue import PackageInfo, ReleaseInfo
 from sitekeeper.domain.versions import DrupalVersion, Ecosystem
 from sitekeeper.errors import FeedError
-from sitekeeper.intel.drupal_releases import ReleaseHistory, parse_release_history
+from sitekeeper.cms.drupal.releases import ReleaseHistory, parse_release_history
 from sitekeeper.intel.fetch import Fetcher
 from sitekeeper.intel.pollers import PollResult
 

@@ -1,0 +1,114 @@
+"""Drupal (7 and 8-11): everything sitekeeper knows about it, registered as one
+:class:`~sitekeeper.cms.protocol.Cms` object.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sitekeeper.cms.drupal import settings, signals
+from sitekeeper.cms.drupal.inventory import VERSION_FILES, inventory
+from sitekeeper.cms.drupal.settings import db_credentials
+from sitekeeper.cms.registry import CMSES
+from sitekeeper.domain.untrusted import clean
+from sitekeeper.domain.versions import Ecosystem
+from sitekeeper.errors import RemoteError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from pathlib import Path
+
+    from sitekeeper.cms.collector import InventoryLimits
+    from sitekeeper.cms.db_credentials import DbCredentials
+    from sitekeeper.cms.protocol import Wanted
+    from sitekeeper.cms.site_database import DrillTarget
+    from sitekeeper.domain.fingerprint import Fingerprint
+    from sitekeeper.domain.inventory import Inventory
+    from sitekeeper.intel.fetch import Fetcher
+    from sitekeeper.intel.hashes import Learner
+    from sitekeeper.intel.pollers import PollResult
+    from sitekeeper.remote.ssh import SshConnection
+
+
+class Drupal:
+    """The Drupal CMS plugin: inventory over SSH (fingerprint signals are module functions)."""
+
+    kind = "drupal"
+    markers = VERSION_FILES  # what ``inventory`` reads first (cms.detect)
+    config_files = ("sites/default/settings.php",)
+    ecosystem = Ecosystem.DRUPAL
+    core_source = "drupal.org"
+    detect_path = signals.DETECT_PATH
+    learns_unranged = False
+
+    def read_signals(
+        self, url: str, status: int, headers: Mapping[str, str], text: str
+    ) -> list[Fingerprint]:
+        """See :func:`signals.read`."""
+        return signals.read(url, status, headers, text)
+
+    def version_paths(self, clues: list[Fingerprint]) -> tuple[str, ...]:
+        """See :func:`signals.version_paths`."""
+        return signals.version_paths(clues)
+
+    def hash_files(self, clues: list[Fingerprint]) -> tuple[str, ...]:
+        """See :func:`signals.hash_files`."""
+        return signals.hash_files(clues)
+
+    def polls(self, source: str | None) -> bool:
+        """Only drupal.org projects."""
+        return source == self.core_source
+
+    async def poll(self, fetcher: Fetcher, packages: Wanted, home: Path) -> PollResult:
+        """The release history of each project on updates.drupal.org."""
+        from sitekeeper.cms.drupal import poller  # noqa: PLC0415
+
+        return await poller.poll(fetcher, [(t, p) for t, p, _ in packages])
+
+    async def releases(self, learner: Learner) -> list[str]:
+        """Releases of the core's release histories."""
+        return list(await learner.drupal_releases())
+
+    async def learn(
+        self,
+        learner: Learner,
+        paths: Sequence[str] | None,
+        within: Callable[[str], bool] | None,
+    ) -> list[str]:
+        """Each release's tarball, checked against its published MD5."""
+        return await learner.learn_drupal(paths, within=within)
+
+    async def inventory(
+        self, conn: SshConnection, docroot: str, limits: InventoryLimits | None = None
+    ) -> Inventory:
+        """See :func:`inventory`."""
+        return await inventory(conn, docroot, limits)
+
+    # the database side, for backups and restore drills (cms.site_database)
+
+    def credentials(self, config: bytes) -> DbCredentials:
+        """The ``default`` connection of ``settings.php``; a MySQL/MariaDB database only."""
+        creds, driver = db_credentials(config)
+        if driver != "mysql":
+            raise RemoteError(
+                f"settings.php: database driver {clean(driver, 40)!r} is not backed up "
+                "(MySQL and MariaDB only)",
+                permanent=True,
+            )
+        return creds
+
+    def point_at(self, config: bytes, target: DrillTarget) -> bytes:
+        """See :func:`point_at`."""
+        return settings.point_at(config, target)
+
+    def title_sql(self, prefix: str) -> str:
+        """The ``system.site`` configuration object (the site's name)."""
+        table = f"`{prefix}config`"  # the prefix is checked against [A-Za-z0-9_]
+        return f"SELECT HEX(data) FROM {table} WHERE collection = '' AND name = 'system.site'"  # noqa: S608
+
+    def title(self, output: str, config: bytes) -> str:
+        """See :func:`site_name`."""
+        return settings.site_name(output)
+
+
+CMSES.add("drupal", Drupal())
