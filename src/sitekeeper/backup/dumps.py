@@ -5,7 +5,7 @@ snapshot without locking the site. The password travels on ssh's stdin as
 an option file (``--defaults-extra-file=/dev/stdin``), never on a command
 line. The dump streams to a local file; it only counts as complete when
 mysqldump exited 0 and wrote its closing comment. Another engine (pg_dump for
-a later CMS) is another class registered as ``backup_dump``/``<kind>``.
+a later CMS) is another ``DumpEngine`` registered under its database kind.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO
 
 from sitekeeper.backup.errors import BackupError
 from sitekeeper.backup.mirror import SshTransport
@@ -26,31 +26,8 @@ _TRAILER = b"-- Dump completed"
 _STDERR_KEEP = 16 * 1024
 
 
-class DatabaseDumper(Protocol):
-    """Dump a site's database to a local file and load one back."""
-
-    async def dump(
-        self, transport: SshTransport, creds: DbCredentials, dest: Path, *, timeout: float
-    ) -> int:
-        """Write the dump to ``dest``; its size in bytes."""
-
-    async def load(
-        self,
-        transport: SshTransport,
-        conn: SshConnection,
-        creds: DbCredentials,
-        source: Path,
-        *,
-        timeout: float,
-    ) -> None:
-        """Import ``source`` into the site's database, replacing its tables."""
-
-
-@DUMP_ENGINES.register("mysql")
 class MysqlDump:
     """mysqldump / mysql over SSH."""
-
-    kind = "mysql"
 
     @staticmethod
     def dump_argv(creds: DbCredentials) -> list[str]:
@@ -134,6 +111,9 @@ class MysqlDump:
                 )
         finally:
             await conn.run(["rm", "-rf", "--", tmp], check=False)
+
+
+DUMP_ENGINES.add("mysql", MysqlDump())
 
 
 def _over_ssh(transport: SshTransport, remote: list[str]) -> list[str]:

@@ -1,7 +1,8 @@
 """Repository settings: where a restic repository lives and what restic needs to open it.
 
 An agency has one default repository; a client may have its own (offsite for
-that client only). Three kinds: a local path, SFTP, or S3-compatible storage.
+that client only). Its kind is a registered backup target (``backup.targets``:
+a local path, SFTP, S3-compatible storage) that says how restic reaches it.
 Secrets (the repository password, storage keys) are vault-encrypted in the
 store; the password is generated once when the repository is configured and
 never shown, so losing the data directory's key loses the backups -- back the
@@ -12,23 +13,19 @@ from __future__ import annotations
 
 import json
 import secrets
-import shlex
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.orm import Session
 
-from sitekeeper.domain.ssh_access import parse_ssh_target
+from sitekeeper.backup.registry import BACKUP_TARGETS, BackupTarget
 from sitekeeper.errors import UsageError
 from sitekeeper.store import backups as queries
 from sitekeeper.store.backup_tables import BackupRepository
 from sitekeeper.store.tables import Site
 from sitekeeper.vault import Vault
-
-RepositoryKind = Literal["local", "sftp", "s3"]
 
 
 class RepositoryConfig(BaseModel):
@@ -36,7 +33,7 @@ class RepositoryConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: RepositoryKind
+    kind: str = Field(description="A backup target kind: local, sftp, s3, or a plugin's.")
     location: str = Field(description="Path (local), user@host:/path (sftp), URL/bucket (s3).")
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
@@ -49,27 +46,19 @@ class RepositoryConfig(BaseModel):
     def _check(self) -> RepositoryConfig:
         if not self.location.strip():
             raise ValueError("the repository location must not be empty")
-        if self.kind == "local" and not Path(self.location).is_absolute():
-            raise ValueError("a local repository needs an absolute path")
-        if self.kind == "s3" and not (self.s3_access_key_id and self.s3_secret_access_key):
-            raise ValueError("an S3 repository needs an access key id and a secret access key")
-        if self.kind == "sftp" and ":" not in self.location:
-            raise ValueError("an SFTP repository is user@host:/path")
-        if self.kind == "sftp":  # host and user as for a site: never an ssh option
-            try:
-                parse_ssh_target(self.location.partition(":")[0])
-            except UsageError as exc:
-                raise ValueError(str(exc)) from None
+        target = BACKUP_TARGETS.find(self.kind)
+        if target is None:
+            known = ", ".join(BACKUP_TARGETS.kinds())
+            raise ValueError(f"unknown repository kind {self.kind!r} (known: {known})")
+        target.check(self)
         return self
+
+    def _target(self) -> BackupTarget:
+        return BACKUP_TARGETS.get(self.kind)
 
     def repository_string(self) -> str:
         """The ``-r`` argument restic expects (no secrets in it)."""
-        if self.kind == "local":
-            return self.location
-        if self.kind == "sftp":
-            return f"sftp:{self.location}"
-        location = self.location.removeprefix("s3:")
-        return f"s3:{location}"
+        return self._target().repository_string(self)
 
     def public_options(self) -> dict[str, object]:
         """The non-secret settings, stored as plain JSON."""
@@ -82,14 +71,11 @@ class RepositoryConfig(BaseModel):
 
     def environment(self) -> dict[str, str]:
         """What restic reads from its environment for this storage."""
-        env: dict[str, str] = {}
-        if self.s3_access_key_id:
-            env["AWS_ACCESS_KEY_ID"] = self.s3_access_key_id
-        if self.s3_secret_access_key:
-            env["AWS_SECRET_ACCESS_KEY"] = self.s3_secret_access_key
-        if self.s3_region:
-            env["AWS_DEFAULT_REGION"] = self.s3_region
-        return env
+        return self._target().environment(self)
+
+    def extra_args(self) -> tuple[str, ...]:
+        """Further restic options this storage needs."""
+        return self._target().extra_args(self)
 
 
 def new_password() -> str:
@@ -132,23 +118,8 @@ class OpenRepository:
             location=config.repository_string(),
             password=str(unsealed["password"]),
             env=config.environment(),
-            extra_args=_sftp_args(config),
+            extra_args=config.extra_args(),
         )
-
-
-def _sftp_args(config: RepositoryConfig) -> tuple[str, ...]:
-    """restic's ``sftp.command``: our key and known_hosts only, never the user's ssh config."""
-    if config.kind != "sftp":
-        return ()
-    target, _, _path = config.location.partition(":")
-    argv = ["ssh", "-F", "/dev/null", "-p", str(config.sftp_port), "-o", "BatchMode=yes"]
-    if config.sftp_key_path:
-        argv += ["-i", config.sftp_key_path, "-o", "IdentitiesOnly=yes"]
-    if config.sftp_known_hosts:
-        argv += ["-o", f"UserKnownHostsFile={config.sftp_known_hosts}"]
-        argv += ["-o", "StrictHostKeyChecking=yes"]
-    argv += ["-s", "--", target, "sftp"]  # "--": the target is never read as an option
-    return ("-o", f"sftp.command={shlex.join(argv)}")
 
 
 def configure(

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sitekeeper.backup import dumpscan, treefiles
-from sitekeeper.backup.dumps import MysqlDump
 from sitekeeper.backup.dumpscan import UnsafeDump
 from sitekeeper.backup.errors import BackupError
 from sitekeeper.backup.mirror import push
+from sitekeeper.backup.registry import DUMP_ENGINES
 from sitekeeper.backup.restic import Restic, Snapshot
 from sitekeeper.backup.runner import (
     DUMP,
@@ -204,7 +204,7 @@ async def _put_back(ctx: BackupContext, site: SiteInfo, scratch: Path) -> None:
                     "no CMS config file with the database settings after restoring the files",
                     permanent=True,
                 )
-            await MysqlDump().load(
+            await DUMP_ENGINES.get(creds.engine).load(
                 transport, conn, creds, scratch / DUMP, timeout=ctx.settings.dump_timeout
             )
 

@@ -31,16 +31,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sitekeeper.backup import repository
-from sitekeeper.backup.dumps import MysqlDump
 from sitekeeper.backup.errors import BackupError, RepositoryLocked
 from sitekeeper.backup.identity import snapshot_host
 from sitekeeper.backup.mirror import SshTransport, pull
 from sitekeeper.backup.options import BackupSettings
+from sitekeeper.backup.registry import DUMP_ENGINES
 from sitekeeper.backup.repository import OpenRepository
 from sitekeeper.backup.restic import Restic
+from sitekeeper.cms.db_credentials import DbCredentials
 from sitekeeper.cms.detect import confirm
 from sitekeeper.cms.site_database import site_database
-from sitekeeper.cms.db_credentials import DbCredentials
 from sitekeeper.domain.backup_events import BackupEventKind
 from sitekeeper.domain.plans import PlanOptions
 from sitekeeper.errors import NoCms, SitekeeperError, UsageError
@@ -337,7 +337,7 @@ async def _take(  # noqa: PLR0917 - private step of backup_site
             )
             dump = (
                 group.create_task(
-                    MysqlDump().dump(
+                    DUMP_ENGINES.get(creds.engine).dump(
                         transport, creds, staging / DUMP, timeout=ctx.settings.dump_timeout
                     )
                 )

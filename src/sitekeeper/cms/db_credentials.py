@@ -24,6 +24,7 @@ class DbCredentials:
     port: int | None
     socket: str | None
     table_prefix: str
+    engine: str = "mysql"  # the database's kind: backups pick their dump engine by it
 
     def option_file(self) -> bytes:
         """A MySQL option file with the connection settings, fed on stdin (not argv)."""
