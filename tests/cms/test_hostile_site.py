@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from sitekeeper.cms import joomla
 from sitekeeper.cms.collector import InventoryLimits
 from sitekeeper.cms.drupal import signals as drupal
+from sitekeeper.cms.joomla import signals as joomla
 from sitekeeper.cms.wordpress import inventory
 from sitekeeper.domain.untrusted import clean
 from sitekeeper.errors import InventoryRefused, RemoteError

@@ -17,8 +17,10 @@ from typing import Any
 
 import pytest
 
-from sitekeeper.cms import joomla
-from sitekeeper.cms.joomla import Joomla, core_version, db_credentials, inventory
+from sitekeeper.cms.joomla import Joomla
+from sitekeeper.cms.joomla import signals as joomla
+from sitekeeper.cms.joomla.configuration import db_credentials
+from sitekeeper.cms.joomla.inventory import core_version, inventory
 from sitekeeper.cms.php_config import class_values
 from sitekeeper.cms.registry import CMSES
 from sitekeeper.errors import RemoteError

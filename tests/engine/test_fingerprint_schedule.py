@@ -22,7 +22,7 @@ import pytest
 import trustme
 from sqlalchemy import select
 
-from sitekeeper.cms import joomla
+from sitekeeper.cms.joomla import signals as joomla
 from sitekeeper.config import Settings
 from sitekeeper.engine.intel_jobs import IntelJobs
 from sitekeeper.intel.hashes import HashKnowledge, md5_hex

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from sitekeeper.cms.drupal import poller as drupal
+from sitekeeper.cms.joomla import poller as joomla
 from sitekeeper.errors import FeedError, InvalidFeed
 from sitekeeper.intel.fetch import FeedSettings, Fetcher, backoff
-from sitekeeper.intel.pollers import joomla, wordpress
+from sitekeeper.intel.pollers import wordpress
 from tests.intel.feedserver import FeedServer, feed_server
 from tests.intel.samples import sample
 from tests.intel.tufrepo import TufRepo, joomla_targets

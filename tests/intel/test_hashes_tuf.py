@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from sitekeeper.cms import joomla
+from sitekeeper.cms.joomla import signals as joomla
 from sitekeeper.errors import InvalidFeed
 from sitekeeper.intel.hashes import HashKnowledge, HashSources, Learner
 from sitekeeper.probes.fingerprint import FingerprintProbe

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from sitekeeper.cms.drupal import releases as drupal_releases
+from sitekeeper.cms.joomla import security as joomla_security
+from sitekeeper.cms.joomla import tuf as joomla_tuf
+from sitekeeper.cms.joomla import updates as joomla_updates
 from sitekeeper.errors import InvalidFeed
 from sitekeeper.intel import (
-    joomla_security,
-    joomla_tuf,
-    joomla_updates,
     osv,
     wordfence,
     wordpress_api,

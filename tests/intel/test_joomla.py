@@ -7,22 +7,22 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from sitekeeper.domain.advisory import PackageType
-from sitekeeper.domain.versions import Ecosystem
-from sitekeeper.errors import InvalidFeed
-from sitekeeper.intel.joomla_security import (
+from sitekeeper.cms.joomla.security import (
     parse_loose_date,
     parse_security_feed,
     parse_version_ranges,
 )
-from sitekeeper.intel.joomla_tuf import parse_tuf_targets, parse_update_info
-from sitekeeper.intel.joomla_updates import (
+from sitekeeper.cms.joomla.tuf import parse_tuf_targets, parse_update_info
+from sitekeeper.cms.joomla.updates import (
     compile_platform_pattern,
     parse_collection,
     parse_manifest,
     parse_update_server,
     updates_for,
 )
+from sitekeeper.domain.advisory import PackageType
+from sitekeeper.domain.versions import Ecosystem
+from sitekeeper.errors import InvalidFeed
 from tests.intel.samples import sample
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from sitekeeper.cms import joomla
 from sitekeeper.cms.drupal import signals as drupal
+from sitekeeper.cms.joomla import signals as joomla
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.errors import InvalidFeed
 from sitekeeper.intel.hashes import HashKnowledge, HashSources, Learner

@@ -24,6 +24,13 @@ from typing import Any, TypeVar
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field
 
+from sitekeeper.cms.drupal.releases import DrupalRelease, parse_release_history
+from sitekeeper.cms.joomla.tuf import TufRelease, parse_tuf_targets
+from sitekeeper.cms.joomla.updates import (
+    JoomlaUpdate,
+    parse_collection,
+    parse_update_server,
+)
 from sitekeeper.cms.registry import CMSES
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.versions import Ecosystem
@@ -31,15 +38,8 @@ from sitekeeper.egress.aio import connector_options
 from sitekeeper.egress.policy import ALLOW_HINT, EgressPolicy
 from sitekeeper.errors import FeedError, InvalidFeed
 from sitekeeper.intel.archive_stream import SpoolMeter, hash_archive
-from sitekeeper.cms.drupal.releases import DrupalRelease, parse_release_history
 from sitekeeper.intel.fetch import FeedSettings, failure_text
 from sitekeeper.intel.hash_store import HashKnowledge, is_public, md5_hex
-from sitekeeper.intel.joomla_tuf import TufRelease, parse_tuf_targets
-from sitekeeper.intel.joomla_updates import (
-    JoomlaUpdate,
-    parse_collection,
-    parse_update_server,
-)
 from sitekeeper.intel.payload import parse_xml
 from sitekeeper.intel.wordpress_api import parse_core_checksums, parse_stable_check
 
@@ -296,7 +296,7 @@ class Learner:
 
     async def _joomla_tuf_releases(self) -> list[TufRelease]:
         """Core releases of the TUF targets, verified by python-tuf exactly as the poller does."""
-        from sitekeeper.intel.pollers.joomla import tuf_targets  # noqa: PLC0415 - pulls in tuf
+        from sitekeeper.cms.joomla.poller import tuf_targets  # noqa: PLC0415 - pulls in tuf
 
         settings = FeedSettings(
             joomla_tuf_url=self.sources.joomla_tuf_url,

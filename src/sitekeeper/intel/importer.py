@@ -20,13 +20,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
+from sitekeeper.cms.joomla.security import parse_security_feed
 from sitekeeper.domain.advisory import Advisory
 from sitekeeper.domain.catalogue import VendorRelease
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import FeedError, InvalidFeed
 from sitekeeper.intel.branches import split_by_branch
 from sitekeeper.intel.fetch import Fetcher
-from sitekeeper.intel.joomla_security import parse_security_feed
 from sitekeeper.intel.osv import parse_osv
 from sitekeeper.intel.payload import load_json
 from sitekeeper.intel.wordfence import parse_wordfence

@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from sitekeeper.cms.joomla.updates import TargetPlatform, compile_platform_pattern
 from sitekeeper.errors import InvalidFeed
-from sitekeeper.intel.joomla_updates import TargetPlatform, compile_platform_pattern
 from sitekeeper.intel.payload import DEFAULT_MAX_BYTES, load_json, validate
 
 

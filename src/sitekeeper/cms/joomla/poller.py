@@ -12,12 +12,12 @@ import asyncio
 from collections.abc import Iterable
 from pathlib import Path
 
+from sitekeeper.cms.joomla.tuf import parse_tuf_targets
+from sitekeeper.cms.joomla.updates import JoomlaUpdate, parse_collection, parse_update_server
 from sitekeeper.domain.catalogue import PackageInfo, ReleaseInfo
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import FeedError, InvalidFeed
 from sitekeeper.intel.fetch import FeedSettings, Fetcher
-from sitekeeper.intel.joomla_tuf import parse_tuf_targets
-from sitekeeper.intel.joomla_updates import JoomlaUpdate, parse_collection, parse_update_server
 from sitekeeper.intel.pollers import PollResult
 
 SOURCE = "joomla.org"

@@ -1,0 +1,120 @@
+"""Joomla (3 to 5): everything sitekeeper knows about it, registered as one
+:class:`~sitekeeper.cms.protocol.Cms` object.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sitekeeper.cms.joomla import configuration, signals
+from sitekeeper.cms.joomla.configuration import db_credentials
+from sitekeeper.cms.joomla.inventory import VERSION_FILES, inventory
+from sitekeeper.cms.registry import CMSES
+from sitekeeper.domain.untrusted import clean
+from sitekeeper.domain.versions import Ecosystem
+from sitekeeper.errors import RemoteError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from pathlib import Path
+
+    from sitekeeper.cms.collector import InventoryLimits
+    from sitekeeper.cms.db_credentials import DbCredentials
+    from sitekeeper.cms.protocol import Wanted
+    from sitekeeper.cms.site_database import DrillTarget
+    from sitekeeper.domain.fingerprint import Fingerprint
+    from sitekeeper.domain.inventory import Inventory
+    from sitekeeper.intel.fetch import Fetcher
+    from sitekeeper.intel.hashes import Learner
+    from sitekeeper.intel.pollers import PollResult
+    from sitekeeper.remote.ssh import SshConnection
+
+
+class Joomla:
+    """The Joomla CMS plugin: inventory over SSH (fingerprint signals are module functions)."""
+
+    kind = "joomla"
+    markers = VERSION_FILES  # what ``inventory`` reads first (cms.detect)
+    config_files = ("configuration.php",)
+    ecosystem = Ecosystem.JOOMLA
+    core_source = "joomla.org"
+    detect_path = signals.DETECT_PATH
+    learns_unranged = False
+
+    def read_signals(
+        self, url: str, status: int, headers: Mapping[str, str], text: str
+    ) -> list[Fingerprint]:
+        """See :func:`signals.read`."""
+        return signals.read(url, status, headers, text)
+
+    def version_paths(self, clues: list[Fingerprint]) -> tuple[str, ...]:
+        """See :func:`signals.version_paths`."""
+        return signals.version_paths(clues)
+
+    def hash_files(self, clues: list[Fingerprint]) -> tuple[str, ...]:
+        """See :func:`signals.hash_files`."""
+        return signals.hash_files(clues)
+
+    def polls(self, source: str | None) -> bool:
+        """joomla.org, or the update server an extension's manifest declares."""
+        return source is not None and (
+            source == self.core_source or source.startswith(("https://", "http://"))
+        )
+
+    async def poll(self, fetcher: Fetcher, packages: Wanted, home: Path) -> PollResult:
+        """The TUF core repository, the legacy core list and each extension's update server."""
+        from sitekeeper.cms.joomla import poller  # noqa: PLC0415
+
+        return await poller.poll(fetcher, packages, state_dir=home / "tuf" / "joomla")
+
+    async def releases(self, learner: Learner) -> list[str]:
+        """Releases of the legacy update XML and of the TUF repository."""
+        updates, tuf = await learner.joomla_releases()
+        return list({**tuf, **updates})
+
+    async def learn(
+        self,
+        learner: Learner,
+        paths: Sequence[str] | None,
+        within: Callable[[str], bool] | None,
+    ) -> list[str]:
+        """Each release's full package, streamed."""
+        return await learner.learn_joomla(paths, within=within)
+
+    async def inventory(
+        self, conn: SshConnection, docroot: str, limits: InventoryLimits | None = None
+    ) -> Inventory:
+        """See :func:`inventory`."""
+        return await inventory(conn, docroot, limits)
+
+    # the database side, for backups and restore drills (cms.site_database)
+
+    def credentials(self, config: bytes) -> DbCredentials:
+        """Credentials from ``configuration.php``; a MySQL/MariaDB database only."""
+        creds, dbtype = db_credentials(config)
+        if "mysql" not in dbtype.lower():
+            raise RemoteError(
+                f"configuration.php: database type {clean(dbtype, 40)!r} is not backed up "
+                "(MySQL and MariaDB only)",
+                permanent=True,
+            )
+        return creds
+
+    def point_at(self, config: bytes, target: DrillTarget) -> bytes:
+        """See :func:`point_at`."""
+        return configuration.point_at(config, target)
+
+    def title_sql(self, prefix: str) -> str:
+        """The parameters of the site's home menu item (its ``page_title``)."""
+        menu = f"`{prefix}menu`"  # the prefix is checked against [A-Za-z0-9_]
+        return (
+            f"SELECT HEX(params) FROM {menu} WHERE home = 1 AND client_id = 0 "  # noqa: S608
+            "AND published = 1 ORDER BY language = '*' DESC, id LIMIT 1"
+        )
+
+    def title(self, output: str, config: bytes) -> str:
+        """See :func:`home_title`."""
+        return configuration.home_title(output, config)
+
+
+CMSES.add("joomla", Joomla())
