@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.cli import output
 from sitekeeper.cli.context import app_context
+from sitekeeper.cli.entity_options import entity_options
+from sitekeeper.domain.clients import ClientFields
 from sitekeeper.store import clients as store
 from sitekeeper.store.tables import Client
 from sitekeeper.vault import Vault
@@ -16,27 +18,13 @@ from sitekeeper.vault import Vault
 app = typer.Typer(help="Clients: the agency's customers.", no_args_is_help=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable).")]
-EmailOpt = Annotated[str | None, typer.Option("--email", help="Contact / report e-mail.")]
-LangOpt = Annotated[str | None, typer.Option("--language", help="Report language, e.g. de.")]
-AlertOpt = Annotated[
-    list[str] | None,
-    typer.Option("--alert-url", help="Apprise URL for this client's alerts (repeatable)."),
-]
-NotesOpt = Annotated[str | None, typer.Option("--notes", help="Free text.")]
 
 
 def client_json(client: Client, vault: Vault, sites: int) -> dict[str, Any]:
     """The documented JSON shape of a client (alert URLs masked)."""
-    return {
-        "id": client.id,
-        "name": client.name,
-        "email": client.email,
-        "language": client.language,
-        "alert_urls": [store.mask_url(u) for u in store.alert_urls(client, vault)],
-        "notes": client.notes,
-        "sites": sites,
-        "created_at": client.created_at.isoformat(),
-    }
+    masked = [store.mask_url(u) for u in store.alert_urls(client, vault)]
+    values = {**store.client_values(client), "alert_urls": masked}
+    return {"id": client.id, **values, "sites": sites, "created_at": client.created_at.isoformat()}
 
 
 def _show(session: Session, client: Client, vault: Vault, as_json: bool) -> None:
@@ -48,29 +36,12 @@ def _show(session: Session, client: Client, vault: Vault, as_json: bool) -> None
 
 
 @app.command("add")
-def add(
-    ctx: typer.Context,
-    *,
-    name: Annotated[str, typer.Argument(help='Client name, e.g. "Bäckerei Müller".')],
-    email: EmailOpt = None,
-    language: Annotated[str, typer.Option("--language", help="Report language.")] = "en",
-    alert_url: AlertOpt = None,
-    notes: NotesOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
+@entity_options(ClientFields, "add")
+def add(ctx: typer.Context, *, values: dict[str, Any], as_json: JsonOpt = False) -> None:
     """Add a client."""
     app_ctx = app_context(ctx)
     with app_ctx.session() as session:
-        client = store.add_client(
-            session,
-            app_ctx.vault,
-            name=name,
-            email=email,
-            language=language,
-            alert_urls=alert_url or [],
-            notes=notes,
-            now=app_ctx.now(),
-        )
+        client = store.add_client(session, app_ctx.vault, now=app_ctx.now(), **values)
         _show(session, client, app_ctx.vault, as_json)
 
 
@@ -108,34 +79,19 @@ def show(
 
 
 @app.command("edit")
+@entity_options(ClientFields, "edit")
 def edit(
     ctx: typer.Context,
     *,
     client: Annotated[str, typer.Argument(help="Client id or name.")],
-    name: Annotated[str | None, typer.Option("--name", help="New name.")] = None,
-    email: EmailOpt = None,
-    language: LangOpt = None,
-    alert_url: AlertOpt = None,
-    clear_alert_urls: Annotated[
-        bool, typer.Option("--clear-alert-urls", help="Remove all alert URLs.")
-    ] = False,
-    notes: NotesOpt = None,
+    values: dict[str, Any],
     as_json: JsonOpt = False,
 ) -> None:
     """Change a client; --alert-url replaces the client's alert URLs."""
     app_ctx = app_context(ctx)
     with app_ctx.session() as session:
         found = store.get_client(session, client)
-        store.update_client(
-            session,
-            found,
-            app_ctx.vault,
-            name=name,
-            email=email,
-            language=language,
-            alert_urls=[] if clear_alert_urls else alert_url,
-            notes=notes,
-        )
+        store.update_client(session, found, app_ctx.vault, **values)
         _show(session, found, app_ctx.vault, as_json)
 
 

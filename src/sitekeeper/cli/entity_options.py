@@ -51,6 +51,18 @@ def _parameter(field: Declared, mode: Mode) -> inspect.Parameter:
     )
 
 
+def _clear_parameter(field: Declared) -> inspect.Parameter:
+    """``edit``'s flag that empties the field (``--no-end``, ``--clear-alert-urls``)."""
+    clear = field.spec.clear
+    assert clear is not None
+    return inspect.Parameter(
+        f"clear_{field.name}",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=False,
+        annotation=Annotated[bool, typer.Option(clear.option, help=clear.help)],
+    )
+
+
 def _declared(model: type[BaseModel]) -> list[tuple[Declared, str | None]]:
     """Each field on the command line, with the dict field it goes into (None: top level)."""
     found: list[tuple[Declared, str | None]] = []
@@ -81,6 +93,8 @@ def entity_options(model: type[BaseModel], mode: Mode) -> Callable[[Command], Co
         arguments = [p for p in args if p.default is inspect.Parameter.empty]
         options = [p for p in args if p.default is not inspect.Parameter.empty]
         options += [_parameter(f, mode) for f, into in declared if into is not None]
+        clears = [f for f, into in declared if into is None and f.spec.clear and mode == "edit"]
+        options += [_clear_parameter(f) for f in clears]
 
         @functools.wraps(command)
         def run(*call_args: Any, **kwargs: Any) -> None:
@@ -93,6 +107,9 @@ def entity_options(model: type[BaseModel], mode: Mode) -> Callable[[Command], Co
                     given = field.spec.parse(given)
                 target = values.setdefault(into, {}) if into is not None else values
                 target[field.name] = given
+            for field in clears:
+                if kwargs.pop(f"clear_{field.name}"):
+                    values[f"clear_{field.name}"] = True
             command(*call_args, values=values, **kwargs)
 
         params = [*head[:1], *arguments, *head[1:], *options, *tail]

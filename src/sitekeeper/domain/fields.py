@@ -24,6 +24,17 @@ Input = Literal["text", "number", "select", "textarea", "email", "date", "checkb
 
 
 @dataclass(frozen=True)
+class Clear:
+    """A field that a change can empty: a flag on ``edit``, a checkbox on the edit form and
+    (``api``) a ``clear_<field>`` boolean in the API's Patch."""
+
+    option: str  # e.g. --no-end
+    help: str
+    label: str
+    api: bool = True
+
+
+@dataclass(frozen=True)
 class Spec:
     """How one declared field shows outside the store (CLI option, form input)."""
 
@@ -37,6 +48,8 @@ class Spec:
     hint: str = ""  # shown after the label, e.g. the accepted formats
     form: bool = True  # on the web form
     multiple: bool = False  # a list: a repeatable option, one line each in a form
+    secret: bool = False  # never shown back (a form leaves it empty: empty keeps it)
+    clear: Clear | None = None
 
 
 @dataclass(frozen=True)
@@ -71,10 +84,7 @@ class Declared:
 def fields(model: type[BaseModel]) -> Iterator[Declared]:
     """The declared fields of an entity model, in declaration order."""
     for name, info in model.model_fields.items():
-        spec = next((m for m in info.metadata if isinstance(m, Spec)), None)
-        if spec is None:
-            raise TypeError(f"{model.__name__}.{name} has no Spec")
-        yield Declared(name, info, spec)
+        yield Declared(name, info, _spec(info))
 
 
 @dataclass(frozen=True)
@@ -100,6 +110,12 @@ def validated(
     UsageError names the field's label; unknown names are refused, so a typo never
     passes silently.
     """
+    cleared = [
+        name
+        for name, info in model.model_fields.items()
+        if given.get(f"clear_{name}") and _spec(info).clear is not None
+    ]
+    given = {k: v for k, v in given.items() if not _is_clear(model, k)}
     if stored is not None:  # on a change, None leaves a field as it is
         given = {name: value for name, value in given.items() if value is not None}
     unknown = set(given) - set(model.model_fields)
@@ -117,20 +133,39 @@ def validated(
     except ValidationError as exc:
         first = exc.errors()[0]
         where = str(first["loc"][0]) if first["loc"] else ""
-        label = model.model_fields[where].metadata if where in model.model_fields else []
-        spec = next((m for m in label if isinstance(m, Spec)), None)
-        name = spec.label if spec is not None else where
+        info = model.model_fields.get(where)
+        name = _spec(info).label if info is not None else where
         raise UsageError(f"invalid {name.lower()}: {first['msg']}") from None
     names = given if stored is not None else model.model_fields
-    return {name: getattr(checked, name) for name in names}
+    result = {name: getattr(checked, name) for name in names}
+    for name in cleared:  # emptied on request: a list to [], anything else to None
+        result[name] = [] if _spec(model.model_fields[name]).multiple else None
+    return result
+
+
+def _spec(info: FieldInfo) -> Spec:
+    found = next((m for m in info.metadata if isinstance(m, Spec)), None)
+    if found is None:
+        raise TypeError("a declared field has no Spec")
+    return found
+
+
+def _is_clear(model: type[BaseModel], key: str) -> bool:
+    """Whether ``key`` is a ``clear_<field>`` request for a field that can be emptied."""
+    name = key.removeprefix("clear_")
+    info = model.model_fields.get(name)
+    return key != name and info is not None and _spec(info).clear is not None
 
 
 Mode = Literal["in", "patch", "out"]
 
 
-def _api_field(info: FieldInfo, mode: Mode) -> tuple[Any, FieldInfo]:
+def _api_field(field: Declared, mode: Mode) -> tuple[Any, FieldInfo]:
     """The field as the API declares it: type, default and bounds; no store-side rules.
-    An Out field is the plain type, always present."""
+    An Out field is the plain type, always present (a secret list: how many there are)."""
+    info = field.info
+    if mode == "out" and field.spec.secret:
+        return int, FieldInfo()
     extra: dict[str, Any] = {"description": info.description} if info.description else {}
     kind: Any = info.annotation
     if mode == "out":
@@ -166,7 +201,11 @@ def api_model(
     add fields only the API has (an Out's ``id``, a Patch's ``clear_end``); a name given
     there replaces the declared field (a secret shown as a count)."""
     extra = {**(before or {}), **(after or {})}
-    declared = {d.name: extra.get(d.name) or _api_field(d.info, mode) for d in fields(model)}
+    declared: dict[str, Any] = {}
+    for d in fields(model):
+        declared[d.name] = extra.get(d.name) or _api_field(d, mode)
+        if mode == "patch" and d.spec.clear is not None and d.spec.clear.api:
+            declared[f"clear_{d.name}"] = (bool, FieldInfo(default=False))
     definitions: dict[str, Any] = {
         **{k: v for k, v in (before or {}).items() if k not in declared},
         **declared,

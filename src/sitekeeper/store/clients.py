@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sitekeeper.domain.sites import validate_name
+from sitekeeper.domain.clients import ClientFields
+from sitekeeper.domain.fields import fields, validated
 from sitekeeper.errors import UsageError
 from sitekeeper.store.lookup import by_id_or_name, name_taken
 from sitekeeper.store.tables import Client, Contract, Site
 from sitekeeper.vault import Vault
 
-_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _APPRISE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")
 
 
@@ -30,71 +30,43 @@ def list_clients(session: Session) -> list[Client]:
     return list(session.scalars(select(Client).order_by(Client.name)))
 
 
+def client_values(client: Client) -> dict[str, Any]:
+    """The client's declared fields as stored (alert URLs still encrypted: count them only)."""
+    return {d.name: getattr(client, d.name) for d in fields(ClientFields)}
+
+
 def add_client(
-    session: Session,
-    vault: Vault,
-    *,
-    name: str,
-    email: str | None = None,
-    language: str = "en",
-    alert_urls: list[str] | None = None,
-    notes: str | None = None,
-    now: datetime | None = None,
+    session: Session, vault: Vault, *, now: datetime | None = None, **values: Any
 ) -> Client:
-    """Create a client; UsageError if the name is taken or a field is malformed."""
+    """Create a client from the fields :class:`ClientFields` declares; UsageError if the
+    name is taken or a field is malformed."""
     client = Client(alert_urls=[], created_at=now or datetime.now(UTC))
-    _apply(session, client, vault, name, email, language, alert_urls or [], notes)
+    _apply(session, client, vault, validated(ClientFields, values))
     session.add(client)
     session.flush()
     return client
 
 
-def update_client(
-    session: Session,
-    client: Client,
-    vault: Vault,
-    *,
-    name: str | None = None,
-    email: str | None = None,
-    language: str | None = None,
-    alert_urls: list[str] | None = None,
-    notes: str | None = None,
-) -> Client:
+def update_client(session: Session, client: Client, vault: Vault, **values: Any) -> Client:
     """Change the given fields (None leaves a field alone; an empty list clears alert URLs)."""
-    _apply(session, client, vault, name, email, language, alert_urls, notes)
+    _apply(session, client, vault, validated(ClientFields, values, client))
     session.flush()
     return client
 
 
-def _apply(  # noqa: PLR0917 - private helper mirroring the public keyword API
-    session: Session,
-    client: Client,
-    vault: Vault,
-    name: str | None,
-    email: str | None,
-    language: str | None,
-    alert_urls: list[str] | None,
-    notes: str | None,
-) -> None:
-    if name is not None:
-        name = validate_name(name)
-        if name_taken(session, Client.name, name, except_id=client.id):
-            raise UsageError(f"a client named {name!r} already exists")
-        client.name = name
-    if email is not None:
-        if email and not _EMAIL.match(email):
-            raise UsageError(f"invalid e-mail address {email!r}")
-        client.email = email or None
-    if language is not None:
-        if not _LANGUAGE.match(language):
-            raise UsageError(f"invalid language {language!r}: use a code like en, de, pt-BR")
-        client.language = language
-    if alert_urls is not None:
-        for url in alert_urls:
+def _apply(session: Session, client: Client, vault: Vault, values: dict[str, Any]) -> None:
+    name = values.get("name")
+    if name is not None and name_taken(session, Client.name, name, except_id=client.id):
+        raise UsageError(f"a client named {name!r} already exists")
+    urls = values.pop("alert_urls", None)
+    if urls is not None:
+        for url in urls:
             check_alert_url(url)
-        client.alert_urls = [vault.encrypt(url) for url in alert_urls]
-    if notes is not None:
-        client.notes = notes or None
+        client.alert_urls = [vault.encrypt(url) for url in urls]
+    for field, value in values.items():
+        if value == "" and ClientFields.model_fields[field].default is None:
+            value = None  # an empty e-mail or note clears it
+        setattr(client, field, value)
 
 
 def check_alert_url(url: str) -> None:

@@ -43,16 +43,11 @@ router = APIRouter(prefix="/api", responses=ERRORS)
 
 def client_out(client: Client, sites: int, who: Viewer | None = None) -> ClientOut:
     """The API shape of a client; the agency's notes only for staff."""
-    return ClientOut(
-        id=client.id,
-        name=client.name,
-        email=client.email,
-        language=client.language,
-        notes=client.notes if who is None or who.is_staff else None,
-        alert_urls=len(client.alert_urls or []),
-        sites=sites,
-        created_at=client.created_at,
-    )
+    values = client_store.client_values(client)
+    values["alert_urls"] = len(values["alert_urls"] or [])
+    if who is not None and not who.is_staff:
+        values["notes"] = None
+    return ClientOut(id=client.id, **values, sites=sites, created_at=client.created_at)
 
 
 @router.get("/clients", response_model=Page[ClientOut], tags=["clients"])
@@ -80,16 +75,7 @@ def get_client(client_id: Id, session: Db, who: AnyUser) -> ClientOut:
 @router.post("/clients", response_model=ClientOut, status_code=201, tags=["clients"])
 def create_client(body: ClientIn, request: Request, session: Db, who: Staff) -> ClientOut:
     """Add a client (alert URLs are checked and stored encrypted)."""
-    client = client_store.add_client(
-        session,
-        vault_of(request),
-        name=body.name,
-        email=body.email,
-        language=body.language,
-        alert_urls=body.alert_urls,
-        notes=body.notes,
-        now=now(),
-    )
+    client = client_store.add_client(session, vault_of(request), now=now(), **body.model_dump())
     return client_out(client, 0)
 
 
@@ -99,16 +85,7 @@ def update_client(
 ) -> ClientOut:
     """Change a client's fields (an empty ``alert_urls`` list clears them)."""
     client = visible_client(session, who, client_id)
-    client_store.update_client(
-        session,
-        client,
-        vault_of(request),
-        name=body.name,
-        email=body.email,
-        language=body.language,
-        alert_urls=body.alert_urls,
-        notes=body.notes,
-    )
+    client_store.update_client(session, client, vault_of(request), **body.model_dump())
     return client_out(client, client_store.site_count(session, client.id))
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.fields import FieldInfo
 
+from sitekeeper.domain.clients import ClientFields
 from sitekeeper.domain.fields import api_model
 from sitekeeper.domain.plans import PlanFields
 from sitekeeper.web.common import MAX_ID
@@ -74,50 +75,26 @@ class SitePatch(BaseModel):
     )
 
 
-class ClientOut(BaseModel):
-    """A client (alert URLs are secrets: only their count is shown)."""
-
-    id: int
-    name: str
-    email: str | None
-    language: str
-    notes: str | None
-    alert_urls: int
-    sites: int
-    created_at: datetime
-
-
-class ClientIn(BaseModel):
-    """A new client."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(max_length=200)
-    email: str | None = Field(default=None, max_length=320)
-    language: str = Field(default="en", max_length=16)
-    notes: str | None = Field(default=None, max_length=10_000)
-    alert_urls: list[str] = Field(default_factory=list, max_length=20)
-
-
-class ClientPatch(BaseModel):
-    """Changes to a client."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str | None = Field(default=None, max_length=200)
-    email: str | None = Field(default=None, max_length=320)
-    language: str | None = Field(default=None, max_length=16)
-    notes: str | None = Field(default=None, max_length=10_000)
-    alert_urls: list[str] | None = Field(default=None, max_length=20)
-
-
 # Derived from the entity's declaration (domain/); mypy sees them as BaseModel, which is
 # all the routes need (they pass ``model_dump()`` on to the store).
 if TYPE_CHECKING:
     PlanOut: TypeAlias = BaseModel
     PlanIn: TypeAlias = BaseModel
     PlanPatch: TypeAlias = BaseModel
+    ClientOut: TypeAlias = BaseModel
+    ClientIn: TypeAlias = BaseModel
+    ClientPatch: TypeAlias = BaseModel
 else:
+    ClientOut = api_model(
+        ClientFields,
+        "ClientOut",
+        "A client (alert URLs are secrets: only their count is shown).",
+        "out",
+        before={"id": (int, FieldInfo())},
+        after={"sites": (int, FieldInfo()), "created_at": (datetime, FieldInfo())},
+    )
+    ClientIn = api_model(ClientFields, "ClientIn", "A new client.", "in")
+    ClientPatch = api_model(ClientFields, "ClientPatch", "Changes to a client.", "patch")
     PlanOut = api_model(
         PlanFields, "PlanOut", "A plan and its levels.", "out", before={"id": (int, FieldInfo())}
     )

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from sitekeeper.domain.clients import ClientFields
 from sitekeeper.domain.plans import PlanFields, parse_price
 from sitekeeper.errors import UsageError
 from sitekeeper.store import clients as client_store
@@ -31,7 +32,7 @@ from sitekeeper.web.common import (
     visible_contract,
 )
 from sitekeeper.web.ui.admin import send_tests
-from sitekeeper.web.ui.entity_pages import EntityPages
+from sitekeeper.web.ui.entity_pages import Context, EntityPages
 from sitekeeper.web.ui.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -68,121 +69,37 @@ def _form_page(
 # --- clients ----------------------------------------------------------------------------------
 
 
-def _clients_page(
-    request: Request, session: Session, who: Viewer, values: dict[str, str], error: str | None
-) -> HTMLResponse:
-    return _form_page(
-        request,
-        "clients.html",
-        who,
-        error,
-        clients=client_store.list_clients(session),
-        counts=client_store.site_counts(session),
-        values=values,
-    )
-
-
-@router.get("/clients")
-def clients(request: Request, session: Db, who: Staff) -> HTMLResponse:
-    """Every client with its number of sites, and the add-a-client form."""
-    return _clients_page(request, session, who, {}, None)
-
-
-@router.post("/clients")
-def create_client(
-    *,
-    request: Request,
-    session: Db,
-    who: Staff,
-    name: Field = "",
-    email: Field = "",
-    language: Field = "en",
-    notes: Field = "",
-    alert_urls: Field = "",
-) -> Response:
-    """Add a client."""
-    values = {"name": name, "email": email, "language": language, "notes": notes}
-    try:
-        with session.begin_nested():
-            client = client_store.add_client(
-                session,
-                vault_of(request),
-                name=name,
-                email=email or None,
-                language=language or "en",
-                notes=notes or None,
-                alert_urls=_lines(alert_urls),
-                now=now(),
-            )
-    except UsageError as exc:
-        return _clients_page(request, session, who, values, str(exc))
-    return RedirectResponse(f"/clients/{client.id}", status_code=303)
-
-
-def _client_page(
-    request: Request,
-    session: Session,
-    who: Viewer,
-    client: Client,
-    *,
-    error: str | None = None,
-    result: str | None = None,
-) -> HTMLResponse:
+def _client_context(request: Request, session: Session, _who: Viewer, client: Client) -> Context:
     vault = vault_of(request)
-    return _form_page(
-        request,
-        "client.html",
-        who,
-        error,
-        client=client,
-        masked=[client_store.mask_url(u) for u in client_store.alert_urls(client, vault)],
-        sites=list_sites(session, client_id=client.id),
-        contracts=contract_store.list_contracts(session, client_id=client.id),
-        plans=plan_store.list_plans(session),
-        today=now().date(),
-        result=result,
-    )
+    return {
+        "masked": [client_store.mask_url(u) for u in client_store.alert_urls(client, vault)],
+        "sites": list_sites(session, client_id=client.id),
+        "contracts": contract_store.list_contracts(session, client_id=client.id),
+        "today": now().date(),
+    }
 
 
-@router.get("/clients/{client_id}")
-def client_detail(request: Request, client_id: Id, session: Db, who: Staff) -> HTMLResponse:
-    """One client: details form, sites, contracts."""
-    return _client_page(request, session, who, visible_client(session, who, client_id))
-
-
-@router.post("/clients/{client_id}")
-def update_client(
-    *,
-    request: Request,
-    client_id: Id,
-    session: Db,
-    who: Staff,
-    name: Field = "",
-    email: Field = "",
-    language: Field = "",
-    notes: Field = "",
-    alert_urls: Field = "",
-    clear_alerts: Field = "",
-) -> Response:
-    """Save the client's details; new alert URLs replace the old ones."""
-    client = visible_client(session, who, client_id)
-    urls = [] if clear_alerts == "on" else (_lines(alert_urls) or None)
-    try:
-        with session.begin_nested():
-            client_store.update_client(
-                session,
-                client,
-                vault_of(request),
-                name=name,
-                email=email,
-                language=language or None,
-                notes=notes,
-                alert_urls=urls,
-            )
-    except UsageError as exc:
-        session.refresh(client)
-        return _client_page(request, session, who, client, error=str(exc))
-    return RedirectResponse(f"/clients/{client.id}", status_code=303)
+CLIENTS = EntityPages[Client](
+    name="client",
+    plural="clients",
+    model=ClientFields,
+    find=visible_client,
+    ident=lambda client: client.id,
+    stored=client_store.client_values,
+    add=lambda request, session, values: client_store.add_client(
+        session, vault_of(request), now=now(), **values
+    ),
+    update=lambda request, session, client, values: client_store.update_client(
+        session, client, vault_of(request), **values
+    ),
+    remove=lambda _request, session, client: client_store.remove_client(session, client),
+    list_context=lambda _request, session, _who: {
+        "clients": client_store.list_clients(session),
+        "counts": client_store.site_counts(session),
+    },
+    detail_context=_client_context,
+)
+CLIENTS.register(router)
 
 
 @router.post("/clients/{client_id}/test")
@@ -200,21 +117,9 @@ async def test_client_alerts(request: Request, client_id: Id, who: Staff) -> HTM
     def render() -> HTMLResponse:
         with database(request).session() as session:
             client = visible_client(session, who, client_id)
-            return _client_page(request, session, who, client, result=result)
+            return CLIENTS.detail_page(request, session, who, client, result=result)
 
     return await run_in_threadpool(render)
-
-
-@router.post("/clients/{client_id}/delete")
-def delete_client(request: Request, client_id: Id, session: Db, who: Staff) -> Response:
-    """Remove a client without sites or contracts (else the page says what is left)."""
-    client = visible_client(session, who, client_id)
-    try:
-        with session.begin_nested():
-            client_store.remove_client(session, client)
-    except UsageError as exc:
-        return _client_page(request, session, who, client, error=str(exc))
-    return RedirectResponse("/clients", status_code=303)
 
 
 # --- plans ------------------------------------------------------------------------------------

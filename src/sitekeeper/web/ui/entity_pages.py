@@ -93,6 +93,7 @@ class EntityPages(Generic[T]):
             self.stored(obj),
             choices=self.choices(session, who),
             only=self.edit_fields,
+            editing=True,
         )
         return page(
             request,
@@ -128,7 +129,7 @@ class EntityPages(Generic[T]):
             obj = self.find(session, who, obj_id)
             try:
                 with session.begin_nested():
-                    self.update(request, session, obj, form_values(self.model, sent))
+                    self.update(request, session, obj, form_values(self.model, sent, editing=True))
             except UsageError as exc:
                 session.refresh(obj)
                 return self.detail_page(request, session, who, obj, error=str(exc))

@@ -63,15 +63,19 @@ def form_fields(
     sent: Mapping[str, str] | None = None,
     choices: Choices | None = None,
     only: Sequence[str] | None = None,
+    editing: bool = False,
 ) -> list[FormField]:
     """The inputs of the model's form: the stored ``values`` (declared defaults for a new
     object), or what was ``sent`` when the store refused it. ``choices`` fill the selects
-    of references (a contract's plan); ``only`` limits the form to those fields."""
+    of references (a contract's plan); ``only`` limits the form to those fields. A secret
+    is never drawn back: on the edit form, empty keeps it and a checkbox clears it."""
     drawn: list[FormField] = []
     for field in _declared(model):
         if only is not None and field.name not in only:
             continue
-        if sent is not None and field.name in sent:
+        if field.spec.secret:
+            text = ""
+        elif sent is not None and field.name in sent:
             text = sent[field.name]
         else:
             text = _text(field, values.get(field.name, field.default))
@@ -82,11 +86,18 @@ def form_fields(
                 label=field.spec.label,
                 input="select" if options else field.spec.input,
                 value=text,
-                hint=field.spec.hint,
+                hint=field.spec.hint[:-1] + "; empty keeps them)"
+                if editing and field.spec.secret
+                else field.spec.hint,
                 required=field.info.is_required(),
                 choices=options,
             )
         )
+        clear = field.spec.clear
+        if editing and field.spec.secret and clear is not None:
+            drawn.append(
+                FormField(f"clear_{field.name}", clear.label, "checkbox", "", "", False, ())
+            )
     return drawn
 
 
@@ -130,11 +141,23 @@ def _value(field: Declared, text: str) -> Any:
     return text
 
 
-def form_values(model: type[BaseModel], sent: Mapping[str, str]) -> dict[str, Any]:
+def form_values(
+    model: type[BaseModel], sent: Mapping[str, str], *, editing: bool = False
+) -> dict[str, Any]:
     """The declared fields that were sent, as the store's add/update take them (a nested
-    declaration's fields gathered under its dict field)."""
+    declaration's fields gathered under its dict field). On the edit form an emptied
+    field that can be cleared is cleared; an empty secret is kept."""
     values: dict[str, Any] = {}
     for field in fields(model):
+        text = sent.get(field.name, "")
+        if editing and field.spec.clear is not None:
+            ticked = sent.get(f"clear_{field.name}") == "on"
+            emptied = field.name in sent and not text.strip() and not field.spec.secret
+            if ticked or emptied:
+                values[f"clear_{field.name}"] = True
+                continue
+        if editing and field.spec.secret and not text.strip():
+            continue
         inner = nested(model, field.name)
         if inner is not None:
             given = {
