@@ -51,7 +51,7 @@ async def test_a_german_client_gets_its_alert_in_german_by_mail(
 ) -> None:
     _german_client_down_since_t0(db, vault, smtp_server.url())
     with db.session() as s:
-        queued = queue_reminders(s, Alerter([], vault), T0 + timedelta(days=1), timedelta(hours=4))
+        queued = queue_reminders(s, Alerter([]), T0 + timedelta(days=1), timedelta(hours=4))
     assert queued == 1
 
     report = await outbox.deliver_due(

@@ -1,44 +1,39 @@
-"""Turns incident changes into queued alerts for the site's channels (the outbox)."""
+"""Turns incident changes into queued alerts (the outbox) for the site's channels.
+
+Only the alert's facts are queued here, in the transaction that records the
+incident and its journal event; the text (in the client's language) and the
+channel URLs (decrypted) are worked out at delivery, by ``notify.outbox``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TypedDict
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sitekeeper.domain.checks import CheckResult
 from sitekeeper.domain.events import EventKind
 from sitekeeper.domain.incidents import IncidentKind, is_tls_failure
-from sitekeeper.notify import messages, outbox
-from sitekeeper.notify.messages import Message
+from sitekeeper.notify import outbox
+from sitekeeper.notify.wording import Alert, AlertFacts
 from sitekeeper.store import journal
-from sitekeeper.store.channels import channel_urls
+from sitekeeper.store.alerts import reminders_due
+from sitekeeper.store.channels import has_channels
 from sitekeeper.store.monitoring import CheckTarget, load_targets
 from sitekeeper.store.tables import Event, Incident
-from sitekeeper.vault import Vault
-
-
-class _Who(TypedDict):
-    site: str
-    url: str
-    client: str | None
-    language: str
 
 
 class Alerter:
-    """Queues one alert per incident change to the global and the client's channels."""
+    """Queues one alert per incident change for the global and the client's channels."""
 
-    def __init__(self, global_urls: list[str], vault: Vault) -> None:
+    def __init__(self, global_urls: Sequence[str]) -> None:
+        """``global_urls``: the channels from the environment (every alert goes to them)."""
         self.global_urls = list(global_urls)
-        self.vault = vault
 
-    def urls_for(self, session: Session, target: CheckTarget) -> list[str]:
-        """Global channels (environment and web UI) plus the client's own."""
-        return channel_urls(
-            session, self.vault, self.global_urls, target.client_alert_urls, target.client_name
-        )
+    def reaches_anyone(self, session: Session, target: CheckTarget) -> bool:
+        """Whether an alert about ``target`` has any channel to go to."""
+        return has_channels(session, self.global_urls, target.client_alert_urls)
 
     def incident_changed(
         self,
@@ -49,68 +44,48 @@ class Alerter:
         result: CheckResult,
     ) -> None:
         """Queue the alert for an opened or closed incident, in the caller's transaction."""
-        message = self.message(incident, target, result)
-        urls = self.urls_for(session, target)
-        if message is None or not urls:
+        facts = self.facts(incident, target, result)
+        if facts is None or not self.reaches_anyone(session, target):
             return
-        outbox.enqueue(
-            session,
-            urls=urls,
-            title=message.title,
-            body=message.body,
-            event_id=event.id,
-            vault=self.vault,
-            now=event.ts,
-        )
+        outbox.queue(session, facts, event_id=event.id, now=event.ts)
         incident.last_alert_at = event.ts
         incident.alerts_sent += 1
 
     @staticmethod
-    def message(incident: Incident, target: CheckTarget, result: CheckResult) -> Message | None:
-        """The alert text for this change (None when the change needs no alert)."""
-        common: _Who = {
-            "site": target.name,
-            "url": target.url,
-            "client": target.client_name,
-            "language": target.client_language,
-        }
+    def facts(incident: Incident, target: CheckTarget, result: CheckResult) -> AlertFacts | None:
+        """What the alert for this change will say (None when the change needs no alert)."""
         closed: datetime | None = incident.closed_at
+
+        def about(alert: Alert, **values: object) -> AlertFacts:
+            return AlertFacts(alert, target.name, target.url, target.client_id, dict(values))
+
         if incident.kind == IncidentKind.DOWN:
             if closed is not None:
-                return messages.site_recovered(
-                    down_since=incident.opened_at, recovered_at=closed, **common
+                return about(
+                    Alert.SITE_RECOVERED, down_since=incident.opened_at, recovered_at=closed
                 )
             if is_tls_failure(result):
                 reason = (result.tls.error if result.tls else None) or result.detail or "invalid"
-                return messages.certificate_invalid(reason=reason, **common)
-            return messages.site_down(
+                return about(Alert.CERT_INVALID, reason=reason)
+            return about(
+                Alert.SITE_DOWN,
                 category=str(result.error),
                 detail=result.detail,
                 since=incident.opened_at,
-                **common,
             )
         if incident.kind == IncidentKind.TLS_EXPIRING and closed is None and result.tls:
             tls = result.tls
             if tls.expires is None or tls.days_left is None:
                 return None
-            return messages.certificate_expiring(
-                expires=tls.expires, days_left=tls.days_left, issuer=tls.issuer, **common
+            return about(
+                Alert.CERT_EXPIRING, expires=tls.expires, days_left=tls.days_left, issuer=tls.issuer
             )
         return None  # a renewed certificate closes its warning silently
 
 
 def queue_reminders(session: Session, alerter: Alerter, now: datetime, every: timedelta) -> int:
     """Re-alert incidents still open ``every`` after their last alert; returns how many."""
-    due = list(
-        session.scalars(
-            select(Incident).where(
-                Incident.closed_at.is_(None),
-                Incident.kind == str(IncidentKind.DOWN),
-                Incident.last_alert_at.is_not(None),
-                Incident.last_alert_at <= now - every,
-            )
-        )
-    )
+    due = reminders_due(session, now, every)
     if not due:
         return 0
     targets = load_targets(session.connection(), [i.site_id for i in due])
@@ -127,27 +102,15 @@ def queue_reminders(session: Session, alerter: Alerter, now: datetime, every: ti
             data={"open_for_s": int((now - incident.opened_at).total_seconds())},
             ts=now,
         )
-        down = messages.site_down(
-            site=target.name,
-            url=target.url,
-            category="still down",
-            detail=incident.cause,
-            since=incident.opened_at,
-            client=target.client_name,
-            language=target.client_language,
-        )
-        message = messages.reminder(down, target.client_language)
-        urls = alerter.urls_for(session, target)
-        if urls:
-            outbox.enqueue(
-                session,
-                urls=urls,
-                title=message.title,
-                body=message.body,
-                event_id=event.id,
-                vault=alerter.vault,
-                now=now,
+        if alerter.reaches_anyone(session, target):
+            facts = AlertFacts(
+                Alert.REMINDER,
+                target.name,
+                target.url,
+                target.client_id,
+                {"detail": incident.cause, "since": incident.opened_at},
             )
+            outbox.queue(session, facts, event_id=event.id, now=now)
         incident.last_alert_at = now
         incident.alerts_sent += 1
     return len(due)

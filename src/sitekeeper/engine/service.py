@@ -70,7 +70,7 @@ class Service:
         self.vault = Vault.from_home(settings.home, settings.secret_key)
         self.stats = Stats()
         self.dbthread = DbThread(db)
-        self.alerter = Alerter(settings.alert_urls, self.vault)
+        self.alerter = Alerter(settings.alert_urls)
         self.recorder = Recorder(self.dbthread, self.alerter)
         self.probe = ProbeSet.from_settings(settings)  # one probe per check kind
         self.runner = CheckRunner(
@@ -248,6 +248,7 @@ class Service:
             now=datetime.now(UTC),
             max_attempts=self.settings.notify_max_attempts,
             sender=Notifiers(egress=outbound_policy(self.settings)),
+            global_urls=self.settings.alert_urls,
         )
 
     async def run_backups(self) -> None:

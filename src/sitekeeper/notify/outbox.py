@@ -1,7 +1,14 @@
-"""The notification outbox: alerts are stored first, then delivered and retried.
+"""The notification outbox: alerts are stored first, then worded, delivered and retried.
 
-An alert is one row per target URL in ``notifications`` (the URL encrypted,
-since it carries tokens and passwords). ``deliver_due`` sends the due rows and
+An incident's alert is queued as facts (``queue``) in the transaction that
+records the incident and its journal event, so neither exists without the
+other; ``word_queued`` later turns each into one row per channel URL (the
+message in the client's language, the URL decrypted from the client's and the
+global settings and stored encrypted again), in one short transaction per
+alert, outside the check results' transaction. Alerts worded where they arise
+(backups, software intel) are queued per URL at once (``enqueue``).
+
+``deliver_due`` words what is queued, then sends the due rows and
 records every outcome: ``sent`` with a ``notification.sent`` journal event, a
 retry with exponential backoff, or — after ``max_attempts`` or a permanent
 error — ``failed`` with a ``notification.failed`` event and an ERROR log, so
@@ -23,9 +30,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from sitekeeper.domain.events import EventKind
@@ -33,19 +39,21 @@ from sitekeeper.errors import DeliveryError, SitekeeperError
 from sitekeeper.notify import severity
 from sitekeeper.notify.registry import Notifier, Notifiers, channel_kind
 from sitekeeper.notify.severity import Severity
+from sitekeeper.notify.wording import AlertFacts, word
 from sitekeeper.store import journal
+from sitekeeper.store import outbox as queries
+from sitekeeper.store.channels import channel_urls
 from sitekeeper.store.database import Database
-from sitekeeper.store.tables import Event, Incident, Notification
+from sitekeeper.store.outbox import FAILED, PENDING, SENT
+from sitekeeper.store.tables import Notification
 from sitekeeper.vault import Vault
 
 log = logging.getLogger(__name__)
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
 BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
 # Longer than any send may take, so a live deliverer never loses its claim.
 CLAIM_LEASE = timedelta(minutes=10)
-_TITLE_MAX = 500
 _ERROR_MAX = 2000
 
 
@@ -87,27 +95,55 @@ def enqueue(
     vault: Vault,
     now: datetime,
 ) -> list[Notification]:
-    """Queue one alert for each distinct URL, in the caller's transaction.
+    """Queue one worded alert for each distinct URL, in the caller's transaction.
 
     Queuing with the event that caused the alert means that either both are
-    stored or neither is: an incident can never be recorded without its alert.
+    stored or neither is: an event can never be recorded without its alert.
     """
-    rows = [
-        Notification(
-            event_id=event_id,
-            target=vault.encrypt(url),
-            title=title[:_TITLE_MAX],
-            body=body,
-            status=PENDING,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
-        for url in dict.fromkeys(u.strip() for u in urls if u.strip())
-    ]
-    session.add_all(rows)
-    session.flush()
-    return rows
+    targets = [vault.encrypt(url) for url in dict.fromkeys(u.strip() for u in urls if u.strip())]
+    return queries.add_pending(
+        session, targets=targets, title=title, body=body, event_id=event_id, now=now
+    )
+
+
+def queue(session: Session, facts: AlertFacts, *, event_id: int, now: datetime) -> None:
+    """Queue an alert's facts with the event that caused it, in the caller's transaction:
+    no wording, no decryption, one row (``word_queued`` does the rest later)."""
+    queries.add_queued(session, facts=facts.to_json(), event_id=event_id, now=now)
+
+
+def word_queued(
+    db: Database, vault: Vault, global_urls: Sequence[str], *, now: datetime, batch: int = 200
+) -> int:
+    """Word every queued alert into one pending row per channel; returns how many alerts.
+
+    Each alert in its own transaction: the queued row is deleted in the same one
+    that adds its channel rows, so an alert is worded once whoever runs this, and a
+    crash leaves it queued. An alert with no channel left simply goes away.
+    """
+    with db.session() as session:
+        waiting = queries.queued(session, batch)
+    worded = 0
+    for row_id, event_id, facts_json in waiting:
+        with db.session() as session:
+            if not queries.take_queued(session, row_id):
+                continue  # another deliverer worded it
+            facts = AlertFacts.from_json(facts_json)
+            name, language, stored = queries.alert_client(session, facts.client_id)
+            urls = channel_urls(session, vault, global_urls, stored, name)
+            if urls:
+                message = word(facts, client=name, language=language)
+                enqueue(
+                    session,
+                    urls=urls,
+                    title=message.title,
+                    body=message.body,
+                    event_id=event_id,
+                    vault=vault,
+                    now=now,
+                )
+            worded += 1
+    return worded
 
 
 async def deliver_due(
@@ -116,15 +152,19 @@ async def deliver_due(
     *,
     now: datetime,
     sender: Notifier | None = None,
+    global_urls: Sequence[str] = (),
     max_attempts: int = 8,
     batch: int = 200,
     concurrency: int = 20,
 ) -> DeliveryReport:
     """Send every pending notification due at ``now`` and record each outcome.
 
-    Safe to run from several deliverers at once. Call it again (e.g. every
-    few seconds) until nothing is due; rows not yet due are left alone.
+    Queued alerts are worded first (``global_urls``: the channels from the
+    environment, which every alert goes to). Safe to run from several deliverers
+    at once. Call it again (e.g. every few seconds) until nothing is due; rows
+    not yet due are left alone.
     """
+    await asyncio.to_thread(word_queued, db, vault, global_urls, now=now, batch=batch)
     if sender is None:
         sender = Notifiers()  # each channel's kind of notifier, public addresses only
     claims = await asyncio.to_thread(_claim_due, db, vault, now, batch, max_attempts)
@@ -148,18 +188,13 @@ def _claim_due(
 ) -> list[_Claim]:
     """Claim up to ``batch`` due rows, one compare-and-set each; lost races are skipped."""
     with db.session() as session:
-        due = session.execute(
-            select(Notification.id, Notification.attempts, Notification.next_attempt_at)
-            .where(Notification.status == PENDING, Notification.next_attempt_at <= now)
-            .order_by(Notification.next_attempt_at, Notification.id)
-            .limit(batch)
-        ).all()
+        due = queries.due(session, now, batch)
     claims: list[_Claim] = []
-    for row_id, attempts, _ in due:
+    for row_id, attempts in due:
         with db.session() as session:
             if not claim(session, row_id, seen_attempts=attempts, now=now):
                 continue
-            row = session.get(Notification, row_id)
+            row = queries.get(session, row_id)
             assert row is not None  # we hold the claim
             if attempts >= max_attempts:
                 # A deliverer died mid-send on the last attempt: give up now, loudly.
@@ -172,32 +207,16 @@ def _claim_due(
 
 def _severity(session: Session, event_id: int | None) -> Severity:
     """The alert's severity, from the journal event (and incident) that caused it."""
-    event = session.get(Event, event_id) if event_id is not None else None
+    event, incident = queries.source_event(session, event_id)
     if event is None:
         return severity.of_event(None)
-    incident = session.get(Incident, event.incident_id) if event.incident_id else None
     return severity.of_event(event.kind, incident.kind if incident else None)
 
 
 def claim(session: Session, row_id: int, *, seen_attempts: int, now: datetime) -> bool:
-    """Compare-and-set: take a due row if nobody else took it since we read it.
-
-    The update only matches while the row is still pending, due, and at the
-    attempt count we read; the winner bumps the count and moves the row out of
-    the due window, so every other deliverer's update matches nothing.
-    """
-    result = session.execute(
-        update(Notification)
-        .where(
-            Notification.id == row_id,
-            Notification.status == PENDING,
-            Notification.attempts == seen_attempts,
-            Notification.next_attempt_at <= now,
-        )
-        .values(attempts=seen_attempts + 1, next_attempt_at=now + CLAIM_LEASE)
-        .execution_options(synchronize_session=False)
-    )
-    return cast(CursorResult[Any], result).rowcount == 1
+    """Compare-and-set: take a due row if nobody else took it since we read it (for
+    ``CLAIM_LEASE``, so a live deliverer never loses it)."""
+    return queries.claim(session, row_id, seen_attempts=seen_attempts, now=now, lease=CLAIM_LEASE)
 
 
 async def _attempt(sender: Notifier, vault: Vault, claim: _Claim) -> DeliveryError | None:
@@ -227,7 +246,7 @@ def _finish(
 ) -> str:
     """Record the outcome of one claimed send; returns the DeliveryReport field."""
     with db.session() as session:
-        row = session.get(Notification, claim.id, with_for_update=True)
+        row = queries.get(session, claim.id, for_update=True)
         if row is None or row.status != PENDING or row.attempts != claim.attempts:
             # Our lease ran out and another deliverer took over: its outcome counts.
             log.warning("notification %d: claim lost before the outcome was stored", claim.id)
@@ -264,7 +283,7 @@ def _journal(
     session: Session, kind: EventKind, row: Notification, now: datetime, **data: Any
 ) -> None:
     """A journal event tied to the alert's originating event (site, client, incident)."""
-    source = session.get(Event, row.event_id) if row.event_id is not None else None
+    source, _ = queries.source_event(session, row.event_id)
     journal.record(
         session,
         kind,

@@ -43,6 +43,11 @@ def channel_urls(
     return list(dict.fromkeys(urls))
 
 
+def has_channels(session: Session, env_urls: Sequence[str], client_stored: Sequence[str]) -> bool:
+    """Whether an alert about this client's site goes anywhere (nothing is decrypted)."""
+    return bool(env_urls or client_stored or get_setting(session, ALERTS_KEY).get("urls"))
+
+
 def _decrypt(vault: Vault, stored: Sequence[str], owner: str) -> list[str]:
     plain = []
     for value in stored:
