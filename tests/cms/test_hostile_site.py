@@ -19,7 +19,7 @@ import pytest
 from sitekeeper.cms.collector import InventoryLimits
 from sitekeeper.cms.drupal import signals as drupal
 from sitekeeper.cms.joomla import signals as joomla
-from sitekeeper.cms.wordpress import inventory
+from sitekeeper.cms.wordpress.inventory import inventory
 from sitekeeper.domain.untrusted import clean
 from sitekeeper.errors import InventoryRefused, RemoteError
 from sitekeeper.remote.ssh import SshConnection
@@ -112,7 +112,7 @@ PEAK_RSS_MB = 300
 INVENTORY_PROCESS = """
 import asyncio, json, re, sys
 from sitekeeper.cms.collector import InventoryLimits
-from sitekeeper.cms.wordpress import inventory
+from sitekeeper.cms.wordpress.inventory import inventory
 from sitekeeper.errors import InventoryRefused
 from sitekeeper.store.database import Database
 from tests.hostile import open_wp3, site

@@ -13,10 +13,10 @@ import pytest
 from sitekeeper.cms.db_credentials import DbCredentials, parse_db_host
 from sitekeeper.cms.php_config import parse_php_config
 from sitekeeper.cms.registry import CMSES
-from sitekeeper.cms.wordpress import (
+from sitekeeper.cms.wordpress import WordPress
+from sitekeeper.cms.wordpress.config import credentials_from_config
+from sitekeeper.cms.wordpress.inventory import (
     HEADER_BYTES,
-    WordPress,
-    credentials_from_config,
     inventory,
     parse_file_header,
     parse_mysql_rows,

@@ -7,13 +7,13 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from sitekeeper.cms.wordpress.wordfence import parse_wordfence
+from sitekeeper.cms.wordpress.wpscan import parse_wpscan_core_release, parse_wpscan_package
 from sitekeeper.domain.advisory import PackageType
 from sitekeeper.domain.ranges import VersionRange
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import InvalidFeed
 from sitekeeper.intel.osv import parse_osv
-from sitekeeper.intel.wordfence import parse_wordfence
-from sitekeeper.intel.wpscan import parse_wpscan_core_release, parse_wpscan_package
 from tests.intel.samples import sample
 
 DRUPAL = Ecosystem.DRUPAL

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sitekeeper.cms.drupal.releases import parse_release_history
+from sitekeeper.cms.wordpress.api import parse_stable_check
 from sitekeeper.domain.catalogue import VendorRelease
 from sitekeeper.domain.ranges import AffectedRanges, VersionRange
 from sitekeeper.domain.versions import Ecosystem
@@ -17,7 +18,6 @@ from sitekeeper.intel.branches import (
     split_by_branch,
 )
 from sitekeeper.intel.osv import parse_osv
-from sitekeeper.intel.wordpress_api import parse_stable_check
 from tests.intel.samples import sample
 
 WP = Ecosystem.WORDPRESS

@@ -10,9 +10,9 @@ import pytest
 
 from sitekeeper.cms.drupal import poller as drupal
 from sitekeeper.cms.joomla import poller as joomla
+from sitekeeper.cms.wordpress import poller as wordpress
 from sitekeeper.errors import FeedError, InvalidFeed
 from sitekeeper.intel.fetch import FeedSettings, Fetcher, backoff
-from sitekeeper.intel.pollers import wordpress
 from tests.intel.feedserver import FeedServer, feed_server
 from tests.intel.samples import sample
 from tests.intel.tufrepo import TufRepo, joomla_targets

@@ -11,12 +11,10 @@ from sitekeeper.cms.drupal import releases as drupal_releases
 from sitekeeper.cms.joomla import security as joomla_security
 from sitekeeper.cms.joomla import tuf as joomla_tuf
 from sitekeeper.cms.joomla import updates as joomla_updates
+from sitekeeper.cms.wordpress import api as wordpress_api
+from sitekeeper.cms.wordpress import wordfence
 from sitekeeper.errors import InvalidFeed
-from sitekeeper.intel import (
-    osv,
-    wordfence,
-    wordpress_api,
-)
+from sitekeeper.intel import osv
 from sitekeeper.intel.payload import load_json, parse_xml
 from tests.intel.samples import sample
 

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sitekeeper.cms.wordpress.wordfence import parse_wordfence
 from sitekeeper.config import Settings
 from sitekeeper.domain.catalogue import PackageInfo, ReleaseInfo
 from sitekeeper.domain.fingerprint import Fingerprint
@@ -19,7 +20,6 @@ from sitekeeper.domain.inventory import Extension, Inventory
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.engine.intel_jobs import IntelJobs, SoftwareAlerts, ingest_advisories, rematch
 from sitekeeper.errors import InvalidFeed
-from sitekeeper.intel.wordfence import parse_wordfence
 from sitekeeper.store import clients, findings, inventories, releases
 from sitekeeper.store.database import Database
 from sitekeeper.store.intel_tables import AdvisoryRecord, Finding, InventoryRecord

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sitekeeper.cms.wordpress.wordfence import parse_wordfence
 from sitekeeper.domain.advisory import Advisory, AffectedPackage, PackageType
 from sitekeeper.domain.catalogue import UNREACHABLE, CatalogueEntry, VendorRelease
 from sitekeeper.domain.findings import (
@@ -21,7 +22,6 @@ from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.intel.branches import split_by_branch
 from sitekeeper.intel.matching import AdvisoryIndex, match
 from sitekeeper.intel.osv import parse_osv
-from sitekeeper.intel.wordfence import parse_wordfence
 from tests.intel.samples import sample
 
 WP = Ecosystem.WORDPRESS

@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from sitekeeper.errors import InvalidFeed
-from sitekeeper.intel.wordpress_api import (
+from sitekeeper.cms.wordpress.api import (
     StableStatus,
     parse_core_checksums,
     parse_package_info,
@@ -15,6 +14,7 @@ from sitekeeper.intel.wordpress_api import (
     parse_stable_check,
     parse_version_check,
 )
+from sitekeeper.errors import InvalidFeed
 from tests.intel.samples import sample
 
 

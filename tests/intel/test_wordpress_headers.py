@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sitekeeper.intel.wordpress_headers import (
+from sitekeeper.cms.wordpress.headers import (
     HEADER_BYTES,
     parse_plugin_headers,
     parse_readme,

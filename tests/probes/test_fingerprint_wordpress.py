@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from sitekeeper.cms import wordpress_signals
+from sitekeeper.cms.wordpress import signals as wordpress_signals
 from sitekeeper.intel.hashes import HashKnowledge, HashSources, Learner
 from sitekeeper.probes.fingerprint import FingerprintOptions, FingerprintProbe, fingerprint
 from tests.probes.conftest import Site, serve

@@ -18,10 +18,10 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sitekeeper.cms.drupal.releases import ReleaseHistory
+from sitekeeper.cms.wordpress.api import StableStatus
 from sitekeeper.domain.catalogue import VendorRelease
 from sitekeeper.domain.ranges import AffectedRanges, VersionRange
 from sitekeeper.domain.versions import Ecosystem
-from sitekeeper.intel.wordpress_api import StableStatus
 
 SAME_RELEASE_WINDOW = timedelta(days=1)  # back-ports ship with the fix, give or take time zones
 

@@ -32,6 +32,7 @@ from sitekeeper.cms.joomla.updates import (
     parse_update_server,
 )
 from sitekeeper.cms.registry import CMSES
+from sitekeeper.cms.wordpress.api import parse_core_checksums, parse_stable_check
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.egress.aio import connector_options
@@ -41,7 +42,6 @@ from sitekeeper.intel.archive_stream import SpoolMeter, hash_archive
 from sitekeeper.intel.fetch import FeedSettings, failure_text
 from sitekeeper.intel.hash_store import HashKnowledge, is_public, md5_hex
 from sitekeeper.intel.payload import parse_xml
-from sitekeeper.intel.wordpress_api import parse_core_checksums, parse_stable_check
 
 __all__ = ["HashKnowledge", "HashSources", "Learner", "RangeLearner", "learn_all", "md5_hex"]
 log = logging.getLogger(__name__)

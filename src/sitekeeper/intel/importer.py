@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
 from sitekeeper.cms.joomla.security import parse_security_feed
+from sitekeeper.cms.wordpress.wordfence import parse_wordfence
 from sitekeeper.domain.advisory import Advisory
 from sitekeeper.domain.catalogue import VendorRelease
 from sitekeeper.domain.versions import Ecosystem
@@ -29,7 +30,6 @@ from sitekeeper.intel.branches import split_by_branch
 from sitekeeper.intel.fetch import Fetcher
 from sitekeeper.intel.osv import parse_osv
 from sitekeeper.intel.payload import load_json
-from sitekeeper.intel.wordfence import parse_wordfence
 
 MiB = 1024 * 1024
 

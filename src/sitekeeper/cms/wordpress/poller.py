@@ -11,17 +11,17 @@ import asyncio
 from collections.abc import Iterable
 from urllib.parse import quote
 
-from sitekeeper.domain.catalogue import PackageInfo, ReleaseInfo
-from sitekeeper.domain.versions import Ecosystem
-from sitekeeper.errors import FeedError
-from sitekeeper.intel.fetch import Fetcher
-from sitekeeper.intel.pollers import PollResult
-from sitekeeper.intel.wordpress_api import (
+from sitekeeper.cms.wordpress.api import (
     StableStatus,
     parse_package_info,
     parse_stable_check,
     parse_version_check,
 )
+from sitekeeper.domain.catalogue import PackageInfo, ReleaseInfo
+from sitekeeper.domain.versions import Ecosystem
+from sitekeeper.errors import FeedError
+from sitekeeper.intel.fetch import Fetcher
+from sitekeeper.intel.pollers import PollResult
 
 SOURCE = "wordpress.org"
 WP = Ecosystem.WORDPRESS

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from sitekeeper.cms import wordpress_signals
 from sitekeeper.cms.collector import (
     CONFIG_BYTES,
     Collector,
@@ -25,113 +24,26 @@ from sitekeeper.cms.collector import (
     gather,
     gather_each,
 )
-from sitekeeper.cms.db_credentials import DbCredentials, hex_value, parse_db_host
-from sitekeeper.cms.php_config import PhpConfig, parse_php_config
-from sitekeeper.cms.php_edit import set_defines
+from sitekeeper.cms.db_credentials import DbCredentials, hex_value
+from sitekeeper.cms.php_config import parse_php_config
 from sitekeeper.cms.php_serialize import PhpSerializeError, string_list
-from sitekeeper.cms.registry import CMSES
 from sitekeeper.domain.inventory import Extension, ExtensionType, Inventory
 from sitekeeper.domain.untrusted import clean, server_said
-from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import RemoteError
 from sitekeeper.remote.ssh import DirEntry, SshConnection
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
-    from pathlib import Path
+    pass
 
-    from sitekeeper.cms.protocol import Wanted
-    from sitekeeper.cms.site_database import DrillTarget
-    from sitekeeper.domain.fingerprint import Fingerprint
-    from sitekeeper.intel.fetch import Fetcher
-    from sitekeeper.intel.hashes import Learner
-    from sitekeeper.intel.pollers import PollResult
+from sitekeeper.cms.wordpress.config import credentials_from_config
 
 HEADER_BYTES = 8192  # WordPress's get_file_data() reads no more than this
 MAX_EXTENSIONS = 1000  # per type; more is not a real site
 MAX_FILES_PER_PLUGIN = 50  # top-level .php files inspected for a header
 MAX_FIELD = 200  # characters kept of a header value
 
-_PREFIX = re.compile(r"^[A-Za-z0-9_]{1,64}$")  # WordPress dies on anything else
+
 _WP_ORG_HOSTS = {"wordpress.org", "w.org", "downloads.wordpress.org"}
-
-
-class WordPress:
-    """The WordPress CMS plugin (inventory for now; feeds and upgrades follow)."""
-
-    kind = "wordpress"
-    markers = ("wp-includes/version.php",)  # what ``inventory`` reads first (cms.detect)
-    config_files = ("wp-config.php", "../wp-config.php")  # WordPress looks one level up too
-    ecosystem = Ecosystem.WORDPRESS
-    core_source = "wordpress.org"
-    detect_path = wordpress_signals.DETECT_PATH
-    learns_unranged = True
-
-    def read_signals(
-        self, url: str, status: int, headers: Mapping[str, str], text: str
-    ) -> list[Fingerprint]:
-        """See :func:`wordpress_signals.read`."""
-        return wordpress_signals.read(url, status, headers, text)
-
-    def version_paths(self, clues: list[Fingerprint]) -> tuple[str, ...]:
-        """See :func:`wordpress_signals.version_paths`."""
-        return wordpress_signals.version_paths(clues)
-
-    def hash_files(self, clues: list[Fingerprint]) -> tuple[str, ...]:
-        """See :func:`wordpress_signals.hash_files`."""
-        return wordpress_signals.hash_files(clues)
-
-    def polls(self, source: str | None) -> bool:
-        """Only the wordpress.org directory (a premium plugin is never looked up there)."""
-        return source == self.core_source
-
-    async def poll(self, fetcher: Fetcher, packages: Wanted, home: Path) -> PollResult:
-        """The wordpress.org API: core, and each plugin and theme of the directory."""
-        from sitekeeper.intel.pollers import wordpress  # noqa: PLC0415
-
-        return await wordpress.poll(fetcher, [(t, p) for t, p, _ in packages])
-
-    async def releases(self, learner: Learner) -> list[str]:
-        """Releases from the API's stable-check list."""
-        return await learner.wordpress_releases()
-
-    async def learn(
-        self,
-        learner: Learner,
-        paths: Sequence[str] | None,
-        within: Callable[[str], bool] | None,
-    ) -> list[str]:
-        """The API publishes every file's MD5 per release."""
-        return await learner.learn_wordpress(paths, within=within)
-
-    async def inventory(
-        self, conn: SshConnection, docroot: str, limits: InventoryLimits | None = None
-    ) -> Inventory:
-        """See :func:`inventory`."""
-        return await inventory(conn, docroot, limits)
-
-    # the database side, for backups and restore drills (cms.site_database)
-
-    def credentials(self, config: bytes) -> DbCredentials:
-        """Credentials from ``wp-config.php``'s literal ``DB_*`` defines."""
-        return credentials_from_config(parse_php_config(config))
-
-    def point_at(self, config: bytes, target: DrillTarget) -> bytes:
-        """See :func:`point_at`."""
-        return point_at(config, target)
-
-    def title_sql(self, prefix: str) -> str:
-        """The ``blogname`` option, which the home page's title carries."""
-        options = f"`{prefix}options`"  # the prefix is checked against [A-Za-z0-9_]
-        return f"SELECT HEX(option_value) FROM {options} WHERE option_name = 'blogname'"  # noqa: S608
-
-    def title(self, output: str, config: bytes) -> str:
-        """The blog's name from ``title_sql``'s output."""
-        lines = output.split()
-        return hex_value(lines[0]).decode("utf-8", "replace") if lines else ""
-
-
-CMSES.add("wordpress", WordPress())
 
 
 async def inventory(
@@ -139,33 +51,6 @@ async def inventory(
 ) -> Inventory:
     """What the WordPress install at ``docroot`` runs, read over SSH, within ``limits``."""
     return await _WordPress(conn, docroot, limits).run()
-
-
-def credentials_from_config(config: PhpConfig) -> DbCredentials:
-    """Credentials from ``wp-config.php``'s literal defines; RemoteError (permanent) if
-    one is missing."""
-    values = {k: config.constant(k) for k in ("DB_NAME", "DB_USER", "DB_PASSWORD", "DB_HOST")}
-    missing = [k for k, v in values.items() if v is None]
-    if missing:
-        raise RemoteError(
-            f"wp-config.php has no literal {', '.join(missing)}; cannot read the database",
-            permanent=True,
-        )
-    prefix = config.variable("table_prefix")
-    if prefix is None or not _PREFIX.match(prefix):
-        raise RemoteError(
-            f"wp-config.php $table_prefix is missing or invalid ({prefix!r})", permanent=True
-        )
-    host, port, socket = parse_db_host(values["DB_HOST"] or "")
-    return DbCredentials(
-        name=values["DB_NAME"] or "",
-        user=values["DB_USER"] or "",
-        password=values["DB_PASSWORD"] or "",
-        host=host,
-        port=port,
-        socket=socket,
-        table_prefix=prefix,
-    )
 
 
 def parse_file_header(data: bytes, fields: Iterable[str]) -> dict[str, str]:
@@ -394,33 +279,3 @@ def _update_source(update_uri: str | None) -> str:
         return "wordpress.org"
     host = urlsplit(update_uri if "//" in update_uri else f"//{update_uri}").hostname or ""
     return "wordpress.org" if host in _WP_ORG_HOSTS else update_uri
-
-
-def point_at(config: bytes, target: DrillTarget) -> bytes:
-    """``wp-config.php`` pointed at a drill's database and loopback URL, without cron.
-
-    Each constant is replaced where it is defined by a literal and defined first
-    otherwise (PHP keeps the first definition); the result is read back, and a
-    database setting that did not become the drill's is refused.
-    """
-    values: dict[str, str | bool] = {
-        "DB_NAME": target.database,
-        "DB_USER": target.user,
-        "DB_PASSWORD": target.password,
-        "DB_HOST": f"{target.host}:{target.port}",
-        "WP_HOME": target.url,
-        "WP_SITEURL": target.url,
-        "DISABLE_WP_CRON": True,
-    }
-    try:
-        pointed = set_defines(config.decode("utf-8", "surrogateescape"), values)
-    except ValueError:
-        raise RemoteError("wp-config.php has no <?php opening tag", permanent=True) from None
-    read = parse_php_config(pointed)
-    wrong = [k for k, v in values.items() if isinstance(v, str) and read.constant(k) != v]
-    if wrong:
-        raise RemoteError(
-            f"wp-config.php could not be pointed at the drill's database ({', '.join(wrong)})",
-            permanent=True,
-        )
-    return pointed.encode("utf-8", "surrogateescape")

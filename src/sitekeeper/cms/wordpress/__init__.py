@@ -1,0 +1,109 @@
+"""WordPress: everything sitekeeper knows about it, registered as one
+:class:`~sitekeeper.cms.protocol.Cms` object.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sitekeeper.cms.db_credentials import hex_value
+from sitekeeper.cms.php_config import parse_php_config
+from sitekeeper.cms.registry import CMSES
+from sitekeeper.cms.wordpress import config as wp_config
+from sitekeeper.cms.wordpress import signals
+from sitekeeper.cms.wordpress.config import credentials_from_config
+from sitekeeper.cms.wordpress.inventory import inventory
+from sitekeeper.domain.versions import Ecosystem
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from pathlib import Path
+
+    from sitekeeper.cms.collector import InventoryLimits
+    from sitekeeper.cms.db_credentials import DbCredentials
+    from sitekeeper.cms.protocol import Wanted
+    from sitekeeper.cms.site_database import DrillTarget
+    from sitekeeper.domain.fingerprint import Fingerprint
+    from sitekeeper.domain.inventory import Inventory
+    from sitekeeper.intel.fetch import Fetcher
+    from sitekeeper.intel.hashes import Learner
+    from sitekeeper.intel.pollers import PollResult
+    from sitekeeper.remote.ssh import SshConnection
+
+
+class WordPress:
+    """The WordPress CMS."""
+
+    kind = "wordpress"
+    markers = ("wp-includes/version.php",)  # what ``inventory`` reads first (cms.detect)
+    config_files = ("wp-config.php", "../wp-config.php")  # WordPress looks one level up too
+    ecosystem = Ecosystem.WORDPRESS
+    core_source = "wordpress.org"
+    detect_path = signals.DETECT_PATH
+    learns_unranged = True
+
+    def read_signals(
+        self, url: str, status: int, headers: Mapping[str, str], text: str
+    ) -> list[Fingerprint]:
+        """See :func:`signals.read`."""
+        return signals.read(url, status, headers, text)
+
+    def version_paths(self, clues: list[Fingerprint]) -> tuple[str, ...]:
+        """See :func:`signals.version_paths`."""
+        return signals.version_paths(clues)
+
+    def hash_files(self, clues: list[Fingerprint]) -> tuple[str, ...]:
+        """See :func:`signals.hash_files`."""
+        return signals.hash_files(clues)
+
+    def polls(self, source: str | None) -> bool:
+        """Only the wordpress.org directory (a premium plugin is never looked up there)."""
+        return source == self.core_source
+
+    async def poll(self, fetcher: Fetcher, packages: Wanted, home: Path) -> PollResult:
+        """The wordpress.org API: core, and each plugin and theme of the directory."""
+        from sitekeeper.cms.wordpress import poller  # noqa: PLC0415
+
+        return await poller.poll(fetcher, [(t, p) for t, p, _ in packages])
+
+    async def releases(self, learner: Learner) -> list[str]:
+        """Releases from the API's stable-check list."""
+        return await learner.wordpress_releases()
+
+    async def learn(
+        self,
+        learner: Learner,
+        paths: Sequence[str] | None,
+        within: Callable[[str], bool] | None,
+    ) -> list[str]:
+        """The API publishes every file's MD5 per release."""
+        return await learner.learn_wordpress(paths, within=within)
+
+    async def inventory(
+        self, conn: SshConnection, docroot: str, limits: InventoryLimits | None = None
+    ) -> Inventory:
+        """See :func:`inventory`."""
+        return await inventory(conn, docroot, limits)
+
+    # the database side, for backups and restore drills (cms.site_database)
+
+    def credentials(self, config: bytes) -> DbCredentials:
+        """Credentials from ``wp-config.php``'s literal ``DB_*`` defines."""
+        return credentials_from_config(parse_php_config(config))
+
+    def point_at(self, config: bytes, target: DrillTarget) -> bytes:
+        """See :func:`point_at`."""
+        return wp_config.point_at(config, target)
+
+    def title_sql(self, prefix: str) -> str:
+        """The ``blogname`` option, which the home page's title carries."""
+        options = f"`{prefix}options`"  # the prefix is checked against [A-Za-z0-9_]
+        return f"SELECT HEX(option_value) FROM {options} WHERE option_name = 'blogname'"  # noqa: S608
+
+    def title(self, output: str, config: bytes) -> str:
+        """The blog's name from ``title_sql``'s output."""
+        lines = output.split()
+        return hex_value(lines[0]).decode("utf-8", "replace") if lines else ""
+
+
+CMSES.add("wordpress", WordPress())
