@@ -11,10 +11,10 @@ import asyncio
 from collections.abc import Iterable
 from urllib.parse import quote
 
+from sitekeeper.cms.drupal.releases import ReleaseHistory, parse_release_history
 from sitekeeper.domain.catalogue import PackageInfo, ReleaseInfo
 from sitekeeper.domain.versions import DrupalVersion, Ecosystem
 from sitekeeper.errors import FeedError
-from sitekeeper.cms.drupal.releases import ReleaseHistory, parse_release_history
 from sitekeeper.intel.fetch import Fetcher
 from sitekeeper.intel.pollers import PollResult
 
