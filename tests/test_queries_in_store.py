@@ -47,9 +47,6 @@ PENDING_THREADS = {
     "backup/restore.py": "pending: H2 move to DbThread (backup/**)",
     "backup/drill.py": "pending: H2 move to DbThread (backup/**)",
     "backup/recovery.py": "pending: H2 move to DbThread (backup/**)",
-    # StoreHostKeyPins is a synchronous store of pins used by the CLI (H3), backups (H2)
-    # and inventories (H1); making it async over DbThread changes all three callers.
-    "remote/hostkeys.py": "pending: integration (callers in H1/H2/H3 files)",
 }
 
 TYPES_ONLY = {"sqlalchemy": {"Connection", "Engine"}, "sqlalchemy.orm": {"Session"}}

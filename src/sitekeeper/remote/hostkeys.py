@@ -14,7 +14,6 @@ that fingerprint, and the pin is completed with the key it presented.
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import re
 from dataclasses import dataclass, field
@@ -25,9 +24,12 @@ from typing import Protocol
 import asyncssh
 from asyncssh.public_key import get_default_public_key_algs
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from sitekeeper.errors import HostKeyChanged, RemoteError
+from sitekeeper.store import host_keys
 from sitekeeper.store.database import Database
+from sitekeeper.store.dbthread import DbThread
 from sitekeeper.store.tables import SshHostKey
 
 # Preference when a known_hosts file lists several keys for one host: the
@@ -65,11 +67,11 @@ class PinnedKey:
 class HostKeyPins(Protocol):
     """Where pins live; the store implements it, the SSH layer only needs these two."""
 
-    def get(self, host: str, port: int) -> PinnedKey | None:
+    async def pinned(self, host: str, port: int) -> PinnedKey | None:
         """The pinned key for host:port, if any."""
 
-    def pin(self, host: str, port: int, public_key: str) -> PinnedKey:
-        """Record a key unless one is pinned already; returns the pin that holds."""
+    async def pin_presented(self, host: str, port: int, public_key: str) -> PinnedKey:
+        """Record a presented key unless one is pinned already; returns the pin that holds."""
 
 
 def openssh_key(key: asyncssh.SSHKey) -> str:
@@ -96,16 +98,24 @@ def parse_fingerprint(text: str) -> str:
 
 
 class StoreHostKeyPins:
-    """Pins in the ``ssh_host_keys`` table (SQLite or PostgreSQL)."""
+    """Pins in the ``ssh_host_keys`` table (SQLite or PostgreSQL).
+
+    Async code (an SSH connection) reads and pins through the database thread's
+    aside lane; the operator's commands (trust, forget, import) are synchronous.
+    """
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._thread = DbThread(db)
 
     def get(self, host: str, port: int) -> PinnedKey | None:
         """The pinned key for host:port, if any."""
         with self._db.session() as session:
-            row = session.get(SshHostKey, (host.lower(), port))
-            return _to_pin(row) if row is not None else None
+            return _pin_of(session, host, port)
+
+    async def pinned(self, host: str, port: int) -> PinnedKey | None:
+        """:meth:`get`, off the event loop."""
+        return await self._thread.session_aside(_pin_of, host, port)
 
     def pin(self, host: str, port: int, public_key: str) -> PinnedKey:
         """Insert the pin; if another worker pinned first, its pin wins (and is returned).
@@ -114,54 +124,29 @@ class StoreHostKeyPins:
         when the key has that fingerprint.
         """
         key = " ".join(public_key.split()[:2])
-        completed = self._complete(host, port, key)
-        if completed is not None:
-            return completed
-        row = SshHostKey(
-            host=host.lower(),
-            port=port,
-            public_key=key,
-            fingerprint=fingerprint(key),
-            first_seen=datetime.now(UTC),
-        )
         try:
             with self._db.session() as session:
-                session.add(row)
-        except IntegrityError:
-            pass
-        pinned = self.get(host, port)
-        if pinned is None:  # pragma: no cover - the insert or the other writer's row exists
-            raise RemoteError(f"could not pin the host key of {host}:{port}")
-        return pinned
+                return _pinned_now(session, host, port, key)
+        except IntegrityError:  # another worker's pin holds
+            return _must(self.get(host, port), host, port)
 
-    def _complete(self, host: str, port: int, key: str) -> PinnedKey | None:
-        with self._db.session() as session:
-            row = session.get(SshHostKey, (host.lower(), port))
-            if row is None or row.public_key or row.fingerprint != fingerprint(key):
-                return None
-            row.public_key = key
-            return _to_pin(row)
+    async def pin_presented(self, host: str, port: int, public_key: str) -> PinnedKey:
+        """:meth:`pin`, off the event loop."""
+        key = " ".join(public_key.split()[:2])
+        try:
+            return await self._thread.session_aside(_pinned_now, host, port, key)
+        except IntegrityError:  # another worker's pin holds
+            return _must(await self.pinned(host, port), host, port)
 
     def pin_fingerprint(self, host: str, port: int, expected: str) -> PinnedKey:
         """Pin only a fingerprint (before the first connection); an existing pin is kept."""
         value = parse_fingerprint(expected)
         try:
             with self._db.session() as session:
-                session.add(
-                    SshHostKey(
-                        host=host.lower(),
-                        port=port,
-                        public_key="",
-                        fingerprint=value,
-                        first_seen=datetime.now(UTC),
-                    )
-                )
-        except IntegrityError:
-            pass
-        pinned = self.get(host, port)
-        if pinned is None:  # pragma: no cover - the insert or the other writer's row exists
-            raise RemoteError(f"could not pin the host key of {host}:{port}")
-        return pinned
+                now = datetime.now(UTC)
+                return _to_pin(host_keys.pin_fingerprint(session, host, port, value, now=now))
+        except IntegrityError:  # another worker's pin holds
+            return _must(self.get(host, port), host, port)
 
     def trust(
         self, host: str, port: int, *, public_key: str | None = None, expected: str | None = None
@@ -186,11 +171,7 @@ class StoreHostKeyPins:
     def forget(self, host: str, port: int) -> bool:
         """Drop a pin after an operator verified a legitimate key change."""
         with self._db.session() as session:
-            row = session.get(SshHostKey, (host.lower(), port))
-            if row is None:
-                return False
-            session.delete(row)
-            return True
+            return host_keys.forget_pin(session, host, port)
 
     def import_known_hosts(self, path: Path, host: str, port: int = 22) -> PinnedKey | None:
         """Pre-pin host:port from an OpenSSH known_hosts file (hashed entries work too).
@@ -231,6 +212,24 @@ def _preference(key: asyncssh.SSHKey) -> int:
     return len(_ALGORITHM_PREFERENCE)
 
 
+def _pin_of(session: Session, host: str, port: int) -> PinnedKey | None:
+    row = host_keys.pin_row(session, host, port)
+    return _to_pin(row) if row is not None else None
+
+
+def _pinned_now(session: Session, host: str, port: int, key: str) -> PinnedKey:
+    now = datetime.now(UTC)
+    return _to_pin(
+        host_keys.pin_presented(session, host, port, key, fingerprint=fingerprint(key), now=now)
+    )
+
+
+def _must(pinned: PinnedKey | None, host: str, port: int) -> PinnedKey:
+    if pinned is None:  # pragma: no cover - the insert or the other writer's row exists
+        raise RemoteError(f"could not pin the host key of {host}:{port}")
+    return pinned
+
+
 def _to_pin(row: SshHostKey) -> PinnedKey:
     return PinnedKey(
         host=row.host,
@@ -260,8 +259,8 @@ class HostKeyCheck:
 
     @classmethod
     async def load(cls, pins: HostKeyPins, host: str, port: int) -> HostKeyCheck:
-        """Read the current pin (in a thread: the store is synchronous)."""
-        pinned = await asyncio.to_thread(pins.get, host, port)
+        """Read the current pin."""
+        pinned = await pins.pinned(host, port)
         return cls(host=host, port=port, pins=pins, pinned=pinned)
 
     def known_hosts(self) -> tuple[list[asyncssh.SSHKey], ...]:
@@ -300,7 +299,7 @@ class HostKeyCheck:
         presented = openssh_key(server_key)
         if self.pinned is not None and self.pinned.public_key and self.pinned.matches(presented):
             return self.pinned
-        pinned = await asyncio.to_thread(self.pins.pin, self.host, self.port, presented)
+        pinned = await self.pins.pin_presented(self.host, self.port, presented)
         if pinned.public_key != presented:
             self.pinned, self.offered = pinned, presented
             raise self.changed()
