@@ -2,8 +2,9 @@
 
 Batching is what makes 170 checks/s cheap on SQLite: one transaction per
 flush instead of one per check. Incident transitions, journal events and
-their alerts go into the same transaction, so an alert is never lost
-between "incident opened" and "notification queued".
+their alerts' facts go into the same transaction, so an alert is never lost
+between "incident opened" and "notification queued"; the alert is worded and
+its channels decrypted later, by the outbox, outside this transaction.
 """
 
 from __future__ import annotations
