@@ -19,3 +19,15 @@ def test_journal_text_is_worded_and_json_stays_raw(agency: Run) -> None:
     events = as_json(agency("journal", "--json"))
     assert {frozenset(e) for e in events} == {frozenset(EVENT_KEYS)}
     assert events[1]["data"] == {"name": "example.com", "url": "https://example.com/"}
+
+
+def test_journal_of_one_site_names_it(agency: Run) -> None:
+    agency("site", "add", "https://example.com", "--client", "1")
+    agency("site", "add", "https://shop.example.org", "--client", "1")
+    events = as_json(agency("journal", "--json", "shop.example.org"))
+    assert [(e["kind"], e["site"]) for e in events] == [("site.added", "shop.example.org")]
+    everything = as_json(agency("journal", "--json"))
+    assert {e["site"] for e in everything if e["kind"] == "site.added"} == {
+        "example.com",
+        "shop.example.org",
+    }
