@@ -19,7 +19,7 @@ import importlib
 import pkgutil
 from collections.abc import Callable, Iterator, Sequence
 from importlib.metadata import entry_points
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from sitekeeper.errors import ConfigError
 
@@ -28,7 +28,19 @@ T = TypeVar("T")
 ENTRY_POINT_GROUP = "sitekeeper.plugins"
 # Packages whose modules (recursively) are imported so their plugins register.
 _BUILTIN_PACKAGES = ("probes", "notify", "cms", "backup", "engine.actions")
-_REGISTRIES: dict[str, Registry[object]] = {}
+
+
+class Listing(Protocol):
+    """What every registry shows whatever its plugins' type (for listings and docs)."""
+
+    group: str
+
+    def kinds(self) -> list[str]:
+        """Registered kinds, sorted."""
+        ...
+
+
+_REGISTRIES: dict[str, Listing] = {}
 _loaded = False
 
 
@@ -44,7 +56,7 @@ class Registry(Generic[T]):
         self._builtins = tuple(builtins)
         self._discovered = False
         self._items: dict[str, T] = {}
-        _REGISTRIES[group] = self  # type: ignore[assignment]  # kept only for listing
+        _REGISTRIES[group] = self
 
     def add(self, kind: str, plugin: T) -> T:
         """File ``plugin`` under ``kind``; a second, different plugin for it is an error."""
@@ -105,7 +117,7 @@ class Registry(Generic[T]):
         self._items.pop(kind, None)
 
 
-def registries() -> dict[str, Registry[object]]:
+def registries() -> dict[str, Listing]:
     """Every declared registry by group (after discovery), for listings and docs."""
     load_all()
     return dict(_REGISTRIES)
