@@ -107,7 +107,7 @@ async def test_a_site_without_ssh_is_said_once_not_at_every_round(
         if outcome[0] is not None:
             raise outcome[0]
 
-    with caplog.at_level(logging.INFO, logger="sitekeeper.engine.intel_jobs"):
+    with caplog.at_level(logging.INFO, logger="sitekeeper.engine.intel_sites"):
         for _ in range(3):  # three rounds of the 5-minute schedule
             await jobs._each("inventory", [site_id], inventory)
         outcome[0] = RemoteError("connection refused")

@@ -13,7 +13,7 @@ from sitekeeper.cli.context import AppContext
 from sitekeeper.domain.catalogue import PackageInfo, ReleaseInfo
 from sitekeeper.domain.inventory import Inventory
 from sitekeeper.domain.versions import Ecosystem
-from sitekeeper.engine.intel_jobs import rematch
+from sitekeeper.engine.intel_ingest import rematch
 from sitekeeper.store import inventories, releases
 from sitekeeper.store.intel_tables import FingerprintRecord, SiteSoftware
 from sitekeeper.store.tables import Site

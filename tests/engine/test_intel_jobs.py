@@ -18,7 +18,8 @@ from sitekeeper.cli.main import _Root, root
 from sitekeeper.config import Settings
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.inventory import Extension, Inventory
-from sitekeeper.engine.intel_jobs import IntelJobs, rematch
+from sitekeeper.engine.intel_ingest import rematch
+from sitekeeper.engine.intel_jobs import IntelJobs
 from sitekeeper.intel.fetch import FeedSettings
 from sitekeeper.probes.fingerprint import FingerprintOptions
 from sitekeeper.store import clients, findings, inventories, sites
@@ -288,7 +289,7 @@ async def test_schedules_keep_running_after_a_failure(db: Database, tmp_path: Pa
         async def explode() -> None:
             await bad.import_advisories(str(tmp_path / "bad.json"))
 
-        from sitekeeper.engine.intel_jobs import Schedule
+        from sitekeeper.engine.intel_base import Schedule
 
         await jobs.run_safely(Schedule("boom", 1.0, explode))  # logged, not raised
         report = await jobs.refresh_advisories()

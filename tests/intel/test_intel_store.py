@@ -18,7 +18,9 @@ from sitekeeper.domain.catalogue import PackageInfo, ReleaseInfo
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.inventory import Extension, Inventory
 from sitekeeper.domain.versions import Ecosystem
-from sitekeeper.engine.intel_jobs import IntelJobs, SoftwareAlerts, ingest_advisories, rematch
+from sitekeeper.engine.intel_ingest import ingest_advisories, rematch
+from sitekeeper.engine.intel_jobs import IntelJobs
+from sitekeeper.engine.software_alerts import SoftwareAlerts
 from sitekeeper.errors import InvalidFeed
 from sitekeeper.store import clients, findings, inventories, releases
 from sitekeeper.store.database import Database
@@ -138,7 +140,7 @@ def _akismet(*released: ReleaseInfo) -> PackageInfo:
 
 
 def test_security_release_escalates_and_alerts(db: Database, fleet: Fleet) -> None:
-    from sitekeeper.engine.intel_jobs import ingest_releases
+    from sitekeeper.engine.intel_ingest import ingest_releases
 
     plain = _akismet(ReleaseInfo("5.0"), ReleaseInfo("5.1"))
     with db.session() as session:

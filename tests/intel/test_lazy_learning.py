@@ -19,7 +19,9 @@ from sqlalchemy import select
 
 from sitekeeper.config import Settings
 from sitekeeper.domain.fingerprint import Fingerprint
-from sitekeeper.engine.intel_jobs import IntelJobs, SoftwareAlerts, ingest_advisories
+from sitekeeper.engine.intel_ingest import ingest_advisories
+from sitekeeper.engine.intel_jobs import IntelJobs
+from sitekeeper.engine.software_alerts import SoftwareAlerts
 from sitekeeper.intel.hash_store import HashKnowledge, md5_hex
 from sitekeeper.intel.hashes import HashSources, Learner, RangeLearner
 from sitekeeper.intel.osv import parse_osv

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from sitekeeper.domain.catalogue import PackageInfo, ReleaseInfo
 from sitekeeper.domain.versions import Ecosystem
-from sitekeeper.engine.intel_jobs import rematch
+from sitekeeper.engine.intel_ingest import rematch
 from sitekeeper.store import releases
 from sitekeeper.store.database import Database
 from tests.web.conftest import Live, World, login

@@ -29,7 +29,8 @@ from sitekeeper.errors import UsageError
 
 if TYPE_CHECKING:
     from sitekeeper.domain.fingerprint import Fingerprint
-    from sitekeeper.engine.intel_jobs import FingerprintFn, IntelJobs
+    from sitekeeper.engine.intel_base import FingerprintFn
+    from sitekeeper.engine.intel_jobs import IntelJobs
     from sitekeeper.engine.oneshot import OneShotTarget
 
 

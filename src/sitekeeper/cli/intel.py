@@ -14,7 +14,8 @@ import typer
 from sitekeeper.cli import output
 from sitekeeper.cli.context import app_context
 from sitekeeper.domain.findings import VULNERABILITY
-from sitekeeper.engine.intel_jobs import IngestReport, IntelJobs
+from sitekeeper.engine.intel_ingest import IngestReport
+from sitekeeper.engine.intel_jobs import IntelJobs
 from sitekeeper.engine.results import ingest_report_json, inventory_json
 from sitekeeper.store import advisories as advisory_store
 from sitekeeper.store import findings

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from sitekeeper.backup.restore import RestoreResult
     from sitekeeper.backup.runner import BackupOutcome
     from sitekeeper.domain.inventory import Inventory, InventoryDiff
-    from sitekeeper.engine.intel_jobs import IngestReport
+    from sitekeeper.engine.intel_ingest import IngestReport
 
 
 def backup_outcome_json(outcome: BackupOutcome) -> dict[str, Any]:

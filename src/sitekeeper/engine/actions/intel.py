@@ -9,7 +9,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sitekeeper.domain.humanize import count, plural
-from sitekeeper.engine.intel_jobs import IngestReport
+from sitekeeper.engine.intel_ingest import IngestReport
 from sitekeeper.engine.results import ingest_report_json
 from sitekeeper.engine.tasks import TASKS, Done, NoParams, TaskContext
 from sitekeeper.errors import UsageError
