@@ -175,6 +175,30 @@ def test_store_knows_no_feature_package() -> None:
     assert violations("store") == []
 
 
+# What domain may use besides itself and errors: computation only, no I/O (no files,
+# sockets, processes, threads or databases). datetime is there for its types: a rule
+# that needs the time is given it.
+PURE = {
+    "__future__", "abc", "annotated_types", "collections", "contextlib", "dataclasses",
+    "datetime", "decimal", "enum", "fractions", "functools", "ipaddress", "itertools",
+    "math", "numbers", "operator", "pydantic", "re", "string", "textwrap", "typing",
+    "unicodedata", "urllib.parse",
+}  # fmt: skip
+
+
+def test_domain_does_no_io() -> None:
+    bad = [
+        f"{module} imports {imported}"
+        for module, path in MODULES.items()
+        if _unit(module, PACKAGES) == "domain"
+        for imported in _imports(path, "")
+        if not imported.startswith("sitekeeper")
+        and imported not in PURE
+        and imported.split(".")[0] not in PURE - {"urllib"}
+    ]
+    assert bad == []
+
+
 def test_plugins_do_not_open_sessions() -> None:
     bad = []
     for module, path in MODULES.items():
