@@ -39,7 +39,6 @@ PENDING_QUERIES = {
 }
 # Files still running database work in their own threads (see the third rule).
 PENDING_THREADS = {
-    "notify/outbox.py": "pending: H2 move to DbThread",
     "backup/runner.py": "pending: H2 move to DbThread (backup/**)",
     "backup/restore.py": "pending: H2 move to DbThread (backup/**)",
     "backup/drill.py": "pending: H2 move to DbThread (backup/**)",

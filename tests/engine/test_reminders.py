@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from cryptography.fernet import Fernet
@@ -43,7 +44,7 @@ def test_reminder_is_queued_after_the_period_and_not_before(db: Database) -> Non
         assert incident.alerts_sent == 2
         assert s.scalars(select(Event.kind)).all() == ["incident.reminder"]
     # Worded at delivery, outside the transaction that queued it: one row for the channel.
-    assert word_queued(db, Vault(Fernet.generate_key()), [hook], now=NOW) == 1
+    assert asyncio.run(word_queued(db, Vault(Fernet.generate_key()), [hook], now=NOW)) == 1
     with db.session() as s:
         assert s.scalar(select(func.count()).select_from(Notification)) == 1
         row = s.scalars(select(Notification)).one()

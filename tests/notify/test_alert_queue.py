@@ -79,12 +79,12 @@ async def test_the_alert_is_worded_at_delivery_in_the_clients_language_then(
         assert (sent.status, sent.event_id) == ("sent", opened)
 
 
-def test_a_queued_alert_is_worded_once_and_goes_away_without_channels(
+async def test_a_queued_alert_is_worded_once_and_goes_away_without_channels(
     db: Database, vault: Vault
 ) -> None:
     _site_down(db, vault, "json://127.0.0.1:9/hooks/x")
-    assert outbox.word_queued(db, vault, [], now=T0) == 1
-    assert outbox.word_queued(db, vault, [], now=T0) == 0  # a second deliverer finds none
+    assert await outbox.word_queued(db, vault, [], now=T0) == 1
+    assert await outbox.word_queued(db, vault, [], now=T0) == 0  # a second deliverer: none
     with db.session() as s:
         assert s.scalars(sa.select(Notification.status)).all() == ["pending"]
         # The client drops its channel: a new outage's alert is not queued for nobody.

@@ -30,7 +30,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
@@ -44,6 +44,7 @@ from sitekeeper.store import journal
 from sitekeeper.store import outbox as queries
 from sitekeeper.store.channels import channel_urls
 from sitekeeper.store.database import Database
+from sitekeeper.store.dbthread import DbThread
 from sitekeeper.store.outbox import FAILED, PENDING, SENT
 from sitekeeper.store.tables import Notification
 from sitekeeper.vault import Vault
@@ -57,6 +58,9 @@ CLAIM_LEASE = timedelta(minutes=10)
 _ERROR_MAX = 2000
 
 
+Outcome = Literal["sent", "retrying", "failed", "lost"]
+
+
 @dataclass(slots=True)
 class DeliveryReport:
     """Notification ids by what happened to them in one ``deliver_due`` run."""
@@ -66,6 +70,12 @@ class DeliveryReport:
     failed: list[int] = field(default_factory=list)
     # Sent, but our claim had expired and another deliverer owns the row now.
     lost: list[int] = field(default_factory=list)
+
+    def add(self, outcome: Outcome, row_id: int) -> None:
+        """File ``row_id`` under ``outcome``."""
+        {"sent": self.sent, "retrying": self.retrying, "failed": self.failed, "lost": self.lost}[
+            outcome
+        ].append(row_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +122,7 @@ def queue(session: Session, facts: AlertFacts, *, event_id: int, now: datetime) 
     queries.add_queued(session, facts=facts.to_json(), event_id=event_id, now=now)
 
 
-def word_queued(
+async def word_queued(
     db: Database, vault: Vault, global_urls: Sequence[str], *, now: datetime, batch: int = 200
 ) -> int:
     """Word every queued alert into one pending row per channel; returns how many alerts.
@@ -121,29 +131,45 @@ def word_queued(
     that adds its channel rows, so an alert is worded once whoever runs this, and a
     crash leaves it queued. An alert with no channel left simply goes away.
     """
-    with db.session() as session:
-        waiting = queries.queued(session, batch)
+    dbthread = DbThread(db)  # beside any writer thread: delivery must not wait behind results
+    waiting = await dbthread.session_aside(queries.queued, batch)
     worded = 0
-    for row_id, event_id, facts_json in waiting:
-        with db.session() as session:
-            if not queries.take_queued(session, row_id):
-                continue  # another deliverer worded it
-            facts = AlertFacts.from_json(facts_json)
-            name, language, stored = queries.alert_client(session, facts.client_id)
-            urls = channel_urls(session, vault, global_urls, stored, name)
-            if urls:
-                message = word(facts, client=name, language=language)
-                enqueue(
-                    session,
-                    urls=urls,
-                    title=message.title,
-                    body=message.body,
-                    event_id=event_id,
-                    vault=vault,
-                    now=now,
-                )
+    for row_id, event_id, facts in waiting:
+        if await dbthread.session_aside(
+            _word_one, row_id, event_id, facts, vault=vault, global_urls=global_urls, now=now
+        ):
             worded += 1
     return worded
+
+
+def _word_one(
+    session: Session,
+    row_id: int,
+    event_id: int | None,
+    facts_json: str,
+    *,
+    vault: Vault,
+    global_urls: Sequence[str],
+    now: datetime,
+) -> bool:
+    """Word one queued alert; False if another deliverer already did."""
+    if not queries.take_queued(session, row_id):
+        return False
+    facts = AlertFacts.from_json(facts_json)
+    name, language, stored = queries.alert_client(session, facts.client_id)
+    urls = channel_urls(session, vault, global_urls, stored, name)
+    if urls:
+        message = word(facts, client=name, language=language)
+        enqueue(
+            session,
+            urls=urls,
+            title=message.title,
+            body=message.body,
+            event_id=event_id,
+            vault=vault,
+            now=now,
+        )
+    return True
 
 
 async def deliver_due(
@@ -162,47 +188,49 @@ async def deliver_due(
     Queued alerts are worded first (``global_urls``: the channels from the
     environment, which every alert goes to). Safe to run from several deliverers
     at once. Call it again (e.g. every few seconds) until nothing is due; rows
-    not yet due are left alone.
+    not yet due are left alone. Each claim and each outcome is its own short
+    transaction, beside the database thread; none is open while a message is sent.
     """
-    await asyncio.to_thread(word_queued, db, vault, global_urls, now=now, batch=batch)
+    await word_queued(db, vault, global_urls, now=now, batch=batch)
     if sender is None:
         sender = Notifiers()  # each channel's kind of notifier, public addresses only
-    claims = await asyncio.to_thread(_claim_due, db, vault, now, batch, max_attempts)
+    dbthread = DbThread(db)
+    claims: list[_Claim] = []
+    for row_id, attempts in await dbthread.session_aside(queries.due, now, batch):
+        taken = await dbthread.session_aside(
+            _claim_one, row_id, attempts, vault=vault, now=now, max_attempts=max_attempts
+        )
+        if taken is not None:
+            claims.append(taken)
     report = DeliveryReport()
     limit = asyncio.Semaphore(concurrency)
 
     async def one(claim: _Claim) -> None:
         async with limit:
             error = await _attempt(sender, vault, claim)
-        outcome = await asyncio.to_thread(
-            _finish, db, vault, claim, error=error, now=now, max_attempts=max_attempts
+        outcome = await dbthread.session_aside(
+            _finish, vault, claim, error=error, now=now, max_attempts=max_attempts
         )
-        getattr(report, outcome).append(claim.id)
+        report.add(outcome, claim.id)
 
     await asyncio.gather(*(one(c) for c in claims))
     return report
 
 
-def _claim_due(
-    db: Database, vault: Vault, now: datetime, batch: int, max_attempts: int
-) -> list[_Claim]:
-    """Claim up to ``batch`` due rows, one compare-and-set each; lost races are skipped."""
-    with db.session() as session:
-        due = queries.due(session, now, batch)
-    claims: list[_Claim] = []
-    for row_id, attempts in due:
-        with db.session() as session:
-            if not claim(session, row_id, seen_attempts=attempts, now=now):
-                continue
-            row = queries.get(session, row_id)
-            assert row is not None  # we hold the claim
-            if attempts >= max_attempts:
-                # A deliverer died mid-send on the last attempt: give up now, loudly.
-                _mark_failed(session, vault, row, now, "no outcome recorded for the last attempt")
-                continue
-            severity = _severity(session, row.event_id)
-            claims.append(_Claim(row.id, row.attempts, row.target, row.title, row.body, severity))
-    return claims
+def _claim_one(
+    session: Session, row_id: int, attempts: int, *, vault: Vault, now: datetime, max_attempts: int
+) -> _Claim | None:
+    """Claim one due row by compare-and-set; None if another deliverer won it (or it is
+    given up here: a deliverer died mid-send on its last attempt)."""
+    if not claim(session, row_id, seen_attempts=attempts, now=now):
+        return None
+    row = queries.get(session, row_id)
+    assert row is not None  # we hold the claim
+    if attempts >= max_attempts:
+        _mark_failed(session, vault, row, now, "no outcome recorded for the last attempt")
+        return None
+    severity = _severity(session, row.event_id)
+    return _Claim(row.id, row.attempts, row.target, row.title, row.body, severity)
 
 
 def _severity(session: Session, event_id: int | None) -> Severity:
@@ -236,39 +264,38 @@ async def _attempt(sender: Notifier, vault: Vault, claim: _Claim) -> DeliveryErr
 
 
 def _finish(
-    db: Database,
+    session: Session,
     vault: Vault,
     claim: _Claim,
     *,
     error: DeliveryError | None,
     now: datetime,
     max_attempts: int,
-) -> str:
-    """Record the outcome of one claimed send; returns the DeliveryReport field."""
-    with db.session() as session:
-        row = queries.get(session, claim.id, for_update=True)
-        if row is None or row.status != PENDING or row.attempts != claim.attempts:
-            # Our lease ran out and another deliverer took over: its outcome counts.
-            log.warning("notification %d: claim lost before the outcome was stored", claim.id)
-            return "lost"
-        if error is None:
-            _mark_sent(session, vault, row, now)
-            return "sent"
-        if error.permanent or row.attempts >= max_attempts:
-            _mark_failed(session, vault, row, now, str(error))
-            return "failed"
-        row.last_error = str(error)[:_ERROR_MAX]
-        row.next_attempt_at = now + backoff(row.attempts)
-        log.warning(
-            "notification %d via %s failed (attempt %d of %d), retrying at %s: %s",
-            row.id,
-            _channel_of(vault, row),
-            row.attempts,
-            max_attempts,
-            row.next_attempt_at.isoformat(),
-            row.last_error,
-        )
-        return "retrying"
+) -> Outcome:
+    """Record the outcome of one claimed send."""
+    row = queries.get(session, claim.id, for_update=True)
+    if row is None or row.status != PENDING or row.attempts != claim.attempts:
+        # Our lease ran out and another deliverer took over: its outcome counts.
+        log.warning("notification %d: claim lost before the outcome was stored", claim.id)
+        return "lost"
+    if error is None:
+        _mark_sent(session, vault, row, now)
+        return "sent"
+    if error.permanent or row.attempts >= max_attempts:
+        _mark_failed(session, vault, row, now, str(error))
+        return "failed"
+    row.last_error = str(error)[:_ERROR_MAX]
+    row.next_attempt_at = now + backoff(row.attempts)
+    log.warning(
+        "notification %d via %s failed (attempt %d of %d), retrying at %s: %s",
+        row.id,
+        _channel_of(vault, row),
+        row.attempts,
+        max_attempts,
+        row.next_attempt_at.isoformat(),
+        row.last_error,
+    )
+    return "retrying"
 
 
 def _channel_of(vault: Vault, row: Notification) -> str:
