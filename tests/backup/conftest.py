@@ -53,7 +53,7 @@ def add_wp_site(
                 session, name=f"plan-{name or site['name']}", options=plan_options, now=NOW
             )
             contract = contracts.add_contract(
-                session, client=client, plan=plan, start=NOW.date(), now=NOW
+                session, client_id=client.id, plan_id=plan.id, start=NOW.date(), now=NOW
             )
         fields = sites.SiteFields(
             url=site["url"],

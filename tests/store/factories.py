@@ -33,7 +33,7 @@ def contract(
 ) -> Contract:
     """A running contract (started this year)."""
     return contracts.add_contract(
-        session, client=client, plan=plan, start=date(2026, 1, 1), price=price, now=NOW
+        session, client_id=client.id, plan_id=plan.id, start=date(2026, 1, 1), price=price, now=NOW
     )
 
 

@@ -50,7 +50,11 @@ def test_site_joins_the_only_active_contract(db: Database) -> None:
     with db.session() as s:
         client = baker(s)
         old = contracts.add_contract(
-            s, client=client, plan=basic(s), start=date(2020, 1, 1), end=date(2021, 1, 1)
+            s,
+            client_id=client.id,
+            plan_id=basic(s).id,
+            start=date(2020, 1, 1),
+            end=date(2021, 1, 1),
         )
         running = contract(s, client, basic(s, name="Pro"))
         created = site(s, client)

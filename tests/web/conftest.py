@@ -100,9 +100,14 @@ def seed(db: Database, now: datetime | None = None) -> World:
             now=now,
         )
         start = now.date() - timedelta(days=200)
-        c1 = contracts.add_contract(s, client=acme, plan=plan, start=start, now=now)
+        c1 = contracts.add_contract(s, client_id=acme.id, plan_id=plan.id, start=start, now=now)
         c2 = contracts.add_contract(
-            s, client=globex, plan=plan, start=start, end=now.date() + timedelta(days=30), now=now
+            s,
+            client_id=globex.id,
+            plan_id=plan.id,
+            start=start,
+            end=now.date() + timedelta(days=30),
+            now=now,
         )
         w.acme, w.globex, w.plan = acme.id, globex.id, plan.id
         w.acme_contract, w.globex_contract = c1.id, c2.id

@@ -97,8 +97,8 @@ def test_plans_contracts_and_the_business_page(live: Live, world: World) -> None
     contract = ada.post(
         "/contracts",
         data={
-            "client": str(world.acme),
-            "plan": str(plan_id),
+            "client_id": str(world.acme),
+            "plan_id": str(plan_id),
             "start": "2026-01-01",
             "end": "2025-01-01",
             "csrf_token": csrf_of(ada),

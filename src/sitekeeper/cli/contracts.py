@@ -10,32 +10,26 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.cli import output
 from sitekeeper.cli.context import app_context
-from sitekeeper.errors import UsageError
+from sitekeeper.cli.entity_options import entity_options
+from sitekeeper.domain.contracts import ContractFields
 from sitekeeper.store import contracts as store
 from sitekeeper.store.clients import get_client
-from sitekeeper.domain.plans import parse_price
 from sitekeeper.store.plans import get_plan
 from sitekeeper.store.tables import Contract
 
 app = typer.Typer(help="Contracts: a client on a plan, covering sites.", no_args_is_help=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable).")]
-StartOpt = Annotated[str | None, typer.Option("--start", help="First day, YYYY-MM-DD.")]
-EndOpt = Annotated[str | None, typer.Option("--end", help="Last day, YYYY-MM-DD.")]
-PriceOpt = Annotated[
-    str | None, typer.Option("--price", help="Monthly price for this contract (overrides plan).")
-]
-NotesOpt = Annotated[str | None, typer.Option("--notes", help="Free text.")]
 ContractArg = Annotated[str, typer.Argument(help="Contract id.")]
 
 
-def _date(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise UsageError(f"{option}: not a date {text!r} (use YYYY-MM-DD)") from None
+def _references(session: Session, values: dict[str, Any]) -> dict[str, Any]:
+    """``--client``/``--plan`` name an object by id or name; the store takes its id."""
+    if "client_id" in values:
+        values["client_id"] = get_client(session, values["client_id"]).id
+    if "plan_id" in values:
+        values["plan_id"] = get_plan(session, values["plan_id"]).id
+    return values
 
 
 def contract_json(contract: Contract, site_count: int, today: date) -> dict[str, Any]:
@@ -72,32 +66,14 @@ def _show(session: Session, contract: Contract, today: date, as_json: bool) -> N
 
 
 @app.command("add")
-def add(
-    ctx: typer.Context,
-    *,
-    client: Annotated[str, typer.Option("--client", help="Client id or name.")],
-    plan: Annotated[str, typer.Option("--plan", help="Plan id or name.")],
-    start: StartOpt = None,
-    end: EndOpt = None,
-    price: PriceOpt = None,
-    notes: NotesOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
+@entity_options(ContractFields, "add")
+def add(ctx: typer.Context, *, values: dict[str, Any], as_json: JsonOpt = False) -> None:
     """Add a contract (starting today unless --start)."""
     app_ctx = app_context(ctx)
     today = app_ctx.now().date()
-    first, last = _date(start, "--start") or today, _date(end, "--end")
+    values.setdefault("start", today)
     with app_ctx.session() as session:
-        contract = store.add_contract(
-            session,
-            client=get_client(session, client),
-            plan=get_plan(session, plan),
-            start=first,
-            end=last,
-            price=parse_price(price) if price is not None else None,
-            notes=notes,
-            now=app_ctx.now(),
-        )
+        contract = store.add_contract(session, now=app_ctx.now(), **_references(session, values))
         _show(session, contract, today, as_json)
 
 
@@ -147,20 +123,9 @@ def show(ctx: typer.Context, contract: ContractArg, as_json: JsonOpt = False) ->
 
 
 @app.command("edit")
+@entity_options(ContractFields, "edit")
 def edit(
-    ctx: typer.Context,
-    *,
-    contract: ContractArg,
-    plan: Annotated[str | None, typer.Option("--plan", help="Move to this plan.")] = None,
-    start: StartOpt = None,
-    end: EndOpt = None,
-    no_end: Annotated[bool, typer.Option("--no-end", help="Run indefinitely.")] = False,
-    price: PriceOpt = None,
-    plan_price: Annotated[
-        bool, typer.Option("--plan-price", help="Drop the override; use the plan's price.")
-    ] = False,
-    notes: NotesOpt = None,
-    as_json: JsonOpt = False,
+    ctx: typer.Context, *, contract: ContractArg, values: dict[str, Any], as_json: JsonOpt = False
 ) -> None:
     """Change a contract; a new plan re-schedules the checks of its sites."""
     app_ctx = app_context(ctx)
@@ -171,13 +136,7 @@ def edit(
             found,
             app_ctx.now().timestamp(),
             default_interval=app_ctx.default_interval,
-            plan=get_plan(session, plan) if plan else None,
-            start=_date(start, "--start"),
-            end=_date(end, "--end"),
-            clear_end=no_end,
-            price=parse_price(price) if price is not None else None,
-            clear_price=plan_price,
-            notes=notes,
+            **_references(session, values),
         )
         _show(session, found, app_ctx.now().date(), as_json)
     if changed:

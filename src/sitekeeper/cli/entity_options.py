@@ -28,7 +28,7 @@ def _cli_type(field: Declared) -> Any:
     kind = field.info.annotation
     if field.spec.multiple:
         return list[str]
-    if field.spec.parse is not None or get_origin(kind) is Literal:
+    if field.spec.parse is not None or field.spec.ref or get_origin(kind) is Literal:
         return str
     plain = [a for a in get_args(kind) if a is not type(None)] or [kind]
     return plain[0]
@@ -43,12 +43,22 @@ def _parameter(field: Declared, mode: Mode) -> inspect.Parameter:
             annotation=Annotated[kind, typer.Argument(help=field.spec.arg_help)],
         )
     option = typer.Option(field.option, help=field.spec.help)
+    if mode == "add" and field.info.is_required() and not field.spec.defaulted:
+        return inspect.Parameter(
+            field.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=Annotated[_cli_type(field), option],
+        )
     return inspect.Parameter(
         field.name,
         inspect.Parameter.KEYWORD_ONLY,
         default=None,
         annotation=Annotated[_cli_type(field) | None, option],
     )
+
+
+def _is_argument(parameter: inspect.Parameter) -> bool:
+    return any(isinstance(m, typer.models.ArgumentInfo) for m in get_args(parameter.annotation))
 
 
 def _clear_parameter(field: Declared) -> inspect.Parameter:
@@ -89,9 +99,13 @@ def entity_options(model: type[BaseModel], mode: Mode) -> Callable[[Command], Co
         head = [p.replace(annotation=hints[p.name]) for p in own.values() if p.name != "values"]
         tail = [p for p in head if p.name == "as_json"]
         head = [p for p in head if p.name != "as_json"]
-        args = [_parameter(f, mode) for f, into in declared if into is None]
-        arguments = [p for p in args if p.default is inspect.Parameter.empty]
-        options = [p for p in args if p.default is not inspect.Parameter.empty]
+        args = [
+            _parameter(f, mode)
+            for f, into in declared
+            if into is None and (mode == "add" or f.spec.editable)
+        ]
+        arguments = [p for p in args if _is_argument(p)]
+        options = [p for p in args if not _is_argument(p)]
         options += [_parameter(f, mode) for f, into in declared if into is not None]
         clears = [f for f, into in declared if into is None and f.spec.clear and mode == "edit"]
         options += [_clear_parameter(f) for f in clears]
@@ -100,7 +114,7 @@ def entity_options(model: type[BaseModel], mode: Mode) -> Callable[[Command], Co
         def run(*call_args: Any, **kwargs: Any) -> None:
             values: dict[str, Any] = {}
             for field, into in declared:
-                given = kwargs.pop(field.name, None)
+                given = kwargs.pop(field.name, None)  # absent: a field edit does not offer
                 if given is None:
                     continue
                 if field.spec.parse is not None and isinstance(given, str):

@@ -49,6 +49,9 @@ class Spec:
     form: bool = True  # on the web form
     multiple: bool = False  # a list: a repeatable option, one line each in a form
     secret: bool = False  # never shown back (a form leaves it empty: empty keeps it)
+    editable: bool = True  # False: set once, on add (a contract's client)
+    defaulted: bool = False  # required, but the CLI and forms fill it (a start: today)
+    ref: bool = False  # the id of another object: the CLI takes its id or name
     clear: Clear | None = None
 
 
@@ -78,6 +81,8 @@ class Declared:
     @property
     def default(self) -> Any:
         """The declared default (None for required fields)."""
+        if self.info.is_required():
+            return None
         return self.info.get_default(call_default_factory=True)
 
 
@@ -118,6 +123,9 @@ def validated(
     given = {k: v for k, v in given.items() if not _is_clear(model, k)}
     if stored is not None:  # on a change, None leaves a field as it is
         given = {name: value for name, value in given.items() if value is not None}
+    fixed = [n for n in given if stored is not None and not _spec(model.model_fields[n]).editable]
+    if fixed:
+        raise UsageError(f"{', '.join(fixed)} cannot be changed")
     unknown = set(given) - set(model.model_fields)
     if unknown:
         raise UsageError(f"unknown field(s) for {model.__name__}: {', '.join(sorted(unknown))}")
@@ -203,6 +211,8 @@ def api_model(
     extra = {**(before or {}), **(after or {})}
     declared: dict[str, Any] = {}
     for d in fields(model):
+        if mode == "patch" and not d.spec.editable:
+            continue
         declared[d.name] = extra.get(d.name) or _api_field(d, mode)
         if mode == "patch" and d.spec.clear is not None and d.spec.clear.api:
             declared[f"clear_{d.name}"] = (bool, FieldInfo(default=False))

@@ -113,11 +113,12 @@ def _currency(code: str) -> str:
     return code.upper()
 
 
-def _price_text(text: str | Decimal) -> str:
+def price_text(text: str | Decimal) -> str:
+    """A price's canonical text (``49.90``); UsageError if it is not one."""
     return str(parse_price(text))
 
 
-def _as_text(value: object) -> object:
+def as_text(value: object) -> object:
     """Amounts may come as Decimal or int from code; the field holds their text."""
     return str(value) if isinstance(value, Decimal | int) else value
 
@@ -157,8 +158,8 @@ class PlanFields(BaseModel):
     price: Annotated[
         str,
         Field(max_length=20),
-        BeforeValidator(_as_text),
-        AfterValidator(_price_text),
+        BeforeValidator(as_text),
+        AfterValidator(price_text),
         Spec("Price per month", "Monthly price, e.g. 49."),
     ] = "0"
     currency: Annotated[

@@ -64,9 +64,9 @@ def _apply(session: Session, client: Client, vault: Vault, values: dict[str, Any
             check_alert_url(url)
         client.alert_urls = [vault.encrypt(url) for url in urls]
     for field, value in values.items():
-        if value == "" and ClientFields.model_fields[field].default is None:
-            value = None  # an empty e-mail or note clears it
-        setattr(client, field, value)
+        # an empty e-mail or note clears it
+        empty = value == "" and ClientFields.model_fields[field].default is None
+        setattr(client, field, None if empty else value)
 
 
 def check_alert_url(url: str) -> None:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from sitekeeper.domain.contracts import ContractFields
+from sitekeeper.domain.fields import fields, validated
 from sitekeeper.errors import NotFound, UsageError
 from sitekeeper.store import schedule
-from sitekeeper.domain.plans import parse_price
 from sitekeeper.store.tables import Client, Contract, Plan, Site
 
 
@@ -60,26 +62,29 @@ def contract_sites(session: Session, contract_id: int) -> list[Site]:
     )
 
 
-def add_contract(
-    session: Session,
-    *,
-    client: Client,
-    plan: Plan,
-    start: date,
-    end: date | None = None,
-    price: Decimal | None = None,
-    notes: str | None = None,
-    now: datetime | None = None,
-) -> Contract:
-    """Create a contract; UsageError if it ends before it starts."""
-    _check_period(start, end)
+def contract_values(contract: Contract) -> dict[str, Any]:
+    """The contract's declared fields as stored (``price`` is its own price, or None)."""
+    override = contract.price_override
+    return {
+        d.name: getattr(contract, d.name)
+        if d.name != "price"
+        else (str(override) if override is not None else None)
+        for d in fields(ContractFields)
+    }
+
+
+def add_contract(session: Session, *, now: datetime | None = None, **values: Any) -> Contract:
+    """Create a contract from the fields :class:`ContractFields` declares; UsageError if its
+    client or plan does not exist or it ends before it starts."""
+    checked = validated(ContractFields, values)
+    for table, key in ((Client, "client_id"), (Plan, "plan_id")):
+        if session.get(table, checked[key]) is None:
+            raise UsageError(f"no {key.removesuffix('_id')} {checked[key]}")
+    _check_period(checked["start"], checked["end"])
+    price = checked.pop("price")
     contract = Contract(
-        client_id=client.id,
-        plan_id=plan.id,
-        start=start,
-        end=end,
-        price_override=parse_price(price) if price is not None else None,
-        notes=notes,
+        **{**checked, "notes": checked["notes"] or None},
+        price_override=Decimal(price) if price is not None else None,
         created_at=now or datetime.now(UTC),
     )
     session.add(contract)
@@ -89,30 +94,23 @@ def add_contract(
 
 
 def update_contract(
-    session: Session,
-    contract: Contract,
-    now: float,
-    *,
-    default_interval: int,
-    plan: Plan | None = None,
-    start: date | None = None,
-    end: date | None = None,
-    clear_end: bool = False,
-    price: Decimal | None = None,
-    clear_price: bool = False,
-    notes: str | None = None,
+    session: Session, contract: Contract, now: float, *, default_interval: int, **values: Any
 ) -> int:
-    """Change the given fields; a new plan re-syncs the sites' jobs (returns how many changed)."""
-    new_start = start or contract.start
-    new_end = None if clear_end else (end or contract.end)
+    """Change the given fields (``clear_end``/``clear_price`` empty them); a new plan
+    re-syncs the sites' jobs (returns how many changed)."""
+    checked = validated(ContractFields, values, contract)
+    new_start = checked.get("start", contract.start)
+    new_end = checked.get("end", contract.end)
     _check_period(new_start, new_end)
     contract.start, contract.end = new_start, new_end
-    if clear_price:
-        contract.price_override = None
-    elif price is not None:
-        contract.price_override = parse_price(price)
-    if notes is not None:
-        contract.notes = notes or None
+    if "price" in checked:
+        price = checked["price"]
+        contract.price_override = Decimal(price) if price is not None else None
+    if "notes" in checked:
+        contract.notes = checked["notes"] or None
+    plan = session.get(Plan, checked["plan_id"]) if "plan_id" in checked else None
+    if "plan_id" in checked and plan is None:
+        raise UsageError(f"no plan {checked['plan_id']}")
     changed = 0
     if plan is not None and plan.id != contract.plan_id:
         contract.plan_id = plan.id

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from fastapi import APIRouter, Request, Response
 
-from fastapi import APIRouter, HTTPException, Request, Response
-
-from sitekeeper.domain.plans import parse_price
 from sitekeeper.store import clients as client_store
 from sitekeeper.store import contracts as contract_store
 from sitekeeper.store import plans as plan_store
@@ -168,10 +165,6 @@ def contract_out(contract: Contract, who: Viewer | None = None) -> ContractOut:
     )
 
 
-def _price(text: str | None) -> Decimal | None:
-    return parse_price(text) if text is not None else None
-
-
 @router.get("/contracts", response_model=Page[ContractOut], tags=["contracts"])
 def list_contracts(
     *,
@@ -199,23 +192,7 @@ def get_contract(contract_id: Id, session: Db, who: AnyUser) -> ContractOut:
 @router.post("/contracts", response_model=ContractOut, status_code=201, tags=["contracts"])
 def create_contract(body: ContractIn, session: Db, who: Staff) -> ContractOut:
     """Add a contract."""
-    client = session.get(Client, body.client_id)
-    if client is None:
-        raise HTTPException(422, f"no client {body.client_id}")
-    plan = session.get(Plan, body.plan_id)
-    if plan is None:
-        raise HTTPException(422, f"no plan {body.plan_id}")
-    contract = contract_store.add_contract(
-        session,
-        client=client,
-        plan=plan,
-        start=body.start,
-        end=body.end,
-        price=_price(body.price),
-        notes=body.notes,
-        now=now(),
-    )
-    return contract_out(contract)
+    return contract_out(contract_store.add_contract(session, now=now(), **body.model_dump()))
 
 
 @router.patch("/contracts/{contract_id}", response_model=ContractOut, tags=["contracts"])
@@ -224,23 +201,12 @@ def update_contract(
 ) -> ContractOut:
     """Change a contract; a new plan re-schedules its sites' checks."""
     contract = visible_contract(session, who, contract_id)
-    plan = None
-    if body.plan_id is not None:
-        plan = session.get(Plan, body.plan_id)
-        if plan is None:
-            raise HTTPException(422, f"no plan {body.plan_id}")
     contract_store.update_contract(
         session,
         contract,
         now().timestamp(),
         default_interval=default_interval(request),
-        plan=plan,
-        start=body.start,
-        end=body.end,
-        clear_end=body.clear_end,
-        price=_price(body.price),
-        clear_price=body.clear_price,
-        notes=body.notes,
+        **body.model_dump(),
     )
     session.refresh(contract)
     return contract_out(contract)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.fields import FieldInfo
 
 from sitekeeper.domain.clients import ClientFields
+from sitekeeper.domain.contracts import ContractFields
 from sitekeeper.domain.fields import api_model
 from sitekeeper.domain.plans import PlanFields
 from sitekeeper.web.common import MAX_ID
@@ -84,7 +85,11 @@ if TYPE_CHECKING:
     ClientOut: TypeAlias = BaseModel
     ClientIn: TypeAlias = BaseModel
     ClientPatch: TypeAlias = BaseModel
+    ContractIn: TypeAlias = BaseModel
+    ContractPatch: TypeAlias = BaseModel
 else:
+    ContractIn = api_model(ContractFields, "ContractIn", "A new contract.", "in")
+    ContractPatch = api_model(ContractFields, "ContractPatch", "Changes to a contract.", "patch")
     ClientOut = api_model(
         ClientFields,
         "ClientOut",
@@ -119,33 +124,6 @@ class ContractOut(BaseModel):
     currency: str
     active: bool
     notes: str | None
-
-
-class ContractIn(BaseModel):
-    """A new contract."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    client_id: int = Field(ge=1, le=MAX_ID)
-    plan_id: int = Field(ge=1, le=MAX_ID)
-    start: date
-    end: date | None = None
-    price: str | None = Field(default=None, max_length=20)
-    notes: str | None = Field(default=None, max_length=10_000)
-
-
-class ContractPatch(BaseModel):
-    """Changes to a contract."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    plan_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    start: date | None = None
-    end: date | None = None
-    clear_end: bool = False
-    price: str | None = Field(default=None, max_length=20)
-    clear_price: bool = False
-    notes: str | None = Field(default=None, max_length=10_000)
 
 
 class IncidentOut(BaseModel):

@@ -1,20 +1,21 @@
-"""Clients, plans, contracts (create and edit through the store's rules) and the business page."""
+"""Clients, plans, contracts (one generic flow each, from their declarations) and the
+business page."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from sitekeeper.domain.clients import ClientFields
-from sitekeeper.domain.plans import PlanFields, parse_price
-from sitekeeper.errors import UsageError
+from sitekeeper.domain.contracts import ContractFields
+from sitekeeper.domain.plans import PlanFields
 from sitekeeper.store import clients as client_store
 from sitekeeper.store import contracts as contract_store
 from sitekeeper.store import plans as plan_store
@@ -25,7 +26,6 @@ from sitekeeper.web.common import (
     Db,
     Id,
     default_interval,
-    parse_id,
     plan_or_404,
     vault_of,
     visible_client,
@@ -33,39 +33,10 @@ from sitekeeper.web.common import (
 )
 from sitekeeper.web.ui.admin import send_tests
 from sitekeeper.web.ui.entity_pages import Context, EntityPages
+from sitekeeper.web.ui.forms import Choices
 from sitekeeper.web.ui.render import page
 
 router = APIRouter(include_in_schema=False)
-Field = Annotated[str, Form(max_length=10_000)]
-
-
-def _lines(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip()]
-
-
-def _date(text: str, label: str) -> date | None:
-    if not text.strip():
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise UsageError(f"invalid {label} date {text!r}: use YYYY-MM-DD") from None
-
-
-def _int(text: str, label: str) -> int:
-    value = parse_id(text) if text.strip() != "0" else 0
-    if value is None:
-        raise UsageError(f"{label} must be a whole number")
-    return value
-
-
-def _form_page(
-    request: Request, name: str, who: Viewer, error: str | None, **context: Any
-) -> HTMLResponse:
-    """A page with a form; 400 when the store refused the change, and the form says why."""
-    return page(request, name, who, status=400 if error else 200, error=error, **context)
-
-
 # --- clients ----------------------------------------------------------------------------------
 
 
@@ -149,136 +120,74 @@ PLANS.register(router)
 # --- contracts --------------------------------------------------------------------------------
 
 
-def _contracts_page(
-    request: Request, session: Session, who: Viewer, error: str | None = None
-) -> HTMLResponse:
-    scope = who.client_scope
-    return _form_page(
-        request,
-        "contracts.html",
-        who,
-        error,
-        contracts=contract_store.list_contracts(session, client_id=scope),
-        counts=contract_store.site_counts(session),
-        clients=client_store.list_clients(session) if scope is None else [],
-        plans=plan_store.list_plans(session) if scope is None else [],
-        today=now().date(),
-        price=contract_store.effective_price,
+def _references(session: Session, who: Viewer) -> Choices:
+    """The clients and plans a contract form offers (none to a client user: no form)."""
+    if not who.is_staff:
+        return {}
+    return {
+        "client_id": [(str(c.id), c.name) for c in client_store.list_clients(session)],
+        "plan_id": [
+            (str(p.id), f"{p.name} ({p.price} {p.currency})")
+            for p in plan_store.list_plans(session)
+        ],
+    }
+
+
+def _add_contract(_request: Request, session: Session, values: dict[str, Any]) -> Contract:
+    values.setdefault("start", now().date())
+    return contract_store.add_contract(session, now=now(), **values)
+
+
+def _update_contract(
+    request: Request, session: Session, contract: Contract, values: dict[str, Any]
+) -> int:
+    return contract_store.update_contract(
+        session, contract, now().timestamp(), default_interval=default_interval(request), **values
     )
 
 
-@router.get("/contracts")
-def contracts(request: Request, session: Db, who: AnyUser) -> HTMLResponse:
-    """Contracts (a client user sees its own, read-only)."""
-    return _contracts_page(request, session, who)
-
-
-@router.post("/contracts")
-def create_contract(
-    *,
-    request: Request,
-    session: Db,
-    who: Staff,
-    client: Field = "",
-    plan: Field = "",
-    start: Field = "",
-    end: Field = "",
-    price: Field = "",
-    notes: Field = "",
-) -> Response:
-    """Add a contract."""
-    try:
-        with session.begin_nested():
-            the_client = session.get(Client, _int(client, "client"))
-            the_plan = session.get(Plan, _int(plan, "plan"))
-            if the_client is None or the_plan is None:
-                raise UsageError("choose a client and a plan")
-            contract = contract_store.add_contract(
-                session,
-                client=the_client,
-                plan=the_plan,
-                start=_date(start, "start") or now().date(),
-                end=_date(end, "end"),
-                price=parse_price(price) if price.strip() else None,
-                notes=notes or None,
-                now=now(),
-            )
-    except UsageError as exc:
-        return _contracts_page(request, session, who, str(exc))
-    return RedirectResponse(f"/contracts/{contract.id}", status_code=303)
-
-
-def _contract_page(
-    request: Request, session: Session, who: Viewer, contract: Contract, error: str | None = None
-) -> HTMLResponse:
-    return _form_page(
-        request,
-        "contract.html",
-        who,
-        error,
-        contract=contract,
-        price=contract_store.effective_price(contract),
-        active=contract_store.is_active(contract, now().date()),
-        sites=contract_store.contract_sites(session, contract.id),
-        plans=plan_store.list_plans(session) if who.is_staff else [],
-    )
-
-
-@router.get("/contracts/{contract_id}")
-def contract_detail(
-    *, request: Request, contract_id: Id, session: Db, who: AnyUser
-) -> HTMLResponse:
-    """One contract and the sites it covers."""
-    return _contract_page(request, session, who, visible_contract(session, who, contract_id))
-
-
-@router.post("/contracts/{contract_id}")
-def update_contract(
-    *,
-    request: Request,
-    contract_id: Id,
-    session: Db,
-    who: Staff,
-    plan: Field = "",
-    start: Field = "",
-    end: Field = "",
-    price: Field = "",
-    notes: Field = "",
-) -> Response:
-    """Save a contract (an empty end or price clears it)."""
-    contract = visible_contract(session, who, contract_id)
-    try:
-        with session.begin_nested():
-            plan_id = parse_id(plan)
-            the_plan = session.get(Plan, plan_id) if plan_id else None
-            end_date = _date(end, "end")
-            contract_store.update_contract(
-                session,
-                contract,
-                now().timestamp(),
-                default_interval=default_interval(request),
-                plan=the_plan,
-                start=_date(start, "start"),
-                end=end_date,
-                clear_end=end_date is None,
-                price=parse_price(price) if price.strip() else None,
-                clear_price=not price.strip(),
-                notes=notes,
-            )
-    except UsageError as exc:
-        session.refresh(contract)
-        return _contract_page(request, session, who, contract, str(exc))
-    return RedirectResponse(f"/contracts/{contract.id}", status_code=303)
-
-
-@router.post("/contracts/{contract_id}/delete")
-def delete_contract(request: Request, contract_id: Id, session: Db, who: Staff) -> Response:
-    """Remove a contract; its sites stay, uncovered, on the default interval."""
-    contract = visible_contract(session, who, contract_id)
-    contract_store.remove_contract(
+def _remove_contract(request: Request, session: Session, contract: Contract) -> int:
+    return contract_store.remove_contract(
         session, contract, now().timestamp(), default_interval=default_interval(request)
     )
-    return RedirectResponse("/contracts", status_code=303)
+
+
+def _contracts_context(_request: Request, session: Session, who: Viewer) -> Context:
+    return {
+        "contracts": contract_store.list_contracts(session, client_id=who.client_scope),
+        "counts": contract_store.site_counts(session),
+        "today": now().date(),
+        "price": contract_store.effective_price,
+    }
+
+
+def _contract_context(
+    _request: Request, session: Session, _who: Viewer, contract: Contract
+) -> Context:
+    return {
+        "price": contract_store.effective_price(contract),
+        "active": contract_store.is_active(contract, now().date()),
+        "sites": contract_store.contract_sites(session, contract.id),
+    }
+
+
+CONTRACTS = EntityPages[Contract](
+    name="contract",
+    plural="contracts",
+    model=ContractFields,
+    find=visible_contract,
+    ident=lambda contract: contract.id,
+    stored=contract_store.contract_values,
+    add=_add_contract,
+    update=_update_contract,
+    remove=_remove_contract,
+    list_context=_contracts_context,
+    detail_context=_contract_context,
+    choices=_references,
+    new_values=lambda: {"start": now().date()},
+    reader=AnyUser,
+)
+CONTRACTS.register(router)
 
 
 # --- business ---------------------------------------------------------------------------------

@@ -8,18 +8,18 @@ and the redirects are written once, here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from sitekeeper.errors import UsageError
 from sitekeeper.web.auth import Staff, Viewer
-from sitekeeper.web.common import Db, Id
+from sitekeeper.web.common import MAX_ID, Db, Id
 from sitekeeper.web.ui.forms import Choices, form_fields, form_values, read_form
 from sitekeeper.web.ui.render import page
 
@@ -53,7 +53,7 @@ class EntityPages(Generic[T]):
     list_context: Callable[[Request, Session, Viewer], Context] = _nothing
     detail_context: Callable[[Request, Session, Viewer, T], Context] = _nothing
     choices: Callable[[Session, Viewer], Choices] = _no_choices
-    edit_fields: Sequence[str] | None = None  # the edit form's fields, if not all
+    new_values: Callable[[], Mapping[str, Any]] = dict  # the add form's values (a start: today)
     reader: Any = field(default=Staff)  # who may see the list and the detail page
 
     def list_page(
@@ -66,7 +66,9 @@ class EntityPages(Generic[T]):
         error: str | None = None,
     ) -> HTMLResponse:
         """The list and the add form (with what was sent, when the store refused it)."""
-        inputs = form_fields(self.model, {}, sent=sent, choices=self.choices(session, who))
+        inputs = form_fields(
+            self.model, self.new_values(), sent=sent, choices=self.choices(session, who)
+        )
         return page(
             request,
             f"{self.plural}.html",
@@ -92,7 +94,6 @@ class EntityPages(Generic[T]):
             self.model,
             self.stored(obj),
             choices=self.choices(session, who),
-            only=self.edit_fields,
             editing=True,
         )
         return page(
@@ -144,9 +145,14 @@ class EntityPages(Generic[T]):
                 return self.detail_page(request, session, who, obj, error=str(exc))
             return RedirectResponse(base, status_code=303)
 
-        # Reading may be open to more viewers (a client user sees its contracts).
+        # Reading may be open to more viewers (a client user sees its contracts); the id in
+        # the path is named after the entity (/plans/{plan_id}), as everywhere else.
         list_.__annotations__["who"] = self.reader
         detail.__annotations__["who"] = self.reader
+        key = f"{self.name}_id"
+        obj_id = Annotated[int, Path(alias=key, ge=1, le=MAX_ID)]
+        for handler in (detail, update, delete):
+            handler.__annotations__["obj_id"] = obj_id
         list_.__doc__ = f"Every {self.name} and the add form."
         create.__doc__ = f"Add a {self.name}."
         detail.__doc__ = f"One {self.name} and its edit form."
@@ -154,6 +160,7 @@ class EntityPages(Generic[T]):
         delete.__doc__ = f"Remove a {self.name} (the page says why not, if it cannot go)."
         router.get(base)(list_)
         router.post(base)(create)
-        router.get(f"{base}/{{obj_id}}")(detail)
-        router.post(f"{base}/{{obj_id}}")(update)
-        router.post(f"{base}/{{obj_id}}/delete")(delete)
+        one = f"{base}/{{{key}}}"
+        router.get(one)(detail)
+        router.post(one)(update)
+        router.post(f"{one}/delete")(delete)

@@ -62,16 +62,15 @@ def form_fields(
     *,
     sent: Mapping[str, str] | None = None,
     choices: Choices | None = None,
-    only: Sequence[str] | None = None,
     editing: bool = False,
 ) -> list[FormField]:
     """The inputs of the model's form: the stored ``values`` (declared defaults for a new
     object), or what was ``sent`` when the store refused it. ``choices`` fill the selects
-    of references (a contract's plan); ``only`` limits the form to those fields. A secret
-    is never drawn back: on the edit form, empty keeps it and a checkbox clears it."""
+    of references (a contract's plan). The edit form leaves out what is set once (a
+    contract's client); a secret is never drawn back: empty keeps it, a checkbox clears it."""
     drawn: list[FormField] = []
     for field in _declared(model):
-        if only is not None and field.name not in only:
+        if editing and not field.spec.editable:
             continue
         if field.spec.secret:
             text = ""
@@ -177,7 +176,7 @@ def form_values(
             }
             if options:
                 values[field.name] = options
-        elif field.spec.form and field.name in sent:
+        elif field.spec.form and field.name in sent and (field.spec.editable or not editing):
             value = _value(field, sent[field.name])
             if value is not None:
                 values[field.name] = value
