@@ -11,7 +11,7 @@ import typer
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from sitekeeper.cli import backups
+from sitekeeper.cli import backup_repos, backups
 from sitekeeper.cli.main import _Root
 from sitekeeper.store.database import Database
 from sitekeeper.store.tables import Event
@@ -36,7 +36,7 @@ def _app() -> typer.Typer:
     app.command("backups")(backups.backups)
     app.command("restore")(backups.restore)
     app.command("drill")(backups.drill)
-    app.add_typer(backups.repo_app, name="backup-repo")
+    app.add_typer(backup_repos.repo_app, name="backup-repo")
     return app
 
 

@@ -23,7 +23,7 @@ from sitekeeper.backup.identity import snapshot_host
 from sitekeeper.backup.options import BackupSettings
 from sitekeeper.backup.restore import restore_to
 from sitekeeper.backup.runner import BackupContext, backup_site
-from sitekeeper.cli import backups, sites
+from sitekeeper.cli import backup_repos, backups, sites
 from sitekeeper.cli.main import _Root
 from sitekeeper.errors import NotFound
 from sitekeeper.store import backups as queries
@@ -108,7 +108,7 @@ def _app() -> typer.Typer:
     app = typer.Typer(cls=_Root)
     app.add_typer(sites.app, name="site")
     app.command("backups")(backups.backups)
-    app.add_typer(backups.repo_app, name="backup-repo")
+    app.add_typer(backup_repos.repo_app, name="backup-repo")
     return app
 
 

@@ -45,7 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backups": ("sitekeeper.cli.backups", "backups"),
     "restore": ("sitekeeper.cli.backups", "restore"),
     "drill": ("sitekeeper.cli.backups", "drill"),
-    "backup-repo": ("sitekeeper.cli.backups", "repo_app"),
+    "backup-repo": ("sitekeeper.cli.backup_repos", "repo_app"),
 }
 
 
