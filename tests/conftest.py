@@ -1,4 +1,11 @@
-"""Shared fixtures: the store on SQLite and PostgreSQL, settings in a scratch home."""
+"""Shared fixtures: the store on SQLite and PostgreSQL, settings in a scratch home.
+
+Also how the suite runs in parallel (pytest-xdist, ``-n auto --dist loadgroup`` in
+pyproject's addopts): every test that uses the real sites runs in one worker, one after
+another, because the sites' scripts reset them and the tests change them (see
+``pytest_collection_modifyitems``). Everything else is independent per test: tmp_path,
+a PostgreSQL schema or a MariaDB database with a random name, loopback servers on port 0.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +20,35 @@ from sitekeeper.store.database import Database
 from tests.services import need
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+# The session fixtures that start the real sites (tests/realsites.py, tests/hostile.py):
+# a test that needs one of them, directly or through another fixture, touches shared sites.
+REAL_SITE_FIXTURES = frozenset({"real_wp_sites", "real_cms_sites", "wp3_site"})
+REAL_SITES_GROUP = "realsites"
+
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    """With ``-p no:xdist`` accept (and ignore) the ``-n``/``--dist`` of addopts, so a
+    serial debugging run needs no other option."""
+    if pluginmanager.has_plugin("xdist"):
+        return
+    group = parser.getgroup("xdist", "pytest-xdist is disabled: -n and --dist are ignored")
+    # _addoption: the one that may register a short lower-case option, as xdist does.
+    group._addoption("-n", "--numprocesses", dest="numprocesses", default=None)
+    group.addoption("--dist", dest="dist", default="no")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker reads the groups off the items
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put every test of the real sites into one xdist group: they run in one worker.
+
+    The sites' scripts (``up``) chown and rewrite the sites and the SSH keys, and tests
+    change wp2, wp3, jm1 and dr1 and put them back; two workers would race on them.
+    """
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if REAL_SITE_FIXTURES.intersection(fixtures) or item.get_closest_marker("realsites"):
+            item.add_marker(pytest.mark.xdist_group(REAL_SITES_GROUP))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
