@@ -25,6 +25,10 @@ PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 # a test that needs one of them, directly or through another fixture, touches shared sites.
 REAL_SITE_FIXTURES = frozenset({"real_wp_sites", "real_cms_sites", "wp3_site"})
 REAL_SITES_GROUP = "realsites"
+# Modules whose tests share state outside their process, each module its own group:
+# test_third_party_plugin pip-installs a plugin into the venv, and its other test
+# asserts that the plugin is not there.
+MODULE_GROUPS = {"tests/plugins/test_third_party_plugin.py": "venv-plugin"}
 
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
@@ -49,6 +53,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fixtures = getattr(item, "fixturenames", ())
         if REAL_SITE_FIXTURES.intersection(fixtures) or item.get_closest_marker("realsites"):
             item.add_marker(pytest.mark.xdist_group(REAL_SITES_GROUP))
+        elif group := MODULE_GROUPS.get(item.nodeid.split("::", 1)[0]):
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
