@@ -42,8 +42,11 @@ class DbThread:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._serial: ThreadPoolExecutor | None = None  # made on first use: see close()
+        self._closed = False
 
     def _writer(self) -> ThreadPoolExecutor:
+        if self._closed:
+            raise RuntimeError("DbThread used after close()")
         if self._serial is None:
             self._serial = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sitekeeper-db")
         return self._serial
@@ -77,5 +80,6 @@ class DbThread:
 
     def close(self) -> None:
         """Wait for queued work and stop the writer thread (if it was ever started)."""
+        self._closed = True
         if self._serial is not None:
             self._serial.shutdown(wait=True)
