@@ -7,14 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sitekeeper.cms.drupal.releases import parse_release_history
-from sitekeeper.cms.wordpress.api import parse_stable_check
+from sitekeeper.cms.drupal.releases import parse_release_history, releases_from_drupal
+from sitekeeper.cms.wordpress.api import parse_stable_check, releases_from_stable_check
 from sitekeeper.domain.catalogue import VendorRelease
 from sitekeeper.domain.ranges import AffectedRanges, VersionRange
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.intel.branches import (
-    releases_from_drupal,
-    releases_from_stable_check,
     split_by_branch,
 )
 from sitekeeper.intel.osv import parse_osv

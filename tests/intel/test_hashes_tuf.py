@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from sitekeeper.cms.joomla import signals as joomla
+from sitekeeper.cms.joomla.hashes import learn_joomla
 from sitekeeper.errors import InvalidFeed
 from sitekeeper.intel.hashes import HashKnowledge, HashSources, Learner
 from sitekeeper.probes.fingerprint import FingerprintProbe
@@ -100,12 +101,12 @@ async def test_hardened_joomla5_is_pinned_by_hashes_learned_from_tuf_targets(
     async with feed_server() as server:
         _, sources = await _vendor(server, tmp_path, {v: _package(v) for v in VERSIONS})
         async with Learner(HashKnowledge.in_home(home), sources) as learner:
-            learned = await learner.learn_joomla(joomla.HASH_FILES)
+            learned = await learn_joomla(learner, joomla.HASH_FILES)
         assert sorted(learned) == list(VERSIONS)
         assert [e.status for e in server.hits(f"/gone{_path('5.1.2')}")] == [404]
         # learned once: a second run downloads no package again
         async with Learner(HashKnowledge.in_home(home), sources) as learner:
-            assert await learner.learn_joomla(joomla.HASH_FILES) == []
+            assert await learn_joomla(learner, joomla.HASH_FILES) == []
         assert len(server.hits(_path("5.1.2"))) == 1
 
     knowledge = HashKnowledge.in_home(home)
@@ -140,7 +141,7 @@ async def test_a_package_that_does_not_match_its_signed_target_is_rejected(
         server.bodies[_path("5.1.2")] = wrong
         with pytest.raises(InvalidFeed, match=error):
             async with Learner(HashKnowledge.in_home(home), sources) as learner:
-                await learner.learn_joomla(joomla.HASH_FILES)
+                await learn_joomla(learner, joomla.HASH_FILES)
     assert HashKnowledge.in_home(home).versions("joomla") == []
 
 
@@ -154,7 +155,7 @@ async def test_a_tuf_repository_failing_verification_downloads_nothing(tmp_path:
         server.bodies["/cms/targets.json"] = json.dumps(tampered).encode()
         with pytest.raises(InvalidFeed, match="failed verification"):
             async with Learner(HashKnowledge.in_home(home), sources) as learner:
-                await learner.learn_joomla(joomla.HASH_FILES)
+                await learn_joomla(learner, joomla.HASH_FILES)
         assert not [e for e in server.log if e.path.startswith("/releases/")]
     assert HashKnowledge.in_home(home).versions("joomla") == []
 
@@ -164,5 +165,5 @@ async def test_without_a_trusted_root_the_tuf_repository_is_not_read(tmp_path: P
         _, sources = await _vendor(server, tmp_path, {"5.1.2": _package("5.1.2")})
         legacy_only = sources.model_copy(update={"joomla_tuf_root": None})
         async with Learner(HashKnowledge(), legacy_only) as learner:
-            assert await learner.learn_joomla(joomla.HASH_FILES) == []
+            assert await learn_joomla(learner, joomla.HASH_FILES) == []
         assert not [e for e in server.log if e.path.startswith(("/cms/", "/releases/"))]

@@ -17,6 +17,7 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy import select
 
+from sitekeeper.cms.drupal.hashes import learn_drupal
 from sitekeeper.config import Settings
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.engine.intel_ingest import ingest_advisories
@@ -203,7 +204,7 @@ async def test_a_tarball_is_streamed_without_disk_and_in_bounded_memory(tmp_path
         async with Learner(knowledge, sources) as learner:
             tracemalloc.start()
             try:
-                assert await learner.learn_drupal() == ["9.5.9"]
+                assert await learn_drupal(learner) == ["9.5.9"]
                 _, peak = tracemalloc.get_traced_memory()
             finally:
                 tracemalloc.stop()

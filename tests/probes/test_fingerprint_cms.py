@@ -19,7 +19,9 @@ import pytest
 from aiohttp import web
 
 from sitekeeper.cms.drupal import signals as drupal
+from sitekeeper.cms.drupal.hashes import learn_drupal
 from sitekeeper.cms.joomla import signals as joomla
+from sitekeeper.cms.joomla.hashes import learn_joomla
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.errors import InvalidFeed
 from sitekeeper.intel.hashes import HashKnowledge, HashSources, Learner
@@ -180,7 +182,7 @@ async def test_hardened_joomla_is_pinned_by_hashes_learned_from_the_update_feed(
     knowledge = HashKnowledge.in_home(tmp_path)
     sources = HashSources(joomla_update_url=vendor.url("/core/sts/list_sts.xml"))
     async with Learner(knowledge, sources) as learner:
-        assert sorted(await learner.learn_joomla(joomla.HASH_FILES)) == ["4.4.5", "4.4.6"]
+        assert sorted(await learn_joomla(learner, joomla.HASH_FILES)) == ["4.4.5", "4.4.6"]
     served = {p: d for p, d in _joomla_release("4.4.6").items() if p.startswith("media/")}
     app = site_app(SITES / "joomla5", blocked=frozenset(joomla.VERSION_PATHS), extra=served)
     result, requests = await _fingerprint(app, HashKnowledge.in_home(tmp_path))
@@ -199,7 +201,7 @@ async def test_a_package_that_does_not_match_the_feed_digest_is_rejected(
     sources = HashSources(joomla_update_url=vendor.url("/core/sts/extension_sts.xml"))
     async with Learner(HashKnowledge(), sources) as learner:
         with pytest.raises(InvalidFeed, match="does not match the feed"):
-            await learner.learn_joomla(joomla.HASH_FILES)
+            await learn_joomla(learner, joomla.HASH_FILES)
 
 
 # ---------------------------------------------------------------- Drupal
@@ -316,7 +318,7 @@ async def test_hardened_drupal_is_narrowed_by_hashes_from_release_archives(
         knowledge = HashKnowledge.in_home(tmp_path)
         sources = HashSources(drupal_updates_url=vendor.url("/release-history"))
         async with Learner(knowledge, sources) as learner:
-            learned = await learner.learn_drupal(drupal.hash_files([]))
+            learned = await learn_drupal(learner, drupal.hash_files([]))
     assert sorted(learned) == sorted(versions)
 
     headers = {"X-Generator": "Drupal 10 (https://www.drupal.org)"}
@@ -373,7 +375,7 @@ async def test_a_drupal_archive_that_does_not_match_the_release_history_is_rejec
         sources = HashSources(drupal_updates_url=vendor.url("/release-history"))
         with pytest.raises(InvalidFeed, match=error):
             async with Learner(HashKnowledge.in_home(tmp_path), sources) as learner:
-                await learner.learn_drupal(drupal.hash_files([]))
+                await learn_drupal(learner, drupal.hash_files([]))
     assert not HashKnowledge.in_home(tmp_path).knows("drupal", "10.2.3")
 
 
@@ -398,7 +400,7 @@ async def test_a_drupal_archive_the_history_gives_no_digest_for_is_not_learned(
         sources = HashSources(drupal_updates_url=vendor.url("/release-history"))
         with pytest.raises(InvalidFeed, match="publishes no MD5"):
             async with Learner(HashKnowledge.in_home(tmp_path), sources) as learner:
-                await learner.learn_drupal(drupal.hash_files([]))
+                await learn_drupal(learner, drupal.hash_files([]))
     assert HashKnowledge.in_home(tmp_path).versions("drupal") == []
 
 

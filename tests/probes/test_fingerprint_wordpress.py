@@ -18,6 +18,7 @@ import pytest
 from aiohttp import web
 
 from sitekeeper.cms.wordpress import signals as wordpress_signals
+from sitekeeper.cms.wordpress.hashes import learn_wordpress
 from sitekeeper.intel.hashes import HashKnowledge, HashSources, Learner
 from sitekeeper.probes.fingerprint import FingerprintOptions, FingerprintProbe, fingerprint
 from tests.probes.conftest import Site, serve
@@ -158,7 +159,7 @@ async def _learn(api: Site, tmp_path: Path) -> HashKnowledge:
     knowledge = HashKnowledge.in_home(tmp_path)
     sources = HashSources(wordpress_api_url=api.url("/"))
     async with Learner(knowledge, sources) as learner:
-        learned = await learner.learn_wordpress(wordpress_signals.HASH_FILES)
+        learned = await learn_wordpress(learner, wordpress_signals.HASH_FILES)
     assert sorted(learned) == ["6.1.8", "6.1.9"]  # 4.0.38 answered "checksums": false
     return knowledge
 
@@ -196,7 +197,7 @@ async def test_learned_hashes_are_cached_and_not_fetched_again(
     seen.clear()
     again = HashKnowledge.in_home(tmp_path)
     async with Learner(again, HashSources(wordpress_api_url=api.url("/"))) as learner:
-        assert await learner.learn_wordpress(wordpress_signals.HASH_FILES) == []
+        assert await learn_wordpress(learner, wordpress_signals.HASH_FILES) == []
     assert all("checksums" not in url for url in seen)
 
 

@@ -8,8 +8,11 @@ adding a CMS never means editing the core.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
+
+from sitekeeper.intel.release_files import ReleaseFiles
+from sitekeeper.probes.fingerprint import CmsSignals
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -19,27 +22,20 @@ if TYPE_CHECKING:
     from sitekeeper.cms.site_database import DrillTarget
     from sitekeeper.domain.fingerprint import Fingerprint
     from sitekeeper.domain.inventory import Inventory
-    from sitekeeper.domain.versions import Ecosystem
     from sitekeeper.intel.fetch import Fetcher
-    from sitekeeper.intel.hashes import Learner
     from sitekeeper.intel.pollers import PollResult
     from sitekeeper.remote.ssh import SshConnection
 
 Wanted = Sequence[tuple[str, str, str | None]]  # (type, package, update source) to poll
 
 
-class Cms(Protocol):
-    """One CMS: how it is recognised, inventoried, kept up to date and backed up."""
+class Cms(CmsSignals, ReleaseFiles, Protocol):
+    """One CMS: how it is recognised, inventoried, kept up to date and backed up.
 
-    @property
-    def kind(self) -> str:
-        """The registry key and the name stored on sites (``site.cms``)."""
-        ...
-
-    @property
-    def ecosystem(self) -> Ecosystem:
-        """Where its core and extensions live (picks the version rules)."""
-        ...
+    ``kind``, ``ecosystem``, the outside signals (``CmsSignals``) and the release files
+    (``ReleaseFiles``) are what the generic fingerprint and hash learning ask of it;
+    ``cms.registry`` files the same object there.
+    """
 
     @property
     def core_source(self) -> str:
@@ -56,21 +52,6 @@ class Cms(Protocol):
     @property
     def config_files(self) -> tuple[str, ...]:
         """Where its database settings live, in the order it looks ("../x": one level up)."""
-        ...
-
-    @property
-    def detect_path(self) -> str:
-        """A public path the fingerprint fetches when the home page shows no CMS."""
-        ...
-
-    def read_signals(
-        self, url: str, status: int, headers: Mapping[str, str], text: str
-    ) -> list[Fingerprint]:
-        """Clues about this CMS in one response (never raises on hostile input)."""
-        ...
-
-    def version_paths(self, clues: list[Fingerprint]) -> tuple[str, ...]:
-        """Public files that may name the version, given the clues so far."""
         ...
 
     def hash_files(self, clues: list[Fingerprint]) -> tuple[str, ...]:
@@ -93,26 +74,6 @@ class Cms(Protocol):
 
     async def poll(self, fetcher: Fetcher, packages: Wanted, home: Path) -> PollResult:
         """Catalogue entries of ``packages`` from the vendor's feeds (``home``: state)."""
-        ...
-
-    @property
-    def learns_unranged(self) -> bool:
-        """Whether a fingerprint with no version range yet learns every release's hashes
-        (cheap only where the vendor publishes per-release checksums)."""
-        ...
-
-    async def releases(self, learner: Learner) -> list[str]:
-        """Every core release the vendor lists (for the fingerprint's hash learning)."""
-        ...
-
-    async def learn(
-        self,
-        learner: Learner,
-        paths: Sequence[str] | None,
-        within: Callable[[str], bool] | None,
-    ) -> list[str]:
-        """Learn the static-file hashes of the releases ``within`` accepts (None: all),
-        keeping ``paths`` (None: every public file); returns the versions learned."""
         ...
 
     # --- the database side, for backups and restore drills (cms.site_database) ---

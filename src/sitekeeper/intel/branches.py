@@ -2,41 +2,27 @@
 
 Vendors back-port security fixes: "fixed in 5.8.3" was also fixed in 5.7.5 on
 the 5.7 branch, so "< 5.8.3" alone would flag every 5.7 site. Given the
-vendor's releases (dates and security flags from Drupal's release history,
-insecure flags from WordPress's stable-check), each branch below the fix gets
-its own fix: the first release on that branch shipped with the advisory's fix
-release (same date, give or take a day), or failing dates, the first release
-after which the vendor flags nothing on that branch as insecure. A branch with
+vendor's releases (dates and security flags where its release history has them,
+at least its insecure flags: each CMS package turns its feed into them), each
+branch below the fix gets its own fix: the first release on that branch shipped
+with the advisory's fix release (same date, give or take a day), or failing
+dates, the first release after which the vendor flags nothing on that branch as
+insecure. A branch with
 no such release stays affected; branches the vendor does not list keep the
 original range, so missing vendor data never hides a vulnerability.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sitekeeper.cms.drupal.releases import ReleaseHistory
-from sitekeeper.cms.wordpress.api import StableStatus
 from sitekeeper.domain.catalogue import VendorRelease
 from sitekeeper.domain.ranges import AffectedRanges, VersionRange
 from sitekeeper.domain.versions import Ecosystem
 
 SAME_RELEASE_WINDOW = timedelta(days=1)  # back-ports ship with the fix, give or take time zones
-
-
-def releases_from_stable_check(statuses: Mapping[str, StableStatus]) -> list[VendorRelease]:
-    """WordPress's stable-check: only ``insecure`` flags, no dates."""
-    return [VendorRelease(v, insecure=s is StableStatus.INSECURE) for v, s in statuses.items()]
-
-
-def releases_from_drupal(history: ReleaseHistory) -> list[VendorRelease]:
-    """Drupal's release history: dates, "Security update" and "Insecure" terms."""
-    return [
-        VendorRelease(r.version, r.date, security_update=r.security_update, insecure=r.insecure)
-        for r in history.releases
-    ]
 
 
 def split_by_branch(affected: AffectedRanges, releases: Iterable[VendorRelease]) -> AffectedRanges:

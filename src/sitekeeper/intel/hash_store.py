@@ -19,8 +19,8 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from sitekeeper.cms.registry import CMSES
 from sitekeeper.errors import InvalidFeed
+from sitekeeper.intel.release_files import RELEASE_FILES
 
 FORMAT = 2
 # Served as they are by any web server (PHP and templates are executed or refused).
@@ -56,7 +56,7 @@ def md5_hex(data: bytes) -> str:
 
 def sort_versions(cms: str, versions: Iterable[str]) -> list[str]:
     """Oldest first by the CMS's own rules (text order for anything unreadable)."""
-    known = CMSES.find(cms)
+    known = RELEASE_FILES.find(cms)
     items = list(dict.fromkeys(versions))
     if known is None:
         return sorted(items)
@@ -84,7 +84,7 @@ class HashKnowledge:
         return cls(home / "cache" / "release-hashes")
 
     def _file(self, cms: str, version: str) -> Path | None:
-        if self.root is None or not _VERSION.match(version) or CMSES.find(cms) is None:
+        if self.root is None or not _VERSION.match(version) or RELEASE_FILES.find(cms) is None:
             return None
         return self.root / cms / f"{version}.json.gz"
 

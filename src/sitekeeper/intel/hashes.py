@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import tempfile
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,30 +23,19 @@ from typing import Any, TypeVar
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field
 
-from sitekeeper.cms.drupal.releases import DrupalRelease, parse_release_history
-from sitekeeper.cms.joomla.tuf import TufRelease, parse_tuf_targets
-from sitekeeper.cms.joomla.updates import (
-    JoomlaUpdate,
-    parse_collection,
-    parse_update_server,
-)
-from sitekeeper.cms.registry import CMSES
-from sitekeeper.cms.wordpress.api import parse_core_checksums, parse_stable_check
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.egress.aio import connector_options
 from sitekeeper.egress.policy import ALLOW_HINT, EgressPolicy
 from sitekeeper.errors import FeedError, InvalidFeed
 from sitekeeper.intel.archive_stream import SpoolMeter, hash_archive
-from sitekeeper.intel.fetch import FeedSettings, failure_text
+from sitekeeper.intel.fetch import failure_text
 from sitekeeper.intel.hash_store import HashKnowledge, is_public, md5_hex
-from sitekeeper.intel.payload import parse_xml
+from sitekeeper.intel.release_files import RELEASE_FILES, Paths
 
 __all__ = ["HashKnowledge", "HashSources", "Learner", "RangeLearner", "learn_all", "md5_hex"]
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-Within = Callable[[str], bool] | None  # which releases to learn (None: all)
-Paths = Sequence[str] | None  # which files to keep (None: every public file)
 
 
 class HashSources(BaseModel):
@@ -114,16 +102,16 @@ async def learn_all(
     learned: dict[str, list[str]] = {}
     failures: list[FeedError] = []
     async with Learner(knowledge, sources) as learner:
-        for kind, cms in CMSES.items():
+        for kind, cms in RELEASE_FILES.items():
             try:
                 learned[kind] = await cms.learn(learner, wanted.get(kind), None)
             except FeedError as exc:
                 failures.append(exc)
-    _raise_all(failures)
+    raise_all(failures)
     return learned
 
 
-def _raise_all(failures: Sequence[FeedError]) -> None:
+def raise_all(failures: Sequence[FeedError]) -> None:
     """Raise the failures of a run as one (an invalid archive first: it is news)."""
     if not failures:
         return
@@ -136,7 +124,7 @@ def _raise_all(failures: Sequence[FeedError]) -> None:
     raise FeedError("; ".join(map(str, failures)), permanent=permanent) from failures[0]
 
 
-async def _every(jobs: Iterable[Awaitable[T]]) -> list[T]:
+async def every(jobs: Iterable[Awaitable[T]]) -> list[T]:
     """Wait for all, then raise the failures: a release that fails must not abandon the
     others half-way (their downloads would be lost, and redone next run)."""
     results = await asyncio.gather(*jobs, return_exceptions=True)
@@ -144,11 +132,11 @@ async def _every(jobs: Iterable[Awaitable[T]]) -> list[T]:
     feed_errors = [f for f in failures if isinstance(f, FeedError)]
     if len(feed_errors) != len(failures):
         raise next(f for f in failures if not isinstance(f, FeedError))
-    _raise_all(feed_errors)
+    raise_all(feed_errors)
     return [r for r in results if not isinstance(r, BaseException)]
 
 
-def _keep(paths: Paths) -> Callable[[str], bool]:
+def keep(paths: Paths) -> Callable[[str], bool]:
     """Which archive members to hash: the given paths, or every public file."""
     if paths is None:
         return is_public
@@ -164,11 +152,11 @@ class Learner:
         self.knowledge = knowledge
         self.sources = sources or HashSources()
         self._session: aiohttp.ClientSession | None = None
-        self._gate = asyncio.Semaphore(self.sources.parallel)
+        self.gate = asyncio.Semaphore(self.sources.parallel)
         self.spool = SpoolMeter()
         self._lists: dict[str, asyncio.Future[Any]] = {}
 
-    async def _once(self, key: str, read: Callable[[], Awaitable[T]]) -> T:
+    async def once(self, key: str, read: Callable[[], Awaitable[T]]) -> T:
         """A vendor's release list read once per learner (concurrent callers share it)."""
         if key not in self._lists:
             self._lists[key] = asyncio.ensure_future(read())
@@ -193,241 +181,9 @@ class Learner:
             )
         return self._session
 
-    # --- WordPress: the vendor publishes every file's MD5 per release ---
-
-    async def wordpress_releases(self, oldest: str = "3.7") -> list[str]:
-        """Releases from stable-check, from ``oldest`` on (older sites are rare)."""
-        return await self._once(f"wordpress {oldest}", lambda: self._wordpress_releases(oldest))
-
-    async def _wordpress_releases(self, oldest: str) -> list[str]:
-        base = self.sources.wordpress_api_url.rstrip("/")
-        body = await self._get(f"{base}/core/stable-check/1.0/", self.sources.max_feed_bytes)
-        eco = Ecosystem.WORDPRESS
-        listed = [v for v in parse_stable_check(body) if eco.compare(v, oldest) >= 0]
-        self.knowledge.set_releases("wordpress", listed)
-        return listed
-
-    async def learn_wordpress(
-        self, paths: Paths = None, versions: Iterable[str] | None = None, within: Within = None
-    ) -> list[str]:
-        """Learn from ``/core/checksums/1.0/`` the given versions, or those of stable-check
-        that ``within`` accepts (all by default)."""
-        base = self.sources.wordpress_api_url.rstrip("/")
-        if versions is None:
-            versions = [v for v in await self.wordpress_releases() if within is None or within(v)]
-        todo = [v for v in versions if not self.knowledge.knows("wordpress", v)]
-        keep = _keep(paths)
-
-        async def one(version: str) -> str | None:
-            url = f"{base}/core/checksums/1.0/?version={version}&locale=en_US"
-            async with self._gate:
-                body = await self._get(url, self.sources.max_feed_bytes)
-            checksums = parse_core_checksums(body)
-            if checksums is None:
-                # WordPress has no checksums for it: remembered as shipping nothing we could
-                # compare (not asked again, and not kept open by every fingerprint).
-                self.knowledge.add("wordpress", version, {})
-                return None
-            self.knowledge.add(
-                "wordpress", version, {p: d for p, d in checksums.items() if keep(p)}
-            )
-            return version
-
-        done = await _every(one(v) for v in todo)
-        return [v for v in done if v is not None]
-
-    # --- Joomla: the legacy update XML (3.x, 4.x) and the TUF repository (5.1+) ---
-
-    async def joomla_releases(self) -> tuple[dict[str, JoomlaUpdate], dict[str, TufRelease]]:
-        """Every core release the feeds link a package of; a feed that fails is skipped
-        (logged) when the other answers, so one source down does not stop the other."""
-        return await self._once("joomla", self._joomla_releases)
-
-    async def _joomla_releases(self) -> tuple[dict[str, JoomlaUpdate], dict[str, TufRelease]]:
-        updates: dict[str, JoomlaUpdate] = {}
-        tuf: dict[str, TufRelease] = {}
-        failures: list[FeedError] = []
-        try:
-            for update in await self._joomla_updates(self.sources.joomla_update_url):
-                if update.element == "joomla" and any(not d.source for d in update.downloads):
-                    updates.setdefault(update.version, update)
-        except FeedError as exc:
-            failures.append(exc)
-        if self.sources.joomla_tuf_root is not None:
-            try:
-                for release in await self._joomla_tuf_releases():
-                    tuf.setdefault(release.info.version, release)
-            except FeedError as exc:
-                failures.append(exc)
-        if failures and not (updates or tuf):
-            _raise_all(failures)
-        for failure in failures:
-            log.warning("Joomla release list: %s", failure)
-        self.knowledge.set_releases("joomla", [*updates, *tuf])
-        return updates, tuf
-
-    async def learn_joomla(self, paths: Paths = None, within: Within = None) -> list[str]:
-        """Learn each listed core release's package (verified) that ``within`` accepts."""
-        updates, tuf = await self.joomla_releases()
-        keep = _keep(paths)
-
-        def due(version: str) -> bool:
-            return (within is None or within(version)) and not self.knowledge.knows(
-                "joomla", version
-            )
-
-        async def one(update: JoomlaUpdate) -> str:
-            url = next(d.url for d in update.downloads if not d.source)
-            files = await self._archive_hashes(url, keep, strip=0, expected=update.hashes)
-            self.knowledge.add("joomla", update.version, files)
-            return update.version
-
-        async def one_tuf(release: TufRelease) -> str:
-            files = await self._tuf_archive_hashes(release, keep)
-            self.knowledge.add("joomla", release.info.version, files)
-            return release.info.version
-
-        return await _every(
-            [
-                *(one(u) for v, u in updates.items() if due(v)),
-                *(one_tuf(r) for v, r in tuf.items() if due(v) and v not in updates),
-            ]
-        )
-
-    async def _joomla_tuf_releases(self) -> list[TufRelease]:
-        """Core releases of the TUF targets, verified by python-tuf exactly as the poller does."""
-        from sitekeeper.cms.joomla.poller import tuf_targets  # noqa: PLC0415 - pulls in tuf
-
-        settings = FeedSettings(
-            joomla_tuf_url=self.sources.joomla_tuf_url,
-            joomla_tuf_root=self.sources.joomla_tuf_root,
-        )
-        state = self.sources.joomla_tuf_state
-        if state is None and self.knowledge.root is not None:
-            state = self.knowledge.root.parent / "joomla-tuf-hashes"
-        if state is not None:
-            targets = await asyncio.to_thread(tuf_targets, settings, state)
-        else:
-            with tempfile.TemporaryDirectory(prefix="sitekeeper-tuf-") as tmp:
-                targets = await asyncio.to_thread(tuf_targets, settings, Path(tmp))
-        releases = parse_tuf_targets(targets, max_bytes=self.sources.max_feed_bytes)
-        return [r for r in releases if r.info.element == "joomla"]
-
-    async def _tuf_archive_hashes(
-        self, release: TufRelease, keep: Callable[[str], bool]
-    ) -> dict[str, str]:
-        """The package from the first mirror that answers, checked against the signed target.
-
-        A mirror that is down is skipped; one that serves other bytes is not
-        (InvalidFeed): the target's length and hashes are what TUF vouched for.
-        """
-        urls = [d.url for d in release.info.downloads if d.type == "full"] or [
-            d.url for d in release.info.downloads
-        ]
-        if not urls:
-            raise InvalidFeed(f"Joomla TUF target {release.filename}: no download link")
-        failures: list[str] = []
-        for url in urls:
-            try:
-                return await self._archive_hashes(
-                    url, keep, strip=0, expected=release.hashes, length=release.length
-                )
-            except InvalidFeed:
-                raise
-            except FeedError as exc:
-                failures.append(str(exc))
-        raise FeedError(
-            f"Joomla {release.info.version}: no mirror answered ({'; '.join(failures)})"
-        )
-
-    async def _joomla_updates(self, url: str) -> list[JoomlaUpdate]:
-        """An ``<updates>`` server, or a collection whose entries point at them."""
-        body = await self._get(url, self.sources.max_feed_bytes)
-        root = parse_xml(
-            body, what="Joomla core update feed", max_bytes=self.sources.max_feed_bytes
-        )
-        if root.tag == "updates":
-            return parse_update_server(body, max_bytes=self.sources.max_feed_bytes)
-        entries = parse_collection(body, max_bytes=self.sources.max_feed_bytes)
-        details = sorted({e.detailsurl for e in entries if e.element == "joomla"})
-        found: list[JoomlaUpdate] = []
-        for detail in details:
-            text = await self._get(detail, self.sources.max_feed_bytes)
-            found.extend(parse_update_server(text, max_bytes=self.sources.max_feed_bytes))
-        return found
-
-    # --- Drupal: the release history of each branch links a tarball with its MD5 ---
-
-    async def drupal_releases(
-        self, branches: Sequence[str] = ("current", "7.x")
-    ) -> dict[str, DrupalRelease]:
-        """Published stable releases with a tarball, from each branch's history. A branch
-        whose history is gone (404, as old ones end) is skipped, another failure is
-        logged; only when no branch answers is it raised."""
-        return await self._once(f"drupal {branches}", lambda: self._drupal_releases(branches))
-
-    async def _drupal_releases(self, branches: Sequence[str]) -> dict[str, DrupalRelease]:
-        base = self.sources.drupal_updates_url.rstrip("/")
-        found: dict[str, DrupalRelease] = {}
-        failures: list[FeedError] = []
-        for branch in branches:
-            url = f"{base}/drupal/{branch}"
-            try:
-                body = await self._get(url, self.sources.max_feed_bytes)
-                history = parse_release_history(body, max_bytes=self.sources.max_feed_bytes)
-            except FeedError as exc:
-                if not exc.permanent:  # a 404 is "no such branch", not worth a warning
-                    failures.append(exc)
-                continue
-            for release in history.releases if history is not None else ():
-                link = release.download_link
-                if (
-                    link
-                    and link.endswith(".tar.gz")
-                    and release.status == "published"
-                    and "dev" not in release.version
-                ):
-                    found.setdefault(release.version, release)
-        if failures and not found:
-            _raise_all(failures)
-        for failure in failures:
-            log.warning("Drupal release history: %s", failure)
-        self.knowledge.set_releases("drupal", found)
-        return found
-
-    async def learn_drupal(
-        self,
-        paths: Paths = None,
-        branches: Sequence[str] = ("current", "7.x"),
-        within: Within = None,
-    ) -> list[str]:
-        """Learn each published release's tarball (streamed) that ``within`` accepts."""
-        releases = await self.drupal_releases(branches)
-        keep = _keep(paths)
-
-        async def one(release: DrupalRelease) -> str:
-            link = release.download_link or ""
-            md5, size = release.digest_of(link)
-            if md5 is None:
-                # Every release on updates.drupal.org has one; a history without
-                # it cannot vouch for what a mirror hands us.
-                raise InvalidFeed(f"{link}: the release history publishes no MD5 for it")
-            files = await self._archive_hashes(
-                link, keep, strip=1, expected={"md5": md5}, length=size
-            )
-            self.knowledge.add("drupal", release.version, files)
-            return release.version
-
-        todo = [
-            r
-            for v, r in releases.items()
-            if (within is None or within(v)) and not self.knowledge.knows("drupal", v)
-        ]
-        return await _every(one(r) for r in todo)
-
     # --- downloads ---
 
-    async def _get(self, url: str, max_bytes: int) -> bytes:
+    async def get(self, url: str, max_bytes: int) -> bytes:
         """A bounded GET of a feed; FeedError if it fails, InvalidFeed if it is too big."""
         chunks = [chunk async for chunk in self._stream(url, max_bytes)]
         return b"".join(chunks)
@@ -451,7 +207,7 @@ class Learner:
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise FeedError(f"{url}: download failed ({failure_text(exc)})") from exc
 
-    async def _archive_hashes(
+    async def archive_hashes(
         self,
         url: str,
         keep: Callable[[str], bool],
@@ -466,7 +222,7 @@ class Learner:
         cap = self.sources.max_archive_bytes
         if length is not None:
             cap = min(length, cap)
-        async with self._gate:
+        async with self.gate:
             stream = self._stream(url, cap + 1)
             try:
                 return await hash_archive(
@@ -504,7 +260,7 @@ class RangeLearner:
     async def learn_for(self, found: Fingerprint) -> tuple[list[str], list[str]]:
         """Learn the releases ``found``'s candidates allow; returns (newly learned, notes)."""
         cms = found.cms
-        known = CMSES.find(cms) if cms else None
+        known = RELEASE_FILES.find(cms) if cms else None
         if cms is None or known is None or found.version:
             return [], []
         if not found.candidates and not known.learns_unranged:
@@ -532,7 +288,7 @@ class RangeLearner:
         return await asyncio.shield(self._lists[cms])
 
     async def _read_list(self, cms: str) -> list[str]:
-        return await CMSES.get(cms).releases(self.learner)
+        return await RELEASE_FILES.get(cms).releases(self.learner)
 
     async def _learn(self, cms: str, version: str) -> bool:
         key = (cms, version)
@@ -541,14 +297,14 @@ class RangeLearner:
         return await asyncio.shield(self._versions[key])
 
     async def _learn_one(self, cms: str, version: str) -> bool:
-        done = await CMSES.get(cms).learn(self.learner, None, {version}.__contains__)
+        done = await RELEASE_FILES.get(cms).learn(self.learner, None, {version}.__contains__)
         return version in done
 
 
 def allowed(cms: str, version: str, candidates: Sequence[str]) -> bool:
     """Whether ``version`` fits a fingerprint's candidates: every range (">=10.0 <11.0")
     holds, and it is one of the listed versions if any are listed."""
-    eco = CMSES.get(cms).ecosystem
+    eco = RELEASE_FILES.get(cms).ecosystem
     ranges = [c for c in candidates if c[:1] in "<>="]
     listed = [c for c in candidates if c[:1] not in "<>="]
     if listed and not any(_same(eco, version, v) for v in listed):

@@ -1,7 +1,7 @@
 """Advisory import: a file, a directory, a zip or a URL, in any format we read.
 
-The format is recognised from the content (OSV record or list, Wordfence
-feed, Joomla security-centre RSS), never from the name. Everything is parsed
+The format is recognised from the content (OSV record or list, or a vendor
+format a CMS package files in ``intel.advisory_formats``), never from the name. Everything is parsed
 before anything is stored, so one bad record rejects the whole import with an
 InvalidFeed naming it. Zips are read in memory, never extracted: entry names
 that could escape a directory (zip-slip), encrypted entries, and entries that
@@ -20,12 +20,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
 
-from sitekeeper.cms.joomla.security import parse_security_feed
-from sitekeeper.cms.wordpress.wordfence import parse_wordfence
 from sitekeeper.domain.advisory import Advisory
 from sitekeeper.domain.catalogue import VendorRelease
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import FeedError, InvalidFeed
+from sitekeeper.intel.advisory_formats import ADVISORY_FORMATS
 from sitekeeper.intel.branches import split_by_branch
 from sitekeeper.intel.fetch import Fetcher
 from sitekeeper.intel.osv import parse_osv
@@ -44,25 +43,26 @@ class Limits:
 
 
 def parse_document(data: bytes, *, name: str, limits: type[Limits] = Limits) -> list[Advisory]:
-    """Advisories in one document, whichever supported format it is."""
-    head = data.lstrip()[:1]
-    if head == b"<":
-        feed = parse_security_feed(data, max_bytes=limits.max_document)
-        return [item.to_advisory() for item in feed]
-    body = load_json(data, what=name, max_bytes=limits.max_document)
+    """Advisories in one document, whichever supported format it is (OSV, or a vendor's
+    own format from ``intel.advisory_formats``)."""
+    body = (
+        None
+        if data.lstrip()[:1] == b"<"
+        else load_json(data, what=name, max_bytes=limits.max_document)
+    )
     if isinstance(body, list):
         return [_osv(record, name, limits) for record in body]
     if isinstance(body, dict) and "id" in body and "modified" in body:
         return [parse_osv(data, max_bytes=limits.max_document)]
-    if (
-        isinstance(body, dict)
-        and body
-        and all(isinstance(v, dict) and "software" in v for v in body.values())
-    ):
-        return parse_wordfence(data, max_bytes=limits.max_document)
+    formats = [fmt for _, fmt in ADVISORY_FORMATS.items()]
+    for fmt in formats:
+        found = fmt.read(data, body, limits.max_document)
+        if found is not None:
+            return found
     if isinstance(body, dict) and not body:
         return []
-    raise InvalidFeed(f"{name}: not an OSV record, OSV list, Wordfence feed or Joomla feed")
+    known = ", ".join(["OSV record", "OSV list", *(f.name for f in formats)])
+    raise InvalidFeed(f"{name}: not an {known}")
 
 
 def _osv(record: object, name: str, limits: type[Limits]) -> Advisory:

@@ -12,25 +12,62 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Self, Unpack
+from typing import ClassVar, Protocol, Self, Unpack
 
 import aiohttp
 from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ConfigDict, Field
 from yarl import URL
 
-from sitekeeper.cms.registry import CMSES
 from sitekeeper.config import Settings
 from sitekeeper.domain.checks import CaBundle, CheckOptions
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.untrusted import clean
+from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.egress.policy import site_policy
 from sitekeeper.intel.hashes import HashKnowledge, HashSources, learn_all
 from sitekeeper.intel.narrowing import narrow
+from sitekeeper.plugins import Registry
 from sitekeeper.probes.client import ClientLimits, HttpClientBase
 from sitekeeper.probes.http import classify_error
+
+
+class CmsSignals(Protocol):
+    """What the fingerprint asks of a CMS: where to look and how to read what it finds.
+
+    Every CMS package provides it as part of its ``cms.protocol.Cms`` object, filed here
+    by ``cms.registry`` under the CMS's kind; the probe names no CMS.
+    """
+
+    @property
+    def kind(self) -> str:
+        """The CMS's kind, as clues name it (``Fingerprint.cms``)."""
+        ...
+
+    @property
+    def ecosystem(self) -> Ecosystem:
+        """Whose version rules order and bound its releases."""
+        ...
+
+    @property
+    def detect_path(self) -> str:
+        """A public path fetched when the home page shows no CMS."""
+        ...
+
+    def read_signals(
+        self, url: str, status: int, headers: Mapping[str, str], text: str
+    ) -> list[Fingerprint]:
+        """Clues about this CMS in one response (never raises on hostile input)."""
+        ...
+
+    def version_paths(self, clues: list[Fingerprint]) -> tuple[str, ...]:
+        """Public files that may name the version, given the clues so far."""
+        ...
+
+
+CMS_SIGNALS: Registry[CmsSignals] = Registry("cms-signals", builtins=("sitekeeper.cms",))
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_EVIDENCE = 20  # lines kept per result
@@ -165,11 +202,11 @@ class FingerprintProbe(HttpClientBase):
         run.base = URL(home.url).with_path(run.base.path)  # keep https/www the site moved to
         cms = _choose(run.clues)
         if cms is None:
-            await self._fetch_many(run, [c.detect_path for _, c in CMSES.items()])
+            await self._fetch_many(run, [c.detect_path for _, c in CMS_SIGNALS.items()])
             cms = _choose(run.clues)
         if cms is None:
             return
-        for path in CMSES.get(cms).version_paths(run.clues):
+        for path in CMS_SIGNALS.get(cms).version_paths(run.clues):
             if _exact(run.clues, cms):
                 break
             await self._fetch_optional(run, path)
@@ -179,7 +216,7 @@ class FingerprintProbe(HttpClientBase):
     async def _hash_static(self, run: _Run, cms: str, hashes: HashKnowledge) -> None:
         """Fetch the public files that best split the releases still possible (learned from
         the vendors), until one is left or none differs (``intel.narrowing``)."""
-        eco = CMSES.get(cms).ecosystem
+        eco = CMS_SIGNALS.get(cms).ecosystem
         bounded = _bounded(run.clues, cms)
         possible = [v for v in hashes.releases(cms) if all(eco.within(v, r) for r in bounded)]
 
@@ -230,7 +267,7 @@ class FingerprintProbe(HttpClientBase):
         else:
             raise _TooManyRedirects(f"{path or '/'}: more than {self._max_redirects} redirects")
         run.fetched[path] = response
-        for _, cms in CMSES.items():
+        for _, cms in CMS_SIGNALS.items():
             run.clues.extend(
                 cms.read_signals(response.url, response.status, response.headers, response.text)
             )
@@ -306,7 +343,7 @@ def _judge(url: str, run: _Run, error: str | None) -> Fingerprint:
     if cms is None:
         evidence = [e for c in run.clues for e in c.evidence] + run.notes
         return Fingerprint(url=url, cms=None, evidence=evidence, error=error)
-    eco = CMSES.get(cms).ecosystem
+    eco = CMS_SIGNALS.get(cms).ecosystem
     mine = [c for c in run.clues if c.cms == cms]
     evidence = [e for c in mine for e in c.evidence] + run.notes
     bounded = _bounded(run.clues, cms)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sitekeeper.cms.drupal import settings, signals
+from sitekeeper.cms.drupal import hashes, settings, signals
 from sitekeeper.cms.drupal.inventory import VERSION_FILES, inventory
 from sitekeeper.cms.drupal.settings import db_credentials
 from sitekeeper.cms.registry import CMSES
@@ -67,7 +67,7 @@ class Drupal:
 
     async def releases(self, learner: Learner) -> list[str]:
         """Releases of the core's release histories."""
-        return list(await learner.drupal_releases())
+        return list(await hashes.drupal_releases(learner))
 
     async def learn(
         self,
@@ -76,7 +76,7 @@ class Drupal:
         within: Callable[[str], bool] | None,
     ) -> list[str]:
         """Each release's tarball, checked against its published MD5."""
-        return await learner.learn_drupal(paths, within=within)
+        return await hashes.learn_drupal(learner, paths, within=within)
 
     async def inventory(
         self, conn: SshConnection, docroot: str, limits: InventoryLimits | None = None

@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sitekeeper.domain.catalogue import VendorRelease
 from sitekeeper.domain.versions import DrupalVersion
 from sitekeeper.errors import InvalidFeed
 from sitekeeper.intel.payload import DEFAULT_MAX_BYTES, expect_root, parse_xml, text_of
@@ -173,3 +174,11 @@ def parse_release_history(
         supported_branches=tuple(b.strip() for b in branches.split(",") if b.strip()),
         releases=tuple(_release(node, what) for node in root.findall("releases/release")),
     )
+
+
+def releases_from_drupal(history: ReleaseHistory) -> list[VendorRelease]:
+    """Drupal's release history: dates, "Security update" and "Insecure" terms."""
+    return [
+        VendorRelease(r.version, r.date, security_update=r.security_update, insecure=r.insecure)
+        for r in history.releases
+    ]

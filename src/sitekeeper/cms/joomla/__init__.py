@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sitekeeper.cms.joomla import configuration, signals
+from sitekeeper.cms.joomla import configuration, hashes, signals
 from sitekeeper.cms.joomla.configuration import db_credentials
 from sitekeeper.cms.joomla.inventory import VERSION_FILES, inventory
 from sitekeeper.cms.registry import CMSES
@@ -69,7 +69,7 @@ class Joomla:
 
     async def releases(self, learner: Learner) -> list[str]:
         """Releases of the legacy update XML and of the TUF repository."""
-        updates, tuf = await learner.joomla_releases()
+        updates, tuf = await hashes.joomla_releases(learner)
         return list({**tuf, **updates})
 
     async def learn(
@@ -79,7 +79,7 @@ class Joomla:
         within: Callable[[str], bool] | None,
     ) -> list[str]:
         """Each release's full package, streamed."""
-        return await learner.learn_joomla(paths, within=within)
+        return await hashes.learn_joomla(learner, paths, within=within)
 
     async def inventory(
         self, conn: SshConnection, docroot: str, limits: InventoryLimits | None = None

@@ -19,6 +19,7 @@ from sitekeeper.domain.advisory import Advisory, AffectedPackage, PackageType
 from sitekeeper.domain.ranges import AffectedRanges, VersionRange
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import InvalidFeed
+from sitekeeper.intel.advisory_formats import ADVISORY_FORMATS
 from sitekeeper.intel.payload import DEFAULT_MAX_BYTES, expect_root, parse_xml, text_of
 
 _VERSION = r"\d+(?:\.\d+){1,3}(?:[-.]?(?:alpha|beta|rc)\d*)?"
@@ -161,3 +162,18 @@ def parse_security_feed(
     if channel is None:
         raise InvalidFeed(f"{what}: no <channel>")
     return [_announcement(item, what) for item in channel.findall("item")]
+
+
+class SecurityCentreFormat:
+    """The Joomla security centre's RSS feed (any XML document is taken for it)."""
+
+    name = "Joomla feed"
+
+    def read(self, data: bytes, body: object | None, max_bytes: int) -> list[Advisory] | None:
+        """The announcements as advisories, if ``data`` is XML."""
+        if body is not None:
+            return None
+        return [item.to_advisory() for item in parse_security_feed(data, max_bytes=max_bytes)]
+
+
+ADVISORY_FORMATS.add("joomla-security", SecurityCentreFormat())

@@ -10,7 +10,7 @@ from sitekeeper.cms.db_credentials import hex_value
 from sitekeeper.cms.php_config import parse_php_config
 from sitekeeper.cms.registry import CMSES
 from sitekeeper.cms.wordpress import config as wp_config
-from sitekeeper.cms.wordpress import signals
+from sitekeeper.cms.wordpress import hashes, signals
 from sitekeeper.cms.wordpress.config import credentials_from_config
 from sitekeeper.cms.wordpress.inventory import inventory
 from sitekeeper.domain.versions import Ecosystem
@@ -68,7 +68,7 @@ class WordPress:
 
     async def releases(self, learner: Learner) -> list[str]:
         """Releases from the API's stable-check list."""
-        return await learner.wordpress_releases()
+        return await hashes.wordpress_releases(learner)
 
     async def learn(
         self,
@@ -77,7 +77,7 @@ class WordPress:
         within: Callable[[str], bool] | None,
     ) -> list[str]:
         """The API publishes every file's MD5 per release."""
-        return await learner.learn_wordpress(paths, within=within)
+        return await hashes.learn_wordpress(learner, paths, within=within)
 
     async def inventory(
         self, conn: SshConnection, docroot: str, limits: InventoryLimits | None = None

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from sitekeeper.domain.catalogue import VendorRelease
 from sitekeeper.errors import InvalidFeed
 from sitekeeper.intel.payload import DEFAULT_MAX_BYTES, load_json, validate
 
@@ -181,3 +183,8 @@ def parse_plugins_update_check(
     """Parse the answer; keys are plugin files ("buddypress/bp-loader.php")."""
     what = "WordPress plugins update-check"
     return validate(PluginsUpdateCheck, load_json(data, what=what, max_bytes=max_bytes), what=what)
+
+
+def releases_from_stable_check(statuses: Mapping[str, StableStatus]) -> list[VendorRelease]:
+    """WordPress's stable-check: only ``insecure`` flags, no dates."""
+    return [VendorRelease(v, insecure=s is StableStatus.INSECURE) for v, s in statuses.items()]

@@ -16,6 +16,7 @@ from sitekeeper.domain.advisory import Advisory, AffectedPackage, PackageType, s
 from sitekeeper.domain.ranges import AffectedRanges, VersionRange
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import InvalidFeed
+from sitekeeper.intel.advisory_formats import ADVISORY_FORMATS
 from sitekeeper.intel.payload import DEFAULT_MAX_BYTES, load_json, validate
 
 
@@ -117,3 +118,22 @@ def parse_wordfence(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) ->
         if key != record.id:
             raise InvalidFeed(f"{what}: record {key!r} carries id {record.id!r}")
     return [_advisory(record) for record in records.values()]
+
+
+class WordfenceFormat:
+    """The Wordfence Intelligence feed: a JSON object of id -> record with ``software``."""
+
+    name = "Wordfence feed"
+
+    def read(self, data: bytes, body: object | None, max_bytes: int) -> list[Advisory] | None:
+        """The feed's advisories, if ``body`` is shaped like it."""
+        if (
+            isinstance(body, dict)
+            and body
+            and all(isinstance(v, dict) and "software" in v for v in body.values())
+        ):
+            return parse_wordfence(data, max_bytes=max_bytes)
+        return None
+
+
+ADVISORY_FORMATS.add("wordfence", WordfenceFormat())
