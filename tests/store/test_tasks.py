@@ -238,7 +238,6 @@ def test_removing_a_site_or_a_user_keeps_the_store_consistent(db: Database) -> N
             email="tom@agency.example",
             role="technician",
             password="x" * 12,
-            client=None,
             now=NOW,
         )
         task, _ = tasks.enqueue(s, "check", site_id=one, params={}, requested_by=user.id, now=NOW)

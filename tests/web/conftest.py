@@ -126,21 +126,30 @@ def seed(db: Database, now: datetime | None = None) -> World:
                 added = now - timedelta(days=400)  # a year of history to chart
                 ids.append(sites.add_site(s, fields, added, default_interval=300).id)
         admin = users.add_user(
-            s, email="ada@agency.example", role="admin", password=PASSWORD, client=None, now=now
+            s, email="ada@agency.example", role="admin", password=PASSWORD, now=now
         )
         tech = users.add_user(
             s,
             email="tom@agency.example",
             role="technician",
             password=PASSWORD,
-            client=None,
             now=now,
         )
         users.add_user(
-            s, email="alice@acme.example", role="client", password=PASSWORD, client=acme, now=now
+            s,
+            email="alice@acme.example",
+            role="client",
+            password=PASSWORD,
+            client_id=acme.id,
+            now=now,
         )
         users.add_user(
-            s, email="gus@globex.example", role="client", password=PASSWORD, client=globex, now=now
+            s,
+            email="gus@globex.example",
+            role="client",
+            password=PASSWORD,
+            client_id=globex.id,
+            now=now,
         )
         w.admin, w.tech = admin.id, tech.id
         w.admin_token, token = users.create_token(s, admin, "tests", now)

@@ -27,7 +27,6 @@ def test_passwords_are_hashed_and_checked(db: Database) -> None:
             email=" Bob@Agency.Example ",
             role="technician",
             password=PASSWORD,
-            client=None,
             now=NOW,
         )
         assert user.email == "bob@agency.example"
@@ -56,12 +55,15 @@ def test_bad_users_are_refused(
         client = s.get(Client, world.acme) if with_client else None
         with pytest.raises(UsageError, match=problem):
             users.add_user(
-                s, email="x@y.example", role=role, password=PASSWORD, client=client, now=NOW
+                s,
+                email="x@y.example",
+                role=role,
+                password=PASSWORD,
+                client_id=client.id if client else None,
+                now=NOW,
             )
         with pytest.raises(UsageError, match="at least 10"):
-            users.add_user(
-                s, email="x@y.example", role="admin", password="short", client=None, now=NOW
-            )
+            users.add_user(s, email="x@y.example", role="admin", password="short", now=NOW)
 
 
 def test_sessions_expire_and_tokens_are_stored_hashed(db: Database, world: World) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from sitekeeper.domain.users import MIN_PASSWORD
 from sitekeeper.errors import UsageError
 from sitekeeper.store import users
 from sitekeeper.store.database import Database
@@ -38,7 +39,7 @@ def test_an_admin_adds_lists_changes_and_removes_users(live: Live, world: World)
     )
     assert generated.status_code == 201, generated.text
     carl = generated.json()
-    assert carl["client"] == "Acme Corp" and len(carl["password"]) >= users.MIN_PASSWORD
+    assert carl["client"] == "Acme Corp" and len(carl["password"]) >= MIN_PASSWORD
     assert can_log_in(live, "carl@acme.example", carl["password"])
 
     listing = ada.get("/api/users", params={"per_page": 2}).json()

@@ -88,7 +88,7 @@ def _declared(model: type[BaseModel]) -> list[tuple[Declared, str | None]]:
 def entity_options(model: type[BaseModel], mode: Mode) -> Callable[[Command], Command]:
     """Decorate a command taking ``values: dict[str, Any]`` with the model's options.
 
-    The options go after the command's own parameters, before ``as_json``; an option not
+    The options go after the command's own arguments and before its own options; an option not
     given is left out of ``values`` (on ``add`` the declaration's default applies).
     """
     declared = _declared(model)
@@ -126,7 +126,9 @@ def entity_options(model: type[BaseModel], mode: Mode) -> Callable[[Command], Co
                     values[f"clear_{field.name}"] = True
             command(*call_args, values=values, **kwargs)
 
-        params = [*head[:1], *arguments, *head[1:], *options, *tail]
+        own_args = [p for p in head[1:] if p.default is inspect.Parameter.empty]
+        own_opts = [p for p in head[1:] if p.default is not inspect.Parameter.empty]
+        params = [*head[:1], *arguments, *own_args, *options, *own_opts, *tail]
         run.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         run.__annotations__ = {p.name: p.annotation for p in params}
         return run

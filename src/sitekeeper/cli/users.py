@@ -5,13 +5,15 @@ from __future__ import annotations
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from sitekeeper.cli import output
 from sitekeeper.cli.context import app_context
+from sitekeeper.cli.entity_options import entity_options
 from sitekeeper.domain.durations import parse_duration
+from sitekeeper.domain.users import UserFields
 from sitekeeper.errors import UsageError
 from sitekeeper.store import users
 from sitekeeper.store.clients import get_client
@@ -56,14 +58,11 @@ PasswordFile = Annotated[
 
 
 @app.command("add")
+@entity_options(UserFields, "add")
 def add(
     ctx: typer.Context,
     *,
-    email: Annotated[str, typer.Argument(help="The login (an e-mail address).")],
-    role: Annotated[str, typer.Option(help="admin, technician or client.")] = "technician",
-    client: Annotated[
-        str | None, typer.Option("--client", help="Client id or name (client users).")
-    ] = None,
+    values: dict[str, Any],
     password_file: PasswordFile = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -71,10 +70,9 @@ def add(
     state = app_context(ctx)
     password = _password(password_file)
     with state.session() as session:
-        owner = get_client(session, client) if client else None
-        user = users.add_user(
-            session, email=email, role=role, password=password, client=owner, now=state.now()
-        )
+        if "client_id" in values:
+            values["client_id"] = get_client(session, values["client_id"]).id
+        user = users.add_user(session, now=state.now(), **values, password=password)
         data = {"id": user.id, "email": user.email, "role": user.role, "client_id": user.client_id}
     if as_json:
         output.print_json(data)

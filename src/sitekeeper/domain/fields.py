@@ -20,7 +20,7 @@ from sitekeeper.errors import UsageError
 
 MAX_ID = 2_147_483_647  # ids are 32-bit on both dialects; larger ones cannot exist
 
-Input = Literal["text", "number", "select", "textarea", "email", "date", "checkbox"]
+Input = Literal["text", "number", "select", "textarea", "email", "date", "checkbox", "password"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ class Spec:
     multiple: bool = False  # a list: a repeatable option, one line each in a form
     secret: bool = False  # never shown back (a form leaves it empty: empty keeps it)
     editable: bool = True  # False: set once, on add (a contract's client)
+    on_add: bool = True  # False: only a change sets it (a user's ``active``)
     defaulted: bool = False  # required, but the CLI and forms fill it (a start: today)
     ref: bool = False  # the id of another object: the CLI takes its id or name
     clear: Clear | None = None
@@ -211,7 +212,7 @@ def api_model(
     extra = {**(before or {}), **(after or {})}
     declared: dict[str, Any] = {}
     for d in fields(model):
-        if mode == "patch" and not d.spec.editable:
+        if (mode == "patch" and not d.spec.editable) or (mode == "in" and not d.spec.on_add):
             continue
         declared[d.name] = extra.get(d.name) or _api_field(d, mode)
         if mode == "patch" and d.spec.clear is not None and d.spec.clear.api:

@@ -19,13 +19,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from sitekeeper.domain.fields import validated
+from sitekeeper.domain.users import MIN_PASSWORD, ROLES, UserFields
 from sitekeeper.errors import NotFound, UsageError
 from sitekeeper.store.dialect import upsert_insert
 from sitekeeper.store.tables import Client
 from sitekeeper.store.web_tables import ApiToken, AppSetting, LoginThrottle, User, WebSession
 
-ROLES = ("admin", "technician", "client")
-MIN_PASSWORD = 10
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so timing does not reveal which accounts exist.
@@ -68,24 +68,20 @@ def normalize_email(email: str) -> str:
     return value
 
 
-def add_user(
-    session: Session,
-    *,
-    email: str,
-    role: str,
-    password: str,
-    client: Client | None,
-    now: datetime,
-) -> User:
-    """Create a user; a client user must name its client, staff must not."""
-    address = normalize_email(email)
-    _check_role(role, client)
+def add_user(session: Session, *, now: datetime, **values: Any) -> User:
+    """Create a user from the fields :class:`UserFields` declares (a password is needed:
+    the API generates one when none is given); a client user must name its client,
+    staff must not."""
+    checked = validated(UserFields, values)
+    address = normalize_email(checked["email"])
+    client = _client(session, checked["client_id"])
+    _check_role(checked["role"], client)
     if session.scalar(select(User.id).where(User.email == address)) is not None:
         raise UsageError(f"a user {address!r} already exists")
     user = User(
         email=address,
-        role=role,
-        password_hash=hash_password(password),
+        role=checked["role"],
+        password_hash=hash_password(checked["password"] or ""),
         client_id=client.id if client else None,
         active=True,
         created_at=now,
@@ -93,6 +89,15 @@ def add_user(
     session.add(user)
     session.flush()
     return user
+
+
+def _client(session: Session, client_id: int | None) -> Client | None:
+    if client_id is None:
+        return None
+    client = session.get(Client, client_id)
+    if client is None:
+        raise UsageError(f"no client {client_id}")
+    return client
 
 
 def _check_role(role: str, client: Client | None) -> None:
@@ -133,20 +138,18 @@ def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.email)))
 
 
-def update_user(
-    session: Session,
-    user: User,
-    *,
-    role: str | None = None,
-    client: Client | None = None,
-    active: bool | None = None,
-) -> None:
+def update_user(session: Session, user: User, **values: Any) -> None:
     """Change the role, the client a client user is bound to, or whether the user may log in.
 
     ``None`` keeps a value; a client user keeps its client unless given another, and
     becoming staff drops it. Disabling ends the user's sessions (tokens only stop
     working, so re-enabling restores them); the last active admin stays one.
     """
+    checked = validated(UserFields, values, user)
+    if "password" in checked:
+        raise UsageError("a password is set with set_password (it ends sessions, revokes tokens)")
+    role, active = checked.get("role"), checked.get("active")
+    client = _client(session, checked.get("client_id"))
     new_role = role if role is not None else user.role
     if new_role == "client":
         new_client = client if client is not None else user.client

@@ -6,8 +6,8 @@ Neither side imports the other; both import this.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated, Any
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Path, Query, Request
 from sqlalchemy.orm import Session
@@ -18,6 +18,8 @@ from sitekeeper.store.tables import Client, Contract, Plan, Site
 from sitekeeper.store.task_tables import Task
 from sitekeeper.vault import Vault
 from sitekeeper.web.auth import Viewer, database, now
+
+Scoped = TypeVar("Scoped", Site, Client, Contract)
 
 
 def db_session(request: Request) -> Iterator[Session]:
@@ -52,31 +54,35 @@ def default_interval(request: Request) -> int:
     return int(request.app.state.settings.default_check_interval)
 
 
+def _visible(
+    session: Session,
+    who: Viewer,
+    table: type[Scoped],
+    obj_id: int,
+    owner: Callable[[Scoped], int | None],
+) -> Scoped:
+    """The object if this viewer may see it (staff: all; a client user: its client's);
+    404 otherwise, whether or not it exists."""
+    found = session.get(table, obj_id)
+    scope = who.client_scope
+    if found is None or (scope is not None and owner(found) != scope):
+        raise HTTPException(404, f"no {table.__name__.lower()} {obj_id}")
+    return found
+
+
 def visible_site(session: Session, who: Viewer, site_id: int) -> Site:
     """The site if this viewer may see it; 404 otherwise (whether or not it exists)."""
-    site = session.get(Site, site_id)
-    scope = who.client_scope
-    if site is None or (scope is not None and site.client_id != scope):
-        raise HTTPException(404, f"no site {site_id}")
-    return site
+    return _visible(session, who, Site, site_id, lambda site: site.client_id)
 
 
 def visible_client(session: Session, who: Viewer, client_id: int) -> Client:
     """The client if the viewer may see it; 404 otherwise."""
-    client = session.get(Client, client_id)
-    scope = who.client_scope
-    if client is None or (scope is not None and client.id != scope):
-        raise HTTPException(404, f"no client {client_id}")
-    return client
+    return _visible(session, who, Client, client_id, lambda client: client.id)
 
 
 def visible_contract(session: Session, who: Viewer, contract_id: int) -> Contract:
     """The contract if the viewer may see it; 404 otherwise."""
-    contract = session.get(Contract, contract_id)
-    scope = who.client_scope
-    if contract is None or (scope is not None and contract.client_id != scope):
-        raise HTTPException(404, f"no contract {contract_id}")
-    return contract
+    return _visible(session, who, Contract, contract_id, lambda contract: contract.client_id)
 
 
 def plan_or_404(session: Session, plan_id: int) -> Plan:

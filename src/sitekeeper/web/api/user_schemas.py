@@ -7,16 +7,13 @@ and a new token (``TokenCreated``); the store keeps only their hashes.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.fields import FieldInfo
 
-from sitekeeper.store.users import MIN_PASSWORD
-from sitekeeper.web.common import MAX_ID
-
-Role = Literal["admin", "technician", "client"]
-# An upper bound only against absurd bodies (argon2 would hash megabytes slowly).
-MAX_PASSWORD = 1000
+from sitekeeper.domain.fields import api_model
+from sitekeeper.domain.users import MAX_PASSWORD, MIN_PASSWORD, UserFields
 
 
 class UserOut(BaseModel):
@@ -43,38 +40,39 @@ class UserCreated(UserOut):
     )
 
 
-class UserIn(BaseModel):
-    """A new user; omit ``password`` to have a random one generated (and returned once)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    email: str = Field(max_length=320)
-    role: Role = "technician"
-    client_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="For client users")
-    password: str | None = Field(
-        default=None, min_length=MIN_PASSWORD, max_length=MAX_PASSWORD, repr=False
+# Derived from the declaration (domain.users); mypy sees them as BaseModel, which is all
+# the routes need (they pass ``model_dump()`` on to the store).
+if TYPE_CHECKING:
+    UserIn: TypeAlias = BaseModel
+    UserPatch: TypeAlias = BaseModel
+else:
+    UserIn = api_model(
+        UserFields,
+        "UserIn",
+        "A new user; omit ``password`` to have a random one generated (and returned once).",
+        "in",
     )
-
-
-class UserPatch(BaseModel):
-    """Changes to a user; absent fields stay as they are.
-
-    ``password`` sets a new one, ``reset_password`` generates one; either ends the
-    user's sessions and revokes its API tokens, unless ``keep_tokens``.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    role: Role | None = None
-    client_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    active: bool | None = Field(default=None, description="false disables the user")
-    password: str | None = Field(
-        default=None, min_length=MIN_PASSWORD, max_length=MAX_PASSWORD, repr=False
-    )
-    reset_password: bool = Field(default=False, description="Generate a new password")
-    keep_tokens: bool = Field(
-        default=False,
-        description="With a new password: keep the user's API tokens (default: revoke them)",
+    UserPatch = api_model(
+        UserFields,
+        "UserPatch",
+        "Changes to a user; absent fields stay as they are.\n\n``password`` sets a new one, "
+        "``reset_password`` generates one; either ends the\nuser's sessions and revokes its "
+        "API tokens, unless ``keep_tokens``.",
+        "patch",
+        after={
+            "reset_password": (
+                bool,
+                FieldInfo(default=False, description="Generate a new password"),
+            ),
+            "keep_tokens": (
+                bool,
+                FieldInfo(
+                    default=False,
+                    description="With a new password: keep the user's API tokens "
+                    "(default: revoke them)",
+                ),
+            ),
+        },
     )
 
 

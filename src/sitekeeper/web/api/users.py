@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.errors import UsageError
 from sitekeeper.store import users
-from sitekeeper.store.tables import Client
 from sitekeeper.store.web_tables import ApiToken, User
 from sitekeeper.web.api.common import ERRORS, Page, PageNo, PerPage, slice_page
 from sitekeeper.web.api.user_schemas import (
@@ -70,15 +69,6 @@ def _user(session: Session, user_id: int) -> User:
     return user
 
 
-def _client(session: Session, client_id: int | None) -> Client | None:
-    if client_id is None:
-        return None
-    client = session.get(Client, client_id)
-    if client is None:
-        raise HTTPException(422, f"no client {client_id}")
-    return client
-
-
 def _not_yourself(who: Viewer, user: User, what: str) -> None:
     """An admin locking itself out mid-request helps nobody: another admin must do it."""
     if user.id == who.user_id:
@@ -95,16 +85,11 @@ def list_users(session: Db, who: Admin, page: PageNo = 1, per_page: PerPage = 50
 @router.post("/users", response_model=UserCreated, status_code=201)
 def create_user(body: UserIn, session: Db, who: Admin) -> UserCreated:
     """Add a user; without ``password`` one is generated and returned in this answer only."""
-    password = body.password if body.password is not None else users.generate_password()
+    values = body.model_dump()
+    generated = users.generate_password() if values["password"] is None else None
     user = users.add_user(
-        session,
-        email=body.email,
-        role=body.role,
-        password=password,
-        client=_client(session, body.client_id),
-        now=now(),
+        session, now=now(), **{**values, "password": values["password"] or generated}
     )
-    generated = password if body.password is None else None
     return UserCreated(**user_out(user).model_dump(), password=generated)
 
 
@@ -121,19 +106,19 @@ def update_user(
     """Change role, client or ``active``; set or reset the password (ends its sessions and
     revokes its API tokens unless ``keep_tokens``)."""
     user = _user(session, user_id)
-    if body.password is not None and body.reset_password:
-        raise UsageError("give either password or reset_password, not both")
-    if (body.role is not None and body.role != user.role) or body.active is False:
-        _not_yourself(who, user, "demote or disable")
-    users.update_user(
-        session,
-        user,
-        role=body.role,
-        client=_client(session, body.client_id),
-        active=body.active,
+    values = body.model_dump()
+    asked, reset, keep = (
+        values.pop("password"),
+        values.pop("reset_password"),
+        values.pop("keep_tokens"),
     )
-    generated = users.generate_password() if body.reset_password else None
-    password = body.password if body.password is not None else generated
+    if asked is not None and reset:
+        raise UsageError("give either password or reset_password, not both")
+    if (values["role"] is not None and values["role"] != user.role) or values["active"] is False:
+        _not_yourself(who, user, "demote or disable")
+    users.update_user(session, user, **values)
+    generated = users.generate_password() if reset else None
+    password = asked if asked is not None else generated
     revoked = None
     if password is not None:
         yours = user.id == who.user_id
@@ -143,7 +128,7 @@ def update_user(
             password,
             keep_session=own_session(request, who),
             keep_token=who.token_id if yours else None,
-            keep_tokens=body.keep_tokens,
+            keep_tokens=keep,
         )
     return UserCreated(**user_out(user).model_dump(), password=generated, tokens_revoked=revoked)
 

@@ -10,16 +10,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from sitekeeper.domain.users import MIN_PASSWORD, UserFields
 from sitekeeper.egress.policy import outbound_policy
 from sitekeeper.errors import DeliveryError, UsageError
 from sitekeeper.notify.registry import Notifiers
 from sitekeeper.store import users
 from sitekeeper.store.channels import set_ui_alert_urls, ui_alert_urls
 from sitekeeper.store.clients import check_alert_url, list_clients, mask_url
-from sitekeeper.store.tables import Client
 from sitekeeper.store.web_tables import User
 from sitekeeper.web.auth import Admin, AnyUser, Viewer, database, now
 from sitekeeper.web.common import Db, Id, parse_id, vault_of
+from sitekeeper.web.ui.forms import Sent, form_fields, form_values
 from sitekeeper.web.ui.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -124,15 +125,17 @@ def render_users(
     **extra: Any,
 ) -> HTMLResponse:
     """The users page; ``extra`` carries one-off notices (e.g. a generated password)."""
+    sent = extra.pop("sent", None)
+    clients = [(str(c.id), c.name) for c in list_clients(session)]
     return page(
         request,
         "users.html",
         who,
         status=status,
         users=users.list_users(session),
-        clients=list_clients(session),
+        fields=form_fields(UserFields, {}, sent=sent, choices={"client_id": clients}),
         error=error,
-        min_password=users.MIN_PASSWORD,
+        min_password=MIN_PASSWORD,
         **extra,
     )
 
@@ -144,31 +147,13 @@ def users_page(request: Request, session: Db, who: Admin) -> HTMLResponse:
 
 
 @router.post("/users")
-def create_user(
-    *,
-    request: Request,
-    session: Db,
-    who: Admin,
-    email: Field = "",
-    role: Field = "technician",
-    client: Field = "",
-    password: Field = "",
-) -> Response:
+def create_user(request: Request, session: Db, who: Admin, sent: Sent) -> Response:
     """Add a user."""
     try:
         with session.begin_nested():
-            client_id = parse_id(client)
-            the_client = session.get(Client, client_id) if client_id else None
-            users.add_user(
-                session,
-                email=email,
-                role=role,
-                password=password,
-                client=the_client if role == "client" else None,
-                now=now(),
-            )
+            users.add_user(session, now=now(), **form_values(UserFields, sent))
     except UsageError as exc:
-        return render_users(request, session, who, str(exc), 400)
+        return render_users(request, session, who, str(exc), 400, sent=sent)
     return RedirectResponse("/users", status_code=303)
 
 
@@ -192,7 +177,7 @@ def render_account(
 ) -> HTMLResponse:
     """The account page; ``extra`` carries a new token or the password form's outcome."""
     user = users.get_user(session, who.user_id)
-    values: dict[str, Any] = {"new": None, "min_password": users.MIN_PASSWORD, **extra}
+    values: dict[str, Any] = {"new": None, "min_password": MIN_PASSWORD, **extra}
     return page(
         request,
         "account.html",

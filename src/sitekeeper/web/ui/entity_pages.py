@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -20,11 +20,10 @@ from sqlalchemy.orm import Session
 from sitekeeper.errors import UsageError
 from sitekeeper.web.auth import Staff, Viewer
 from sitekeeper.web.common import MAX_ID, Db, Id
-from sitekeeper.web.ui.forms import Choices, form_fields, form_values, read_form
+from sitekeeper.web.ui.forms import Choices, Sent, form_fields, form_values
 from sitekeeper.web.ui.render import page
 
 T = TypeVar("T")
-Sent = Annotated[dict[str, str], Depends(read_form)]
 Context = dict[str, Any]
 
 

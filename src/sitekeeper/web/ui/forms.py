@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, get_args
+from typing import Annotated, Any, get_args
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from pydantic import BaseModel
 from starlette.datastructures import FormData
 
@@ -111,6 +111,9 @@ async def read_form(request: Request) -> dict[str, str]:
             raise HTTPException(400, f"{key}: at most {MAX_FIELD} characters")
         sent[key] = value
     return sent
+
+
+Sent = Annotated[dict[str, str], Depends(read_form)]  # a route's submitted form
 
 
 def _value(field: Declared, text: str) -> Any:
