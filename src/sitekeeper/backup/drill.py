@@ -112,7 +112,7 @@ async def drill(
         await asyncio.to_thread(shutil.rmtree, workdir, ignore_errors=True)
     figures["duration"] = round(time.monotonic() - started, 3)
     result = DrillResult(site.name, snap.id, ok, detail, figures)
-    await asyncio.to_thread(_record, ctx, site, result)
+    await ctx.dbthread.session_aside(_record, ctx, site, result)
     return result
 
 
@@ -291,19 +291,18 @@ def _judge(status: int, body: bytes, title: str) -> tuple[bool, str]:
     return True, f"home page answered 200 with title {shown(page_title, 200)!r}"
 
 
-def _record(ctx: BackupContext, site: SiteInfo, result: DrillResult) -> None:
-    with ctx.db.session() as session:
-        row = session.get(Site, site.id)
-        if row is not None:
-            queries.mark_verified(
-                session,
-                row,
-                result.snapshot,
-                ok=result.ok,
-                detail=result.detail,
-                figures=result.figures,
-                now=ctx.clock(),
-            )
+def _record(session: Session, ctx: BackupContext, site: SiteInfo, result: DrillResult) -> None:
+    row = session.get(Site, site.id)
+    if row is not None:
+        queries.mark_verified(
+            session,
+            row,
+            result.snapshot,
+            ok=result.ok,
+            detail=result.detail,
+            figures=result.figures,
+            now=ctx.clock(),
+        )
 
 
 async def run_due_drills(ctx: BackupContext) -> list[DrillResult]:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from sitekeeper.backup.errors import BackupError
 from sitekeeper.backup.repository import OpenRepository, open_stored
@@ -62,13 +63,13 @@ async def recover(ctx: BackupContext) -> Recovered:
     """Clear what a killed process of ``ctx.worker`` left (see the module doc)."""
     done = Recovered()
     try:
-        repositories = await asyncio.to_thread(_interrupt_runs, ctx, done)
+        repositories = await ctx.dbthread.session_aside(_interrupt_runs, ctx, done)
     except (SQLAlchemyError, OSError) as exc:  # serve starts anyway; the next start retries
         log.error("recovering interrupted backups failed: %s", exc)
         done.problems.append(str(exc))
         return done
     for repository_id in repositories:
-        repo = await asyncio.to_thread(_open_repository, ctx, repository_id)
+        repo = await ctx.dbthread.session_aside(_open_repository, ctx, repository_id)
         if repo is None:
             continue
         try:
@@ -90,28 +91,27 @@ async def recover(ctx: BackupContext) -> Recovered:
     return done
 
 
-def _interrupt_runs(ctx: BackupContext, done: Recovered) -> list[int]:
+def _interrupt_runs(session: Session, ctx: BackupContext, done: Recovered) -> list[int]:
     """Mark the dead runs, release the leases; the repositories the dead runs wrote to."""
     holders = [ctx.worker, task_holder(ctx.worker)]
     repositories: list[int] = []
-    with ctx.db.session() as session:
-        now = ctx.clock()
-        running = queries.running(session)
-        elsewhere = queries.leases_held_by_others(
-            session, [queries.run_lease(r.id) for r in running], [ctx.worker], now
-        )
-        for run in running:
-            if queries.run_lease(run.id) in elsewhere:
-                continue  # another worker's, still alive as far as its lease says
-            if not _staging_free(ctx.settings.site_dir(run.site_id)):
-                continue  # a process on this host is still backing the site up
-            queries.interrupt_run(session, run.id, INTERRUPTED, now)
-            done.runs.append(run.id)
-            if run.repository_id is not None and run.repository_id not in repositories:
-                repositories.append(run.repository_id)
-        done.leases = queries.release_site_leases(
-            session, holders, [queries.run_lease(i) for i in done.runs]
-        )
+    now = ctx.clock()
+    running = queries.running(session)
+    elsewhere = queries.leases_held_by_others(
+        session, [queries.run_lease(r.id) for r in running], [ctx.worker], now
+    )
+    for run in running:
+        if queries.run_lease(run.id) in elsewhere:
+            continue  # another worker's, still alive as far as its lease says
+        if not _staging_free(ctx.settings.site_dir(run.site_id)):
+            continue  # a process on this host is still backing the site up
+        queries.interrupt_run(session, run.id, INTERRUPTED, now)
+        done.runs.append(run.id)
+        if run.repository_id is not None and run.repository_id not in repositories:
+            repositories.append(run.repository_id)
+    done.leases = queries.release_site_leases(
+        session, holders, [queries.run_lease(i) for i in done.runs]
+    )
     return repositories
 
 
@@ -130,7 +130,8 @@ def _staging_free(directory: Path) -> bool:
     return True
 
 
-def _open_repository(ctx: BackupContext, repository_id: int) -> OpenRepository | None:
-    with ctx.db.session() as session:
-        row = session.get(BackupRepository, repository_id)
-        return open_stored(row, ctx.vault) if row is not None else None
+def _open_repository(
+    session: Session, ctx: BackupContext, repository_id: int
+) -> OpenRepository | None:
+    row = session.get(BackupRepository, repository_id)
+    return open_stored(row, ctx.vault) if row is not None else None

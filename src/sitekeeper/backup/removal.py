@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sitekeeper.backup.errors import BackupError
@@ -197,10 +196,7 @@ def stored_repository(
 def sites_by_host(session: Session, hosts: Collection[str]) -> dict[str, str]:
     """Restic host -> name of the site that has it now (a removed site's host: absent)."""
     wanted = {h: b for h in hosts if (b := backup_host_of(h)) is not None}
-    rows = session.execute(
-        select(Site.backup_host, Site.name).where(Site.backup_host.in_(list(wanted.values())))
-    ).all()
-    names = {backup_host: name for backup_host, name in rows}
+    names = queries.site_names_by_backup_host(session, wanted.values())
     return {h: names[b] for h, b in wanted.items() if b in names}
 
 

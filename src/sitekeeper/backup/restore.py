@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from sitekeeper.backup import dumpscan, treefiles
 from sitekeeper.backup.dumpscan import UnsafeDump
 from sitekeeper.backup.errors import BackupError
@@ -96,7 +98,7 @@ async def restore_to(
                 target.rmdir()  # only if still empty: never remove what a restore wrote
         raise
     result = RestoreResult(site.name, snap.id, str(target), time.monotonic() - started)
-    await asyncio.to_thread(_journal, ctx, site, result, "directory")
+    await ctx.dbthread.session_aside(_journal, ctx, site, result, "directory")
     return result
 
 
@@ -152,7 +154,7 @@ async def restore_in_place(
             raise BackupError(f"safety snapshot failed, the site was not touched: {safety.error}")
         await _put_back(ctx, site, scratch)
     except SitekeeperError as exc:
-        await asyncio.to_thread(_journal_failure, ctx, site, snap.id, str(exc))
+        await ctx.dbthread.session_aside(_journal_failure, ctx, site, snap.id, str(exc))
         raise
     finally:
         await asyncio.to_thread(shutil.rmtree, scratch, ignore_errors=True)
@@ -163,7 +165,7 @@ async def restore_in_place(
         time.monotonic() - started,
         safety_snapshot=safety.figures.snapshot_id,
     )
-    await asyncio.to_thread(_journal, ctx, site, result, "in-place")
+    await ctx.dbthread.session_aside(_journal, ctx, site, result, "in-place")
     return result
 
 
@@ -209,23 +211,25 @@ async def _put_back(ctx: BackupContext, site: SiteInfo, scratch: Path) -> None:
             )
 
 
-def _journal(ctx: BackupContext, site: SiteInfo, result: RestoreResult, kind: str) -> None:
-    with ctx.db.session() as session:
-        row = session.get(Site, site.id)
-        if row is None:
-            return
-        data = {
-            "snapshot": result.snapshot,
-            "to": kind,
-            "duration": round(result.duration, 3),
-            "safety_snapshot": result.safety_snapshot,
-        }
-        queries.record_event(session, BackupEventKind.BACKUP_RESTORED, row, data, ctx.clock())
+def _journal(
+    session: Session, ctx: BackupContext, site: SiteInfo, result: RestoreResult, kind: str
+) -> None:
+    row = session.get(Site, site.id)
+    if row is None:
+        return
+    data = {
+        "snapshot": result.snapshot,
+        "to": kind,
+        "duration": round(result.duration, 3),
+        "safety_snapshot": result.safety_snapshot,
+    }
+    queries.record_event(session, BackupEventKind.BACKUP_RESTORED, row, data, ctx.clock())
 
 
-def _journal_failure(ctx: BackupContext, site: SiteInfo, snapshot: str, error: str) -> None:
-    with ctx.db.session() as session:
-        row = session.get(Site, site.id)
-        if row is not None:
-            data = {"snapshot": snapshot, "error": error[:1000]}
-            queries.record_event(session, BackupEventKind.RESTORE_FAILED, row, data, ctx.clock())
+def _journal_failure(
+    session: Session, ctx: BackupContext, site: SiteInfo, snapshot: str, error: str
+) -> None:
+    row = session.get(Site, site.id)
+    if row is not None:
+        data = {"snapshot": snapshot, "error": error[:1000]}
+        queries.record_event(session, BackupEventKind.RESTORE_FAILED, row, data, ctx.clock())

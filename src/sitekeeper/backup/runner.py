@@ -54,6 +54,7 @@ from sitekeeper.store import leases
 from sitekeeper.store.backup_tables import MANUAL, SAFETY, SCHEDULED
 from sitekeeper.store.channels import channel_urls
 from sitekeeper.store.database import Database
+from sitekeeper.store.dbthread import DbThread
 from sitekeeper.store.leases import Leases
 from sitekeeper.store.site_cms import remember_cms
 from sitekeeper.store.sites import get_site
@@ -152,37 +153,38 @@ class BackupContext:
             cache_dir=self.settings.work_dir / "restic-cache",
         )
 
+    @property
+    def dbthread(self) -> DbThread:
+        """Database work off the event loop (the aside lane: backups keep no writer thread)."""
+        return DbThread(self.db)
+
     async def site_info(self, ref: str) -> SiteInfo:
         """Look the site up and resolve its repository and plan."""
-        return await asyncio.to_thread(self._site_info, ref)
-
-    def _site_info(self, ref: str) -> SiteInfo:
         try:
-            return self._site_info_once(ref)
+            return await self.dbthread.session_aside(self._site_info_once, ref)
         except IntegrityError:  # a concurrent run made the default repository first
-            return self._site_info_once(ref)
+            return await self.dbthread.session_aside(self._site_info_once, ref)
 
-    def _site_info_once(self, ref: str) -> SiteInfo:
-        with self.db.session() as session:
-            site = get_site(session, ref)
-            if not site.ssh:
-                raise UsageError(f"site {site.name} has no SSH access; cannot back it up")
-            access, private_key = ssh_login(session, self.vault, site)
-            if not access.docroot:
-                raise UsageError(f"site {site.name} has no docroot (--path) set")
-            repo = repository.for_site(session, self.vault, site, self.settings.home)
-            return SiteInfo(
-                id=site.id,
-                name=site.name,
-                backup_host=site.backup_host,
-                client_id=site.client_id,
-                cms=site.cms,
-                access=access,
-                docroot=access.docroot,
-                repository=repo,
-                plan=queries.plan_options(site),
-                private_key=private_key,
-            )
+    def _site_info_once(self, session: Session, ref: str) -> SiteInfo:
+        site = get_site(session, ref)
+        if not site.ssh:
+            raise UsageError(f"site {site.name} has no SSH access; cannot back it up")
+        access, private_key = ssh_login(session, self.vault, site)
+        if not access.docroot:
+            raise UsageError(f"site {site.name} has no docroot (--path) set")
+        repo = repository.for_site(session, self.vault, site, self.settings.home)
+        return SiteInfo(
+            id=site.id,
+            name=site.name,
+            backup_host=site.backup_host,
+            client_id=site.client_id,
+            cms=site.cms,
+            access=access,
+            docroot=access.docroot,
+            repository=repo,
+            plan=queries.plan_options(site),
+            private_key=private_key,
+        )
 
     def transport(self, site: SiteInfo, host_key: str) -> SshTransport:
         """The OpenSSH command for the site, trusting only ``host_key``."""
@@ -252,13 +254,14 @@ async def site_cms(ctx: BackupContext, conn: SshConnection, site: SiteInfo) -> s
     except NoCms:
         return None
     if found != site.cms:
-        await asyncio.to_thread(_remember_cms, ctx, site.id, found, site.cms)
+        await ctx.dbthread.session_aside(_remember_cms, ctx, site.id, found, site.cms)
     return found
 
 
-def _remember_cms(ctx: BackupContext, site_id: int, cms: str, replacing: str | None) -> None:
-    with ctx.db.session() as session:
-        remember_cms(session, site_id, cms, replacing)
+def _remember_cms(
+    session: Session, ctx: BackupContext, site_id: int, cms: str, replacing: str | None
+) -> None:
+    remember_cms(session, site_id, cms, replacing)
 
 
 async def backup_site(
@@ -283,24 +286,24 @@ async def backup_site(
 
     staging = ctx.settings.site_dir(site.id)
     async with site_lock(staging):
-        run_id = await asyncio.to_thread(_start, ctx, site, reason)
+        run_id = await ctx.dbthread.session_aside(_start, ctx, site, reason)
         started = time.monotonic()
         try:
             figures = await _take(ctx, site, staging, reason, say, snapshot_time)
         except SitekeeperError as exc:
-            await asyncio.to_thread(_fail, ctx, run_id, str(exc))
+            await ctx.dbthread.session_aside(_fail, ctx, run_id, str(exc))
             await ctx.leases.give_back([queries.run_lease(run_id)])
             say(f"failed: {exc}")
             return BackupOutcome(site.id, site.name, run_id, None, str(exc))
         except Exception as exc:
-            await asyncio.to_thread(_fail, ctx, run_id, f"internal error: {exc!r}")
+            await ctx.dbthread.session_aside(_fail, ctx, run_id, f"internal error: {exc!r}")
             await ctx.leases.give_back([queries.run_lease(run_id)])
             raise
         finally:
             (staging / DUMP).unlink(missing_ok=True)  # holds customer data; restic has it
             remove_stale_keys(staging)  # the key copy ssh read (we hold the site's lock)
         figures = queries.RunFigures(**{**figures.__dict__, "duration": time.monotonic() - started})
-        await asyncio.to_thread(_finish, ctx, run_id, figures)
+        await ctx.dbthread.session_aside(_finish, ctx, run_id, figures)
         say(f"stored snapshot {figures.snapshot_id[:8]}")
     await ctx.leases.give_back([queries.run_lease(run_id)])  # a killed run keeps it: recovery
     if apply_retention and site.plan is not None and reason != SAFETY:
@@ -400,75 +403,69 @@ async def _prepare_repository(ctx: BackupContext, restic: Restic) -> None:
                 log.info("initialised backup repository %s", location)
             else:
                 await restic.unlock()
-            await asyncio.to_thread(_mark_initialized, ctx, restic.repo.id)
+            await ctx.dbthread.session_aside(_mark_initialized, ctx, restic.repo.id)
             ctx.initialized.add(location)
 
 
-def _mark_initialized(ctx: BackupContext, repository_id: int | None) -> None:
-    with ctx.db.session() as session:
-        queries.mark_initialized(session, repository_id)
+def _mark_initialized(session: Session, ctx: BackupContext, repository_id: int | None) -> None:
+    queries.mark_initialized(session, repository_id)
 
 
-def _start(ctx: BackupContext, site: SiteInfo, reason: str) -> int:
+def _start(session: Session, ctx: BackupContext, site: SiteInfo, reason: str) -> int:
     """A ``running`` row, and the lease naming this worker as its runner (one transaction)."""
-    with ctx.db.session() as session:
-        now = ctx.clock()
-        # We hold the site lock here, so a "running" row of this site is a run whose
-        # process died -- unless another worker's live lease says it runs elsewhere.
-        stale = queries.running_runs(session, site.id)
-        elsewhere = queries.leases_held_by_others(
-            session, [queries.run_lease(i) for i in stale], [ctx.worker], now
-        )
-        for run_id in stale:
-            if queries.run_lease(run_id) not in elsewhere:
-                queries.interrupt_run(session, run_id, INTERRUPTED, now)
-        row = session.get(Site, site.id)
-        assert row is not None
-        run_id = queries.start_run(session, row, site.repository.id, reason, now).id
-        leases.acquire(
-            session.connection(), queries.run_lease(run_id), ctx.worker, now, BACKUP_LEASE
-        )
-        return run_id
+    now = ctx.clock()
+    # We hold the site lock here, so a "running" row of this site is a run whose
+    # process died -- unless another worker's live lease says it runs elsewhere.
+    stale = queries.running_runs(session, site.id)
+    elsewhere = queries.leases_held_by_others(
+        session, [queries.run_lease(i) for i in stale], [ctx.worker], now
+    )
+    for run_id in stale:
+        if queries.run_lease(run_id) not in elsewhere:
+            queries.interrupt_run(session, run_id, INTERRUPTED, now)
+    row = session.get(Site, site.id)
+    assert row is not None
+    run_id = queries.start_run(session, row, site.repository.id, reason, now).id
+    leases.acquire(session.connection(), queries.run_lease(run_id), ctx.worker, now, BACKUP_LEASE)
+    return run_id
 
 
-def _fail(ctx: BackupContext, run_id: int, error: str) -> None:
+def _fail(session: Session, ctx: BackupContext, run_id: int, error: str) -> None:
     """Journal the failure and queue its alert in the same transaction (both or neither)."""
-    with ctx.db.session() as session:
-        now = ctx.clock()
-        event = queries.fail_run(session, run_id, error, now)
-        site = session.get(Site, event.site_id) if event.site_id is not None else None
-        if site is None:
-            return
-        client = site.client
-        urls = channel_urls(
-            session,
-            ctx.vault,
-            ctx.alert_urls,
-            client.alert_urls if client else [],
-            client.name if client else None,
+    now = ctx.clock()
+    event = queries.fail_run(session, run_id, error, now)
+    site = session.get(Site, event.site_id) if event.site_id is not None else None
+    if site is None:
+        return
+    client = site.client
+    urls = channel_urls(
+        session,
+        ctx.vault,
+        ctx.alert_urls,
+        client.alert_urls if client else [],
+        client.name if client else None,
+    )
+    if urls:
+        message = messages.backup_failed(  # in the client's language
+            site=site.name,
+            url=site.url,
+            error=error,
+            client=client.name if client else None,
+            language=client.language if client else "en",
         )
-        if urls:
-            message = messages.backup_failed(  # in the client's language
-                site=site.name,
-                url=site.url,
-                error=error,
-                client=client.name if client else None,
-                language=client.language if client else "en",
-            )
-            outbox.enqueue(
-                session,
-                urls=urls,
-                title=message.title,
-                body=message.body,
-                event_id=event.id,
-                vault=ctx.vault,
-                now=now,
-            )
+        outbox.enqueue(
+            session,
+            urls=urls,
+            title=message.title,
+            body=message.body,
+            event_id=event.id,
+            vault=ctx.vault,
+            now=now,
+        )
 
 
-def _finish(ctx: BackupContext, run_id: int, figures: queries.RunFigures) -> None:
-    with ctx.db.session() as session:
-        queries.finish_run(session, run_id, figures, ctx.clock())
+def _finish(session: Session, ctx: BackupContext, run_id: int, figures: queries.RunFigures) -> None:
+    queries.finish_run(session, run_id, figures, ctx.clock())
 
 
 async def apply_retention_policy(ctx: BackupContext, sites: Sequence[SiteInfo]) -> dict[int, int]:
@@ -526,27 +523,24 @@ async def apply_retention_policy(ctx: BackupContext, sites: Sequence[SiteInfo]) 
         except BackupError as exc:
             log.warning("retention not applied this time: %s", exc)
             continue
-        await asyncio.to_thread(_record_pruned, ctx, by_host, gone)
+        await ctx.dbthread.session_aside(_record_pruned, ctx, by_host, gone)
         for host, ids in gone.items():
             removed[by_host[host].id] = len(ids)
     return removed
 
 
 def _record_pruned(
-    ctx: BackupContext, by_host: dict[str, SiteInfo], gone: dict[str, list[str]]
+    session: Session, ctx: BackupContext, by_host: dict[str, SiteInfo], gone: dict[str, list[str]]
 ) -> None:
-    with ctx.db.session() as session:
-        now = ctx.clock()
-        for host, ids in gone.items():
-            if not ids or host not in by_host:
-                continue
-            site = session.get(Site, by_host[host].id)
-            if site is None:
-                continue
-            queries.mark_pruned(session, site.id, ids)
-            queries.record_event(
-                session, BackupEventKind.BACKUP_PRUNED, site, {"snapshots": ids}, now
-            )
+    now = ctx.clock()
+    for host, ids in gone.items():
+        if not ids or host not in by_host:
+            continue
+        site = session.get(Site, by_host[host].id)
+        if site is None:
+            continue
+        queries.mark_pruned(session, site.id, ids)
+        queries.record_event(session, BackupEventKind.BACKUP_PRUNED, site, {"snapshots": ids}, now)
 
 
 async def backup_sites(

@@ -6,6 +6,7 @@ so a report never counts a backup the runs table does not show, or vice versa.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -395,3 +396,11 @@ def _last_by_site(session: Session, status: str) -> dict[int, datetime]:
         .group_by(BackupRun.site_id)
     ).all()
     return {site_id: at for site_id, at in rows}
+
+
+def site_names_by_backup_host(session: Session, backup_hosts: Collection[str]) -> dict[str, str]:
+    """``Site.backup_host`` -> the name of the site that has it (removed sites: absent)."""
+    rows = session.execute(
+        select(Site.backup_host, Site.name).where(Site.backup_host.in_(list(backup_hosts)))
+    )
+    return {backup_host: name for backup_host, name in rows}
