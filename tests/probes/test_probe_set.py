@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sitekeeper.domain.checks import ErrorCategory, split_check
+from sitekeeper.domain.checks import ErrorCategory, split_check, web_check_options
 from sitekeeper.probes.registry import ProbeSet
 from tests.probes.conftest import serve
 from tests.probes.test_http import page_app
@@ -22,3 +22,10 @@ async def test_options_are_validated_by_the_sites_kind_and_a_bad_one_is_a_failed
     assert not bad.up
     assert bad.error is ErrorCategory.INVALID_RESPONSE
     assert bad.detail is not None and "invalid http check option method" in bad.detail
+
+
+def test_fingerprints_trust_a_site_as_its_http_check_does_and_others_by_default() -> None:
+    http = web_check_options({"verify_tls": False, "ca_bundle": "/etc/agency-ca.pem"})
+    assert (http.verify_tls, http.ca_bundle) == (False, "/etc/agency-ca.pem")
+    other = web_check_options({"probe": "tcp-echo", "port": 7})
+    assert (other.verify_tls, other.ca_bundle) == (True, None)

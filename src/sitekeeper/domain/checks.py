@@ -102,6 +102,14 @@ def split_check(stored: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
     return (kind if isinstance(kind, str) and kind else DEFAULT_PROBE), options
 
 
+def web_check_options(stored: Mapping[str, Any] | None) -> CheckOptions:
+    """How a site's check trusts its web server (TLS verification, private CA), for
+    whatever else fetches its pages (fingerprints): its HTTP check options, or the
+    defaults when another kind of probe checks it."""
+    kind, options = split_check(stored)
+    return CheckOptions.model_validate(options) if kind == DEFAULT_PROBE else CheckOptions()
+
+
 def parse_status_range(text: str) -> tuple[int, int]:
     """``"200"`` -> (200, 200); ``"200-299"`` -> (200, 299); ValueError otherwise."""
     parts = str(text).strip().split("-")
