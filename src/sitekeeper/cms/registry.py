@@ -5,7 +5,8 @@ Detection, inventories, feed polls and backups look CMSes up here
 Adding a CMS also files the same object in the registries of the generic code
 below ``cms`` that must not import it: the fingerprint's signals
 (``probes.fingerprint.CMS_SIGNALS``) and the release files of hash learning
-(``intel.release_files.RELEASE_FILES``). A CMS package, ours or a third party's,
+(``intel.release_files.RELEASE_FILES``) and the store's software index
+(``store.inventories.CMS_SOFTWARE``). A CMS package, ours or a third party's,
 writes one line: ``CMSES.add("kind", TheCms())``.
 """
 
@@ -15,6 +16,7 @@ from sitekeeper.cms.protocol import Cms
 from sitekeeper.intel.release_files import RELEASE_FILES
 from sitekeeper.plugins import Registry
 from sitekeeper.probes.fingerprint import CMS_SIGNALS
+from sitekeeper.store.inventories import CMS_SOFTWARE
 
 
 class CmsRegistry(Registry[Cms]):
@@ -25,6 +27,7 @@ class CmsRegistry(Registry[Cms]):
         super().add(kind, plugin)
         CMS_SIGNALS.add(kind, plugin)
         RELEASE_FILES.add(kind, plugin)
+        CMS_SOFTWARE.add(kind, plugin)
         return plugin
 
     def remove(self, kind: str) -> None:
@@ -32,6 +35,7 @@ class CmsRegistry(Registry[Cms]):
         super().remove(kind)
         CMS_SIGNALS.remove(kind)
         RELEASE_FILES.remove(kind)
+        CMS_SOFTWARE.remove(kind)
 
 
 CMSES = CmsRegistry("cms")

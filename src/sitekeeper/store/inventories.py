@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, func, insert, select, tuple_
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from sitekeeper.domain.intel_events import IntelEventKind
 from sitekeeper.domain.inventory import Inventory, InventoryDiff, diff
 from sitekeeper.domain.untrusted import clean
 from sitekeeper.domain.versions import Ecosystem
+from sitekeeper.plugins import Registry
 from sitekeeper.store import journal
 from sitekeeper.store.dialect import upsert_insert
 from sitekeeper.store.intel_tables import (
@@ -31,12 +32,24 @@ from sitekeeper.store.intel_tables import (
 )
 from sitekeeper.store.tables import Site
 
-CMS_ECOSYSTEMS = {
-    "wordpress": Ecosystem.WORDPRESS,
-    "joomla": Ecosystem.JOOMLA,
-    "drupal": Ecosystem.DRUPAL,
-}
-CORE_SOURCES = {"wordpress": "wordpress.org", "joomla": "joomla.org", "drupal": "drupal.org"}
+
+class CmsSoftware(Protocol):
+    """What the store needs of a CMS to index a site's software: where its packages live
+    and where its core's updates come from (a ``cms.protocol.Cms``, filed here by
+    ``cms.registry``)."""
+
+    @property
+    def ecosystem(self) -> Ecosystem:
+        """The ecosystem of its core and extensions."""
+        ...
+
+    @property
+    def core_source(self) -> str:
+        """Where its core's updates come from, as the catalogue names it."""
+        ...
+
+
+CMS_SOFTWARE: Registry[CmsSoftware] = Registry("cms-software", builtins=("sitekeeper.cms",))
 _CLIP = 100
 RETRY_AFTER = 3600.0  # seconds before a site whose inventory or fingerprint failed is retried
 
@@ -86,13 +99,14 @@ def store_inventory(session: Session, site: Site, inventory: Inventory) -> Inven
 
 def software_from_inventory(site_id: int, inventory: Inventory) -> Iterable[dict[str, Any]]:
     """``site_software`` rows of an inventory: the core, then every extension."""
-    ecosystem = CMS_ECOSYSTEMS.get(inventory.cms)
-    if ecosystem is None:
+    cms = CMS_SOFTWARE.find(inventory.cms)
+    if cms is None:
         return
+    ecosystem = cms.ecosystem
     yield _row(
         site_id, ecosystem, "core", inventory.cms,
         name=inventory.cms, version=inventory.version, basis=INVENTORY,
-        update_source=CORE_SOURCES.get(inventory.cms), active=True,
+        update_source=cms.core_source, active=True,
     )  # fmt: skip
     for ext in inventory.extensions:
         yield _row(
@@ -149,13 +163,13 @@ def store_fingerprint(
     )
     if has_inventory is None and fingerprint.error is None:
         rows = []
-        ecosystem = CMS_ECOSYSTEMS.get(fingerprint.cms or "")
-        if ecosystem is not None and fingerprint.cms is not None:
+        cms = CMS_SOFTWARE.find(fingerprint.cms) if fingerprint.cms else None
+        if cms is not None and fingerprint.cms is not None:
             rows.append(
                 _row(
-                    site.id, ecosystem, "core", fingerprint.cms,
+                    site.id, cms.ecosystem, "core", fingerprint.cms,
                     name=fingerprint.cms, version=version, basis=FINGERPRINT,
-                    update_source=CORE_SOURCES[fingerprint.cms], active=None,
+                    update_source=cms.core_source, active=None,
                     candidates=candidates,
                 )
             )  # fmt: skip
