@@ -66,7 +66,7 @@ def _clear_parameter(field: Declared) -> inspect.Parameter:
     clear = field.spec.clear
     assert clear is not None
     return inspect.Parameter(
-        f"clear_{field.name}",
+        field.clear_key,
         inspect.Parameter.KEYWORD_ONLY,
         default=False,
         annotation=Annotated[bool, typer.Option(clear.option, help=clear.help)],
@@ -122,8 +122,8 @@ def entity_options(model: type[BaseModel], mode: Mode) -> Callable[[Command], Co
                 target = values.setdefault(into, {}) if into is not None else values
                 target[field.name] = given
             for field in clears:
-                if kwargs.pop(f"clear_{field.name}"):
-                    values[f"clear_{field.name}"] = True
+                if kwargs.pop(field.clear_key):
+                    values[field.clear_key] = True
             command(*call_args, values=values, **kwargs)
 
         own_args = [p for p in head[1:] if p.default is inspect.Parameter.empty]

@@ -20,7 +20,9 @@ from sitekeeper.errors import UsageError
 
 MAX_ID = 2_147_483_647  # ids are 32-bit on both dialects; larger ones cannot exist
 
-Input = Literal["text", "number", "select", "textarea", "email", "date", "checkbox", "password"]
+Input = Literal[
+    "text", "number", "select", "textarea", "email", "url", "date", "checkbox", "password"
+]
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Clear:
     help: str
     label: str
     api: bool = True
+    key: str = ""  # the flag's name in the API and the store; "" derives clear_<field>
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,12 @@ class Declared:
         if self.spec.option is None:
             return None
         return self.spec.option or "--" + self.name.replace("_", "-")
+
+    @property
+    def clear_key(self) -> str:
+        """The name of the flag that empties this field (``clear_end``)."""
+        clear = self.spec.clear
+        return (clear.key if clear is not None else "") or f"clear_{self.name}"
 
     @property
     def choices(self) -> tuple[str, ...]:
@@ -116,11 +125,7 @@ def validated(
     UsageError names the field's label; unknown names are refused, so a typo never
     passes silently.
     """
-    cleared = [
-        name
-        for name, info in model.model_fields.items()
-        if given.get(f"clear_{name}") and _spec(info).clear is not None
-    ]
+    cleared = [d.name for d in fields(model) if d.spec.clear is not None and given.get(d.clear_key)]
     given = {k: v for k, v in given.items() if not _is_clear(model, k)}
     if stored is not None:  # on a change, None leaves a field as it is
         given = {name: value for name, value in given.items() if value is not None}
@@ -160,10 +165,8 @@ def _spec(info: FieldInfo) -> Spec:
 
 
 def _is_clear(model: type[BaseModel], key: str) -> bool:
-    """Whether ``key`` is a ``clear_<field>`` request for a field that can be emptied."""
-    name = key.removeprefix("clear_")
-    info = model.model_fields.get(name)
-    return key != name and info is not None and _spec(info).clear is not None
+    """Whether ``key`` is the flag that empties one of the model's fields."""
+    return any(d.spec.clear is not None and d.clear_key == key for d in fields(model))
 
 
 Mode = Literal["in", "patch", "out"]
@@ -216,7 +219,7 @@ def api_model(
             continue
         declared[d.name] = extra.get(d.name) or _api_field(d, mode)
         if mode == "patch" and d.spec.clear is not None and d.spec.clear.api:
-            declared[f"clear_{d.name}"] = (bool, FieldInfo(default=False))
+            declared[d.clear_key] = (bool, FieldInfo(default=False))
     definitions: dict[str, Any] = {
         **{k: v for k, v in (before or {}).items() if k not in declared},
         **declared,

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Container
+from typing import Annotated
 from urllib.parse import urlsplit, urlunsplit
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from sitekeeper.domain.fields import MAX_ID, Clear, Spec
 from sitekeeper.errors import UsageError
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -99,3 +103,61 @@ def validate_tags(tags: list[str]) -> list[str]:
         if not _TAG.match(tag):
             raise UsageError(f"invalid tag {tag!r}: use letters, digits and _.:- (max 64)")
     return cleaned
+
+
+def _tags(text: str) -> list[str]:
+    """Tags as a form writes them: separated by spaces or commas."""
+    return [t for t in text.replace(",", " ").split() if t]
+
+
+class SiteDeclaration(BaseModel):
+    """A site's own fields (the API's SiteIn/SitePatch and the site form derive from it;
+    SSH access and check settings are given apart, see ``store.sites.SiteFields``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: Annotated[
+        str,
+        Field(max_length=2048),
+        Spec("URL", "The site's address.", input="url", hint="(https://www.example.com/)"),
+    ]
+    client_id: Annotated[
+        int,
+        Field(ge=1, le=MAX_ID),
+        Spec("Client", "Client id or name.", option="--client", ref=True),
+    ]
+    name: Annotated[
+        str | None,
+        Field(max_length=255),
+        Spec("Name", "Unique name (default: the host).", hint="(optional: the host name)"),
+    ] = None
+    contract_id: Annotated[
+        int | None,
+        Field(ge=1, le=MAX_ID),
+        Spec(
+            "Contract",
+            "Contract id.",
+            option="--contract",
+            ref=True,
+            hint="(optional: the client's only active one)",
+            clear=Clear(
+                "--no-contract", "Leave the contract.", "No contract", key="clear_contract"
+            ),
+        ),
+    ] = None
+    tags: Annotated[
+        list[str],
+        Field(max_length=50),
+        Spec(
+            "Tags",
+            "Label (repeatable).",
+            option="--tag",
+            multiple=True,
+            parse=_tags,
+            show=" ".join,
+            hint="(space or comma separated)",
+        ),
+    ] = Field(default_factory=list)
+    paused: Annotated[
+        bool, Spec("Paused (not checked)", "Add without checking yet.", input="checkbox")
+    ] = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -24,7 +25,7 @@ from sitekeeper.domain.sites import (
 from sitekeeper.domain.ssh_access import SshAccess, parse_ssh_target, validate_docroot
 from sitekeeper.errors import NotFound, UsageError
 from sitekeeper.store import journal, schedule, ssh_keys
-from sitekeeper.store.contracts import active_contracts
+from sitekeeper.store.contracts import active_contracts, get_contract
 from sitekeeper.store.tables import CheckRaw, Client, Contract, Site, SiteTag
 
 
@@ -127,6 +128,20 @@ class SiteFields:
     check: dict[str, Any] = field(default_factory=dict)
     paused: bool | None = None
     allow_duplicate: bool = False  # register a URL another site already has
+
+
+def site_change(session: Session, values: Mapping[str, Any]) -> SiteFields:
+    """The :class:`SiteFields` of the declared values the API or a form sent (ids of the
+    client and contract looked up; UsageError or NotFound if they do not exist)."""
+    given = {k: v for k, v in values.items() if k not in ("client_id", "contract_id")}
+    if given.get("name") == "":
+        given["name"] = None  # an empty name: the host's (a new site) or unchanged
+    client_id, contract_id = values.get("client_id"), values.get("contract_id")
+    client = session.get(Client, client_id) if client_id is not None else None
+    if client_id is not None and client is None:
+        raise UsageError(f"no client {client_id}")
+    contract = get_contract(session, contract_id) if contract_id is not None else None
+    return SiteFields(client=client, contract=contract, **given)
 
 
 class DuplicateUrl(UsageError):

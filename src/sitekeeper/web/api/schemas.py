@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from pydantic.fields import FieldInfo
 
 from sitekeeper.domain.clients import ClientFields
 from sitekeeper.domain.contracts import ContractFields
 from sitekeeper.domain.fields import api_model
 from sitekeeper.domain.plans import PlanFields
-from sitekeeper.web.common import MAX_ID
+from sitekeeper.domain.sites import SiteDeclaration
 
 
 class SiteOut(BaseModel):
@@ -43,39 +43,6 @@ class SiteOut(BaseModel):
     backup_failed: bool = Field(default=False, description="The last backup run failed")
 
 
-class SiteIn(BaseModel):
-    """A new site."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    url: str = Field(max_length=2048)
-    client_id: int = Field(ge=1, le=MAX_ID)
-    name: str | None = Field(default=None, max_length=255)
-    contract_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    tags: list[str] = Field(default_factory=list, max_length=50)
-    paused: bool = False
-    allow_duplicate: bool = Field(
-        default=False, description="Add the URL even if another site already has it"
-    )
-
-
-class SitePatch(BaseModel):
-    """Changes to a site; absent fields stay as they are."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    url: str | None = Field(default=None, max_length=2048)
-    name: str | None = Field(default=None, max_length=255)
-    client_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    contract_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    clear_contract: bool = False
-    tags: list[str] | None = Field(default=None, max_length=50)
-    paused: bool | None = None
-    allow_duplicate: bool = Field(
-        default=False, description="Take a URL even if another site already has it"
-    )
-
-
 # Derived from the entity's declaration (domain/); mypy sees them as BaseModel, which is
 # all the routes need (they pass ``model_dump()`` on to the store).
 if TYPE_CHECKING:
@@ -87,7 +54,37 @@ if TYPE_CHECKING:
     ClientPatch: TypeAlias = BaseModel
     ContractIn: TypeAlias = BaseModel
     ContractPatch: TypeAlias = BaseModel
+    SiteIn: TypeAlias = BaseModel
+    SitePatch: TypeAlias = BaseModel
 else:
+    SiteIn = api_model(
+        SiteDeclaration,
+        "SiteIn",
+        "A new site.",
+        "in",
+        after={
+            "allow_duplicate": (
+                bool,
+                FieldInfo(
+                    default=False, description="Add the URL even if another site already has it"
+                ),
+            )
+        },
+    )
+    SitePatch = api_model(
+        SiteDeclaration,
+        "SitePatch",
+        "Changes to a site; absent fields stay as they are.",
+        "patch",
+        after={
+            "allow_duplicate": (
+                bool,
+                FieldInfo(
+                    default=False, description="Take a URL even if another site already has it"
+                ),
+            )
+        },
+    )
     ContractIn = api_model(ContractFields, "ContractIn", "A new contract.", "in")
     ContractPatch = api_model(ContractFields, "ContractPatch", "Changes to a contract.", "patch")
     ClientOut = api_model(

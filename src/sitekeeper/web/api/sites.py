@@ -13,8 +13,7 @@ from sitekeeper.backup.errors import BackupError
 from sitekeeper.backup.options import BackupSettings
 from sitekeeper.store import fleet
 from sitekeeper.store import sites as site_store
-from sitekeeper.store.contracts import get_contract
-from sitekeeper.store.tables import Client, Contract, Site
+from sitekeeper.store.tables import Site
 from sitekeeper.web.api.common import ERRORS, Page, PageNo, PerPage, meta
 from sitekeeper.web.api.schemas import SiteIn, SiteOut, SitePatch
 from sitekeeper.web.auth import AnyUser, Staff, now
@@ -55,17 +54,6 @@ def site_out(row: fleet.FleetRow) -> SiteOut:
 def _one(session: Session, site: Site) -> SiteOut:
     page = fleet.fleet_page(session, fleet.FleetFilter(site_id=site.id), now())
     return site_out(page.rows[0])
-
-
-def _client(session: Session, client_id: int) -> Client:
-    client = session.get(Client, client_id)
-    if client is None:
-        raise HTTPException(422, f"no client {client_id}")
-    return client
-
-
-def _contract(session: Session, contract_id: int | None) -> Contract | None:
-    return get_contract(session, contract_id) if contract_id is not None else None
 
 
 @router.get("/sites", response_model=Page[SiteOut])
@@ -109,15 +97,7 @@ def get_site(site_id: Id, session: Db, who: AnyUser) -> SiteOut:
 @router.post("/sites", response_model=SiteOut, status_code=201)
 def create_site(body: SiteIn, request: Request, session: Db, who: Staff) -> SiteOut:
     """Add a site (its check job is scheduled at once)."""
-    fields = site_store.SiteFields(
-        url=body.url,
-        name=body.name,
-        client=_client(session, body.client_id),
-        contract=_contract(session, body.contract_id),
-        tags=body.tags,
-        paused=body.paused,
-        allow_duplicate=body.allow_duplicate,
-    )
+    fields = site_store.site_change(session, body.model_dump())
     site = site_store.add_site(session, fields, now(), default_interval=default_interval(request))
     return _one(session, site)
 
@@ -128,16 +108,7 @@ def update_site(
 ) -> SiteOut:
     """Change a site's fields."""
     site = visible_site(session, who, site_id)
-    fields = site_store.SiteFields(
-        url=body.url,
-        name=body.name,
-        client=_client(session, body.client_id) if body.client_id is not None else None,
-        contract=_contract(session, body.contract_id),
-        clear_contract=body.clear_contract,
-        tags=body.tags,
-        paused=body.paused,
-        allow_duplicate=body.allow_duplicate,
-    )
+    fields = site_store.site_change(session, body.model_dump())
     site_store.update_site(session, site, fields, now(), default_interval=default_interval(request))
     return _one(session, site)
 

@@ -49,11 +49,22 @@ def _declared(model: type[BaseModel]) -> list[Declared]:
 
 
 def _text(field: Declared, value: Any) -> str:
+    if field.spec.input == "checkbox":
+        return "on" if value in (True, "on") else ""
     if field.spec.show is not None and value is not None:
         return field.spec.show(value)
     if field.spec.multiple:
         return "\n".join(value or [])
     return "" if value is None else str(value)
+
+
+def _required(field: Declared) -> bool:
+    """Whether the input must be filled: required, or with a default that is a value (a
+    select then offers no empty choice). Not a checkbox, a list or a secret."""
+    spec = field.spec
+    if spec.input == "checkbox" or spec.multiple or spec.secret:
+        return False
+    return field.info.is_required() or field.default is not None
 
 
 def form_fields(
@@ -74,6 +85,8 @@ def form_fields(
             continue
         if field.spec.secret:
             text = ""
+        elif sent is not None and field.spec.input == "checkbox":
+            text = "on" if sent.get(field.name) == "on" else ""
         elif sent is not None and field.name in sent:
             text = sent[field.name]
         else:
@@ -88,7 +101,7 @@ def form_fields(
                 hint=field.spec.hint[:-1] + "; empty keeps them)"
                 if editing and field.spec.secret
                 else field.spec.hint,
-                required=field.info.is_required(),
+                required=_required(field),
                 choices=options,
             )
         )
@@ -120,10 +133,14 @@ def _value(field: Declared, text: str) -> Any:
     """One sent field as the store takes it; None: leave it as it is (or the default)."""
     kinds = set(get_args(field.info.annotation)) or {field.info.annotation}
     optional = type(None) in kinds
+    if field.spec.input == "checkbox":
+        return text == "on"
+    if field.spec.parse is not None:
+        if field.spec.multiple:
+            return field.spec.parse(text)
+        return field.spec.parse(text) if text.strip() else None
     if field.spec.multiple:
         return [line.strip() for line in text.splitlines() if line.strip()]
-    if field.spec.parse is not None:
-        return field.spec.parse(text) if text.strip() else None
     if int in kinds:
         if not text.strip():
             return None
@@ -153,10 +170,10 @@ def form_values(
     for field in fields(model):
         text = sent.get(field.name, "")
         if editing and field.spec.clear is not None:
-            ticked = sent.get(f"clear_{field.name}") == "on"
+            ticked = sent.get(field.clear_key) == "on"
             emptied = field.name in sent and not text.strip() and not field.spec.secret
             if ticked or emptied:
-                values[f"clear_{field.name}"] = True
+                values[field.clear_key] = True
                 continue
         if editing and field.spec.secret and not text.strip():
             continue
@@ -179,8 +196,10 @@ def form_values(
             }
             if options:
                 values[field.name] = options
-        elif field.spec.form and field.name in sent and (field.spec.editable or not editing):
-            value = _value(field, sent[field.name])
+        elif field.spec.form and (field.spec.editable or not editing):
+            if field.name not in sent and field.spec.input != "checkbox":
+                continue  # a checkbox left unticked is not sent at all
+            value = _value(field, text)
             if value is not None:
                 values[field.name] = value
     return values

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -14,21 +15,22 @@ from sqlalchemy.orm import Session
 from sitekeeper.backup import removal
 from sitekeeper.backup.options import BackupSettings
 from sitekeeper.domain.findings import UNKNOWN_SOURCE, UPDATE, VULNERABILITY
+from sitekeeper.domain.sites import SiteDeclaration
 from sitekeeper.errors import UsageError
 from sitekeeper.store import backups, findings, fleet, history, releases
 from sitekeeper.store import sites as site_store
 from sitekeeper.store.clients import list_clients
 from sitekeeper.store.contracts import list_contracts
 from sitekeeper.store.inventories import latest_inventory
-from sitekeeper.store.tables import Client, Contract, Site
+from sitekeeper.store.tables import Site
 from sitekeeper.store.tasks import TaskFilter, list_tasks
 from sitekeeper.web.auth import AnyUser, Staff, Viewer, now
-from sitekeeper.web.common import Db, Id, default_interval, parse_id, queue_task, visible_site
+from sitekeeper.web.common import Db, Id, default_interval, queue_task, visible_site
 from sitekeeper.web.ui.charts import Point, response_line, uptime_bars
+from sitekeeper.web.ui.forms import Sent, form_fields, form_values
 from sitekeeper.web.ui.render import page
 
 router = APIRouter(include_in_schema=False)
-Field = Annotated[str, Form(max_length=2048)]
 # The site page's action buttons: task kind -> label. Those needing SSH are disabled without it.
 ACTIONS = {
     "check": "Check now",
@@ -124,7 +126,7 @@ def _software(session: Session, site: Site) -> dict[str, Any]:
 @router.get("/sites/new")
 def new_site(request: Request, session: Db, who: Staff, client: str = "") -> HTMLResponse:
     """The add-a-site form."""
-    return _form(request, session=session, who=who, site=None, values={"client": client})
+    return _form(request, session=session, who=who, site=None, client=client)
 
 
 @router.get("/sites/{site_id}")
@@ -196,117 +198,73 @@ def _form(
     session: Session,
     who: Viewer,
     site: Site | None,
-    values: dict[str, str],
+    sent: Mapping[str, str] | None = None,
     error: str | None = None,
+    client: str = "",
 ) -> HTMLResponse:
+    """The add or edit form, from the site declaration (what was sent, when refused)."""
+    stored: dict[str, Any] = {"client_id": client}
+    if site is not None:
+        stored = {
+            "url": site.url,
+            "name": site.name,
+            "client_id": site.client_id,
+            "contract_id": site.contract_id,
+            "tags": [t.tag for t in site.tags],
+            "paused": site.paused,
+        }
+    choices = {
+        "client_id": [(str(c.id), c.name) for c in list_clients(session)],
+        "contract_id": [
+            (str(c.id), f"#{c.id} {c.client.name} — {c.plan.name}") for c in list_contracts(session)
+        ],
+    }
+    inputs = form_fields(
+        SiteDeclaration, stored, sent=sent, choices=choices, editing=site is not None
+    )
     return page(
         request,
         "site_form.html",
         who,
         status=400 if error else 200,
         site=site,
-        values=values,
+        fields=inputs,
         error=error,
-        clients=list_clients(session),
-        contracts=list_contracts(session),
     )
-
-
-def _fields(session: Session, values: dict[str, str]) -> site_store.SiteFields:
-    client_id, contract_id = parse_id(values["client"]), parse_id(values["contract"])
-    client = session.get(Client, client_id) if client_id else None
-    contract = session.get(Contract, contract_id) if contract_id else None
-    return site_store.SiteFields(
-        url=values["url"],
-        name=values["name"] or None,
-        client=client,
-        contract=contract,
-        clear_contract=values["contract"] == "",
-        tags=[t for t in values["tags"].replace(",", " ").split() if t],
-        paused=values["paused"] == "on",
-    )
-
-
-def _values(
-    *, url: str, name: str, client: str, contract: str, tags: str, paused: str
-) -> dict[str, str]:
-    return {
-        "url": url,
-        "name": name,
-        "client": client,
-        "contract": contract,
-        "tags": tags,
-        "paused": paused,
-    }
 
 
 @router.post("/sites")
-def create_site(
-    *,
-    request: Request,
-    session: Db,
-    who: Staff,
-    url: Field = "",
-    name: Field = "",
-    client: Field = "",
-    contract: Field = "",
-    tags: Field = "",
-    paused: Field = "",
-) -> Response:
+def create_site(request: Request, session: Db, who: Staff, sent: Sent) -> Response:
     """Add a site; on bad input, the form again with the reason."""
-    values = _values(url=url, name=name, client=client, contract=contract, tags=tags, paused=paused)
     interval = default_interval(request)
     try:
         with session.begin_nested():
-            fields = _fields(session, values)
-            fields.clear_contract = False
+            fields = site_store.site_change(session, form_values(SiteDeclaration, sent))
             site = site_store.add_site(session, fields, now(), default_interval=interval)
     except UsageError as exc:
-        return _form(request, session=session, who=who, site=None, values=values, error=str(exc))
+        return _form(request, session=session, who=who, site=None, sent=sent, error=str(exc))
     return RedirectResponse(f"/sites/{site.id}", status_code=303)
 
 
 @router.get("/sites/{site_id}/edit")
 def edit_site(request: Request, site_id: Id, session: Db, who: Staff) -> HTMLResponse:
     """The edit form, filled in."""
-    site = visible_site(session, who, site_id)
-    values = _values(
-        url=site.url,
-        name=site.name,
-        client=str(site.client_id or ""),
-        contract=str(site.contract_id or ""),
-        tags=" ".join(t.tag for t in site.tags),
-        paused="on" if site.paused else "",
-    )
-    return _form(request, session=session, who=who, site=site, values=values)
+    return _form(request, session=session, who=who, site=visible_site(session, who, site_id))
 
 
 @router.post("/sites/{site_id}/edit")
-def update_site(
-    *,
-    request: Request,
-    site_id: Id,
-    session: Db,
-    who: Staff,
-    url: Field = "",
-    name: Field = "",
-    client: Field = "",
-    contract: Field = "",
-    tags: Field = "",
-    paused: Field = "",
-) -> Response:
-    """Save the edit form."""
+def update_site(request: Request, site_id: Id, session: Db, who: Staff, sent: Sent) -> Response:
+    """Save the edit form (an emptied contract leaves it)."""
     site = visible_site(session, who, site_id)
-    values = _values(url=url, name=name, client=client, contract=contract, tags=tags, paused=paused)
     interval = default_interval(request)
     try:
         with session.begin_nested():
-            site_store.update_site(
-                session, site, _fields(session, values), now(), default_interval=interval
-            )
+            values = form_values(SiteDeclaration, sent, editing=True)
+            fields = site_store.site_change(session, values)
+            site_store.update_site(session, site, fields, now(), default_interval=interval)
     except UsageError as exc:
         session.refresh(site)
-        return _form(request, session=session, who=who, site=site, values=values, error=str(exc))
+        return _form(request, session=session, who=who, site=site, sent=sent, error=str(exc))
     return RedirectResponse(f"/sites/{site.id}", status_code=303)
 
 
