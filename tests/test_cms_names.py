@@ -35,7 +35,6 @@ PENDING = {
     "intel/hashes.py": "HashSources carries each vendor's release-list URL",
     "domain/versions.py": "Ecosystem is a closed enum with Drupal's version scheme in it",
     "domain/ranges.py": "ranges convert Drupal versions for Composer constraints",
-    "domain/catalogue.py": "each ecosystem's polled source",
     "domain/inventory.py": "an update-source example constant",
     "intel/matching.py": "Drupal's supported-branch rule",
     "intel/osv.py": "OSV's Packagist names of Drupal core",

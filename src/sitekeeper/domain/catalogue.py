@@ -13,12 +13,6 @@ from typing import Any
 
 from sitekeeper.domain.versions import Ecosystem
 
-# Where each ecosystem's catalogue comes from; anything else is an unknown source.
-POLLED_SOURCES = {
-    Ecosystem.WORDPRESS: frozenset({"wordpress.org"}),
-    Ecosystem.DRUPAL: frozenset({"drupal.org"}),
-    Ecosystem.JOOMLA: frozenset({"joomla.org"}),
-}
 BAD_STATUSES = frozenset({"insecure", "revoked", "unsupported"})
 # A catalogue entry a poll could not read yet: "feed not reachable", never "unknown source".
 UNREACHABLE = "unreachable"
@@ -77,13 +71,3 @@ class CatalogueEntry:
     insecure: frozenset[str] = frozenset()  # versions the vendor flags as insecure
     security_releases: tuple[str, ...] = ()  # versions that fixed a vulnerability
     releases: tuple[str, ...] = ()  # every known version (to test candidate ranges)
-
-
-def is_polled(ecosystem: Ecosystem, source: str | None) -> bool:
-    """Whether we poll where this package's updates come from: the vendor's directory, or
-    (Joomla) the update server its manifest declares."""
-    if source is None:
-        return False
-    if ecosystem is Ecosystem.JOOMLA and source.startswith(("https://", "http://")):
-        return True
-    return source in POLLED_SOURCES.get(ecosystem, frozenset())

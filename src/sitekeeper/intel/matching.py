@@ -19,7 +19,6 @@ from sitekeeper.domain.catalogue import (
     UNREACHABLE,
     CatalogueEntry,
     PackageKey,
-    is_polled,
 )
 from sitekeeper.domain.findings import (
     CERTAIN,
@@ -32,6 +31,7 @@ from sitekeeper.domain.findings import (
 )
 from sitekeeper.domain.ranges import Constraint, parse_constraint
 from sitekeeper.domain.versions import DrupalVersion, Ecosystem
+from sitekeeper.store.inventories import is_polled
 
 _CONSTRAINT = re.compile(r"[<>=^~*|, ]")
 

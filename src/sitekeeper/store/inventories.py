@@ -48,10 +48,31 @@ class CmsSoftware(Protocol):
         """Where its core's updates come from, as the catalogue names it."""
         ...
 
+    def polls(self, source: str | None) -> bool:
+        """Whether a package whose updates come from ``source`` is looked up in our feeds."""
+        ...
+
 
 CMS_SOFTWARE: Registry[CmsSoftware] = Registry("cms-software", builtins=("sitekeeper.cms",))
 _CLIP = 100
 RETRY_AFTER = 3600.0  # seconds before a site whose inventory or fingerprint failed is retried
+
+
+def _cms_of(ecosystem: str) -> CmsSoftware | None:
+    return next((c for _, c in CMS_SOFTWARE.items() if c.ecosystem == ecosystem), None)
+
+
+def is_polled(ecosystem: str, source: str | None) -> bool:
+    """Whether we poll where this package's updates come from (its CMS says: the vendor's
+    directory, or an update server an extension declares); no CMS's ecosystem: no."""
+    cms = _cms_of(ecosystem)
+    return cms is not None and cms.polls(source)
+
+
+def polled_source(ecosystem: str) -> str:
+    """The source a package of ``ecosystem`` is polled at by default (its core's)."""
+    cms = _cms_of(ecosystem)
+    return cms.core_source if cms is not None else "unknown"
 
 
 def latest_inventory(session: Session, site_id: int) -> Inventory | None:

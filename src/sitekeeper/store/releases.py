@@ -15,13 +15,11 @@ from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from sitekeeper.domain.catalogue import (
-    POLLED_SOURCES,
     UNREACHABLE,
     CatalogueEntry,
     PackageInfo,
     PackageKey,
     VendorRelease,
-    is_polled,
 )
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.store.intel_tables import (
@@ -30,6 +28,7 @@ from sitekeeper.store.intel_tables import (
     FeedState,
     SiteSoftware,
 )
+from sitekeeper.store.inventories import is_polled, polled_source
 from sitekeeper.store.tables import Client, Site
 
 
@@ -110,7 +109,7 @@ def mark_unreachable(
         row = rows.get(key)
         if row is None:
             eco, type_, package = key
-            source = min(POLLED_SOURCES.get(Ecosystem(eco), frozenset({"unknown"})))
+            source = polled_source(eco)
             row = CataloguePackage(
                 ecosystem=eco, type=type_, package=package[:200], latest=None,
                 status=UNREACHABLE, details={}, source=source, checked_at=now,
@@ -192,7 +191,7 @@ def untracked(session: Session, site_ids: Collection[int] | None = None) -> list
         source,
         details,
     ) in session.execute(stmt).tuples():
-        if not is_polled(Ecosystem(eco), source):
+        if not is_polled(eco, source):
             continue  # an unknown source has its own finding
         failure = (details or {}).get("unreachable") or {}
         found.append(
