@@ -48,6 +48,7 @@ from sitekeeper.backup.sandbox import Sandbox, prepare, started
 from sitekeeper.backup.scratchdb import ScratchDatabase
 from sitekeeper.backup.treefiles import UnsafeTree, hand_over, opened_dir
 from sitekeeper.cms.detect import signatures
+from sitekeeper.cms.protocol import Cms
 from sitekeeper.cms.site_database import DrillTarget, SiteDatabase, site_database
 from sitekeeper.domain.untrusted import shown
 from sitekeeper.errors import SitekeeperError
@@ -209,19 +210,27 @@ def _cms_in_tree(root: int) -> str | None:
     """The CMS whose version files (else config file) the restored files hold, if exactly
     one's: for a site whose CMS is not stored (its backups store it since they find it)."""
     known = signatures()
-    for files in ("markers", "config_files"):
+    for files_of in (_markers, _config_files):
         found = [
             kind
-            for kind, sig in known.items()
+            for kind, cms in known.items()
             if any(
                 _exists(root, f"{FILES}/{path}")
-                for path in getattr(sig, files)
+                for path in files_of(cms)
                 if not path.startswith("../")
             )
         ]
         if found:
             return found[0] if len(found) == 1 else None
     return None
+
+
+def _markers(cms: Cms) -> tuple[str, ...]:
+    return cms.markers
+
+
+def _config_files(cms: Cms) -> tuple[str, ...]:
+    return cms.config_files
 
 
 def _exists(root: int, relative: str) -> bool:
