@@ -43,6 +43,12 @@ class SiteOut(BaseModel):
     backup_failed: bool = Field(default=False, description="The last backup run failed")
 
 
+def _allow_duplicate(what: str) -> dict[str, Any]:
+    """The API-only flag of a site's add and change: register a URL twice on purpose."""
+    text = f"{what} even if another site already has it"
+    return {"allow_duplicate": (bool, FieldInfo(default=False, description=text))}
+
+
 # Derived from the entity's declaration (domain/); mypy sees them as BaseModel, which is
 # all the routes need (they pass ``model_dump()`` on to the store).
 if TYPE_CHECKING:
@@ -62,28 +68,14 @@ else:
         "SiteIn",
         "A new site.",
         "in",
-        after={
-            "allow_duplicate": (
-                bool,
-                FieldInfo(
-                    default=False, description="Add the URL even if another site already has it"
-                ),
-            )
-        },
+        after=_allow_duplicate("Add the URL"),
     )
     SitePatch = api_model(
         SiteDeclaration,
         "SitePatch",
         "Changes to a site; absent fields stay as they are.",
         "patch",
-        after={
-            "allow_duplicate": (
-                bool,
-                FieldInfo(
-                    default=False, description="Take a URL even if another site already has it"
-                ),
-            )
-        },
+        after=_allow_duplicate("Take a URL"),
     )
     ContractIn = api_model(ContractFields, "ContractIn", "A new contract.", "in")
     ContractPatch = api_model(ContractFields, "ContractPatch", "Changes to a contract.", "patch")
