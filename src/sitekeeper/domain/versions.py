@@ -356,6 +356,16 @@ class Ecosystem(enum.StrEnum):
         """The release branch a version belongs to (security fixes are per branch)."""
         return _BRANCHES[self](_checked(version))
 
+    def line(self, version: str) -> tuple[str | int | None, ...]:
+        """The release line ``version`` belongs to across branches: a vendor's branch that
+        is no longer supported is replaced by a supported one of the same line (where
+        minor releases keep compatibility). Drupal contrib: core and major version;
+        elsewhere the major version. ValueError if unreadable."""
+        if self is Ecosystem.DRUPAL:
+            parsed = DrupalVersion.parse(version)
+            return (parsed.core, parsed.major)
+        return (self.branch(version).split(".", 1)[0],)
+
     def sort_key(self) -> Callable[[str], Any]:
         """A key for ``sorted`` that orders versions by this ecosystem's rules."""
         return functools.cmp_to_key(self.compare)

@@ -30,7 +30,7 @@ from sitekeeper.domain.findings import (
     Software,
 )
 from sitekeeper.domain.ranges import Constraint, parse_constraint
-from sitekeeper.domain.versions import DrupalVersion, Ecosystem
+from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.store.inventories import is_polled
 
 _CONSTRAINT = re.compile(r"[<>=^~*|, ]")
@@ -257,9 +257,9 @@ def _target(item: Software, entry: CatalogueEntry) -> str:
 def _branch_target(item: Software, entry: CatalogueEntry) -> str | None:
     """The newest release on the installed version's own branch, when newer: the update a
     security policy applies without approval (a package whose vendor publishes no branches
-    has one path, its latest release). A Drupal branch that is no longer supported
-    moves to the oldest supported branch of the same major version instead (minor releases
-    keep compatibility there; the unsupported branch gets no fixes)."""
+    has one path, its latest release). A branch its vendor no longer supports moves to
+    the oldest supported branch of the same line instead (``Ecosystem.line``: minor
+    releases keep compatibility there; the unsupported branch gets no fixes)."""
     assert item.version is not None
     eco = item.ecosystem
     try:
@@ -268,27 +268,27 @@ def _branch_target(item: Software, entry: CatalogueEntry) -> str | None:
         return None
     found = entry.branch_latest.get(branch)
     supported = any(item.version.startswith(p) for p in entry.supported_branches)
-    if eco is Ecosystem.DRUPAL and entry.supported_branches and not supported:
-        found = _supported_sibling(item.version, entry) or found
+    if entry.supported_branches and not supported:
+        found = _supported_sibling(eco, item.version, entry) or found
     if found is None or not _newer(eco, found, item.version):
         return None
     return found
 
 
-def _supported_sibling(version: str, entry: CatalogueEntry) -> str | None:
-    """The newest release of the oldest supported Drupal branch with ``version``'s major."""
+def _supported_sibling(eco: Ecosystem, version: str, entry: CatalogueEntry) -> str | None:
+    """The newest release of the oldest supported branch on ``version``'s line."""
     try:
-        mine = DrupalVersion.parse(version)
+        mine = eco.line(version)
     except ValueError:
         return None
     siblings: list[str] = []
     for latest in entry.branch_latest.values():
         try:
-            other = DrupalVersion.parse(latest)
+            other = eco.line(latest)
         except ValueError:
             continue
         supported = any(latest.startswith(p) for p in entry.supported_branches)
-        if supported and (other.core, other.major) == (mine.core, mine.major):
+        if supported and other == mine:
             siblings.append(latest)
-    newer = [v for v in siblings if _newer(Ecosystem.DRUPAL, v, version)]
-    return min(newer, key=Ecosystem.DRUPAL.sort_key()) if newer else None
+    newer = [v for v in siblings if _newer(eco, v, version)]
+    return min(newer, key=eco.sort_key()) if newer else None
