@@ -4,11 +4,16 @@ Also how the suite runs in parallel (pytest-xdist, ``-n auto --dist loadgroup`` 
 pyproject's addopts): every test that uses the real sites runs in one worker, one after
 another, because the sites' scripts reset them and the tests change them (see
 ``pytest_collection_modifyitems``). Everything else is independent per test: tmp_path,
-a PostgreSQL schema or a MariaDB database with a random name, loopback servers on port 0.
+a database copied from a migrated template (SQLite file, PostgreSQL database),
+a MariaDB database with a random name, loopback servers on port 0.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,33 +62,76 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group(group))
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, migrated once per test process, that each test's database
+    is copied from: the migrations take about a second, a copy a millisecond."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    Database(f"sqlite:///{path}").dispose()
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA journal_mode=DELETE")  # all of it in the one file (no -wal)
+    return path
+
+
+def _sqlite_copy(template: Path, tmp_path: Path) -> Database:
+    """A test's own migrated SQLite database, a copy of the template (mode 0600 with it)."""
+    target = tmp_path / "test.db"
+    shutil.copy2(template, target)
+    return Database(f"sqlite:///{target}")
+
+
+def _pg_url(database: str) -> str:
+    return PG_URL.rsplit("/", 1)[0] + f"/{database}"
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[tuple[sa.Engine, str]]:
+    """An admin engine and a migrated PostgreSQL database of this test process, the
+    template (``CREATE DATABASE ... TEMPLATE``) of each test's database; its name is
+    unique, so parallel workers and other pytest runs never share it."""
+    need("PostgreSQL", "127.0.0.1", 5432)
+    admin = sa.create_engine(
+        PG_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
+    name = f"t_template_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        Database(_pg_url(name)).dispose()
+        yield admin, name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """A migrated, empty database; each test gets its own (a file, or a PG schema)."""
+    """A migrated, empty database; each test gets its own (a file, or a PG database),
+    a copy of one migrated once per test process."""
     if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'test.db'}")
+        database = _sqlite_copy(request.getfixturevalue("sqlite_template"), tmp_path)
         yield database
         database.dispose()
         return
     need("PostgreSQL", "127.0.0.1", 5432)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    database = Database(f"{PG_URL}?options=-csearch_path%3D{schema}")
+    admin, template = request.getfixturevalue("pg_template")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     try:
+        database = Database(_pg_url(name))
         yield database
-    finally:
         database.dispose()
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
-def sqlite_db(tmp_path: Path) -> Iterator[Database]:
+def sqlite_db(sqlite_template: Path, tmp_path: Path) -> Iterator[Database]:
     """A migrated SQLite database, for tests that are not about the dialect."""
-    database = Database(f"sqlite:///{tmp_path / 'test.db'}")
+    database = _sqlite_copy(sqlite_template, tmp_path)
     yield database
     database.dispose()
 
