@@ -36,7 +36,6 @@ PENDING = {
     "domain/versions.py": "Ecosystem is a closed enum with Drupal's version scheme in it",
     "domain/ranges.py": "ranges convert Drupal versions for Composer constraints",
     "domain/inventory.py": "an update-source example constant",
-    "intel/osv.py": "OSV's Packagist names of Drupal core",
 }
 
 

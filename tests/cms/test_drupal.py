@@ -12,7 +12,9 @@ from sitekeeper.cms.drupal import signals as drupal
 from sitekeeper.cms.drupal.inventory import core_version, inventory, parse_info
 from sitekeeper.cms.drupal.settings import db_credentials
 from sitekeeper.cms.registry import CMSES
+from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import InventoryRefused, RemoteError
+from sitekeeper.intel.osv import OSV_NAMES
 from sitekeeper.remote.ssh import SshConnection
 from tests.cms.test_joomla import (
     ScratchDb,
@@ -201,3 +203,27 @@ async def test_drupal_roots_linking_to_one_directory_and_the_byte_budget(
     assert inv.warnings == []
     slugs = [e.slug for e in inv.extensions]
     assert sorted(slugs) == ["gin", "pathauto", "sk_tweaks", "token"]  # each once
+
+
+@pytest.mark.parametrize(
+    ("osv", "name", "expected"),
+    [
+        ("Packagist", "drupal/core", ("drupal", "core")),
+        (
+            "Packagist:https://packages.drupal.org/8",
+            "drupal/admin_toolbar",
+            ("admin_toolbar", "module"),
+        ),
+        ("Packagist", "symfony/http-kernel", None),
+        ("npm", "drupal/core", None),
+    ],
+)
+def test_osv_names_drupal_core_and_contrib_in_the_drupal_ecosystem(
+    osv: str, name: str, expected: tuple[str, str] | None
+) -> None:
+    found = OSV_NAMES.get("drupal").package(osv, name)
+    if expected is None:
+        assert found is None
+    else:
+        assert found is not None and found.ecosystem is Ecosystem.DRUPAL
+        assert (found.slug, str(found.type)) == expected

@@ -275,9 +275,8 @@ def test_ecosystem_branch(ecosystem: Ecosystem, version: str, branch: str) -> No
 @pytest.mark.parametrize(
     ("osv", "name", "expected"),
     [
-        ("Packagist", "drupal/core", Ecosystem.DRUPAL),
-        ("Packagist:https://packages.drupal.org/8", "drupal/admin_toolbar", Ecosystem.DRUPAL),
         ("Packagist", "symfony/http-kernel", Ecosystem.PACKAGIST),
+        ("Packagist:https://repo.example", "acme/lib", Ecosystem.PACKAGIST),
     ],
 )
 def test_ecosystem_from_osv(osv: str, name: str, expected: Ecosystem) -> None:

@@ -372,12 +372,9 @@ class Ecosystem(enum.StrEnum):
 
     @classmethod
     def from_osv(cls, ecosystem: str, package: str) -> Ecosystem:
-        """Map an OSV ecosystem and package name; Drupal lives on Packagist in OSV."""
+        """The ecosystem OSV names (its base before any ``:``); ValueError if it is none of
+        ours. A CMS whose packages OSV files elsewhere maps them itself (``intel.osv``)."""
         base = ecosystem.split(":", 1)[0].strip().lower()
-        if base == "packagist":
-            if package.startswith("drupal/") or "packages.drupal.org" in ecosystem:
-                return cls.DRUPAL
-            return cls.PACKAGIST
         try:
             return cls(base)
         except ValueError:

@@ -1,15 +1,16 @@
-"""OSV advisories (osv.dev, GitHub Advisory Database, Drupal's own OSV feed).
+"""OSV advisories (osv.dev, GitHub Advisory Database, a vendor's own OSV feed).
 
-Drupal publishes core as Packagist ``drupal/core`` and contrib under
-``Packagist:https://packages.drupal.org/8`` with Composer-style versions
-("2.5.0" for "8.x-2.5"); we map both to the Drupal ecosystem, whose
-comparator understands either spelling, so a site's "8.x-2.4" matches.
+A CMS whose packages OSV files under another ecosystem's names (Drupal's under
+Packagist) says how to read them through ``OSV_NAMES``, from its package; any
+other package is taken in the ecosystem OSV names, as a library.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,14 +18,38 @@ from sitekeeper.domain.advisory import Advisory, AffectedPackage, PackageType, s
 from sitekeeper.domain.ranges import (
     AffectedRanges,
     VersionRange,
-    constraint_to_ranges,
-    parse_constraint,
 )
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import InvalidFeed
 from sitekeeper.intel.payload import DEFAULT_MAX_BYTES, load_json, validate
+from sitekeeper.plugins import Registry
 
-_DRUPAL_CORE_PACKAGES = {"drupal/core", "drupal/drupal"}
+
+@dataclass(frozen=True)
+class OsvPackage:
+    """What an OSV package is to us: its ecosystem, slug and kind."""
+
+    ecosystem: Ecosystem
+    slug: str
+    type: PackageType
+
+
+class OsvNames(Protocol):
+    """How a CMS's packages are named in OSV records (filed by its package)."""
+
+    def package(self, osv_ecosystem: str, name: str) -> OsvPackage | None:
+        """Our package for OSV's ``(ecosystem, name)`` if it is one of this CMS's."""
+        ...
+
+    def extra_ranges(
+        self, package: OsvPackage, database_specific: Mapping[str, Any], ranges: list[VersionRange]
+    ) -> list[VersionRange]:
+        """Ranges the vendor's records carry outside the standard fields (``ranges``: the
+        standard ones); none usually."""
+        ...
+
+
+OSV_NAMES: Registry[OsvNames] = Registry("osv-names", builtins=("sitekeeper.cms",))
 
 
 class _Model(BaseModel):
@@ -102,42 +127,29 @@ def _ranges(raw: _Range, what: str) -> list[VersionRange]:
     return result
 
 
-def _older_cores(affected: _Affected, ranges: list[VersionRange]) -> list[VersionRange]:
-    """Drupal 7 core ranges, which Drupal's OSV records carry only in ``affected_versions``.
-
-    ``drupal/core`` starts at 8.0.0, so only alternatives wholly below every listed
-    range are added; anything else in that free-form field is already covered.
-    """
-    text = (affected.database_specific or {}).get("affected_versions")
-    if not isinstance(text, str) or not ranges or any(r.introduced is None for r in ranges):
-        return []
+def _identify(affected: _Affected) -> tuple[OsvPackage, OsvNames | None] | None:
+    """Our package for an OSV one: a CMS's naming first, else the ecosystem as named."""
+    osv_ecosystem, name = affected.package.ecosystem, affected.package.name
+    for _, names in OSV_NAMES.items():
+        found = names.package(osv_ecosystem, name)
+        if found is not None:
+            return found, names
     try:
-        extra = constraint_to_ranges(parse_constraint(text))
+        ecosystem = Ecosystem.from_osv(osv_ecosystem, name)
     except ValueError:
-        return []  # a vendor-specific, optional field: the standard ranges still apply
-    floor = min((r.introduced for r in ranges if r.introduced), key=Ecosystem.DRUPAL.sort_key())
-    return [
-        r
-        for r in extra
-        if (top := r.fixed or r.last_affected) and Ecosystem.DRUPAL.compare(top, floor) <= 0
-    ]
+        return None  # an ecosystem no monitored site can run
+    return OsvPackage(ecosystem, name, PackageType.LIBRARY), None
 
 
 def _package(affected: _Affected, what: str) -> AffectedPackage | None:
-    name = affected.package.name
-    try:
-        ecosystem = Ecosystem.from_osv(affected.package.ecosystem, name)
-    except ValueError:
-        return None  # an ecosystem no monitored site can run
-    if ecosystem is Ecosystem.DRUPAL:
-        core = name in _DRUPAL_CORE_PACKAGES
-        slug = "drupal" if core else name.removeprefix("drupal/")
-        kind = PackageType.CORE if core else PackageType.MODULE
-    else:
-        slug, kind = name, PackageType.LIBRARY
+    identified = _identify(affected)
+    if identified is None:
+        return None
+    package, names = identified
+    ecosystem = package.ecosystem
     ranges = [r for raw in affected.ranges if raw.type != "GIT" for r in _ranges(raw, what)]
-    if ecosystem is Ecosystem.DRUPAL and kind is PackageType.CORE:
-        ranges += _older_cores(affected, ranges)
+    if names is not None:
+        ranges += names.extra_ranges(package, affected.database_specific or {}, ranges)
     try:  # a version our comparator cannot read would fail at match time; fail now instead
         for item in ranges:
             for bound in (item.introduced, item.fixed, item.last_affected):
@@ -147,8 +159,8 @@ def _package(affected: _Affected, what: str) -> AffectedPackage | None:
         raise InvalidFeed(f"{what}: {exc}") from exc
     return AffectedPackage(
         ecosystem=ecosystem,
-        slug=slug,
-        type=kind,
+        slug=package.slug,
+        type=package.type,
         ranges=AffectedRanges(ecosystem, tuple(ranges), tuple(affected.versions)),
     )
 
