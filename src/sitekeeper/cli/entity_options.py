@@ -42,7 +42,9 @@ def _parameter(field: Declared, mode: Mode) -> inspect.Parameter:
             inspect.Parameter.KEYWORD_ONLY,
             annotation=Annotated[kind, typer.Argument(help=field.spec.arg_help)],
         )
-    option = typer.Option(field.option, help=field.spec.help)
+    name = field.spec.edit_option if mode == "edit" and field.spec.edit_option else field.option
+    text = field.spec.edit_help if mode == "edit" and field.spec.edit_help else field.spec.help
+    option = typer.Option(name, help=text)
     if mode == "add" and field.info.is_required() and not field.spec.defaulted:
         return inspect.Parameter(
             field.name,

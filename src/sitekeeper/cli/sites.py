@@ -14,9 +14,10 @@ from sitekeeper.backup import removal
 from sitekeeper.backup.options import BackupSettings
 from sitekeeper.cli import output
 from sitekeeper.cli.context import AppContext, app_context
+from sitekeeper.cli.entity_options import entity_options
 from sitekeeper.domain.checks import CheckOptions
 from sitekeeper.domain.durations import format_duration, parse_duration
-from sitekeeper.domain.sites import normalize_url
+from sitekeeper.domain.sites import SiteDeclaration, normalize_url
 from sitekeeper.domain.ssh_access import validate_ssh_host
 from sitekeeper.domain.ssh_events import SshEventKind
 from sitekeeper.errors import RemoteError, UsageError
@@ -35,8 +36,6 @@ app = typer.Typer(help="Sites: the websites under maintenance.", no_args_is_help
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output (stable).")]
 SiteArg = Annotated[str, typer.Argument(help="Site id, name or URL.")]
-ContractOpt = Annotated[str | None, typer.Option("--contract", help="Contract id.")]
-NameOpt = Annotated[str | None, typer.Option("--name", help="Unique name (default: the host).")]
 SshOpt = Annotated[str | None, typer.Option("--ssh", help="SSH access: user@host[:port].")]
 KeyOpt = Annotated[
     str | None,
@@ -47,7 +46,6 @@ KeyOpt = Annotated[
     ),
 ]
 PathOpt = Annotated[str | None, typer.Option("--path", help="Document root on the server.")]
-TagOpt = Annotated[list[str] | None, typer.Option("--tag", help="Label (repeatable).")]
 KeywordOpt = Annotated[
     str | None, typer.Option("--keyword", help="Text that must appear in the page.")
 ]
@@ -137,17 +135,14 @@ def _check_changes(
 
 
 @app.command("add")
+@entity_options(SiteDeclaration, "add")
 def add(
     ctx: typer.Context,
     *,
-    url: Annotated[str, typer.Argument(help="The site's URL, e.g. https://example.com.")],
-    client: Annotated[str, typer.Option("--client", help="Client id or name.")],
-    contract: ContractOpt = None,
-    name: NameOpt = None,
+    values: dict[str, Any],
     ssh: SshOpt = None,
     key: KeyOpt = None,
     path: PathOpt = None,
-    tag: TagOpt = None,
     keyword: KeywordOpt = None,
     forbid: ForbidOpt = None,
     accept: AcceptOpt = None,
@@ -157,7 +152,6 @@ def add(
     no_verify_tls: Annotated[
         bool, typer.Option("--no-verify-tls", help="Accept any certificate.")
     ] = False,
-    paused: Annotated[bool, typer.Option("--paused", help="Add without checking yet.")] = False,
     allow_duplicate: DuplicateOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -166,7 +160,7 @@ def add(
     The default name is the host, with the port if it is not the default one
     (127.0.0.1-8081); a URL another site already has is refused unless
     --allow-duplicate is given."""
-    url = normalize_url(url)  # the cheapest check first, before touching the database
+    values["url"] = normalize_url(values["url"])  # the cheapest check first
     if (key or path) and not ssh:
         raise UsageError("--key/--path need --ssh user@host[:port]")
     check = _check_changes(
@@ -182,23 +176,23 @@ def add(
         store.build_ssh(ssh, None, path)  # a bad host or user fails before anything is read
     app_ctx = app_context(ctx)
     with app_ctx.session() as session:
-        owner = get_client(session, client)
-        key_id = _key_id(session, app_ctx, owner, key) if key else None
-        fields = store.SiteFields(
-            url=url,
-            name=name,
-            client=owner,
-            contract=get_contract(session, contract) if contract else None,
-            tags=tag or [],
-            ssh=store.build_ssh(ssh, key_id, path) if ssh else None,
-            check=check,
-            paused=paused,
-            allow_duplicate=allow_duplicate,
-        )
+        fields = store.site_change(session, _references(session, values))
+        key_id = _key_id(session, app_ctx, fields.client, key) if key else None
+        fields.ssh = store.build_ssh(ssh, key_id, path) if ssh else None
+        fields.check, fields.allow_duplicate = check, allow_duplicate
         site = store.add_site(
             session, fields, app_ctx.now(), default_interval=app_ctx.default_interval
         )
         _print(site, app_ctx.default_interval, as_json)
+
+
+def _references(session: Session, values: dict[str, Any]) -> dict[str, Any]:
+    """``--client`` names a client by id or name, ``--contract`` a contract by id."""
+    if "client_id" in values:
+        values["client_id"] = get_client(session, values["client_id"]).id
+    if "contract_id" in values:
+        values["contract_id"] = get_contract(session, values["contract_id"]).id
+    return values
 
 
 @app.command("list")
@@ -254,23 +248,16 @@ def show(ctx: typer.Context, site: SiteArg, as_json: JsonOpt = False) -> None:
 
 
 @app.command("edit")
+@entity_options(SiteDeclaration, "edit")
 def edit(
     ctx: typer.Context,
     *,
     site: SiteArg,
-    url: Annotated[str | None, typer.Option("--url", help="New URL.")] = None,
-    name: Annotated[str | None, typer.Option("--name", help="New name.")] = None,
-    client: Annotated[str | None, typer.Option("--client", help="Move to this client.")] = None,
-    contract: ContractOpt = None,
-    no_contract: Annotated[bool, typer.Option("--no-contract", help="Leave the contract.")] = False,
+    values: dict[str, Any],
     ssh: SshOpt = None,
     key: KeyOpt = None,
     path: PathOpt = None,
     no_ssh: Annotated[bool, typer.Option("--no-ssh", help="Forget SSH access.")] = False,
-    tag: Annotated[
-        list[str] | None, typer.Option("--tag", help="Replace tags (repeatable).")
-    ] = None,
-    no_tags: Annotated[bool, typer.Option("--no-tags", help="Remove all tags.")] = False,
     keyword: KeywordOpt = None,
     forbid: ForbidOpt = None,
     accept: AcceptOpt = None,
@@ -279,9 +266,6 @@ def edit(
     ca_bundle: CaOpt = None,
     verify_tls: Annotated[
         bool | None, typer.Option("--verify-tls/--no-verify-tls", help="Check certificates.")
-    ] = None,
-    pause: Annotated[
-        bool | None, typer.Option("--pause/--resume", help="Stop or restart checking.")
     ] = None,
     allow_duplicate: DuplicateOpt = False,
     as_json: JsonOpt = False,
@@ -301,21 +285,10 @@ def edit(
     app_ctx = app_context(ctx)
     with app_ctx.session() as session:
         found = store.get_site(session, site)
-        owner = get_client(session, client) if client else None
-        key_id = _key_id(session, app_ctx, owner or found.client, key) if key else None
-        fields = store.SiteFields(
-            url=url,
-            name=name,
-            client=owner,
-            contract=get_contract(session, contract) if contract else None,
-            clear_contract=no_contract,
-            tags=[] if no_tags else tag,
-            ssh=_edited_ssh(found, ssh, key_id, path),
-            clear_ssh=no_ssh,
-            check=check,
-            paused=pause,
-            allow_duplicate=allow_duplicate,
-        )
+        fields = store.site_change(session, _references(session, values))
+        key_id = _key_id(session, app_ctx, fields.client or found.client, key) if key else None
+        fields.ssh, fields.clear_ssh = _edited_ssh(found, ssh, key_id, path), no_ssh
+        fields.check, fields.allow_duplicate = check, allow_duplicate
         store.update_site(
             session, found, fields, app_ctx.now(), default_interval=app_ctx.default_interval
         )

@@ -44,6 +44,8 @@ class Spec:
     label: str  # the form's label
     help: str = ""  # the CLI option's help
     option: str | None = ""  # CLI option name; "" derives --field-name; None: not on the CLI
+    edit_option: str | None = None  # ``edit``'s own spelling (a toggle: --pause/--resume)
+    edit_help: str = ""  # ``edit``'s own help, when it differs from ``add``'s
     arg_help: str | None = None  # on ``add`` a positional argument with this help, not an option
     parse: Callable[[str], Any] | None = None  # the text of an option or form field → value
     show: Callable[[Any], str] | None = None  # a stored value → the form's text

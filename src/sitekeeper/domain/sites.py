@@ -119,7 +119,13 @@ class SiteDeclaration(BaseModel):
     url: Annotated[
         str,
         Field(max_length=2048),
-        Spec("URL", "The site's address.", input="url", hint="(https://www.example.com/)"),
+        Spec(
+            "URL",
+            "New URL.",
+            arg_help="The site's URL, e.g. https://example.com.",
+            input="url",
+            hint="(https://www.example.com/)",
+        ),
     ]
     client_id: Annotated[
         int,
@@ -129,7 +135,12 @@ class SiteDeclaration(BaseModel):
     name: Annotated[
         str | None,
         Field(max_length=255),
-        Spec("Name", "Unique name (default: the host).", hint="(optional: the host name)"),
+        Spec(
+            "Name",
+            "Unique name (default: the host).",
+            hint="(optional: the host name)",
+            edit_help="New name.",
+        ),
     ] = None
     contract_id: Annotated[
         int | None,
@@ -156,8 +167,16 @@ class SiteDeclaration(BaseModel):
             parse=_tags,
             show=" ".join,
             hint="(space or comma separated)",
+            clear=Clear("--no-tags", "Remove all tags.", "No tags", api=False, key="clear_tags"),
         ),
     ] = Field(default_factory=list)
     paused: Annotated[
-        bool, Spec("Paused (not checked)", "Add without checking yet.", input="checkbox")
+        bool,
+        Spec(
+            "Paused (not checked)",
+            "Add without checking yet.",
+            input="checkbox",
+            edit_option="--pause/--resume",
+            edit_help="Stop or restart checking.",
+        ),
     ] = False

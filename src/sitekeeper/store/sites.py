@@ -134,6 +134,8 @@ def site_change(session: Session, values: Mapping[str, Any]) -> SiteFields:
     """The :class:`SiteFields` of the declared values the API or a form sent (ids of the
     client and contract looked up; UsageError or NotFound if they do not exist)."""
     given = {k: v for k, v in values.items() if k not in ("client_id", "contract_id")}
+    if given.pop("clear_tags", False):
+        given["tags"] = []
     if given.get("name") == "":
         given["name"] = None  # an empty name: the host's (a new site) or unchanged
     client_id, contract_id = values.get("client_id"), values.get("contract_id")
