@@ -19,7 +19,9 @@ from __future__ import annotations
 import html
 import json
 import re
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +29,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner, Result
 
 from sitekeeper.cli.main import app
@@ -35,8 +38,10 @@ from sitekeeper.config import settings
 from sitekeeper.intel.advisory_formats import ADVISORY_FORMATS
 from sitekeeper.store import users
 from sitekeeper.store.database import Database
+from tests.conftest import PG_URL
 from tests.fourth_cms.servers import tiny_world
 from tests.fourth_cms.tinycms import KIND, SOURCE, TinyAdvisories, TinyCms
+from tests.services import need
 from tests.web.conftest import PASSWORD, Live, login
 
 # The scenario is built once and read by every test: keep them in one worker.
@@ -119,15 +124,40 @@ def _cli(*args: str) -> Result:
     return CliRunner().invoke(app, list(args), env={"COLUMNS": "250"})
 
 
-@pytest.fixture(scope="module")
-def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+@contextmanager
+def _database_url(dialect: str, home: Path) -> Iterator[str]:
+    """The URL the CLI and the web app share: a SQLite file, or a PostgreSQL schema."""
+    if dialect == "sqlite":
+        yield f"sqlite:///{home / 'sitekeeper.db'}"
+        return
+    need("PostgreSQL", "127.0.0.1", 5432)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def scenario(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Scenario]:
     """Every step run once, in order, through the CLI; then the web app over the result."""
     tmp = tmp_path_factory.mktemp("fourth-cms")
     home, chroot = tmp / "home", tmp / "ssh"
     _docroot(chroot)
-    with tiny_world(chroot) as world, pytest.MonkeyPatch.context() as env:
+    with (
+        _database_url(request.param, home) as url,
+        tiny_world(chroot) as world,
+        pytest.MonkeyPatch.context() as env,
+    ):
         env.setenv("SITEKEEPER_HOME", str(home))
-        env.delenv("SITEKEEPER_DATABASE_URL", raising=False)
+        env.setenv("SITEKEEPER_DATABASE_URL", url)
         env.setenv("SITEKEEPER_EGRESS_ALLOW", "loopback")  # the vendor listens on loopback
         env.setenv("SITEKEEPER_SITE_EGRESS_ALLOW", "loopback")  # and so does the site
         settings.cache_clear()
@@ -159,7 +189,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
             for command in ("updates", "vulns"):
                 run.steps[f"{command} --json"] = _cli(command, "--json")
                 run.steps[command] = _cli(command)
-            db = Database(f"sqlite:///{home / 'sitekeeper.db'}")
+            db = Database(url)
             with db.session() as session:
                 ada = users.add_user(
                     session, email="ada@agency.example", role="admin", password=PASSWORD,
