@@ -2,10 +2,11 @@
 
 ``tests/plugins/dist`` is a tiny distribution (a ``tcp-echo`` probe and a
 ``filelog`` notifier) registered under the ``sitekeeper.plugins`` entry-point
-group. The test packs it as a wheel and pip-installs it into the test venv
-(offline: no index, no build backend), then a fresh interpreter — so discovery
-really runs — adds sites of that check kind, checks them through the engine and
-``sitekeeper check``, and delivers the alert through the plugin's channel.
+group. The test packs it as a wheel and pip-installs it (offline: no index, no
+build backend) into a site-packages directory of its own on the path of fresh
+interpreters — so discovery really runs — that add sites of that check kind,
+check them through the engine and ``sitekeeper check``, and deliver the alert
+through the plugin's channel.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from sitekeeper.store.database import Database
+
 DIST = Path(__file__).parent / "dist"
-DIST_NAME = "sitekeeper-echo-plugin"
 
 
 def build_wheel(source: Path, out: Path) -> Path:
@@ -67,20 +69,24 @@ def _digest(data: bytes) -> str:
 
 
 @pytest.fixture
-def installed_plugin(tmp_path: Path) -> Iterator[None]:
-    """The plugin distribution installed into this venv for one test, then removed."""
+def plugin_site(tmp_path: Path) -> Path:
+    """A site-packages directory with the plugin distribution pip-installed into it.
+
+    Its own directory rather than the test venv: a shared venv would hand the plugin
+    to every other test run at the same time (and a concurrent run's clean-up would
+    take it away mid-test). The interpreters of the test see it through PYTHONPATH,
+    which Python scans for distributions and entry points like site-packages.
+    """
     wheel = build_wheel(DIST, tmp_path)
+    target = tmp_path / "site-packages"
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
     subprocess.run(
-        [*pip, "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
+        [*pip, "install", "--quiet", "--no-deps", "--no-index", "--target", target, wheel],
         check=True,
         capture_output=True,
         timeout=300,
     )
-    try:
-        yield
-    finally:
-        subprocess.run([*pip, "uninstall", "--yes", DIST_NAME], check=True, capture_output=True)
+    return target
 
 
 class _Echo(socketserver.StreamRequestHandler):
@@ -152,8 +158,12 @@ with db.session() as s:
 """
 
 
-def _env(tmp_path: Path) -> dict[str, str]:
+def _env(tmp_path: Path, db: Database | None = None, plugins: Path | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SITEKEEPER_")}
+    if plugins is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(plugins), env.get("PYTHONPATH")]))
+    if db is not None:  # the test's own database (SQLite or PostgreSQL), already migrated
+        env["SITEKEEPER_DATABASE_URL"] = db.engine.url.render_as_string(hide_password=False)
     env |= {
         "SITEKEEPER_HOME": str(tmp_path / "home"),
         "SITEKEEPER_SECRET_KEY": Fernet.generate_key().decode(),
@@ -163,11 +173,10 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-@pytest.mark.usefixtures("installed_plugin")
 def test_an_installed_plugin_probe_and_notifier_are_used_end_to_end(
-    tmp_path: Path, echo_port: int
+    tmp_path: Path, echo_port: int, db: Database, plugin_site: Path
 ) -> None:
-    env = _env(tmp_path)
+    env = _env(tmp_path, db, plugin_site)
     run = subprocess.run(
         [sys.executable, "-c", ENGINE_RUN, str(echo_port)],
         capture_output=True,
@@ -197,7 +206,7 @@ def test_an_installed_plugin_probe_and_notifier_are_used_end_to_end(
         check=False,
     )
     assert check.returncode == 1, check.stderr  # one of them is down
-    assert [r["up"] for r in json.loads(check.stdout)] == [True, False]
+    assert [r["up"] for r in json.loads(check.stdout)] == [True, False], check.stdout
 
 
 def test_without_the_plugin_its_check_kind_is_a_failed_check_saying_so(tmp_path: Path) -> None:
