@@ -64,9 +64,9 @@ def _cms_of(ecosystem: str) -> CmsSoftware | None:
 
 def is_polled(ecosystem: str, source: str | None) -> bool:
     """Whether we poll where this package's updates come from (its CMS says: the vendor's
-    directory, or an update server an extension declares); no CMS's ecosystem: no."""
-    cms = _cms_of(ecosystem)
-    return cms is not None and cms.polls(source)
+    directory, or an update server an extension declares); several CMSes may share an
+    ecosystem (a Composer-based one): any of them polling it is enough."""
+    return any(c.polls(source) for _, c in CMS_SOFTWARE.items() if c.ecosystem == ecosystem)
 
 
 def polled_source(ecosystem: str) -> str:
