@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session
 
 from sitekeeper.store import users
 from sitekeeper.store.database import Database
@@ -78,26 +79,25 @@ def _bearer(request: Request) -> str | None:
 VIEWER_STATE = "viewer"  # where ``web.gate`` leaves the viewer it already authenticated
 
 
-def authenticate(db: Database, request: Request) -> Viewer | None:
+def authenticate(session: Session, request: Request) -> Viewer | None:
     """The user behind the request's bearer token or session cookie, or None.
 
-    Reads headers and cookies only (never the body): ``web.gate`` calls it before the
-    app reads anything.
+    Reads headers and cookies only (never the body): ``web.gate`` calls it (through its
+    DbThread) before the app reads anything.
     """
     token = _bearer(request)
-    with db.session() as session:
-        if token is not None:
-            owned = users.token_lookup(session, token, now())
-            if owned is None:
-                return None
-            owner, used = owned
-            return Viewer(owner.id, owner.email, owner.role, owner.client_id, None, used.id)
-        raw = request.cookies.get(SESSION_COOKIE)
-        found = users.session_user(session, raw, now()) if raw else None
-        if found is None:
+    if token is not None:
+        owned = users.token_lookup(session, token, now())
+        if owned is None:
             return None
-        user, row = found
-        return Viewer(user.id, user.email, user.role, user.client_id, row.csrf_token)
+        owner, used = owned
+        return Viewer(owner.id, owner.email, owner.role, owner.client_id, None, used.id)
+    raw = request.cookies.get(SESSION_COOKIE)
+    found = users.session_user(session, raw, now()) if raw else None
+    if found is None:
+        return None
+    user, row = found
+    return Viewer(user.id, user.email, user.role, user.client_id, row.csrf_token)
 
 
 def viewer(request: Request) -> Viewer:
@@ -105,7 +105,8 @@ def viewer(request: Request) -> Viewer:
     known = getattr(request.state, VIEWER_STATE, None)
     if isinstance(known, Viewer):
         return known
-    who = authenticate(database(request), request)
+    with database(request).session() as session:
+        who = authenticate(session, request)
     if who is None:
         if _bearer(request) is not None:
             raise NotAuthenticated("invalid, expired or revoked API token")

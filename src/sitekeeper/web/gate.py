@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from anyio import to_thread
 from fastapi import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -28,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sitekeeper.config import Settings
 from sitekeeper.store.database import Database
+from sitekeeper.store.dbthread import DbThread
 from sitekeeper.web.auth import VIEWER_STATE, authenticate
 
 LOGIN_CAP = 64 * 1024  # an e-mail, a password, two tokens: far below this
@@ -99,7 +99,7 @@ class RequestGate:
 
     def __init__(self, app: ASGIApp, *, db: Database, caps: BodyCaps) -> None:
         self.app = app
-        self.db = db
+        self.lane = DbThread(db)  # its aside lane only: no writer thread to close
         self.caps = caps
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -117,7 +117,7 @@ class RequestGate:
             "transfer-encoding" in request.headers
         )
         if has_body and (method, path) not in ANONYMOUS:
-            who = await to_thread.run_sync(authenticate, self.db, request)
+            who = await self.lane.session_aside(authenticate, request)
             if who is None:
                 await _unauthenticated(request)(scope, receive, send)
                 return
