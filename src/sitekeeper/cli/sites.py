@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy import select
 
 from sitekeeper.backup import removal
 from sitekeeper.backup.options import BackupSettings
@@ -23,7 +22,7 @@ from sitekeeper.domain.ssh_events import SshEventKind
 from sitekeeper.errors import RemoteError, UsageError
 from sitekeeper.store import journal, ssh_keys
 from sitekeeper.store import sites as store
-from sitekeeper.store.clients import get_client
+from sitekeeper.store.clients import client_names, get_client
 from sitekeeper.store.contracts import get_contract
 from sitekeeper.store.site_import import import_sites
 from sitekeeper.store.ssh_key_tables import SshKey
@@ -438,7 +437,7 @@ def keys(
     app_ctx = app_context(ctx)
     with app_ctx.session() as session:
         owner = get_client(session, client) if client else None
-        names = dict(session.execute(select(Client.id, Client.name)).tuples().all())
+        names = client_names(session)
         rows = [
             _key_json(k, names.get(k.client_id))
             for k in ssh_keys.list_keys(session, owner.id if owner else None)

@@ -105,6 +105,11 @@ def mask_url(url: str) -> str:
     return f"{scheme}://****{tail}" if scheme else f"****{tail}"
 
 
+def client_names(session: Session) -> dict[int, str]:
+    """Every client's name by id, in one query (for lists that name the client)."""
+    return dict(session.execute(select(Client.id, Client.name)).tuples().all())
+
+
 def site_count(session: Session, client_id: int) -> int:
     """How many sites the client has."""
     return session.scalar(select(func.count()).where(Site.client_id == client_id)) or 0
