@@ -33,7 +33,7 @@ PENDING = {
     "config.py": "the vendors' feed URL settings (SITEKEEPER_WORDPRESS_API_URL...)",
     "intel/fetch.py": "FeedSettings carries each vendor's feed URL",
     "intel/hashes.py": "HashSources carries each vendor's release-list URL",
-    "domain/versions.py": "Ecosystem is a closed enum with Drupal's version scheme in it",
+    "domain/versions.py": "the shipped ecosystems (and Drupal's version scheme) are declared here",
     "domain/ranges.py": "ranges convert Drupal versions for Composer constraints",
     "domain/inventory.py": "an update-source example constant",
 }

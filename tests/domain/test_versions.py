@@ -12,6 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sitekeeper.domain.versions import (
+    COMPOSER_SCHEME,
+    PHP_SCHEME,
     DrupalVersion,
     Ecosystem,
     composer_compare,
@@ -365,7 +367,7 @@ def test_pathological_inputs_do_not_exhaust_the_stack() -> None:
     assert php_version_compare(deep + ".1", "#") == 1
 
 
-@pytest.mark.parametrize("ecosystem", list(Ecosystem))
+@pytest.mark.parametrize("ecosystem", Ecosystem.known())
 def test_ecosystems_refuse_absurdly_long_versions(ecosystem: Ecosystem) -> None:
     with pytest.raises(ValueError, match="characters"):
         ecosystem.compare("1." * 100, "1.0")
@@ -390,3 +392,18 @@ def test_a_fingerprint_range_holds_or_not(
     eco: Ecosystem, version: str, bounds: str, inside: bool
 ) -> None:
     assert eco.within(version, bounds) is inside
+
+
+def test_a_cms_package_declares_its_own_ecosystem() -> None:
+    """An ecosystem is open: declared with its version rules, then looked up by name."""
+    tiny = Ecosystem.declare("tiny-test", PHP_SCHEME)
+    try:
+        assert Ecosystem("tiny-test") is tiny
+        assert tiny.compare("1.10", "1.9") == 1 and tiny.branch("1.10.2") == "1.10"
+        assert Ecosystem.declare("tiny-test", PHP_SCHEME) is tiny  # the same rules again
+        with pytest.raises(ValueError, match="other rules"):
+            Ecosystem.declare("tiny-test", COMPOSER_SCHEME)
+    finally:
+        Ecosystem.forget("tiny-test")
+    with pytest.raises(ValueError, match="not a known Ecosystem"):
+        Ecosystem("tiny-test")

@@ -9,12 +9,11 @@ vulnerability, so each rule is written from the vendor's documentation.
 
 from __future__ import annotations
 
-import enum
 import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 # PHP's documented order: any other string < dev < alpha = a < beta = b < RC = rc < # < pl = p.
 # PHP matches a part by prefix, in this order ("abc" counts as "a", "patch" as "p").
@@ -316,17 +315,72 @@ def composer_branch(version: str) -> str:
     return ".".join(composer_normalize(version).split(".")[:2])
 
 
-class Ecosystem(enum.StrEnum):
-    """Where a package lives; picks the comparison and branch rules."""
+@dataclass(frozen=True)
+class VersionScheme:
+    """How an ecosystem's versions compare and group into branches."""
 
-    WORDPRESS = "wordpress"
-    JOOMLA = "joomla"
-    DRUPAL = "drupal"
-    PACKAGIST = "packagist"
+    compare: Callable[[str, str], int]
+    branch: Callable[[str], str]
+    # "x.y" names the x.y.0 release (PHP's version_compare ranks "6.4" below "6.4.0")
+    pads_release: bool = False
+    # the release line across branches (see Ecosystem.line); None: the major version
+    line: Callable[[str], tuple[str | int | None, ...]] | None = None
+
+
+class Ecosystem(str):
+    """Where a package lives; picks the comparison and branch rules (its ``scheme``).
+
+    Open: a CMS package may declare its own with :meth:`declare`. Instances are
+    interned, so ``Ecosystem("drupal") is Ecosystem.DRUPAL``; an undeclared name is a
+    ValueError, as an unknown enum value was.
+    """
+
+    scheme: VersionScheme
+    _known: ClassVar[dict[str, Ecosystem]] = {}
+    WORDPRESS: ClassVar[Ecosystem]
+    JOOMLA: ClassVar[Ecosystem]
+    DRUPAL: ClassVar[Ecosystem]
+    PACKAGIST: ClassVar[Ecosystem]
+
+    def __new__(cls, name: str) -> Ecosystem:
+        """The declared ecosystem ``name``; ValueError if none is."""
+        try:
+            return cls._known[name]
+        except (KeyError, TypeError):
+            raise ValueError(f"{name!r} is not a known Ecosystem") from None
+
+    @classmethod
+    def declare(cls, name: str, scheme: VersionScheme) -> Ecosystem:
+        """Declare ``name`` with its version rules (again with the same rules: a no-op)."""
+        existing = cls._known.get(name)
+        if existing is not None:
+            if existing.scheme != scheme:
+                raise ValueError(f"ecosystem {name!r} declared twice with other rules")
+            return existing
+        made = str.__new__(cls, name)
+        made.scheme = scheme
+        cls._known[name] = made
+        return made
+
+    @classmethod
+    def forget(cls, name: str) -> None:
+        """Undeclare ``name`` (tests that declare a throwaway ecosystem clean up with this)."""
+        cls._known.pop(name, None)
+
+    @classmethod
+    def known(cls) -> list[Ecosystem]:
+        """Every declared ecosystem, by name."""
+        return [cls._known[name] for name in sorted(cls._known)]
+
+    def __repr__(self) -> str:
+        return f"Ecosystem({str.__repr__(self)})"
+
+    def __reduce__(self) -> tuple[type[Ecosystem], tuple[str]]:
+        return (Ecosystem, (str(self),))
 
     def compare(self, left: str, right: str) -> int:
         """-1, 0 or 1 under this ecosystem's rules; ValueError if unparsable here."""
-        return _COMPARATORS[self](_checked(left), _checked(right))
+        return self.scheme.compare(_checked(left), _checked(right))
 
     def bound_compare(self, version: str, bound: str) -> int:
         """Compare a version with an advisory's bound, where "6.4.0" names the 6.4 release.
@@ -335,7 +389,7 @@ class Ecosystem(enum.StrEnum):
         an advisory "introduced in 6.4.0" must still cover a site on 6.4, so for the
         PHP ecosystems both sides are padded to three numeric parts first.
         """
-        if self in (Ecosystem.WORDPRESS, Ecosystem.JOOMLA):
+        if self.scheme.pads_release:
             return self.compare(_pad_release(version), _pad_release(bound))
         return self.compare(version, bound)
 
@@ -354,16 +408,15 @@ class Ecosystem(enum.StrEnum):
 
     def branch(self, version: str) -> str:
         """The release branch a version belongs to (security fixes are per branch)."""
-        return _BRANCHES[self](_checked(version))
+        return self.scheme.branch(_checked(version))
 
     def line(self, version: str) -> tuple[str | int | None, ...]:
         """The release line ``version`` belongs to across branches: a vendor's branch that
         is no longer supported is replaced by a supported one of the same line (where
         minor releases keep compatibility). Drupal contrib: core and major version;
         elsewhere the major version. ValueError if unreadable."""
-        if self is Ecosystem.DRUPAL:
-            parsed = DrupalVersion.parse(version)
-            return (parsed.core, parsed.major)
+        if self.scheme.line is not None:
+            return self.scheme.line(version)
         return (self.branch(version).split(".", 1)[0],)
 
     def sort_key(self) -> Callable[[str], Any]:
@@ -407,15 +460,16 @@ def _drupal_branch_any(version: str) -> str:
         return composer_branch(version) + ".x"
 
 
-_COMPARATORS: dict[Ecosystem, Callable[[str, str], int]] = {
-    Ecosystem.WORDPRESS: php_version_compare,
-    Ecosystem.JOOMLA: php_version_compare,
-    Ecosystem.DRUPAL: drupal_compare,
-    Ecosystem.PACKAGIST: composer_compare,
-}
-_BRANCHES: dict[Ecosystem, Callable[[str], str]] = {
-    Ecosystem.WORDPRESS: php_branch,
-    Ecosystem.JOOMLA: php_branch,
-    Ecosystem.DRUPAL: _drupal_branch_any,
-    Ecosystem.PACKAGIST: composer_branch,
-}
+def _drupal_line(version: str) -> tuple[str | int | None, ...]:
+    parsed = DrupalVersion.parse(version)
+    return (parsed.core, parsed.major)
+
+
+PHP_SCHEME = VersionScheme(php_version_compare, php_branch, pads_release=True)
+COMPOSER_SCHEME = VersionScheme(composer_compare, composer_branch)
+DRUPAL_SCHEME = VersionScheme(drupal_compare, _drupal_branch_any, line=_drupal_line)
+
+Ecosystem.WORDPRESS = Ecosystem.declare("wordpress", PHP_SCHEME)
+Ecosystem.JOOMLA = Ecosystem.declare("joomla", PHP_SCHEME)
+Ecosystem.DRUPAL = Ecosystem.declare("drupal", DRUPAL_SCHEME)
+Ecosystem.PACKAGIST = Ecosystem.declare("packagist", COMPOSER_SCHEME)

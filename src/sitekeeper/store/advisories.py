@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.domain.advisory import Advisory, AffectedPackage, PackageType
 from sitekeeper.domain.ranges import AffectedRanges, VersionRange
-from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.store.intel_tables import AdvisoryPackage, AdvisoryRecord
+from sitekeeper.store.inventories import ecosystem as revive_ecosystem
 
 
 def to_json(advisory: Advisory) -> dict[str, Any]:
@@ -76,7 +76,7 @@ def from_json(data: dict[str, Any]) -> Advisory:
 
 
 def _package(data: dict[str, Any]) -> AffectedPackage:
-    ecosystem = Ecosystem(data["ecosystem"])
+    ecosystem = revive_ecosystem(data["ecosystem"])
     return AffectedPackage(
         ecosystem=ecosystem,
         slug=data["slug"],

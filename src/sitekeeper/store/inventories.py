@@ -58,6 +58,13 @@ _CLIP = 100
 RETRY_AFTER = 3600.0  # seconds before a site whose inventory or fingerprint failed is retried
 
 
+def ecosystem(name: str) -> Ecosystem:
+    """A stored ecosystem name revived; the CMS packages are discovered first, since a
+    CMS may declare its own ecosystem (ValueError if none did)."""
+    CMS_SOFTWARE.discover()
+    return Ecosystem(name)
+
+
 def _cms_of(ecosystem: str) -> CmsSoftware | None:
     return next((c for _, c in CMS_SOFTWARE.items() if c.ecosystem == ecosystem), None)
 
@@ -239,7 +246,7 @@ def software(
 def _software(row: Any) -> Software:
     return Software(
         site_id=row[0],
-        ecosystem=Ecosystem(row[1]),
+        ecosystem=ecosystem(row[1]),
         type=row[2],
         package=row[3],
         version=row[4],
