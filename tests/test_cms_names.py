@@ -34,7 +34,6 @@ PENDING = {
     "intel/fetch.py": "FeedSettings carries each vendor's feed URL",
     "intel/hashes.py": "HashSources carries each vendor's release-list URL",
     "domain/versions.py": "the shipped ecosystems (and Drupal's version scheme) are declared here",
-    "domain/ranges.py": "ranges convert Drupal versions for Composer constraints",
     "domain/inventory.py": "an update-source example constant",
 }
 

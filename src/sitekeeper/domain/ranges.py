@@ -8,7 +8,6 @@ ranges when there are any, and by the branch-less ranges otherwise.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -150,12 +149,9 @@ def satisfies(
 
 
 def _to_composer(version: str, ecosystem: Ecosystem) -> str:
-    if ecosystem is Ecosystem.DRUPAL:
-        from sitekeeper.domain.versions import DrupalVersion  # noqa: PLC0415
-
-        with contextlib.suppress(ValueError):  # else already Composer-style
-            version = DrupalVersion.parse(version).to_composer()
-    return composer_normalize(version)
+    """``version`` in Composer's spelling (its ecosystem may spell it otherwise)."""
+    convert = ecosystem.scheme.composer_form
+    return composer_normalize(convert(version) if convert is not None else version)
 
 
 def _check(version: str, comparison: Comparison) -> bool:

@@ -325,6 +325,8 @@ class VersionScheme:
     pads_release: bool = False
     # the release line across branches (see Ecosystem.line); None: the major version
     line: Callable[[str], tuple[str | int | None, ...]] | None = None
+    # how a version reads in Composer's spelling, for Composer constraints; None: as is
+    composer_form: Callable[[str], str] | None = None
 
 
 class Ecosystem(str):
@@ -467,7 +469,9 @@ def _drupal_line(version: str) -> tuple[str | int | None, ...]:
 
 PHP_SCHEME = VersionScheme(php_version_compare, php_branch, pads_release=True)
 COMPOSER_SCHEME = VersionScheme(composer_compare, composer_branch)
-DRUPAL_SCHEME = VersionScheme(drupal_compare, _drupal_branch_any, line=_drupal_line)
+DRUPAL_SCHEME = VersionScheme(
+    drupal_compare, _drupal_branch_any, line=_drupal_line, composer_form=_drupal_as_composer
+)
 
 Ecosystem.WORDPRESS = Ecosystem.declare("wordpress", PHP_SCHEME)
 Ecosystem.JOOMLA = Ecosystem.declare("joomla", PHP_SCHEME)
