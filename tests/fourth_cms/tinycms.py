@@ -36,7 +36,7 @@ from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import FeedError, InvalidFeed, RemoteError
 from sitekeeper.intel.fetch import Fetcher
 from sitekeeper.intel.hashes import Learner
-from sitekeeper.intel.pollers import PollResult
+from sitekeeper.intel.polling import PollResult
 from sitekeeper.remote.ssh import SshConnection
 
 KIND = "tinycms"

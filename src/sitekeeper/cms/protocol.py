@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from sitekeeper.domain.fingerprint import Fingerprint
     from sitekeeper.domain.inventory import Inventory
     from sitekeeper.intel.fetch import Fetcher
-    from sitekeeper.intel.pollers import PollResult
+    from sitekeeper.intel.polling import PollResult
     from sitekeeper.remote.ssh import SshConnection
 
 Wanted = Sequence[tuple[str, str, str | None]]  # (type, package, update source) to poll

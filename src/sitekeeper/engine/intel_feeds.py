@@ -17,7 +17,7 @@ from sitekeeper.engine.intel_ingest import IngestReport, ingest_advisories, inge
 from sitekeeper.errors import FeedError
 from sitekeeper.intel import importer
 from sitekeeper.intel.fetch import Fetcher, cache_from_rows
-from sitekeeper.intel.pollers import PollResult
+from sitekeeper.intel.polling import PollResult
 from sitekeeper.store import releases
 from sitekeeper.store.releases import FeedStateRow
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from sitekeeper.domain.inventory import Inventory
     from sitekeeper.intel.fetch import Fetcher
     from sitekeeper.intel.hashes import Learner
-    from sitekeeper.intel.pollers import PollResult
+    from sitekeeper.intel.polling import PollResult
     from sitekeeper.remote.ssh import SshConnection
 
 

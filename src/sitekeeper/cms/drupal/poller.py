@@ -16,7 +16,7 @@ from sitekeeper.domain.catalogue import PackageInfo, ReleaseInfo
 from sitekeeper.domain.versions import DrupalVersion, Ecosystem
 from sitekeeper.errors import FeedError
 from sitekeeper.intel.fetch import Fetcher
-from sitekeeper.intel.pollers import PollResult
+from sitekeeper.intel.polling import PollResult
 
 SOURCE = "drupal.org"
 DRUPAL = Ecosystem.DRUPAL

@@ -18,7 +18,7 @@ from sitekeeper.domain.catalogue import PackageInfo, ReleaseInfo
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import FeedError, InvalidFeed
 from sitekeeper.intel.fetch import FeedSettings, Fetcher
-from sitekeeper.intel.pollers import PollResult
+from sitekeeper.intel.polling import PollResult
 
 SOURCE = "joomla.org"
 JOOMLA = Ecosystem.JOOMLA

@@ -21,7 +21,7 @@ from sitekeeper.domain.catalogue import PackageInfo, ReleaseInfo
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import FeedError
 from sitekeeper.intel.fetch import Fetcher
-from sitekeeper.intel.pollers import PollResult
+from sitekeeper.intel.polling import PollResult
 
 SOURCE = "wordpress.org"
 WP = Ecosystem.WORDPRESS

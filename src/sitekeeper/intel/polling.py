@@ -1,4 +1,4 @@
-"""Release-feed pollers, one module per vendor; each returns catalogue entries to store.
+"""What a release-feed poll returns; each CMS package's poller (``cms.<kind>.poller``) fills one.
 
 A poller never writes: it fetches (conditionally, with backoff) and parses,
 so the engine stores a vendor's answer in one transaction or not at all. A
