@@ -11,6 +11,7 @@ from sitekeeper.cli import output
 from sitekeeper.cli.context import app_context
 from sitekeeper.cli.entity_options import entity_options
 from sitekeeper.domain.clients import ClientFields
+from sitekeeper.notify.registry import check_url
 from sitekeeper.store import clients as store
 from sitekeeper.store.tables import Client
 from sitekeeper.vault import Vault
@@ -41,7 +42,9 @@ def add(ctx: typer.Context, *, values: dict[str, Any], as_json: JsonOpt = False)
     """Add a client."""
     app_ctx = app_context(ctx)
     with app_ctx.session() as session:
-        client = store.add_client(session, app_ctx.vault, now=app_ctx.now(), **values)
+        client = store.add_client(
+            session, app_ctx.vault, now=app_ctx.now(), check_url=check_url, **values
+        )
         _show(session, client, app_ctx.vault, as_json)
 
 
@@ -91,7 +94,7 @@ def edit(
     app_ctx = app_context(ctx)
     with app_ctx.session() as session:
         found = store.get_client(session, client)
-        store.update_client(session, found, app_ctx.vault, **values)
+        store.update_client(session, found, app_ctx.vault, check_url=check_url, **values)
         _show(session, found, app_ctx.vault, as_json)
 
 

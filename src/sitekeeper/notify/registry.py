@@ -9,12 +9,15 @@ its users write its scheme in the alert URL.
 
 from __future__ import annotations
 
+import re
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from sitekeeper.egress.policy import EgressPolicy
+from sitekeeper.errors import UsageError
 from sitekeeper.notify.severity import Severity
 from sitekeeper.plugins import Registry
+from sitekeeper.store.clients import mask_url
 
 DEFAULT_NOTIFIER = "apprise"
 DEFAULT_TIMEOUT = 30.0  # seconds one send may take
@@ -48,6 +51,32 @@ NOTIFIERS: Registry[NotifierPlugin] = Registry(
 def channel_kind(url: str) -> str:
     """The URL's scheme (``mailto``, ``slack``, ...): safe to log and journal."""
     return urlsplit(url).scheme.lower() or "unknown"
+
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")
+
+
+def check_url(url: str) -> None:
+    """UsageError unless the notifier of ``url``'s scheme takes it: checked when the URL is
+    given, not at the first outage.
+
+    A registered notifier validates its own URLs if its class offers
+    ``check_url(url)`` (raising UsageError), else it takes any URL of its scheme;
+    every other scheme must be one Apprise understands.
+    """
+    if not _URL.match(url):
+        raise UsageError(f"invalid alert URL {mask_url(url)!r}: expected scheme://...")
+    scheme = channel_kind(url)
+    plugin = NOTIFIERS.find(scheme) if scheme != DEFAULT_NOTIFIER else None
+    if plugin is not None:
+        check = getattr(plugin, "check_url", None)
+        if callable(check):
+            check(url)
+        return
+    import apprise  # noqa: PLC0415 - slow import, only needed when URLs are given
+
+    if not apprise.Apprise().add(url):
+        raise UsageError(f"invalid alert URL {mask_url(url)!r}: not a URL Apprise supports")
 
 
 class Notifiers:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from sitekeeper.notify.registry import check_url
 from sitekeeper.store import clients as client_store
 from sitekeeper.store import contracts as contract_store
 from sitekeeper.store import plans as plan_store
@@ -72,7 +73,9 @@ def get_client(client_id: Id, session: Db, who: AnyUser) -> ClientOut:
 @router.post("/clients", response_model=ClientOut, status_code=201, tags=["clients"])
 def create_client(body: ClientIn, request: Request, session: Db, who: Staff) -> ClientOut:
     """Add a client (alert URLs are checked and stored encrypted)."""
-    client = client_store.add_client(session, vault_of(request), now=now(), **body.model_dump())
+    client = client_store.add_client(
+        session, vault_of(request), now=now(), check_url=check_url, **body.model_dump()
+    )
     return client_out(client, 0)
 
 
@@ -82,7 +85,9 @@ def update_client(
 ) -> ClientOut:
     """Change a client's fields (an empty ``alert_urls`` list clears them)."""
     client = visible_client(session, who, client_id)
-    client_store.update_client(session, client, vault_of(request), **body.model_dump())
+    client_store.update_client(
+        session, client, vault_of(request), check_url=check_url, **body.model_dump()
+    )
     return client_out(client, client_store.site_count(session, client.id))
 
 

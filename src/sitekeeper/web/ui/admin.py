@@ -13,10 +13,10 @@ from starlette.concurrency import run_in_threadpool
 from sitekeeper.domain.users import MIN_PASSWORD, UserFields
 from sitekeeper.egress.policy import outbound_policy
 from sitekeeper.errors import DeliveryError, UsageError
-from sitekeeper.notify.registry import Notifiers
+from sitekeeper.notify.registry import Notifiers, check_url
 from sitekeeper.store import users
 from sitekeeper.store.channels import set_ui_alert_urls, ui_alert_urls
-from sitekeeper.store.clients import check_alert_url, list_clients, mask_url
+from sitekeeper.store.clients import list_clients, mask_url
 from sitekeeper.store.web_tables import User
 from sitekeeper.web.auth import Admin, AnyUser, Viewer, database, now
 from sitekeeper.web.common import Db, Id, parse_id, vault_of
@@ -64,7 +64,7 @@ def save_alerts(
     urls = [line.strip() for line in alert_urls.splitlines() if line.strip()]
     try:
         for url in urls:
-            check_alert_url(url)
+            check_url(url)
     except UsageError as exc:
         return _settings_page(request, session, who, error=str(exc), status=400)
     if urls or clear == "on":

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from sitekeeper.domain.clients import ClientFields
 from sitekeeper.domain.contracts import ContractFields
 from sitekeeper.domain.plans import PlanFields
+from sitekeeper.notify.registry import check_url
 from sitekeeper.store import clients as client_store
 from sitekeeper.store import contracts as contract_store
 from sitekeeper.store import plans as plan_store
@@ -58,10 +59,10 @@ CLIENTS = EntityPages[Client](
     ident=lambda client: client.id,
     stored=client_store.client_values,
     add=lambda request, session, values: client_store.add_client(
-        session, vault_of(request), now=now(), **values
+        session, vault_of(request), now=now(), check_url=check_url, **values
     ),
     update=lambda request, session, client, values: client_store.update_client(
-        session, client, vault_of(request), **values
+        session, client, vault_of(request), check_url=check_url, **values
     ),
     remove=lambda _request, session, client: client_store.remove_client(session, client),
     list_context=lambda _request, session, _who: {
