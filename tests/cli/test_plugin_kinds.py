@@ -4,11 +4,14 @@ are accepted where a user gives them, and validated by the plugin."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from pydantic import BaseModel, ConfigDict
 
 from sitekeeper.errors import UsageError
 from sitekeeper.notify.registry import NOTIFIERS
+from sitekeeper.probes.registry import PROBES
 from tests.cli.conftest import Run, as_json
 
 
@@ -49,3 +52,62 @@ def test_a_plugin_notifiers_alert_url_is_accepted_and_checked_by_it(run: Run) ->
 def test_without_the_plugin_its_scheme_is_refused(run: Run) -> None:
     result = run("client", "add", "Acme", "--alert-url", "pager://49555012345678", ok=False)
     assert result.exit_code == 2
+
+
+class _Echo:
+    """A test probe kind (never checks anything): one option of its own, nothing else."""
+
+    class Config(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+        greeting: str = "hello"
+
+
+@pytest.fixture
+def echo() -> Iterator[None]:
+    PROBES.add("echo", _Echo)  # type: ignore[arg-type]  # never asked to check
+    try:
+        yield
+    finally:
+        PROBES.remove("echo")
+
+
+@pytest.mark.usefixtures("echo")
+def test_site_check_kind_is_chosen_and_validated_by_its_probe(agency: Run) -> None:
+    add = ("site", "add", "https://a.example", "--client", "Bäckerei Müller")
+    shown = as_json(agency(*add, "--probe", "echo", "--json"))
+    assert shown["check"] == {"probe": "echo", "greeting": "hello"}
+
+    # The kind's probe judges the options: an HTTP option is not an echo check's.
+    refused = agency("site", "edit", "a.example", "--keyword", "Welcome", ok=False)
+    assert refused.exit_code == 2
+    assert "invalid echo check option keyword" in refused.stderr
+
+    refused = agency(*add, "--name", "b", "--probe", "nosuch", "--allow-duplicate", ok=False)
+    assert refused.exit_code == 2
+    assert "unknown probe kind 'nosuch' (known: echo, http)" in refused.stderr
+
+    # Back to HTTP: its own defaults, with the options given.
+    back = as_json(
+        agency("site", "edit", "a.example", "--probe", "http", "--keyword", "Hi", "--json")
+    )
+    assert "probe" not in back["check"]
+    assert back["check"]["keyword"] == "Hi" and back["check"]["method"] == "GET"
+
+
+@pytest.mark.usefixtures("echo")
+def test_import_sets_the_check_kind(agency: Run, tmp_path: Path) -> None:
+    sheet = tmp_path / "sites.csv"
+    sheet.write_text(
+        "url,client,probe\nhttps://a.example,Bäckerei Müller,echo\n"
+        "https://b.example,Bäckerei Müller,\n",
+        encoding="utf-8",
+    )
+    agency("site", "import", str(sheet))
+    assert as_json(agency("site", "show", "a.example", "--json"))["check"] == {
+        "probe": "echo",
+        "greeting": "hello",
+    }
+    assert "probe" not in as_json(agency("site", "show", "b.example", "--json"))["check"]
+    again = as_json(agency("site", "import", str(sheet), "--json"))
+    assert (again["added"], again["updated"], again["unchanged"]) == (0, 0, 2)

@@ -14,12 +14,13 @@ from sitekeeper.backup.options import BackupSettings
 from sitekeeper.cli import output
 from sitekeeper.cli.context import AppContext, app_context
 from sitekeeper.cli.entity_options import entity_options
-from sitekeeper.domain.checks import CheckOptions
+from sitekeeper.domain.checks import DEFAULT_PROBE, PROBE_KEY, CheckOptions, split_check
 from sitekeeper.domain.durations import format_duration, parse_duration
 from sitekeeper.domain.sites import SiteDeclaration, normalize_url
 from sitekeeper.domain.ssh_access import validate_ssh_host
 from sitekeeper.domain.ssh_events import SshEventKind
 from sitekeeper.errors import RemoteError, UsageError
+from sitekeeper.probes.registry import ProbeSet
 from sitekeeper.store import journal, ssh_keys
 from sitekeeper.store import sites as store
 from sitekeeper.store.clients import client_names, get_client
@@ -58,6 +59,14 @@ AcceptOpt = Annotated[
 MethodOpt = Annotated[str | None, typer.Option("--method", help="GET, HEAD or POST.")]
 TimeoutOpt = Annotated[str | None, typer.Option("--timeout", help="Check deadline, e.g. 10s.")]
 CaOpt = Annotated[str | None, typer.Option("--ca-bundle", help="PEM file of CAs to trust.")]
+ProbeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--probe",
+        metavar="KIND",
+        help="Check kind: a registered probe (default http); its options start from its defaults.",
+    ),
+]
 DuplicateOpt = Annotated[
     bool,
     typer.Option("--allow-duplicate", help="Register the URL even if another site already has it."),
@@ -77,12 +86,20 @@ def site_json(site: Site, default_interval: int) -> dict[str, Any]:
         "check_interval": store.check_interval(site, default_interval),
         "paused": site.paused,
         "tags": [t.tag for t in site.tags],
-        "check": CheckOptions.model_validate(site.check_options or {}).model_dump(mode="json"),
+        "check": _check_json(site.check_options),
         "ssh": site.ssh,
         "cms": site.cms,
         "cms_version": site.cms_version,
         "created_at": site.created_at.isoformat(),
     }
+
+
+def _check_json(stored: dict[str, Any] | None) -> dict[str, Any]:
+    """An HTTP check's options with their defaults; another kind's as stored, with its kind."""
+    kind, options = split_check(stored)
+    if kind == DEFAULT_PROBE:
+        return CheckOptions.model_validate(options).model_dump(mode="json")
+    return {PROBE_KEY: kind, **options}
 
 
 def _print(site: Site, default_interval: int, as_json: bool) -> None:
@@ -151,6 +168,7 @@ def add(
     no_verify_tls: Annotated[
         bool, typer.Option("--no-verify-tls", help="Accept any certificate.")
     ] = False,
+    probe: ProbeOpt = None,
     allow_duplicate: DuplicateOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -179,6 +197,7 @@ def add(
         key_id = _key_id(session, app_ctx, fields.client, key) if key else None
         fields.ssh = store.build_ssh(ssh, key_id, path) if ssh else None
         fields.check, fields.allow_duplicate = check, allow_duplicate
+        fields.probe, fields.check_config = probe, ProbeSet().config
         site = store.add_site(
             session, fields, app_ctx.now(), default_interval=app_ctx.default_interval
         )
@@ -266,6 +285,7 @@ def edit(
     verify_tls: Annotated[
         bool | None, typer.Option("--verify-tls/--no-verify-tls", help="Check certificates.")
     ] = None,
+    probe: ProbeOpt = None,
     allow_duplicate: DuplicateOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -288,6 +308,7 @@ def edit(
         key_id = _key_id(session, app_ctx, fields.client or found.client, key) if key else None
         fields.ssh, fields.clear_ssh = _edited_ssh(found, ssh, key_id, path), no_ssh
         fields.check, fields.allow_duplicate = check, allow_duplicate
+        fields.probe, fields.check_config = probe, ProbeSet().config
         store.update_site(
             session, found, fields, app_ctx.now(), default_interval=app_ctx.default_interval
         )
@@ -386,6 +407,7 @@ def import_(
             dry_run=dry_run,
             vault=app_ctx.vault,
             read_key_files=True,
+            check_config=ProbeSet().config,
         )
     if as_json:
         data = asdict(result)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, lazyload
 
-from sitekeeper.domain.checks import CheckOptions
+from sitekeeper.domain.checks import DEFAULT_PROBE, CheckOptions, split_check
 from sitekeeper.domain.durations import parse_duration
 from sitekeeper.domain.events import EventKind
 from sitekeeper.domain.site_urls import default_name, same_site_key
@@ -32,14 +32,14 @@ from sitekeeper.domain.sites import (
 from sitekeeper.errors import UsageError
 from sitekeeper.store import schedule
 from sitekeeper.store.contracts import is_active
-from sitekeeper.store.sites import build_check_options, build_ssh
+from sitekeeper.store.sites import CheckConfig, build_check_options, build_ssh
 from sitekeeper.store.ssh_keys import import_key, list_keys, parse_private_key, read_key_file
 from sitekeeper.store.tables import Client, Contract, Event, Job, Plan, Site, SiteTag
 from sitekeeper.vault import Vault
 
 COLUMNS = (
     "url", "name", "client", "contract", "tags", "ssh", "key", "path",
-    "keyword", "forbid", "accept", "method", "timeout", "allow_duplicate",
+    "keyword", "forbid", "accept", "method", "timeout", "allow_duplicate", "probe",
 )  # fmt: skip
 _YES, _NO = ("1", "true", "yes", "y"), ("", "0", "false", "no", "n")
 _CHECK_COLUMNS = ("keyword", "forbid", "accept", "method", "timeout")
@@ -85,7 +85,8 @@ class _Desired:
 class _Catalog:
     """Everything the rows refer to, loaded in a few queries up front."""
 
-    def __init__(self, session: Session, today: Any) -> None:
+    def __init__(self, session: Session, today: Any, check_config: CheckConfig | None) -> None:
+        self.check_config = check_config  # validates a row's check options
         clients = list(session.scalars(select(Client)))
         self.clients = {c.name: c for c in clients}
         self.client_ids = {c.id: c for c in clients}
@@ -320,7 +321,8 @@ def _desired(line: int, row: dict[str, str], cat: _Catalog) -> _Desired:
         name = name or unique_name(default_name(url), cat)
     ssh, new_key = _ssh(row, site, client_id, cat.keys)
     base = dict(site.check_options or {}) if site is not None else {}
-    check = build_check_options(base, **_check_changes(row))
+    probe = (row["probe"] or DEFAULT_PROBE) if "probe" in row else None  # empty: back to http
+    check = build_check_options(base, probe=probe, config=cat.check_config, **_check_changes(row))
     if "tags" in row:
         tags = validate_tags(_split(row["tags"]))
     else:
@@ -359,7 +361,12 @@ def _contract(ref: str, client_id: int, site: Site | None, cat: _Catalog) -> int
 
 
 def _differs(want: _Desired, site: Site, tags: list[str]) -> bool:
-    current_check = CheckOptions.model_validate(site.check_options or {}).model_dump(mode="json")
+    kind, options = split_check(site.check_options)
+    current_check = (
+        CheckOptions.model_validate(options).model_dump(mode="json")
+        if kind == DEFAULT_PROBE
+        else dict(site.check_options or {})
+    )
     return (
         site.url != want.url
         or site.client_id != want.client_id
@@ -382,6 +389,7 @@ def import_sites(
     rng: random.Random | None = None,
     vault: Vault | None = None,
     read_key_files: bool = False,
+    check_config: CheckConfig | None = None,
 ) -> ImportResult:
     """Validate every row, then write sites, jobs and events in bulk; ImportRejected if bad."""
     _header, rows = read_rows(text)
@@ -395,6 +403,7 @@ def import_sites(
         rng=rng,
         vault=vault,
         read_key_files=read_key_files,
+        check_config=check_config,
     )
 
 
@@ -410,6 +419,7 @@ def import_rows(
     unit: str = "line",
     vault: Vault | None = None,
     read_key_files: bool = False,
+    check_config: CheckConfig | None = None,
 ) -> ImportResult:
     """``import_sites`` for rows already read: ``(number, column -> cell)``, as from CSV.
 
@@ -418,9 +428,10 @@ def import_rows(
     of a JSON list). A ``key`` cell names one of the row's client's stored SSH
     keys or holds a private key (kept encrypted with ``vault``); only with
     ``read_key_files`` (the command line) may it name a key file, relative to
-    ``base_dir``.
+    ``base_dir``. ``check_config`` validates check options by the row's check kind
+    (``probe`` column; see ``store.sites.CheckConfig``).
     """
-    cat = _Catalog(session, now.date())
+    cat = _Catalog(session, now.date(), check_config)
     cat.keys.key_dir = base_dir if read_key_files else None
     problems: list[str] = []
     wanted: list[_Desired] = []

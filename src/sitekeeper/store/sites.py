@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from sitekeeper.domain.checks import CheckOptions
+from sitekeeper.domain.checks import DEFAULT_PROBE, PROBE_KEY, CheckOptions, split_check
 from sitekeeper.domain.events import EventKind
 from sitekeeper.domain.site_urls import default_name, same_site_key
 from sitekeeper.domain.sites import (
@@ -23,7 +23,7 @@ from sitekeeper.domain.sites import (
     validate_tags,
 )
 from sitekeeper.domain.ssh_access import SshAccess, parse_ssh_target, validate_docroot
-from sitekeeper.errors import NotFound, UsageError
+from sitekeeper.errors import ConfigError, NotFound, UsageError
 from sitekeeper.store import journal, schedule, ssh_keys
 from sitekeeper.store.contracts import active_contracts, get_contract
 from sitekeeper.store.tables import CheckRaw, Client, Contract, Site, SiteTag
@@ -88,15 +88,44 @@ def check_ssh_key_owner(session: Session, ssh: dict[str, Any] | None, client_id:
         ssh_keys.check_key_owner(session, key_id, client_id)
 
 
-def build_check_options(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    """``base`` check options with ``changes`` applied, validated by ``CheckOptions``."""
-    try:
-        options = CheckOptions.model_validate({**base, **changes})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field_name = ".".join(str(p) for p in first["loc"])
-        raise UsageError(f"invalid check option {field_name}: {first['msg']}") from None
-    return options.model_dump(mode="json")
+# (check kind, its options) -> the options validated by that kind's probe; ConfigError for
+# an unknown kind or refused options. The probes are above the store: the surfaces pass
+# ``probes.registry.ProbeSet().config``.
+CheckConfig = Callable[[str, Mapping[str, Any]], BaseModel]
+
+
+def build_check_options(
+    base: dict[str, Any],
+    *,
+    probe: str | None = None,
+    config: CheckConfig | None = None,
+    **changes: Any,
+) -> dict[str, Any]:
+    """``base`` check options with ``changes`` applied, as stored: validated by the check
+    kind's probe (``config``), its kind under ``PROBE_KEY`` unless HTTP.
+
+    ``probe`` changes the kind; a new kind starts from its own defaults, not the old
+    kind's options. Without ``config`` only HTTP checks can be validated.
+    """
+    base_kind, options = split_check(base)
+    kind = probe or base_kind
+    options = {**options, **changes} if kind == base_kind else dict(changes)
+    if config is not None:
+        try:
+            validated = config(kind, options)
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from None
+    elif kind == DEFAULT_PROBE:
+        try:
+            validated = CheckOptions.model_validate(options)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field_name = ".".join(str(p) for p in first["loc"])
+            raise UsageError(f"invalid check option {field_name}: {first['msg']}") from None
+    else:
+        raise UsageError(f"cannot validate the options of a {kind!r} check here")
+    stored = validated.model_dump(mode="json")
+    return stored if kind == DEFAULT_PROBE else {PROBE_KEY: kind, **stored}
 
 
 def pick_contract(
@@ -126,14 +155,20 @@ class SiteFields:
     ssh: dict[str, Any] | None = None
     clear_ssh: bool = False
     check: dict[str, Any] = field(default_factory=dict)
+    probe: str | None = None  # the check kind (None: HTTP for a new site, else unchanged)
+    check_config: CheckConfig | None = None  # validates check options, see CheckConfig
     paused: bool | None = None
     allow_duplicate: bool = False  # register a URL another site already has
 
 
-def site_change(session: Session, values: Mapping[str, Any]) -> SiteFields:
+def site_change(
+    session: Session, values: Mapping[str, Any], check_config: CheckConfig | None = None
+) -> SiteFields:
     """The :class:`SiteFields` of the declared values the API or a form sent (ids of the
-    client and contract looked up; UsageError or NotFound if they do not exist)."""
+    client and contract looked up; UsageError or NotFound if they do not exist);
+    ``check_config`` validates check options (see :data:`CheckConfig`)."""
     given = {k: v for k, v in values.items() if k not in ("client_id", "contract_id")}
+    given["check"] = given.get("check") or {}
     if given.pop("clear_tags", False):
         given["tags"] = []
     if given.get("name") == "":
@@ -143,7 +178,7 @@ def site_change(session: Session, values: Mapping[str, Any]) -> SiteFields:
     if client_id is not None and client is None:
         raise UsageError(f"no client {client_id}")
     contract = get_contract(session, contract_id) if contract_id is not None else None
-    return SiteFields(client=client, contract=contract, **given)
+    return SiteFields(client=client, contract=contract, check_config=check_config, **given)
 
 
 class DuplicateUrl(UsageError):
@@ -200,7 +235,9 @@ def add_site(
         url=url,
         client_id=fields.client.id,
         contract_id=contract.id if contract else None,
-        check_options=build_check_options({}, **fields.check),
+        check_options=build_check_options(
+            {}, probe=fields.probe, config=fields.check_config, **fields.check
+        ),
         ssh=fields.ssh,
         paused=bool(fields.paused),
         created_at=now,
@@ -269,8 +306,10 @@ def update_site(
         site.ssh = fields.ssh
     if site.client_id is not None:  # a moved site cannot take its old client's key along
         check_ssh_key_owner(session, site.ssh, site.client_id)
-    if fields.check:
-        site.check_options = build_check_options(site.check_options or {}, **fields.check)
+    if fields.check or fields.probe:
+        site.check_options = build_check_options(
+            site.check_options or {}, probe=fields.probe, config=fields.check_config, **fields.check
+        )
     if fields.paused is not None:
         site.paused = fields.paused
     session.flush()

@@ -22,6 +22,7 @@ from starlette.datastructures import UploadFile
 from sitekeeper.engine.actions.backups import DrillParams, RestoreParams
 from sitekeeper.engine.actions.intel import upload_dir
 from sitekeeper.errors import UsageError
+from sitekeeper.probes.registry import ProbeSet
 from sitekeeper.store.site_import import ImportRejected, import_rows, import_sites
 from sitekeeper.web.api.common import ERRORS
 from sitekeeper.web.api.task_schemas import AdvisoryUrlIn, SiteImportIn, SiteImportOut
@@ -223,6 +224,7 @@ def _run_import(request: Request, body: bytes, as_json: bool, dry_run: bool) -> 
         "default_interval": settings.default_check_interval,
         "base_dir": settings.home,
         "vault": vault_of(request),
+        "check_config": ProbeSet().config,
     }
     with database(request).session() as session:
         if as_json:

@@ -43,10 +43,20 @@ class SiteOut(BaseModel):
     backup_failed: bool = Field(default=False, description="The last backup run failed")
 
 
-def _allow_duplicate(what: str) -> dict[str, Any]:
-    """The API-only flag of a site's add and change: register a URL twice on purpose."""
+def _site_extras(what: str) -> dict[str, Any]:
+    """The API-only fields of a site's add and change: its check (kind and options), and
+    the flag to register a URL twice on purpose."""
     text = f"{what} even if another site already has it"
-    return {"allow_duplicate": (bool, FieldInfo(default=False, description=text))}
+    kind = "The check kind: a registered probe (default http; absent on a change: unchanged)"
+    options = (
+        "The check kind's options, validated by its probe (a change of kind starts from"
+        " its defaults; absent: unchanged)"
+    )
+    return {
+        "probe": (str | None, FieldInfo(default=None, max_length=64, description=kind)),
+        "check": (dict[str, Any] | None, FieldInfo(default=None, description=options)),
+        "allow_duplicate": (bool, FieldInfo(default=False, description=text)),
+    }
 
 
 # Derived from the entity's declaration (domain/); mypy sees them as BaseModel, which is
@@ -68,14 +78,14 @@ else:
         "SiteIn",
         "A new site.",
         "in",
-        after=_allow_duplicate("Add the URL"),
+        after=_site_extras("Add the URL"),
     )
     SitePatch = api_model(
         SiteDeclaration,
         "SitePatch",
         "Changes to a site; absent fields stay as they are.",
         "patch",
-        after=_allow_duplicate("Take a URL"),
+        after=_site_extras("Take a URL"),
     )
     ContractIn = api_model(ContractFields, "ContractIn", "A new contract.", "in")
     ContractPatch = api_model(ContractFields, "ContractPatch", "Changes to a contract.", "patch")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from sitekeeper.backup import removal
 from sitekeeper.backup.errors import BackupError
 from sitekeeper.backup.options import BackupSettings
+from sitekeeper.probes.registry import ProbeSet
 from sitekeeper.store import fleet
 from sitekeeper.store import sites as site_store
 from sitekeeper.store.tables import Site
@@ -97,7 +98,7 @@ def get_site(site_id: Id, session: Db, who: AnyUser) -> SiteOut:
 @router.post("/sites", response_model=SiteOut, status_code=201)
 def create_site(body: SiteIn, request: Request, session: Db, who: Staff) -> SiteOut:
     """Add a site (its check job is scheduled at once)."""
-    fields = site_store.site_change(session, body.model_dump())
+    fields = site_store.site_change(session, body.model_dump(), ProbeSet().config)
     site = site_store.add_site(session, fields, now(), default_interval=default_interval(request))
     return _one(session, site)
 
@@ -108,7 +109,7 @@ def update_site(
 ) -> SiteOut:
     """Change a site's fields."""
     site = visible_site(session, who, site_id)
-    fields = site_store.site_change(session, body.model_dump())
+    fields = site_store.site_change(session, body.model_dump(), ProbeSet().config)
     site_store.update_site(session, site, fields, now(), default_interval=default_interval(request))
     return _one(session, site)
 

@@ -66,6 +66,9 @@ class SiteRowIn(BaseModel):
     accept: str | list[str] | None = None
     method: str | None = Field(default=None, max_length=8)
     timeout: str | None = Field(default=None, max_length=32, description="e.g. 10s")
+    probe: str | None = Field(
+        default=None, max_length=64, description="Check kind: a registered probe (default http)"
+    )
     allow_duplicate: bool | None = Field(
         default=None, description="Import the URL even if another site (or item) has it"
     )
