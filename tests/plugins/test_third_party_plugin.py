@@ -4,7 +4,8 @@
 ``filelog`` notifier) registered under the ``sitekeeper.plugins`` entry-point
 group. The test packs it as a wheel and pip-installs it (offline: no index, no
 build backend) into a site-packages directory of its own on the path of fresh
-interpreters — so discovery really runs — that add sites of that check kind,
+interpreters — so discovery really runs — that add sites of that check kind and a
+client whose alert URL is of the notifier's scheme (both validated by the plugin's kinds),
 check them through the engine and ``sitekeeper check``, and deliver the alert
 through the plugin's channel.
 """
@@ -115,6 +116,8 @@ from sqlalchemy import select
 
 from sitekeeper.config import load_settings
 from sitekeeper.engine.service import Service
+from sitekeeper.notify.registry import check_url
+from sitekeeper.probes.registry import ProbeSet
 from sitekeeper.store.clients import add_client
 from sitekeeper.store.database import Database
 from sitekeeper.store.jobs import Claim
@@ -127,13 +130,16 @@ db = Database(settings.resolved_database_url)
 service = Service(settings, db, software_intel=False, backups=False)
 ids = {}
 with db.session() as s:
-    client = add_client(s, service.vault, name="acme")
+    # The plugin's kinds as a user gives them: a client alert URL of its notifier's
+    # scheme, sites of its probe's kind with that probe's options (both validated).
+    client = add_client(s, service.vault, name="acme", alert_urls=[sys.argv[2]],
+                        check_url=check_url)
     for name, expect in (("echo-ok", "ping"), ("echo-bad", "pong")):
         fields = SiteFields(url=f"http://127.0.0.1:{port}/", name=name, client=client,
-                            allow_duplicate=True)
+                            allow_duplicate=True, probe="tcp-echo",
+                            check={"port": port, "expect": expect},
+                            check_config=ProbeSet().config)
         site = add_site(s, fields, datetime.now(UTC), default_interval=60)
-        site.check_options = {"probe": "tcp-echo", "port": port, "expect": expect}
-        s.flush()
         ids[name] = site.id
 
 
@@ -168,7 +174,6 @@ def _env(tmp_path: Path, db: Database | None = None, plugins: Path | None = None
         "SITEKEEPER_HOME": str(tmp_path / "home"),
         "SITEKEEPER_SECRET_KEY": Fernet.generate_key().decode(),
         "SITEKEEPER_CONFIRM_DELAY": "0",
-        "SITEKEEPER_ALERT_URLS": f"filelog://{tmp_path / 'alerts.log'}",
     }
     return env
 
@@ -178,7 +183,7 @@ def test_an_installed_plugin_probe_and_notifier_are_used_end_to_end(
 ) -> None:
     env = _env(tmp_path, db, plugin_site)
     run = subprocess.run(
-        [sys.executable, "-c", ENGINE_RUN, str(echo_port)],
+        [sys.executable, "-c", ENGINE_RUN, str(echo_port), f"filelog://{tmp_path / 'alerts.log'}"],
         capture_output=True,
         text=True,
         env=env,
