@@ -29,7 +29,6 @@ LOOKUPS = frozenset({"get", "find"})  # CMSES.<these>("name")
 
 # Files that still name CMSes while issue 15's move goes on (strict: a clean one fails).
 PENDING = {
-    "backup/runner.py": "a WordPress-only default in the backup runner (H2's file)",
     "config.py": "the vendors' feed URL settings (SITEKEEPER_WORDPRESS_API_URL...)",
     "intel/fetch.py": "FeedSettings carries each vendor's feed URL",
     "intel/hashes.py": "HashSources carries each vendor's release-list URL",

@@ -29,6 +29,7 @@ from sitekeeper.intel.hashes import HashKnowledge, md5_hex
 from sitekeeper.store import clients, sites
 from sitekeeper.store.database import Database
 from sitekeeper.store.intel_tables import FingerprintRecord
+from sitekeeper.store.tables import Site
 from tests.intel.feedserver import FeedServer, feed_server
 from tests.probes.conftest import serve, server_context
 from tests.probes.test_fingerprint_cms import SITES, site_app
@@ -239,3 +240,15 @@ async def test_serve_learns_hashes_when_asked_and_the_next_fingerprint_uses_them
     assert (after.cms, after.version) == ("joomla", "4.4.6")
     knowledge = HashKnowledge.in_home(tmp_path / "home")
     assert (knowledge.versions("joomla"), knowledge.versions("wordpress")) == (["4.4.6"], ["6.1.9"])
+
+
+async def test_a_site_checked_by_another_kind_of_probe_is_fingerprinted_with_web_defaults(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    # A plugin probe's options (here a TCP port) say nothing about fetching the home page.
+    async with serve(site_app(JOOMLA5)) as site:
+        (other,) = _add_sites(sqlite_db, ("tcp", site.url("/"), {}))
+        with sqlite_db.session() as session:
+            session.get(Site, other).check_options = {"probe": "tcp-echo", "port": 7}  # type: ignore[union-attr]
+        found = await _jobs(sqlite_db, tmp_path).fingerprint_site(other)
+    assert (found.cms, found.version, found.error) == ("joomla", "5.1.2", None)

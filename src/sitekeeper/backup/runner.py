@@ -229,9 +229,7 @@ async def site_lock(directory: Path) -> AsyncIterator[None]:
         os.close(fd)
 
 
-async def read_credentials(
-    conn: SshConnection, docroot: str, cms: str = "wordpress"
-) -> DbCredentials | None:
+async def read_credentials(conn: SshConnection, docroot: str, cms: str) -> DbCredentials | None:
     """The site's database credentials from its CMS's config file (``wp-config.php``,
     ``configuration.php``, ``settings.php``: ``cms.site_database``); None if it has none.
     A config file that is a symlink is not followed."""

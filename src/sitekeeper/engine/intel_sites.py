@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from sitekeeper.cms.registry import CMSES
-from sitekeeper.domain.checks import CheckOptions
+from sitekeeper.domain.checks import web_check_options
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.inventory import Inventory, InventoryDiff
 from sitekeeper.domain.ssh_access import SshAccess
@@ -190,5 +190,5 @@ def _fingerprint_target(session: Session, site_id: int) -> tuple[str, Fingerprin
     site = session.get(Site, site_id)
     if site is None:
         raise NotFound(f"no site {site_id}")
-    check = CheckOptions.model_validate(site.check_options or {})
+    check = web_check_options(site.check_options)
     return site.url, FingerprintOptions.from_check(check)
