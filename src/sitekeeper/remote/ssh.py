@@ -4,6 +4,9 @@ Inventory, backups and updates all go through :func:`connect`. Sites may be
 hacked, so everything is bounded: connect and per-operation timeouts, a cap
 on command output and on file reads, and every argument is shell-quoted --
 site data never reaches the remote shell unquoted.
+
+Over 400 lines on purpose: it is the one SSH layer, and every bound against a hacked
+server (timeouts, output caps, quoting) is kept in one file to be reviewed together.
 """
 
 from __future__ import annotations

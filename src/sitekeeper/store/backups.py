@@ -2,6 +2,9 @@
 
 Every outcome is written together with its journal event in one transaction,
 so a report never counts a backup the runs table does not show, or vice versa.
+
+Over 400 lines because the backup tables' queries share one rule (an outcome and its
+journal event in one transaction), best checked in one place.
 """
 
 from __future__ import annotations

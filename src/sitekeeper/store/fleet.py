@@ -5,6 +5,9 @@ that page's tags, whatever the fleet's size: the dashboard polls it every few
 seconds for thousands of sites. Open findings and backup runs arrive as
 per-site aggregates joined into that one query, so sorting and "problems
 first" see every site, not just the page.
+
+Over 400 lines because the page query is built from every sort and filter option, and
+its parts only make sense together.
 """
 
 from __future__ import annotations

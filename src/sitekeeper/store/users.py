@@ -2,6 +2,9 @@
 
 Passwords are hashed with argon2id; session ids and API tokens are random
 256-bit strings stored as SHA-256 (fast to look up, useless if leaked).
+
+Over 400 lines because accounts, sessions, tokens and throttling are one security
+boundary sharing hashing and lockout rules, reviewed together.
 """
 
 from __future__ import annotations
