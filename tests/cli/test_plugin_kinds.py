@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel, ConfigDict
 
 from sitekeeper.errors import UsageError
 from sitekeeper.notify.registry import NOTIFIERS
-from sitekeeper.probes.registry import PROBES
 from tests.cli.conftest import Run, as_json
+from tests.plugins.echo import echo
+
+__all__ = ["echo"]
 
 
 class _Pager:
@@ -52,24 +53,6 @@ def test_a_plugin_notifiers_alert_url_is_accepted_and_checked_by_it(run: Run) ->
 def test_without_the_plugin_its_scheme_is_refused(run: Run) -> None:
     result = run("client", "add", "Acme", "--alert-url", "pager://49555012345678", ok=False)
     assert result.exit_code == 2
-
-
-class _Echo:
-    """A test probe kind (never checks anything): one option of its own, nothing else."""
-
-    class Config(BaseModel):
-        model_config = ConfigDict(extra="forbid")
-
-        greeting: str = "hello"
-
-
-@pytest.fixture
-def echo() -> Iterator[None]:
-    PROBES.add("echo", _Echo)  # type: ignore[arg-type]  # never asked to check
-    try:
-        yield
-    finally:
-        PROBES.remove("echo")
 
 
 @pytest.mark.usefixtures("echo")

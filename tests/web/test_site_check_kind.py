@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from pydantic import BaseModel, ConfigDict
 
-from sitekeeper.probes.registry import PROBES
 from sitekeeper.store.tables import Site
+from tests.plugins.echo import echo
 from tests.web.conftest import Live, World
 from tests.web.test_actions_api import api
 
-
-class _Echo:
-    """A test probe kind (never checks anything): one option of its own, nothing else."""
-
-    class Config(BaseModel):
-        model_config = ConfigDict(extra="forbid")
-
-        greeting: str = "hello"
-
-
-@pytest.fixture
-def echo() -> Iterator[None]:
-    PROBES.add("echo", _Echo)  # type: ignore[arg-type]  # never asked to check
-    try:
-        yield
-    finally:
-        PROBES.remove("echo")
+__all__ = ["echo"]
 
 
 def _stored(live: Live, site_id: int) -> object:
