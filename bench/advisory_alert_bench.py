@@ -32,7 +32,8 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func, insert, select
 
 from sitekeeper.config import Settings
-from sitekeeper.engine.intel_jobs import IntelJobs, rematch
+from sitekeeper.engine.intel_ingest import rematch
+from sitekeeper.engine.intel_jobs import IntelJobs
 from sitekeeper.store.database import Database
 from sitekeeper.store.intel_tables import Finding, InventoryRecord, SiteSoftware
 from sitekeeper.store.tables import Client, Notification, Site
