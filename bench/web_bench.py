@@ -230,7 +230,7 @@ def build(db: Database, sites: int, seed: int = 7) -> str:
             email=ADMIN_EMAIL,
             role="admin",
             password=ADMIN_PASSWORD,
-            client=None,
+            client_id=None,
             now=now,
         )
         token, _ = users.create_token(session, admin, "bench", now)
