@@ -217,8 +217,26 @@ async def test_a_snapshot_of_another_site_is_never_used(
     assert [c.name for c in result.steps] == ["snapshot"]
 
 
+async def test_a_plugin_the_update_installed_is_removed(
+    wp5: dict[str, Any],
+    bctx: BackupContext,
+    fetcher: PageFetcher,
+    before: tuple[Baseline, SafetySnapshot],
+) -> None:
+    """Not in the snapshot (its parent folder is, without it): the rollback removes it."""
+    baseline, snapshot = before
+    docroot = Path(wp5["docroot"])
+    files = tree_state(docroot)
+    breakage.activate(wp5, breakage.plugin(wp5, "sk-new", breakage.FATAL_ON_LOAD))
+    item = UpdateItem("plugin", "sk-new", "", "1.0", "wordpress")
+    result = await _rolled_back(bctx, fetcher, baseline, snapshot, scope_for(item, HEALTH))
+    assert result.ok, (result.state, result.steps)
+    assert not (docroot / "wp-content/plugins/sk-new").exists()
+    assert differences(files, tree_state(docroot)) == {}
+
+
 def test_scope_refuses_paths_out_of_the_docroot() -> None:
-    for bad in ("../x", "/etc", "a/../../b", "", "a//b"):
+    for bad in ("../x", "/etc", "a/../../b", "", "a//b", "wp-content/plugins/*", ".git"):
         with pytest.raises(ValueError, match="not a plain folder"):
             Scope((bad,))
     sneaky = UpdateItem("plugin", "../../wp-config.php", "1", "2", "wordpress")

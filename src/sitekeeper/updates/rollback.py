@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import posixpath
+import re
 import shutil
 import tempfile
 import time
@@ -33,6 +34,10 @@ from sitekeeper.updates.health import Baseline, Inside, check_after
 from sitekeeper.updates.health_fetch import PageFetcher
 from sitekeeper.updates.rollback_steps import Restorer
 
+# A folder name a scope may hold: no "..", no hidden files, nothing restic's include
+# patterns or a shell would read as a pattern (extension slugs are plainer still).
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,199}")
+
 
 @dataclass(frozen=True, slots=True)
 class Scope:
@@ -43,8 +48,7 @@ class Scope:
 
     def __post_init__(self) -> None:
         for path in self.paths:
-            parts = path.split("/")
-            if not path or path.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            if not all(_NAME.fullmatch(part) for part in path.split("/")):
                 raise ValueError(f"not a plain folder under the docroot: {path!r}")
 
     @property
@@ -59,7 +63,7 @@ def scope_for(item: UpdateItem, markers: HealthMarkers) -> Scope:
     the CMS keeps in several places, the whole docroot. The database always."""
     folders = dict(markers.extension_dirs)
     slug = item.package
-    if item.type in folders and slug and "/" not in slug and slug not in (".", ".."):
+    if item.type in folders and _NAME.fullmatch(slug):
         return Scope((posixpath.join(folders[item.type], slug),))
     return Scope()
 

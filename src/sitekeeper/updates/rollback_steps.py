@@ -13,6 +13,7 @@ import os
 import posixpath
 import time
 from pathlib import Path
+from typing import Any
 
 from sitekeeper.backup import dumpscan, treefiles
 from sitekeeper.backup.dumpscan import UnsafeDump
@@ -44,7 +45,8 @@ class Restorer:
         self, ctx: BackupContext, site: SiteInfo, scratch: Path, steps: list[Check]
     ) -> None:
         self.ctx, self.site, self.scratch, self.steps = ctx, site, scratch, steps
-        self.snapshot = ""
+        self.snapshot = ""  # short id, for people
+        self.snapshot_full = ""
 
     def _step(self, name: str, ok: bool, detail: str, since: float) -> None:
         self.steps.append(Check(name, ok, detail, time.monotonic() - since))
@@ -59,7 +61,7 @@ class Restorer:
             include = [f"/{FILES}"]
         try:
             snap = await find_snapshot(restic, self.site, snapshot_id)
-            self.snapshot = snap.short_id
+            self.snapshot, self.snapshot_full = snap.short_id, snap.id
             await restic.restore(snap.id, self.scratch, include=include if paths else ())
             await asyncio.to_thread(_vet, self.scratch, database=database)
         except SitekeeperError as exc:
@@ -100,10 +102,28 @@ class Restorer:
             await push(
                 transport, local, remote, excludes=excludes, binary=self.ctx.settings.rsync_binary
             )
-        elif rel and not local.exists() and not local.is_symlink():
+        elif rel and not local.exists() and not local.is_symlink() and await self._added(rel):
             await conn.run(["rm", "-rf", "--", remote])  # the update added it
         else:
             raise BackupError(f"{rel or FILES} in the snapshot is not a folder", permanent=True)
+
+    async def _added(self, rel: str) -> bool:
+        """Whether the snapshot positively lacks ``rel``: its parent folder is in it and
+        ``rel`` is not among the parent's entries. Anything less (a parent missing too, a
+        listing that failed) is no proof, and nothing is deleted on the site."""
+        parent = posixpath.dirname(rel)
+        wanted = {f"/{FILES}/{parent}": False, f"/{FILES}/{rel}": False}
+
+        def seen(node: dict[str, Any]) -> None:
+            if node.get("struct_type") == "node" and node.get("path") in wanted:
+                wanted[str(node["path"])] = True
+
+        restic = self.ctx.restic(self.site.repository)
+        await restic.run(["ls", "--json", self.snapshot_full, f"/{FILES}/{parent}"], on_json=seen)
+        parent_seen, rel_seen = wanted.values()
+        if not parent_seen:
+            raise BackupError(f"{rel}: snapshot has neither it nor {parent}", permanent=True)
+        return not rel_seen
 
     async def _database(
         self, conn: SshConnection, transport: SshTransport, files: str
