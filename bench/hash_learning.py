@@ -30,6 +30,8 @@ import tracemalloc
 import zipfile
 from pathlib import Path
 
+from sitekeeper.cms.drupal.hashes import learn_drupal
+from sitekeeper.cms.joomla.hashes import learn_joomla
 from sitekeeper.intel.hash_store import HashKnowledge
 from sitekeeper.intel.hashes import HashSources, Learner
 
@@ -121,13 +123,16 @@ def learn_in_child(home: Path, base: str, trace: bool) -> tuple[float, int, int,
 async def learn(home: Path, base: str, trace: bool) -> tuple[float, int, int, int]:
     knowledge = HashKnowledge.in_home(home)
     sources = HashSources(
-        drupal_updates_url=f"{base}/release-history", joomla_update_url=f"{base}/list.xml"
+        vendor={
+            "drupal_updates_url": f"{base}/release-history",
+            "joomla_update_url": f"{base}/list.xml",
+        }
     )
     async with Learner(knowledge, sources) as learner:
         if trace:
             tracemalloc.start()
         started = time.perf_counter()
-        learned = len(await learner.learn_drupal()) + len(await learner.learn_joomla())
+        learned = len(await learn_drupal(learner)) + len(await learn_joomla(learner))
         seconds = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()

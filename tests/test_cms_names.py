@@ -27,15 +27,6 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "sitekeeper"
 NAMES = re.compile(r"wordpress|joomla|drupal", re.IGNORECASE)
 LOOKUPS = frozenset({"get", "find"})  # CMSES.<these>("name")
 
-# Files that still name CMSes while issue 15's move goes on (strict: a clean one fails).
-PENDING = {
-    "config.py": "the vendors' feed URL settings (SITEKEEPER_WORDPRESS_API_URL...)",
-    "intel/fetch.py": "FeedSettings carries each vendor's feed URL",
-    "intel/hashes.py": "HashSources carries each vendor's release-list URL",
-    "domain/versions.py": "the shipped ecosystems (and Drupal's version scheme) are declared here",
-    "domain/inventory.py": "an update-source example constant",
-}
-
 
 def _docstrings(tree: ast.Module) -> set[int]:
     """Line numbers covered by docstrings."""
@@ -92,22 +83,10 @@ def _modules() -> list[str]:
     )
 
 
-@pytest.mark.parametrize(
-    "module",
-    [
-        pytest.param(m, marks=pytest.mark.xfail(strict=True, reason=PENDING[m]))
-        if m in PENDING
-        else m
-        for m in _modules()
-    ],
-)
+@pytest.mark.parametrize("module", _modules())
 def test_the_core_names_no_cms(module: str) -> None:
     hits = cms_names((SRC / module).read_text(encoding="utf-8"))
     assert not hits, f"{module} names a CMS outside cms/ (use cms.registry.CMSES): {hits}"
-
-
-def test_pending_files_exist() -> None:
-    assert set(PENDING) <= set(_modules())
 
 
 def test_the_rule_tells_documentation_and_look_ups_from_code() -> None:

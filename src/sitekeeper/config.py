@@ -11,12 +11,13 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import platformdirs
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sitekeeper.errors import ConfigError
@@ -38,9 +39,14 @@ def _file_overrides(environ: os._Environ[str] | dict[str, str]) -> dict[str, str
 
 
 class Settings(BaseSettings):
-    """What an operator can set; defaults suit the embedded single-process mode."""
+    """What an operator can set; defaults suit the embedded single-process mode.
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+    A ``SITEKEEPER_<NAME>`` that no field here claims is kept as an extra
+    (``model_extra``): the CMS packages and plugins declare their own settings
+    (a vendor's feed URL) as a model that :func:`extension_settings` reads from it.
+    """
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="allow")
 
     home: Path = Field(
         default_factory=lambda: Path(platformdirs.user_data_dir("sitekeeper")),
@@ -73,22 +79,6 @@ class Settings(BaseSettings):
     )
     notify_max_attempts: int = Field(default=8, ge=1)
     user_agent: str = "sitekeeper/0.1 (+uptime check)"
-    wordpress_api_url: str = Field(
-        default="https://api.wordpress.org", description="WordPress.org API (or a mirror)."
-    )
-    joomla_update_url: str = Field(
-        default="https://update.joomla.org/core/list.xml", description="Joomla core update list."
-    )
-    drupal_updates_url: str = Field(
-        default="https://updates.drupal.org/release-history",
-        description="Drupal release history (or a mirror).",
-    )
-    joomla_tuf_url: str = Field(
-        default="https://update.joomla.org/cms/", description="Joomla 5.1+ TUF repository."
-    )
-    joomla_tuf_root: Path | None = Field(
-        default=None, description="Trusted root.json of Joomla's TUF repository."
-    )
     advisory_sources: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Advisory URLs, files or directories to import regularly (comma separated).",
@@ -296,9 +286,21 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.home / 'sitekeeper.db'}"
 
 
+def _unclaimed(environ: os._Environ[str] | dict[str, str]) -> dict[str, str]:
+    """``SITEKEEPER_<NAME>`` variables no core setting claims: extensions' settings."""
+    return {
+        name: value
+        for key, value in environ.items()
+        if key.startswith(ENV_PREFIX)
+        and not key.endswith("_FILE")
+        and (name := key[len(ENV_PREFIX) :].lower()) not in Settings.model_fields
+    }
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read settings from the environment (and ``*_FILE``), raising ConfigError if invalid."""
-    values: dict[str, Any] = dict(_file_overrides(os.environ))
+    values: dict[str, Any] = _unclaimed(os.environ)
+    values.update(_file_overrides(os.environ))
     values.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return Settings(**values)
@@ -306,6 +308,26 @@ def load_settings(**overrides: Any) -> Settings:
         problems = "; ".join(
             f"{ENV_PREFIX}{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
             for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from exc
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def extension_settings(model: type[M], values: Mapping[str, Any] | None) -> M:
+    """An extension's own settings, read from the values no core setting claimed.
+
+    ``model``'s fields are named as the variables are (``SITEKEEPER_<FIELD>``);
+    ``values`` is ``Settings.model_extra`` or what was derived from it. ConfigError
+    names the variable when a value does not fit.
+    """
+    fields = model.model_fields
+    try:
+        return model.model_validate({k: v for k, v in (values or {}).items() if k in fields})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{ENV_PREFIX}{str(err['loc'][0]).upper()}: {err['msg']}" for err in exc.errors()
         )
         raise ConfigError(f"invalid configuration: {problems}") from exc
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from sqlalchemy import select
 
 from sitekeeper.cli.context import AppContext
+from sitekeeper.cms.wordpress.ecosystem import WORDPRESS
 from sitekeeper.domain.catalogue import PackageInfo, ReleaseInfo
 from sitekeeper.domain.inventory import Inventory
-from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.engine.intel_ingest import rematch
 from sitekeeper.store import inventories, releases
 from sitekeeper.store.intel_tables import FingerprintRecord, SiteSoftware
@@ -87,7 +87,7 @@ def test_updates_lists_the_branch_update_and_the_major_one(agency: Run, home: Pa
     agency("site", "add", "https://old.example", "--name", "old", "--client", "Bäckerei Müller")
     now = datetime(2026, 3, 1, tzinfo=UTC)
     core = PackageInfo(
-        Ecosystem.WORDPRESS, "core", "wordpress", latest="7.1", source="wordpress.org",
+        WORDPRESS, "core", "wordpress", latest="7.1", source="wordpress.org",
         details={"branch_latest": {"5.3": "5.3.23", "7.1": "7.1"}},
         releases=(ReleaseInfo("5.3.18", insecure=True), ReleaseInfo("5.3.23"), ReleaseInfo("7.1")),
     )  # fmt: skip

@@ -11,8 +11,8 @@ from sitekeeper.cms.drupal import Drupal
 from sitekeeper.cms.drupal import signals as drupal
 from sitekeeper.cms.drupal.inventory import core_version, inventory, parse_info
 from sitekeeper.cms.drupal.settings import db_credentials
+from sitekeeper.cms.drupal.versions import DRUPAL
 from sitekeeper.cms.registry import CMSES
-from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import InventoryRefused, RemoteError
 from sitekeeper.intel.osv import OSV_NAMES
 from sitekeeper.remote.ssh import SshConnection
@@ -225,5 +225,5 @@ def test_osv_names_drupal_core_and_contrib_in_the_drupal_ecosystem(
     if expected is None:
         assert found is None
     else:
-        assert found is not None and found.ecosystem is Ecosystem.DRUPAL
+        assert found is not None and found.ecosystem is DRUPAL
         assert (found.slug, str(found.type)) == expected

@@ -18,7 +18,14 @@ def _inv(version: str, *extensions: Extension) -> Inventory:
 
 
 def _plugin(slug: str, version: str | None, *, active: bool = False) -> Extension:
-    return Extension(type="plugin", slug=slug, name=slug.title(), version=version, active=active)
+    return Extension(
+        type="plugin",
+        slug=slug,
+        name=slug.title(),
+        version=version,
+        active=active,
+        update_source="wordpress.org",
+    )
 
 
 def test_installed_removed_upgraded_downgraded_and_activation() -> None:
@@ -27,14 +34,26 @@ def test_installed_removed_upgraded_downgraded_and_activation() -> None:
         _plugin("akismet", "5.0.2"),
         _plugin("gone", "1.0"),
         _plugin("rolled-back", "2.0", active=True),
-        Extension(type="theme", slug="akismet", name="A theme", version="1.0"),
+        Extension(
+            type="theme",
+            slug="akismet",
+            name="A theme",
+            version="1.0",
+            update_source="wordpress.org",
+        ),
     )
     new = _inv(
         "6.4.1",
         _plugin("akismet", "5.3", active=True),
         _plugin("fresh", "0.1"),
         _plugin("rolled-back", "1.9"),
-        Extension(type="theme", slug="akismet", name="A theme", version="1.0"),
+        Extension(
+            type="theme",
+            slug="akismet",
+            name="A theme",
+            version="1.0",
+            update_source="wordpress.org",
+        ),
     )
 
     change = diff(old, new)
@@ -60,7 +79,10 @@ def test_same_inventory_is_empty() -> None:
 
 def test_same_slug_as_plugin_and_theme_are_different_extensions() -> None:
     old = _inv("6.1.9", _plugin("x", "1"))
-    new = _inv("6.1.9", Extension(type="theme", slug="x", name="X", version="1"))
+    new = _inv(
+        "6.1.9",
+        Extension(type="theme", slug="x", name="X", version="1", update_source="wordpress.org"),
+    )
     change = diff(old, new)
     assert [e.type for e in change.installed] == ["theme"]
     assert [e.type for e in change.removed] == ["plugin"]

@@ -6,6 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sitekeeper.cms.drupal.versions import DRUPAL
+from sitekeeper.cms.joomla.ecosystem import JOOMLA
+from sitekeeper.cms.wordpress.ecosystem import WORDPRESS
 from sitekeeper.domain.ranges import (
     AffectedRanges,
     VersionRange,
@@ -71,7 +74,7 @@ def test_satisfies(constraint: str, version: str, expected: bool) -> None:
     ],
 )
 def test_satisfies_drupal_versions(constraint: str, version: str, expected: bool) -> None:
-    assert satisfies(version, constraint, Ecosystem.DRUPAL) is expected
+    assert satisfies(version, constraint, DRUPAL) is expected
 
 
 @pytest.mark.parametrize("bad", ["", "   ", ">=", "^abc", "1.0 ||", ">=1.0 <banana"])
@@ -119,24 +122,24 @@ def test_range_and_its_complement_partition(low: int, high: int, v1: int, v2: in
 
 RANGES = [
     # range, ecosystem, version, contained
-    (VersionRange(introduced="8.0.0", fixed="8.8.11"), Ecosystem.DRUPAL, "8.8.10", True),
-    (VersionRange(introduced="8.0.0", fixed="8.8.11"), Ecosystem.DRUPAL, "8.8.11", False),
-    (VersionRange(introduced="8.0.0", fixed="8.8.11"), Ecosystem.DRUPAL, "7.98", False),
-    (VersionRange(introduced="0", fixed="2.5.0"), Ecosystem.DRUPAL, "8.x-2.4", True),
-    (VersionRange(introduced="3.0.0", last_affected="3.0.0"), Ecosystem.DRUPAL, "3.0.0", True),
-    (VersionRange(introduced="3.0.0", last_affected="3.0.0"), Ecosystem.DRUPAL, "3.0.1", False),
-    (VersionRange(last_affected="3.5"), Ecosystem.WORDPRESS, "3.5", True),
-    (VersionRange(last_affected="3.5"), Ecosystem.WORDPRESS, "3.5.1", False),
-    (VersionRange(fixed="6.4.3"), Ecosystem.WORDPRESS, "6.4", True),
+    (VersionRange(introduced="8.0.0", fixed="8.8.11"), DRUPAL, "8.8.10", True),
+    (VersionRange(introduced="8.0.0", fixed="8.8.11"), DRUPAL, "8.8.11", False),
+    (VersionRange(introduced="8.0.0", fixed="8.8.11"), DRUPAL, "7.98", False),
+    (VersionRange(introduced="0", fixed="2.5.0"), DRUPAL, "8.x-2.4", True),
+    (VersionRange(introduced="3.0.0", last_affected="3.0.0"), DRUPAL, "3.0.0", True),
+    (VersionRange(introduced="3.0.0", last_affected="3.0.0"), DRUPAL, "3.0.1", False),
+    (VersionRange(last_affected="3.5"), WORDPRESS, "3.5", True),
+    (VersionRange(last_affected="3.5"), WORDPRESS, "3.5.1", False),
+    (VersionRange(fixed="6.4.3"), WORDPRESS, "6.4", True),
     (
         VersionRange(introduced="4.9.2", introduced_exclusive=True),
-        Ecosystem.WORDPRESS,
+        WORDPRESS,
         "4.9.2",
         False,
     ),
-    (VersionRange(introduced="4.9.2"), Ecosystem.WORDPRESS, "9.0", True),
-    (VersionRange(introduced="1.7.0", last_affected="3.9.22"), Ecosystem.JOOMLA, "3.9.22", True),
-    (VersionRange(introduced="1.7.0", last_affected="3.9.22"), Ecosystem.JOOMLA, "3.9.23", False),
+    (VersionRange(introduced="4.9.2"), WORDPRESS, "9.0", True),
+    (VersionRange(introduced="1.7.0", last_affected="3.9.22"), JOOMLA, "3.9.22", True),
+    (VersionRange(introduced="1.7.0", last_affected="3.9.22"), JOOMLA, "3.9.23", False),
 ]
 
 
@@ -155,7 +158,7 @@ def test_version_range_refuses_fixed_and_last_affected() -> None:
 def test_affected_ranges_prefers_the_version_branch() -> None:
     """The back-port trap: "< 5.8.3" but 5.7 got its own fix in 5.7.5."""
     affected = AffectedRanges(
-        Ecosystem.WORDPRESS,
+        WORDPRESS,
         (
             VersionRange(fixed="5.8.3"),
             VersionRange(fixed="5.8.3", branch="5.8"),
@@ -187,7 +190,7 @@ def test_affected_ranges_listed_versions() -> None:
     ],
 )
 def test_wordpress_bounds_name_releases(item: VersionRange, version: str, expected: bool) -> None:
-    assert item.contains(version, Ecosystem.WORDPRESS) is expected
+    assert item.contains(version, WORDPRESS) is expected
 
 
 @pytest.mark.parametrize(

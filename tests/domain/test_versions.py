@@ -11,15 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sitekeeper.cms.drupal.versions import DRUPAL, DrupalVersion, drupal_branch, drupal_compare
+from sitekeeper.cms.joomla.ecosystem import JOOMLA
+from sitekeeper.cms.wordpress.ecosystem import WORDPRESS
 from sitekeeper.domain.versions import (
     COMPOSER_SCHEME,
     PHP_SCHEME,
-    DrupalVersion,
     Ecosystem,
     composer_compare,
     composer_normalize,
-    drupal_branch,
-    drupal_compare,
     php_canonicalize,
     php_version_compare,
 )
@@ -98,7 +98,7 @@ def test_php_compare_antisymmetric(left: str, right: str) -> None:
 
 @given(VERSIONS, VERSIONS, VERSIONS)
 def test_php_compare_transitive(a: str, b: str, c: str) -> None:
-    x, y, z = sorted([a, b, c], key=Ecosystem.WORDPRESS.sort_key())
+    x, y, z = sorted([a, b, c], key=WORDPRESS.sort_key())
     assert php_version_compare(x, y) <= 0
     assert php_version_compare(y, z) <= 0
     assert php_version_compare(x, z) <= 0
@@ -255,18 +255,18 @@ def test_drupal_version_rejects(bad: str) -> None:
 )
 def test_drupal_compare(left: str, right: str, expected: int) -> None:
     assert drupal_compare(left, right) == expected
-    assert Ecosystem.DRUPAL.compare(right, left) == -expected
+    assert DRUPAL.compare(right, left) == -expected
 
 
 @pytest.mark.parametrize(
     ("ecosystem", "version", "branch"),
     [
-        (Ecosystem.WORDPRESS, "5.7.5", "5.7"),
-        (Ecosystem.WORDPRESS, "6.4", "6.4"),
-        (Ecosystem.WORDPRESS, "6.8-alpha-59551", "6.8"),
-        (Ecosystem.JOOMLA, "3.9.22", "3.9"),
-        (Ecosystem.DRUPAL, "8.x-1.2", "8.x-1.x"),
-        (Ecosystem.DRUPAL, "2.5.0", "2.5.x"),
+        (WORDPRESS, "5.7.5", "5.7"),
+        (WORDPRESS, "6.4", "6.4"),
+        (WORDPRESS, "6.8-alpha-59551", "6.8"),
+        (JOOMLA, "3.9.22", "3.9"),
+        (DRUPAL, "8.x-1.2", "8.x-1.x"),
+        (DRUPAL, "2.5.0", "2.5.x"),
         (Ecosystem.PACKAGIST, "2.5.0", "2.5"),
     ],
 )
@@ -292,7 +292,7 @@ def test_ecosystem_from_osv_rejects_unknown() -> None:
 
 def test_wordpress_and_drupal_disagree_on_missing_parts() -> None:
     """The reason comparators are per ecosystem: "6.4" < "6.4.0" in PHP, equal in Composer."""
-    assert Ecosystem.WORDPRESS.compare("6.4", "6.4.0") == -1
+    assert WORDPRESS.compare("6.4", "6.4.0") == -1
     assert Ecosystem.PACKAGIST.compare("6.4", "6.4.0") == 0
 
 
@@ -308,8 +308,8 @@ def test_wordpress_and_drupal_disagree_on_missing_parts() -> None:
     ],
 )
 def test_wordpress_bound_compare(version: str, bound: str, expected: int) -> None:
-    assert Ecosystem.WORDPRESS.bound_compare(version, bound) == expected
-    assert Ecosystem.WORDPRESS.bound_compare(bound, version) == -expected
+    assert WORDPRESS.bound_compare(version, bound) == expected
+    assert WORDPRESS.bound_compare(bound, version) == -expected
 
 
 _N = st.integers(min_value=0, max_value=50)
@@ -378,14 +378,14 @@ def test_ecosystems_refuse_absurdly_long_versions(ecosystem: Ecosystem) -> None:
 @pytest.mark.parametrize(
     ("eco", "version", "bounds", "inside"),
     [
-        (Ecosystem.DRUPAL, "10.1.6", ">=10.0 <11.0", True),
-        (Ecosystem.DRUPAL, "11.0.0", ">=10.0 <11.0", False),
-        (Ecosystem.DRUPAL, "9.5.11", ">=10.0 <11.0", False),
-        (Ecosystem.WORDPRESS, "6.4", ">=6.4.0 <6.5", True),  # "6.4" is the 6.4.0 release
-        (Ecosystem.JOOMLA, "5.3.2", ">5.3.2", False),
-        (Ecosystem.JOOMLA, "5.3.2", "<=5.3.2", True),
-        (Ecosystem.JOOMLA, "not-a-version", ">=4.0", False),
-        (Ecosystem.JOOMLA, "4.4.6", ">=4.0 <=junk", False),
+        (DRUPAL, "10.1.6", ">=10.0 <11.0", True),
+        (DRUPAL, "11.0.0", ">=10.0 <11.0", False),
+        (DRUPAL, "9.5.11", ">=10.0 <11.0", False),
+        (WORDPRESS, "6.4", ">=6.4.0 <6.5", True),  # "6.4" is the 6.4.0 release
+        (JOOMLA, "5.3.2", ">5.3.2", False),
+        (JOOMLA, "5.3.2", "<=5.3.2", True),
+        (JOOMLA, "not-a-version", ">=4.0", False),
+        (JOOMLA, "4.4.6", ">=4.0 <=junk", False),
     ],
 )
 def test_a_fingerprint_range_holds_or_not(

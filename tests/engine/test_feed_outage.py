@@ -115,7 +115,12 @@ def _a_wordpress_site_with_akismet(runner: CliRunner) -> None:
         site = session.scalars(select(Site)).one()
         inventory = Inventory(
             cms="wordpress", version="6.1.8", collected_at=datetime(2026, 3, 1, tzinfo=UTC),
-            extensions=[Extension(type="plugin", slug="akismet", name="Akismet", version="5.3.4")],
+            extensions=[
+                Extension(
+                    type="plugin", slug="akismet", name="Akismet", version="5.3.4",
+                    update_source="wordpress.org",
+                )
+            ],
         )  # fmt: skip
         inventories.store_inventory(session, site, inventory)
 

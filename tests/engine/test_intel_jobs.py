@@ -48,7 +48,10 @@ def _serve_wordpress(server: FeedServer) -> None:
 
 def _jobs(db: Database, tmp_path: Path, server: FeedServer, **feeds: Any) -> IntelJobs:
     settings = Settings(home=tmp_path / "home", alert_urls=["json://127.0.0.1:9/global"])
-    feed = FeedSettings(wordpress_api=server.url("/wp"), drupal_updates=server.url("/d"), **feeds)
+    feed = FeedSettings(
+        vendor={"wordpress_api_url": server.url("/wp"), "drupal_updates_url": server.url("/d")},
+        **feeds,
+    )
     return IntelJobs(db, settings, feeds=feed, vault=VAULT)
 
 
@@ -63,7 +66,7 @@ def _fleet(db: Database) -> None:
             inventory = Inventory(
                 cms="wordpress", version=core, collected_at=NOW,
                 extensions=[Extension(type="plugin", slug="akismet", name="Akismet",
-                                      version=akismet),
+                                      version=akismet, update_source="wordpress.org"),
                             Extension(type="plugin", slug="premium", name="Premium", version="1",
                                       update_source="https://premium.example/updates")],
             )  # fmt: skip

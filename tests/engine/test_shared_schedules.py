@@ -25,7 +25,9 @@ UNREACHABLE = "http://127.0.0.1:9"
 
 def _process(db: Database, tmp_path: Path, name: str, clock: list[datetime]) -> IntelJobs:
     settings = Settings(home=tmp_path / name, worker_name=name)
-    feeds = FeedSettings(wordpress_api=UNREACHABLE, drupal_updates=UNREACHABLE)
+    feeds = FeedSettings(
+        vendor={"wordpress_api_url": UNREACHABLE, "drupal_updates_url": UNREACHABLE}
+    )
     leases = Leases(db, name, clock=lambda: clock[0])
     return IntelJobs(db, settings, feeds=feeds, vault=VAULT, leases=leases)
 

@@ -7,6 +7,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from sitekeeper.cms.drupal.versions import DRUPAL
+from sitekeeper.cms.wordpress.ecosystem import WORDPRESS
 from sitekeeper.cms.wordpress.wordfence import parse_wordfence
 from sitekeeper.cms.wordpress.wpscan import parse_wpscan_core_release, parse_wpscan_package
 from sitekeeper.domain.advisory import PackageType
@@ -15,8 +17,6 @@ from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import InvalidFeed
 from sitekeeper.intel.osv import parse_osv
 from tests.intel.samples import sample
-
-DRUPAL = Ecosystem.DRUPAL
 
 
 def test_osv_drupal_core_2020_012() -> None:
@@ -203,7 +203,7 @@ def test_wordfence_record() -> None:
 )
 def test_wordfence_matching(slug: str, version: str, affected: bool) -> None:
     (advisory,) = parse_wordfence(sample("advisories/wordfence_v2_record_shape.json"))
-    assert advisory.affects(Ecosystem.WORDPRESS, slug, version) is affected
+    assert advisory.affects(WORDPRESS, slug, version) is affected
 
 
 def _wordfence(patch: dict[str, object]) -> str:
@@ -275,7 +275,7 @@ def test_wpscan_multi_range(version: str, affected: bool) -> None:
     assert advisory.id == "WPSCAN-11111111-2222-3333-4444-555555555555"
     assert advisory.summary == "Multi-range backport (10.5.x / 10.4.x / 5.4.x)"
     assert advisory.affected[0].patched_versions == ("10.5.3", "10.4.4", "5.4.4")
-    assert advisory.affects(Ecosystem.WORDPRESS, "multi", version) is affected
+    assert advisory.affects(WORDPRESS, "multi", version) is affected
 
 
 def test_wpscan_keyed_by_slug_with_single_range() -> None:
@@ -288,8 +288,8 @@ def test_wpscan_keyed_by_slug_with_single_range() -> None:
     }
     (advisory,) = parse_wpscan_package(json.dumps(body), slug="akismet", kind=PackageType.PLUGIN)
     assert advisory.aliases == ("CVE-2024-1",)
-    assert advisory.affects(Ecosystem.WORDPRESS, "akismet", "4.9")
-    assert not advisory.affects(Ecosystem.WORDPRESS, "akismet", "5.0")
+    assert advisory.affects(WORDPRESS, "akismet", "4.9")
+    assert not advisory.affects(WORDPRESS, "akismet", "5.0")
 
 
 def test_wpscan_rejects() -> None:

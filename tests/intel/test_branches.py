@@ -8,17 +8,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sitekeeper.cms.drupal.releases import parse_release_history, releases_from_drupal
+from sitekeeper.cms.drupal.versions import DRUPAL
 from sitekeeper.cms.wordpress.api import parse_stable_check, releases_from_stable_check
+from sitekeeper.cms.wordpress.ecosystem import WORDPRESS
 from sitekeeper.domain.catalogue import VendorRelease
 from sitekeeper.domain.ranges import AffectedRanges, VersionRange
-from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.intel.branches import (
     split_by_branch,
 )
 from sitekeeper.intel.osv import parse_osv
 from tests.intel.samples import sample
 
-WP = Ecosystem.WORDPRESS
+WP = WORDPRESS
 
 # stable-check as WordPress would have answered after 5.8.3 / 5.7.5 / ... shipped:
 # every release before each branch's back-ported fix is insecure.
@@ -104,7 +105,7 @@ def _drupal_releases() -> list[VendorRelease]:
     ],
 )
 def test_drupal_dates_find_the_backport(version: str, affected: bool) -> None:
-    flat = AffectedRanges(Ecosystem.DRUPAL, (VersionRange(introduced="8.0.0", fixed="9.5.8"),))
+    flat = AffectedRanges(DRUPAL, (VersionRange(introduced="8.0.0", fixed="9.5.8"),))
     split = split_by_branch(flat, _drupal_releases())
     assert split.contains(version) is affected
 
@@ -127,7 +128,7 @@ def test_drupal_release_history_sample(version: str, affected: bool) -> None:
         sample("drupal/fixture_aaa_update_test.sec.8.x-1.2_8.x-2.2.xml")
     )
     assert history is not None
-    flat = AffectedRanges(Ecosystem.DRUPAL, (VersionRange(introduced="0", fixed="2.2.0"),))
+    flat = AffectedRanges(DRUPAL, (VersionRange(introduced="0", fixed="2.2.0"),))
     split = split_by_branch(flat, releases_from_drupal(history))
     assert split.contains(version) is affected
     assert flat.contains("8.x-1.2")  # what the flat range alone would have said
@@ -136,7 +137,7 @@ def test_drupal_release_history_sample(version: str, affected: bool) -> None:
 def test_drupal_old_branch_without_fix_stays_affected() -> None:
     history = parse_release_history(sample("drupal/fixture_semver_test.sec.8.1.2_insecure.xml"))
     assert history is not None
-    flat = AffectedRanges(Ecosystem.DRUPAL, (VersionRange(fixed="8.1.2"),))
+    flat = AffectedRanges(DRUPAL, (VersionRange(fixed="8.1.2"),))
     split = split_by_branch(flat, releases_from_drupal(history))
     assert split.contains("8.0.2")
     assert split.contains("8.1.1")

@@ -34,14 +34,15 @@ AKISMET_INFO = json.dumps(
 ).encode()
 
 
-def _settings(server: FeedServer, **extra: Any) -> FeedSettings:
-    return FeedSettings(
-        wordpress_api=server.url("/wp"),
-        drupal_updates=server.url("/release-history"),
-        joomla_tuf_url=server.url("/cms/"),
-        joomla_legacy_core_url=server.url("/core/list.xml"),
-        **extra,
-    )
+def _settings(server: FeedServer, tuf_root: Path | None = None, **extra: Any) -> FeedSettings:
+    vendor = {
+        "wordpress_api_url": server.url("/wp"),
+        "drupal_updates_url": server.url("/release-history"),
+        "joomla_tuf_url": server.url("/cms/"),
+        "joomla_update_url": server.url("/core/list.xml"),
+        "joomla_tuf_root": tuf_root,
+    }
+    return FeedSettings(vendor=vendor, **extra)
 
 
 @pytest.mark.parametrize(
@@ -174,7 +175,7 @@ async def test_joomla_tuf_and_legacy(tmp_path: Path) -> None:
         for name, body in repo.files.items():
             server.bodies[f"/cms/{name}"] = body
         server.bodies["/ext/updates.xml"] = sample("joomla/extension_update_server_example.xml")
-        settings = _settings(server, joomla_tuf_root=root)
+        settings = _settings(server, tuf_root=root)
         wanted = [
             ("core", "joomla", "joomla.org"),
             ("component", "com_nothere", server.url("/ext/updates.xml")),
@@ -204,7 +205,7 @@ async def test_joomla_tuf_tampered_or_expired_is_rejected(tmp_path: Path) -> Non
         for name, body in repo.files.items():
             server.bodies[f"/cms/{name}"] = body
         server.bodies["/cms/targets.json"] = json.dumps(tampered).encode()
-        settings = _settings(server, joomla_tuf_root=root)
+        settings = _settings(server, tuf_root=root)
         async with Fetcher(settings) as fetcher:
             result = await joomla.poll(fetcher, [("core", "joomla", "joomla.org")],
                                        state_dir=tmp_path / "tuf")  # fmt: skip
@@ -220,7 +221,7 @@ async def test_joomla_tuf_tampered_or_expired_is_rejected(tmp_path: Path) -> Non
         _legacy(server)
         for name, body in expired.files.items():
             server.bodies[f"/cms/{name}"] = body
-        async with Fetcher(_settings(server, joomla_tuf_root=root)) as fetcher:
+        async with Fetcher(_settings(server, tuf_root=root)) as fetcher:
             result = await joomla.poll(fetcher, [("core", "joomla", "joomla.org")],
                                        state_dir=tmp_path / "tuf2")  # fmt: skip
     assert result.packages == [] and "verification" in result.errors[0]

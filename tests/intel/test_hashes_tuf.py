@@ -87,9 +87,11 @@ async def _vendor(
     root = tmp_path / "root.json"
     root.write_bytes(repo.root)
     sources = HashSources(
-        joomla_update_url=server.url("/core/list.xml"),
-        joomla_tuf_url=server.url("/cms/"),
-        joomla_tuf_root=root,
+        vendor={
+            "joomla_update_url": server.url("/core/list.xml"),
+            "joomla_tuf_url": server.url("/cms/"),
+            "joomla_tuf_root": root,
+        }
     )
     return repo, sources
 
@@ -163,7 +165,9 @@ async def test_a_tuf_repository_failing_verification_downloads_nothing(tmp_path:
 async def test_without_a_trusted_root_the_tuf_repository_is_not_read(tmp_path: Path) -> None:
     async with feed_server() as server:
         _, sources = await _vendor(server, tmp_path, {"5.1.2": _package("5.1.2")})
-        legacy_only = sources.model_copy(update={"joomla_tuf_root": None})
+        legacy_only = sources.model_copy(
+            update={"vendor": {**sources.vendor, "joomla_tuf_root": None}}
+        )
         async with Learner(HashKnowledge(), legacy_only) as learner:
             assert await learn_joomla(learner, joomla.HASH_FILES) == []
         assert not [e for e in server.log if e.path.startswith(("/cms/", "/releases/"))]

@@ -12,12 +12,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sitekeeper.cms.drupal.versions import DRUPAL
+from sitekeeper.cms.wordpress.ecosystem import WORDPRESS
 from sitekeeper.cms.wordpress.wordfence import parse_wordfence
 from sitekeeper.config import Settings
 from sitekeeper.domain.catalogue import PackageInfo, ReleaseInfo
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.inventory import Extension, Inventory
-from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.engine.intel_ingest import ingest_advisories, rematch
 from sitekeeper.engine.intel_jobs import IntelJobs
 from sitekeeper.engine.software_alerts import SoftwareAlerts
@@ -36,9 +37,13 @@ WORDFENCE = sample("advisories/wordfence_v2_record_shape.json")
 
 def _inventory(plugins: dict[str, str], *, themes: dict[str, str] | None = None, at: datetime = NOW,
                core: str = "6.1.9") -> Inventory:  # fmt: skip
-    extensions = [Extension(type="plugin", slug=s, name=s, version=v) for s, v in plugins.items()]
+    extensions = [
+        Extension(type="plugin", slug=s, name=s, version=v, update_source="wordpress.org")
+        for s, v in plugins.items()
+    ]
     extensions += [
-        Extension(type="theme", slug=s, name=s, version=v) for s, v in (themes or {}).items()
+        Extension(type="theme", slug=s, name=s, version=v, update_source="wordpress.org")
+        for s, v in (themes or {}).items()
     ]
     return Inventory(cms="wordpress", version=core, extensions=extensions, collected_at=at)
 
@@ -134,9 +139,7 @@ def test_upgrade_resolves_the_finding_and_journals_the_change(db: Database, flee
 
 
 def _akismet(*released: ReleaseInfo) -> PackageInfo:
-    return PackageInfo(
-        Ecosystem.WORDPRESS, "plugin", "akismet", "5.1", "wordpress.org", releases=released
-    )
+    return PackageInfo(WORDPRESS, "plugin", "akismet", "5.1", "wordpress.org", releases=released)
 
 
 def test_security_release_escalates_and_alerts(db: Database, fleet: Fleet) -> None:
@@ -196,7 +199,7 @@ def test_hostile_source_changes_nothing(db: Database, fleet: Fleet, tmp_path: Pa
 
 def test_catalogue_round_trip(db: Database) -> None:
     info = PackageInfo(
-        Ecosystem.DRUPAL, "module", "token", latest="8.x-1.15", source="drupal.org",
+        DRUPAL, "module", "token", latest="8.x-1.15", source="drupal.org",
         status="published", details={"branch_latest": {"8.x-1.x": "8.x-1.15"},
                                      "supported_branches": ["8.x-1."]},
         releases=(ReleaseInfo("8.x-1.14", security_update=True), ReleaseInfo("8.x-1.15")),

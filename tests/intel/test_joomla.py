@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from sitekeeper.cms.joomla.ecosystem import JOOMLA
 from sitekeeper.cms.joomla.security import (
     parse_loose_date,
     parse_security_feed,
@@ -21,7 +22,6 @@ from sitekeeper.cms.joomla.updates import (
     updates_for,
 )
 from sitekeeper.domain.advisory import PackageType
-from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import InvalidFeed
 from tests.intel.samples import sample
 
@@ -188,14 +188,14 @@ def test_security_feed_to_advisory() -> None:
     assert advisory.severity == "low"
     (package,) = advisory.affected
     assert (package.ecosystem, package.slug, package.type) == (
-        Ecosystem.JOOMLA,
+        JOOMLA,
         "joomla",
         PackageType.CORE,
     )
-    assert advisory.affects(Ecosystem.JOOMLA, "joomla", "3.9.22")
-    assert advisory.affects(Ecosystem.JOOMLA, "joomla", "3.9.0")
-    assert not advisory.affects(Ecosystem.JOOMLA, "joomla", "3.9.23")
-    assert not advisory.affects(Ecosystem.JOOMLA, "joomla", "3.8.13")
+    assert advisory.affects(JOOMLA, "joomla", "3.9.22")
+    assert advisory.affects(JOOMLA, "joomla", "3.9.0")
+    assert not advisory.affects(JOOMLA, "joomla", "3.9.23")
+    assert not advisory.affects(JOOMLA, "joomla", "3.8.13")
 
 
 @pytest.mark.parametrize(

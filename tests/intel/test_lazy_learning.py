@@ -159,7 +159,9 @@ async def test_one_branch_failing_does_not_stop_the_others(tmp_path: Path) -> No
         vendor.failing["/release-history/drupal/7.x"] = 500
         vendor.failing["/files/drupal-9.5.10.tar.gz"] = 503
         knowledge = HashKnowledge.in_home(tmp_path)
-        async with RangeLearner(knowledge, HashSources(drupal_updates_url=url)) as learner:
+        async with RangeLearner(
+            knowledge, HashSources(vendor={"drupal_updates_url": url})
+        ) as learner:
             probe = Fingerprint(url="x", cms="drupal", candidates=[">=9.5 <9.6"])
             learned, notes = await learner.learn_for(probe)
     assert learned == ["9.5.11"]
@@ -200,7 +202,7 @@ async def test_a_tarball_is_streamed_without_disk_and_in_bounded_memory(tmp_path
         (root / "release-history" / "drupal" / "current").write_bytes(current)
         del big, history
         knowledge = HashKnowledge.in_home(tmp_path / "home")
-        sources = HashSources(drupal_updates_url=base + "/release-history")
+        sources = HashSources(vendor={"drupal_updates_url": base + "/release-history"})
         async with Learner(knowledge, sources) as learner:
             tracemalloc.start()
             try:
@@ -224,7 +226,7 @@ async def test_a_joomla_zip_is_spooled_once_and_removed_and_the_site_narrowed(
     knowledge = HashKnowledge.in_home(tmp_path)
     async with feed_server() as vendor:
         url = serve_joomla(vendor, packages)
-        sources = HashSources(joomla_update_url=url, parallel=2)
+        sources = HashSources(vendor={"joomla_update_url": url}, parallel=2)
         async with RangeLearner(knowledge, sources) as learner:
             hidden = Fingerprint(url="x", cms="joomla", candidates=[">=4.0"])
             learned, notes = await learner.learn_for(hidden)
@@ -268,7 +270,7 @@ async def test_a_hidden_wordpress_learns_the_checksums_of_every_listed_release(
                 {"checksums": checksums}
             ).encode()
         knowledge = HashKnowledge.in_home(tmp_path)
-        sources = HashSources(wordpress_api_url=vendor.url("/"))
+        sources = HashSources(vendor={"wordpress_api_url": vendor.url("/")})
         async with RangeLearner(knowledge, sources) as learner:
             hidden = Fingerprint(url="x", cms="wordpress")
             learned, _ = await learner.learn_for(hidden)

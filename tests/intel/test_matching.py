@@ -6,6 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sitekeeper.cms.drupal.versions import DRUPAL
+from sitekeeper.cms.wordpress.ecosystem import WORDPRESS
 from sitekeeper.cms.wordpress.wordfence import parse_wordfence
 from sitekeeper.domain.advisory import Advisory, AffectedPackage, PackageType
 from sitekeeper.domain.catalogue import UNREACHABLE, CatalogueEntry, VendorRelease
@@ -24,7 +26,7 @@ from sitekeeper.intel.matching import AdvisoryIndex, match
 from sitekeeper.intel.osv import parse_osv
 from tests.intel.samples import sample
 
-WP = Ecosystem.WORDPRESS
+WP = WORDPRESS
 
 
 def _advisory(
@@ -133,7 +135,7 @@ def test_drupal_osv_matches_legacy_contrib_versions() -> None:
     package = advisory.affected[0]
     affected = [v for v in ("8.x-1.0", "8.x-9.9", "99.0.0") if package.affects(v)]
     assert affected, "the sample must affect something for this test to mean anything"
-    site = _sw(package.slug, affected[0], type_="module", eco=Ecosystem.DRUPAL, source="drupal.org")
+    site = _sw(package.slug, affected[0], type_="module", eco=DRUPAL, source="drupal.org")
     found = match([site], AdvisoryIndex([advisory]), {})
     assert [f.advisory_id for f in found if f.kind == VULNERABILITY] == [advisory.id]
 
@@ -193,7 +195,7 @@ def test_drupal_update_stays_on_a_supported_branch() -> None:
         branch_latest={"8.x-3.x": "8.x-3.9", "4.2.x": "4.2.0"},
         supported_branches=("8.x-3.", "4.2."),
     )
-    site = _sw("views_bulk", "8.x-3.1", type_="module", eco=Ecosystem.DRUPAL, source="drupal.org")
+    site = _sw("views_bulk", "8.x-3.1", type_="module", eco=DRUPAL, source="drupal.org")
     [finding] = match([site], AdvisoryIndex([]), {key: entry})
     assert (finding.branch_update, finding.major_update, finding.latest) == (
         "8.x-3.9", "4.2.0", "4.2.0",
@@ -250,7 +252,7 @@ def test_an_unsupported_drupal_core_branch_moves_to_the_oldest_supported_minor()
         supported_branches=("10.4.", "10.5.", "11.2."),
         security_releases=("10.4.9",),
     )  # fmt: skip
-    site = _sw("drupal", "10.2.3", type_="core", eco=Ecosystem.DRUPAL, source="drupal.org")
+    site = _sw("drupal", "10.2.3", type_="core", eco=DRUPAL, source="drupal.org")
     [finding] = match([site], AdvisoryIndex([]), {key: entry})
     assert (finding.branch_update, finding.branch_security, finding.major_update) == (
         "10.4.9", True, "11.2.5",
@@ -264,7 +266,7 @@ def test_a_plugin_without_branches_has_its_latest_as_the_one_update() -> None:
 
 def test_revoked_project_is_a_security_finding_even_when_current() -> None:
     key = ("drupal", "module", "gone")
-    site = _sw("gone", "8.x-1.0", type_="module", eco=Ecosystem.DRUPAL, source="drupal.org")
+    site = _sw("gone", "8.x-1.0", type_="module", eco=DRUPAL, source="drupal.org")
     [finding] = match([site], AdvisoryIndex([]), {key: CatalogueEntry("8.x-1.0", "revoked")})
     assert (finding.kind, finding.security, finding.note) == (UPDATE, True, "revoked")
 

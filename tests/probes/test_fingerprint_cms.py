@@ -180,7 +180,7 @@ async def test_hardened_joomla_is_pinned_by_hashes_learned_from_the_update_feed(
 ) -> None:
     vendor, _ = joomla_vendor
     knowledge = HashKnowledge.in_home(tmp_path)
-    sources = HashSources(joomla_update_url=vendor.url("/core/sts/list_sts.xml"))
+    sources = HashSources(vendor={"joomla_update_url": vendor.url("/core/sts/list_sts.xml")})
     async with Learner(knowledge, sources) as learner:
         assert sorted(await learn_joomla(learner, joomla.HASH_FILES)) == ["4.4.5", "4.4.6"]
     served = {p: d for p, d in _joomla_release("4.4.6").items() if p.startswith("media/")}
@@ -198,7 +198,7 @@ async def test_a_package_that_does_not_match_the_feed_digest_is_rejected(
     routes["/releases/4.4.6/Joomla_4.4.6-Stable-Update_Package.zip"] = _zip(
         _joomla_release("tampered")
     )
-    sources = HashSources(joomla_update_url=vendor.url("/core/sts/extension_sts.xml"))
+    sources = HashSources(vendor={"joomla_update_url": vendor.url("/core/sts/extension_sts.xml")})
     async with Learner(HashKnowledge(), sources) as learner:
         with pytest.raises(InvalidFeed, match="does not match the feed"):
             await learn_joomla(learner, joomla.HASH_FILES)
@@ -316,7 +316,7 @@ async def test_hardened_drupal_is_narrowed_by_hashes_from_release_archives(
         for v, data in archives.items():
             routes[f"/files/projects/drupal-{v}.tar.gz"] = data
         knowledge = HashKnowledge.in_home(tmp_path)
-        sources = HashSources(drupal_updates_url=vendor.url("/release-history"))
+        sources = HashSources(vendor={"drupal_updates_url": vendor.url("/release-history")})
         async with Learner(knowledge, sources) as learner:
             learned = await learn_drupal(learner, drupal.hash_files([]))
     assert sorted(learned) == sorted(versions)
@@ -372,7 +372,7 @@ async def test_a_drupal_archive_that_does_not_match_the_release_history_is_rejec
         routes["/release-history/drupal/current"] = _history(vendor, {"10.2.3": genuine})
         routes["/release-history/drupal/7.x"] = NO_HISTORY
         routes["/files/projects/drupal-10.2.3.tar.gz"] = wrong
-        sources = HashSources(drupal_updates_url=vendor.url("/release-history"))
+        sources = HashSources(vendor={"drupal_updates_url": vendor.url("/release-history")})
         with pytest.raises(InvalidFeed, match=error):
             async with Learner(HashKnowledge.in_home(tmp_path), sources) as learner:
                 await learn_drupal(learner, drupal.hash_files([]))
@@ -397,7 +397,7 @@ async def test_a_drupal_archive_the_history_gives_no_digest_for_is_not_learned(
         routes["/release-history/drupal/current"] = history.encode()
         routes["/release-history/drupal/7.x"] = NO_HISTORY
         routes["/files/projects/drupal-10.2.3.tar.gz"] = data
-        sources = HashSources(drupal_updates_url=vendor.url("/release-history"))
+        sources = HashSources(vendor={"drupal_updates_url": vendor.url("/release-history")})
         with pytest.raises(InvalidFeed, match="publishes no MD5"):
             async with Learner(HashKnowledge.in_home(tmp_path), sources) as learner:
                 await learn_drupal(learner, drupal.hash_files([]))

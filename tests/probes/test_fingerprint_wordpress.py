@@ -157,7 +157,7 @@ async def wordpress_api(
 
 async def _learn(api: Site, tmp_path: Path) -> HashKnowledge:
     knowledge = HashKnowledge.in_home(tmp_path)
-    sources = HashSources(wordpress_api_url=api.url("/"))
+    sources = HashSources(vendor={"wordpress_api_url": api.url("/")})
     async with Learner(knowledge, sources) as learner:
         learned = await learn_wordpress(learner, wordpress_signals.HASH_FILES)
     assert sorted(learned) == ["6.1.8", "6.1.9"]  # 4.0.38 answered "checksums": false
@@ -196,7 +196,7 @@ async def test_learned_hashes_are_cached_and_not_fetched_again(
     }
     seen.clear()
     again = HashKnowledge.in_home(tmp_path)
-    async with Learner(again, HashSources(wordpress_api_url=api.url("/"))) as learner:
+    async with Learner(again, HashSources(vendor={"wordpress_api_url": api.url("/")})) as learner:
         assert await learn_wordpress(learner, wordpress_signals.HASH_FILES) == []
     assert all("checksums" not in url for url in seen)
 

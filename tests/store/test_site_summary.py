@@ -8,16 +8,16 @@ from alembic import command
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from sitekeeper.cms.wordpress.ecosystem import WORDPRESS
 from sitekeeper.domain.findings import UPDATE, VULNERABILITY, FindingSpec
 from sitekeeper.domain.incidents import IncidentKind
-from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.store import backups, findings, monitoring, site_summary
 from sitekeeper.store.database import Database, alembic_config
 from sitekeeper.store.intel_tables import Finding
 from sitekeeper.store.tables import Site, SiteSummary
 from tests.store.factories import NOW, baker, site
 
-WP = Ecosystem.WORDPRESS
+WP = WORDPRESS
 
 
 def _summary(session: Session, site_id: int) -> dict[str, object]:

@@ -26,6 +26,7 @@ from cryptography.fernet import Fernet
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import Connection, insert
 
+from sitekeeper.cms.wordpress.ecosystem import WORDPRESS
 from sitekeeper.config import Settings
 from sitekeeper.domain.advisory import Advisory, AffectedPackage, PackageType
 from sitekeeper.domain.checks import CheckResult, ErrorCategory, TlsInfo
@@ -33,7 +34,6 @@ from sitekeeper.domain.findings import UPDATE, VULNERABILITY, FindingSpec
 from sitekeeper.domain.incidents import IncidentKind
 from sitekeeper.domain.inventory import Extension, Inventory
 from sitekeeper.domain.ranges import AffectedRanges, VersionRange
-from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.store import (
     advisories,
     backups,
@@ -183,11 +183,11 @@ def _software(db: Database, w: World, now: datetime) -> None:
                     modified=None,
                     affected=(
                         AffectedPackage(
-                            Ecosystem.WORDPRESS,
+                            WORDPRESS,
                             "contact-form-pro",
                             PackageType.PLUGIN,
                             AffectedRanges(
-                                Ecosystem.WORDPRESS, (VersionRange(introduced="0", fixed="5.8.2"),)
+                                WORDPRESS, (VersionRange(introduced="0", fixed="5.8.2"),)
                             ),
                         ),
                     ),
@@ -201,7 +201,14 @@ def _software(db: Database, w: World, now: datetime) -> None:
             (globex_portal, [("globex-sso", "Globex SSO", "2.0.0", True)]),
         ):
             extensions = [
-                Extension(type="plugin", slug=slug, name=name, version=version, active=active)
+                Extension(
+                    type="plugin",
+                    slug=slug,
+                    name=name,
+                    version=version,
+                    active=active,
+                    update_source="wordpress.org",
+                )
                 for slug, name, version, active in [
                     *plugins,
                     ("woocommerce", "WooCommerce", "9.4.2", True),
@@ -209,7 +216,13 @@ def _software(db: Database, w: World, now: datetime) -> None:
                 ]
             ]
             extensions.append(
-                Extension(type="theme", slug="storefront", name="Storefront", version="4.6.0")
+                Extension(
+                    type="theme",
+                    slug="storefront",
+                    name="Storefront",
+                    version="4.6.0",
+                    update_source="wordpress.org",
+                )
             )
             inventory = Inventory(
                 cms="wordpress",
@@ -222,7 +235,7 @@ def _software(db: Database, w: World, now: datetime) -> None:
             site = s.get(Site, site_id)
             assert site is not None
             inventories.store_inventory(s, site, inventory)
-        wp = str(Ecosystem.WORDPRESS)
+        wp = str(WORDPRESS)
         specs = [
             FindingSpec(
                 acme_shop, VULNERABILITY, wp, "plugin", "contact-form-pro", "5.8.1", "inventory",

@@ -6,14 +6,14 @@ import html
 import re
 from datetime import UTC, datetime
 
+from sitekeeper.cms.wordpress.ecosystem import WORDPRESS
 from sitekeeper.domain.findings import UNKNOWN_SOURCE, UPDATE, FindingSpec
-from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.store import findings
 from sitekeeper.store.database import Database
 from tests.web.conftest import Live, World, login
 from tests.web.test_actions_api import api
 
-WP = str(Ecosystem.WORDPRESS)
+WP = str(WORDPRESS)
 # The fleet's Updates cell, and the count line of a site page's findings.
 FLEET_UPDATES = re.compile(
     r'<a id="site-(\d+)".*?data-label="Updates">(?:<span title="[^"]*">(\d+)</span>)?', re.S

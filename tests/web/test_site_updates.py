@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sitekeeper.cms.wordpress.ecosystem import WORDPRESS
 from sitekeeper.domain.catalogue import PackageInfo, ReleaseInfo
-from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.engine.intel_ingest import rematch
 from sitekeeper.store import releases
 from sitekeeper.store.database import Database
@@ -21,7 +21,7 @@ def test_site_page_and_api_show_branch_and_major_updates_and_unreachable_feeds(
 ) -> None:
     portal = world.globex_sites[0]  # WordPress 6.7.1 with woocommerce, akismet, …
     core = PackageInfo(
-        Ecosystem.WORDPRESS, "core", "wordpress", latest="7.1", source="wordpress.org",
+        WORDPRESS, "core", "wordpress", latest="7.1", source="wordpress.org",
         details={"branch_latest": {"6.7": "6.7.2", "7.1": "7.1"}},
         releases=(ReleaseInfo("6.7.1", insecure=True), ReleaseInfo("6.7.2"), ReleaseInfo("7.1")),
     )  # fmt: skip

@@ -35,7 +35,8 @@ class Extension(BaseModel):
     version: str | None = None
     active: bool = False
     update_source: str = Field(
-        default="wordpress.org", description="Where updates come from; the feeds refine it."
+        description="Where updates come from, as the CMS names it (its directory's host, or "
+        "the update server an extension declares); the feeds refine it."
     )
     file: str | None = Field(
         default=None,

@@ -1,13 +1,10 @@
 """Version comparison with each ecosystem's own rules.
 
-WordPress and Joomla compare like PHP's ``version_compare`` (so "6.4" < "6.4.0"),
-Composer/Packagist normalises to four numeric parts plus a stability suffix and
-then compares like PHP, and Drupal mixes legacy contrib versions ("8.x-1.2")
-with semver ("2.0.3"). Getting any of these wrong means a missed or a false
-vulnerability, so each rule is written from the vendor's documentation.
-
-Over 400 lines because every version scheme sits side by side, so that their
-differences (and the tests that pin them) read in one place.
+PHP's ``version_compare`` (so "6.4" < "6.4.0") and Composer/Packagist (normalised
+to four numeric parts plus a stability suffix, then compared like PHP) are the
+schemes the CMSs build on; a CMS package declares its ecosystem with one of them,
+or with its own (``cms.drupal.versions``). Getting any of these wrong means a missed
+or a false vulnerability, so each rule is written from the vendor's documentation.
 """
 
 from __future__ import annotations
@@ -201,101 +198,6 @@ def composer_compare(left: str, right: str) -> int:
     return php_version_compare(composer_normalize(left), composer_normalize(right))
 
 
-# --- Drupal -----------------------------------------------------------------------------------
-
-_DRUPAL_VERSION = re.compile(
-    r"""^(?:(?P<core>\d+\.x)-)?
-        (?P<major>\d+)
-        (?:\.(?P<minor>\d+|x))?
-        (?:\.(?P<patch>\d+|x))?
-        (?:-(?P<extra>(?:alpha|beta|rc|unstable)\d+|dev))?$""",
-    re.IGNORECASE | re.VERBOSE,
-)
-
-
-@dataclass(frozen=True)
-class DrupalVersion:
-    """A Drupal core or contrib version: "10.2.3", "7.98", "8.x-1.2", "2.0.3", "3.0.0-rc1"."""
-
-    core: str | None  # "8.x" in legacy contrib versions, else None
-    major: int
-    minor: int | None  # None for "x" (dev branches)
-    patch: int | None
-    extra: str | None  # "beta3", "rc1", "dev"
-    text: str
-
-    @classmethod
-    def parse(cls, text: str) -> DrupalVersion:
-        """Parse, or ValueError: Drupal has no other version shapes worth guessing at."""
-        match = _DRUPAL_VERSION.match(text.strip().lower())
-        if not match:
-            raise ValueError(f"not a Drupal version: {text!r}")
-        core, minor, patch = match.group("core"), match.group("minor"), match.group("patch")
-        if core and patch is not None:
-            raise ValueError(f"legacy contrib versions have two parts: {text!r}")
-        if minor is None and patch is None and not core:
-            raise ValueError(f"not a Drupal version: {text!r}")
-        if "x" in (minor or "", patch or "") and (match.group("extra") or "").lower() != "dev":
-            raise ValueError(f"a branch name, not a Drupal version: {text!r}")
-        return cls(
-            core=core,
-            major=int(match.group("major")),
-            minor=None if minor is None or not minor.isdigit() else int(minor),
-            patch=None if patch is None or not patch.isdigit() else int(patch),
-            extra=(match.group("extra") or "").lower() or None,
-            text=text.strip(),
-        )
-
-    @property
-    def semver(self) -> bool:
-        """True for three-part versions (core 8+ and semver contrib), "2.0.x-dev" included."""
-        return self.core is None and re.match(r"^\d+\.(\d+|x)\.(\d+|x)", self.text) is not None
-
-    def branch(self) -> str:
-        """The release branch: "8.x-1.x", "2.0.x", "10.2.x", or "7.x" for Drupal 7 core."""
-        if self.core:
-            return f"{self.core}-{self.major}.x"
-        if self.semver and self.minor is not None:
-            return f"{self.major}.{self.minor}.x"
-        return f"{self.major}.x"
-
-    def branch_prefix(self) -> str:
-        """The branch as Drupal's ``supported_branches`` writes it ("8.x-1.", "10.4.")."""
-        return self.branch()[:-1]
-
-    def to_composer(self) -> str:
-        """The version packages.drupal.org publishes: "8.x-2.0-beta3" -> "2.0-beta3"."""
-        parts = [str(self.major)]
-        for part in (self.minor, self.patch):
-            if part is None:
-                break
-            parts.append(str(part))
-        text = ".".join(parts)
-        if self.extra == "dev":
-            branch_dev = self.minor is None or (self.semver and self.patch is None)
-            return text + (".x-dev" if branch_dev else "-dev")
-        if self.extra:
-            return f"{text}-{self.extra.replace('unstable', 'alpha')}"
-        return text
-
-
-def drupal_branch(version: str) -> str:
-    """Shortcut for ``DrupalVersion.parse(version).branch()``."""
-    return DrupalVersion.parse(version).branch()
-
-
-def drupal_compare(left: str, right: str) -> int:
-    """Order Drupal versions (either style) the way packages.drupal.org's Composer does."""
-    return composer_compare(_drupal_as_composer(left), _drupal_as_composer(right))
-
-
-def _drupal_as_composer(version: str) -> str:
-    try:
-        return DrupalVersion.parse(version).to_composer()
-    except ValueError:
-        return version  # OSV ranges already use Composer versions ("2.5.0")
-
-
 # --- ecosystems -------------------------------------------------------------------------------
 
 
@@ -336,15 +238,12 @@ class Ecosystem(str):
     """Where a package lives; picks the comparison and branch rules (its ``scheme``).
 
     Open: a CMS package may declare its own with :meth:`declare`. Instances are
-    interned, so ``Ecosystem("drupal") is Ecosystem.DRUPAL``; an undeclared name is a
+    interned, so ``Ecosystem("packagist") is Ecosystem.PACKAGIST``; an undeclared name is a
     ValueError, as an unknown enum value was.
     """
 
     scheme: VersionScheme
     _known: ClassVar[dict[str, Ecosystem]] = {}
-    WORDPRESS: ClassVar[Ecosystem]
-    JOOMLA: ClassVar[Ecosystem]
-    DRUPAL: ClassVar[Ecosystem]
     PACKAGIST: ClassVar[Ecosystem]
 
     def __new__(cls, name: str) -> Ecosystem:
@@ -458,25 +357,6 @@ def _pad_release(version: str) -> str:
     return ".".join(parts + ["0"] * (3 - len(parts))) + match.group(2)
 
 
-def _drupal_branch_any(version: str) -> str:
-    try:
-        return drupal_branch(version)
-    except ValueError:
-        return composer_branch(version) + ".x"
-
-
-def _drupal_line(version: str) -> tuple[str | int | None, ...]:
-    parsed = DrupalVersion.parse(version)
-    return (parsed.core, parsed.major)
-
-
 PHP_SCHEME = VersionScheme(php_version_compare, php_branch, pads_release=True)
 COMPOSER_SCHEME = VersionScheme(composer_compare, composer_branch)
-DRUPAL_SCHEME = VersionScheme(
-    drupal_compare, _drupal_branch_any, line=_drupal_line, composer_form=_drupal_as_composer
-)
-
-Ecosystem.WORDPRESS = Ecosystem.declare("wordpress", PHP_SCHEME)
-Ecosystem.JOOMLA = Ecosystem.declare("joomla", PHP_SCHEME)
-Ecosystem.DRUPAL = Ecosystem.declare("drupal", DRUPAL_SCHEME)
 Ecosystem.PACKAGIST = Ecosystem.declare("packagist", COMPOSER_SCHEME)

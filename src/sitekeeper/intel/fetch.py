@@ -14,7 +14,6 @@ import ipaddress
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -37,13 +36,11 @@ class FeedSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    wordpress_api: str = "https://api.wordpress.org"
-    drupal_updates: str = "https://updates.drupal.org/release-history"
-    joomla_tuf_url: str = "https://update.joomla.org/cms/"
-    joomla_tuf_root: Path | None = Field(
-        default=None, description="Trusted root.json of Joomla's TUF repository (bootstrap)."
+    vendor: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The CMS packages' own settings (their feeds' URLs), by setting name; "
+        "each reads its part with config.extension_settings.",
     )
-    joomla_legacy_core_url: str = "https://update.joomla.org/core/list.xml"
     advisory_sources: list[str] = Field(
         default_factory=list, description="URLs, files or directories of advisories to import."
     )
@@ -76,11 +73,7 @@ class FeedSettings(BaseModel):
     def from_settings(cls, settings: Settings) -> FeedSettings:
         """The feed settings an operator set (``SITEKEEPER_*`` in config.py)."""
         return cls(
-            wordpress_api=settings.wordpress_api_url,
-            drupal_updates=settings.drupal_updates_url,
-            joomla_tuf_url=settings.joomla_tuf_url,
-            joomla_tuf_root=settings.joomla_tuf_root,
-            joomla_legacy_core_url=settings.joomla_update_url,
+            vendor=dict(settings.model_extra or {}),
             advisory_sources=settings.advisory_sources,
             advisory_tokens=settings.advisory_tokens,
             poll_interval=settings.feed_poll_interval,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
@@ -43,16 +42,10 @@ class HashSources(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    wordpress_api_url: str = "https://api.wordpress.org"
-    joomla_update_url: str = "https://update.joomla.org/core/list.xml"
-    joomla_tuf_url: str = "https://update.joomla.org/cms/"
-    joomla_tuf_root: Path | None = Field(
-        default=None, description="Trusted root.json of Joomla's TUF repository (5.1+ releases)."
+    vendor: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The CMS packages' own settings (release lists' URLs), by setting name.",
     )
-    joomla_tuf_state: Path | None = Field(
-        default=None, description="TUF metadata kept between runs (default: next to the cache)."
-    )
-    drupal_updates_url: str = "https://updates.drupal.org/release-history"
     timeout: float = Field(default=120.0, gt=0, description="Deadline (s) per download.")
     max_feed_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     max_archive_bytes: int = Field(default=128 * 1024 * 1024, ge=1024)
@@ -67,17 +60,10 @@ class HashSources(BaseModel):
 
     @classmethod
     def from_settings(cls, settings: object) -> HashSources:
-        """The URLs from the process settings, for those fields ``config.Settings`` has."""
-        names = (
-            "wordpress_api_url",
-            "joomla_update_url",
-            "drupal_updates_url",
-            "joomla_tuf_url",
-            "joomla_tuf_root",
-        )
-        values = {n: getattr(settings, n) for n in names if getattr(settings, n, None)}
+        """The CMS packages' settings and the egress policy from the process settings."""
+        vendor = dict(getattr(settings, "model_extra", None) or {})
         allow = getattr(settings, "egress_allow", None)
-        return cls(**values, egress_allow=None if allow is None else list(allow))
+        return cls(vendor=vendor, egress_allow=None if allow is None else list(allow))
 
     @property
     def egress(self) -> EgressPolicy:

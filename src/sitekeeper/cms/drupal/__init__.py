@@ -7,27 +7,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sitekeeper.cms.drupal import hashes, settings, signals
-from sitekeeper.cms.drupal.inventory import VERSION_FILES, inventory
+from sitekeeper.cms.drupal import inventory as ssh_inventory
+from sitekeeper.cms.drupal.inventory import VERSION_FILES
 from sitekeeper.cms.drupal.settings import db_credentials
+from sitekeeper.cms.drupal.versions import DRUPAL
 from sitekeeper.cms.registry import CMSES
 from sitekeeper.domain.untrusted import clean
-from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import RemoteError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
-    from sitekeeper.cms.collector import InventoryLimits
     from sitekeeper.cms.db_credentials import DbCredentials
     from sitekeeper.cms.protocol import Wanted
-    from sitekeeper.cms.site_database import DrillTarget
-    from sitekeeper.domain.fingerprint import Fingerprint
-    from sitekeeper.domain.inventory import Inventory
     from sitekeeper.intel.fetch import Fetcher
     from sitekeeper.intel.hashes import Learner
     from sitekeeper.intel.polling import PollResult
-    from sitekeeper.remote.ssh import SshConnection
 
 
 class Drupal:
@@ -36,24 +32,15 @@ class Drupal:
     kind = "drupal"
     markers = VERSION_FILES  # what ``inventory`` reads first (cms.detect)
     config_files = ("sites/default/settings.php",)
-    ecosystem = Ecosystem.DRUPAL
+    ecosystem = DRUPAL
     core_source = "drupal.org"
     detect_path = signals.DETECT_PATH
     learns_unranged = False
 
-    def read_signals(
-        self, url: str, status: int, headers: Mapping[str, str], text: str
-    ) -> list[Fingerprint]:
-        """See :func:`signals.read`."""
-        return signals.read(url, status, headers, text)
-
-    def version_paths(self, clues: list[Fingerprint]) -> tuple[str, ...]:
-        """See :func:`signals.version_paths`."""
-        return signals.version_paths(clues)
-
-    def hash_files(self, clues: list[Fingerprint]) -> tuple[str, ...]:
-        """See :func:`signals.hash_files`."""
-        return signals.hash_files(clues)
+    # what the outside fingerprint asks (CmsSignals): the signals module's functions
+    read_signals = staticmethod(signals.read)
+    version_paths = staticmethod(signals.version_paths)
+    hash_files = staticmethod(signals.hash_files)
 
     def polls(self, source: str | None) -> bool:
         """Only drupal.org projects."""
@@ -78,11 +65,7 @@ class Drupal:
         """Each release's tarball, checked against its published MD5."""
         return await hashes.learn_drupal(learner, paths, within=within)
 
-    async def inventory(
-        self, conn: SshConnection, docroot: str, limits: InventoryLimits | None = None
-    ) -> Inventory:
-        """See :func:`inventory`."""
-        return await inventory(conn, docroot, limits)
+    inventory = staticmethod(ssh_inventory.inventory)
 
     # the database side, for backups and restore drills (cms.site_database)
 
@@ -97,9 +80,7 @@ class Drupal:
             )
         return creds
 
-    def point_at(self, config: bytes, target: DrillTarget) -> bytes:
-        """See :func:`point_at`."""
-        return settings.point_at(config, target)
+    point_at = staticmethod(settings.point_at)
 
     def title_sql(self, prefix: str) -> str:
         """The ``system.site`` configuration object (the site's name)."""

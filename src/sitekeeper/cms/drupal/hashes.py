@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 
 from sitekeeper.cms.drupal.releases import DrupalRelease, parse_release_history
+from sitekeeper.cms.drupal.sources import release_history_base
 from sitekeeper.errors import FeedError, InvalidFeed
 from sitekeeper.intel.hashes import Learner, every, raise_all
 from sitekeeper.intel.hashes import keep as kept_files
@@ -25,7 +26,7 @@ async def drupal_releases(
 
 
 async def _drupal_releases(learner: Learner, branches: Sequence[str]) -> dict[str, DrupalRelease]:
-    base = learner.sources.drupal_updates_url.rstrip("/")
+    base = release_history_base(learner.sources.vendor)
     found: dict[str, DrupalRelease] = {}
     failures: list[FeedError] = []
     for branch in branches:

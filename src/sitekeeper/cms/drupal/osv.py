@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sitekeeper.cms.drupal.versions import DRUPAL
 from sitekeeper.domain.advisory import PackageType
 from sitekeeper.domain.ranges import VersionRange, constraint_to_ranges, parse_constraint
-from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.intel.osv import OSV_NAMES, OsvPackage
 
 CORE_PACKAGES = frozenset({"drupal/core", "drupal/drupal"})
@@ -30,8 +30,8 @@ class DrupalOsvNames:
         if not (name.startswith("drupal/") or "packages.drupal.org" in osv_ecosystem):
             return None
         if name in CORE_PACKAGES:
-            return OsvPackage(Ecosystem.DRUPAL, "drupal", PackageType.CORE)
-        return OsvPackage(Ecosystem.DRUPAL, name.removeprefix("drupal/"), PackageType.MODULE)
+            return OsvPackage(DRUPAL, "drupal", PackageType.CORE)
+        return OsvPackage(DRUPAL, name.removeprefix("drupal/"), PackageType.MODULE)
 
     def extra_ranges(
         self, package: OsvPackage, database_specific: Mapping[str, Any], ranges: list[VersionRange]
@@ -57,11 +57,9 @@ def older_cores(
         extra = constraint_to_ranges(parse_constraint(text))
     except ValueError:
         return []  # a vendor-specific, optional field: the standard ranges still apply
-    floor = min((r.introduced for r in ranges if r.introduced), key=Ecosystem.DRUPAL.sort_key())
+    floor = min((r.introduced for r in ranges if r.introduced), key=DRUPAL.sort_key())
     return [
-        r
-        for r in extra
-        if (top := r.fixed or r.last_affected) and Ecosystem.DRUPAL.compare(top, floor) <= 0
+        r for r in extra if (top := r.fixed or r.last_affected) and DRUPAL.compare(top, floor) <= 0
     ]
 
 

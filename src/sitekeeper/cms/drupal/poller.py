@@ -12,14 +12,14 @@ from collections.abc import Iterable
 from urllib.parse import quote
 
 from sitekeeper.cms.drupal.releases import ReleaseHistory, parse_release_history
+from sitekeeper.cms.drupal.sources import release_history_base
+from sitekeeper.cms.drupal.versions import DRUPAL, DrupalVersion
 from sitekeeper.domain.catalogue import PackageInfo, ReleaseInfo
-from sitekeeper.domain.versions import DrupalVersion, Ecosystem
 from sitekeeper.errors import FeedError
 from sitekeeper.intel.fetch import Fetcher
 from sitekeeper.intel.polling import PollResult
 
 SOURCE = "drupal.org"
-DRUPAL = Ecosystem.DRUPAL
 
 
 async def poll(fetcher: Fetcher, packages: Iterable[tuple[str, str]]) -> PollResult:
@@ -44,7 +44,7 @@ async def poll(fetcher: Fetcher, packages: Iterable[tuple[str, str]]) -> PollRes
 
 async def poll_project(fetcher: Fetcher, type_: str, project: str) -> PackageInfo | None:
     """One project's history (``/current``; core also ``/7.x``); None when unchanged."""
-    base = fetcher.settings.drupal_updates.rstrip("/")
+    base = release_history_base(fetcher.settings.vendor)
     name = quote(project, safe="")
     urls = [f"{base}/{name}/current"] + ([f"{base}/{name}/7.x"] if type_ == "core" else [])
     responses = [await fetcher.get(url, ok_statuses=(200, 404)) for url in urls]

@@ -13,8 +13,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sitekeeper.cms.drupal.versions import DrupalVersion
 from sitekeeper.domain.catalogue import VendorRelease
-from sitekeeper.domain.versions import DrupalVersion
 from sitekeeper.errors import InvalidFeed
 from sitekeeper.intel.payload import DEFAULT_MAX_BYTES, expect_root, parse_xml, text_of
 

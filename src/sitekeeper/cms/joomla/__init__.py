@@ -7,27 +7,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sitekeeper.cms.joomla import configuration, hashes, signals
+from sitekeeper.cms.joomla import inventory as ssh_inventory
 from sitekeeper.cms.joomla.configuration import db_credentials
-from sitekeeper.cms.joomla.inventory import VERSION_FILES, inventory
+from sitekeeper.cms.joomla.ecosystem import JOOMLA
+from sitekeeper.cms.joomla.inventory import VERSION_FILES
 from sitekeeper.cms.registry import CMSES
 from sitekeeper.domain.untrusted import clean
-from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import RemoteError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
-    from sitekeeper.cms.collector import InventoryLimits
     from sitekeeper.cms.db_credentials import DbCredentials
     from sitekeeper.cms.protocol import Wanted
-    from sitekeeper.cms.site_database import DrillTarget
-    from sitekeeper.domain.fingerprint import Fingerprint
-    from sitekeeper.domain.inventory import Inventory
     from sitekeeper.intel.fetch import Fetcher
     from sitekeeper.intel.hashes import Learner
     from sitekeeper.intel.polling import PollResult
-    from sitekeeper.remote.ssh import SshConnection
 
 
 class Joomla:
@@ -36,24 +32,15 @@ class Joomla:
     kind = "joomla"
     markers = VERSION_FILES  # what ``inventory`` reads first (cms.detect)
     config_files = ("configuration.php",)
-    ecosystem = Ecosystem.JOOMLA
+    ecosystem = JOOMLA
     core_source = "joomla.org"
     detect_path = signals.DETECT_PATH
     learns_unranged = False
 
-    def read_signals(
-        self, url: str, status: int, headers: Mapping[str, str], text: str
-    ) -> list[Fingerprint]:
-        """See :func:`signals.read`."""
-        return signals.read(url, status, headers, text)
-
-    def version_paths(self, clues: list[Fingerprint]) -> tuple[str, ...]:
-        """See :func:`signals.version_paths`."""
-        return signals.version_paths(clues)
-
-    def hash_files(self, clues: list[Fingerprint]) -> tuple[str, ...]:
-        """See :func:`signals.hash_files`."""
-        return signals.hash_files(clues)
+    # what the outside fingerprint asks (CmsSignals): the signals module's functions
+    read_signals = staticmethod(signals.read)
+    version_paths = staticmethod(signals.version_paths)
+    hash_files = staticmethod(signals.hash_files)
 
     def polls(self, source: str | None) -> bool:
         """joomla.org, or the update server an extension's manifest declares."""
@@ -81,11 +68,7 @@ class Joomla:
         """Each release's full package, streamed."""
         return await hashes.learn_joomla(learner, paths, within=within)
 
-    async def inventory(
-        self, conn: SshConnection, docroot: str, limits: InventoryLimits | None = None
-    ) -> Inventory:
-        """See :func:`inventory`."""
-        return await inventory(conn, docroot, limits)
+    inventory = staticmethod(ssh_inventory.inventory)
 
     # the database side, for backups and restore drills (cms.site_database)
 
@@ -100,9 +83,7 @@ class Joomla:
             )
         return creds
 
-    def point_at(self, config: bytes, target: DrillTarget) -> bytes:
-        """See :func:`point_at`."""
-        return configuration.point_at(config, target)
+    point_at = staticmethod(configuration.point_at)
 
     def title_sql(self, prefix: str) -> str:
         """The parameters of the site's home menu item (its ``page_title``)."""
@@ -112,9 +93,7 @@ class Joomla:
             "AND published = 1 ORDER BY language = '*' DESC, id LIMIT 1"
         )
 
-    def title(self, output: str, config: bytes) -> str:
-        """See :func:`home_title`."""
-        return configuration.home_title(output, config)
+    title = staticmethod(configuration.home_title)
 
 
 CMSES.add("joomla", Joomla())

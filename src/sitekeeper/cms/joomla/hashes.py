@@ -9,10 +9,10 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from sitekeeper.cms.joomla.sources import JoomlaSources, joomla_sources
 from sitekeeper.cms.joomla.tuf import TufRelease, parse_tuf_targets
 from sitekeeper.cms.joomla.updates import JoomlaUpdate, parse_collection, parse_update_server
 from sitekeeper.errors import FeedError, InvalidFeed
-from sitekeeper.intel.fetch import FeedSettings
 from sitekeeper.intel.hashes import Learner, every, raise_all
 from sitekeeper.intel.hashes import keep as kept_files
 from sitekeeper.intel.payload import parse_xml
@@ -35,15 +35,16 @@ async def _joomla_releases(
     updates: dict[str, JoomlaUpdate] = {}
     tuf: dict[str, TufRelease] = {}
     failures: list[FeedError] = []
+    sources = joomla_sources(learner.sources.vendor)
     try:
-        for update in await _joomla_updates(learner, learner.sources.joomla_update_url):
+        for update in await _joomla_updates(learner, sources.joomla_update_url):
             if update.element == "joomla" and any(not d.source for d in update.downloads):
                 updates.setdefault(update.version, update)
     except FeedError as exc:
         failures.append(exc)
-    if learner.sources.joomla_tuf_root is not None:
+    if sources.joomla_tuf_root is not None:
         try:
-            for release in await _joomla_tuf_releases(learner):
+            for release in await _joomla_tuf_releases(learner, sources):
                 tuf.setdefault(release.info.version, release)
         except FeedError as exc:
             failures.append(exc)
@@ -84,22 +85,18 @@ async def learn_joomla(learner: Learner, paths: Paths = None, within: Within = N
     )
 
 
-async def _joomla_tuf_releases(learner: Learner) -> list[TufRelease]:
+async def _joomla_tuf_releases(learner: Learner, sources: JoomlaSources) -> list[TufRelease]:
     """Core releases of the TUF targets, verified by python-tuf exactly as the poller does."""
     from sitekeeper.cms.joomla.poller import tuf_targets  # noqa: PLC0415 - pulls in tuf
 
-    settings = FeedSettings(
-        joomla_tuf_url=learner.sources.joomla_tuf_url,
-        joomla_tuf_root=learner.sources.joomla_tuf_root,
-    )
-    state = learner.sources.joomla_tuf_state
+    state = sources.joomla_tuf_state
     if state is None and learner.knowledge.root is not None:
         state = learner.knowledge.root.parent / "joomla-tuf-hashes"
     if state is not None:
-        targets = await asyncio.to_thread(tuf_targets, settings, state)
+        targets = await asyncio.to_thread(tuf_targets, sources, state)
     else:
         with tempfile.TemporaryDirectory(prefix="sitekeeper-tuf-") as tmp:
-            targets = await asyncio.to_thread(tuf_targets, settings, Path(tmp))
+            targets = await asyncio.to_thread(tuf_targets, sources, Path(tmp))
     releases = parse_tuf_targets(targets, max_bytes=learner.sources.max_feed_bytes)
     return [r for r in releases if r.info.element == "joomla"]
 

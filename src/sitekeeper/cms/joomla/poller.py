@@ -12,20 +12,20 @@ import asyncio
 from collections.abc import Iterable
 from pathlib import Path
 
+from sitekeeper.cms.joomla.ecosystem import JOOMLA
+from sitekeeper.cms.joomla.sources import JoomlaSources, joomla_sources
 from sitekeeper.cms.joomla.tuf import parse_tuf_targets
 from sitekeeper.cms.joomla.updates import JoomlaUpdate, parse_collection, parse_update_server
 from sitekeeper.domain.catalogue import PackageInfo, ReleaseInfo
-from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import FeedError, InvalidFeed
-from sitekeeper.intel.fetch import FeedSettings, Fetcher
+from sitekeeper.intel.fetch import Fetcher
 from sitekeeper.intel.polling import PollResult
 
 SOURCE = "joomla.org"
-JOOMLA = Ecosystem.JOOMLA
 MAX_DETAIL_URLS = 20  # the legacy core list names a handful of detail files
 
 
-def tuf_targets(settings: FeedSettings, state_dir: Path) -> bytes:
+def tuf_targets(sources: JoomlaSources, state_dir: Path) -> bytes:
     """Refresh the TUF metadata (blocking: run in a thread) and return the trusted targets.
 
     InvalidFeed when verification fails (bad signature, expired, rollback...),
@@ -34,14 +34,14 @@ def tuf_targets(settings: FeedSettings, state_dir: Path) -> bytes:
     from tuf.api import exceptions  # noqa: PLC0415 - only Joomla 5.1+ polling needs tuf
     from tuf.ngclient.updater import Updater  # noqa: PLC0415
 
-    if settings.joomla_tuf_root is None:
+    if sources.joomla_tuf_root is None:
         raise FeedError("Joomla TUF: no trusted root configured (joomla_tuf_root)", permanent=True)
     try:
-        root = settings.joomla_tuf_root.read_bytes()
+        root = sources.joomla_tuf_root.read_bytes()
         state_dir.mkdir(parents=True, exist_ok=True)
         updater = Updater(
             metadata_dir=str(state_dir),
-            metadata_base_url=settings.joomla_tuf_url,
+            metadata_base_url=sources.joomla_tuf_url,
             bootstrap=root,
         )
         updater.refresh()
@@ -89,14 +89,14 @@ async def poll(
 
 async def poll_core(fetcher: Fetcher, state_dir: Path) -> PackageInfo:
     """Core releases: TUF when a root is configured, plus the legacy list for 3.x/4.x."""
-    settings = fetcher.settings
+    sources = joomla_sources(fetcher.settings.vendor)
     versions: dict[str, str] = {}  # version -> channel
-    if settings.joomla_tuf_root is not None:
-        targets = await asyncio.to_thread(tuf_targets, settings, state_dir)
+    if sources.joomla_tuf_root is not None:
+        targets = await asyncio.to_thread(tuf_targets, sources, state_dir)
         for release in parse_tuf_targets(targets):
             if release.info.stability.lower() == "stable" and release.info.element == "joomla":
                 versions[release.info.version] = release.info.channel
-    for update in await _legacy_core(fetcher):
+    for update in await _legacy_core(fetcher, sources.joomla_update_url):
         if update.element == "joomla":
             versions.setdefault(update.version, update.section or "legacy")
     if not versions:
@@ -118,8 +118,7 @@ async def poll_core(fetcher: Fetcher, state_dir: Path) -> PackageInfo:
     )
 
 
-async def _legacy_core(fetcher: Fetcher) -> list[JoomlaUpdate]:
-    url = fetcher.settings.joomla_legacy_core_url
+async def _legacy_core(fetcher: Fetcher, url: str) -> list[JoomlaUpdate]:
     listing = await fetcher.get(url, conditional=False)
     assert listing.body is not None
     try:

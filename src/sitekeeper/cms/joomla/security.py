@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 
+from sitekeeper.cms.joomla.ecosystem import JOOMLA
 from sitekeeper.domain.advisory import Advisory, AffectedPackage, PackageType
 from sitekeeper.domain.ranges import AffectedRanges, VersionRange
-from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import InvalidFeed
 from sitekeeper.intel.advisory_formats import ADVISORY_FORMATS
 from sitekeeper.intel.payload import DEFAULT_MAX_BYTES, expect_root, parse_xml, text_of
@@ -57,7 +57,7 @@ class SecurityAnnouncement:
     def to_advisory(self) -> Advisory:
         """Normalise: Joomla core, ``last_affected`` ranges as announced, fixes as patched."""
         ranges = AffectedRanges(
-            Ecosystem.JOOMLA,
+            JOOMLA,
             tuple(VersionRange(introduced=low, last_affected=high) for low, high in self.ranges),
         )
         slug, kind = ("joomla", PackageType.CORE) if self.is_core else ("", PackageType.COMPONENT)
@@ -70,7 +70,7 @@ class SecurityAnnouncement:
             cvss_vector=None,
             published=self.published,
             modified=None,
-            affected=(AffectedPackage(Ecosystem.JOOMLA, slug, kind, ranges, self.fixed_versions),),
+            affected=(AffectedPackage(JOOMLA, slug, kind, ranges, self.fixed_versions),),
             references=(self.link,),
             source="joomla-security-centre",
         )

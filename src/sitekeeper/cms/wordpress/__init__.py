@@ -11,24 +11,19 @@ from sitekeeper.cms.php_config import parse_php_config
 from sitekeeper.cms.registry import CMSES
 from sitekeeper.cms.wordpress import config as wp_config
 from sitekeeper.cms.wordpress import hashes, signals
+from sitekeeper.cms.wordpress import inventory as ssh_inventory
 from sitekeeper.cms.wordpress.config import credentials_from_config
-from sitekeeper.cms.wordpress.inventory import inventory
-from sitekeeper.domain.versions import Ecosystem
+from sitekeeper.cms.wordpress.ecosystem import WORDPRESS
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
-    from sitekeeper.cms.collector import InventoryLimits
     from sitekeeper.cms.db_credentials import DbCredentials
     from sitekeeper.cms.protocol import Wanted
-    from sitekeeper.cms.site_database import DrillTarget
-    from sitekeeper.domain.fingerprint import Fingerprint
-    from sitekeeper.domain.inventory import Inventory
     from sitekeeper.intel.fetch import Fetcher
     from sitekeeper.intel.hashes import Learner
     from sitekeeper.intel.polling import PollResult
-    from sitekeeper.remote.ssh import SshConnection
 
 
 class WordPress:
@@ -37,24 +32,15 @@ class WordPress:
     kind = "wordpress"
     markers = ("wp-includes/version.php",)  # what ``inventory`` reads first (cms.detect)
     config_files = ("wp-config.php", "../wp-config.php")  # WordPress looks one level up too
-    ecosystem = Ecosystem.WORDPRESS
+    ecosystem = WORDPRESS
     core_source = "wordpress.org"
     detect_path = signals.DETECT_PATH
     learns_unranged = True
 
-    def read_signals(
-        self, url: str, status: int, headers: Mapping[str, str], text: str
-    ) -> list[Fingerprint]:
-        """See :func:`signals.read`."""
-        return signals.read(url, status, headers, text)
-
-    def version_paths(self, clues: list[Fingerprint]) -> tuple[str, ...]:
-        """See :func:`signals.version_paths`."""
-        return signals.version_paths(clues)
-
-    def hash_files(self, clues: list[Fingerprint]) -> tuple[str, ...]:
-        """See :func:`signals.hash_files`."""
-        return signals.hash_files(clues)
+    # what the outside fingerprint asks (CmsSignals): the signals module's functions
+    read_signals = staticmethod(signals.read)
+    version_paths = staticmethod(signals.version_paths)
+    hash_files = staticmethod(signals.hash_files)
 
     def polls(self, source: str | None) -> bool:
         """Only the wordpress.org directory (a premium plugin is never looked up there)."""
@@ -79,11 +65,7 @@ class WordPress:
         """The API publishes every file's MD5 per release."""
         return await hashes.learn_wordpress(learner, paths, within=within)
 
-    async def inventory(
-        self, conn: SshConnection, docroot: str, limits: InventoryLimits | None = None
-    ) -> Inventory:
-        """See :func:`inventory`."""
-        return await inventory(conn, docroot, limits)
+    inventory = staticmethod(ssh_inventory.inventory)
 
     # the database side, for backups and restore drills (cms.site_database)
 
@@ -91,9 +73,7 @@ class WordPress:
         """Credentials from ``wp-config.php``'s literal ``DB_*`` defines."""
         return credentials_from_config(parse_php_config(config))
 
-    def point_at(self, config: bytes, target: DrillTarget) -> bytes:
-        """See :func:`point_at`."""
-        return wp_config.point_at(config, target)
+    point_at = staticmethod(wp_config.point_at)
 
     def title_sql(self, prefix: str) -> str:
         """The ``blogname`` option, which the home page's title carries."""

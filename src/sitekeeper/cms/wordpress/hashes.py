@@ -7,7 +7,8 @@ import logging
 from collections.abc import Iterable
 
 from sitekeeper.cms.wordpress.api import parse_core_checksums, parse_stable_check
-from sitekeeper.domain.versions import Ecosystem
+from sitekeeper.cms.wordpress.ecosystem import WORDPRESS
+from sitekeeper.cms.wordpress.sources import api_base
 from sitekeeper.intel.hashes import Learner, every
 from sitekeeper.intel.hashes import keep as kept_files
 from sitekeeper.intel.release_files import Paths, Within
@@ -21,9 +22,9 @@ async def wordpress_releases(learner: Learner, oldest: str = "3.7") -> list[str]
 
 
 async def _wordpress_releases(learner: Learner, oldest: str) -> list[str]:
-    base = learner.sources.wordpress_api_url.rstrip("/")
+    base = api_base(learner.sources.vendor)
     body = await learner.get(f"{base}/core/stable-check/1.0/", learner.sources.max_feed_bytes)
-    eco = Ecosystem.WORDPRESS
+    eco = WORDPRESS
     listed = [v for v in parse_stable_check(body) if eco.compare(v, oldest) >= 0]
     learner.knowledge.set_releases("wordpress", listed)
     return listed
@@ -37,7 +38,7 @@ async def learn_wordpress(
 ) -> list[str]:
     """Learn from ``/core/checksums/1.0/`` the given versions, or those of stable-check
     that ``within`` accepts (all by default)."""
-    base = learner.sources.wordpress_api_url.rstrip("/")
+    base = api_base(learner.sources.vendor)
     if versions is None:
         versions = [v for v in await wordpress_releases(learner) if within is None or within(v)]
     todo = [v for v in versions if not learner.knowledge.knows("wordpress", v)]

@@ -17,14 +17,14 @@ from sitekeeper.cms.wordpress.api import (
     parse_stable_check,
     parse_version_check,
 )
+from sitekeeper.cms.wordpress.ecosystem import WORDPRESS
+from sitekeeper.cms.wordpress.sources import api_base
 from sitekeeper.domain.catalogue import PackageInfo, ReleaseInfo
-from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import FeedError
 from sitekeeper.intel.fetch import Fetcher
 from sitekeeper.intel.polling import PollResult
 
 SOURCE = "wordpress.org"
-WP = Ecosystem.WORDPRESS
 
 
 async def poll(fetcher: Fetcher, packages: Iterable[tuple[str, str]]) -> PollResult:
@@ -46,11 +46,11 @@ async def poll(fetcher: Fetcher, packages: Iterable[tuple[str, str]]) -> PollRes
 async def _guard(result: PollResult, item: tuple[str, str], work: object) -> None:
     """Run one feed's poll; a failure becomes an error line for that feed only."""
     assert asyncio.iscoroutine(work)
-    result.asked(WP, [item])
+    result.asked(WORDPRESS, [item])
     try:
         info = await work
     except FeedError as exc:
-        result.fail(WP, [item], str(exc))
+        result.fail(WORDPRESS, [item], str(exc))
         return
     if info is not None:
         result.packages.append(info)
@@ -62,7 +62,7 @@ async def poll_core(fetcher: Fetcher) -> PackageInfo | None:
     Either feed unchanged (304) and the other changed still rebuilds the entry,
     so both are read unconditionally when one changed.
     """
-    base = fetcher.settings.wordpress_api.rstrip("/")
+    base = api_base(fetcher.settings.vendor)
     check_url, stable_url = f"{base}/core/version-check/1.7/", f"{base}/core/stable-check/1.0/"
     check = await fetcher.get(check_url)
     stable = await fetcher.get(stable_url)
@@ -81,15 +81,15 @@ async def poll_core(fetcher: Fetcher) -> PackageInfo | None:
         fetcher.failed(check_url, str(exc))
         fetcher.failed(stable_url, str(exc))
         raise
-    key = WP.sort_key()
+    key = WORDPRESS.sort_key()
     releases = sorted(statuses, key=key)
     stable_offers = [o.version for o in offers if o.response != "development"]
     latest = max(stable_offers or releases, key=key)
     branch_latest: dict[str, str] = {}
     for version in releases:
-        branch_latest[WP.branch(version)] = version  # sorted, so the last one wins
+        branch_latest[WORDPRESS.branch(version)] = version  # sorted, so the last one wins
     return PackageInfo(
-        ecosystem=WP,
+        ecosystem=WORDPRESS,
         type="core",
         package="wordpress",
         name="WordPress",
@@ -104,7 +104,7 @@ async def poll_core(fetcher: Fetcher) -> PackageInfo | None:
 
 async def poll_package(fetcher: Fetcher, type_: str, slug: str) -> PackageInfo | None:
     """One plugin or theme from the directory; ``not-found`` if wordpress.org has no such slug."""
-    base = fetcher.settings.wordpress_api.rstrip("/")
+    base = api_base(fetcher.settings.vendor)
     name = quote(slug, safe="")
     if type_ == "plugin":
         url = f"{base}/plugins/info/1.2/?action=plugin_information&slug={name}"
@@ -119,10 +119,10 @@ async def poll_package(fetcher: Fetcher, type_: str, slug: str) -> PackageInfo |
         fetcher.failed(url, str(exc))
         raise
     if info is None:
-        return PackageInfo(WP, type_, slug, latest=None, source=SOURCE, status="not-found")
+        return PackageInfo(WORDPRESS, type_, slug, latest=None, source=SOURCE, status="not-found")
     versions = [v for v in info.versions if v != "trunk" and _readable(v)]
     return PackageInfo(
-        ecosystem=WP,
+        ecosystem=WORDPRESS,
         type=type_,
         package=slug,
         name=info.name[:300],
@@ -134,7 +134,7 @@ async def poll_package(fetcher: Fetcher, type_: str, slug: str) -> PackageInfo |
 
 def _readable(version: str) -> bool:
     try:
-        WP.compare(version, version)
+        WORDPRESS.compare(version, version)
     except ValueError:
         return False
     return True

@@ -12,9 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from sitekeeper.cms.wordpress.ecosystem import WORDPRESS
 from sitekeeper.domain.advisory import Advisory, AffectedPackage, PackageType, severity_from_score
 from sitekeeper.domain.ranges import AffectedRanges, VersionRange
-from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import InvalidFeed
 from sitekeeper.intel.advisory_formats import ADVISORY_FORMATS
 from sitekeeper.intel.payload import DEFAULT_MAX_BYTES, load_json, validate
@@ -85,10 +85,10 @@ def _advisory(record: _Record) -> Advisory:
         ranges = tuple(_range(span) for span in software.affected_versions.values())
         packages.append(
             AffectedPackage(
-                ecosystem=Ecosystem.WORDPRESS,
+                ecosystem=WORDPRESS,
                 slug="wordpress" if software.type == "core" else software.slug,
                 type=_TYPES[software.type],
-                ranges=AffectedRanges(Ecosystem.WORDPRESS, ranges),
+                ranges=AffectedRanges(WORDPRESS, ranges),
                 patched_versions=tuple(software.patched_versions),
             )
         )

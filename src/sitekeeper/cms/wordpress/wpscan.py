@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sitekeeper.cms.wordpress.ecosystem import WORDPRESS
 from sitekeeper.domain.advisory import Advisory, AffectedPackage, PackageType, severity_from_score
 from sitekeeper.domain.ranges import AffectedRanges, VersionRange
-from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.errors import InvalidFeed
 from sitekeeper.intel.payload import DEFAULT_MAX_BYTES, load_json, validate
 
@@ -96,10 +96,10 @@ def parse_wpscan_package(
                 modified=vuln.updated_at,
                 affected=(
                     AffectedPackage(
-                        Ecosystem.WORDPRESS,
+                        WORDPRESS,
                         slug,
                         kind,
-                        AffectedRanges(Ecosystem.WORDPRESS, ranges),
+                        AffectedRanges(WORDPRESS, ranges),
                         tuple(p.fixed_in for p in vuln.affected_versions if p.fixed_in),
                     ),
                 ),
