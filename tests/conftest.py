@@ -27,7 +27,7 @@ PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 # The session fixtures that start the real sites (tests/realsites.py, tests/hostile.py):
 # a test that needs one of them, directly or through another fixture, touches shared sites.
-REAL_SITE_FIXTURES = frozenset({"real_wp_sites", "real_cms_sites", "wp3_site"})
+REAL_SITE_FIXTURES = frozenset({"real_wp_sites", "real_cms_sites", "wp3_site", "update_sites_up"})
 REAL_SITES_GROUP = "realsites"
 # Modules whose tests share state outside their process, each module its own group:
 # test_third_party_plugin pip-installs a plugin into the venv, and its other test

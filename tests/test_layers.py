@@ -39,6 +39,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "sitekeeper"
 #   database credentials, the SSH inventory collector); above the generic code it uses.
 # - one unit per CMS package: everything about that CMS, reached only through the registry.
 # - backup: files, dumps (a site's CMS gives the credentials), restic, drills.
+# - updates: packages, safety snapshots, health checks, rollback and the update run.
 # - engine: the loops and jobs that drive all of the above.
 # - web: its base, then the API and the pages (siblings that share only web's base),
 #   then the app that mounts both; cli and the simulator on top, then ``__main__``.
@@ -55,6 +56,7 @@ LAYERS: list[set[str]] = [
     {"cms"},
     {"cms.*"},
     {"backup"},
+    {"updates"},
     {"engine"},
     {"web"},
     {"web.api", "web.ui"},

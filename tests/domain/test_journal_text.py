@@ -16,10 +16,12 @@ from sitekeeper.domain.intel_events import IntelEventKind
 from sitekeeper.domain.inventory import Extension, Inventory, diff
 from sitekeeper.domain.journal_text import DETAIL_MAX, SPECS, EventText, describe
 from sitekeeper.domain.ssh_events import SshEventKind
+from sitekeeper.domain.update_events import UpdateEventKind
 from sitekeeper.store.backups import RunFigures
 
 SNAPSHOT = "59510d91a04a7c2e" * 4
-KINDS = [*EventKind, *IntelEventKind, *BackupEventKind, *SshEventKind]
+_AKISMET = {"type": "plugin", "package": "akismet", "installed": "5.0.2", "target": "5.5"}
+KINDS = [*EventKind, *IntelEventKind, *BackupEventKind, *SshEventKind, *UpdateEventKind]
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
@@ -29,7 +31,14 @@ def _wp(version: str, *extensions: tuple[str, str | None, bool]) -> Inventory:
         version=version,
         collected_at=T0,
         extensions=[
-            Extension(type="plugin", slug=slug, name=slug.title(), version=v, active=active)
+            Extension(
+                type="plugin",
+                slug=slug,
+                name=slug.title(),
+                version=v,
+                active=active,
+                update_source="wordpress.org",
+            )
             for slug, v, active in extensions
         ],
     )
@@ -214,6 +223,50 @@ EXAMPLES: dict[str, tuple[dict[str, Any], str, str, str]] = {
         "1 snapshot · restic host sitekeeper-site-7 · in /data/repo",
         "info",
     ),
+    UpdateEventKind.APPLIED: (
+        {
+            "run": 4,
+            "trigger": "manual",
+            "items": [_AKISMET],
+            "snapshot": SNAPSHOT,
+            "steps": [{"name": "health", "ok": True, "detail": "home 200", "seconds": 0.4}],
+            "duration": 42.0,
+        },
+        "Updated",
+        "plugin akismet 5.0.2 → 5.5 · snapshot 59510d91 · 42 s",
+        "good",
+    ),
+    UpdateEventKind.ROLLED_BACK: (
+        {
+            "items": [_AKISMET],
+            "snapshot": SNAPSHOT,
+            "steps": [
+                {"name": "apply", "ok": True, "detail": "", "seconds": 3.0},
+                {"name": "health", "ok": False, "detail": "home answered 500", "seconds": 0.4},
+            ],
+        },
+        "Update rolled back",
+        "plugin akismet 5.0.2 → 5.5 · health: home answered 500 · snapshot 59510d91",
+        "bad",
+    ),
+    UpdateEventKind.REFUSED: (
+        {"items": [_AKISMET], "steps": [{"name": "package", "ok": False, "detail": "bad md5"}]},
+        "Update refused",
+        "plugin akismet 5.0.2 → 5.5 · package: bad md5",
+        "bad",
+    ),
+    UpdateEventKind.FAILED: (
+        {"items": [_AKISMET], "error": "rollback: restic unreachable", "snapshot": SNAPSHOT},
+        "Update failed, site not restored",
+        "plugin akismet 5.0.2 → 5.5 · rollback: restic unreachable · snapshot 59510d91",
+        "bad",
+    ),
+    UpdateEventKind.INTERRUPTED: (
+        {"items": "not a list", "error": "sitekeeper stopped during the update"},
+        "Update interrupted",
+        "sitekeeper stopped during the update",
+        "bad",
+    ),
     SshEventKind.KEY_IMPORTED: (
         {"key_id": 3, "name": "deploy", "fingerprint": "SHA256:abc"},
         "SSH key kept",
@@ -242,7 +295,7 @@ EXAMPLES: dict[str, tuple[dict[str, Any], str, str, str]] = {
 
 
 def test_every_kind_has_a_spec_and_an_example() -> None:
-    # A new kind in any of the three vocabularies fails here until it is worded.
+    # A new kind in any of the vocabularies fails here until it is worded.
     assert set(SPECS) == set(KINDS)
     assert set(EXAMPLES) == set(KINDS)
 
@@ -316,9 +369,9 @@ def test_an_unknown_kind_reads_by_its_keys() -> None:
         "nested": {"a": {"deep": 1}, "b": "x", "c": None},
         "hosts": ["a", "b", "c", "d"],
     }
-    text = describe("update.applied", data)
+    text = describe("plugin.tuned", data)
     assert text == EventText(
-        "Update applied",
+        "Plugin tuned",
         "package: woocommerce · bytes saved: 117.7 MiB · elapsed s: 3 min 20 s · wait ms: "
         "1,500 ms · snapshot id: 59510d91 · ok: yes · nested: a: …, b: x · hosts: a, b, c "
         "and 1 more",

@@ -1,7 +1,7 @@
 """Journal events in words: a short title, one line of detail and a tone, per event kind.
 
 The site timeline, ``sitekeeper journal`` and (later) client reports say what happened
-the same way. Every kind of the four vocabularies has a spec in ``SPECS`` (a test
+the same way. Every kind of the five vocabularies has a spec in ``SPECS`` (a test
 checks). Data is read as stored, possibly old or odd, so a wrong type reads as missing,
 and an unknown kind or key still reads as ``key: value``. Plain text: callers escape.
 
@@ -24,6 +24,7 @@ from sitekeeper.domain.humanize import clip, count, listing, plural, seconds, sh
 from sitekeeper.domain.incidents import IncidentKind
 from sitekeeper.domain.intel_events import IntelEventKind
 from sitekeeper.domain.ssh_events import SshEventKind
+from sitekeeper.domain.update_events import UpdateEventKind
 
 Tone = Literal["bad", "good", "info"]
 DETAIL_MAX = 400
@@ -334,6 +335,32 @@ def _server(f: Facts) -> str | None:
     return f"{host}:{port:g}" if host and port is not None else host
 
 
+def _update_item(item: Any) -> str:
+    if not isinstance(item, Mapping):
+        return "?"
+    kind, name = _version(item, "type"), _version(item, "package") or "?"
+    old, new = _version(item, "installed"), _version(item, "target")
+    return f"{kind} {name} {old} → {new}".strip()
+
+
+def _update(f: Facts) -> Parts:
+    """What moved, the step that failed (and what it saw), the snapshot to go back to."""
+    failed = [
+        f"{_version(s, 'name')}: {_version(s, 'detail')}".rstrip(": ")
+        for s in f.items("steps")
+        if isinstance(s, Mapping) and s.get("ok") is False
+    ]
+    snapshot = f.text("snapshot")
+    return [
+        listing([_update_item(i) for i in f.items("items")]),
+        listing(failed, 2) or None,
+        f.text("error", 200),
+        f"snapshot {short_id(snapshot)}" if snapshot else None,
+        seconds(f.number("duration")) if f.number("duration") is not None else None,
+    ]
+
+
+_UPDATE = "run trigger items steps snapshot error duration"
 _SITE = "name url source"
 _KEY = "key_id name fingerprint"
 _PIN = "site host port fingerprint key_known"
@@ -425,6 +452,11 @@ SPECS: dict[str, Spec] = {
     BackupEventKind.BACKUPS_PURGED: _spec(
         "Backups deleted with the site", "info", _disposed, "host repository snapshots"
     ),
+    UpdateEventKind.APPLIED: _spec("Updated", "good", _update, _UPDATE),
+    UpdateEventKind.ROLLED_BACK: _spec("Update rolled back", "bad", _update, _UPDATE),
+    UpdateEventKind.REFUSED: _spec("Update refused", "bad", _update, _UPDATE),
+    UpdateEventKind.FAILED: _spec("Update failed, site not restored", "bad", _update, _UPDATE),
+    UpdateEventKind.INTERRUPTED: _spec("Update interrupted", "bad", _update, _UPDATE),
     SshEventKind.KEY_IMPORTED: _spec(
         "SSH key kept", "info", lambda f: [f.text("name"), f.text("fingerprint")], _KEY
     ),

@@ -14,6 +14,7 @@ from sitekeeper.domain.backup_events import BackupEventKind
 from sitekeeper.domain.events import EventKind
 from sitekeeper.domain.incidents import IncidentKind
 from sitekeeper.domain.intel_events import IntelEventKind
+from sitekeeper.domain.update_events import UpdateEventKind
 
 
 class Severity(StrEnum):
@@ -32,6 +33,11 @@ _BY_EVENT: dict[str, Severity] = {
     BackupEventKind.RESTORE_FAILED: Severity.FAILURE,
     BackupEventKind.BACKUP_VERIFICATION_FAILED: Severity.FAILURE,
     IntelEventKind.SOFTWARE_ALERT: Severity.WARNING,  # act before attackers do; nothing is down
+    UpdateEventKind.FAILED: Severity.FAILURE,  # broken and not put back: a human is needed now
+    UpdateEventKind.INTERRUPTED: Severity.FAILURE,
+    UpdateEventKind.ROLLED_BACK: Severity.WARNING,  # the site works; the update still waits
+    UpdateEventKind.REFUSED: Severity.WARNING,
+    UpdateEventKind.APPLIED: Severity.SUCCESS,
 }
 
 

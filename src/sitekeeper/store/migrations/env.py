@@ -9,6 +9,7 @@ import sitekeeper.store.backup_tables
 import sitekeeper.store.intel_tables
 import sitekeeper.store.lease_tables
 import sitekeeper.store.task_tables
+import sitekeeper.store.update_tables
 import sitekeeper.store.web_tables  # noqa: F401
 from sitekeeper.store.tables import Base
 

@@ -1,0 +1,44 @@
+"""The ``update_runs`` table: every safe-update run of one site, step by step.
+
+Kept out of ``tables.py`` so the feature is one slice; ``Base`` is shared, so
+Alembic's metadata sees it once this module is imported (see env.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sitekeeper.store.tables import Base
+
+# A run's life: running, then one of the outcomes. ROLLED_BACK: applied, found broken and
+# put back from its safety snapshot; FAILED: broken and NOT put back (a human is needed);
+# REFUSED: preflight said no and nothing on the site changed; INTERRUPTED: its process died.
+RUNNING, APPLIED, ROLLED_BACK = "running", "applied", "rolled_back"
+REFUSED, FAILED, INTERRUPTED = "refused", "failed", "interrupted"
+OUTCOMES = frozenset({APPLIED, ROLLED_BACK, REFUSED, FAILED, INTERRUPTED})
+# Who asked: an operator (CLI, API, page) or the plan's policy (serve).
+MANUAL, POLICY = "manual", "policy"
+
+
+class UpdateRun(Base):
+    """One update run: the items it moves, each step with its result and duration."""
+
+    __tablename__ = "update_runs"
+    __table_args__ = (Index("ix_update_runs_site_started", "site_id", "started_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    trigger: Mapped[str] = mapped_column(String(16))
+    requested_by: Mapped[str | None] = mapped_column(String(200))
+    # [{type, package, installed, target, source, security, sha256, url, checksum_source}]
+    items: Mapped[list[Any]] = mapped_column(default=list)
+    # [{name, ok, detail, seconds}] in the order they ran
+    steps: Mapped[list[Any]] = mapped_column(default=list)
+    snapshot_id: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,129 @@
+"""Which packages an update run moves, and to which version: from the site's pending
+updates (the ``updates`` view) and what the operator asked for.
+
+Pure: it reads rows, not the database, so the CLI's ``--dry-run``, the API and the
+policy loop choose the same way. Anything asked for that cannot be planned comes back
+as a refusal with the reason, never silently dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sitekeeper.domain.findings import INVENTORY
+from sitekeeper.domain.updates import CORE, UpdateItem
+from sitekeeper.store.findings import UpdateRow
+
+UPDATE_STATUS = "update"
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What was asked for: ``update SITE [--core] [--plugin S…] [--theme S…] [--all]
+    [--security] [--to V]``."""
+
+    core: bool = False
+    plugins: tuple[str, ...] = ()
+    themes: tuple[str, ...] = ()
+    everything: bool = False  # --all
+    security: bool = False  # only updates that fix a vulnerability, to the nearest fix
+    to: str | None = None  # one package only
+
+    @property
+    def named(self) -> list[tuple[str, str | None]]:
+        """(type, slug) pairs asked for by name (slug None: the core, whatever its name)."""
+        return [
+            *([(CORE, None)] if self.core else []),
+            *(("plugin", p) for p in self.plugins),
+            *(("theme", t) for t in self.themes),
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A package asked for that this run will not move, and why."""
+
+    type: str
+    package: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The items of one site's run, and what was refused on the way."""
+
+    site_id: int
+    items: tuple[UpdateItem, ...] = ()
+    refused: tuple[Refusal, ...] = field(default_factory=tuple)
+
+
+class PlanError(ValueError):
+    """The selection itself is wrong (bad usage), whatever the site's updates."""
+
+
+def plan(site_id: int, rows: Sequence[UpdateRow], selection: Selection) -> Plan:
+    """The items to move on ``site_id`` (rows of other sites are ignored)."""
+    named = selection.named
+    if not named and not selection.everything and not selection.security:
+        raise PlanError("nothing selected: name --core, --plugin, --theme, or use --all/--security")
+    if selection.to is not None and (len(named) != 1 or selection.everything):
+        raise PlanError("--to names a version of exactly one package")
+    pending = [r for r in rows if r.site_id == site_id]
+    if named:
+        chosen: list[UpdateRow] = []
+        refused: list[Refusal] = []
+        for type_, slug in named:
+            row = next((r for r in pending if _is(r, type_, slug)), None)
+            if row is None:
+                refused.append(Refusal(type_, slug or CORE, "no pending update"))
+            else:
+                chosen.append(row)
+    else:
+        chosen, refused = list(pending), []
+    items: list[UpdateItem] = []
+    for row in chosen:
+        item_or_reason = _item(row, selection)
+        if isinstance(item_or_reason, UpdateItem):
+            items.append(item_or_reason)
+        elif named or item_or_reason != _NOT_SECURITY:
+            refused.append(Refusal(row.type, row.package, item_or_reason))
+    return Plan(site_id, tuple(items), tuple(refused))
+
+
+_NOT_SECURITY = "not a security update (--security)"
+
+
+def _is(row: UpdateRow, type_: str, slug: str | None) -> bool:
+    return row.type == type_ and (slug is None or row.package == slug)
+
+
+def _item(row: UpdateRow, selection: Selection) -> UpdateItem | str:
+    """The row as an item to move, or why it cannot be moved."""
+    if row.status != UPDATE_STATUS:
+        return f"{row.status}: {row.note}" if row.note else row.status
+    if row.basis != INVENTORY or not row.installed:
+        return "version known only from outside: inventory the site over SSH first"
+    if selection.security and not row.security:
+        return _NOT_SECURITY
+    target = selection.to or _target(row, selection.security)
+    if target is None:
+        return "the feed names no newer release"
+    if target == row.installed:
+        return f"already at {target}"
+    return UpdateItem(
+        type=row.type,
+        package=row.package,
+        installed=row.installed,
+        target=target,
+        ecosystem=row.ecosystem,
+        security=row.security,
+    )
+
+
+def _target(row: UpdateRow, security: bool) -> str | None:
+    """The newest release, or for ``--security`` the nearest fix: the installed branch's
+    newest when the vendor says it fixes the vulnerability (no major jump for a patch)."""
+    if security and row.branch_security and row.branch_update:
+        return row.branch_update
+    return row.latest or row.branch_update

@@ -1,0 +1,104 @@
+"""Dedicated real WordPress sites for update tests, put back exactly after each test.
+
+Update tests change a site on purpose (a plugin moves, a core update upgrades the
+database, a broken package fatals the front page), so they never use the shared
+sites other tests read (wp1..wp3). ``wp4`` and ``wp5`` are theirs: ``up 5`` starts them
+(additive: wp1..wp3 stay as they are). Before a test the site's docroot (owners, modes,
+times) and its database are copied aside; afterwards both are put back, so a failed
+rollback in a test does not leak into the next one.
+
+Import the fixtures into a test module: ``from tests.updates.sites import wp4, wp5``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.realsites import KNOWN_HOSTS, SCRIPT_CANDIDATES, run_script
+
+UPDATE_SITES = 5  # wp4 and wp5 are the update tests'
+
+
+def site_record(n: int) -> dict[str, Any]:
+    """The record of wp<n>, shaped as ``tests.realsites.real_wp_sites`` gives them."""
+    name = f"wp{n}"
+    return {
+        "name": name,
+        "url": f"http://127.0.0.1:{8080 + n}/",
+        "ssh": {
+            "host": "127.0.0.1",
+            "port": 2222,
+            "user": name,
+            "key": f"/srv/sites/keys/{name}",
+            "known_hosts": str(KNOWN_HOSTS),
+        },
+        "docroot": f"/srv/sites/{name}",
+        "db": {
+            "host": "127.0.0.1",
+            "port": 3306,
+            "name": name,
+            "user": name,
+            "password": f"{name}-db-pass",
+        },
+        "admin": {"user": "admin", "password": f"{name}-admin-pass"},
+    }
+
+
+@pytest.fixture(scope="session")
+def update_sites_up() -> None:
+    """wp1..wp5 up (idempotent; the script's lock makes concurrent calls queue)."""
+    run_script(
+        SCRIPT_CANDIDATES,
+        "real WordPress sites need root (realsites/wordpress.sh)",
+        "up",
+        str(UPDATE_SITES),
+    )
+
+
+def _run(args: list[str], **kwargs: Any) -> None:
+    subprocess.run(args, check=True, capture_output=True, timeout=300, **kwargs)
+
+
+@contextlib.contextmanager
+def put_back(site: dict[str, Any]) -> Iterator[None]:
+    """Copy the site's docroot and database aside, and restore both afterwards."""
+    docroot, db = Path(site["docroot"]), site["db"]["name"]
+    with tempfile.TemporaryDirectory(prefix=f"sk-{site['name']}-") as scratch:
+        files, dump = Path(scratch) / "files", Path(scratch) / "db.sql"
+        _run(["cp", "-a", f"{docroot}/.", str(files)])
+        with dump.open("wb") as out:
+            subprocess.run(
+                ["mysqldump", "--single-transaction", "--routines", "--add-drop-table", db],
+                stdout=out,
+                check=True,
+                timeout=300,
+            )
+        try:
+            yield
+        finally:
+            _run(["rsync", "-a", "--delete", f"{files}/", f"{docroot}/"])
+            with dump.open("rb") as sql:
+                subprocess.run(["mysql", db], stdin=sql, check=True, timeout=300)
+
+
+@pytest.fixture
+def wp4(update_sites_up: None) -> Iterator[dict[str, Any]]:
+    """wp4, put back exactly as it was after the test."""
+    site = site_record(4)
+    with put_back(site):
+        yield site
+
+
+@pytest.fixture
+def wp5(update_sites_up: None) -> Iterator[dict[str, Any]]:
+    """wp5, put back exactly as it was after the test."""
+    site = site_record(5)
+    with put_back(site):
+        yield site
