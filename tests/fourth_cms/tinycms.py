@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,20 @@ _GENERATOR = re.compile(r'<meta name="generator" content="TinyCMS (\d+\.\d+\.\d+
 _INI = re.compile(r"^(\w+)\s*=\s*(.*?)\s*$", re.MULTILINE)
 
 
+@dataclass(frozen=True, slots=True)
+class TinyHealth:
+    """TinyCMS's signs of health (``cms.health_markers``): a login page, nothing else."""
+
+    login_path: str = "login"
+    fatal_texts: tuple[str, ...] = ("TinyCMS crashed",)
+    maintenance_texts: tuple[str, ...] = ()
+    maintenance_status: int = 503
+    db_update_path: str | None = None
+    db_update_signs: tuple[str, ...] = ()
+    maintenance_files: tuple[str, ...] = ()
+    extension_dirs: tuple[tuple[str, str], ...] = ()
+
+
 class TinyCms:
     """The TinyCMS plugin; ``feed`` is its vendor's release feed (a loopback URL here)."""
 
@@ -57,6 +72,8 @@ class TinyCms:
     config_files = ("tiny-config.ini",)
     detect_path = "tiny-version.txt"
     learns_unranged = False
+    health = TinyHealth()
+    updater = None  # its updates are refused: sitekeeper cannot apply them
 
     def __init__(self, feed: str) -> None:
         self.feed = feed

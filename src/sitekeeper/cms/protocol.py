@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 
     from sitekeeper.cms.collector import InventoryLimits
     from sitekeeper.cms.db_credentials import DbCredentials
+    from sitekeeper.cms.health_markers import HealthMarkers
     from sitekeeper.cms.site_database import DrillTarget
+    from sitekeeper.cms.updater import Updater
     from sitekeeper.domain.fingerprint import Fingerprint
     from sitekeeper.domain.inventory import Inventory
     from sitekeeper.intel.fetch import Fetcher
@@ -74,6 +76,19 @@ class Cms(CmsSignals, ReleaseFiles, Protocol):
 
     async def poll(self, fetcher: Fetcher, packages: Wanted, home: Path) -> PollResult:
         """Catalogue entries of ``packages`` from the vendor's feeds (``home``: state)."""
+        ...
+
+    # --- safe updates (updates.run) ---
+
+    @property
+    def health(self) -> HealthMarkers:
+        """Its signs of a healthy, broken or half-updated site (``cms.health_markers``)."""
+        ...
+
+    @property
+    def updater(self) -> Updater | None:
+        """How it installs a verified package (``cms.updater``); None: sitekeeper cannot
+        apply its updates yet, and says so instead of trying."""
         ...
 
     # --- the database side, for backups and restore drills (cms.site_database) ---

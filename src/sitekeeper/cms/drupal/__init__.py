@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from sitekeeper.cms.drupal import hashes, settings, signals
 from sitekeeper.cms.drupal import inventory as ssh_inventory
+from sitekeeper.cms.drupal.health import HEALTH
 from sitekeeper.cms.drupal.inventory import VERSION_FILES
 from sitekeeper.cms.drupal.settings import db_credentials
 from sitekeeper.cms.drupal.versions import DRUPAL
@@ -66,6 +67,10 @@ class Drupal:
         return await hashes.learn_drupal(learner, paths, within=within)
 
     inventory = staticmethod(ssh_inventory.inventory)
+
+    # safe updates: health markers, and how it installs a package
+    health = HEALTH
+    updater = None  # not yet: its updates are refused with that reason
 
     # the database side, for backups and restore drills (cms.site_database)
 

@@ -10,6 +10,7 @@ from sitekeeper.cms.joomla import configuration, hashes, signals
 from sitekeeper.cms.joomla import inventory as ssh_inventory
 from sitekeeper.cms.joomla.configuration import db_credentials
 from sitekeeper.cms.joomla.ecosystem import JOOMLA
+from sitekeeper.cms.joomla.health import HEALTH
 from sitekeeper.cms.joomla.inventory import VERSION_FILES
 from sitekeeper.cms.registry import CMSES
 from sitekeeper.domain.untrusted import clean
@@ -69,6 +70,10 @@ class Joomla:
         return await hashes.learn_joomla(learner, paths, within=within)
 
     inventory = staticmethod(ssh_inventory.inventory)
+
+    # safe updates: health markers, and how it installs a package
+    health = HEALTH
+    updater = None  # not yet: its updates are refused with that reason
 
     # the database side, for backups and restore drills (cms.site_database)
 

@@ -14,6 +14,8 @@ from sitekeeper.cms.wordpress import hashes, signals
 from sitekeeper.cms.wordpress import inventory as ssh_inventory
 from sitekeeper.cms.wordpress.config import credentials_from_config
 from sitekeeper.cms.wordpress.ecosystem import WORDPRESS
+from sitekeeper.cms.wordpress.health import HEALTH
+from sitekeeper.cms.wordpress.updater import WordPressUpdater
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -66,6 +68,10 @@ class WordPress:
         return await hashes.learn_wordpress(learner, paths, within=within)
 
     inventory = staticmethod(ssh_inventory.inventory)
+
+    # safe updates: health markers, and how it installs a package
+    health = HEALTH
+    updater = WordPressUpdater()
 
     # the database side, for backups and restore drills (cms.site_database)
 

@@ -1,0 +1,56 @@
+"""What the update run asks of a CMS that can update itself: the typed seam behind
+``Cms.updater``.
+
+The run (``updates.run``) is generic: preflight, safety snapshot, package, apply, health,
+rollback. Where a package comes from and how it is checked, who must own the files it
+rewrites, and how the CMS's own machinery installs it are facts of one CMS, so each CMS
+package that can apply updates provides one object of this shape (WordPress:
+``cms.wordpress.updater``). A CMS without one says so: its updates are refused with that
+reason, never attempted by another CMS's means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from sitekeeper.cms.package_source import PackageSource
+    from sitekeeper.domain.updates import ApplyResult, Check, UpdateItem, VerifiedPackage
+    from sitekeeper.remote.ssh import SshConnection
+
+ResetOpcache = Callable[[], Awaitable["Check"]]
+
+
+class Updater(Protocol):
+    """One CMS's way of installing a verified package on a site, over SSH."""
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        """The item types it can apply ("core", "plugin", "theme")."""
+        ...
+
+    def package_source(
+        self, item: UpdateItem, vendor: Mapping[str, Any], *, sha256: str | None = None
+    ) -> PackageSource:
+        """Where ``item``'s target comes from and what it is checked against
+        (``vendor``: the CMS's own settings, ``config.extension_settings``)."""
+        ...
+
+    async def check_owner(self, conn: SshConnection, docroot: str, item: UpdateItem) -> Check:
+        """Whether the SSH user owns every file the update rewrites (never a fallback to
+        FTP or to writing as another user)."""
+        ...
+
+    async def apply(
+        self,
+        conn: SshConnection,
+        docroot: str,
+        url: str,
+        package: VerifiedPackage,
+        *,
+        reset_opcache: ResetOpcache | None = None,
+    ) -> ApplyResult:
+        """Install ``package`` with the CMS's own machinery; never raises for the site's
+        failures (they come back as ``ok=False`` with the check that says why)."""
+        ...
