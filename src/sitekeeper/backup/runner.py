@@ -273,11 +273,13 @@ async def backup_site(
     apply_retention: bool = True,
     progress: Progress | None = None,
     snapshot_time: datetime | None = None,
+    tags: Sequence[str] = (),
 ) -> BackupOutcome:
     """Back one site up; failures are recorded (journal, alert) and returned, not raised.
 
     ``snapshot_time`` overrides the snapshot's timestamp (benchmarks and
-    retention tests that simulate days).
+    retention tests that simulate days); ``tags`` are added to the snapshot's own (an
+    update's safety snapshot names its run).
     """
     site = await ctx.site_info(ref)
 
@@ -290,7 +292,7 @@ async def backup_site(
         run_id = await ctx.dbthread.session_aside(_start, ctx, site, reason)
         started = time.monotonic()
         try:
-            figures = await _take(ctx, site, staging, reason, say, snapshot_time)
+            figures = await _take(ctx, site, staging, (reason, *tags), say, snapshot_time)
         except SitekeeperError as exc:
             await ctx.dbthread.session_aside(_fail, ctx, run_id, str(exc))
             await ctx.leases.give_back([queries.run_lease(run_id)])
@@ -316,7 +318,7 @@ async def _take(  # noqa: PLR0917 - private step of backup_site
     ctx: BackupContext,
     site: SiteInfo,
     staging: Path,
-    reason: str,
+    tags: Sequence[str],  # the reason first, then any the caller adds
     say: Callable[[str], None],
     snapshot_time: datetime | None,
 ) -> queries.RunFigures:
@@ -360,7 +362,7 @@ async def _take(  # noqa: PLR0917 - private step of backup_site
         staging,
         paths,
         host=site.restic_host,
-        tags=["sitekeeper", site.backup_host, reason],
+        tags=["sitekeeper", site.backup_host, *tags],
         time=snapshot_time,
         on_progress=lambda status: say(f"storing {status.get('percent_done', 0):.0%}"),
     )

@@ -39,6 +39,8 @@ from sitekeeper.store.dbthread import DbThread
 from sitekeeper.store.leases import Leases
 from sitekeeper.store.monitoring import count_down
 from sitekeeper.store.users import purge_expired
+from sitekeeper.updates.context import UpdateContext
+from sitekeeper.updates.recover import recover_interrupted
 from sitekeeper.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -154,6 +156,13 @@ class Service:
                     self._every(stop, self._backup_check_interval, self.run_backups), name="backups"
                 )
             )
+            # Update runs whose process died (this one before its restart, or another).
+            interruptible.append(
+                asyncio.create_task(
+                    self._every(stop, self._backup_check_interval, self.recover_updates),
+                    name="update-recovery",
+                )
+            )
         # Queued tasks: on stop the runner cancels what still runs and marks it interrupted.
         loops.append(asyncio.create_task(self.tasks.run(stop), name="tasks"))
         if self.settings.alert_reminder_hours:
@@ -256,6 +265,12 @@ class Service:
         if self.backups is not None:
             await run_due_backups(self.backups)
             await run_due_drills(self.backups)
+
+    async def recover_updates(self) -> None:
+        """Settle the update runs no live process renews (``updates.recover``)."""
+        if self.backups is not None:
+            async with UpdateContext.from_settings(self.settings, self.backups) as ctx:
+                await recover_interrupted(ctx)
 
     async def remind(self) -> None:
         """Queue reminders for incidents still open after the reminder period."""

@@ -31,6 +31,10 @@ class AlertKind(StrEnum):
     CERT_INVALID = "cert_invalid"
     BACKUP_FAILED = "backup_failed"
     SOFTWARE = "software"
+    UPDATE_FAILED = "update_failed"
+    UPDATE_ROLLED_BACK = "update_rolled_back"
+    UPDATE_REFUSED = "update_refused"
+    UPDATE_INTERRUPTED = "update_interrupted"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +84,48 @@ _TEXTS: dict[AlertKind, tuple[str, str]] = {
         N_(
             "The backup of {site} ({url}) failed: {error}\n"
             "Earlier snapshots are intact; the next run will try again.\n"
+            "{client_line}"
+        ),
+    ),
+    AlertKind.UPDATE_FAILED: (
+        N_("UPDATE FAILED, needs a technician: {site}"),
+        N_(
+            "The update of {site} ({url}) failed and was not put back.\n\n"
+            "Updates: {items}\n"
+            "What happened: {reason}\n"
+            "The site now: {state}\n"
+            "Safety snapshot: {snapshot}\n"
+            "{client_line}"
+        ),
+    ),
+    AlertKind.UPDATE_ROLLED_BACK: (
+        N_("Update rolled back: {site}"),
+        N_(
+            "The update of {site} ({url}) broke the site and was rolled back.\n\n"
+            "Updates: {items}\n"
+            "What happened: {reason}\n"
+            "The site now: {state}\n"
+            "Safety snapshot: {snapshot}\n"
+            "{client_line}"
+        ),
+    ),
+    AlertKind.UPDATE_REFUSED: (
+        N_("Update refused: {site}"),
+        N_(
+            "The update of {site} ({url}) was refused; nothing on the site changed.\n\n"
+            "Updates: {items}\n"
+            "Why: {reason}\n"
+            "{client_line}"
+        ),
+    ),
+    AlertKind.UPDATE_INTERRUPTED: (
+        N_("Update interrupted: {site}"),
+        N_(
+            "The update of {site} ({url}) was interrupted: sitekeeper stopped during it.\n\n"
+            "Updates: {items}\n"
+            "What was done: {reason}\n"
+            "The site now: {state}\n"
+            "Safety snapshot: {snapshot}\n"
             "{client_line}"
         ),
     ),
@@ -190,6 +236,33 @@ def backup_failed(
 ) -> Message:
     """The alert for a failed backup (``error`` is ours, already one line of server output)."""
     return _render(AlertKind.BACKUP_FAILED, language, client, site=site, url=url, error=error)
+
+
+UPDATE_ALERTS = {
+    "failed": AlertKind.UPDATE_FAILED,
+    "rolled_back": AlertKind.UPDATE_ROLLED_BACK,
+    "refused": AlertKind.UPDATE_REFUSED,
+    "interrupted": AlertKind.UPDATE_INTERRUPTED,
+}
+
+
+def update_problem(
+    *,
+    outcome: str,
+    site: str,
+    url: str,
+    items: str,
+    reason: str,
+    state: str,
+    snapshot: str | None,
+    client: str | None = None,
+    language: str = "en",
+) -> Message:
+    """The alert for an update run that did not simply apply (``outcome``: an
+    ``UPDATE_ALERTS`` key); ``state`` says what the site is left in."""
+    none = translations(language).gettext(_NO_DETAIL)
+    values = {"items": items, "reason": reason, "state": state, "snapshot": snapshot or none}
+    return _render(UPDATE_ALERTS[outcome], language, client, site=site, url=url, **values)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sitekeeper.store.tables import Base
@@ -39,6 +39,9 @@ class UpdateRun(Base):
     # [{name, ok, detail, seconds}] in the order they ran
     steps: Mapped[list[Any]] = mapped_column(default=list)
     snapshot_id: Mapped[str | None] = mapped_column(String(64))
+    # the healthy site before the update (updates.health.Baseline): what a rollback, or the
+    # recovery of an interrupted run after a restart, compares the site with
+    baseline: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)

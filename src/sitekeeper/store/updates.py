@@ -75,6 +75,11 @@ def set_snapshot(session: Session, run_id: int, snapshot_id: str) -> None:
     _run(session, run_id).snapshot_id = snapshot_id
 
 
+def set_baseline(session: Session, run_id: int, baseline: dict[str, Any]) -> None:
+    """The healthy site before the update, as the checks after it compare with."""
+    _run(session, run_id).baseline = baseline
+
+
 def finish_run(
     session: Session, run_id: int, status: str, now: datetime, error: str | None = None
 ) -> Event:

@@ -150,20 +150,7 @@ class Restorer:
 
     async def clear_flags(self, conn: SshConnection, markers: HealthMarkers) -> None:
         """Remove the CMS's maintenance flag files the update may have left."""
-        since = time.monotonic()
-        removed = []
-        try:
-            for name in markers.maintenance_files:
-                path = posixpath.join(self.site.docroot, name)
-                if await conn.lstat(path) is not None:
-                    await conn.remove(path)
-                    removed.append(name)
-        except SitekeeperError as exc:
-            self._step("flags", False, f"cannot clear maintenance flags: {exc}", since)
-            return
-        self._step(
-            "flags", True, f"removed {', '.join(removed)}" if removed else "none left", since
-        )
+        self.steps.append(await clear_flags(conn, self.site.docroot, markers))
 
     async def reset_cache(
         self, conn: SshConnection, fetcher: PageFetcher, url: str, trust: CheckOptions | None
@@ -188,3 +175,20 @@ def _vet(scratch: Path, *, database: bool) -> None:
     files = scratch / FILES
     if files.is_dir() and not files.is_symlink():
         treefiles.hand_over(files, None, None)
+
+
+async def clear_flags(conn: SshConnection, docroot: str, markers: HealthMarkers) -> Check:
+    """Remove the CMS's maintenance flag files (``.maintenance``) under ``docroot``."""
+    since = time.monotonic()
+    removed = []
+    try:
+        for name in markers.maintenance_files:
+            path = posixpath.join(docroot, name)
+            if await conn.lstat(path) is not None:
+                await conn.remove(path)
+                removed.append(name)
+    except SitekeeperError as exc:
+        detail = f"cannot clear maintenance flags: {exc}"
+        return Check("flags", False, detail, time.monotonic() - since)
+    detail = f"removed {', '.join(removed)}" if removed else "none left"
+    return Check("flags", True, detail, time.monotonic() - since)

@@ -3,8 +3,9 @@ before an update changes anything, so a rollback has a known-good state to retur
 
 It is an ordinary backup of the site (``backup.runner.backup_site``: rsync of the
 docroot into the site's mirror, the database dump beside it, ``restic backup`` of both),
-recorded as a backup run with the reason ``safety``: retention keeps it the days a
-person's own snapshots are kept, and the plan's daily policy never thins it. The mirror
+recorded as a backup run with the reason ``safety`` and tagged ``run:<update run>``:
+retention keeps it the days a person's own snapshots are kept, and the plan's daily
+policy never thins it. The mirror
 makes it incremental: on a site backed up before, only what changed since crosses the
 network. No snapshot, no update: a failure raises, and the caller touches nothing.
 """
@@ -45,7 +46,14 @@ async def take_safety_snapshot(
     was stored (the reason is the backup's, already journaled and alerted as a failed
     backup)."""
     started = time.monotonic()
-    outcome = await backup_site(ctx, site, reason=SAFETY, apply_retention=False, progress=progress)
+    outcome = await backup_site(
+        ctx,
+        site,
+        reason=SAFETY,
+        apply_retention=False,
+        progress=progress,
+        tags=(f"run:{update_run}",),
+    )
     if not outcome.ok or outcome.figures is None:
         raise SnapshotFailed(
             f"{outcome.site}: no safety snapshot, so no update: {outcome.error}",

@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("items", sa.JSON(), nullable=False),
         sa.Column("steps", sa.JSON(), nullable=False),
         sa.Column("snapshot_id", sa.String(length=64), nullable=True),
+        sa.Column("baseline", sa.JSON(), nullable=True),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),

@@ -1,0 +1,60 @@
+"""Updates across many sites at once: which sites a fleet-wide run covers, and running
+them a few at a time.
+
+Each site is its own run (its own snapshot, health check and rollback): one site whose
+update breaks is rolled back while the others finish. Concurrency bounds the snapshots
+and upgrades in flight, not the sites chosen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+
+from sqlalchemy.orm import Session
+
+from sitekeeper.backup.runner import Progress
+from sitekeeper.store.sites import list_sites
+from sitekeeper.store.update_tables import MANUAL
+from sitekeeper.updates.context import UpdateContext
+from sitekeeper.updates.plan import Selection
+from sitekeeper.updates.run import RunOutcome, update_site
+
+
+def fleet_sites(session: Session, *, client_id: int | None, tag: str | None) -> list[int]:
+    """The sites with SSH access (the others cannot be updated), of one client or with one
+    tag (both None: every site), by name."""
+    return [s.id for s in list_sites(session, client_id=client_id, tag=tag) if s.ssh]
+
+
+async def update_fleet(
+    ctx: UpdateContext,
+    site_ids: Sequence[int],
+    selection: Selection,
+    *,
+    concurrency: int,
+    force: bool = False,
+    trigger: str = MANUAL,
+    requested_by: str | None = None,
+    progress: Progress | None = None,
+    done: Callable[[RunOutcome], None] | None = None,
+) -> list[RunOutcome]:
+    """Update each site, at most ``concurrency`` at once; outcomes in the sites' order."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(site_id: int) -> RunOutcome:
+        async with gate:
+            outcome = await update_site(
+                ctx,
+                str(site_id),
+                selection,
+                force=force,
+                trigger=trigger,
+                requested_by=requested_by,
+                progress=progress,
+            )
+        if done is not None:
+            done(outcome)
+        return outcome
+
+    return list(await asyncio.gather(*(one(i) for i in site_ids)))

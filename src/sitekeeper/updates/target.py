@@ -1,0 +1,82 @@
+"""The site an update run works on, as the store knows it, and which of the planned items
+its CMS can apply.
+
+Read in one session before the run starts: the home URL the health checks load, how its
+uptime check trusts the certificate and which keyword it expects, its usual response time,
+and its pending updates (the ``updates`` view), so the plan and the checks see the site as
+the dashboard does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from sitekeeper.cms.protocol import Cms
+from sitekeeper.cms.registry import CMSES
+from sitekeeper.domain.checks import CheckOptions, web_check_options
+from sitekeeper.errors import ConfigError
+from sitekeeper.store import findings
+from sitekeeper.store.findings import UpdateRow
+from sitekeeper.store.sites import get_site
+from sitekeeper.updates.health_usual import usual_ms
+from sitekeeper.updates.plan import Plan, Refusal
+
+
+@dataclass(frozen=True, slots=True)
+class SiteFacts:
+    """One site as an update run needs it."""
+
+    id: int
+    name: str
+    url: str
+    cms: str | None
+    client_id: int | None
+    trust: CheckOptions
+    usual_ms: int | None
+    rows: tuple[UpdateRow, ...]
+
+
+def site_facts(session: Session, ref: str) -> SiteFacts:
+    """The site ``ref`` (id, name or URL) and its pending updates."""
+    site = get_site(session, ref)
+    return SiteFacts(
+        id=site.id,
+        name=site.name,
+        url=site.url,
+        cms=site.cms,
+        client_id=site.client_id,
+        trust=web_check_options(site.check_options),
+        usual_ms=usual_ms(session, site.id),
+        rows=tuple(findings.update_rows(session, site_ids=[site.id])),
+    )
+
+
+def cms_of(kind: str | None) -> Cms | None:
+    """The registered CMS of that kind, None if the site has none sitekeeper knows."""
+    if kind is None:
+        return None
+    try:
+        return CMSES.get(kind)
+    except ConfigError:
+        return None
+
+
+def applicable(chosen: Plan, cms: Cms | None, kind: str | None) -> Plan:
+    """The plan with what the site's CMS cannot apply moved to the refusals, with why."""
+    updater = cms.updater if cms is not None else None
+    items, refused = [], list(chosen.refused)
+    for item in chosen.items:
+        if updater is None:
+            name = kind or "no known CMS"
+            refused.append(
+                Refusal(item.type, item.package, f"sitekeeper cannot apply {name} updates yet")
+            )
+        elif item.type not in updater.types:
+            refused.append(
+                Refusal(item.type, item.package, f"{kind} {item.type} updates are not supported")
+            )
+        else:
+            items.append(item)
+    return Plan(chosen.site_id, tuple(items), tuple(refused))
