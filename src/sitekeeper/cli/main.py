@@ -46,6 +46,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "restore": ("sitekeeper.cli.backups", "restore"),
     "drill": ("sitekeeper.cli.backups", "drill"),
     "backup-repo": ("sitekeeper.cli.backup_repos", "repo_app"),
+    "update": ("sitekeeper.cli.updates", "update"),
 }
 
 
