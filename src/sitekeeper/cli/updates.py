@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sitekeeper.cli import output
 from sitekeeper.cli.backups import backup_context
 from sitekeeper.cli.context import AppContext, app_context
+from sitekeeper.engine.results import update_outcome_json
 from sitekeeper.errors import SitekeeperError, UsageError
 from sitekeeper.store.clients import get_client
 from sitekeeper.updates.context import UpdateContext
@@ -109,7 +110,7 @@ def update(
         return
     outcomes = _run(app, facts, selection, concurrency=concurrency, force=force, quiet=as_json)
     if as_json:
-        output.print_json([outcome_json(o) for o in outcomes])
+        output.print_json([update_outcome_json(o) for o in outcomes])
     else:
         _print_outcomes(outcomes)
     if not all(o.ok for o in outcomes):
@@ -166,31 +167,6 @@ def _run(
 def _nothing(facts: SiteFacts, selection: Selection) -> RunOutcome:
     chosen = site_plan(facts, selection)
     return RunOutcome(facts.name, facts.id, NOTHING, refused=chosen.refused)
-
-
-def outcome_json(outcome: RunOutcome) -> dict[str, Any]:
-    """The ``update --json`` shape of one site's outcome (docs/cli-json.md)."""
-    return {
-        "site": outcome.site,
-        "site_id": outcome.site_id,
-        "run_id": outcome.run_id,
-        "status": outcome.status,
-        "items": [
-            {"type": i.type, "package": i.package, "from": i.installed, "to": i.target}
-            for i in outcome.items
-        ],
-        "refused": [
-            {"type": r.type, "package": r.package, "reason": r.reason} for r in outcome.refused
-        ],
-        "reason": outcome.reason,
-        "state": outcome.state,
-        "snapshot": outcome.snapshot_id,
-        "seconds": round(outcome.seconds, 1),
-        "steps": [
-            {"name": s.name, "ok": s.ok, "detail": s.detail, "seconds": round(s.seconds, 2)}
-            for s in outcome.steps
-        ],
-    }
 
 
 def _print_outcomes(outcomes: Sequence[RunOutcome]) -> None:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from sitekeeper.backup.runner import BackupOutcome
     from sitekeeper.domain.inventory import Inventory, InventoryDiff
     from sitekeeper.engine.intel_ingest import IngestReport
+    from sitekeeper.updates.run import RunOutcome
 
 
 def backup_outcome_json(outcome: BackupOutcome) -> dict[str, Any]:
@@ -93,4 +94,29 @@ def ingest_report_json(report: IngestReport) -> dict[str, Any]:
         "findings_resolved": report.resolved,
         "alerts_queued": report.alerts,
         "errors": report.errors,
+    }
+
+
+def update_outcome_json(outcome: RunOutcome) -> dict[str, Any]:
+    """One site's update (``update --json``, one item; the ``update`` task's result)."""
+    return {
+        "site": outcome.site,
+        "site_id": outcome.site_id,
+        "run_id": outcome.run_id,
+        "status": outcome.status,
+        "items": [
+            {"type": i.type, "package": i.package, "from": i.installed, "to": i.target}
+            for i in outcome.items
+        ],
+        "refused": [
+            {"type": r.type, "package": r.package, "reason": r.reason} for r in outcome.refused
+        ],
+        "reason": outcome.reason,
+        "state": outcome.state,
+        "snapshot": outcome.snapshot_id,
+        "seconds": round(outcome.seconds, 1),
+        "steps": [
+            {"name": s.name, "ok": s.ok, "detail": s.detail, "seconds": round(s.seconds, 2)}
+            for s in outcome.steps
+        ],
     }

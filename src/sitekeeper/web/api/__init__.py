@@ -26,10 +26,11 @@ def include(app: FastAPI) -> None:
     from sitekeeper.web.api.sites import router as sites  # noqa: PLC0415
     from sitekeeper.web.api.software import router as software  # noqa: PLC0415
     from sitekeeper.web.api.tasks import router as tasks  # noqa: PLC0415
+    from sitekeeper.web.api.updates import router as updates  # noqa: PLC0415
     from sitekeeper.web.api.users import router as users  # noqa: PLC0415
 
     for router in (
         *(actions, sites, software, backups, backup_repos, objects, tasks),
-        *(history, users, account, docs),
+        *(updates, history, users, account, docs),
     ):
         _mount(app, router)

@@ -19,11 +19,12 @@ from sitekeeper.domain.sites import SiteDeclaration
 from sitekeeper.errors import UsageError
 from sitekeeper.store import backups, findings, fleet, history, releases
 from sitekeeper.store import sites as site_store
+from sitekeeper.store import updates as update_store
 from sitekeeper.store.clients import list_clients
 from sitekeeper.store.contracts import list_contracts
 from sitekeeper.store.inventories import latest_inventory
 from sitekeeper.store.tables import Site
-from sitekeeper.store.tasks import TaskFilter, list_tasks
+from sitekeeper.store.tasks import TaskConflict, TaskFilter, list_tasks
 from sitekeeper.web.auth import AnyUser, Staff, Viewer, now
 from sitekeeper.web.common import Db, Id, default_interval, queue_task, visible_site
 from sitekeeper.web.ui.charts import Point, response_line, uptime_bars
@@ -40,6 +41,9 @@ ACTIONS = {
     "drill": "Restore drill",
 }
 NEEDS_SSH = frozenset({"inventory", "backup", "drill"})
+# Every task kind the panel lists, by label: the buttons, and "update" (started per package).
+LABELS = {**ACTIONS, "update": "Update"}
+UPDATE_KINDS = {"core": "core", "plugin": "plugins", "theme": "themes"}  # -> UpdateParams field
 
 
 def _day_charts(session: Session, site: Site, today: date) -> dict[str, Any]:
@@ -119,6 +123,7 @@ def _software(session: Session, site: Site) -> dict[str, Any]:
         "untracked": sum(1 for f in found if f.kind == UNKNOWN_SOURCE),
         "unreachable": releases.untracked(session, [site.id]),
         "runs": runs[:15],
+        "update_runs": update_store.site_runs(session, site.id, limit=10),
         "drill": max(drills, key=lambda r: r.verified_at or r.started_at) if drills else None,
     }
 
@@ -157,6 +162,7 @@ def _tasks(session: Session, site: Site) -> dict[str, Any]:
     recent = [task for task, _name in rows]
     return {
         "actions": ACTIONS,
+        "labels": LABELS,
         "needs_ssh": NEEDS_SSH,
         "tasks": recent,
         "tasks_active": any(t.status in ("queued", "running") for t in recent),
@@ -189,6 +195,32 @@ def start_task(
     queue_task(request, session, who, kind, site=site, params={})
     if request.headers.get("hx-request") == "true":
         return _task_panel(request, session, who, site)
+    return RedirectResponse(f"/sites/{site.id}#tasks", status_code=303)
+
+
+@router.post("/sites/{site_id}/update")
+def start_update(
+    *,
+    request: Request,
+    site_id: Id,
+    session: Db,
+    who: Staff,
+    package_type: Annotated[str, Form(max_length=16)] = "",
+    package: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """ "Update" on a pending update's row: one package, to its newest release (the task
+    runs ``sitekeeper update SITE --plugin SLUG``)."""
+    site = visible_site(session, who, site_id)
+    if package_type not in UPDATE_KINDS:
+        raise HTTPException(400, "unknown package type")
+    field = UPDATE_KINDS[package_type]
+    params: dict[str, Any] = {"core": True} if field == "core" else {field: [package]}
+    try:
+        queue_task(request, session, who, "update", site=site, params=params)
+    except UsageError as exc:
+        raise HTTPException(400, str(exc)) from None
+    except TaskConflict as exc:  # another update of this site is queued or running
+        raise HTTPException(409, str(exc)) from None
     return RedirectResponse(f"/sites/{site.id}#tasks", status_code=303)
 
 

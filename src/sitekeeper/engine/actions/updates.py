@@ -1,0 +1,85 @@
+"""The ``update`` task: ``sitekeeper update SITE …``, queued from the API or the site page."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sitekeeper.engine.results import update_outcome_json
+from sitekeeper.engine.tasks import TASKS, Done, TaskContext
+from sitekeeper.errors import UsageError
+from sitekeeper.updates.context import UpdateContext
+from sitekeeper.updates.plan import PlanError, Refusal, Selection, plan
+from sitekeeper.updates.run import update_site
+
+SLUG = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
+VERSION = r"^[0-9A-Za-z][0-9A-Za-z.+_-]{0,49}$"
+
+
+class UpdateParams(BaseModel):
+    """What to update, as ``sitekeeper update`` takes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    core: bool = Field(default=False, description="The CMS's core.")
+    plugins: list[str] = Field(default_factory=list, max_length=200, description="Plugin slugs.")
+    themes: list[str] = Field(default_factory=list, max_length=200, description="Theme slugs.")
+    all: bool = Field(default=False, description="Every pending update.")
+    security: bool = Field(default=False, description="Only updates that fix a vulnerability.")
+    to: str | None = Field(default=None, pattern=VERSION, description="One package's version.")
+    force: bool = Field(default=False, description="Update a site that fails its health check.")
+
+    @model_validator(mode="after")
+    def _valid(self) -> UpdateParams:
+        for slug in (*self.plugins, *self.themes):
+            if not _slug_ok(slug):
+                raise ValueError(f"not a slug: {slug[:50]!r}")
+        try:
+            plan(0, [], self.selection)
+        except PlanError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    @property
+    def selection(self) -> Selection:
+        """As the planner takes it."""
+        return Selection(
+            core=self.core,
+            plugins=tuple(self.plugins),
+            themes=tuple(self.themes),
+            everything=self.all,
+            security=self.security,
+            to=self.to,
+        )
+
+
+def _slug_ok(slug: str) -> bool:
+    return re.fullmatch(SLUG, slug) is not None
+
+
+@TASKS.register("update")
+class UpdateTask:
+    """Update the site now (``sitekeeper update SITE …``): one journaled run."""
+
+    Params: ClassVar[type[BaseModel]] = UpdateParams
+    needs_site: ClassVar[bool] = True
+
+    async def run(self, ctx: TaskContext, site_id: int | None, params: UpdateParams) -> Done:
+        """Run it; anything but "applied" fails the task (the run is journaled either way)."""
+        if site_id is None:
+            raise UsageError("an update needs a site")
+        async with UpdateContext.from_settings(ctx.settings, ctx.backups) as uctx:
+            outcome = await update_site(
+                uctx, str(site_id), params.selection, force=params.force, requested_by="task"
+            )
+        items = ", ".join(f"{i.package} {i.installed} → {i.target}" for i in outcome.items)
+        summary = f"{outcome.status}: {items or 'nothing to update'}"
+        error = None if outcome.ok else (outcome.reason or _refusals(outcome.refused))
+        return Done(update_outcome_json(outcome), error, summary=summary)
+
+
+def _refusals(refused: Sequence[Refusal]) -> str:
+    return "; ".join(f"{r.package}: {r.reason}" for r in refused)

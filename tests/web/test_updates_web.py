@@ -1,0 +1,104 @@
+"""Safe updates in the API and on the site page: "update now" queues the same task
+`sitekeeper update` runs, a bad selection is refused before anything is queued, and a
+site's runs show with their steps (as far as a running one got). No worker runs here:
+the runs themselves are tested on real sites (tests/updates/test_update_run.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sitekeeper.domain.updates import Check
+from sitekeeper.store import updates as update_store
+from sitekeeper.store.database import Database
+from sitekeeper.store.tables import Site
+from tests.web.conftest import Live, World, csrf_of, login
+from tests.web.test_actions_api import api
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def test_the_api_queues_an_update_task_and_refuses_a_bad_selection(
+    live: Live, world: World
+) -> None:
+    site_id = world.acme_sites[0]
+    admin = api(live, world)
+    queued = admin.post(f"/api/sites/{site_id}/updates", json={"plugins": ["contact-form-pro"]})
+    assert queued.status_code == 202, queued.text
+    task = queued.json()
+    assert (task["kind"], task["site_id"]) == ("update", site_id)
+    assert task["params"]["plugins"] == ["contact-form-pro"]
+    for bad in ({}, {"plugins": ["../etc"]}, {"all": True, "to": "1.0"}, {"nope": 1}):
+        answer = admin.post(f"/api/sites/{site_id}/updates", json=bad)
+        assert answer.status_code == 422, (bad, answer.text)
+    alice = login(live.base, "alice@acme.example")  # a client user: no actions
+    answer = alice.post(
+        f"/api/sites/{site_id}/updates",
+        json={"security": True},
+        headers={"X-CSRF-Token": csrf_of(alice)},
+    )
+    assert answer.status_code in (403, 404)
+
+
+def test_a_sites_update_runs_show_their_steps_in_the_api_and_on_the_page(
+    db: Database, live: Live, world: World
+) -> None:
+    site_id = world.acme_sites[0]
+    items = [{"type": "plugin", "package": "contact-form-pro", "installed": "5.8.1",
+              "target": "5.8.2", "security": True}]  # fmt: skip
+    with db.session() as session:
+        done = update_store.start_run(
+            session, site_id, items, trigger="manual", requested_by="cli:tom", now=NOW
+        )
+        update_store.add_step(session, done.id, Check("ssh", True, "logged in as acme", 0.2))
+        update_store.add_step(
+            session, done.id, Check("health after: home.status", False, "answered 500", 0.4)
+        )
+        update_store.set_snapshot(session, done.id, "3f9c2a1b" * 8)
+        update_store.finish_run(session, done.id, "rolled_back", NOW, error="home answered 500")
+        running = update_store.start_run(
+            session, site_id, items, trigger="manual", requested_by=None, now=NOW
+        )
+        update_store.add_step(session, running.id, Check("ssh", True, "logged in", 0.1))
+        site = session.get(Site, site_id)
+        assert site is not None
+        site.ssh = {"host": "127.0.0.1", "port": 22, "user": "acme", "docroot": "/srv/acme"}
+    admin = api(live, world)
+    runs = admin.get(f"/api/sites/{site_id}/update-runs").json()
+    assert [r["status"] for r in runs] == ["running", "rolled_back"]
+    assert [s["name"] for s in runs[0]["steps"]] == ["ssh"]  # as far as it got
+    assert runs[1]["error"] == "home answered 500"
+    assert runs[1]["steps"][1] == {
+        "name": "health after: home.status", "ok": False, "detail": "answered 500", "seconds": 0.4,
+    }  # fmt: skip
+    tom = login(live.base, "tom@agency.example")
+    page = tom.get(f"/sites/{site_id}").text
+    assert "Updates applied" in page and "rolled back" in page and "3f9c2a1b" in page
+    assert "health after: home.status: answered 500" in page
+    assert 'name="package" value="contact-form-pro"' in page  # the row's Update button
+    alice = login(live.base, "alice@acme.example")
+    seen = alice.get(f"/sites/{site_id}").text
+    assert "rolled back" in seen and "2 steps" in seen
+    assert "<summary>2 steps" not in seen  # the steps' details are the agency's
+    assert 'name="package" value="contact-form-pro"' not in seen
+
+
+def test_the_site_pages_update_button_queues_the_task(
+    live: Live, world: World, db: Database
+) -> None:
+    site_id = world.acme_sites[0]
+    with db.session() as session:
+        site = session.get(Site, site_id)
+        assert site is not None
+        site.ssh = {"host": "127.0.0.1", "port": 22, "user": "acme", "docroot": "/srv/acme"}
+    tom = login(live.base, "tom@agency.example")
+    form = {"csrf_token": csrf_of(tom), "package_type": "plugin", "package": "contact-form-pro"}
+    answer = tom.post(f"/sites/{site_id}/update", data=form)
+    assert answer.status_code == 303, answer.text
+    tasks = api(live, world).get("/api/tasks", params={"kind": "update"}).json()["items"]
+    assert [(t["site_id"], t["params"]["plugins"]) for t in tasks] == [
+        (site_id, ["contact-form-pro"])
+    ]
+    panel = tom.get(f"/sites/{site_id}/tasks").text
+    assert "Update" in panel
+    bad = tom.post(f"/sites/{site_id}/update", data={**form, "package_type": "kernel"})
+    assert bad.status_code == 400
