@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     task_concurrency: int = Field(
         default=4, ge=1, le=256, description="Queued tasks (API and UI actions) run at once."
     )
+    update_concurrency: int = Field(
+        default=4, ge=1, le=64, description="Sites updated at once by the plans' update policies."
+    )
     worker_name: str = Field(
         default_factory=socket.gethostname,
         min_length=1,

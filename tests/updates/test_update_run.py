@@ -21,18 +21,21 @@ from sitekeeper.backup.options import BackupSettings
 from sitekeeper.backup.runner import BackupContext
 from sitekeeper.cms.registry import CMSES
 from sitekeeper.cms.wordpress.ecosystem import WORDPRESS
+from sitekeeper.config import Settings
 from sitekeeper.domain.catalogue import PackageInfo, ReleaseInfo
 from sitekeeper.engine.intel_ingest import rematch
+from sitekeeper.engine.intel_jobs import IntelJobs
 from sitekeeper.intel.fetch import FeedSettings
 from sitekeeper.remote.hostkeys import StoreHostKeyPins
 from sitekeeper.remote.ssh import connect
-from sitekeeper.store import inventories, releases
+from sitekeeper.store import findings, inventories, releases
 from sitekeeper.store.database import Database
 from sitekeeper.store.tables import Event, Notification, Site
 from sitekeeper.store.update_tables import UpdateRun
 from sitekeeper.updates.context import UpdateContext
 from sitekeeper.updates.packages import PackageCache
 from sitekeeper.updates.plan import Selection
+from sitekeeper.updates.policy import run_due_updates
 from sitekeeper.updates.recover import recover_interrupted
 from sitekeeper.updates.run import RunOutcome, update_site
 from sitekeeper.vault import Vault
@@ -75,10 +78,13 @@ async def uctx(bctx: BackupContext, vendor: Vendor, tmp_path: Path) -> AsyncIter
         yield made
 
 
-async def stored_with_pending(bctx: BackupContext, wp4: dict[str, Any], target: str) -> int:
+async def stored_with_pending(
+    bctx: BackupContext, wp4: dict[str, Any], target: str, policy: str | None = None
+) -> int:
     """wp4 in sitekeeper with its real inventory (over SSH) and a catalogue that offers
-    ``target`` of the plugin as a security fix; the site's id."""
-    site_id = add_wp_site(bctx.db, bctx.vault, wp4)
+    ``target`` of the plugin as a security fix (on a plan with ``policy``); the site's id."""
+    options = {"update_policy": policy} if policy else None
+    site_id = add_wp_site(bctx.db, bctx.vault, wp4, plan_options=options)
     conn = await connect(ssh_access(wp4), StoreHostKeyPins(bctx.db), private_key=private_key(wp4))
     async with conn:
         found = await CMSES.get("wordpress").inventory(conn, wp4["docroot"])
@@ -239,3 +245,22 @@ async def test_a_run_cut_off_after_a_breaking_apply_is_rolled_back_at_the_restar
     assert "recovery: flags" in steps
     assert any(s.startswith("recovery: rollback: ") for s in steps)
     assert await recover_interrupted(uctx) == []  # settled once
+
+
+async def test_a_plans_security_policy_applies_the_fix_once_and_reads_the_site_again(
+    uctx: UpdateContext, wp4: dict[str, Any], tmp_path: Path
+) -> None:
+    target = versions()["akismet"]
+    site_id = await stored_with_pending(uctx.backup, wp4, target, policy="security")
+    settings = Settings(home=tmp_path / "intel")
+    jobs = IntelJobs(uctx.backup.db, settings, vault=uctx.backup.vault)
+    uctx.reinventory = lambda i: jobs.inventory_site(str(i))
+    (outcome,) = await run_due_updates(uctx, concurrency=4)
+    assert (outcome.site_id, outcome.status) == (site_id, "applied"), outcome
+    assert plugin_version(wp4) == target
+    assert [s.ok for s in outcome.steps if s.name == "inventory"] == [True]
+    with uctx.backup.db.session() as session:
+        (run,) = session.scalars(select(UpdateRun))
+        assert (run.trigger, run.requested_by) == ("policy", "policy")
+        assert not findings.update_rows(session, site_ids=[site_id])  # nothing pending now
+    assert await run_due_updates(uctx, concurrency=4) == []

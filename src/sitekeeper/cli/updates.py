@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sitekeeper.cli import output
 from sitekeeper.cli.backups import backup_context
 from sitekeeper.cli.context import AppContext, app_context
+from sitekeeper.engine.intel_jobs import IntelJobs
 from sitekeeper.engine.results import update_outcome_json
 from sitekeeper.errors import SitekeeperError, UsageError
 from sitekeeper.store.clients import get_client
@@ -133,7 +134,10 @@ def _run(
     user = f"cli:{getpass.getuser()}"
 
     async def go(done: Callable[[RunOutcome], None] | None, say: Any) -> list[RunOutcome]:
-        uctx = UpdateContext.from_settings(app.settings, backup_context(app))
+        jobs = IntelJobs(app.db, app.settings, vault=app.vault)
+        uctx = UpdateContext.from_settings(
+            app.settings, backup_context(app), reinventory=lambda i: jobs.inventory_site(str(i))
+        )
         async with uctx:
             for found in await recover_interrupted(uctx):
                 output.note(
@@ -141,8 +145,7 @@ def _run(
                 )
             return await update_fleet(
                 uctx,
-                wanted,
-                selection,
+                [(site_id, selection) for site_id in wanted],
                 concurrency=concurrency,
                 force=force,
                 requested_by=user,

@@ -75,7 +75,12 @@ class PlanOptions(BaseModel):
     ] = "none"
     update_policy: Annotated[
         UpdatePolicy,
-        Spec("Update policy", "Updates: none, security, minor, all.", input="select"),
+        Spec(
+            "Update policy",
+            "Updates serve applies by itself: none, security (fixes on the installed branch), "
+            "minor (every update on the installed branch), all (majors too).",
+            input="select",
+        ),
     ] = "none"
     report: Annotated[
         ReportCadence, Spec("Reports", "none, monthly, quarterly.", input="select")

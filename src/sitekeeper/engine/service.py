@@ -40,6 +40,7 @@ from sitekeeper.store.leases import Leases
 from sitekeeper.store.monitoring import count_down
 from sitekeeper.store.users import purge_expired
 from sitekeeper.updates.context import UpdateContext
+from sitekeeper.updates.policy import run_due_updates
 from sitekeeper.updates.recover import recover_interrupted
 from sitekeeper.vault import Vault
 
@@ -156,11 +157,12 @@ class Service:
                     self._every(stop, self._backup_check_interval, self.run_backups), name="backups"
                 )
             )
-            # Update runs whose process died (this one before its restart, or another).
+            # Update runs whose process died (this one before its restart, or another),
+            # then the updates the plans apply by themselves (one process schedules them).
+            due = self.leases.periodic("updates", self._backup_check_interval, self.run_updates)
             interruptible.append(
                 asyncio.create_task(
-                    self._every(stop, self._backup_check_interval, self.recover_updates),
-                    name="update-recovery",
+                    self._every(stop, self._backup_check_interval, due), name="updates"
                 )
             )
         # Queued tasks: on stop the runner cancels what still runs and marks it interrupted.
@@ -266,11 +268,17 @@ class Service:
             await run_due_backups(self.backups)
             await run_due_drills(self.backups)
 
-    async def recover_updates(self) -> None:
-        """Settle the update runs no live process renews (``updates.recover``)."""
+    async def run_updates(self) -> None:
+        """Settle the update runs no live process renews (``updates.recover``), then apply
+        the updates the plans' policies make due (``updates.policy``)."""
         if self.backups is not None:
-            async with UpdateContext.from_settings(self.settings, self.backups) as ctx:
+            jobs = self.intel or IntelJobs(self.db, self.settings, vault=self.vault)
+            ctx = UpdateContext.from_settings(
+                self.settings, self.backups, reinventory=lambda i: jobs.inventory_site(str(i))
+            )
+            async with ctx:
                 await recover_interrupted(ctx)
+                await run_due_updates(ctx, concurrency=self.settings.update_concurrency)
 
     async def remind(self) -> None:
         """Queue reminders for incidents still open after the reminder period."""

@@ -3,6 +3,7 @@ the journal event that says so (``update.*``), find runs whose process died."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from sitekeeper.store.update_tables import (
     APPLIED,
     FAILED,
     INTERRUPTED,
+    POLICY,
     REFUSED,
     ROLLED_BACK,
     RUNNING,
@@ -122,6 +124,16 @@ def site_runs(session: Session, site_id: int, limit: int = 20) -> list[UpdateRun
         .where(UpdateRun.site_id == site_id)
         .order_by(UpdateRun.started_at.desc(), UpdateRun.id.desc())
         .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def policy_runs(session: Session, site_ids: Collection[int]) -> list[UpdateRun]:
+    """The runs the plans' policies started on these sites (what they tried, how it went)."""
+    if not site_ids:
+        return []
+    query = select(UpdateRun).where(
+        UpdateRun.site_id.in_(list(site_ids)), UpdateRun.trigger == POLICY
     )
     return list(session.scalars(query))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -44,6 +44,9 @@ class UpdateContext:
     feeds: FeedSettings
     cache: PackageCache
     limits: UpdateLimits = field(default_factory=UpdateLimits)
+    # Inventory a site again (by id) after an update applied, so its pending updates
+    # and findings say what it runs now (the engine's job; None: left to the schedule).
+    reinventory: Callable[[int], Awaitable[object]] | None = None
     fetcher: Fetcher | None = None  # opened by __aenter__ unless given
     pages: PageFetcher | None = None
     _stack: AsyncExitStack = field(default_factory=AsyncExitStack, repr=False)
@@ -60,7 +63,12 @@ class UpdateContext:
         return self._leases
 
     @classmethod
-    def from_settings(cls, settings: Settings, backup: BackupContext) -> UpdateContext:
+    def from_settings(
+        cls,
+        settings: Settings,
+        backup: BackupContext,
+        reinventory: Callable[[int], Awaitable[object]] | None = None,
+    ) -> UpdateContext:
         """The operator's settings: vendor mirrors, egress policy, the package cache."""
         feeds = FeedSettings.from_settings(settings)
         return cls(
@@ -68,6 +76,7 @@ class UpdateContext:
             vendor=feeds.vendor,
             feeds=feeds,
             cache=PackageCache(settings.home / "packages"),
+            reinventory=reinventory,
             pages=PageFetcher.from_settings(settings),
         )
 

@@ -29,8 +29,7 @@ def fleet_sites(session: Session, *, client_id: int | None, tag: str | None) -> 
 
 async def update_fleet(
     ctx: UpdateContext,
-    site_ids: Sequence[int],
-    selection: Selection,
+    wanted: Sequence[tuple[int, Selection]],
     *,
     concurrency: int,
     force: bool = False,
@@ -39,10 +38,11 @@ async def update_fleet(
     progress: Progress | None = None,
     done: Callable[[RunOutcome], None] | None = None,
 ) -> list[RunOutcome]:
-    """Update each site, at most ``concurrency`` at once; outcomes in the sites' order."""
+    """Update each site with its selection, at most ``concurrency`` at once; outcomes in
+    the order asked."""
     gate = asyncio.Semaphore(concurrency)
 
-    async def one(site_id: int) -> RunOutcome:
+    async def one(site_id: int, selection: Selection) -> RunOutcome:
         async with gate:
             outcome = await update_site(
                 ctx,
@@ -57,4 +57,4 @@ async def update_fleet(
             done(outcome)
         return outcome
 
-    return list(await asyncio.gather(*(one(i) for i in site_ids)))
+    return list(await asyncio.gather(*(one(i, chosen) for i, chosen in wanted)))

@@ -29,6 +29,7 @@ class Selection:
     everything: bool = False  # --all
     security: bool = False  # only updates that fix a vulnerability, to the nearest fix
     to: str | None = None  # one package only
+    branch_only: bool = False  # never beyond the installed branch (a policy's minor updates)
 
     @property
     def named(self) -> list[tuple[str, str | None]]:
@@ -65,7 +66,7 @@ class PlanError(ValueError):
 def plan(site_id: int, rows: Sequence[UpdateRow], selection: Selection) -> Plan:
     """The items to move on ``site_id`` (rows of other sites are ignored)."""
     named = selection.named
-    if not named and not selection.everything and not selection.security:
+    if not named and not (selection.everything or selection.security or selection.branch_only):
         raise PlanError("nothing selected: name --core, --plugin, --theme, or use --all/--security")
     if selection.to is not None and (len(named) != 1 or selection.everything):
         raise PlanError("--to names a version of exactly one package")
@@ -86,12 +87,13 @@ def plan(site_id: int, rows: Sequence[UpdateRow], selection: Selection) -> Plan:
         item_or_reason = _item(row, selection)
         if isinstance(item_or_reason, UpdateItem):
             items.append(item_or_reason)
-        elif named or item_or_reason != _NOT_SECURITY:
+        elif named or item_or_reason not in (_NOT_SECURITY, _MAJOR_ONLY):
             refused.append(Refusal(row.type, row.package, item_or_reason))
     return Plan(site_id, tuple(items), tuple(refused))
 
 
 _NOT_SECURITY = "not a security update (--security)"
+_MAJOR_ONLY = "only beyond the installed branch (a major update, which needs approval)"
 
 
 def _is(row: UpdateRow, type_: str, slug: str | None) -> bool:
@@ -106,7 +108,15 @@ def _item(row: UpdateRow, selection: Selection) -> UpdateItem | str:
         return "version known only from outside: inventory the site over SSH first"
     if selection.security and not row.security:
         return _NOT_SECURITY
-    target = selection.to or _target(row, selection.security)
+    if selection.to is not None:
+        target: str | None = selection.to
+    elif selection.branch_only:
+        fixes = row.branch_security or not selection.security
+        if row.branch_update is None or not fixes:
+            return _MAJOR_ONLY
+        target = row.branch_update
+    else:
+        target = _target(row, selection.security)
     if target is None:
         return "the feed names no newer release"
     if target == row.installed:

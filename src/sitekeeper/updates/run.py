@@ -224,8 +224,22 @@ class _Run:
             await self._snapshot()
             failure = await self._apply(conn, info, verified, baseline)
         if failure is None:
+            await self._inventory()
             return APPLIED, None, "updated and healthy"
         return await self._roll_back(failure, baseline)
+
+    async def _inventory(self) -> None:
+        """Read what the site runs now, so its pending updates no longer list what moved."""
+        if self.ctx.reinventory is None:
+            return
+        since = time.monotonic()
+        try:
+            await self.ctx.reinventory(self.facts.id)
+        except SitekeeperError as exc:
+            detail = f"the site's software could not be read again: {exc}"
+            await self._step(Check("inventory", False, detail, _since(since)))
+            return
+        await self._step(Check("inventory", True, "the site's software read again", _since(since)))
 
     async def _preflight(self, conn: SshConnection, info: SiteInfo) -> Baseline:
         """File ownership per item, then the site's health; the baseline to compare with."""

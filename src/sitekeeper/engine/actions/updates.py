@@ -71,7 +71,11 @@ class UpdateTask:
         """Run it; anything but "applied" fails the task (the run is journaled either way)."""
         if site_id is None:
             raise UsageError("an update needs a site")
-        async with UpdateContext.from_settings(ctx.settings, ctx.backups) as uctx:
+        jobs = ctx.intel
+        uctx = UpdateContext.from_settings(
+            ctx.settings, ctx.backups, reinventory=lambda i: jobs.inventory_site(str(i))
+        )
+        async with uctx:
             outcome = await update_site(
                 uctx, str(site_id), params.selection, force=params.force, requested_by="task"
             )
