@@ -14,7 +14,7 @@ from sitekeeper.domain.updates import Check, HealthReport
 from sitekeeper.remote.hostkeys import StoreHostKeyPins
 from sitekeeper.remote.ssh import connect
 from sitekeeper.store.database import Database
-from sitekeeper.updates.health import Baseline, Inside, check_after, check_before
+from sitekeeper.updates.health import SLOW_RETRY_PAUSES, Baseline, Inside, check_after, check_before
 from sitekeeper.updates.health_fetch import PageFetcher
 from sitekeeper.updates.health_opcache import reset_web_opcache
 from tests.realsites import private_key, ssh_access
@@ -192,4 +192,6 @@ async def test_a_plugin_that_slows_the_front_page_down(
         f"(usual {usual_ms} ms from the uptime checks' recent median, limit 500 ms)"
         in (seen["home.time"])
     )
-    assert "; first try " in seen["home.time"]  # asked twice: a slow first load is forgiven
+    # asked again after pauses: a slow first load or a busy moment is forgiven, this is not
+    assert seen["home.time"].count(" ms") >= 1 + len(SLOW_RETRY_PAUSES)
+    assert "; other tries " in seen["home.time"]

@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -205,6 +206,18 @@ async def test_files_of_another_owner_are_refused_in_preflight(
     assert "owned by 0" in (outcome.reason or "") or "owned by root" in (outcome.reason or "")
     assert [s.name for s in outcome.steps if not s.ok] == ["owner akismet"]
     assert plugin_version(wp4) != versions()["akismet"]
+
+
+async def test_a_site_without_room_for_the_package_is_refused_before_the_snapshot(
+    uctx: UpdateContext, wp4: dict[str, Any]
+) -> None:
+    site_id = await stored_with_pending(uctx.backup, wp4, versions()["akismet"])
+    uctx.limits = replace(uctx.limits, disk_margin=1 << 60)  # more than any disk has free
+    outcome = await update_site(uctx, str(site_id), Selection(plugins=(PLUGIN,)))
+    assert outcome.status == "refused"
+    assert (outcome.reason or "").startswith("refused: only "), outcome.reason
+    assert "MiB free on the site" in (outcome.reason or "")
+    assert outcome.snapshot_id is None and plugin_version(wp4) != versions()["akismet"]
 
 
 async def test_a_run_cut_off_after_a_breaking_apply_is_rolled_back_at_the_restart(
