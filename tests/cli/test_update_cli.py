@@ -18,6 +18,7 @@ from sitekeeper.engine.intel_ingest import rematch
 from sitekeeper.store import inventories, releases
 from sitekeeper.store.tables import Site
 from sitekeeper.store.update_tables import UpdateRun
+from sitekeeper.updates.policy import due_updates
 from tests.cli.conftest import Run, as_json
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -120,3 +121,29 @@ def test_a_site_without_ssh_is_refused_with_the_reason(agency: Run, home: Path) 
     [outcome] = as_json(result)
     assert outcome["status"] == "refused"
     assert "SSH" in outcome["reason"]
+
+
+def test_approvals_are_listed_decided_once_and_holds_need_a_reason(agency: Run, home: Path) -> None:
+    agency("plan", "edit", "Basic", "--update-policy", "security")
+    shop_with_updates(agency, ssh=True)
+    with AppContext().session() as session:  # what serve's policy job does every 5 minutes
+        [due] = due_updates(session, NOW)  # akismet 5.5 fixes 5.0.2: the policy applies it
+        assert due.selection.exact == (("plugin", "akismet", "5.5"),)
+    [waiting] = as_json(agency("approvals", "--json"))  # the theme is no security fix
+    assert (waiting["package"], waiting["from"], waiting["to"], waiting["status"]) == (
+        "twentytwentythree", "1.0", "1.6", "pending",
+    )  # fmt: skip
+    [decided] = as_json(agency("approvals", "--approve", str(waiting["id"]), "--json"))
+    assert (decided["status"], decided["decided_by"].startswith("cli:")) == ("approved", True)
+    again = agency("approvals", "--reject", str(waiting["id"]), ok=False)
+    assert again.exit_code == 2 and "approved already" in again.stderr
+
+    assert agency("hold", "shop", "--plugin", "akismet", ok=False).exit_code == 2  # no reason
+    agency("hold", "shop", "--plugin", "akismet", "--reason", "breaks the checkout")
+    [held] = as_json(agency("hold", "--json"))
+    assert (held["site"], held["package"], held["reason"]) == (
+        "shop", "akismet", "breaks the checkout",
+    )  # fmt: skip
+    agency("hold", "shop", "--plugin", "akismet", "--release")
+    assert as_json(agency("hold", "--json")) == []
+    assert agency("hold", "shop", "--plugin", "akismet", "--release", ok=False).exit_code == 2

@@ -13,7 +13,9 @@ from sitekeeper.cms.wordpress.ecosystem import WORDPRESS
 from sitekeeper.domain.catalogue import PackageInfo, ReleaseInfo
 from sitekeeper.domain.inventory import Extension, Inventory
 from sitekeeper.engine.intel_ingest import rematch
+from sitekeeper.errors import UsageError
 from sitekeeper.store import clients, contracts, inventories, plans, releases, sites
+from sitekeeper.store import update_approvals as queue
 from sitekeeper.store import updates as runs
 from sitekeeper.store.database import Database
 from sitekeeper.updates.policy import due_updates
@@ -58,45 +60,72 @@ def site_on(db: Database, policy: str, name: str, *, ssh: bool = True) -> int:
         return site.id
 
 
-def due(
-    db: Database, at: datetime = NOW
-) -> dict[int, tuple[bool, tuple[str, ...], tuple[str, ...]]]:
-    """Site id -> (core?, plugins) as the policy would select them."""
+Items = tuple[tuple[str, str, str], ...]
+
+
+def due(db: Database, at: datetime = NOW) -> dict[int, Items]:
+    """Site id -> the (type, package, target) the policy job would apply now."""
     with db.session() as session:
         found = due_updates(session, at)
-    return {d.site_id: (d.selection.core, d.selection.plugins, d.selection.themes) for d in found}
+    return {d.site_id: tuple(sorted(d.selection.exact)) for d in found}
+
+
+def queued(db: Database) -> dict[tuple[str, str], str]:
+    """(package, target) -> status of every approval."""
+    every = ("pending", "approved", "rejected", "superseded", "applied")
+    with db.session() as session:
+        return {(a.package, a.target): a.status for a in queue.approvals(session, statuses=every)}
+
+
+CORE_FIX, CORE_MAJOR = ("core", "wordpress", "6.1.10"), ("core", "wordpress", "6.8.3")
+AKISMET = ("plugin", "akismet", "5.5")
 
 
 @pytest.mark.parametrize(
-    ("policy", "expected"),
+    ("policy", "expected", "waiting"),
     [
-        ("security", (True, (), ())),  # the branch's security fix; never the major
-        ("minor", (True, ("akismet",), ())),
-        ("all", (True, ("akismet",), ())),
-        ("none", None),
+        # the branch's security fix; the major and the plain update wait for a person
+        ("security", (CORE_FIX,), {("wordpress", "6.8.3"), ("akismet", "5.5")}),
+        ("minor", (CORE_FIX, AKISMET), {("wordpress", "6.8.3")}),
+        ("all", (CORE_MAJOR, AKISMET), set()),
+        ("none", None, set()),  # updates by hand only: nothing queued either
     ],
 )
-def test_each_policy_selects_what_it_applies_by_itself(
-    sqlite_db: Database, policy: str, expected: tuple[bool, tuple[str, ...], tuple[str, ...]] | None
+def test_each_policy_applies_its_share_and_queues_the_rest_for_approval(
+    sqlite_db: Database, policy: str, expected: Items | None, waiting: set[tuple[str, str]]
 ) -> None:
     site_id = site_on(sqlite_db, policy, "shop")
     assert due(sqlite_db).get(site_id) == expected
+    assert queued(sqlite_db) == dict.fromkeys(waiting, "pending")
 
 
-def test_the_targets_are_the_branch_fix_for_security_and_the_newest_for_all(
+def test_an_approved_major_is_applied_exactly_and_a_rejected_update_is_not_asked_again(
     sqlite_db: Database,
 ) -> None:
-    secure, everything = site_on(sqlite_db, "security", "a"), site_on(sqlite_db, "all", "b")
+    site_id = site_on(sqlite_db, "security", "shop")
+    due(sqlite_db)  # queues 6.8.3 and akismet 5.5
     with sqlite_db.session() as session:
-        from sitekeeper.updates.run import site_plan
-        from sitekeeper.updates.target import site_facts
+        ids = {(a.package, a.target): a.id for a in queue.approvals(session)}
+        queue.decide(session, ids[("wordpress", "6.8.3")], approve=True, who="tom", now=NOW)
+        queue.decide(session, ids[("akismet", "5.5")], approve=False, who="tom", now=NOW)
+        with pytest.raises(UsageError, match="rejected already"):
+            queue.decide(session, ids[("akismet", "5.5")], approve=True, who="tom", now=NOW)
+    assert due(sqlite_db) == {site_id: (CORE_MAJOR,)}  # the approved major, not the branch fix
+    assert queued(sqlite_db) == {("wordpress", "6.8.3"): "approved", ("akismet", "5.5"): "rejected"}
 
-        chosen = {d.site_id: site_plan(site_facts(session, str(d.site_id)), d.selection)
-                  for d in due_updates(session, NOW)}  # fmt: skip
-    assert [(i.package, i.target) for i in chosen[secure].items] == [("wordpress", "6.1.10")]
-    assert sorted((i.package, i.target) for i in chosen[everything].items) == [
-        ("akismet", "5.5"), ("wordpress", "6.8.3"),
-    ]  # fmt: skip
+
+def test_a_held_extension_is_neither_applied_nor_queued(sqlite_db: Database) -> None:
+    site_id = site_on(sqlite_db, "minor", "shop")
+    with sqlite_db.session() as session:
+        queue.hold(session, site_id, ("plugin", "akismet"), reason="breaks the shop", who="tom",
+                   now=NOW)  # fmt: skip
+        with pytest.raises(UsageError, match="reason"):
+            queue.hold(session, site_id, ("plugin", "x"), reason=" ", who="tom", now=NOW)
+    assert due(sqlite_db) == {site_id: (CORE_FIX,)}
+    assert ("akismet", "5.5") not in queued(sqlite_db)
+    with sqlite_db.session() as session:
+        assert queue.release(session, site_id, ("plugin", "akismet"))
+    assert due(sqlite_db) == {site_id: (CORE_FIX, AKISMET)}
 
 
 def test_a_site_without_ssh_is_never_due(sqlite_db: Database) -> None:
@@ -118,9 +147,9 @@ def test_what_a_policy_run_rolled_back_waits_for_a_person_and_a_refusal_for_hour
                                  now=NOW - timedelta(hours=1))  # fmt: skip
         runs.finish_run(session, refused.id, "refused", NOW - timedelta(hours=1))
     assert site_id not in due(sqlite_db)  # both held
-    assert due(sqlite_db, NOW + timedelta(hours=6)) == {site_id: (False, ("akismet",), ())}
+    assert due(sqlite_db, NOW + timedelta(hours=6)) == {site_id: (AKISMET,)}
     with sqlite_db.session() as session:  # a person's own run does not hold anything
         manual = runs.start_run(session, site_id, [plugin], trigger="manual", requested_by="x",
                                 now=NOW)  # fmt: skip
         runs.finish_run(session, manual.id, "rolled_back", NOW)
-    assert due(sqlite_db, NOW + timedelta(hours=6)) == {site_id: (False, ("akismet",), ())}
+    assert due(sqlite_db, NOW + timedelta(hours=6)) == {site_id: (AKISMET,)}

@@ -47,6 +47,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "drill": ("sitekeeper.cli.backups", "drill"),
     "backup-repo": ("sitekeeper.cli.backup_repos", "repo_app"),
     "update": ("sitekeeper.cli.updates", "update"),
+    "approvals": ("sitekeeper.cli.approvals", "approvals"),
+    "hold": ("sitekeeper.cli.approvals", "hold"),
 }
 
 

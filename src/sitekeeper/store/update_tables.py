@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sitekeeper.store.tables import Base
@@ -45,3 +45,43 @@ class UpdateRun(Base):
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+
+
+# An approval's life: pending until a person decides; approved ones are applied by the
+# policy job (then applied), a newer release supersedes a pending or approved one.
+PENDING, APPROVED, REJECTED, SUPERSEDED = "pending", "approved", "rejected", "superseded"
+
+
+class UpdateApproval(Base):
+    """An update a plan's policy does not apply by itself, waiting for a person's yes or no."""
+
+    __tablename__ = "update_approvals"
+    __table_args__ = (
+        UniqueConstraint("site_id", "type", "package", "target", name="uq_update_approvals_item"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    package: Mapped[str] = mapped_column(String(200))
+    installed: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(64))
+    security: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    requested_at: Mapped[datetime]
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None]
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("update_runs.id", ondelete="SET NULL"))
+
+
+class UpdateHold(Base):
+    """ "Never update this extension by policy", with the reason a person gave."""
+
+    __tablename__ = "update_holds"
+    __table_args__ = (UniqueConstraint("site_id", "type", "package", name="uq_update_holds_item"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    package: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    held_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]

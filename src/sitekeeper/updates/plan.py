@@ -30,6 +30,7 @@ class Selection:
     security: bool = False  # only updates that fix a vulnerability, to the nearest fix
     to: str | None = None  # one package only
     branch_only: bool = False  # never beyond the installed branch (a policy's minor updates)
+    exact: tuple[tuple[str, str, str], ...] = ()  # (type, slug, target): what a policy decided
 
     @property
     def named(self) -> list[tuple[str, str | None]]:
@@ -38,7 +39,12 @@ class Selection:
             *([(CORE, None)] if self.core else []),
             *(("plugin", p) for p in self.plugins),
             *(("theme", t) for t in self.themes),
+            *((type_, slug) for type_, slug, _ in self.exact),
         ]
+
+    def target_of(self, type_: str, slug: str) -> str | None:
+        """The version asked for this package by ``exact`` (None: the planner chooses)."""
+        return next((t for ty, s, t in self.exact if (ty, s) == (type_, slug)), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +114,11 @@ def _item(row: UpdateRow, selection: Selection) -> UpdateItem | str:
         return "version known only from outside: inventory the site over SSH first"
     if selection.security and not row.security:
         return _NOT_SECURITY
-    if selection.to is not None:
-        target: str | None = selection.to
+    exact = selection.target_of(row.type, row.package)
+    if exact is not None:
+        target: str | None = exact
+    elif selection.to is not None:
+        target = selection.to
     elif selection.branch_only:
         fixes = row.branch_security or not selection.security
         if row.branch_update is None or not fixes:

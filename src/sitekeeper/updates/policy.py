@@ -1,16 +1,20 @@
-"""Updates a plan applies by itself: which pending updates are due on which site, and the
-``serve`` job that runs them a few sites at a time.
+"""Updates a plan applies by itself or a person approved: which are due on which site,
+what waits for approval, and the ``serve`` job that runs them a few sites at a time.
 
 The plan's ``update_policy`` says what needs no person: ``security`` — an update on the
-installed branch that fixes a vulnerability (a fix only in a major release waits for a
-person); ``minor`` — every update on the installed branch; ``all`` — majors too; ``none``
-— nothing. What a policy would apply and did not is not retried blindly: after a run of
-it was rolled back, failed or was interrupted, the same package and target wait for a
-person (the alert said so); after a refusal (the site was down, the disk full, a package
-failed its checksums) it is tried again after ``RETRY_REFUSED``, and so is one applied
-while the site's inventory (read again after every applied run) still lists it.
-Maintenance windows, the hours-after-release deadline, holds per extension and the
-approval queue are not built yet (issue 10, point 3).
+installed branch that fixes a vulnerability; ``minor`` — every update on the installed
+branch; ``all`` — majors too; ``none`` — nothing (and nothing is queued: updates by hand
+only). Every other pending update of a site with a policy waits in the approval queue
+(``store.update_approvals``; ``sitekeeper approvals``) at its newest release; an approved
+one is applied by the next policy run, to exactly the approved version. A hold keeps the
+policy (and the queue) away from one extension of one site.
+
+What a policy run tried is not retried blindly: after a run of it was rolled back,
+failed or was interrupted, the same package and target wait for a person (the alert
+said so); after a refusal (the site was down, the disk full, a package failed its
+checksums) it is tried again after ``RETRY_REFUSED``, and so is one applied while the
+site's inventory (read again after every applied run) still lists it. Maintenance
+windows and the hours-after-release deadline are not built yet (issue 10, point 3).
 """
 
 from __future__ import annotations
@@ -22,17 +26,22 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from sitekeeper.domain.updates import UpdateItem
 from sitekeeper.store import findings
+from sitekeeper.store import update_approvals as queue
 from sitekeeper.store import updates as runs
 from sitekeeper.store.backups import plan_options
 from sitekeeper.store.sites import list_sites
 from sitekeeper.store.update_tables import (
     APPLIED,
+    APPROVED,
     FAILED,
     INTERRUPTED,
     POLICY,
     REFUSED,
     ROLLED_BACK,
+    SUPERSEDED,
+    UpdateApproval,
 )
 from sitekeeper.updates.context import UpdateContext
 from sitekeeper.updates.fleet import update_fleet
@@ -56,7 +65,8 @@ class Due:
     """One site whose plan applies some of its pending updates now."""
 
     site_id: int
-    selection: Selection  # names the packages, so what is held stays out of the run
+    selection: Selection  # the exact items, so what is held stays out of the run
+    approvals: tuple[int, ...] = ()  # the approved updates among them
 
 
 def policy_selection(policy: str) -> Selection | None:
@@ -65,7 +75,8 @@ def policy_selection(policy: str) -> Selection | None:
 
 
 def due_updates(session: Session, now: datetime) -> list[Due]:
-    """The sites (with SSH access and a plan that updates) with updates due by policy."""
+    """The sites (with SSH access and a plan that updates) with updates due by policy or
+    approved by a person; what the policy leaves to a person is queued for approval."""
     sites = [s for s in list_sites(session) if s.ssh]
     wanted: dict[int, Selection] = {}
     for site in sites:
@@ -76,23 +87,56 @@ def due_updates(session: Session, now: datetime) -> list[Due]:
     if not wanted:
         return []
     pending = {row.site_id for row in findings.update_rows(session, site_ids=list(wanted))}
-    held = _held(session, [i for i in wanted if i in pending], now)
+    ids = sorted(pending & set(wanted))
+    tried = _held(session, ids, now)
+    held = {(h.site_id, h.type, h.package) for h in queue.holds(session, ids)}
+    open_ = queue.approvals(session, site_ids=ids)
     due = []
-    for site_id in sorted(pending & set(wanted)):
+    for site_id in ids:
         facts = site_facts(session, str(site_id))
-        chosen = site_plan(facts, wanted[site_id])
-        items = [i for i in chosen.items if (site_id, i.package, i.target) not in held]
-        if not items:
-            continue
-        selection = Selection(
-            core=any(i.type == "core" for i in items),
-            plugins=tuple(i.package for i in items if i.type == "plugin"),
-            themes=tuple(i.package for i in items if i.type == "theme"),
-            security=wanted[site_id].security,
-            branch_only=wanted[site_id].branch_only,
-        )
-        due.append(Due(site_id, selection))
+        auto = site_plan(facts, wanted[site_id]).items
+        newest = site_plan(facts, Selection(everything=True)).items
+        approved = {
+            (a.type, a.package, a.target): a.id
+            for a in open_
+            if a.site_id == site_id and a.status == APPROVED
+        }
+        chosen: dict[tuple[str, str], UpdateItem] = {}
+        for item in auto:
+            chosen[(item.type, item.package)] = item
+        for item in newest:
+            if (site_id, item.type, item.package) in held:
+                continue  # held back: nothing to ask anyone either
+            key = (item.type, item.package, item.target)
+            if key in approved:
+                chosen[(item.type, item.package)] = item  # a person's yes: the newer target
+            elif item not in auto:
+                queue.request(session, site_id, item, now)
+        _supersede_gone(open_, site_id, {(i.type, i.package, i.target) for i in newest})
+        items = [
+            i
+            for i in chosen.values()
+            if (site_id, i.type, i.package) not in held
+            and (site_id, i.package, i.target) not in tried
+        ]
+        if items:
+            exact = tuple((i.type, i.package, i.target) for i in items)
+            ids_done = tuple(approved[k] for k in exact if k in approved)
+            due.append(Due(site_id, Selection(exact=exact), ids_done))
     return due
+
+
+def _supersede_gone(
+    open_: list[UpdateApproval], site_id: int, pending: set[tuple[str, str, str]]
+) -> None:
+    """An open approval whose update is no longer pending (applied by hand, or a newer
+    release came) has nothing left to decide."""
+    for approval in open_:
+        if (
+            approval.site_id == site_id
+            and (approval.type, approval.package, approval.target) not in pending
+        ):
+            approval.status = SUPERSEDED
 
 
 def _held(session: Session, site_ids: Iterable[int], now: datetime) -> set[tuple[int, str, str]]:
@@ -120,6 +164,12 @@ async def run_due_updates(ctx: UpdateContext, *, concurrency: int) -> list[RunOu
         trigger=POLICY,
         requested_by="policy",
     )
+    done = {d.site_id: d.approvals for d in due if d.approvals}
+    for outcome in outcomes:
+        if outcome.status == APPLIED and outcome.run_id and outcome.site_id in done:
+            await ctx.backup.dbthread.session_aside(
+                queue.mark_applied, done[outcome.site_id], outcome.run_id
+            )
     for outcome in outcomes:
         log.info("policy update of %s: %s", outcome.site, outcome.status)
     return outcomes
