@@ -94,11 +94,15 @@ def test_plan_options_are_stored_and_shown(run: Run) -> None:
         "keep_monthly": 12,
         "restore_drill": "monthly",
         "update_policy": "security",
+        "client_approves_updates": False,
         "report": "monthly",
         "sla_hours": 4.0,
     }
-    edited = as_json(run("plan", "edit", "Pro", "--update-policy", "all", "--json"))
+    edited = as_json(
+        run("plan", "edit", "Pro", "--update-policy", "all", "--client-approves-updates", "--json")
+    )
     assert edited["options"]["update_policy"] == "all"
+    assert edited["options"]["client_approves_updates"] is True
     assert edited["options"]["backup"] == "daily"  # untouched options stay
 
 

@@ -273,7 +273,7 @@ def test_a_phone_gets_the_whole_dashboard_without_sideways_scrolling(
     assert_no_sideways_scroll(page, "fleet")
     # The whole menu is in sight (it wraps, there is nothing to open), with the account.
     menu = page.get_by_role("navigation", name="Main").get_by_role("link")
-    expect(menu).to_have_count(7)
+    expect(menu).to_have_count(8)
     for link in menu.all():
         expect(link).to_be_in_viewport()
     expect(page.get_by_role("link", name="ada@agency.example")).to_be_in_viewport()

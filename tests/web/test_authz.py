@@ -17,7 +17,8 @@ import httpx
 from fastapi.routing import APIRoute
 from starlette.routing import Mount
 
-from sitekeeper.store import tasks
+from sitekeeper.domain.updates import UpdateItem
+from sitekeeper.store import tasks, update_approvals
 from sitekeeper.store.database import Database
 from sitekeeper.store.tables import Client, Site
 from sitekeeper.store.task_tables import Task
@@ -78,9 +79,12 @@ def routes(live: Live) -> list[tuple[str, str]]:
     return found
 
 
-def foreign_ids(world: World) -> dict[str, int]:
+def foreign_ids(world: World) -> dict[str, int | str]:
     """Path parameters pointing at objects the Acme user must not reach."""
     return {
+        "approval_id": 1,  # the client-user test replaces it with one of Globex's site
+        "type_": "plugin",
+        "package": "jetpack",
         "site_id": world.globex_sites[0],
         "client_id": world.globex,
         "contract_id": world.globex_contract,
@@ -106,7 +110,14 @@ def globex_task(db: Database, world: World) -> int:
         return task.id
 
 
-def fill(path: str, values: dict[str, int]) -> str:
+def globex_approval(db: Database, world: World) -> int:
+    """An update of Globex's site waiting for approval: the Acme user must not see it."""
+    item = UpdateItem("plugin", "jetpack", "1.0", "2.0", "wordpress")
+    with db.session() as session:
+        return update_approvals.request(session, world.globex_sites[0], item, datetime.now(UTC)).id
+
+
+def fill(path: str, values: dict[str, int | str]) -> str:
     """The path with its parameters replaced; fails on a parameter nobody thought about."""
 
     def one(match: re.Match[str]) -> str:
@@ -170,7 +181,10 @@ def test_a_client_user_cannot_read_or_change_another_clients_data(
 ) -> None:
     alice = login(live.base, "alice@acme.example")
     csrf = csrf_of(alice)
-    values = foreign_ids(world) | {"task_id": globex_task(db, world)}
+    values = foreign_ids(world) | {
+        "task_id": globex_task(db, world),
+        "approval_id": globex_approval(db, world),
+    }
     before = _counts(db)
     checked = 0
     for method, path in routes(live):

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sitekeeper.domain.updates import Check
+from sitekeeper.domain.updates import Check, UpdateItem
+from sitekeeper.store import update_approvals as queue
 from sitekeeper.store import updates as update_store
 from sitekeeper.store.database import Database
-from sitekeeper.store.tables import Site
+from sitekeeper.store.tables import Plan, Site
 from tests.web.conftest import Live, World, csrf_of, login
 from tests.web.test_actions_api import api
 
@@ -102,3 +103,59 @@ def test_the_site_pages_update_button_queues_the_task(
     assert "Update" in panel
     bad = tom.post(f"/sites/{site_id}/update", data={**form, "package_type": "kernel"})
     assert bad.status_code == 400
+
+
+def _waiting(db: Database, site_id: int, package: str) -> int:
+    item = UpdateItem("plugin", package, "1.0", "2.0", "wordpress")
+    with db.session() as session:
+        return queue.request(session, site_id, item, NOW).id
+
+
+def test_approvals_are_seen_per_client_and_decided_by_whom_the_plan_allows(
+    db: Database, live: Live, world: World
+) -> None:
+    acme, globex = world.acme_sites[0], world.globex_sites[0]
+    mine, theirs = _waiting(db, acme, "woocommerce"), _waiting(db, globex, "jetpack")
+    admin = api(live, world)
+    assert {a["id"]: a["may_decide"] for a in admin.get("/api/approvals").json()} == {
+        mine: True, theirs: True,
+    }  # fmt: skip
+    alice = login(live.base, "alice@acme.example")
+    headers = {"X-CSRF-Token": csrf_of(alice)}
+    [seen] = alice.get("/api/approvals").json()
+    assert (seen["id"], seen["from"], seen["to"], seen["may_decide"]) == (mine, "1.0", "2.0", False)
+    assert alice.post(f"/api/approvals/{mine}/approve", headers=headers).status_code == 403
+    assert alice.post(f"/api/approvals/{theirs}/approve", headers=headers).status_code == 404
+    with db.session() as session:  # the plan lets the client's users decide
+        plan = session.get(Plan, world.plan)
+        assert plan is not None
+        plan.options = {**plan.options, "client_approves_updates": True}
+    decided = alice.post(f"/api/approvals/{mine}/approve", headers=headers)
+    assert decided.status_code == 200, decided.text
+    assert (decided.json()["status"], decided.json()["decided_by"]) == ("approved", "user:3")
+    again = alice.post(f"/api/approvals/{mine}/reject", headers=headers)
+    assert again.status_code == 422 and "approved already" in again.text
+
+    tom = login(live.base, "tom@agency.example")
+    listing = tom.get("/approvals").text
+    assert "jetpack" in listing and "woocommerce" in listing and "Approve" in listing
+    form = {"csrf_token": csrf_of(tom), "decision": "reject"}
+    assert tom.post(f"/approvals/{theirs}", data=form).status_code == 303
+    assert [a["id"] for a in admin.get("/api/approvals").json()] == [mine]  # rejected: gone
+
+
+def test_holds_are_set_listed_and_lifted_over_the_api(live: Live, world: World) -> None:
+    site_id = world.acme_sites[0]
+    admin = api(live, world)
+    body = {"type": "plugin", "package": "woocommerce", "reason": "custom checkout"}
+    put = admin.put(f"/api/sites/{site_id}/holds", json=body)
+    assert put.status_code == 200, put.text
+    assert put.json()["held_by"] == f"user:{world.admin}"
+    assert [h["package"] for h in admin.get(f"/api/sites/{site_id}/holds").json()] == [
+        "woocommerce"
+    ]
+    bad = admin.put(f"/api/sites/{site_id}/holds", json={**body, "package": "../x"})
+    assert bad.status_code == 422
+    gone = f"/api/sites/{site_id}/holds/plugin/woocommerce"
+    assert admin.delete(gone).status_code == 204
+    assert admin.delete(gone).status_code == 404

@@ -82,6 +82,16 @@ class PlanOptions(BaseModel):
             input="select",
         ),
     ] = "none"
+    client_approves_updates: Annotated[
+        bool,
+        Spec(
+            "Clients approve updates",
+            "The client's own users may approve or reject its sites' waiting updates.",
+            input="checkbox",
+            edit_option="--client-approves-updates/--staff-approves-updates",
+            edit_help="Whether the client's users may approve its sites' updates.",
+        ),
+    ] = False
     report: Annotated[
         ReportCadence, Spec("Reports", "none, monthly, quarterly.", input="select")
     ] = "monthly"

@@ -7,15 +7,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from sitekeeper.engine.actions.updates import UpdateParams
+from sitekeeper.store import update_approvals as queue
 from sitekeeper.store import updates as update_store
 from sitekeeper.web.api.common import ERRORS
 from sitekeeper.web.api.tasks import ACCEPTED, accept
-from sitekeeper.web.auth import AnyUser, Staff
+from sitekeeper.web.approvals import Seen, decide, open_approvals
+from sitekeeper.web.auth import AnyUser, Staff, now
 from sitekeeper.web.common import Db, Id, visible_site
 
 router = APIRouter(prefix="/api", tags=["updates"], responses=ERRORS)
@@ -89,3 +91,126 @@ def update_runs(
         )
         for run in update_store.site_runs(session, site.id, limit)
     ]
+
+
+class ApprovalOut(BaseModel):
+    """An update waiting for a person (``sitekeeper approvals --json``)."""
+
+    id: int
+    site: str | None
+    site_id: int
+    type: str
+    package: str
+    installed: str = Field(serialization_alias="from")
+    target: str = Field(serialization_alias="to")
+    security: bool
+    status: str = Field(description="pending or approved (applied by the next policy run)")
+    requested_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    may_decide: bool = Field(description="whether the asking user may approve or reject it")
+
+
+class HoldIn(BaseModel):
+    """Keep the plan's policy away from one extension of the site."""
+
+    type: str = Field(pattern=r"^(core|plugin|theme|module|component)$")
+    package: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class HoldOut(HoldIn):
+    """A hold, with who set it and when."""
+
+    site_id: int
+    held_by: str | None
+    since: datetime
+
+
+def _out(seen: Seen) -> ApprovalOut:
+    approval = seen.approval
+    return ApprovalOut(
+        id=approval.id,
+        site=seen.site.name,
+        site_id=approval.site_id,
+        type=approval.type,
+        package=approval.package,
+        installed=approval.installed,
+        target=approval.target,
+        security=approval.security,
+        status=approval.status,
+        requested_at=approval.requested_at,
+        decided_by=approval.decided_by,
+        decided_at=approval.decided_at,
+        may_decide=seen.may_decide,
+    )
+
+
+@router.get("/approvals", response_model=list[ApprovalOut], response_model_by_alias=True)
+def list_approvals(session: Db, who: AnyUser) -> list[ApprovalOut]:
+    """Updates waiting for a person's yes or no (a client's users see its own sites')."""
+    return [_out(seen) for seen in open_approvals(session, who)]
+
+
+@router.post(
+    "/approvals/{approval_id}/approve", response_model=ApprovalOut, response_model_by_alias=True
+)
+def approve(approval_id: Id, session: Db, who: AnyUser) -> ApprovalOut:
+    """Approve: the next policy run applies exactly this version (safely, as ever)."""
+    return _out(decide(session, who, approval_id, approve=True))
+
+
+@router.post(
+    "/approvals/{approval_id}/reject", response_model=ApprovalOut, response_model_by_alias=True
+)
+def reject(approval_id: Id, session: Db, who: AnyUser) -> ApprovalOut:
+    """Reject: this version is not asked again (a newer release is)."""
+    return _out(decide(session, who, approval_id, approve=False))
+
+
+@router.get("/sites/{site_id}/holds", response_model=list[HoldOut])
+def site_holds(site_id: Id, session: Db, who: Staff) -> list[HoldOut]:
+    """The extensions of the site the plan's policy keeps away from."""
+    site = visible_site(session, who, site_id)
+    return [
+        HoldOut(
+            site_id=h.site_id,
+            type=h.type,
+            package=h.package,
+            reason=h.reason,
+            held_by=h.held_by,
+            since=h.created_at,
+        )
+        for h in queue.holds(session, [site.id])
+    ]
+
+
+@router.put("/sites/{site_id}/holds", response_model=HoldOut)
+def put_hold(site_id: Id, session: Db, who: Staff, body: Annotated[HoldIn, Body()]) -> HoldOut:
+    """Hold one extension back from the plan's policy (the reason replaced if held)."""
+    site = visible_site(session, who, site_id)
+    held = queue.hold(
+        session,
+        site.id,
+        (body.type, body.package),
+        reason=body.reason,
+        who=f"user:{who.user_id}",
+        now=now(),
+    )
+    return HoldOut(
+        site_id=held.site_id,
+        type=held.type,
+        package=held.package,
+        reason=held.reason,
+        held_by=held.held_by,
+        since=held.created_at,
+    )
+
+
+@router.delete("/sites/{site_id}/holds/{type_}/{package}", status_code=204)
+def delete_hold(site_id: Id, type_: str, package: str, session: Db, who: Staff) -> Response:
+    """Lift a hold (404 if there is none)."""
+    site = visible_site(session, who, site_id)
+    if not queue.release(session, site.id, (type_, package)):
+        raise HTTPException(404, "no such hold")
+    return Response(status_code=204)
