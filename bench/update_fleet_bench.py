@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 from _common import command_line
-from aiohttp import web
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the test helpers: sites, loopback vendor, breakage
@@ -46,7 +45,7 @@ from tests.backup.conftest import add_wp_site  # noqa: E402
 from tests.realsites import SCRIPT_CANDIDATES, run_script  # noqa: E402
 from tests.updates import breakage  # noqa: E402
 from tests.updates.sites import put_back, site_record  # noqa: E402
-from tests.updates.vendor import Vendor, versions  # noqa: E402
+from tests.updates.vendor import start_vendor, versions  # noqa: E402
 
 from sitekeeper.backup.options import BackupSettings  # noqa: E402
 from sitekeeper.backup.runner import BackupContext  # noqa: E402
@@ -72,19 +71,6 @@ INCOMPATIBLE = (
 )
 
 
-async def serve_vendor() -> tuple[Vendor, web.AppRunner]:
-    vendor = Vendor()
-    app = web.Application()
-    app.router.add_route("GET", "/{tail:.*}", vendor.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    vendor.url = f"http://127.0.0.1:{port}"
-    return vendor, runner
-
-
 async def one_round(
     sites: list[dict[str, Any]], concurrency: int, broken: int, label: str
 ) -> dict[str, Any]:
@@ -93,7 +79,7 @@ async def one_round(
         code = INCOMPATIBLE % target
         breakage.write_as_site(site, "wp-content/mu-plugins/sk-incompatible.php", code)
         breakage.activate(site, "akismet/akismet.php")
-    vendor, runner = await serve_vendor()
+    vendor, runner = await start_vendor()
     with tempfile.TemporaryDirectory(prefix="bench-update-") as scratch:
         home = Path(scratch)
         db = Database(f"sqlite:///{home / 'bench.db'}")

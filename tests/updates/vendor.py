@@ -97,10 +97,8 @@ class Vendor:
         return None
 
 
-@pytest.fixture
-async def vendor() -> AsyncIterator[Vendor]:
-    """The vendor's servers on a loopback port."""
-    need_packages()
+async def start_vendor() -> tuple[Vendor, web.AppRunner]:
+    """The vendor's servers on a loopback port, and the runner that stops them."""
     served = Vendor()
     app = web.Application()
     app.router.add_route("GET", "/{tail:.*}", served.handle)
@@ -110,6 +108,14 @@ async def vendor() -> AsyncIterator[Vendor]:
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     served.url = f"http://127.0.0.1:{port}"
+    return served, runner
+
+
+@pytest.fixture
+async def vendor() -> AsyncIterator[Vendor]:
+    """The vendor's servers on a loopback port."""
+    need_packages()
+    served, runner = await start_vendor()
     try:
         yield served
     finally:
