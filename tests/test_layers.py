@@ -46,7 +46,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "sitekeeper"
 LAYERS: list[set[str]] = [
     {"", "errors"},
     {"domain"},
-    {"datadir", "locale", "plugins"},
+    {"datadir", "locale", "plugins", "timezones"},
     {"vault", "logs"},
     {"config", "egress"},
     {"store"},

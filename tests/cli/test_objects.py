@@ -6,7 +6,9 @@ import pytest
 
 from tests.cli.conftest import Run, as_json
 
-CLIENT_KEYS = {"id", "name", "email", "language", "alert_urls", "notes", "sites", "created_at"}
+CLIENT_KEYS = {
+    "id", "name", "email", "language", "timezone", "alert_urls", "notes", "sites", "created_at",
+}  # fmt: skip
 PLAN_KEYS = {
     "id", "name", "check_interval", "tls_warn_days", "domain_warn_days", "price", "currency",
     "options", "created_at",
@@ -94,6 +96,8 @@ def test_plan_options_are_stored_and_shown(run: Run) -> None:
         "keep_monthly": 12,
         "restore_drill": "monthly",
         "update_policy": "security",
+        "update_window": None,
+        "security_within_hours": 4,
         "client_approves_updates": False,
         "report": "monthly",
         "sla_hours": 4.0,

@@ -24,7 +24,7 @@ from sitekeeper.vault import Vault
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
-def site_on(db: Database, policy: str, name: str, *, ssh: bool = True) -> int:
+def site_on(db: Database, policy: str, name: str, *, ssh: bool = True, **options: object) -> int:
     """A WordPress 6.1.9 site (6.1.10 fixes a vulnerability on its branch, 6.8.3 is the
     next major) with Akismet 5.0.2 (5.5, no vulnerability), on a plan with ``policy``."""
     vault = Vault(Fernet.generate_key())
@@ -42,8 +42,12 @@ def site_on(db: Database, policy: str, name: str, *, ssh: bool = True) -> int:
                     releases=(ReleaseInfo("5.0.2"), ReleaseInfo("5.5"))),
     ]  # fmt: skip
     with db.session() as session:
-        client = clients.add_client(session, vault, name=f"client {name}", now=NOW)
-        plan = plans.add_plan(session, name=f"plan {name}", options={"update_policy": policy})
+        client = clients.add_client(
+            session, vault, name=f"client {name}", timezone="Europe/Berlin", now=NOW
+        )
+        plan = plans.add_plan(
+            session, name=f"plan {name}", options={"update_policy": policy, **options}
+        )
         contract = contracts.add_contract(
             session, client_id=client.id, plan_id=plan.id, start=NOW.date(), now=NOW
         )
@@ -153,3 +157,16 @@ def test_what_a_policy_run_rolled_back_waits_for_a_person_and_a_refusal_for_hour
                                 now=NOW)  # fmt: skip
         runs.finish_run(session, manual.id, "rolled_back", NOW)
     assert due(sqlite_db, NOW + timedelta(hours=6)) == {site_id: (AKISMET,)}
+
+
+def test_outside_the_window_only_a_security_fix_due_before_it_opens_is_applied(
+    sqlite_db: Database,
+) -> None:
+    # NOW is Tuesday 10:00 in Berlin; the window opens on Saturday night.
+    site_id = site_on(sqlite_db, "minor", "shop", update_window="Sat 02:00-05:00")
+    assert due(sqlite_db) == {site_id: (CORE_FIX,)}  # due within 4 h: cannot wait for Saturday
+    saturday = datetime(2026, 12, 5, 2, 30, tzinfo=UTC)  # 03:30 in Berlin
+    assert due(sqlite_db, saturday) == {site_id: (CORE_FIX, AKISMET)}
+    patient = site_on(sqlite_db, "minor", "blog", update_window="Sat 02:00-05:00",
+                      security_within_hours=200)  # fmt: skip
+    assert patient not in due(sqlite_db)  # its deadline comes after the window opens

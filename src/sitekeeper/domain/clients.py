@@ -27,6 +27,16 @@ def _language(language: str) -> str:
     return language
 
 
+_ZONE = re.compile(r"^(UTC|[A-Za-z]+(/[A-Za-z0-9_+\-]+){1,2})$")
+
+
+def _timezone(name: str) -> str:
+    """An IANA name's shape (the store checks the system knows it: ``timezones.zone``)."""
+    if not _ZONE.match(name):
+        raise UsageError(f"invalid time zone {name!r}: an IANA name like Europe/Berlin")
+    return name
+
+
 class ClientFields(BaseModel):
     """A client of the agency. Alert URLs carry tokens: the store keeps them encrypted and
     checks them with Apprise; nothing shows them back."""
@@ -51,6 +61,12 @@ class ClientFields(BaseModel):
         AfterValidator(_language),
         Spec("Language", "Report language, e.g. de."),
     ] = "en"
+    timezone: Annotated[
+        str,
+        Field(max_length=64),
+        AfterValidator(_timezone),
+        Spec("Time zone", "IANA time zone: maintenance windows and reports, e.g. Europe/Berlin."),
+    ] = "UTC"
     notes: Annotated[
         str | None, Field(max_length=10_000), Spec("Notes", "Free text.", input="textarea")
     ] = None

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from sitekeeper.domain.durations import parse_duration
 from sitekeeper.domain.fields import Nested, Spec
 from sitekeeper.domain.sites import validate_name
+from sitekeeper.domain.update_windows import window_text
 from sitekeeper.errors import UsageError
 
 MIN_CHECK_INTERVAL = 10  # seconds; faster checks look like an attack to the site's host
@@ -82,6 +83,25 @@ class PlanOptions(BaseModel):
             input="select",
         ),
     ] = "none"
+    update_window: Annotated[
+        str | None,
+        AfterValidator(lambda text: None if text is None else window_text(text)),
+        Spec(
+            "Maintenance window",
+            "When policy updates run, in the client's time zone, e.g. Mon-Fri 22:00-06:00.",
+            hint="(empty: any time)",
+        ),
+    ] = None
+    security_within_hours: Annotated[
+        int,
+        Field(ge=0, le=720),
+        Spec(
+            "Security updates within (hours)",
+            "A security update is applied within this many hours of its release, outside "
+            "the window if the window opens too late.",
+            input="number",
+        ),
+    ] = 4
     client_approves_updates: Annotated[
         bool,
         Spec(

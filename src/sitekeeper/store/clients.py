@@ -20,6 +20,7 @@ from sitekeeper.domain.fields import fields, validated
 from sitekeeper.errors import UsageError
 from sitekeeper.store.lookup import by_id_or_name, name_taken
 from sitekeeper.store.tables import Client, Contract, Site
+from sitekeeper.timezones import zone
 from sitekeeper.vault import Vault
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S+$")
@@ -81,6 +82,8 @@ def _apply(
     values: dict[str, Any],
     check_url: UrlCheck | None,
 ) -> None:
+    if "timezone" in values:
+        zone(values["timezone"])  # one the system knows (UsageError if not)
     name = values.get("name")
     if name is not None and name_taken(session, Client.name, name, except_id=client.id):
         raise UsageError(f"a client named {name!r} already exists")

@@ -13,8 +13,12 @@ What a policy run tried is not retried blindly: after a run of it was rolled bac
 failed or was interrupted, the same package and target wait for a person (the alert
 said so); after a refusal (the site was down, the disk full, a package failed its
 checksums) it is tried again after ``RETRY_REFUSED``, and so is one applied while the
-site's inventory (read again after every applied run) still lists it. Maintenance
-windows and the hours-after-release deadline are not built yet (issue 10, point 3).
+site's inventory (read again after every applied run) still lists it.
+
+A plan's maintenance window (``update_window``, in the client's time zone) holds policy
+and approved updates until it opens, except a security update whose deadline — first
+seen plus ``security_within_hours`` — comes before the window opens: that one is
+applied at once.
 """
 
 from __future__ import annotations
@@ -26,12 +30,15 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from sitekeeper.domain.findings import UPDATE
+from sitekeeper.domain.update_windows import parse_window
 from sitekeeper.domain.updates import UpdateItem
 from sitekeeper.store import findings
 from sitekeeper.store import update_approvals as queue
 from sitekeeper.store import updates as runs
 from sitekeeper.store.backups import plan_options
 from sitekeeper.store.sites import list_sites
+from sitekeeper.store.tables import Site
 from sitekeeper.store.update_tables import (
     APPLIED,
     APPROVED,
@@ -43,6 +50,7 @@ from sitekeeper.store.update_tables import (
     SUPERSEDED,
     UpdateApproval,
 )
+from sitekeeper.timezones import zone
 from sitekeeper.updates.context import UpdateContext
 from sitekeeper.updates.fleet import update_fleet
 from sitekeeper.updates.plan import Selection
@@ -91,6 +99,11 @@ def due_updates(session: Session, now: datetime) -> list[Due]:
     tried = _held(session, ids, now)
     held = {(h.site_id, h.type, h.package) for h in queue.holds(session, ids)}
     open_ = queue.approvals(session, site_ids=ids)
+    first_seen = {
+        (f.site_id, f.type, f.package): f.opened_at
+        for f in findings.open_findings(session, (UPDATE,), site_ids=ids)
+    }
+    timing = {site.id: _timing(site, now) for site in sites if site.id in wanted}
     due = []
     for site_id in ids:
         facts = site_facts(session, str(site_id))
@@ -113,17 +126,44 @@ def due_updates(session: Session, now: datetime) -> list[Due]:
             elif item not in auto:
                 queue.request(session, site_id, item, now)
         _supersede_gone(open_, site_id, {(i.type, i.package, i.target) for i in newest})
+        opens_at, within = timing[site_id]
         items = [
             i
             for i in chosen.values()
             if (site_id, i.type, i.package) not in held
             and (site_id, i.package, i.target) not in tried
+            and _in_time(i, opens_at, first_seen.get((site_id, i.type, i.package)), within, now)
         ]
         if items:
             exact = tuple((i.type, i.package, i.target) for i in items)
             ids_done = tuple(approved[k] for k in exact if k in approved)
             due.append(Due(site_id, Selection(exact=exact), ids_done))
     return due
+
+
+def _timing(site: Site, now: datetime) -> tuple[datetime, timedelta]:
+    """When the site's maintenance window opens next (now if open or none), and how soon
+    after its release a security update must be on the site."""
+    options = plan_options(site)
+    within = timedelta(hours=options.security_within_hours if options else 4)
+    if options is None or not options.update_window:
+        return now, within
+    local = now.astimezone(zone(site.client.timezone if site.client else "UTC"))
+    return parse_window(options.update_window).next_opening(local), within
+
+
+def _in_time(
+    item: UpdateItem,
+    opens_at: datetime,
+    seen: datetime | None,
+    within: timedelta,
+    now: datetime,
+) -> bool:
+    """Due now: inside the window; outside it, a security update whose deadline (first
+    seen + the plan's hours) comes before the window opens."""
+    if opens_at <= now:
+        return True
+    return item.security and (seen is None or seen + within <= opens_at)
 
 
 def _supersede_gone(

@@ -1,5 +1,5 @@
 """update_runs, update_approvals, update_holds: safe updates, what waits for a person's
-approval, and what a person holds back
+approval, and what a person holds back; clients.timezone for maintenance windows
 
 Revision ID: 0011
 Revises: 0010
@@ -17,6 +17,10 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("clients") as batch:
+        batch.add_column(
+            sa.Column("timezone", sa.String(length=64), server_default="UTC", nullable=False)
+        )
     op.create_table(
         "update_runs",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -106,6 +110,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("clients") as batch:
+        batch.drop_column("timezone")
     op.drop_index(op.f("ix_update_holds_site_id"), table_name="update_holds")
     op.drop_table("update_holds")
     op.drop_index(op.f("ix_update_approvals_status"), table_name="update_approvals")
