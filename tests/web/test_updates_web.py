@@ -76,7 +76,10 @@ def test_a_sites_update_runs_show_their_steps_in_the_api_and_on_the_page(
     assert "Updates applied" in page and "rolled back" in page and "3f9c2a1b" in page
     assert "health after: home.status: answered 500" in page
     assert 'name="package" value="contact-form-pro"' in page  # the row's Update button
+    fleet = tom.get("/updates").text  # the fleet's latest runs, newest first
+    assert fleet.index("running") < fleet.index("rolled back")
     alice = login(live.base, "alice@acme.example")
+    assert "contact-form-pro" in alice.get("/updates").text  # her own site's runs
     seen = alice.get(f"/sites/{site_id}").text
     assert "rolled back" in seen and "2 steps" in seen
     assert "<summary>2 steps" not in seen  # the steps' details are the agency's
@@ -137,10 +140,12 @@ def test_approvals_are_seen_per_client_and_decided_by_whom_the_plan_allows(
     assert again.status_code == 422 and "approved already" in again.text
 
     tom = login(live.base, "tom@agency.example")
-    listing = tom.get("/approvals").text
+    listing = tom.get("/updates").text
     assert "jetpack" in listing and "woocommerce" in listing and "Approve" in listing
     form = {"csrf_token": csrf_of(tom), "decision": "reject"}
-    assert tom.post(f"/approvals/{theirs}", data=form).status_code == 303
+    decided_page = tom.post(f"/approvals/{theirs}", data=form)
+    assert decided_page.status_code == 303
+    assert decided_page.headers["location"] == "/updates#approvals"
     assert [a["id"] for a in admin.get("/api/approvals").json()] == [mine]  # rejected: gone
 
 
@@ -156,6 +161,9 @@ def test_holds_are_set_listed_and_lifted_over_the_api(live: Live, world: World) 
     ]
     bad = admin.put(f"/api/sites/{site_id}/holds", json={**body, "package": "../x"})
     assert bad.status_code == 422
+    tom = login(live.base, "tom@agency.example")
+    page = tom.get("/updates").text
+    assert "Held back from the policies" in page and "custom checkout" in page
     gone = f"/api/sites/{site_id}/holds/plugin/woocommerce"
     assert admin.delete(gone).status_code == 204
     assert admin.delete(gone).status_code == 404

@@ -138,6 +138,22 @@ def policy_runs(session: Session, site_ids: Collection[int]) -> list[UpdateRun]:
     return list(session.scalars(query))
 
 
+def recent_runs(
+    session: Session, client_id: int | None = None, limit: int = 50
+) -> list[tuple[UpdateRun, str]]:
+    """The latest runs across the fleet (of one client's sites), newest first, with the
+    site's name."""
+    query = (
+        select(UpdateRun, Site.name)
+        .join(Site, Site.id == UpdateRun.site_id)
+        .order_by(UpdateRun.started_at.desc(), UpdateRun.id.desc())
+        .limit(limit)
+    )
+    if client_id is not None:
+        query = query.where(Site.client_id == client_id)
+    return [(run, name) for run, name in session.execute(query)]
+
+
 def get_run(session: Session, run_id: int) -> UpdateRun:
     """One run; NotFound if there is none."""
     return _run(session, run_id)

@@ -17,12 +17,12 @@ def _mount(app: FastAPI, router: APIRouter) -> None:
 def include(app: FastAPI) -> None:
     """Mount every page router on ``app``."""
     from sitekeeper.web.ui.admin import router as admin  # noqa: PLC0415 - avoid import cycles
-    from sitekeeper.web.ui.approvals import router as approvals  # noqa: PLC0415
     from sitekeeper.web.ui.business import router as business  # noqa: PLC0415
     from sitekeeper.web.ui.fleet import router as fleet  # noqa: PLC0415
     from sitekeeper.web.ui.login import router as login  # noqa: PLC0415
     from sitekeeper.web.ui.passwords import router as passwords  # noqa: PLC0415
     from sitekeeper.web.ui.sites import router as sites  # noqa: PLC0415
+    from sitekeeper.web.ui.updates import router as updates  # noqa: PLC0415
 
-    for router in (login, fleet, sites, approvals, business, admin, passwords):
+    for router in (login, fleet, sites, updates, business, admin, passwords):
         _mount(app, router)

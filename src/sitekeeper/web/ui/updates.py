@@ -1,5 +1,6 @@
-"""The approvals page: updates the plans' policies leave to a person, with Approve and
-Reject where the viewer may decide (staff; a client's users if its plan allows)."""
+"""The fleet's updates page: what waits for approval (with Approve and Reject where the
+viewer may decide: staff; a client's users if its plan allows), the latest update runs
+across the sites, and the holds."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from sitekeeper.store import update_approvals as queue
+from sitekeeper.store import updates as update_store
+from sitekeeper.store.sites import list_sites
 from sitekeeper.web.approvals import decide, open_approvals, visible_approval
 from sitekeeper.web.auth import AnyUser, now
 from sitekeeper.web.common import Db, Id
@@ -16,11 +20,19 @@ from sitekeeper.web.ui.render import page
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/approvals")
-def approvals_page(request: Request, session: Db, who: AnyUser) -> HTMLResponse:
-    """Every open approval the viewer may see, oldest first."""
+@router.get("/updates")
+def updates_page(request: Request, session: Db, who: AnyUser) -> HTMLResponse:
+    """Waiting approvals, the latest runs and the holds of the sites the viewer may see."""
+    scope = who.client_scope
+    sites = {s.id: s.name for s in list_sites(session, client_id=scope)}
     return page(
-        request, "approvals.html", who, approvals=open_approvals(session, who), moment=now()
+        request,
+        "updates.html",
+        who,
+        approvals=open_approvals(session, who),
+        runs=update_store.recent_runs(session, scope),
+        holds=[(h, sites[h.site_id]) for h in queue.holds(session, list(sites))],
+        moment=now(),
     )
 
 
@@ -37,4 +49,4 @@ def decide_approval(
     if decision not in ("approve", "reject"):
         raise HTTPException(400, "decide approve or reject")
     decide(session, who, approval_id, approve=decision == "approve")
-    return RedirectResponse("/approvals", status_code=303)
+    return RedirectResponse("/updates#approvals", status_code=303)
