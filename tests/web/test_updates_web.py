@@ -106,6 +106,11 @@ def test_the_site_pages_update_button_queues_the_task(
     assert "Update" in panel
     bad = tom.post(f"/sites/{site_id}/update", data={**form, "package_type": "kernel"})
     assert bad.status_code == 400
+    # Hold the same plugin back from the plan's policy, with a reason (none: refused).
+    assert tom.post(f"/sites/{site_id}/hold", data={**form, "reason": " "}).status_code == 400
+    held = tom.post(f"/sites/{site_id}/hold", data={**form, "reason": "custom fork"})
+    assert held.status_code == 303
+    assert "held: custom fork" in tom.get(f"/sites/{site_id}").text
 
 
 def _waiting(db: Database, site_id: int, package: str) -> int:

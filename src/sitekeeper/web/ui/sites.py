@@ -19,6 +19,7 @@ from sitekeeper.domain.sites import SiteDeclaration
 from sitekeeper.errors import UsageError
 from sitekeeper.store import backups, findings, fleet, history, releases
 from sitekeeper.store import sites as site_store
+from sitekeeper.store import update_approvals as queue
 from sitekeeper.store import updates as update_store
 from sitekeeper.store.clients import list_clients
 from sitekeeper.store.contracts import list_contracts
@@ -124,6 +125,7 @@ def _software(session: Session, site: Site) -> dict[str, Any]:
         "unreachable": releases.untracked(session, [site.id]),
         "runs": runs[:15],
         "update_runs": update_store.site_runs(session, site.id, limit=10),
+        "held": {(h.type, h.package): h for h in queue.holds(session, [site.id])},
         "drill": max(drills, key=lambda r: r.verified_at or r.started_at) if drills else None,
     }
 
@@ -222,6 +224,34 @@ def start_update(
     except TaskConflict as exc:  # another update of this site is queued or running
         raise HTTPException(409, str(exc)) from None
     return RedirectResponse(f"/sites/{site.id}#tasks", status_code=303)
+
+
+@router.post("/sites/{site_id}/hold")
+def hold_update(
+    *,
+    site_id: Id,
+    session: Db,
+    who: Staff,
+    package_type: Annotated[str, Form(max_length=16)] = "",
+    package: Annotated[str, Form(max_length=200)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """ "Hold" on a pending update's row: the plan's policy leaves this extension alone."""
+    site = visible_site(session, who, site_id)
+    if package_type not in UPDATE_KINDS:
+        raise HTTPException(400, "unknown package type")
+    try:
+        queue.hold(
+            session,
+            site.id,
+            (package_type, package),
+            reason=reason,
+            who=f"user:{who.user_id}",
+            now=now(),
+        )
+    except UsageError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return RedirectResponse(f"/sites/{site.id}#findings", status_code=303)
 
 
 def _form(
