@@ -80,7 +80,11 @@ async def uctx(bctx: BackupContext, vendor: Vendor, tmp_path: Path) -> AsyncIter
 
 
 async def stored_with_pending(
-    bctx: BackupContext, wp4: dict[str, Any], target: str, policy: str | None = None
+    bctx: BackupContext,
+    wp4: dict[str, Any],
+    target: str,
+    policy: str | None = None,
+    requires_php: str | None = None,
 ) -> int:
     """wp4 in sitekeeper with its real inventory (over SSH) and a catalogue that offers
     ``target`` of the plugin as a security fix (on a plan with ``policy``); the site's id."""
@@ -93,6 +97,7 @@ async def stored_with_pending(
     package = PackageInfo(
         WORDPRESS, "plugin", PLUGIN, latest=target, source="wordpress.org",
         releases=(ReleaseInfo(str(installed), insecure=True), ReleaseInfo(target)),
+        details={"requires_php": {target: requires_php}} if requires_php else {},
     )  # fmt: skip
     with bctx.db.session() as session:
         site = session.get(Site, site_id)
@@ -218,6 +223,17 @@ async def test_a_site_without_room_for_the_package_is_refused_before_the_snapsho
     assert (outcome.reason or "").startswith("refused: only "), outcome.reason
     assert "MiB free on the site" in (outcome.reason or "")
     assert outcome.snapshot_id is None and plugin_version(wp4) != versions()["akismet"]
+
+
+async def test_a_release_needing_a_newer_php_than_the_site_runs_is_refused(
+    uctx: UpdateContext, wp4: dict[str, Any]
+) -> None:
+    target = versions()["akismet"]
+    site_id = await stored_with_pending(uctx.backup, wp4, target, requires_php="99.0")
+    outcome = await update_site(uctx, str(site_id), Selection(plugins=(PLUGIN,)))
+    assert outcome.status == "refused"
+    assert f"{PLUGIN} 5.0.2 → {target} needs PHP 99.0, the site runs 8." in (outcome.reason or "")
+    assert outcome.snapshot_id is None and plugin_version(wp4) == "5.0.2"
 
 
 async def test_a_run_cut_off_after_a_breaking_apply_is_rolled_back_at_the_restart(

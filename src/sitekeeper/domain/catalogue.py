@@ -71,3 +71,4 @@ class CatalogueEntry:
     insecure: frozenset[str] = frozenset()  # versions the vendor flags as insecure
     security_releases: tuple[str, ...] = ()  # versions that fixed a vulnerability
     releases: tuple[str, ...] = ()  # every known version (to test candidate ranges)
+    requires_php: Mapping[str, str] = field(default_factory=dict)  # version -> lowest PHP

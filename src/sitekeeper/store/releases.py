@@ -266,6 +266,7 @@ def catalogue(
             insecure=frozenset(v for v, _, bad in rel if bad),
             security_releases=tuple(sorted(v for v, sec, _ in rel if sec)),
             releases=tuple(sorted(v for v, _, _ in rel)),
+            requires_php=dict(row.details.get("requires_php", {})),
         )
     return result
 

@@ -1,5 +1,6 @@
 """Preflight checks of an update that the health check and the CMS's owner check do not
-cover: room on the site's disk for the package, and the run's exclusive hold on its site.
+cover: the release's PHP requirement, room on the site's disk for the package, and the
+run's exclusive hold on its site.
 
 A full disk half-way through an unpack leaves a site with half its files replaced, and
 WordPress's upgrader keeps a copy of the old plugin beside the new one: the site needs
@@ -8,10 +9,12 @@ a few times the package's size free before anything starts (``UpdateLimits``).
 
 from __future__ import annotations
 
+import re
 import time
 
 from sitekeeper.domain.untrusted import clean
 from sitekeeper.domain.updates import Check
+from sitekeeper.domain.versions import php_version_compare
 from sitekeeper.errors import SitekeeperError
 from sitekeeper.remote.ssh import SshConnection
 
@@ -50,6 +53,31 @@ async def disk_check(conn: SshConnection, docroot: str, needed: int) -> Check:
     if free < needed:
         return Check("disk", False, f"refused: only {detail}", _since(since))
     return Check("disk", True, detail, _since(since))
+
+
+def php_check(label: str, site_php: str | None, needed: str | None) -> Check:
+    """Whether the site's PHP (from its inventory) is new enough for the release
+    (``needed``: the vendor's lowest PHP for it); unknown on either side passes, saying so."""
+    name = "requirements"
+    if needed is None:
+        return Check(name, True, f"{label}: the feed names no PHP requirement")
+    if site_php is None:
+        return Check(name, True, f"{label} needs PHP {needed}; the site's PHP is not known")
+    try:
+        ok = php_version_compare(_numeric(site_php), _numeric(needed)) >= 0
+    except ValueError:
+        return Check(name, True, f"{label} needs PHP {needed}; cannot compare with {site_php}")
+    if not ok:
+        return Check(name, False, f"refused: {label} needs PHP {needed}, the site runs {site_php}")
+    return Check(name, True, f"{label} needs PHP {needed}, the site runs {site_php}")
+
+
+def _numeric(version: str) -> str:
+    """ "8.2.7-1+deb12u1" -> "8.2.7": a distribution's suffix is no part of PHP's version."""
+    head = re.match(r"\d+(\.\d+)*", version.strip())
+    if head is None:
+        raise ValueError(version)
+    return head.group(0)
 
 
 def _mib(size: int) -> str:

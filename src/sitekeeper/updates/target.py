@@ -9,7 +9,7 @@ the dashboard does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -17,8 +17,9 @@ from sitekeeper.cms.protocol import Cms
 from sitekeeper.cms.registry import CMSES
 from sitekeeper.domain.checks import CheckOptions, web_check_options
 from sitekeeper.errors import ConfigError
-from sitekeeper.store import findings
+from sitekeeper.store import findings, releases
 from sitekeeper.store.findings import UpdateRow
+from sitekeeper.store.inventories import latest_inventory
 from sitekeeper.store.sites import get_site
 from sitekeeper.updates.health_usual import usual_ms
 from sitekeeper.updates.plan import Plan, Refusal
@@ -36,11 +37,21 @@ class SiteFacts:
     trust: CheckOptions
     usual_ms: int | None
     rows: tuple[UpdateRow, ...]
+    php: str | None = None  # the PHP its latest inventory found
+    # (type, package) -> {version: lowest PHP it needs}, as the vendor's feed says
+    requires_php: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+
+    def php_needed(self, type_: str, package: str, version: str) -> str | None:
+        """The lowest PHP ``version`` of the package needs, if the feed says."""
+        return self.requires_php.get((type_, package), {}).get(version)
 
 
 def site_facts(session: Session, ref: str) -> SiteFacts:
     """The site ``ref`` (id, name or URL) and its pending updates."""
     site = get_site(session, ref)
+    rows = findings.update_rows(session, site_ids=[site.id])
+    entries = releases.catalogue(session, {(r.ecosystem, r.type, r.package) for r in rows})
+    inventory = latest_inventory(session, site.id)
     return SiteFacts(
         id=site.id,
         name=site.name,
@@ -49,7 +60,13 @@ def site_facts(session: Session, ref: str) -> SiteFacts:
         client_id=site.client_id,
         trust=web_check_options(site.check_options),
         usual_ms=usual_ms(session, site.id),
-        rows=tuple(findings.update_rows(session, site_ids=[site.id])),
+        rows=tuple(rows),
+        php=inventory.php if inventory else None,
+        requires_php={
+            (type_, package): dict(entry.requires_php)
+            for (_, type_, package), entry in entries.items()
+            if entry.requires_php
+        },
     )
 
 

@@ -95,7 +95,11 @@ async def poll_core(fetcher: Fetcher) -> PackageInfo | None:
         name="WordPress",
         latest=latest,
         source=SOURCE,
-        details={"branch_latest": branch_latest},
+        details={
+            "branch_latest": branch_latest,
+            # what each offered release needs (an update to it on older PHP is refused)
+            "requires_php": {o.version: o.php_version for o in offers if o.php_version},
+        },
         releases=tuple(
             ReleaseInfo(v, insecure=statuses[v] is StableStatus.INSECURE) for v in releases
         ),
@@ -128,6 +132,7 @@ async def poll_package(fetcher: Fetcher, type_: str, slug: str) -> PackageInfo |
         name=info.name[:300],
         latest=info.version,
         source=SOURCE,
+        details={"requires_php": {info.version: info.requires_php}} if info.requires_php else {},
         releases=tuple(ReleaseInfo(v) for v in versions),
     )
 
