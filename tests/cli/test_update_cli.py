@@ -87,6 +87,21 @@ def test_a_dry_run_with_a_refusal_exits_1_and_says_why(agency: Run, home: Path) 
     assert "nothere: no pending update" in result.stderr
 
 
+def test_a_theme_updates_once_its_archive_digest_is_pinned(agency: Run, home: Path) -> None:
+    shop_with_updates(agency)
+    digest = "ab" * 32
+    [plan] = as_json(
+        agency("update", "shop", "--theme", "twentytwentythree", "--sha256",
+               f"twentytwentythree={digest.upper()}", "--dry-run", "--json")
+    )  # fmt: skip
+    [item] = plan["items"]
+    assert (item["package"], item["to"], plan["refused"]) == ("twentytwentythree", "1.6", [])
+    assert item["checked_against"] == "the archive sha256 pinned for this release"
+    for bad in ("twentytwentythree", "twentytwentythree=abc", f"={digest}"):
+        result = agency("update", "shop", "--all", "--sha256", bad, "--dry-run", ok=False)
+        assert result.exit_code == 2 and "--sha256 takes SLUG=" in result.stderr
+
+
 def test_fleet_security_dry_run_covers_the_sites_with_ssh(agency: Run, home: Path) -> None:
     shop_with_updates(agency, "shop", ssh=True)
     shop_with_updates(agency, "blog", ssh=False)  # no SSH access: cannot be updated

@@ -46,7 +46,7 @@ from tests.updates import breakage
 from tests.updates.package_zips import small_zip
 from tests.updates.sites import update_sites_up, wp4
 from tests.updates.state import db_state, differences, tree_state
-from tests.updates.vendor import Vendor, vendor, versions
+from tests.updates.vendor import PACKAGES, Vendor, sha256_of, vendor, versions
 
 __all__ = ["update_sites_up", "vendor", "wp4"]
 
@@ -85,6 +85,7 @@ async def stored_with_pending(
     target: str,
     policy: str | None = None,
     requires_php: str | None = None,
+    package: tuple[str, str] = ("plugin", PLUGIN),
 ) -> int:
     """wp4 in sitekeeper with its real inventory (over SSH) and a catalogue that offers
     ``target`` of the plugin as a security fix (on a plan with ``policy``); the site's id."""
@@ -93,9 +94,10 @@ async def stored_with_pending(
     conn = await connect(ssh_access(wp4), StoreHostKeyPins(bctx.db), private_key=private_key(wp4))
     async with conn:
         found = await CMSES.get("wordpress").inventory(conn, wp4["docroot"])
-    installed = next(e.version for e in found.extensions if e.slug == PLUGIN)
-    package = PackageInfo(
-        WORDPRESS, "plugin", PLUGIN, latest=target, source="wordpress.org",
+    type_, slug = package
+    installed = next(e.version for e in found.extensions if e.slug == slug)
+    info = PackageInfo(
+        WORDPRESS, type_, slug, latest=target, source="wordpress.org",
         releases=(ReleaseInfo(str(installed), insecure=True), ReleaseInfo(target)),
         details={"requires_php": {target: requires_php}} if requires_php else {},
     )  # fmt: skip
@@ -104,7 +106,7 @@ async def stored_with_pending(
         assert site is not None
         site.cms = "wordpress"
         inventories.store_inventory(session, site, found)
-        releases.store_packages(session, [package], NOW)
+        releases.store_packages(session, [info], NOW)
         rematch(session, NOW, site_ids=[site_id])
     return site_id
 
@@ -234,6 +236,22 @@ async def test_a_release_needing_a_newer_php_than_the_site_runs_is_refused(
     assert outcome.status == "refused"
     assert f"{PLUGIN} 5.0.2 → {target} needs PHP 99.0, the site runs 8." in (outcome.reason or "")
     assert outcome.snapshot_id is None and plugin_version(wp4) == "5.0.2"
+
+
+async def test_a_theme_is_updated_with_its_archive_digest_pinned(
+    uctx: UpdateContext, wp4: dict[str, Any]
+) -> None:
+    theme = "twentytwentythree"
+    target = versions()[theme]
+    site_id = await stored_with_pending(uctx.backup, wp4, target, package=("theme", theme))
+    unpinned = await update_site(uctx, str(site_id), Selection(themes=(theme,)))
+    assert unpinned.status == "refused" and "sha256 must be pinned" in (unpinned.reason or "")
+    digest = sha256_of(PACKAGES / f"{theme}.{target}.zip")
+    pinned = Selection(themes=(theme,), pins=((theme, digest),))
+    outcome = await update_site(uctx, str(site_id), pinned)
+    assert outcome.status == "applied", outcome
+    style = (Path(wp4["docroot"]) / f"wp-content/themes/{theme}/style.css").read_text()
+    assert f"Version: {target}" in style
 
 
 async def test_a_run_cut_off_after_a_breaking_apply_is_rolled_back_at_the_restart(

@@ -28,7 +28,8 @@ def test_the_api_queues_an_update_task_and_refuses_a_bad_selection(
     task = queued.json()
     assert (task["kind"], task["site_id"]) == ("update", site_id)
     assert task["params"]["plugins"] == ["contact-form-pro"]
-    for bad in ({}, {"plugins": ["../etc"]}, {"all": True, "to": "1.0"}, {"nope": 1}):
+    bad_pin = {"themes": ["tt3"], "sha256": {"tt3": "not-hex"}}
+    for bad in ({}, {"plugins": ["../etc"]}, {"all": True, "to": "1.0"}, {"nope": 1}, bad_pin):
         answer = admin.post(f"/api/sites/{site_id}/updates", json=bad)
         assert answer.status_code == 422, (bad, answer.text)
     alice = login(live.base, "alice@acme.example")  # a client user: no actions

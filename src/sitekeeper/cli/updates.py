@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import re
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
@@ -73,6 +74,14 @@ def update(
         bool,
         typer.Option("--force", help="Update a site that already fails its health check."),
     ] = False,
+    sha256: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--sha256",
+            help="SLUG=DIGEST: the archive's sha256, checked elsewhere (a theme: WordPress.org "
+            "publishes no theme checksums). Repeatable.",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the plan; change nothing.")
     ] = False,
@@ -88,6 +97,7 @@ def update(
         everything=everything,
         security=security,
         to=to,
+        pins=tuple(_pin(text) for text in sha256 or ()),
     )
     fleet = client is not None or tag is not None or everywhere
     if fleet == (site is not None):
@@ -167,6 +177,15 @@ def _run(
     return sorted([*outcomes, *nothing], key=lambda o: o.site)
 
 
+def _pin(text: str) -> tuple[str, str]:
+    """``SLUG=DIGEST`` as (slug, digest); UsageError for anything else."""
+    slug, _, digest = text.partition("=")
+    digest = digest.strip().lower()
+    if not slug.strip() or not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise UsageError(f"--sha256 takes SLUG=<64 hex digits>, not {text[:80]!r}")
+    return slug.strip(), digest
+
+
 def _nothing(facts: SiteFacts, selection: Selection) -> RunOutcome:
     chosen = site_plan(facts, selection)
     return RunOutcome(facts.name, facts.id, NOTHING, refused=chosen.refused)
@@ -208,7 +227,7 @@ def dry_run_json(app: AppContext, facts: SiteFacts, selection: Selection) -> dic
     for item in chosen.items:
         assert updater is not None  # site_plan refused every item of a CMS without one
         try:
-            source = updater.package_source(item, vendor)
+            source = updater.package_source(item, vendor, sha256=selection.pinned(item.package))
         except SitekeeperError as exc:
             refused.append({"type": item.type, "package": item.package, "reason": str(exc)})
             continue

@@ -31,6 +31,13 @@ class Selection:
     to: str | None = None  # one package only
     branch_only: bool = False  # never beyond the installed branch (a policy's minor updates)
     exact: tuple[tuple[str, str, str], ...] = ()  # (type, slug, target): what a policy decided
+    # (slug, sha256) of archives the operator checked elsewhere: a theme (WordPress.org
+    # publishes no theme checksums) or a plugin version its checksum service lacks
+    pins: tuple[tuple[str, str], ...] = ()
+
+    def pinned(self, slug: str) -> str | None:
+        """The sha256 pinned for ``slug``'s archive, if any."""
+        return next((digest for s, digest in self.pins if s == slug), None)
 
     @property
     def named(self) -> list[tuple[str, str | None]]:

@@ -92,7 +92,7 @@ async def update_site(
     if not chosen.items or cms is None or cms.updater is None:
         seconds = time.monotonic() - started
         return RunOutcome(facts.name, facts.id, NOTHING, refused=chosen.refused, seconds=seconds)
-    run = _Run(ctx, facts, cms, cms.updater, chosen, force, progress)
+    run = _Run(ctx, facts, cms, cms.updater, chosen, selection, force, progress)
     return await run.go(trigger, requested_by)
 
 
@@ -116,6 +116,7 @@ class _Run:
     cms: Cms
     updater: Updater
     plan: Plan
+    selection: Selection  # what was asked (its pinned archive digests)
     force: bool
     progress: Progress | None
     run_id: int = 0
@@ -282,7 +283,8 @@ class _Run:
         for item in self.items:
             since = time.monotonic()
             try:
-                source = self.updater.package_source(item, self.ctx.vendor)
+                pinned = self.selection.pinned(item.package)
+                source = self.updater.package_source(item, self.ctx.vendor, sha256=pinned)
                 package = await obtain(item, source, self.ctx.package_fetcher, self.ctx.cache)
             except (SitekeeperError, UsageError) as exc:
                 await self._step(Check(f"package {item.package}", False, str(exc), _since(since)))

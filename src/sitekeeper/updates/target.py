@@ -33,7 +33,6 @@ class SiteFacts:
     name: str
     url: str
     cms: str | None
-    client_id: int | None
     trust: CheckOptions
     usual_ms: int | None
     rows: tuple[UpdateRow, ...]
@@ -57,7 +56,6 @@ def site_facts(session: Session, ref: str) -> SiteFacts:
         name=site.name,
         url=site.url,
         cms=site.cms,
-        client_id=site.client_id,
         trust=web_check_options(site.check_options),
         usual_ms=usual_ms(session, site.id),
         rows=tuple(rows),

@@ -31,12 +31,21 @@ class UpdateParams(BaseModel):
     security: bool = Field(default=False, description="Only updates that fix a vulnerability.")
     to: str | None = Field(default=None, pattern=VERSION, description="One package's version.")
     force: bool = Field(default=False, description="Update a site that fails its health check.")
+    sha256: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=200,
+        description="slug -> the archive's sha256, checked elsewhere (themes: WordPress.org "
+        "publishes no theme checksums).",
+    )
 
     @model_validator(mode="after")
     def _valid(self) -> UpdateParams:
-        for slug in (*self.plugins, *self.themes):
+        for slug in (*self.plugins, *self.themes, *self.sha256):
             if not _slug_ok(slug):
                 raise ValueError(f"not a slug: {slug[:50]!r}")
+        for digest in self.sha256.values():
+            if not re.fullmatch(r"[0-9a-f]{64}", digest):
+                raise ValueError("a sha256 is 64 lower-case hex digits")
         try:
             plan(0, [], self.selection)
         except PlanError as exc:
@@ -53,6 +62,7 @@ class UpdateParams(BaseModel):
             everything=self.all,
             security=self.security,
             to=self.to,
+            pins=tuple(sorted(self.sha256.items())),
         )
 
 
