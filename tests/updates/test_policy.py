@@ -1,6 +1,7 @@
 """Which pending updates a plan's update policy applies by itself, and what it leaves for a
-person: a fix only in a major release, and anything a policy run of it already rolled
-back (until a person acts), or refused within the last hours."""
+person: a fix only in a major release, a theme (no vendor checksums to verify it by),
+and anything a policy run of it already rolled back (until a person acts), or refused
+within the last hours."""
 
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ def site_on(db: Database, policy: str, name: str, *, ssh: bool = True, **options
     inventory = Inventory(
         cms="wordpress", version="6.1.9", collected_at=NOW,
         extensions=[Extension(type="plugin", slug="akismet", name="Akismet", version="5.0.2",
+                              update_source="wordpress.org"),
+                    # a theme's archive has no vendor checksums: never a policy's to apply
+                    Extension(type="theme", slug="twentytwentythree", name="TT3", version="1.0",
                               update_source="wordpress.org")],
     )  # fmt: skip
     packages = [
@@ -40,6 +44,8 @@ def site_on(db: Database, policy: str, name: str, *, ssh: bool = True, **options
                               ReleaseInfo("6.8.3"))),
         PackageInfo(WORDPRESS, "plugin", "akismet", latest="5.5", source="wordpress.org",
                     releases=(ReleaseInfo("5.0.2"), ReleaseInfo("5.5"))),
+        PackageInfo(WORDPRESS, "theme", "twentytwentythree", latest="1.6",
+                    source="wordpress.org", releases=(ReleaseInfo("1.0"), ReleaseInfo("1.6"))),
     ]  # fmt: skip
     with db.session() as session:
         client = clients.add_client(

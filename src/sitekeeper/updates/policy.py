@@ -18,7 +18,8 @@ site's inventory (read again after every applied run) still lists it.
 A plan's maintenance window (``update_window``, in the client's time zone) holds policy
 and approved updates until it opens, except a security update whose deadline — first
 seen plus ``security_within_hours`` — comes before the window opens: that one is
-applied at once.
+applied at once. An update whose package cannot be verified without a person's pinned
+digest (a WordPress theme) is left to a person: neither applied nor queued.
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from sitekeeper.cms.updater import Updater
 from sitekeeper.domain.findings import UPDATE
 from sitekeeper.domain.update_windows import parse_window
 from sitekeeper.domain.updates import UpdateItem
+from sitekeeper.errors import UsageError
 from sitekeeper.store import findings
 from sitekeeper.store import update_approvals as queue
 from sitekeeper.store import updates as runs
@@ -55,7 +58,7 @@ from sitekeeper.updates.context import UpdateContext
 from sitekeeper.updates.fleet import update_fleet
 from sitekeeper.updates.plan import Selection
 from sitekeeper.updates.run import RunOutcome, site_plan
-from sitekeeper.updates.target import site_facts
+from sitekeeper.updates.target import cms_of, site_facts
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +110,11 @@ def due_updates(session: Session, now: datetime) -> list[Due]:
     due = []
     for site_id in ids:
         facts = site_facts(session, str(site_id))
-        auto = site_plan(facts, wanted[site_id]).items
-        newest = site_plan(facts, Selection(everything=True)).items
+        updater = cms.updater if (cms := cms_of(facts.cms)) else None
+        auto = [i for i in site_plan(facts, wanted[site_id]).items if _verifiable(updater, i)]
+        newest = [
+            i for i in site_plan(facts, Selection(everything=True)).items if _verifiable(updater, i)
+        ]
         approved = {
             (a.type, a.package, a.target): a.id
             for a in open_
@@ -139,6 +145,19 @@ def due_updates(session: Session, now: datetime) -> list[Due]:
             ids_done = tuple(approved[k] for k in exact if k in approved)
             due.append(Due(site_id, Selection(exact=exact), ids_done))
     return due
+
+
+def _verifiable(updater: Updater | None, item: UpdateItem) -> bool:
+    """Whether the package can be checked without a person's pinned digest (a WordPress
+    theme cannot: no vendor checksums). Such an update is left to a person with the
+    digest (``update --sha256``), never tried and refused by a policy every few hours."""
+    if updater is None:
+        return False
+    try:
+        updater.package_source(item, {})
+    except UsageError:
+        return False
+    return True
 
 
 def _timing(site: Site, now: datetime) -> tuple[datetime, timedelta]:
