@@ -26,6 +26,7 @@ from sitekeeper.store.contracts import list_contracts
 from sitekeeper.store.inventories import latest_inventory
 from sitekeeper.store.tables import Site
 from sitekeeper.store.tasks import TaskConflict, TaskFilter, list_tasks
+from sitekeeper.updates.target import cms_of
 from sitekeeper.web.auth import AnyUser, Staff, Viewer, now
 from sitekeeper.web.common import Db, Id, default_interval, queue_task, visible_site
 from sitekeeper.web.ui.charts import Point, response_line, uptime_bars
@@ -125,9 +126,17 @@ def _software(session: Session, site: Site) -> dict[str, Any]:
         "unreachable": releases.untracked(session, [site.id]),
         "runs": runs[:15],
         "update_runs": update_store.site_runs(session, site.id, limit=10),
+        # Update/Hold buttons only where sitekeeper can apply the site's updates
+        "updatable": bool(site.ssh) and _updatable(site.cms),
         "held": {(h.type, h.package): h for h in queue.holds(session, [site.id])},
         "drill": max(drills, key=lambda r: r.verified_at or r.started_at) if drills else None,
     }
+
+
+def _updatable(kind: str | None) -> bool:
+    """Whether the site's CMS has an updater (``cms.updater``): no button promises more."""
+    cms = cms_of(kind)
+    return cms is not None and cms.updater is not None
 
 
 @router.get("/sites/new")
