@@ -78,8 +78,8 @@ def update(
         list[str] | None,
         typer.Option(
             "--sha256",
-            help="SLUG=DIGEST: the archive's sha256, checked elsewhere (a theme: WordPress.org "
-            "publishes no theme checksums). Repeatable.",
+            help="SLUG=DIGEST: the archive's sha256, checked elsewhere (for packages whose "
+            "vendor publishes no checksums, such as themes). Repeatable.",
         ),
     ] = None,
     dry_run: Annotated[

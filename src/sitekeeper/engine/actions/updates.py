@@ -34,8 +34,8 @@ class UpdateParams(BaseModel):
     sha256: dict[str, str] = Field(
         default_factory=dict,
         max_length=200,
-        description="slug -> the archive's sha256, checked elsewhere (themes: WordPress.org "
-        "publishes no theme checksums).",
+        description="slug -> the archive's sha256, checked elsewhere (for packages whose "
+        "vendor publishes no checksums, such as themes).",
     )
 
     @model_validator(mode="after")
