@@ -21,7 +21,7 @@ import pytest
 from sitekeeper.remote.hostkeys import StoreHostKeyPins
 from sitekeeper.remote.ssh import SshConnection, connect
 from sitekeeper.store.database import Database
-from tests.realsites import SCRIPT_CANDIDATES, private_key, run_script, ssh_access
+from tests.realsites import SCRIPT_CANDIDATES, private_key, run_script, ssh_access, wp_record
 
 N = 3  # wp3: a site of its own, so wp1 and wp2 stay pristine
 DOCROOT = f"/srv/sites/wp{N}"
@@ -104,18 +104,7 @@ rmdir wp-content/mu-plugins 2>/dev/null || true
 
 def site() -> dict[str, Any]:
     """wp3 as ``real_wp_sites`` describes a site."""
-    return {
-        "name": f"wp{N}",
-        "url": f"http://127.0.0.1:{8080 + N}/",
-        "ssh": {
-            "host": "127.0.0.1",
-            "port": 2222,
-            "user": f"wp{N}",
-            "key": f"/srv/sites/keys/wp{N}",
-            "known_hosts": "/srv/sites/keys/known_hosts",
-        },
-        "docroot": DOCROOT,
-    }
+    return wp_record(N)
 
 
 @pytest.fixture(scope="session")

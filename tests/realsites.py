@@ -62,6 +62,37 @@ def run_script(candidates: list[str], why_root: str, *args: str) -> None:
         )
 
 
+def wp_record(n: int) -> dict[str, Any]:
+    """The record of the real site wp<n>: URL, SSH, docroot, database, admin login."""
+    record = site_record(f"wp{n}", 8080 + n)
+    record["admin"] = {"user": "admin", "password": f"wp{n}-admin-pass"}
+    return record
+
+
+def site_record(name: str, port: int) -> dict[str, Any]:
+    """A realsites site's record: its URL, SSH login, docroot and database (the scripts
+    name user, keys, docroot and database after the site)."""
+    return {
+        "name": name,
+        "url": f"http://127.0.0.1:{port}/",
+        "ssh": {
+            "host": "127.0.0.1",
+            "port": 2222,
+            "user": name,
+            "key": f"/srv/sites/keys/{name}",
+            "known_hosts": str(KNOWN_HOSTS),
+        },
+        "docroot": f"/srv/sites/{name}",
+        "db": {
+            "host": "127.0.0.1",
+            "port": 3306,
+            "name": name,
+            "user": name,
+            "password": f"{name}-db-pass",
+        },
+    }
+
+
 @pytest.fixture(scope="session")
 def real_wp_sites() -> list[dict[str, Any]]:
     """Real WordPress sites wp1..wpN on 127.0.0.1, started (idempotently) by the script."""
@@ -73,29 +104,7 @@ def real_wp_sites() -> list[dict[str, Any]]:
         "up",
         str(n),
     )
-    return [
-        {
-            "name": f"wp{i}",
-            "url": f"http://127.0.0.1:{8080 + i}/",
-            "ssh": {
-                "host": "127.0.0.1",
-                "port": 2222,
-                "user": f"wp{i}",
-                "key": f"/srv/sites/keys/wp{i}",
-                "known_hosts": str(KNOWN_HOSTS),
-            },
-            "docroot": f"/srv/sites/wp{i}",
-            "db": {
-                "host": "127.0.0.1",
-                "port": 3306,
-                "name": f"wp{i}",
-                "user": f"wp{i}",
-                "password": f"wp{i}-db-pass",
-            },
-            "admin": {"user": "admin", "password": f"wp{i}-admin-pass"},
-        }
-        for i in range(1, n + 1)
-    ]
+    return [wp_record(i) for i in range(1, n + 1)]
     # Sites stay up for the next session; `bash <script> down` stops them.
 
 
@@ -125,32 +134,13 @@ def real_cms_sites() -> list[dict[str, Any]]:
         ("jm1", "joomla", "5.3.2", 8091, "Realsites Joomla jm1", "k7v2q_"),
         ("dr1", "drupal", "10.1.6", 8092, "Realsites Drupal dr1", ""),
     ]
-    return [
-        {
-            "name": name,
-            "cms": cms,
-            "version": version,
-            "title": title,
-            "url": f"http://127.0.0.1:{port}/",
-            "ssh": {
-                "host": "127.0.0.1",
-                "port": 2222,
-                "user": name,
-                "key": f"/srv/sites/keys/{name}",
-                "known_hosts": str(KNOWN_HOSTS),
-            },
-            "docroot": f"/srv/sites/{name}",
-            "db": {
-                "host": "127.0.0.1",
-                "port": 3306,
-                "name": name,
-                "user": name,
-                "password": f"{name}-db-pass",
-                "prefix": prefix,
-            },
-        }
-        for name, cms, version, port, title, prefix in sites
-    ]
+    records = []
+    for name, cms, version, port, title, prefix in sites:
+        record = site_record(name, port)
+        record.update(cms=cms, version=version, title=title)
+        record["db"]["prefix"] = prefix
+        records.append(record)
+    return records
 
 
 def ssh_access(site: dict[str, Any], key_id: int | None = None) -> SshAccess:

@@ -21,34 +21,9 @@ from typing import Any
 
 import pytest
 
-from tests.realsites import KNOWN_HOSTS, SCRIPT_CANDIDATES, run_script
+from tests.realsites import SCRIPT_CANDIDATES, run_script, wp_record
 
 UPDATE_SITES = 5  # wp4 and wp5 are the update tests'
-
-
-def site_record(n: int) -> dict[str, Any]:
-    """The record of wp<n>, shaped as ``tests.realsites.real_wp_sites`` gives them."""
-    name = f"wp{n}"
-    return {
-        "name": name,
-        "url": f"http://127.0.0.1:{8080 + n}/",
-        "ssh": {
-            "host": "127.0.0.1",
-            "port": 2222,
-            "user": name,
-            "key": f"/srv/sites/keys/{name}",
-            "known_hosts": str(KNOWN_HOSTS),
-        },
-        "docroot": f"/srv/sites/{name}",
-        "db": {
-            "host": "127.0.0.1",
-            "port": 3306,
-            "name": name,
-            "user": name,
-            "password": f"{name}-db-pass",
-        },
-        "admin": {"user": "admin", "password": f"{name}-admin-pass"},
-    }
 
 
 @pytest.fixture(scope="session")
@@ -91,7 +66,7 @@ def put_back(site: dict[str, Any]) -> Iterator[None]:
 @pytest.fixture
 def wp4(update_sites_up: None) -> Iterator[dict[str, Any]]:
     """wp4, put back exactly as it was after the test."""
-    site = site_record(4)
+    site = wp_record(4)
     with put_back(site):
         yield site
 
@@ -99,6 +74,6 @@ def wp4(update_sites_up: None) -> Iterator[dict[str, Any]]:
 @pytest.fixture
 def wp5(update_sites_up: None) -> Iterator[dict[str, Any]]:
     """wp5, put back exactly as it was after the test."""
-    site = site_record(5)
+    site = wp_record(5)
     with put_back(site):
         yield site

@@ -55,7 +55,6 @@ from sitekeeper.remote.ssh import SshConnection, connect
 from sitekeeper.store import backups as queries
 from sitekeeper.store import leases
 from sitekeeper.store.backup_tables import MANUAL, SAFETY, SCHEDULED
-from sitekeeper.store.channels import channel_urls
 from sitekeeper.store.database import Database
 from sitekeeper.store.dbthread import DbThread
 from sitekeeper.store.leases import Leases
@@ -440,31 +439,17 @@ def _fail(session: Session, ctx: BackupContext, run_id: int, error: str) -> None
     site = session.get(Site, event.site_id) if event.site_id is not None else None
     if site is None:
         return
-    client = site.client
-    urls = channel_urls(
+    outbox.enqueue_for_client(
         session,
-        ctx.vault,
-        ctx.alert_urls,
-        client.alert_urls if client else [],
-        client.name if client else None,
+        outbox.client_of(site),
+        lambda client, language: messages.backup_failed(  # in the client's language
+            site=site.name, url=site.url, error=error, client=client, language=language
+        ),
+        vault=ctx.vault,
+        global_urls=ctx.alert_urls,
+        event_id=event.id,
+        now=now,
     )
-    if urls:
-        message = messages.backup_failed(  # in the client's language
-            site=site.name,
-            url=site.url,
-            error=error,
-            client=client.name if client else None,
-            language=client.language if client else "en",
-        )
-        outbox.enqueue(
-            session,
-            urls=urls,
-            title=message.title,
-            body=message.body,
-            event_id=event.id,
-            vault=ctx.vault,
-            now=now,
-        )
 
 
 def _finish(session: Session, ctx: BackupContext, run_id: int, figures: queries.RunFigures) -> None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from sitekeeper.domain.events import EventKind
 from sitekeeper.errors import DeliveryError, SitekeeperError
 from sitekeeper.notify import severity
+from sitekeeper.notify.messages import Message
 from sitekeeper.notify.registry import Notifier, Notifiers, channel_kind
 from sitekeeper.notify.severity import Severity
 from sitekeeper.notify.wording import AlertFacts, word
@@ -46,7 +47,7 @@ from sitekeeper.store.channels import channel_urls
 from sitekeeper.store.database import Database
 from sitekeeper.store.dbthread import DbThread
 from sitekeeper.store.outbox import FAILED, PENDING, SENT
-from sitekeeper.store.tables import Notification
+from sitekeeper.store.tables import Notification, Site
 from sitekeeper.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,39 @@ def enqueue(
     )
 
 
+def client_of(site: Site) -> tuple[str | None, str, Sequence[str]]:
+    """The site's client as an alert needs it: name, language, encrypted alert URLs."""
+    client = site.client
+    return (client.name, client.language, client.alert_urls) if client else (None, "en", [])
+
+
+def enqueue_for_client(
+    session: Session,
+    client: tuple[str | None, str, Sequence[str]],
+    word_for: Callable[[str | None, str], Message],
+    *,
+    vault: Vault,
+    global_urls: Sequence[str],
+    event_id: int | None,
+    now: datetime,
+) -> None:
+    """Queue one alert to the global channels and those of ``client`` (name, language,
+    its encrypted alert URLs), worded only when it goes somewhere."""
+    name, language, stored = client
+    urls = channel_urls(session, vault, global_urls, stored, name)
+    if urls:
+        message = word_for(name, language)
+        enqueue(
+            session,
+            urls=urls,
+            title=message.title,
+            body=message.body,
+            event_id=event_id,
+            vault=vault,
+            now=now,
+        )
+
+
 def queue(session: Session, facts: AlertFacts, *, event_id: int, now: datetime) -> None:
     """Queue an alert's facts with the event that caused it, in the caller's transaction:
     no wording, no decryption, one row (``word_queued`` does the rest later)."""
@@ -157,18 +191,15 @@ def _word_one(
         return False
     facts = AlertFacts.from_json(facts_json)
     name, language, stored = queries.alert_client(session, facts.client_id)
-    urls = channel_urls(session, vault, global_urls, stored, name)
-    if urls:
-        message = word(facts, client=name, language=language)
-        enqueue(
-            session,
-            urls=urls,
-            title=message.title,
-            body=message.body,
-            event_id=event_id,
-            vault=vault,
-            now=now,
-        )
+    enqueue_for_client(
+        session,
+        (name, language, stored),
+        lambda client, lang: word(facts, client=client, language=lang),
+        vault=vault,
+        global_urls=global_urls,
+        event_id=event_id,
+        now=now,
+    )
     return True
 
 

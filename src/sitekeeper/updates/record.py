@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from sitekeeper.domain.updates import Check, UpdateItem, VerifiedPackage
 from sitekeeper.notify import messages, outbox
 from sitekeeper.store import updates as runs
-from sitekeeper.store.channels import channel_urls
 from sitekeeper.store.tables import Site
 from sitekeeper.store.update_tables import APPLIED
 from sitekeeper.vault import Vault
@@ -90,33 +89,22 @@ def finish(
     site = session.get(Site, run.site_id)
     if site is None:  # pragma: no cover - the run's row cascades with its site
         return
-    client = site.client
-    urls = channel_urls(
+    outbox.enqueue_for_client(
         session,
-        vault,
-        global_urls,
-        client.alert_urls if client else [],
-        client.name if client else None,
-    )
-    if not urls:
-        return
-    message = messages.update_problem(
-        outcome=status,
-        site=site.name,
-        url=site.url,
-        items=items_label(run.items),
-        reason=reason or "-",
-        state=state or "-",
-        snapshot=run.snapshot_id[:8] if run.snapshot_id else None,
-        client=client.name if client else None,
-        language=client.language if client else "en",
-    )
-    outbox.enqueue(
-        session,
-        urls=urls,
-        title=message.title,
-        body=message.body,
-        event_id=event.id,
+        outbox.client_of(site),
+        lambda client, language: messages.update_problem(
+            outcome=status,
+            site=site.name,
+            url=site.url,
+            items=items_label(run.items),
+            reason=reason or "-",
+            state=state or "-",
+            snapshot=run.snapshot_id[:8] if run.snapshot_id else None,
+            client=client,
+            language=language,
+        ),
         vault=vault,
+        global_urls=global_urls,
+        event_id=event.id,
         now=now,
     )
