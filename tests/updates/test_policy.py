@@ -19,7 +19,7 @@ from sitekeeper.store import clients, contracts, inventories, plans, releases, s
 from sitekeeper.store import update_approvals as queue
 from sitekeeper.store import updates as runs
 from sitekeeper.store.database import Database
-from sitekeeper.updates.policy import due_updates
+from sitekeeper.updates.policy import due_updates, schedule
 from sitekeeper.vault import Vault
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -176,3 +176,17 @@ def test_outside_the_window_only_a_security_fix_due_before_it_opens_is_applied(
     patient = site_on(sqlite_db, "minor", "blog", update_window="Sat 02:00-05:00",
                       security_within_hours=200)  # fmt: skip
     assert patient not in due(sqlite_db)  # its deadline comes after the window opens
+
+
+def test_the_schedule_says_when_the_window_will_let_each_update_in(sqlite_db: Database) -> None:
+    site_id = site_on(sqlite_db, "minor", "shop", update_window="Sat 02:00-05:00")
+    with sqlite_db.session() as session:
+        planned = schedule(session, NOW).scheduled
+        assert due_updates(session, NOW)  # reading the schedule changed nothing it reports
+        again = schedule(session, NOW).scheduled
+    opens = datetime(2026, 12, 5, 1, 0, tzinfo=UTC)  # Saturday 02:00 in Berlin
+    assert {(e.site_id, e.item.package, e.at) for e in planned} == {
+        (site_id, "wordpress", NOW),  # the security fix cannot wait for Saturday
+        (site_id, "akismet", opens),
+    }
+    assert planned == again

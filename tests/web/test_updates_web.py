@@ -12,6 +12,7 @@ from sitekeeper.store import update_approvals as queue
 from sitekeeper.store import updates as update_store
 from sitekeeper.store.database import Database
 from sitekeeper.store.tables import Plan, Site
+from tests.updates.test_policy import site_on
 from tests.web.conftest import Live, World, csrf_of, login
 from tests.web.test_actions_api import api
 
@@ -173,3 +174,22 @@ def test_holds_are_set_listed_and_lifted_over_the_api(live: Live, world: World) 
     gone = f"/api/sites/{site_id}/holds/plugin/woocommerce"
     assert admin.delete(gone).status_code == 204
     assert admin.delete(gone).status_code == 404
+
+
+def test_scheduled_updates_show_when_the_policy_applies_them(
+    db: Database, live: Live, world: World
+) -> None:
+    site_id = site_on(db, "minor", "shop", update_window="Sat 02:00-05:00")
+    admin = api(live, world)
+    listed = admin.get("/api/scheduled-updates")
+    assert listed.status_code == 200, listed.text
+    mine = {(e["package"], e["from"], e["to"]) for e in listed.json() if e["site_id"] == site_id}
+    assert mine == {("wordpress", "6.1.9", "6.1.10"), ("akismet", "5.0.2", "5.5")}
+    tom = login(live.base, "tom@agency.example")
+    page = tom.get("/updates").text
+    assert "Scheduled" in page and "when the maintenance window opens" in page
+    site_page = tom.get(f"/sites/{site_id}").text
+    assert "scheduled: 6.1.10 at the next policy run" in site_page
+    assert "scheduled: 5.5 " in site_page and "in the maintenance window" in site_page
+    alice = login(live.base, "alice@acme.example")  # another client's user sees none of it
+    assert [e for e in alice.get("/api/scheduled-updates").json() if e["site_id"] == site_id] == []

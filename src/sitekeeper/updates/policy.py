@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -40,6 +40,7 @@ from sitekeeper.store import findings
 from sitekeeper.store import update_approvals as queue
 from sitekeeper.store import updates as runs
 from sitekeeper.store.backups import plan_options
+from sitekeeper.store.findings import UpdateRow
 from sitekeeper.store.sites import list_sites
 from sitekeeper.store.tables import Site
 from sitekeeper.store.update_tables import (
@@ -56,9 +57,9 @@ from sitekeeper.store.update_tables import (
 from sitekeeper.timezones import zone
 from sitekeeper.updates.context import UpdateContext
 from sitekeeper.updates.fleet import update_fleet
-from sitekeeper.updates.plan import Selection
-from sitekeeper.updates.run import RunOutcome, site_plan
-from sitekeeper.updates.target import cms_of, site_facts
+from sitekeeper.updates.plan import Selection, plan
+from sitekeeper.updates.run import RunOutcome
+from sitekeeper.updates.target import applicable, cms_of
 
 log = logging.getLogger(__name__)
 
@@ -85,20 +86,43 @@ def policy_selection(policy: str) -> Selection | None:
     return SELECTIONS.get(policy)
 
 
-def due_updates(session: Session, now: datetime) -> list[Due]:
-    """The sites (with SSH access and a plan that updates) with updates due by policy or
-    approved by a person; what the policy leaves to a person is queued for approval."""
-    sites = [s for s in list_sites(session) if s.ssh]
+@dataclass(frozen=True, slots=True)
+class Scheduled:
+    """One update a plan will apply by itself (or a person approved), and when."""
+
+    site_id: int
+    item: UpdateItem
+    at: datetime  # now, or when the plan's maintenance window opens
+    approval: int | None = None  # the approval behind it, if a person said yes
+
+
+@dataclass(slots=True)
+class PolicySchedule:
+    """What the policies do next: the updates they will apply and when, and the
+    changes to the approval queue that go with it (made by ``due_updates``)."""
+
+    scheduled: list[Scheduled] = field(default_factory=list)
+    to_ask: list[tuple[int, UpdateItem]] = field(default_factory=list)
+    gone: list[UpdateApproval] = field(default_factory=list)  # nothing left to decide
+
+
+def schedule(session: Session, now: datetime, client_id: int | None = None) -> PolicySchedule:
+    """Every update the plans (of sites with SSH access; of one client's) will apply by
+    themselves or a person approved, with when; reads only (the dashboard shows it)."""
+    sites = [s for s in list_sites(session, client_id=client_id) if s.ssh]
     wanted: dict[int, Selection] = {}
     for site in sites:
         options = plan_options(site)
         selection = policy_selection(options.update_policy) if options else None
         if selection is not None:
             wanted[site.id] = selection
+    plan_ = PolicySchedule()
     if not wanted:
-        return []
-    pending = {row.site_id for row in findings.update_rows(session, site_ids=list(wanted))}
-    ids = sorted(pending & set(wanted))
+        return plan_
+    rows: dict[int, list[UpdateRow]] = {}
+    for row in findings.update_rows(session, site_ids=list(wanted)):
+        rows.setdefault(row.site_id, []).append(row)
+    ids = sorted(rows)
     tried = _held(session, ids, now)
     held = {(h.site_id, h.type, h.package) for h in queue.holds(session, ids)}
     open_ = queue.approvals(session, site_ids=ids)
@@ -106,15 +130,11 @@ def due_updates(session: Session, now: datetime) -> list[Due]:
         (f.site_id, f.type, f.package): f.opened_at
         for f in findings.open_findings(session, (UPDATE,), site_ids=ids)
     }
-    timing = {site.id: _timing(site, now) for site in sites if site.id in wanted}
-    due = []
+    by_id = {site.id: site for site in sites}
     for site_id in ids:
-        facts = site_facts(session, str(site_id))
-        updater = cms.updater if (cms := cms_of(facts.cms)) else None
-        auto = [i for i in site_plan(facts, wanted[site_id]).items if _verifiable(updater, i)]
-        newest = [
-            i for i in site_plan(facts, Selection(everything=True)).items if _verifiable(updater, i)
-        ]
+        kind = by_id[site_id].cms
+        auto = _automatic(site_id, kind, rows[site_id], wanted[site_id])
+        newest = _automatic(site_id, kind, rows[site_id], Selection(everything=True))
         approved = {
             (a.type, a.package, a.target): a.id
             for a in open_
@@ -130,21 +150,53 @@ def due_updates(session: Session, now: datetime) -> list[Due]:
             if key in approved:
                 chosen[(item.type, item.package)] = item  # a person's yes: the newer target
             elif item not in auto:
-                queue.request(session, site_id, item, now)
-        _supersede_gone(open_, site_id, {(i.type, i.package, i.target) for i in newest})
-        opens_at, within = timing[site_id]
-        items = [
-            i
-            for i in chosen.values()
-            if (site_id, i.type, i.package) not in held
-            and (site_id, i.package, i.target) not in tried
-            and _in_time(i, opens_at, first_seen.get((site_id, i.type, i.package)), within, now)
+                plan_.to_ask.append((site_id, item))
+        pending = {(i.type, i.package, i.target) for i in newest}
+        plan_.gone += [
+            a
+            for a in open_
+            if a.site_id == site_id and (a.type, a.package, a.target) not in pending
         ]
-        if items:
-            exact = tuple((i.type, i.package, i.target) for i in items)
-            ids_done = tuple(approved[k] for k in exact if k in approved)
-            due.append(Due(site_id, Selection(exact=exact), ids_done))
+        opens_at, within = _timing(by_id[site_id], now)
+        for i in chosen.values():
+            if (site_id, i.type, i.package) in held or (site_id, i.package, i.target) in tried:
+                continue
+            seen = first_seen.get((site_id, i.type, i.package))
+            at = now if _in_time(i, opens_at, seen, within, now) else opens_at
+            approval = approved.get((i.type, i.package, i.target))
+            plan_.scheduled.append(Scheduled(site_id, i, at, approval))
+    return plan_
+
+
+def due_updates(session: Session, now: datetime) -> list[Due]:
+    """The sites with updates due now by policy or approved by a person; what the policy
+    leaves to a person is queued for approval, and approvals of updates no longer
+    pending are superseded."""
+    plan_ = schedule(session, now)
+    for site_id, item in plan_.to_ask:
+        queue.request(session, site_id, item, now)
+    for approval in plan_.gone:
+        approval.status = SUPERSEDED  # applied by hand, or a newer release came
+    by_site: dict[int, list[Scheduled]] = {}
+    for entry in plan_.scheduled:
+        if entry.at <= now:
+            by_site.setdefault(entry.site_id, []).append(entry)
+    due = []
+    for site_id, entries in sorted(by_site.items()):
+        exact = tuple((e.item.type, e.item.package, e.item.target) for e in entries)
+        approvals = tuple(e.approval for e in entries if e.approval is not None)
+        due.append(Due(site_id, Selection(exact=exact), approvals))
     return due
+
+
+def _automatic(
+    site_id: int, kind: str | None, rows: list[UpdateRow], selection: Selection
+) -> list[UpdateItem]:
+    """The items of ``selection`` the site's CMS can apply and verify without a person."""
+    cms = cms_of(kind)
+    updater = cms.updater if cms else None
+    chosen = applicable(plan(site_id, rows, selection), cms, kind)
+    return [item for item in chosen.items if _verifiable(updater, item)]
 
 
 def _verifiable(updater: Updater | None, item: UpdateItem) -> bool:
@@ -183,19 +235,6 @@ def _in_time(
     if opens_at <= now:
         return True
     return item.security and (seen is None or seen + within <= opens_at)
-
-
-def _supersede_gone(
-    open_: list[UpdateApproval], site_id: int, pending: set[tuple[str, str, str]]
-) -> None:
-    """An open approval whose update is no longer pending (applied by hand, or a newer
-    release came) has nothing left to decide."""
-    for approval in open_:
-        if (
-            approval.site_id == site_id
-            and (approval.type, approval.package, approval.target) not in pending
-        ):
-            approval.status = SUPERSEDED
 
 
 def _held(session: Session, site_ids: Iterable[int], now: datetime) -> set[tuple[int, str, str]]:

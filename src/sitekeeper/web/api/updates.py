@@ -14,6 +14,8 @@ from pydantic import BaseModel, Field
 from sitekeeper.engine.actions.updates import UpdateParams
 from sitekeeper.store import update_approvals as queue
 from sitekeeper.store import updates as update_store
+from sitekeeper.store.sites import list_sites
+from sitekeeper.updates.policy import schedule
 from sitekeeper.web.api.common import ERRORS
 from sitekeeper.web.api.tasks import ACCEPTED, accept
 from sitekeeper.web.approvals import Seen, decide, open_approvals
@@ -144,6 +146,41 @@ def _out(seen: Seen) -> ApprovalOut:
         decided_at=approval.decided_at,
         may_decide=seen.may_decide,
     )
+
+
+class ScheduledOut(BaseModel):
+    """An update a plan's policy (or an approval) will apply by itself."""
+
+    site_id: int
+    site: str
+    type: str
+    package: str
+    installed: str = Field(serialization_alias="from")
+    target: str = Field(serialization_alias="to")
+    security: bool
+    at: datetime = Field(description="when: now (the next policy run) or the window's opening")
+    approval_id: int | None = Field(description="the approval behind it, if a person said yes")
+
+
+@router.get("/scheduled-updates", response_model=list[ScheduledOut], response_model_by_alias=True)
+def scheduled_updates(session: Db, who: AnyUser) -> list[ScheduledOut]:
+    """What the policies will apply and when (a client's users see its own sites')."""
+    scope = who.client_scope
+    names = {s.id: s.name for s in list_sites(session, client_id=scope)}
+    return [
+        ScheduledOut(
+            site_id=e.site_id,
+            site=names[e.site_id],
+            type=e.item.type,
+            package=e.item.package,
+            installed=e.item.installed,
+            target=e.item.target,
+            security=e.item.security,
+            at=e.at,
+            approval_id=e.approval,
+        )
+        for e in schedule(session, now(), client_id=scope).scheduled
+    ]
 
 
 @router.get("/approvals", response_model=list[ApprovalOut], response_model_by_alias=True)

@@ -26,6 +26,7 @@ from sitekeeper.store.contracts import list_contracts
 from sitekeeper.store.inventories import latest_inventory
 from sitekeeper.store.tables import Site
 from sitekeeper.store.tasks import TaskConflict, TaskFilter, list_tasks
+from sitekeeper.updates.policy import schedule
 from sitekeeper.updates.target import cms_of
 from sitekeeper.web.auth import AnyUser, Staff, Viewer, now
 from sitekeeper.web.common import Db, Id, default_interval, queue_task, visible_site
@@ -107,7 +108,7 @@ def _hour_charts(session: Session, site: Site, moment: datetime) -> dict[str, An
     }
 
 
-def _software(session: Session, site: Site) -> dict[str, Any]:
+def _software(session: Session, site: Site, moment: datetime) -> dict[str, Any]:
     """The latest inventory, open findings and backups: the sections later capabilities add."""
     found = findings.open_findings(
         session, site_ids=[site.id], kinds=(UPDATE, UNKNOWN_SOURCE, VULNERABILITY)
@@ -129,6 +130,11 @@ def _software(session: Session, site: Site) -> dict[str, Any]:
         # Update/Hold buttons only where sitekeeper can apply the site's updates
         "updatable": bool(site.ssh) and _updatable(site.cms),
         "held": {(h.type, h.package): h for h in queue.holds(session, [site.id])},
+        "scheduled": {
+            (e.item.type, e.item.package): e
+            for e in schedule(session, moment, client_id=site.client_id).scheduled
+            if e.site_id == site.id
+        },
         "drill": max(drills, key=lambda r: r.verified_at or r.started_at) if drills else None,
     }
 
@@ -162,7 +168,7 @@ def site_detail(request: Request, site_id: Id, session: Db, who: AnyUser) -> HTM
         events=history.journal_events(session, site_ids=[site.id], limit=100),
         **_hour_charts(session, site, moment),
         **_day_charts(session, site, moment.date()),
-        **_software(session, site),
+        **_software(session, site, moment),
         **(_tasks(session, site) if who.is_staff else {}),
     )
 

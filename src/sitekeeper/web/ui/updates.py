@@ -1,6 +1,6 @@
 """The fleet's updates page: what waits for approval (with Approve and Reject where the
-viewer may decide: staff; a client's users if its plan allows), the latest update runs
-across the sites, and the holds."""
+viewer may decide: staff; a client's users if its plan allows), what the policies will
+apply and when, the latest update runs across the sites, and the holds."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sitekeeper.store import update_approvals as queue
 from sitekeeper.store import updates as update_store
 from sitekeeper.store.sites import list_sites
+from sitekeeper.updates.policy import schedule
 from sitekeeper.web.approvals import decide, open_approvals, visible_approval
 from sitekeeper.web.auth import AnyUser, now
 from sitekeeper.web.common import Db, Id
@@ -32,6 +33,10 @@ def updates_page(request: Request, session: Db, who: AnyUser) -> HTMLResponse:
         approvals=open_approvals(session, who),
         runs=update_store.recent_runs(session, scope),
         holds=[(h, sites[h.site_id]) for h in queue.holds(session, list(sites))],
+        scheduled=[
+            (entry, sites[entry.site_id])
+            for entry in schedule(session, now(), client_id=scope).scheduled
+        ],
         moment=now(),
     )
 
