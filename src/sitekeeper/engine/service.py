@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -159,8 +160,12 @@ class Service:
             )
             # Update runs whose process died (this one before its restart, or another),
             # then the updates the plans apply by themselves (one process schedules them).
-            due = self.leases.periodic("updates", self._backup_check_interval, self.run_updates)
-            interruptible.append(
+            # On stop no new site is started and the runs under way get the grace period
+            # (an update cut off mid-way leaves the site to the recovery at the next start).
+            due = self.leases.periodic(
+                "updates", self._backup_check_interval, partial(self.run_updates, stop)
+            )
+            loops.append(
                 asyncio.create_task(
                     self._every(stop, self._backup_check_interval, due), name="updates"
                 )
@@ -268,9 +273,9 @@ class Service:
             await run_due_backups(self.backups)
             await run_due_drills(self.backups)
 
-    async def run_updates(self) -> None:
+    async def run_updates(self, stop: asyncio.Event | None = None) -> None:
         """Settle the update runs no live process renews (``updates.recover``), then apply
-        the updates the plans' policies make due (``updates.policy``)."""
+        the updates the plans' policies make due (``updates.policy``) until ``stop``."""
         if self.backups is not None:
             jobs = self.intel or IntelJobs(self.db, self.settings, vault=self.vault)
             ctx = UpdateContext.from_settings(
@@ -278,7 +283,7 @@ class Service:
             )
             async with ctx:
                 await recover_interrupted(ctx)
-                await run_due_updates(ctx, concurrency=self.settings.update_concurrency)
+                await run_due_updates(ctx, concurrency=self.settings.update_concurrency, stop=stop)
 
     async def remind(self) -> None:
         """Queue reminders for incidents still open after the reminder period."""

@@ -18,7 +18,7 @@ from sitekeeper.store.sites import list_sites
 from sitekeeper.store.update_tables import MANUAL
 from sitekeeper.updates.context import UpdateContext
 from sitekeeper.updates.plan import Selection
-from sitekeeper.updates.run import RunOutcome, update_site
+from sitekeeper.updates.run import NOTHING, RunOutcome, update_site
 
 
 def fleet_sites(session: Session, *, client_id: int | None, tag: str | None) -> list[int]:
@@ -37,13 +37,18 @@ async def update_fleet(
     requested_by: str | None = None,
     progress: Progress | None = None,
     done: Callable[[RunOutcome], None] | None = None,
+    stop: asyncio.Event | None = None,
 ) -> list[RunOutcome]:
     """Update each site with its selection, at most ``concurrency`` at once; outcomes in
-    the order asked."""
+    the order asked. Once ``stop`` is set no further site is started (the runs under way
+    go on: cut off, they would leave work for the recovery)."""
     gate = asyncio.Semaphore(concurrency)
 
     async def one(site_id: int, selection: Selection) -> RunOutcome:
         async with gate:
+            if stop is not None and stop.is_set():
+                reason = "not started: sitekeeper is stopping"
+                return RunOutcome(str(site_id), site_id, NOTHING, reason=reason)
             outcome = await update_site(
                 ctx,
                 str(site_id),

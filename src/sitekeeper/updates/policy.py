@@ -24,6 +24,7 @@ digest (a WordPress theme) is left to a person: neither applied nor queued.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -251,8 +252,11 @@ def _held(session: Session, site_ids: Iterable[int], now: datetime) -> set[tuple
     return held
 
 
-async def run_due_updates(ctx: UpdateContext, *, concurrency: int) -> list[RunOutcome]:
-    """Apply what the plans apply by themselves, ``concurrency`` sites at a time."""
+async def run_due_updates(
+    ctx: UpdateContext, *, concurrency: int, stop: asyncio.Event | None = None
+) -> list[RunOutcome]:
+    """Apply what the plans apply by themselves, ``concurrency`` sites at a time (none
+    started once ``stop`` is set)."""
     now = ctx.backup.clock()
     due = await ctx.backup.dbthread.session_aside(due_updates, now)
     outcomes = await update_fleet(
@@ -261,6 +265,7 @@ async def run_due_updates(ctx: UpdateContext, *, concurrency: int) -> list[RunOu
         concurrency=concurrency,
         trigger=POLICY,
         requested_by="policy",
+        stop=stop,
     )
     done = {d.site_id: d.approvals for d in due if d.approvals}
     for outcome in outcomes:
