@@ -115,6 +115,7 @@ async def test_wordpress_poller() -> None:
     assert core.details["branch_latest"]["6.1"] == "6.1.9"
     # what each release needs, so an update on too old a PHP is refused in preflight
     assert core.details["requires_php"] == {"6.7.1": "7.2.24"}
+    assert core.details["requires_db"] == {"6.7.1": "5.5.5"}
     assert found["akismet"].details["requires_php"] == {"5.3.5": "5.6.20"}
     assert (found["akismet"].latest, found["gone"].status) == ("5.3.5", "not-found")
     assert (found["twentytwentyfive"].type, found["twentytwentyfive"].latest) == ("theme", "1.2")

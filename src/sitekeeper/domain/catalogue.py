@@ -72,3 +72,5 @@ class CatalogueEntry:
     security_releases: tuple[str, ...] = ()  # versions that fixed a vulnerability
     releases: tuple[str, ...] = ()  # every known version (to test candidate ranges)
     requires_php: Mapping[str, str] = field(default_factory=dict)  # version -> lowest PHP
+    # version -> lowest MySQL-compatible database server version
+    requires_db: Mapping[str, str] = field(default_factory=dict)

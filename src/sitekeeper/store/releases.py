@@ -267,6 +267,7 @@ def catalogue(
             security_releases=tuple(sorted(v for v, sec, _ in rel if sec)),
             releases=tuple(sorted(v for v, _, _ in rel)),
             requires_php=dict(row.details.get("requires_php", {})),
+            requires_db=dict(row.details.get("requires_db", {})),
         )
     return result
 

@@ -55,25 +55,30 @@ async def disk_check(conn: SshConnection, docroot: str, needed: int) -> Check:
     return Check("disk", True, detail, _since(since))
 
 
-def php_check(label: str, site_php: str | None, needed: str | None) -> Check:
-    """Whether the site's PHP (from its inventory) is new enough for the release
-    (``needed``: the vendor's lowest PHP for it); unknown on either side passes, saying so."""
+def requirement_check(label: str, what: str, site_has: str | None, needed: str | None) -> Check:
+    """Whether the site's ``what`` (PHP, the database server: from its inventory) is new
+    enough for the release (``needed``: the vendor's lowest version for it); unknown on
+    either side passes, saying so. A MariaDB's 10.x is compared as the number it is, as
+    WordPress itself compares it with its MySQL requirement."""
     name = "requirements"
     if needed is None:
-        return Check(name, True, f"{label}: the feed names no PHP requirement")
-    if site_php is None:
-        return Check(name, True, f"{label} needs PHP {needed}; the site's PHP is not known")
+        return Check(name, True, f"{label}: the feed names no {what} requirement")
+    if site_has is None:
+        return Check(name, True, f"{label} needs {what} {needed}; the site's {what} is not known")
     try:
-        ok = php_version_compare(_numeric(site_php), _numeric(needed)) >= 0
+        ok = php_version_compare(_numeric(site_has), _numeric(needed)) >= 0
     except ValueError:
-        return Check(name, True, f"{label} needs PHP {needed}; cannot compare with {site_php}")
+        return Check(name, True, f"{label} needs {what} {needed}; cannot compare with {site_has}")
     if not ok:
-        return Check(name, False, f"refused: {label} needs PHP {needed}, the site runs {site_php}")
-    return Check(name, True, f"{label} needs PHP {needed}, the site runs {site_php}")
+        return Check(
+            name, False, f"refused: {label} needs {what} {needed}, the site runs {site_has}"
+        )
+    return Check(name, True, f"{label} needs {what} {needed}, the site runs {site_has}")
 
 
 def _numeric(version: str) -> str:
-    """ "8.2.7-1+deb12u1" -> "8.2.7": a distribution's suffix is no part of PHP's version."""
+    """ "8.2.7-1+deb12u1" -> "8.2.7", "10.11.19-MariaDB-0+deb12u1" -> "10.11.19": a
+    distribution's suffix is no part of the version."""
     head = re.match(r"\d+(\.\d+)*", version.strip())
     if head is None:
         raise ValueError(version)

@@ -38,7 +38,7 @@ from sitekeeper.updates.health import Baseline, Inside, check_after, check_befor
 from sitekeeper.updates.health_opcache import reset_web_opcache
 from sitekeeper.updates.packages import obtain
 from sitekeeper.updates.plan import Plan, Refusal, Selection, plan
-from sitekeeper.updates.preflight import disk_check, php_check, site_lease
+from sitekeeper.updates.preflight import disk_check, requirement_check, site_lease
 from sitekeeper.updates.rollback import Scope, roll_back, scope_for
 from sitekeeper.updates.snapshot import take_safety_snapshot
 from sitekeeper.updates.target import SiteFacts, applicable, cms_of, site_facts
@@ -249,11 +249,16 @@ class _Run:
             await self._step(replace(owner, name=f"owner {item.package}"))
             if not owner.ok:
                 raise _Stop(REFUSED, owner.detail, _UNTOUCHED)
-            needed = self.facts.php_needed(item.type, item.package, item.target)
-            php = php_check(item.label, self.facts.php, needed)
-            await self._step(replace(php, name=f"requirements {item.package}"))
-            if not php.ok:
-                raise _Stop(REFUSED, php.detail, _UNTOUCHED)
+            for what, has, needed in (
+                ("PHP", self.facts.php, self.facts.php_needed),
+                ("database", self.facts.database, self.facts.db_needed),
+            ):
+                met = requirement_check(
+                    item.label, what, has, needed(item.type, item.package, item.target)
+                )
+                await self._step(replace(met, name=f"requirements {item.package}"))
+                if not met.ok:
+                    raise _Stop(REFUSED, met.detail, _UNTOUCHED)
         report, baseline = await check_before(
             self.ctx.page_fetcher,
             self.facts.url,

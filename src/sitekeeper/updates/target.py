@@ -37,12 +37,19 @@ class SiteFacts:
     usual_ms: int | None
     rows: tuple[UpdateRow, ...]
     php: str | None = None  # the PHP its latest inventory found
+    database: str | None = None  # the database server's version, as it said
     # (type, package) -> {version: lowest PHP it needs}, as the vendor's feed says
     requires_php: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    # (type, package) -> {version: lowest MySQL-compatible server version it needs}
+    requires_db: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
 
     def php_needed(self, type_: str, package: str, version: str) -> str | None:
         """The lowest PHP ``version`` of the package needs, if the feed says."""
         return self.requires_php.get((type_, package), {}).get(version)
+
+    def db_needed(self, type_: str, package: str, version: str) -> str | None:
+        """The lowest database server ``version`` of the package needs, if the feed says."""
+        return self.requires_db.get((type_, package), {}).get(version)
 
 
 def site_facts(session: Session, ref: str) -> SiteFacts:
@@ -60,10 +67,16 @@ def site_facts(session: Session, ref: str) -> SiteFacts:
         usual_ms=usual_ms(session, site.id),
         rows=tuple(rows),
         php=inventory.php if inventory else None,
+        database=inventory.database if inventory else None,
         requires_php={
             (type_, package): dict(entry.requires_php)
             for (_, type_, package), entry in entries.items()
             if entry.requires_php
+        },
+        requires_db={
+            (type_, package): dict(entry.requires_db)
+            for (_, type_, package), entry in entries.items()
+            if entry.requires_db
         },
     )
 

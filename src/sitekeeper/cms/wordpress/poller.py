@@ -99,6 +99,7 @@ async def poll_core(fetcher: Fetcher) -> PackageInfo | None:
             "branch_latest": branch_latest,
             # what each offered release needs (an update to it on older PHP is refused)
             "requires_php": {o.version: o.php_version for o in offers if o.php_version},
+            "requires_db": {o.version: o.mysql_version for o in offers if o.mysql_version},
         },
         releases=tuple(
             ReleaseInfo(v, insecure=statuses[v] is StableStatus.INSECURE) for v in releases
