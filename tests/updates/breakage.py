@@ -25,6 +25,9 @@ FATAL_FRONT_PAGE = (
     "    if (is_front_page()) { sk_undefined_function_on_the_front_page(); }\n"
     "});\n"
 )
+# Fatals only where is_admin() is true (wp-admin, and WordPress loaded as wp-admin from
+# the CLI): the home page and wp-login.php stay healthy.
+FATAL_IN_ADMIN = "if (is_admin()) { sk_undefined_function_in_wp_admin(); }\n"
 # Ends the front page before anything is printed: 200 with an empty body.
 EMPTY_FRONT_PAGE = (
     "add_action('template_redirect', function () {\n    if (is_front_page()) { exit; }\n});\n"

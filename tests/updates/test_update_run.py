@@ -117,9 +117,9 @@ def plugin_version(wp4: dict[str, Any]) -> str:
     return line.split("Version:", 1)[1].strip()
 
 
-def fatal_release(version: str) -> tuple[bytes, bytes]:
+def fatal_release(version: str, body: str = breakage.FATAL_ON_LOAD) -> tuple[bytes, bytes]:
     """An Akismet ``version`` that fatals on load, and its plugin-checksums answer."""
-    code = breakage.PLUGIN_HEADER.format(name="Akismet", version=version) + breakage.FATAL_ON_LOAD
+    code = breakage.PLUGIN_HEADER.format(name="Akismet", version=version) + body
     data = code.encode()
     digests = {"md5": hashlib.md5(data).hexdigest(), "sha256": hashlib.sha256(data).hexdigest()}
     listed = {"plugin": PLUGIN, "version": version, "files": {"akismet.php": digests}}
@@ -183,6 +183,30 @@ async def test_a_plugin_that_fatals_is_rolled_back_to_the_snapshot_byte_for_byte
     (alert,) = alerts(uctx.backup.db)
     assert alert.title == f"Update rolled back: {wp4['name']}"
     assert "akismet" in alert.body and outcome.snapshot_id[:8] in alert.body  # type: ignore[index]
+
+
+async def test_a_plugin_that_fatals_only_in_wp_admin_is_caught_from_inside_and_rolled_back(
+    uctx: UpdateContext, wp4: dict[str, Any], vendor: Vendor
+) -> None:
+    breakage.activate(wp4, "akismet/akismet.php")
+    breakage.naive_get(wp4["url"])
+    zipped, checksums = fatal_release("99.1", breakage.FATAL_IN_ADMIN)
+    vendor.add("/plugin/akismet.99.1.zip", zipped)
+    vendor.add("/plugin-checksums/akismet/99.1.json", checksums)
+    site_id = await stored_with_pending(uctx.backup, wp4, "99.1")
+    files_before = tree_state(Path(wp4["docroot"]))
+    outcome = await update_site(uctx, str(site_id), Selection(plugins=(PLUGIN,)))
+    assert outcome.status == "rolled_back", outcome
+    failed = [s for s in outcome.steps if s.name.startswith("health after:") and not s.ok]
+    assert [s.name for s in failed] == ["health after: inside.load"]  # the pages looked fine
+    (scrape,) = failed
+    assert scrape.detail.startswith("plugin akismet fatals when WordPress loads as wp-admin: ")
+    assert "sk_undefined_function_in_wp_admin()" in scrape.detail
+    assert "wp-content/plugins/akismet/akismet.php:6" in scrape.detail
+    assert "passes the health check again" in (outcome.state or "")
+    loaded = [s for s in outcome.steps if s.name == "health after rollback: inside.load"]
+    assert [s.ok for s in loaded] == [True]
+    assert differences(files_before, tree_state(Path(wp4["docroot"]))) == {}
 
 
 async def test_a_site_broken_before_is_refused_untouched_unless_forced(

@@ -7,12 +7,16 @@ rewrites, and how the CMS's own machinery installs it are facts of one CMS, so e
 package that can apply updates provides one object of this shape (WordPress:
 ``cms.wordpress.updater``). A CMS without one says so: its updates are refused with that
 reason, never attempted by another CMS's means.
+
+A CMS whose own code can be loaded from inside to see what the pages miss (WordPress:
+every active plugin, as wp-admin too) also provides :class:`LoadCheck`; the health
+checks before and after an update, and after a rollback, run it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from sitekeeper.cms.package_source import PackageSource
@@ -53,4 +57,15 @@ class Updater(Protocol):
     ) -> ApplyResult:
         """Install ``package`` with the CMS's own machinery; never raises for the site's
         failures (they come back as ``ok=False`` with the check that says why)."""
+        ...
+
+
+@runtime_checkable
+class LoadCheck(Protocol):
+    """An updater that can load the site's code from inside and report a fatal error."""
+
+    async def load_check(self, conn: SshConnection, docroot: str, url: str) -> Check:
+        """Whether the CMS with its active extensions loads without a fatal error, run as
+        the file owner over SSH; a failed check names the culprit (never raises for the
+        site's failures)."""
         ...

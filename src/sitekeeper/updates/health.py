@@ -7,8 +7,10 @@ each page's status, title, size and time. After the update (and after a rollback
 :func:`check_after` fetches the same pages and compares: status class as before, the
 same title, the plan's keyword, none of the CMS's fatal-error or maintenance texts, no
 pending database update, not slower than 3 × the usual time (the site's recent median
-from its uptime checks when known, else the baseline), and no maintenance flag left on
-disk. The CMS's facts come in as ``markers`` (``cms.health_markers``): this module names
+from its uptime checks when known, else the baseline), no maintenance flag left on disk,
+and — where the CMS can (``cms.updater.LoadCheck``) — its code loaded from inside without
+a fatal error (a plugin that fatals only in wp-admin leaves every page above healthy).
+The CMS's facts come in as ``markers`` (``cms.health_markers``): this module names
 no CMS. Every failure is a ``Check`` saying what was seen; nothing here raises for a
 broken site.
 """
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from yarl import URL
 
 from sitekeeper.cms.health_markers import HealthMarkers
+from sitekeeper.cms.updater import LoadCheck
 from sitekeeper.domain.checks import CheckOptions
 from sitekeeper.domain.untrusted import shown
 from sitekeeper.domain.updates import Check, HealthReport
@@ -48,10 +51,16 @@ class Baseline:
 
 @dataclass(frozen=True, slots=True)
 class Inside:
-    """Where to look for the CMS's maintenance flags over SSH."""
+    """Where to look for the CMS's maintenance flags over SSH (and who loads its code)."""
 
     conn: SshConnection
     docroot: str
+    loader: LoadCheck | None = None  # the CMS's load check, if it has one
+
+
+def load_checker(updater: object) -> LoadCheck | None:
+    """The CMS's load check, if its updater has one (``cms.updater.LoadCheck``)."""
+    return updater if isinstance(updater, LoadCheck) else None
 
 
 def page_url(base: str, path: str) -> str:
@@ -179,6 +188,8 @@ async def _flags(
         checks.append(await database_check(fetcher, url, markers, trust))
     if inside is not None:
         checks.append(await maintenance_flags(inside, markers))
+        if inside.loader is not None:
+            checks.append(await inside.loader.load_check(inside.conn, inside.docroot, url))
     return checks
 
 

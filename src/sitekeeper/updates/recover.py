@@ -29,7 +29,7 @@ from sitekeeper.store import updates as runs
 from sitekeeper.store.update_tables import INTERRUPTED
 from sitekeeper.updates import record
 from sitekeeper.updates.context import UpdateContext
-from sitekeeper.updates.health import Baseline, Inside, check_after, check_before
+from sitekeeper.updates.health import Baseline, Inside, check_after, check_before, load_checker
 from sitekeeper.updates.health_judge import PageBaseline
 from sitekeeper.updates.health_opcache import reset_web_opcache
 from sitekeeper.updates.rollback import roll_back
@@ -150,7 +150,8 @@ async def _check_and_repair(
         await step(await clear_flags(conn, info.docroot, cms.health))
         pages = ctx.page_fetcher
         await step(await reset_web_opcache(conn, info.docroot, facts.url, pages, trust=facts.trust))
-        report = await _health(ctx, Inside(conn, info.docroot), run, facts, cms)
+        inside = Inside(conn, info.docroot, load_checker(cms.updater))
+        report = await _health(ctx, inside, run, facts, cms)
     for check in report.checks:
         await step(Check(f"health: {check.name}", check.ok, check.detail, check.seconds))
     if report.ok:
@@ -172,6 +173,7 @@ async def _check_and_repair(
         fetcher=ctx.page_fetcher,
         baseline=run.baseline,
         trust=facts.trust,
+        loader=load_checker(cms.updater),
     )
     for check in result.steps:
         await step(Check(f"rollback: {check.name}", check.ok, check.detail, check.seconds))

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from sitekeeper.backup.runner import BackupContext
 from sitekeeper.cms.health_markers import HealthMarkers
+from sitekeeper.cms.updater import LoadCheck
 from sitekeeper.domain.checks import CheckOptions
 from sitekeeper.domain.updates import Check, HealthReport, UpdateItem
 from sitekeeper.errors import SitekeeperError
@@ -91,9 +92,10 @@ async def roll_back(
     fetcher: PageFetcher,
     baseline: Baseline,
     trust: CheckOptions | None = None,
+    loader: LoadCheck | None = None,
 ) -> RollbackResult:
     """Put ``scope`` of ``site`` back as in ``snapshot_id``, clear flags and caches, and
-    check the site's health against ``baseline``."""
+    check the site's health against ``baseline`` (with the CMS's ``loader``, if any)."""
     started = time.monotonic()
     info = await ctx.site_info(site)
     steps: list[Check] = []
@@ -121,7 +123,7 @@ async def roll_back(
             await restorer.clear_flags(conn, markers)
             await restorer.reset_cache(conn, fetcher, baseline.url, trust)
             health = await check_after(
-                fetcher, baseline, markers, trust=trust, inside=Inside(conn, info.docroot)
+                fetcher, baseline, markers, trust=trust, inside=Inside(conn, info.docroot, loader)
             )
     finally:
         await asyncio.to_thread(shutil.rmtree, scratch, ignore_errors=True)

@@ -34,7 +34,7 @@ from sitekeeper.store import updates as runs
 from sitekeeper.store.update_tables import APPLIED, FAILED, MANUAL, REFUSED, ROLLED_BACK
 from sitekeeper.updates import record
 from sitekeeper.updates.context import UpdateContext
-from sitekeeper.updates.health import Baseline, Inside, check_after, check_before
+from sitekeeper.updates.health import Baseline, Inside, check_after, check_before, load_checker
 from sitekeeper.updates.health_opcache import reset_web_opcache
 from sitekeeper.updates.packages import obtain
 from sitekeeper.updates.plan import Plan, Refusal, Selection, plan
@@ -266,7 +266,7 @@ class _Run:
             keyword=self.facts.trust.keyword,
             usual_ms=self.facts.usual_ms,
             trust=self.facts.trust,
-            inside=Inside(conn, info.docroot),
+            inside=self._inside(conn, info.docroot),
         )
         await self._health_steps("before", report)
         if baseline is None:
@@ -353,7 +353,7 @@ class _Run:
                 return f"{package.item.label} did not apply: {bad}"
         self._say("health check")
         report = await check_after(
-            pages, baseline, self.cms.health, trust=trust, inside=Inside(conn, info.docroot)
+            pages, baseline, self.cms.health, trust=trust, inside=self._inside(conn, info.docroot)
         )
         await self._health_steps("after", report)
         return (
@@ -375,12 +375,16 @@ class _Run:
             fetcher=self.ctx.page_fetcher,
             baseline=baseline,
             trust=self.facts.trust,
+            loader=load_checker(self.updater),
         )
         for check in result.steps:
             await self._step(replace(check, name=f"rollback: {check.name}"))
         if result.health is not None:
             await self._health_steps("after rollback", result.health)
         return (ROLLED_BACK if result.ok else FAILED), failure, result.state
+
+    def _inside(self, conn: SshConnection, docroot: str) -> Inside:
+        return Inside(conn, docroot, load_checker(self.updater))
 
     async def _health_steps(self, when: str, report: HealthReport) -> None:
         for check in report.checks:

@@ -1,5 +1,6 @@
 """WordPress's updater (``cms.updater.Updater``): packages from WordPress.org (or the
-mirror the settings name), applied by WordPress's own upgrader classes over SSH."""
+mirror the settings name), applied by WordPress's own upgrader classes over SSH, and its
+fatal-error scrape of the active plugins (``cms.updater.LoadCheck``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from sitekeeper.cms.package_source import PackageSource
 from sitekeeper.cms.updater import ResetOpcache
-from sitekeeper.cms.wordpress import downloads, upgrade
+from sitekeeper.cms.wordpress import downloads, scrape, upgrade
 from sitekeeper.domain.updates import CORE, ApplyResult, Check, UpdateItem, VerifiedPackage
 from sitekeeper.remote.ssh import SshConnection
 
@@ -40,3 +41,9 @@ class WordPressUpdater:
     ) -> ApplyResult:
         """``upgrader.php`` with the verified archive (``cms.wordpress.upgrade``)."""
         return await upgrade.apply_package(conn, docroot, url, package, reset_opcache=reset_opcache)
+
+    async def load_check(self, conn: SshConnection, docroot: str, url: str) -> Check:
+        """Every active plugin and the theme loaded as the front end and as wp-admin
+        (``cms.wordpress.scrape``): WordPress says "updated successfully" of a plugin
+        that fatals."""
+        return await scrape.load_check(conn, docroot, url)
