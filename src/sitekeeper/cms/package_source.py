@@ -8,7 +8,8 @@ no CMS. Pure: URLs and parsers, no I/O.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 # path inside the top folder -> the digests the vendor accepts for it (hex, lower case)
 FileDigests = Mapping[str, frozenset[str]]
@@ -29,12 +30,38 @@ class PerFileChecksums:
 
 
 @dataclass(frozen=True, slots=True)
+class Release:
+    """What a vendor's release document says of one release's archive."""
+
+    url: str  # the archive's URL
+    digests: Mapping[str, str]  # hashlib name ("sha256", "sha512", "md5") -> hex, lower case
+    size: int | None = None  # bytes, where the document says
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseListing:
+    """A vendor document that names a release's archive and its digests (Joomla's update
+    XML, Drupal's release history): read by the package step before the download, so the
+    archive's URL and what it is checked against come from the vendor, not from a guess."""
+
+    url: str
+    parse: Callable[[bytes], Release]  # InvalidFeed when the release is not there
+    label: str  # "the update server's <update> for 1.2.0", for the run's journal
+
+
+@dataclass(frozen=True, slots=True)
 class PackageSource:
     """One package of one release: its URL, the folder its archive must hold, its checks."""
 
-    url: str
-    top_folder: str  # the archive's single top folder: the slug, or the CMS's for core
+    url: str  # "" when ``listing`` names it
+    top_folder: str  # the archive's single top folder: the slug, the CMS's for core; "": none
     cache_key: tuple[str, ...]  # (cms, type, slug, version): validated names, no paths
     checksums: PerFileChecksums | None = None
     sha256: str | None = None  # the archive's digest, as a feed or the operator pinned it
     sha256_label: str = "the archive sha256 pinned for this release"
+    listing: ReleaseListing | None = None  # read first: the archive's URL and digests
+    digests: Mapping[str, str] = field(default_factory=dict)  # more digests of the archive
+    digests_label: str = ""
+    # the CMS's own look at the archive's content (its manifest names the slug...): the
+    # archive's path on this host -> what was checked, in words; InvalidFeed if it fails
+    shape: Callable[[Path], str] | None = None

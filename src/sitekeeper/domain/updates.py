@@ -20,6 +20,10 @@ class UpdateItem:
     target: str
     ecosystem: str  # whose catalogue named the target (and whose rules order versions)
     security: bool = False  # the target fixes a vulnerability of the installed version
+    # where the site says the package's updates come from (an extension's own update
+    # server, "drupal.org/project/<name>"): a CMS whose packages are not all at one
+    # vendor address finds the release there
+    source: str | None = None
 
     @property
     def label(self) -> str:
@@ -36,7 +40,7 @@ class VerifiedPackage:
     sha256: str  # of the archive, journaled with the run
     url: str  # where it was fetched from
     checksum_source: str  # what it was checked against, in words
-    top_folder: str  # the archive's single top folder (the slug, or the CMS's for core)
+    top_folder: str  # the archive's single top folder (the slug, the CMS's for core; "": none)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ statements, not 10,000 round trips. Every open and resolve is a journal event.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from sitekeeper.domain.findings import UNKNOWN_SOURCE, UPDATE, VULNERABILITY, FindingSpec
 from sitekeeper.domain.intel_events import IntelEventKind
 from sitekeeper.store import site_summary
-from sitekeeper.store.intel_tables import Finding
+from sitekeeper.store.intel_tables import Finding, SiteSoftware
 from sitekeeper.store.tables import Client, Event, Site
 
 
@@ -279,11 +279,13 @@ class UpdateRow:
     status: str  # update | unknown source | feed not reachable
     note: str | None
     basis: str
+    source: str | None = None  # where the site says its updates come from (an update server)
 
     def to_json(self) -> dict[str, Any]:
-        """The documented ``--json`` object (without ``site_id``, as the CLI always had)."""
+        """The documented ``--json`` object (without ``site_id``, as the CLI always had,
+        nor ``source``, which only the update run reads)."""
         data = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        del data["site_id"]
+        del data["site_id"], data["source"]
         return data
 
 
@@ -340,7 +342,27 @@ def update_rows(
             for u in untracked(session, site_ids)
         ]
         rows.sort(key=lambda r: (r.site, r.package))
-    return rows
+    return _with_sources(session, rows)
+
+
+def _with_sources(session: Session, rows: list[UpdateRow]) -> list[UpdateRow]:
+    """Each row with the update source its site's software names (an extension's own
+    update server: where the update run finds the release)."""
+    ids = sorted({r.site_id for r in rows})
+    sources: dict[tuple[int, str, str, str], str | None] = {}
+    for start in range(0, len(ids), 500):
+        query = select(
+            SiteSoftware.site_id,
+            SiteSoftware.ecosystem,
+            SiteSoftware.type,
+            SiteSoftware.package,
+            SiteSoftware.update_source,
+        ).where(SiteSoftware.site_id.in_(ids[start : start + 500]))
+        for site_id, eco, type_, package, source in session.execute(query):
+            sources[(site_id, eco, type_, package)] = source
+    return [
+        replace(r, source=sources.get((r.site_id, r.ecosystem, r.type, r.package))) for r in rows
+    ]
 
 
 def resolve_all_for_site(session: Session, site_id: int, now: datetime) -> int:

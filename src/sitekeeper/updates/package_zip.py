@@ -43,7 +43,10 @@ class ZipContents:
 
 
 def inspect_zip(path: Path, top_folder: str, limits: ZipLimits | None = None) -> ZipContents:
-    """Check the archive's shape and hash every file (InvalidFeed says what is wrong)."""
+    """Check the archive's shape and hash every file (InvalidFeed says what is wrong).
+
+    ``top_folder`` "" is an archive whose files start at its root (a Joomla extension's:
+    its manifest says what it is, checked by the CMS's own ``shape``)."""
     limits = limits or ZipLimits()
     try:
         with zipfile.ZipFile(path) as archive:
@@ -54,7 +57,7 @@ def inspect_zip(path: Path, top_folder: str, limits: ZipLimits | None = None) ->
             for info in infos:
                 if info.is_dir():
                     continue
-                rel = info.filename.split("/", 1)[1]
+                rel = info.filename.split("/", 1)[1] if top_folder else info.filename
                 digests[rel], size = _hash_member(archive, info, limits, total)
                 total += size
     except (zipfile.BadZipFile, NotImplementedError, EOFError) as exc:
@@ -80,10 +83,10 @@ def _check_entries(infos: list[zipfile.ZipInfo], top_folder: str, limits: ZipLim
             raise InvalidFeed(f"the archive lists {_quoted(name)} twice")
         seen.add(key)
         tops.add(name.split("/", 1)[0])
-        if "/" not in name.rstrip("/") and not info.is_dir():
+        if top_folder and "/" not in name.rstrip("/") and not info.is_dir():
             raise InvalidFeed(f"{_quoted(name)} lies outside any top folder")
         _check_kind(info)
-    if tops != {top_folder}:
+    if top_folder and tops != {top_folder}:
         found = ", ".join(_quoted(t) for t in sorted(tops)[:5])
         raise InvalidFeed(f"the archive's top folder must be {top_folder!r} alone; it has {found}")
 

@@ -17,8 +17,10 @@ import os
 import re
 import tempfile
 import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -31,6 +33,8 @@ from sitekeeper.updates.package_check import check_files
 from sitekeeper.updates.package_zip import MiB, ZipLimits, inspect_zip
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
+_DIGESTS = ("md5", "sha256", "sha384", "sha512")
+MAX_LISTING = 8 * MiB  # a release document (update XML, release history)
 _ARCHIVE, _RECORD = "package.zip", "verified.json"
 
 
@@ -69,6 +73,8 @@ class PackageCache:
             return None
         if source.sha256 and record.get("sha256") != source.sha256.lower():
             return None
+        if source.digests and record.get("digests") != _lower(source.digests):
+            return None  # the vendor publishes other digests now: verify again
         if not archive.is_file() or _sha256_of(archive) != record.get("sha256"):
             return None
         os.utime(folder / _RECORD)  # recently used: trimmed last
@@ -90,6 +96,7 @@ class PackageCache:
             "url": source.url,
             "sha256": package.sha256,
             "checksum_source": package.checksum_source,
+            "digests": _lower(source.digests),
             "verified_at": time.time(),
         }
         (folder / _RECORD).write_text(json.dumps(record), encoding="utf-8")
@@ -123,6 +130,7 @@ async def obtain(
     InvalidFeed (permanent) when the archive fails a check: nothing was given to a site;
     FeedError (transient) when it could not be downloaded.
     """
+    source = await resolve(source, fetcher)
     found = await asyncio.to_thread(cache.cached, item, source)
     if found is not None:
         return found
@@ -132,8 +140,12 @@ async def obtain(
     os.close(handle)
     download = Path(name)
     try:
-        digest = await download_to(source.url, download, fetcher, cache.limits)
+        digest, others = await download_to(
+            source.url, download, fetcher, cache.limits, tuple(source.digests)
+        )
         said = [f"archive sha256 {digest}"]
+        if source.digests:
+            said.append(check_digests(source, {"sha256": digest, **others}))
         if source.sha256:
             if digest != source.sha256.lower():
                 raise InvalidFeed(
@@ -144,7 +156,10 @@ async def obtain(
         contents = await asyncio.to_thread(
             inspect_zip, download, source.top_folder, cache.limits.zip
         )
-        said.append(f"one top folder {source.top_folder}/, {len(contents.digests)} files")
+        shape = f"one top folder {source.top_folder}/" if source.top_folder else "no top folder"
+        said.append(f"{shape}, {len(contents.digests)} files")
+        if source.shape is not None:
+            said.append(await asyncio.to_thread(source.shape, download))
         if source.checksums is not None:
             said.append(await check_files(source, contents, fetcher))
         package = VerifiedPackage(
@@ -163,12 +178,48 @@ async def obtain(
     )
 
 
-async def download_to(url: str, dest: Path, fetcher: Fetcher, limits: PackageLimits) -> str:
-    """Stream ``url`` into ``dest`` under the feeds' egress policy; the body's sha256."""
+async def resolve(source: PackageSource, fetcher: Fetcher) -> PackageSource:
+    """The source with the archive's URL and digests its vendor document names (as is,
+    when it has none to read)."""
+    listing = source.listing
+    if listing is None:
+        return source
+    result = await fetcher.get(listing.url, conditional=False, max_bytes=MAX_LISTING)
+    if result.body is None:
+        raise FeedError(f"{listing.url}: no body")
+    release = listing.parse(result.body)
+    return replace(
+        source,
+        url=release.url,
+        listing=None,
+        digests={**release.digests, **source.digests},
+        digests_label=listing.label,
+    )
+
+
+def check_digests(source: PackageSource, found: Mapping[str, str]) -> str:
+    """Every digest the vendor published matches the archive's (InvalidFeed if one does
+    not); what was checked, in words."""
+    for name, wanted in sorted(source.digests.items()):
+        if found.get(name) != wanted.lower():
+            raise InvalidFeed(
+                f"{source.url}: the archive's {name} is {found.get(name)}, not the "
+                f"{wanted.lower()} of {source.digests_label or 'its vendor'}; refused"
+            )
+    names = "/".join(sorted(source.digests))
+    return f"matches the {names} of {source.digests_label or 'its vendor'}"
+
+
+async def download_to(
+    url: str, dest: Path, fetcher: Fetcher, limits: PackageLimits, also: tuple[str, ...] = ()
+) -> tuple[str, dict[str, str]]:
+    """Stream ``url`` into ``dest`` under the feeds' egress policy; the body's sha256, and
+    its digests by each hashlib name in ``also``."""
     if not url.startswith(("https://", "http://")):
         raise InvalidFeed(f"{url[:100]}: not an http(s) URL")
     settings = fetcher.settings
     sha = hashlib.sha256()
+    others = {name: _hasher(name) for name in also if name != "sha256"}
     size = 0
     try:
         async with (
@@ -191,12 +242,26 @@ async def download_to(url: str, dest: Path, fetcher: Fetcher, limits: PackageLim
                     if size > limits.max_archive:
                         raise InvalidFeed(f"{url}: the archive is over {limits.max_archive} bytes")
                     sha.update(chunk)
+                    for hasher in others.values():
+                        hasher.update(chunk)
                     await asyncio.to_thread(out.write, chunk)
     except aiohttp.TooManyRedirects as exc:
         raise FeedError(f"{url}: too many redirects") from exc
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise FeedError(f"{url}: {failure_text(exc)}") from exc
-    return sha.hexdigest()
+    return sha.hexdigest(), {name: hasher.hexdigest() for name, hasher in others.items()}
+
+
+def _hasher(name: str) -> Any:
+    """A hashlib object by name: the SHA-2 family, or MD5 where a vendor publishes only
+    that (Drupal's release history; checked beside the sha256 we journal)."""
+    if name not in _DIGESTS:
+        raise InvalidFeed(f"cannot check a {name[:20]!r} digest")
+    return hashlib.new(name, usedforsecurity=name != "md5")
+
+
+def _lower(digests: Mapping[str, str]) -> dict[str, str]:
+    return {name: value.lower() for name, value in digests.items()}
 
 
 def _sha256_of(path: Path) -> str:

@@ -144,6 +144,7 @@ def _item(row: UpdateRow, selection: Selection) -> UpdateItem | str:
         target=target,
         ecosystem=row.ecosystem,
         security=row.security,
+        source=row.source,
     )
 
 
