@@ -12,6 +12,7 @@ from sitekeeper.cms.joomla.configuration import db_credentials
 from sitekeeper.cms.joomla.ecosystem import JOOMLA
 from sitekeeper.cms.joomla.health import HEALTH
 from sitekeeper.cms.joomla.inventory import VERSION_FILES
+from sitekeeper.cms.joomla.updater import UPDATER
 from sitekeeper.cms.registry import CMSES
 from sitekeeper.domain.untrusted import clean
 from sitekeeper.errors import RemoteError
@@ -73,7 +74,7 @@ class Joomla:
 
     # safe updates: health markers, and how it installs a package
     health = HEALTH
-    updater = None  # not yet: its updates are refused with that reason
+    updater = UPDATER  # extensions only (``cms.joomla.updater``)
 
     # the database side, for backups and restore drills (cms.site_database)
 
