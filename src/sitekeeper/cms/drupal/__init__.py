@@ -10,7 +10,9 @@ from sitekeeper.cms.drupal import hashes, settings, signals
 from sitekeeper.cms.drupal import inventory as ssh_inventory
 from sitekeeper.cms.drupal.health import HEALTH
 from sitekeeper.cms.drupal.inventory import VERSION_FILES
+from sitekeeper.cms.drupal.packages import PROJECT_SOURCE
 from sitekeeper.cms.drupal.settings import db_credentials
+from sitekeeper.cms.drupal.updater import UPDATER
 from sitekeeper.cms.drupal.versions import DRUPAL
 from sitekeeper.cms.registry import CMSES
 from sitekeeper.domain.untrusted import clean
@@ -44,11 +46,15 @@ class Drupal:
     hash_files = staticmethod(signals.hash_files)
 
     def polls(self, source: str | None) -> bool:
-        """Only drupal.org projects."""
-        return source == self.core_source
+        """drupal.org projects: core, and what drupal.org's packaging names its project
+        (``drupal.org/project/<name>``, as the inventory keeps it)."""
+        return source == self.core_source or (
+            source is not None and source.startswith(PROJECT_SOURCE) and len(source) > 19
+        )
 
     async def poll(self, fetcher: Fetcher, packages: Wanted, home: Path) -> PollResult:
-        """The release history of each project on updates.drupal.org."""
+        """The release history of each project on updates.drupal.org (a module that is
+        its own project; a submodule's versions are its project's)."""
         from sitekeeper.cms.drupal import poller  # noqa: PLC0415
 
         return await poller.poll(fetcher, [(t, p) for t, p, _ in packages])
@@ -70,7 +76,7 @@ class Drupal:
 
     # safe updates: health markers, and how it installs a package
     health = HEALTH
-    updater = None  # not yet: its updates are refused with that reason
+    updater = UPDATER  # contributed modules and themes (``cms.drupal.updater``)
 
     # the database side, for backups and restore drills (cms.site_database)
 

@@ -1,0 +1,49 @@
+"""Drupal's updater (``cms.updater.Updater``): contributed modules and themes from the
+release history's archives, put in place over SSH and finished by the site's own drush.
+
+Core is not applied yet: a Composer-built core is updated by Composer on a build host
+and shipped as a tree (updates-notes §3), which needs the site's composer.json and lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sitekeeper.cms.drupal import install, packages
+from sitekeeper.cms.package_source import PackageSource
+from sitekeeper.cms.updater import ResetOpcache
+from sitekeeper.domain.updates import ApplyResult, Check, UpdateItem, VerifiedPackage
+from sitekeeper.remote.ssh import SshConnection
+
+
+class DrupalUpdater:
+    """Contributed modules and themes (``modules/contrib``, ``themes/contrib``)."""
+
+    types = packages.TYPES
+
+    def package_source(
+        self, item: UpdateItem, vendor: Mapping[str, Any], *, sha256: str | None = None
+    ) -> PackageSource:
+        """The release history's zip of the target and its digest."""
+        return packages.package_source(item, vendor, sha256=sha256)
+
+    async def check_owner(self, conn: SshConnection, docroot: str, item: UpdateItem) -> Check:
+        """The project's folder and the folder it sits in belong to the SSH user."""
+        return await install.owner_check(conn, docroot.rstrip("/") or "/", item)
+
+    async def apply(
+        self,
+        conn: SshConnection,
+        docroot: str,
+        url: str,
+        package: VerifiedPackage,
+        *,
+        reset_opcache: ResetOpcache | None = None,
+    ) -> ApplyResult:
+        """The folder replaced, then ``drush updatedb`` and ``cache:rebuild``."""
+        del url
+        return await install.apply_package(conn, docroot, package, reset_opcache=reset_opcache)
+
+
+UPDATER = DrupalUpdater()
