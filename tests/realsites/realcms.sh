@@ -267,6 +267,22 @@ set_release() {
     fi
 }
 
+# sync_overlay SITE DOCROOT: the realcms/<cms> files (index.php, the console and drush
+# stand-ins) installed again wherever they differ, so a site made before they changed gets
+# them on the next `up`; an unchanged file is not touched (its mtime stays).
+sync_overlay() {
+    local s=$1 d=$2 src rel mode
+    src="$FIXTURES/realcms/$(cms_of "$s")"
+    while IFS= read -r -d '' rel; do
+        rel=${rel#./}
+        cmp -s "$src/$rel" "$d/$rel" && continue
+        mode=644
+        [ -x "$src/$rel" ] && mode=755
+        install -D -o "$s" -g "$s" -m "$mode" "$src/$rel" "$d/$rel"
+        info "$s: installed $rel"
+    done < <(cd "$src" && find . -type f -print0)
+}
+
 ensure_docroot() {
     local s=$1 d="$SITES_ROOT/$1" cfg
     cfg="$d/$(config_of "$s")"
@@ -279,6 +295,7 @@ ensure_docroot() {
         tar -C "$FIXTURES/realcms/$(cms_of "$s")" -cf - . | tar -C "$d" -xf -
         set_release "$s" "$d"
     fi
+    sync_overlay "$s" "$d"
     if [ "$(cms_of "$s")" = drupal ]; then
         mkdir -p "$d/sites/default/files"
     else
