@@ -12,6 +12,7 @@ import pytest
 from sitekeeper.cms.drupal.packages import package_source as drupal_source
 from sitekeeper.cms.joomla.packages import element_of, manifest_slug
 from sitekeeper.cms.joomla.packages import package_source as joomla_source
+from sitekeeper.cms.joomla.poller import poll_update_server
 from sitekeeper.domain.updates import UpdateItem
 from sitekeeper.errors import InvalidFeed, UsageError
 from sitekeeper.intel.fetch import FeedSettings, Fetcher
@@ -188,3 +189,14 @@ async def test_a_drupal_release_missing_from_the_history_is_refused(
 def test_a_drupal_submodule_moves_only_with_its_project() -> None:
     with pytest.raises(UsageError, match="comes with the project token"):
         drupal_source(drupal_item(source="drupal.org/project/token"), {})
+
+
+async def test_a_joomla_plugins_update_server_is_read_for_its_inventory_slug(
+    server: Vendor, fetcher: Fetcher
+) -> None:
+    """The inventory names a plugin plg_system_x, its update server <element>x</element>:
+    before, every plugin, template and library was "not found" on its own server."""
+    releases = [builds.joomla_plugin(v, server.url + XML) for v in ("1.1.0", "1.2.0")]
+    server.add(XML, builds.joomla_update_xml(server.url, releases))
+    (info,) = await poll_update_server(fetcher, server.url + XML, [("plugin", builds.JOOMLA_SLUG)])
+    assert (info.package, info.latest, info.status) == (builds.JOOMLA_SLUG, "1.2.0", "published")

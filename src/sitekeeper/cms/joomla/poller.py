@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from sitekeeper.cms.joomla.ecosystem import JOOMLA
+from sitekeeper.cms.joomla.packages import element_of
 from sitekeeper.cms.joomla.sources import JoomlaSources, joomla_sources
 from sitekeeper.cms.joomla.tuf import parse_tuf_targets
 from sitekeeper.cms.joomla.updates import JoomlaUpdate, parse_collection, parse_update_server
@@ -152,13 +153,17 @@ async def poll_update_server(
         raise
     key = JOOMLA.sort_key()
     result = []
-    for type_, element in items:
-        versions = sorted({u.version for u in updates if u.element == element}, key=key)
+    for type_, slug in items:
+        # the inventory's slug (plg_system_x, tpl_x) names the update server's element x
+        element, _ = element_of(type_, slug)
+        versions = sorted(
+            {u.version for u in updates if u.element == element and u.type == type_}, key=key
+        )
         result.append(
             PackageInfo(
                 ecosystem=JOOMLA,
                 type=type_,
-                package=element,
+                package=slug,
                 latest=versions[-1] if versions else None,
                 source=url,
                 status="published" if versions else "not-found",
