@@ -102,3 +102,19 @@ def test_same_slug_as_plugin_and_theme_are_different_extensions() -> None:
 )
 def test_version_order(lower: str | None, higher: str | None) -> None:
     assert version_key(lower) < version_key(higher)
+
+
+@pytest.mark.parametrize("type_", ["module", "component", "template", "library", "package"])
+def test_any_extension_type_may_change_version(type_: str) -> None:
+    """Before: a Drupal module or Joomla component that moved made storing the inventory
+    fail (the change's type allowed only core, plugin and theme)."""
+
+    def one(version: str) -> Inventory:
+        ext = Extension.model_validate(
+            {"type": type_, "slug": "sk", "name": "SK", "version": version,
+             "update_source": "drupal.org/project/sk"}
+        )  # fmt: skip
+        return _inv("10.1.6", ext)
+
+    (change,) = diff(one("1.0.0"), one("1.1.0")).upgraded
+    assert (change.type, change.from_version, change.to_version) == (type_, "1.0.0", "1.1.0")

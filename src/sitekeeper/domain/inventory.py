@@ -90,7 +90,7 @@ class VersionChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    type: Literal["core", "plugin", "theme"]
+    type: Literal["core"] | ExtensionType  # any extension a CMS inventories moves
     slug: str
     name: str
     from_version: str | None
