@@ -84,7 +84,7 @@ def test_plan_options_are_stored_and_shown(run: Run) -> None:
             "plan", "add", "Pro", "--check-interval", "1m", "--price", "99.50", "--currency", "chf",
             "--backup", "daily", "--keep-daily", "7", "--keep-weekly", "4", "--keep-monthly", "12",
             "--update-policy", "security", "--report", "monthly", "--sla", "4h",
-            "--restore-drill", "monthly", "--json",
+            "--restore-drill", "monthly", "--update-visual-threshold", "5 %", "--json",
         )
     )  # fmt: skip
     assert set(plan) == PLAN_KEYS
@@ -99,6 +99,7 @@ def test_plan_options_are_stored_and_shown(run: Run) -> None:
         "update_window": None,
         "security_within_hours": 4,
         "client_approves_updates": False,
+        "update_visual_threshold": 5.0,
         "report": "monthly",
         "sla_hours": 4.0,
     }
@@ -108,6 +109,7 @@ def test_plan_options_are_stored_and_shown(run: Run) -> None:
     assert edited["options"]["update_policy"] == "all"
     assert edited["options"]["client_approves_updates"] is True
     assert edited["options"]["backup"] == "daily"  # untouched options stay
+    assert edited["options"]["update_visual_threshold"] == 5.0
 
 
 def test_contract_show_lists_sites_and_effective_price(agency: Run) -> None:

@@ -236,6 +236,18 @@ EXAMPLES: dict[str, tuple[dict[str, Any], str, str, str]] = {
         "plugin akismet 5.0.2 → 5.5 · snapshot 59510d91 · 42 s",
         "good",
     ),
+    UpdateEventKind.NEEDS_REVIEW: (
+        {
+            "items": [_AKISMET],
+            "snapshot": SNAPSHOT,
+            "steps": [
+                {"name": "visual", "ok": False, "detail": "41 % changed", "seconds": 4.0},
+            ],
+        },
+        "Updated, home page looks different: needs review",
+        "plugin akismet 5.0.2 → 5.5 · visual: 41 % changed · snapshot 59510d91",
+        "bad",
+    ),
     UpdateEventKind.ROLLED_BACK: (
         {
             "items": [_AKISMET],

@@ -86,11 +86,13 @@ async def stored_with_pending(
     policy: str | None = None,
     requires_php: str | None = None,
     package: tuple[str, str] = ("plugin", PLUGIN),
+    plan: dict[str, Any] | None = None,
 ) -> int:
     """wp4 in sitekeeper with its real inventory (over SSH) and a catalogue that offers
-    ``target`` of the plugin as a security fix (on a plan with ``policy``); the site's id."""
-    options = {"update_policy": policy} if policy else None
-    site_id = add_wp_site(bctx.db, bctx.vault, wp4, plan_options=options)
+    ``target`` of the plugin as a security fix (on a plan with ``policy`` and the options
+    ``plan``); the site's id."""
+    options = ({"update_policy": policy} if policy else {}) | (plan or {})
+    site_id = add_wp_site(bctx.db, bctx.vault, wp4, plan_options=options or None)
     conn = await connect(ssh_access(wp4), StoreHostKeyPins(bctx.db), private_key=private_key(wp4))
     async with conn:
         found = await CMSES.get("wordpress").inventory(conn, wp4["docroot"])

@@ -453,6 +453,9 @@ SPECS: dict[str, Spec] = {
         "Backups deleted with the site", "info", _disposed, "host repository snapshots"
     ),
     UpdateEventKind.APPLIED: _spec("Updated", "good", _update, _UPDATE),
+    UpdateEventKind.NEEDS_REVIEW: _spec(
+        "Updated, home page looks different: needs review", "bad", _update, _UPDATE
+    ),
     UpdateEventKind.ROLLED_BACK: _spec("Update rolled back", "bad", _update, _UPDATE),
     UpdateEventKind.REFUSED: _spec("Update refused", "bad", _update, _UPDATE),
     UpdateEventKind.FAILED: _spec("Update failed, site not restored", "bad", _update, _UPDATE),

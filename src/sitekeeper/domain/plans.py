@@ -48,6 +48,15 @@ def parse_sla(text: str) -> float:
         raise UsageError(f"invalid SLA: {exc}") from None
 
 
+def parse_percent(text: str) -> float:
+    """A share given as ``5``, ``2.5`` or ``5 %``; UsageError otherwise."""
+    value = text.strip().removesuffix("%").strip()
+    try:
+        return float(value)
+    except ValueError:
+        raise UsageError(f"invalid percentage {text!r}: a number like 5 or 2.5") from None
+
+
 class PlanOptions(BaseModel):
     """What a plan includes besides checks and price."""
 
@@ -112,6 +121,18 @@ class PlanOptions(BaseModel):
             edit_help="Whether the client's users may approve its sites' updates.",
         ),
     ] = False
+    update_visual_threshold: Annotated[
+        float | None,
+        Field(gt=0, le=100, description="Visual check after an update (% of pixels)."),
+        Spec(
+            "Visual check (% changed)",
+            "Compare screenshots of the home page before and after an update (headless "
+            "Chromium); more than this % of pixels changed marks the update 'needs review'.",
+            parse=parse_percent,
+            show=lambda share: "" if share is None else f"{share:g}",
+            hint="(e.g. 5; empty: off)",
+        ),
+    ] = None
     report: Annotated[
         ReportCadence, Spec("Reports", "none, monthly, quarterly.", input="select")
     ] = "monthly"
@@ -125,6 +146,36 @@ class PlanOptions(BaseModel):
             parse=parse_sla,
             show=lambda hours: "" if hours is None else f"{hours:g}h",
             hint="(4h, 30m; empty: none)",
+        ),
+    ] = None
+    uptime_target: Annotated[
+        float | None,
+        Field(gt=0, le=100, description="Uptime the plan promises (% of the month)."),
+        Spec(
+            "Uptime target (%)",
+            "Uptime the plan promises each month, e.g. 99.9 (the report compares each site).",
+            show=lambda share: "" if share is None else f"{share:g}",
+            hint="(e.g. 99.9; empty: none)",
+        ),
+    ] = None
+    hours_included: Annotated[
+        float,
+        Field(ge=0, le=744, description="Hours of work per month the plan includes."),
+        Spec(
+            "Hours included per month",
+            "Hours of work by hand per month the plan includes (the work log counts them).",
+            input="number",
+        ),
+    ] = 0
+    hourly_rate: Annotated[
+        str | None,
+        Field(max_length=20, description="Price per hour beyond the included hours."),
+        BeforeValidator(as_text),
+        AfterValidator(lambda text: None if text is None else price_text(text)),
+        Spec(
+            "Hourly rate",
+            "Price per hour of work beyond the included hours, in the plan's currency.",
+            hint="(e.g. 90; empty: overage not priced)",
         ),
     ] = None
 

@@ -12,6 +12,7 @@ class UpdateEventKind(StrEnum):
     """What became of one update run of one site."""
 
     APPLIED = "update.applied"
+    NEEDS_REVIEW = "update.needs_review"  # applied and healthy, but the home page changed
     ROLLED_BACK = "update.rolled_back"  # applied, found broken, put back from the snapshot
     REFUSED = "update.refused"  # preflight said no: nothing on the site changed
     FAILED = "update.failed"  # broken and not put back: the site needs a human

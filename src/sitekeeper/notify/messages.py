@@ -35,6 +35,7 @@ class AlertKind(StrEnum):
     UPDATE_ROLLED_BACK = "update_rolled_back"
     UPDATE_REFUSED = "update_refused"
     UPDATE_INTERRUPTED = "update_interrupted"
+    UPDATE_NEEDS_REVIEW = "update_needs_review"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,19 @@ _TEXTS: dict[AlertKind, tuple[str, str]] = {
             "The update of {site} ({url}) broke the site and was rolled back.\n\n"
             "Updates: {items}\n"
             "What happened: {reason}\n"
+            "The site now: {state}\n"
+            "Safety snapshot: {snapshot}\n"
+            "{client_line}"
+        ),
+    ),
+    AlertKind.UPDATE_NEEDS_REVIEW: (
+        N_("Update needs review: {site}"),
+        N_(
+            "The update of {site} ({url}) was applied and the site passes its health "
+            "check, but its home page looks different afterwards. The update stays "
+            "applied; please look at the site.\n\n"
+            "Updates: {items}\n"
+            "What was seen: {reason}\n"
             "The site now: {state}\n"
             "Safety snapshot: {snapshot}\n"
             "{client_line}"
@@ -243,6 +257,7 @@ UPDATE_ALERTS = {
     "rolled_back": AlertKind.UPDATE_ROLLED_BACK,
     "refused": AlertKind.UPDATE_REFUSED,
     "interrupted": AlertKind.UPDATE_INTERRUPTED,
+    "needs_review": AlertKind.UPDATE_NEEDS_REVIEW,
 }
 
 

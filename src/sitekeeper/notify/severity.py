@@ -37,6 +37,7 @@ _BY_EVENT: dict[str, Severity] = {
     UpdateEventKind.INTERRUPTED: Severity.FAILURE,
     UpdateEventKind.ROLLED_BACK: Severity.WARNING,  # the site works; the update still waits
     UpdateEventKind.REFUSED: Severity.WARNING,
+    UpdateEventKind.NEEDS_REVIEW: Severity.WARNING,  # applied and working; it looks different
     UpdateEventKind.APPLIED: Severity.SUCCESS,
 }
 

@@ -17,9 +17,13 @@ from sitekeeper.store.tables import Base
 # A run's life: running, then one of the outcomes. ROLLED_BACK: applied, found broken and
 # put back from its safety snapshot; FAILED: broken and NOT put back (a human is needed);
 # REFUSED: preflight said no and nothing on the site changed; INTERRUPTED: its process died.
+# NEEDS_REVIEW: applied and healthy, but the home page looks different (the plan's visual
+# check): it stays applied, and a person should look.
 RUNNING, APPLIED, ROLLED_BACK = "running", "applied", "rolled_back"
 REFUSED, FAILED, INTERRUPTED = "refused", "failed", "interrupted"
-OUTCOMES = frozenset({APPLIED, ROLLED_BACK, REFUSED, FAILED, INTERRUPTED})
+NEEDS_REVIEW = "needs_review"
+OUTCOMES = frozenset({APPLIED, NEEDS_REVIEW, ROLLED_BACK, REFUSED, FAILED, INTERRUPTED})
+IN_PLACE = frozenset({APPLIED, NEEDS_REVIEW})  # the update is on the site
 # Who asked: an operator (CLI, API, page) or the plan's policy (serve).
 MANUAL, POLICY = "manual", "policy"
 

@@ -20,6 +20,7 @@ from sitekeeper.store.update_tables import (
     APPLIED,
     FAILED,
     INTERRUPTED,
+    NEEDS_REVIEW,
     POLICY,
     REFUSED,
     ROLLED_BACK,
@@ -29,6 +30,7 @@ from sitekeeper.store.update_tables import (
 
 EVENT_OF = {
     APPLIED: UpdateEventKind.APPLIED,
+    NEEDS_REVIEW: UpdateEventKind.NEEDS_REVIEW,
     ROLLED_BACK: UpdateEventKind.ROLLED_BACK,
     REFUSED: UpdateEventKind.REFUSED,
     FAILED: UpdateEventKind.FAILED,

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
@@ -24,6 +25,7 @@ from sitekeeper.store.leases import Leases
 from sitekeeper.updates.health_fetch import PageFetcher
 from sitekeeper.updates.package_zip import MiB
 from sitekeeper.updates.packages import PackageCache
+from sitekeeper.updates.screenshot import CHROMIUM
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,7 @@ class UpdateLimits:
     disk_factor: int = 3  # free disk on the site >= this x the packages' size...
     disk_margin: int = 64 * MiB  # ...plus this (the upgrader unpacks beside the old files)
     lease_ttl: timedelta = timedelta(minutes=5)  # a dead process's run is found after this
+    chromium: str = CHROMIUM  # the visual check's browser (a plan's update_visual_threshold)
 
 
 @dataclass
@@ -92,6 +95,11 @@ class UpdateContext:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self._stack.aclose()
+
+    @property
+    def screenshots(self) -> Path:
+        """Where the visual check keeps its screenshots (in the private data directory)."""
+        return self.backup.settings.home / "update-screenshots"
 
     @property
     def package_fetcher(self) -> Fetcher:

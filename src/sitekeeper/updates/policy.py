@@ -45,9 +45,9 @@ from sitekeeper.store.findings import UpdateRow
 from sitekeeper.store.sites import list_sites
 from sitekeeper.store.tables import Site
 from sitekeeper.store.update_tables import (
-    APPLIED,
     APPROVED,
     FAILED,
+    IN_PLACE,
     INTERRUPTED,
     POLICY,
     REFUSED,
@@ -246,7 +246,7 @@ def _held(session: Session, site_ids: Iterable[int], now: datetime) -> set[tuple
     held = set()
     for run in runs.policy_runs(session, ids):
         # recently applied: the inventory that would show it may not have been read yet
-        recent = run.status in (REFUSED, APPLIED) and run.started_at > now - RETRY_REFUSED
+        recent = run.status in (REFUSED, *IN_PLACE) and run.started_at > now - RETRY_REFUSED
         if run.status in NEEDS_A_PERSON or recent:
             held |= {(run.site_id, str(i.get("package")), str(i.get("target"))) for i in run.items}
     return held
@@ -269,7 +269,7 @@ async def run_due_updates(
     )
     done = {d.site_id: d.approvals for d in due if d.approvals}
     for outcome in outcomes:
-        if outcome.status == APPLIED and outcome.run_id and outcome.site_id in done:
+        if outcome.status in IN_PLACE and outcome.run_id and outcome.site_id in done:
             await ctx.backup.dbthread.session_aside(
                 queue.mark_applied, done[outcome.site_id], outcome.run_id
             )

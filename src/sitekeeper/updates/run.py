@@ -31,7 +31,15 @@ from sitekeeper.domain.updates import Check, HealthReport, UpdateItem, VerifiedP
 from sitekeeper.errors import SitekeeperError, UsageError
 from sitekeeper.remote.ssh import SshConnection
 from sitekeeper.store import updates as runs
-from sitekeeper.store.update_tables import APPLIED, FAILED, MANUAL, REFUSED, ROLLED_BACK
+from sitekeeper.store.update_tables import (
+    APPLIED,
+    FAILED,
+    IN_PLACE,
+    MANUAL,
+    NEEDS_REVIEW,
+    REFUSED,
+    ROLLED_BACK,
+)
 from sitekeeper.updates import record
 from sitekeeper.updates.context import UpdateContext
 from sitekeeper.updates.health import Baseline, Inside, check_after, check_before, load_checker
@@ -42,6 +50,7 @@ from sitekeeper.updates.preflight import disk_check, requirement_check, site_lea
 from sitekeeper.updates.rollback import Scope, roll_back, scope_for
 from sitekeeper.updates.snapshot import take_safety_snapshot
 from sitekeeper.updates.target import SiteFacts, applicable, cms_of, site_facts
+from sitekeeper.updates.visual_check import VisualCheck, folder_of, visual_threshold
 
 NOTHING = "nothing"  # the plan had nothing to move: no run was started
 
@@ -64,8 +73,9 @@ class RunOutcome:
 
     @property
     def ok(self) -> bool:
-        """Everything asked for was applied (or there was nothing to do, nothing refused)."""
-        return self.status in (APPLIED, NOTHING) and not self.refused
+        """Everything asked for was applied (or there was nothing to do, nothing refused);
+        an update that needs review is applied."""
+        return self.status in (*IN_PLACE, NOTHING) and not self.refused
 
 
 def site_plan(facts: SiteFacts, selection: Selection) -> Plan:
@@ -223,11 +233,44 @@ class _Run:
             baseline = await self._preflight(conn, info)
             verified = await self._packages(conn, info)
             await self._snapshot()
+            visual = await self._visual_before()
             failure = await self._apply(conn, info, verified, baseline)
-        if failure is None:
-            await self._inventory()
-            return APPLIED, None, "updated and healthy"
-        return await self._roll_back(failure, baseline)
+        if failure is not None:
+            return await self._roll_back(failure, baseline)
+        review = await self._visual_after(visual)
+        await self._inventory()
+        if review is not None:
+            state = "updated and healthy, but the home page looks different: a person should look"
+            return NEEDS_REVIEW, review, state
+        return APPLIED, None, "updated and healthy"
+
+    async def _visual_before(self) -> VisualCheck | None:
+        """The plan's visual check, if it has one: the home page's screenshot before."""
+        db = self.ctx.backup.dbthread
+        threshold = await db.session_aside(visual_threshold, self.facts.id)
+        if threshold is None:
+            return None
+        self._say("screenshot")
+        visual = VisualCheck(
+            url=self.facts.url,
+            threshold=threshold,
+            folder=folder_of(self.ctx.screenshots, self.facts.id, self.run_id),
+            chromium=self.ctx.limits.chromium,
+            run_as=self.ctx.backup.settings.drill_run_as,
+        )
+        await self._step(await visual.take_before())
+        return visual
+
+    async def _visual_after(self, visual: VisualCheck | None) -> str | None:
+        """The screenshot after, compared; why the run needs review (None: it does not)."""
+        if visual is None:
+            return None
+        self._say("visual check")
+        verdict = await visual.judge_after()
+        if verdict is None:
+            return None
+        await self._step(verdict.check)
+        return f"the home page looks different: {verdict.check.detail}" if verdict.review else None
 
     async def _inventory(self) -> None:
         """Read what the site runs now, so its pending updates no longer list what moved."""

@@ -78,7 +78,8 @@ class UpdateTask:
     needs_site: ClassVar[bool] = True
 
     async def run(self, ctx: TaskContext, site_id: int | None, params: UpdateParams) -> Done:
-        """Run it; anything but "applied" fails the task (the run is journaled either way)."""
+        """Run it; anything but "applied" or "needs_review" (applied, but the home page
+        looks different) fails the task (the run is journaled either way)."""
         if site_id is None:
             raise UsageError("an update needs a site")
         jobs = ctx.intel

@@ -38,7 +38,10 @@ class UpdateRunOut(BaseModel):
     """One update run of a site (``update --json`` has the same steps)."""
 
     run_id: int
-    status: str = Field(description="running, applied, rolled_back, failed, refused or interrupted")
+    status: str = Field(
+        description="running, applied, needs_review (applied; the home page looks different), "
+        "rolled_back, failed, refused or interrupted"
+    )
     trigger: str = Field(description="manual or policy")
     requested_by: str | None
     items: list[dict[str, Any]] = Field(

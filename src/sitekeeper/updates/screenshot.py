@@ -1,0 +1,158 @@
+"""A screenshot of a site's home page in Debian's headless Chromium, for the visual check
+around an update.
+
+The page is a client's, possibly hacked: Chromium never runs as root here. When
+sitekeeper is root it runs as the restore drills' unprivileged user
+(``backup.sandbox.RunAs``), so Chromium's own sandbox stays on, with a fresh profile in a
+private temporary folder that is removed afterwards. Each shot has a deadline (the whole
+process group is killed at it) and a size cap; the page is loaded past caches (the health
+checks' cache-buster) at a fixed window size and scale, scrollbars hidden, so two shots of
+the same page compare pixel for pixel. A missing Chromium or a failed shot is a reason in
+words (``Shot.error``), never an exception: the visual check is advisory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from yarl import URL
+
+from sitekeeper.backup.errors import BackupError
+from sitekeeper.backup.sandbox import RunAs
+from sitekeeper.domain.untrusted import shown
+from sitekeeper.updates.health_fetch import busted
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package
+WIDTH, HEIGHT = 1280, 2000
+MAX_BYTES = 16 * 1024 * 1024  # a 1280×2000 PNG is well under 1 MiB; more is not a page
+DEADLINE = 60.0  # seconds for one shot, Chromium's start included
+SETTLE_MS = 2000  # virtual time for late scripts and fonts before the picture is taken
+
+
+@dataclass(frozen=True, slots=True)
+class Shot:
+    """One screenshot written to ``path``, or why there is none (``error``)."""
+
+    path: Path | None
+    seconds: float
+    error: str = ""
+
+
+def chromium_argv(binary: str, url: str, out: Path, profile: Path) -> list[str]:
+    """The headless Chromium command line of one shot (the page's URL is one argument)."""
+    return [
+        binary,
+        "--headless",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--force-device-scale-factor=1",
+        f"--window-size={WIDTH},{HEIGHT}",
+        f"--virtual-time-budget={SETTLE_MS}",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-extensions",
+        "--disable-sync",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--mute-audio",
+        f"--user-data-dir={profile}",
+        f"--screenshot={out}",
+        "--",
+        url,
+    ]
+
+
+async def take(
+    url: str,
+    dest: Path,
+    *,
+    chromium: str = CHROMIUM,
+    run_as: str | None = None,
+    deadline: float = DEADLINE,
+) -> Shot:
+    """Screenshot ``url``'s page into ``dest`` (a PNG); ``run_as``: the unprivileged user
+    when sitekeeper is root (the drill user's setting)."""
+    started = time.monotonic()
+    if not await asyncio.to_thread(_runnable, chromium):
+        return Shot(None, 0.0, f"Chromium is not installed ({chromium}: Debian package chromium)")
+    try:
+        user = RunAs.resolve(run_as)
+    except BackupError as exc:
+        return Shot(None, 0.0, f"no user to run Chromium as: {exc}")
+    work = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="sk-shot-"))
+    try:
+        if user.uid is not None:
+            await asyncio.to_thread(os.chown, work, user.uid, user.gid or -1)
+        out = work / "shot.png"
+        argv = chromium_argv(chromium, str(busted(URL(url))), out, work / "profile")
+        error = await _run(argv, work, user, deadline)
+        if error:
+            return Shot(None, time.monotonic() - started, error)
+        return await asyncio.to_thread(_keep, out, dest, started)
+    finally:
+        await asyncio.to_thread(shutil.rmtree, work, ignore_errors=True)
+
+
+async def _run(argv: list[str], home: Path, user: RunAs, deadline: float) -> str:
+    """Run Chromium to its end or the deadline; what went wrong, in words ("": nothing)."""
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8"},
+        user=user.uid,
+        group=user.gid,
+        extra_groups=[] if user.uid is not None else None,
+        start_new_session=True,  # its own process group: killed whole at the deadline
+    )
+    try:
+        _, err = await asyncio.wait_for(proc.communicate(), deadline)
+    except TimeoutError:
+        _kill(proc)
+        await proc.wait()
+        return f"Chromium did not finish within {deadline:.0f} s"
+    finally:
+        _kill(proc)  # whatever it left running in its group
+    if proc.returncode != 0:
+        last = err.strip().rsplit(b"\n", 1)[-1] if err.strip() else b""
+        return f"Chromium failed (exit {proc.returncode}): {shown(last, 200)}"
+    return ""
+
+
+def _runnable(binary: str) -> bool:
+    return os.path.isfile(binary) and os.access(binary, os.X_OK)
+
+
+def _kill(proc: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _keep(out: Path, dest: Path, started: float) -> Shot:
+    """Move the shot to ``dest`` if it is a plausible PNG of bounded size."""
+    try:
+        size = out.lstat().st_size if out.is_file() and not out.is_symlink() else -1
+    except OSError:
+        size = -1
+    if size <= 0:
+        return Shot(None, time.monotonic() - started, "Chromium wrote no screenshot")
+    if size > MAX_BYTES:
+        return Shot(None, time.monotonic() - started, f"the screenshot is too large ({size} B)")
+    with out.open("rb") as source:
+        head = source.read(8)
+        if head != b"\x89PNG\r\n\x1a\n":
+            return Shot(None, time.monotonic() - started, "Chromium's screenshot is not a PNG")
+        source.seek(0)
+        dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        dest.write_bytes(source.read(MAX_BYTES))
+    dest.chmod(0o600)
+    return Shot(dest, time.monotonic() - started)

@@ -1,0 +1,111 @@
+"""The visual check with Debian's real headless Chromium on a loopback page: the same page
+passes, a page with a banner needs review, a missing Chromium or an unreachable page is a
+skipped step (never a failure), and only the newest runs' screenshots are kept."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from sitekeeper.updates.visual_check import VisualCheck, folder_of, prune
+
+PAGE = """<!doctype html><html><head><title>Shop</title></head>
+<body style="margin:0;font:16px sans-serif">{banner}<h1>Bäckerei</h1>
+{text}</body></html>"""
+BANNER = '<div style="height:700px;background:#c00;color:#fff">SALE</div>'
+needs_chromium = pytest.mark.skipif(
+    not Path("/usr/bin/chromium").exists(), reason="needs Debian's chromium"
+)
+
+
+class Site:
+    """A loopback site whose home page a test changes between the two screenshots."""
+
+    def __init__(self) -> None:
+        self.banner = ""
+
+    async def home(self, _request: web.Request) -> web.Response:
+        text = "<p>Fresh bread every morning.</p>" * 40
+        body = PAGE.format(banner=self.banner, text=text)
+        return web.Response(text=body, content_type="text/html")
+
+
+@pytest.fixture
+async def site() -> AsyncIterator[tuple[Site, str]]:
+    made = Site()
+    app = web.Application()
+    app.router.add_get("/", made.home)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    server = web.TCPSite(runner, "127.0.0.1", 0)
+    await server.start()
+    port = runner.addresses[0][1]
+    yield made, f"http://127.0.0.1:{port}/"
+    await runner.cleanup()
+
+
+@needs_chromium
+async def test_the_same_page_passes(site: tuple[Site, str], tmp_path: Path) -> None:
+    _, url = site
+    check = VisualCheck(url, 2.0, folder_of(tmp_path, 1, 7))
+    before = await check.take_before()
+    assert (before.name, before.ok) == ("visual before", True), before
+    verdict = await check.judge_after()
+    assert verdict is not None and not verdict.review
+    assert verdict.check.ok
+    assert verdict.check.detail.startswith("0.00 % of the home page changed (threshold 2 %)")
+    assert sorted(p.name for p in (tmp_path / "1" / "7").iterdir()) == ["after.png", "before.png"]
+
+
+@needs_chromium
+async def test_a_banner_needs_review(site: tuple[Site, str], tmp_path: Path) -> None:
+    page, url = site
+    check = VisualCheck(url, 5.0, folder_of(tmp_path, 1, 8))
+    await check.take_before()
+    page.banner = BANNER
+    verdict = await check.judge_after()
+    assert verdict is not None and verdict.review
+    assert not verdict.check.ok
+    assert "needs review; screenshots in " in verdict.check.detail
+    percent = float(verdict.check.detail.split(" %", 1)[0])
+    assert percent > 5.0
+
+
+async def test_without_chromium_the_step_is_skipped_with_why(tmp_path: Path) -> None:
+    check = VisualCheck("http://127.0.0.1:9/", 5.0, tmp_path / "1" / "9", chromium="/nonexistent")
+    before = await check.take_before()
+    assert before.ok
+    assert (
+        before.detail
+        == "skipped: Chromium is not installed (/nonexistent: Debian package chromium)"
+    )
+    assert await check.judge_after() is None  # nothing to compare with
+
+
+@needs_chromium
+async def test_a_page_that_goes_away_is_a_skipped_step_not_a_failure(
+    site: tuple[Site, str], tmp_path: Path
+) -> None:
+    _, url = site
+    check = VisualCheck(url, 5.0, tmp_path / "1" / "10")
+    await check.take_before()
+    check.chromium = "/nonexistent"  # Chromium removed between the two shots
+    verdict = await check.judge_after()
+    assert verdict is not None and not verdict.review and verdict.check.ok
+    assert verdict.check.detail.startswith("skipped: the screenshot after the update failed")
+
+
+def test_only_the_newest_runs_screenshots_are_kept(tmp_path: Path) -> None:
+    for run in (3, 12, 100, 7):
+        (tmp_path / str(run)).mkdir()
+        (tmp_path / str(run) / "before.png").write_bytes(b"x")
+    (tmp_path / "notes").mkdir()  # not a run's: left alone
+    prune(tmp_path, keep=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["100", "12", "notes"]
+
+
+def test_the_folder_is_made_of_ids_only(tmp_path: Path) -> None:
+    assert folder_of(tmp_path, 4, 51) == tmp_path / "4" / "51"
