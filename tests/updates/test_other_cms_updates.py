@@ -38,6 +38,7 @@ from sitekeeper.updates.run import RunOutcome, update_site
 from sitekeeper.vault import Vault
 from tests.backup.conftest import add_wp_site
 from tests.realsites import private_key, ssh_access
+from tests.updates import breakage
 from tests.updates import cms_builds as builds
 from tests.updates.breakage import root_sql
 from tests.updates.cms_sites import (
@@ -331,5 +332,58 @@ async def test_a_drupal_zip_whose_top_folder_is_not_the_module_is_refused(
     outcome = await update_site(uctx, str(site_id), drupal_selection("1.1.0"))
     assert outcome.status == "refused"
     assert "top folder must be 'skmod'" in (outcome.reason or ""), outcome.reason
+    assert outcome.snapshot_id is None
+    assert differences(files_before, tree_state(Path(dr1["docroot"]))) == {}
+
+
+# --- faults around the CMS's own tools ----------------------------------------------------
+
+SITE_UP_BROKEN = b"""    case 'site:up':
+        exit(3);  // test: a console that cannot bring the site back
+"""
+
+
+async def test_a_joomla_console_that_cannot_lift_offline_is_overruled_by_sitekeeper(
+    uctx: UpdateContext, jm1: dict[str, Any], server: Vendor
+) -> None:
+    target = builds.joomla_plugin("1.1.0", f"{server.url}{UPDATE_XML}")
+    site_id = await joomla_ready(uctx, jm1, server, target)
+    console = Path(jm1["docroot"]) / "cli/joomla.php"
+    code = console.read_bytes().replace(
+        b"switch ($command) {\n", b"switch ($command) {\n" + SITE_UP_BROKEN, 1
+    )
+    console.write_bytes(code)
+    config = Path(jm1["docroot"]) / "configuration.php"
+    mode = config.stat().st_mode & 0o777
+    outcome = await update_site(uctx, str(site_id), JOOMLA)
+    assert outcome.status == "applied", failed(outcome)
+    online = next(s for s in outcome.steps if s.name == f"{builds.JOOMLA_SLUG}: online")
+    assert "set to false in configuration.php by sitekeeper" in online.detail
+    assert joomla_offline(jm1) == ONLINE
+    assert config.stat().st_mode & 0o777 == mode and config.owner() == "jm1"
+
+
+async def test_joomla_files_of_another_owner_are_refused_in_preflight(
+    uctx: UpdateContext, jm1: dict[str, Any], server: Vendor
+) -> None:
+    target = builds.joomla_plugin("1.1.0", f"{server.url}{UPDATE_XML}")
+    site_id = await joomla_ready(uctx, jm1, server, target)
+    breakage.own_as_root(Path(jm1["docroot"]) / "media")
+    outcome = await update_site(uctx, str(site_id), JOOMLA)
+    assert outcome.status == "refused"
+    assert (outcome.reason or "").startswith("refused: media is owned by root, not by jm1")
+    assert [s.name for s in outcome.steps if not s.ok] == [f"owner {builds.JOOMLA_SLUG}"]
+    assert joomla_manifest_version(jm1) == "1.0.0"
+
+
+async def test_a_drupal_site_without_drush_is_refused_before_the_snapshot(
+    uctx: UpdateContext, dr1: dict[str, Any], server: Vendor
+) -> None:
+    site_id = await drupal_ready(uctx, dr1, server, builds.drupal_module("1.1.0", update_n=9001))
+    (Path(dr1["docroot"]) / "vendor/bin/drush").unlink()
+    files_before = tree_state(Path(dr1["docroot"]))
+    outcome = await update_site(uctx, str(site_id), drupal_selection("1.1.0"))
+    assert outcome.status == "refused", failed(outcome)
+    assert "no drush in ../vendor/bin/drush or vendor/bin/drush" in (outcome.reason or "")
     assert outcome.snapshot_id is None
     assert differences(files_before, tree_state(Path(dr1["docroot"]))) == {}

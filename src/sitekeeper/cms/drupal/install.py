@@ -52,6 +52,16 @@ async def owner_check(
     )
 
 
+async def no_drush(conn: SshConnection, docroot: str, name: str = "owner") -> Check | None:
+    """A refusal when the site has no drush of its own (None: it has one)."""
+    since = time.monotonic()
+    if await drush.find(conn, docroot) is not None:
+        return None
+    where = " or ".join(drush.CANDIDATES)
+    why = f"refused: no drush in {where}: sitekeeper finishes a Drupal update with the site's own"
+    return Check(name, False, why, time.monotonic() - since)
+
+
 def as_tar(archive: Path, top: str) -> bytes:
     """The verified zip's files as a tar (files 0644, folders 0755, no owners)."""
     out = io.BytesIO()

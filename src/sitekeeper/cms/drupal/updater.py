@@ -29,8 +29,13 @@ class DrupalUpdater:
         return packages.package_source(item, vendor, sha256=sha256)
 
     async def check_owner(self, conn: SshConnection, docroot: str, item: UpdateItem) -> Check:
-        """The project's folder and the folder it sits in belong to the SSH user."""
-        return await install.owner_check(conn, docroot.rstrip("/") or "/", item)
+        """The site has its drush (nothing else may finish the update: refused before the
+        snapshot), and the project's folder and the one it sits in are the SSH user's."""
+        root = docroot.rstrip("/") or "/"
+        missing = await install.no_drush(conn, root)
+        if missing is not None:
+            return missing
+        return await install.owner_check(conn, root, item)
 
     async def apply(
         self,

@@ -38,6 +38,15 @@ async def owner_check(conn: SshConnection, docroot: str, name: str = "owner") ->
     return await site_files.owner_check(conn, docroot, (), ("",), cms="Joomla", name=name)
 
 
+async def no_console(conn: SshConnection, docroot: str, name: str = "owner") -> Check | None:
+    """A refusal when the site has no ``cli/joomla.php`` (Joomla 3; None: it has one)."""
+    since = time.monotonic()
+    if await conn.lstat(posixpath.join(docroot, CONSOLE)) is not None:
+        return None
+    why = f"refused: no {CONSOLE}: sitekeeper installs with Joomla 4+'s own console"
+    return Check(name, False, why, time.monotonic() - since)
+
+
 async def apply_package(
     conn: SshConnection,
     docroot: str,

@@ -30,9 +30,14 @@ class JoomlaUpdater:
         return packages.package_source(item, vendor, sha256=sha256)
 
     async def check_owner(self, conn: SshConnection, docroot: str, item: UpdateItem) -> Check:
-        """The whole docroot belongs to the SSH user (an extension writes all over it)."""
+        """The site has Joomla's console (refused before the snapshot without it), and the
+        whole docroot belongs to the SSH user (an extension writes all over it)."""
         del item
-        return await install.owner_check(conn, docroot.rstrip("/") or "/")
+        root = docroot.rstrip("/") or "/"
+        missing = await install.no_console(conn, root)
+        if missing is not None:
+            return missing
+        return await install.owner_check(conn, root)
 
     async def apply(
         self,
