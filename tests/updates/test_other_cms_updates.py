@@ -11,6 +11,7 @@ back to identical files and database; the maintenance flag is never left set.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,7 @@ from sitekeeper.store.tables import Event, Site
 from sitekeeper.updates.context import UpdateContext
 from sitekeeper.updates.packages import PackageCache
 from sitekeeper.updates.plan import Selection
+from sitekeeper.updates.recover import recover_interrupted
 from sitekeeper.updates.run import RunOutcome, update_site
 from sitekeeper.vault import Vault
 from tests.backup.conftest import add_wp_site
@@ -387,3 +389,31 @@ async def test_a_drupal_site_without_drush_is_refused_before_the_snapshot(
     assert "no drush in ../vendor/bin/drush or vendor/bin/drush" in (outcome.reason or "")
     assert outcome.snapshot_id is None
     assert differences(files_before, tree_state(Path(dr1["docroot"]))) == {}
+
+
+async def test_a_drupal_run_cut_off_after_a_breaking_apply_is_rolled_back_at_the_restart(
+    uctx: UpdateContext, dr1: dict[str, Any], server: Vendor
+) -> None:
+    broken = builds.drupal_module("2.0.0", builds.FRONT_PAGE_FATAL, update_n=9002)
+    site_id = await drupal_ready(uctx, dr1, server, broken)
+    files_before, db_before = tree_state(Path(dr1["docroot"])), db_state(dr1)
+
+    async def cut_off() -> RunOutcome:
+        me = asyncio.current_task()
+        assert me is not None
+
+        def progress(_site: str, what: str) -> None:
+            if what == "health check":  # applied, not yet judged: the process "dies"
+                me.cancel()
+
+        return await update_site(uctx, str(site_id), drupal_selection("2.0.0"), progress=progress)
+
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.create_task(cut_off())
+    assert drupal_version(dr1) == "2.0.0"  # the site is broken now
+    (found,) = await recover_interrupted(uctx)
+    assert "passes the health check again" in found.state, found.state
+    assert differences(files_before, tree_state(Path(dr1["docroot"]))) == {}
+    assert differences(db_before, db_state(dr1)) == {}
+    (event,) = journal(uctx.backup.db, site_id)
+    assert event.kind == "update.interrupted"
