@@ -40,6 +40,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "sitekeeper"
 # - one unit per CMS package: everything about that CMS, reached only through the registry.
 # - backup: files, dumps (a site's CMS gives the credentials), restic, drills.
 # - updates: packages, safety snapshots, health checks, rollback and the update run.
+# - reports: figures read from the store (and what the update policy will apply next).
 # - engine: the loops and jobs that drive all of the above.
 # - web: its base, then the API and the pages (siblings that share only web's base),
 #   then the app that mounts both; cli and the simulator on top, then ``__main__``.
@@ -57,6 +58,7 @@ LAYERS: list[set[str]] = [
     {"cms.*"},
     {"backup"},
     {"updates"},
+    {"reports"},
     {"engine"},
     {"web"},
     {"web.api", "web.ui"},

@@ -102,6 +102,9 @@ def test_plan_options_are_stored_and_shown(run: Run) -> None:
         "update_visual_threshold": 5.0,
         "report": "monthly",
         "sla_hours": 4.0,
+        "uptime_target": None,
+        "hours_included": 0.0,
+        "hourly_rate": None,
     }
     edited = as_json(
         run("plan", "edit", "Pro", "--update-policy", "all", "--client-approves-updates", "--json")

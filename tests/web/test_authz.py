@@ -18,7 +18,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import Mount
 
 from sitekeeper.domain.updates import UpdateItem
-from sitekeeper.store import tasks, update_approvals
+from sitekeeper.store import tasks, update_approvals, work_log
 from sitekeeper.store.database import Database
 from sitekeeper.store.tables import Client, Site
 from sitekeeper.store.task_tables import Task
@@ -92,6 +92,7 @@ def foreign_ids(world: World) -> dict[str, int | str]:
         "user_id": world.admin,
         "token_id": world.admin_token_id,
         "task_id": 1,  # the client-user test replaces it with a task on Globex's site
+        "entry_id": 1,  # the client-user test replaces it with work logged for Globex
     }
 
 
@@ -108,6 +109,24 @@ def globex_task(db: Database, world: World) -> int:
         )
         task.status, task.result = "ok", {"site": "globex-portal", "up": True}
         return task.id
+
+
+def globex_work(db: Database, world: World) -> int:
+    """Work logged on Globex's site: the Acme user must neither see nor remove it."""
+    with db.session() as session:
+        site = session.get(Site, world.globex_sites[0])
+        assert site is not None and site.client is not None
+        entry = work_log.add_entry(
+            session,
+            client=site.client,
+            site=site,
+            day=datetime.now(UTC).date(),
+            minutes=30,
+            note="Globex's plugin conflict",
+            by="tom",
+            now=datetime.now(UTC),
+        )
+        return entry.id
 
 
 def globex_approval(db: Database, world: World) -> int:
@@ -184,6 +203,7 @@ def test_a_client_user_cannot_read_or_change_another_clients_data(
     values = foreign_ids(world) | {
         "task_id": globex_task(db, world),
         "approval_id": globex_approval(db, world),
+        "entry_id": globex_work(db, world),
     }
     before = _counts(db)
     checked = 0

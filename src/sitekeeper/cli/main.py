@@ -49,6 +49,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "update": ("sitekeeper.cli.updates", "update"),
     "approvals": ("sitekeeper.cli.approvals", "approvals"),
     "hold": ("sitekeeper.cli.approvals", "hold"),
+    "work": ("sitekeeper.cli.work", "app"),
 }
 
 

@@ -170,7 +170,7 @@ class PlanOptions(BaseModel):
     hourly_rate: Annotated[
         str | None,
         Field(max_length=20, description="Price per hour beyond the included hours."),
-        BeforeValidator(as_text),
+        BeforeValidator(lambda value: as_text(value)),  # noqa: PLW0108 - defined below
         AfterValidator(lambda text: None if text is None else price_text(text)),
         Spec(
             "Hourly rate",

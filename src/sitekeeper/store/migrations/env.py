@@ -10,7 +10,8 @@ import sitekeeper.store.intel_tables
 import sitekeeper.store.lease_tables
 import sitekeeper.store.task_tables
 import sitekeeper.store.update_tables
-import sitekeeper.store.web_tables  # noqa: F401
+import sitekeeper.store.web_tables
+import sitekeeper.store.work_tables  # noqa: F401
 from sitekeeper.store.tables import Base
 
 config = context.config

@@ -28,9 +28,10 @@ def include(app: FastAPI) -> None:
     from sitekeeper.web.api.tasks import router as tasks  # noqa: PLC0415
     from sitekeeper.web.api.updates import router as updates  # noqa: PLC0415
     from sitekeeper.web.api.users import router as users  # noqa: PLC0415
+    from sitekeeper.web.api.work import router as work  # noqa: PLC0415
 
     for router in (
         *(actions, sites, software, backups, backup_repos, objects, tasks),
-        *(updates, history, users, account, docs),
+        *(updates, history, users, account, docs, work),
     ):
         _mount(app, router)
