@@ -88,6 +88,27 @@ def test_a_sites_update_runs_show_their_steps_in_the_api_and_on_the_page(
     assert 'name="package" value="contact-form-pro"' not in seen
 
 
+def test_an_update_that_needs_review_shows_so_to_staff_and_client(
+    db: Database, live: Live, world: World
+) -> None:
+    site_id = world.acme_sites[0]
+    items = [{"type": "theme", "package": "shopfront", "installed": "1.0", "target": "2.0"}]
+    why = "the home page looks different: 41.20 % of the home page changed (threshold 5 %)"
+    with db.session() as session:
+        run = update_store.start_run(
+            session, site_id, items, trigger="policy", requested_by="policy", now=NOW
+        )
+        update_store.add_step(session, run.id, Check("visual", False, why[30:], 4.1))
+        update_store.finish_run(session, run.id, "needs_review", NOW, error=why)
+    (shown,) = api(live, world).get(f"/api/sites/{site_id}/update-runs").json()
+    assert (shown["status"], shown["error"]) == ("needs_review", why)
+    tom = login(live.base, "tom@agency.example")
+    assert "needs review" in tom.get(f"/sites/{site_id}").text
+    assert "needs review" in tom.get("/updates").text
+    alice = login(live.base, "alice@acme.example")
+    assert "needs review" in alice.get(f"/sites/{site_id}").text
+
+
 def test_the_site_pages_update_button_queues_the_task(
     live: Live, world: World, db: Database
 ) -> None:
