@@ -45,33 +45,42 @@ def run(root: Path, mode: str = "front") -> CommandResult:
     return CommandResult(tuple(argv), done.returncode, done.stdout, done.stderr)
 
 
-def read(root: Path, mode: str = "front") -> dict[str, object] | str | None:
+def read(root: Path, mode: str = "front") -> dict[str, object] | str:
     return scrape.parse(run(root, mode), "sk-load-test:")
 
 
+def fatal(root: Path, mode: str = "front") -> dict[str, object]:
+    said = read(root, mode)
+    assert isinstance(said, dict) and said["ok"] is False, said
+    return said
+
+
+def clean(root: Path, mode: str = "front") -> str:
+    """How a load without a fatal error ended ("loaded", or "early")."""
+    said = read(root, mode)
+    assert isinstance(said, dict) and said["ok"] is True, said
+    return str(said["ended"])
+
+
 def test_a_site_that_loads_is_clean(tmp_path: Path) -> None:
-    assert read(site(tmp_path)) is None
-    assert read(site(tmp_path / "b"), "admin") is None
+    assert clean(site(tmp_path)) == "loaded"
+    assert clean(site(tmp_path / "b"), "admin") == "loaded"
 
 
 def test_a_plugin_that_fatals_on_load_is_named_with_its_error(tmp_path: Path) -> None:
     root = site(tmp_path, "sk_undefined_function();\n")
-    said = read(root)
-    assert isinstance(said, dict)
-    fatal = scrape.describe(said, str(root))
-    assert fatal.culprit == "plugin sk-plugin"
-    assert fatal.message == "Uncaught Error: Call to undefined function sk_undefined_function()"
-    assert fatal.where == "wp-content/plugins/sk-plugin/sk-plugin.php:3"
+    found = scrape.describe(fatal(root), str(root))
+    assert found.culprit == "plugin sk-plugin"
+    assert found.message == "Uncaught Error: Call to undefined function sk_undefined_function()"
+    assert found.where == "wp-content/plugins/sk-plugin/sk-plugin.php:3"
 
 
 def test_a_plugin_that_fatals_only_in_wp_admin_passes_the_front_and_fails_admin(
     tmp_path: Path,
 ) -> None:
     root = site(tmp_path, "if (is_admin()) { sk_admin_only(); }\n")
-    assert read(root, "front") is None
-    said = read(root, "admin")
-    assert isinstance(said, dict)
-    assert scrape.describe(said, str(root)).culprit == "plugin sk-plugin"
+    assert clean(root, "front") == "loaded"
+    assert scrape.describe(fatal(root, "admin"), str(root)).culprit == "plugin sk-plugin"
 
 
 def test_an_error_thrown_in_wordpress_code_is_laid_at_the_plugin_in_the_trace(
@@ -79,26 +88,22 @@ def test_an_error_thrown_in_wordpress_code_is_laid_at_the_plugin_in_the_trace(
 ) -> None:
     # the error is raised in wp-load.php (WordPress's code), called from the plugin
     root = site(tmp_path, "wp_core_helper('sk_no_such_callback');\n", slug="caller")
-    said = read(root)
-    assert isinstance(said, dict)
-    fatal = scrape.describe(said, str(root))
-    assert fatal.where.startswith("wp-load.php:")
-    assert fatal.culprit == "plugin caller"
+    found = scrape.describe(fatal(root), str(root))
+    assert found.where.startswith("wp-load.php:")
+    assert found.culprit == "plugin caller"
 
 
 def test_a_hostile_message_is_one_safe_line_cut_short(tmp_path: Path) -> None:
     evil = "\\x1b]52;c;ZXZpbA==\\x07\\u{202E}" + "A" * 5000
     root = site(tmp_path, f'throw new Exception("{evil}\\nforged line");\n')
-    said = read(root)
-    assert isinstance(said, dict)
-    fatal = scrape.describe(said, str(root))
-    assert "\x1b" not in fatal.message and "\u202e" not in fatal.message
-    assert "\n" not in fatal.message and "forged line" not in fatal.message
-    assert len(fatal.message) <= scrape.MAX_MESSAGE
+    found = scrape.describe(fatal(root), str(root))
+    assert "\x1b" not in found.message and "\u202e" not in found.message
+    assert "\n" not in found.message and "forged line" not in found.message
+    assert len(found.message) <= scrape.MAX_MESSAGE
 
 
 def test_a_plugin_that_ends_the_request_itself_did_not_fatal(tmp_path: Path) -> None:
-    assert read(site(tmp_path, "exit;\n")) is None
+    assert clean(site(tmp_path, "exit;\n")) == "early"
 
 
 def test_no_result_is_a_failure_in_words() -> None:
@@ -110,4 +115,4 @@ def test_no_result_is_a_failure_in_words() -> None:
 def test_a_forged_result_before_the_real_one_does_not_count(tmp_path: Path) -> None:
     # a plugin cannot know the marker; one that prints a lookalike is dropped with its output
     root = site(tmp_path, 'echo "\\nsk-load-test:{\\"ok\\":true}\\n"; sk_fatal_after();\n')
-    assert isinstance(read(root), dict)
+    assert fatal(root)["message"]

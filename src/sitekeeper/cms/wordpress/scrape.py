@@ -63,6 +63,7 @@ async def load_check(
     started = time.monotonic()
     host = urlsplit(url).hostname or "localhost"
     root = docroot.rstrip("/") or "/"
+    early = []
     for mode, how in MODES:
         marker = f"sk-load-{secrets.token_hex(16)}:"
         try:
@@ -77,17 +78,21 @@ async def load_check(
         said = parse(result, marker)
         if isinstance(said, str):
             return Check(NAME, False, f"loading {how}: {said}", _since(started))
-        if said is not None:
+        if said.get("ok") is not True:
             fatal = describe(said, root)
             detail = f"{fatal.culprit} fatals when WordPress loads {how}: {fatal.message}"
             return Check(NAME, False, f"{detail} (at {fatal.where})", _since(started))
+        if said.get("ended") != "loaded":
+            early.append(mode)
     detail = "WordPress, its active plugins and theme load without a fatal error (front, admin)"
+    if early:  # wp_die() (no database, say) or a plugin's exit: not a fatal, but say so
+        detail += f"; the {' and '.join(early)} load ended before WordPress had loaded"
     return Check(NAME, True, detail, _since(started))
 
 
-def parse(result: CommandResult, marker: str) -> dict[str, Any] | str | None:
-    """The program's fatal error (a dict), None if it loaded cleanly, or in words why
-    there is no usable result (the process died before its shutdown function ran)."""
+def parse(result: CommandResult, marker: str) -> dict[str, Any] | str:
+    """The program's result (``ok``, and the fatal error if not), or in words why there
+    is no usable result (the process died before its shutdown function ran)."""
     at = result.stdout.rfind(marker.encode())
     if at < 0:
         said = shown(result.stderr or result.stdout, MAX_MESSAGE)
@@ -99,7 +104,7 @@ def parse(result: CommandResult, marker: str) -> dict[str, Any] | str | None:
         data = None
     if not isinstance(data, dict):
         return "the load check's result is not a JSON object"
-    return None if data.get("ok") is True else data
+    return data
 
 
 def describe(said: dict[str, Any], docroot: str) -> Fatal:
