@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from sitekeeper.updates.screenshot import chromium_argv
 from sitekeeper.updates.visual_check import VisualCheck, folder_of, prune
 
 PAGE = """<!doctype html><html><head><title>Shop</title></head>
@@ -109,3 +110,12 @@ def test_only_the_newest_runs_screenshots_are_kept(tmp_path: Path) -> None:
 
 def test_the_folder_is_made_of_ids_only(tmp_path: Path) -> None:
     assert folder_of(tmp_path, 4, 51) == tmp_path / "4" / "51"
+
+
+def test_the_page_is_chromiums_last_argument_and_tls_is_checked_unless_the_site_says_not() -> None:
+    argv = chromium_argv("/usr/bin/chromium", "https://x.example/?a=1", Path("o"), Path("p"))
+    assert argv[-2:] == ["--", "https://x.example/?a=1"]  # a URL is never read as a flag
+    assert "--ignore-certificate-errors" not in argv
+    assert "--no-sandbox" not in argv  # Chromium never runs as root, so its sandbox stays
+    own_ca = chromium_argv("c", "https://x.example/", Path("o"), Path("p"), verify_tls=False)
+    assert "--ignore-certificate-errors" in own_ca

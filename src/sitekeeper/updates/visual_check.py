@@ -62,6 +62,7 @@ class VisualCheck:
     folder: Path
     chromium: str = screenshot.CHROMIUM
     run_as: str | None = None
+    verify_tls: bool = True  # as the site's uptime check does (screenshot.chromium_argv)
     before: Path | None = None
 
     async def take_before(self) -> Check:
@@ -96,7 +97,11 @@ class VisualCheck:
 
     async def _shoot(self, name: str) -> screenshot.Shot:
         return await screenshot.take(
-            self.url, self.folder / name, chromium=self.chromium, run_as=self.run_as
+            self.url,
+            self.folder / name,
+            chromium=self.chromium,
+            run_as=self.run_as,
+            verify_tls=self.verify_tls,
         )
 
 
