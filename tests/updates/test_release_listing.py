@@ -200,3 +200,17 @@ async def test_a_joomla_plugins_update_server_is_read_for_its_inventory_slug(
     server.add(XML, builds.joomla_update_xml(server.url, releases))
     (info,) = await poll_update_server(fetcher, server.url + XML, [("plugin", builds.JOOMLA_SLUG)])
     assert (info.package, info.latest, info.status) == (builds.JOOMLA_SLUG, "1.2.0", "published")
+
+
+async def test_a_drupal_zip_of_another_size_than_listed_is_refused(
+    server: Vendor, fetcher: Fetcher, cache: PackageCache
+) -> None:
+    zipped, tarred = builds.drupal_module("1.1.0")
+    server.add(zipped.path, zipped.data)
+    body = builds.drupal_history(server.url, [(zipped, tarred)])
+    listed = f"<size>{len(zipped.data)}</size>".encode()
+    server.add("/release-history/skmod/current", body.replace(listed, b"<size>1</size>"))
+    vendor = {"drupal_updates_url": server.url + "/release-history"}
+    wanted = drupal_item()
+    with pytest.raises(InvalidFeed, match=f"is {len(zipped.data)} bytes, not the 1 of"):
+        await obtain(wanted, drupal_source(wanted, vendor), fetcher, cache)

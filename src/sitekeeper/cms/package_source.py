@@ -62,6 +62,7 @@ class PackageSource:
     listing: ReleaseListing | None = None  # read first: the archive's URL and digests
     digests: Mapping[str, str] = field(default_factory=dict)  # more digests of the archive
     digests_label: str = ""
+    size: int | None = None  # the archive's size in bytes, where the vendor says it
     # the CMS's own look at the archive's content (its manifest names the slug...): the
     # archive's path on this host -> what was checked, in words; InvalidFeed if it fails
     shape: Callable[[Path], str] | None = None

@@ -144,6 +144,8 @@ async def obtain(
             source.url, download, fetcher, cache.limits, tuple(source.digests)
         )
         said = [f"archive sha256 {digest}"]
+        if source.size is not None:
+            said.append(await asyncio.to_thread(check_size, source, download))
         if source.digests:
             said.append(check_digests(source, {"sha256": digest, **others}))
         if source.sha256:
@@ -194,7 +196,19 @@ async def resolve(source: PackageSource, fetcher: Fetcher) -> PackageSource:
         listing=None,
         digests={**release.digests, **source.digests},
         digests_label=listing.label,
+        size=release.size,
     )
+
+
+def check_size(source: PackageSource, download: Path) -> str:
+    """The archive is as long as its vendor says (InvalidFeed if not)."""
+    size = download.stat().st_size
+    if size != source.size:
+        raise InvalidFeed(
+            f"{source.url}: the archive is {size} bytes, not the {source.size} of "
+            f"{source.digests_label or 'its vendor'}; refused"
+        )
+    return f"{size} bytes as listed"
 
 
 def check_digests(source: PackageSource, found: Mapping[str, str]) -> str:
