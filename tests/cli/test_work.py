@@ -14,18 +14,36 @@ def test_work_is_logged_on_a_site_or_a_client_and_listed_by_month(agency: Run) -
     agency("site", "add", "https://example.com", "--client", "Bäckerei Müller", "--name", "shop")
     on_site = as_json(
         agency(
-            "work", "add", "shop", "--minutes", "45", "--note", "Contact form fixed",
-            "--date", "2026-11-03", "--by", "Tom", "--json",
+            "work",
+            "add",
+            "shop",
+            "--minutes",
+            "45",
+            "--note",
+            "Contact form fixed",
+            "--date",
+            "2026-11-03",
+            "--by",
+            "Tom",
+            "--json",
         )
-    )  # fmt: skip
+    )
     assert on_site["site"] == "shop" and on_site["client"] == "Bäckerei Müller"
     assert (on_site["date"], on_site["minutes"], on_site["by"]) == ("2026-11-03", 45, "Tom")
     whole = as_json(
         agency(
-            "work", "add", "Bäckerei Müller", "--minutes", "30", "--note", "Call about the shop",
-            "--date", "2026-11-30", "--json",
+            "work",
+            "add",
+            "Bäckerei Müller",
+            "--minutes",
+            "30",
+            "--note",
+            "Call about the shop",
+            "--date",
+            "2026-11-30",
+            "--json",
         )
-    )  # fmt: skip
+    )
     assert whole["site"] is None and whole["site_id"] is None
     agency("work", "add", "shop", "--minutes", "15", "--note", "December", "--date", "2026-12-01")
 
@@ -33,9 +51,17 @@ def test_work_is_logged_on_a_site_or_a_client_and_listed_by_month(agency: Run) -
     assert [e["minutes"] for e in november] == [45, 30]
     assert [e["note"] for e in november] == ["Contact form fixed", "Call about the shop"]
     assert set(november[0]) == {
-        "id", "client_id", "client", "site_id", "site", "date", "minutes", "note", "by",
+        "id",
+        "client_id",
+        "client",
+        "site_id",
+        "site",
+        "date",
+        "minutes",
+        "note",
+        "by",
         "created_at",
-    }  # fmt: skip
+    }
     on_shop = as_json(agency("work", "list", "--site", "shop", "--json"))
     assert [e["date"] for e in on_shop] == ["2026-11-03", "2026-12-01"]
     assert len(as_json(agency("work", "list", "--client", "1", "--json"))) == 3
@@ -57,8 +83,11 @@ def test_bad_work_entries_are_refused(agency: Run) -> None:
     agency("site", "add", "https://example.com", "--client", "1", "--name", "Bäckerei Müller")
     both = agency("work", "add", "Bäckerei Müller", "--minutes", "5", "--note", "x", ok=False)
     assert both.exit_code == 2 and "names a site and a client" in both.stderr
-    for minutes, note, message in (("0", "x", "minutes"), ("2000", "x", "minutes"),
-                                   ("5", "  ", "note")):  # fmt: skip
+    for minutes, note, message in (
+        ("0", "x", "minutes"),
+        ("2000", "x", "minutes"),
+        ("5", "  ", "note"),
+    ):
         bad = agency("work", "add", "1", "--minutes", minutes, "--note", note, ok=False)
         assert bad.exit_code == 2 and message in bad.stderr, bad.stderr
     by_id = as_json(agency("work", "add", "1", "--minutes", "5", "--note", "x", "--json"))

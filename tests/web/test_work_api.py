@@ -24,8 +24,10 @@ def test_staff_log_list_and_remove_work(live: Live, world: World) -> None:
         json={"client_id": world.globex, "minutes": 20, "note": "Call", "date": "2026-11-30"},
     )
     assert whole.status_code == 201 and whole.json()["site_id"] is None
-    other = ada.post("/api/work", json={"client_id": world.globex, "minutes": 5, "note": "x",
-                                        "date": "2026-12-01"})  # fmt: skip
+    other = ada.post(
+        "/api/work",
+        json={"client_id": world.globex, "minutes": 5, "note": "x", "date": "2026-12-01"},
+    )
     assert other.status_code == 201
 
     november = ada.get("/api/work", params={"period": "2026-11"}).json()
@@ -34,12 +36,15 @@ def test_staff_log_list_and_remove_work(live: Live, world: World) -> None:
     globex = ada.get("/api/work", params={"client_id": world.globex}).json()
     assert [e["minutes"] for e in globex] == [20, 5]
 
-    wrong = ada.post("/api/work", json={"site_id": shop, "client_id": world.globex,
-                                        "minutes": 5, "note": "x"})  # fmt: skip
+    wrong = ada.post(
+        "/api/work", json={"site_id": shop, "client_id": world.globex, "minutes": 5, "note": "x"}
+    )
     assert wrong.status_code == 422
     assert ada.post("/api/work", json={"minutes": 5, "note": "x"}).status_code == 422
-    assert ada.post("/api/work", json={"client_id": world.acme, "minutes": 0,
-                                       "note": "x"}).status_code == 422  # fmt: skip
+    assert (
+        ada.post("/api/work", json={"client_id": world.acme, "minutes": 0, "note": "x"}).status_code
+        == 422
+    )
 
     assert ada.delete(f"/api/work/{entry['id']}").status_code == 204
     assert ada.delete(f"/api/work/{entry['id']}").status_code == 404

@@ -50,6 +50,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "approvals": ("sitekeeper.cli.approvals", "approvals"),
     "hold": ("sitekeeper.cli.approvals", "hold"),
     "work": ("sitekeeper.cli.work", "app"),
+    "report": ("sitekeeper.cli.report", "report"),
 }
 
 

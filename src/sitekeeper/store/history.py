@@ -25,10 +25,17 @@ def incidents(
     site_ids: Sequence[int] | None = None,
     *,
     only_open: bool = False,
-    limit: int = 200,
+    overlapping: tuple[datetime, datetime] | None = None,
+    limit: int | None = 200,
 ) -> list[Incident]:
-    """Newest incidents first, optionally of some sites and only open ones."""
+    """Newest incidents first, optionally of some sites, only open ones, or only those open
+    at some moment in ``[start, end)`` (a report's period); ``limit`` None: all."""
     stmt = select(Incident).order_by(Incident.opened_at.desc(), Incident.id.desc()).limit(limit)
+    if overlapping is not None:
+        start, end = overlapping
+        stmt = stmt.where(
+            Incident.opened_at < end, or_(Incident.closed_at.is_(None), Incident.closed_at > start)
+        )
     if site_ids is not None:
         stmt = stmt.join(Site, Site.id == Incident.site_id).where(
             Incident.site_id.in_(site_ids), Incident.opened_at >= Site.created_at
@@ -50,8 +57,9 @@ class DayFigures:
 def uptime_by_day(
     session: Session, site_ids: Sequence[int], days: int, today: date | None = None
 ) -> list[DayFigures]:
-    """Daily figures of the last ``days`` days: rolled-up days, plus today from raw results
-    (days before a site was created are not its own)."""
+    """Daily figures of the ``days`` days up to ``today`` (a past day: a report's period):
+    rolled-up days, plus days not rolled up from raw results (days before a site was
+    created are not its own)."""
     today = today or datetime.now(UTC).date()
     first = today - timedelta(days=days - 1)
     born: dict[int, datetime] = dict(
@@ -63,7 +71,9 @@ def uptime_by_day(
         r
         for r in session.scalars(
             select(CheckDaily)
-            .where(CheckDaily.site_id.in_(site_ids), CheckDaily.day >= first)
+            .where(
+                CheckDaily.site_id.in_(site_ids), CheckDaily.day >= first, CheckDaily.day <= today
+            )
             .order_by(CheckDaily.site_id, CheckDaily.day)
         )
         if r.site_id in born and r.day >= born[r.site_id].date()
@@ -98,9 +108,11 @@ def journal_events(
     site_ids: Sequence[int] | None = None,
     kinds: Sequence[str] | None = None,
     since: datetime | None = None,
-    limit: int = 100,
+    until: datetime | None = None,
+    limit: int | None = 100,
 ) -> list[Event]:
-    """Newest journal events first, filtered by site, kind and time.
+    """Newest journal events first, filtered by site, kind and time (``since`` inclusive,
+    ``until`` exclusive; ``limit`` None: all).
 
     Events of given sites count only if recorded for the site's own client (or
     none) since it was created: the journal outlives sites, so a site id once
@@ -117,6 +129,8 @@ def journal_events(
         stmt = stmt.where(Event.kind.in_(kinds))
     if since is not None:
         stmt = stmt.where(Event.ts >= since)
+    if until is not None:
+        stmt = stmt.where(Event.ts < until)
     return list(session.scalars(stmt))
 
 
