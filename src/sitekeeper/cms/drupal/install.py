@@ -210,14 +210,13 @@ class _Drush:
         now = await self.maintenance_state()
         ok = result is not None and result.exit_status == 0 and now is value
         state = "in maintenance mode" if value else "out of maintenance mode"
+        wanted = "on" if value else "off"
+        found = "unknown" if now is None else ("on" if now else "off")
+        why = said(result) if result is not None else "drush did not run"
         detail = (
             f"the site is {state}"
             if ok
-            else (
-                f"could not turn maintenance mode {'on' if value else 'off'} "
-                f"({said(result) if result is not None else 'drush did not run'}); it is "
-                f"{ {True: 'on', False: 'off', None: 'unknown'}[now] } now"
-            )
+            else f"could not turn maintenance mode {wanted} ({why}); it is {found} now"
         )
         return self.steps.add(name, ok, detail, since)
 
@@ -233,7 +232,7 @@ class _Drush:
             result.exit_status == 0
             and drush.NOTHING_PENDING.encode() in result.stdout + result.stderr
         )
-        detail = "no database update pending" if ok else (f"drush updatedb:status: {said(result)}")
+        detail = "no database update pending" if ok else f"drush updatedb:status: {said(result)}"
         self.steps.add("database", ok, detail, since)
 
 
