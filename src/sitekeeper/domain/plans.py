@@ -57,6 +57,14 @@ def parse_percent(text: str) -> float:
         raise UsageError(f"invalid percentage {text!r}: a number like 5 or 2.5") from None
 
 
+def parse_hours(text: str) -> float:
+    """Hours given as ``2`` or ``1.5``; UsageError otherwise (bounds: the field's)."""
+    try:
+        return float(text.strip().replace(",", "."))
+    except ValueError:
+        raise UsageError(f"invalid hours {text!r}: a number like 2 or 1.5") from None
+
+
 class PlanOptions(BaseModel):
     """What a plan includes besides checks and price."""
 
@@ -154,6 +162,7 @@ class PlanOptions(BaseModel):
         Spec(
             "Uptime target (%)",
             "Uptime the plan promises each month, e.g. 99.9 (the report compares each site).",
+            parse=parse_percent,
             show=lambda share: "" if share is None else f"{share:g}",
             hint="(e.g. 99.9; empty: none)",
         ),
@@ -164,6 +173,8 @@ class PlanOptions(BaseModel):
         Spec(
             "Hours included per month",
             "Hours of work by hand per month the plan includes (the work log counts them).",
+            parse=parse_hours,
+            show=lambda hours: f"{hours:g}",
             input="number",
         ),
     ] = 0
@@ -175,6 +186,7 @@ class PlanOptions(BaseModel):
         Spec(
             "Hourly rate",
             "Price per hour of work beyond the included hours, in the plan's currency.",
+            parse=lambda text: price_text(text),  # noqa: PLW0108 - defined below
             hint="(e.g. 90; empty: overage not priced)",
         ),
     ] = None
