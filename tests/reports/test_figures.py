@@ -11,6 +11,7 @@ from sitekeeper.domain.updates import UpdateItem
 from sitekeeper.reports.figures import ClientReport, client_report
 from sitekeeper.reports.period import month
 from sitekeeper.reports.updates import pending
+from sitekeeper.store import contracts, plans
 from sitekeeper.store.database import Database
 from sitekeeper.store.findings import UpdateRow
 from sitekeeper.store.tables import Client
@@ -95,7 +96,9 @@ def test_every_figure_of_a_known_month(db: Database) -> None:
         7,
         "daily",
     )
+    assert b.last_passed_drill == b.last_drill
     assert blog.backups.taken == 0 and blog.backups.last_drill is None
+    assert blog.backups.last_passed_drill is None
 
     # Updates: what moved, how long after its release, what was rolled back and why.
     u = shop.updates
@@ -198,6 +201,9 @@ def test_an_empty_month(db: Database) -> None:
     )
     assert s.last_drill is not None and s.last_drill.at == at("2026-11-01 10:00")  # failed one
     assert not s.last_drill.ok
+    shop = next(site for site in quiet.contracts[0].sites if site.name == "shop").backups
+    assert shop.last_passed_drill is not None and shop.last_passed_drill.ok
+    assert shop.last_passed_drill.at == at("2026-10-28 03:00")
     assert s.advisories == 1 and s.advisories_open == 1  # WF-2026-2 is still open
     assert quiet.contracts[0].work.minutes == 0
 
@@ -248,3 +254,28 @@ def test_why_a_pending_update_waits() -> None:
         ("free", "by_hand", None, "2.0"),
         ("unknown", "by_hand", None, "2.0"),
     ]
+
+
+def test_work_for_the_whole_client_with_two_contracts_is_not_priced(db: Database) -> None:
+    """With a second contract in effect, the 60 minutes logged for the client as a whole
+    belong to neither: they are listed apart, unpriced; the first contract's sites keep
+    their 135 minutes (15 over: 22.50)."""
+    ids = seed(db)
+    with db.session() as session:
+        cheap = plans.add_plan(session, name="Hosting", now=NOW)
+        contracts.add_contract(
+            session, client_id=ids.client, plan_id=cheap.id, start=date(2026, 10, 1), now=NOW
+        )
+    figures = report(db, ids)
+    care, hosting = figures.contracts
+    assert (care.work.minutes, care.work.overage_minutes, care.work.overage_price) == (
+        135,
+        15,
+        Decimal("22.50"),
+    )
+    assert (hosting.plan, hosting.sites, hosting.work.minutes) == ("Hosting", [], 0)
+    assert hosting.work.included_minutes == 0 and hosting.work.overage_price is None
+    other = figures.other_work
+    assert [(e.minutes, e.site) for e in other.entries] == [(60, None)]
+    assert (other.included_minutes, other.overage_price, other.currency) == (None, None, None)
+    assert figures.summary.work_minutes == 195

@@ -21,7 +21,8 @@ from sitekeeper.store.tables import Event
 TAKEN = (BackupEventKind.BACKUP_TAKEN,)
 FAILED = (BackupEventKind.BACKUP_FAILED, BackupEventKind.BACKUP_INTERRUPTED)
 PRUNED = (BackupEventKind.BACKUP_PRUNED,)
-DRILLS = (BackupEventKind.BACKUP_VERIFIED, BackupEventKind.BACKUP_VERIFICATION_FAILED)
+PASSED = (BackupEventKind.BACKUP_VERIFIED,)
+DRILLS = (*PASSED, BackupEventKind.BACKUP_VERIFICATION_FAILED)
 KINDS = (*TAKEN, *FAILED, *PRUNED)
 
 
@@ -58,13 +59,17 @@ class BackupFigures:
     prunes: int
     prune_event_ids: list[int]
     last_drill: DrillFigure | None  # the latest before the period's end (maybe earlier)
+    last_passed_drill: DrillFigure | None  # the latest that passed (the same when it did)
     retention: Retention | None  # None: the site has no plan
 
 
 def backups_of(
-    events: Sequence[Event], last_drill: Event | None, options: PlanOptions | None
+    events: Sequence[Event],
+    last_drill: Event | None,
+    last_passed: Event | None,
+    options: PlanOptions | None,
 ) -> BackupFigures:
-    """The figures from one site's backup events of the period and its latest drill."""
+    """The figures from one site's backup events of the period and its latest drills."""
     own = [e for e in sorted(events, key=lambda e: e.id) if _data(e).get("reason") != SAFETY]
     taken = [e for e in own if e.kind in TAKEN]
     failed = [e for e in own if e.kind in FAILED]
@@ -79,6 +84,7 @@ def backups_of(
         prunes=len(pruned),
         prune_event_ids=[e.id for e in pruned],
         last_drill=drill(last_drill) if last_drill is not None else None,
+        last_passed_drill=drill(last_passed) if last_passed is not None else None,
         retention=(
             Retention(options.backup, options.keep_daily, options.keep_weekly, options.keep_monthly)
             if options is not None

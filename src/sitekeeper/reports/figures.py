@@ -152,7 +152,10 @@ def _site(site: Site, records: Records, period: Period, now: datetime) -> SiteFi
         ),
         certificate=certificate_of(records.states.get(site.id), incidents, now),
         backups=backups_of(
-            records.backup_events.get(site.id, []), records.drills.get(site.id), options
+            records.backup_events.get(site.id, []),
+            records.drills.get(site.id),
+            records.passed.get(site.id),
+            options,
         ),
         updates=UpdateFigures(
             applied=applied,

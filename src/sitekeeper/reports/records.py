@@ -35,6 +35,7 @@ class Records:
     states: dict[int, SiteState] = field(default_factory=dict)
     backup_events: dict[int, list[Event]] = field(default_factory=dict)
     drills: dict[int, Event] = field(default_factory=dict)
+    passed: dict[int, Event] = field(default_factory=dict)
     update_events: dict[int, list[Event]] = field(default_factory=dict)
     ecosystems: dict[tuple[int, str, str], str] = field(default_factory=dict)
     released: dict[ReleaseKey, datetime] = field(default_factory=dict)
@@ -65,12 +66,13 @@ def read(
     )
     found.states = report_records.site_states(session, ids)
     found.backup_events = _by_site(_events(session, ids, backups.KINDS, period))
-    for site_id in ids:  # the latest drill before the end, however long ago
-        latest = history.journal_events(
-            session, site_ids=[site_id], kinds=backups.DRILLS, until=period.end, limit=1
-        )
-        if latest:
-            found.drills[site_id] = latest[0]
+    for site_id in ids:  # the latest drill before the end, and the latest that passed
+        for kinds, into in ((backups.DRILLS, found.drills), (backups.PASSED, found.passed)):
+            latest = history.journal_events(
+                session, site_ids=[site_id], kinds=kinds, until=period.end, limit=1
+            )
+            if latest:
+                into[site_id] = latest[0]
     events = _events(session, ids, updates.KINDS, period)
     found.update_events = _by_site(events)
     found.ecosystems = report_records.software_ecosystems(session, ids)
