@@ -1,9 +1,11 @@
 """The plan's visual check in whole update runs on the real site wp4: an update that adds
 a big banner to the home page stays applied but needs review (step, journal, alert, the
-two screenshots kept); one that does not change the look is simply applied."""
+two screenshots kept); one that does not change the look is simply applied, and so is one
+run where Chromium is missing (the step says why it was skipped)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -82,4 +84,19 @@ async def test_an_update_that_does_not_change_the_look_is_applied(
     assert float(visual.detail.split(" %", 1)[0]) < 1.0
     (event,) = journal(uctx.backup.db, site_id)
     assert event.kind == "update.applied"
+    assert not alerts(uctx.backup.db)
+
+
+async def test_without_chromium_the_update_applies_and_the_visual_step_says_why(
+    uctx: UpdateContext, wp4: dict[str, Any]
+) -> None:
+    uctx.limits = replace(uctx.limits, chromium="/nonexistent/chromium")
+    site_id = await stored_with_pending(uctx.backup, wp4, versions()["akismet"], plan=VISUAL)
+    outcome = await update_site(uctx, str(site_id), Selection(plugins=(PLUGIN,)))
+    assert outcome.status == "applied", outcome
+    (visual,) = [s for s in outcome.steps if s.name.startswith("visual")]
+    assert visual.ok
+    assert visual.detail == (
+        "skipped: Chromium is not installed (/nonexistent/chromium: Debian package chromium)"
+    )
     assert not alerts(uctx.backup.db)
