@@ -5,9 +5,9 @@ Uptime and response times are the dashboard's daily rows (``check_daily``, one p
 day; days not rolled up yet from the raw checks, as the dashboard does), taken for the
 UTC days of the **same dates** as the period's local dates: November of a Berlin client
 is the rows of 1–30 November. That shifts the period by the zone's offset (an hour or
-two here) but counts every day in exactly one monthly report, and each day's figure is
-the one the dashboard shows. A site counts from its creation (the rows before it are
-not its own). Incidents are cut at the exact local bounds.
+two here) but counts every day in exactly one monthly report, and a month's figure is the
+site page's bar for that month (up checks / checks of its days). A site counts from its
+creation (the rows before it are not its own). Incidents are cut at the exact local bounds.
 """
 
 from __future__ import annotations
