@@ -62,6 +62,8 @@ def test_work_is_logged_on_a_site_or_a_client_and_listed_by_month(agency: Run) -
         "by",
         "created_at",
     }
+    table = agency("work", "list", "--period", "2026-11")
+    assert "Contact form fixed" in table.stdout and "75 minutes in 2 entries" in table.stderr
     on_shop = as_json(agency("work", "list", "--site", "shop", "--json"))
     assert [e["date"] for e in on_shop] == ["2026-11-03", "2026-12-01"]
     assert len(as_json(agency("work", "list", "--client", "1", "--json"))) == 3
