@@ -398,18 +398,7 @@ async def test_a_drupal_run_cut_off_after_a_breaking_apply_is_rolled_back_at_the
     site_id = await drupal_ready(uctx, dr1, server, broken)
     files_before, db_before = tree_state(Path(dr1["docroot"])), db_state(dr1)
 
-    async def cut_off() -> RunOutcome:
-        me = asyncio.current_task()
-        assert me is not None
-
-        def progress(_site: str, what: str) -> None:
-            if what == "health check":  # applied, not yet judged: the process "dies"
-                me.cancel()
-
-        return await update_site(uctx, str(site_id), drupal_selection("2.0.0"), progress=progress)
-
-    with pytest.raises(asyncio.CancelledError):
-        await asyncio.create_task(cut_off())
+    await cut_off_before_the_health_check(uctx, site_id, drupal_selection("2.0.0"))
     assert drupal_version(dr1) == "2.0.0"  # the site is broken now
     (found,) = await recover_interrupted(uctx)
     assert "passes the health check again" in found.state, found.state
@@ -417,3 +406,54 @@ async def test_a_drupal_run_cut_off_after_a_breaking_apply_is_rolled_back_at_the
     assert differences(db_before, db_state(dr1)) == {}
     (event,) = journal(uctx.backup.db, site_id)
     assert event.kind == "update.interrupted"
+
+
+async def cut_off_before_the_health_check(
+    uctx: UpdateContext, site_id: int, selection: Selection
+) -> None:
+    """The run's process "dies" once the package is applied, before it is judged."""
+
+    async def run() -> RunOutcome:
+        me = asyncio.current_task()
+        assert me is not None
+
+        def progress(_site: str, what: str) -> None:
+            if what == "health check":
+                me.cancel()
+
+        return await update_site(uctx, str(site_id), selection, progress=progress)
+
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.create_task(run())
+
+
+async def test_a_joomla_site_left_offline_by_a_dead_run_is_brought_back_not_rolled_back(
+    uctx: UpdateContext, jm1: dict[str, Any], server: Vendor
+) -> None:
+    target = builds.joomla_plugin("1.1.0", f"{server.url}{UPDATE_XML}")
+    site_id = await joomla_ready(uctx, jm1, server, target)
+    await cut_off_before_the_health_check(uctx, site_id, JOOMLA)
+    config = Path(jm1["docroot"]) / "configuration.php"  # as a run killed mid-install leaves it
+    config.write_text(config.read_text().replace(ONLINE, "public $offline = true;"))
+    (found,) = await recover_interrupted(uctx)
+    assert found.state.startswith("healthy when checked after the restart"), found.state
+    assert joomla_offline(jm1) == ONLINE and joomla_manifest_version(jm1) == "1.1.0"
+    (event,) = journal(uctx.backup.db, site_id)
+    steps = {s["name"]: s for s in event.data["steps"]}
+    assert steps["recovery: offline"]["ok"], steps["recovery: offline"]
+
+
+async def test_a_drupal_site_left_in_maintenance_by_a_dead_run_is_brought_back(
+    uctx: UpdateContext, dr1: dict[str, Any], server: Vendor
+) -> None:
+    site_id = await drupal_ready(uctx, dr1, server, builds.drupal_module("1.1.0", update_n=9001))
+    await cut_off_before_the_health_check(uctx, site_id, drupal_selection("1.1.0"))
+    root_sql(dr1, "REPLACE INTO key_value VALUES ('state', 'system.maintenance_mode', 'i:1;')")
+    (Path(dr1["docroot"]) / "vendor/bin/drush").unlink()  # and drush cannot run: by hand
+    (found,) = await recover_interrupted(uctx)
+    assert found.state.startswith("healthy when checked after the restart"), found.state
+    assert drupal_state(dr1, "state", "system.maintenance_mode") == "i:0;"
+    assert drupal_version(dr1) == "1.1.0"
+    (event,) = journal(uctx.backup.db, site_id)
+    steps = {s["name"]: s for s in event.data["steps"]}
+    assert "set in the database by sitekeeper" in steps["recovery: maintenance"]["detail"]

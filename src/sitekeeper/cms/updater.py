@@ -11,6 +11,11 @@ reason, never attempted by another CMS's means.
 A CMS whose own code can be loaded from inside to see what the pages miss (WordPress:
 every active plugin, as wp-admin too) also provides :class:`LoadCheck`; the health
 checks before and after an update, and after a rollback, run it.
+
+A CMS whose maintenance flag is not a file (Joomla's ``$offline`` in its config file,
+Drupal's ``system.maintenance_mode`` state in the database) provides
+:class:`MaintenanceSwitch`, so recovery after a crash lifts the flag before it judges
+the site (files are removed by the generic step from ``HealthMarkers``).
 """
 
 from __future__ import annotations
@@ -68,4 +73,14 @@ class LoadCheck(Protocol):
         """Whether the CMS with its active extensions loads without a fatal error, run as
         the file owner over SSH; a failed check names the culprit (never raises for the
         site's failures)."""
+        ...
+
+
+@runtime_checkable
+class MaintenanceSwitch(Protocol):
+    """An updater whose CMS keeps its maintenance flag outside files."""
+
+    async def lift_maintenance(self, conn: SshConnection, docroot: str) -> Check:
+        """Take the site out of maintenance (a no-op when it is not in it), with the CMS's
+        own tool and, if that fails, by hand; never raises for the site's failures."""
         ...

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from sitekeeper.cms.protocol import Cms
+from sitekeeper.cms.updater import MaintenanceSwitch
 from sitekeeper.domain.updates import Check, HealthReport, UpdateItem
 from sitekeeper.errors import SitekeeperError
 from sitekeeper.store import updates as runs
@@ -148,6 +149,8 @@ async def _check_and_repair(
         return f"unknown: the site could not be reached over SSH to check it ({exc})"
     async with conn, transport:
         await step(await clear_flags(conn, info.docroot, cms.health))
+        if isinstance(cms.updater, MaintenanceSwitch):  # a flag that is not a file
+            await step(await cms.updater.lift_maintenance(conn, info.docroot))
         pages = ctx.page_fetcher
         await step(await reset_web_opcache(conn, info.docroot, facts.url, pages, trust=facts.trust))
         inside = Inside(conn, info.docroot, load_checker(cms.updater))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sitekeeper.cms.drupal import install, packages
+from sitekeeper.cms.drupal import install, maintenance, packages
 from sitekeeper.cms.package_source import PackageSource
 from sitekeeper.cms.updater import ResetOpcache
 from sitekeeper.domain.updates import ApplyResult, Check, UpdateItem, VerifiedPackage
@@ -49,6 +49,10 @@ class DrupalUpdater:
         """The folder replaced, then ``drush updatedb`` and ``cache:rebuild``."""
         del url
         return await install.apply_package(conn, docroot, package, reset_opcache=reset_opcache)
+
+    async def lift_maintenance(self, conn: SshConnection, docroot: str) -> Check:
+        """Maintenance mode off with drush, or in the database (``cms.updater``)."""
+        return await maintenance.lift(conn, docroot.rstrip("/") or "/")
 
 
 UPDATER = DrupalUpdater()

@@ -16,6 +16,7 @@ import time
 
 from sitekeeper.cms.apply_steps import ApplySteps, said
 from sitekeeper.cms.php_edit import set_members
+from sitekeeper.domain.updates import Check
 from sitekeeper.errors import SitekeeperError
 from sitekeeper.remote.ssh import SshConnection
 
@@ -93,3 +94,15 @@ async def _edit_online(conn: SshConnection, docroot: str) -> bool:
     except (SitekeeperError, UnicodeDecodeError, ValueError):
         return False
     return True
+
+
+async def lift(conn: SshConnection, docroot: str, php: str = "php") -> Check:
+    """Recovery after a crash: ``$offline`` false again, whatever left it set."""
+    since = time.monotonic()
+    now = await read_offline(conn, docroot)
+    if now is False:
+        return Check("offline", True, "not offline", time.monotonic() - since)
+    steps = ApplySteps()
+    await site_up(steps, conn, [php, posixpath.join(docroot, "cli/joomla.php")], docroot)
+    last = steps.checks[-1]
+    return Check("offline", last.ok, last.detail, time.monotonic() - since)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sitekeeper.cms.joomla import install, packages
+from sitekeeper.cms.joomla import install, offline, packages
 from sitekeeper.cms.package_source import PackageSource
 from sitekeeper.cms.updater import ResetOpcache
 from sitekeeper.domain.updates import ApplyResult, Check, UpdateItem, VerifiedPackage
@@ -51,6 +51,10 @@ class JoomlaUpdater:
         """``extension:install --path`` with the verified archive (``joomla.install``)."""
         del url
         return await install.apply_package(conn, docroot, package, reset_opcache=reset_opcache)
+
+    async def lift_maintenance(self, conn: SshConnection, docroot: str) -> Check:
+        """``site:up`` if configuration.php still says offline (``cms.updater``)."""
+        return await offline.lift(conn, docroot.rstrip("/") or "/")
 
 
 UPDATER = JoomlaUpdater()
