@@ -347,17 +347,19 @@ def update_rows(
 
 def _with_sources(session: Session, rows: list[UpdateRow]) -> list[UpdateRow]:
     """Each row with the update source its site's software names (an extension's own
-    update server: where the update run finds the release)."""
-    ids = sorted({r.site_id for r in rows})
+    update server: where the update run finds the release); one look-up per 300 rows."""
+    keys = sorted({(r.site_id, r.ecosystem, r.type, r.package) for r in rows})
     sources: dict[tuple[int, str, str, str], str | None] = {}
-    for start in range(0, len(ids), 500):
-        query = select(
-            SiteSoftware.site_id,
-            SiteSoftware.ecosystem,
-            SiteSoftware.type,
-            SiteSoftware.package,
-            SiteSoftware.update_source,
-        ).where(SiteSoftware.site_id.in_(ids[start : start + 500]))
+    columns = (
+        SiteSoftware.site_id,
+        SiteSoftware.ecosystem,
+        SiteSoftware.type,
+        SiteSoftware.package,
+    )
+    for start in range(0, len(keys), 300):
+        query = select(*columns, SiteSoftware.update_source).where(
+            tuple_(*columns).in_(keys[start : start + 300])
+        )
         for site_id, eco, type_, package, source in session.execute(query):
             sources[(site_id, eco, type_, package)] = source
     return [
