@@ -214,3 +214,21 @@ async def test_a_drupal_zip_of_another_size_than_listed_is_refused(
     wanted = drupal_item()
     with pytest.raises(InvalidFeed, match=f"is {len(zipped.data)} bytes, not the 1 of"):
         await obtain(wanted, drupal_source(wanted, vendor), fetcher, cache)
+
+
+def test_a_dry_run_says_which_document_names_the_archive_and_its_digests() -> None:
+    joomla = joomla_source(
+        UpdateItem(
+            "plugin", builds.JOOMLA_SLUG, "1.0.0", "1.1.0", "joomla", source="https://x/u.xml"
+        ),
+        {},
+    )
+    assert (
+        joomla.where
+        == "as named by the update server's <update> for skupdater 1.1.0 (https://x/u.xml)"
+    )
+    assert joomla.checked_against.startswith("the digests of the update server's <update>")
+    drupal = drupal_source(drupal_item(), {"drupal_updates_url": "https://m/release-history"})
+    assert drupal.checked_against == (
+        "the digests of the release history of skmod (https://m/release-history/skmod/current)"
+    )

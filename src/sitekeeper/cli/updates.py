@@ -231,7 +231,7 @@ def dry_run_json(app: AppContext, facts: SiteFacts, selection: Selection) -> dic
         except SitekeeperError as exc:
             refused.append({"type": item.type, "package": item.package, "reason": str(exc)})
             continue
-        checked = source.checksums.label if source.checksums else source.sha256_label
+        checked = source.checked_against
         items.append(
             {
                 "type": item.type,
@@ -240,7 +240,7 @@ def dry_run_json(app: AppContext, facts: SiteFacts, selection: Selection) -> dic
                 "to": item.target,
                 "security": item.security,
                 "ecosystem": item.ecosystem,
-                "package_url": source.url,
+                "package_url": source.where,
                 "checked_against": checked,
             }
         )

@@ -66,3 +66,17 @@ class PackageSource:
     # the CMS's own look at the archive's content (its manifest names the slug...): the
     # archive's path on this host -> what was checked, in words; InvalidFeed if it fails
     shape: Callable[[Path], str] | None = None
+
+    @property
+    def where(self) -> str:
+        """Where the archive comes from, in words, before any download (a dry run)."""
+        return self.url or (f"as named by {self.listing.label}" if self.listing else "")
+
+    @property
+    def checked_against(self) -> str:
+        """What the archive will be checked against, in words, before any download."""
+        if self.checksums is not None:
+            return self.checksums.label
+        if self.listing is not None and not self.sha256:
+            return f"the digests of {self.listing.label}"
+        return self.sha256_label
