@@ -123,6 +123,8 @@ def test_bad_usage_exits_2(agency: Run, home: Path) -> None:
         ["update", "shop", "--everywhere", "--security"],  # both
         ["update", "--everywhere", "--plugin", "akismet", "--to", "5.5"],
         ["update", "shop", "--all", "--to", "5.5"],
+        ["update", "shop", "--extension", "views"],  # not TYPE:SLUG
+        ["hold", "shop", "--extension", "kernel:x", "--reason", "r"],
     ):
         result = agency(*args, ok=False)
         assert result.exit_code == 2, (args, result.stdout, result.stderr)

@@ -6,7 +6,7 @@ import pytest
 
 from sitekeeper.domain.updates import UpdateItem
 from sitekeeper.store.findings import UpdateRow
-from sitekeeper.updates.plan import Plan, PlanError, Refusal, Selection, plan
+from sitekeeper.updates.plan import Plan, PlanError, Refusal, Selection, extension_ref, plan
 
 
 def _row(package: str, installed: str, latest: str | None, **extra: object) -> UpdateRow:
@@ -96,3 +96,15 @@ def test_all_lists_what_cannot_move_and_to_picks_a_version() -> None:
 def test_a_wrong_selection_is_bad_usage(selection: Selection, error: str) -> None:
     with pytest.raises(PlanError, match=error):
         plan(1, ROWS, selection)
+
+
+def test_an_extension_of_another_kind_is_named_type_and_slug() -> None:
+    rows = [_row("views", "8.x-3.1", "8.x-3.2", ecosystem="drupal", type="module")]
+    chosen = plan(1, rows, Selection(extensions=(extension_ref("module:views"),)))
+    assert chosen.items == (UpdateItem("module", "views", "8.x-3.1", "8.x-3.2", "drupal"),)
+    assert plan(1, rows, Selection(plugins=("views",))).refused == (
+        Refusal("plugin", "views", "no pending update"),
+    )
+    for bad in ("views", "kernel:views", "module:../x", "module:"):
+        with pytest.raises(PlanError, match="not TYPE:SLUG"):
+            extension_ref(bad)

@@ -134,6 +134,16 @@ def test_the_site_pages_update_button_queues_the_task(
     held = tom.post(f"/sites/{site_id}/hold", data={**form, "reason": "custom fork"})
     assert held.status_code == 303
     assert "held: custom fork" in tom.get(f"/sites/{site_id}").text
+    # A module (a kind with no option of its own) goes as TYPE:SLUG.
+    other = world.acme_sites[1]
+    with db.session() as session:
+        site = session.get(Site, other)
+        assert site is not None
+        site.ssh = {"host": "127.0.0.1", "port": 22, "user": "acme", "docroot": "/srv/b"}
+    module = {**form, "package_type": "module", "package": "views"}
+    assert tom.post(f"/sites/{other}/update", data=module).status_code == 303
+    tasks = api(live, world).get("/api/tasks", params={"kind": "update"}).json()["items"]
+    assert [t["params"]["extensions"] for t in tasks if t["site_id"] == other] == [["module:views"]]
 
 
 def _waiting(db: Database, site_id: int, package: str) -> int:

@@ -16,6 +16,7 @@ from sitekeeper.store import update_approvals as queue
 from sitekeeper.store.sites import get_site
 from sitekeeper.store.tables import Site
 from sitekeeper.store.update_tables import UpdateApproval
+from sitekeeper.updates.plan import PlanError, extension_ref
 
 JsonOption = Annotated[bool, typer.Option("--json", help="JSON on stdout (stable contract).")]
 
@@ -90,6 +91,10 @@ def hold(
     core: Annotated[bool, typer.Option("--core", help="The CMS's core.")] = False,
     plugin: Annotated[str | None, typer.Option("--plugin", help="A plugin's slug.")] = None,
     theme: Annotated[str | None, typer.Option("--theme", help="A theme's slug.")] = None,
+    extension: Annotated[
+        str | None,
+        typer.Option("--extension", help="TYPE:SLUG of another kind (module:views)."),
+    ] = None,
     reason: Annotated[
         str | None, typer.Option("--reason", help="Why (the next person asks).")
     ] = None,
@@ -101,12 +106,18 @@ def hold(
     chosen = [("core", "core")] if core else []
     chosen += [("plugin", plugin)] if plugin else []
     chosen += [("theme", theme)] if theme else []
+    try:
+        chosen += [extension_ref(extension)] if extension else []
+    except PlanError as exc:
+        raise UsageError(str(exc)) from None
     app = app_context(ctx)
     now = datetime.now(UTC)
     with app.session() as session:
         if site is not None:
             if len(chosen) != 1:
-                raise UsageError("name one of --core, --plugin SLUG, --theme SLUG")
+                raise UsageError(
+                    "name one of --core, --plugin SLUG, --theme SLUG, --extension TYPE:SLUG"
+                )
             target = get_site(session, site)
             item = _package(target, chosen[0])
             if release:

@@ -25,7 +25,7 @@ from sitekeeper.errors import SitekeeperError, UsageError
 from sitekeeper.store.clients import get_client
 from sitekeeper.updates.context import UpdateContext
 from sitekeeper.updates.fleet import fleet_sites, update_fleet
-from sitekeeper.updates.plan import PlanError, Selection, plan
+from sitekeeper.updates.plan import PlanError, Selection, extension_ref, plan
 from sitekeeper.updates.recover import recover_interrupted
 from sitekeeper.updates.run import NOTHING, RunOutcome, site_plan
 from sitekeeper.updates.target import SiteFacts, cms_of, site_facts
@@ -50,6 +50,14 @@ def update(
     ] = None,
     theme: Annotated[
         list[str] | None, typer.Option("--theme", help="A theme's slug (repeatable).")
+    ] = None,
+    extension: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--extension",
+            help="TYPE:SLUG of another kind of extension (module:views, "
+            "component:com_foo). Repeatable.",
+        ),
     ] = None,
     everything: Annotated[bool, typer.Option("--all", help="Every pending update.")] = False,
     security: Annotated[
@@ -87,13 +95,18 @@ def update(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Update core, plugins or themes safely: health checked before, a safety snapshot,
-    a verified package, the CMS's own upgrader, health checked after from outside, and
-    rolled back from the snapshot if anything fails."""
+    """Update core, plugins, themes or other extensions safely: health checked before, a
+    safety snapshot, a verified package, the CMS's own upgrader, health checked after from
+    outside, and rolled back from the snapshot if anything fails."""
+    try:
+        extensions = tuple(extension_ref(text) for text in extension or ())
+    except PlanError as exc:
+        raise UsageError(str(exc)) from None
     selection = Selection(
         core=core,
         plugins=tuple(plugin or ()),
         themes=tuple(theme or ()),
+        extensions=extensions,
         everything=everything,
         security=security,
         to=to,

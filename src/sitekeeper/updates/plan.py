@@ -8,10 +8,13 @@ as a refusal with the reason, never silently dropped.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import get_args
 
 from sitekeeper.domain.findings import INVENTORY
+from sitekeeper.domain.inventory import ExtensionType
 from sitekeeper.domain.updates import CORE, UpdateItem
 from sitekeeper.store.findings import UpdateRow
 
@@ -20,12 +23,14 @@ UPDATE_STATUS = "update"
 
 @dataclass(frozen=True, slots=True)
 class Selection:
-    """What was asked for: ``update SITE [--core] [--plugin S…] [--theme S…] [--all]
-    [--security] [--to V]``."""
+    """What was asked for: ``update SITE [--core] [--plugin S…] [--theme S…]
+    [--extension TYPE:S…] [--all] [--security] [--to V]``."""
 
     core: bool = False
     plugins: tuple[str, ...] = ()
     themes: tuple[str, ...] = ()
+    # (type, slug) of any other kind of extension (a Drupal module, a Joomla component)
+    extensions: tuple[tuple[str, str], ...] = ()
     everything: bool = False  # --all
     security: bool = False  # only updates that fix a vulnerability, to the nearest fix
     to: str | None = None  # one package only
@@ -46,6 +51,7 @@ class Selection:
             *([(CORE, None)] if self.core else []),
             *(("plugin", p) for p in self.plugins),
             *(("theme", t) for t in self.themes),
+            *self.extensions,
             *((type_, slug) for type_, slug, _ in self.exact),
         ]
 
@@ -76,11 +82,27 @@ class PlanError(ValueError):
     """The selection itself is wrong (bad usage), whatever the site's updates."""
 
 
+_TYPES = frozenset(get_args(ExtensionType))
+_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+
+
+def extension_ref(text: str) -> tuple[str, str]:
+    """ "module:views" -> ("module", "views"): an extension of a type the CLI has no own
+    option for (PlanError: not TYPE:SLUG)."""
+    type_, sep, slug = text.partition(":")
+    if not sep or type_ not in _TYPES or not _SLUG.fullmatch(slug):
+        types = ", ".join(sorted(_TYPES))
+        raise PlanError(f"not TYPE:SLUG with TYPE one of {types}: {text[:60]!r}")
+    return type_, slug
+
+
 def plan(site_id: int, rows: Sequence[UpdateRow], selection: Selection) -> Plan:
     """The items to move on ``site_id`` (rows of other sites are ignored)."""
     named = selection.named
     if not named and not (selection.everything or selection.security or selection.branch_only):
-        raise PlanError("nothing selected: name --core, --plugin, --theme, or use --all/--security")
+        raise PlanError(
+            "nothing selected: name --core, --plugin, --theme, --extension, or use --all/--security"
+        )
     if selection.to is not None and (len(named) != 1 or selection.everything):
         raise PlanError("--to names a version of exactly one package")
     pending = [r for r in rows if r.site_id == site_id]

@@ -12,7 +12,7 @@ from sitekeeper.engine.results import update_outcome_json
 from sitekeeper.engine.tasks import TASKS, Done, TaskContext
 from sitekeeper.errors import UsageError
 from sitekeeper.updates.context import UpdateContext
-from sitekeeper.updates.plan import PlanError, Refusal, Selection, plan
+from sitekeeper.updates.plan import PlanError, Refusal, Selection, extension_ref, plan
 from sitekeeper.updates.run import update_site
 
 SLUG = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
@@ -27,6 +27,11 @@ class UpdateParams(BaseModel):
     core: bool = Field(default=False, description="The CMS's core.")
     plugins: list[str] = Field(default_factory=list, max_length=200, description="Plugin slugs.")
     themes: list[str] = Field(default_factory=list, max_length=200, description="Theme slugs.")
+    extensions: list[str] = Field(
+        default_factory=list,
+        max_length=200,
+        description="TYPE:SLUG of other extensions (module:views, component:com_foo).",
+    )
     all: bool = Field(default=False, description="Every pending update.")
     security: bool = Field(default=False, description="Only updates that fix a vulnerability.")
     to: str | None = Field(default=None, pattern=VERSION, description="One package's version.")
@@ -43,6 +48,11 @@ class UpdateParams(BaseModel):
         for slug in (*self.plugins, *self.themes, *self.sha256):
             if not _slug_ok(slug):
                 raise ValueError(f"not a slug: {slug[:50]!r}")
+        for ref in self.extensions:
+            try:
+                extension_ref(ref)
+            except PlanError as exc:
+                raise ValueError(str(exc)) from None
         for digest in self.sha256.values():
             if not re.fullmatch(r"[0-9a-f]{64}", digest):
                 raise ValueError("a sha256 is 64 lower-case hex digits")
@@ -59,6 +69,7 @@ class UpdateParams(BaseModel):
             core=self.core,
             plugins=tuple(self.plugins),
             themes=tuple(self.themes),
+            extensions=tuple(extension_ref(ref) for ref in self.extensions),
             everything=self.all,
             security=self.security,
             to=self.to,

@@ -119,7 +119,7 @@ class ApprovalOut(BaseModel):
 class HoldIn(BaseModel):
     """Keep the plan's policy away from one extension of the site."""
 
-    type: str = Field(pattern=r"^(core|plugin|theme|module|component)$")
+    type: str = Field(pattern=r"^(core|plugin|theme|component|module|template|library|package)$")
     package: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
     reason: str = Field(min_length=1, max_length=2000)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 import anyio.from_thread
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sitekeeper.backup import removal
 from sitekeeper.backup.options import BackupSettings
 from sitekeeper.domain.findings import UNKNOWN_SOURCE, UPDATE, VULNERABILITY
+from sitekeeper.domain.inventory import ExtensionType
 from sitekeeper.domain.sites import SiteDeclaration
 from sitekeeper.errors import UsageError
 from sitekeeper.store import backups, findings, fleet, history, releases
@@ -46,7 +47,8 @@ ACTIONS = {
 NEEDS_SSH = frozenset({"inventory", "backup", "drill"})
 # Every task kind the panel lists, by label: the buttons, and "update" (started per package).
 LABELS = {**ACTIONS, "update": "Update"}
-UPDATE_KINDS = {"core": "core", "plugin": "plugins", "theme": "themes"}  # -> UpdateParams field
+UPDATE_KINDS = {"plugin": "plugins", "theme": "themes"}  # -> UpdateParams field
+EXTENSION_TYPES = frozenset(get_args(ExtensionType))  # the others: UpdateParams.extensions
 
 
 def _day_charts(session: Session, site: Site, today: date) -> dict[str, Any]:
@@ -228,10 +230,14 @@ def start_update(
     """ "Update" on a pending update's row: one package, to its newest release (the task
     runs ``sitekeeper update SITE --plugin SLUG``)."""
     site = visible_site(session, who, site_id)
-    if package_type not in UPDATE_KINDS:
+    if package_type == "core":
+        params: dict[str, Any] = {"core": True}
+    elif package_type in UPDATE_KINDS:
+        params = {UPDATE_KINDS[package_type]: [package]}
+    elif package_type in EXTENSION_TYPES:
+        params = {"extensions": [f"{package_type}:{package}"]}
+    else:
         raise HTTPException(400, "unknown package type")
-    field = UPDATE_KINDS[package_type]
-    params: dict[str, Any] = {"core": True} if field == "core" else {field: [package]}
     try:
         queue_task(request, session, who, "update", site=site, params=params)
     except UsageError as exc:
@@ -253,7 +259,7 @@ def hold_update(
 ) -> Response:
     """ "Hold" on a pending update's row: the plan's policy leaves this extension alone."""
     site = visible_site(session, who, site_id)
-    if package_type not in UPDATE_KINDS:
+    if package_type != "core" and package_type not in EXTENSION_TYPES:
         raise HTTPException(400, "unknown package type")
     try:
         queue.hold(
