@@ -62,8 +62,10 @@ async def owner_check(
     *,
     cms: str,
     name: str = "owner",
+    consequence: str | None = None,
 ) -> Check:
-    """``not_owned`` as a check that says what to do when it fails."""
+    """``not_owned`` as a check that says what to do when it fails (``consequence``: what
+    the CMS would do with files of another owner, if not the usual)."""
     since = time.monotonic()
     try:
         uid, user = await login_user(conn)
@@ -71,9 +73,11 @@ async def owner_check(
     except SitekeeperError as exc:
         return Check(name, False, f"cannot check file ownership: {exc}", time.monotonic() - since)
     if problem:
+        would = (
+            consequence or f"{cms}'s installer would write files as another user or fail half-way"
+        )
         why = (
-            f"refused: {problem}, not by {user}, the user sitekeeper logs in as; {cms}'s "
-            "installer would write files as another user or fail half-way "
+            f"refused: {problem}, not by {user}, the user sitekeeper logs in as; {would} "
             f"(give the files to {user}, or log in as their owner)"
         )
         return Check(name, False, why, time.monotonic() - since)

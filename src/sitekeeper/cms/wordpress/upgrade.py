@@ -24,6 +24,7 @@ from importlib.resources import files
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from sitekeeper.cms import site_files
 from sitekeeper.cms.updater import ResetOpcache
 from sitekeeper.cms.wordpress import upgrade_site as site
 from sitekeeper.cms.wordpress.upgrade_result import ProgramResult, parse
@@ -81,7 +82,7 @@ async def apply_package(
     before = await site.existing(conn, run.docroot, site.LEFTOVERS)
     try:
         since = time.monotonic()
-        run.workspace = await site.make_workspace(conn)
+        run.workspace = await site_files.make_workspace(conn)
         data = await asyncio.to_thread(Path(package.path).read_bytes)
         await conn.write_file(run.zip_path, data)
         await conn.write_file(posixpath.join(run.workspace, PROGRAM), program())
@@ -105,20 +106,20 @@ async def owner_check(
     """Whether the SSH user owns what an update of ``type_`` ``slug`` rewrites: WordPress
     writes directly only then (else it asks for FTP), and sitekeeper never writes as
     another user."""
-    since = time.monotonic()
-    try:
-        uid, user = await site.login_user(conn)
-        problem = await site.not_owned(conn, docroot, type_, slug, uid)
-    except SitekeeperError as exc:
-        return Check(name, False, f"cannot check file ownership: {exc}", time.monotonic() - since)
-    if problem:
-        why = (
-            f"refused: {problem}, not by {user}, the user sitekeeper logs in as; "
-            "WordPress would fall back to FTP or write files as another user "
-            f"(give the files to {user}, or log in as their owner)"
-        )
-        return Check(name, False, why, time.monotonic() - since)
-    return Check(name, True, f"the files are {user}'s, the SSH user's", time.monotonic() - since)
+    top = posixpath.relpath(site.scope(docroot, type_, slug), docroot)
+    folders: tuple[str, ...] = ("", "wp-content")
+    trees = ("",)
+    if type_ != CORE:
+        folders, trees = (*folders, posixpath.dirname(top)), (top,)
+    return await site_files.owner_check(
+        conn,
+        docroot,
+        folders,
+        trees,
+        cms="WordPress",
+        name=name,
+        consequence="WordPress would fall back to FTP or write files as another user",
+    )
 
 
 def top_folders(archive: Path) -> set[str]:
@@ -194,7 +195,7 @@ class _Apply:
             await self.program("unlock")  # killed mid-way: WordPress's lock outlived it
         since = time.monotonic()
         left = await site.remove_new(self.conn, self.docroot, before)
-        if self.workspace and not await site.remove_workspace(self.conn, self.workspace):
+        if self.workspace and not await site_files.remove_workspace(self.conn, self.workspace):
             left.append(self.workspace)
         detail = f"could not remove {', '.join(left)}" if left else "temporary files removed"
         self.add("cleanup", not left, detail, since)
