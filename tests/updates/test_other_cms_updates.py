@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from sitekeeper.backup.options import BackupSettings
 from sitekeeper.backup.runner import BackupContext
 from sitekeeper.cms.registry import CMSES
 from sitekeeper.config import Settings
@@ -37,7 +36,6 @@ from sitekeeper.updates.packages import PackageCache
 from sitekeeper.updates.plan import Selection
 from sitekeeper.updates.recover import recover_interrupted
 from sitekeeper.updates.run import RunOutcome, update_site
-from sitekeeper.vault import Vault
 from tests.backup.conftest import add_wp_site
 from tests.realsites import private_key, ssh_access
 from tests.updates import breakage
@@ -54,7 +52,7 @@ from tests.updates.cms_sites import (
     real_cms_sites,
 )
 from tests.updates.state import differences, tree_state
-from tests.updates.vendor import Vendor, start_vendor
+from tests.updates.vendor import Vendor
 
 __all__ = ["dr1", "jm1", "real_cms_sites"]
 
@@ -64,29 +62,8 @@ UPDATE_XML = "/joomla/updates/skupdater.xml"
 ONLINE = "public $offline = false;"
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[Vendor]:
-    served, runner = await start_vendor()
-    try:
-        yield served
-    finally:
-        await runner.cleanup()
-
-
 def vendor_settings(server: Vendor) -> dict[str, str]:
     return {"drupal_updates_url": f"{server.url}/release-history"}
-
-
-@pytest.fixture
-def bctx(sqlite_db: Database, tmp_path: Path) -> BackupContext:
-    home = tmp_path / "home"
-    home.mkdir()
-    return BackupContext(
-        db=sqlite_db,
-        vault=Vault.from_home(home),
-        settings=BackupSettings(home=home),
-        alert_urls=["json://127.0.0.1:9/alerts"],
-    )
 
 
 @pytest.fixture

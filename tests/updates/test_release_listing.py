@@ -19,20 +19,11 @@ from sitekeeper.intel.fetch import FeedSettings, Fetcher
 from sitekeeper.intel.payload import parse_xml
 from sitekeeper.updates.packages import PackageCache, obtain
 from tests.updates import cms_builds as builds
-from tests.updates.vendor import Vendor, start_vendor
+from tests.updates.vendor import Vendor
 
 XML = "/joomla/updates/skupdater.xml"
 PLUGIN_FILE = '<files><filename plugin="x">x.php</filename></files>'
 MODULE_FILE = '<files><filename module="mod_x">mod_x.php</filename></files>'
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[Vendor]:
-    served, runner = await start_vendor()
-    try:
-        yield served
-    finally:
-        await runner.cleanup()
 
 
 @pytest.fixture

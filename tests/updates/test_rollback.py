@@ -11,18 +11,15 @@ from typing import Any
 
 import pytest
 
-from sitekeeper.backup.options import BackupSettings
 from sitekeeper.backup.runner import BackupContext
 from sitekeeper.cms.wordpress.health import HEALTH
 from sitekeeper.domain.updates import UpdateItem
 from sitekeeper.remote.ssh import connect
-from sitekeeper.store.database import Database
 from sitekeeper.updates.health import Baseline, Inside, check_after, check_before
 from sitekeeper.updates.health_fetch import PageFetcher
 from sitekeeper.updates.health_opcache import reset_web_opcache
 from sitekeeper.updates.rollback import RollbackResult, Scope, roll_back, scope_for
 from sitekeeper.updates.snapshot import SafetySnapshot, take_safety_snapshot
-from sitekeeper.vault import Vault
 from tests.backup.conftest import add_wp_site
 from tests.realsites import private_key, ssh_access
 from tests.updates import breakage
@@ -33,16 +30,6 @@ __all__ = ["update_sites_up", "wp5"]
 
 PLUGIN = "xrds-simple"  # active on wp5
 FIGURES: dict[str, float] = {}
-
-
-@pytest.fixture
-def bctx(sqlite_db: Database, tmp_path: Path) -> BackupContext:
-    """A store and data directory of its own, with a local restic repository."""
-    home = tmp_path / "home"
-    home.mkdir()
-    return BackupContext(
-        db=sqlite_db, vault=Vault.from_home(home), settings=BackupSettings(home=home)
-    )
 
 
 @pytest.fixture

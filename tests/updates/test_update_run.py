@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from sitekeeper.backup.options import BackupSettings
 from sitekeeper.backup.runner import BackupContext
 from sitekeeper.cms.registry import CMSES
 from sitekeeper.cms.wordpress.ecosystem import WORDPRESS
@@ -39,7 +38,6 @@ from sitekeeper.updates.plan import Selection
 from sitekeeper.updates.policy import run_due_updates
 from sitekeeper.updates.recover import recover_interrupted
 from sitekeeper.updates.run import RunOutcome, update_site
-from sitekeeper.vault import Vault
 from tests.backup.conftest import add_wp_site
 from tests.realsites import private_key, ssh_access
 from tests.updates import breakage
@@ -53,18 +51,6 @@ __all__ = ["update_sites_up", "vendor", "wp4"]
 pytestmark = pytest.mark.realsites
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 PLUGIN = "akismet"  # bundled with 6.1.9 (5.0.2), inactive on wp4
-
-
-@pytest.fixture
-def bctx(sqlite_db: Database, tmp_path: Path) -> BackupContext:
-    home = tmp_path / "home"
-    home.mkdir()
-    return BackupContext(
-        db=sqlite_db,
-        vault=Vault.from_home(home),
-        settings=BackupSettings(home=home),
-        alert_urls=["json://127.0.0.1:9/alerts"],
-    )
 
 
 @pytest.fixture
