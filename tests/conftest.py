@@ -61,6 +61,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group(group))
 
 
+@pytest.hookimpl(tryfirst=True)  # before any fixture touches a site
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Fail a grouped test that xdist did not group: with pytest 9.2 its loadgroup
+    silently stops grouping (pytest-dev/pytest-xdist#1386), and the real-site tests then
+    break each other's sites in ways that look like flaky tests."""
+    config = item.config
+    if not hasattr(config, "workerinput") or not config.getvalue("loadgroup"):
+        return
+    if item.get_closest_marker("xdist_group") and "@" not in item.nodeid:
+        pytest.fail(
+            "pytest-xdist did not put this test into its group, so the real-site tests "
+            "would run side by side: use a pytest its loadgroup works with (pyproject "
+            "pins one) or run with -n0",
+            pytrace=False,
+        )
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file, migrated once per test process, that each test's database is

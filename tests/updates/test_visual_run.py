@@ -19,7 +19,6 @@ from tests.updates.sites import update_sites_up, wp4
 from tests.updates.test_update_run import (
     PLUGIN,
     alerts,
-    bctx,
     fatal_release,
     journal,
     plugin_version,
@@ -28,7 +27,7 @@ from tests.updates.test_update_run import (
 )
 from tests.updates.vendor import Vendor, vendor, versions
 
-__all__ = ["bctx", "uctx", "update_sites_up", "vendor", "wp4"]
+__all__ = ["uctx", "update_sites_up", "vendor", "wp4"]
 
 pytestmark = [
     pytest.mark.realsites,
