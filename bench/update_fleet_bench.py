@@ -42,9 +42,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the test helpers: sites, loopback vendor, breakage
 
 from tests.backup.conftest import add_wp_site  # noqa: E402
-from tests.realsites import SCRIPT_CANDIDATES, run_script  # noqa: E402
+from tests.realsites import SCRIPT_CANDIDATES, run_script, wp_record  # noqa: E402
 from tests.updates import breakage  # noqa: E402
-from tests.updates.sites import put_back, site_record  # noqa: E402
+from tests.updates.sites import put_back  # noqa: E402
 from tests.updates.vendor import start_vendor, versions  # noqa: E402
 
 from sitekeeper.backup.options import BackupSettings  # noqa: E402
@@ -136,7 +136,7 @@ def figures(label: str, outcomes: list[RunOutcome], total: float) -> dict[str, A
 
 async def main(args: argparse.Namespace) -> None:
     run_script(SCRIPT_CANDIDATES, "the bench needs root", "up", str(args.sites))
-    sites = [site_record(n) for n in range(1, args.sites + 1)]
+    sites = [wp_record(n) for n in range(1, args.sites + 1)]
     print("command:", command_line())
     for broken, label in ((0, "all healthy"), (args.broken, f"{args.broken} incompatible")):
         with contextlib.ExitStack() as stack:
