@@ -4,13 +4,14 @@ skipped step (never a failure), and only the newest runs' screenshots are kept."
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
-from sitekeeper.updates.screenshot import chromium_argv
+from sitekeeper.updates.screenshot import _keep, chromium_argv
 from sitekeeper.updates.visual_check import VisualCheck, folder_of, prune
 
 PAGE = """<!doctype html><html><head><title>Shop</title></head>
@@ -119,3 +120,73 @@ def test_the_page_is_chromiums_last_argument_and_tls_is_checked_unless_the_site_
     assert "--no-sandbox" not in argv  # Chromium never runs as root, so its sandbox stays
     own_ca = chromium_argv("c", "https://x.example/", Path("o"), Path("p"), verify_tls=False)
     assert "--ignore-certificate-errors" in own_ca
+
+
+class Counted:
+    """A loopback server that counts what reaches it."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+
+    async def any(self, request: web.Request) -> web.Response:
+        self.paths.append(request.path)
+        return web.Response(body=b"", content_type="image/png")
+
+
+async def _serve(handler: Counted | None, home: str | None = None) -> tuple[web.AppRunner, int]:
+    app = web.Application()
+    if home is not None:
+        app.router.add_get("/", lambda _r: web.Response(text=home, content_type="text/html"))
+    if handler is not None:
+        app.router.add_get("/{tail:.*}", handler.any)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return runner, runner.addresses[0][1]
+
+
+@needs_chromium
+async def test_a_hacked_page_cannot_make_chromium_reach_anything_but_the_site(
+    tmp_path: Path,
+) -> None:
+    elsewhere = Counted()  # e.g. sitekeeper's own web UI, or a service on the LAN
+    other, other_port = await _serve(elsewhere)
+    own = Counted()
+    page = (
+        f'<img src="/own.png"><img src="http://127.0.0.1:{other_port}/img">'
+        f'<iframe src="http://localhost:{other_port}/frame"></iframe>'
+        f'<script>fetch("http://127.0.0.1:{other_port}/fetch")</script>'
+    )
+    site, site_port = await _serve(own, home=page)
+    try:
+        check = VisualCheck(f"http://127.0.0.1:{site_port}/", 5.0, folder_of(tmp_path, 1, 10))
+        before = await check.take_before()
+    finally:
+        await site.cleanup()
+        await other.cleanup()
+    assert before.ok and "skipped" not in before.detail, before
+    assert "/own.png" in own.paths  # the site's own assets load
+    assert elsewhere.paths == []  # nothing else was reached
+
+
+def test_chromium_may_reach_only_the_sites_host_and_port() -> None:
+    argv = chromium_argv("c", "https://shop.example/?a=1", Path("o"), Path("p"))
+    assert "--proxy-server=http://127.0.0.1:9" in argv
+    assert "--proxy-bypass-list=<-loopback>;shop.example:80;shop.example:443" in argv
+    on_port = chromium_argv("c", "http://127.0.0.1:8084/", Path("o"), Path("p"))
+    assert "--proxy-bypass-list=<-loopback>;127.0.0.1:8084" in on_port
+
+
+def test_a_shot_swapped_for_a_link_or_a_fifo_is_not_copied(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"\x89PNG\r\n\x1a\n" + b"not the client's to read")
+    link = tmp_path / "link.png"
+    link.symlink_to(secret)
+    fifo = tmp_path / "fifo.png"
+    os.mkfifo(fifo)
+    for out in (link, fifo):
+        dest = tmp_path / "kept" / f"{out.name}"
+        shot = _keep(out, dest, 0.0)
+        assert (shot.path, shot.error) == (None, "Chromium wrote no screenshot")
+        assert not dest.exists()
+    assert _keep(secret, tmp_path / "kept" / "real.png", 0.0).path is not None

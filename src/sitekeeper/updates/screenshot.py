@@ -9,6 +9,12 @@ process group is killed at it) and a size cap; the page is loaded past caches (t
 checks' cache-buster) at a fixed window size and scale, scrollbars hidden, so two shots of
 the same page compare pixel for pixel. A missing Chromium or a failed shot is a reason in
 words (``Shot.error``), never an exception: the visual check is advisory.
+
+Chromium reaches only the site itself: every other request goes to a proxy on a closed
+loopback port and fails, loopback included (Chromium would otherwise bypass a proxy for
+it), and WebRTC may not send UDP around the proxy. A hacked page cannot make the
+sitekeeper host fetch its network, its own web UI or the cloud's metadata address; the
+price is that assets from other hosts (CDNs, web fonts) are missing in both shots alike.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import contextlib
 import os
 import shutil
 import signal
+import stat
 import tempfile
 import time
 from dataclasses import dataclass
@@ -35,6 +42,7 @@ WIDTH, HEIGHT = 1280, 2000
 MAX_BYTES = 16 * 1024 * 1024  # a 1280×2000 PNG is well under 1 MiB; more is not a page
 DEADLINE = 60.0  # seconds for one shot, Chromium's start included
 SETTLE_MS = 2000  # virtual time for late scripts and fonts before the picture is taken
+NOWHERE = "http://127.0.0.1:9"  # the discard port: nothing listens, every proxied request fails
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +77,27 @@ def chromium_argv(
         "--disable-background-networking",
         "--disable-component-update",
         "--mute-audio",
+        f"--proxy-server={NOWHERE}",
+        f"--proxy-bypass-list={only_site(url)}",
+        "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
         *insecure,
         f"--user-data-dir={profile}",
         f"--screenshot={out}",
         "--",
         url,
     ]
+
+
+def only_site(url: str) -> str:
+    """Chromium's proxy bypass list that lets through the site's own host (on its port,
+    and on both default ports when it uses one, so http → https still loads) and nothing
+    else: ``<-loopback>`` undoes Chromium's implicit bypass of loopback addresses."""
+    parsed = URL(url)
+    host = parsed.raw_host or ""
+    if ":" in host:
+        host = f"[{host}]"
+    ports = {parsed.port} | ({80, 443} if parsed.is_default_port() else set())
+    return ";".join(["<-loopback>", *(f"{host}:{port}" for port in sorted(p for p in ports if p))])
 
 
 async def take(
@@ -147,21 +170,29 @@ def _kill(proc: asyncio.subprocess.Process) -> None:
 
 
 def _keep(out: Path, dest: Path, started: float) -> Shot:
-    """Move the shot to ``dest`` if it is a plausible PNG of bounded size."""
+    """Copy the shot to ``dest`` if it is a plausible PNG of bounded size. Opened once,
+    not following a link and not waiting on a FIFO, and judged by that descriptor: the
+    folder is the Chromium user's, so the file could be swapped after any path check."""
+
+    def failed(why: str) -> Shot:
+        return Shot(None, time.monotonic() - started, why)
+
     try:
-        size = out.lstat().st_size if out.is_file() and not out.is_symlink() else -1
+        fd = os.open(out, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
-        size = -1
-    if size <= 0:
-        return Shot(None, time.monotonic() - started, "Chromium wrote no screenshot")
-    if size > MAX_BYTES:
-        return Shot(None, time.monotonic() - started, f"the screenshot is too large ({size} B)")
-    with out.open("rb") as source:
-        head = source.read(8)
-        if head != b"\x89PNG\r\n\x1a\n":
-            return Shot(None, time.monotonic() - started, "Chromium's screenshot is not a PNG")
-        source.seek(0)
-        dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        dest.write_bytes(source.read(MAX_BYTES))
+        return failed("Chromium wrote no screenshot")
+    with os.fdopen(fd, "rb") as source:
+        info = os.fstat(source.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size <= 0:
+            return failed("Chromium wrote no screenshot")
+        if info.st_size > MAX_BYTES:
+            return failed(f"the screenshot is too large ({info.st_size} B)")
+        data = source.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        return failed(f"the screenshot is too large (over {MAX_BYTES} B)")
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return failed("Chromium's screenshot is not a PNG")
+    dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    dest.write_bytes(data)
     dest.chmod(0o600)
     return Shot(dest, time.monotonic() - started)
