@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.cms.updater import Updater
 from sitekeeper.domain.findings import UPDATE
+from sitekeeper.domain.plans import PlanOptions
 from sitekeeper.domain.update_windows import parse_window
 from sitekeeper.domain.updates import UpdateItem
 from sitekeeper.errors import UsageError
@@ -107,16 +108,21 @@ class PolicySchedule:
     gone: list[UpdateApproval] = field(default_factory=list)  # nothing left to decide
 
 
-def schedule(session: Session, now: datetime, client_id: int | None = None) -> PolicySchedule:
-    """Every update the plans (of sites with SSH access; of one client's) will apply by
-    themselves or a person approved, with when; reads only (the dashboard shows it)."""
-    sites = [s for s in list_sites(session, client_id=client_id) if s.ssh]
+def schedule(
+    session: Session, now: datetime, client_id: int | None = None, site: Site | None = None
+) -> PolicySchedule:
+    """Every update the plans (of sites with SSH access; of one client's, or of one
+    site) will apply by themselves or a person approved, with when; reads only (the
+    dashboard shows it)."""
+    candidates = [site] if site is not None else list_sites(session, client_id=client_id)
+    sites = [s for s in candidates if s.ssh]
     wanted: dict[int, Selection] = {}
-    for site in sites:
-        options = plan_options(site)
+    options_of: dict[int, PlanOptions | None] = {}
+    for each in sites:
+        options = options_of[each.id] = plan_options(each)
         selection = policy_selection(options.update_policy) if options else None
         if selection is not None:
-            wanted[site.id] = selection
+            wanted[each.id] = selection
     plan_ = PolicySchedule()
     if not wanted:
         return plan_
@@ -158,7 +164,7 @@ def schedule(session: Session, now: datetime, client_id: int | None = None) -> P
             for a in open_
             if a.site_id == site_id and (a.type, a.package, a.target) not in pending
         ]
-        opens_at, within = _timing(by_id[site_id], now)
+        opens_at, within = _timing(by_id[site_id], options_of[site_id], now)
         for i in chosen.values():
             if (site_id, i.type, i.package) in held or (site_id, i.package, i.target) in tried:
                 continue
@@ -213,10 +219,9 @@ def _verifiable(updater: Updater | None, item: UpdateItem) -> bool:
     return True
 
 
-def _timing(site: Site, now: datetime) -> tuple[datetime, timedelta]:
+def _timing(site: Site, options: PlanOptions | None, now: datetime) -> tuple[datetime, timedelta]:
     """When the site's maintenance window opens next (now if open or none), and how soon
     after its release a security update must be on the site."""
-    options = plan_options(site)
     within = timedelta(hours=options.security_within_hours if options else 4)
     if options is None or not options.update_window:
         return now, within

@@ -133,9 +133,7 @@ def _software(session: Session, site: Site, moment: datetime) -> dict[str, Any]:
         "updatable": bool(site.ssh) and _updatable(site.cms),
         "held": {(h.type, h.package): h for h in queue.holds(session, [site.id])},
         "scheduled": {
-            (e.item.type, e.item.package): e
-            for e in schedule(session, moment, client_id=site.client_id).scheduled
-            if e.site_id == site.id
+            (e.item.type, e.item.package): e for e in schedule(session, moment, site=site).scheduled
         },
         "drill": max(drills, key=lambda r: r.verified_at or r.started_at) if drills else None,
     }
