@@ -95,7 +95,11 @@ async def apply_package(
     docroot = docroot.rstrip("/") or "/"
     steps = ApplySteps()
     since = time.monotonic()
-    found = await drush.find(conn, docroot)
+    try:
+        found = await drush.find(conn, docroot)
+    except SitekeeperError as exc:
+        steps.add("drush", False, f"cannot look for drush: {exc}", since)
+        return steps.result(None)
     if found is None:
         where = " or ".join(drush.CANDIDATES)
         steps.add("drush", False, f"no drush in {where}: the site has no drush to run", since)
@@ -111,7 +115,11 @@ async def apply_package(
         staged = await _stage(conn, workspace, package)
         steps.add("upload", True, f"release staged in {workspace}", since)
         was_on = await run.maintenance_state()
-        if was_on is not True:
+        if was_on is None:  # turning it on and off could end maintenance someone set
+            why = "drush cannot say whether the site is in maintenance mode; nothing changed"
+            steps.add("maintenance", False, why, since)
+            return steps.result(None)
+        if not was_on:
             turned_on = True
             if not await run.set_maintenance(True):
                 return steps.result(None)

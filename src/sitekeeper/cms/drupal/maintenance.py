@@ -25,8 +25,11 @@ SETTINGS = "sites/default/settings.php"
 async def lift(conn: SshConnection, docroot: str, php: str = "php") -> Check:
     """Maintenance mode off, read back; by hand in the database if drush fails."""
     since = time.monotonic()
-    found = await drush.find(conn, docroot)
     said = "the site has no drush"
+    try:
+        found = await drush.find(conn, docroot)
+    except SitekeeperError as exc:  # never raises: recovery goes on to the health check
+        found, said = None, f"cannot look for drush: {exc}"
     if found is not None:
         try:
             now = await _state(conn, php, found, docroot)

@@ -63,13 +63,21 @@ async def apply_package(
     steps = ApplySteps()
     console = [php, posixpath.join(docroot, CONSOLE)]
     since = time.monotonic()
-    if await conn.lstat(console[1]) is None:
+    try:
+        console_there = await conn.lstat(console[1]) is not None
+    except SitekeeperError as exc:
+        steps.add("console", False, f"cannot look for {CONSOLE}: {exc}", since)
+        return steps.result(None)
+    if not console_there:
         steps.add("console", False, f"no {CONSOLE}: not a Joomla 4+ site", since)
         return steps.result(None)
     if not steps.append(await owner_check(conn, docroot), since):
         return steps.result(None)
     workspace = ""
     was_offline = await offline.read_offline(conn, docroot)
+    if was_offline is None:  # taking it down and up could end an offline someone set
+        steps.add("offline", False, f"{offline.CONFIG} cannot be read; nothing changed", since)
+        return steps.result(None)
     took_down = False
     try:
         since = time.monotonic()

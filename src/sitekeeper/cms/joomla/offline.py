@@ -89,8 +89,10 @@ async def _edit_online(conn: SshConnection, docroot: str) -> bool:
         text = set_members(source.decode("utf-8"), "JConfig", {"offline": False})
         if mode & 0o200 == 0:  # Joomla may leave it read-only: writable for the edit only
             await conn.run(["chmod", "u+w", "--", path])
-        await conn.write_file(path, text.encode("utf-8"), mode=mode)
-        await conn.run(["chmod", f"{mode:o}", "--", path])
+        try:
+            await conn.write_file(path, text.encode("utf-8"), mode=mode)
+        finally:  # its mode as it was, whether or not the edit went through
+            await conn.run(["chmod", f"{mode:o}", "--", path], check=False)
     except (SitekeeperError, UnicodeDecodeError, ValueError):
         return False
     return True

@@ -108,6 +108,9 @@ def check_archive(type_: str, slug: str, archive: Path) -> str:
             f"the archive's manifest {name} is for {found_type or '?'} {found or '?'}, "
             f"not {type_} {slug}; refused"
         )
+    # Joomla's installer updates an installed extension when the manifest says
+    # method="upgrade", has an <update> element, or has an install script (whose update()
+    # it calls); only a manifest with none of the three would be refused over it.
     method = manifest.get("method", "").lower()
     upgrades = method == "upgrade" or manifest.find("update") is not None
     if not upgrades and manifest.find("scriptfile") is None:
