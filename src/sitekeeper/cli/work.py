@@ -15,7 +15,6 @@ from sitekeeper.errors import NotFound, UsageError
 from sitekeeper.reports.period import month, parse_date
 from sitekeeper.store import work_log
 from sitekeeper.store.clients import get_client
-from sitekeeper.store.history import site_names
 from sitekeeper.store.sites import get_site
 from sitekeeper.store.tables import Client, Site
 from sitekeeper.store.work_tables import WorkEntry
@@ -125,8 +124,7 @@ def list_(
             first=dates.first if dates else None,
             last=dates.last if dates else None,
         )
-        clients = _client_names(session, {e.client_id for e in found})
-        sites = site_names(session, {e.site_id for e in found if e.site_id is not None})
+        clients, sites = work_log.names(session, found)
         rows = [entry_json(e, clients.get(e.client_id), sites.get(e.site_id or 0)) for e in found]
     if as_json:
         output.print_json(rows)
@@ -149,7 +147,3 @@ def remove(
     with app_context(ctx).session() as session:
         work_log.remove_entry(session, work_log.get_entry(session, entry))
     output.note(f"removed work entry {entry}")
-
-
-def _client_names(session: Session, ids: set[int]) -> dict[int, str]:
-    return {i: found.name for i in ids if (found := session.get(Client, i)) is not None}

@@ -77,3 +77,12 @@ def remove_entry(session: Session, entry: WorkEntry) -> None:
     """Delete an entry (a mistake; the log is the agency's, not an audit trail)."""
     session.delete(entry)
     session.flush()
+
+
+def names(session: Session, found: Collection[WorkEntry]) -> tuple[dict[int, str], dict[int, str]]:
+    """The client and site names the entries refer to, by id (two queries for a list)."""
+    client_ids = {e.client_id for e in found}
+    site_ids = {e.site_id for e in found if e.site_id is not None}
+    clients = session.execute(select(Client.id, Client.name).where(Client.id.in_(client_ids)))
+    sites = session.execute(select(Site.id, Site.name).where(Site.id.in_(site_ids)))
+    return dict(clients.tuples().all()), dict(sites.tuples().all())

@@ -8,13 +8,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
 from sitekeeper.domain.work import MAX_MINUTES, MAX_NOTE
 from sitekeeper.reports.period import month
 from sitekeeper.store import work_log
-from sitekeeper.store.history import site_names
-from sitekeeper.store.tables import Client
 from sitekeeper.store.work_tables import WorkEntry
 from sitekeeper.timezones import zone
 from sitekeeper.web.api.common import ERRORS
@@ -50,15 +47,13 @@ class WorkOut(BaseModel):
     created_at: dt.datetime
 
 
-def _out(session: Session, entry: WorkEntry) -> WorkOut:
-    client = session.get(Client, entry.client_id)
-    site = site_names(session, [entry.site_id]).get(entry.site_id) if entry.site_id else None
+def _out(entry: WorkEntry, clients: dict[int, str], sites: dict[int, str]) -> WorkOut:
     return WorkOut(
         id=entry.id,
         client_id=entry.client_id,
-        client=client.name if client else None,
+        client=clients.get(entry.client_id),
         site_id=entry.site_id,
-        site=site,
+        site=sites.get(entry.site_id) if entry.site_id is not None else None,
         date=entry.day,
         minutes=entry.minutes,
         note=entry.note,
@@ -90,7 +85,8 @@ def list_work(
         first=dates.first if dates else None,
         last=dates.last if dates else None,
     )
-    return [_out(session, e) for e in found]
+    client_names, site_names = work_log.names(session, found)
+    return [_out(e, client_names, site_names) for e in found]
 
 
 @router.post("/work", response_model=WorkOut, status_code=201)
@@ -116,7 +112,7 @@ def add_work(body: WorkIn, session: Db, who: Staff) -> WorkOut:
         by=body.by or who.email,
         now=moment,
     )
-    return _out(session, entry)
+    return _out(entry, *work_log.names(session, [entry]))
 
 
 @router.delete("/work/{entry_id}", status_code=204)
