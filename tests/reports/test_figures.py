@@ -279,3 +279,20 @@ def test_work_for_the_whole_client_with_two_contracts_is_not_priced(db: Database
     assert [(e.minutes, e.site) for e in other.entries] == [(60, None)]
     assert (other.included_minutes, other.overage_price, other.currency) == (None, None, None)
     assert figures.summary.work_minutes == 195
+
+
+def test_a_contract_that_starts_mid_month_includes_that_share_of_its_hours(
+    db: Database,
+) -> None:
+    """A plan of 3.1 h a month taken on 22 October covers 10 of October's 31 days: one hour
+    is included in October, not 3.1."""
+    ids = seed(db)
+    with db.session() as session:
+        extra = plans.add_plan(
+            session, name="Extra", now=NOW, options={"hours_included": 3.1, "hourly_rate": "60"}
+        )
+        contracts.add_contract(
+            session, client_id=ids.client, plan_id=extra.id, start=date(2026, 10, 22), now=NOW
+        )
+    late = next(c for c in report(db, ids).contracts if c.plan == "Extra")
+    assert late.work.included_minutes == 60

@@ -13,13 +13,14 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from sitekeeper.domain.plans import PlanOptions
 from sitekeeper.reports.backups import backups_of
-from sitekeeper.reports.period import Period
+from sitekeeper.reports.period import Period, between
 from sitekeeper.reports.records import Records, read
 from sitekeeper.reports.security import security_of
 from sitekeeper.reports.site_figures import SiteFigures
@@ -211,8 +212,18 @@ def _contract(
         services=options.model_dump(mode="json"),
         uptime_pct=uptime_of_all(sites),
         sites=sites,
-        work=work_of(entries, names, options, plan.currency, period.months),
+        work=work_of(entries, names, options, plan.currency, _months_in_force(contract, period)),
     )
+
+
+def _months_in_force(contract: Contract, period: Period) -> Fraction:
+    """The share of the plan's monthly hours the period includes: only the dates the
+    contract was in force (one that starts or ends mid-month brings part of its hours)."""
+    first = max(period.first, contract.start)
+    last = min(period.last, contract.end or period.last)
+    if last < first:
+        return Fraction(0)
+    return between(first, last, period.timezone).months
 
 
 def jsonable(value: Any) -> Any:
