@@ -100,6 +100,10 @@ class Client(Base):
     language: Mapped[str] = mapped_column(String(16), default="en")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     alert_urls: Mapped[list[Any]] = mapped_column(default=list)
+    # Who receives the monthly report by e-mail (addresses; empty: nobody).
+    report_recipients: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    # The public status page's secret (/status/<token>); None: the page is off (the default).
+    status_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
 

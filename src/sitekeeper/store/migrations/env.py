@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Engine, create_engine
 import sitekeeper.store.backup_tables
 import sitekeeper.store.intel_tables
 import sitekeeper.store.lease_tables
+import sitekeeper.store.report_tables
 import sitekeeper.store.task_tables
 import sitekeeper.store.update_tables
 import sitekeeper.store.web_tables
