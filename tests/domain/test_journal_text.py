@@ -15,13 +15,21 @@ from sitekeeper.domain.events import EventKind
 from sitekeeper.domain.intel_events import IntelEventKind
 from sitekeeper.domain.inventory import Extension, Inventory, diff
 from sitekeeper.domain.journal_text import DETAIL_MAX, SPECS, EventText, describe
+from sitekeeper.domain.report_events import ReportEventKind
 from sitekeeper.domain.ssh_events import SshEventKind
 from sitekeeper.domain.update_events import UpdateEventKind
 from sitekeeper.store.backups import RunFigures
 
 SNAPSHOT = "59510d91a04a7c2e" * 4
 _AKISMET = {"type": "plugin", "package": "akismet", "installed": "5.0.2", "target": "5.5"}
-KINDS = [*EventKind, *IntelEventKind, *BackupEventKind, *SshEventKind, *UpdateEventKind]
+KINDS = [
+    *EventKind,
+    *IntelEventKind,
+    *BackupEventKind,
+    *SshEventKind,
+    *UpdateEventKind,
+    *ReportEventKind,
+]
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
@@ -302,6 +310,30 @@ EXAMPLES: dict[str, tuple[dict[str, Any], str, str, str]] = {
         "Host key pin dropped",
         "203.0.113.5:2222 · none set",
         "info",
+    ),
+    ReportEventKind.GENERATED: (
+        {"report_id": 4, "scope": "client", "period": "2026-11", "by": "schedule"},
+        "Report archived",
+        "2026-11",
+        "info",
+    ),
+    ReportEventKind.REGENERATED: (
+        {"report_id": 4, "scope": "contract:7", "period": "2026-11", "by": "ada@agency.example"},
+        "Report rendered again",
+        "2026-11 · contract 7 · by ada@agency.example",
+        "info",
+    ),
+    ReportEventKind.SENT: (
+        {"report_id": 4, "period": "2026-11", "recipients": ["a@x.example", "b@x.example"]},
+        "Report sent",
+        "2026-11 · to a@x.example, b@x.example",
+        "good",
+    ),
+    ReportEventKind.SEND_FAILED: (
+        {"report_id": 4, "period": "2026-11", "recipients": ["a@x.example"], "error": "550 no"},
+        "Report not delivered",
+        "2026-11 · to a@x.example · 550 no",
+        "bad",
     ),
 }
 

@@ -1,7 +1,7 @@
 """Journal events in words: a short title, one line of detail and a tone, per event kind.
 
 The site timeline, ``sitekeeper journal`` and (later) client reports say what happened
-the same way. Every kind of the five vocabularies has a spec in ``SPECS`` (a test
+the same way. Every kind of the six vocabularies has a spec in ``SPECS`` (a test
 checks). Data is read as stored, possibly old or odd, so a wrong type reads as missing,
 and an unknown kind or key still reads as ``key: value``. Plain text: callers escape.
 
@@ -23,6 +23,7 @@ from sitekeeper.domain.events import EventKind
 from sitekeeper.domain.humanize import clip, count, listing, plural, seconds, short_id, size
 from sitekeeper.domain.incidents import IncidentKind
 from sitekeeper.domain.intel_events import IntelEventKind
+from sitekeeper.domain.report_events import ReportEventKind
 from sitekeeper.domain.ssh_events import SshEventKind
 from sitekeeper.domain.update_events import UpdateEventKind
 
@@ -368,6 +369,21 @@ _FINDING = (
     "finding_id kind ecosystem type package installed latest advisory_id security certainty basis"
 )
 _DRILL = "snapshot detail restore_seconds duration home_status home_ms"
+_REPORT = "report_id scope period sha256 recipients by error"
+
+
+def _report(f: Facts) -> Parts:
+    """The period (and the contract), to whom, by whom, and what the server said."""
+    scope = f.text("scope")
+    to = listing([r for r in f.items("recipients") if isinstance(r, str)], 3)
+    return [
+        f.text("period"),
+        scope.replace(":", " ") if scope and scope != "client" else None,
+        f"to {to}" if to else None,
+        f"by {by}" if (by := f.text("by", 200)) and by != "schedule" else None,
+        f.text("error", 200),
+    ]
+
 
 SPECS: dict[str, Spec] = {
     EventKind.INCIDENT_OPENED: _spec(
@@ -460,6 +476,10 @@ SPECS: dict[str, Spec] = {
     UpdateEventKind.REFUSED: _spec("Update refused", "bad", _update, _UPDATE),
     UpdateEventKind.FAILED: _spec("Update failed, site not restored", "bad", _update, _UPDATE),
     UpdateEventKind.INTERRUPTED: _spec("Update interrupted", "bad", _update, _UPDATE),
+    ReportEventKind.GENERATED: _spec("Report archived", "info", _report, _REPORT),
+    ReportEventKind.REGENERATED: _spec("Report rendered again", "info", _report, _REPORT),
+    ReportEventKind.SENT: _spec("Report sent", "good", _report, _REPORT),
+    ReportEventKind.SEND_FAILED: _spec("Report not delivered", "bad", _report, _REPORT),
     SshEventKind.KEY_IMPORTED: _spec(
         "SSH key kept", "info", lambda f: [f.text("name"), f.text("fingerprint")], _KEY
     ),
