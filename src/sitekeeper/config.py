@@ -128,6 +128,12 @@ class Settings(BaseSettings):
         description="Unix user a drill's PHP runs as when sitekeeper is root (never root; "
         "nobody if this default user does not exist).",
     )
+    browser_run_as: str = Field(
+        default="sitekeeper-browser",
+        description="Unix user the update's visual check runs Chromium as when sitekeeper is "
+        "root: its own, not the drills' (a page that owns the browser must not reach a "
+        "restored site's files); the check is skipped, saying so, if it does not exist.",
+    )
     web_host: str = Field(default="127.0.0.1", description="Address the web UI listens on.")
     web_port: int = Field(default=8787, ge=0, le=65535, description="Port of the web UI (0: off).")
     secret_key: str | None = Field(

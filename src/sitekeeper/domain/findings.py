@@ -12,6 +12,8 @@ from sitekeeper.domain.catalogue import PackageKey
 from sitekeeper.domain.versions import Ecosystem
 
 UPDATE, VULNERABILITY, UNKNOWN_SOURCE = "update", "vulnerability", "unknown-source"
+# What matching software against the catalogue derives (other checks file other kinds).
+SOFTWARE_KINDS = (UPDATE, VULNERABILITY, UNKNOWN_SOURCE)
 CERTAIN, POSSIBLE = "certain", "possible"
 INVENTORY, FINGERPRINT = "inventory", "fingerprint"
 
@@ -60,6 +62,8 @@ class FindingSpec:
     branch_update: str | None = None
     branch_security: bool = False
     major_update: str | None = None
+    # What a kind other than matching's keeps beside (a title, the evidence seen), as pairs.
+    extra: tuple[tuple[str, str], ...] = ()
 
     @property
     def key(self) -> str:
@@ -78,4 +82,5 @@ class FindingSpec:
             "branch_update": self.branch_update,
             "branch_security": self.branch_security,
             "major_update": self.major_update,
+            **dict(self.extra),
         }

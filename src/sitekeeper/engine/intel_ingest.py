@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.domain.advisory import Advisory
 from sitekeeper.domain.catalogue import PackageInfo, PackageKey, VendorRelease
+from sitekeeper.domain.findings import SOFTWARE_KINDS
 from sitekeeper.domain.intel_events import IntelEventKind
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.engine.software_alerts import SoftwareAlerts
@@ -60,7 +61,10 @@ def rematch(
     wanted = advisory_store.for_packages(session, pairs if packages or site_ids else None)
     catalogue = releases.catalogue(session, {s.catalogue_key for s in software})
     specs = match(software, AdvisoryIndex(wanted), catalogue)
-    return findings.reconcile(session, specs, now, site_ids=site_ids, packages=packages)
+    # Only the kinds matching derives: the outside probe's and the scans' findings stay.
+    return findings.reconcile(
+        session, specs, now, site_ids=site_ids, packages=packages, kinds=SOFTWARE_KINDS
+    )
 
 
 def ingest_advisories(

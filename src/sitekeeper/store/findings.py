@@ -47,15 +47,17 @@ def reconcile(
     *,
     site_ids: Collection[int] | None = None,
     packages: Collection[tuple[str, str]] | None = None,
+    kinds: Collection[str] | None = None,
 ) -> Changes:
     """Make the open findings in scope equal to ``specs``.
 
-    Scope is the given sites and/or (ecosystem, package) pairs; ``specs`` must
-    be the complete matching result for that scope, or findings outside it
-    would be wrongly resolved.
+    Scope is the given sites and/or (ecosystem, package) pairs, of the given finding
+    ``kinds`` only (default: every kind); ``specs`` must be the complete matching result
+    for that scope, or findings outside it would be wrongly resolved.
     """
     changes = Changes()
-    existing = {(f.site_id, f.key): f for f in _open_in_scope(session, site_ids, packages)}
+    in_scope = _open_in_scope(session, site_ids, packages, kinds)
+    existing = {(f.site_id, f.key): f for f in in_scope}
     wanted = {(s.site_id, s.key[:500]): s for s in specs}
     events: list[dict[str, Any]] = []
     clients = _clients(session, {s for s, _ in existing} | {s for s, _ in wanted})
@@ -98,8 +100,11 @@ def _open_in_scope(
     session: Session,
     site_ids: Collection[int] | None,
     packages: Collection[tuple[str, str]] | None,
+    kinds: Collection[str] | None = None,
 ) -> list[Finding]:
     stmt = select(Finding).where(Finding.resolved_at.is_(None))
+    if kinds is not None:
+        stmt = stmt.where(Finding.kind.in_(list(kinds)))
     if site_ids is None and packages is None:
         return list(session.scalars(stmt))
     found: dict[int, Finding] = {}

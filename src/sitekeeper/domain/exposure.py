@@ -1,0 +1,112 @@
+"""What the outside security checks find: issues with a severity and a one-line fix.
+
+Pure types. The probe (``probes.security``) produces a :class:`SecurityReport`; the
+engine files each issue as a finding of kind ``exposure`` (``store.findings``), so an
+issue opens, stays while the check still sees it, and resolves when it no longer does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from sitekeeper.domain.findings import CERTAIN, FindingSpec
+
+EXPOSURE = "exposure"  # the finding kind of every outside security check
+ECOSYSTEM = "web"  # what the finding is about: the site as the web sees it
+BASIS = "outside"
+
+
+class Severity(StrEnum):
+    """How urgent an issue is for the technician, lowest first."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        """0 for info up to 4 for critical (for sorting and thresholds)."""
+        return list(Severity).index(self)
+
+
+ALERT_FROM = Severity.MEDIUM  # a newly opened issue at or above this alerts the client's channels
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityIssue:
+    """One thing a check saw: ``check`` is the check's kind, ``item`` what exactly (a path,
+    a header, a protocol version); together they identify the finding across runs."""
+
+    check: str
+    item: str
+    severity: Severity
+    title: str
+    fix: str
+    evidence: str = ""
+
+    def spec(self, site_id: int) -> FindingSpec:
+        """The finding this issue is filed as."""
+        return FindingSpec(
+            site_id=site_id,
+            kind=EXPOSURE,
+            ecosystem=ECOSYSTEM,
+            type=self.check[:16],
+            package=self.item[:200],
+            installed=None,
+            basis=BASIS,
+            security=self.severity.rank >= ALERT_FROM.rank,
+            certainty=CERTAIN,
+            severity=str(self.severity),
+            note=self.fix,
+            extra=(("title", self.title), ("evidence", self.evidence)),
+        )
+
+    def to_json(self) -> dict[str, str]:
+        """The documented ``probe-security --json`` shape of one issue."""
+        return {
+            "check": self.check,
+            "item": self.item,
+            "severity": str(self.severity),
+            "title": self.title,
+            "fix": self.fix,
+            "evidence": self.evidence,
+        }
+
+
+@dataclass(slots=True)
+class SecurityReport:
+    """One site's outside security checks: what was found and what it cost.
+
+    ``error`` is set when the site could not be probed at all (its home page did not
+    answer); a check that could not finish leaves a line in ``notes`` instead.
+    """
+
+    url: str
+    issues: list[SecurityIssue] = field(default_factory=list)
+    requests: int = 0  # HTTP requests sent
+    handshakes: int = 0  # TLS handshakes tried for the legacy-version check
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def worst(self) -> Severity | None:
+        """The highest severity among the issues, or None without issues."""
+        return max((i.severity for i in self.issues), key=lambda s: s.rank, default=None)
+
+    def sorted_issues(self) -> list[SecurityIssue]:
+        """Most severe first, then by check and item."""
+        return sorted(self.issues, key=lambda i: (-i.severity.rank, i.check, i.item))
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented ``probe-security --json`` shape of one site."""
+        return {
+            "url": self.url,
+            "issues": [i.to_json() for i in self.sorted_issues()],
+            "requests": self.requests,
+            "handshakes": self.handshakes,
+            "notes": list(self.notes),
+            "error": self.error,
+        }
