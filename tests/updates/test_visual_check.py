@@ -4,7 +4,9 @@ skipped step (never a failure), and only the newest runs' screenshots are kept."
 
 from __future__ import annotations
 
+import asyncio
 import os
+import pwd
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -190,3 +192,75 @@ def test_a_shot_swapped_for_a_link_or_a_fifo_is_not_copied(tmp_path: Path) -> No
         assert (shot.path, shot.error) == (None, "Chromium wrote no screenshot")
         assert not dest.exists()
     assert _keep(secret, tmp_path / "kept" / "real.png", 0.0).path is not None
+
+
+class Watched(Site):
+    """A site that notes which Unix users run the Chromium loading it (from /proc, while the
+    page is being served)."""
+
+    def __init__(self, port_hint: str) -> None:
+        super().__init__()
+        self.port_hint = port_hint
+        self.uids: set[int] = set()
+
+    async def home(self, request: web.Request) -> web.Response:
+        self.uids |= await asyncio.to_thread(self._chromium_uids)
+        return await super().home(request)
+
+    def _chromium_uids(self) -> set[int]:
+        found = set()
+        for proc in Path("/proc").iterdir():
+            try:
+                cmdline = (proc / "cmdline").read_bytes()
+                uid = proc.stat().st_uid
+            except OSError:
+                continue
+            if b"chromium" in cmdline and self.port_hint.encode() in cmdline:
+                found.add(uid)
+        return found
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="switching users needs root")
+
+
+@needs_chromium
+@needs_root
+async def test_chromium_runs_as_the_browser_user_not_the_drills(tmp_path: Path) -> None:
+    """A page that owns the browser runs as sitekeeper-browser, whose rights are not the
+    restore drills' (their scratch folders hold restored sites)."""
+    browser = pwd.getpwnam("sitekeeper-browser")
+    assert browser.pw_uid != pwd.getpwnam("sitekeeper-drill").pw_uid
+    watched = Watched("")
+    app = web.Application()
+    app.router.add_get("/", watched.home)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    server = web.TCPSite(runner, "127.0.0.1", 0)
+    await server.start()
+    port = runner.addresses[0][1]
+    watched.port_hint = f"127.0.0.1:{port}"
+    try:
+        check = VisualCheck(f"http://127.0.0.1:{port}/", 5.0, folder_of(tmp_path, 1, 11))
+        check.run_as = "sitekeeper-browser"
+        before = await check.take_before()
+    finally:
+        await runner.cleanup()
+    assert before.name == "visual before", before
+    assert watched.uids == {browser.pw_uid}
+
+
+@needs_chromium
+@needs_root
+async def test_a_missing_browser_user_skips_the_check_saying_how_to_create_it(
+    tmp_path: Path,
+) -> None:
+    check = VisualCheck("http://127.0.0.1:9/", 5.0, tmp_path / "1" / "12")
+    check.run_as = "sk-no-such-browser-user"
+    before = await check.take_before()
+    assert before.ok
+    assert before.detail == (
+        "skipped: no user 'sk-no-such-browser-user' to run Chromium as (create it: useradd "
+        "--system --user-group --no-create-home --shell /usr/sbin/nologin "
+        "sk-no-such-browser-user)"
+    )
+    assert await check.judge_after() is None

@@ -25,7 +25,7 @@ from sitekeeper.store.leases import Leases
 from sitekeeper.updates.health_fetch import PageFetcher
 from sitekeeper.updates.package_zip import MiB
 from sitekeeper.updates.packages import PackageCache
-from sitekeeper.updates.screenshot import CHROMIUM
+from sitekeeper.updates.screenshot import BROWSER_USER, CHROMIUM
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +36,7 @@ class UpdateLimits:
     disk_margin: int = 64 * MiB  # ...plus this (the upgrader unpacks beside the old files)
     lease_ttl: timedelta = timedelta(minutes=5)  # a dead process's run is found after this
     chromium: str = CHROMIUM  # the visual check's browser (a plan's update_visual_threshold)
+    browser_user: str = BROWSER_USER  # who runs it when sitekeeper is root (browser_run_as)
 
 
 @dataclass
@@ -79,6 +80,7 @@ class UpdateContext:
             vendor=feeds.vendor,
             feeds=feeds,
             cache=PackageCache(settings.home / "packages"),
+            limits=UpdateLimits(browser_user=settings.browser_run_as),
             reinventory=reinventory,
             pages=PageFetcher.from_settings(settings),
         )

@@ -256,7 +256,7 @@ class _Run:
             threshold=threshold,
             folder=folder_of(self.ctx.screenshots, self.facts.id, self.run_id),
             chromium=self.ctx.limits.chromium,
-            run_as=self.ctx.backup.settings.drill_run_as,
+            run_as=self.ctx.limits.browser_user,
             verify_tls=self.facts.trust.verify_tls and self.facts.trust.ca_bundle is None,
         )
         await self._step(await visual.take_before())

@@ -2,9 +2,10 @@
 around an update.
 
 The page is a client's, possibly hacked: Chromium never runs as root here. When
-sitekeeper is root it runs as the restore drills' unprivileged user
-(``backup.sandbox.RunAs``), so Chromium's own sandbox stays on, with a fresh profile in a
-private temporary folder that is removed afterwards. Each shot has a deadline (the whole
+sitekeeper is root it runs as a user of its own (``browser_run_as``, by default
+``sitekeeper-browser``; not the restore drills' user, whose scratch folders hold restored
+sites), so Chromium's own sandbox stays on, with a fresh profile in a private temporary
+folder that is removed afterwards. Each shot has a deadline (the whole
 process group is killed at it) and a size cap; the page is loaded past caches (the health
 checks' cache-buster) at a fixed window size and scale, scrollbars hidden, so two shots of
 the same page compare pixel for pixel. A missing Chromium or a failed shot is a reason in
@@ -22,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import pwd
 import shutil
 import signal
 import stat
@@ -32,7 +34,6 @@ from pathlib import Path
 
 from yarl import URL
 
-from sitekeeper.backup.errors import BackupError
 from sitekeeper.backup.sandbox import RunAs
 from sitekeeper.domain.untrusted import shown
 from sitekeeper.updates.health_fetch import busted
@@ -42,7 +43,26 @@ WIDTH, HEIGHT = 1280, 2000
 MAX_BYTES = 16 * 1024 * 1024  # a 1280×2000 PNG is well under 1 MiB; more is not a page
 DEADLINE = 60.0  # seconds for one shot, Chromium's start included
 SETTLE_MS = 2000  # virtual time for late scripts and fonts before the picture is taken
+BROWSER_USER = "sitekeeper-browser"  # the browser_run_as setting's default
 NOWHERE = "http://127.0.0.1:9"  # the discard port: nothing listens, every proxied request fails
+
+
+def browser_user(name: str) -> RunAs:
+    """The user Chromium runs as: ``name`` when sitekeeper is root (never root, and no
+    fallback to a shared user such as nobody or the drills'), else sitekeeper's own.
+    LookupError says what to do when it cannot be used."""
+    if os.geteuid() != 0:
+        return RunAs(None, None, None, "sitekeeper's own user (not running as root)")
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        raise LookupError(
+            f"no user {name!r} to run Chromium as (create it: useradd --system --user-group "
+            f"--no-create-home --shell /usr/sbin/nologin {name})"
+        ) from None
+    if entry.pw_uid == 0 or entry.pw_gid == 0:
+        raise LookupError(f"refusing to run Chromium as {name!r}: it is root")
+    return RunAs(entry.pw_name, entry.pw_uid, entry.pw_gid, entry.pw_name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,14 +130,14 @@ async def take(
     verify_tls: bool = True,
 ) -> Shot:
     """Screenshot ``url``'s page into ``dest`` (a PNG); ``run_as``: the unprivileged user
-    when sitekeeper is root (the drill user's setting)."""
+    when sitekeeper is root (the ``browser_run_as`` setting)."""
     started = time.monotonic()
     if not await asyncio.to_thread(_runnable, chromium):
         return Shot(None, 0.0, f"Chromium is not installed ({chromium}: Debian package chromium)")
     try:
-        user = RunAs.resolve(run_as)
-    except BackupError as exc:
-        return Shot(None, 0.0, f"no user to run Chromium as: {exc}")
+        user = browser_user(run_as or BROWSER_USER)
+    except LookupError as exc:
+        return Shot(None, 0.0, str(exc))
     work = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="sk-shot-"))
     try:
         if user.uid is not None:
