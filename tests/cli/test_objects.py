@@ -7,7 +7,8 @@ import pytest
 from tests.cli.conftest import Run, as_json
 
 CLIENT_KEYS = {
-    "id", "name", "email", "language", "timezone", "alert_urls", "notes", "sites", "created_at",
+    "id", "name", "email", "language", "timezone", "alert_urls", "report_recipients", "notes",
+    "sites", "created_at",
 }  # fmt: skip
 PLAN_KEYS = {
     "id", "name", "check_interval", "tls_warn_days", "domain_warn_days", "price", "currency",
@@ -41,6 +42,13 @@ def test_client_edit_and_remove(run: Run) -> None:
         run("client", "edit", "Acme", "--name", "Acme AG", "--email", "a@acme.ch", "--json")
     )
     assert (edited["name"], edited["email"]) == ("Acme AG", "a@acme.ch")
+    told = as_json(
+        run("client", "edit", "Acme AG", "--report-to", "a@acme.ch", "--report-to", "b@acme.ch",
+            "--json")
+    )  # fmt: skip
+    assert told["report_recipients"] == ["a@acme.ch", "b@acme.ch"]
+    cleared = as_json(run("client", "edit", "Acme AG", "--clear-report-to", "--json"))
+    assert cleared["report_recipients"] == []
     run("client", "remove", "Acme AG")
     assert as_json(run("client", "list", "--json")) == []
 
@@ -50,6 +58,7 @@ def test_client_edit_and_remove(run: Run) -> None:
     [
         (["client", "add", "X", "--email", "not-an-email"], "invalid e-mail"),
         (["client", "add", "X", "--language", "Deutsch"], "invalid language"),
+        (["client", "add", "X", "--report-to", "nobody"], "invalid e-mail"),
         (["client", "show", "nobody"], "no client 'nobody'"),
         (["plan", "add", "P", "--check-interval", "5s"], "too short"),
         (["plan", "add", "P", "--check-interval", "soon"], "invalid check interval"),

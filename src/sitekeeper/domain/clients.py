@@ -21,6 +21,15 @@ def _email(email: str | None) -> str | None:
     return email
 
 
+def _addresses(addresses: list[str]) -> list[str]:
+    """Each a plain address (no display name: it goes to SMTP as it is), once each."""
+    for address in addresses:
+        if len(address) > 320:
+            raise UsageError(f"e-mail address too long: {address[:40]!r}…")
+        _email(address)
+    return list(dict.fromkeys(addresses))
+
+
 def _language(language: str) -> str:
     if not _LANGUAGE.match(language):
         raise UsageError(f"invalid language {language!r}: use a code like en, de, pt-BR")
@@ -83,6 +92,25 @@ class ClientFields(BaseModel):
             secret=True,
             clear=Clear(
                 "--clear-alert-urls", "Remove all alert URLs.", "Remove all alert URLs", api=False
+            ),
+        ),
+    ] = Field(default_factory=list)
+    report_recipients: Annotated[
+        list[str],
+        Field(max_length=20),
+        AfterValidator(_addresses),
+        Spec(
+            "Report recipients",
+            "E-mail address that receives the client's reports (repeatable).",
+            option="--report-to",
+            input="textarea",
+            hint="(one address per line)",
+            multiple=True,
+            clear=Clear(
+                "--clear-report-to",
+                "Send the reports to nobody.",
+                "Send the reports to nobody",
+                api=False,
             ),
         ),
     ] = Field(default_factory=list)
