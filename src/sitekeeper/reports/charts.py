@@ -1,13 +1,16 @@
 """Inline SVG charts drawn on the server: no JavaScript library, readable without JS.
 
 Each chart is a row of bars (uptime) or a line (response time) with a <title>
-per point so a hover or a screen reader gives the exact figure.
+per point so a hover or a screen reader gives the exact figure. The dashboard styles
+its charts with CSS classes; the report's chart (``daily_lines``) carries its colours as
+attributes, so it prints the same in a browser and in a PDF, as vectors.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from math import ceil, log10
 
 from markupsafe import Markup, escape
 
@@ -88,5 +91,108 @@ def response_line(points: Sequence[Point], *, height: int = 90, title: str = "")
                 f'<rect class="hit" x="{i * step - step / 2:.1f}" y="0" width="{step:.1f}" '
                 f'height="{height}"><title>{escape(p.label)}: {p.value:.0f} ms</title></rect>'
             )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every data part above is escaped
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One line of a ``daily_lines`` chart: its legend text, colour and values."""
+
+    name: str
+    colour: str  # "#rrggbb", validated by the caller
+    values: Sequence[float | None]
+
+
+def _nice_top(top: float) -> float:
+    """The axis maximum: the next 1, 2 or 5 × 10^n above ``top`` (at least 10)."""
+    top = max(top, 10.0)
+    power = 10 ** int(log10(top))
+    for step in (1, 2, 5, 10):
+        if top <= step * power:
+            return float(step * power)
+    return float(10 * power)
+
+
+def daily_lines(
+    labels: Sequence[str],
+    series: Sequence[Series],
+    *,
+    unit: str = "ms",
+    title: str = "",
+    width: int = 680,
+    height: int = 170,
+) -> Markup:
+    """Lines per day with a y axis (0 to a round maximum, in ``unit``), sparse x labels
+    and a legend; each day's values in a <title>. Days without a value break the line."""
+    left, right, top_pad, bottom = 44, 8, 20, 22
+    plot_w, plot_h = width - left - right, height - top_pad - bottom
+    values = [v for s in series for v in s.values if v is not None]
+    top = _nice_top(max(values) if values else 0.0)
+    n = max(1, len(labels))
+    step = plot_w / max(1, n - 1)
+
+    def x(i: int) -> float:
+        return left + (i * step if n > 1 else plot_w / 2)
+
+    def y(v: float) -> float:
+        return top_pad + plot_h - v / top * plot_h
+
+    parts = [
+        f'<svg class="chart daily" xmlns="http://www.w3.org/2000/svg" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(title)}" font-family="DejaVu Sans, sans-serif" font-size="9">'
+    ]
+    for k in range(5):  # grid lines and the y axis's labels
+        v = top * k / 4
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
+            f'stroke="#d9dde3" stroke-width="{1 if k == 0 else 0.5}"/>'
+            f'<text x="{left - 4}" y="{y(v) + 3:.1f}" text-anchor="end" fill="#5b6470">'
+            f"{v:,.0f}{' ' + escape(unit) if k == 4 else ''}</text>"
+        )
+    every = max(1, ceil(n / 8))
+    for i, label in enumerate(labels):
+        if i % every == 0:
+            parts.append(
+                f'<text x="{x(i):.1f}" y="{height - 6}" text-anchor="middle" fill="#5b6470">'
+                f"{escape(label)}</text>"
+            )
+    for s in series:
+        runs: list[list[tuple[float, float]]] = [[]]
+        for i, value in enumerate(s.values):
+            if value is None:
+                runs.append([])
+            else:
+                runs[-1].append((x(i), y(value)))
+        for run in runs:
+            if len(run) == 1:
+                px, py = run[0]
+                parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="1.8" fill="{s.colour}"/>')
+            elif run:
+                line = " ".join(f"{px:.1f},{py:.1f}" for px, py in run)
+                parts.append(
+                    f'<polyline points="{line}" fill="none" stroke="{s.colour}" '
+                    f'stroke-width="1.6" stroke-linejoin="round" stroke-linecap="round"/>'
+                )
+    for i, label in enumerate(labels):  # what a hover or a screen reader reads per day
+        said = ", ".join(
+            f"{escape(s.name)} {s.values[i]:,.0f} {escape(unit)}"
+            for s in series
+            if i < len(s.values) and s.values[i] is not None
+        )
+        if said:
+            parts.append(
+                f'<rect x="{x(i) - step / 2:.1f}" y="{top_pad}" width="{step:.1f}" '
+                f'height="{plot_h}" fill="transparent">'
+                f"<title>{escape(label)}: {said}</title></rect>"
+            )
+    lx = left
+    for s in series:  # the legend, above the plot
+        parts.append(
+            f'<rect x="{lx}" y="4" width="14" height="3" fill="{s.colour}"/>'
+            f'<text x="{lx + 18}" y="9" fill="#2b313a">{escape(s.name)}</text>'
+        )
+        lx += 30 + 6 * len(s.name)
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every data part above is escaped

@@ -18,6 +18,7 @@ from sitekeeper.domain.findings import UNKNOWN_SOURCE, UPDATE, VULNERABILITY
 from sitekeeper.domain.inventory import ExtensionType
 from sitekeeper.domain.sites import SiteDeclaration
 from sitekeeper.errors import UsageError
+from sitekeeper.reports.charts import Point, response_line, uptime_bars
 from sitekeeper.store import backups, findings, fleet, history, releases
 from sitekeeper.store import sites as site_store
 from sitekeeper.store import update_approvals as queue
@@ -31,7 +32,6 @@ from sitekeeper.updates.policy import schedule
 from sitekeeper.updates.target import cms_of
 from sitekeeper.web.auth import AnyUser, Staff, Viewer, now
 from sitekeeper.web.common import Db, Id, default_interval, queue_task, visible_site
-from sitekeeper.web.ui.charts import Point, response_line, uptime_bars
 from sitekeeper.web.ui.forms import Sent, form_fields, form_values
 from sitekeeper.web.ui.render import page
 
