@@ -66,13 +66,9 @@ def read(
     )
     found.states = report_records.site_states(session, ids)
     found.backup_events = _by_site(_events(session, ids, backups.KINDS, period))
-    for site_id in ids:  # the latest drill before the end, and the latest that passed
-        for kinds, into in ((backups.DRILLS, found.drills), (backups.PASSED, found.passed)):
-            latest = history.journal_events(
-                session, site_ids=[site_id], kinds=kinds, until=period.end, limit=1
-            )
-            if latest:
-                into[site_id] = latest[0]
+    # The latest drill before the end, and the latest that passed (maybe earlier).
+    found.drills = report_records.latest_events(session, ids, backups.DRILLS, period.end)
+    found.passed = report_records.latest_events(session, ids, backups.PASSED, period.end)
     events = _events(session, ids, updates.KINDS, period)
     found.update_events = _by_site(events)
     found.ecosystems = report_records.software_ecosystems(session, ids)

@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from sitekeeper.domain.uptime import Summary
 from sitekeeper.store.rollup import summarize_day
 from sitekeeper.store.tables import CheckDaily, Event, Incident, Notification, Site
+
+SelectT = TypeVar("SelectT", bound=Select[Any])
 
 
 def incidents(
@@ -120,11 +123,7 @@ def journal_events(
     """
     stmt = select(Event).order_by(Event.id.desc()).limit(limit)
     if site_ids is not None:
-        stmt = stmt.join(Site, Site.id == Event.site_id).where(
-            Event.site_id.in_(site_ids),
-            or_(Event.client_id.is_(None), Event.client_id == Site.client_id),
-            Event.ts >= Site.created_at,
-        )
+        stmt = own_events(stmt, site_ids)
     if kinds:
         stmt = stmt.where(Event.kind.in_(kinds))
     if since is not None:
@@ -132,6 +131,16 @@ def journal_events(
     if until is not None:
         stmt = stmt.where(Event.ts < until)
     return list(session.scalars(stmt))
+
+
+def own_events(stmt: SelectT, site_ids: Sequence[int]) -> SelectT:
+    """``stmt`` over ``Event`` kept to these sites' own journal: recorded for the site's
+    client (or none) since the site was created (see the module's docstring)."""
+    return stmt.join(Site, Site.id == Event.site_id).where(
+        Event.site_id.in_(site_ids),
+        or_(Event.client_id.is_(None), Event.client_id == Site.client_id),
+        Event.ts >= Site.created_at,
+    )
 
 
 def notifications(

@@ -3,7 +3,8 @@
 The report reads the same records the dashboard does (incidents, the journal and the
 daily check rows come from ``store.history``); these add what no page asked for yet:
 the vulnerabilities open at some moment of a period, the advisories behind them, when
-releases came out, and the sites' latest certificate state.
+releases came out, the sites' latest certificate state and each site's latest journal
+event of some kinds (its last restore drill). Each asks once per 500 sites, not per site.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from sitekeeper.domain.findings import VULNERABILITY
+from sitekeeper.store.history import own_events
 from sitekeeper.store.intel_tables import AdvisoryRecord, CatalogueRelease, Finding, SiteSoftware
-from sitekeeper.store.tables import SiteState
+from sitekeeper.store.tables import Event, SiteState
 
 ReleaseKey = tuple[str, str, str, str]  # ecosystem, type, package, version
 CHUNK = 500
@@ -96,4 +98,21 @@ def site_states(session: Session, site_ids: Collection[int]) -> dict[int, SiteSt
     for at in range(0, len(ids), CHUNK):
         query = select(SiteState).where(SiteState.site_id.in_(ids[at : at + CHUNK]))
         found.update((s.site_id, s) for s in session.scalars(query))
+    return found
+
+
+def latest_events(
+    session: Session, site_ids: Collection[int], kinds: Collection[str], until: datetime
+) -> dict[int, Event]:
+    """Each site's newest journal event of these kinds before ``until`` (the same event
+    ``history.journal_events(..., limit=1)`` gives for that site alone), for all sites at
+    once: a site without one is absent."""
+    ids = sorted(site_ids)
+    found: dict[int, Event] = {}
+    for at in range(0, len(ids), CHUNK):
+        newest = own_events(select(func.max(Event.id)), ids[at : at + CHUNK]).where(
+            Event.kind.in_(kinds), Event.ts < until
+        )
+        query = select(Event).where(Event.id.in_(newest.group_by(Event.site_id)))
+        found.update((e.site_id, e) for e in session.scalars(query) if e.site_id is not None)
     return found
