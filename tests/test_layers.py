@@ -35,6 +35,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "sitekeeper"
 # - store: named queries and DbThread; knows no feature package.
 # - remote (SSH, host-key pins in the store) and notify (the outbox and notifiers).
 # - intel, probes: generic feed fetching/matching and HTTP/TLS probing; they name no CMS.
+# - scan: YARA over files a site's server sent (rules shipped as data); beside probes.
 # - cms: the Cms Protocol and registry plus helpers every CMS shares (PHP config,
 #   database credentials, the SSH inventory collector); above the generic code it uses.
 # - one unit per CMS package: everything about that CMS, reached only through the registry.
@@ -53,7 +54,7 @@ LAYERS: list[set[str]] = [
     {"store"},
     {"remote", "notify"},
     {"intel"},
-    {"probes"},
+    {"probes", "scan"},
     {"cms"},
     {"cms.*"},
     {"backup"},

@@ -272,6 +272,34 @@ class Settings(BaseSettings):
         "the plan's retention says; 0: the plan's retention applies to them too.",
     )
 
+    # --- scan (issue 12 §2): YARA over a site's PHP and JS files ---
+    scan_rule_dirs: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="Directories of the agency's own YARA rules (*.yar, *.yara; comma "
+        "separated), compiled with sitekeeper's; a file that does not compile is named "
+        "and left out.",
+    )
+    scan_max_file_bytes: int = Field(
+        default=16 * 1024 * 1024,  # WordPress 7.1 ships a 13 MB worker.min.js
+        ge=1024,
+        le=1024 * 1024 * 1024,
+        description="Files larger than this are reported as not scanned.",
+    )
+    scan_file_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="Seconds YARA may spend on one file (whole seconds, at least 1); "
+        "past it the file is reported as not scanned.",
+    )
+
+    @field_validator("scan_rule_dirs", mode="before")
+    @classmethod
+    def _split_rule_dirs(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [d.strip() for d in value.replace("\n", ",").split(",") if d.strip()]
+        return value
+
     @field_validator("alert_urls", "advisory_sources", "backup_excludes", mode="before")
     @classmethod
     def _split_urls(cls, value: Any) -> Any:

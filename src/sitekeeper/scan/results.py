@@ -1,0 +1,95 @@
+"""What a scan found: typed, bounded and safe to show (pure data, no YARA types)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    """How urgently a technician should look; a rule's ``severity`` metadata."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        """Higher is worse: critical 4 … low 1 (for sorting and thresholds)."""
+        return _RANK[self]
+
+    @classmethod
+    def parse(cls, value: object, default: Severity) -> Severity:
+        """A rule's metadata value as a severity; ``default`` when absent or unknown."""
+        try:
+            return cls(str(value).strip().lower())
+        except ValueError:
+            return default
+
+
+_RANK = {Severity.CRITICAL: 4, Severity.HIGH: 3, Severity.MEDIUM: 2, Severity.LOW: 1}
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One place a rule's string matched: its offset, line (from 1) and a short escaped
+    snippet."""
+
+    string: str
+    offset: int
+    line: int
+    snippet: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "string": self.string,
+            "offset": self.offset,
+            "line": self.line,
+            "snippet": self.snippet,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMatch:
+    """A rule that matched a file: what it means (severity, description) and where."""
+
+    rule: str
+    namespace: str
+    severity: Severity
+    description: str
+    hits: tuple[Hit, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "namespace": self.namespace,
+            "severity": str(self.severity),
+            "description": self.description,
+            "hits": [h.to_json() for h in self.hits],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FileScan:
+    """The scan of one file. ``not_scanned`` says why a file was not (too large, timed
+    out, not a regular file, unreadable): such a file is reported, never passed as clean."""
+
+    path: str
+    size: int
+    matches: tuple[RuleMatch, ...] = ()
+    not_scanned: str | None = None
+
+    @property
+    def worst(self) -> Severity | None:
+        """The most severe match, if any."""
+        return max((m.severity for m in self.matches), key=lambda s: s.rank, default=None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "size": self.size,
+            "matches": [m.to_json() for m in self.matches],
+            "not_scanned": self.not_scanned,
+        }
