@@ -91,6 +91,9 @@ class SecurityReport:
     handshakes: int = 0  # TLS handshakes tried for the legacy-version check
     notes: list[str] = field(default_factory=list)
     error: str | None = None
+    # The checks that ran to the end with every answer read: only their findings may
+    # resolve (a path that timed out this time is unknown, not fixed).
+    complete: list[str] = field(default_factory=list)
 
     def worst(self) -> Severity | None:
         """The highest severity among the issues, or None without issues."""
@@ -109,4 +112,5 @@ class SecurityReport:
             "handshakes": self.handshakes,
             "notes": list(self.notes),
             "error": self.error,
+            "complete": sorted(self.complete),
         }

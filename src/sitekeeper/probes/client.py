@@ -126,12 +126,15 @@ class HttpClientBase:
             return self._contexts.unverified()
         return self._contexts.verifying(ca_bundle)
 
-    async def _read_capped(self, resp: aiohttp.ClientResponse) -> tuple[bytes, bool]:
-        """Read the decompressed body up to the cap; True if there was more.
+    async def _read_capped(
+        self, resp: aiohttp.ClientResponse, cap: int | None = None
+    ) -> tuple[bytes, bool]:
+        """Read the decompressed body up to the cap (the probe's, or a smaller ``cap``);
+        True if there was more.
 
         Asks for one byte past the cap at most: enough to know that the body was larger.
         """
-        cap = self._max_body_bytes
+        cap = self._max_body_bytes if cap is None else min(cap, self._max_body_bytes)
         chunks: list[bytes] = []
         size = 0
         while size <= cap:

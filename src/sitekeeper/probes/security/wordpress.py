@@ -1,0 +1,137 @@
+"""WordPress from outside: user names anyone can list, and XML-RPC answering.
+
+Both are WordPress's defaults, so they are hardening advice ("info"), not alarms: they
+give a password-guessing bot the log-in names (``/?author=1``, the REST users route)
+and a way to try many passwords per request (XML-RPC's ``system.multicall``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+
+from sitekeeper.domain.exposure import SecurityIssue, Severity
+from sitekeeper.domain.untrusted import clean
+from sitekeeper.probes.security.checks import CHECKS, SiteView
+from sitekeeper.probes.security.fetch import Page, Request
+
+_AUTHOR_PATH = re.compile(r"/author/([^/?#\s]{1,60})/?")
+_AUTHOR_CLASS = re.compile(rb"<body[^>]*\bclass=[\"'][^\"']*\bauthor-([a-z0-9_.-]{1,60})\b")
+_SLUGS = re.compile(rb"\"slug\"\s*:\s*\"([^\"\\]{1,60})\"")
+LIST_METHODS = (
+    b'<?xml version="1.0"?><methodCall><methodName>system.listMethods</methodName>'
+    b"<params></params></methodCall>"
+)
+MAX_NAMES = 5
+_ENUM_FIX = (
+    "Block /?author=N and the REST users route for visitors (a security plugin or a "
+    "rewrite rule), and use log-in names that differ from the public author names."
+)
+
+
+def _names(found: list[str]) -> str:
+    unique = list(dict.fromkeys(clean(n, 60) for n in found))
+    more = " …" if len(unique) > MAX_NAMES else ""
+    return ", ".join(unique[:MAX_NAMES]) + more
+
+
+def author_name(page: Page | None) -> str | None:
+    """The user name ``/?author=1`` gives away: a redirect to /author/NAME/, or the page's
+    body class (a site that serves the archive without redirecting)."""
+    if page is None:
+        return None
+    if page.location is not None:
+        match = _AUTHOR_PATH.search(page.location)
+        return match.group(1) if match else None
+    if page.status == 200:
+        found = _AUTHOR_CLASS.search(page.body)
+        return found.group(1).decode("ascii", "replace") if found else None
+    return None
+
+
+def rest_users(page: Page | None) -> list[str]:
+    """The user slugs the REST route lists (empty when it lists none or refuses)."""
+    if page is None or page.status != 200:
+        return []
+    try:
+        users = json.loads(page.body)
+    except ValueError:
+        users = None
+    if isinstance(users, list):
+        return [u["slug"] for u in users if isinstance(u, dict) and isinstance(u.get("slug"), str)]
+    if page.truncated:  # a huge listing: the slugs in what was read
+        return [m.decode("utf-8", "replace") for m in _SLUGS.findall(page.body)]
+    return []
+
+
+@CHECKS.register("user-enumeration")
+class UserEnumeration:
+    """``/?author=1`` and ``/wp-json/wp/v2/users`` on WordPress sites."""
+
+    async def run(self, site: SiteView) -> list[SecurityIssue]:
+        """One issue per route that names users."""
+        if site.cms != "wordpress":
+            return []
+        author, listing = await asyncio.gather(
+            site.fetcher.get("/?author=1"), site.fetcher.get("/wp-json/wp/v2/users")
+        )
+        issues = []
+        name = author_name(author)
+        if name is not None:
+            issues.append(
+                SecurityIssue(
+                    "user-enumeration",
+                    "/?author=1",
+                    Severity.INFO,
+                    "User names can be listed through /?author=N",
+                    _ENUM_FIX,
+                    f"/?author=1 names {_names([name])}",
+                )
+            )
+        slugs = rest_users(listing)
+        if slugs:
+            issues.append(
+                SecurityIssue(
+                    "user-enumeration",
+                    "/wp-json/wp/v2/users",
+                    Severity.INFO,
+                    "User names listed by the REST API (/wp-json/wp/v2/users)",
+                    _ENUM_FIX,
+                    f"lists {_names(slugs)}",
+                )
+            )
+        return issues
+
+
+@CHECKS.register("xmlrpc")
+class XmlRpc:
+    """``/xmlrpc.php`` answering ``system.listMethods`` on WordPress sites."""
+
+    async def run(self, site: SiteView) -> list[SecurityIssue]:
+        """An issue when XML-RPC lists its methods (``system.multicall`` named if offered)."""
+        if site.cms != "wordpress":
+            return []
+        request = Request(
+            site.fetcher.url("/xmlrpc.php"),
+            method="POST",
+            data=LIST_METHODS,
+            headers={"Content-Type": "text/xml"},
+        )
+        page = await site.fetcher.fetch(request)
+        if page is None or page.status != 200 or b"<methodResponse" not in page.body:
+            return []
+        if b"<fault>" in page.body or b"system.listMethods" not in page.body:
+            return []
+        multicall = b"system.multicall" in page.body
+        return [
+            SecurityIssue(
+                "xmlrpc",
+                "/xmlrpc.php",
+                Severity.INFO,
+                "XML-RPC is on" + (" with system.multicall" if multicall else ""),
+                "Turn XML-RPC off (a security plugin, or deny /xmlrpc.php) unless an app "
+                "or Jetpack needs it.",
+                "system.listMethods answered" + (", system.multicall offered" if multicall else ""),
+            )
+        ]
