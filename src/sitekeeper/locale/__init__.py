@@ -7,7 +7,9 @@ no build step and a fixed translation is a one-file change.
 
 To add a text: mark it with ``N_`` (a pair of singular and plural with ``NP_``) where it
 is defined, then
-``pybabel extract -k N_ -k NP_:1,2 -o src/sitekeeper/locale/sitekeeper.pot src/sitekeeper`` and
+``pybabel extract -F src/sitekeeper/locale/babel.cfg -k N_ -k NP_:1,2 --no-location
+-o src/sitekeeper/locale/sitekeeper.pot src/sitekeeper`` (babel.cfg adds the report's
+Jinja2 templates) and
 ``pybabel update -i src/sitekeeper/locale/sitekeeper.pot -d src/sitekeeper/locale -D sitekeeper``,
 and translate the new entries. A new language is a new folder
 (``pybabel init -l fr …``).

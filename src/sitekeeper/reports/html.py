@@ -110,7 +110,7 @@ def render_html(figures: ClientReport, branding: Branding, language: str) -> str
             chart=lambda site: chart(site, w, branding),
             period_title=_period_title(figures, w),
             css=lambda text: Markup(css_string(text)),  # noqa: S704 - escaped there
-        page_counter=Markup(page_counter(w)),  # noqa: S704 - CSS strings escaped below
+            page_counter=Markup(page_counter(w)),  # noqa: S704 - CSS strings escaped below
         )
     )
 

@@ -25,6 +25,7 @@ from sitekeeper.locale import N_, NP_, translations
 from sitekeeper.reports.figures import ClientReport
 
 PERCENT_PLACES = Decimal("0.01")
+LONG = "long"  # durations in sentences are written out
 
 
 @dataclass(frozen=True)
@@ -114,31 +115,33 @@ class Wording:
             return "–"
         return format_datetime(when, "short", tzinfo=self.zone, locale=self.locale)
 
-    def duration(self, seconds: float | None) -> str:
-        """A duration in hours and minutes (1 h 5 min / 1 Std. 5 Min.); under a minute:
-        seconds."""
+    def duration(self, seconds: float | None, length: str = "short") -> str:
+        """A duration in hours and minutes (1 hr 5 min / 1 Std. 5 Min.; ``length="long"``
+        for prose: 1 hour 5 minutes); under a minute: seconds."""
         if seconds is None:
             return "–"
         whole = round(seconds)
         if whole < 60:
-            return format_unit(whole, "duration-second", length="short", locale=self.locale)
+            return format_unit(whole, "duration-second", length=length, locale=self.locale)
         hours, minutes = divmod(whole // 60, 60)
         parts = []
         if hours:
-            parts.append(format_unit(hours, "duration-hour", length="short", locale=self.locale))
+            parts.append(format_unit(hours, "duration-hour", length=length, locale=self.locale))
         if minutes or not hours:
-            parts.append(
-                format_unit(minutes, "duration-minute", length="short", locale=self.locale)
-            )
+            parts.append(format_unit(minutes, "duration-minute", length=length, locale=self.locale))
         return " ".join(parts)
 
-    def hours(self, hours: float | None) -> str:
+    def hours(self, hours: float | None, length: str = "short") -> str:
         """Hours as a duration, rounded to the minute."""
-        return "–" if hours is None else self.duration(hours * 3600)
+        return "–" if hours is None else self.duration(hours * 3600, length)
 
-    def minutes(self, minutes: int | None) -> str:
-        """Minutes as a duration."""
-        return "–" if minutes is None else self.duration(minutes * 60)
+    def minutes(self, minutes: int | None, length: str = "short") -> str:
+        """Minutes as a duration (none: 0 min)."""
+        if minutes is None:
+            return "–"
+        if not minutes:
+            return format_unit(0, "duration-minute", length=length, locale=self.locale)
+        return self.duration(minutes * 60, length)
 
 
 # The first page's clauses.
@@ -195,7 +198,7 @@ def summary_sentences(figures: ClientReport, w: Wording) -> list[str]:
     else:
         said.append(w.count(ALL_UP, s.sites, pct=w.percent(s.uptime_pct)))
     if s.incidents:
-        said.append(w.count(OUTAGES, s.incidents, duration=w.duration(s.downtime_s)))
+        said.append(w.count(OUTAGES, s.incidents, duration=w.duration(s.downtime_s, LONG)))
     elif s.uptime_pct is not None:
         said.append(w.gettext(NO_OUTAGES))
     if s.updates_applied:
@@ -204,7 +207,7 @@ def summary_sentences(figures: ClientReport, w: Wording) -> list[str]:
             parts.append(w.count(SECURITY_PART, s.security_fixes))
         if s.hours_after_release_avg is not None:
             parts.append(
-                w.gettext(AFTER_RELEASE).format(duration=w.hours(s.hours_after_release_avg))
+                w.gettext(AFTER_RELEASE).format(duration=w.hours(s.hours_after_release_avg, LONG))
             )
         said.append(", ".join(parts) + ".")
     else:
@@ -216,7 +219,7 @@ def summary_sentences(figures: ClientReport, w: Wording) -> list[str]:
         tail = w.count(STILL_OPEN, s.advisories_open) if s.advisories_open else w.gettext(ALL_FIXED)
         said.append(f"{w.count(ADVISORIES, s.advisories)}; {tail}.")
     if s.work_minutes:
-        said.append(w.gettext(WORK).format(duration=w.minutes(s.work_minutes)))
+        said.append(w.gettext(WORK).format(duration=w.minutes(s.work_minutes, LONG)))
     return said
 
 

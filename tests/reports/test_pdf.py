@@ -1,0 +1,93 @@
+"""The report's PDF, read back with poppler: A4 pages that are not blank (pdftoppm), the
+summary sentence and "Page 1 of N" in English and German (pdftotext), every font embedded
+(pdffonts), the chart drawn as vectors (no image in the PDF but the logo: pdfimages), and
+the table of contents' page numbers."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from sitekeeper.reports import branding
+from sitekeeper.reports.document import RenderedReport, summary_text
+from sitekeeper.store.database import Database
+from tests.reports.seed import seed
+from tests.reports.test_document import rendered, set_language
+
+
+def poppler(tool: str, *args: str) -> str:
+    return subprocess.run([tool, *args], check=True, capture_output=True, text=True).stdout
+
+
+def text_of(pdf: Path) -> str:
+    return " ".join(poppler("pdftotext", "-layout", str(pdf), "-").replace("\xa0", " ").split())
+
+
+def written(report: RenderedReport, tmp_path: Path, name: str) -> Path:
+    path = tmp_path / f"{name}.pdf"
+    path.write_bytes(report.pdf())
+    return path
+
+
+def png(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 40)).save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_the_pdf_reads_back(sqlite_db: Database, tmp_path: Path, language: str) -> None:
+    ids = seed(sqlite_db)
+    set_language(sqlite_db, ids, language)
+    report = rendered(sqlite_db, ids)
+    pdf = written(report, tmp_path, language)
+    assert pdf.read_bytes().startswith(b"%PDF-")
+
+    info = poppler("pdfinfo", str(pdf))
+    pages = int(re.search(r"Pages:\s+(\d+)", info)[1])  # type: ignore[index]
+    assert pages >= 4  # the first page, the contract, a page per site
+    assert re.search(r"Page size:\s+595\.\d+ x 841\.\d+ pts \(A4\)", info)
+
+    poppler("pdftoppm", "-r", "40", "-f", "1", "-l", "2", "-png", str(pdf), str(tmp_path / "p"))
+    shots = sorted(tmp_path.glob("p-*.png"))
+    assert len(shots) == 2
+    for shot in shots:
+        with Image.open(shot) as image:
+            grey = image.convert("L")
+            dark = sum(grey.histogram()[:200])  # pixels clearly not white
+            assert dark > grey.width * grey.height // 100, f"{shot.name} is blank"
+
+    text = text_of(pdf)
+    assert summary_text(report.figures, language).replace("\xa0", " ") in text
+    counter = "Page 1 of" if language == "en" else "Seite 1 von"
+    assert f"{counter} {pages}" in text
+
+    fonts = poppler("pdffonts", str(pdf)).splitlines()[2:]
+    assert fonts and all(re.search(r"\byes\b", line.split(None, 1)[1]) for line in fonts)
+    assert "DejaVu" in "".join(fonts)
+    assert poppler("pdfimages", "-list", str(pdf)).splitlines()[2:] == []  # charts: vectors
+
+
+def test_the_logo_and_a_table_of_contents(sqlite_db: Database, tmp_path: Path) -> None:
+    ids = seed(sqlite_db)
+    set_language(sqlite_db, ids, "en")
+    with sqlite_db.session() as session:
+        branding.save(
+            session,
+            {"agency_name": "Pixel & Partner", "footer": "Pixel & Partner GmbH · Berlin"},
+            logo=png(300, 90),
+        )
+    pdf = written(rendered(sqlite_db, ids, "2026-11"), tmp_path, "nov")  # four sites
+    images = poppler("pdfimages", "-list", str(pdf)).splitlines()[2:]
+    assert len(images) == 1 and images[0].split()[3:5] == ["300", "90"]
+    text = text_of(pdf)
+    assert "Pixel & Partner GmbH · Berlin" in text
+    contents = text[text.index("Contents") :]
+    # Each site's line ends with the page it starts on (target-counter): 3, 4, 5, 6 …
+    numbers = [int(n) for n in re.findall(r"(?:blog|shop|later|landing)\s+(\d+)", contents)[:4]]
+    assert len(numbers) == 4 and numbers == sorted(numbers) and numbers[0] >= 2
