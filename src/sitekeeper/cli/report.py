@@ -1,20 +1,32 @@
-"""``sitekeeper report CLIENT``: a client's report for a month (or dates), as figures.
+"""``sitekeeper report CLIENT``: a client's report for a month (or dates).
 
-The HTML and PDF come later; ``--json`` is the figures document they will render
-(docs/cli-json.md), and without it a terminal gets the first page and a line per site.
+``--format html|pdf -o FILE`` writes the document the client receives (its language,
+the agency's branding); ``--json`` is the figures it is made of (docs/cli-json.md);
+without either a terminal gets the first page's figures and a line per site.
 """
 
 from __future__ import annotations
 
+from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from sitekeeper.cli import output
 from sitekeeper.cli.context import app_context
-from sitekeeper.reports.figures import ClientReport, client_report
+from sitekeeper.errors import UsageError
+from sitekeeper.reports.document import render_report
+from sitekeeper.reports.figures import ClientReport
 from sitekeeper.reports.period import chosen, parse_date
 from sitekeeper.store.clients import get_client
+
+
+class Format(StrEnum):
+    """What ``-o`` writes."""
+
+    HTML = "html"
+    PDF = "pdf"
 
 
 def report(
@@ -31,10 +43,24 @@ def report(
     last: Annotated[
         str | None, typer.Option("--to", help="Last date, YYYY-MM-DD (inclusive).")
     ] = None,
+    contract: Annotated[
+        int | None, typer.Option("--contract", help="Only this contract (id), its sites and work.")
+    ] = None,
+    form: Annotated[
+        Format | None,
+        typer.Option(
+            "--format", help="Write the report as html or pdf (default: from -o's suffix)."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--output", "-o", help="The file to write the report to.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="The figures as JSON (stable).")] = False,
 ) -> None:
     """A client's report: uptime, incidents, backups, updates, security and work, per
-    contract and site, for a month in the client's time zone."""
+    contract and site, for a month in the client's time zone; as a document (HTML or PDF,
+    in the client's language, with the agency's branding) with -o."""
+    kind = _format(form, out, as_json)
     app_ctx = app_context(ctx)
     now = app_ctx.now()
     with app_ctx.session() as session:
@@ -46,11 +72,36 @@ def report(
             timezone=found.timezone,
             now=now,
         )
-        figures = client_report(session, found, dates, now)
+        rendered = render_report(session, found, dates, now, contract_id=contract)
+    figures = rendered.figures
+    if out is not None and kind is not None:
+        data = rendered.pdf() if kind == Format.PDF else rendered.html.encode("utf-8")
+        out.write_bytes(data)
+        output.note(f"wrote {out} ({kind.value}, {len(data):,} bytes)")
+        return
     if as_json:
         output.print_json(figures.to_json())
         return
     _print(figures)
+
+
+def _format(form: Format | None, out: Path | None, as_json: bool) -> Format | None:
+    """The document to write: ``--format``, or ``-o``'s suffix; UsageError when the
+    options do not fit together."""
+    if out is None:
+        if form is not None:
+            raise UsageError("--format writes a file: give it with -o FILE")
+        return None
+    if as_json:
+        raise UsageError("give either --json or -o FILE, not both")
+    if form is not None:
+        return form
+    suffix = out.suffix.lower().lstrip(".")
+    if suffix in {"htm", "html"}:
+        return Format.HTML
+    if suffix == "pdf":
+        return Format.PDF
+    raise UsageError(f"cannot tell the format from {out.name!r}: add --format html or pdf")
 
 
 def _print(figures: ClientReport) -> None:
