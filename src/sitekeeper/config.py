@@ -14,10 +14,10 @@ import socket
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import platformdirs
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from sitekeeper.errors import ConfigError
@@ -136,6 +136,13 @@ class Settings(BaseSettings):
     )
     web_host: str = Field(default="127.0.0.1", description="Address the web UI listens on.")
     web_port: int = Field(default=8787, ge=0, le=65535, description="Port of the web UI (0: off).")
+    status_page_ttl: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="Seconds a client's public status page is served from memory before it is "
+        "rendered again (0: every request reads the database).",
+    )
     secret_key: str | None = Field(
         default=None, repr=False, description="Fernet key for secrets at rest."
     )
@@ -300,6 +307,42 @@ class Settings(BaseSettings):
             return [d.strip() for d in value.replace("\n", ",").split(",") if d.strip()]
         return value
 
+    # --- reports: e-mail delivery (SMTP) ---
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for client reports (unset: reports are not mailed)."
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP port.")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description="starttls (port 587), tls (implicit TLS, port 465) or none (a local relay).",
+    )
+    smtp_user: str | None = Field(default=None, description="SMTP login (unset: no login).")
+    smtp_password: str | None = Field(default=None, repr=False, description="SMTP password.")
+    smtp_sender: str | None = Field(
+        default=None,
+        validate_default=True,
+        description="From address of the reports, e.g. reports@agency.example.",
+    )
+    smtp_timeout: float = Field(
+        default=60.0, gt=0, le=600, description="Seconds one SMTP conversation may take."
+    )
+    report_hour: int = Field(
+        default=6,
+        ge=0,
+        le=23,
+        description="Local hour (the client's zone) from which a due report goes out.",
+    )
+    report_max_attempts: int = Field(
+        default=10, ge=1, description="Scheduled sends of one report before giving up on it."
+    )
+
+    @field_validator("smtp_sender")
+    @classmethod
+    def _smtp_sender_given(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("smtp_host") and not value:
+            raise ValueError("needed with SITEKEEPER_SMTP_HOST (the reports' From address)")
+        return value
+
     @field_validator("alert_urls", "advisory_sources", "backup_excludes", mode="before")
     @classmethod
     def _split_urls(cls, value: Any) -> Any:
@@ -314,6 +357,12 @@ class Settings(BaseSettings):
             pairs = [p.strip() for p in value.replace("\n", ",").split(",") if p.strip()]
             return dict(p.split("=", 1) for p in pairs if "=" in p)
         return value
+
+    @property
+    def listen_url(self) -> str:
+        """``http://WEB_HOST:WEB_PORT``: the web UI's address when no public one is set."""
+        host = f"[{self.web_host}]" if ":" in self.web_host else self.web_host
+        return f"http://{host}:{self.web_port}"
 
     @property
     def resolved_database_url(self) -> str:

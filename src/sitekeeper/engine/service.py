@@ -27,6 +27,7 @@ from sitekeeper.engine.intel_jobs import IntelJobs
 from sitekeeper.engine.local import LocalDispatcher
 from sitekeeper.engine.maintenance import check_summary, prune_tasks, rollup_and_prune
 from sitekeeper.engine.recorder import Recorder
+from sitekeeper.engine.report_jobs import ReportJobs
 from sitekeeper.engine.scheduler import Scheduler
 from sitekeeper.engine.stats import Stats, json_line, status_line
 from sitekeeper.engine.tasks import TaskContext, TaskRunner
@@ -64,6 +65,7 @@ class Service:
         backups: bool = True,
         backup_check_interval: float = 300.0,
         task_poll_interval: float = 3.0,
+        report_interval: float = 600.0,
     ) -> None:
         """``software_intel``: also poll feeds, advisories, inventories, fingerprints.
 
@@ -108,6 +110,9 @@ class Service:
             else None
         )
         self._backup_check_interval = backup_check_interval
+        # Client reports the plans make due, mailed once (the archive is the memory).
+        self.reports = ReportJobs(self.dbthread, settings, self.leases)
+        self._report_interval = report_interval
         # Actions asked for from the API and the UI; the web layer calls tasks.wake().
         self.tasks = TaskRunner(
             TaskContext(
@@ -170,6 +175,11 @@ class Service:
                     self._every(stop, self._backup_check_interval, due), name="updates"
                 )
             )
+        loops.append(
+            asyncio.create_task(
+                self._every(stop, self._report_interval, self.reports.send_due), name="reports"
+            )
+        )
         # Queued tasks: on stop the runner cancels what still runs and marks it interrupted.
         loops.append(asyncio.create_task(self.tasks.run(stop), name="tasks"))
         if self.settings.alert_reminder_hours:

@@ -1,0 +1,109 @@
+"""Scheduled report delivery in ``serve``: due reports are rendered, archived and mailed.
+
+Which reports are due is ``reports.schedule``'s to say (the archive is its memory, so a
+restart sends nothing twice). Several ``serve`` processes on one database each look, and
+a lease per client (``report:<client id>``) lets exactly one of them make and send that
+client's report; the others find it delivered when they look again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from sitekeeper.config import Settings
+from sitekeeper.errors import SitekeeperError
+from sitekeeper.reports.archive import stored_or_new
+from sitekeeper.reports.delivery import SendOutcome, deliver
+from sitekeeper.reports.period import Period
+from sitekeeper.reports.schedule import Due, due_reports
+from sitekeeper.reports.smtp import SmtpSettings
+from sitekeeper.store.dbthread import DbThread
+from sitekeeper.store.leases import Leases
+from sitekeeper.store.report_archive import SCHEDULE
+from sitekeeper.store.tables import Client
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=30)  # longer than rendering and sending one client's report
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ReportJobs:
+    """Makes and sends the reports the plans make due; one instance per process."""
+
+    def __init__(
+        self,
+        dbthread: DbThread,
+        settings: Settings,
+        leases: Leases,
+        *,
+        smtp: SmtpSettings | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.dbthread = dbthread
+        self.settings = settings
+        self.leases = leases
+        self.smtp = smtp if smtp is not None else SmtpSettings.from_settings(settings)
+        self.clock = clock
+        self._warned = False
+
+    async def send_due(self) -> list[SendOutcome]:
+        """Make and send every report due now (those this process got the lease for)."""
+        if self.smtp is None:
+            if not self._warned:
+                log.info("reports are not mailed: SITEKEEPER_SMTP_HOST is not set")
+                self._warned = True
+            return []
+        now = self.clock()
+        periods: dict[int, Period] = {}
+
+        def due(session: Session) -> list[int]:
+            found: list[Due] = due_reports(
+                session,
+                now,
+                hour=self.settings.report_hour,
+                max_attempts=self.settings.report_max_attempts,
+            )
+            periods.clear()
+            periods.update({d.client_id: d.period for d in found})
+            return list(periods)
+
+        outcomes: list[SendOutcome] = []
+        async with self.leases.claim("report", LEASE, due) as mine:
+            for client_id in mine:
+                outcome = await self._one(self.smtp, client_id, periods[client_id], now)
+                if outcome is not None:
+                    outcomes.append(outcome)
+        return outcomes
+
+    async def _one(
+        self, smtp: SmtpSettings, client_id: int, period: Period, now: datetime
+    ) -> SendOutcome | None:
+        try:
+            report_id = await self.dbthread.session_aside(_archived, client_id, period, now)
+        except Exception:
+            # A report that cannot be rendered must not stop the others (nor the loop);
+            # it is due again at the next look, and the log says why.
+            log.exception("the report of client %d for %s could not be made", client_id, period)
+            return None
+        outcome = await deliver(self.dbthread, smtp, report_id, by=SCHEDULE, now=self.clock())
+        if outcome.ok:
+            log.info("report %d sent to %s", report_id, ", ".join(outcome.accepted))
+        else:
+            log.warning("report %d not sent (retried later): %s", report_id, outcome.error)
+        return outcome
+
+
+def _archived(session: Session, client_id: int, period: Period, now: datetime) -> int:
+    client = session.get(Client, client_id)
+    if client is None:
+        raise SitekeeperError(f"client {client_id} is gone")
+    report, _new = stored_or_new(session, client, period, now)
+    return report.id

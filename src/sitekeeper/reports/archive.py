@@ -1,0 +1,101 @@
+"""The report archive: a period's report is rendered once and kept as it was sent.
+
+Asking for a stored period returns the stored report, never a silent re-rendering (the
+client may hold that very PDF); only an explicit ``regenerate`` by staff replaces it, and
+the journal names both versions. A preview renders without storing anything.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sitekeeper.reports.document import RenderedReport, render_report, summary_text
+from sitekeeper.reports.period import Period, between
+from sitekeeper.store import report_archive as archive
+from sitekeeper.store.report_archive import Rendered
+from sitekeeper.store.report_tables import ClientReport
+from sitekeeper.store.tables import Client
+
+SUMMARY_KEY = "summary_text"  # the first page's sentences as mailed, kept beside the figures
+
+
+def preview(
+    session: Session, client: Client, period: Period, now: datetime, contract_id: int | None
+) -> RenderedReport:
+    """The report as it would be rendered now; nothing is stored."""
+    return render_report(session, client, period, now, contract_id=contract_id)
+
+
+def stored_or_new(
+    session: Session,
+    client: Client,
+    period: Period,
+    now: datetime,
+    *,
+    contract_id: int | None = None,
+    by: str = archive.SCHEDULE,
+) -> tuple[ClientReport, bool]:
+    """The stored report of the period, or a new one rendered and stored; and whether it is
+    new. Two processes rendering the same period at once store one (the unique row): the
+    second gets the first's."""
+    scope = archive.scope_of(contract_id)
+    found = archive.find(session, client.id, scope, period.first, period.last)
+    if found is not None:
+        return found, False
+    rendered = _render(session, client, period, now, contract_id)
+    try:
+        with session.begin_nested():
+            report = archive.store(
+                session,
+                client_id=client.id,
+                scope=scope,
+                first=period.first,
+                last=period.last,
+                rendered=rendered,
+                now=now,
+                by=by,
+            )
+    except IntegrityError:
+        found = archive.find(session, client.id, scope, period.first, period.last)
+        if found is None:
+            raise
+        return found, False
+    return report, True
+
+
+def regenerate(
+    session: Session, report: ClientReport, client: Client, now: datetime, *, by: str
+) -> ClientReport:
+    """Render the stored report's period again and put it in the old one's place."""
+    rendered = _render(
+        session, client, period_of(report, client), now, archive.contract_of(report.scope)
+    )
+    return archive.replace(session, report, rendered, now=now, by=by)
+
+
+def period_of(report: ClientReport, client: Client) -> Period:
+    """The stored report's period, in the zone it was rendered in (the client's now, if the
+    stored figures do not say)."""
+    stated = report.figures.get("period") if isinstance(report.figures, dict) else None
+    timezone = stated.get("timezone") if isinstance(stated, dict) else None
+    return between(report.first, report.last, str(timezone or client.timezone))
+
+
+def summary_of(report: ClientReport) -> str:
+    """The first page's sentences as they were when the report was stored."""
+    text = report.figures.get(SUMMARY_KEY) if isinstance(report.figures, dict) else None
+    return text if isinstance(text, str) else ""
+
+
+def _render(
+    session: Session, client: Client, period: Period, now: datetime, contract_id: int | None
+) -> Rendered:
+    document = render_report(session, client, period, now, contract_id=contract_id)
+    figures = document.figures.to_json()
+    figures[SUMMARY_KEY] = summary_text(document.figures, client.language)
+    return Rendered(
+        language=client.language, figures=figures, html=document.html, pdf=document.pdf()
+    )
