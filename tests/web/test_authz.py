@@ -25,7 +25,7 @@ from sitekeeper.store.task_tables import Task
 from tests.web.conftest import Live, World, csrf_of, login
 
 # Reachable without logging in, and nothing else.
-PUBLIC = {("GET", "/login"), ("POST", "/login")}
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("GET", "/status/{token:path}")}
 # What a client user may still do for itself (its own session, API tokens and password).
 OWN_ACCOUNT = {
     ("POST", "/logout"),
@@ -93,6 +93,7 @@ def foreign_ids(world: World) -> dict[str, int | str]:
         "token_id": world.admin_token_id,
         "task_id": 1,  # the client-user test replaces it with a task on Globex's site
         "entry_id": 1,  # the client-user test replaces it with work logged for Globex
+        "token": "x" * 43,  # a status page token (tests/web/test_status_page.py)
     }
 
 
@@ -144,7 +145,7 @@ def fill(path: str, values: dict[str, int | str]) -> str:
         assert name in values, f"route {path} has a new parameter {name!r}: cover it here"
         return str(values[name])
 
-    return re.sub(r"\{(\w+)\}", one, path)
+    return re.sub(r"\{(\w+)(?::\w+)?\}", one, path)  # {name} or {name:converter}
 
 
 def send(client: httpx.Client, method: str, url: str, csrf: str | None = None) -> httpx.Response:

@@ -11,8 +11,11 @@ from sitekeeper.cli import output
 from sitekeeper.cli.context import app_context
 from sitekeeper.cli.entity_options import entity_options
 from sitekeeper.domain.clients import ClientFields
+from sitekeeper.errors import UsageError
 from sitekeeper.notify.registry import check_url
+from sitekeeper.reports.public_links import status_page_url
 from sitekeeper.store import clients as store
+from sitekeeper.store import status_tokens
 from sitekeeper.store.tables import Client
 from sitekeeper.vault import Vault
 
@@ -108,3 +111,37 @@ def remove(
         found = store.get_client(session, client)
         store.remove_client(session, found)
         output.note(f"removed client {found.name!r}")
+
+
+@app.command("status-page")
+def status_page(
+    ctx: typer.Context,
+    *,
+    client: Annotated[str, typer.Argument(help="Client id or name.")],
+    on: Annotated[bool, typer.Option("--on", help="Turn the page on (keeps its URL).")] = False,
+    off: Annotated[bool, typer.Option("--off", help="Turn it off: its URL stops working.")] = False,
+    rotate: Annotated[
+        bool, typer.Option("--rotate", help="Give it a new URL; the old one stops working.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The client's public status page (/status/TOKEN, off by default): its URL, or turn it
+    on, off, or to a new URL. Without an option, shows whether it is on and where."""
+    if on + off + rotate > 1:
+        raise UsageError("give one of --on, --off, --rotate")
+    app_ctx = app_context(ctx)
+    with app_ctx.session() as session:
+        found = store.get_client(session, client)
+        if on:
+            status_tokens.turn_on(session, found)
+        elif rotate:
+            status_tokens.rotate(session, found)
+        elif off:
+            status_tokens.turn_off(session, found)
+        url, name = status_page_url(session, app_ctx.settings, found), found.name
+    if as_json:
+        output.print_json({"client": name, "enabled": url is not None, "url": url})
+    elif url is None:
+        output.note(f"the status page of {name!r} is off")
+    else:
+        typer.echo(url)

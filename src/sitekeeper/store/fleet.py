@@ -428,6 +428,46 @@ def state_counts(session: Session, client_id: int | None, now: datetime) -> dict
     return counts
 
 
+@dataclass(frozen=True, slots=True)
+class SiteStateRow:
+    """One site's state as the fleet ranks it, with only the facts a public page may show."""
+
+    site_id: int
+    name: str
+    created_at: datetime
+    state: State
+    down_since: datetime | None
+    error: str | None  # a domain.checks.ErrorCategory value, never a text
+    status: int | None
+
+
+def site_states(session: Session, client_id: int, now: datetime) -> list[SiteStateRow]:
+    """Every site of one client with its state (the fleet's rank), by name: one query."""
+    rank = _rank(
+        SiteSummary.down_since, SiteSummary.tls_incident, now + timedelta(days=TLS_SOON_DAYS)
+    )
+    rows = session.execute(
+        select(
+            Site.id,
+            Site.name,
+            Site.created_at,
+            rank,
+            SiteSummary.down_since,
+            SiteState.error,
+            SiteState.status,
+        )
+        .select_from(Site)
+        .outerjoin(SiteState, SiteState.site_id == Site.id)
+        .outerjoin(SiteSummary, SiteSummary.site_id == Site.id)
+        .where(Site.client_id == client_id)
+        .order_by(Site.name, Site.id)
+    ).tuples()
+    return [
+        SiteStateRow(sid, name, created, STATES[int(r)], since, error, status)
+        for sid, name, created, r, since, error, status in rows
+    ]
+
+
 def all_tags(session: Session, client_id: int | None) -> list[str]:
     """Every tag in use (of one client's sites), for the filter's choices."""
     stmt = select(SiteTag.tag).distinct().order_by(SiteTag.tag)

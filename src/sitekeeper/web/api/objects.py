@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import Session
 
 from sitekeeper.notify.registry import check_url
+from sitekeeper.reports.public_links import status_page_url
 from sitekeeper.store import clients as client_store
 from sitekeeper.store import contracts as contract_store
 from sitekeeper.store import plans as plan_store
+from sitekeeper.store import status_tokens
 from sitekeeper.store.tables import Client, Contract, Plan
 from sitekeeper.web.api.common import ERRORS, Page, PageNo, PerPage, slice_page
 from sitekeeper.web.api.schemas import (
@@ -20,6 +23,7 @@ from sitekeeper.web.api.schemas import (
     PlanIn,
     PlanOut,
     PlanPatch,
+    StatusPageOut,
 )
 from sitekeeper.web.auth import AnyUser, Staff, Viewer, now
 from sitekeeper.web.common import (
@@ -95,6 +99,42 @@ def update_client(
 def delete_client(client_id: Id, session: Db, who: Staff) -> Response:
     """Remove a client that has no sites or contracts left."""
     client_store.remove_client(session, visible_client(session, who, client_id))
+    return Response(status_code=204)
+
+
+def _status_page(request: Request, session: Session, client: Client) -> StatusPageOut:
+    url = status_page_url(session, request.app.state.settings, client)
+    return StatusPageOut(enabled=url is not None, url=url)
+
+
+@router.get("/clients/{client_id}/status-page", response_model=StatusPageOut, tags=["clients"])
+def get_status_page(client_id: Id, request: Request, session: Db, who: Staff) -> StatusPageOut:
+    """Whether the client's public status page is on, and its URL."""
+    return _status_page(request, session, visible_client(session, who, client_id))
+
+
+@router.put("/clients/{client_id}/status-page", response_model=StatusPageOut, tags=["clients"])
+def enable_status_page(client_id: Id, request: Request, session: Db, who: Staff) -> StatusPageOut:
+    """Turn the client's public status page on (an existing URL is kept)."""
+    client = visible_client(session, who, client_id)
+    status_tokens.turn_on(session, client)
+    return _status_page(request, session, client)
+
+
+@router.post(
+    "/clients/{client_id}/status-page/rotate", response_model=StatusPageOut, tags=["clients"]
+)
+def rotate_status_page(client_id: Id, request: Request, session: Db, who: Staff) -> StatusPageOut:
+    """Give the client's status page a new URL (turning it on); the old URL 404s at once."""
+    client = visible_client(session, who, client_id)
+    status_tokens.rotate(session, client)
+    return _status_page(request, session, client)
+
+
+@router.delete("/clients/{client_id}/status-page", status_code=204, tags=["clients"])
+def disable_status_page(client_id: Id, session: Db, who: Staff) -> Response:
+    """Turn the client's public status page off: its URL 404s from now on."""
+    status_tokens.turn_off(session, visible_client(session, who, client_id))
     return Response(status_code=204)
 
 

@@ -108,6 +108,14 @@ else:
     )
 
 
+class StatusPageOut(BaseModel):
+    """A client's public status page: off (no URL), or on at ``url`` (a secret: anyone with
+    it sees the sites' states and 90-day uptime)."""
+
+    enabled: bool
+    url: str | None
+
+
 class ContractOut(BaseModel):
     """A contract with its effective monthly price."""
 

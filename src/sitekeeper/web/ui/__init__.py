@@ -22,7 +22,8 @@ def include(app: FastAPI) -> None:
     from sitekeeper.web.ui.login import router as login  # noqa: PLC0415
     from sitekeeper.web.ui.passwords import router as passwords  # noqa: PLC0415
     from sitekeeper.web.ui.sites import router as sites  # noqa: PLC0415
+    from sitekeeper.web.ui.status_page import router as status  # noqa: PLC0415
     from sitekeeper.web.ui.updates import router as updates  # noqa: PLC0415
 
-    for router in (login, fleet, sites, updates, business, admin, passwords):
+    for router in (login, fleet, sites, updates, business, admin, passwords, status):
         _mount(app, router)

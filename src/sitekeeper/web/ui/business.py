@@ -17,6 +17,7 @@ from sitekeeper.domain.clients import ClientFields
 from sitekeeper.domain.contracts import ContractFields
 from sitekeeper.domain.plans import PlanFields
 from sitekeeper.notify.registry import check_url
+from sitekeeper.reports.public_links import status_page_url
 from sitekeeper.store import clients as client_store
 from sitekeeper.store import contracts as contract_store
 from sitekeeper.store import plans as plan_store
@@ -41,13 +42,17 @@ router = APIRouter(include_in_schema=False)
 # --- clients ----------------------------------------------------------------------------------
 
 
-def _client_context(request: Request, session: Session, _who: Viewer, client: Client) -> Context:
+def _client_context(request: Request, session: Session, who: Viewer, client: Client) -> Context:
     vault = vault_of(request)
     return {
         "masked": [client_store.mask_url(u) for u in client_store.alert_urls(client, vault)],
         "sites": list_sites(session, client_id=client.id),
         "contracts": contract_store.list_contracts(session, client_id=client.id),
         "today": now().date(),
+        "status_controls": who.is_staff,  # the public page's URL and switches: staff only
+        "status_url": status_page_url(session, request.app.state.settings, client)
+        if who.is_staff
+        else None,
     }
 
 

@@ -1,0 +1,27 @@
+"""Addresses sitekeeper hands out to people outside the dashboard: a client's status page.
+
+They start with the dashboard's public address from the branding settings (``branding set
+--public-url``, the settings page), the one the reports link to; without one, with the
+address the web UI listens on (``http://WEB_HOST:WEB_PORT``), right on a single machine.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from sitekeeper.config import Settings
+from sitekeeper.reports import branding
+from sitekeeper.store import status_tokens
+from sitekeeper.store.tables import Client
+
+
+def public_base(session: Session, settings: Settings) -> str:
+    """The dashboard's public address, without a trailing slash."""
+    return branding.load(session).public_url or settings.listen_url
+
+
+def status_page_url(session: Session, settings: Settings, client: Client) -> str | None:
+    """The address of the client's public status page, None while it is off."""
+    if client.status_token is None:
+        return None
+    return status_tokens.page_url(public_base(session, settings), client.status_token)

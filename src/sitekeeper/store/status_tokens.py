@@ -1,0 +1,73 @@
+"""The public status page's secret per client: on, off, rotated, and found again.
+
+The token is the only key to a page anyone may open without logging in, so it is long
+(``secrets.token_urlsafe``: 256 random bits) and compared in constant time: the page's
+lookup reads the tokens of the clients whose page is on and compares the presented one
+with each (``hmac.compare_digest``), so neither an index walk nor an early exit tells an
+attacker how much of a guess was right. Turning the page off clears the token; rotating
+replaces it; the old URL answers 404 from the next request on (nothing caches a token).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sitekeeper.store.tables import Client
+
+TOKEN_BYTES = 32  # 43 URL-safe characters; the column holds 64
+MAX_TOKEN_CHARS = 64
+PATH = "/status/{token}"  # the page's route (web.ui.status_page)
+
+
+def page_url(public_url: str, token: str) -> str:
+    """The page's address under the web UI's public one (``Settings.resolved_public_url``)."""
+    return public_url.rstrip("/") + PATH.format(token=token)
+
+
+def new_token() -> str:
+    """A fresh random token."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def turn_on(session: Session, client: Client) -> str:
+    """Give the client a status page (keeping its token if it has one); the token."""
+    if client.status_token is None:
+        client.status_token = new_token()
+        session.flush()
+    return client.status_token
+
+
+def rotate(session: Session, client: Client) -> str:
+    """Replace the client's token (turning the page on if it was off); the new token."""
+    client.status_token = new_token()
+    session.flush()
+    return client.status_token
+
+
+def turn_off(session: Session, client: Client) -> None:
+    """Take the client's status page down: its token is forgotten."""
+    client.status_token = None
+    session.flush()
+
+
+def client_by_token(session: Session, token: str) -> int | None:
+    """The id of the client whose status page ``token`` opens, or None.
+
+    Every enabled token is compared, whatever matched before: the answer's timing says
+    nothing about the guess. A token of the wrong size is refused before any query.
+    """
+    if not token or len(token) > MAX_TOKEN_CHARS or not token.isascii():
+        return None
+    wanted = token.encode()
+    found: int | None = None
+    rows = session.execute(
+        select(Client.id, Client.status_token).where(Client.status_token.is_not(None))
+    ).tuples()
+    for client_id, stored in rows:
+        if stored is not None and hmac.compare_digest(stored.encode(), wanted):
+            found = client_id
+    return found

@@ -1,0 +1,153 @@
+"""``/status/<token>``: a client's public status page, and the URL that opens it.
+
+Anyone with the URL may read it, so it carries its own rules: no login and no cookie,
+no script and nothing loaded from elsewhere (a CSP that allows only its own inline
+stylesheet, by hash), ``noindex`` for search engines, and an unknown, old or malformed
+token gets a bare 404 that says nothing (not the dashboard's error page, which links in).
+
+Load: the token is checked on every request (one small query, so turning the page off or
+rotating the token takes effect at once), but the page itself, whose daily rows are the
+expensive part, is rendered at most once per ``status_page_ttl`` seconds per client and
+token and served from memory in between; a crowd hitting the page at once waits on one
+rendering instead of starting one each.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from sitekeeper.store import status_tokens
+from sitekeeper.store.status_tokens import PATH, client_by_token
+from sitekeeper.store.tables import Client
+from sitekeeper.web.auth import Staff, database, now
+from sitekeeper.web.common import Db, Id, visible_client
+from sitekeeper.web.ui.render import TEMPLATES
+from sitekeeper.web.ui.status_view import status_view
+
+router = APIRouter(include_in_schema=False)
+
+STYLE = (Path(__file__).parent.parent / "templates" / "status.css").read_text("utf-8")
+_STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
+CSP = (
+    f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Robots-Tag": "noindex, nofollow, noarchive",
+    "Referrer-Policy": "no-referrer",  # the token is in the URL: never pass it on
+    "Cache-Control": "no-store",  # a rotated token must not live on in a cache
+}
+MAX_PAGES = 512  # rendered pages kept at once (least recently used go first)
+
+
+@dataclass
+class PageCache:
+    """Rendered pages by (client id, token) for ``ttl`` seconds; one rendering at a time
+    per key."""
+
+    ttl: float
+    _pages: OrderedDict[tuple[int, str], tuple[float, bytes]] = field(default_factory=OrderedDict)
+    _locks: dict[tuple[int, str], threading.Lock] = field(default_factory=dict)
+    _guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def _fresh(self, key: tuple[int, str]) -> bytes | None:
+        with self._guard:
+            found = self._pages.get(key)
+            if found is None or found[0] <= time.monotonic():
+                return None
+            self._pages.move_to_end(key)
+            return found[1]
+
+    def get(self, key: tuple[int, str], render: Callable[[], bytes]) -> bytes:
+        """The page for ``key``, rendered by ``render`` if none is fresh."""
+        page = self._fresh(key)
+        if page is not None:
+            return page
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:  # whoever came first renders; the others find its page
+            page = self._fresh(key)
+            if page is None:
+                page = render()
+                with self._guard:
+                    self._pages[key] = (time.monotonic() + self.ttl, page)
+                    self._pages.move_to_end(key)
+                    while len(self._pages) > MAX_PAGES:
+                        old, _ = self._pages.popitem(last=False)
+                        self._locks.pop(old, None)
+            return page
+
+
+def _cache(request: Request) -> PageCache:
+    state = request.app.state
+    cache: PageCache | None = getattr(state, "status_cache", None)
+    if cache is None:
+        cache = state.status_cache = PageCache(state.settings.status_page_ttl)
+    return cache
+
+
+def _not_found() -> Response:
+    return Response("Not found\n", status_code=404, media_type="text/plain", headers=HEADERS)
+
+
+def _render(request: Request, client_id: int) -> bytes:
+    with database(request).session() as session:
+        client = session.get(Client, client_id)
+        if client is None:
+            return b""
+        view = status_view(session, client, now())
+    html = TEMPLATES.env.get_template("status.html").render(view=view, style=STYLE)
+    return html.encode()
+
+
+# Anything under /status/ is a token to this page: even a "token" with a slash gets its 404.
+@router.get(PATH.replace("{token}", "{token:path}"))
+async def status_page(request: Request, token: str) -> Response:
+    """A client's public status page; 404 for any token that opens none."""
+
+    def lookup() -> int | None:
+        with database(request).session() as session:
+            return client_by_token(session, token)
+
+    client_id = await run_in_threadpool(lookup)
+    if client_id is None:
+        return _not_found()
+    key = (client_id, hashlib.sha256(token.encode()).hexdigest())
+    body = await run_in_threadpool(_cache(request).get, key, lambda: _render(request, client_id))
+    if not body:
+        return _not_found()
+    return Response(body, media_type="text/html; charset=utf-8", headers=HEADERS)
+
+
+# --- the staff's switches (the client's page in the dashboard) --------------------------------
+
+
+@router.post("/clients/{client_id}/status-page")
+def switch_status_page(
+    client_id: Id,
+    session: Db,
+    who: Staff,
+    action: Annotated[Literal["on", "off", "rotate"], Form()],
+) -> RedirectResponse:
+    """Turn the client's public page on, off, or to a new URL (the old one 404s at once)."""
+    client = visible_client(session, who, client_id)
+    if action == "on":
+        status_tokens.turn_on(session, client)
+    elif action == "rotate":
+        status_tokens.rotate(session, client)
+    else:
+        status_tokens.turn_off(session, client)
+    return RedirectResponse(f"/clients/{client.id}#status-page", status_code=303)
