@@ -164,6 +164,12 @@ EXAMPLES: dict[str, tuple[dict[str, Any], str, str, str]] = {
         "2 sites affected · WF-2026-0142",
         "bad",
     ),
+    IntelEventKind.SECURITY_ALERT: (
+        {"sites": [1], "site_count": 1, "issues": ["/.env", "/.git/HEAD"]},
+        "Security alert",
+        "1 site affected · /.env, /.git/HEAD",
+        "bad",
+    ),
     BackupEventKind.BACKUP_TAKEN: (
         {"run": 7, "reason": "scheduled", **FIGURES.as_event()},
         "Backup taken",

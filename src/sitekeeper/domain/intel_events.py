@@ -18,3 +18,4 @@ class IntelEventKind(StrEnum):
     FINDING_RESOLVED = "finding.resolved"
     ADVISORIES_IMPORTED = "advisories.imported"
     SOFTWARE_ALERT = "software.alert"  # one per client: new vulnerabilities / security updates
+    SECURITY_ALERT = "security.alert"  # one per client: new exposures seen from outside

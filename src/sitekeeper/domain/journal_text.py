@@ -203,6 +203,8 @@ def _noun(f: Facts) -> str:
             return "Security update" if f.flag("security") else "Update"
         case "unknown-source":
             return "Untracked update source"
+        case "exposure":
+            return "Security issue"
         case _:
             return "Finding"
 
@@ -212,6 +214,7 @@ _OPENED = {
     "Security update": "Security update available",
     "Update": "Update available",
     "Untracked update source": "Updates not tracked",
+    "Security issue": "Security issue found",
 }
 
 
@@ -250,6 +253,15 @@ def _alert(f: Facts) -> Parts:
     return [
         f"{plural(len(f.items('sites')) if total is None else total, 'site')} affected",
         listing(ids, 3),
+    ]
+
+
+def _security_alert(f: Facts) -> Parts:
+    total = f.number("site_count")
+    issues = [clip(i, 60) for i in f.items("issues") if isinstance(i, str)]
+    return [
+        f"{plural(len(f.items('sites')) if total is None else total, 'site')} affected",
+        listing(issues, 3),
     ]
 
 
@@ -419,7 +431,12 @@ SPECS: dict[str, Spec] = {
     ),
     IntelEventKind.FINDING_OPENED: _spec(
         lambda f: _OPENED.get(_noun(f), "Finding opened"),
-        lambda f: "bad" if _noun(f) in ("Vulnerability", "Security update") else "info",
+        lambda f: (
+            "bad"
+            if _noun(f) in ("Vulnerability", "Security update")
+            or (_noun(f) == "Security issue" and f.flag("security"))
+            else "info"
+        ),
         _finding,
         _FINDING,
     ),
@@ -431,6 +448,9 @@ SPECS: dict[str, Spec] = {
     ),
     IntelEventKind.SOFTWARE_ALERT: _spec(
         "Software alert", "bad", _alert, "sites site_count advisories"
+    ),
+    IntelEventKind.SECURITY_ALERT: _spec(
+        "Security alert", "bad", _security_alert, "sites site_count issues"
     ),
     BackupEventKind.BACKUP_TAKEN: _spec(
         "Backup taken",

@@ -14,13 +14,14 @@ from collections.abc import Awaitable, Callable
 
 from sitekeeper.engine.intel_base import Schedule
 from sitekeeper.engine.intel_feeds import FeedJobs
+from sitekeeper.engine.intel_security import SecurityJobs
 from sitekeeper.engine.intel_sites import SiteJobs
 from sitekeeper.errors import SitekeeperError
 
 log = logging.getLogger(__name__)
 
 
-class IntelJobs(FeedJobs, SiteJobs):
+class IntelJobs(FeedJobs, SiteJobs, SecurityJobs):
     """The jobs ``serve`` schedules and the CLI runs once, sharing one code path.
 
     Parameters: see :class:`~sitekeeper.engine.intel_base.IntelBase`.
@@ -40,6 +41,7 @@ class IntelJobs(FeedJobs, SiteJobs):
             self._global("intel-advisories", self.feeds.advisory_interval, self.refresh_advisories),
             Schedule("intel-inventories", due_check, self.inventories_due),
             Schedule("intel-fingerprints", due_check, self.fingerprints_due),
+            Schedule("security-probes", due_check, self.security_due),
         ]
         if self.feeds.hash_learn_interval:
             learn = self._global("intel-hashes", self.feeds.hash_learn_interval, self.learn_hashes)
