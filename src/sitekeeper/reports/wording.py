@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 from functools import cached_property
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
@@ -25,7 +26,8 @@ from sitekeeper.locale import N_, NP_, translations
 from sitekeeper.reports.figures import ClientReport
 
 PERCENT_PLACES = Decimal("0.01")
-LONG = "long"  # durations in sentences are written out
+Length = Literal["short", "long", "narrow"]
+LONG: Length = "long"  # durations in sentences are written out
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ class Wording:
             return "–"
         return format_datetime(when, "short", tzinfo=self.zone, locale=self.locale)
 
-    def duration(self, seconds: float | None, length: str = "short") -> str:
+    def duration(self, seconds: float | None, length: Length = "short") -> str:
         """A duration in hours and minutes (1 hr 5 min / 1 Std. 5 Min.; ``length="long"``
         for prose: 1 hour 5 minutes); under a minute: seconds."""
         if seconds is None:
@@ -131,11 +133,11 @@ class Wording:
             parts.append(format_unit(minutes, "duration-minute", length=length, locale=self.locale))
         return " ".join(parts)
 
-    def hours(self, hours: float | None, length: str = "short") -> str:
+    def hours(self, hours: float | None, length: Length = "short") -> str:
         """Hours as a duration, rounded to the minute."""
         return "–" if hours is None else self.duration(hours * 3600, length)
 
-    def minutes(self, minutes: int | None, length: str = "short") -> str:
+    def minutes(self, minutes: int | None, length: Length = "short") -> str:
         """Minutes as a duration (none: 0 min)."""
         if minutes is None:
             return "–"

@@ -9,11 +9,13 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from sitekeeper.domain.users import MIN_PASSWORD, UserFields
 from sitekeeper.egress.policy import outbound_policy
 from sitekeeper.errors import DeliveryError, UsageError
 from sitekeeper.notify.registry import Notifiers, check_url
+from sitekeeper.reports import branding
 from sitekeeper.store import users
 from sitekeeper.store.channels import set_ui_alert_urls, ui_alert_urls
 from sitekeeper.store.clients import list_clients, mask_url
@@ -45,6 +47,7 @@ def _settings_page(
         status=status,
         stored=[mask_url(u) for u in ui_alert_urls(session, vault)],
         env=[mask_url(u) for u in env_urls],
+        branding=branding.load(session),
         error=error,
         result=result,
     )
@@ -71,6 +74,35 @@ def save_alerts(
         vault = vault_of(request)
         set_ui_alert_urls(session, vault, urls)
     return RedirectResponse("/settings", status_code=303)
+
+
+BRANDING_FIELDS = ("agency_name", "primary", "accent", "contact", "footer", "public_url")
+
+
+@router.post("/settings/branding")
+async def save_branding(request: Request, who: Admin) -> Response:
+    """The client reports' white-label settings; a new logo (PNG or JPEG) replaces the old
+    (the body is capped by web.gate, the logo again by ``branding.checked_logo``)."""
+    form = await request.form(max_files=1, max_fields=20)
+    upload = form.get("logo")
+    logo = None
+    if isinstance(upload, UploadFile) and upload.filename:
+        logo = await upload.read(branding.MAX_LOGO_BYTES + 1)
+    changes: dict[str, Any] = {
+        k: str(v) for k in BRANDING_FIELDS if isinstance(v := form.get(k), str)
+    }
+    changes["remove_logo"] = form.get("remove_logo") == "on"
+
+    def store() -> Response:
+        with database(request).session() as session:
+            try:
+                branding.save(session, changes, logo=logo)
+            except UsageError as exc:
+                session.rollback()
+                return _settings_page(request, session, who, error=str(exc), status=400)
+        return RedirectResponse("/settings", status_code=303)
+
+    return await run_in_threadpool(store)
 
 
 def _test_targets(request: Request, url: str, who: Viewer) -> list[str]:
