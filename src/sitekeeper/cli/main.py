@@ -26,6 +26,7 @@ quiet_library_warnings()  # before any command module imports asyncssh
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("sitekeeper.cli.check", "check"),
     "fingerprint": ("sitekeeper.cli.fingerprint", "fingerprint"),
+    "probe-security": ("sitekeeper.cli.security", "probe_security"),
     "serve": ("sitekeeper.cli.serve", "serve"),
     "incidents": ("sitekeeper.cli.history", "incidents"),
     "uptime": ("sitekeeper.cli.history", "uptime"),
