@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import socket
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
 import trustme
+from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from sitekeeper.reports.smtp import SmtpSettings
@@ -134,3 +137,18 @@ async def tls_mailbox(tls_server_context: ssl.SSLContext) -> AsyncIterator[Mailb
     """The same server demanding STARTTLS and a login (agency / s3cret)."""
     async for box in _serve(Mailbox(), tls_server_context):
         yield box
+
+
+@contextmanager
+def mailbox_in_thread() -> Iterator[Mailbox]:
+    """The server in a thread of its own, for code that runs its own event loop (the CLI)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    box = Mailbox(port=port)
+    controller = Controller(_Handler(box), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield box
+    finally:
+        controller.stop()

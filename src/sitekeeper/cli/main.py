@@ -52,6 +52,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hold": ("sitekeeper.cli.approvals", "hold"),
     "work": ("sitekeeper.cli.work", "app"),
     "report": ("sitekeeper.cli.report", "report"),
+    "reports": ("sitekeeper.cli.reports", "app"),
     "branding": ("sitekeeper.cli.branding", "app"),
     "scan-files": ("sitekeeper.cli.scan_files", "scan_files"),
 }

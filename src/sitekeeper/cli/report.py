@@ -56,6 +56,14 @@ def report(
         Path | None, typer.Option("--output", "-o", help="The file to write the report to.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="The figures as JSON (stable).")] = False,
+    send: Annotated[
+        bool,
+        typer.Option(
+            "--send",
+            help="Mail the period's archived report (made and archived now if there is none) "
+            "to the client's report recipients.",
+        ),
+    ] = False,
 ) -> None:
     """A client's report: uptime, incidents, backups, updates, security and work, per
     contract and site, for a month in the client's time zone; as a document (HTML or PDF,
@@ -72,7 +80,13 @@ def report(
             timezone=found.timezone,
             now=now,
         )
-        rendered = render_report(session, found, dates, now, contract_id=contract)
+        if not send:
+            rendered = render_report(session, found, dates, now, contract_id=contract)
+    if send:
+        from sitekeeper.cli.reports import send_report  # noqa: PLC0415 - mail only here
+
+        send_report(app_ctx, found, dates, contract)
+        return
     figures = rendered.figures
     if out is not None and kind is not None:
         data = rendered.pdf() if kind == Format.PDF else rendered.html.encode("utf-8")

@@ -21,13 +21,17 @@ def _email(email: str | None) -> str | None:
     return email
 
 
+def check_address(address: str) -> str:
+    """A plain address (no display name: it goes to SMTP as it is); UsageError otherwise."""
+    if len(address) > 320:
+        raise UsageError(f"e-mail address too long: {address[:40]!r}…")
+    _email(address)
+    return address
+
+
 def _addresses(addresses: list[str]) -> list[str]:
-    """Each a plain address (no display name: it goes to SMTP as it is), once each."""
-    for address in addresses:
-        if len(address) > 320:
-            raise UsageError(f"e-mail address too long: {address[:40]!r}…")
-        _email(address)
-    return list(dict.fromkeys(addresses))
+    """Each a plain address, once each."""
+    return list(dict.fromkeys(check_address(a) for a in addresses))
 
 
 def _language(language: str) -> str:

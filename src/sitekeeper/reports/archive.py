@@ -7,7 +7,9 @@ the journal names both versions. A preview renders without storing anything.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -16,7 +18,7 @@ from sitekeeper.reports.document import RenderedReport, render_report, summary_t
 from sitekeeper.reports.period import Period, between
 from sitekeeper.store import report_archive as archive
 from sitekeeper.store.report_archive import Rendered
-from sitekeeper.store.report_tables import ClientReport
+from sitekeeper.store.report_tables import ClientReport, ReportSend
 from sitekeeper.store.tables import Client
 
 SUMMARY_KEY = "summary_text"  # the first page's sentences as mailed, kept beside the figures
@@ -99,3 +101,33 @@ def _render(
     return Rendered(
         language=client.language, figures=figures, html=document.html, pdf=document.pdf()
     )
+
+
+def listing_json(
+    report: ClientReport, client: str | None, sends: Sequence[ReportSend]
+) -> dict[str, Any]:
+    """The documented JSON shape of an archived report (``reports list --json``, the API):
+    what it covers and each time it was sent, without its documents."""
+    return {
+        "id": report.id,
+        "client_id": report.client_id,
+        "client": client,
+        "scope": report.scope,
+        "contract_id": archive.contract_of(report.scope),
+        "period": archive.label(report),
+        "first": report.first.isoformat(),
+        "last": report.last.isoformat(),
+        "language": report.language,
+        "generated_at": report.generated_at.isoformat(),
+        "pdf_sha256": report.pdf_sha256,
+        "sends": [
+            {
+                "id": send.id,
+                "at": send.at.isoformat(),
+                "recipients": list(send.recipients),
+                "by": send.by,
+                "error": send.error,
+            }
+            for send in sends
+        ],
+    }

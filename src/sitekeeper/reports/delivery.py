@@ -14,6 +14,7 @@ from email.message import EmailMessage
 
 from sqlalchemy.orm import Session
 
+from sitekeeper.config import Settings
 from sitekeeper.domain.untrusted import visible
 from sitekeeper.errors import DeliveryError, UsageError
 from sitekeeper.reports.archive import summary_of
@@ -24,6 +25,16 @@ from sitekeeper.store.dbthread import DbThread
 from sitekeeper.store.tables import Client
 
 MAX_ERROR = 2000  # characters of the server's answer kept
+
+
+def smtp_of(settings: Settings) -> SmtpSettings:
+    """The SMTP server to send through; UsageError saying what to set when there is none."""
+    smtp = SmtpSettings.from_settings(settings)
+    if smtp is None:
+        raise UsageError(
+            "reports cannot be mailed: set SITEKEEPER_SMTP_HOST and SITEKEEPER_SMTP_SENDER"
+        )
+    return smtp
 
 
 @dataclass(frozen=True, slots=True)
