@@ -155,3 +155,29 @@ async def test_the_schedule_probes_each_site_once_per_interval(
         assert await jobs.security_due() == 2
         assert await jobs.security_due() == 0  # a day has not passed
     assert first.seen.count("/") == 1 and second.seen.count("/") == 1
+
+
+async def test_the_probe_security_task_does_what_the_command_does(
+    db: Database, tmp_path: Path
+) -> None:
+    """The task the API and the site page queue: the same job, its report as the result."""
+    from sitekeeper.engine.tasks import NoParams, TaskContext, handler_class
+    from sitekeeper.store.dbthread import DbThread
+
+    handler = handler_class("probe-security")
+    assert handler.needs_site
+    async with serve(leaky().app()) as running:
+        [site_id] = _add(db, running.url("/"))
+        jobs = _jobs(db, tmp_path)
+        context = TaskContext(
+            settings=jobs.settings,
+            dbthread=DbThread(db),
+            vault=VAULT,
+            checks=None,  # type: ignore[arg-type]  # not used by this task
+            recorder=None,  # type: ignore[arg-type]
+            intel_jobs=jobs,
+        )
+        done = await handler().run(context, site_id, NoParams())
+    assert done.error is None
+    assert done.result["issues"][0]["item"] == "/.env"
+    assert done.summary == "2 issues, worst critical · 2 opened, 0 resolved"  # GOOD_HEADERS
