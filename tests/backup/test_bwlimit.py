@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from sitekeeper.backup.dumps import _over_ssh
 from sitekeeper.backup.mirror import SshTransport, pull, push, rsync_argv
 from sitekeeper.backup.options import BackupSettings
 from sitekeeper.backup.runner import BackupContext
@@ -95,6 +96,22 @@ def test_argv_carries_the_cap_only_when_set(
     assert [a for a in argv if a.startswith("--bwlimit")] == expected
     assert not any("bwlimit" in a for a in argv if not a.startswith("--bwlimit"))
     assert argv[-2:] == ["src/", "dst/"]  # an option, never taken for a path
+
+
+def test_a_site_worked_as_its_owner_runs_the_remote_rsync_and_dump_through_sudo(
+    tmp_path: Path,
+) -> None:
+    access = SshAccess(host="h", user="deploy", sudo_user="wp1", docroot="/srv/wp1")
+    transport = SshTransport(access, "ssh-ed25519 AAAA", tmp_path / "kh", key_file=Path("k"))
+    argv = rsync_argv(transport, "src/", "dst/", excludes=[], delete_excluded=False)
+    assert "--rsync-path=sudo -n -u wp1 -- rsync" in argv
+    dump = _over_ssh(transport, ["mysqldump", "--defaults-extra-file=/dev/stdin", "db"])
+    assert dump[-1] == (
+        "sudo -n -u wp1 -- sh -c 'cat | \"$@\"' sh mysqldump --defaults-extra-file=/dev/stdin db"
+    )
+    plain = SshTransport(_offline_access(), "ssh-ed25519 AAAA", tmp_path / "kh", key_file=Path("k"))
+    assert not any("rsync-path" in a for a in rsync_argv(plain, "s/", "d/", excludes=[],
+                                                        delete_excluded=False))  # fmt: skip
 
 
 async def test_a_capped_pull_keeps_to_the_cap_and_copies_exactly(

@@ -301,3 +301,22 @@ def test_unusable_data_dir_is_a_config_error(run: Run, tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr.startswith("error: data directory")
     assert result.stderr.count("\n") == 1
+
+
+def test_sudo_user_is_stored_with_the_ssh_access_and_can_be_dropped(agency: Run) -> None:
+    """--sudo-user: the files' owner the SSH user works as; shown only when set."""
+    agency("site", "add", "https://a.example", "--client", "1", "--ssh", "deploy@h:2222",
+           "--path", "/srv/a", "--sudo-user", "wp1")  # fmt: skip
+    ssh = as_json(agency("site", "show", "1", "--json"))["ssh"]
+    assert (ssh["user"], ssh["sudo_user"], ssh["docroot"]) == ("deploy", "wp1", "/srv/a")
+    agency("site", "edit", "1", "--path", "/srv/b")  # other SSH changes keep it
+    assert as_json(agency("site", "show", "1", "--json"))["ssh"]["sudo_user"] == "wp1"
+    agency("site", "edit", "1", "--no-sudo")
+    ssh = as_json(agency("site", "show", "1", "--json"))["ssh"]
+    assert "sudo_user" not in ssh and ssh["docroot"] == "/srv/b"
+    refused = agency("site", "edit", "1", "--sudo-user", "root", ok=False)
+    assert refused.exit_code == 2 and "never root" not in refused.stderr
+    assert "name the user that owns the site's files" in refused.stderr
+    alone = agency("site", "add", "https://b.example", "--client", "1", "--sudo-user", "wp1",
+                   ok=False)  # fmt: skip
+    assert alone.exit_code == 2 and "--sudo-user need --ssh" in alone.stderr

@@ -110,3 +110,12 @@ def test_the_model_refuses_what_the_parser_refuses() -> None:
         SshAccess.model_validate({"host": "h.example", "user": "u", "key_path": "/root/.ssh/id"})
     access = SshAccess(host="::1", port=2222, user="deploy", key_id=3, docroot="/srv/www")
     assert access.label == "deploy@[::1]:2222"
+
+
+def test_a_sudo_user_is_a_user_name_and_never_root() -> None:
+    access = SshAccess(host="h", user="deploy", sudo_user="wp1")
+    assert access.sudo_user == "wp1"
+    assert SshAccess(host="h", user="wp1").sudo_user is None
+    for bad in ["root", "-u root", "wp1 ALL", *HOSTILE]:
+        with pytest.raises(ValidationError):
+            SshAccess(host="h", user="deploy", sudo_user=bad)

@@ -20,6 +20,7 @@ from sitekeeper.backup.mirror import SshTransport
 from sitekeeper.backup.registry import DUMP_ENGINES
 from sitekeeper.cms.db_credentials import DbCredentials
 from sitekeeper.domain.untrusted import server_said, shown
+from sitekeeper.remote.as_owner import sudo_argv
 from sitekeeper.remote.ssh import SshConnection, quote_argv
 
 _TRAILER = b"-- Dump completed"
@@ -119,8 +120,14 @@ DUMP_ENGINES.add("mysql", MysqlDump())
 def _over_ssh(transport: SshTransport, remote: list[str]) -> list[str]:
     """The local ``ssh`` command that runs ``remote`` (shell-quoted) on the site.
 
-    Compressed: a dump is SQL text, and the link to the site is the slow part.
+    Compressed: a dump is SQL text, and the link to the site is the slow part. As the
+    files' owner when the site says so: its option file is in the owner's private folder.
     """
+    owner = transport.access.sudo_user
+    if owner:
+        # The owner cannot open the SSH user's pipe again as /dev/stdin (mysqldump's option
+        # file): hand the command a pipe of the owner's own.
+        remote = sudo_argv(owner, ["sh", "-c", 'cat | "$@"', "sh", *remote])
     command = quote_argv(remote)
     return [*transport.argv(), "-o", "Compression=yes", "--", transport.destination, command]
 

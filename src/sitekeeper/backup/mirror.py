@@ -21,6 +21,7 @@ from pathlib import Path
 from sitekeeper.backup.errors import BackupError
 from sitekeeper.domain.untrusted import server_said
 from sitekeeper.remote.access import SshAccess
+from sitekeeper.remote.as_owner import sudo_argv
 
 _ALIAS = "sitekeeper-pinned-host"
 _VANISHED = 24  # files vanished while the list was sent: normal on a live site
@@ -150,6 +151,8 @@ def rsync_argv(
     argv = [binary, "--archive", "--delete", "--numeric-ids", "--stats", "--protect-args"]
     # rsync appends the destination (never a user: it is in the options) after "--".
     argv += [f"--timeout={transport.io_timeout}", "-e", shlex.join([*transport.argv(), "--"])]
+    if transport.access.sudo_user:  # the site's rsync reads and writes as the files' owner
+        argv.append(f"--rsync-path={shlex.join(sudo_argv(transport.access.sudo_user, ['rsync']))}")
     if transport.bwlimit_kbps:
         argv.append(f"--bwlimit={transport.bwlimit_kbps}")
     if delete_excluded:

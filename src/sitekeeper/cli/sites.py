@@ -50,6 +50,14 @@ KeyOpt = Annotated[
     ),
 ]
 PathOpt = Annotated[str | None, typer.Option("--path", help="Document root on the server.")]
+SudoOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--sudo-user",
+        help="The files' owner, when the SSH user is another account that may run commands "
+        "as it (sudo -n -u OWNER): updates, backups and restores work as OWNER.",
+    ),
+]
 KeywordOpt = Annotated[
     str | None, typer.Option("--keyword", help="Text that must appear in the page.")
 ]
@@ -163,6 +171,7 @@ def add(
     ssh: SshOpt = None,
     key: KeyOpt = None,
     path: PathOpt = None,
+    sudo_user: SudoOpt = None,
     keyword: KeywordOpt = None,
     forbid: ForbidOpt = None,
     accept: AcceptOpt = None,
@@ -182,8 +191,8 @@ def add(
     (127.0.0.1-8081); a URL another site already has is refused unless
     --allow-duplicate is given."""
     values["url"] = normalize_url(values["url"])  # the cheapest check first
-    if (key or path) and not ssh:
-        raise UsageError("--key/--path need --ssh user@host[:port]")
+    if (key or path or sudo_user) and not ssh:
+        raise UsageError("--key/--path/--sudo-user need --ssh user@host[:port]")
     check = _check_changes(
         keyword=keyword,
         forbid=forbid,
@@ -193,13 +202,13 @@ def add(
         ca_bundle=ca_bundle,
         verify_tls=False if no_verify_tls else None,
     )
-    if ssh:
-        store.build_ssh(ssh, None, path)  # a bad host or user fails before anything is read
+    if ssh:  # a bad host or user fails before anything is read
+        store.build_ssh(ssh, None, path, sudo_user)
     app_ctx = app_context(ctx)
     with app_ctx.session() as session:
         fields = store.site_change(session, _references(session, values))
         key_id = _key_id(session, app_ctx, fields.client, key) if key else None
-        fields.ssh = store.build_ssh(ssh, key_id, path) if ssh else None
+        fields.ssh = store.build_ssh(ssh, key_id, path, sudo_user) if ssh else None
         fields.check, fields.allow_duplicate = check, allow_duplicate
         fields.probe, fields.check_config = probe, ProbeSet().config
         site = store.add_site(
@@ -279,6 +288,10 @@ def edit(
     ssh: SshOpt = None,
     key: KeyOpt = None,
     path: PathOpt = None,
+    sudo_user: SudoOpt = None,
+    no_sudo: Annotated[
+        bool, typer.Option("--no-sudo", help="Work as the SSH user again (no sudo).")
+    ] = False,
     no_ssh: Annotated[bool, typer.Option("--no-ssh", help="Forget SSH access.")] = False,
     keyword: KeywordOpt = None,
     forbid: ForbidOpt = None,
@@ -303,14 +316,17 @@ def edit(
         ca_bundle=ca_bundle,
         verify_tls=verify_tls,
     )
-    if ssh:
-        store.build_ssh(ssh, None, path)  # a bad host or user fails before anything is read
+    if sudo_user and no_sudo:
+        raise UsageError("--sudo-user and --no-sudo contradict each other")
+    if ssh:  # a bad host or user fails before anything is read
+        store.build_ssh(ssh, None, path, sudo_user)
     app_ctx = app_context(ctx)
     with app_ctx.session() as session:
         found = store.get_site(session, site)
         fields = store.site_change(session, _references(session, values))
         key_id = _key_id(session, app_ctx, fields.client or found.client, key) if key else None
-        fields.ssh, fields.clear_ssh = _edited_ssh(found, ssh, key_id, path), no_ssh
+        sudo = "" if no_sudo else sudo_user
+        fields.ssh, fields.clear_ssh = _edited_ssh(found, ssh, key_id, path, sudo), no_ssh
         fields.check, fields.allow_duplicate = check, allow_duplicate
         fields.probe, fields.check_config = probe, ProbeSet().config
         store.update_site(
@@ -320,10 +336,15 @@ def edit(
 
 
 def _edited_ssh(
-    site: Site, target: str | None, key_id: int | None, docroot: str | None
+    site: Site,
+    target: str | None,
+    key_id: int | None,
+    docroot: str | None,
+    sudo_user: str | None = None,
 ) -> dict[str, Any] | None:
-    """New SSH JSON when any SSH option is given; unspecified parts keep their value."""
-    if target is None and key_id is None and docroot is None:
+    """New SSH JSON when any SSH option is given; unspecified parts keep their value
+    (``sudo_user`` "": work as the SSH user again)."""
+    if target is None and key_id is None and docroot is None and sudo_user is None:
         return None
     current = site.ssh or {}
     if target is None:
@@ -336,6 +357,7 @@ def _edited_ssh(
         target,
         key_id if key_id is not None else current.get("key_id"),
         docroot if docroot is not None else current.get("docroot"),
+        (sudo_user if sudo_user is not None else current.get("sudo_user")) or None,
     )
 
 

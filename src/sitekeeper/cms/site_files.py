@@ -1,8 +1,9 @@
 """What an update over SSH needs on any CMS's site: who the SSH user is, whether it owns
 the files an update rewrites, and a private working folder outside the docroot.
 
-The CMS's own installer runs as the SSH user; it must own what it rewrites, since
-sitekeeper never falls back to FTP nor writes as another user. The working folder is in
+The CMS's own installer runs as the SSH user (or as the owner the site's SSH access names
+for ``sudo -n -u``); that user must own what it rewrites, since sitekeeper never falls
+back to FTP nor writes as another user. The working folder is in
 the site's /tmp (the user's home may be the docroot: an archive there would be served),
 and its name is checked because the server says it.
 """
@@ -16,13 +17,15 @@ import time
 from sitekeeper.domain.untrusted import clean
 from sitekeeper.domain.updates import Check
 from sitekeeper.errors import RemoteError, SitekeeperError
+from sitekeeper.remote.as_owner import OwnerConnection
 from sitekeeper.remote.ssh import SshConnection
 
 WORKSPACE = re.compile(r"/tmp/sk-update\.[A-Za-z0-9]{10}")  # noqa: S108 (on the site)
 
 
 async def login_user(conn: SshConnection) -> tuple[str, str]:
-    """The uid and the name of the user sitekeeper logs in as."""
+    """The uid and the name of the user sitekeeper works as: the SSH user, or the files'
+    owner it runs commands as through sudo (``remote.as_owner``)."""
     uid = (await conn.run(["id", "-u"])).text.strip()
     name = clean((await conn.run(["id", "-un"])).text, 64)
     if not uid.isdigit():
@@ -76,12 +79,19 @@ async def owner_check(
         would = (
             consequence or f"{cms}'s installer would write files as another user or fail half-way"
         )
+        as_owner = isinstance(conn, OwnerConnection)
+        who = (
+            "the user sitekeeper works as through sudo"
+            if as_owner
+            else ("the user sitekeeper logs in as")
+        )
         why = (
-            f"refused: {problem}, not by {user}, the user sitekeeper logs in as; {would} "
+            f"refused: {problem}, not by {user}, {who}; {would} "
             f"(give the files to {user}, or log in as their owner)"
         )
         return Check(name, False, why, time.monotonic() - since)
-    return Check(name, True, f"the files are {user}'s, the SSH user's", time.monotonic() - since)
+    whose = "the user sitekeeper works as" if isinstance(conn, OwnerConnection) else "the SSH user"
+    return Check(name, True, f"the files are {user}'s, {whose}", time.monotonic() - since)
 
 
 async def make_workspace(conn: SshConnection) -> str:

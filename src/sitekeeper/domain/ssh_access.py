@@ -77,6 +77,16 @@ def validate_ssh_user(user: str) -> str:
     return user
 
 
+def validate_sudo_user(user: str) -> str:
+    """The files' owner an SSH user runs commands as through sudo: a user name as
+    :func:`validate_ssh_user`, never root (a site's files written as root would be no
+    one's the site can change)."""
+    validate_ssh_user(user)
+    if user == "root":
+        raise UsageError("invalid sudo user 'root': name the user that owns the site's files")
+    return user
+
+
 def validate_docroot(docroot: str | None) -> str | None:
     """A document root without control characters, never read as an option; blank is None."""
     if docroot is None or not docroot.strip():
@@ -90,7 +100,9 @@ class SshAccess(BaseModel):
     """How to reach a site's server; stored as JSON in ``Site.ssh``.
 
     ``key_id`` names a private key kept (encrypted) in sitekeeper's own store,
-    owned by the site's client -- never a path on the sitekeeper host.
+    owned by the site's client -- never a path on the sitekeeper host. ``sudo_user``: the
+    files' owner, when ``user`` is another account that may run commands as it through
+    ``sudo -n -u`` (updates, backups and restores then work as that owner; never root).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -100,6 +112,7 @@ class SshAccess(BaseModel):
     user: str
     key_id: int | None = Field(default=None, ge=1)
     docroot: str | None = None
+    sudo_user: str | None = None
 
     @field_validator("host")
     @classmethod
@@ -110,6 +123,11 @@ class SshAccess(BaseModel):
     @classmethod
     def _user(cls, value: str) -> str:
         return _as_value_error(validate_ssh_user, value)
+
+    @field_validator("sudo_user")
+    @classmethod
+    def _sudo_user(cls, value: str | None) -> str | None:
+        return None if value is None else _as_value_error(validate_sudo_user, value)
 
     @field_validator("docroot")
     @classmethod

@@ -296,7 +296,8 @@ async def connect(
     The key is ``private_key`` (OpenSSH/PEM text, decrypted from the vault by
     ``store.ssh_keys.ssh_login``): it stays in memory, no key file is read.
     Agent, ``~/.ssh/config`` and passwords are never used: what runs is exactly
-    what the site record says.
+    what the site record says. With ``access.sudo_user`` the connection works as that
+    user (``remote.as_owner``).
     """
     limits = limits or Limits()
     label = access.label
@@ -350,6 +351,10 @@ async def connect(
     except BaseException:
         conn.close()
         raise
+    if access.sudo_user:  # the files' owner is another account: work as it
+        from sitekeeper.remote.as_owner import OwnerConnection  # noqa: PLC0415 (it subclasses this)
+
+        return OwnerConnection(conn, label, limits, access.sudo_user)
     return SshConnection(conn, label, limits)
 
 

@@ -22,7 +22,12 @@ from sitekeeper.domain.sites import (
     validate_name,
     validate_tags,
 )
-from sitekeeper.domain.ssh_access import SshAccess, parse_ssh_target, validate_docroot
+from sitekeeper.domain.ssh_access import (
+    SshAccess,
+    parse_ssh_target,
+    validate_docroot,
+    validate_sudo_user,
+)
 from sitekeeper.errors import ConfigError, NotFound, UsageError
 from sitekeeper.store import journal, schedule, ssh_keys
 from sitekeeper.store.contracts import active_contracts, get_contract
@@ -72,13 +77,25 @@ def site_names(session: Session) -> set[str]:
     return set(session.scalars(select(Site.name)))
 
 
-def build_ssh(target: str, key_id: int | None, docroot: str | None) -> dict[str, Any]:
-    """``Site.ssh`` JSON from ``user@host:port``, a stored key's id (``store.ssh_keys``) and a
-    docroot, all validated: a key is never a file path, hosts and users never an option."""
+def build_ssh(
+    target: str, key_id: int | None, docroot: str | None, sudo_user: str | None = None
+) -> dict[str, Any]:
+    """``Site.ssh`` JSON from ``user@host:port``, a stored key's id (``store.ssh_keys``), a
+    docroot and the files' owner to work as through sudo, all validated: a key is never a
+    file path, hosts and users never an option."""
     user, host, port = parse_ssh_target(target)
-    return SshAccess(
-        host=host, port=port, user=user, key_id=key_id, docroot=validate_docroot(docroot)
-    ).model_dump()
+    access = SshAccess(
+        host=host,
+        port=port,
+        user=user,
+        key_id=key_id,
+        docroot=validate_docroot(docroot),
+        sudo_user=validate_sudo_user(sudo_user) if sudo_user else None,
+    )
+    data = access.model_dump()
+    if data["sudo_user"] is None:
+        del data["sudo_user"]  # a site without it stores (and shows) what it always did
+    return data
 
 
 def check_ssh_key_owner(session: Session, ssh: dict[str, Any] | None, client_id: int) -> None:

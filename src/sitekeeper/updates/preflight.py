@@ -1,6 +1,6 @@
 """Preflight checks of an update that the health check and the CMS's owner check do not
-cover: the release's PHP requirement, room on the site's disk for the package, and the
-run's exclusive hold on its site.
+cover: that a configured ``sudo -u OWNER`` works, the release's PHP requirement, room on
+the site's disk for the package, and the run's exclusive hold on its site.
 
 A full disk half-way through an unpack leaves a site with half its files replaced, and
 WordPress's upgrader keeps a copy of the old plugin beside the new one: the site needs
@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 import time
 
-from sitekeeper.domain.untrusted import clean
+from sitekeeper.domain.untrusted import clean, server_said
 from sitekeeper.domain.updates import Check
 from sitekeeper.domain.versions import php_version_compare
 from sitekeeper.errors import SitekeeperError
+from sitekeeper.remote.as_owner import OwnerConnection
 from sitekeeper.remote.ssh import SshConnection
 
 KiB = 1024
@@ -53,6 +54,28 @@ async def disk_check(conn: SshConnection, docroot: str, needed: int) -> Check:
     if free < needed:
         return Check("disk", False, f"refused: only {detail}", _since(since))
     return Check("disk", True, detail, _since(since))
+
+
+async def sudo_check(conn: OwnerConnection, login: str) -> Check:
+    """Whether ``login`` may run commands as the files' owner without a password
+    (``sudo -n -u OWNER true``). If not, the update is refused: sitekeeper never writes
+    the files as the SSH user instead."""
+    since = time.monotonic()
+    owner = conn.owner
+    try:
+        result = await conn.run(["true"], check=False)  # sudo -n -u OWNER -- true
+    except SitekeeperError as exc:
+        return Check("sudo", False, f"cannot run sudo on the site: {exc}", _since(since))
+    if result.exit_status != 0:
+        said = server_said(result.stderr, 200) if result.stderr.strip() else "nothing"
+        why = (
+            f"refused: {login} cannot run commands as {owner} through sudo without a "
+            f"password (sudo -n -u {owner} true: exit {result.exit_status}, it said {said}); "
+            f"the files are never written as {login} instead (a sudoers rule such as "
+            f"'{login} ALL=({owner}) NOPASSWD: ALL', or log in as {owner})"
+        )
+        return Check("sudo", False, why, _since(since))
+    return Check("sudo", True, f"{login} works as {owner} through sudo", _since(since))
 
 
 def requirement_check(label: str, what: str, site_has: str | None, needed: str | None) -> Check:

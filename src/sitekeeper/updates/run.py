@@ -29,6 +29,7 @@ from sitekeeper.cms.protocol import Cms
 from sitekeeper.cms.updater import Updater
 from sitekeeper.domain.updates import Check, HealthReport, UpdateItem, VerifiedPackage
 from sitekeeper.errors import SitekeeperError, UsageError
+from sitekeeper.remote.as_owner import OwnerConnection
 from sitekeeper.remote.ssh import SshConnection
 from sitekeeper.store import updates as runs
 from sitekeeper.store.update_tables import (
@@ -46,7 +47,7 @@ from sitekeeper.updates.health import Baseline, Inside, check_after, check_befor
 from sitekeeper.updates.health_opcache import reset_web_opcache
 from sitekeeper.updates.packages import obtain
 from sitekeeper.updates.plan import Plan, Refusal, Selection, plan
-from sitekeeper.updates.preflight import disk_check, requirement_check, site_lease
+from sitekeeper.updates.preflight import disk_check, requirement_check, site_lease, sudo_check
 from sitekeeper.updates.rollback import Scope, roll_back, scope_for
 from sitekeeper.updates.snapshot import take_safety_snapshot
 from sitekeeper.updates.target import SiteFacts, applicable, cms_of, site_facts
@@ -230,6 +231,11 @@ class _Run:
             raise _Stop(REFUSED, f"SSH: {exc}", _UNTOUCHED) from None
         async with conn, transport:
             await self._step(Check("ssh", True, f"logged in as {info.access.user}"))
+            if isinstance(conn, OwnerConnection):
+                sudo = await sudo_check(conn, info.access.user)
+                await self._step(sudo)
+                if not sudo.ok:
+                    raise _Stop(REFUSED, sudo.detail, _UNTOUCHED)
             baseline = await self._preflight(conn, info)
             verified = await self._packages(conn, info)
             await self._snapshot()
