@@ -187,3 +187,17 @@ async def test_a_listing_served_for_every_path_is_the_catch_all_not_an_exposed_f
     report = await probe(catch_all(listing))
     assert "/wp-content/uploads/" not in exposed(report)
     assert "exposed-file" in report.complete
+
+
+async def test_a_busy_answer_is_unknown_not_absent() -> None:
+    """503/429 say "not now": the path's check stays open; a busy home page is an error."""
+    site = well_kept()
+    site.paths["/.git/HEAD"] = Answer("Service Unavailable", 503)
+    report = await probe(site)
+    assert report.error is None
+    assert "exposed-file" not in report.complete and "header" in report.complete
+    assert "/.git/HEAD: HTTP 503, the server is busy" in report.notes
+    down = Site({}, fallback=lambda request: Answer("Too Many Requests", 429))
+    refused = await probe(down)
+    assert refused.error == "home page not reachable: /: HTTP 429, the server is busy"
+    assert refused.complete == []

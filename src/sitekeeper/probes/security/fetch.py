@@ -19,6 +19,8 @@ from yarl import URL
 from sitekeeper.domain.untrusted import clean
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Answers that say "not now", not "not here": what was asked stays unknown.
+BUSY = frozenset({429, 502, 503, 504})
 SNIFF_BYTES = 32 * 1024  # enough to recognise a file by its first lines or magic bytes
 
 
@@ -126,10 +128,14 @@ class SiteFetcher:
         self.spent.requests += 1
         try:
             async with asyncio.timeout(self.request_timeout):
-                return await self.send(request)
+                page = await self.send(request)
         except TimeoutError:
             self.note(f"{where}: no answer within {self.request_timeout:g} s")
         except TRANSPORT_ERRORS as exc:
             self.note(f"{where}: {clean(str(exc) or type(exc).__name__, 200)}")
+        else:
+            if page.status not in BUSY:
+                return page
+            self.note(f"{where}: HTTP {page.status}, the server is busy")
         self.failed = True
         return None
