@@ -307,6 +307,40 @@ class Settings(BaseSettings):
             return [d.strip() for d in value.replace("\n", ",").split(",") if d.strip()]
         return value
 
+    # --- domain and DNS watch (issue 12 §5): RDAP, the site's records ---
+    rdap_bootstrap_url: str = Field(
+        default="https://data.iana.org/rdap/dns.json",
+        description="IANA's RDAP bootstrap file for domains (RFC 9224), or a mirror of it.",
+    )
+    rdap_servers: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description="RDAP base URL per TLD, asked before the bootstrap file "
+        "(tld=https://rdap.example/,...): private registries, tests.",
+    )
+    rdap_bootstrap_max_age: float = Field(
+        default=86400.0, ge=60, description="Seconds the cached bootstrap file is used (s)."
+    )
+    rdap_timeout: float = Field(default=20.0, gt=0, le=300, description="One RDAP look-up (s).")
+    rdap_max_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Cap on one RDAP answer (bytes)."
+    )
+    domain_interval: float = Field(
+        default=86400.0,
+        ge=60,
+        description="Domain and DNS watch per site (s), unless the plan's domain_interval says.",
+    )
+
+    @field_validator("rdap_servers", mode="before")
+    @classmethod
+    def _split_rdap_servers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            pairs = [p.strip() for p in value.replace("\n", ",").split(",") if p.strip()]
+            value = dict(p.split("=", 1) for p in pairs if "=" in p)
+        for tld, base in (value if isinstance(value, dict) else {}).items():
+            if not str(base).startswith(("https://", "http://")):
+                raise ValueError(f"{tld}: {base!r} is not an http(s) URL")
+        return value
+
     # --- reports: e-mail delivery (SMTP) ---
     smtp_host: str | None = Field(
         default=None, description="SMTP server for client reports (unset: reports are not mailed)."
