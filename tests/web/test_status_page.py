@@ -24,7 +24,8 @@ from sitekeeper.domain.incidents import IncidentKind
 from sitekeeper.store import monitoring, sites, status_tokens
 from sitekeeper.store.database import Database
 from sitekeeper.store.tables import Client, Site, SiteState
-from tests.web.conftest import ADVISORY, Live, World, csrf_of, login, shot
+from sitekeeper.web.ui.status_view import status_view
+from tests.web.conftest import ADVISORY, Live, World, csrf_of, log_in, login, shot
 
 HOSTILE = '<img src=x onerror="alert(1)">Shop & {client} </title><script>alert(2)</script>'
 IP = "10.20.30.40"
@@ -362,3 +363,80 @@ def test_chromium_shows_the_sites_and_their_bars_and_nothing_internal(
     assert [u for u in requests if u != browser_world and not u.endswith("/favicon.ico")] == []
     assert errors == []  # the CSP blocked nothing the page needs
     context.close()
+
+
+# --- the same numbers as the dashboard, every state in its public word --------------------------
+
+
+def test_daily_figures_are_the_site_pages(live: Live, db: Database, world: World) -> None:
+    """Each of the last 30 days on the status page carries the site page's figure."""
+    public = httpx.get(f"{live.base}/status/{_token(db, world.acme)}", timeout=30).text
+    ada = login(live.base, "ada@agency.example")
+    for site_id, name in zip(world.acme_sites, ("acme-shop", "acme-blog"), strict=True):
+        dashboard = ada.get(f"/sites/{site_id}").text
+        theirs = {
+            day: value
+            for day, value in re.findall(r"<title>(\d{4}-\d\d-\d\d): ([\d.]+) %", dashboard)
+        }
+        assert len(theirs) == 30, name
+        card = public.split(f"<h2>{name}</h2>", 1)[1].split("</li>", 1)[0]
+        ours = {
+            datetime.strptime(day, "%b %d, %Y").date().isoformat(): value
+            for day, value in re.findall(r"<title>(\w{3} \d{1,2}, \d{4}): ([\d.]+)\xa0%", card)
+        }
+        assert len(ours) == 90, name  # a year of history: every day has its figure
+        assert {day: ours[day] for day in theirs} == theirs, name
+
+
+def test_each_state_has_its_public_word(db: Database, world: World) -> None:
+
+    now = datetime.now(UTC)
+    with db.session() as s:
+        portal, intranet = (s.get(Site, i) for i in world.globex_sites)
+        assert portal is not None and intranet is not None
+        intranet.paused = True
+        state = s.get(SiteState, world.acme_sites[1])
+        assert state is not None
+        state.tls_expires = now + timedelta(days=3)  # acme-blog: up, its certificate expiring
+    with db.session() as s:
+        globex, acme = s.get(Client, world.globex), s.get(Client, world.acme)
+        assert globex is not None and acme is not None
+        theirs = status_view(s, globex, now)
+        ours = status_view(s, acme, now)
+    assert [(x.name, x.state, x.state_text) for x in theirs.sites] == [
+        ("globex-intranet", "paused", "Monitoring paused"),
+        ("globex-portal", "down", "Down"),
+    ]
+    blog = next(x for x in ours.sites if x.name == "acme-blog")
+    assert (blog.state, blog.state_text, blog.note) == (
+        "degraded",
+        "Degraded",
+        "Certificate problem",
+    )
+    assert "globex" not in repr(ours)
+
+
+def test_staff_turn_it_on_in_the_dashboard_and_open_it(
+    browser: Browser, server: Live, site_world: World
+) -> None:
+    page = browser.new_page()
+    log_in(page, server.base, "tom@agency.example")
+    page.goto(f"{server.base}/clients/{site_world.acme}")
+    section = page.locator("#status-page")
+    expect(section).to_contain_text("The public status page is off")
+    section.get_by_role("button", name="Turn on").click()
+    link = page.locator("#status-page a")
+    expect(link).to_have_text(re.compile(r"^http://127\.0\.0\.1:8787/status/[\w-]{43}$"))
+    shot(page, "status-page-controls")
+    path = "/status/" + (link.text_content() or "").rsplit("/status/", 1)[1]
+    public = browser.new_page()
+    public.goto(server.base + path)
+    expect(public.get_by_role("heading", level=1)).to_have_text("Status of Acme Corp's websites")
+
+    page.locator("#status-page").get_by_role("button", name="New address").click()
+    expect(page.locator("#status-page a")).not_to_have_text(re.compile(re.escape(path) + "$"))
+    assert public.goto(server.base + path).status == 404  # type: ignore[union-attr]
+    page.locator("#status-page").get_by_role("button", name="Turn off").click()
+    expect(page.locator("#status-page")).to_contain_text("The public status page is off")
+    public.close()
+    page.close()
