@@ -10,7 +10,7 @@ here, so no route escapes the check.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
@@ -18,7 +18,7 @@ from fastapi.routing import APIRoute
 from starlette.routing import Mount
 
 from sitekeeper.domain.updates import UpdateItem
-from sitekeeper.store import tasks, update_approvals, work_log
+from sitekeeper.store import report_archive, tasks, update_approvals, work_log
 from sitekeeper.store.database import Database
 from sitekeeper.store.tables import Client, Site
 from sitekeeper.store.task_tables import Task
@@ -93,6 +93,7 @@ def foreign_ids(world: World) -> dict[str, int | str]:
         "token_id": world.admin_token_id,
         "task_id": 1,  # the client-user test replaces it with a task on Globex's site
         "entry_id": 1,  # the client-user test replaces it with work logged for Globex
+        "report_id": 1,  # the client-user test replaces it with a report of Globex's
         "token": "x" * 43,  # a status page token (tests/web/test_status_page.py)
     }
 
@@ -128,6 +129,23 @@ def globex_work(db: Database, world: World) -> int:
             now=datetime.now(UTC),
         )
         return entry.id
+
+
+def globex_report(db: Database, world: World) -> int:
+    """An archived report of Globex's: the Acme user must neither read nor resend it."""
+    made = report_archive.Rendered("en", {"client": "Globex Inc"}, "<p>Globex</p>", b"%PDF-globex")
+    with db.session() as session:
+        report = report_archive.store(
+            session,
+            client_id=world.globex,
+            scope="client",
+            first=date(2026, 10, 1),
+            last=date(2026, 10, 31),
+            rendered=made,
+            now=datetime.now(UTC),
+            by="schedule",
+        )
+        return report.id
 
 
 def globex_approval(db: Database, world: World) -> int:
@@ -205,6 +223,7 @@ def test_a_client_user_cannot_read_or_change_another_clients_data(
         "task_id": globex_task(db, world),
         "approval_id": globex_approval(db, world),
         "entry_id": globex_work(db, world),
+        "report_id": globex_report(db, world),
     }
     before = _counts(db)
     checked = 0

@@ -23,6 +23,7 @@ def include(app: FastAPI) -> None:
     from sitekeeper.web.api.docs import router as docs  # noqa: PLC0415
     from sitekeeper.web.api.history import router as history  # noqa: PLC0415
     from sitekeeper.web.api.objects import router as objects  # noqa: PLC0415
+    from sitekeeper.web.api.reports import router as reports  # noqa: PLC0415
     from sitekeeper.web.api.sites import router as sites  # noqa: PLC0415
     from sitekeeper.web.api.software import router as software  # noqa: PLC0415
     from sitekeeper.web.api.tasks import router as tasks  # noqa: PLC0415
@@ -32,6 +33,6 @@ def include(app: FastAPI) -> None:
 
     for router in (
         *(actions, sites, software, backups, backup_repos, objects, tasks),
-        *(updates, history, users, account, docs, work),
+        *(updates, history, users, account, docs, work, reports),
     ):
         _mount(app, router)
