@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sitekeeper.domain.backup_events import BackupEventKind
+from sitekeeper.domain.domain_events import DomainEventKind
 from sitekeeper.domain.events import EventKind
 from sitekeeper.domain.intel_events import IntelEventKind
 from sitekeeper.domain.inventory import Extension, Inventory, diff
@@ -29,6 +30,7 @@ KINDS = [
     *SshEventKind,
     *UpdateEventKind,
     *ReportEventKind,
+    *DomainEventKind,
 ]
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -168,6 +170,28 @@ EXAMPLES: dict[str, tuple[dict[str, Any], str, str, str]] = {
         {"sites": [1], "site_count": 1, "issues": ["/.env", "/.git/HEAD"]},
         "Security alert",
         "1 site affected · /.env, /.git/HEAD",
+        "bad",
+    ),
+    DomainEventKind.DNS_CHANGED: (
+        {
+            "host": "www.example.test",
+            "domain": "example.test",
+            "changes": {"A": {"added": ["192.0.2.11"], "removed": ["192.0.2.10"]}},
+        },
+        "DNS records changed",
+        "www.example.test · A +192.0.2.11 -192.0.2.10",
+        "info",
+    ),
+    DomainEventKind.DNS_ACCEPTED: (
+        {"by": "anna", "why": "new DNS host", "ns": ["ns1.new.example"]},
+        "DNS change accepted",
+        "by anna · new DNS host · name servers ns1.new.example",
+        "info",
+    ),
+    DomainEventKind.DOMAIN_ALERT: (
+        {"sites": [1], "site_count": 1, "issues": ["expiry: example.test"]},
+        "Domain alert",
+        "1 site affected · expiry: example.test",
         "bad",
     ),
     BackupEventKind.BACKUP_TAKEN: (

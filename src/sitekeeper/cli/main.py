@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("sitekeeper.cli.check", "check"),
     "fingerprint": ("sitekeeper.cli.fingerprint", "fingerprint"),
     "probe-security": ("sitekeeper.cli.security", "probe_security"),
+    "domain": ("sitekeeper.cli.domain", "domain"),
     "serve": ("sitekeeper.cli.serve", "serve"),
     "incidents": ("sitekeeper.cli.history", "incidents"),
     "uptime": ("sitekeeper.cli.history", "uptime"),

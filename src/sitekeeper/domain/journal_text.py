@@ -1,7 +1,7 @@
 """Journal events in words: a short title, one line of detail and a tone, per event kind.
 
 The site timeline, ``sitekeeper journal`` and (later) client reports say what happened
-the same way. Every kind of the six vocabularies has a spec in ``SPECS`` (a test
+the same way. Every kind of the vocabularies has a spec in ``SPECS`` (a test
 checks). Data is read as stored, possibly old or odd, so a wrong type reads as missing,
 and an unknown kind or key still reads as ``key: value``. Plain text: callers escape.
 
@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from sitekeeper.domain.backup_events import BackupEventKind
 from sitekeeper.domain.checks import ErrorCategory
+from sitekeeper.domain.domain_events import DomainEventKind
 from sitekeeper.domain.events import EventKind
 from sitekeeper.domain.humanize import clip, count, listing, plural, seconds, short_id, size
 from sitekeeper.domain.incidents import IncidentKind
@@ -205,6 +206,8 @@ def _noun(f: Facts) -> str:
             return "Untracked update source"
         case "exposure":
             return "Security issue"
+        case "domain":
+            return "Domain issue"
         case _:
             return "Finding"
 
@@ -215,6 +218,7 @@ _OPENED = {
     "Update": "Update available",
     "Untracked update source": "Updates not tracked",
     "Security issue": "Security issue found",
+    "Domain issue": "Domain issue found",
 }
 
 
@@ -263,6 +267,31 @@ def _security_alert(f: Facts) -> Parts:
         f"{plural(len(f.items('sites')) if total is None else total, 'site')} affected",
         listing(issues, 3),
     ]
+
+
+# --- domain and DNS watch -------------------------------------------------------------
+
+
+def _dns_changed(f: Facts) -> Parts:
+    changes = f.data.get("changes")
+    parts: list[str] = []
+    for kind, change in sorted(changes.items()) if isinstance(changes, dict) else []:
+        if not isinstance(change, dict):
+            continue
+        added = [clip(v, 60) for v in Facts(change).items("added") if isinstance(v, str)]
+        removed = [clip(v, 60) for v in Facts(change).items("removed") if isinstance(v, str)]
+        what = [
+            f"+{listing(added, 3)}" if added else None,
+            f"-{listing(removed, 3)}" if removed else None,
+        ]
+        parts.append(f"{clip(str(kind), 8)} " + " ".join(w for w in what if w))
+    return [f.text("host", 200), listing(parts, 5) or None]
+
+
+def _dns_accepted(f: Facts) -> Parts:
+    ns = [clip(n, 60) for n in f.items("ns") if isinstance(n, str)]
+    return [f"by {by}" if (by := f.text("by", 200)) else None, f.text("why", 200),
+            f"name servers {listing(ns, 3)}" if ns else None]  # fmt: skip
 
 
 # --- backups --------------------------------------------------------------------------
@@ -434,7 +463,7 @@ SPECS: dict[str, Spec] = {
         lambda f: (
             "bad"
             if _noun(f) in ("Vulnerability", "Security update")
-            or (_noun(f) == "Security issue" and f.flag("security"))
+            or (_noun(f) in ("Security issue", "Domain issue") and f.flag("security"))
             else "info"
         ),
         _finding,
@@ -451,6 +480,13 @@ SPECS: dict[str, Spec] = {
     ),
     IntelEventKind.SECURITY_ALERT: _spec(
         "Security alert", "bad", _security_alert, "sites site_count issues"
+    ),
+    DomainEventKind.DNS_CHANGED: _spec(
+        "DNS records changed", "info", _dns_changed, "host domain changes"
+    ),
+    DomainEventKind.DNS_ACCEPTED: _spec("DNS change accepted", "info", _dns_accepted, "by why ns"),
+    DomainEventKind.DOMAIN_ALERT: _spec(
+        "Domain alert", "bad", _security_alert, "sites site_count issues"
     ),
     BackupEventKind.BACKUP_TAKEN: _spec(
         "Backup taken",
