@@ -123,7 +123,7 @@ class Wording:
         if seconds is None:
             return "–"
         whole = round(seconds)
-        if whole < 60:
+        if 0 < whole < 60:
             return format_unit(whole, "duration-second", length=length, locale=self.locale)
         hours, minutes = divmod(whole // 60, 60)
         parts = []
