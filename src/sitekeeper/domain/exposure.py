@@ -33,6 +33,14 @@ class Severity(StrEnum):
         return list(Severity).index(self)
 
 
+def severity_rank(value: object) -> int:
+    """The rank of a stored severity word (an unknown or missing one ranks as info)."""
+    try:
+        return Severity(str(value)).rank
+    except ValueError:
+        return 0
+
+
 ALERT_FROM = Severity.MEDIUM  # a newly opened issue at or above this alerts the client's channels
 
 

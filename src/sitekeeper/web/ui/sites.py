@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.backup import removal
 from sitekeeper.backup.options import BackupSettings
+from sitekeeper.domain.exposure import EXPOSURE, severity_rank
 from sitekeeper.domain.findings import UNKNOWN_SOURCE, UPDATE, VULNERABILITY
 from sitekeeper.domain.inventory import ExtensionType
 from sitekeeper.domain.sites import SiteDeclaration
@@ -25,6 +26,7 @@ from sitekeeper.store import update_approvals as queue
 from sitekeeper.store import updates as update_store
 from sitekeeper.store.clients import list_clients
 from sitekeeper.store.contracts import list_contracts
+from sitekeeper.store.domain_watch import domain_views
 from sitekeeper.store.inventories import latest_inventory
 from sitekeeper.store.tables import Site
 from sitekeeper.store.tasks import TaskConflict, TaskFilter, list_tasks
@@ -41,6 +43,7 @@ ACTIONS = {
     "check": "Check now",
     "inventory": "Run inventory",
     "fingerprint": "Fingerprint",
+    "probe-security": "Check security",
     "backup": "Back up now",
     "drill": "Restore drill",
 }
@@ -115,11 +118,13 @@ def _software(session: Session, site: Site, moment: datetime) -> dict[str, Any]:
     found = findings.open_findings(
         session, site_ids=[site.id], kinds=(UPDATE, UNKNOWN_SOURCE, VULNERABILITY)
     )
+    exposures = findings.open_findings(session, site_ids=[site.id], kinds=(EXPOSURE,))
     runs = backups.runs_of(session, site.id, limit=30)
     drills = [r for r in runs if r.verified_at is not None]
     return {
         "inventory": latest_inventory(session, site.id),
         "vulns": [f for f in found if f.kind == VULNERABILITY],
+        "exposures": sorted(exposures, key=lambda f: -severity_rank(f.data.get("severity"))),
         "updates": [f for f in found if f.kind != VULNERABILITY],
         # Counted as the fleet's column counts (store.site_summary): an unknown update
         # source is listed with the updates but is no pending update.
@@ -169,6 +174,7 @@ def site_detail(request: Request, site_id: Id, session: Db, who: AnyUser) -> HTM
         **_hour_charts(session, site, moment),
         **_day_charts(session, site, moment.date()),
         **_software(session, site, moment),
+        domain_view=domain_views(session, [site.id]).get(site.id),
         **(_tasks(session, site) if who.is_staff else {}),
     )
 
