@@ -201,3 +201,12 @@ async def test_a_busy_answer_is_unknown_not_absent() -> None:
     refused = await probe(down)
     assert refused.error == "home page not reachable: /: HTTP 429, the server is busy"
     assert refused.complete == []
+
+
+async def test_a_home_page_that_sends_visitors_to_another_site_is_not_probed_there() -> None:
+    """A hacked site redirecting to a spam domain: that domain is not the client's."""
+    elsewhere = catch_all()
+    async with serve(elsewhere.app(), host="127.0.0.2") as other:
+        report = await probe(Site({"/": redirect(other.url("/"), 302)}))
+    assert report.error == "home page redirects to another site: 127.0.0.2"
+    assert elsewhere.seen == ["/"] and report.issues == []

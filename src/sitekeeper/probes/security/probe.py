@@ -123,8 +123,13 @@ class SecurityProbe(HttpClientBase):
             why = fetcher.spent.notes[-1] if fetcher.spent.notes else "too many redirects"
             report.error = f"home page not reachable: {why}"
             return
+        landed = URL(home.url)
+        if not _same_site(landed.host, fetcher.base.host):
+            # A hacked or moved site may send visitors elsewhere: that site is not ours to probe.
+            report.error = f"home page redirects to another site: {clean(str(landed.host), 200)}"
+            return
         # Keep the scheme and host the site moved to (http -> https, www), and its folder.
-        fetcher.base = URL(home.url).with_path(fetcher.base.path)
+        fetcher.base = landed.with_path(fetcher.base.path)
         baseline = await fetcher.get(f"/sitekeeper-{secrets.token_hex(8)}")
         clues = _clues(home)
         site = SiteView(
@@ -219,6 +224,14 @@ def _is_ip(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _same_site(host: str | None, origin: str | None) -> bool:
+    """Whether ``host`` is the site at ``origin`` (the same name, with or without www.)."""
+    if host is None or origin is None:
+        return False
+    bare = (host.lower().removeprefix("www."), origin.lower().removeprefix("www."))
+    return bare[0] == bare[1]
 
 
 def _clues(home: Page) -> list[Fingerprint]:
