@@ -17,7 +17,7 @@ from sitekeeper.reports.figures import ClientReport, client_report
 from sitekeeper.reports.period import month
 from sitekeeper.store import findings
 from sitekeeper.store.database import Database
-from sitekeeper.store.tables import CheckDaily, Client, Event, Incident, SiteState
+from sitekeeper.store.tables import CheckDaily, CheckRaw, Client, Event, Incident, SiteState
 from tests.reports.seed import ECO, NOW, Month, _site, at, seed
 
 
@@ -138,3 +138,40 @@ def test_a_reports_statements_do_not_grow_with_its_sites(db: Database) -> None:
     assert (len(more.uptime.incidents), len(more.updates.applied)) == (1, 1)
     assert len(more.security.advisories) == 1
     assert len(with_many) == len(with_few), "\n".join(with_many)
+
+
+def add_unrolled(db: Database, ids: Month, prefix: str, n: int) -> None:
+    """``n`` sites added on 16 October at 10:00 whose days were never rolled up: raw
+    checks only, one from before the site existed (another's, on an old install)."""
+    with db.session() as s:
+        client = s.get(Client, ids.client)
+        assert client is not None
+        more = [
+            _site(s, client, f"{prefix}{k}", ids.contract, at("2026-10-16 10:00")) for k in range(n)
+        ]
+        rows = [
+            {"site_id": site.id, "ts_ms": int(at(when).timestamp() * 1000), "up": up}
+            | {"response_ms": 100 if up else None, "error": 0}
+            for site in more
+            for when, up in (
+                ("2026-10-16 08:00", False),  # before the site: not its own
+                ("2026-10-16 12:00", True),
+                ("2026-10-17 12:00", True),
+                ("2026-10-17 12:05", False),
+                ("2026-10-30 12:00", True),
+            )
+        ]
+        s.execute(insert(CheckRaw), rows)
+
+
+def test_days_never_rolled_up_are_read_from_raw_checks_in_one_pass(db: Database) -> None:
+    ids = seed(db)
+    add_unrolled(db, ids, "raw", 1)
+    _, with_one = report(db, ids)
+    add_unrolled(db, ids, "new", 6)
+    figures, with_many = report(db, ids)
+    shown = {s.name: s for s in figures.contracts[0].sites}
+    raw = shown["new3"].uptime
+    assert (raw.checks, raw.up_checks, raw.uptime_pct) == (4, 3, 75.0)
+    assert [(d.day.day, d.checks) for d in raw.days] == [(16, 1), (17, 2), (30, 1)]
+    assert len(with_many) == len(with_one), "\n".join(with_many)

@@ -16,11 +16,12 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from sitekeeper.domain.uptime import Summary
-from sitekeeper.store.rollup import summarize_day
-from sitekeeper.store.tables import CheckDaily, Event, Incident, Notification, Site
+from sitekeeper.domain.uptime import Summary, summarize
+from sitekeeper.store.rollup import day_bounds_ms
+from sitekeeper.store.tables import CheckDaily, CheckRaw, Event, Incident, Notification, Site
 
 SelectT = TypeVar("SelectT", bound=Select[Any])
+DAY_MS = 86_400_000
 
 
 def incidents(
@@ -91,18 +92,52 @@ def uptime_by_day(
     ]
     rolled = {(f.site_id, f.day) for f in figures}
     # Days not rolled up yet (today, or while serve was stopped) come from raw rows.
-    conn = session.connection()
-    for offset in range(days):
-        day = first + timedelta(days=offset)
-        missing = [sid for sid in born if (sid, day) not in rolled and born[sid].date() <= day]
-        older = [sid for sid in missing if born[sid].date() < day]
-        found = summarize_day(conn, day, site_ids=older) if older else {}
-        for sid in missing:
-            if sid not in older:  # created that day: only its checks from then on
-                since = int(born[sid].timestamp() * 1000)
-                found.update(summarize_day(conn, day, site_ids=[sid], since_ms=since))
-        figures.extend(DayFigures(sid, day, summary) for sid, summary in found.items())
+    missing = [
+        (day, frozenset(s for s in born if (s, day) not in rolled and born[s].date() <= day))
+        for day in (first + timedelta(days=n) for n in range(days))
+    ]
+    for run, lacking in _runs([(day, sites) for day, sites in missing if sites]):
+        figures += _raw_days(session, run, lacking, born)
     return sorted(figures, key=lambda f: (f.site_id, f.day))
+
+
+RUN_SITE_DAYS = 1000  # raw rows of at most about this many site-days in memory at once
+
+
+def _runs(missing: list[tuple[date, frozenset[int]]]) -> list[tuple[list[date], frozenset[int]]]:
+    """Consecutive days that miss the same sites, each run read in one query (a paused site
+    over a year: one, not 366); a run stops at about RUN_SITE_DAYS site-days."""
+    runs: list[tuple[list[date], frozenset[int]]] = []
+    for day, sites in missing:
+        if runs:
+            days, same = runs[-1]
+            next_day = days[-1] + timedelta(days=1)
+            if same == sites and day == next_day and len(sites) * (len(days) + 1) <= RUN_SITE_DAYS:
+                days.append(day)
+                continue
+        runs.append(([day], sites))
+    return runs
+
+
+def _raw_days(
+    session: Session, days: list[date], site_ids: frozenset[int], born: dict[int, datetime]
+) -> list[DayFigures]:
+    """The sites' daily figures of these consecutive UTC days from raw rows, counting only
+    checks from each site's creation on."""
+    start, _ = day_bounds_ms(days[0])
+    _, end = day_bounds_ms(days[-1])
+    stmt = select(CheckRaw.site_id, CheckRaw.ts_ms, CheckRaw.up, CheckRaw.response_ms).where(
+        CheckRaw.site_id.in_(sorted(site_ids)), CheckRaw.ts_ms >= start, CheckRaw.ts_ms < end
+    )
+    since = {s: int(born[s].timestamp() * 1000) for s in site_ids}
+    rows: dict[tuple[int, int], list[tuple[bool, int | None]]] = {}
+    for sid, ts_ms, up, ms in session.execute(stmt):
+        if ts_ms >= since[sid]:
+            rows.setdefault((sid, (ts_ms - start) // DAY_MS), []).append((up, ms))
+    return [
+        DayFigures(sid, days[0] + timedelta(days=n), summarize(values))
+        for (sid, n), values in rows.items()
+    ]
 
 
 def journal_events(
