@@ -63,7 +63,8 @@ class PageCache:
     _locks: dict[tuple[int, str], threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
 
-    def _fresh(self, key: tuple[int, str]) -> bytes | None:
+    def fresh(self, key: tuple[int, str]) -> bytes | None:
+        """The page for ``key`` if one is fresh (never blocks for long: no rendering)."""
         with self._guard:
             found = self._pages.get(key)
             if found is None or found[0] <= time.monotonic():
@@ -73,13 +74,13 @@ class PageCache:
 
     def get(self, key: tuple[int, str], render: Callable[[], bytes]) -> bytes:
         """The page for ``key``, rendered by ``render`` if none is fresh."""
-        page = self._fresh(key)
+        page = self.fresh(key)
         if page is not None:
             return page
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:  # whoever came first renders; the others find its page
-            page = self._fresh(key)
+            page = self.fresh(key)
             if page is None:
                 page = render()
                 with self._guard:
@@ -126,7 +127,10 @@ async def status_page(request: Request, token: str) -> Response:
     if client_id is None:
         return _not_found()
     key = (client_id, hashlib.sha256(token.encode()).hexdigest())
-    body = await run_in_threadpool(_cache(request).get, key, lambda: _render(request, client_id))
+    cache = _cache(request)
+    body = cache.fresh(key) or await run_in_threadpool(
+        cache.get, key, lambda: _render(request, client_id)
+    )
     if not body:
         return _not_found()
     return Response(body, media_type="text/html; charset=utf-8", headers=HEADERS)
