@@ -5,9 +5,11 @@ the table of contents' page numbers."""
 
 from __future__ import annotations
 
+import http.server
 import io
 import re
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from PIL import Image
 
 from sitekeeper.reports import branding
 from sitekeeper.reports.document import RenderedReport, summary_text
+from sitekeeper.reports.pdf import html_to_pdf
 from sitekeeper.store.database import Database
 from tests.reports.seed import seed
 from tests.reports.test_document import rendered, set_language
@@ -94,3 +97,43 @@ def test_the_logo_and_a_table_of_contents(sqlite_db: Database, tmp_path: Path) -
     for name, number in pages.items():
         page = poppler("pdftotext", "-f", number, "-l", number, str(pdf), "-")
         assert f"https://{name}.example/" in page, (name, number)
+
+
+def test_printing_fetches_nothing(tmp_path: Path) -> None:
+    """Whatever the HTML names, the printer reads no URL but ``data:``: no request reaches
+    a server on loopback, no local file is read into the PDF."""
+    hits: list[str] = []
+
+    class Count(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Count)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    secret = tmp_path / "secret.css"
+    secret.write_text("body { background: red }")
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        pdf = html_to_pdf(
+            f'<link rel="stylesheet" href="{base}/style.css">'
+            f'<link rel="stylesheet" href="{secret.as_uri()}">'
+            f'<style>@import "{base}/imported.css"; p {{ background: url({base}/bg.png) }}</style>'
+            f'<p>Hello</p><img src="{base}/logo.png"><img src="file:///etc/hostname">'
+        )
+    finally:
+        server.shutdown()
+        thread.join()
+    assert pdf.startswith(b"%PDF-") and hits == []
+    out = tmp_path / "p.pdf"
+    out.write_bytes(pdf)
+    assert poppler("pdfimages", "-list", str(out)).splitlines()[2:] == []
+    poppler("pdftoppm", "-r", "20", "-png", "-singlefile", str(out), str(tmp_path / "p"))
+    with Image.open(tmp_path / "p.png") as page:
+        red = [c for _, c in page.convert("RGB").getcolors(1 << 16) or [] if c == (255, 0, 0)]
+    assert red == []  # the local style sheet was not read
