@@ -1,0 +1,250 @@
+"""Monthly reports of 500 clients × 20 sites (a simulated October 2026): time, database
+time and statements per report, peak memory; SQLite or PostgreSQL.
+
+python bench/report_bench.py [--database-url URL] [--clients 500] [--sites 20]
+    [--workers 2] [--pdf-sample 20] [--keep]
+
+Seeds the month into a new SQLite file (or the empty database URL names: create one with
+``createdb -h 127.0.0.1 -U postgres bench_reports``; ``--reuse`` reports on a database a
+former run seeded and kept), then makes every client's report in ``--workers`` processes.
+"Reads" is the wall time of the report's reads (each query and building its rows);
+"SQL" is the time inside the driver's execute. With the HTML/PDF renderer
+(``sitekeeper.reports.document``) it also times the HTML of every report and the PDF of
+the first ``--pdf-sample`` clients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import multiprocessing
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+from sqlalchemy import event, func, select
+
+sys.path.insert(0, str(Path(__file__).parent))  # bench/_*.py, also when run as a file
+
+from _common import command_line
+from _report_seed import NOW, seed
+
+from sitekeeper.reports import figures
+from sitekeeper.reports.period import month
+from sitekeeper.store.database import Database
+from sitekeeper.store.tables import Client, Site
+
+P = ParamSpec("P")
+R = TypeVar("R")
+HAS_DOCUMENT = importlib.util.find_spec("sitekeeper.reports.document") is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """One client's report."""
+
+    client_id: int
+    sites: int
+    figures_s: float
+    reads_s: float
+    sql_s: float
+    statements: int
+    html_s: float | None
+    cpu_s: float  # the worker's CPU for the whole report (figures and HTML)
+
+
+class Meter:
+    """Counts a worker's statements and times them, and times the report's reads."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.statements = 0
+        self.sql_s = 0.0
+        self.reads_s = 0.0
+        self.figures_s = 0.0
+        self._started: list[float] = []
+        event.listen(db.engine, "before_cursor_execute", self._before)
+        event.listen(db.engine, "after_cursor_execute", self._after)
+
+    def _before(self, *_: Any) -> None:
+        self._started.append(time.perf_counter())
+
+    def _after(self, *_: Any) -> None:
+        self.statements += 1
+        self.sql_s += time.perf_counter() - self._started.pop()
+
+    def timed(self, fn: Callable[P, R]) -> Callable[P, R]:
+        """``fn`` adding its time to the report's reads."""
+
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.reads_s += time.perf_counter() - started
+
+        return run
+
+    def figures(self, fn: Callable[P, R]) -> Callable[P, R]:
+        """``fn`` (``client_report``) adding its time to the report's figures."""
+
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.figures_s += time.perf_counter() - started
+
+        return run
+
+    @contextmanager
+    def one(self) -> Iterator[None]:
+        """Count and time one report."""
+        self.statements, self.sql_s, self.reads_s, self.figures_s = 0, 0.0, 0.0, 0.0
+        yield
+
+
+_WORKER: dict[str, Meter] = {}  # this process's meter (and its database)
+
+
+def _start_worker(url: str) -> None:
+    """Each process its own engine; the report's reads (and, with the renderer, its
+    figures) timed where the report calls them."""
+    _WORKER["meter"] = _meter = Meter(Database(url, migrate=False))
+    for name in ("read", "list_sites", "list_contracts"):
+        setattr(figures, name, _meter.timed(getattr(figures, name)))
+    if HAS_DOCUMENT:
+        from sitekeeper.reports import document  # noqa: PLC0415
+
+        document.client_report = _meter.figures(document.client_report)  # type: ignore[attr-defined]
+
+
+def _report(client_id: int) -> Timing:
+    """One client's report: its figures, and its HTML when the renderer is there."""
+    meter = _WORKER["meter"]
+    html_s = None
+    with meter.db.session() as session, meter.one():
+        client = session.get(Client, client_id)
+        assert client is not None
+        period = month("2026-10", client.timezone)
+        started, cpu = time.perf_counter(), time.process_time()
+        if HAS_DOCUMENT:
+            from sitekeeper.reports.document import render_report  # noqa: PLC0415
+
+            report = render_report(session, client, period, NOW).figures
+            html_s = time.perf_counter() - started - meter.figures_s
+        else:
+            report = meter.figures(figures.client_report)(session, client, period, NOW)
+        cpu_s = time.process_time() - cpu
+    sites = len(report.other_sites) + sum(len(c.sites) for c in report.contracts)
+    return Timing(
+        client_id,
+        sites,
+        meter.figures_s,
+        meter.reads_s,
+        meter.sql_s,
+        meter.statements,
+        html_s,
+        cpu_s,
+    )
+
+
+def _pdf(client_id: int) -> tuple[float, float, int]:
+    """Seconds (wall, CPU) to print one client's report as PDF, and the PDF's size."""
+    from sitekeeper.reports.document import render_report  # noqa: PLC0415
+
+    with _WORKER["meter"].db.session() as session:
+        client = session.get(Client, client_id)
+        assert client is not None
+        rendered = render_report(session, client, month("2026-10", client.timezone), NOW)
+    started, cpu = time.perf_counter(), time.process_time()
+    pdf = rendered.pdf()
+    return time.perf_counter() - started, time.process_time() - cpu, len(pdf)
+
+
+def _quantiles(values: list[float]) -> str:
+    ordered = sorted(values)
+    p50 = statistics.median(ordered)
+    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    return f"p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", help="default: a new SQLite file in a temp dir")
+    parser.add_argument("--clients", type=int, default=500)
+    parser.add_argument("--sites", type=int, default=20, help="per client")
+    parser.add_argument("--workers", type=int, default=2, help="processes making reports")
+    parser.add_argument("--pdf-sample", type=int, default=20, help="clients printed as PDF")
+    parser.add_argument("--reuse", action="store_true", help="report on an already seeded DB")
+    parser.add_argument("--seed-only", action="store_true", help="seed, report nothing")
+    parser.add_argument("--keep", action="store_true", help="keep the SQLite file")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-reports-"))
+    url = args.database_url or f"sqlite:///{tmp}/bench.db"
+    db = Database(url)
+    started = time.perf_counter()
+    if not args.reuse:
+        seeded = seed(db, args.clients, args.sites, tmp)
+        print(f"seeded {seeded} in {time.perf_counter() - started:.0f} s", flush=True)
+    if args.seed_only:
+        print(f"seeded: {url}")
+        return
+    with db.session() as s:
+        ids = list(s.scalars(select(Client.id).order_by(Client.id)))
+        sites = s.scalar(select(func.count()).select_from(Site))
+    db.dispose()
+    context = multiprocessing.get_context("spawn")
+    started = time.perf_counter()
+    with context.Pool(args.workers, _start_worker, (url,)) as pool:
+        timings = pool.map(_report, ids, chunksize=4)
+        total_s = time.perf_counter() - started
+        pdfs = pool.map(_pdf, ids[: args.pdf_sample], chunksize=1) if HAS_DOCUMENT else []
+        pool.close()
+        pool.join()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print("command:", command_line())
+    print(f"database: {db.dialect}, reports: {len(timings)}, sites: {sites}")
+    print(f"workers: {args.workers} processes on {os.cpu_count()} cores")
+    made = "figures and HTML" if HAS_DOCUMENT else "figures"
+    cpu = sum(t.cpu_s for t in timings)
+    print(f"all reports ({made}): {total_s:.1f} s wall, {cpu:.1f} s CPU in the workers")
+    print(f"  per report CPU: {_quantiles([t.cpu_s for t in timings])}")
+    print(f"figures per report: {_quantiles([t.figures_s for t in timings])}")
+    print(f"  reads (database) per report: {_quantiles([t.reads_s for t in timings])}")
+    print(f"  SQL execute per report: {_quantiles([t.sql_s for t in timings])}")
+    counts = sorted({t.statements for t in timings})
+    print(f"  statements per report: {counts[0]}..{counts[-1]}")
+    if HAS_DOCUMENT:
+        print(f"HTML per report (after figures): {_quantiles([t.html_s or 0 for t in timings])}")
+    else:
+        print("HTML/PDF: sitekeeper.reports.document is not there yet; figures only")
+    if pdfs:
+        walls = [w for w, _, _ in pdfs]
+        pdf_cpu = sum(c for _, c, _ in pdfs)
+        size = statistics.median(n for _, _, n in pdfs) / 1024
+        print(f"PDF of {len(pdfs)} clients: {_quantiles(walls)}, median {size:.0f} KiB")
+        each = pdf_cpu / len(pdfs)
+        print(
+            f"  PDF CPU {each:.2f} s each; all {len(ids)} extrapolated: "
+            f"{each * len(ids) / args.workers:.0f} s on {args.workers} cores"
+        )
+    print(f"peak RSS: largest worker {usage.ru_maxrss / 1024:.0f} MiB")
+    if args.database_url is None and not args.keep:
+        for path in tmp.iterdir():
+            path.unlink()
+        tmp.rmdir()
+    elif args.database_url is None:
+        print(f"kept: {tmp}/bench.db (--database-url sqlite:///{tmp}/bench.db --reuse)")
+
+
+if __name__ == "__main__":
+    main()
