@@ -264,3 +264,14 @@ def test_many_sites_get_a_table_of_contents(sqlite_db: Database) -> None:
     november = rendered(sqlite_db, ids, "2026-11")  # "later" came on 5 November: four
     assert "Contents" in words(november.html)
     assert 'href="#site-' in november.html
+
+
+def test_times_in_the_clients_zone_and_a_language_without_texts(sqlite_db: Database) -> None:
+    ids = seed(sqlite_db, timezone="America/New_York")
+    set_language(sqlite_db, ids, "en")
+    text = words(rendered(sqlite_db, ids).html)
+    assert "10/10/26, 4:00 AM" in text  # the outage of 08:00 UTC, in New York (EDT)
+    assert "times in America/New_York" in text
+    set_language(sqlite_db, ids, "fr")  # no French catalogue: English texts and formats
+    text = words(rendered(sqlite_db, ids).html)
+    assert "Maintenance report" in text and "October 2026" in text and "octobre" not in text

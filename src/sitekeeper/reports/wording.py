@@ -22,7 +22,7 @@ from babel.dates import format_date, format_datetime, format_skeleton
 from babel.numbers import format_currency, format_decimal, format_percent
 from babel.units import format_unit
 
-from sitekeeper.locale import N_, NP_, translations
+from sitekeeper.locale import N_, NP_, languages, translations
 from sitekeeper.reports.figures import ClientReport
 
 PERCENT_PLACES = Decimal("0.01")
@@ -39,11 +39,14 @@ class Wording:
 
     @cached_property
     def locale(self) -> Locale:
-        """Babel's locale of the client's language (English if Babel knows none)."""
+        """Babel's locale of the client's language ("de-AT": Austrian dates), English when
+        Babel knows none or the report has no texts in it (no French dates in English
+        sentences)."""
         try:
-            return Locale.parse((self.language or "en").split(".", 1)[0].replace("-", "_"))
+            found = Locale.parse((self.language or "en").split(".", 1)[0].replace("-", "_"))
         except (ValueError, UnknownLocaleError):
             return Locale("en")
+        return found if found.language in {"en", *languages()} else Locale("en")
 
     @cached_property
     def texts(self) -> gettext.NullTranslations:
