@@ -37,6 +37,7 @@ from sitekeeper.web.ui.admin import send_tests
 from sitekeeper.web.ui.entity_pages import Context, EntityPages
 from sitekeeper.web.ui.forms import Choices
 from sitekeeper.web.ui.render import page
+from sitekeeper.web.ui.reports import work_context
 
 router = APIRouter(include_in_schema=False)
 # --- clients ----------------------------------------------------------------------------------
@@ -53,6 +54,7 @@ def _client_context(request: Request, session: Session, who: Viewer, client: Cli
         "status_url": status_page_url(session, request.app.state.settings, client)
         if who.is_staff
         else None,
+        **work_context(session, client),  # this month's work log and its form
     }
 
 
