@@ -11,7 +11,8 @@ from pathlib import Path
 import trustme
 from aiohttp import web
 
-from sitekeeper.domain.exposure import SecurityIssue, SecurityReport, Severity
+from sitekeeper.domain.exposure import SecurityIssue, SecurityReport
+from sitekeeper.domain.severity import Severity
 from sitekeeper.probes.security.legacy_tls import can_offer
 from sitekeeper.probes.security.probe import SecurityOptions, SecurityProbe
 from tests.probes.conftest import raw_server, serve

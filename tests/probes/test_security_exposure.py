@@ -9,7 +9,8 @@ from pathlib import Path
 import trustme
 from aiohttp import web
 
-from sitekeeper.domain.exposure import SecurityReport, Severity
+from sitekeeper.domain.exposure import SecurityReport
+from sitekeeper.domain.severity import Severity
 from sitekeeper.probes.security.probe import SecurityOptions, SecurityProbe
 from tests.probes.conftest import serve
 from tests.probes.security_sites import (

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from sitekeeper.config import load_settings
+from sitekeeper.domain.severity import Severity
 from sitekeeper.errors import ConfigError
-from sitekeeper.scan.results import Severity
 from sitekeeper.scan.rules import load_rules
 from sitekeeper.scan.scanner import Scanner
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sitekeeper.scan.results import Severity
+from sitekeeper.domain.severity import Severity
 from sitekeeper.scan.rules import RuleSet, load_rules
 from sitekeeper.scan.scanner import MAX_HITS, SNIPPET_CHARS, Scanner
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from sitekeeper.domain.exposure import EXPOSURE, SecurityIssue, Severity
+from sitekeeper.domain.exposure import EXPOSURE, SecurityIssue
 from sitekeeper.domain.findings import SOFTWARE_KINDS
+from sitekeeper.domain.severity import Severity
 from sitekeeper.engine.intel_ingest import rematch
 from sitekeeper.store import findings
 from sitekeeper.store.database import Database

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sitekeeper.domain.exposure import EXPOSURE, SecurityIssue, Severity
+from sitekeeper.domain.exposure import EXPOSURE, SecurityIssue
+from sitekeeper.domain.severity import Severity
 from sitekeeper.store import findings
 from sitekeeper.store.database import Database
 from tests.web.conftest import Live, World, login

@@ -8,37 +8,14 @@ issue opens, stays while the check still sees it, and resolves when it no longer
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from sitekeeper.domain.findings import CERTAIN, FindingSpec
+from sitekeeper.domain.severity import Severity
 
 EXPOSURE = "exposure"  # the finding kind of every outside security check
 ECOSYSTEM = "web"  # what the finding is about: the site as the web sees it
 BASIS = "outside"
-
-
-class Severity(StrEnum):
-    """How urgent an issue is for the technician, lowest first."""
-
-    INFO = "info"
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        """0 for info up to 4 for critical (for sorting and thresholds)."""
-        return list(Severity).index(self)
-
-
-def severity_rank(value: object) -> int:
-    """The rank of a stored severity word (an unknown or missing one ranks as info)."""
-    try:
-        return Severity(str(value)).rank
-    except ValueError:
-        return 0
 
 
 ALERT_FROM = Severity.MEDIUM  # a newly opened issue at or above this alerts the client's channels

@@ -12,9 +12,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from sitekeeper.domain.exposure import ALERT_FROM, EXPOSURE, Severity
+from sitekeeper.domain.exposure import ALERT_FROM, EXPOSURE
 from sitekeeper.domain.findings import FindingSpec
 from sitekeeper.domain.intel_events import IntelEventKind
+from sitekeeper.domain.severity import Severity
 from sitekeeper.domain.untrusted import clean
 from sitekeeper.notify import outbox
 from sitekeeper.store import journal

@@ -3,33 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
-
-class Severity(StrEnum):
-    """How urgently a technician should look; a rule's ``severity`` metadata."""
-
-    CRITICAL = "critical"
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-
-    @property
-    def rank(self) -> int:
-        """Higher is worse: critical 4 … low 1 (for sorting and thresholds)."""
-        return _RANK[self]
-
-    @classmethod
-    def parse(cls, value: object, default: Severity) -> Severity:
-        """A rule's metadata value as a severity; ``default`` when absent or unknown."""
-        try:
-            return cls(str(value).strip().lower())
-        except ValueError:
-            return default
-
-
-_RANK = {Severity.CRITICAL: 4, Severity.HIGH: 3, Severity.MEDIUM: 2, Severity.LOW: 1}
+from sitekeeper.domain.severity import Severity
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 import yara
 
-from sitekeeper.scan.results import Severity
+from sitekeeper.domain.severity import Severity
 
 BUILTIN_DIR = Path(__file__).parent / "rules"
 RULE_SUFFIXES = (".yar", ".yara")

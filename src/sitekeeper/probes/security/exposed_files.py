@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from sitekeeper.domain.exposure import SecurityIssue, Severity
+from sitekeeper.domain.exposure import SecurityIssue
+from sitekeeper.domain.severity import Severity
 from sitekeeper.domain.untrusted import clean_bytes
 from sitekeeper.probes.security.checks import CHECKS, SiteView
 from sitekeeper.probes.security.fetch import Page

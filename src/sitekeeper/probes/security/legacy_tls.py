@@ -11,7 +11,8 @@ import ssl
 import warnings
 from functools import cache
 
-from sitekeeper.domain.exposure import SecurityIssue, Severity
+from sitekeeper.domain.exposure import SecurityIssue
+from sitekeeper.domain.severity import Severity
 from sitekeeper.domain.untrusted import clean
 from sitekeeper.probes.security.checks import CHECKS, SiteView
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from sitekeeper.domain.exposure import SecurityIssue, Severity
+from sitekeeper.domain.exposure import SecurityIssue
+from sitekeeper.domain.severity import Severity
 from sitekeeper.domain.untrusted import clean
 from sitekeeper.probes.security.checks import CHECKS, SiteView
 

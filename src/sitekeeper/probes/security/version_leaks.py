@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-from sitekeeper.domain.exposure import SecurityIssue, Severity
+from sitekeeper.domain.exposure import SecurityIssue
+from sitekeeper.domain.severity import Severity
 from sitekeeper.domain.untrusted import clean
 from sitekeeper.probes.security.checks import CHECKS, SiteView
 

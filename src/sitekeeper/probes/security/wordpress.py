@@ -11,7 +11,8 @@ import asyncio
 import json
 import re
 
-from sitekeeper.domain.exposure import SecurityIssue, Severity
+from sitekeeper.domain.exposure import SecurityIssue
+from sitekeeper.domain.severity import Severity
 from sitekeeper.domain.untrusted import clean
 from sitekeeper.probes.security.checks import CHECKS, SiteView
 from sitekeeper.probes.security.fetch import Page, Request

@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.backup import removal
 from sitekeeper.backup.options import BackupSettings
-from sitekeeper.domain.exposure import EXPOSURE, severity_rank
+from sitekeeper.domain.exposure import EXPOSURE
 from sitekeeper.domain.findings import UNKNOWN_SOURCE, UPDATE, VULNERABILITY
 from sitekeeper.domain.inventory import ExtensionType
+from sitekeeper.domain.severity import severity_rank
 from sitekeeper.domain.sites import SiteDeclaration
 from sitekeeper.errors import UsageError
 from sitekeeper.reports.charts import Point, response_line, uptime_bars
