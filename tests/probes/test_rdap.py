@@ -4,12 +4,14 @@ fails) or the override map, and every bad answer a clear error, not an exception
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from sitekeeper.config import Settings
 from sitekeeper.egress.policy import EgressPolicy
@@ -196,3 +198,23 @@ async def test_settings_read_the_override_map(tmp_path: Path) -> None:
     assert rdap.cache_path == tmp_path / "cache" / "rdap-dns.json"
     with pytest.raises(ValueError, match="not an http"):
         Settings(home=tmp_path, rdap_servers="intern=ftp://x/")
+
+
+async def test_a_domain_is_asked_once_per_run_and_a_rate_limit_is_an_error(
+    tmp_path: Path,
+) -> None:
+    async def slow_down(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=429, headers={"Retry-After": "60"})
+
+    registry = Registry(
+        {"example.test": rdap_domain("example.test", expires=in_days(100))},
+        special={"busy.test": slow_down},
+    )
+    async with registry_server(registry), RdapClient(_settings(registry, tmp_path)) as rdap:
+        first, second = await asyncio.gather(
+            rdap.lookup("example.test"), rdap.lookup("example.test")
+        )
+        busy = await rdap.lookup("busy.test")
+    assert first == second and first.error is None
+    assert registry.asked == ["example.test", "busy.test"]
+    assert busy.error is not None and "429" in busy.error

@@ -26,6 +26,7 @@ from sitekeeper.domain.untrusted import clean
 from sitekeeper.egress.aio import connector_options
 from sitekeeper.egress.policy import EgressPolicy, outbound_policy
 from sitekeeper.intel.fetch import failure_text
+from sitekeeper.probes.limits import KeyedLimiter
 from sitekeeper.probes.rdap_bootstrap import (
     MAX_BOOTSTRAP_BYTES,
     Bootstrap,
@@ -36,6 +37,7 @@ from sitekeeper.probes.rdap_bootstrap import (
 MAX_STATUSES = 30
 MAX_NAMESERVERS = 20
 MAX_ENTITIES = 50
+PER_SERVER = 2  # look-ups at once per RDAP server: registries rate-limit (HTTP 429)
 ACCEPT = "application/rdap+json, application/json;q=0.9"
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,9 @@ class RdapClient:
         self._bootstrap: Bootstrap | None = None
         self._bootstrap_lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
+        self._slots = KeyedLimiter(PER_SERVER)
+        # One look-up per domain per run: a client's www. and shop. sites share it.
+        self._answers: dict[str, asyncio.Future[Registration]] = {}
         self.notes: list[str] = []  # what the run should know (a stale bootstrap in use)
 
     async def __aenter__(self) -> Self:
@@ -96,13 +101,21 @@ class RdapClient:
             self._session = None
 
     async def lookup(self, domain: str) -> Registration:
-        """The registration of ``domain`` (a registrable domain, ASCII)."""
+        """The registration of ``domain`` (a registrable domain, ASCII), asked once per run."""
+        answer = self._answers.get(domain)
+        if answer is None:
+            answer = self._answers[domain] = asyncio.ensure_future(self._lookup(domain))
+        return await asyncio.shield(answer)
+
+    async def _lookup(self, domain: str) -> Registration:
         source = None
         try:
             base = await self._base(domain)
             source = f"{base}domain/{domain}"
-            async with asyncio.timeout(self.settings.timeout):
+            async with self._slots.hold(base), asyncio.timeout(self.settings.timeout):
                 status, raw = await self._get(source)
+            if status == 429:
+                raise RdapError("the RDAP server asks to slow down (429); tried again next run")
             if status == 404:
                 raise RdapError("the registry does not know this domain (404)")
             if status != 200:
