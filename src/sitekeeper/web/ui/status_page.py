@@ -50,7 +50,10 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",  # the token is in the URL: never pass it on
     "Cache-Control": "no-store",  # a rotated token must not live on in a cache
 }
-MAX_PAGES = 512  # rendered pages kept at once (least recently used go first)
+# Pages kept at once, by count and by size (a 20-site page is about 200 KB); the least
+# recently used go first, and expired ones whenever a page is added.
+MAX_PAGES = 512
+MAX_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -62,6 +65,7 @@ class PageCache:
     _pages: OrderedDict[tuple[int, str], tuple[float, bytes]] = field(default_factory=OrderedDict)
     _locks: dict[tuple[int, str], threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
+    _bytes: int = 0
 
     def fresh(self, key: tuple[int, str]) -> bytes | None:
         """The page for ``key`` if one is fresh (never blocks for long: no rendering)."""
@@ -83,13 +87,29 @@ class PageCache:
             page = self.fresh(key)
             if page is None:
                 page = render()
-                with self._guard:
-                    self._pages[key] = (time.monotonic() + self.ttl, page)
-                    self._pages.move_to_end(key)
-                    while len(self._pages) > MAX_PAGES:
-                        old, _ = self._pages.popitem(last=False)
-                        self._locks.pop(old, None)
+                self._keep(key, page)
             return page
+
+    def _keep(self, key: tuple[int, str], page: bytes) -> None:
+        with self._guard:
+            clock = time.monotonic()
+            if key in self._pages:
+                self._bytes -= len(self._pages.pop(key)[1])
+            for old in [k for k, (until, _) in self._pages.items() if until <= clock]:
+                self._drop(old)
+            self._pages[key] = (clock + self.ttl, page)
+            self._bytes += len(page)
+            while len(self._pages) > 1 and (
+                len(self._pages) > MAX_PAGES or self._bytes > MAX_BYTES
+            ):
+                self._drop(next(iter(self._pages)))
+
+    def _drop(self, key: tuple[int, str]) -> None:
+        """Forget another key's page, and its lock unless a rendering holds it (guard held)."""
+        self._bytes -= len(self._pages.pop(key)[1])
+        lock = self._locks.get(key)
+        if lock is not None and not lock.locked():
+            del self._locks[key]
 
 
 def _cache(request: Request) -> PageCache:
