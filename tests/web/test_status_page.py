@@ -267,6 +267,19 @@ def test_the_page_is_in_the_clients_language(live: Live, db: Database, leaky: Wo
     assert re.search(r"\d+,\d\d\s%", html)  # German decimals
 
 
+@pytest.mark.parametrize(("language", "lang"), [("pt-BR", "pt-BR"), ("xx", "en")])
+def test_a_language_without_texts_is_english_in_its_own_formats(
+    db: Database, world: World, language: str, lang: str
+) -> None:
+    with db.session() as s:
+        client = s.get(Client, world.acme)
+        assert client is not None
+        client.language = language
+        view = status_view(s, client, datetime.now(UTC))
+    assert view.language == lang
+    assert view.overall == "Some websites are down."
+
+
 def test_the_page_is_rendered_once_per_ttl_and_then_afresh(
     db: Database, world: World, tmp_path: Path
 ) -> None:

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from gettext import NullTranslations
 
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time
 from babel.numbers import format_percent
 from markupsafe import Markup, escape
@@ -119,7 +120,10 @@ class _Words:
 
     def __init__(self, language: str, timezone: str) -> None:
         self.t: NullTranslations = translations(language)
-        self.locale = language.replace("-", "_") if language else "en"
+        try:  # dates and numbers as the client writes them; English for a code Babel lacks
+            self.locale = Locale.parse((language or "en").replace("-", "_"))
+        except (ValueError, UnknownLocaleError):
+            self.locale = Locale("en")
         try:
             self.zone = zone(timezone)
         except UsageError:  # a zone the system lost since: UTC is still true
@@ -225,7 +229,7 @@ def status_view(session: Session, client: Client, now: datetime) -> StatusView:
     else:  # paused or not checked yet, besides those up
         overall, overall_state = words(NO_PROBLEMS), "unknown"
     return StatusView(
-        language=words.locale.split("_", 1)[0],
+        language=str(words.locale).replace("_", "-"),
         title=words(TITLE, client=client.name),
         heading=words(HEADING, client=client.name),
         overall=overall,
