@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -244,3 +244,18 @@ async def test_serve_checks_each_due_site_once_per_interval(world: World) -> Non
     assert await world.jobs.domains_due() == 0  # checked: not due for a day
     assert world.registry.asked == [DOMAIN]
     assert world.registry.bootstraps == 1
+
+
+async def test_the_report_reads_a_periods_changes_and_issues(world: World) -> None:
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    await world.jobs.check_domain(world.site_id)
+    world.zone.set(HOST, "A", "198.51.100.66")
+    await world.jobs.check_domain(world.site_id)
+    world.zone.set(HOST, "A", "192.0.2.10")
+    await world.jobs.check_domain(world.site_id)
+    end = datetime.now(UTC) + timedelta(minutes=1)
+    with world.db.session() as session:
+        period = domain_watch.domain_period(session, [world.site_id, 999], start, end)
+        before = domain_watch.domain_period(session, [world.site_id], start - timedelta(1), start)
+    assert period == {world.site_id: domain_watch.DomainPeriod(2, 1, 1)}
+    assert before == {}

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from sitekeeper.domain import dns_watch
@@ -26,7 +26,7 @@ from sitekeeper.errors import NotFound
 from sitekeeper.store import findings, journal
 from sitekeeper.store.domain_tables import SiteDomain
 from sitekeeper.store.intel_tables import Finding, IntelAttempt
-from sitekeeper.store.tables import Contract, Plan, Site
+from sitekeeper.store.tables import Contract, Event, Plan, Site
 
 KIND = "domain"  # the intel_attempts kind: when a site's domain was last checked
 PLAN_OPTION = "domain_interval"  # seconds, per plan; else the setting
@@ -248,6 +248,51 @@ def domain_views(session: Session, site_ids: Collection[int]) -> dict[int, Domai
         )
         for r in rows
     }
+
+
+@dataclass(frozen=True)
+class DomainPeriod:
+    """What the domain watch saw of one site in a report's period."""
+
+    dns_changes: int = 0  # look-ups that found a watched record changed
+    issues_opened: int = 0  # expiring domains, NS changes, new networks
+    issues_resolved: int = 0
+
+
+def domain_period(
+    session: Session, site_ids: Collection[int], start: datetime, end: datetime
+) -> dict[int, DomainPeriod]:
+    """Per site, the DNS changes and domain issues opened and resolved in [start, end);
+    three grouped queries per 1,000 sites. Sites with nothing are left out."""
+    ids = sorted(set(site_ids))
+    counts: dict[int, list[int]] = {}
+    for first in range(0, len(ids), 1000):
+        chunk = ids[first : first + 1000]
+        changed = (
+            select(Event.site_id, func.count())
+            .where(
+                Event.kind == str(DomainEventKind.DNS_CHANGED),
+                Event.site_id.in_(chunk), Event.ts >= start, Event.ts < end,
+            )
+            .group_by(Event.site_id)
+        )  # fmt: skip
+        mine = (Finding.kind == DOMAIN, Finding.site_id.in_(chunk))
+        opened = (
+            select(Finding.site_id, func.count())
+            .where(*mine, Finding.opened_at >= start, Finding.opened_at < end)
+            .group_by(Finding.site_id)
+        )
+        resolved = (
+            select(Finding.site_id, func.count())
+            .where(*mine, Finding.resolved_at >= start, Finding.resolved_at < end)
+            .group_by(Finding.site_id)
+        )
+        queries: tuple[Select[Any], ...] = (changed, opened, resolved)
+        for position, query in enumerate(queries):
+            for site_id, count in session.execute(query):
+                if site_id is not None:
+                    counts.setdefault(site_id, [0, 0, 0])[position] = int(count)
+    return {site_id: DomainPeriod(*values) for site_id, values in counts.items()}
 
 
 def _issue(f: Finding) -> dict[str, Any]:
