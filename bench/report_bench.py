@@ -55,10 +55,12 @@ class Timing:
     sites: int
     figures_s: float
     reads_s: float
+    reads_cpu_s: float
     sql_s: float
     statements: int
     html_s: float | None
     cpu_s: float  # the worker's CPU for the whole report (figures and HTML)
+    error: str | None  # why the HTML failed (the figures are still timed)
 
 
 class Meter:
@@ -69,7 +71,9 @@ class Meter:
         self.statements = 0
         self.sql_s = 0.0
         self.reads_s = 0.0
+        self.reads_cpu_s = 0.0  # this process's: SQLite's work, not PostgreSQL's
         self.figures_s = 0.0
+        self.made: object = None  # the figures the last report made
         self._started: list[float] = []
         event.listen(db.engine, "before_cursor_execute", self._before)
         event.listen(db.engine, "after_cursor_execute", self._after)
@@ -85,11 +89,12 @@ class Meter:
         """``fn`` adding its time to the report's reads."""
 
         def run(*args: P.args, **kwargs: P.kwargs) -> R:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             try:
                 return fn(*args, **kwargs)
             finally:
                 self.reads_s += time.perf_counter() - started
+                self.reads_cpu_s += time.process_time() - cpu
 
         return run
 
@@ -99,7 +104,8 @@ class Meter:
         def run(*args: P.args, **kwargs: P.kwargs) -> R:
             started = time.perf_counter()
             try:
-                return fn(*args, **kwargs)
+                self.made = fn(*args, **kwargs)
+                return self.made
             finally:
                 self.figures_s += time.perf_counter() - started
 
@@ -109,6 +115,8 @@ class Meter:
     def one(self) -> Iterator[None]:
         """Count and time one report."""
         self.statements, self.sql_s, self.reads_s, self.figures_s = 0, 0.0, 0.0, 0.0
+        self.reads_cpu_s = 0.0
+        self.made = None
         yield
 
 
@@ -130,7 +138,7 @@ def _start_worker(url: str) -> None:
 def _report(client_id: int) -> Timing:
     """One client's report: its figures, and its HTML when the renderer is there."""
     meter = _WORKER["meter"]
-    html_s = None
+    html_s, error = None, None
     with meter.db.session() as session, meter.one():
         client = session.get(Client, client_id)
         assert client is not None
@@ -139,8 +147,13 @@ def _report(client_id: int) -> Timing:
         if HAS_DOCUMENT:
             from sitekeeper.reports.document import render_report  # noqa: PLC0415
 
-            report = render_report(session, client, period, NOW).figures
-            html_s = time.perf_counter() - started - meter.figures_s
+            try:
+                report = render_report(session, client, period, NOW).figures
+                html_s = time.perf_counter() - started - meter.figures_s
+            except Exception as exc:  # counted and shown: the figures were made and timed
+                if not isinstance(meter.made, figures.ClientReport):
+                    raise
+                error, report = f"{type(exc).__name__}: {exc}", meter.made
         else:
             report = meter.figures(figures.client_report)(session, client, period, NOW)
         cpu_s = time.process_time() - cpu
@@ -150,10 +163,12 @@ def _report(client_id: int) -> Timing:
         sites,
         meter.figures_s,
         meter.reads_s,
+        meter.reads_cpu_s,
         meter.sql_s,
         meter.statements,
         html_s,
         cpu_s,
+        error,
     )
 
 
@@ -195,6 +210,8 @@ def main() -> None:
     if not args.reuse:
         seeded = seed(db, args.clients, args.sites, tmp)
         print(f"seeded {seeded} in {time.perf_counter() - started:.0f} s", flush=True)
+    if args.database_url is not None:
+        tmp.rmdir()  # only the CSV import's base folder, left empty
     if args.seed_only:
         print(f"seeded: {url}")
         return
@@ -207,7 +224,8 @@ def main() -> None:
     with context.Pool(args.workers, _start_worker, (url,)) as pool:
         timings = pool.map(_report, ids, chunksize=4)
         total_s = time.perf_counter() - started
-        pdfs = pool.map(_pdf, ids[: args.pdf_sample], chunksize=1) if HAS_DOCUMENT else []
+        printable = [t.client_id for t in timings if t.html_s is not None][: args.pdf_sample]
+        pdfs = pool.map(_pdf, printable, chunksize=1)
         pool.close()
         pool.join()
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -220,11 +238,18 @@ def main() -> None:
     print(f"  per report CPU: {_quantiles([t.cpu_s for t in timings])}")
     print(f"figures per report: {_quantiles([t.figures_s for t in timings])}")
     print(f"  reads (database) per report: {_quantiles([t.reads_s for t in timings])}")
+    print(f"  reads CPU per report: {_quantiles([t.reads_cpu_s for t in timings])}")
     print(f"  SQL execute per report: {_quantiles([t.sql_s for t in timings])}")
     counts = sorted({t.statements for t in timings})
     print(f"  statements per report: {counts[0]}..{counts[-1]}")
     if HAS_DOCUMENT:
-        print(f"HTML per report (after figures): {_quantiles([t.html_s or 0 for t in timings])}")
+        htmls = [t.html_s for t in timings if t.html_s is not None]
+        if htmls:
+            print(f"HTML per report (after figures): {_quantiles(htmls)}")
+        failed = [t for t in timings if t.error]
+        if failed:
+            print(f"HTML FAILED for {len(failed)} clients, e.g. {failed[0].client_id}: ")
+            print(f"  {failed[0].error}")
     else:
         print("HTML/PDF: sitekeeper.reports.document is not there yet; figures only")
     if pdfs:
