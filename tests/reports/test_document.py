@@ -275,3 +275,24 @@ def test_times_in_the_clients_zone_and_a_language_without_texts(sqlite_db: Datab
     set_language(sqlite_db, ids, "fr")  # no French catalogue: English texts and formats
     text = words(rendered(sqlite_db, ids).html)
     assert "Maintenance report" in text and "October 2026" in text and "octobre" not in text
+
+
+def test_the_catalogue_template_has_every_text_of_the_report() -> None:
+    """A text added to the report's code or templates without ``pybabel extract`` (the
+    command in ``sitekeeper.locale``) would never be translated."""
+    from babel.messages.extract import DEFAULT_KEYWORDS
+    from babel.messages.pofile import read_po
+
+    src = TEMPLATES.parent
+    keywords = {**DEFAULT_KEYWORDS, "N_": None, "NP_": (1, 2)}
+    found = {
+        message[0] if isinstance(message, tuple) else message
+        for _f, _l, message, _c, _x in extract_from_dir(
+            str(src),
+            method_map=[("**/templates/**.html", "jinja2"), ("*.py", "python")],
+            keywords=keywords,
+        )
+    }
+    with (src.parent / "locale" / "sitekeeper.pot").open("rb") as f:
+        known = {m.id[0] if isinstance(m.id, tuple) else m.id for m in read_po(f) if m.id}
+    assert len(found) > 100 and found - known == set()
