@@ -37,7 +37,7 @@ EN = (
 )
 DE = (
     "Alle 3 Websites waren 99,91 % der Zeit erreichbar. Es gab 2 Ausfälle, insgesamt 1 Stunde "
-    "30 Minuten. 2 Updates wurden eingespielt, davon 1 Sicherheitskorrektur, im Schnitt 49 "
+    "30 Minuten. 2 Updates wurden eingespielt, davon 1 Sicherheitsupdate, im Schnitt 49 "
     "Stunden 30 Minuten nach ihrer Veröffentlichung. 1 Update wurde automatisch zurückgenommen, "
     "weil die Website danach ihre Prüfungen nicht bestand. 3 Backups wurden erstellt, 1 schlug "
     "fehl; der Wiederherstellungstest am 28. Oktober war erfolgreich. 2 veröffentlichte "
