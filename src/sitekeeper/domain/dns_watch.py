@@ -18,6 +18,7 @@ from typing import Any
 
 from sitekeeper.domain.findings import CERTAIN, FindingSpec
 from sitekeeper.domain.registration import DOMAIN, ECOSYSTEM
+from sitekeeper.domain.severity import Severity
 
 TYPES = ("A", "AAAA", "CNAME", "NS", "MX")  # A/AAAA/CNAME of the site's host; NS/MX of its domain
 ADDRESS_TYPES = ("A", "AAAA")
@@ -181,7 +182,7 @@ def _spec(site_id: int, type_: str, item: str, *, title: str, evidence: str) -> 
         basis=BASIS,
         security=True,
         certainty=CERTAIN,
-        severity="high",
+        severity=str(Severity.HIGH),
         note="possible hijack: check with the registrar and the host; if the move was "
         "planned, accept it (sitekeeper domain SITE --accept-dns)",
         extra=(("title", title), ("evidence", evidence[:500])),

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sitekeeper.domain.findings import CERTAIN, FindingSpec
+from sitekeeper.domain.severity import Severity
 
 DOMAIN = "domain"  # the finding kind of the domain and DNS watch
 ECOSYSTEM = "dns"
@@ -81,7 +82,9 @@ class ExpiryRule:
         days = registration.days_left(now)
         if registration.error is not None or days is None or days > self.warn_days:
             return None
-        severity = "critical" if days < 0 else "high" if days <= 7 else "medium"
+        severity = (
+            Severity.CRITICAL if days < 0 else Severity.HIGH if days <= 7 else Severity.MEDIUM
+        )
         when = registration.expires.date().isoformat() if registration.expires else "?"
         title = (
             f"domain {registration.domain} expired on {when}"
@@ -98,7 +101,7 @@ class ExpiryRule:
             basis=BASIS,
             security=True,
             certainty=CERTAIN,
-            severity=severity,
+            severity=str(severity),
             note="renew the domain at its registrar"
             + (f" ({registration.registrar})" if registration.registrar else ""),
             extra=(("title", title), ("expires", when), ("days_left", str(days))),

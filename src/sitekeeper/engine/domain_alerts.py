@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from sitekeeper.domain.domain_events import DomainEventKind
 from sitekeeper.domain.findings import FindingSpec
 from sitekeeper.domain.registration import DOMAIN
+from sitekeeper.domain.severity import severity_rank
 from sitekeeper.domain.untrusted import clean
 from sitekeeper.notify import outbox
 from sitekeeper.store import journal
@@ -21,7 +22,6 @@ from sitekeeper.store.channels import channel_urls
 from sitekeeper.vault import Vault
 
 MAX_LINES = 100  # per message; the rest is counted
-_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 
 
 def alerting(opened: Sequence[FindingSpec]) -> list[FindingSpec]:
@@ -87,7 +87,7 @@ def _message(
     lines = []
     for site_id in site_ids:
         name, url, _ = sites[site_id]
-        for spec in sorted(by_site[site_id], key=lambda s: _RANK.get(s.severity or "", 9)):
+        for spec in sorted(by_site[site_id], key=lambda s: -severity_rank(s.severity)):
             extra = dict(spec.extra)
             evidence = f" ({clean(extra['evidence'], 200)})" if extra.get("evidence") else ""
             lines.append(
