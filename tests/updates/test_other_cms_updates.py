@@ -434,3 +434,70 @@ async def test_a_drupal_site_left_in_maintenance_by_a_dead_run_is_brought_back(
     (event,) = journal(uctx.backup.db, site_id)
     steps = {s["name"]: s for s in event.data["steps"]}
     assert "set in the database by sitekeeper" in steps["recovery: maintenance"]["detail"]
+
+
+# --- a maintenance state that cannot be read ----------------------------------------------
+
+
+async def test_a_joomla_offline_flag_that_cannot_be_read_stops_the_install_before_any_change(
+    uctx: UpdateContext, jm1: dict[str, Any], server: Vendor
+) -> None:
+    """configuration.php turns unreadable once the run reaches the installer: taking the
+    site down and up again could end an offline someone set, so nothing is installed,
+    the site is never taken down, and the run puts back the snapshot."""
+    target = builds.joomla_plugin("1.1.0", f"{server.url}{UPDATE_XML}")
+    site_id = await joomla_ready(uctx, jm1, server, target)
+    config = Path(jm1["docroot"]) / "configuration.php"
+    files_before, db_before = tree_state(Path(jm1["docroot"])), db_state(jm1)
+
+    def unreadable_at_apply(_site: str, what: str) -> None:
+        if what.startswith("apply "):
+            config.chmod(0)
+
+    outcome = await update_site(uctx, str(site_id), JOOMLA, progress=unreadable_at_apply)
+    assert outcome.status == "rolled_back", failed(outcome)
+    slug = builds.JOOMLA_SLUG
+    steps = {s.name: s for s in outcome.steps}
+    offline = steps[f"{slug}: offline"]
+    assert not offline.ok and offline.detail == "configuration.php cannot be read; nothing changed"
+    applied = [n for n in steps if n.startswith(f"{slug}: ")]
+    assert applied == [f"{slug}: owner", f"{slug}: offline"], applied  # no upload, no site:down
+    assert joomla_manifest_version(jm1) == "1.0.0"
+    assert differences(files_before, tree_state(Path(jm1["docroot"]))) == {}
+    assert differences(db_before, db_state(jm1)) == {}
+    assert joomla_offline(jm1) == ONLINE
+
+
+STATE_GET_BROKEN = b"""  case 'state:get':
+    exit(1);  // test: drush cannot read the state
+"""
+
+
+async def test_a_drupal_maintenance_state_that_cannot_be_read_stops_the_install_before_any_change(
+    uctx: UpdateContext, dr1: dict[str, Any], server: Vendor
+) -> None:
+    """drush cannot say whether the site is in maintenance mode: turning it on and off
+    could end maintenance someone set, so the module is not replaced and maintenance mode
+    is never switched; the run puts back the snapshot."""
+    site_id = await drupal_ready(uctx, dr1, server, builds.drupal_module("1.1.0", update_n=9001))
+    drush = Path(dr1["docroot"]) / "vendor/bin/drush"
+    code = drush.read_bytes()
+    assert code.count(b"  case 'state:get':\n") == 1
+    drush.write_bytes(code.replace(b"  case 'state:get':\n", STATE_GET_BROKEN, 1))
+    files_before, db_before = tree_state(Path(dr1["docroot"])), db_state(dr1)
+    outcome = await update_site(uctx, str(site_id), drupal_selection("1.1.0"))
+    assert outcome.status == "rolled_back", failed(outcome)
+    module = builds.DRUPAL_MODULE
+    steps = {s.name: s for s in outcome.steps}
+    maintenance = steps[f"{module}: maintenance"]
+    assert not maintenance.ok
+    assert maintenance.detail == (
+        "drush cannot say whether the site is in maintenance mode; nothing changed"
+    )
+    for never in ("maintenance on", "files", "updatedb", "maintenance off"):
+        assert f"{module}: {never}" not in steps, never
+    assert steps[f"{module}: cleanup"].ok  # the staged release is gone from /tmp
+    assert drupal_version(dr1) == "1.0.0"
+    assert differences(files_before, tree_state(Path(dr1["docroot"]))) == {}
+    assert differences(db_before, db_state(dr1)) == {}
+    assert drupal_state(dr1, "state", "system.maintenance_mode") in ("", "i:0;")

@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from sitekeeper.cms import site_files
 from sitekeeper.cms.updater import ResetOpcache
 from sitekeeper.domain.untrusted import clean, shown
 from sitekeeper.domain.updates import ApplyResult, Check
@@ -55,6 +56,13 @@ class ApplySteps:
         self.messages.extend(line for line in lines if line)
         del self.messages[:-MAX_MESSAGES]
         return result
+
+    async def remove_workspace(self, conn: SshConnection, workspace: str) -> None:
+        """The apply's private working folder removed (recorded as "cleanup")."""
+        since = time.monotonic()
+        removed = not workspace or await site_files.remove_workspace(conn, workspace)
+        detail = "temporary files removed" if removed else f"could not remove {workspace}"
+        self.add("cleanup", removed, detail, since)
 
     async def reset(self, reset_opcache: ResetOpcache | None) -> None:
         """PHP-FPM's opcode cache, so the health check runs the files now on disk."""

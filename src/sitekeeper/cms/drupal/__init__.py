@@ -49,7 +49,10 @@ class Drupal:
         """drupal.org projects: core, and what drupal.org's packaging names its project
         (``drupal.org/project/<name>``, as the inventory keeps it)."""
         return source == self.core_source or (
-            source is not None and source.startswith(PROJECT_SOURCE) and len(source) > 19
+            # a project's name after the prefix: "drupal.org/project/" alone names none
+            source is not None
+            and len(source) > len(PROJECT_SOURCE)
+            and source.startswith(PROJECT_SOURCE)
         )
 
     async def poll(self, fetcher: Fetcher, packages: Wanted, home: Path) -> PollResult:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import posixpath
 
+from sitekeeper.errors import SitekeeperError
 from sitekeeper.remote.ssh import SshConnection
 
 CANDIDATES = ("../vendor/bin/drush", "vendor/bin/drush")
@@ -48,3 +49,14 @@ def maintenance_on(output: str) -> bool | None:
     if value in ("", "0", "false", "null"):
         return False
     return None
+
+
+async def maintenance_state(conn: SshConnection, php: str, drush: str, docroot: str) -> bool | None:
+    """Whether the site is in maintenance mode now (None: drush could not say), as the
+    apply step and the recovery both read it before they switch it."""
+    command = argv(php, drush, docroot, "state:get", MAINTENANCE)
+    try:
+        result = await conn.run(command, time_limit=120, check=False)
+    except SitekeeperError:
+        return None
+    return maintenance_on(result.text) if result.exit_status == 0 else None

@@ -108,7 +108,7 @@ async def apply_package(
     if not steps.append(await owner_check(conn, docroot, item), since):
         return steps.result(None)
     workspace = ""
-    turned_on = False
+    turned_on = stopped = False  # stopped: before the folder was touched
     try:
         since = time.monotonic()
         workspace = await site_files.make_workspace(conn)
@@ -117,24 +117,24 @@ async def apply_package(
         was_on = await run.maintenance_state()
         if was_on is None:  # turning it on and off could end maintenance someone set
             why = "drush cannot say whether the site is in maintenance mode; nothing changed"
-            steps.add("maintenance", False, why, since)
-            return steps.result(None)
-        if not was_on:
+            stopped = not steps.add("maintenance", False, why, since)
+        elif not was_on:
             turned_on = True
-            if not await run.set_maintenance(True):
-                return steps.result(None)
-        replaced = await _replace(steps, conn, docroot, item, staged)
-        if replaced and await run.step("updatedb", "updatedb", "-y"):
+            stopped = not await run.set_maintenance(True)
+        if (
+            not stopped
+            and await _replace(steps, conn, docroot, item, staged)
+            and await run.step("updatedb", "updatedb", "-y")
+        ):
             await run.step("cache", "cache:rebuild")
     except SitekeeperError as exc:
         steps.add("install", False, str(exc), since)
-    finally:
+    finally:  # recorded in the result whatever happened above
         if turned_on:
             await run.set_maintenance(False)
-        since = time.monotonic()
-        removed = not workspace or await site_files.remove_workspace(conn, workspace)
-        steps.add("cleanup", removed, "temporary files removed" if removed else
-                  f"could not remove {workspace}", since)  # fmt: skip
+        await steps.remove_workspace(conn, workspace)
+    if stopped:
+        return steps.result(None)
     await steps.reset(reset_opcache)
     if all(c.ok for c in steps.checks):
         await run.pending()
@@ -200,13 +200,7 @@ class _Drush:
 
     async def maintenance_state(self) -> bool | None:
         """Whether the site is in maintenance mode now (None: drush could not say)."""
-        try:
-            result = await self.conn.run(
-                self.argv("state:get", drush.MAINTENANCE), time_limit=120, check=False
-            )
-        except SitekeeperError:
-            return None
-        return drush.maintenance_on(result.text) if result.exit_status == 0 else None
+        return await drush.maintenance_state(self.conn, self.php, self.path, self.docroot)
 
     async def set_maintenance(self, value: bool) -> bool:
         """Turn maintenance mode on or off, and read it back."""

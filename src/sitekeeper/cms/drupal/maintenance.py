@@ -31,31 +31,24 @@ async def lift(conn: SshConnection, docroot: str, php: str = "php") -> Check:
     except SitekeeperError as exc:  # never raises: recovery goes on to the health check
         found, said = None, f"cannot look for drush: {exc}"
     if found is not None:
+        if await drush.maintenance_state(conn, php, found, docroot) is False:
+            return Check("maintenance", True, "not in maintenance mode", _since(since))
         try:
-            now = await _state(conn, php, found, docroot)
-            if now is False:
-                return Check("maintenance", True, "not in maintenance mode", _since(since))
             result = await conn.run(
                 drush.argv(php, found, docroot, *drush.maintenance(False)),
                 time_limit=120,
                 check=False,
             )
-            if await _state(conn, php, found, docroot) is False:
-                return Check("maintenance", True, "drush: maintenance mode off", _since(since))
             said = f"drush exited {result.exit_status}: {server_said(result.stderr, 200)}"
         except SitekeeperError as exc:
             said = str(exc)
+        if await drush.maintenance_state(conn, php, found, docroot) is False:
+            return Check("maintenance", True, "drush: maintenance mode off", _since(since))
     problem = await _by_hand(conn, docroot)
     if problem:
         return Check("maintenance", False, f"still in maintenance mode: {said}; {problem}")
     detail = f"maintenance mode off, set in the database by sitekeeper ({said})"
     return Check("maintenance", True, detail, _since(since))
-
-
-async def _state(conn: SshConnection, php: str, found: str, docroot: str) -> bool | None:
-    argv = drush.argv(php, found, docroot, "state:get", drush.MAINTENANCE)
-    result = await conn.run(argv, time_limit=120, check=False)
-    return drush.maintenance_on(result.text) if result.exit_status == 0 else None
 
 
 async def _by_hand(conn: SshConnection, docroot: str) -> str:

@@ -78,11 +78,8 @@ def release_of(project: str, version: str, body: bytes) -> Release:
     )
     if release is None:
         raise InvalidFeed(f"the release history of {project} has no published {version}")
-    candidates = [(f.url, f.md5, f.size) for f in release.files if f.url.endswith(".zip")]
-    if release.download_link and release.download_link.endswith(".zip"):
-        candidates.append((release.download_link, release.mdhash, release.filesize))
-    for url, md5, size in candidates:
-        if md5:
+    for url, md5, size in release.archives():
+        if url.endswith(".zip") and md5:
             return Release(url, {"md5": md5}, size)
     raise InvalidFeed(
         f"the release history lists no zip archive of {project} {version} with a digest: "

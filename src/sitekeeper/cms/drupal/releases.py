@@ -57,13 +57,19 @@ class DrupalRelease:
     filesize: int | None = None  # its size in bytes
     files: tuple[DrupalFile, ...] = ()
 
+    def archives(self) -> list[tuple[str, str | None, int | None]]:
+        """Every archive the history lists for the release as (URL, MD5, size): its
+        ``files`` first, then the ``download_link`` with the release's own digest."""
+        listed = [(f.url, f.md5, f.size) for f in self.files]
+        if self.download_link:
+            listed.append((self.download_link, self.mdhash, self.filesize))
+        return listed
+
     def digest_of(self, url: str) -> tuple[str | None, int | None]:
         """(MD5, size) the history publishes for the archive at ``url``."""
-        for file in self.files:
-            if file.url == url and (file.md5 or file.size is not None):
-                return file.md5, file.size
-        if url == self.download_link:
-            return self.mdhash, self.filesize
+        for link, md5, size in self.archives():
+            if link == url and (md5 or size is not None):
+                return md5, size
         return None, None
 
     @property

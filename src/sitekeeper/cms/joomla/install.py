@@ -78,7 +78,7 @@ async def apply_package(
     if was_offline is None:  # taking it down and up could end an offline someone set
         steps.add("offline", False, f"{offline.CONFIG} cannot be read; nothing changed", since)
         return steps.result(None)
-    took_down = False
+    took_down = stopped = False  # stopped: before the installer ran
     try:
         since = time.monotonic()
         workspace = await site_files.make_workspace(conn)
@@ -88,18 +88,17 @@ async def apply_package(
         steps.add("upload", True, f"{len(data)} bytes to {workspace}", since)
         if not was_offline:
             took_down = True
-            if not await offline.site_down(steps, conn, console, docroot):
-                return steps.result(None)
-        await _install(steps, conn, console, archive, time_limit)
+            stopped = not await offline.site_down(steps, conn, console, docroot)
+        if not stopped:
+            await _install(steps, conn, console, archive, time_limit)
     except SitekeeperError as exc:
         steps.add("install", False, str(exc), since)
-    finally:
+    finally:  # recorded in the result whatever happened above
         if took_down:
             await offline.site_up(steps, conn, console, docroot)
-        since = time.monotonic()
-        removed = not workspace or await site_files.remove_workspace(conn, workspace)
-        steps.add("cleanup", removed, "temporary files removed" if removed else
-                  f"could not remove {workspace}", since)  # fmt: skip
+        await steps.remove_workspace(conn, workspace)
+    if stopped:
+        return steps.result(None)
     await steps.reset(reset_opcache)
     return await _finish(steps, conn, docroot, item)
 

@@ -15,13 +15,13 @@ import re
 import time
 
 from sitekeeper.cms.apply_steps import ApplySteps, said
+from sitekeeper.cms.collector import CONFIG_BYTES
 from sitekeeper.cms.php_edit import set_members
 from sitekeeper.domain.updates import Check
 from sitekeeper.errors import SitekeeperError
 from sitekeeper.remote.ssh import SshConnection
 
 CONFIG = "configuration.php"
-CONFIG_BYTES = 1024 * 1024
 _OFFLINE = re.compile(r"\b(?:public|var)\s+\$offline\s*=\s*([^;]{1,20});", re.IGNORECASE)
 
 
@@ -86,6 +86,8 @@ async def _edit_online(conn: SshConnection, docroot: str) -> bool:
         shown_mode = (await conn.run(["stat", "-c", "%a", "--", path])).text.strip()
         mode = int(shown_mode, 8) & 0o777 if shown_mode.isdigit() else 0o640
         source = await conn.read_file(path, CONFIG_BYTES)
+        if len(source) >= CONFIG_BYTES:  # perhaps cut short: writing it back would cut it
+            return False
         text = set_members(source.decode("utf-8"), "JConfig", {"offline": False})
         if mode & 0o200 == 0:  # Joomla may leave it read-only: writable for the edit only
             await conn.run(["chmod", "u+w", "--", path])
