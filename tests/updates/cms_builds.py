@@ -85,11 +85,18 @@ def joomla_plugin(
     return Built(version, f"/joomla/plg_system_{element}-{version}.zip", data)
 
 
+JOOMLA_4_4_AND_5 = r"((4\.4)|(5\.(0|1|2|3|4|5|6|7|8|9)))"  # a real extension's pattern
+
+
 def joomla_update_xml(
-    base: str, releases: list[Built], *, sha256: dict[str, str] | None = None
+    base: str,
+    releases: list[Built],
+    *,
+    sha256: dict[str, str] | None = None,
+    targetplatform: str = JOOMLA_4_4_AND_5,
 ) -> bytes:
     """The extension update server's XML (``sha256``: a digest to list instead of the
-    real one, per version)."""
+    real one, per version; ``targetplatform``: the Joomla versions the releases are for)."""
     wrong = sha256 or {}
     updates = "".join(
         f"""	<update>
@@ -106,7 +113,7 @@ def joomla_update_xml(
 		<tags><tag>stable</tag></tags>
 		<sha256>{wrong.get(r.version, r.digest("sha256"))}</sha256>
 		<sha512>{r.digest("sha512")}</sha512>
-		<targetplatform name="joomla" version="((4\\.4)|(5\\.(0|1|2|3|4|5|6|7|8|9)))" />
+		<targetplatform name="joomla" version="{targetplatform}" />
 		<php_minimum>8.1</php_minimum>
 	</update>
 """

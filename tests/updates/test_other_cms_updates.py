@@ -204,6 +204,27 @@ async def test_a_joomla_package_whose_sha256_differs_from_the_update_xml_is_refu
     assert differences(files_before, tree_state(Path(jm1["docroot"]))) == {}
 
 
+async def test_a_joomla_release_for_another_joomla_version_is_refused_before_the_snapshot(
+    uctx: UpdateContext, jm1: dict[str, Any], server: Vendor
+) -> None:
+    """jm1 runs Joomla 5.3.2; the update server offers 1.1.0 for Joomla 4.0-4.4 only, as
+    its <targetplatform> says: Joomla itself would not offer it, sitekeeper refuses it."""
+    target = builds.joomla_plugin("1.1.0", f"{server.url}{UPDATE_XML}")
+    site_id = await joomla_ready(uctx, jm1, server, target, targetplatform=r"4\.[0-4]")
+    files_before = tree_state(Path(jm1["docroot"]))
+    outcome = await update_site(uctx, str(site_id), JOOMLA)
+    assert outcome.status == "refused", failed(outcome)
+    assert [s.name for s in outcome.steps if not s.ok] == [f"package {builds.JOOMLA_SLUG}"]
+    assert (outcome.reason or "").endswith(
+        'skupdater 1.1.0 is for Joomla "4\\.[0-4]" (its <targetplatform>), not for the '
+        "site's Joomla 5.3.2: refused"
+    )
+    assert target.path not in server.requests  # not even downloaded
+    assert outcome.snapshot_id is None
+    assert differences(files_before, tree_state(Path(jm1["docroot"]))) == {}
+    assert joomla_manifest_version(jm1) == "1.0.0"
+
+
 async def test_a_joomla_package_whose_manifest_is_another_extension_is_refused(
     uctx: UpdateContext, jm1: dict[str, Any], server: Vendor
 ) -> None:

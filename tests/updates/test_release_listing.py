@@ -37,9 +37,18 @@ def cache(tmp_path: Path) -> PackageCache:
     return PackageCache(tmp_path / "packages")
 
 
-def joomla_item(server: Vendor, target: str = "1.1.0") -> UpdateItem:
+def joomla_item(
+    server: Vendor, target: str = "1.1.0", platform: str | None = "5.3.2"
+) -> UpdateItem:
+    """The test plugin on a site that runs Joomla ``platform`` (jm1's 5.3.2)."""
     return UpdateItem(
-        "plugin", builds.JOOMLA_SLUG, "1.0.0", target, "joomla", source=server.url + XML
+        "plugin",
+        builds.JOOMLA_SLUG,
+        "1.0.0",
+        target,
+        "joomla",
+        source=server.url + XML,
+        platform=platform,
     )
 
 
@@ -107,6 +116,46 @@ async def test_a_joomla_manifest_that_does_not_upgrade_in_place_is_refused(
     wanted = joomla_item(server)
     with pytest.raises(InvalidFeed, match='does not say method="upgrade"'):
         await obtain(wanted, joomla_source(wanted, {}), fetcher, cache)
+
+
+async def test_a_joomla_release_for_another_joomla_is_refused_before_its_download(
+    server: Vendor, fetcher: Fetcher, cache: PackageCache
+) -> None:
+    release = builds.joomla_plugin("1.1.0", server.url + XML)
+    serve_joomla(server, release, targetplatform=r"4\.[0-4]")  # Joomla 4 only
+    wanted = joomla_item(server, platform="5.3.2")
+    with pytest.raises(InvalidFeed) as refused:
+        await obtain(wanted, joomla_source(wanted, {}), fetcher, cache)
+    assert str(refused.value) == (
+        'skupdater 1.1.0 is for Joomla "4\\.[0-4]" (its <targetplatform>), not for the '
+        "site's Joomla 5.3.2: refused"
+    )
+    assert release.path not in server.requests
+    unknown = joomla_item(server, platform=None)
+    with pytest.raises(InvalidFeed, match="the site's Joomla version is not known"):
+        await obtain(unknown, joomla_source(unknown, {}), fetcher, cache)
+
+
+async def test_of_one_version_built_per_joomla_the_sites_build_is_taken(
+    server: Vendor, fetcher: Fetcher, cache: PackageCache
+) -> None:
+    """An update server may list a release once per Joomla major, each its own archive;
+    Joomla installs the one whose <targetplatform> matches, and so does sitekeeper."""
+    for_4 = builds.joomla_plugin("1.1.0", server.url + XML)
+    for_5 = builds.joomla_plugin("1.1.0", server.url + XML, body="return; // J5 build")
+    assert for_4.data != for_5.data
+    for_4 = builds.Built(for_4.version, "/joomla/j4/plugin.zip", for_4.data)
+    xml_4 = builds.joomla_update_xml(server.url, [for_4], targetplatform=r"4\.")
+    xml_5 = builds.joomla_update_xml(server.url, [for_5], targetplatform=r"5\.")
+    both = xml_4.replace(b"</updates>\n", b"") + xml_5.replace(b"<updates>\n", b"")
+    server.add(for_4.path, for_4.data)
+    server.add(for_5.path, for_5.data)
+    server.add(XML, both)
+    on_4, on_5 = joomla_item(server, platform="4.4.9"), joomla_item(server, platform="5.3.2")
+    got_4 = await obtain(on_4, joomla_source(on_4, {}), fetcher, cache)
+    assert got_4.url == server.url + for_4.path and got_4.sha256 == for_4.digest("sha256")
+    got_5 = await obtain(on_5, joomla_source(on_5, {}), fetcher, cache)  # not J4's, cached
+    assert got_5.url == server.url + for_5.path and got_5.sha256 == for_5.digest("sha256")
 
 
 def test_a_joomla_extension_without_an_update_server_has_no_package() -> None:

@@ -24,6 +24,9 @@ class UpdateItem:
     # server, "drupal.org/project/<name>"): a CMS whose packages are not all at one
     # vendor address finds the release there
     source: str | None = None
+    # the version of the CMS the site runs, for a vendor document that names which CMS
+    # versions each release is for (Joomla's <targetplatform>); None: not known
+    platform: str | None = None
 
     @property
     def label(self) -> str:

@@ -339,7 +339,8 @@ class _Run:
             since = time.monotonic()
             try:
                 pinned = self.selection.pinned(item.package)
-                source = self.updater.package_source(item, self.ctx.vendor, sha256=pinned)
+                on_site = replace(item, platform=self.facts.cms_version)  # the CMS it runs
+                source = self.updater.package_source(on_site, self.ctx.vendor, sha256=pinned)
                 package = await obtain(item, source, self.ctx.package_fetcher, self.ctx.cache)
             except (SitekeeperError, UsageError) as exc:
                 await self._step(Check(f"package {item.package}", False, str(exc), _since(since)))

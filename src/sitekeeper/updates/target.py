@@ -37,6 +37,7 @@ class SiteFacts:
     usual_ms: int | None
     rows: tuple[UpdateRow, ...]
     php: str | None = None  # the PHP its latest inventory found
+    cms_version: str | None = None  # the CMS core version its latest inventory found
     database: str | None = None  # the database server's version, as it said
     # (type, package) -> {version: lowest PHP it needs}, as the vendor's feed says
     requires_php: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
@@ -67,6 +68,7 @@ def site_facts(session: Session, ref: str) -> SiteFacts:
         usual_ms=usual_ms(session, site.id),
         rows=tuple(rows),
         php=inventory.php if inventory else None,
+        cms_version=inventory.version if inventory else None,
         database=inventory.database if inventory else None,
         requires_php={
             (type_, package): dict(entry.requires_php)

@@ -21,6 +21,7 @@ from typing import Any
 
 from sitekeeper.cms.joomla.updates import parse_update_server
 from sitekeeper.cms.package_source import PackageSource, Release, ReleaseListing
+from sitekeeper.domain.untrusted import clean
 from sitekeeper.domain.updates import UpdateItem
 from sitekeeper.errors import InvalidFeed, UsageError
 from sitekeeper.intel.payload import parse_xml
@@ -53,7 +54,12 @@ def package_source(
         listing=ReleaseListing(
             url=server,
             parse=functools.partial(
-                release_of, element, item.type, item.target, pinned=sha256 is not None
+                release_of,
+                element,
+                item.type,
+                item.target,
+                pinned=sha256 is not None,
+                platform=item.platform,
             ),
             label=f"the update server's <update> for {element} {item.target} ({server})",
         ),
@@ -76,8 +82,13 @@ def element_of(type_: str, slug: str) -> tuple[str, str]:
     return slug, client
 
 
-def release_of(element: str, type_: str, version: str, body: bytes, *, pinned: bool) -> Release:
-    """The zip download and digests the update server lists for ``version``."""
+def release_of(
+    element: str, type_: str, version: str, body: bytes, *, pinned: bool, platform: str | None
+) -> Release:
+    """The zip download and digests the update server lists for ``version`` on the site's
+    Joomla ``platform``: an ``<update>`` is for the Joomla versions its
+    ``<targetplatform>`` matches, as Joomla's own updater reads it (an extension may list
+    one release per Joomla major, each its own build); none for the site's is refused."""
     updates = [
         u
         for u in parse_update_server(body)
@@ -85,7 +96,19 @@ def release_of(element: str, type_: str, version: str, body: bytes, *, pinned: b
     ]
     if not updates:
         raise InvalidFeed(f"the update server lists no {type_} {element} {version}")
-    update = updates[0]
+    if platform is None:
+        raise InvalidFeed(
+            f"the site's Joomla version is not known: cannot tell whether {element} {version} "
+            "is for it (its <targetplatform>); inventory the site first"
+        )
+    fitting = [u for u in updates if u.targetplatform.matches(platform)]
+    if not fitting:
+        wanted = ", ".join(sorted({f'"{clean(u.targetplatform.version, 80)}"' for u in updates}))
+        raise InvalidFeed(
+            f"{element} {version} is for Joomla {wanted} (its <targetplatform>), not for "
+            f"the site's Joomla {platform}: refused"
+        )
+    update = fitting[0]
     zips = [d for d in update.downloads if d.format.lower() == "zip" and d.type == "full"]
     if not zips:
         raise InvalidFeed(f"the update server offers no full zip of {element} {version}")
