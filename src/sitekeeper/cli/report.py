@@ -16,7 +16,7 @@ import typer
 from sitekeeper.cli import output
 from sitekeeper.cli.context import app_context
 from sitekeeper.errors import UsageError
-from sitekeeper.reports.document import render_report
+from sitekeeper.reports.document import render_report, report_figures
 from sitekeeper.reports.figures import ClientReport
 from sitekeeper.reports.period import chosen, parse_date
 from sitekeeper.store.clients import get_client
@@ -80,14 +80,15 @@ def report(
             timezone=found.timezone,
             now=now,
         )
-        if not send:
+        if kind is not None and not send:  # a document: rendered in the client's language
             rendered = render_report(session, found, dates, now, contract_id=contract)
+        elif not send:  # the figures alone
+            figures = report_figures(session, found, dates, now, contract_id=contract)
     if send:
         from sitekeeper.cli.reports import send_report  # noqa: PLC0415 - mail only here
 
         send_report(app_ctx, found, dates, contract)
         return
-    figures = rendered.figures
     if out is not None and kind is not None:
         data = rendered.pdf() if kind == Format.PDF else rendered.html.encode("utf-8")
         out.write_bytes(data)

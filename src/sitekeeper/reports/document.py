@@ -21,7 +21,7 @@ from sitekeeper.reports.summary import summarize
 from sitekeeper.reports.wording import summary_text
 from sitekeeper.store.tables import Client
 
-__all__ = ["RenderedReport", "render_report", "summary_text"]
+__all__ = ["RenderedReport", "render_report", "report_figures", "summary_text"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,11 +49,22 @@ def render_report(
     """The client's report for ``period`` in its language, with the agency's branding;
     ``contract_id``: only that contract, its sites and its work (UsageError if the client
     has no such contract in the period)."""
-    figures = client_report(session, client, period, now)
-    if contract_id is not None:
-        figures = only_contract(figures, contract_id)
+    figures = report_figures(session, client, period, now, contract_id=contract_id)
     html = render_html(figures, brand.load(session), client.language)
     return RenderedReport(figures=figures, html=html)
+
+
+def report_figures(
+    session: Session,
+    client: Client,
+    period: Period,
+    now: datetime,
+    *,
+    contract_id: int | None = None,
+) -> ClientReport:
+    """The figures ``render_report`` renders, without rendering them (``--json``)."""
+    figures = client_report(session, client, period, now)
+    return only_contract(figures, contract_id) if contract_id is not None else figures
 
 
 def only_contract(figures: ClientReport, contract_id: int) -> ClientReport:
