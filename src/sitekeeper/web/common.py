@@ -22,6 +22,13 @@ from sitekeeper.web.auth import Viewer, database, now
 Scoped = TypeVar("Scoped", Site, Client, Contract)
 
 
+# A stored or previewed report shown as a document of its own: no script, no form, no same
+# origin with the dashboard; its styles, images and fonts are inline (data:).
+REPORT_SANDBOX = (
+    "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:"
+)
+
+
 def db_session(request: Request) -> Iterator[Session]:
     """One transaction per request: committed on success, rolled back on any error."""
     with database(request).session() as session:

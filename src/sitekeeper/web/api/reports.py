@@ -21,16 +21,16 @@ from sitekeeper.store.tables import Client
 from sitekeeper.web.api.common import ERRORS
 from sitekeeper.web.api.tasks import ACCEPTED, accept
 from sitekeeper.web.auth import AnyUser, Staff, Viewer
-from sitekeeper.web.common import Db, Id, IdQuery, visible_client, visible_contract
+from sitekeeper.web.common import (
+    REPORT_SANDBOX,
+    Db,
+    Id,
+    IdQuery,
+    visible_client,
+    visible_contract,
+)
 
 router = APIRouter(prefix="/api", tags=["reports"], responses=ERRORS)
-
-# The stored HTML is shown as a document of its own: no script, no form, no same origin.
-SANDBOX = {
-    "Content-Security-Policy": (
-        "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:"
-    )
-}
 
 
 class SendOut(BaseModel):
@@ -142,7 +142,7 @@ def report_pdf(report_id: Id, session: Db, who: AnyUser) -> Response:
 def report_html(report_id: Id, session: Db, who: AnyUser, download: bool = False) -> Response:
     """The archived HTML (sandboxed: it is a document, not a page of the dashboard)."""
     report = _visible(session, who, report_id)
-    headers = dict(SANDBOX)
+    headers = {"Content-Security-Policy": REPORT_SANDBOX}
     if download:
         headers["Content-Disposition"] = (
             f'attachment; filename="{_filename(session, report, ".html")}"'

@@ -28,14 +28,12 @@ from sitekeeper.store.sites import list_sites
 from sitekeeper.store.tables import Client
 from sitekeeper.timezones import zone
 from sitekeeper.web.auth import AnyUser, Staff, Viewer, now
-from sitekeeper.web.common import Db, Id, parse_id, queue_task, visible_client
+from sitekeeper.web.common import REPORT_SANDBOX, Db, Id, parse_id, queue_task, visible_client
 from sitekeeper.web.ui.forms import Sent
 from sitekeeper.web.ui.render import page
 
 router = APIRouter(include_in_schema=False)
 
-# A preview is a document of its own: no script, no form, no same origin with the dashboard.
-SANDBOX = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:"
 MONTH = r"^\d{4}-\d{2}$"
 
 
@@ -185,7 +183,7 @@ def preview_report(
     return Response(
         document.html,
         media_type="text/html; charset=utf-8",
-        headers={"Content-Security-Policy": SANDBOX, "Cache-Control": "no-store"},
+        headers={"Content-Security-Policy": REPORT_SANDBOX, "Cache-Control": "no-store"},
     )
 
 
