@@ -8,100 +8,29 @@ they do not wake anyone up.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-
-from sqlalchemy.orm import Session
+from typing import Any
 
 from sitekeeper.domain.exposure import ALERT_FROM, EXPOSURE
 from sitekeeper.domain.findings import FindingSpec
 from sitekeeper.domain.intel_events import IntelEventKind
-from sitekeeper.domain.severity import Severity
-from sitekeeper.domain.untrusted import clean
-from sitekeeper.notify import outbox
-from sitekeeper.store import journal
-from sitekeeper.store.alert_recipients import clients_by_id, sites_by_id
-from sitekeeper.store.channels import channel_urls
-from sitekeeper.vault import Vault
-
-MAX_LINES = 100  # per message; the rest is counted
+from sitekeeper.domain.severity import severity_rank
+from sitekeeper.engine.finding_alerts import BySite, FindingAlerts
+from sitekeeper.notify.messages import AlertKind
 
 
 def alerting(opened: Sequence[FindingSpec]) -> list[FindingSpec]:
     """The newly opened exposures worth an alert (``ALERT_FROM`` and worse)."""
     return [
-        s
-        for s in opened
-        if s.kind == EXPOSURE and Severity(s.severity or "info").rank >= ALERT_FROM.rank
+        s for s in opened if s.kind == EXPOSURE and severity_rank(s.severity) >= ALERT_FROM.rank
     ]
 
 
-class SecurityAlerts:
-    """Queues one message per client to the global and the client's channels."""
+class SecurityAlerts(FindingAlerts):
+    """One message per client listing its sites' new exposures, worst first."""
 
-    def __init__(self, global_urls: Sequence[str], vault: Vault) -> None:
-        self.global_urls = list(global_urls)
-        self.vault = vault
+    alert_kind = AlertKind.EXPOSURE
+    event_kind = IntelEventKind.SECURITY_ALERT
 
-    def queue(self, session: Session, specs: Sequence[FindingSpec], now: datetime) -> int:
-        """Queue the alerts for ``specs`` in the caller's transaction; messages queued."""
-        if not specs:
-            return 0
-        by_site: dict[int, list[FindingSpec]] = {}
-        for spec in specs:
-            by_site.setdefault(spec.site_id, []).append(spec)
-        sites = sites_by_id(session, list(by_site))
-        by_client: dict[int | None, list[int]] = {}
-        for site_id in sorted(by_site, key=lambda s: sites[s][0] if s in sites else ""):
-            if site_id in sites:
-                by_client.setdefault(sites[site_id][2], []).append(site_id)
-        clients = clients_by_id(session, [c for c in by_client if c is not None])
-        queued = 0
-        for client_id, site_ids in by_client.items():
-            name, stored, _ = clients.get(client_id, (None, [], "en"))
-            items = sorted({s.package for i in site_ids for s in by_site[i]})
-            event = journal.record(
-                session,
-                IntelEventKind.SECURITY_ALERT,
-                client_id=client_id,
-                data={"sites": site_ids[:5000], "site_count": len(site_ids), "issues": items[:100]},
-                ts=now,
-            )
-            urls = channel_urls(session, self.vault, self.global_urls, stored, name)
-            if not urls:
-                continue
-            title, body = _message(name, site_ids, sites, by_site)
-            outbox.enqueue(
-                session,
-                urls=urls,
-                title=title,
-                body=body,
-                event_id=event.id,
-                vault=self.vault,
-                now=now,
-            )
-            queued += 1
-        return queued
-
-
-def _message(
-    client: str | None,
-    site_ids: list[int],
-    sites: dict[int, tuple[str, str, int | None]],
-    by_site: dict[int, list[FindingSpec]],
-) -> tuple[str, str]:
-    """English for now: the wording catalogues are not yet translated for these."""
-    count = len(site_ids)
-    whose = f" of {clean(client, 100)}" if client else ""
-    title = f"SECURITY: {count} site{'s' if count != 1 else ''}{whose} exposed"
-    lines = []
-    for site_id in site_ids:
-        name, url, _ = sites[site_id]
-        for spec in sorted(by_site[site_id], key=lambda s: -Severity(s.severity or "info").rank):
-            extra = dict(spec.extra)
-            lines.append(
-                f"- {clean(name, 100)} ({clean(url, 200)}): [{spec.severity}] "
-                f"{clean(extra.get('title', spec.package), 200)} — {clean(spec.note or '', 200)}"
-            )
-    more = len(lines) - MAX_LINES
-    body = lines[:MAX_LINES] + ([f"… and {more} more"] if more > 0 else [])
-    return title[:500], "\n".join(body) + "\n"
+    def event_data(self, site_ids: list[int], by_site: BySite) -> dict[str, Any]:
+        """The exposed items (paths, headers, protocol versions)."""
+        return {"issues": sorted({s.package for i in site_ids for s in by_site[i]})[:100]}

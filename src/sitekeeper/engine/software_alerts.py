@@ -1,85 +1,41 @@
-"""Software alerts: one message per client listing its affected sites, queued in the
-transaction that opened the findings (so a rolled-back import alerts nobody)."""
+"""Software alerts: vulnerable or outdated packages, one message per client listing its
+affected sites (see ``finding_alerts``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from typing import Any
 
-from sqlalchemy.orm import Session
-
-from sitekeeper.domain.findings import FindingSpec
 from sitekeeper.domain.intel_events import IntelEventKind
-from sitekeeper.notify import messages, outbox
-from sitekeeper.store import journal
-from sitekeeper.store.alert_recipients import clients_by_id, sites_by_id
-from sitekeeper.store.channels import channel_urls
-from sitekeeper.vault import Vault
+from sitekeeper.engine.finding_alerts import BySite, FindingAlerts, Sites
+from sitekeeper.notify import messages
 
 MAX_ALERT_LINES = 200  # per message; a client with more sites gets the count
 
 
-class SoftwareAlerts:
-    """One message per client listing its affected sites, to the global + client channels."""
+class SoftwareAlerts(FindingAlerts):
+    """One message per client listing its affected sites and packages."""
 
-    def __init__(self, global_urls: Sequence[str], vault: Vault) -> None:
-        self.global_urls = list(global_urls)
-        self.vault = vault
+    alert_kind = messages.AlertKind.SOFTWARE
+    event_kind = IntelEventKind.SOFTWARE_ALERT
 
-    def queue(self, session: Session, specs: Sequence[FindingSpec], now: datetime) -> int:
-        """Queue the alerts for ``specs`` in the caller's transaction; returns messages queued."""
-        if not specs:
-            return 0
-        by_site: dict[int, list[FindingSpec]] = {}
-        for spec in specs:
-            by_site.setdefault(spec.site_id, []).append(spec)
-        sites = sites_by_id(session, list(by_site))
-        by_client: dict[int | None, list[int]] = {}
-        for site_id in sorted(by_site, key=lambda s: sites[s][0] if s in sites else ""):
-            if site_id in sites:
-                by_client.setdefault(sites[site_id][2], []).append(site_id)
-        clients = clients_by_id(session, [c for c in by_client if c is not None])
-        queued = 0
-        for client_id, site_ids in by_client.items():
-            name, stored, language = (
-                clients.get(client_id, (None, [], "en")) if client_id else (None, [], "en")
-            )
-            urls = channel_urls(session, self.vault, self.global_urls, stored, name)
-            event = journal.record(
-                session,
-                IntelEventKind.SOFTWARE_ALERT,
-                client_id=client_id,
-                data={
-                    "sites": site_ids[:5000],
-                    "site_count": len(site_ids),
-                    "advisories": sorted(
-                        {s.advisory_id for i in site_ids for s in by_site[i] if s.advisory_id}
-                    )[:100],
-                },
-                ts=now,
-            )
-            if not urls:
-                continue
-            title, body = _message(name, language, site_ids, sites, by_site)
-            outbox.enqueue(
-                session,
-                urls=urls,
-                title=title,
-                body=body,
-                event_id=event.id,
-                vault=self.vault,
-                now=now,
-            )
-            queued += 1
-        return queued
+    def event_data(self, site_ids: list[int], by_site: BySite) -> dict[str, Any]:
+        """The advisories the message is about."""
+        advisories = {s.advisory_id for i in site_ids for s in by_site[i] if s.advisory_id}
+        return {"advisories": sorted(advisories)[:100]}
+
+    def message(
+        self, client: str | None, language: str, site_ids: list[int], sites: Sites, by_site: BySite
+    ) -> tuple[str, str]:
+        """The software alert in the client's language."""
+        return _message(client, language, site_ids, sites, by_site)
 
 
 def _message(
     client: str | None,
     language: str,
     site_ids: list[int],
-    sites: dict[int, tuple[str, str, int | None]],
-    by_site: dict[int, list[FindingSpec]],
+    sites: Sites,
+    by_site: BySite,
 ) -> tuple[str, str]:
     lines = [
         messages.SoftwareLine(

@@ -16,6 +16,7 @@ from enum import StrEnum
 from gettext import NullTranslations
 
 from sitekeeper.domain.durations import format_duration
+from sitekeeper.domain.untrusted import clean
 from sitekeeper.locale import N_, NP_, translations
 
 TITLE_MAX = 500  # the notifications.title column
@@ -36,6 +37,8 @@ class AlertKind(StrEnum):
     UPDATE_REFUSED = "update_refused"
     UPDATE_INTERRUPTED = "update_interrupted"
     UPDATE_NEEDS_REVIEW = "update_needs_review"
+    EXPOSURE = "exposure"
+    DOMAIN = "domain"
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,9 +155,8 @@ _UNKNOWN = N_("unknown")
 
 
 def _clean(value: object, limit: int = _DETAIL_MAX) -> str:
-    """One bounded line: site data may be long or contain control characters."""
-    text = " ".join(str(value).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """One bounded line: site data may be long or carry control or reordering characters."""
+    return clean(str(value), limit)
 
 
 def _text(value: object, language: str) -> str:
@@ -348,3 +350,56 @@ def _software(t: NullTranslations, line: SoftwareLine) -> str:
         **values,
     )
     return f"{text} {t.gettext(_POSSIBLE)}" if line.possible else text
+
+
+@dataclass(frozen=True, slots=True)
+class FindingLine:
+    """One finding of one site as an exposure or domain alert lists it: what a check saw
+    (its own one-line title and fix) and, when it has one, the evidence."""
+
+    site: str
+    url: str
+    severity: str | None
+    title: str
+    fix: str
+    evidence: str = ""
+
+
+_FINDING_TITLES = {
+    AlertKind.EXPOSURE: N_("SECURITY: {count} exposed"),
+    AlertKind.DOMAIN: N_("DOMAIN: {count} need attention"),
+}
+_FINDING_LINE = N_("[{severity}] {title}{evidence}: {fix}")
+
+
+def finding_alert(
+    kind: AlertKind,
+    *,
+    lines: Sequence[FindingLine],
+    site_count: int,
+    client: str | None = None,
+    language: str = "en",
+    more: int = 0,
+) -> Message:
+    """One message per client: its sites' new exposures or domain issues, worst first per
+    site. ``more``: lines left out (a client with very many gets the count)."""
+    t = translations(language)
+    singular, plural = _SITES_OF if client else _SITES
+    count = t.ngettext(singular, plural, site_count).format(n=site_count, client=_clean(client))
+    title = _clean(t.gettext(_FINDING_TITLES[kind]).format(count=count), TITLE_MAX)
+    body = [
+        f"- {_clean(line.site, 100)} ({_clean(line.url, 200)}): "
+        + t.gettext(_FINDING_LINE).format(
+            severity=_clean(line.severity or "info", 20),
+            title=_clean(line.title, 200),
+            evidence=f" ({_clean(line.evidence, 200)})" if line.evidence else "",
+            fix=_clean(line.fix, 200),
+        )
+        for line in lines
+    ]
+    if more:
+        body.append(t.ngettext(*_MORE_LINES, more).format(n=more))
+    return Message(kind=kind, title=title, body="\n".join(body) + "\n")
+
+
+_MORE_LINES = NP_("… and {n} more", "… and {n} more")

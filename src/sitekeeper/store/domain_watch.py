@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -23,13 +23,12 @@ from sitekeeper.domain.domain_events import DomainEventKind
 from sitekeeper.domain.findings import FindingSpec
 from sitekeeper.domain.registration import DOMAIN, ECOSYSTEM, EXPIRY, ExpiryRule
 from sitekeeper.errors import NotFound
-from sitekeeper.store import findings, journal
+from sitekeeper.store import findings, inventories, journal
 from sitekeeper.store.domain_tables import SiteDomain
-from sitekeeper.store.intel_tables import Finding, IntelAttempt
+from sitekeeper.store.intel_tables import Finding
 from sitekeeper.store.tables import Contract, Event, Plan, Site
 
 KIND = "domain"  # the intel_attempts kind: when a site's domain was last checked
-PLAN_OPTION = "domain_interval"  # seconds, per plan; else the setting
 DEFAULT_WARN_DAYS = 30  # a site without a plan: as the plans' default
 
 
@@ -60,31 +59,8 @@ def target(session: Session, site_id: int) -> Target:
 def sites_due(
     session: Session, now: datetime, default_interval: float, limit: int = 100
 ) -> list[int]:
-    """Unpaused sites not checked for their interval (the plan's ``domain_interval`` or
-    ``default_interval``), never-checked first, then least recently checked."""
-    tried = (
-        select(IntelAttempt.site_id, IntelAttempt.attempted_at)
-        .where(IntelAttempt.kind == KIND)
-        .subquery()
-    )
-    stmt = (
-        select(Site.id, tried.c.attempted_at, Plan.options)
-        .outerjoin(tried, tried.c.site_id == Site.id)
-        .outerjoin(Contract, Contract.id == Site.contract_id)
-        .outerjoin(Plan, Plan.id == Contract.plan_id)
-        .where(Site.paused.is_(False))
-        .order_by(tried.c.attempted_at.is_not(None), tried.c.attempted_at, Site.id)
-    )
-    due: list[int] = []
-    moment = now.timestamp()
-    for site_id, attempted, options in session.execute(stmt):
-        interval = float((options or {}).get(PLAN_OPTION) or default_interval)
-        if attempted is not None and _aware(attempted).timestamp() + interval > moment:
-            continue
-        due.append(site_id)
-        if len(due) >= limit:
-            break
-    return due
+    """Sites due for the check (the plan's ``{KIND}_interval`` or ``default_interval``)."""
+    return inventories.attempts_due(session, KIND, now, default_interval, limit)
 
 
 @dataclass
@@ -349,10 +325,3 @@ def _as_spec(finding: Finding) -> FindingSpec:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands datetimes back naive; they are stored in UTC."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -371,6 +371,39 @@ def mark_attempted(session: Session, kind: str, site_ids: Collection[int], now: 
     )
 
 
+def attempts_due(
+    session: Session, kind: str, now: datetime, default_interval: float, limit: int = 100
+) -> list[int]:
+    """Unpaused sites whose last ``kind`` attempt (:func:`mark_attempted`) is older than
+    their interval (the plan's ``{kind}_interval`` or ``default_interval``), never-tried
+    first, then least recently tried: the turn of checks with no record of their own."""
+    from sitekeeper.store.tables import Contract, Plan  # noqa: PLC0415 - same store layer
+
+    tried = (
+        select(IntelAttempt.site_id, IntelAttempt.attempted_at)
+        .where(IntelAttempt.kind == kind)
+        .subquery()
+    )
+    stmt = (
+        select(Site.id, tried.c.attempted_at, Plan.options)
+        .outerjoin(tried, tried.c.site_id == Site.id)
+        .outerjoin(Contract, Contract.id == Site.contract_id)
+        .outerjoin(Plan, Plan.id == Contract.plan_id)
+        .where(Site.paused.is_(False))
+        .order_by(tried.c.attempted_at.is_not(None), tried.c.attempted_at, Site.id)
+    )
+    due: list[int] = []
+    moment = now.timestamp()
+    for site_id, attempted, options in session.execute(stmt):
+        interval = float((options or {}).get(f"{kind}_interval") or default_interval)
+        if attempted is not None and _aware(attempted).timestamp() + interval > moment:
+            continue
+        due.append(site_id)
+        if len(due) >= limit:
+            break
+    return due
+
+
 def _aware(value: datetime) -> datetime:
     """SQLite hands back aggregate datetimes as naive (or text); they are stored in UTC."""
     if isinstance(value, str):

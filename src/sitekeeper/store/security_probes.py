@@ -8,49 +8,24 @@ findings as they are: what was not seen this time is unknown, not fixed.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sitekeeper.domain.exposure import BASIS, ECOSYSTEM, EXPOSURE, SecurityReport
 from sitekeeper.domain.findings import FindingSpec
-from sitekeeper.store import findings
-from sitekeeper.store.intel_tables import Finding, IntelAttempt
-from sitekeeper.store.tables import Contract, Plan, Site
+from sitekeeper.store import findings, inventories
+from sitekeeper.store.intel_tables import Finding
 
 KIND = "security"  # the intel_attempts kind: when a site was last probed
-PLAN_OPTION = "security_interval"  # seconds, per plan; else the setting
 
 
 def sites_due(
     session: Session, now: datetime, default_interval: float, limit: int = 100
 ) -> list[int]:
-    """Unpaused sites not probed for their interval (the plan's ``security_interval`` or
-    ``default_interval``), never-probed first, then least recently probed."""
-    tried = (
-        select(IntelAttempt.site_id, IntelAttempt.attempted_at)
-        .where(IntelAttempt.kind == KIND)
-        .subquery()
-    )
-    stmt = (
-        select(Site.id, tried.c.attempted_at, Plan.options)
-        .outerjoin(tried, tried.c.site_id == Site.id)
-        .outerjoin(Contract, Contract.id == Site.contract_id)
-        .outerjoin(Plan, Plan.id == Contract.plan_id)
-        .where(Site.paused.is_(False))
-        .order_by(tried.c.attempted_at.is_not(None), tried.c.attempted_at, Site.id)
-    )
-    due: list[int] = []
-    moment = now.timestamp()
-    for site_id, attempted, options in session.execute(stmt):
-        interval = float((options or {}).get(PLAN_OPTION) or default_interval)
-        if attempted is not None and _aware(attempted).timestamp() + interval > moment:
-            continue
-        due.append(site_id)
-        if len(due) >= limit:
-            break
-    return due
+    """Sites due for the check (the plan's ``{KIND}_interval`` or ``default_interval``)."""
+    return inventories.attempts_due(session, KIND, now, default_interval, limit)
 
 
 def file_report(
@@ -101,10 +76,3 @@ def _as_spec(finding: Finding) -> FindingSpec:
         note=data.get("note"),
         extra=extra,
     )
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands datetimes back naive; they are stored in UTC."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
