@@ -85,24 +85,16 @@ def read(
         session, {f.advisory_id for f in vulns if f.advisory_id}
     )
     if vulns:
+        since = min(f.opened_at for f in vulns)
         found.finding_events = _by_site(
-            history.journal_events(
-                session,
-                site_ids=ids,
-                kinds=security.KINDS,
-                since=min(f.opened_at for f in vulns),
-                until=period.end,
-                limit=None,
-            )
+            report_records.site_events(session, ids, security.KINDS, since, period.end)
         )
     return found
 
 
 def _events(session: Session, ids: list[int], kinds: Sequence[str], period: Period) -> list[Event]:
     """The sites' journal events of these kinds within the period (all of them)."""
-    return history.journal_events(
-        session, site_ids=ids, kinds=kinds, since=period.start, until=period.end, limit=None
-    )
+    return report_records.site_events(session, ids, kinds, period.start, period.end)
 
 
 def _by_site(rows: Sequence[T]) -> dict[int, list[T]]:

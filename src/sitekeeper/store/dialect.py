@@ -4,11 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, String
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 
 def upsert_insert(conn: Connection) -> Any:
     """The dialect's INSERT construct, which has ``on_conflict_do_*``."""
     return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+
+
+class unindexed(FunctionElement[str]):
+    """A text column no index may serve, on SQLite (its unary ``+``): steers a planner with
+    no statistics (sitekeeper runs no ANALYZE) to another index of the query. Elsewhere
+    the column as it is: PostgreSQL plans from its statistics."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(unindexed)
+def _column(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(unindexed, "sqlite")
+def _plus(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return "+" + str(compiler.process(element.clauses, **kw))

@@ -16,6 +16,7 @@ from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from sitekeeper.domain.findings import VULNERABILITY
+from sitekeeper.store.dialect import unindexed
 from sitekeeper.store.history import own_events
 from sitekeeper.store.intel_tables import AdvisoryRecord, CatalogueRelease, Finding, SiteSoftware
 from sitekeeper.store.tables import Event, SiteState
@@ -101,6 +102,27 @@ def site_states(session: Session, site_ids: Collection[int]) -> dict[int, SiteSt
     return found
 
 
+def site_events(
+    session: Session,
+    site_ids: Collection[int],
+    kinds: Collection[str],
+    since: datetime,
+    until: datetime,
+) -> list[Event]:
+    """The sites' journal events of these kinds in ``[since, until)``, newest first: what
+    ``history.journal_events`` gives for them, read through the sites' index (SQLite, with
+    no statistics, took the kinds' index: every site's backups of the month, 0.5 s for 20
+    sites among 10,000 in bench/report_bench.py)."""
+    ids = sorted(site_ids)
+    found: list[Event] = []
+    for at in range(0, len(ids), CHUNK):
+        query = own_events(select(Event), ids[at : at + CHUNK]).where(
+            unindexed(Event.kind).in_(kinds), Event.ts >= since, Event.ts < until
+        )
+        found += session.scalars(query)
+    return sorted(found, key=lambda e: e.id, reverse=True)
+
+
 def latest_events(
     session: Session, site_ids: Collection[int], kinds: Collection[str], until: datetime
 ) -> dict[int, Event]:
@@ -111,7 +133,7 @@ def latest_events(
     found: dict[int, Event] = {}
     for at in range(0, len(ids), CHUNK):
         newest = own_events(select(func.max(Event.id)), ids[at : at + CHUNK]).where(
-            Event.kind.in_(kinds), Event.ts < until
+            unindexed(Event.kind).in_(kinds), Event.ts < until
         )
         query = select(Event).where(Event.id.in_(newest.group_by(Event.site_id)))
         found.update((e.site_id, e) for e in session.scalars(query) if e.site_id is not None)
