@@ -18,19 +18,19 @@ def upsert_insert(conn: Connection) -> Any:
 
 
 class unindexed(FunctionElement[str]):
-    """A text column no index may serve, on SQLite (its unary ``+``): steers a planner with
-    no statistics (sitekeeper runs no ANALYZE) to another index of the query. Elsewhere
-    the column as it is: PostgreSQL plans from its statistics."""
+    """A text column as an expression no index may serve, to steer the planner to another
+    index of the query when it has no statistics to choose by: SQLite has none unless
+    ANALYZE ran (sitekeeper runs none), PostgreSQL none until autovacuum analyzes."""
 
     type = String()
     inherit_cache = True
 
 
 @compiles(unindexed)
-def _column(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
-    return str(compiler.process(element.clauses, **kw))
+def _concatenated(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"({compiler.process(element.clauses, **kw)} || '')"
 
 
 @compiles(unindexed, "sqlite")
 def _plus(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
-    return "+" + str(compiler.process(element.clauses, **kw))
+    return "+" + str(compiler.process(element.clauses, **kw))  # SQLite's documented idiom
