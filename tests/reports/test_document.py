@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -14,11 +15,13 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from sqlalchemy import select
 
+from sitekeeper.domain.findings import VULNERABILITY, FindingSpec
 from sitekeeper.errors import UsageError
 from sitekeeper.locale import translations
 from sitekeeper.reports import branding
 from sitekeeper.reports.document import RenderedReport, render_report, summary_text
 from sitekeeper.reports.period import month
+from sitekeeper.store import findings
 from sitekeeper.store.database import Database
 from sitekeeper.store.tables import Client, Event, Site
 from sitekeeper.store.update_tables import UpdateHold
@@ -296,3 +299,32 @@ def test_the_catalogue_template_has_every_text_of_the_report() -> None:
     with (src.parent / "locale" / "sitekeeper.pot").open("rb") as f:
         known = {m.id[0] if isinstance(m.id, tuple) else m.id for m in read_po(f) if m.id}
     assert len(found) > 100 and found - known == set()
+
+
+def test_an_open_advisory_without_an_update_says_no_fix_exists(sqlite_db: Database) -> None:
+    """A vulnerability the vendor has not fixed yet has no pending update to name: the
+    report says so instead of failing to render (half the benchmark's clients did)."""
+    ids = seed(sqlite_db)
+    spec = FindingSpec(
+        site_id=ids.blog,
+        kind=VULNERABILITY,
+        ecosystem="wordpress",
+        type="plugin",
+        package="unfixed-forms",
+        installed="3.1",
+        basis="inventory",
+        advisory_id="WF-2026-77",
+        security=True,
+        severity="high",
+    )
+    with sqlite_db.session() as session:
+        findings.reconcile(
+            session,
+            [spec],
+            datetime(2026, 10, 20, tzinfo=UTC),
+            packages={("wordpress", "unfixed-forms")},
+        )
+    set_language(sqlite_db, ids, "en")
+    text = words(rendered(sqlite_db, ids).html)
+    assert "WF-2026-77" in text
+    assert "no fixed version yet" in text
