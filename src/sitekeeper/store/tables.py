@@ -103,7 +103,7 @@ class Client(Base):
     # Who receives the monthly report by e-mail (addresses; empty: nobody).
     report_recipients: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     # The public status page's secret (/status/<token>); None: the page is off (the default).
-    status_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    status_token: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
 

@@ -17,12 +17,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("clients", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("report_recipients", sa.JSON(), server_default="[]", nullable=False)
-        )
-        batch_op.add_column(sa.Column("status_token", sa.String(length=64), nullable=True))
-        batch_op.create_unique_constraint(batch_op.f("uq_clients_status_token"), ["status_token"])
+    # Plain ADD COLUMN and a unique index: a batch rebuild of ``clients`` on SQLite would
+    # drop its AUTOINCREMENT (0008), and a removed client's id could come back.
+    op.add_column(
+        "clients", sa.Column("report_recipients", sa.JSON(), server_default="[]", nullable=False)
+    )
+    op.add_column("clients", sa.Column("status_token", sa.String(length=64), nullable=True))
+    op.create_index(op.f("ix_clients_status_token"), "clients", ["status_token"], unique=True)
     op.create_table(
         "client_reports",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -78,7 +79,7 @@ def downgrade() -> None:
     op.drop_table("report_sends")
     op.drop_index(op.f("ix_client_reports_client_id"), table_name="client_reports")
     op.drop_table("client_reports")
-    with op.batch_alter_table("clients", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("uq_clients_status_token"), type_="unique")
-        batch_op.drop_column("status_token")
-        batch_op.drop_column("report_recipients")
+    op.drop_index(op.f("ix_clients_status_token"), table_name="clients")
+    # DROP COLUMN in place (SQLite >= 3.35), not a batch rebuild: see upgrade().
+    op.execute("ALTER TABLE clients DROP COLUMN status_token")
+    op.execute("ALTER TABLE clients DROP COLUMN report_recipients")
