@@ -8,15 +8,13 @@ Seeds the month into a new SQLite file (or the empty database URL names: create 
 ``createdb -h 127.0.0.1 -U postgres bench_reports``; ``--reuse`` reports on a database a
 former run seeded and kept), then makes every client's report in ``--workers`` processes.
 "Reads" is the wall time of the report's reads (each query and building its rows);
-"SQL" is the time inside the driver's execute. With the HTML/PDF renderer
-(``sitekeeper.reports.document``) it also times the HTML of every report and the PDF of
-the first ``--pdf-sample`` clients.
+"SQL" is the time inside the driver's execute. It also times the HTML of every report and
+the PDF of the first ``--pdf-sample`` clients.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import multiprocessing
 import os
 import resource
@@ -37,14 +35,13 @@ sys.path.insert(0, str(Path(__file__).parent))  # bench/_*.py, also when run as 
 from _common import command_line
 from _report_seed import NOW, seed
 
-from sitekeeper.reports import figures
+from sitekeeper.reports import document, figures
 from sitekeeper.reports.period import month
 from sitekeeper.store.database import Database
 from sitekeeper.store.tables import Client, Site
 
 P = ParamSpec("P")
 R = TypeVar("R")
-HAS_DOCUMENT = importlib.util.find_spec("sitekeeper.reports.document") is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,19 +121,16 @@ _WORKER: dict[str, Meter] = {}  # this process's meter (and its database)
 
 
 def _start_worker(url: str) -> None:
-    """Each process its own engine; the report's reads (and, with the renderer, its
-    figures) timed where the report calls them."""
+    """Each process its own engine; the report's reads and its figures timed where the
+    report calls them."""
     _WORKER["meter"] = _meter = Meter(Database(url, migrate=False))
     for name in ("read", "list_sites", "list_contracts"):
         setattr(figures, name, _meter.timed(getattr(figures, name)))
-    if HAS_DOCUMENT:
-        from sitekeeper.reports import document  # noqa: PLC0415
-
-        document.client_report = _meter.figures(document.client_report)  # type: ignore[attr-defined]
+    document.client_report = _meter.figures(document.client_report)  # type: ignore[attr-defined]
 
 
 def _report(client_id: int) -> Timing:
-    """One client's report: its figures, and its HTML when the renderer is there."""
+    """One client's report: its figures and its HTML."""
     meter = _WORKER["meter"]
     html_s, error = None, None
     with meter.db.session() as session, meter.one():
@@ -144,18 +138,13 @@ def _report(client_id: int) -> Timing:
         assert client is not None
         period = month("2026-10", client.timezone)
         started, cpu = time.perf_counter(), time.process_time()
-        if HAS_DOCUMENT:
-            from sitekeeper.reports.document import render_report  # noqa: PLC0415
-
-            try:
-                report = render_report(session, client, period, NOW).figures
-                html_s = time.perf_counter() - started - meter.figures_s
-            except Exception as exc:  # counted and shown: the figures were made and timed
-                if not isinstance(meter.made, figures.ClientReport):
-                    raise
-                error, report = f"{type(exc).__name__}: {exc}", meter.made
-        else:
-            report = meter.figures(figures.client_report)(session, client, period, NOW)
+        try:
+            report = document.render_report(session, client, period, NOW).figures
+            html_s = time.perf_counter() - started - meter.figures_s
+        except Exception as exc:  # counted and shown: the figures were made and timed
+            if not isinstance(meter.made, figures.ClientReport):
+                raise
+            error, report = f"{type(exc).__name__}: {exc}", meter.made
         cpu_s = time.process_time() - cpu
     sites = len(report.other_sites) + sum(len(c.sites) for c in report.contracts)
     return Timing(
@@ -174,12 +163,10 @@ def _report(client_id: int) -> Timing:
 
 def _pdf(client_id: int) -> tuple[float, float, int]:
     """Seconds (wall, CPU) to print one client's report as PDF, and the PDF's size."""
-    from sitekeeper.reports.document import render_report  # noqa: PLC0415
-
     with _WORKER["meter"].db.session() as session:
         client = session.get(Client, client_id)
         assert client is not None
-        rendered = render_report(session, client, month("2026-10", client.timezone), NOW)
+        rendered = document.render_report(session, client, month("2026-10", client.timezone), NOW)
     started, cpu = time.perf_counter(), time.process_time()
     pdf = rendered.pdf()
     return time.perf_counter() - started, time.process_time() - cpu, len(pdf)
@@ -232,9 +219,8 @@ def main() -> None:
     print("command:", command_line())
     print(f"database: {db.dialect}, reports: {len(timings)}, sites: {sites}")
     print(f"workers: {args.workers} processes on {os.cpu_count()} cores")
-    made = "figures and HTML" if HAS_DOCUMENT else "figures"
     cpu = sum(t.cpu_s for t in timings)
-    print(f"all reports ({made}): {total_s:.1f} s wall, {cpu:.1f} s CPU in the workers")
+    print(f"all reports (figures and HTML): {total_s:.1f} s wall, {cpu:.1f} s CPU in the workers")
     print(f"  per report CPU: {_quantiles([t.cpu_s for t in timings])}")
     print(f"figures per report: {_quantiles([t.figures_s for t in timings])}")
     print(f"  reads (database) per report: {_quantiles([t.reads_s for t in timings])}")
@@ -242,16 +228,13 @@ def main() -> None:
     print(f"  SQL execute per report: {_quantiles([t.sql_s for t in timings])}")
     counts = sorted({t.statements for t in timings})
     print(f"  statements per report: {counts[0]}..{counts[-1]}")
-    if HAS_DOCUMENT:
-        htmls = [t.html_s for t in timings if t.html_s is not None]
-        if htmls:
-            print(f"HTML per report (after figures): {_quantiles(htmls)}")
-        failed = [t for t in timings if t.error]
-        if failed:
-            print(f"HTML FAILED for {len(failed)} clients, e.g. {failed[0].client_id}: ")
-            print(f"  {failed[0].error}")
-    else:
-        print("HTML/PDF: sitekeeper.reports.document is not there yet; figures only")
+    htmls = [t.html_s for t in timings if t.html_s is not None]
+    if htmls:
+        print(f"HTML per report (after figures): {_quantiles(htmls)}")
+    failed = [t for t in timings if t.error]
+    if failed:
+        print(f"HTML FAILED for {len(failed)} clients, e.g. {failed[0].client_id}: ")
+        print(f"  {failed[0].error}")
     if pdfs:
         walls = [w for w, _, _ in pdfs]
         pdf_cpu = sum(c for _, c, _ in pdfs)
