@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
@@ -21,9 +21,10 @@ from sitekeeper.probes.security.checks import CHECKS, SiteView
 from sitekeeper.probes.security.fetch import Page
 
 Looks = Callable[[Page], bool]
+CHECK = "exposed-file"  # the issue kind of every exposed path, whoever asks for it
 
 
-def _text_file(pattern: bytes, flags: int = re.MULTILINE) -> Looks:
+def text_file(pattern: bytes, flags: int = re.MULTILINE) -> Looks:
     """A plain-text file (not an HTML page) in which ``pattern`` occurs."""
     regex = re.compile(pattern, flags)
     return lambda page: not page.is_html and regex.search(page.body) is not None
@@ -40,15 +41,15 @@ def _html(pattern: bytes) -> Looks:
 
 
 _GZIP, _ZIP = b"\x1f\x8b", b"PK\x03\x04"
-_SQL = _text_file(
+_SQL = text_file(
     rb"^(?:CREATE TABLE|INSERT INTO|-- MySQL dump|-- MariaDB dump|-- PostgreSQL database dump)",
     re.MULTILINE | re.IGNORECASE,
 )
-_PHP_CONFIG = _text_file(
+PHP_CONFIG = text_file(
     rb"define\s*\(\s*['\"]DB_(?:NAME|USER|PASSWORD)['\"]|class JConfig|\$databases"
 )
-_VIM_SWAP = _magic(b"b0VIM")
-_LISTING = _html(rb"<title>\s*Index of /")
+VIM_SWAP = _magic(b"b0VIM")
+LISTING = _html(rb"<title>\s*Index of /")
 _PHPINFO = _html(rb"phpinfo\(\)\s*</title>|<h1 class=\"p\">PHP Version")
 
 
@@ -61,10 +62,9 @@ class Exposable:
     severity: Severity
     title: str
     fix: str
-    cms: str | None = None  # only asked on sites of this CMS
 
 
-_CONFIG_FIX = (
+CONFIG_FIX = (
     "Delete the copy from the web root (keep backups outside it); change the database password."
 )
 _DUMP_FIX = "Move the file out of the web root and delete it there; treat the data as leaked."
@@ -73,14 +73,14 @@ _ARCHIVE_FIX = "Move the archive out of the web root; it holds the site's code a
 PATHS: tuple[Exposable, ...] = (
     Exposable(
         "/.git/HEAD",
-        _text_file(rb"\A(?:ref: refs/|[0-9a-f]{40}\s*\Z)"),
+        text_file(rb"\A(?:ref: refs/|[0-9a-f]{40}\s*\Z)"),
         Severity.HIGH,
         "Git repository downloadable (/.git/)",
         "Remove .git from the web root or deny /.git in the web server; check it for secrets.",
     ),
     Exposable(
         "/.env",
-        _text_file(rb"^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=.*\n\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*="),
+        text_file(rb"^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=.*\n\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*="),
         Severity.CRITICAL,
         "Environment file with secrets downloadable (/.env)",
         "Deny dot-files in the web server (or move .env out of the web root); rotate its secrets.",
@@ -107,63 +107,9 @@ PATHS: tuple[Exposable, ...] = (
         "Web server status page public (/server-status)",
         "Allow /server-status only from localhost (Require local) or turn mod_status off.",
     ),
-    # WordPress
-    *(
-        Exposable(path, _VIM_SWAP if path.endswith(".swp") else _PHP_CONFIG, Severity.CRITICAL,
-                  f"Copy of wp-config.php readable ({path})", _CONFIG_FIX, cms="wordpress")
-        for path in (
-            "/wp-config.php.bak", "/wp-config.php~", "/wp-config.php.save", "/wp-config.php.old",
-            "/wp-config.php.orig", "/.wp-config.php.swp", "/wp-config.php.swp",
-        )
-    ),
-    Exposable(
-        "/wp-content/debug.log",
-        _text_file(rb"PHP (?:Fatal error|Warning|Notice|Deprecated|Parse error|Stack trace):"),
-        Severity.MEDIUM,
-        "WordPress debug log public (/wp-content/debug.log)",
-        "Delete debug.log and set WP_DEBUG_LOG to a path outside the web root (or turn it off).",
-        cms="wordpress",
-    ),
-    Exposable(
-        "/wp-content/uploads/",
-        _LISTING,
-        Severity.LOW,
-        "Directory listing of the uploads folder",
-        "Turn directory listings off (Options -Indexes) or add an empty index.php.",
-        cms="wordpress",
-    ),
-    # Joomla
-    *(
-        Exposable(path, _PHP_CONFIG, Severity.CRITICAL,
-                  f"Copy of configuration.php readable ({path})", _CONFIG_FIX, cms="joomla")
-        for path in ("/configuration.php.bak", "/configuration.php~", "/configuration.php.old")
-    ),
-    Exposable(
-        "/images/",
-        _LISTING,
-        Severity.LOW,
-        "Directory listing of the images folder",
-        "Turn directory listings off (Options -Indexes).",
-        cms="joomla",
-    ),
-    # Drupal
-    *(
-        Exposable(path, _PHP_CONFIG, Severity.CRITICAL, f"Copy of settings.php readable ({path})",
-                  _CONFIG_FIX, cms="drupal")
-        for path in ("/sites/default/settings.php.bak", "/sites/default/settings.php~",
-                     "/sites/default/settings.php.old")
-    ),
-    Exposable(
-        "/sites/default/files/",
-        _LISTING,
-        Severity.LOW,
-        "Directory listing of the public files folder",
-        "Turn directory listings off (Options -Indexes).",
-        cms="drupal",
-    ),
 )  # fmt: skip
 
-_GIT_CONFIG = _text_file(rb"^\[core\]")
+_GIT_CONFIG = text_file(rb"^\[core\]")
 _CREDENTIALS_IN_URL = re.compile(rb"://[^/\s:@]+:[^/\s@]+@")
 SIMILAR = 0.9  # a body this close to the random path's answer is the site's catch-all page
 
@@ -197,19 +143,24 @@ def _evidence(page: Page) -> str:
     return clean_bytes(first, 120)
 
 
-@CHECKS.register("exposed-file")
+async def exposed(site: SiteView, wanted: Sequence[Exposable]) -> list[SecurityIssue]:
+    """One issue per path of ``wanted`` that is a real hit on ``site`` (asked at once; the
+    per-IP slots keep the asking polite). The CMS packages ask their own paths with it."""
+    pages = await asyncio.gather(*(site.fetcher.get(e.path) for e in wanted))
+    return [
+        SecurityIssue(CHECK, e.path, e.severity, e.title, e.fix, _evidence(page))
+        for e, page in zip(wanted, pages, strict=True)
+        if page is not None and is_hit(page, site.baseline, e.looks)
+    ]
+
+
+@CHECKS.register(CHECK)
 class ExposedFiles:
-    """Asks each path of ``PATHS`` that fits the site's CMS; a hit is one issue."""
+    """Asks each path of ``PATHS`` (any site's); a CMS's own paths are its package's check."""
 
     async def run(self, site: SiteView) -> list[SecurityIssue]:
-        """The exposed paths of ``site`` (the per-IP slots keep the asking polite)."""
-        wanted = [e for e in PATHS if e.cms is None or e.cms == site.cms]
-        pages = await asyncio.gather(*(site.fetcher.get(e.path) for e in wanted))
-        issues = [
-            SecurityIssue("exposed-file", e.path, e.severity, e.title, e.fix, _evidence(page))
-            for e, page in zip(wanted, pages, strict=True)
-            if page is not None and is_hit(page, site.baseline, e.looks)
-        ]
+        """The exposed paths of ``site``; with a public Git HEAD, its config too."""
+        issues = await exposed(site, PATHS)
         if any(i.item == "/.git/HEAD" for i in issues):
             issues += await self._git_config(site)
         return issues

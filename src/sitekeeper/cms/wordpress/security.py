@@ -1,4 +1,4 @@
-"""WordPress from outside: user names anyone can list, and XML-RPC answering.
+"""WordPress from outside: its exposed files, user names anyone can list, and XML-RPC.
 
 Both are WordPress's defaults, so they are hardening advice ("info"), not alarms: they
 give a password-guessing bot the log-in names (``/?author=1``, the REST users route)
@@ -15,7 +15,18 @@ from sitekeeper.domain.exposure import SecurityIssue
 from sitekeeper.domain.severity import Severity
 from sitekeeper.domain.untrusted import clean
 from sitekeeper.probes.security.checks import CHECKS, SiteView
+from sitekeeper.probes.security.exposed_files import (
+    CONFIG_FIX,
+    LISTING,
+    PHP_CONFIG,
+    VIM_SWAP,
+    Exposable,
+    exposed,
+    text_file,
+)
 from sitekeeper.probes.security.fetch import Page, Request
+
+CMS = "wordpress"  # the checks here run on sites of this kind only
 
 _AUTHOR_PATH = re.compile(r"/author/([^/?#\s]{1,60})/?")
 _AUTHOR_CLASS = re.compile(rb"<body[^>]*\bclass=[\"'][^\"']*\bauthor-([a-z0-9_.-]{1,60})\b")
@@ -72,7 +83,7 @@ class UserEnumeration:
 
     async def run(self, site: SiteView) -> list[SecurityIssue]:
         """One issue per route that names users."""
-        if site.cms != "wordpress":
+        if site.cms != CMS:
             return []
         author, listing = await asyncio.gather(
             site.fetcher.get("/?author=1"), site.fetcher.get("/wp-json/wp/v2/users")
@@ -111,7 +122,7 @@ class XmlRpc:
 
     async def run(self, site: SiteView) -> list[SecurityIssue]:
         """An issue when XML-RPC lists its methods (``system.multicall`` named if offered)."""
-        if site.cms != "wordpress":
+        if site.cms != CMS:
             return []
         request = Request(
             site.fetcher.url("/xmlrpc.php"),
@@ -136,3 +147,38 @@ class XmlRpc:
                 "system.listMethods answered" + (", system.multicall offered" if multicall else ""),
             )
         ]
+
+
+PATHS: tuple[Exposable, ...] = (
+    *(
+        Exposable(path, VIM_SWAP if path.endswith(".swp") else PHP_CONFIG, Severity.CRITICAL,
+                  f"Copy of wp-config.php readable ({path})", CONFIG_FIX)
+        for path in (
+            "/wp-config.php.bak", "/wp-config.php~", "/wp-config.php.save", "/wp-config.php.old",
+            "/wp-config.php.orig", "/.wp-config.php.swp", "/wp-config.php.swp",
+        )
+    ),
+    Exposable(
+        "/wp-content/debug.log",
+        text_file(rb"PHP (?:Fatal error|Warning|Notice|Deprecated|Parse error|Stack trace):"),
+        Severity.MEDIUM,
+        "WordPress debug log public (/wp-content/debug.log)",
+        "Delete debug.log and set WP_DEBUG_LOG to a path outside the web root (or turn it off).",
+    ),
+    Exposable(
+        "/wp-content/uploads/",
+        LISTING,
+        Severity.LOW,
+        "Directory listing of the uploads folder",
+        "Turn directory listings off (Options -Indexes) or add an empty index.php.",
+    ),
+)  # fmt: skip
+
+
+@CHECKS.register("wordpress-exposed-file")
+class ExposedFiles:
+    """WordPress's own paths that must not be public (config copies, debug log, listings)."""
+
+    async def run(self, site: SiteView) -> list[SecurityIssue]:
+        """The exposed WordPress paths of a WordPress site."""
+        return await exposed(site, PATHS) if site.cms == CMS else []
