@@ -3,7 +3,7 @@
 A check is one module under ``probes.security`` that registers itself in ``CHECKS``
 (``@CHECKS.register("headers")``); the probe runs every registered check on each site.
 What only one CMS has (its config backups, its user listing) is that CMS package's own
-check (``cms/<kind>/security.py``), found because the registry walks ``cms`` too.
+check (``cms/<kind>/outside_checks.py``), found because the registry walks ``cms`` too.
 """
 
 from __future__ import annotations
