@@ -64,7 +64,7 @@ def _site_target(site: Site) -> OneShotTarget:
     from sitekeeper.engine.oneshot import OneShotTarget  # noqa: PLC0415 - keeps CLI start fast
 
     probe, options = split_check(site.check_options)
-    return OneShotTarget(site.url, options, site.name, probe)
+    return OneShotTarget(site.url, options, site.name, probe, site.id)
 
 
 def _table(results: list[tuple[OneShotTarget, CheckResult]]) -> Table:

@@ -48,29 +48,19 @@ async def _fingerprint_all(
     settings = ctx.settings
     if learn:
         await learn_release_hashes(settings)
-    ids = _site_ids(ctx, [t.site for t in targets if t.site is not None])
-    jobs = _jobs(ctx) if ids else None
+    registered = any(t.site_id is not None for t in targets)
+    jobs = _jobs(ctx) if registered else None
     slots = asyncio.Semaphore(concurrency)
     async with _probe(ctx, jobs) as fingerprint:
 
         async def one(target: OneShotTarget) -> Fingerprint:
             async with slots:
-                if jobs is not None and target.site in ids:
-                    return await jobs.fingerprint_site(ids[target.site], fingerprint)
+                if jobs is not None and target.site_id is not None:
+                    return await jobs.fingerprint_site(target.site_id, fingerprint)
                 check = CheckOptions.model_validate(target.options)  # a bare URL's: defaults
                 return await fingerprint(target.url, FingerprintOptions.from_check(check))
 
         return list(await asyncio.gather(*(one(t) for t in targets)))
-
-
-def _site_ids(ctx: AppContext, names: list[str]) -> dict[str, int]:
-    """The ids of the registered targets (by their unique names)."""
-    if not names:
-        return {}
-    from sitekeeper.store.sites import get_site  # noqa: PLC0415
-
-    with ctx.session() as session:
-        return {name: get_site(session, name).id for name in names}
 
 
 def _jobs(ctx: AppContext) -> IntelJobs:

@@ -43,15 +43,15 @@ async def _probe_all(
     from sitekeeper.engine.intel_jobs import IntelJobs  # noqa: PLC0415 - keeps CLI start fast
     from sitekeeper.probes.security.probe import SecurityOptions, SecurityProbe  # noqa: PLC0415
 
-    ids = _site_ids(ctx, [t.site for t in targets if t.site is not None])
-    jobs = IntelJobs(ctx.db, ctx.settings, vault=ctx.vault) if ids else None
+    registered = any(t.site_id is not None for t in targets)
+    jobs = IntelJobs(ctx.db, ctx.settings, vault=ctx.vault) if registered else None
     slots = asyncio.Semaphore(concurrency)
     async with SecurityProbe.from_settings(ctx.settings) as probe:  # what serve's run uses
 
         async def one(target: OneShotTarget) -> tuple[SecurityReport, dict[str, list[str]]]:
             async with slots:
-                if jobs is not None and target.site in ids:
-                    report, changes = await jobs.probe_site_security(ids[target.site], probe)
+                if jobs is not None and target.site_id is not None:
+                    report, changes = await jobs.probe_site_security(target.site_id, probe)
                     return report, {
                         "opened": sorted(s.package for s in changes.opened),
                         "resolved": sorted(f.package for f in changes.resolved),
@@ -61,15 +61,6 @@ async def _probe_all(
                 return report, {"opened": [], "resolved": []}
 
         return list(await asyncio.gather(*(one(t) for t in targets)))
-
-
-def _site_ids(ctx: AppContext, names: list[str]) -> dict[str, int]:
-    if not names:
-        return {}
-    from sitekeeper.store.sites import get_site  # noqa: PLC0415
-
-    with ctx.session() as session:
-        return {name: get_site(session, name).id for name in names}
 
 
 def _table(rows: list[tuple[OneShotTarget, SecurityReport]]) -> Table:

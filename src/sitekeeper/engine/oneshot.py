@@ -20,6 +20,7 @@ class OneShotTarget:
     options: Mapping[str, Any] = field(default_factory=dict)  # the probe's, as stored
     site: str | None = None
     probe: str = DEFAULT_PROBE
+    site_id: int | None = None  # a registered site's: its results are stored with it
 
 
 async def check_all(
