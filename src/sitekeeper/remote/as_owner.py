@@ -20,7 +20,7 @@ import asyncssh
 
 from sitekeeper.domain.untrusted import server_said
 from sitekeeper.errors import RemoteError
-from sitekeeper.remote.ssh import CommandResult, Limits, SshConnection
+from sitekeeper.remote.ssh import Limits, SshConnection
 
 # Create with ``mode`` set before any data (as SFTP's open does); an existing file keeps
 # its mode, as over SFTP. "$1" path, "$2" octal mode.
@@ -47,19 +47,9 @@ class OwnerConnection(SshConnection):
         super().__init__(conn, f"{label} as {owner}", limits)
         self.owner = owner
 
-    async def run(
-        self,
-        argv: Sequence[str],
-        *,
-        stdin: bytes | None = None,
-        time_limit: float | None = None,
-        check: bool = True,
-    ) -> CommandResult:
-        """``argv`` as the owner (``SshConnection.run``'s bounds and quoting)."""
-        result = await super().run(
-            sudo_argv(self.owner, argv), stdin=stdin, time_limit=time_limit, check=check
-        )
-        return CommandResult(tuple(argv), result.exit_status, result.stdout, result.stderr)
+    def command_line(self, argv: Sequence[str]) -> list[str]:
+        """``argv`` as the owner (``SshConnection.run``'s bounds, quoting and messages)."""
+        return sudo_argv(self.owner, argv)
 
     async def write_file(self, path: str, data: bytes, *, mode: int = 0o600) -> None:
         """Create or replace a file as the owner, ``mode`` set before any data."""
@@ -73,13 +63,8 @@ class OwnerConnection(SshConnection):
         """At most the first ``max_bytes`` of a regular file, read as the owner."""
         result = await self.run(["sh", "-c", _READ, "sh", path, str(max_bytes)], check=False)
         if result.exit_status == _NOT_REGULAR:
-            raise RemoteError(f"{self.label}: {path} is not a regular file", permanent=True)
+            raise RemoteError(f"{self._label}: {path} is not a regular file", permanent=True)
         if result.exit_status != 0:
             said = server_said(result.stderr, 200)
-            raise RemoteError(f"{self.label}: reading {path} failed: {said}")
+            raise RemoteError(f"{self._label}: reading {path} failed: {said}")
         return result.stdout
-
-    @property
-    def label(self) -> str:
-        """``user@host:port as owner``, for messages."""
-        return self._label

@@ -122,8 +122,9 @@ class SshConnection:
 
         Secrets go in ``stdin``, never in ``argv``: the command line is visible
         to ``ps`` on the server. With ``check`` a non-zero exit is a RemoteError.
+        Messages and the result name ``argv``, whatever :meth:`command_line` wraps it in.
         """
-        command = quote_argv(argv)
+        command = quote_argv(self.command_line(argv))
         limit = self.limits.max_output
         deadline = time_limit or self.limits.command_timeout
         try:
@@ -156,6 +157,10 @@ class SshConnection:
                 f"{self._label}: {argv[0]} exited with {status}: {server_said(err, 500)}"
             )
         return result
+
+    def command_line(self, argv: Sequence[str]) -> list[str]:
+        """What runs on the server for ``argv`` (a subclass wraps it: ``sudo -u``...)."""
+        return list(argv)
 
     async def read_file(self, path: str, max_bytes: int) -> bytes:
         """At most the first ``max_bytes`` of a regular file (a FIFO or device is refused)."""
