@@ -4,27 +4,21 @@ and a client's API token see their own client's reports only, and change nothing
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from sitekeeper.config import Settings
-from sitekeeper.engine.service import Service
-from sitekeeper.engine.tasks import execute, handler_kinds
+from sitekeeper.config import ENV_PREFIX
 from sitekeeper.reports.period import previous_month
-from sitekeeper.store import tasks as queue
 from sitekeeper.store import users
 from sitekeeper.store.database import Database
 from sitekeeper.store.web_tables import User
 from tests.reports.conftest import Mailbox, mailbox_in_thread
 from tests.web.conftest import Live, World, csrf_of, login
-
-WORKER = "api-test-worker"
+from tests.web.test_actions_api import Worker, accepted, finished
 
 
 @pytest.fixture
@@ -33,37 +27,23 @@ def mail() -> Iterator[Mailbox]:
         yield box
 
 
-def run_tasks(db: Database, home: Path, box: Mailbox) -> list[dict[str, Any]]:
-    """Run what the API queued, as serve's task runner would; each task's outcome."""
-
-    async def drain() -> list[dict[str, Any]]:
-        settings = Settings(
-            home=home,
-            database_url=db.url,
-            worker_name=WORKER,
-            smtp_host="127.0.0.1",
-            smtp_port=box.port,
-            smtp_security="none",
-            smtp_sender="reports@agency.example",
-        )
-        service = Service(settings, db, software_intel=False, backups=False)
-        outcomes = []
-        try:
-            now = datetime.now(UTC)
-            claimed = await service.dbthread.call(queue.claim, WORKER, now, 10, handler_kinds())
-            for task in claimed:
-                done = await execute(service.tasks.ctx, task)
-                if done.error is None:
-                    await service.dbthread.call(queue.finish, task.id, WORKER, done.stored(), now)
-                else:
-                    await service.dbthread.call(queue.fail, task.id, WORKER, done.error, now)
-                outcomes.append({"error": done.error, **done.stored()})
-        finally:
-            await service.probe.aclose()
-            service.dbthread.close()
-        return outcomes
-
-    return asyncio.run(drain())
+@pytest.fixture
+def mailing_worker(
+    live: Live, db: Database, tmp_path: Path, mail: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Worker]:
+    """The service's task runner, as ``serve`` runs it, set to mail through ``mail``
+    (the SMTP settings as an operator gives them: the environment)."""
+    smtp = {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(mail.port),
+        "SMTP_SECURITY": "none",
+        "SMTP_SENDER": "reports@agency.example",
+    }
+    for name, value in smtp.items():
+        monkeypatch.setenv(ENV_PREFIX + name, value)
+    running = Worker(db, tmp_path / "home", live)
+    yield running
+    running.stop()
 
 
 def _token(db: Database, email: str) -> str:
@@ -74,7 +54,7 @@ def _token(db: Database, email: str) -> str:
 
 
 def test_generate_read_download_and_resend(
-    live: Live, world: World, db: Database, tmp_path: Path, mail: Mailbox
+    live: Live, world: World, db: Database, mail: Mailbox, mailing_worker: Worker
 ) -> None:
     ada = httpx.Client(
         base_url=live.base, headers={"Authorization": f"Bearer {world.admin_token}"}, timeout=60
@@ -86,11 +66,9 @@ def test_generate_read_download_and_resend(
     queued = ada.post(
         "/api/reports", json={"client_id": world.acme, "period": period, "send": True}
     )
-    assert queued.status_code == 202, queued.text
-    assert queued.headers["location"].startswith("/api/tasks/")
-    [made] = run_tasks(db, tmp_path / "worker", mail)
-    assert made["error"] is None and made["new"] is True, made
-    assert made["accepted"] == ["ops@acme.example"] and len(mail.messages) == 1
+    made = finished(ada, accepted(queued))
+    assert made["status"] == "ok" and made["result"]["new"] is True, made
+    assert made["result"]["accepted"] == ["ops@acme.example"] and len(mail.messages) == 1
 
     [listed] = ada.get("/api/reports", params={"client_id": world.acme}).json()
     assert (listed["client"], listed["period"], listed["scope"]) == ("Acme Corp", period, "client")
@@ -113,25 +91,22 @@ def test_generate_read_download_and_resend(
     assert figures["client"]["name"] == "Acme Corp" and figures["summary_text"]
 
     again = ada.post(f"/api/reports/{report}/resend", json={"to": ["boss@acme.example"]})
-    assert again.status_code == 202
-    [resent] = run_tasks(db, tmp_path / "worker", mail)
-    assert resent["error"] is None and mail.envelopes[-1][1] == ["boss@acme.example"]
+    resent = finished(ada, accepted(again))
+    assert resent["status"] == "ok" and mail.envelopes[-1][1] == ["boss@acme.example"], resent
     assert mail.messages[-1].get_payload()[1].get_content() == pdf.content  # type: ignore[index]
 
     kept = ada.post("/api/reports", json={"client_id": world.acme, "period": period})
-    assert kept.status_code == 202
-    [same] = run_tasks(db, tmp_path / "worker", mail)
+    same = finished(ada, accepted(kept))["result"]
     assert same["new"] is False and same["report_id"] == report
     redo = {"client_id": world.acme, "period": period, "regenerate": True}
-    assert ada.post("/api/reports", json=redo).status_code == 202
-    [redone] = run_tasks(db, tmp_path / "worker", mail)
+    redone = finished(ada, accepted(ada.post("/api/reports", json=redo)))["result"]
     assert redone["new"] is True and redone["report_id"] == report
     assert ada.get(f"/api/reports/{report}").json()["generated_at"] != listed["generated_at"]
 
     mail.refuse_data = "554 5.7.1 no thanks"
-    assert ada.post(f"/api/reports/{report}/resend", json={}).status_code == 202
-    [refused] = run_tasks(db, tmp_path / "worker", mail)
-    assert "554" in refused["error"]
+    refused = finished(ada, accepted(ada.post(f"/api/reports/{report}/resend", json={})))
+    assert refused["status"] == "failed" and "554" in refused["error"], refused
+    assert refused["result"]["report_id"] == report and refused["result"]["accepted"] == []
     assert "554" in ada.get(f"/api/reports/{report}").json()["sends"][-1]["error"]
 
     # The client's own people read it; another client's see nothing of it.

@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -17,7 +18,10 @@ from sitekeeper.store.database import Database
 from sitekeeper.store.report_tables import ClientReport
 from tests.reports.conftest import Mailbox, mailbox_in_thread
 from tests.web.conftest import Live, World, csrf_of, login
-from tests.web.test_reports_api import run_tasks
+from tests.web.test_actions_api import api, finished
+from tests.web.test_reports_api import mailing_worker
+
+__all__ = ["mailing_worker"]
 
 
 @pytest.fixture
@@ -97,8 +101,17 @@ def test_recipients_and_the_work_log_on_the_client_page(live: Live, world: World
     assert sneaky.status_code == 404
 
 
+def _task(live: Live, world: World, redirect: httpx.Response) -> dict[str, Any]:
+    """The task a page's 303 (``?queued=<id>``) queued, once the worker has run it."""
+    assert redirect.status_code == 303, redirect.text[:500]
+    queued = re.search(r"\?queued=(\d+)$", redirect.headers["location"])
+    assert queued is not None, redirect.headers["location"]
+    return finished(api(live, world), f"/api/tasks/{queued.group(1)}")
+
+
+@pytest.mark.usefixtures("mailing_worker")
 def test_generate_preview_resend_and_the_client_portal(
-    live: Live, world: World, db: Database, tmp_path: Path, mail: Mailbox
+    live: Live, world: World, db: Database, mail: Mailbox
 ) -> None:
     ada = login(live.base, "ada@agency.example")
     csrf = csrf_of(ada)
@@ -120,10 +133,10 @@ def test_generate_preview_resend_and_the_client_portal(
     queued = ada.post(f"/clients/{world.acme}/reports", data={"csrf_token": csrf, "period": period})
     assert queued.status_code == 303 and "?queued=" in queued.headers["location"]
     assert "Queued as task" in ada.get(queued.headers["location"]).text
-    [made] = run_tasks(db, tmp_path / "worker", mail)
-    assert made["error"] is None and made["new"] is True
+    made = _task(live, world, queued)
+    assert made["status"] == "ok" and made["result"]["new"] is True, made
     archive_page = ada.get(f"/clients/{world.acme}/reports").text
-    report = made["report_id"]
+    report = made["result"]["report_id"]
     assert period in archive_page and f"/api/reports/{report}/pdf" in archive_page
     assert "not sent" in archive_page
 
@@ -131,18 +144,16 @@ def test_generate_preview_resend_and_the_client_portal(
         f"/clients/{world.acme}/reports/{report}/resend",
         data={"csrf_token": csrf, "to": "boss@acme.example"},
     )
-    assert resend.status_code == 303
-    [sent] = run_tasks(db, tmp_path / "worker", mail)
-    assert sent["error"] is None and mail.envelopes == [
+    sent = _task(live, world, resend)
+    assert sent["status"] == "ok" and mail.envelopes == [
         ("reports@agency.example", ["boss@acme.example"])
     ]
     assert "boss@acme.example" in ada.get(f"/clients/{world.acme}/reports").text
     again = ada.post(
         f"/clients/{world.acme}/reports/{report}/regenerate", data={"csrf_token": csrf}
     )
-    assert again.status_code == 303
-    [redone] = run_tasks(db, tmp_path / "worker", mail)
-    assert redone["new"] is True and _stored(db) == 1
+    redone = _task(live, world, again)
+    assert redone["result"]["new"] is True and _stored(db) == 1
 
     # The client's portal: its own archive, downloads, no staff controls; nobody else's.
     alice = login(live.base, "alice@acme.example")
