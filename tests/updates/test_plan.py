@@ -108,3 +108,11 @@ def test_an_extension_of_another_kind_is_named_type_and_slug() -> None:
     for bad in ("views", "kernel:views", "module:../x", "module:"):
         with pytest.raises(PlanError, match="not TYPE:SLUG"):
             extension_ref(bad)
+
+
+def test_every_item_carries_the_cms_version_the_site_runs() -> None:
+    """A dry run, a policy and a run see the same item: the platform its package is
+    chosen for (a Joomla extension's <targetplatform>) is set where the item is made."""
+    chosen = plan(1, ROWS, Selection(everything=True), platform="6.1.9")
+    assert chosen.items
+    assert {item.platform for item in chosen.items} == {"6.1.9"}

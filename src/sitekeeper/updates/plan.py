@@ -96,8 +96,15 @@ def extension_ref(text: str) -> tuple[str, str]:
     return type_, slug
 
 
-def plan(site_id: int, rows: Sequence[UpdateRow], selection: Selection) -> Plan:
-    """The items to move on ``site_id`` (rows of other sites are ignored)."""
+def plan(
+    site_id: int,
+    rows: Sequence[UpdateRow],
+    selection: Selection,
+    *,
+    platform: str | None = None,
+) -> Plan:
+    """The items to move on ``site_id`` (rows of other sites are ignored); ``platform``:
+    the CMS version the site runs, which each item carries (``UpdateItem.platform``)."""
     named = selection.named
     if not named and not (selection.everything or selection.security or selection.branch_only):
         raise PlanError(
@@ -119,7 +126,7 @@ def plan(site_id: int, rows: Sequence[UpdateRow], selection: Selection) -> Plan:
         chosen, refused = list(pending), []
     items: list[UpdateItem] = []
     for row in chosen:
-        item_or_reason = _item(row, selection)
+        item_or_reason = _item(row, selection, platform)
         if isinstance(item_or_reason, UpdateItem):
             items.append(item_or_reason)
         elif named or item_or_reason not in (_NOT_SECURITY, _MAJOR_ONLY):
@@ -135,7 +142,7 @@ def _is(row: UpdateRow, type_: str, slug: str | None) -> bool:
     return row.type == type_ and (slug is None or row.package == slug)
 
 
-def _item(row: UpdateRow, selection: Selection) -> UpdateItem | str:
+def _item(row: UpdateRow, selection: Selection, platform: str | None) -> UpdateItem | str:
     """The row as an item to move, or why it cannot be moved."""
     if row.status != UPDATE_STATUS:
         return f"{row.status}: {row.note}" if row.note else row.status
@@ -167,6 +174,7 @@ def _item(row: UpdateRow, selection: Selection) -> UpdateItem | str:
         ecosystem=row.ecosystem,
         security=row.security,
         source=row.source,
+        platform=platform,
     )
 
 

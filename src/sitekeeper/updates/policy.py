@@ -139,9 +139,9 @@ def schedule(
     }
     by_id = {site.id: site for site in sites}
     for site_id in ids:
-        kind = by_id[site_id].cms
-        auto = _automatic(site_id, kind, rows[site_id], wanted[site_id])
-        newest = _automatic(site_id, kind, rows[site_id], Selection(everything=True))
+        site = by_id[site_id]
+        auto = _automatic(site, rows[site_id], wanted[site_id])
+        newest = _automatic(site, rows[site_id], Selection(everything=True))
         approved = {
             (a.type, a.package, a.target): a.id
             for a in open_
@@ -196,13 +196,12 @@ def due_updates(session: Session, now: datetime) -> list[Due]:
     return due
 
 
-def _automatic(
-    site_id: int, kind: str | None, rows: list[UpdateRow], selection: Selection
-) -> list[UpdateItem]:
+def _automatic(site: Site, rows: list[UpdateRow], selection: Selection) -> list[UpdateItem]:
     """The items of ``selection`` the site's CMS can apply and verify without a person."""
-    cms = cms_of(kind)
+    cms = cms_of(site.cms)
     updater = cms.updater if cms else None
-    chosen = applicable(plan(site_id, rows, selection), cms, kind)
+    chosen = plan(site.id, rows, selection, platform=site.cms_version)
+    chosen = applicable(chosen, cms, site.cms)
     return [item for item in chosen.items if _verifiable(updater, item)]
 
 

@@ -82,7 +82,8 @@ class RunOutcome:
 def site_plan(facts: SiteFacts, selection: Selection) -> Plan:
     """What ``selection`` moves on the site, with what its CMS cannot apply refused
     (PlanError: the selection itself is wrong)."""
-    return applicable(plan(facts.id, facts.rows, selection), cms_of(facts.cms), facts.cms)
+    chosen = plan(facts.id, facts.rows, selection, platform=facts.cms_version)
+    return applicable(chosen, cms_of(facts.cms), facts.cms)
 
 
 async def update_site(
@@ -339,8 +340,7 @@ class _Run:
             since = time.monotonic()
             try:
                 pinned = self.selection.pinned(item.package)
-                on_site = replace(item, platform=self.facts.cms_version)  # the CMS it runs
-                source = self.updater.package_source(on_site, self.ctx.vendor, sha256=pinned)
+                source = self.updater.package_source(item, self.ctx.vendor, sha256=pinned)
                 package = await obtain(item, source, self.ctx.package_fetcher, self.ctx.cache)
             except (SitekeeperError, UsageError) as exc:
                 await self._step(Check(f"package {item.package}", False, str(exc), _since(since)))
