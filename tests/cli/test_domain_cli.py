@@ -3,46 +3,15 @@ and the documented JSON), a DNS move accepted with who and why."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import pytest
 
 from tests.cli.conftest import Run, as_json
-from tests.probes.domain_servers import (
-    Registry,
-    Zone,
-    dns_server,
-    in_days,
-    rdap_domain,
-    registry_server,
-)
-
-
-@contextmanager
-def registry_thread(registry: Registry) -> Iterator[Registry]:
-    """The RDAP server on a loop of its own (the CLI runs its own event loop)."""
-    ready = threading.Event()
-    running: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        running.append((asyncio.get_running_loop(), stop))
-        async with registry_server(registry):
-            ready.set()
-            await stop.wait()
-
-    thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
-    thread.start()
-    assert ready.wait(10)
-    try:
-        yield registry
-    finally:
-        loop, stop = running[0]
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(10)
+from tests.intel.threaded import serve_in_thread
+from tests.probes.conftest import Site
+from tests.probes.domain_servers import Registry, Zone, dns_server, in_days, rdap_domain
 
 
 @pytest.fixture
@@ -52,8 +21,11 @@ def env(agency: Run) -> Iterator[tuple[dict[str, str], Zone, Registry]]:
     zone.set("example.test", "NS", "ns1.example.test", "ns2.example.test")
     zone.set("example.test", "MX", "10 mx.example.test")
     registry = Registry({"example.test": rdap_domain("example.test", expires=in_days(12))})
-    with dns_server(zone) as address, registry_thread(registry):
-        assert registry.site is not None
+    # The RDAP server on a loop of its own (the CLI runs its own event loop).
+    with dns_server(zone) as address, serve_in_thread(registry.app()) as base:
+        port = urlsplit(base).port
+        assert port is not None
+        registry.site = Site("127.0.0.1", port)  # where its bootstrap file points
         yield (
             {
                 "SITEKEEPER_RDAP_BOOTSTRAP_URL": registry.site.url("/dns.json"),

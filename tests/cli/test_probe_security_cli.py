@@ -4,45 +4,29 @@ are filed as findings, a bare URL's are only printed."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from sitekeeper.cli.main import app
-from tests.probes.security_sites import ENV, GIT_HEAD
-
-FILES = {
-    "/": b"<html><body>Bakery</body></html>",
-    "/.git/HEAD": GIT_HEAD.encode(),
-    "/.env": ENV.encode(),
-}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = FILES.get(self.path)
-        self.send_response(200 if body is not None else 404)
-        body = body if body is not None else b"not here"
-        self.send_header("Content-Type", "text/html" if self.path == "/" else "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+from tests.intel.threaded import serve_in_thread
+from tests.probes.security_sites import ENV, GIT_HEAD, Site, page, text
 
 
 @pytest.fixture(scope="module")
 def site_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
+    """A site that leaks its .env and .git and sends no hardening headers."""
+    leaky = Site(
+        {
+            "/": page("<html><body>Bakery</body></html>"),
+            "/.git/HEAD": text(GIT_HEAD),
+            "/.env": text(ENV),
+        }
+    )
+    with serve_in_thread(leaky.app()) as url:
+        yield url
 
 
 def run(*args: str) -> tuple[int, str]:
