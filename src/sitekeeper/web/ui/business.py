@@ -43,17 +43,14 @@ router = APIRouter(include_in_schema=False)
 # --- clients ----------------------------------------------------------------------------------
 
 
-def _client_context(request: Request, session: Session, who: Viewer, client: Client) -> Context:
+def _client_context(request: Request, session: Session, _who: Viewer, client: Client) -> Context:
     vault = vault_of(request)
-    return {
+    return {  # the client page is staff's only (CLIENTS.reader), its status-page switches too
         "masked": [client_store.mask_url(u) for u in client_store.alert_urls(client, vault)],
         "sites": list_sites(session, client_id=client.id),
         "contracts": contract_store.list_contracts(session, client_id=client.id),
         "today": now().date(),
-        "status_controls": who.is_staff,  # the public page's URL and switches: staff only
-        "status_url": status_page_url(session, request.app.state.settings, client)
-        if who.is_staff
-        else None,
+        "status_url": status_page_url(session, request.app.state.settings, client),
         **work_context(session, client),  # this month's work log and its form
     }
 
