@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import json
 import random
-import shlex
 import sys
 import tempfile
 import time
@@ -28,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from _common import command_line
 from cryptography.fernet import Fernet
 from sqlalchemy import func, insert, select
 
@@ -172,7 +172,7 @@ def main() -> None:
                 select(func.count()).select_from(Finding).where(Finding.kind == "vulnerability")
             )
         db.dispose()
-    print(f"command: {shlex.join([sys.executable, *sys.argv])}")
+    print(f"command: {command_line()}")
     print(f"database: {url.split(':', 1)[0]}  sites: {args.sites}  clients: {args.clients}  "
           f"plugins/site: {args.plugins}  setup: {setup_s:.1f} s")  # fmt: skip
     print(f"affected sites: {vulns}  findings opened: {report.opened}  "

@@ -27,7 +27,6 @@ import os
 import random
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -35,6 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from _common import command_line
 from cryptography.fernet import Fernet
 
 from sitekeeper.backup.options import BackupSettings
@@ -284,7 +284,7 @@ def main() -> None:
         help="also run part one over a simulated N Mbit/s link (bandwidth cap on the transfer)",
     )
     args = parser.parse_args()
-    print("command:", " ".join([Path(sys.executable).name, *sys.argv]))
+    print("command:", command_line())
     print(
         f"machine: {os.cpu_count()} cores; restic "
         + subprocess.run(

@@ -30,6 +30,8 @@ import tracemalloc
 import zipfile
 from pathlib import Path
 
+from _common import command_line
+
 from sitekeeper.cms.drupal.hashes import learn_drupal
 from sitekeeper.cms.joomla.hashes import learn_joomla
 from sitekeeper.intel.hash_store import HashKnowledge
@@ -169,6 +171,7 @@ def main() -> None:
             server.wait()
         kept = sum(p.stat().st_size for p in (Path(tmp) / "home").rglob("*.json.gz"))
     mib = 1024 * 1024
+    print(f"command: {command_line()}")
     print(f"releases learned     {learned} ({args.drupal} tar.gz + {args.joomla} zip)")
     print(f"downloaded           {total / mib:.0f} MiB in {seconds:.1f} s")
     print(f"peak spooled to disk {spool / mib:.1f} MiB (zip only; tar.gz streams)")

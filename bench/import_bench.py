@@ -6,11 +6,12 @@ python bench/import_bench.py [--database-url URL] [--rows 10000]
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+from _common import command_line
 
 from sitekeeper.store import clients
 from sitekeeper.store.database import Database
@@ -45,7 +46,7 @@ def main() -> None:
             with db.session() as s:
                 import_sites(s, text, datetime.now(UTC), default_interval=300, base_dir=Path(tmp))
             figures.append((label, time.perf_counter() - started))
-        print("command:", " ".join([sys.executable, *sys.argv]))
+        print("command:", command_line())
         print(f"database: {db.dialect}, rows: {args.rows}")
         for label, seconds in figures:
             print(f"{label}: {seconds:.2f} s")

@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import command_line
+
 CHROMIUM = "/usr/bin/chromium"
 WEASYPRINT = (
     "import sys; from weasyprint import HTML; from weasyprint.urls import URLFetcher; "
@@ -127,6 +129,7 @@ def main() -> None:
     parser.add_argument("html", type=Path, help="the report's HTML (bench/sample_report.py)")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    print(f"command: {command_line()}")
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch)
         engines = {

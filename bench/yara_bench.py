@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import sys
 import tempfile
 import time
 import zipfile
 from pathlib import Path
+
+from _common import command_line
 
 from sitekeeper.scan.rules import compile_rules
 from sitekeeper.scan.scanner import Scanner
@@ -80,7 +81,7 @@ def main() -> None:
     sources = _php_files(PACKAGES)
     if not sources:
         sys.exit(f"no wordpress-*.zip in {PACKAGES}: see this script's docstring")
-    print("command:", shlex.join([sys.executable, *sys.argv]))
+    print("command:", command_line())
     print(f"cores: {os.cpu_count()}, source PHP files: {len(sources)}")
 
     start = time.perf_counter()
