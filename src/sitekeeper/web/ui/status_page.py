@@ -8,8 +8,9 @@ token gets a bare 404 that says nothing (not the dashboard's error page, which l
 Load: the token is checked on every request (one small query, so turning the page off or
 rotating the token takes effect at once), but the page itself, whose daily rows are the
 expensive part, is rendered at most once per ``status_page_ttl`` seconds per client and
-token and served from memory in between; a crowd hitting the page at once waits on one
-rendering instead of starting one each.
+served from memory in between (to whoever holds the client's current token: a page cached
+under an old one is never reached again, and expires); a crowd hitting the page at once
+waits on one rendering instead of starting one each.
 """
 
 from __future__ import annotations
@@ -58,16 +59,15 @@ MAX_BYTES = 64 * 1024 * 1024
 
 @dataclass
 class PageCache:
-    """Rendered pages by (client id, token) for ``ttl`` seconds; one rendering at a time
-    per key."""
+    """Rendered pages by client id for ``ttl`` seconds; one rendering at a time per key."""
 
     ttl: float
-    _pages: OrderedDict[tuple[int, str], tuple[float, bytes]] = field(default_factory=OrderedDict)
-    _locks: dict[tuple[int, str], threading.Lock] = field(default_factory=dict)
+    _pages: OrderedDict[int, tuple[float, bytes]] = field(default_factory=OrderedDict)
+    _locks: dict[int, threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
     _bytes: int = 0
 
-    def fresh(self, key: tuple[int, str]) -> bytes | None:
+    def fresh(self, key: int) -> bytes | None:
         """The page for ``key`` if one is fresh (never blocks for long: no rendering)."""
         with self._guard:
             found = self._pages.get(key)
@@ -76,7 +76,7 @@ class PageCache:
             self._pages.move_to_end(key)
             return found[1]
 
-    def get(self, key: tuple[int, str], render: Callable[[], bytes]) -> bytes:
+    def get(self, key: int, render: Callable[[], bytes]) -> bytes:
         """The page for ``key``, rendered by ``render`` if none is fresh."""
         page = self.fresh(key)
         if page is not None:
@@ -90,7 +90,7 @@ class PageCache:
                 self._keep(key, page)
             return page
 
-    def _keep(self, key: tuple[int, str], page: bytes) -> None:
+    def _keep(self, key: int, page: bytes) -> None:
         with self._guard:
             clock = time.monotonic()
             if key in self._pages:
@@ -104,7 +104,7 @@ class PageCache:
             ):
                 self._drop(next(iter(self._pages)))
 
-    def _drop(self, key: tuple[int, str]) -> None:
+    def _drop(self, key: int) -> None:
         """Forget another key's page, and its lock unless a rendering holds it (guard held)."""
         self._bytes -= len(self._pages.pop(key)[1])
         lock = self._locks.get(key)
@@ -146,10 +146,9 @@ async def status_page(request: Request, token: str) -> Response:
     client_id = await run_in_threadpool(lookup)
     if client_id is None:
         return _not_found()
-    key = (client_id, hashlib.sha256(token.encode()).hexdigest())
     cache = _cache(request)
-    body = cache.fresh(key) or await run_in_threadpool(
-        cache.get, key, lambda: _render(request, client_id)
+    body = cache.fresh(client_id) or await run_in_threadpool(
+        cache.get, client_id, lambda: _render(request, client_id)
     )
     if not body:
         return _not_found()
