@@ -22,6 +22,7 @@ import pytest
 USER = "skdeploy"
 AUTHORIZED = Path("/srv/realsites/ssh/authorized_keys")
 SUDOERS = Path("/etc/sudoers.d/sitekeeper-test-deploy")
+DRAFT = SUDOERS.with_name("sitekeeper-test-deploy.draft")  # '.' in the name: sudo skips it
 
 
 @dataclass(frozen=True)
@@ -41,15 +42,16 @@ def allow_sudo(owner: str) -> None:
     """The sudoers rule that lets the deploy account run anything as ``owner``, checked
     with visudo before it is put in place."""
     rule = f"{USER} ALL=({owner}) NOPASSWD: ALL\n"
-    draft = SUDOERS.with_name("sitekeeper-test-deploy.draft")  # '.' in the name: not read
-    draft.write_text(rule, encoding="ascii")
-    draft.chmod(0o440)
-    _run("visudo", "-cf", str(draft))
-    draft.replace(SUDOERS)
+    DRAFT.write_text(rule, encoding="ascii")
+    DRAFT.chmod(0o440)
+    _run("visudo", "-cf", str(DRAFT))
+    DRAFT.replace(SUDOERS)
 
 
 def forbid_sudo() -> None:
+    """No sudoers rule for the deploy account: neither the rule nor a draft visudo refused."""
     SUDOERS.unlink(missing_ok=True)
+    DRAFT.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
@@ -57,9 +59,13 @@ def deploy_account(scratch: Path) -> Iterator[Deploy]:
     """The account, its key and its login; all removed afterwards (sudoers rule too)."""
     if shutil.which("sudo") is None or shutil.which("visudo") is None:
         pytest.fail("sudo is missing (apt-get install sudo; .ci/run installs it)")
+    forbid_sudo()  # what a killed test left: its NOPASSWD rule must not outlive it
     with contextlib.suppress(KeyError):
         pwd.getpwnam(USER)
-        pytest.fail(f"the Unix user {USER} exists already (left by a killed test?): userdel it")
+        pytest.fail(
+            f"the Unix user {USER} exists already (left by a killed test?): userdel it "
+            f"(its sudoers rule, {SUDOERS}, is removed already)"
+        )
     key = scratch / "deploy_key"
     _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{USER}@test", "-f", str(key))
     _run(

@@ -20,7 +20,6 @@ import posixpath
 import tarfile
 import time
 import zipfile
-from pathlib import Path
 
 from sitekeeper.cms import site_files
 from sitekeeper.cms.apply_steps import ApplySteps, said
@@ -31,6 +30,7 @@ from sitekeeper.cms.updater import ResetOpcache
 from sitekeeper.domain.updates import ApplyResult, Check, UpdateItem, VerifiedPackage
 from sitekeeper.errors import SitekeeperError
 from sitekeeper.remote.ssh import SshConnection
+from sitekeeper.updates.packages import verified_bytes
 
 # cp -R of the staged release over the old folder, with the paths as arguments, never
 # spliced into the script: they come from a site
@@ -62,10 +62,13 @@ async def no_drush(conn: SshConnection, docroot: str, name: str = "owner") -> Ch
     return Check(name, False, why, time.monotonic() - since)
 
 
-def as_tar(archive: Path, top: str) -> bytes:
+def as_tar(archive: bytes, top: str) -> bytes:
     """The verified zip's files as a tar (files 0644, folders 0755, no owners)."""
     out = io.BytesIO()
-    with zipfile.ZipFile(archive) as opened, tarfile.open(fileobj=out, mode="w") as tar:
+    with (
+        zipfile.ZipFile(io.BytesIO(archive)) as opened,
+        tarfile.open(fileobj=out, mode="w") as tar,
+    ):
         for info in opened.infolist():
             if not info.filename.startswith(f"{top}/"):
                 continue
@@ -143,7 +146,8 @@ async def apply_package(
 
 async def _stage(conn: SshConnection, workspace: str, package: VerifiedPackage) -> str:
     """The release unpacked in the working folder; the path of its top folder there."""
-    data = await asyncio.to_thread(as_tar, Path(package.path), package.top_folder)
+    archive = await asyncio.to_thread(verified_bytes, package)
+    data = await asyncio.to_thread(as_tar, archive, package.top_folder)
     tar_path = posixpath.join(workspace, "package.tar")
     stage = posixpath.join(workspace, "stage")
     await conn.write_file(tar_path, data)
