@@ -105,8 +105,9 @@ async def test_an_update_through_sudo_is_applied_as_the_owner(
     after = tree_state(docroot)
     owner = os.stat(docroot).st_uid
     assert {entry[2] for entry in after.values()} == {owner}  # every file still wp4's
-    kept = {p: owners_and_modes(after)[p] for p in before if p in after}
-    assert kept == {p: owners_and_modes(before)[p] for p in kept}  # modes unchanged
+    now, then = owners_and_modes(after), owners_and_modes(before)
+    kept = {p: now[p] for p in then if p in now}
+    assert kept == {p: then[p] for p in kept}  # modes unchanged
     assert not deploy_leftovers(deploy)
 
 
