@@ -8,15 +8,18 @@ import io
 import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 
+from sitekeeper.cms.drupal import install as drupal_install
 from sitekeeper.cms.wordpress.downloads import package_source
 from sitekeeper.domain.updates import CORE, UpdateItem
 from sitekeeper.errors import InvalidFeed, UsageError
 from sitekeeper.intel.fetch import FeedSettings, Fetcher
+from sitekeeper.remote.ssh import SshConnection
 from sitekeeper.updates.package_zip import ZipLimits, inspect_zip
-from sitekeeper.updates.packages import PackageCache, PackageLimits, obtain
+from sitekeeper.updates.packages import PackageCache, PackageLimits, obtain, verified_bytes
 from tests.updates import package_zips
 from tests.updates.vendor import PACKAGES, Vendor, sha256_of, vendor, versions
 
@@ -227,3 +230,35 @@ def test_a_member_whose_header_lies_about_its_size_is_refused(tmp_path: Path) ->
     assert info.file_size == 100_000
     with pytest.raises(InvalidFeed):
         inspect_zip(path, "akismet")
+
+
+class _Site:
+    """An SSH connection that records what would reach the site."""
+
+    def __init__(self) -> None:
+        self.sent: list[object] = []
+
+    async def write_file(self, path: str, data: bytes, *, mode: int = 0o600) -> None:
+        self.sent.append((path, len(data), mode))
+
+    async def run(self, argv: list[str], **_: object) -> None:
+        self.sent.append(argv)
+
+
+async def test_an_archive_changed_in_the_cache_after_its_verification_is_not_uploaded(
+    vendor: Vendor, fetcher: Fetcher, cache: PackageCache
+) -> None:
+    """The installers upload the bytes they read only if they still have the verified
+    sha256: a cached file replaced between the package step and the install (another
+    run, a person) reaches no site."""
+    wanted = item("plugin", "akismet", versions()["akismet"])
+    package = await obtain(wanted, package_source(wanted, vendor.settings), fetcher, cache)
+    original = await asyncio.to_thread(Path(package.path).read_bytes)
+    assert await asyncio.to_thread(verified_bytes, package) == original
+    await asyncio.to_thread(Path(package.path).write_bytes, b"PK\x05\x06" + b"\0" * 18)
+    with pytest.raises(InvalidFeed, match="the archive changed after it was verified"):
+        await asyncio.to_thread(verified_bytes, package)
+    site = _Site()
+    with pytest.raises(InvalidFeed, match="nothing uploaded"):
+        await drupal_install._stage(cast(SshConnection, site), "/tmp/sk-work", package)
+    assert site.sent == []

@@ -4,6 +4,7 @@ in their real shapes; the archive's manifest or info file must be the extension'
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -156,6 +157,12 @@ async def test_of_one_version_built_per_joomla_the_sites_build_is_taken(
     assert got_4.url == server.url + for_4.path and got_4.sha256 == for_4.digest("sha256")
     got_5 = await obtain(on_5, joomla_source(on_5, {}), fetcher, cache)  # not J4's, cached
     assert got_5.url == server.url + for_5.path and got_5.sha256 == for_5.digest("sha256")
+    # Each build has its own cache folder: a Joomla 5 site's run does not replace the
+    # archive a Joomla 4 site's run verified and is about to upload.
+    assert got_4.path != got_5.path
+    assert await asyncio.to_thread(Path(got_4.path).read_bytes) == for_4.data
+    again_4 = await obtain(on_4, joomla_source(on_4, {}), fetcher, cache)
+    assert again_4.path == got_4.path and server.requests.count(for_4.path) == 1
 
 
 def test_a_joomla_extension_without_an_update_server_has_no_package() -> None:

@@ -6,6 +6,10 @@ sha256 and the vendor's per-file checksums. Downloads are streamed to disk under
 egress policy the feeds use, bounded in size and time; a verified archive is kept per
 version under the data directory (``<home>/packages/<cms>/<type>/<slug>/<version>/``), so
 fifty sites updating one plugin download it once, and the cache is trimmed to a size.
+Where a vendor document names the download, one version may be several builds (a Joomla
+extension lists one per Joomla major): each URL has its own folder under the version's.
+The installers upload the bytes they read only if they still have the verified sha256
+(``verified_bytes``): a cached file changed afterwards reaches no site.
 """
 
 from __future__ import annotations
@@ -49,7 +53,8 @@ class PackageLimits:
 
 
 class PackageCache:
-    """Verified archives under ``root``, one folder per (cms, type, slug, version)."""
+    """Verified archives under ``root``, one folder per (cms, type, slug, version), and
+    per download where a vendor document names it (``resolve``)."""
 
     def __init__(self, root: Path, limits: PackageLimits | None = None) -> None:
         self.root = root
@@ -106,7 +111,8 @@ class PackageCache:
     def trim(self) -> list[Path]:
         """Drop the least recently used versions until the cache fits its size."""
         entries = []
-        for record in self.root.glob(f"*/*/*/*/{_RECORD}"):
+        records = [*self.root.glob(f"*/*/*/*/{_RECORD}"), *self.root.glob(f"*/*/*/*/*/{_RECORD}")]
+        for record in records:
             archive = record.parent / _ARCHIVE
             size = archive.stat().st_size if archive.exists() else 0
             entries.append((record.stat().st_mtime, size, record.parent))
@@ -190,14 +196,30 @@ async def resolve(source: PackageSource, fetcher: Fetcher) -> PackageSource:
     if result.body is None:
         raise FeedError(f"{listing.url}: no body")
     release = listing.parse(result.body)
+    build = hashlib.sha256(release.url.encode()).hexdigest()[:16]  # one folder per download
     return replace(
         source,
         url=release.url,
+        cache_key=(*source.cache_key, build),
         listing=None,
         digests={**release.digests, **source.digests},
         digests_label=listing.label,
         size=release.size,
     )
+
+
+def verified_bytes(package: VerifiedPackage) -> bytes:
+    """The archive's bytes, read once and only if they still have the sha256 verified in
+    the package step (InvalidFeed if the cached file changed since): what an installer
+    uploads is what was checked."""
+    data = Path(package.path).read_bytes()
+    found = hashlib.sha256(data).hexdigest()
+    if found != package.sha256:
+        raise InvalidFeed(
+            f"{package.path}: the archive changed after it was verified (sha256 {found}, "
+            f"not {package.sha256}); refused, nothing uploaded"
+        )
+    return data
 
 
 def check_size(source: PackageSource, download: Path) -> str:

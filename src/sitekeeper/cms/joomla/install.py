@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import posixpath
 import time
-from pathlib import Path
 
 from sitekeeper.cms import site_files
 from sitekeeper.cms.apply_steps import ApplySteps, said
@@ -26,6 +25,7 @@ from sitekeeper.cms.updater import ResetOpcache
 from sitekeeper.domain.updates import ApplyResult, Check, UpdateItem, VerifiedPackage
 from sitekeeper.errors import SitekeeperError
 from sitekeeper.remote.ssh import SshConnection
+from sitekeeper.updates.packages import verified_bytes
 
 CONSOLE = "cli/joomla.php"
 INSTALLED = "Extension installed successfully"
@@ -81,9 +81,9 @@ async def apply_package(
     took_down = stopped = False  # stopped: before the installer ran
     try:
         since = time.monotonic()
+        data = await asyncio.to_thread(verified_bytes, package)
         workspace = await site_files.make_workspace(conn)
         archive = posixpath.join(workspace, "package.zip")
-        data = await asyncio.to_thread(Path(package.path).read_bytes)
         await conn.write_file(archive, data)
         steps.add("upload", True, f"{len(data)} bytes to {workspace}", since)
         if not was_offline:
