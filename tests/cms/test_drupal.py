@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import pytest
 
+from sitekeeper.cms import site_files
 from sitekeeper.cms.collector import InventoryLimits
-from sitekeeper.cms.drupal import Drupal
+from sitekeeper.cms.drupal import Drupal, drush, install
 from sitekeeper.cms.drupal import signals as drupal
 from sitekeeper.cms.drupal.inventory import core_version, inventory, parse_info
 from sitekeeper.cms.drupal.settings import db_credentials
 from sitekeeper.cms.drupal.versions import DRUPAL
 from sitekeeper.cms.registry import CMSES
+from sitekeeper.domain.updates import Check, UpdateItem, VerifiedPackage
 from sitekeeper.errors import InventoryRefused, RemoteError
 from sitekeeper.intel.osv import OSV_NAMES
 from sitekeeper.remote.ssh import SshConnection
@@ -227,3 +230,35 @@ def test_osv_names_drupal_core_and_contrib_in_the_drupal_ecosystem(
     else:
         assert found is not None and found.ecosystem is DRUPAL
         assert (found.slug, str(found.type)) == expected
+
+
+async def test_an_unreadable_maintenance_state_stops_the_install_before_any_upload(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As Joomla reads its offline flag first: the site's maintenance state is read
+    before a working folder is made or the release staged there."""
+    made: list[str] = []
+
+    async def found(*_: object) -> str:
+        return "vendor/bin/drush"
+
+    async def owner(*_: object) -> Check:
+        return Check("owner", True)
+
+    async def unknown(*_: object) -> None:
+        return None
+
+    async def workspace(*_: object) -> str:
+        made.append("workspace")
+        return "/tmp/sk-work"
+
+    monkeypatch.setattr(drush, "find", found)
+    monkeypatch.setattr(install, "owner_check", owner)
+    monkeypatch.setattr(drush, "maintenance_state", unknown)
+    monkeypatch.setattr(site_files, "make_workspace", workspace)
+    item = UpdateItem("module", "views", "1.0.0", "1.1.0", "drupal")
+    package = VerifiedPackage(item, "/nowhere.zip", "0" * 64, "https://x/views.zip", "", "views")
+    result = await install.apply_package(cast(SshConnection, object()), "/srv/d", package)
+    assert not result.ok
+    assert [(c.name, c.ok) for c in result.checks] == [("owner", True), ("maintenance", False)]
+    assert made == []

@@ -498,8 +498,8 @@ async def test_a_drupal_maintenance_state_that_cannot_be_read_stops_the_install_
     uctx: UpdateContext, dr1: dict[str, Any], server: Vendor
 ) -> None:
     """drush cannot say whether the site is in maintenance mode: turning it on and off
-    could end maintenance someone set, so the module is not replaced and maintenance mode
-    is never switched; the run puts back the snapshot."""
+    could end maintenance someone set, so nothing is uploaded, the module is not replaced
+    and maintenance mode is never switched; the run puts back the snapshot."""
     site_id = await drupal_ready(uctx, dr1, server, builds.drupal_module("1.1.0", update_n=9001))
     drush = Path(dr1["docroot"]) / "vendor/bin/drush"
     code = drush.read_bytes()
@@ -515,9 +515,8 @@ async def test_a_drupal_maintenance_state_that_cannot_be_read_stops_the_install_
     assert maintenance.detail == (
         "drush cannot say whether the site is in maintenance mode; nothing changed"
     )
-    for never in ("maintenance on", "files", "updatedb", "maintenance off"):
-        assert f"{module}: {never}" not in steps, never
-    assert steps[f"{module}: cleanup"].ok  # the staged release is gone from /tmp
+    applied = [n for n in steps if n.startswith(f"{module}: ")]
+    assert applied == [f"{module}: owner", f"{module}: maintenance"], applied  # no upload
     assert drupal_version(dr1) == "1.0.0"
     assert differences(files_before, tree_state(Path(dr1["docroot"]))) == {}
     assert differences(db_before, db_state(dr1)) == {}

@@ -111,17 +111,18 @@ async def apply_package(
     if not steps.append(await owner_check(conn, docroot, item), since):
         return steps.result(None)
     workspace = ""
+    was_on = await run.maintenance_state()
+    if was_on is None:  # turning it on and off could end maintenance someone set
+        why = "drush cannot say whether the site is in maintenance mode; nothing changed"
+        steps.add("maintenance", False, why, since)
+        return steps.result(None)
     turned_on = stopped = False  # stopped: before the folder was touched
     try:
         since = time.monotonic()
         workspace = await site_files.make_workspace(conn)
         staged = await _stage(conn, workspace, package)
         steps.add("upload", True, f"release staged in {workspace}", since)
-        was_on = await run.maintenance_state()
-        if was_on is None:  # turning it on and off could end maintenance someone set
-            why = "drush cannot say whether the site is in maintenance mode; nothing changed"
-            stopped = not steps.add("maintenance", False, why, since)
-        elif not was_on:
+        if not was_on:
             turned_on = True
             stopped = not await run.set_maintenance(True)
         if (
