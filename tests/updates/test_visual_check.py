@@ -259,8 +259,8 @@ async def test_a_missing_browser_user_skips_the_check_saying_how_to_create_it(
     before = await check.take_before()
     assert before.ok
     assert before.detail == (
-        "skipped: no user 'sk-no-such-browser-user' to run Chromium as (create it: useradd "
-        "--system --user-group --no-create-home --shell /usr/sbin/nologin "
-        "sk-no-such-browser-user)"
+        "skipped: the user 'sk-no-such-browser-user' does not exist on this host: nothing "
+        "to run Chromium as (create it: useradd --system --user-group --no-create-home "
+        "--shell /usr/sbin/nologin sk-no-such-browser-user)"
     )
     assert await check.judge_after() is None

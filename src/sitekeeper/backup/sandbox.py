@@ -63,6 +63,10 @@ _TOP = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 _INFO_LIMIT = 64 * 1024
 
 
+def _useradd(name: str) -> str:
+    return f"useradd --system --user-group --no-create-home --shell /usr/sbin/nologin {name}"
+
+
 @dataclass(frozen=True)
 class RunAs:
     """The Unix user a sandboxed process runs as (None fields: sitekeeper's own user)."""
@@ -73,28 +77,35 @@ class RunAs:
     note: str
 
     @classmethod
-    def resolve(cls, wanted: str | None) -> RunAs:
-        """The drill user; never root. Not running as root, there is no one to switch to."""
+    def resolve(
+        cls,
+        wanted: str | None,
+        *,
+        default: str = DEFAULT_USER,
+        fallback: str | None = FALLBACK_USER,
+        runs: str = "a restored site",
+    ) -> RunAs:
+        """The user to run ``runs`` as: ``wanted``, else ``default``; never root. Only a
+        missing ``default`` falls back, to ``fallback`` (None: none; a shared user such as
+        nobody is no place for a hostile page). Not running as root, there is no one to
+        switch to. BackupError (permanent) says what to do when the user cannot be used."""
         if os.geteuid() != 0:
             return cls(None, None, None, "sitekeeper's own user (not running as root)")
-        name = wanted or DEFAULT_USER
+        name = wanted or default
         note = name
         try:
             entry = pwd.getpwnam(name)
         except KeyError:
-            if name != DEFAULT_USER:
+            if name != default or fallback is None:
                 raise BackupError(
-                    f"the drill user {name!r} does not exist on this host", permanent=True
+                    f"the user {name!r} does not exist on this host: nothing to run {runs} "
+                    f"as (create it: {_useradd(name)})",
+                    permanent=True,
                 ) from None
-            entry = pwd.getpwnam(FALLBACK_USER)
-            note = (
-                f"{FALLBACK_USER} (create the user {DEFAULT_USER}: useradd --system "
-                f"--user-group --no-create-home --shell /usr/sbin/nologin {DEFAULT_USER})"
-            )
+            entry = pwd.getpwnam(fallback)
+            note = f"{fallback} (create the user {default}: {_useradd(default)})"
         if entry.pw_uid == 0 or entry.pw_gid == 0:
-            raise BackupError(
-                f"refusing to run a restored site as {entry.pw_name} (root)", permanent=True
-            )
+            raise BackupError(f"refusing to run {runs} as {entry.pw_name} (root)", permanent=True)
         return cls(entry.pw_name, entry.pw_uid, entry.pw_gid, note)
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import pwd
 import shutil
 import signal
 import stat
@@ -34,6 +33,7 @@ from pathlib import Path
 
 from yarl import URL
 
+from sitekeeper.backup.errors import BackupError
 from sitekeeper.backup.sandbox import RunAs
 from sitekeeper.domain.untrusted import shown
 from sitekeeper.updates.health_fetch import busted
@@ -45,24 +45,6 @@ DEADLINE = 60.0  # seconds for one shot, Chromium's start included
 SETTLE_MS = 2000  # virtual time for late scripts and fonts before the picture is taken
 BROWSER_USER = "sitekeeper-browser"  # the browser_run_as setting's default
 NOWHERE = "http://127.0.0.1:9"  # the discard port: nothing listens, every proxied request fails
-
-
-def browser_user(name: str) -> RunAs:
-    """The user Chromium runs as: ``name`` when sitekeeper is root (never root, and no
-    fallback to a shared user such as nobody or the drills'), else sitekeeper's own.
-    LookupError says what to do when it cannot be used."""
-    if os.geteuid() != 0:
-        return RunAs(None, None, None, "sitekeeper's own user (not running as root)")
-    try:
-        entry = pwd.getpwnam(name)
-    except KeyError:
-        raise LookupError(
-            f"no user {name!r} to run Chromium as (create it: useradd --system --user-group "
-            f"--no-create-home --shell /usr/sbin/nologin {name})"
-        ) from None
-    if entry.pw_uid == 0 or entry.pw_gid == 0:
-        raise LookupError(f"refusing to run Chromium as {name!r}: it is root")
-    return RunAs(entry.pw_name, entry.pw_uid, entry.pw_gid, entry.pw_name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,9 +116,9 @@ async def take(
     started = time.monotonic()
     if not await asyncio.to_thread(_runnable, chromium):
         return Shot(None, 0.0, f"Chromium is not installed ({chromium}: Debian package chromium)")
-    try:
-        user = browser_user(run_as or BROWSER_USER)
-    except LookupError as exc:
+    try:  # never root, and no fallback to a shared user (nobody) or the drills'
+        user = RunAs.resolve(run_as, default=BROWSER_USER, fallback=None, runs="Chromium")
+    except BackupError as exc:
         return Shot(None, 0.0, str(exc))
     work = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="sk-shot-"))
     try:
