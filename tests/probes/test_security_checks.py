@@ -182,8 +182,9 @@ async def test_a_site_that_is_down_is_an_error_not_an_exception(free_port: int) 
 
 
 async def test_hostile_answers_are_bounded() -> None:
-    """An endless body at /.env, a 100 kB header at /.git/HEAD, an endless redirect loop
-    for /?author=1: each costs one capped request and no finding."""
+    """One request each: an endless body at /.env is read up to the cap (and found), a
+    redirect loop for /?author=1 is not followed (no user name), and a 100 kB header on a
+    raw server's home page ends that probe with an error and no finding."""
 
     async def endless(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/plain"})
@@ -203,6 +204,7 @@ async def test_hostile_answers_are_bounded() -> None:
     env = of(report, "exposed-file").get("/.env")
     assert env is not None and env.severity == Severity.CRITICAL  # it is one, capped at 32 KiB
     assert of(report, "user-enumeration") == {}
+    assert site.seen.count("/.env") == 1 and site.seen.count("/?author=1") == 1
 
     async def huge_header(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
@@ -211,4 +213,4 @@ async def test_hostile_answers_are_bounded() -> None:
 
     async with raw_server(huge_header) as hostile, SecurityProbe() as prober:
         broken = await prober.probe(hostile.url("/"))
-    assert broken.error is not None and broken.requests == 1
+    assert broken.error is not None and broken.requests == 1 and broken.issues == []
