@@ -11,12 +11,16 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.config import Settings
 from sitekeeper.reports import branding
-from sitekeeper.store import status_tokens
 from sitekeeper.store.tables import Client
+
+# Where a client's status page answers under that address (web.ui.status_page mounts its
+# route here: the web layer sits above this one, so the address is said once, here).
+STATUS_PATH = "/status/"
 
 
 def public_base(session: Session, settings: Settings) -> str:
-    """The dashboard's public address, without a trailing slash."""
+    """The dashboard's public address, without a trailing slash (the branding's is stored
+    without one)."""
     return branding.load(session).public_url or settings.listen_url
 
 
@@ -24,4 +28,4 @@ def status_page_url(session: Session, settings: Settings, client: Client) -> str
     """The address of the client's public status page, None while it is off."""
     if client.status_token is None:
         return None
-    return status_tokens.page_url(public_base(session, settings), client.status_token)
+    return f"{public_base(session, settings)}{STATUS_PATH}{client.status_token}"

@@ -22,12 +22,6 @@ from sitekeeper.store.tables import Client
 TOKEN_BYTES = 32  # 43 URL-safe characters; the column holds 64
 MAX_TOKEN_CHARS = 64
 _ALPHABET = re.compile(r"[A-Za-z0-9_-]+")  # what token_urlsafe writes
-PATH = "/status/{token}"  # the page's route (web.ui.status_page)
-
-
-def page_url(public_url: str, token: str) -> str:
-    """The page's address under the web UI's public one (``Settings.resolved_public_url``)."""
-    return public_url.rstrip("/") + PATH.format(token=token)
 
 
 def new_token() -> str:

@@ -29,8 +29,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from sitekeeper.reports.public_links import STATUS_PATH
 from sitekeeper.store import status_tokens
-from sitekeeper.store.status_tokens import PATH, client_by_token
+from sitekeeper.store.status_tokens import client_by_token
 from sitekeeper.store.tables import Client
 from sitekeeper.web.auth import Staff, database, now
 from sitekeeper.web.common import Db, Id, visible_client
@@ -135,7 +136,7 @@ def _render(request: Request, client_id: int) -> bytes:
 
 
 # Anything under /status/ is a token to this page: even a "token" with a slash gets its 404.
-@router.get(PATH.replace("{token}", "{token:path}"))
+@router.get(STATUS_PATH + "{token:path}")
 async def status_page(request: Request, token: str) -> Response:
     """A client's public status page; 404 for any token that opens none."""
 
