@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import undefer
+from typer.testing import CliRunner
 
+from sitekeeper.cli.main import app
 from sitekeeper.config import Settings
 from sitekeeper.domain.report_events import ReportEventKind
 from sitekeeper.engine.report_jobs import ReportJobs
@@ -53,7 +56,8 @@ def _jobs(
 
 def _stored(db: Database) -> list[ClientReport]:
     with db.session() as s:
-        return list(s.scalars(select(ClientReport)))
+        documents = undefer(ClientReport.pdf), undefer(ClientReport.figures)
+        return list(s.scalars(select(ClientReport).options(*documents)))
 
 
 def _sends(db: Database) -> list[ReportSend]:
@@ -284,3 +288,85 @@ def test_the_period_due_on_the_first_working_day(
 )
 def test_attachment_names_are_safe(client: str, period: str, name: str) -> None:
     assert attachment_name(client, period) == name
+
+
+@pytest.mark.parametrize(
+    ("to", "scheduled"),
+    [
+        (None, 0),  # report --send, or a resend: the client's recipients have it
+        (["BUERO@baeckerei.example"], 0),  # one of them, however it is spelled
+        (["boss@example.org"], 1),  # someone else only: the recipients still wait for it
+    ],
+)
+async def test_a_report_sent_by_hand_before_its_day_is_not_sent_again_by_the_schedule(
+    db: Database, tmp_path: Path, mailbox: Mailbox, to: list[str] | None, scheduled: int
+) -> None:
+    ids = seed(db)
+    _recipients(db, ids, TO)
+    with db.session() as s:
+        client = s.get(Client, ids.client)
+        assert client is not None
+        report, _new = archive.stored_or_new(s, client, month("2026-10", client.timezone), DUE)
+    early = DUE - timedelta(days=1)  # Sunday 1 November: before the schedule's day
+    by_hand = await deliver(DbThread(db), mailbox.settings(), report.id, by="ada", now=early, to=to)
+    assert by_hand.ok
+
+    outcomes = await _jobs(db, tmp_path, mailbox, [DUE]).send_due()
+
+    assert len(outcomes) == scheduled and len(mailbox.messages) == 1 + scheduled
+
+
+async def test_a_report_that_cannot_be_rendered_waits_the_backoff_and_is_given_up(
+    db: Database, tmp_path: Path, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = seed(db)
+    _recipients(db, ids, TO)
+    tries: list[datetime] = []
+
+    def broken(*args: object, **kwargs: object) -> None:
+        tries.append(clock[0])
+        raise OSError("cannot load library 'libpango-1.0-0'")
+
+    monkeypatch.setattr("sitekeeper.engine.report_jobs.stored_or_new", broken)
+    clock = [DUE]
+    jobs = _jobs(db, tmp_path, mailbox, clock)
+    for minutes in range(0, 7 * 24 * 60, 10):  # a week of the loop's looks
+        clock[0] = DUE + timedelta(minutes=minutes)
+        assert await jobs.send_due() == []
+
+    attempts = jobs.settings.report_max_attempts
+    assert len(tries) == attempts
+    assert tries[1] - tries[0] == timedelta(minutes=30)  # the first backoff, as for a send
+    assert _stored(db) == [] and mailbox.messages == []
+
+
+async def test_a_send_the_server_refuses_for_good_is_not_retried(
+    db: Database, tmp_path: Path, mailbox: Mailbox
+) -> None:
+    ids = seed(db)
+    _recipients(db, ids, TO[:1])
+    mailbox.refuse_data = "554 5.7.1 relaying denied"
+    clock = [DUE]
+    jobs = _jobs(db, tmp_path, mailbox, clock)
+
+    [failed] = await jobs.send_due()
+
+    assert not failed.ok and failed.permanent and "554" in (failed.error or "")
+    for hours in (1, 7, 24):
+        clock[0] = DUE + timedelta(hours=hours)
+        assert await jobs.send_due() == []
+    [attempt] = _sends(db)
+    assert attempt.by == "schedule" and "554" in (attempt.error or "")
+    with db.session() as s:
+        event = s.scalars(select(Event).where(Event.kind == ReportEventKind.SEND_FAILED)).one()
+        assert event.data["permanent"] is True
+    mailbox.refuse_data = None  # fixed: a person resends it
+    again = await deliver(DbThread(db), mailbox.settings(), attempt.report_id, by="ada", now=DUE)
+    assert again.ok and len(mailbox.messages) == 1
+
+
+def test_send_takes_no_file_and_no_json(home: Path) -> None:
+    runner = CliRunner()
+    for extra in (["-o", str(home / "r.pdf")], ["--json"]):
+        result = runner.invoke(app, ["report", "Bäckerei Müller", "--send", *extra])
+        assert result.exit_code == 2 and "--send" in result.stderr, result.stderr

@@ -68,7 +68,7 @@ def report(
     """A client's report: uptime, incidents, backups, updates, security and work, per
     contract and site, for a month in the client's time zone; as a document (HTML or PDF,
     in the client's language, with the agency's branding) with -o."""
-    kind = _format(form, out, as_json)
+    kind = _format(form, out, as_json, send=send)
     app_ctx = app_context(ctx)
     now = app_ctx.now()
     with app_ctx.session() as session:
@@ -80,7 +80,7 @@ def report(
             timezone=found.timezone,
             now=now,
         )
-        if kind is not None and not send:  # a document: rendered in the client's language
+        if kind is not None:  # a document: rendered in the client's language
             rendered = render_report(session, found, dates, now, contract_id=contract)
         elif not send:  # the figures alone
             figures = report_figures(session, found, dates, now, contract_id=contract)
@@ -100,9 +100,11 @@ def report(
     _print(figures)
 
 
-def _format(form: Format | None, out: Path | None, as_json: bool) -> Format | None:
+def _format(form: Format | None, out: Path | None, as_json: bool, *, send: bool) -> Format | None:
     """The document to write: ``--format``, or ``-o``'s suffix; UsageError when the
     options do not fit together."""
+    if send and (out is not None or as_json):
+        raise UsageError("--send mails the archived report: give it without -o and --json")
     if out is None:
         if form is not None:
             raise UsageError("--format writes a file: give it with -o FILE")

@@ -121,6 +121,4 @@ def resend(
     """Mail an archived report again, as it was stored: to the client's report recipients,
     or to --to."""
     app_ctx = app_context(ctx)
-    with app_ctx.session() as session:
-        archive.get(session, report)  # NotFound before anything else
     _said(_deliver(app_ctx, report, [check_address(a.strip()) for a in to or []]))

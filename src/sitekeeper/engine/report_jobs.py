@@ -4,13 +4,19 @@ Which reports are due is ``reports.schedule``'s to say (the archive is its memor
 restart sends nothing twice). Several ``serve`` processes on one database each look, and
 a lease per client (``report:<client id>``) lets exactly one of them make and send that
 client's report; the others find it delivered when they look again.
+
+A report that cannot be rendered (no Pango, a template error) is tried again after the
+same backoff as a failed send, up to ``report_max_attempts``; a send the server refuses
+for good (a 5xx answer, a failed login) is not retried: a person resends it once the
+cause is fixed. Both are this process's memory (a restart tries once more); a failed
+send is also the archive's, so the attempts stay capped across restarts.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -19,7 +25,7 @@ from sitekeeper.errors import SitekeeperError
 from sitekeeper.reports.archive import stored_or_new
 from sitekeeper.reports.delivery import SendOutcome, deliver
 from sitekeeper.reports.period import Period
-from sitekeeper.reports.schedule import Due, due_reports
+from sitekeeper.reports.schedule import Due, due_reports, may_try
 from sitekeeper.reports.smtp import SmtpSettings
 from sitekeeper.store.dbthread import DbThread
 from sitekeeper.store.leases import Leases
@@ -29,6 +35,12 @@ from sitekeeper.store.tables import Client
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=30)  # longer than rendering and sending one client's report
+
+_Key = tuple[int, date, date]  # client id, the period's first and last date
+
+
+def _key(client_id: int, period: Period) -> _Key:
+    return (client_id, period.first, period.last)
 
 
 def _utcnow() -> datetime:
@@ -53,12 +65,16 @@ class ReportJobs:
         self.smtp = smtp if smtp is not None else SmtpSettings.from_settings(settings)
         self.clock = clock
         self._warned = False
+        self._unrendered: dict[_Key, tuple[int, datetime]] = {}  # failed renders, last one
+        self._refused: set[_Key] = set()  # the server refused the send for good
 
     async def send_due(self) -> list[SendOutcome]:
         """Make and send every report due now (those this process got the lease for)."""
         if self.smtp is None:
             if not self._warned:
-                log.info("reports are not mailed: SITEKEEPER_SMTP_HOST is not set")
+                log.info(
+                    "reports are not mailed: set SITEKEEPER_SMTP_HOST and SITEKEEPER_SMTP_SENDER"
+                )
                 self._warned = True
             return []
         now = self.clock()
@@ -71,6 +87,7 @@ class ReportJobs:
                 hour=self.settings.report_hour,
                 max_attempts=self.settings.report_max_attempts,
             )
+            found = [d for d in found if self._may_try(d, now)]
             periods.clear()
             periods.update({d.client_id: d.period for d in found})
             return list(periods)
@@ -83,19 +100,43 @@ class ReportJobs:
                     outcomes.append(outcome)
         return outcomes
 
+    def _may_try(self, due: Due, now: datetime) -> bool:
+        key = _key(due.client_id, due.period)
+        if key in self._refused:
+            return False
+        failed, last_try = self._unrendered.get(key, (0, None))
+        return may_try(failed, last_try, now, self.settings.report_max_attempts)
+
     async def _one(
         self, smtp: SmtpSettings, client_id: int, period: Period, now: datetime
     ) -> SendOutcome | None:
+        key = _key(client_id, period)
         try:
             report_id = await self.dbthread.session_aside(_archived, client_id, period, now)
         except Exception:
             # A report that cannot be rendered must not stop the others (nor the loop);
-            # it is due again at the next look, and the log says why.
-            log.exception("the report of client %d for %s could not be made", client_id, period)
+            # it is tried again after the backoff, and the log says why.
+            failed = self._unrendered.get(key, (0, now))[0] + 1
+            self._unrendered[key] = (failed, now)
+            log.exception(
+                "the report of client %d for %s could not be made (try %d of %d)",
+                client_id,
+                period.label,
+                failed,
+                self.settings.report_max_attempts,
+            )
             return None
+        self._unrendered.pop(key, None)
         outcome = await deliver(self.dbthread, smtp, report_id, by=SCHEDULE, now=self.clock())
         if outcome.ok:
             log.info("report %d sent to %s", report_id, ", ".join(outcome.accepted))
+        elif outcome.permanent:
+            self._refused.add(key)
+            log.warning(
+                "report %d not sent, and not retried (resend it once that is fixed): %s",
+                report_id,
+                outcome.error,
+            )
         else:
             log.warning("report %d not sent (retried later): %s", report_id, outcome.error)
         return outcome

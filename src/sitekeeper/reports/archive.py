@@ -2,7 +2,7 @@
 
 Asking for a stored period returns the stored report, never a silent re-rendering (the
 client may hold that very PDF); only an explicit ``regenerate`` by staff replaces it, and
-the journal names both versions. A preview renders without storing anything.
+the journal names both versions. (A preview is ``render_report`` itself: nothing stored.)
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sitekeeper.reports.document import RenderedReport, render_report, summary_text
+from sitekeeper.reports.document import render_report, summary_text
 from sitekeeper.reports.period import Period, between
 from sitekeeper.store import report_archive as archive
 from sitekeeper.store.report_archive import Rendered
@@ -22,13 +22,6 @@ from sitekeeper.store.report_tables import ClientReport, ReportSend
 from sitekeeper.store.tables import Client
 
 SUMMARY_KEY = "summary_text"  # the first page's sentences as mailed, kept beside the figures
-
-
-def preview(
-    session: Session, client: Client, period: Period, now: datetime, contract_id: int | None
-) -> RenderedReport:
-    """The report as it would be rendered now; nothing is stored."""
-    return render_report(session, client, period, now, contract_id=contract_id)
 
 
 def stored_or_new(

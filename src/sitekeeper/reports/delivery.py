@@ -45,6 +45,7 @@ class SendOutcome:
     accepted: list[str]
     error: str | None = None  # nobody got it (the whole send failed)
     refused: dict[str, str] = field(default_factory=dict)  # some got it, these did not
+    permanent: bool = False  # the error will come again (a 5xx answer, a failed login)
 
     @property
     def ok(self) -> bool:
@@ -108,7 +109,7 @@ async def deliver(
     try:
         refused = await send(smtp, outgoing.message)
     except DeliveryError as exc:
-        outcome = SendOutcome(report_id, [], visible(str(exc), MAX_ERROR))
+        outcome = SendOutcome(report_id, [], visible(str(exc), MAX_ERROR), permanent=exc.permanent)
         failed = outgoing.recipients
     else:
         accepted = [r for r in outgoing.recipients if r not in refused]
@@ -126,7 +127,15 @@ def _record_all(
     if outcome.accepted:
         archive.record_send(session, report, at=at, recipients=outcome.accepted, by=by, error=None)
     if outcome.error is not None:
-        archive.record_send(session, report, at=at, recipients=failed, by=by, error=outcome.error)
+        archive.record_send(
+            session,
+            report,
+            at=at,
+            recipients=failed,
+            by=by,
+            error=outcome.error,
+            permanent=outcome.permanent,
+        )
     elif outcome.refused:
         said = "; ".join(f"{a}: {why}" for a, why in outcome.refused.items())
         archive.record_send(

@@ -47,9 +47,7 @@ class Period:
     @property
     def label(self) -> str:
         """``2026-11`` for a calendar month, ``2026-11-03..2026-11-20`` otherwise."""
-        if self.first.day == 1 and self.last == _month_end(self.first):
-            return self.first.strftime("%Y-%m")
-        return f"{self.first.isoformat()}..{self.last.isoformat()}"
+        return label(self.first, self.last)
 
     @property
     def months(self) -> Fraction:
@@ -69,6 +67,13 @@ class Period:
     def contains(self, moment: datetime) -> bool:
         """Whether an aware moment lies within ``start`` (inclusive) and ``end`` (exclusive)."""
         return self.start <= moment < self.end
+
+
+def label(first: date, last: date) -> str:
+    """``2026-11`` for the dates of a calendar month, ``2026-11-03..2026-11-20`` otherwise."""
+    if first.day == 1 and last == _month_end(first):
+        return first.strftime("%Y-%m")
+    return f"{first.isoformat()}..{last.isoformat()}"
 
 
 def month(text: str, timezone: str) -> Period:

@@ -3,8 +3,10 @@ first working day (Monday–Friday) after it, at ``report_hour`` in the client's
 
 A monthly plan's report covers the previous month; a quarterly plan's the previous quarter
 (a client with both kinds of contract gets the monthly ones, which cover everything). The
-memory is the archive: a report is due until the schedule has delivered it once, and a
-failed send waits a growing backoff before the next try, up to ``max_attempts``. Missed
+memory is the archive: a report is due until its client's report recipients have been sent
+it once (by the schedule, ``report --send`` or a resend; one to other addresses only does
+not count), and a failed send waits a growing backoff before the next try, up to
+``max_attempts``. Missed
 days are caught up while the period is the last one ended (a ``serve`` stopped over the
 first of the month still sends it), never for older periods.
 """
@@ -96,8 +98,11 @@ def due_reports(session: Session, now: datetime, *, hour: int, max_attempts: int
             wanted.append(Due(client.id, period))
     if not wanted:
         return []
+    recipients = {c.id: list(c.report_recipients or []) for c in clients}
     states = archive.schedule_states(
-        session, [d.client_id for d in wanted], min(d.period.first for d in wanted)
+        session,
+        {d.client_id: recipients[d.client_id] for d in wanted},
+        min(d.period.first for d in wanted),
     )
     return [
         due
@@ -112,10 +117,15 @@ def _may_send(state: archive.ScheduleState | None, now: datetime, max_attempts: 
     if state is None:
         return True  # not even rendered yet
     accepted, failed, last_try = state
-    if accepted:
-        return False
+    return not accepted and may_try(failed, last_try, now, max_attempts)
+
+
+def may_try(failed: int, last_try: datetime | None, now: datetime, max_attempts: int) -> bool:
+    """Whether to try again after ``failed`` failed tries, the last at ``last_try``: once
+    the backoff since it has passed, and not after ``max_attempts`` (a resend is a
+    person's call then)."""
     if failed >= max_attempts:
-        return False  # given up: a resend is a person's call now
+        return False
     if failed == 0 or last_try is None:
         return True
     wait = min(BACKOFF_FIRST * 2 ** (failed - 1), BACKOFF_MAX)

@@ -1,7 +1,7 @@
 """Named queries for the report archive: stored reports, and each time one was sent.
 
 A report is stored once per client, scope and period (a unique row); the schedule's memory
-is these rows: a report is due for sending while it has no accepted scheduled send.
+is these rows: a report is due for sending until its client's recipients have been sent it.
 Storing, replacing and sending are journaled here, in the same transaction as the row.
 """
 
@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, defer, joinedload
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
 
 from sitekeeper.domain.report_events import ReportEventKind
 from sitekeeper.errors import NotFound
+from sitekeeper.reports.period import label as period_label
 from sitekeeper.store import journal
 from sitekeeper.store.report_tables import ClientReport, ReportSend
 from sitekeeper.store.tables import Client, Contract
@@ -49,13 +50,8 @@ def contract_of(scope: str) -> int | None:
 
 
 def label(report: ClientReport) -> str:
-    """``2026-11`` for a calendar month, ``2026-10-01..2026-12-31`` otherwise (as
-    ``reports.period.Period.label`` says it)."""
-    first, last = report.first, report.last
-    whole = first.day == 1 and (last + timedelta(days=1)).day == 1
-    if whole and (first.year, first.month) == (last.year, last.month):
-        return first.strftime("%Y-%m")
-    return f"{first.isoformat()}..{last.isoformat()}"
+    """The report's period as ``Period.label`` says it: ``2026-11``, ``2026-10-01..2026-12-31``."""
+    return period_label(report.first, report.last)
 
 
 def find(
@@ -81,11 +77,9 @@ def get(session: Session, report_id: int) -> ClientReport:
 
 
 def listed(session: Session, client_ids: Collection[int] | None = None) -> list[ClientReport]:
-    """Stored reports (of these clients), newest period first; their documents not loaded."""
-    query = (
-        select(ClientReport)
-        .options(defer(ClientReport.html), defer(ClientReport.pdf), defer(ClientReport.figures))
-        .order_by(ClientReport.first.desc(), ClientReport.client_id, ClientReport.id)
+    """Stored reports (of these clients), newest period first (documents load when read)."""
+    query = select(ClientReport).order_by(
+        ClientReport.first.desc(), ClientReport.client_id, ClientReport.id
     )
     if client_ids is not None:
         query = query.where(ClientReport.client_id.in_(list(client_ids)))
@@ -147,13 +141,24 @@ def record_send(
     recipients: list[str],
     by: str,
     error: str | None,
+    permanent: bool = False,
 ) -> ReportSend:
-    """One delivery attempt and its outcome (None: the server accepted it), journaled."""
+    """One delivery attempt and its outcome (None: the server accepted it), journaled;
+    ``permanent``: the error will come again (the schedule does not retry it)."""
     send = ReportSend(report_id=report.id, at=at, recipients=recipients, by=by, error=error)
     session.add(send)
     session.flush()
     kind = ReportEventKind.SENT if error is None else ReportEventKind.SEND_FAILED
-    _journal(session, kind, report, at, by=by, recipients=recipients, error=error)
+    _journal(
+        session,
+        kind,
+        report,
+        at,
+        by=by,
+        recipients=recipients,
+        error=error,
+        permanent=permanent or None,
+    )
     return send
 
 
@@ -176,30 +181,43 @@ ScheduleState = tuple[int, int, datetime | None]  # accepted sends, failed sends
 
 
 def schedule_states(
-    session: Session, client_ids: Collection[int], since: date
+    session: Session, recipients: Mapping[int, Collection[str]], since: date
 ) -> dict[tuple[int, date, date], ScheduleState]:
-    """The schedule's sends of the clients' stored reports (client scope) from ``since``
-    on, by (client id, first, last), in one query."""
+    """How far the clients' stored reports (client scope, from ``since`` on) got, by
+    (client id, first, last), in one query: the accepted sends to any of the client's
+    ``recipients`` (the schedule's, ``report --send``, a resend; not one to other
+    addresses only), the schedule's failed sends, and when it last tried."""
     rows = session.execute(
         select(
             ClientReport.client_id,
             ClientReport.first,
             ClientReport.last,
-            func.count(ReportSend.id).filter(ReportSend.error.is_(None)),
-            func.count(ReportSend.id).filter(ReportSend.error.is_not(None)),
-            func.max(ReportSend.at),
+            ReportSend.by,
+            ReportSend.recipients,
+            ReportSend.error,
+            ReportSend.at,
         )
-        .outerjoin(
-            ReportSend, (ReportSend.report_id == ClientReport.id) & (ReportSend.by == SCHEDULE)
-        )
+        .outerjoin(ReportSend, ReportSend.report_id == ClientReport.id)
         .where(
-            ClientReport.client_id.in_(list(client_ids)),
+            ClientReport.client_id.in_(list(recipients)),
             ClientReport.scope == CLIENT_SCOPE,
             ClientReport.first >= since,
         )
-        .group_by(ClientReport.id, ClientReport.client_id, ClientReport.first, ClientReport.last)
     ).tuples()
-    return {(c, first, last): (int(ok), int(bad), at) for c, first, last, ok, bad, at in rows}
+    own = {c: {str(a).casefold() for a in addresses} for c, addresses in recipients.items()}
+    found: dict[tuple[int, date, date], ScheduleState] = {}
+    for client_id, first, last, by, sent_to, error, at in rows:
+        accepted, failed, last_try = found.get((client_id, first, last), (0, 0, None))
+        if at is None:
+            pass  # never sent
+        elif error is None:
+            to_own = any(str(a).casefold() in own[client_id] for a in sent_to or [])
+            accepted += 1 if by == SCHEDULE or to_own else 0
+        elif by == SCHEDULE:
+            failed += 1
+            last_try = at if last_try is None else max(last_try, at)
+        found[(client_id, first, last)] = (accepted, failed, last_try)
+    return found
 
 
 def clients_with_recipients(session: Session) -> list[Client]:

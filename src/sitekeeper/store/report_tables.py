@@ -30,9 +30,10 @@ class ClientReport(Base):
     last: Mapped[date] = mapped_column(Date)
     language: Mapped[str] = mapped_column(String(16))
     generated_at: Mapped[datetime]
-    figures: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the --json document
-    html: Mapped[str] = mapped_column(Text)
-    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    # The documents are loaded when read (a list, a send row, an access check need none).
+    figures: Mapped[dict[str, Any]] = mapped_column(default=dict, deferred=True)  # --json's
+    html: Mapped[str] = mapped_column(Text, deferred=True)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     pdf_sha256: Mapped[str] = mapped_column(String(64))
 
 

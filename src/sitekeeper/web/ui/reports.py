@@ -18,14 +18,14 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.domain.work import MAX_MINUTES
 from sitekeeper.errors import UsageError
-from sitekeeper.reports.archive import listing_json, preview
+from sitekeeper.reports.archive import listing_json
+from sitekeeper.reports.document import render_report
 from sitekeeper.reports.period import Period, month, previous_month
 from sitekeeper.store import report_archive as archive
 from sitekeeper.store import work_log
 from sitekeeper.store.contracts import list_contracts
 from sitekeeper.store.report_tables import ClientReport
-from sitekeeper.store.sites import list_sites
-from sitekeeper.store.tables import Client
+from sitekeeper.store.tables import Client, Site
 from sitekeeper.timezones import zone
 from sitekeeper.web.auth import AnyUser, Staff, Viewer, now
 from sitekeeper.web.common import REPORT_SANDBOX, Db, Id, parse_id, queue_task, visible_client
@@ -37,9 +37,13 @@ router = APIRouter(include_in_schema=False)
 MONTH = r"^\d{4}-\d{2}$"
 
 
+def _today(client: Client) -> date:
+    """Today's date where the client is."""
+    return now().astimezone(zone(client.timezone)).date()
+
+
 def _this_month(client: Client) -> Period:
-    today = now().astimezone(zone(client.timezone)).date()
-    return month(today.strftime("%Y-%m"), client.timezone)
+    return month(_today(client).strftime("%Y-%m"), client.timezone)
 
 
 def work_context(session: Session, client: Client) -> dict[str, Any]:
@@ -52,7 +56,7 @@ def work_context(session: Session, client: Client) -> dict[str, Any]:
         "work_sites": sites,
         "work_minutes": sum(e.minutes for e in entries),
         "work_month": dates.label,
-        "work_today": now().astimezone(zone(client.timezone)).date(),
+        "work_today": _today(client),
         "work_max": MAX_MINUTES,
     }
 
@@ -177,7 +181,7 @@ def preview_report(
     try:
         dates = _period(client, period)
         contract_id = _contract(session, client, contract)
-        document = preview(session, client, dates, now(), contract_id)
+        document = render_report(session, client, dates, now(), contract_id=contract_id)
     except UsageError as exc:
         raise HTTPException(422, str(exc)) from None
     return Response(
@@ -195,24 +199,24 @@ def add_work(request: Request, client_id: Id, session: Db, who: Staff, sent: Sen
     """Log work done by hand for the client (on one of its sites, or on the whole)."""
     client = visible_client(session, who, client_id)
     try:
-        site_id = parse_id(sent.get("site", "")) if sent.get("site", "").strip() else None
-        sites = {s.id: s for s in list_sites(session, client_id=client.id)}
-        if sent.get("site", "").strip() and site_id not in sites:
+        site_text = sent.get("site", "").strip()
+        site_id = parse_id(site_text) if site_text else None
+        site = session.get(Site, site_id) if site_id is not None else None
+        if site_text and (site is None or site.client_id != client.id):
             raise UsageError("choose one of the client's sites, or the whole client")
         text = sent.get("minutes", "").strip()
         if not text.isdigit() or len(text) > 6:
             raise UsageError("minutes must be a whole number")
         day_text = sent.get("date", "").strip()
-        today = now().astimezone(zone(client.timezone)).date()
         try:
-            day = date.fromisoformat(day_text) if day_text else today
+            day = date.fromisoformat(day_text) if day_text else _today(client)
         except ValueError:
             raise UsageError(f"invalid date {day_text!r}: YYYY-MM-DD") from None
         with session.begin_nested():
             work_log.add_entry(
                 session,
                 client=client,
-                site=sites.get(site_id) if site_id is not None else None,
+                site=site,
                 day=day,
                 minutes=int(text),
                 note=sent.get("note", ""),
