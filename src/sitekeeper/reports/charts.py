@@ -19,11 +19,13 @@ WIDTH = 720
 
 @dataclass(frozen=True, slots=True)
 class Point:
-    """One bucket: its label, its value (None: no data) and the tooltip text."""
+    """One bucket: its label, its value (None: no data) and the tooltip text: ``note``
+    after the figure, or ``text`` as the whole tooltip (a page in the client's language)."""
 
     label: str
     value: float | None
     note: str = ""
+    text: str = ""
 
 
 def _tone(uptime: float) -> str:
@@ -34,25 +36,32 @@ def _tone(uptime: float) -> str:
     return "bad"
 
 
-def uptime_bars(points: Sequence[Point], *, height: int = 30, title: str = "Uptime") -> Markup:
+def uptime_bars(
+    points: Sequence[Point],
+    *,
+    height: int = 30,
+    title: str = "Uptime",
+    width: int = WIDTH,
+    css_class: str = "chart bars",
+) -> Markup:
     """Bars of uptime % per bucket, coloured by how good they are; grey where no data."""
     n = max(1, len(points))
-    step = WIDTH / n
+    step = width / n
     gap = min(2.0, step * 0.25)
     parts = [
-        f'<svg class="chart bars" viewBox="0 0 {WIDTH} {height}" preserveAspectRatio="none" '
-        f'role="img" aria-label="{escape(title)}">'
+        f'<svg class="{escape(css_class)}" viewBox="0 0 {width} {height}" '
+        f'preserveAspectRatio="none" role="img" aria-label="{escape(title)}">'
     ]
     for i, p in enumerate(points):
         x = i * step
         # Full-height bars coloured by grade, as status pages do: the colour is the message.
         if p.value is None:
-            tone, text = "none", "no data"
+            tone, text = "none", p.text or f"{p.label}: no data"
         else:
-            tone, text = _tone(p.value), f"{p.value:.2f} % {p.note}"
+            tone, text = _tone(p.value), p.text or f"{p.label}: {p.value:.2f} % {p.note}"
         parts.append(
             f'<rect class="{tone}" x="{x:.1f}" y="0" width="{step - gap:.1f}" '
-            f'height="{height}" rx="1.5"><title>{escape(p.label)}: {escape(text)}</title></rect>'
+            f'height="{height}" rx="1.5"><title>{escape(text)}</title></rect>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every data part above is escaped

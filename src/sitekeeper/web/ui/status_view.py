@@ -19,12 +19,13 @@ from gettext import NullTranslations
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time
 from babel.numbers import format_percent
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from sitekeeper.domain.checks import ErrorCategory
 from sitekeeper.errors import UsageError
 from sitekeeper.locale import N_, translations
+from sitekeeper.reports.charts import Point, uptime_bars
 from sitekeeper.store import fleet, history
 from sitekeeper.store.tables import Client
 from sitekeeper.timezones import zone
@@ -99,15 +100,6 @@ class StatusView:
     texts: dict[str, str]
 
 
-def _tone(percent: float) -> str:
-    """The site page's grades (web.ui.charts): from 99.9 % good, from 99 % fair, else bad."""
-    if percent >= 99.9:
-        return "ok"
-    if percent >= 99.0:
-        return "warn"
-    return "bad"
-
-
 def _aware(moment: datetime | None) -> datetime | None:
     """SQLite gives naive UTC timestamps back."""
     if moment is None or moment.tzinfo is not None:
@@ -152,25 +144,19 @@ class _Words:
 
 
 def _bars(days: list[date], uptime: dict[date, float], words: _Words) -> Markup:
-    """One bar a day, coloured by its grade, grey without checks; a <title> per bar."""
-    step = WIDTH / len(days)
-    parts = [
-        f'<svg class="bars" viewBox="0 0 {WIDTH} {HEIGHT}" preserveAspectRatio="none" '
-        f'role="img" aria-label="{escape(words(CHART))}">'
-    ]
-    for i, day in enumerate(days):
-        value = uptime.get(day)
-        if value is None:
-            tone, text = "none", f"{words.day(day)}: {words(NO_DATA)}"
-        else:
-            percent = words.percent(value)
-            tone, text = _tone(value), words(DAY_UPTIME, day=words.day(day), percent=percent)
-        parts.append(
-            f'<rect class="{tone}" x="{i * step:.1f}" y="0" width="{step - 1:.1f}" '
-            f'height="{HEIGHT}" rx="1"><title>{escape(text)}</title></rect>'
+    """One bar a day, coloured by the site page's grades, grey without checks; each bar's
+    <title> in the client's language."""
+    points = [
+        Point(day.isoformat(), None, text=f"{words.day(day)}: {words(NO_DATA)}")
+        if (value := uptime.get(day)) is None
+        else Point(
+            day.isoformat(),
+            value,
+            text=words(DAY_UPTIME, day=words.day(day), percent=words.percent(value)),
         )
-    parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every text above is escaped
+        for day in days
+    ]
+    return uptime_bars(points, height=HEIGHT, title=words(CHART), width=WIDTH, css_class="bars")
 
 
 def _note(row: fleet.SiteStateRow, words: _Words) -> str:
