@@ -264,3 +264,45 @@ async def test_a_missing_browser_user_skips_the_check_saying_how_to_create_it(
         "--shell /usr/sbin/nologin sk-no-such-browser-user)"
     )
     assert await check.judge_after() is None
+
+
+def test_chromium_may_also_reach_the_host_the_home_page_redirects_to() -> None:
+    argv = chromium_argv(
+        "c", "http://shop.example/", Path("o"), Path("p"), also=("https://www.shop.example/",)
+    )
+    assert (
+        "--proxy-bypass-list=<-loopback>;shop.example:80;shop.example:443;"
+        "www.shop.example:80;www.shop.example:443"
+    ) in argv
+
+
+@needs_chromium
+async def test_a_site_redirecting_to_another_host_is_compared_on_that_host(
+    site: tuple[Site, str], tmp_path: Path
+) -> None:
+    """The site's address redirects to another host (a www. or a shop. domain): Chromium
+    may load the page where the health check's home page ended up, so the two shots are
+    of the page, not twice Chromium's error page (which would always pass)."""
+    page, landing = site
+    port = int(landing.rsplit(":", 1)[1].strip("/"))
+
+    async def redirect(_request: web.Request) -> web.Response:
+        raise web.HTTPFound(f"http://localhost:{port}/")
+
+    app = web.Application()
+    app.router.add_get("/", redirect)
+    moved = web.AppRunner(app)
+    await moved.setup()
+    await web.TCPSite(moved, "127.0.0.1", 0).start()
+    moved_port = moved.addresses[0][1]
+    try:
+        address = f"http://127.0.0.1:{moved_port}/"
+        check = VisualCheck(address, 5.0, folder_of(tmp_path, 1, 13))
+        check.also = (f"http://localhost:{port}/",)
+        before = await check.take_before()
+        page.banner = BANNER
+        verdict = await check.judge_after()
+    finally:
+        await moved.cleanup()
+    assert before.name == "visual before", before
+    assert verdict is not None and verdict.review, verdict

@@ -47,6 +47,7 @@ class Baseline:
     login: PageBaseline
     keyword: str | None = None  # the plan's keyword (the uptime check's), if any
     usual_ms: int | None = None  # the home page's recent median from the uptime checks
+    home_at: str = ""  # where the home page ended up, after redirects (no query)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +98,8 @@ async def check_before(
     report = HealthReport(all(c.ok for c in checks), tuple(checks), time.monotonic() - started)
     if home.status is None or login.status is None:
         return report, None
-    baseline = Baseline(url, _baseline(home), _baseline(login), keyword, usual_ms)
+    landed = str(URL(home.url).with_query(None))
+    baseline = Baseline(url, _baseline(home), _baseline(login), keyword, usual_ms, landed)
     return report, baseline
 
 

@@ -89,6 +89,7 @@ def baseline_from(stored: dict[str, Any] | None) -> Baseline | None:
             login=PageBaseline(**stored["login"]),
             keyword=stored.get("keyword"),
             usual_ms=stored.get("usual_ms"),
+            home_at=stored.get("home_at", ""),
         )
     except (KeyError, TypeError):
         return None

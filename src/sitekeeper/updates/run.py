@@ -240,7 +240,7 @@ class _Run:
             baseline = await self._preflight(conn, info)
             verified = await self._packages(conn, info)
             await self._snapshot()
-            visual = await self._visual_before()
+            visual = await self._visual_before(baseline)
             failure = await self._apply(conn, info, verified, baseline)
         if failure is not None:
             return await self._roll_back(failure, baseline)
@@ -251,8 +251,9 @@ class _Run:
             return NEEDS_REVIEW, review, state
         return APPLIED, None, "updated and healthy"
 
-    async def _visual_before(self) -> VisualCheck | None:
-        """The plan's visual check, if it has one: the home page's screenshot before."""
+    async def _visual_before(self, baseline: Baseline) -> VisualCheck | None:
+        """The plan's visual check, if it has one: the home page's screenshot before, of
+        the site and the host its home page redirects to (as the health check saw it)."""
         db = self.ctx.backup.dbthread
         threshold = await db.session_aside(visual_threshold, self.facts.id)
         if threshold is None:
@@ -265,6 +266,7 @@ class _Run:
             chromium=self.ctx.limits.chromium,
             run_as=self.ctx.limits.browser_user,
             verify_tls=self.facts.trust.verify_tls and self.facts.trust.ca_bundle is None,
+            also=(baseline.home_at,) if baseline.home_at else (),
         )
         await self._step(await visual.take_before())
         return visual

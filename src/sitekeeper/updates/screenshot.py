@@ -11,7 +11,8 @@ checks' cache-buster) at a fixed window size and scale, scrollbars hidden, so tw
 the same page compare pixel for pixel. A missing Chromium or a failed shot is a reason in
 words (``Shot.error``), never an exception: the visual check is advisory.
 
-Chromium reaches only the site itself: every other request goes to a proxy on a closed
+Chromium reaches only the site itself (and the host its home page redirected the health
+check to, where that is another: ``also``): every other request goes to a proxy on a closed
 loopback port and fails, loopback included (Chromium would otherwise bypass a proxy for
 it), and WebRTC may not send UDP around the proxy. A hacked page cannot make the
 sitekeeper host fetch its network, its own web UI or the cloud's metadata address; the
@@ -28,6 +29,7 @@ import signal
 import stat
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,7 +59,13 @@ class Shot:
 
 
 def chromium_argv(
-    binary: str, url: str, out: Path, profile: Path, *, verify_tls: bool = True
+    binary: str,
+    url: str,
+    out: Path,
+    profile: Path,
+    *,
+    verify_tls: bool = True,
+    also: Sequence[str] = (),
 ) -> list[str]:
     """The headless Chromium command line of one shot (the page's URL is one argument).
     ``verify_tls`` False: a site whose uptime check trusts its own CA or none; the health
@@ -80,7 +88,7 @@ def chromium_argv(
         "--disable-component-update",
         "--mute-audio",
         f"--proxy-server={NOWHERE}",
-        f"--proxy-bypass-list={only_site(url)}",
+        f"--proxy-bypass-list={only_site(url, *also)}",
         "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
         *insecure,
         f"--user-data-dir={profile}",
@@ -90,16 +98,20 @@ def chromium_argv(
     ]
 
 
-def only_site(url: str) -> str:
+def only_site(url: str, *also: str) -> str:
     """Chromium's proxy bypass list that lets through the site's own host (on its port,
-    and on both default ports when it uses one, so http → https still loads) and nothing
-    else: ``<-loopback>`` undoes Chromium's implicit bypass of loopback addresses."""
-    parsed = URL(url)
-    host = parsed.raw_host or ""
-    if ":" in host:
-        host = f"[{host}]"
-    ports = {parsed.port} | ({80, 443} if parsed.is_default_port() else set())
-    return ";".join(["<-loopback>", *(f"{host}:{port}" for port in sorted(p for p in ports if p))])
+    and on both default ports when it uses one, so http → https still loads), and each
+    host of ``also`` likewise, and nothing else: ``<-loopback>`` undoes Chromium's
+    implicit bypass of loopback addresses."""
+    rules = ["<-loopback>"]
+    for each in (url, *also):
+        parsed = URL(each)
+        host = parsed.raw_host or ""
+        if ":" in host:
+            host = f"[{host}]"
+        ports = {parsed.port} | ({80, 443} if parsed.is_default_port() else set())
+        rules += [f"{host}:{port}" for port in sorted(p for p in ports if p)]
+    return ";".join(dict.fromkeys(rules))
 
 
 async def take(
@@ -110,9 +122,11 @@ async def take(
     run_as: str | None = None,
     deadline: float = DEADLINE,
     verify_tls: bool = True,
+    also: Sequence[str] = (),
 ) -> Shot:
     """Screenshot ``url``'s page into ``dest`` (a PNG); ``run_as``: the unprivileged user
-    when sitekeeper is root (the ``browser_run_as`` setting)."""
+    when sitekeeper is root (the ``browser_run_as`` setting); ``also``: URLs of other
+    hosts the page may load from (where the site redirects its home page)."""
     started = time.monotonic()
     if not await asyncio.to_thread(_runnable, chromium):
         return Shot(None, 0.0, f"Chromium is not installed ({chromium}: Debian package chromium)")
@@ -126,7 +140,9 @@ async def take(
             await asyncio.to_thread(os.chown, work, user.uid, user.gid or -1)
         out = work / "shot.png"
         page = str(busted(URL(url)))
-        argv = chromium_argv(chromium, page, out, work / "profile", verify_tls=verify_tls)
+        argv = chromium_argv(
+            chromium, page, out, work / "profile", verify_tls=verify_tls, also=also
+        )
         error = await _run(argv, work, user, deadline)
         if error:
             return Shot(None, time.monotonic() - started, error)

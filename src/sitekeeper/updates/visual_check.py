@@ -63,6 +63,9 @@ class VisualCheck:
     chromium: str = screenshot.CHROMIUM
     run_as: str | None = None
     verify_tls: bool = True  # as the site's uptime check does (screenshot.chromium_argv)
+    # other hosts Chromium may load from: where the health check's home page ended up (a
+    # site redirecting to another host would otherwise be Chromium's error page twice)
+    also: tuple[str, ...] = ()
     before: Path | None = None
 
     async def take_before(self) -> Check:
@@ -102,6 +105,7 @@ class VisualCheck:
             chromium=self.chromium,
             run_as=self.run_as,
             verify_tls=self.verify_tls,
+            also=self.also,
         )
 
 
