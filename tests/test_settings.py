@@ -57,3 +57,16 @@ def test_a_bad_value_names_the_variable_to_fix() -> None:
     assert extension_settings(Mirror, {"mirror_port": "8443", "other": "x"}).mirror_port == 8443
     with pytest.raises(ConfigError, match="SITEKEEPER_MIRROR_PORT"):
         extension_settings(Mirror, {"mirror_port": "not a port"})
+
+
+def test_lists_and_pairs_from_the_environment_are_split_alike(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SITEKEEPER_SCAN_RULE_DIRS", " /etc/sk/rules,\n/srv/yara ,")
+    monkeypatch.setenv("SITEKEEPER_RDAP_SERVERS", "nl=https://rdap.nl/,\n de=http://rdap.de/")
+    settings = load_settings(home=tmp_path)
+    assert [str(d) for d in settings.scan_rule_dirs] == ["/etc/sk/rules", "/srv/yara"]
+    assert settings.rdap_servers == {"nl": "https://rdap.nl/", "de": "http://rdap.de/"}
+    monkeypatch.setenv("SITEKEEPER_RDAP_SERVERS", "nl=https://rdap.nl/,de=ftp://rdap.de/")
+    with pytest.raises(ConfigError, match=r"de: 'ftp://rdap\.de/' is not an http"):
+        load_settings(home=tmp_path)

@@ -300,13 +300,6 @@ class Settings(BaseSettings):
         "past it the file is reported as not scanned.",
     )
 
-    @field_validator("scan_rule_dirs", mode="before")
-    @classmethod
-    def _split_rule_dirs(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [d.strip() for d in value.replace("\n", ",").split(",") if d.strip()]
-        return value
-
     # --- domain and DNS watch (issue 12 §5): RDAP, the site's records ---
     rdap_bootstrap_url: str = Field(
         default="https://data.iana.org/rdap/dns.json",
@@ -330,14 +323,11 @@ class Settings(BaseSettings):
         description="Domain and DNS watch per site (s), unless the plan's domain_interval says.",
     )
 
-    @field_validator("rdap_servers", mode="before")
+    @field_validator("rdap_servers")
     @classmethod
-    def _split_rdap_servers(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            pairs = [p.strip() for p in value.replace("\n", ",").split(",") if p.strip()]
-            value = dict(p.split("=", 1) for p in pairs if "=" in p)
-        for tld, base in (value if isinstance(value, dict) else {}).items():
-            if not str(base).startswith(("https://", "http://")):
+    def _rdap_servers_are_urls(cls, value: dict[str, str]) -> dict[str, str]:
+        for tld, base in value.items():
+            if not base.startswith(("https://", "http://")):
                 raise ValueError(f"{tld}: {base!r} is not an http(s) URL")
         return value
 
@@ -377,16 +367,21 @@ class Settings(BaseSettings):
             raise ValueError("needed with SITEKEEPER_SMTP_HOST (the reports' From address)")
         return value
 
-    @field_validator("alert_urls", "advisory_sources", "backup_excludes", mode="before")
+    @field_validator(
+        "alert_urls", "advisory_sources", "backup_excludes", "scan_rule_dirs", mode="before"
+    )
     @classmethod
-    def _split_urls(cls, value: Any) -> Any:
+    def _split_list(cls, value: Any) -> Any:
+        """A comma (or line) separated list, as an environment variable gives it."""
         if isinstance(value, str):
             return [u.strip() for u in value.replace("\n", ",").split(",") if u.strip()]
         return value
 
-    @field_validator("advisory_tokens", mode="before")
+    @field_validator("advisory_tokens", "rdap_servers", mode="before")
     @classmethod
-    def _split_tokens(cls, value: Any) -> Any:
+    def _split_pairs(cls, value: Any) -> Any:
+        """``key=value`` pairs, comma (or line) separated, as an environment variable
+        gives them."""
         if isinstance(value, str):
             pairs = [p.strip() for p in value.replace("\n", ",").split(",") if p.strip()]
             return dict(p.split("=", 1) for p in pairs if "=" in p)
