@@ -13,13 +13,14 @@ from typing import cast
 import pytest
 
 from sitekeeper.cms.drupal import install as drupal_install
+from sitekeeper.cms.site_files import verified_bytes
 from sitekeeper.cms.wordpress.downloads import package_source
 from sitekeeper.domain.updates import CORE, UpdateItem
 from sitekeeper.errors import InvalidFeed, UsageError
 from sitekeeper.intel.fetch import FeedSettings, Fetcher
 from sitekeeper.remote.ssh import SshConnection
 from sitekeeper.updates.package_zip import ZipLimits, inspect_zip
-from sitekeeper.updates.packages import PackageCache, PackageLimits, obtain, verified_bytes
+from sitekeeper.updates.packages import PackageCache, PackageLimits, obtain
 from tests.updates import package_zips
 from tests.updates.vendor import PACKAGES, Vendor, sha256_of, vendor, versions
 

@@ -10,13 +10,15 @@ and its name is checked because the server says it.
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
 import time
+from pathlib import Path
 
 from sitekeeper.domain.untrusted import clean
-from sitekeeper.domain.updates import Check
-from sitekeeper.errors import RemoteError, SitekeeperError
+from sitekeeper.domain.updates import Check, VerifiedPackage
+from sitekeeper.errors import InvalidFeed, RemoteError, SitekeeperError
 from sitekeeper.remote.as_owner import OwnerConnection
 from sitekeeper.remote.ssh import SshConnection
 
@@ -118,3 +120,17 @@ def _under(docroot: str, relative: str) -> str:
 def _relative(path: str, docroot: str) -> str:
     rel = posixpath.relpath(path, docroot) if path.startswith(docroot) else path
     return clean(rel, 200) or "."
+
+
+def verified_bytes(package: VerifiedPackage) -> bytes:
+    """The archive's bytes, read once and only if they still have the sha256 verified in
+    the package step (InvalidFeed if the cached file changed since): what an installer
+    uploads is what was checked."""
+    data = Path(package.path).read_bytes()
+    found = hashlib.sha256(data).hexdigest()
+    if found != package.sha256:
+        raise InvalidFeed(
+            f"{package.path}: the archive changed after it was verified (sha256 {found}, "
+            f"not {package.sha256}); refused, nothing uploaded"
+        )
+    return data

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 
+from sitekeeper.domain.periods import label, month_end
 from sitekeeper.errors import UsageError
 from sitekeeper.timezones import zone
 
@@ -69,20 +70,13 @@ class Period:
         return self.start <= moment < self.end
 
 
-def label(first: date, last: date) -> str:
-    """``2026-11`` for the dates of a calendar month, ``2026-11-03..2026-11-20`` otherwise."""
-    if first.day == 1 and last == _month_end(first):
-        return first.strftime("%Y-%m")
-    return f"{first.isoformat()}..{last.isoformat()}"
-
-
 def month(text: str, timezone: str) -> Period:
     """The calendar month ``YYYY-MM`` in ``timezone``; UsageError if it is not one."""
     found = _MONTH.match(text.strip())
     if not found or not 1 <= int(found[2]) <= 12 or int(found[1]) < 1970:
         raise UsageError(f"invalid period {text!r}: a month like 2026-11")
     first = date(int(found[1]), int(found[2]), 1)
-    return between(first, _month_end(first), timezone)
+    return between(first, month_end(first), timezone)
 
 
 def between(first: date, last: date, timezone: str) -> Period:
@@ -121,7 +115,7 @@ def chosen(
     if first is None:
         assert last is not None
         first = last.replace(day=1)
-    return between(first, last or _month_end(first), timezone)
+    return between(first, last or month_end(first), timezone)
 
 
 def parse_date(text: str) -> date:
@@ -140,7 +134,3 @@ def _midnight(day: date, timezone: str) -> datetime:
     if moment.astimezone(zone(timezone)).date() != day:  # midnight did not exist that day
         moment += timedelta(hours=1)
     return moment
-
-
-def _month_end(first: date) -> date:
-    return first.replace(day=calendar.monthrange(first.year, first.month)[1])

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from sitekeeper.domain.periods import label as period_label
 from sitekeeper.domain.report_events import ReportEventKind
 from sitekeeper.errors import NotFound
-from sitekeeper.reports.period import label as period_label
 from sitekeeper.store import journal
 from sitekeeper.store.report_tables import ClientReport, ReportSend
 from sitekeeper.store.tables import Client, Contract

@@ -9,7 +9,7 @@ fifty sites updating one plugin download it once, and the cache is trimmed to a 
 Where a vendor document names the download, one version may be several builds (a Joomla
 extension lists one per Joomla major): each URL has its own folder under the version's.
 The installers upload the bytes they read only if they still have the verified sha256
-(``verified_bytes``): a cached file changed afterwards reaches no site.
+(``cms.site_files.verified_bytes``): a cached file changed afterwards reaches no site.
 """
 
 from __future__ import annotations
@@ -206,20 +206,6 @@ async def resolve(source: PackageSource, fetcher: Fetcher) -> PackageSource:
         digests_label=listing.label,
         size=release.size,
     )
-
-
-def verified_bytes(package: VerifiedPackage) -> bytes:
-    """The archive's bytes, read once and only if they still have the sha256 verified in
-    the package step (InvalidFeed if the cached file changed since): what an installer
-    uploads is what was checked."""
-    data = Path(package.path).read_bytes()
-    found = hashlib.sha256(data).hexdigest()
-    if found != package.sha256:
-        raise InvalidFeed(
-            f"{package.path}: the archive changed after it was verified (sha256 {found}, "
-            f"not {package.sha256}); refused, nothing uploaded"
-        )
-    return data
 
 
 def check_size(source: PackageSource, download: Path) -> str:

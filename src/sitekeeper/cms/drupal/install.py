@@ -30,7 +30,6 @@ from sitekeeper.cms.updater import ResetOpcache
 from sitekeeper.domain.updates import ApplyResult, Check, UpdateItem, VerifiedPackage
 from sitekeeper.errors import SitekeeperError
 from sitekeeper.remote.ssh import SshConnection
-from sitekeeper.updates.packages import verified_bytes
 
 # cp -R of the staged release over the old folder, with the paths as arguments, never
 # spliced into the script: they come from a site
@@ -147,7 +146,7 @@ async def apply_package(
 
 async def _stage(conn: SshConnection, workspace: str, package: VerifiedPackage) -> str:
     """The release unpacked in the working folder; the path of its top folder there."""
-    archive = await asyncio.to_thread(verified_bytes, package)
+    archive = await asyncio.to_thread(site_files.verified_bytes, package)
     data = await asyncio.to_thread(as_tar, archive, package.top_folder)
     tar_path = posixpath.join(workspace, "package.tar")
     stage = posixpath.join(workspace, "stage")

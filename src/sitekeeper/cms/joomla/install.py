@@ -25,7 +25,6 @@ from sitekeeper.cms.updater import ResetOpcache
 from sitekeeper.domain.updates import ApplyResult, Check, UpdateItem, VerifiedPackage
 from sitekeeper.errors import SitekeeperError
 from sitekeeper.remote.ssh import SshConnection
-from sitekeeper.updates.packages import verified_bytes
 
 CONSOLE = "cli/joomla.php"
 INSTALLED = "Extension installed successfully"
@@ -81,7 +80,7 @@ async def apply_package(
     took_down = stopped = False  # stopped: before the installer ran
     try:
         since = time.monotonic()
-        data = await asyncio.to_thread(verified_bytes, package)
+        data = await asyncio.to_thread(site_files.verified_bytes, package)
         workspace = await site_files.make_workspace(conn)
         archive = posixpath.join(workspace, "package.zip")
         await conn.write_file(archive, data)

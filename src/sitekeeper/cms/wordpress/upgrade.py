@@ -31,7 +31,6 @@ from sitekeeper.cms.wordpress.upgrade_result import ProgramResult, parse
 from sitekeeper.domain.updates import CORE, ApplyResult, Check, VerifiedPackage
 from sitekeeper.errors import SitekeeperError
 from sitekeeper.remote.ssh import SshConnection
-from sitekeeper.updates.packages import verified_bytes
 
 PROGRAM = "upgrader.php"
 TYPES = (CORE, "plugin", "theme")
@@ -84,7 +83,7 @@ async def apply_package(
     try:
         since = time.monotonic()
         run.workspace = await site_files.make_workspace(conn)
-        data = await asyncio.to_thread(verified_bytes, package)  # what was checked
+        data = await asyncio.to_thread(site_files.verified_bytes, package)  # what was checked
         await conn.write_file(run.zip_path, data)
         await conn.write_file(posixpath.join(run.workspace, PROGRAM), program())
         run.add("upload", True, f"{len(data)} bytes to {run.workspace}", since)
