@@ -164,7 +164,9 @@ def add_unrolled(db: Database, ids: Month, prefix: str, n: int) -> None:
         s.execute(insert(CheckRaw), rows)
 
 
-def test_days_never_rolled_up_are_read_from_raw_checks_in_one_pass(db: Database) -> None:
+def test_days_never_rolled_up_are_read_from_raw_checks_a_day_at_a_time_for_all_sites(
+    db: Database,
+) -> None:
     ids = seed(db)
     add_unrolled(db, ids, "raw", 1)
     _, with_one = report(db, ids)

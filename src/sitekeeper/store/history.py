@@ -13,15 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from sitekeeper.domain.uptime import Summary, summarize
-from sitekeeper.store.rollup import day_bounds_ms
+from sitekeeper.domain.uptime import Summary
+from sitekeeper.store.rollup import summarize_day
 from sitekeeper.store.tables import CheckDaily, CheckRaw, Event, Incident, Notification, Site
 
 SelectT = TypeVar("SelectT", bound=Select[Any])
-DAY_MS = 86_400_000
 
 
 def incidents(
@@ -66,11 +65,20 @@ def uptime_by_day(
     created are not its own)."""
     today = today or datetime.now(UTC).date()
     first = today - timedelta(days=days - 1)
-    born: dict[int, datetime] = dict(
-        session.execute(select(Site.id, Site.created_at).where(Site.id.in_(site_ids)))
-        .tuples()
-        .all()
-    )
+    # Each site's creation and its oldest raw row (one index lookup a site): raw rows are
+    # kept for days, so the days before it are never read.
+    oldest = select(func.min(CheckRaw.ts_ms)).where(CheckRaw.site_id == Site.id).scalar_subquery()
+    sites = session.execute(
+        select(Site.id, Site.created_at, oldest).where(Site.id.in_(site_ids))
+    ).tuples()
+    born: dict[int, datetime] = {}
+    raw_from: dict[int, date] = {}
+    for sid, created, oldest_ms in sites:
+        born[sid] = created
+        if oldest_ms is not None:
+            raw_from[sid] = max(
+                created.date(), datetime.fromtimestamp(oldest_ms / 1000, UTC).date()
+            )
     rows = (
         r
         for r in session.scalars(
@@ -91,53 +99,19 @@ def uptime_by_day(
         for r in rows
     ]
     rolled = {(f.site_id, f.day) for f in figures}
-    # Days not rolled up yet (today, or while serve was stopped) come from raw rows.
-    missing = [
-        (day, frozenset(s for s in born if (s, day) not in rolled and born[s].date() <= day))
-        for day in (first + timedelta(days=n) for n in range(days))
-    ]
-    for run, lacking in _runs([(day, sites) for day, sites in missing if sites]):
-        figures += _raw_days(session, run, lacking, born)
+    # Days not rolled up yet (today, or while serve was stopped) come from raw rows, one
+    # read a day for all the sites it lacks (at most a day of their checks in memory),
+    # each site counting its checks from its creation on.
+    since = {sid: int(created.timestamp() * 1000) for sid, created in born.items()}
+    reads_from = max(first, min(raw_from.values(), default=today + timedelta(days=1)))
+    for day in (reads_from + timedelta(days=n) for n in range((today - reads_from).days + 1)):
+        lacking = {
+            s: since[s] for s, start in raw_from.items() if start <= day and (s, day) not in rolled
+        }
+        if lacking:
+            found = summarize_day(session.connection(), day, lacking)
+            figures += [DayFigures(sid, day, summary) for sid, summary in found.items()]
     return sorted(figures, key=lambda f: (f.site_id, f.day))
-
-
-RUN_SITE_DAYS = 1000  # raw rows of at most about this many site-days in memory at once
-
-
-def _runs(missing: list[tuple[date, frozenset[int]]]) -> list[tuple[list[date], frozenset[int]]]:
-    """Consecutive days that miss the same sites, each run read in one query (a paused site
-    over a year: one, not 366); a run stops at about RUN_SITE_DAYS site-days."""
-    runs: list[tuple[list[date], frozenset[int]]] = []
-    for day, sites in missing:
-        if runs:
-            days, same = runs[-1]
-            next_day = days[-1] + timedelta(days=1)
-            if same == sites and day == next_day and len(sites) * (len(days) + 1) <= RUN_SITE_DAYS:
-                days.append(day)
-                continue
-        runs.append(([day], sites))
-    return runs
-
-
-def _raw_days(
-    session: Session, days: list[date], site_ids: frozenset[int], born: dict[int, datetime]
-) -> list[DayFigures]:
-    """The sites' daily figures of these consecutive UTC days from raw rows, counting only
-    checks from each site's creation on."""
-    start, _ = day_bounds_ms(days[0])
-    _, end = day_bounds_ms(days[-1])
-    stmt = select(CheckRaw.site_id, CheckRaw.ts_ms, CheckRaw.up, CheckRaw.response_ms).where(
-        CheckRaw.site_id.in_(sorted(site_ids)), CheckRaw.ts_ms >= start, CheckRaw.ts_ms < end
-    )
-    since = {s: int(born[s].timestamp() * 1000) for s in site_ids}
-    rows: dict[tuple[int, int], list[tuple[bool, int | None]]] = {}
-    for sid, ts_ms, up, ms in session.execute(stmt):
-        if ts_ms >= since[sid]:
-            rows.setdefault((sid, (ts_ms - start) // DAY_MS), []).append((up, ms))
-    return [
-        DayFigures(sid, days[0] + timedelta(days=n), summarize(values))
-        for (sid, n), values in rows.items()
-    ]
 
 
 def journal_events(

@@ -8,7 +8,7 @@ so nothing is lost if the process stops half-way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -26,30 +26,25 @@ def day_bounds_ms(day: date) -> tuple[int, int]:
 
 
 def summarize_day(
-    conn: Connection,
-    day: date,
-    site_ids: Sequence[int] | None = None,
-    *,
-    since_ms: int | None = None,
+    conn: Connection, day: date, since_ms: Mapping[int, int] | None = None
 ) -> dict[int, Summary]:
-    """Per-site summaries of one day's raw results (of all existing sites, or some; from
-    ``since_ms`` on if given).
+    """Per-site summaries of one day's raw results: of every existing site, or of the sites
+    ``since_ms`` names, each counting only its checks from that moment on (its creation).
 
     Raw rows have no foreign key: a check that finished just as its site was
     removed leaves rows of a site that is gone, which must neither fail the daily
     upsert nor count for a later site.
     """
     start, end = day_bounds_ms(day)
-    stmt = select(CheckRaw.site_id, CheckRaw.up, CheckRaw.response_ms).where(
-        CheckRaw.ts_ms >= max(start, since_ms or start), CheckRaw.ts_ms < end
+    stmt = select(CheckRaw.site_id, CheckRaw.ts_ms, CheckRaw.up, CheckRaw.response_ms).where(
+        CheckRaw.ts_ms >= start,
+        CheckRaw.ts_ms < end,
+        CheckRaw.site_id.in_(select(Site.id) if since_ms is None else sorted(since_ms)),
     )
-    if site_ids is not None:
-        stmt = stmt.where(CheckRaw.site_id.in_(site_ids))
-    else:
-        stmt = stmt.where(CheckRaw.site_id.in_(select(Site.id)))
     rows: dict[int, list[tuple[bool, int | None]]] = {}
-    for sid, up, ms in conn.execute(stmt.order_by(CheckRaw.site_id)):
-        rows.setdefault(sid, []).append((up, ms))
+    for sid, ts_ms, up, ms in conn.execute(stmt.order_by(CheckRaw.site_id)):
+        if since_ms is None or ts_ms >= since_ms[sid]:
+            rows.setdefault(sid, []).append((up, ms))
     return {sid: summarize(values) for sid, values in rows.items()}
 
 

@@ -175,7 +175,8 @@ def _note(row: fleet.SiteStateRow, words: _Words) -> str:
 
 
 def status_view(session: Session, client: Client, now: datetime) -> StatusView:
-    """The page of ``client`` as of ``now``: three reads (states, daily rows, raw days)."""
+    """The page of ``client`` as of ``now``: the states, the daily rows, and raw rows a day
+    for the days not rolled up yet (today, mostly)."""
     words = _Words(client.language, client.timezone)
     rows = fleet.site_states(session, client.id, now)
     today = now.astimezone(UTC).date()
