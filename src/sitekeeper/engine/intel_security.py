@@ -87,6 +87,8 @@ class SecurityJobs(IntelBase):
                     await self.probe_site_security(site_id, probe)
                 except NotFound as exc:  # removed meanwhile: nothing to file
                     log.info("security probe of site %s skipped: %s", site_id, exc)
+                except Exception:  # one site's surprise must not end the run for the others
+                    log.exception("security probe of site %s failed", site_id)
 
         await asyncio.gather(*(one(s) for s in site_ids))
 

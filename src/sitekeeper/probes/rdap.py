@@ -202,7 +202,7 @@ def parse_domain(domain: str, raw: bytes, source: str | None = None) -> Registra
     """A domain object (RFC 9083 §5.3) as a Registration; RdapError if it is not one."""
     try:
         document = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: 30,000 '[' in a row
         raise RdapError("the answer is not JSON") from None
     if not isinstance(document, dict) or document.get("objectClassName") != "domain":
         raise RdapError("the answer is not an RDAP domain object")

@@ -3,25 +3,18 @@ the images folder's listing)."""
 
 from __future__ import annotations
 
-from sitekeeper.domain.exposure import SecurityIssue
 from sitekeeper.domain.severity import Severity
-from sitekeeper.probes.security.checks import CHECKS, SiteView
 from sitekeeper.probes.security.exposed_files import (
-    CONFIG_FIX,
     LISTING,
-    PHP_CONFIG,
     Exposable,
-    exposed,
+    cms_exposed_files,
+    config_copies,
 )
 
 CMS = "joomla"  # the check here runs on sites of this kind only
 
 PATHS: tuple[Exposable, ...] = (
-    *(
-        Exposable(path, PHP_CONFIG, Severity.CRITICAL,
-                  f"Copy of configuration.php readable ({path})", CONFIG_FIX)
-        for path in ("/configuration.php.bak", "/configuration.php~", "/configuration.php.old")
-    ),
+    *config_copies("/configuration.php", (".bak", "~", ".old")),
     Exposable(
         "/images/",
         LISTING,
@@ -29,13 +22,6 @@ PATHS: tuple[Exposable, ...] = (
         "Directory listing of the images folder",
         "Turn directory listings off (Options -Indexes).",
     ),
-)  # fmt: skip
+)
 
-
-@CHECKS.register("joomla-exposed-file")
-class ExposedFiles:
-    """Joomla's own paths that must not be public."""
-
-    async def run(self, site: SiteView) -> list[SecurityIssue]:
-        """The exposed Joomla paths of a Joomla site."""
-        return await exposed(site, PATHS) if site.cms == CMS else []
+ExposedFiles = cms_exposed_files(CMS, PATHS)

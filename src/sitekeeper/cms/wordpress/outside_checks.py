@@ -16,20 +16,21 @@ from sitekeeper.domain.severity import Severity
 from sitekeeper.domain.untrusted import clean
 from sitekeeper.probes.security.checks import CHECKS, SiteView
 from sitekeeper.probes.security.exposed_files import (
-    CONFIG_FIX,
     LISTING,
-    PHP_CONFIG,
-    VIM_SWAP,
     Exposable,
-    exposed,
+    cms_exposed_files,
+    config_copies,
     text_file,
 )
 from sitekeeper.probes.security.fetch import Page, Request
 
-CMS = "wordpress"  # the checks here run on sites of this kind only
+CMS = "wordpress"  # the checks here run on sites of this kind only (their ``cms``)
 
 _AUTHOR_PATH = re.compile(r"/author/([^/?#\s]{1,60})/?")
-_AUTHOR_CLASS = re.compile(rb"<body[^>]*\bclass=[\"'][^\"']*\bauthor-([a-z0-9_.-]{1,60})\b")
+# The first <body> tag (no run crosses a '<': a page of "<body " costs one pass), then
+# its class.
+_BODY_TAG = re.compile(rb"<body\b([^<>]{0,2000})>", re.IGNORECASE)
+_AUTHOR_CLASS = re.compile(rb"\bclass=[\"'][^\"']{0,2000}?\bauthor-([a-z0-9_.-]{1,60})\b")
 _SLUGS = re.compile(rb"\"slug\"\s*:\s*\"([^\"\\]{1,60})\"")
 LIST_METHODS = (
     b'<?xml version="1.0"?><methodCall><methodName>system.listMethods</methodName>'
@@ -57,7 +58,8 @@ def author_name(page: Page | None) -> str | None:
         match = _AUTHOR_PATH.search(page.location)
         return match.group(1) if match else None
     if page.status == 200:
-        found = _AUTHOR_CLASS.search(page.body)
+        body = _BODY_TAG.search(page.body)
+        found = _AUTHOR_CLASS.search(body.group(1)) if body else None
         return found.group(1).decode("ascii", "replace") if found else None
     return None
 
@@ -68,7 +70,7 @@ def rest_users(page: Page | None) -> list[str]:
         return []
     try:
         users = json.loads(page.body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: 30,000 '[' in a row
         users = None
     if isinstance(users, list):
         return [u["slug"] for u in users if isinstance(u, dict) and isinstance(u.get("slug"), str)]
@@ -81,10 +83,10 @@ def rest_users(page: Page | None) -> list[str]:
 class UserEnumeration:
     """``/?author=1`` and ``/wp-json/wp/v2/users`` on WordPress sites."""
 
+    cms = CMS
+
     async def run(self, site: SiteView) -> list[SecurityIssue]:
         """One issue per route that names users."""
-        if site.cms != CMS:
-            return []
         author, listing = await asyncio.gather(
             site.fetcher.get("/?author=1"), site.fetcher.get("/wp-json/wp/v2/users")
         )
@@ -120,10 +122,10 @@ class UserEnumeration:
 class XmlRpc:
     """``/xmlrpc.php`` answering ``system.listMethods`` on WordPress sites."""
 
+    cms = CMS
+
     async def run(self, site: SiteView) -> list[SecurityIssue]:
         """An issue when XML-RPC lists its methods (``system.multicall`` named if offered)."""
-        if site.cms != CMS:
-            return []
         request = Request(
             site.fetcher.url("/xmlrpc.php"),
             method="POST",
@@ -150,14 +152,7 @@ class XmlRpc:
 
 
 PATHS: tuple[Exposable, ...] = (
-    *(
-        Exposable(path, VIM_SWAP if path.endswith(".swp") else PHP_CONFIG, Severity.CRITICAL,
-                  f"Copy of wp-config.php readable ({path})", CONFIG_FIX)
-        for path in (
-            "/wp-config.php.bak", "/wp-config.php~", "/wp-config.php.save", "/wp-config.php.old",
-            "/wp-config.php.orig", "/.wp-config.php.swp", "/wp-config.php.swp",
-        )
-    ),
+    *config_copies("/wp-config.php", (".bak", "~", ".save", ".old", ".orig", ".swp")),
     Exposable(
         "/wp-content/debug.log",
         text_file(rb"PHP (?:Fatal error|Warning|Notice|Deprecated|Parse error|Stack trace):"),
@@ -172,13 +167,6 @@ PATHS: tuple[Exposable, ...] = (
         "Directory listing of the uploads folder",
         "Turn directory listings off (Options -Indexes) or add an empty index.php.",
     ),
-)  # fmt: skip
+)
 
-
-@CHECKS.register("wordpress-exposed-file")
-class ExposedFiles:
-    """WordPress's own paths that must not be public (config copies, debug log, listings)."""
-
-    async def run(self, site: SiteView) -> list[SecurityIssue]:
-        """The exposed WordPress paths of a WordPress site."""
-        return await exposed(site, PATHS) if site.cms == CMS else []
+ExposedFiles = cms_exposed_files(CMS, PATHS)

@@ -13,11 +13,12 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from typing import ClassVar
 
 from sitekeeper.domain.exposure import SecurityIssue
 from sitekeeper.domain.severity import Severity
 from sitekeeper.domain.untrusted import clean_bytes
-from sitekeeper.probes.security.checks import CHECKS, SiteView
+from sitekeeper.probes.security.checks import CHECKS, SecurityCheck, SiteView
 from sitekeeper.probes.security.fetch import Page
 
 Looks = Callable[[Page], bool]
@@ -80,7 +81,9 @@ PATHS: tuple[Exposable, ...] = (
     ),
     Exposable(
         "/.env",
-        text_file(rb"^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=.*\n\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*="),
+        # [ \t], not \s: a run of blank lines must not be tried from each of its lines
+        text_file(rb"^[ \t]*(?:export[ \t]+)?[A-Za-z_][A-Za-z0-9_]*[ \t]*=.*\n"
+                  rb"[ \t]*(?:export[ \t]+)?[A-Za-z_][A-Za-z0-9_]*[ \t]*="),
         Severity.CRITICAL,
         "Environment file with secrets downloadable (/.env)",
         "Deny dot-files in the web server (or move .env out of the web root); rotate its secrets.",
@@ -191,3 +194,45 @@ class ExposedFiles:
                 _evidence(page),
             )
         ]
+
+
+def config_copies(file: str, suffixes: Sequence[str]) -> tuple[Exposable, ...]:
+    """Copies of a CMS's config ``file`` (``/wp-config.php``) that editors and backups leave
+    next to it: ``file`` + each suffix (``.bak``, ``~``, ``.old``); ``.swp`` asks for Vim's
+    swap file (``.NAME.swp``) and a copy named ``NAME.swp``. PHP is not run in them, so
+    anyone reads the database password."""
+    folder, _, name = file.rpartition("/")
+    paths = [
+        path
+        for suffix in suffixes
+        for path in ((f"{folder}/.{name}.swp",) if suffix == ".swp" else ()) + (file + suffix,)
+    ]
+    return tuple(
+        Exposable(
+            path,
+            VIM_SWAP if path.endswith(".swp") else PHP_CONFIG,
+            Severity.CRITICAL,
+            f"Copy of {name} readable ({path})",
+            CONFIG_FIX,
+        )
+        for path in paths
+    )
+
+
+def cms_exposed_files(cms: str, paths: Sequence[Exposable]) -> type[SecurityCheck]:
+    """Register (as ``<cms>-exposed-file``) and return the check that asks a CMS's own
+    ``paths`` on that CMS's sites; its hits are ``exposed-file`` issues like the core's."""
+    of, wanted = cms, tuple(paths)
+
+    class CmsExposedFiles:
+        """A CMS's own paths that must not be public (config copies, logs, listings)."""
+
+        cms: ClassVar[str] = of
+        finds: ClassVar[str] = CHECK
+
+        async def run(self, site: SiteView) -> list[SecurityIssue]:
+            """The exposed paths of the CMS's ``wanted`` on ``site``."""
+            return await exposed(site, wanted)
+
+    CmsExposedFiles.__name__ = CmsExposedFiles.__qualname__ = f"ExposedFiles[{cms}]"
+    return CHECKS.add(f"{cms}-exposed-file", CmsExposedFiles)

@@ -54,8 +54,8 @@ class LegacyTls:
             return []
         accepted = []
         for version in LEGACY:
-            if not can_offer(version):
-                site.fetcher.note(f"this OpenSSL cannot offer {version}: not tried")
+            if not can_offer(version):  # not tried: what the server would do is unknown
+                site.unknown(f"this OpenSSL cannot offer {version}: not tried")
                 continue
             try:
                 agreed = await site.handshake(version)

@@ -7,7 +7,8 @@ media) only leaks and warns. Read from the home page the probe already has.
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
+import html
+import re
 
 from sitekeeper.domain.exposure import SecurityIssue
 from sitekeeper.domain.severity import Severity
@@ -18,44 +19,72 @@ from sitekeeper.probes.security.checks import CHECKS, SiteView
 _ACTIVE = {"script": "src", "iframe": "src", "frame": "src", "embed": "src", "object": "data"}
 _PASSIVE = {"img": "src", "audio": "src", "video": "src", "source": "src", "track": "src"}
 MAX_URLS = 50  # kept per kind; the evidence names a few
-MAX_HTML = 1_000_000  # characters parsed
+MAX_HTML = 1_000_000  # characters read
+
+# The tags that load something, or a comment's start. Not html.parser: it is super-linear
+# on hostile markup ('<a ' repeated: 36 s for 40 KB), and this runs on the event loop. A
+# tag's attributes stop at the next '<' or '>' and after 2,000 characters, so each
+# character is looked at a bounded number of times whatever the page.
+_TAG = re.compile(
+    r"<(script|iframe|frame|embed|object|img|audio|video|source|track|link)\b([^<>]{0,2000})>"
+    r"|<!--",
+    re.IGNORECASE,
+)
+_ATTRIBUTE = re.compile(r"""([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'<>`=]+)))?""")
+_SCRIPT_END = re.compile(r"</script", re.IGNORECASE)
 
 
-class _Resources(HTMLParser):
-    """Collects the http:// URLs of subresources, active and passive apart."""
+def _attributes(text: str) -> dict[str, str]:
+    """A tag's attributes, names lower-cased, values with their character references
+    decoded (the first of a repeated name wins, as in browsers)."""
+    found: dict[str, str] = {}
+    for match in _ATTRIBUTE.finditer(text):
+        name = match.group(1).lower()
+        value = next((v for v in match.group(2, 3, 4) if v is not None), "")
+        found.setdefault(name, html.unescape(value))
+    return found
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.active: list[str] = []
-        self.passive: list[str] = []
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: value or "" for name, value in attrs}
+def _add(found: list[str], url: str) -> None:
+    url = url.strip()
+    if url[:7].lower() == "http://" and len(found) < MAX_URLS and url not in found:
+        found.append(url)
+
+
+def insecure_resources(page: str) -> tuple[list[str], list[str]]:
+    """The (active, passive) http:// subresources of an HTML page (comments and script
+    code skipped)."""
+    text = page[:MAX_HTML]
+    active: list[str] = []
+    passive: list[str] = []
+    at = 0
+    while (match := _TAG.search(text, at)) is not None:
+        at = match.end()
+        tag = match.group(1)
+        if tag is None:  # a comment: nothing in it loads
+            end = text.find("-->", at)
+            if end < 0:
+                break
+            at = end + 3
+            continue
+        tag = tag.lower()
+        values = _attributes(match.group(2))
         if tag == "link":
             rel = values.get("rel", "").lower().split()
             if "stylesheet" in rel or "preload" in rel or "modulepreload" in rel:
-                self._add(self.active, values.get("href", ""))
-            return
-        if tag in _ACTIVE:
-            self._add(self.active, values.get(_ACTIVE[tag], ""))
-        elif tag in _PASSIVE:
-            self._add(self.passive, values.get(_PASSIVE[tag], ""))
+                _add(active, values.get("href", ""))
+        elif tag in _ACTIVE:
+            _add(active, values.get(_ACTIVE[tag], ""))
+        else:
+            _add(passive, values.get(_PASSIVE[tag], ""))
             for candidate in values.get("srcset", "").split(","):
-                self._add(self.passive, candidate.strip().split(" ")[0])
-
-    @staticmethod
-    def _add(found: list[str], url: str) -> None:
-        url = url.strip()
-        if url[:7].lower() == "http://" and len(found) < MAX_URLS and url not in found:
-            found.append(url)
-
-
-def insecure_resources(html: str) -> tuple[list[str], list[str]]:
-    """The (active, passive) http:// subresources of an HTML page."""
-    parser = _Resources()
-    parser.feed(html[:MAX_HTML])
-    parser.close()
-    return parser.active, parser.passive
+                _add(passive, candidate.strip().split(" ")[0])
+        if tag == "script":  # its code is not markup: skip to its end tag
+            end_tag = _SCRIPT_END.search(text, at)
+            if end_tag is None:
+                break
+            at = end_tag.end()
+    return active, passive
 
 
 def _evidence(urls: list[str]) -> str:
@@ -69,7 +98,12 @@ class MixedContent:
 
     async def run(self, site: SiteView) -> list[SecurityIssue]:
         """At most two issues: active and passive mixed content."""
-        if not site.https or site.home.status != 200 or not site.home.is_html:
+        if not site.https:
+            return []  # no HTTPS page, no mixed content
+        if site.home.status != 200:
+            site.unknown(f"mixed-content: the home page answered HTTP {site.home.status}")
+            return []
+        if not site.home.is_html:
             return []
         active, passive = insecure_resources(site.home.text)
         fix = (

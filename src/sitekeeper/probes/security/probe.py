@@ -3,14 +3,17 @@
 Bounded like the other probes: one total deadline per site, a deadline per request, a
 request budget, capped bodies, redirects followed only for the home page, one per-IP
 slot per request (many client sites share one server). A site that cannot be reached
-is a report with ``error``; a check that could not read an answer is left out of
-``complete``, so its earlier findings stay open rather than resolve by accident.
+is a report with ``error``. ``complete`` lists the issue types every applicable check
+of which read all its answers: a check that could not (or that raised) leaves its type
+out, so the earlier findings of that type stay open rather than resolve by accident; a
+check for another CMS does not run and counts for nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import secrets
 import socket
 import ssl
@@ -29,13 +32,14 @@ from sitekeeper.domain.untrusted import clean
 from sitekeeper.egress.policy import site_policy
 from sitekeeper.probes.client import ClientLimits, HttpClientBase
 from sitekeeper.probes.fingerprint import CMS_SIGNALS
-from sitekeeper.probes.security.checks import CHECKS, SiteView
+from sitekeeper.probes.security.checks import CHECKS, SecurityCheck, SiteView, applies, finds
 from sitekeeper.probes.security.fetch import REDIRECTS, Page, Request, SiteFetcher, Spent
 from sitekeeper.probes.security.legacy_tls import legacy_context
 
 HOME_BYTES = 1024 * 1024  # the home page is read further: headers, mixed content, clues
 MAX_HEADERS = 100  # kept per response; a hostile server may send thousands
 DEFAULT_BUDGET = 40
+log = logging.getLogger(__name__)
 
 
 class SecurityOptions(BaseModel):
@@ -141,14 +145,30 @@ class SecurityProbe(HttpClientBase):
             handshake=lambda version: self._handshake(URL(home.url), version, report),
         )
 
-        async def one(kind: str) -> None:
-            view = replace(site, fetcher=fetcher.scoped())
-            found = await CHECKS.get(kind)().run(view)
-            report.issues.extend(found)  # as each ends: a deadline keeps what was done
-            if not view.fetcher.failed and baseline is not None:
-                report.complete.append(kind)
+        # Issue type -> the checks of it that apply here and have not looked at everything
+        # yet: the type is complete when none is left (a deadline leaves the rest pending).
+        wanted = [(kind, check) for kind, check in CHECKS.items() if applies(check, site.cms)]
+        pending: dict[str, set[str]] = {}
+        for kind, check in wanted:
+            pending.setdefault(finds(kind, check), set()).add(kind)
 
-        await asyncio.gather(*(one(kind) for kind in CHECKS.kinds()))
+        async def one(kind: str, check: type[SecurityCheck]) -> None:
+            view = replace(site, fetcher=fetcher.scoped())
+            try:
+                found = await check().run(view)
+            except Exception as exc:  # a check's bug, or an answer it did not expect
+                log.warning("security check %s failed on %s", kind, fetcher.base, exc_info=True)
+                view.fetcher.note(f"{kind}: {type(exc).__name__}: {clean(str(exc), 200)}")
+                return  # nothing it saw is kept: its findings stay as they are
+            report.issues.extend(found)  # as each ends: a deadline keeps what was done
+            if view.fetcher.failed or baseline is None:
+                return
+            left = pending[finds(kind, check)]
+            left.discard(kind)
+            if not left:
+                report.complete.append(finds(kind, check))
+
+        await asyncio.gather(*(one(kind, check) for kind, check in wanted))
 
     async def _send(self, request: Request, opts: SecurityOptions) -> Page:
         """One request in the server's per-IP slot; a redirect is returned, not followed."""

@@ -15,7 +15,7 @@ from sitekeeper.domain.severity import Severity
 from sitekeeper.domain.untrusted import clean
 from sitekeeper.probes.security.checks import CHECKS, SiteView
 
-_RUNTIME_VERSION = re.compile(r"\b[A-Za-z][\w.-]*/\d+(?:\.\d+)+")
+_RUNTIME_VERSION = re.compile(r"\b[A-Za-z][\w.-]{0,60}/\d+(?:\.\d+)+")
 
 
 @CHECKS.register("version-leak")
