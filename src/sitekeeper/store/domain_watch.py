@@ -21,7 +21,7 @@ from sitekeeper.domain.dns_watch import DnsReview, DnsState
 from sitekeeper.domain.domain_check import DomainCheck
 from sitekeeper.domain.domain_events import DomainEventKind
 from sitekeeper.domain.findings import FindingSpec
-from sitekeeper.domain.registration import DOMAIN, ECOSYSTEM, EXPIRY, ExpiryRule
+from sitekeeper.domain.registration import DOMAIN, EXPIRY, ExpiryRule
 from sitekeeper.errors import NotFound
 from sitekeeper.store import findings, inventories, journal
 from sitekeeper.store.domain_tables import SiteDomain
@@ -30,6 +30,7 @@ from sitekeeper.store.tables import Contract, Event, Plan, Site
 
 KIND = "domain"  # the intel_attempts kind: when a site's domain was last checked
 DEFAULT_WARN_DAYS = 30  # a site without a plan: as the plans' default
+DNS_TYPES = (dns_watch.NS_CHANGE, dns_watch.NEW_NETWORK)  # the DNS review's finding types
 
 
 @dataclass(frozen=True)
@@ -111,28 +112,29 @@ def file_check(session: Session, goal: Target, check: DomainCheck) -> Filed:
             )
     elif answer is not None:
         row.dns_failed, row.dns_checked_at = dict(answer.failed), now
-    specs = _wanted(session, goal, check, review)
-    changes = findings.reconcile(session, specs, now, site_ids=[goal.site_id], kinds=[DOMAIN])
+    specs, seen = _wanted(goal, check, review)
+    changes = findings.reconcile(
+        session, specs, now, site_ids=[goal.site_id], kinds=[DOMAIN], types=seen
+    )
     return Filed(review, changes)
 
 
 def _wanted(
-    session: Session, goal: Target, check: DomainCheck, review: DnsReview | None
-) -> list[FindingSpec]:
-    """The findings the check wants, plus the open ones of the parts it could not see."""
-    open_now = _open(session, [goal.site_id])
+    goal: Target, check: DomainCheck, review: DnsReview | None
+) -> tuple[list[FindingSpec], list[str]]:
+    """The findings the check wants, and the finding types it saw (only their open
+    findings may resolve: a part it could not see keeps its findings open)."""
     registration = check.registration
     specs: list[FindingSpec] = []
+    seen: list[str] = []
     if registration is not None and registration.error is None:
         expiry = ExpiryRule(goal.warn_days).spec(goal.site_id, registration, check.checked_at)
         specs += [expiry] if expiry else []
-    else:
-        specs += [_as_spec(f) for f in open_now if f.type == EXPIRY]
+        seen.append(EXPIRY)
     if review is not None:
         specs += review.specs
-    else:
-        specs += [_as_spec(f) for f in open_now if f.type != EXPIRY]
-    return specs
+        seen += DNS_TYPES
+    return specs, seen
 
 
 def accept_dns(session: Session, site_id: int, *, by: str, why: str, now: datetime) -> Filed:
@@ -152,8 +154,9 @@ def accept_dns(session: Session, site_id: int, *, by: str, why: str, now: dateti
         data={"by": by[:200], "why": why[:500], "ns": list(state.trusted_ns)},
         ts=now,
     )
-    kept = [_as_spec(f) for f in _open(session, [site_id]) if f.type == EXPIRY]
-    changes = findings.reconcile(session, kept, now, site_ids=[site_id], kinds=[DOMAIN])
+    changes = findings.reconcile(
+        session, [], now, site_ids=[site_id], kinds=[DOMAIN], types=DNS_TYPES
+    )
     return Filed(None, changes)
 
 
@@ -205,7 +208,7 @@ def domain_views(session: Session, site_ids: Collection[int]) -> dict[int, Domai
     for start in range(0, len(ids), 1000):
         chunk = ids[start : start + 1000]
         rows += session.scalars(select(SiteDomain).where(SiteDomain.site_id.in_(chunk)))
-        for f in _open(session, chunk):
+        for f in findings.open_findings(session, [DOMAIN], site_ids=chunk):
             issues.setdefault(f.site_id, []).append(_issue(f))
     return {
         r.site_id: DomainView(
@@ -271,8 +274,8 @@ def domain_period(
     return {site_id: DomainPeriod(*values) for site_id, values in counts.items()}
 
 
-def _issue(f: Finding) -> dict[str, Any]:
-    data = f.data or {}
+def _issue(f: findings.FindingView) -> dict[str, Any]:
+    data = f.data
     return {
         "type": f.type,
         "item": f.package,
@@ -294,33 +297,6 @@ def _save_state(row: SiteDomain, state: DnsState, failed: dict[str, str], now: d
     saved = state.to_row()
     row.dns_records, row.dns_trusted_ns = saved["records"], saved["trusted_ns"]
     row.dns_networks, row.dns_failed, row.dns_checked_at = saved["networks"], dict(failed), now
-
-
-def _open(session: Session, site_ids: list[int]) -> list[Finding]:
-    stmt = select(Finding).where(
-        Finding.kind == DOMAIN, Finding.resolved_at.is_(None), Finding.site_id.in_(site_ids)
-    )
-    return list(session.scalars(stmt))
-
-
-def _as_spec(finding: Finding) -> FindingSpec:
-    """An open finding as the spec that keeps it unchanged."""
-    data = finding.data or {}
-    keys = ("title", "evidence", "expires", "days_left")
-    return FindingSpec(
-        site_id=finding.site_id,
-        kind=DOMAIN,
-        ecosystem=ECOSYSTEM,
-        type=finding.type,
-        package=finding.package,
-        installed=None,
-        basis=finding.basis,
-        security=finding.security,
-        certainty=finding.certainty,
-        severity=data.get("severity"),
-        note=data.get("note"),
-        extra=tuple((k, str(data[k])) for k in keys if k in data),
-    )
 
 
 def _iso(value: datetime | None) -> str | None:

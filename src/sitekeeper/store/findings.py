@@ -48,12 +48,15 @@ def reconcile(
     site_ids: Collection[int] | None = None,
     packages: Collection[tuple[str, str]] | None = None,
     kinds: Collection[str] | None = None,
+    types: Collection[str] | None = None,
 ) -> Changes:
     """Make the open findings in scope equal to ``specs``.
 
     Scope is the given sites and/or (ecosystem, package) pairs, of the given finding
     ``kinds`` only (default: every kind); ``specs`` must be the complete matching result
-    for that scope, or findings outside it would be wrongly resolved.
+    for that scope, or findings outside it would be wrongly resolved. ``types``: only
+    findings of these types resolve when ``specs`` lacks them (what a check could not see
+    this time stays open: unknown is not fixed); every spec still opens or refreshes.
     """
     changes = Changes()
     in_scope = _open_in_scope(session, site_ids, packages, kinds)
@@ -61,7 +64,10 @@ def reconcile(
     wanted = {(s.site_id, s.key[:500]): s for s in specs}
     events: list[dict[str, Any]] = []
     clients = _clients(session, {s for s, _ in existing} | {s for s, _ in wanted})
+    resolvable = None if types is None else frozenset(types)
     for key, finding in existing.items():
+        if key not in wanted and resolvable is not None and finding.type not in resolvable:
+            continue  # not looked at: left as it is
         if key not in wanted:
             finding.resolved_at = now
             changes.resolved.append(finding)
