@@ -25,7 +25,10 @@ DETECT_PATH = "core/misc/drupal.js"
 
 _VERSION = r"\d+\.\d+(?:\.\d+)?(?:-(?:alpha|beta|rc)\d+)?"
 _GENERATOR = re.compile(r"^Drupal\s+(\d+)\b")
-_META = re.compile(r"<meta\s[^>]*name\s*=\s*[\"']generator[\"'][^>]*>", re.IGNORECASE)
+# Runs bounded and stopped at "<": a page of "<meta <meta …" must not take quadratic time.
+_META = re.compile(
+    r"<meta\s[^<>]{0,1000}?name\s*=\s*[\"']generator[\"'][^<>]{0,1000}>", re.IGNORECASE
+)
 _CONTENT = re.compile(r"content\s*=\s*[\"']([^\"']{0,200})[\"']", re.IGNORECASE)
 # Only core's own code: bundled libraries (jQuery, ...) carry their own ?v=.
 _CORE_ASSET = re.compile(

@@ -41,7 +41,10 @@ J4_PLUS = ">=4.0"
 
 
 _VERSION = re.compile(r"^\d+\.\d+(?:\.\d+)?(?:[-.]?[A-Za-z]+\d*)?$")
-_META = re.compile(r"<meta\s[^>]*name\s*=\s*[\"']generator[\"'][^>]*>", re.IGNORECASE)
+# Runs bounded and stopped at "<": a page of "<meta <meta …" must not take quadratic time.
+_META = re.compile(
+    r"<meta\s[^<>]{0,1000}?name\s*=\s*[\"']generator[\"'][^<>]{0,1000}>", re.IGNORECASE
+)
 _CONTENT = re.compile(r"content\s*=\s*[\"']([^\"']{0,200})[\"']", re.IGNORECASE)
 _META_VERSION = re.compile(r"Version\s+(\d+\.\d+(?:\.\d+)?)")
 

@@ -29,7 +29,10 @@ HASH_FILES = (
 
 VERSION = r"\d+\.\d+(?:\.\d+)?(?:-(?:alpha|beta|RC)\d*(?:-\d+)?)?"
 _VERSION_ONLY = re.compile(rf"^{VERSION}$")
-_META = re.compile(r"<meta\s[^>]*name\s*=\s*[\"']generator[\"'][^>]*>", re.IGNORECASE)
+# Runs bounded and stopped at "<": a page of "<meta <meta …" must not take quadratic time.
+_META = re.compile(
+    r"<meta\s[^<>]{0,1000}?name\s*=\s*[\"']generator[\"'][^<>]{0,1000}>", re.IGNORECASE
+)
 _CONTENT = re.compile(r"content\s*=\s*[\"']([^\"']{0,200})[\"']", re.IGNORECASE)
 _META_WP = re.compile(rf"^WordPress\s+({VERSION})\b")
 _WP_ORG = r"https?://wordpress\.org/"
