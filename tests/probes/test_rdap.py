@@ -16,7 +16,7 @@ from aiohttp import web
 from sitekeeper.config import Settings
 from sitekeeper.egress.policy import EgressPolicy
 from sitekeeper.probes.rdap import RdapClient, RdapError, RdapSettings, parse_domain
-from sitekeeper.probes.rdap_bootstrap import Bootstrap
+from sitekeeper.probes.rdap_bootstrap import Bootstrap, BootstrapError
 from sitekeeper.probes.registrable import registrable_domain, site_host
 from tests.probes.domain_servers import (
     Registry,
@@ -218,3 +218,10 @@ async def test_a_domain_is_asked_once_per_run_and_a_rate_limit_is_an_error(
     assert first == second and first.error is None
     assert registry.asked == ["example.test", "busy.test"]
     assert busy.error is not None and "429" in busy.error
+
+
+def test_a_bootstrap_file_nested_too_deep_is_refused_clearly() -> None:
+    """A bootstrap answer of 30,000 '[' must be "not JSON", not a RecursionError that ends
+    the domain watch for every site."""
+    with pytest.raises(BootstrapError, match="not JSON"):
+        Bootstrap.parse(b"[" * 30_000)

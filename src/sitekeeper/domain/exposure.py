@@ -76,8 +76,8 @@ class SecurityReport:
     handshakes: int = 0  # TLS handshakes tried for the legacy-version check
     notes: list[str] = field(default_factory=list)
     error: str | None = None
-    # The checks that ran to the end with every answer read: only their findings may
-    # resolve (a path that timed out this time is unknown, not fixed).
+    # The issue types every applicable check looked at to the end, every answer read: only
+    # findings of these types may resolve (a path that timed out is unknown, not fixed).
     complete: list[str] = field(default_factory=list)
 
     def worst(self) -> Severity | None:

@@ -39,7 +39,7 @@ class Bootstrap:
         """
         try:
             document = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # nested too deep too
             raise BootstrapError(f"not JSON ({type(exc).__name__})") from None
         services = document.get("services") if isinstance(document, dict) else None
         if not isinstance(services, list):
