@@ -272,6 +272,7 @@ class SiteSummary(Base):
     vulns: Mapped[int] = mapped_column(Integer, default=0)
     last_backup_at: Mapped[datetime | None]
     backup_failed: Mapped[bool] = mapped_column(Boolean, default=False)
+    compromised: Mapped[int] = mapped_column(Integer, default=0)  # open signs of a hack
 
 
 class Incident(Base):

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection, Engine, create_engine
 
 import sitekeeper.store.backup_tables
+import sitekeeper.store.detection_tables
 import sitekeeper.store.domain_tables
 import sitekeeper.store.intel_tables
 import sitekeeper.store.lease_tables
