@@ -2,8 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+# Bounded and stopping at '<': a hacked home page of open ``<meta`` tags must cost linear
+# time (an unbounded pattern took seconds per 120 KB, quadratic, on the event loop).
+_META = re.compile(
+    r"<meta\s[^<>]{0,1000}?name\s*=\s*[\"']generator[\"'][^<>]{0,1000}>", re.IGNORECASE
+)
+_CONTENT = re.compile(r"content\s*=\s*[\"']([^\"']{0,200})[\"']", re.IGNORECASE)
+PAGE_CAP = 1_000_000  # characters of a page read for clues
+
+
+def generator_tags(text: str) -> list[str]:
+    """The ``content`` of each ``<meta name="generator">`` tag in the page's first MB, raw
+    (hostile: callers clean or match it before showing it)."""
+    found = []
+    for tag in _META.findall(text[:PAGE_CAP]):
+        content = _CONTENT.search(tag)
+        if content:
+            found.append(content.group(1))
+    return found
 
 
 @dataclass(slots=True)

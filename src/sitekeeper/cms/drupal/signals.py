@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from sitekeeper.domain.fingerprint import Fingerprint
+from sitekeeper.domain.fingerprint import Fingerprint, generator_tags
 from sitekeeper.domain.untrusted import clean
 
 if TYPE_CHECKING:
@@ -26,10 +26,6 @@ DETECT_PATH = "core/misc/drupal.js"
 _VERSION = r"\d+\.\d+(?:\.\d+)?(?:-(?:alpha|beta|rc)\d+)?"
 _GENERATOR = re.compile(r"^Drupal\s+(\d+)\b")
 # Runs bounded and stopped at "<": a page of "<meta <meta …" must not take quadratic time.
-_META = re.compile(
-    r"<meta\s[^<>]{0,1000}?name\s*=\s*[\"']generator[\"'][^<>]{0,1000}>", re.IGNORECASE
-)
-_CONTENT = re.compile(r"content\s*=\s*[\"']([^\"']{0,200})[\"']", re.IGNORECASE)
 # Only core's own code: bundled libraries (jQuery, ...) carry their own ?v=.
 _CORE_ASSET = re.compile(
     rf"/core/(?:misc|modules|themes)/[^\"'\s<>?]{{1,300}}\?v=({_VERSION})[\"'&]"
@@ -56,9 +52,7 @@ def read(url: str, status: int, headers: Mapping[str, str], text: str) -> list[F
     if status != 200:
         return clues
     head = text[:1_000_000]
-    for tag in _META.findall(head):
-        content = _CONTENT.search(tag)
-        value = clean(content.group(1)) if content else ""
+    for value in map(clean, generator_tags(head)):
         if match := _GENERATOR.match(value):
             major = int(match.group(1))
             clues.append(_clue(url, None, f"{url}: generator {value[:60]!r}", family(major)))

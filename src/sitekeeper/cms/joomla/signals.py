@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from sitekeeper.domain.fingerprint import Fingerprint
+from sitekeeper.domain.fingerprint import Fingerprint, generator_tags
 from sitekeeper.domain.untrusted import clean
 from sitekeeper.errors import InvalidFeed
 from sitekeeper.intel.payload import parse_xml
@@ -42,10 +42,6 @@ J4_PLUS = ">=4.0"
 
 _VERSION = re.compile(r"^\d+\.\d+(?:\.\d+)?(?:[-.]?[A-Za-z]+\d*)?$")
 # Runs bounded and stopped at "<": a page of "<meta <meta …" must not take quadratic time.
-_META = re.compile(
-    r"<meta\s[^<>]{0,1000}?name\s*=\s*[\"']generator[\"'][^<>]{0,1000}>", re.IGNORECASE
-)
-_CONTENT = re.compile(r"content\s*=\s*[\"']([^\"']{0,200})[\"']", re.IGNORECASE)
 _META_VERSION = re.compile(r"Version\s+(\d+\.\d+(?:\.\d+)?)")
 
 
@@ -55,9 +51,7 @@ def read(url: str, status: int, headers: Mapping[str, str], text: str) -> list[F
         return []
     head = text[:1_000_000]
     clues: list[Fingerprint] = []
-    for tag in _META.findall(head):
-        content = _CONTENT.search(tag)
-        value = clean(content.group(1)) if content else ""
+    for value in map(clean, generator_tags(head)):
         if value.startswith("Joomla!"):
             version = _META_VERSION.search(value)
             clues.append(

@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 
-from sitekeeper.domain.fingerprint import Fingerprint
+from sitekeeper.domain.fingerprint import Fingerprint, generator_tags
 
 CMS = "wordpress"
 # Fetched when the home page shows WordPress but no version, in this order.
@@ -30,10 +30,6 @@ HASH_FILES = (
 VERSION = r"\d+\.\d+(?:\.\d+)?(?:-(?:alpha|beta|RC)\d*(?:-\d+)?)?"
 _VERSION_ONLY = re.compile(rf"^{VERSION}$")
 # Runs bounded and stopped at "<": a page of "<meta <meta …" must not take quadratic time.
-_META = re.compile(
-    r"<meta\s[^<>]{0,1000}?name\s*=\s*[\"']generator[\"'][^<>]{0,1000}>", re.IGNORECASE
-)
-_CONTENT = re.compile(r"content\s*=\s*[\"']([^\"']{0,200})[\"']", re.IGNORECASE)
 _META_WP = re.compile(rf"^WordPress\s+({VERSION})\b")
 _WP_ORG = r"https?://wordpress\.org/"
 _FEED_GENERATORS = (
@@ -50,13 +46,8 @@ _PATHS = re.compile(r"/wp-(?:content|includes)/")
 
 def generator_versions(text: str) -> list[str]:
     """Versions in ``<meta name="generator" content="WordPress X">`` tags."""
-    found = []
-    for tag in _META.findall(text[:1_000_000]):
-        content = _CONTENT.search(tag)
-        match = _META_WP.match(content.group(1).strip()) if content else None
-        if match:
-            found.append(match.group(1))
-    return found
+    matches = (_META_WP.match(value.strip()) for value in generator_tags(text))
+    return [match.group(1) for match in matches if match]
 
 
 def core_asset_version(text: str) -> tuple[str, int] | None:
