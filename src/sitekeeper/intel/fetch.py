@@ -21,6 +21,7 @@ import aiohttp
 from pydantic import BaseModel, ConfigDict, Field
 
 from sitekeeper.egress.aio import connector_options, refusal_in
+from sitekeeper.egress.bodies import BodyTooLarge, read_within
 from sitekeeper.egress.policy import ALLOW_HINT, EgressPolicy
 from sitekeeper.errors import FeedError, InvalidFeed
 
@@ -240,7 +241,10 @@ class Fetcher:
                 declared = response.content_length
                 if declared is not None and declared > cap:
                     raise InvalidFeed(f"{url}: {declared} bytes is over the {cap}-byte limit")
-                body = await _read_capped(response, cap, url)
+                try:
+                    body = await read_within(response, cap)
+                except BodyTooLarge as exc:
+                    raise InvalidFeed(f"{url}: body is {exc}") from None
                 validators = (response.headers.get("ETag"), response.headers.get("Last-Modified"))
                 return _Response(FetchResult(url, response.status, body), validators)
         except aiohttp.TooManyRedirects as exc:
@@ -294,18 +298,6 @@ def _loopback(host: str) -> bool:
 class _Response:
     result: FetchResult
     headers: tuple[str | None, str | None]
-
-
-async def _read_capped(response: aiohttp.ClientResponse, cap: int, url: str) -> bytes:
-    """The body, refusing to hold more than ``cap`` bytes (decompressed)."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.content.iter_chunked(64 * 1024):
-        size += len(chunk)
-        if size > cap:
-            raise InvalidFeed(f"{url}: body is over the {cap}-byte limit")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def cache_from_rows(rows: Mapping[str, Any]) -> dict[str, FeedCacheEntry]:

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sitekeeper.domain.fingerprint import Fingerprint
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.egress.aio import connector_options
+from sitekeeper.egress.bodies import BodyTooLarge, chunks_within
 from sitekeeper.egress.policy import ALLOW_HINT, EgressPolicy
 from sitekeeper.errors import FeedError, InvalidFeed
 from sitekeeper.intel.archive_stream import SpoolMeter, hash_archive
@@ -182,14 +183,11 @@ class Learner:
             async with self._client().get(url) as resp:
                 if resp.status != 200:
                     raise FeedError(f"{url}: HTTP {resp.status}", permanent=resp.status == 404)
-                if resp.content_length is not None and resp.content_length > max_bytes:
-                    raise InvalidFeed(f"{url}: larger than {max_bytes} bytes")
-                size = 0
-                async for chunk in resp.content.iter_chunked(65536):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise InvalidFeed(f"{url}: larger than {max_bytes} bytes")
-                    yield chunk
+                try:
+                    async for chunk in chunks_within(resp, max_bytes):
+                        yield chunk
+                except BodyTooLarge:
+                    raise InvalidFeed(f"{url}: larger than {max_bytes} bytes") from None
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise FeedError(f"{url}: download failed ({failure_text(exc)})") from exc
 

@@ -24,6 +24,7 @@ from sitekeeper.config import Settings
 from sitekeeper.domain.registration import Registration
 from sitekeeper.domain.untrusted import clean
 from sitekeeper.egress.aio import connector_options
+from sitekeeper.egress.bodies import BodyTooLarge, read_within
 from sitekeeper.egress.policy import EgressPolicy, outbound_policy
 from sitekeeper.intel.fetch import failure_text
 from sitekeeper.probes.limits import KeyedLimiter
@@ -187,15 +188,10 @@ class RdapClient:
         ) as response:
             if response.status != 200:
                 return response.status, b""
-            if (response.content_length or 0) > cap:
-                raise RdapError(f"the answer is over the {cap}-byte limit")
-            chunks, size = [], 0
-            async for chunk in response.content.iter_chunked(64 * 1024):
-                size += len(chunk)
-                if size > cap:
-                    raise RdapError(f"the answer is over the {cap}-byte limit")
-                chunks.append(chunk)
-            return response.status, b"".join(chunks)
+            try:
+                return response.status, await read_within(response, cap)
+            except BodyTooLarge as exc:
+                raise RdapError(f"the answer is {exc}") from None
 
 
 def parse_domain(domain: str, raw: bytes, source: str | None = None) -> Registration:
