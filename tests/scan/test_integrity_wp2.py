@@ -22,11 +22,13 @@ from sqlalchemy import select
 
 from sitekeeper.config import Settings
 from sitekeeper.domain.integrity import INTEGRITY, MALWARE
+from sitekeeper.domain.intel_events import IntelEventKind
 from sitekeeper.engine.intel_jobs import IntelJobs
 from sitekeeper.intel.fetch import FeedSettings
 from sitekeeper.store import clients, finding_acks, sites
 from sitekeeper.store.database import Database
 from sitekeeper.store.intel_tables import Finding
+from sitekeeper.store.tables import Event
 from tests.realsites import real_wp_sites, stored_ssh
 from tests.scan.conftest import SAMPLES
 from tests.store.factories import VAULT
@@ -148,6 +150,11 @@ async def test_scan_finds_the_hack_and_resolves_after_cleanup(
     assert found[(MALWARE, "yara", "wp-content/uploads/2026/11/x.php")] == "critical"
     assert found[(INTEGRITY, "double-ext", "wp-content/uploads/2026/11/photo.php.jpg")] == "high"
     assert len(changes.opened) == len(found)
+    with db.session() as session:  # one alert for the client, naming the files
+        [alert] = session.scalars(
+            select(Event).where(Event.kind == IntelEventKind.INTEGRITY_ALERT)
+        ).all()
+        assert "wp-content/uploads/2026/11/x.php" in alert.data["files"]
 
     # Acknowledged: the disguised file stays quiet while it is unchanged...
     with db.session() as session:
