@@ -20,3 +20,4 @@ class IntelEventKind(StrEnum):
     ADVISORIES_IMPORTED = "advisories.imported"
     SOFTWARE_ALERT = "software.alert"  # one per client: new vulnerabilities / security updates
     SECURITY_ALERT = "security.alert"  # one per client: new exposures seen from outside
+    INTEGRITY_ALERT = "integrity.alert"  # one per client: changed, foreign or malicious files

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from sitekeeper.engine.domain_jobs import DomainJobs
+from sitekeeper.engine.integrity_jobs import IntegrityJobs
 from sitekeeper.engine.intel_base import Schedule
 from sitekeeper.engine.intel_feeds import FeedJobs
 from sitekeeper.engine.intel_security import SecurityJobs
@@ -22,7 +23,7 @@ from sitekeeper.errors import SitekeeperError
 log = logging.getLogger(__name__)
 
 
-class IntelJobs(FeedJobs, SiteJobs, SecurityJobs, DomainJobs):
+class IntelJobs(IntegrityJobs, FeedJobs, SiteJobs, SecurityJobs, DomainJobs):
     """The jobs ``serve`` schedules and the CLI runs once, sharing one code path.
 
     Parameters: see :class:`~sitekeeper.engine.intel_base.IntelBase`.
@@ -44,6 +45,7 @@ class IntelJobs(FeedJobs, SiteJobs, SecurityJobs, DomainJobs):
             Schedule("intel-fingerprints", due_check, self.fingerprints_due),
             Schedule("security-probes", due_check, self.security_due),
             Schedule("domain-watch", due_check, self.domains_due),
+            Schedule("integrity-scans", due_check, self.integrity_due),
         ]
         if self.feeds.hash_learn_interval:
             learn = self._global("intel-hashes", self.feeds.hash_learn_interval, self.learn_hashes)

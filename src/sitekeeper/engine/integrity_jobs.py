@@ -1,0 +1,231 @@
+"""The integrity scan over SSH as a job: one site now (``sitekeeper scan``, the ``scan``
+task) or every due site (``serve``, daily by default, per plan's ``integrity_interval``).
+
+One walk on the server hashes what changed since the last manifest (one command); the
+files are compared with the vendors' lists and the CMS's rules; code files that are new,
+changed and not vouched for by a vendor list (and those an open malware finding names)
+are fetched in one more command and matched with the YARA rules; the report is filed as
+findings and alerted in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from sitekeeper.domain.integrity import (
+    INTEGRITY_TYPES,
+    MALWARE,
+    MALWARE_TYPE,
+    IntegrityIssue,
+    IntegrityReport,
+    path_key,
+)
+from sitekeeper.domain.inventory import Inventory
+from sitekeeper.engine.integrity_alerts import IntegrityAlerts, alerting
+from sitekeeper.engine.intel_sites import SiteJobs
+from sitekeeper.errors import NotFound
+from sitekeeper.scan.manifest import FileRecord, Walk, decode_manifest, encode_manifest
+from sitekeeper.scan.remote_walk import MiB, WalkLimits
+from sitekeeper.store import findings, integrity_scans, inventories
+from sitekeeper.store.tables import Site
+
+if TYPE_CHECKING:
+    from sitekeeper.remote.ssh import SshConnection
+
+DEFAULT_INTERVAL = 86400.0  # a day, unless the plan's ``integrity_interval`` says otherwise
+LEASE = timedelta(hours=2)
+log = logging.getLogger(__name__)
+
+
+class IntegrityJobs(SiteJobs):
+    """The integrity scan for one site or every due site."""
+
+    walk_limits = WalkLimits()
+
+    async def scan_site(self, ref: str) -> tuple[IntegrityReport, findings.Changes]:
+        """Scan one registered site over SSH, file its findings, queue its alert."""
+        from sitekeeper.remote.hostkeys import StoreHostKeyPins  # noqa: PLC0415 - SSH only here
+        from sitekeeper.remote.ssh import Limits, connect  # noqa: PLC0415
+
+        started = time.monotonic()
+        site_id, cms, access, key = await self._ssh_target(ref)
+        state = await self.dbt.session_aside(_state, site_id)
+        inventory, previous, since, malware_paths = state
+        report = IntegrityReport(site=ref)
+        limits = Limits(max_output=256 * MiB, command_timeout=self.walk_limits.seconds + 60)
+        async with await connect(
+            access, StoreHostKeyPins(self.db), private_key=key, limits=limits
+        ) as conn:
+            assert access.docroot is not None
+            walked = await self._walk(conn, access.docroot, previous, report)
+            kind = inventory.cms if inventory is not None else cms
+            verified = await self._compare(
+                walked, previous=previous, inventory=inventory, kind=kind, since=since,
+                report=report,
+            )  # fmt: skip
+            await self._yara(
+                conn, access.docroot, walked, previous=previous, verified=verified,
+                malware_paths=malware_paths, report=report,
+            )  # fmt: skip
+        report.seconds = time.monotonic() - started
+        now = datetime.now(UTC)
+        alerts = IntegrityAlerts(self.settings.alert_urls, self.vault)
+
+        def store(session: Session) -> findings.Changes:
+            changes = integrity_scans.file_report(session, site_id, report, now)
+            alerts.queue(session, alerting(changes.opened), now)
+            if walked.complete:
+                integrity_scans.save_manifest(
+                    session, site_id, cms=kind or "", blob=encode_manifest(walked.files.values()),
+                    version=inventory.version if inventory else None,
+                    count=len(walked.files), now=now,
+                )  # fmt: skip
+            return changes
+
+        return report, await self.dbt.session_aside(store)
+
+    async def _walk(
+        self, conn: SshConnection, docroot: str, previous: Mapping[bytes, FileRecord],
+        report: IntegrityReport,
+    ) -> Walk:  # fmt: skip
+        from sitekeeper.scan import remote_walk  # noqa: PLC0415
+
+        walked = await remote_walk.walk(conn, docroot, previous, self.walk_limits)
+        report.commands += 1
+        report.files, report.hashed = len(walked.files), walked.hashed
+        report.bytes_hashed = walked.bytes_hashed
+        report.notes.extend(walked.problems)
+        if walked.unreadable:
+            report.notes.append(f"{len(walked.unreadable)} entries could not be read")
+        return walked
+
+    async def _compare(
+        self,
+        walked: Walk,
+        *,
+        previous: Mapping[bytes, FileRecord],
+        inventory: Inventory | None,
+        kind: str | None,
+        since: bool,
+        report: IntegrityReport,
+    ) -> set[bytes]:
+        """Compare with the vendor lists and the CMS's rules; the files a list vouched for."""
+        from sitekeeper.cms.integrity_lists import rules_for, vendor_lists  # noqa: PLC0415
+        from sitekeeper.intel.fetch import Fetcher  # noqa: PLC0415
+        from sitekeeper.scan.compare import IntegrityRules, compare  # noqa: PLC0415
+
+        rules = rules_for(kind) or IntegrityRules()
+        lists = []
+        if inventory is None:
+            report.notes.append("no inventory yet: core and extensions not compared")
+        else:
+            async with Fetcher(self.feeds) as fetcher:
+                found = await vendor_lists(inventory, rules, self.feeds.vendor, fetcher)
+            lists, failed = found.lists, any("could not be read" in n for n in found.notes)
+            report.notes.extend(found.notes)
+        result = compare(walked.files, lists, rules, previous=previous or None, explained=since)
+        report.issues.extend(result.issues)
+        report.notes.extend(result.notes[:50])
+        report.verified = len(result.verified)
+        if walked.complete:
+            has_core = any(v.core for v in lists)
+            report.complete = [
+                t for t in INTEGRITY_TYPES
+                if (has_core or not t.startswith("core-"))
+                and not (t.startswith("ext-") and inventory is not None and failed)
+            ]  # fmt: skip
+        return result.verified
+
+    async def _yara(
+        self,
+        conn: SshConnection,
+        docroot: str,
+        walked: Walk,
+        *,
+        previous: Mapping[bytes, FileRecord],
+        verified: set[bytes],
+        malware_paths: set[str],
+        report: IntegrityReport,
+    ) -> None:
+        from sitekeeper.scan import remote_walk  # noqa: PLC0415
+        from sitekeeper.scan.compare import is_code  # noqa: PLC0415
+        from sitekeeper.scan.scanner import Scanner  # noqa: PLC0415 - YARA loads only here
+
+        wanted = [
+            path
+            for path, record in sorted(walked.files.items())
+            if record.kind == "file"
+            and is_code(path)
+            and (
+                path_key(path) in malware_paths
+                or (
+                    path not in verified
+                    and (path not in previous or previous[path].sha256 != record.sha256)
+                )
+            )
+        ]
+        fetched = await remote_walk.fetch(conn, docroot, wanted, self.walk_limits)
+        report.commands += 1 if wanted else 0
+        scanner = Scanner.from_settings(self.settings)
+
+        def scan_all() -> list[IntegrityIssue]:
+            found = []
+            for path, data in fetched.contents.items():
+                result = scanner.scan_bytes(data, path.decode("utf-8", errors="replace"))
+                if not result.matches:
+                    continue
+                worst = result.matches[0]
+                first = worst.hits[0].snippet if worst.hits else ""
+                found.append(
+                    IntegrityIssue(
+                        MALWARE_TYPE, path, worst.severity,
+                        f"malware rule {worst.rule}: {worst.description}",
+                        "Take the file out of service (delete or quarantine it), then find "
+                        "how it got there: the site is likely compromised",
+                        walked.files[path].sha256 or "", kind=MALWARE,
+                        evidence=f"{worst.rule} at line {worst.hits[0].line}: {first}"
+                        if worst.hits else worst.rule,
+                    )
+                )  # fmt: skip
+            return found
+
+        report.issues.extend(await asyncio.to_thread(scan_all))
+        report.yara_scanned = len(fetched.contents)
+        if fetched.complete and walked.complete:
+            report.complete.append(MALWARE_TYPE)
+        elif wanted:
+            report.notes.append(
+                f"YARA saw {len(fetched.contents)} of {len(wanted)} new or changed code files"
+            )
+
+    async def integrity_due(self, limit: int = 100) -> int:
+        """Scan the sites whose integrity scan is due; returns how many ran."""
+        now = datetime.now(UTC)
+        async with self.leases.claim(
+            "integrity",
+            LEASE,
+            lambda s: integrity_scans.sites_due(s, now, DEFAULT_INTERVAL, limit),
+        ) as due:
+            await self._each("integrity", due, lambda site_id: self.scan_site(str(site_id)))
+        return len(due)
+
+
+def _state(
+    session: Session, site_id: int
+) -> tuple[Inventory | None, dict[bytes, FileRecord], bool, set[str]]:
+    """The site's inventory, last manifest, whether an update ran since it, and the files
+    its open malware findings name."""
+    row = integrity_scans.manifest(session, site_id)
+    previous = decode_manifest(row.manifest) if row is not None else {}
+    since = row is not None and integrity_scans.updated_since(session, site_id, row.scanned_at)
+    inventory = inventories.latest_inventory(session, site_id)
+    if inventory is None and session.get(Site, site_id) is None:
+        raise NotFound(f"no site {site_id}")
+    return inventory, previous, since, integrity_scans.open_malware_paths(session, site_id)
