@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncssh
@@ -9,9 +10,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from sitekeeper.store import users
 from sitekeeper.store.database import Database
 from sitekeeper.store.ssh_key_tables import SshKey
-from sitekeeper.store.tables import Site
+from sitekeeper.store.tables import Event, Site
+from sitekeeper.store.web_tables import User
 from tests.web.conftest import Live, World
 
 
@@ -71,3 +74,69 @@ def test_a_key_goes_in_as_key_material_and_stays_with_its_client(
         moved = {"url": "https://a.example", "client": world.globex}
         problems = _problems(client.post("/api/sites/import", json={"sites": [moved]}))
         assert "belongs to another client" in problems[0]
+
+
+def _site(db: Database, site_id: int) -> Site:
+    with db.session() as s:
+        site = s.get(Site, site_id)
+        assert site is not None
+        s.expunge(site)
+        return site
+
+
+def test_an_admin_edits_ssh_access_with_patch_validated_as_the_cli_and_journaled(
+    live: Live, world: World, db: Database
+) -> None:
+    site_id = world.acme_sites[0]
+    change = {"target": "deploy@shop.example:2222", "docroot": "/srv/shop", "sudo_user": "shop"}
+    with _api(live, world) as client:
+        done = client.patch(f"/api/sites/{site_id}", json={"ssh": change})
+        assert done.status_code == 200, done.text
+        assert _site(db, site_id).ssh == {
+            "host": "shop.example", "port": 2222, "user": "deploy", "key_id": None,
+            "docroot": "/srv/shop", "sudo_user": "shop",
+        }  # fmt: skip
+        # a part given alone keeps the others; "" stops working through sudo
+        done = client.patch(f"/api/sites/{site_id}", json={"ssh": {"sudo_user": ""}})
+        assert done.status_code == 200, done.text
+        ssh = _site(db, site_id).ssh
+        assert ssh is not None and "sudo_user" not in ssh and ssh["docroot"] == "/srv/shop"
+        for hostile, problem in (
+            ({"target": "deploy@-oProxyCommand=touch /tmp/pwned"}, "invalid SSH host"),
+            ({"sudo_user": "-u root"}, "invalid SSH user '-u root'"),
+            ({"docroot": "relative/path"}, "docroot"),
+        ):
+            refused = client.patch(f"/api/sites/{site_id}", json={"ssh": hostile})
+            assert refused.status_code == 422, refused.text
+            assert problem in refused.text, refused.text
+        assert _site(db, site_id).ssh == ssh
+        done = client.patch(f"/api/sites/{site_id}", json={"ssh": {"clear": True}})
+        assert done.status_code == 200, done.text
+        assert _site(db, site_id).ssh is None
+    with db.session() as s:
+        events = s.scalars(
+            select(Event).where(Event.site_id == site_id, Event.kind == "ssh.access_changed")
+        ).all()
+        assert len(events) == 3  # set, sudo dropped, cleared; refusals changed nothing
+        assert events[0].data["after"]["sudo_user"] == "shop"
+
+
+def test_staff_who_are_not_admins_cannot_change_ssh_access(
+    live: Live, world: World, db: Database
+) -> None:
+    site_id = world.acme_sites[0]
+    before = _site(db, site_id).ssh
+    with db.session() as s:
+        tech = s.get(User, world.tech)
+        assert tech is not None
+        token, _ = users.create_token(s, tech, "tests", datetime.now(UTC))
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=live.base, headers=headers, timeout=30) as client:
+        refused = client.patch(
+            f"/api/sites/{site_id}", json={"ssh": {"target": "deploy@evil.example"}}
+        )
+        assert refused.status_code == 403, refused.text
+        # the rest of a site stays theirs to edit
+        done = client.patch(f"/api/sites/{site_id}", json={"name": "Acme shop (edited)"})
+        assert done.status_code == 200, done.text
+    assert _site(db, site_id).ssh == before

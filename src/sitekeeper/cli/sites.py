@@ -326,39 +326,13 @@ def edit(
         fields = store.site_change(session, _references(session, values))
         key_id = _key_id(session, app_ctx, fields.client or found.client, key) if key else None
         sudo = "" if no_sudo else sudo_user
-        fields.ssh, fields.clear_ssh = _edited_ssh(found, ssh, key_id, path, sudo), no_ssh
+        fields.ssh, fields.clear_ssh = store.edited_ssh(found, ssh, key_id, path, sudo), no_ssh
         fields.check, fields.allow_duplicate = check, allow_duplicate
         fields.probe, fields.check_config = probe, ProbeSet().config
         store.update_site(
             session, found, fields, app_ctx.now(), default_interval=app_ctx.default_interval
         )
         _print(found, app_ctx.default_interval, as_json)
-
-
-def _edited_ssh(
-    site: Site,
-    target: str | None,
-    key_id: int | None,
-    docroot: str | None,
-    sudo_user: str | None = None,
-) -> dict[str, Any] | None:
-    """New SSH JSON when any SSH option is given; unspecified parts keep their value
-    (``sudo_user`` "": work as the SSH user again)."""
-    if target is None and key_id is None and docroot is None and sudo_user is None:
-        return None
-    current = site.ssh or {}
-    if target is None:
-        if not current:
-            raise UsageError("the site has no SSH access yet: give --ssh user@host[:port]")
-        host = str(current["host"])
-        host = f"[{host}]" if ":" in host else host
-        target = f"{current['user']}@{host}:{current['port']}"
-    return store.build_ssh(
-        target,
-        key_id if key_id is not None else current.get("key_id"),
-        docroot if docroot is not None else current.get("docroot"),
-        (sudo_user if sudo_user is not None else current.get("sudo_user")) or None,
-    )
 
 
 def _key_id(session: Session, app_ctx: AppContext, client: Client | None, ref: str) -> int:

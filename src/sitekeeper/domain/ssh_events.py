@@ -14,4 +14,5 @@ class SshEventKind(StrEnum):
     KEY_IMPORTED = "ssh.key_imported"
     KEY_PATH_MIGRATED = "ssh.key_path_migrated"  # an old key_path was read into the store (or not)
     HOST_KEY_TRUSTED = "ssh.host_key_trusted"  # pinned by an operator before first use
+    ACCESS_CHANGED = "ssh.access_changed"  # host, user, key, docroot or sudo user edited
     HOST_KEY_FORGOTTEN = "ssh.host_key_forgotten"  # the next connection learns the key again

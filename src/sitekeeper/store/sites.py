@@ -28,6 +28,7 @@ from sitekeeper.domain.ssh_access import (
     validate_docroot,
     validate_sudo_user,
 )
+from sitekeeper.domain.ssh_events import SshEventKind
 from sitekeeper.errors import ConfigError, NotFound, UsageError
 from sitekeeper.store import journal, schedule, ssh_keys
 from sitekeeper.store.contracts import active_contracts, get_contract
@@ -96,6 +97,33 @@ def build_ssh(
     if data["sudo_user"] is None:
         del data["sudo_user"]  # a site without it stores (and shows) what it always did
     return data
+
+
+def edited_ssh(
+    site: Site,
+    target: str | None,
+    key_id: int | None,
+    docroot: str | None,
+    sudo_user: str | None = None,
+) -> dict[str, Any] | None:
+    """New SSH JSON when any SSH part is given (None: none was); unspecified parts keep
+    their value (``sudo_user`` "": work as the SSH user again). Every surface that edits
+    SSH access (CLI, API, web form) goes through here and ``build_ssh``."""
+    if target is None and key_id is None and docroot is None and sudo_user is None:
+        return None
+    current = site.ssh or {}
+    if target is None:
+        if not current:
+            raise UsageError("the site has no SSH access yet: give user@host[:port]")
+        host = str(current["host"])
+        host = f"[{host}]" if ":" in host else host
+        target = f"{current['user']}@{host}:{current['port']}"
+    return build_ssh(
+        target,
+        key_id if key_id is not None else current.get("key_id"),
+        docroot if docroot is not None else current.get("docroot"),
+        (sudo_user if sudo_user is not None else current.get("sudo_user")) or None,
+    )
 
 
 def check_ssh_key_owner(session: Session, ssh: dict[str, Any] | None, client_id: int) -> None:
@@ -317,6 +345,7 @@ def update_site(
         wanted = validate_tags(fields.tags)
         if wanted != [t.tag for t in site.tags]:
             site.tags = [SiteTag(tag=t) for t in wanted]
+    ssh_before = site.ssh
     if fields.clear_ssh:
         site.ssh = None
     elif fields.ssh is not None:
@@ -329,6 +358,15 @@ def update_site(
         )
     if fields.paused is not None:
         site.paused = fields.paused
+    if site.ssh != ssh_before:  # who may run commands on the client's server: journaled
+        journal.record(
+            session,
+            SshEventKind.ACCESS_CHANGED,
+            site_id=site.id,
+            client_id=site.client_id,
+            data={"before": ssh_before, "after": site.ssh},
+            ts=now,
+        )
     session.flush()
     session.refresh(site)
     schedule.sync_check_job(

@@ -15,14 +15,12 @@ cache reset. The version reported is the one the new ``<name>.info.yml`` says.
 from __future__ import annotations
 
 import asyncio
-import io
 import posixpath
-import tarfile
 import time
-import zipfile
 
 from sitekeeper.cms import site_files
 from sitekeeper.cms.apply_steps import ApplySteps, said
+from sitekeeper.cms.archive_tar import as_tar
 from sitekeeper.cms.drupal import drush
 from sitekeeper.cms.drupal.health import HEALTH
 from sitekeeper.cms.drupal.inventory import INFO_BYTES, parse_info
@@ -59,27 +57,6 @@ async def no_drush(conn: SshConnection, docroot: str, name: str = "owner") -> Ch
     where = " or ".join(drush.CANDIDATES)
     why = f"refused: no drush in {where}: sitekeeper finishes a Drupal update with the site's own"
     return Check(name, False, why, time.monotonic() - since)
-
-
-def as_tar(archive: bytes, top: str) -> bytes:
-    """The verified zip's files as a tar (files 0644, folders 0755, no owners)."""
-    out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(archive)) as opened,
-        tarfile.open(fileobj=out, mode="w") as tar,
-    ):
-        for info in opened.infolist():
-            if not info.filename.startswith(f"{top}/"):
-                continue
-            entry = tarfile.TarInfo(info.filename.rstrip("/"))
-            if info.is_dir():
-                entry.type, entry.mode = tarfile.DIRTYPE, 0o755
-                tar.addfile(entry)
-            else:
-                data = opened.read(info)
-                entry.size, entry.mode = len(data), 0o644
-                tar.addfile(entry, io.BytesIO(data))
-    return out.getvalue()
 
 
 async def apply_package(

@@ -18,6 +18,10 @@ class JoomlaSources(BaseModel):
     joomla_update_url: str = Field(
         default="https://update.joomla.org/core/list.xml", description="Joomla core update list."
     )
+    joomla_core_details_url: str = Field(
+        default="https://update.joomla.org/core/sts/extension_sts.xml",
+        description="Joomla core update XML naming each release's Update_Package and digests.",
+    )
     joomla_tuf_url: str = Field(
         default="https://update.joomla.org/cms/", description="Joomla 5.1+ TUF repository."
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.fields import FieldInfo
 
 from sitekeeper.domain.clients import ClientFields
@@ -41,6 +41,23 @@ class SiteOut(BaseModel):
     vulns: int = Field(default=0, description="Open known vulnerabilities")
     last_backup_at: datetime | None = Field(default=None, description="Last good backup")
     backup_failed: bool = Field(default=False, description="The last backup run failed")
+
+
+class SshChange(BaseModel):
+    """A change of the site's SSH access (admins only; journaled): absent parts stay as
+    they are, validated as ``site edit --ssh/--key/--path/--sudo-user`` validates them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    target: str | None = Field(default=None, max_length=300, description="user@host[:port]")
+    key_id: int | None = Field(default=None, description="A stored SSH key of the site's client")
+    docroot: str | None = Field(default=None, max_length=1024, description="The site's docroot")
+    sudo_user: str | None = Field(
+        default=None,
+        max_length=64,
+        description='Work as this file owner through sudo -n -u; "" to work as the SSH user',
+    )
+    clear: bool = Field(default=False, description="Forget the site's SSH access")
 
 
 def _site_extras(what: str) -> dict[str, Any]:
@@ -85,7 +102,10 @@ else:
         "SitePatch",
         "Changes to a site; absent fields stay as they are.",
         "patch",
-        after=_site_extras("Take a URL"),
+        after={
+            **_site_extras("Take a URL"),
+            "ssh": (SshChange | None, FieldInfo(default=None, description=SshChange.__doc__)),
+        },
     )
     ContractIn = api_model(ContractFields, "ContractIn", "A new contract.", "in")
     ContractPatch = api_model(ContractFields, "ContractPatch", "Changes to a contract.", "patch")

@@ -16,7 +16,7 @@ from sitekeeper.store import fleet
 from sitekeeper.store import sites as site_store
 from sitekeeper.store.tables import Site
 from sitekeeper.web.api.common import ERRORS, Page, PageNo, PerPage, meta
-from sitekeeper.web.api.schemas import SiteIn, SiteOut, SitePatch
+from sitekeeper.web.api.schemas import SiteIn, SiteOut, SitePatch, SshChange
 from sitekeeper.web.auth import AnyUser, Staff, now
 from sitekeeper.web.common import Db, Id, IdQuery, default_interval, vault_of, visible_site
 
@@ -107,9 +107,20 @@ def create_site(body: SiteIn, request: Request, session: Db, who: Staff) -> Site
 def update_site(
     *, site_id: Id, body: SitePatch, request: Request, session: Db, who: Staff
 ) -> SiteOut:
-    """Change a site's fields."""
+    """Change a site's fields; its SSH access (``ssh``) only as an admin."""
     site = visible_site(session, who, site_id)
-    fields = site_store.site_change(session, body.model_dump(), ProbeSet().config)
+    values = body.model_dump()
+    ssh = values.pop("ssh", None)
+    fields = site_store.site_change(session, values, ProbeSet().config)
+    if ssh is not None:
+        if not who.is_admin:
+            raise HTTPException(403, detail="only an admin may change a site's SSH access")
+        change = SshChange.model_validate(ssh)
+        fields.clear_ssh = change.clear
+        if not change.clear:
+            fields.ssh = site_store.edited_ssh(
+                site, change.target, change.key_id, change.docroot, change.sudo_user
+            )
     site_store.update_site(session, site, fields, now(), default_interval=default_interval(request))
     return _one(session, site)
 
