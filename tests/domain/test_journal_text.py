@@ -172,6 +172,12 @@ EXAMPLES: dict[str, tuple[dict[str, Any], str, str, str]] = {
         "1 site affected · /.env, /.git/HEAD",
         "bad",
     ),
+    IntelEventKind.INTEGRITY_ALERT: (
+        {"sites": [4], "site_count": 1, "issues": ["wp-content/uploads/2026/11/x.php"]},
+        "Integrity alert",
+        "1 site affected · wp-content/uploads/2026/11/x.php",
+        "bad",
+    ),
     DomainEventKind.DNS_CHANGED: (
         {
             "host": "www.example.test",
@@ -328,6 +334,21 @@ EXAMPLES: dict[str, tuple[dict[str, Any], str, str, str]] = {
         "SSH key file not imported",
         "/home/ops/.ssh/shop · not readable",
         "bad",
+    ),
+    SshEventKind.ACCESS_CHANGED: (
+        {
+            "before": {"host": "shop.example", "port": 22, "user": "deploy", "docroot": "/srv"},
+            "after": {
+                "host": "shop.example",
+                "port": 2222,
+                "user": "deploy",
+                "docroot": "/srv",
+                "sudo_user": "shop",
+            },
+        },  # fmt: skip
+        "SSH access changed",
+        "deploy@shop.example:22 → deploy@shop.example:2222 as shop",
+        "info",
     ),
     SshEventKind.HOST_KEY_TRUSTED: (
         {"site": "shop", "host": "203.0.113.5", "port": 22, "fingerprint": "SHA256:xyz"},

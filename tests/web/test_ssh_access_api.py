@@ -104,7 +104,7 @@ def test_an_admin_edits_ssh_access_with_patch_validated_as_the_cli_and_journaled
         for hostile, problem in (
             ({"target": "deploy@-oProxyCommand=touch /tmp/pwned"}, "invalid SSH host"),
             ({"sudo_user": "-u root"}, "invalid SSH user '-u root'"),
-            ({"docroot": "relative/path"}, "docroot"),
+            ({"docroot": "--rsync-path=sh"}, "invalid document root"),
         ):
             refused = client.patch(f"/api/sites/{site_id}", json={"ssh": hostile})
             assert refused.status_code == 422, refused.text

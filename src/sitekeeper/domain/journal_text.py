@@ -377,6 +377,27 @@ def _server(f: Facts) -> str | None:
     return f"{host}:{port:g}" if host and port is not None else host
 
 
+def _ssh_access(value: Any) -> str:
+    """``user@host:port`` (``as owner``) of a stored SSH access, or "none"."""
+    if not isinstance(value, Mapping):
+        return "none"
+    access = Facts(value)
+    where = f"{access.text('user', 64)}@{_server(access)}"
+    owner = access.text("sudo_user", 64)
+    return f"{where} as {owner}" if owner else where
+
+
+def _ssh_changed(f: Facts) -> Parts:
+    before, after = f.data.get("before"), f.data.get("after")
+    parts: Parts = [f"{_ssh_access(before)} → {_ssh_access(after)}"]
+    for key in ("docroot", "key_id"):
+        old = before.get(key) if isinstance(before, Mapping) else None
+        new = after.get(key) if isinstance(after, Mapping) else None
+        if old != new:
+            parts.append(f"{key} {clip(str(old), 80)} → {clip(str(new), 80)}")
+    return parts
+
+
 def _update_item(item: Any) -> str:
     if not isinstance(item, Mapping):
         return "?"
@@ -481,6 +502,9 @@ SPECS: dict[str, Spec] = {
     IntelEventKind.SECURITY_ALERT: _spec(
         "Security alert", "bad", _security_alert, "sites site_count issues"
     ),
+    IntelEventKind.INTEGRITY_ALERT: _spec(
+        "Integrity alert", "bad", _security_alert, "sites site_count issues"
+    ),
     DomainEventKind.DNS_CHANGED: _spec(
         "DNS records changed", "info", _dns_changed, "host domain changes"
     ),
@@ -545,6 +569,7 @@ SPECS: dict[str, Spec] = {
         lambda f: [f.text("path", 200), f.text("problem", 200)],
         "path key_id problem",
     ),
+    SshEventKind.ACCESS_CHANGED: _spec("SSH access changed", "info", _ssh_changed, "before after"),
     SshEventKind.HOST_KEY_TRUSTED: _spec(
         "Host key pinned", "info", lambda f: [_server(f), f.text("fingerprint")], _PIN
     ),
