@@ -8,8 +8,8 @@ until the evidence changes.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from sitekeeper.domain.findings import CERTAIN, FindingSpec
@@ -33,9 +33,11 @@ PAGE_TYPES = (SPAM_LINK, HIDDEN_LINK, NEW_SCRIPT, IFRAME, DEFACEMENT, FORBIDDEN_
 TYPES = (*PAGE_TYPES, CLOAKING, SPAM_URL)
 
 
-def digest(*parts: str) -> str:
-    """A stable evidence digest: what an acknowledgement holds the finding to."""
-    return hashlib.sha256("\x00".join(parts).encode("utf-8", "replace")).hexdigest()
+class SeoEventKind(StrEnum):
+    """Journal events of the content checks (never rename a stored kind)."""
+
+    SEO_ALERT = "seo.alert"  # one per client: new SEO spam, defacement, cloaking
+    BASELINE_ACCEPTED = "seo.accepted"  # data: by, pages — a redesign taken as the new normal
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +52,8 @@ class SeoIssue:
     fix: str
     evidence: str = ""
     proof: str = ""  # what the digest is taken over ("" -> the item)
-
-    @property
-    def digest(self) -> str:
-        """The evidence digest (the item, or what the check named as proof)."""
-        return digest(self.type, self.proof or self.item)
+    # The evidence digest an acknowledgement holds the finding to (the probe seals it).
+    digest: str = ""
 
     def spec(self, site_id: int) -> FindingSpec:
         """The finding this issue is filed as."""

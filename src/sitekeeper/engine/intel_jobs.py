@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from sitekeeper.engine.content_jobs import ContentJobs
 from sitekeeper.engine.domain_jobs import DomainJobs
 from sitekeeper.engine.intel_base import Schedule
 from sitekeeper.engine.intel_feeds import FeedJobs
@@ -22,7 +23,7 @@ from sitekeeper.errors import SitekeeperError
 log = logging.getLogger(__name__)
 
 
-class IntelJobs(FeedJobs, SiteJobs, SecurityJobs, DomainJobs):
+class IntelJobs(FeedJobs, SiteJobs, SecurityJobs, DomainJobs, ContentJobs):
     """The jobs ``serve`` schedules and the CLI runs once, sharing one code path.
 
     Parameters: see :class:`~sitekeeper.engine.intel_base.IntelBase`.
@@ -44,6 +45,7 @@ class IntelJobs(FeedJobs, SiteJobs, SecurityJobs, DomainJobs):
             Schedule("intel-fingerprints", due_check, self.fingerprints_due),
             Schedule("security-probes", due_check, self.security_due),
             Schedule("domain-watch", due_check, self.domains_due),
+            Schedule("content-probes", due_check, self.content_due),
         ]
         if self.feeds.hash_learn_interval:
             learn = self._global("intel-hashes", self.feeds.hash_learn_interval, self.learn_hashes)

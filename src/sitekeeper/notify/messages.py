@@ -39,6 +39,7 @@ class AlertKind(StrEnum):
     UPDATE_NEEDS_REVIEW = "update_needs_review"
     EXPOSURE = "exposure"
     DOMAIN = "domain"
+    SEO = "seo"
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,6 +369,7 @@ class FindingLine:
 _FINDING_TITLES = {
     AlertKind.EXPOSURE: N_("SECURITY: {count} exposed"),
     AlertKind.DOMAIN: N_("DOMAIN: {count} need attention"),
+    AlertKind.SEO: N_("SEO SPAM: {count} affected"),
 }
 _FINDING_LINE = N_("[{severity}] {title}{evidence}: {fix}")
 

@@ -10,8 +10,9 @@ runs in a worker thread: a 1 MB page is milliseconds for lxml, but never on the 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,7 +30,13 @@ from sitekeeper.domain.untrusted import clean
 from sitekeeper.probes.content import compare
 from sitekeeper.probes.content.cloaking import CRAWLER, PHONE, Variant, cloaked
 from sitekeeper.probes.content.page_facts import PageFacts, host_of, read_page
-from sitekeeper.probes.content.sitemap import MAX_CHILDREN, MAX_URLS, PATHS, parse_sitemap
+from sitekeeper.probes.content.sitemap import (
+    MAX_CHILDREN,
+    MAX_URLS,
+    PATHS,
+    parse_sitemap,
+    url_key,
+)
 from sitekeeper.probes.content.snapshot import Snapshot
 from sitekeeper.probes.content.spam_words import spam_word
 from sitekeeper.probes.security.fetch import REDIRECTS, Page, Request, SiteFetcher, Spent
@@ -69,8 +76,9 @@ class ContentOptions(BaseModel):
 
 @dataclass(slots=True)
 class Known:
-    """What the store knows of a site: each page's baseline, and the sitemap URLs it had
-    (None: no sitemap baseline yet). ``accept``: take what is seen now as the new normal."""
+    """What the store knows of a site: each page's baseline, and the keys (``url_key``) of
+    the sitemap URLs it had (None: no sitemap baseline yet). ``accept``: take what is seen
+    now as the new normal."""
 
     pages: Mapping[str, Snapshot] = field(default_factory=dict)
     sitemap: frozenset[str] | None = None
@@ -84,6 +92,17 @@ class ContentResult:
     report: SeoReport
     snapshots: dict[str, Snapshot] = field(default_factory=dict)
     sitemap: list[str] | None = None
+
+    def sitemap_keys(self, *, legit_only: bool) -> list[str] | None:
+        """The sitemap URLs' keys as a baseline keeps them (``legit_only``: without the
+        URLs that look like spam, so they stay new until accepted)."""
+        if self.sitemap is None:
+            return None
+        return [url_key(u) for u in self.sitemap if not legit_only or spam_word(u) is None]
+
+    def baselines(self) -> dict[str, dict[str, Any]]:
+        """Each page's snapshot as a baseline row keeps it."""
+        return {page: snap.to_json() for page, snap in self.snapshots.items()}
 
 
 @dataclass(slots=True)
@@ -236,7 +255,7 @@ class ContentProbe(SecurityProbe):
         if known.sitemap is None or known.accept:
             return True
         for url in result.sitemap:
-            if url in known.sitemap:
+            if url_key(url) in known.sitemap:
                 continue
             if (word := spam_word(url)) is not None:
                 result.report.issues.append(
@@ -325,8 +344,15 @@ def _unreadable(page: str, why: str) -> SeoIssue:
 
 
 def _unique(issues: list[SeoIssue]) -> list[SeoIssue]:
-    """One issue per (type, item): the same domain on five pages is one finding."""
+    """One issue per (type, item), the same domain on five pages being one finding, each
+    sealed with the digest of its evidence."""
     seen: dict[tuple[str, str], SeoIssue] = {}
     for issue in issues:
         seen.setdefault((issue.type, issue.item), issue)
-    return list(seen.values())
+    return [replace(i, digest=evidence_digest(i)) for i in seen.values()]
+
+
+def evidence_digest(issue: SeoIssue) -> str:
+    """What an acknowledgement holds ``issue`` to: its type and its proof (else its item)."""
+    text = f"{issue.type}\x00{issue.proof or issue.item}"
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()

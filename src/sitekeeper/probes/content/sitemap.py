@@ -4,6 +4,7 @@ capped in bytes, URLs and sub-sitemaps."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from xml.etree.ElementTree import Element, ParseError
 
@@ -22,6 +23,11 @@ class SitemapEntries:
 
     urls: list[str] = field(default_factory=list)
     children: list[str] = field(default_factory=list)
+
+
+def url_key(url: str) -> str:
+    """What a baseline keeps of a sitemap URL: a short hash (2,000 URLs in 34 KB)."""
+    return hashlib.sha256(url.encode("utf-8", "replace")).hexdigest()[:16]
 
 
 def _local(tag: object) -> str:
