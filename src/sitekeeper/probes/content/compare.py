@@ -100,7 +100,7 @@ def defaced(page: str, now: Snapshot, baseline: Snapshot | None, rules: Rules) -
     if baseline is None or baseline.words < MIN_WORDS or now.text_digest == baseline.text_digest:
         return None
     changed = 100 * (1 - similarity(now.sample, baseline.sample))
-    if changed < rules.change_percent:
+    if changed <= rules.change_percent:
         return None
     return SeoIssue(
         DEFACEMENT,
