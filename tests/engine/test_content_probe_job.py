@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sitekeeper.config import Settings
 from sitekeeper.domain.seo import SEO, SeoEventKind
 from sitekeeper.engine.intel_jobs import IntelJobs
-from sitekeeper.store import clients, contracts, finding_acks, plans, sites
+from sitekeeper.store import clients, contracts, finding_acks, page_baselines, plans, sites
 from sitekeeper.store.database import Database
 from sitekeeper.store.intel_tables import Finding
 from sitekeeper.store.tables import Event, Notification
@@ -167,3 +167,36 @@ async def test_a_redesign_is_defacement_until_accepted_and_acks_hold_until_evide
             finding_acks.acknowledge(session, finding, "our second shop", "anna", NOW)
         _, quiet = await jobs.probe_site_content(site_id)
         assert quiet.opened == [] and _open(db) == {}
+
+
+async def test_the_schedule_probes_each_site_once_per_interval_and_the_task_does_too(
+    db: Database, tmp_path: Path
+) -> None:
+    from sitekeeper.engine.tasks import NoParams, TaskContext, handler_class
+    from sitekeeper.store.dbthread import DbThread
+
+    shop = Shop()
+    async with serve(shop.app()) as running:
+        site_id = _add(db, running.url("/"))
+        jobs = _jobs(db, tmp_path)
+        assert "content-probes" in {s.name for s in jobs.schedules()}
+        assert await jobs.content_due() == 1
+        assert await jobs.content_due() == 0  # a day has not passed
+        with db.session() as session:
+            assert len(page_baselines.stored(session, site_id).pages) == 1
+
+        shop.extra = '<a hidden href="https://spam.test/">x</a>'
+        handler = handler_class("probe-content")
+        assert handler.needs_site
+        context = TaskContext(
+            settings=jobs.settings,
+            dbthread=DbThread(db),
+            vault=VAULT,
+            checks=None,  # type: ignore[arg-type]  # not used by this task
+            recorder=None,  # type: ignore[arg-type]
+            intel_jobs=jobs,
+        )
+        done = await handler().run(context, site_id, NoParams())
+    assert done.error is None
+    assert done.result["issues"][0]["item"] == "spam.test"
+    assert done.summary == "1 issue on 1 page · 1 opened, 0 resolved"
