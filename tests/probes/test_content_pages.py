@@ -19,7 +19,7 @@ from sitekeeper.domain.severity import Severity
 from sitekeeper.probes.content import compare
 from sitekeeper.probes.content.cloaking import CRAWLER, PHONE, Variant, cloaked
 from sitekeeper.probes.content.hidden_css import hidden_selectors, hides
-from sitekeeper.probes.content.page_facts import read_page
+from sitekeeper.probes.content.page_facts import PageFacts, read_page
 from sitekeeper.probes.content.sitemap import parse_sitemap
 from sitekeeper.probes.content.snapshot import Snapshot, similarity, words_of
 from sitekeeper.probes.content.spam_words import spam_word
@@ -37,7 +37,7 @@ def page(body: str, head: str = "") -> bytes:
     return f"<!doctype html><html><head>{head}</head><body>{body}</body></html>".encode()
 
 
-def snap(body: str, head: str = "") -> tuple[Snapshot, object]:
+def snap(body: str, head: str = "") -> tuple[Snapshot, PageFacts]:
     facts = read_page(page(body, head), URL)
     return Snapshot.of(facts, SITE), facts
 
