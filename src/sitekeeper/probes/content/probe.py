@@ -231,7 +231,7 @@ class ContentProbe(SecurityProbe):
         urls: list[str] = []
         found = False
         for path in PATHS:
-            page = await fetcher.get(path, cap=SITEMAP_BYTES, follow=2)
+            page = await fetcher.get(path, cap=SITEMAP_BYTES)  # a redirect: not read
             if page is None:
                 return False
             entries = parse_sitemap(page.body) if page.status == 200 else None
