@@ -17,6 +17,7 @@ from sitekeeper.domain.intel_events import IntelEventKind
 from sitekeeper.domain.inventory import Extension, Inventory, diff
 from sitekeeper.domain.journal_text import DETAIL_MAX, SPECS, EventText, describe
 from sitekeeper.domain.report_events import ReportEventKind
+from sitekeeper.domain.seo import SeoEventKind
 from sitekeeper.domain.ssh_events import SshEventKind
 from sitekeeper.domain.update_events import UpdateEventKind
 from sitekeeper.store.backups import RunFigures
@@ -31,6 +32,7 @@ KINDS = [
     *UpdateEventKind,
     *ReportEventKind,
     *DomainEventKind,
+    *SeoEventKind,
 ]
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -177,6 +179,18 @@ EXAMPLES: dict[str, tuple[dict[str, Any], str, str, str]] = {
         "Integrity alert",
         "1 site affected · wp-content/uploads/2026/11/x.php",
         "bad",
+    ),
+    SeoEventKind.SEO_ALERT: (
+        {"sites": [1], "site_count": 1, "issues": ["cheap-pills.test"]},
+        "SEO alert",
+        "1 site affected · cheap-pills.test",
+        "bad",
+    ),
+    SeoEventKind.BASELINE_ACCEPTED: (
+        {"by": "anna", "pages": ["https://shop.test/", "https://shop.test/about/"]},
+        "Page baselines accepted",
+        "by anna · https://shop.test/, https://shop.test/about/",
+        "info",
     ),
     DomainEventKind.DNS_CHANGED: (
         {
@@ -345,7 +359,7 @@ EXAMPLES: dict[str, tuple[dict[str, Any], str, str, str]] = {
                 "docroot": "/srv",
                 "sudo_user": "shop",
             },
-        },  # fmt: skip
+        },
         "SSH access changed",
         "deploy@shop.example:22 → deploy@shop.example:2222 as shop",
         "info",

@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("sitekeeper.cli.check", "check"),
     "fingerprint": ("sitekeeper.cli.fingerprint", "fingerprint"),
     "probe-security": ("sitekeeper.cli.security", "probe_security"),
+    "probe-content": ("sitekeeper.cli.content", "probe_content"),
     "domain": ("sitekeeper.cli.domain", "domain"),
     "serve": ("sitekeeper.cli.serve", "serve"),
     "incidents": ("sitekeeper.cli.history", "incidents"),

@@ -25,6 +25,7 @@ from sitekeeper.domain.humanize import clip, count, listing, plural, seconds, sh
 from sitekeeper.domain.incidents import IncidentKind
 from sitekeeper.domain.intel_events import IntelEventKind
 from sitekeeper.domain.report_events import ReportEventKind
+from sitekeeper.domain.seo import SeoEventKind
 from sitekeeper.domain.ssh_events import SshEventKind
 from sitekeeper.domain.update_events import UpdateEventKind
 
@@ -294,6 +295,11 @@ def _dns_accepted(f: Facts) -> Parts:
             f"name servers {listing(ns, 3)}" if ns else None]  # fmt: skip
 
 
+def _seo_accepted(f: Facts) -> Parts:
+    pages = [clip(p, 80) for p in f.items("pages") if isinstance(p, str)]
+    return [f"by {by}" if (by := f.text("by", 200)) else None, listing(pages, 3)]
+
+
 # --- backups --------------------------------------------------------------------------
 
 _REASONS = {"scheduled": None, "manual": "manual", "safety": "safety copy before a restore"}
@@ -504,6 +510,10 @@ SPECS: dict[str, Spec] = {
     ),
     IntelEventKind.INTEGRITY_ALERT: _spec(
         "Integrity alert", "bad", _security_alert, "sites site_count issues"
+    ),
+    SeoEventKind.SEO_ALERT: _spec("SEO alert", "bad", _security_alert, "sites site_count issues"),
+    SeoEventKind.BASELINE_ACCEPTED: _spec(
+        "Page baselines accepted", "info", _seo_accepted, "by pages"
     ),
     DomainEventKind.DNS_CHANGED: _spec(
         "DNS records changed", "info", _dns_changed, "host domain changes"

@@ -144,6 +144,32 @@ class PlanOptions(BaseModel):
     report: Annotated[
         ReportCadence, Spec("Reports", "none, monthly, quarterly.", input="select")
     ] = "monthly"
+    forbidden_words: Annotated[
+        list[str],
+        Field(max_length=100),
+        AfterValidator(lambda words: [w.strip()[:100] for w in words if w.strip()]),
+        Spec(
+            "Forbidden words",
+            "A word that must never appear on the plan's sites (repeatable; the content "
+            "probe reports it).",
+            option="--forbidden-word",
+            input="textarea",
+            hint="(one per line)",
+            multiple=True,
+        ),
+    ] = Field(default_factory=list)
+    content_change_percent: Annotated[
+        float,
+        Field(gt=0, le=100, description="Text change that counts as defacement (%)."),
+        Spec(
+            "Defacement threshold (% text changed)",
+            "A key page whose visible text changed by more than this % since its baseline "
+            "is reported as defaced.",
+            parse=parse_percent,
+            show=lambda share: f"{share:g}",
+            input="number",
+        ),
+    ] = 60.0
     sla_hours: Annotated[
         float | None,
         Field(gt=0, description="Response-time SLA (hours)."),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from sitekeeper.engine.content_jobs import ContentJobs
 from sitekeeper.engine.domain_jobs import DomainJobs
 from sitekeeper.engine.integrity_jobs import IntegrityJobs
 from sitekeeper.engine.intel_base import Schedule
@@ -23,7 +24,7 @@ from sitekeeper.errors import SitekeeperError
 log = logging.getLogger(__name__)
 
 
-class IntelJobs(IntegrityJobs, FeedJobs, SiteJobs, SecurityJobs, DomainJobs):
+class IntelJobs(IntegrityJobs, FeedJobs, SiteJobs, SecurityJobs, DomainJobs, ContentJobs):
     """The jobs ``serve`` schedules and the CLI runs once, sharing one code path.
 
     Parameters: see :class:`~sitekeeper.engine.intel_base.IntelBase`.
@@ -46,6 +47,7 @@ class IntelJobs(IntegrityJobs, FeedJobs, SiteJobs, SecurityJobs, DomainJobs):
             Schedule("security-probes", due_check, self.security_due),
             Schedule("domain-watch", due_check, self.domains_due),
             Schedule("integrity-scans", due_check, self.integrity_due),
+            Schedule("content-probes", due_check, self.content_due),
         ]
         if self.feeds.hash_learn_interval:
             learn = self._global("intel-hashes", self.feeds.hash_learn_interval, self.learn_hashes)

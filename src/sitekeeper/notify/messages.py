@@ -40,6 +40,7 @@ class AlertKind(StrEnum):
     EXPOSURE = "exposure"
     DOMAIN = "domain"
     INTEGRITY = "integrity"
+    SEO = "seo"
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,6 +371,7 @@ _FINDING_TITLES = {
     AlertKind.EXPOSURE: N_("SECURITY: {count} exposed"),
     AlertKind.DOMAIN: N_("DOMAIN: {count} need attention"),
     AlertKind.INTEGRITY: N_("HACK SUSPECTED: {count} with changed or foreign files"),
+    AlertKind.SEO: N_("SEO SPAM: {count} affected"),
 }
 _FINDING_LINE = N_("[{severity}] {title}{evidence}: {fix}")
 

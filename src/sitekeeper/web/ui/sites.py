@@ -17,6 +17,7 @@ from sitekeeper.backup.options import BackupSettings
 from sitekeeper.domain.exposure import EXPOSURE
 from sitekeeper.domain.findings import UNKNOWN_SOURCE, UPDATE, VULNERABILITY
 from sitekeeper.domain.inventory import ExtensionType
+from sitekeeper.domain.seo import SEO
 from sitekeeper.domain.severity import severity_rank
 from sitekeeper.domain.sites import SiteDeclaration
 from sitekeeper.errors import UsageError
@@ -45,6 +46,7 @@ ACTIONS = {
     "inventory": "Run inventory",
     "fingerprint": "Fingerprint",
     "probe-security": "Check security",
+    "probe-content": "Check content",
     "backup": "Back up now",
     "drill": "Restore drill",
 }
@@ -119,7 +121,8 @@ def _software(session: Session, site: Site, moment: datetime) -> dict[str, Any]:
     found = findings.open_findings(
         session, site_ids=[site.id], kinds=(UPDATE, UNKNOWN_SOURCE, VULNERABILITY)
     )
-    exposures = findings.open_findings(session, site_ids=[site.id], kinds=(EXPOSURE,))
+    # What is seen from outside: exposed files and headers, and SEO spam and cloaking.
+    exposures = findings.open_findings(session, site_ids=[site.id], kinds=(EXPOSURE, SEO))
     runs = backups.runs_of(session, site.id, limit=30)
     drills = [r for r in runs if r.verified_at is not None]
     return {
