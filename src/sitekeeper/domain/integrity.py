@@ -23,7 +23,8 @@ ALERT_FROM = Severity.MEDIUM
 # Every type the comparison files; a complete scan resolves those it no longer sees.
 INTEGRITY_TYPES = (
     "core-modified", "core-added", "core-missing", "ext-modified", "ext-added",
-    "ext-missing", "php-in-uploads", "double-ext", "new-file", "odd-name",
+    "ext-missing", "php-in-uploads", "double-ext", "new-file", "odd-name", "changed-late",
+    "stamp-reset",
 )  # fmt: skip
 MALWARE_TYPE = "yara"
 

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -31,7 +32,8 @@ from sitekeeper.domain.inventory import Inventory
 from sitekeeper.engine.integrity_alerts import IntegrityAlerts, alerting
 from sitekeeper.engine.intel_sites import SiteJobs
 from sitekeeper.errors import NotFound
-from sitekeeper.scan.manifest import FileRecord, Walk, decode_manifest, encode_manifest
+from sitekeeper.scan.compare import Baseline
+from sitekeeper.scan.manifest import FileRecord, Walk, encode_manifest, read_manifest
 from sitekeeper.scan.remote_walk import MiB, WalkLimits
 from sitekeeper.store import findings, integrity_scans, inventories
 from sitekeeper.store.tables import Site
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
 
 DEFAULT_INTERVAL = 86400.0  # a day, unless the plan's ``integrity_interval`` says otherwise
 LEASE = timedelta(hours=2)
+SKEW = 120  # seconds: what the server's clock may drift from ours within one scan
 log = logging.getLogger(__name__)
 
 
@@ -57,23 +60,27 @@ class IntegrityJobs(SiteJobs):
         started = time.monotonic()
         site_id, cms, access, key = await self._ssh_target(ref)
         state = await self.dbt.session_aside(_state, site_id)
-        inventory, previous, since, malware_paths = state
+        inventory, previous, since = state.inventory, state.previous, state.updated_since
         report = IntegrityReport(site=ref)
         limits = Limits(max_output=256 * MiB, command_timeout=self.walk_limits.seconds + 60)
         async with await connect(
             access, StoreHostKeyPins(self.db), private_key=key, limits=limits
         ) as conn:
             assert access.docroot is not None
+            asked = int(time.time())
             walked = await self._walk(conn, access.docroot, previous, report)
+            offset = 0 if walked.server_time is None else walked.server_time - asked
             kind = inventory.cms if inventory is not None else cms
             verified = await self._compare(
                 walked, previous=previous, inventory=inventory, kind=kind, since=since,
-                report=report,
+                changed_after=state.baseline(offset), report=report,
             )  # fmt: skip
             await self._yara(
                 conn, access.docroot, walked, previous=previous, verified=verified,
-                malware_paths=malware_paths, report=report,
+                malware_paths=state.malware_paths, report=report,
             )  # fmt: skip
+        first_scan = state.first_scan(offset)
+        carried = first_scan if first_scan is not None else (walked.server_time or asked)
         report.seconds = time.monotonic() - started
         now = datetime.now(UTC)
         alerts = IntegrityAlerts(self.settings.alert_urls, self.vault)
@@ -83,7 +90,8 @@ class IntegrityJobs(SiteJobs):
             alerts.queue(session, alerting(changes.opened), now)
             if walked.complete:
                 integrity_scans.save_manifest(
-                    session, site_id, cms=kind or "", blob=encode_manifest(walked.files.values()),
+                    session, site_id, cms=kind or "",
+                    blob=encode_manifest(walked.files.values(), carried),
                     version=inventory.version if inventory else None,
                     count=len(walked.files), now=now,
                 )  # fmt: skip
@@ -114,6 +122,7 @@ class IntegrityJobs(SiteJobs):
         inventory: Inventory | None,
         kind: str | None,
         since: bool,
+        changed_after: Baseline | None,
         report: IntegrityReport,
     ) -> set[bytes]:
         """Compare with the vendor lists and the CMS's rules; the files a list vouched for."""
@@ -130,7 +139,10 @@ class IntegrityJobs(SiteJobs):
                 found = await vendor_lists(inventory, rules, self.feeds.vendor, fetcher)
             lists, failed = found.lists, any("could not be read" in n for n in found.notes)
             report.notes.extend(found.notes)
-        result = compare(walked.files, lists, rules, previous=previous or None, explained=since)
+        result = compare(
+            walked.files, lists, rules, previous=previous or None, explained=since,
+            changed_after=changed_after,
+        )  # fmt: skip
         report.issues.extend(result.issues)
         report.notes.extend(result.notes[:50])
         report.verified = len(result.verified)
@@ -217,15 +229,53 @@ class IntegrityJobs(SiteJobs):
         return len(due)
 
 
-def _state(
-    session: Session, site_id: int
-) -> tuple[Inventory | None, dict[bytes, FileRecord], bool, set[str]]:
-    """The site's inventory, last manifest, whether an update ran since it, and the files
-    its open malware findings name."""
+@dataclass(frozen=True, slots=True)
+class ScanState:
+    """What a scan starts from: the site's inventory, last manifest (and when it was made),
+    whether an update ran since, the files its open malware findings name, and when the
+    journal last explains a change of its files."""
+
+    inventory: Inventory | None
+    previous: dict[bytes, FileRecord]
+    updated_since: bool
+    malware_paths: set[str]
+    scanned_at: datetime | None = None
+    stored_baseline: int | None = None  # the first scan's server time, carried
+    explained_at: datetime | None = None
+
+    def first_scan(self, offset: int) -> int | None:
+        """The server's clock at the site's first complete scan (None: this is it)."""
+        if self.stored_baseline is not None:
+            return self.stored_baseline
+        return None if self.scanned_at is None else int(self.scanned_at.timestamp()) + offset
+
+    def baseline(self, offset: int) -> Baseline | None:
+        """Since when a code file's change is unexplained, on the server's clock (our
+        journal's times moved by ``offset``, the server's clock minus ours)."""
+        found = []
+        first = self.first_scan(offset)
+        if first is not None:
+            found.append(Baseline(first, "the first scan"))
+        if self.explained_at is not None:
+            at = int(self.explained_at.timestamp()) + offset + SKEW
+            found.append(Baseline(at, "the last update or restore in the journal"))
+        return max(found, key=lambda b: b.at, default=None)
+
+
+def _state(session: Session, site_id: int) -> ScanState:
+    """The site's state before a scan (NotFound: no such site)."""
     row = integrity_scans.manifest(session, site_id)
-    previous = decode_manifest(row.manifest) if row is not None else {}
+    stored = read_manifest(row.manifest) if row is not None else None
     since = row is not None and integrity_scans.updated_since(session, site_id, row.scanned_at)
     inventory = inventories.latest_inventory(session, site_id)
     if inventory is None and session.get(Site, site_id) is None:
         raise NotFound(f"no site {site_id}")
-    return inventory, previous, since, integrity_scans.open_malware_paths(session, site_id)
+    return ScanState(
+        inventory=inventory,
+        previous=stored.files if stored is not None else {},
+        updated_since=since,
+        malware_paths=integrity_scans.open_malware_paths(session, site_id),
+        scanned_at=None if row is None else row.scanned_at.replace(tzinfo=UTC),
+        stored_baseline=None if stored is None else stored.baseline,
+        explained_at=integrity_scans.last_explained(session, site_id),
+    )

@@ -8,11 +8,12 @@ nothing it did not see: only the issue types in ``report.complete`` resolve.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sitekeeper.domain.backup_events import BackupEventKind
 from sitekeeper.domain.integrity import KINDS, MALWARE, IntegrityReport
 from sitekeeper.domain.update_events import UpdateEventKind
 from sitekeeper.store import finding_acks, findings, inventories
@@ -65,6 +66,29 @@ def updated_since(session: Session, site_id: int, since: datetime) -> bool:
         .where(Event.site_id == site_id, Event.kind == UpdateEventKind.APPLIED, Event.ts >= since)
     )
     return bool(count)
+
+
+# Journal events after which a site's code may have changed by our own hand.
+EXPLAINING = (
+    UpdateEventKind.APPLIED, UpdateEventKind.NEEDS_REVIEW, UpdateEventKind.ROLLED_BACK,
+    UpdateEventKind.FAILED, UpdateEventKind.INTERRUPTED, BackupEventKind.BACKUP_RESTORED,
+)  # fmt: skip
+
+
+def last_explained(session: Session, site_id: int) -> datetime | None:
+    """When the journal last says the site's files were changed by an update, a rollback
+    or a restore (None: never)."""
+    found = session.scalar(
+        select(func.max(Event.ts)).where(
+            Event.site_id == site_id, Event.kind.in_([str(k) for k in EXPLAINING])
+        )
+    )
+    return None if found is None else _aware(found)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives naive datetimes back; they are UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def open_malware_paths(session: Session, site_id: int) -> set[str]:
