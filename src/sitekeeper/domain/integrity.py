@@ -27,6 +27,7 @@ INTEGRITY_TYPES = (
     "stamp-reset",
 )  # fmt: skip
 MALWARE_TYPE = "yara"
+STAMP_RESET = "stamp-reset"  # resolves only on a scan the backups' changes were checked in
 
 
 def path_key(path: bytes) -> str:
@@ -103,6 +104,7 @@ class IntegrityReport:
     notes: list[str] = field(default_factory=list)
     complete: list[str] = field(default_factory=list)
     error: str | None = None
+    backups: dict[str, Any] | None = None  # the backups' cross-check, when it ran
 
     def worst(self) -> Severity | None:
         """The highest severity among the issues, or None without issues."""
@@ -127,4 +129,5 @@ class IntegrityReport:
             "notes": list(self.notes),
             "complete": sorted(self.complete),
             "error": self.error,
+            "backups": self.backups,
         }

@@ -24,6 +24,7 @@ from sitekeeper.domain.integrity import (
     INTEGRITY_TYPES,
     MALWARE,
     MALWARE_TYPE,
+    STAMP_RESET,
     IntegrityIssue,
     IntegrityReport,
     path_key,
@@ -31,14 +32,15 @@ from sitekeeper.domain.integrity import (
 from sitekeeper.domain.inventory import Inventory
 from sitekeeper.engine.integrity_alerts import IntegrityAlerts, alerting
 from sitekeeper.engine.intel_sites import SiteJobs
-from sitekeeper.errors import NotFound
+from sitekeeper.errors import NotFound, SitekeeperError
 from sitekeeper.scan.compare import Baseline
 from sitekeeper.scan.manifest import FileRecord, Walk, encode_manifest, read_manifest
 from sitekeeper.scan.remote_walk import MiB, WalkLimits
-from sitekeeper.store import findings, integrity_scans, inventories
+from sitekeeper.store import backups, findings, integrity_scans, inventories
 from sitekeeper.store.tables import Site
 
 if TYPE_CHECKING:
+    from sitekeeper.backup.file_changes import BackupChanges, BackupPair
     from sitekeeper.remote.ssh import SshConnection
 
 DEFAULT_INTERVAL = 86400.0  # a day, unless the plan's ``integrity_interval`` says otherwise
@@ -62,13 +64,15 @@ class IntegrityJobs(SiteJobs):
         state = await self.dbt.session_aside(_state, site_id)
         inventory, previous, since = state.inventory, state.previous, state.updated_since
         report = IntegrityReport(site=ref)
+        changes = await self._backup_changes(site_id, state, report)
+        rehash = changes.changed & previous.keys() if changes is not None else set()
         limits = Limits(max_output=256 * MiB, command_timeout=self.walk_limits.seconds + 60)
         async with await connect(
             access, StoreHostKeyPins(self.db), private_key=key, limits=limits
         ) as conn:
             assert access.docroot is not None
             asked = int(time.time())
-            walked = await self._walk(conn, access.docroot, previous, report)
+            walked = await self._walk(conn, access.docroot, previous, report, rehash)
             offset = 0 if walked.server_time is None else walked.server_time - asked
             kind = inventory.cms if inventory is not None else cms
             verified = await self._compare(
@@ -79,6 +83,8 @@ class IntegrityJobs(SiteJobs):
                 conn, access.docroot, walked, previous=previous, verified=verified,
                 malware_paths=state.malware_paths, report=report,
             )  # fmt: skip
+        if changes is not None:
+            _cross_check(walked, previous, changes, report)
         first_scan = state.first_scan(offset)
         carried = first_scan if first_scan is not None else (walked.server_time or asked)
         report.seconds = time.monotonic() - started
@@ -101,11 +107,11 @@ class IntegrityJobs(SiteJobs):
 
     async def _walk(
         self, conn: SshConnection, docroot: str, previous: Mapping[bytes, FileRecord],
-        report: IntegrityReport,
+        report: IntegrityReport, rehash: set[bytes],
     ) -> Walk:  # fmt: skip
         from sitekeeper.scan import remote_walk  # noqa: PLC0415
 
-        walked = await remote_walk.walk(conn, docroot, previous, self.walk_limits)
+        walked = await remote_walk.walk(conn, docroot, previous, self.walk_limits, rehash=rehash)
         report.commands += 1
         report.files, report.hashed = len(walked.files), walked.hashed
         report.bytes_hashed = walked.bytes_hashed
@@ -150,10 +156,42 @@ class IntegrityJobs(SiteJobs):
             has_core = any(v.core for v in lists)
             report.complete = [
                 t for t in INTEGRITY_TYPES
-                if (has_core or not t.startswith("core-"))
+                if t != STAMP_RESET and (has_core or not t.startswith("core-"))
                 and not (t.startswith("ext-") and inventory is not None and failed)
             ]  # fmt: skip
         return result.verified
+
+    async def _backup_changes(
+        self, site_id: int, state: ScanState, report: IntegrityReport
+    ) -> BackupChanges | None:
+        """What the site's two newest backups saw change, when the newer one is newer than
+        the previous scan (else the previous scan already read what they saw)."""
+        from sitekeeper.backup import repository  # noqa: PLC0415 - restic only here
+        from sitekeeper.backup.file_changes import changed_between  # noqa: PLC0415
+        from sitekeeper.backup.options import BackupSettings  # noqa: PLC0415
+        from sitekeeper.backup.restic import Restic  # noqa: PLC0415
+
+        pair = state.backups
+        if pair is None or not state.previous:
+            return None
+
+        def open_repository(session: Session) -> repository.OpenRepository | None:
+            site = session.get(Site, site_id)
+            row = None if site is None else backups.repository_row_for_site(session, site)
+            return None if row is None else repository.open_stored(row, self.vault)
+
+        repo = await self.dbt.session_aside(open_repository)
+        if repo is None:
+            return None
+        options = BackupSettings.from_settings(self.settings)
+        restic = Restic(
+            repo, binary=options.restic_binary, cache_dir=options.work_dir / "restic-cache"
+        )
+        try:
+            return await changed_between(restic, pair)
+        except SitekeeperError as exc:
+            report.notes.append(f"the backups' changes could not be read: {exc}")
+            return None
 
     async def _yara(
         self,
@@ -242,6 +280,7 @@ class ScanState:
     scanned_at: datetime | None = None
     stored_baseline: int | None = None  # the first scan's server time, carried
     explained_at: datetime | None = None
+    backups: BackupPair | None = None  # the two newest backups, if newer than the manifest
 
     def first_scan(self, offset: int) -> int | None:
         """The server's clock at the site's first complete scan (None: this is it)."""
@@ -278,4 +317,39 @@ def _state(session: Session, site_id: int) -> ScanState:
         scanned_at=None if row is None else row.scanned_at.replace(tzinfo=UTC),
         stored_baseline=None if stored is None else stored.baseline,
         explained_at=integrity_scans.last_explained(session, site_id),
+        backups=_pair(session, site_id, None if row is None else row.scanned_at),
     )
+
+
+def _pair(session: Session, site_id: int, scanned_at: datetime | None) -> BackupPair | None:
+    """The two newest snapshots, when the newer was taken after the last scan."""
+    from sitekeeper.backup.file_changes import BackupPair  # noqa: PLC0415
+
+    found = integrity_scans.last_snapshots(session, site_id)
+    if scanned_at is None or len(found) < 2:
+        return None
+    (older, older_at), (newer, newer_at) = found
+    if newer_at <= scanned_at.replace(tzinfo=UTC):
+        return None
+    return BackupPair(older, newer, older_at, newer_at)
+
+
+def _cross_check(
+    walked: Walk, previous: Mapping[bytes, FileRecord], changes: BackupChanges,
+    report: IntegrityReport,
+) -> None:  # fmt: skip
+    """File what the backups' changes say about this walk, and count it for the report."""
+    from sitekeeper.scan.backup_signal import reset_stamps  # noqa: PLC0415
+
+    check = reset_stamps(walked.files, previous, changes.changed)
+    report.issues.extend(check.issues)
+    pair = changes.pair
+    report.notes.append(check.note(pair.older[:8], pair.newer[:8]))
+    report.backups = {
+        "older": pair.older, "newer": pair.newer,
+        "older_at": pair.older_at.isoformat(), "newer_at": pair.newer_at.isoformat(),
+        "changed": check.changed, "rehashed": check.rehashed, "reset": check.reset,
+        "gone": check.gone, "removed": changes.removed, "truncated": changes.truncated,
+    }  # fmt: skip
+    if walked.complete and not changes.truncated:
+        report.complete.append(STAMP_RESET)

@@ -17,6 +17,7 @@ from sitekeeper.domain.backup_events import BackupEventKind
 from sitekeeper.domain.integrity import KINDS, MALWARE, IntegrityReport
 from sitekeeper.domain.update_events import UpdateEventKind
 from sitekeeper.store import finding_acks, findings, inventories
+from sitekeeper.store.backup_tables import OK, BackupRun
 from sitekeeper.store.detection_tables import SiteFileManifest
 from sitekeeper.store.intel_tables import Finding
 from sitekeeper.store.tables import Event
@@ -89,6 +90,21 @@ def last_explained(session: Session, site_id: int) -> datetime | None:
 def _aware(moment: datetime) -> datetime:
     """SQLite gives naive datetimes back; they are UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def last_snapshots(session: Session, site_id: int) -> list[tuple[str, datetime]]:
+    """The site's two newest snapshots still kept (id, when taken), oldest first."""
+    rows = session.execute(
+        select(BackupRun.snapshot_id, BackupRun.started_at)
+        .where(
+            BackupRun.site_id == site_id,
+            BackupRun.status == OK,
+            BackupRun.snapshot_id.is_not(None),
+        )
+        .order_by(BackupRun.started_at.desc(), BackupRun.id.desc())
+        .limit(2)
+    ).all()
+    return [(str(i), _aware(at)) for i, at in reversed(rows)]
 
 
 def open_malware_paths(session: Session, site_id: int) -> set[str]:
