@@ -8,6 +8,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,8 @@ def test_hostile_names_come_back_exact_and_links_are_not_followed(tmp_path: Path
     # over the hash cap: listed, not hashed, so never counted as clean
     assert walk.unhashed() == [b"big.bin"]
     assert shown_path(b"sub/\x1b[31mred.php") == "sub/\\x1b[31mred.php"
+    # the server's clock comes first (the baseline of late changes is on it)
+    assert walk.server_time is not None and abs(walk.server_time - time.time()) < 3600
 
 
 def test_rescan_rehashes_only_what_changed(tmp_path: Path) -> None:

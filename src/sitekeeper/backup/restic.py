@@ -59,6 +59,16 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
+class SnapshotDiff:
+    """What ``restic diff`` saw between two snapshots: (path, modifier) per entry ("+"
+    added, "-" removed, "M" content changed, "U" metadata only, "T" type changed), at most
+    ``limit`` of them (``truncated``: there were more)."""
+
+    changes: list[tuple[str, str]]
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
 class ResticResult:
     """Exit status and captured output of one restic command."""
 
@@ -290,6 +300,24 @@ class Restic:
         for pattern in include:
             args += ["--include", pattern]
         await self.run(args)
+
+    async def diff(self, older: str, newer: str, *, limit: int = 100_000) -> SnapshotDiff:
+        """The entries that differ between two snapshots (``diff --json``, restic 0.12+),
+        kept up to ``limit`` as they stream (a hacked site may have changed every file)."""
+        changes: list[tuple[str, str]] = []
+        seen = 0
+
+        def change(message: dict[str, Any]) -> None:
+            nonlocal seen
+            if message.get("message_type") != "change":
+                return
+            seen += 1
+            path, modifier = message.get("path"), message.get("modifier")
+            if len(changes) < limit and isinstance(path, str) and isinstance(modifier, str):
+                changes.append((path[:8192], modifier[:4]))
+
+        await self.run(["diff", "--json", "--", older, newer], on_json=change)
+        return SnapshotDiff(changes, truncated=seen > limit)
 
     async def check(self, *, read_data: bool = False) -> None:
         """``restic check``: the repository's structure (and with ``read_data`` every blob)."""

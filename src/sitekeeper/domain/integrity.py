@@ -23,9 +23,11 @@ ALERT_FROM = Severity.MEDIUM
 # Every type the comparison files; a complete scan resolves those it no longer sees.
 INTEGRITY_TYPES = (
     "core-modified", "core-added", "core-missing", "ext-modified", "ext-added",
-    "ext-missing", "php-in-uploads", "double-ext", "new-file", "odd-name",
+    "ext-missing", "php-in-uploads", "double-ext", "new-file", "odd-name", "changed-late",
+    "stamp-reset",
 )  # fmt: skip
 MALWARE_TYPE = "yara"
+STAMP_RESET = "stamp-reset"  # resolves only on a scan the backups' changes were checked in
 
 
 def path_key(path: bytes) -> str:
@@ -102,6 +104,7 @@ class IntegrityReport:
     notes: list[str] = field(default_factory=list)
     complete: list[str] = field(default_factory=list)
     error: str | None = None
+    backups: dict[str, Any] | None = None  # the backups' cross-check, when it ran
 
     def worst(self) -> Severity | None:
         """The highest severity among the issues, or None without issues."""
@@ -126,4 +129,5 @@ class IntegrityReport:
             "notes": list(self.notes),
             "complete": sorted(self.complete),
             "error": self.error,
+            "backups": self.backups,
         }

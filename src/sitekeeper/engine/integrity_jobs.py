@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ from sitekeeper.domain.integrity import (
     INTEGRITY_TYPES,
     MALWARE,
     MALWARE_TYPE,
+    STAMP_RESET,
     IntegrityIssue,
     IntegrityReport,
     path_key,
@@ -30,17 +32,20 @@ from sitekeeper.domain.integrity import (
 from sitekeeper.domain.inventory import Inventory
 from sitekeeper.engine.integrity_alerts import IntegrityAlerts, alerting
 from sitekeeper.engine.intel_sites import SiteJobs
-from sitekeeper.errors import NotFound
-from sitekeeper.scan.manifest import FileRecord, Walk, decode_manifest, encode_manifest
+from sitekeeper.errors import NotFound, SitekeeperError
+from sitekeeper.scan.compare import Baseline
+from sitekeeper.scan.manifest import FileRecord, Walk, encode_manifest, read_manifest
 from sitekeeper.scan.remote_walk import MiB, WalkLimits
-from sitekeeper.store import findings, integrity_scans, inventories
+from sitekeeper.store import backups, findings, integrity_scans, inventories
 from sitekeeper.store.tables import Site
 
 if TYPE_CHECKING:
+    from sitekeeper.backup.file_changes import BackupChanges, BackupPair
     from sitekeeper.remote.ssh import SshConnection
 
 DEFAULT_INTERVAL = 86400.0  # a day, unless the plan's ``integrity_interval`` says otherwise
 LEASE = timedelta(hours=2)
+SKEW = 120  # seconds: what the server's clock may drift from ours within one scan
 log = logging.getLogger(__name__)
 
 
@@ -57,23 +62,31 @@ class IntegrityJobs(SiteJobs):
         started = time.monotonic()
         site_id, cms, access, key = await self._ssh_target(ref)
         state = await self.dbt.session_aside(_state, site_id)
-        inventory, previous, since, malware_paths = state
+        inventory, previous, since = state.inventory, state.previous, state.updated_since
         report = IntegrityReport(site=ref)
+        changes = await self._backup_changes(site_id, state, report)
+        rehash = changes.changed & previous.keys() if changes is not None else set()
         limits = Limits(max_output=256 * MiB, command_timeout=self.walk_limits.seconds + 60)
         async with await connect(
             access, StoreHostKeyPins(self.db), private_key=key, limits=limits
         ) as conn:
             assert access.docroot is not None
-            walked = await self._walk(conn, access.docroot, previous, report)
+            asked = int(time.time())
+            walked = await self._walk(conn, access.docroot, previous, report, rehash)
+            offset = 0 if walked.server_time is None else walked.server_time - asked
             kind = inventory.cms if inventory is not None else cms
             verified = await self._compare(
                 walked, previous=previous, inventory=inventory, kind=kind, since=since,
-                report=report,
+                changed_after=state.baseline(offset), report=report,
             )  # fmt: skip
             await self._yara(
                 conn, access.docroot, walked, previous=previous, verified=verified,
-                malware_paths=malware_paths, report=report,
+                malware_paths=state.malware_paths, report=report,
             )  # fmt: skip
+        if changes is not None:
+            _cross_check(walked, previous, changes, report)
+        first_scan = state.first_scan(offset)
+        carried = first_scan if first_scan is not None else (walked.server_time or asked)
         report.seconds = time.monotonic() - started
         now = datetime.now(UTC)
         alerts = IntegrityAlerts(self.settings.alert_urls, self.vault)
@@ -83,7 +96,8 @@ class IntegrityJobs(SiteJobs):
             alerts.queue(session, alerting(changes.opened), now)
             if walked.complete:
                 integrity_scans.save_manifest(
-                    session, site_id, cms=kind or "", blob=encode_manifest(walked.files.values()),
+                    session, site_id, cms=kind or "",
+                    blob=encode_manifest(walked.files.values(), carried),
                     version=inventory.version if inventory else None,
                     count=len(walked.files), now=now,
                 )  # fmt: skip
@@ -93,11 +107,11 @@ class IntegrityJobs(SiteJobs):
 
     async def _walk(
         self, conn: SshConnection, docroot: str, previous: Mapping[bytes, FileRecord],
-        report: IntegrityReport,
+        report: IntegrityReport, rehash: set[bytes],
     ) -> Walk:  # fmt: skip
         from sitekeeper.scan import remote_walk  # noqa: PLC0415
 
-        walked = await remote_walk.walk(conn, docroot, previous, self.walk_limits)
+        walked = await remote_walk.walk(conn, docroot, previous, self.walk_limits, rehash=rehash)
         report.commands += 1
         report.files, report.hashed = len(walked.files), walked.hashed
         report.bytes_hashed = walked.bytes_hashed
@@ -114,6 +128,7 @@ class IntegrityJobs(SiteJobs):
         inventory: Inventory | None,
         kind: str | None,
         since: bool,
+        changed_after: Baseline | None,
         report: IntegrityReport,
     ) -> set[bytes]:
         """Compare with the vendor lists and the CMS's rules; the files a list vouched for."""
@@ -130,7 +145,10 @@ class IntegrityJobs(SiteJobs):
                 found = await vendor_lists(inventory, rules, self.feeds.vendor, fetcher)
             lists, failed = found.lists, any("could not be read" in n for n in found.notes)
             report.notes.extend(found.notes)
-        result = compare(walked.files, lists, rules, previous=previous or None, explained=since)
+        result = compare(
+            walked.files, lists, rules, previous=previous or None, explained=since,
+            changed_after=changed_after,
+        )  # fmt: skip
         report.issues.extend(result.issues)
         report.notes.extend(result.notes[:50])
         report.verified = len(result.verified)
@@ -138,10 +156,42 @@ class IntegrityJobs(SiteJobs):
             has_core = any(v.core for v in lists)
             report.complete = [
                 t for t in INTEGRITY_TYPES
-                if (has_core or not t.startswith("core-"))
+                if t != STAMP_RESET and (has_core or not t.startswith("core-"))
                 and not (t.startswith("ext-") and inventory is not None and failed)
             ]  # fmt: skip
         return result.verified
+
+    async def _backup_changes(
+        self, site_id: int, state: ScanState, report: IntegrityReport
+    ) -> BackupChanges | None:
+        """What the site's two newest backups saw change, when the newer one is newer than
+        the previous scan (else the previous scan already read what they saw)."""
+        from sitekeeper.backup import repository  # noqa: PLC0415 - restic only here
+        from sitekeeper.backup.file_changes import changed_between  # noqa: PLC0415
+        from sitekeeper.backup.options import BackupSettings  # noqa: PLC0415
+        from sitekeeper.backup.restic import Restic  # noqa: PLC0415
+
+        pair = state.backups
+        if pair is None or not state.previous:
+            return None
+
+        def open_repository(session: Session) -> repository.OpenRepository | None:
+            site = session.get(Site, site_id)
+            row = None if site is None else backups.repository_row_for_site(session, site)
+            return None if row is None else repository.open_stored(row, self.vault)
+
+        repo = await self.dbt.session_aside(open_repository)
+        if repo is None:
+            return None
+        options = BackupSettings.from_settings(self.settings)
+        restic = Restic(
+            repo, binary=options.restic_binary, cache_dir=options.work_dir / "restic-cache"
+        )
+        try:
+            return await changed_between(restic, pair)
+        except SitekeeperError as exc:
+            report.notes.append(f"the backups' changes could not be read: {exc}")
+            return None
 
     async def _yara(
         self,
@@ -217,15 +267,89 @@ class IntegrityJobs(SiteJobs):
         return len(due)
 
 
-def _state(
-    session: Session, site_id: int
-) -> tuple[Inventory | None, dict[bytes, FileRecord], bool, set[str]]:
-    """The site's inventory, last manifest, whether an update ran since it, and the files
-    its open malware findings name."""
+@dataclass(frozen=True, slots=True)
+class ScanState:
+    """What a scan starts from: the site's inventory, last manifest (and when it was made),
+    whether an update ran since, the files its open malware findings name, and when the
+    journal last explains a change of its files."""
+
+    inventory: Inventory | None
+    previous: dict[bytes, FileRecord]
+    updated_since: bool
+    malware_paths: set[str]
+    scanned_at: datetime | None = None
+    stored_baseline: int | None = None  # the first scan's server time, carried
+    explained_at: datetime | None = None
+    backups: BackupPair | None = None  # the two newest backups, if newer than the manifest
+
+    def first_scan(self, offset: int) -> int | None:
+        """The server's clock at the site's first complete scan (None: this is it)."""
+        if self.stored_baseline is not None:
+            return self.stored_baseline
+        return None if self.scanned_at is None else int(self.scanned_at.timestamp()) + offset
+
+    def baseline(self, offset: int) -> Baseline | None:
+        """Since when a code file's change is unexplained, on the server's clock (our
+        journal's times moved by ``offset``, the server's clock minus ours)."""
+        found = []
+        first = self.first_scan(offset)
+        if first is not None:
+            found.append(Baseline(first, "the first scan"))
+        if self.explained_at is not None:
+            at = int(self.explained_at.timestamp()) + offset + SKEW
+            found.append(Baseline(at, "the last update or restore in the journal"))
+        return max(found, key=lambda b: b.at, default=None)
+
+
+def _state(session: Session, site_id: int) -> ScanState:
+    """The site's state before a scan (NotFound: no such site)."""
     row = integrity_scans.manifest(session, site_id)
-    previous = decode_manifest(row.manifest) if row is not None else {}
+    stored = read_manifest(row.manifest) if row is not None else None
     since = row is not None and integrity_scans.updated_since(session, site_id, row.scanned_at)
     inventory = inventories.latest_inventory(session, site_id)
     if inventory is None and session.get(Site, site_id) is None:
         raise NotFound(f"no site {site_id}")
-    return inventory, previous, since, integrity_scans.open_malware_paths(session, site_id)
+    return ScanState(
+        inventory=inventory,
+        previous=stored.files if stored is not None else {},
+        updated_since=since,
+        malware_paths=integrity_scans.open_malware_paths(session, site_id),
+        scanned_at=None if row is None else row.scanned_at.replace(tzinfo=UTC),
+        stored_baseline=None if stored is None else stored.baseline,
+        explained_at=integrity_scans.last_explained(session, site_id),
+        backups=_pair(session, site_id, None if row is None else row.scanned_at),
+    )
+
+
+def _pair(session: Session, site_id: int, scanned_at: datetime | None) -> BackupPair | None:
+    """The two newest snapshots, when the newer was taken after the last scan."""
+    from sitekeeper.backup.file_changes import BackupPair  # noqa: PLC0415
+
+    found = integrity_scans.last_snapshots(session, site_id)
+    if scanned_at is None or len(found) < 2:
+        return None
+    (older, older_at), (newer, newer_at) = found
+    if newer_at <= scanned_at.replace(tzinfo=UTC):
+        return None
+    return BackupPair(older, newer, older_at, newer_at)
+
+
+def _cross_check(
+    walked: Walk, previous: Mapping[bytes, FileRecord], changes: BackupChanges,
+    report: IntegrityReport,
+) -> None:  # fmt: skip
+    """File what the backups' changes say about this walk, and count it for the report."""
+    from sitekeeper.scan.backup_signal import reset_stamps  # noqa: PLC0415
+
+    check = reset_stamps(walked.files, previous, changes.changed)
+    report.issues.extend(check.issues)
+    pair = changes.pair
+    report.notes.append(check.note(pair.older[:8], pair.newer[:8]))
+    report.backups = {
+        "older": pair.older, "newer": pair.newer,
+        "older_at": pair.older_at.isoformat(), "newer_at": pair.newer_at.isoformat(),
+        "changed": check.changed, "rehashed": check.rehashed, "reset": check.reset,
+        "gone": check.gone, "removed": changes.removed, "truncated": changes.truncated,
+    }  # fmt: skip
+    if walked.complete and not changes.truncated:
+        report.complete.append(STAMP_RESET)

@@ -13,6 +13,7 @@ import fnmatch
 import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sitekeeper.domain.integrity import IntegrityIssue
@@ -40,6 +41,7 @@ class IntegrityRules:
     not_core: tuple[str, ...] = ()  # core-list entries not compared (bundled extensions)
     core_trees: tuple[str, ...] = ()  # an unlisted file here is an added core file
     no_code: tuple[str, ...] = ()  # where PHP never belongs (uploads)
+    code_folders: tuple[str, ...] = ()  # where the site's code lives (a late change there)
     extensions: Mapping[str, str] = field(default_factory=dict)  # type -> "dir/{slug}/"
 
     @classmethod
@@ -60,6 +62,7 @@ class IntegrityRules:
             not_core=strings("not_core"),
             core_trees=strings("core_trees"),
             no_code=strings("no_code"),
+            code_folders=strings("code_folders"),
             extensions=dict(ext),
         )
 
@@ -117,9 +120,11 @@ def compare(
     *,
     previous: Mapping[bytes, FileRecord] | None = None,
     explained: bool = False,
+    changed_after: Baseline | None = None,
 ) -> Comparison:
     """Every issue of ``files``. ``previous``: the last complete manifest (None: first
-    scan, nothing is "new"); ``explained``: an update ran since, so new files are its."""
+    scan, nothing is "new"); ``explained``: an update ran since, so new files are its;
+    ``changed_after``: code changed after it (by ctime) is unexplained."""
     result = Comparison()
     for vendor in lists:
         _against(files, vendor, rules, result)
@@ -158,7 +163,50 @@ def compare(
                     record.sha256 or "",
                 )
             )  # fmt: skip
+            flagged = True
+        if not flagged and not seen and changed_after is not None and text is not None:
+            _late(path, text, record, rules, since=changed_after, out=result)
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """Since when a code file's change is unexplained: the last journaled update, restore
+    or rollback, or the site's first scan (``at``: the server's clock, epoch seconds)."""
+
+    at: int
+    what: str  # "the last update", "the first scan"
+
+
+def _late(
+    path: bytes, text: str, record: FileRecord, rules: IntegrityRules, *, since: Baseline,
+    out: Comparison,
+) -> None:  # fmt: skip
+    """A code file whose ctime (the one stamp a user cannot set back) is after ``since``."""
+    if record.kind != "file" or not is_code(path) or not matches(text, rules.code_folders):
+        return
+    if record.ctime <= since.at:
+        return
+    changed = _when(record.ctime)
+    reset = f" (its mtime says {_when(record.mtime)}: set back)" if record.mtime < since.at else ""
+    out.issues.append(
+        IntegrityIssue(
+            "changed-late", path, Severity.MEDIUM,
+            f"a code file changed at {changed}{reset}, after {since.what} "
+            f"({_when(since.at)}), and no journal entry explains it: {shown_path(path)}",
+            "Find out who changed it (deploy, plugin, attacker); compare it with a backup "
+            "from before that time",
+            record.sha256 or "",
+        )
+    )  # fmt: skip
+
+
+def _when(epoch: int) -> str:
+    """An epoch time as a person reads it (UTC, to the minute)."""
+    try:
+        return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (OverflowError, OSError, ValueError):
+        return f"{epoch} (not a date)"
 
 
 def _against(

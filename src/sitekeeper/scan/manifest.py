@@ -74,6 +74,7 @@ class Walk:
     problems: list[str] = field(default_factory=list)
     unreadable: list[bytes] = field(default_factory=list)
     ended: bool = False
+    server_time: int | None = None  # the server's clock when the walk began (its ``T`` line)
 
     @property
     def complete(self) -> bool:
@@ -137,6 +138,9 @@ def _record(line: bytes, walk: Walk, previous: Mapping[bytes, FileRecord]) -> bo
     if tag == b"X" and len(parts) == 3 and (parts[1] == b"" or _HEX.fullmatch(parts[1])):
         walk.unreadable.append(bytes.fromhex(parts[1].decode()))
         return True
+    if tag == b"T" and len(parts) == 2 and _NUMBER.fullmatch(parts[1]) and not walk.files:
+        walk.server_time = int(parts[1])
+        return True
     if tag == b"E" and len(parts) == 5 and all(_NUMBER.fullmatch(p) for p in parts[1:4]):
         walk.listed, walk.hashed, walk.bytes_hashed = (int(p) for p in parts[1:4])
         walk.ended = True
@@ -170,9 +174,12 @@ def _file(parts: list[bytes], previous: Mapping[bytes, FileRecord]) -> FileRecor
     )
 
 
-def encode_manifest(records: Iterable[FileRecord]) -> bytes:
-    """The manifest as stored: one line per entry, compressed."""
+def encode_manifest(records: Iterable[FileRecord], baseline: int | None = None) -> bytes:
+    """The manifest as stored: one line per entry, compressed; ``baseline`` (the server's
+    clock at the site's first complete scan) is carried from scan to scan."""
     lines = [FORMAT]
+    if baseline is not None:
+        lines.append(b"B %d" % baseline)
     for r in records:
         kind = next(k for k, v in KINDS.items() if v == r.kind)
         lines.append(
@@ -191,20 +198,37 @@ def encode_manifest(records: Iterable[FileRecord]) -> bytes:
     return zlib.compress(b"\n".join(lines) + b"\n", 6)
 
 
+@dataclass(slots=True)
+class StoredManifest:
+    """A stored manifest: its files and the baseline it carries (None: made before
+    baselines were kept, or unreadable)."""
+
+    files: dict[bytes, FileRecord] = field(default_factory=dict)
+    baseline: int | None = None
+
+
 def decode_manifest(blob: bytes) -> dict[bytes, FileRecord]:
-    """A stored manifest; an unreadable or foreign one is empty (the next scan hashes all)."""
+    """A stored manifest's files; an unreadable or foreign one is empty (the next scan
+    hashes all)."""
+    return read_manifest(blob).files
+
+
+def read_manifest(blob: bytes) -> StoredManifest:
+    """A stored manifest with its baseline (empty when unreadable or foreign)."""
+    stored = StoredManifest()
     try:
         inflater = zlib.decompressobj()
         data = inflater.decompress(blob, MAX_MANIFEST_BYTES)
     except zlib.error:
-        return {}
+        return stored
     if inflater.unconsumed_tail or not data.startswith(FORMAT + b"\n"):
-        return {}
-    found: dict[bytes, FileRecord] = {}
+        return stored
     for line in data[len(FORMAT) + 1 :].split(b"\n"):
         parts = line.split(b" ")
         if len(parts) == 8 and parts[0] in KINDS and parts[6] != b"=":
             record = _file(parts, {})
             if record is not None:
-                found[record.path] = record
-    return found
+                stored.files[record.path] = record
+        elif len(parts) == 2 and parts[0] == b"B" and _NUMBER.fullmatch(parts[1]):
+            stored.baseline = int(parts[1])
+    return stored

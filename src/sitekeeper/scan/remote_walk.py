@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
 
@@ -58,8 +58,10 @@ async def walk(
     limits: WalkLimits,
     *,
     md5: bool = True,
+    rehash: Collection[bytes] = (),
 ) -> Walk:
-    """Every file under ``docroot`` with its stamp and digests (one command)."""
+    """Every file under ``docroot`` with its stamp and digests (one command); ``rehash``:
+    files read again even if their stamp is unchanged (the backups saw them change)."""
     marker = f"sk-walk-{secrets.token_hex(12)}"
     argv = [
         "php", "-n", "-r", program(), "--", "walk", docroot, marker,
@@ -67,7 +69,9 @@ async def walk(
         "1" if md5 else "0",
     ]  # fmt: skip
     result = await conn.run(
-        argv, stdin=previous_lines(previous), time_limit=limits.seconds + 60, check=False
+        argv,
+        stdin=previous_lines({p: r for p, r in previous.items() if p not in rehash}),
+        time_limit=limits.seconds + 60, check=False
     )
     if result.exit_status != 0:
         raise RemoteError(

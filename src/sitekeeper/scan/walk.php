@@ -11,6 +11,7 @@
  *
  * Names are hostile (newlines, invalid UTF-8, "../"): every path goes out hex-encoded.
  * Symbolic links are listed, never followed. Output, after the line "MARKER":
+ *   T now                                             (walk: the server's clock, first)
  *   F|L|O hexpath size mtime ctime mode sha256 md5   ("=": unchanged, "-": not hashed)
  *   X hexpath reason                                  (not readable: the walk is partial)
  *   E files hashed bytes_hashed stopped               ("-" or why it stopped early)
@@ -37,6 +38,7 @@ function sk_previous()
 function sk_walk($root, $max_files, $max_hash, $seconds, $with_md5)
 {
     $known = sk_previous();
+    sk_out('T ' . time());
     $deadline = microtime(true) + $seconds;
     $files = 0;
     $hashed = 0;

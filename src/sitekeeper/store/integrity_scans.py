@@ -8,14 +8,16 @@ nothing it did not see: only the issue types in ``report.complete`` resolve.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sitekeeper.domain.backup_events import BackupEventKind
 from sitekeeper.domain.integrity import KINDS, MALWARE, IntegrityReport
 from sitekeeper.domain.update_events import UpdateEventKind
 from sitekeeper.store import finding_acks, findings, inventories
+from sitekeeper.store.backup_tables import OK, BackupRun
 from sitekeeper.store.detection_tables import SiteFileManifest
 from sitekeeper.store.intel_tables import Finding
 from sitekeeper.store.tables import Event
@@ -65,6 +67,44 @@ def updated_since(session: Session, site_id: int, since: datetime) -> bool:
         .where(Event.site_id == site_id, Event.kind == UpdateEventKind.APPLIED, Event.ts >= since)
     )
     return bool(count)
+
+
+# Journal events after which a site's code may have changed by our own hand.
+EXPLAINING = (
+    UpdateEventKind.APPLIED, UpdateEventKind.NEEDS_REVIEW, UpdateEventKind.ROLLED_BACK,
+    UpdateEventKind.FAILED, UpdateEventKind.INTERRUPTED, BackupEventKind.BACKUP_RESTORED,
+)  # fmt: skip
+
+
+def last_explained(session: Session, site_id: int) -> datetime | None:
+    """When the journal last says the site's files were changed by an update, a rollback
+    or a restore (None: never)."""
+    found = session.scalar(
+        select(func.max(Event.ts)).where(
+            Event.site_id == site_id, Event.kind.in_([str(k) for k in EXPLAINING])
+        )
+    )
+    return None if found is None else _aware(found)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives naive datetimes back; they are UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def last_snapshots(session: Session, site_id: int) -> list[tuple[str, datetime]]:
+    """The site's two newest snapshots still kept (id, when taken), oldest first."""
+    rows = session.execute(
+        select(BackupRun.snapshot_id, BackupRun.started_at)
+        .where(
+            BackupRun.site_id == site_id,
+            BackupRun.status == OK,
+            BackupRun.snapshot_id.is_not(None),
+        )
+        .order_by(BackupRun.started_at.desc(), BackupRun.id.desc())
+        .limit(2)
+    ).all()
+    return [(str(i), _aware(at)) for i, at in reversed(rows)]
 
 
 def open_malware_paths(session: Session, site_id: int) -> set[str]:
