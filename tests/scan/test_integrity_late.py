@@ -107,3 +107,20 @@ def test_each_shipped_cms_names_its_code_folders() -> None:
     for kind in ("wordpress", "joomla", "drupal"):
         rules = rules_for(kind)
         assert rules is not None and rules.code_folders
+
+
+def test_a_chmod_or_chown_after_the_update_is_no_change_but_new_bytes_are() -> None:
+    path = b"wp-content/themes/t/functions.php"
+    seen = _file(path, mtime=UPDATE - 50, ctime=UPDATE - 50)
+    chmodded = replace(seen, mode=0o640, ctime=UPDATE + 600)  # a host fixing permissions
+    edited = _file(path, mtime=UPDATE - 50, ctime=UPDATE + 600, body=b"<?php eval($_POST[x]);")
+
+    def late(now: FileRecord) -> list[str]:
+        found = compare({path: now}, [], RULES, previous={path: seen}, changed_after=BASE)
+        return [i.check for i in found.issues if i.check == "changed-late"]
+
+    assert late(chmodded) == []
+    assert late(edited) == ["changed-late"]
+    # once late, it stays reported on the next scan although its bytes no longer change
+    again = compare({path: edited}, [], RULES, previous={path: edited}, changed_after=BASE)
+    assert [i.check for i in again.issues] == ["changed-late"]

@@ -165,7 +165,8 @@ def compare(
             )  # fmt: skip
             flagged = True
         if not flagged and not seen and changed_after is not None and text is not None:
-            _late(path, text, record, rules, since=changed_after, out=result)
+            before = previous.get(path) if previous is not None else None
+            _late(path, text, record, before, rules, since=changed_after, out=result)
     return result
 
 
@@ -179,14 +180,19 @@ class Baseline:
 
 
 def _late(
-    path: bytes, text: str, record: FileRecord, rules: IntegrityRules, *, since: Baseline,
-    out: Comparison,
+    path: bytes, text: str, record: FileRecord, before: FileRecord | None,
+    rules: IntegrityRules, *, since: Baseline, out: Comparison,
 ) -> None:  # fmt: skip
-    """A code file whose ctime (the one stamp a user cannot set back) is after ``since``."""
+    """A code file whose ctime (the one stamp a user cannot set back) is after ``since``
+    and whose content changed with it: a chmod or chown (a host fixing permissions) moves
+    the ctime of files whose bytes are what the last scan hashed, and is no change."""
     if record.kind != "file" or not is_code(path) or not matches(text, rules.code_folders):
         return
     if record.ctime <= since.at:
         return
+    same_bytes = before is not None and before.sha256 is not None and before.sha256 == record.sha256
+    if same_bytes and before is not None and before.ctime <= since.at:
+        return  # only its inode changed since it was last seen unexplained-free
     changed = _when(record.ctime)
     reset = f" (its mtime says {_when(record.mtime)}: set back)" if record.mtime < since.at else ""
     out.issues.append(
