@@ -7,12 +7,15 @@ no CMS. Pure: URLs and parsers, no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 # path inside the top folder -> the digests the vendor accepts for it (hex, lower case)
 FileDigests = Mapping[str, frozenset[str]]
+# a package built on this host instead of downloaded (Drupal core by Composer): writes the
+# archive to the path given; what it built, in words (InvalidFeed when the build failed)
+LocalBuild = Callable[[Path], Awaitable[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +69,13 @@ class PackageSource:
     # the CMS's own look at the archive's content (its manifest names the slug...): the
     # archive's path on this host -> what was checked, in words; InvalidFeed if it fails
     shape: Callable[[Path], str] | None = None
+    build: LocalBuild | None = None  # made here instead of downloaded from ``url``
 
     @property
     def where(self) -> str:
         """Where the archive comes from, in words, before any download (a dry run)."""
+        if self.build is not None:
+            return f"built on this host: {self.url}"
         return self.url or (f"as named by {self.listing.label}" if self.listing else "")
 
     @property

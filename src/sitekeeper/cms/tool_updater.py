@@ -27,6 +27,18 @@ class SourceOf(Protocol):
     ) -> PackageSource: ...
 
 
+class SiteSourceOf(Protocol):
+    def __call__(
+        self,
+        conn: SshConnection,
+        docroot: str,
+        item: UpdateItem,
+        vendor: Mapping[str, Any],
+        *,
+        sha256: str | None = None,
+    ) -> Awaitable[PackageSource | None]: ...
+
+
 class Install(Protocol):
     def __call__(
         self,
@@ -48,11 +60,29 @@ class ToolUpdater:
     owner: Callable[[SshConnection, str, UpdateItem], Awaitable[Check]]
     install: Install
     lift: Callable[[SshConnection, str], Awaitable[Check]]
+    # a source that reads the site first (None from it, or no such function: ``source``)
+    site_source: SiteSourceOf | None = None
 
     def package_source(
         self, item: UpdateItem, vendor: Mapping[str, Any], *, sha256: str | None = None
     ) -> PackageSource:
         """The vendor document's download of ``item``'s target and its digests."""
+        return self.source(item, vendor, sha256=sha256)
+
+    async def site_package_source(
+        self,
+        conn: SshConnection,
+        docroot: str,
+        item: UpdateItem,
+        vendor: Mapping[str, Any],
+        *,
+        sha256: str | None = None,
+    ) -> PackageSource:
+        """The package source of ``item`` for this site (``cms.updater.SiteSource``)."""
+        if self.site_source is not None:
+            found = await self.site_source(conn, _root(docroot), item, vendor, sha256=sha256)
+            if found is not None:
+                return found
         return self.source(item, vendor, sha256=sha256)
 
     async def check_owner(self, conn: SshConnection, docroot: str, item: UpdateItem) -> Check:

@@ -16,6 +16,11 @@ A CMS whose maintenance flag is not a file (Joomla's ``$offline`` in its config 
 Drupal's ``system.maintenance_mode`` state in the database) provides
 :class:`MaintenanceSwitch`, so recovery after a crash lifts the flag before it judges
 the site (files are removed by the generic step from ``HealthMarkers``).
+
+A CMS whose package depends on files of the site itself (Drupal core: built by Composer
+from the site's ``composer.json`` and ``composer.lock``) provides :class:`SiteSource`;
+the run's package step then asks it, over the site's connection, instead of
+``package_source``.
 """
 
 from __future__ import annotations
@@ -83,4 +88,22 @@ class MaintenanceSwitch(Protocol):
     async def lift_maintenance(self, conn: SshConnection, docroot: str) -> Check:
         """Take the site out of maintenance (a no-op when it is not in it), with the CMS's
         own tool and, if that fails, by hand; never raises for the site's failures."""
+        ...
+
+
+@runtime_checkable
+class SiteSource(Protocol):
+    """An updater whose package source needs to read the site first."""
+
+    async def site_package_source(
+        self,
+        conn: SshConnection,
+        docroot: str,
+        item: UpdateItem,
+        vendor: Mapping[str, Any],
+        *,
+        sha256: str | None = None,
+    ) -> PackageSource:
+        """``package_source`` for this site (UsageError/InvalidFeed: refused, nothing on
+        the site changed)."""
         ...

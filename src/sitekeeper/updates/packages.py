@@ -8,6 +8,8 @@ version under the data directory (``<home>/packages/<cms>/<type>/<slug>/<version
 fifty sites updating one plugin download it once, and the cache is trimmed to a size.
 Where a vendor document names the download, one version may be several builds (a Joomla
 extension lists one per Joomla major): each URL has its own folder under the version's.
+A package its CMS builds on this host instead (``PackageSource.build``: Drupal core by
+Composer) is written where a download would be and passes the same checks.
 The installers upload the bytes they read only if they still have the verified sha256
 (``cms.site_files.verified_bytes``): a cached file changed afterwards reaches no site.
 """
@@ -146,10 +148,15 @@ async def obtain(
     os.close(handle)
     download = Path(name)
     try:
-        digest, others = await download_to(
-            source.url, download, fetcher, cache.limits, tuple(source.digests)
-        )
-        said = [f"archive sha256 {digest}"]
+        said = []
+        if source.build is not None:
+            said.append(await source.build(download))
+            digest, others = await asyncio.to_thread(_digests_of, download, tuple(source.digests))
+        else:
+            digest, others = await download_to(
+                source.url, download, fetcher, cache.limits, tuple(source.digests)
+            )
+        said.append(f"archive sha256 {digest}")
         if source.size is not None:
             said.append(await asyncio.to_thread(check_size, source, download))
         if source.digests:
@@ -284,6 +291,18 @@ def _hasher(name: str) -> Any:
 
 def _lower(digests: Mapping[str, str]) -> dict[str, str]:
     return {name: value.lower() for name, value in digests.items()}
+
+
+def _digests_of(path: Path, also: tuple[str, ...]) -> tuple[str, dict[str, str]]:
+    """A local build's sha256, and its digests by each hashlib name in ``also``."""
+    sha = hashlib.sha256()
+    others = {name: _hasher(name) for name in also if name != "sha256"}
+    with path.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            sha.update(chunk)
+            for hasher in others.values():
+                hasher.update(chunk)
+    return sha.hexdigest(), {name: hasher.hexdigest() for name, hasher in others.items()}
 
 
 def _sha256_of(path: Path) -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from sitekeeper.backup.runner import Progress, SiteInfo
 from sitekeeper.cms.protocol import Cms
-from sitekeeper.cms.updater import Updater
+from sitekeeper.cms.updater import SiteSource, Updater
 from sitekeeper.domain.updates import Check, HealthReport, UpdateItem, VerifiedPackage
 from sitekeeper.errors import SitekeeperError, UsageError
 from sitekeeper.remote.as_owner import OwnerConnection
@@ -342,7 +342,12 @@ class _Run:
             since = time.monotonic()
             try:
                 pinned = self.selection.pinned(item.package)
-                source = self.updater.package_source(item, self.ctx.vendor, sha256=pinned)
+                if isinstance(self.updater, SiteSource):  # it reads the site first
+                    source = await self.updater.site_package_source(
+                        conn, info.docroot, item, self.ctx.vendor, sha256=pinned
+                    )
+                else:
+                    source = self.updater.package_source(item, self.ctx.vendor, sha256=pinned)
                 package = await obtain(item, source, self.ctx.package_fetcher, self.ctx.cache)
             except (SitekeeperError, UsageError) as exc:
                 await self._step(Check(f"package {item.package}", False, str(exc), _since(since)))

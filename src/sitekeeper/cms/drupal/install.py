@@ -83,7 +83,7 @@ async def apply_package(
         where = " or ".join(drush.CANDIDATES)
         steps.add("drush", False, f"no drush in {where}: the site has no drush to run", since)
         return steps.result(None)
-    run = _Drush(steps, conn, php, found, docroot, time_limit)
+    run = DrushSteps(steps, conn, php, found, docroot, time_limit)
     if not steps.append(await owner_check(conn, docroot, item), since):
         return steps.result(None)
     workspace = ""
@@ -145,8 +145,8 @@ async def _replace(
     return steps.add("files", ok, detail, since)
 
 
-class _Drush:
-    """The site's drush, each call a recorded step."""
+class DrushSteps:
+    """The site's drush, each call a recorded step (module and core installs)."""
 
     def __init__(  # noqa: PLR0917 - one call site, all needed
         self,

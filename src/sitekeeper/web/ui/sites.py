@@ -38,6 +38,7 @@ from sitekeeper.web.auth import AnyUser, Staff, Viewer, now
 from sitekeeper.web.common import Db, Id, default_interval, queue_task, visible_site
 from sitekeeper.web.ui.forms import Sent, form_fields, form_values
 from sitekeeper.web.ui.render import page
+from sitekeeper.web.ui.site_ssh import ssh_panel
 
 router = APIRouter(include_in_schema=False)
 # The site page's action buttons: task kind -> label. Those needing SSH are disabled without it.
@@ -292,8 +293,10 @@ def _form(
     sent: Mapping[str, str] | None = None,
     error: str | None = None,
     client: str = "",
+    ssh_sent: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
-    """The add or edit form, from the site declaration (what was sent, when refused)."""
+    """The add or edit form, from the site declaration (what was sent, when refused); an
+    admin also gets the SSH access form (``site_ssh``)."""
     stored: dict[str, Any] = {"client_id": client}
     if site is not None:
         stored = {
@@ -321,7 +324,21 @@ def _form(
         site=site,
         fields=inputs,
         error=error,
+        ssh=ssh_panel(session, site, ssh_sent) if site is not None and who.is_admin else None,
     )
+
+
+def site_form(
+    request: Request,
+    session: Session,
+    who: Viewer,
+    site: Site,
+    *,
+    ssh_sent: Mapping[str, str] | None = None,
+    error: str | None = None,
+) -> HTMLResponse:
+    """The edit page again, with the SSH form as it was sent and why it was refused."""
+    return _form(request, session=session, who=who, site=site, ssh_sent=ssh_sent, error=error)
 
 
 @router.post("/sites")
