@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import tempfile
 from pathlib import Path
 from typing import IO
 
@@ -24,6 +26,11 @@ from sitekeeper.remote.as_owner import sudo_argv
 from sitekeeper.remote.ssh import SshConnection, quote_argv
 
 _TRAILER = b"-- Dump completed"
+# mysqldump drops each table and view before creating it: the objects the dump holds.
+_DUMPED = re.compile(rb"(?:/\*!\d+ )?DROP (TABLE|VIEW) IF EXISTS `((?:[^`]|``){1,200})`")
+_LISTED = (
+    "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
+)
 _STDERR_KEEP = 16 * 1024
 
 
@@ -110,8 +117,59 @@ class MysqlDump:
                     f"{transport.access.host}: database import failed (exit {status}): "
                     + server_said(err)
                 )
+            await self._drop_newer(transport, argv, source, timeout=timeout)
         finally:
             await conn.run(["rm", "-rf", "--", tmp], check=False)
+
+    async def _drop_newer(
+        self, transport: SshTransport, argv: list[str], source: Path, *, timeout: float
+    ) -> None:
+        """Drop the tables and views the dump does not hold: created after it was taken (by an
+        update being rolled back, a plugin, an intruder), they would survive the import, and
+        the database would not be the snapshot's."""
+        with source.open("rb") as dump:  # line by line: a dump can be gigabytes
+            found = (_DUMPED.match(line) for line in dump if line.startswith((b"DROP", b"/*!")))
+            dumped = {_unquote(m[2]) for m in found if m}
+        with tempfile.TemporaryFile() as out:
+            status, err = await _run(argv, stdin=_LISTED.encode(), stdout=out, timeout=timeout)
+            out.seek(0)
+            listing = out.read(4 * 1024 * 1024)
+        if status != 0:
+            raise BackupError(
+                f"{transport.access.host}: listing the database's tables failed (exit {status}): "
+                + server_said(err)
+            )
+        newer = _newer_objects(listing, dumped)
+        if not newer:
+            return
+        drops = ["SET FOREIGN_KEY_CHECKS=0;"] + [
+            f"DROP {kind} IF EXISTS `{name.replace('`', '``')}`;" for kind, name in newer
+        ]
+        status, err = await _run(
+            argv, stdin="\n".join(drops).encode(), stdout=None, timeout=timeout
+        )
+        if status != 0:
+            raise BackupError(
+                f"{transport.access.host}: dropping the tables created after the snapshot "
+                f"failed (exit {status}): {server_said(err)}"
+            )
+
+
+def _unquote(name: bytes) -> str:
+    return name.replace(b"``", b"`").decode("utf-8", errors="surrogateescape")
+
+
+def _newer_objects(listing: bytes, dumped: set[str]) -> list[tuple[str, str]]:
+    """(TABLE or VIEW, name) of the listing's objects the dump does not hold; ``mysql``'s
+    batch output (tab-separated, a header line, ``\\t``/``\\n`` escaped) is read strictly:
+    a name it had to escape is left alone rather than guessed."""
+    newer = []
+    for line in listing.decode("utf-8", errors="surrogateescape").splitlines()[1:]:
+        name, _, kind = line.partition("\t")
+        if not name or "\\" in name or name in dumped:
+            continue
+        newer.append(("VIEW" if kind == "VIEW" else "TABLE", name))
+    return newer
 
 
 DUMP_ENGINES.add("mysql", MysqlDump())
