@@ -17,26 +17,13 @@ from sitekeeper.store import finding_acks, findings, site_summary
 from sitekeeper.store.database import Database
 from sitekeeper.store.intel_tables import Finding
 from sitekeeper.store.tables import Event, SiteSummary
-from tests.store.factories import NOW, baker, site
+from tests.store.factories import NOW, baker, hack_spec, site
 
 SHELL = "wp-content/uploads/2026/11/cache.php"
 
 
 def _hack(site_id: int, kind: str, item: str, severity: str, digest: str = "a" * 64) -> FindingSpec:
-    """A finding as the integrity, malware and SEO checks file it."""
-    return FindingSpec(
-        site_id=site_id,
-        kind=kind,
-        ecosystem="files",
-        type="added",
-        package=item,
-        installed=None,
-        basis="ssh",
-        security=True,
-        severity=severity,
-        note="delete the file, then look for how it got there",
-        extra=(("title", "PHP file in uploads"), ("evidence", item), ("digest", digest)),
-    )
+    return hack_spec(site_id, kind, item, severity, digest)
 
 
 def _compromised(session: Session, site_id: int) -> int:
