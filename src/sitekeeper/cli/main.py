@@ -56,6 +56,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "reports": ("sitekeeper.cli.reports", "app"),
     "branding": ("sitekeeper.cli.branding", "app"),
     "scan-files": ("sitekeeper.cli.scan_files", "scan_files"),
+    "findings": ("sitekeeper.cli.findings", "app"),
 }
 
 

@@ -177,6 +177,22 @@ class Acknowledged:
     created_at: datetime
     open_again: bool
 
+    def to_json(self) -> dict[str, Any]:
+        """The documented shape (``/api/sites/{id}/acknowledgements``, the CLI's ``--json``)."""
+        title = self.data.get("title")
+        return {
+            "id": self.ack_id,
+            "finding_id": self.finding_id,
+            "kind": self.kind,
+            "package": self.package,
+            "title": title if isinstance(title, str) else None,
+            "digest": self.digest,
+            "reason": self.reason,
+            "by": self.actor,
+            "at": self.created_at,
+            "open_again": self.open_again,
+        }
+
 
 def acknowledgements(session: Session, site_id: int) -> list[Acknowledged]:
     """The site's acknowledgements, newest first, each with the newest finding of its key

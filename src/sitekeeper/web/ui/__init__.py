@@ -22,9 +22,11 @@ def include(app: FastAPI) -> None:
     from sitekeeper.web.ui.login import router as login  # noqa: PLC0415
     from sitekeeper.web.ui.passwords import router as passwords  # noqa: PLC0415
     from sitekeeper.web.ui.reports import router as reports  # noqa: PLC0415
+    from sitekeeper.web.ui.security import router as security  # noqa: PLC0415
     from sitekeeper.web.ui.sites import router as sites  # noqa: PLC0415
     from sitekeeper.web.ui.status_page import router as status  # noqa: PLC0415
     from sitekeeper.web.ui.updates import router as updates  # noqa: PLC0415
 
     for router in (login, fleet, sites, updates, business, reports, admin, passwords, status):
         _mount(app, router)
+    _mount(app, security)
