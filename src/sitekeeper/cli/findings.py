@@ -42,12 +42,13 @@ class _ListByDefault(TyperGroup):
 
 app = typer.Typer(
     cls=_ListByDefault,
-    help="A site's findings (worst first) and acknowledging false positives.",
+    help="A site's findings, worst first (`findings SITE` is `findings list SITE`), and "
+    "acknowledging false positives.",
     no_args_is_help=True,
 )
 
 
-@app.command("list", hidden=True)
+@app.command("list")
 def list_(
     ctx: typer.Context,
     site: Annotated[str, typer.Argument(help="Site id, name or URL.")],
