@@ -156,6 +156,27 @@ EXAMPLES: dict[str, tuple[dict[str, Any], str, str, str]] = {
         "contact-form-pro 5.8.1 → 5.8.2",
         "good",
     ),
+    IntelEventKind.FINDING_ACKNOWLEDGED: (
+        {
+            "finding_id": 9,
+            "key": "integrity:wordpress:added:wp-content/uploads/cache.php",
+            "kind": "integrity",
+            "package": "wp-content/uploads/cache.php",
+            "title": "PHP file in uploads",
+            "digest": "ab" * 32,
+            "reason": "our image cache, reviewed",
+            "actor": "tom@agency.example",
+        },
+        "File integrity issue acknowledged as not a problem",
+        "PHP file in uploads · by tom@agency.example · our image cache, reviewed",
+        "info",
+    ),
+    IntelEventKind.FINDING_UNACKNOWLEDGED: (
+        {"finding_id": 9, "kind": "malware", "package": "shell.php", "actor": "ada"},
+        "Malware: acknowledgement undone",
+        "shell.php · by ada",
+        "bad",
+    ),
     IntelEventKind.ADVISORIES_IMPORTED: (
         {"advisories": ["WF-1", "WF-2", "WF-3", "WF-4"], "count": 4, "opened": 1},
         "Advisories imported",

@@ -9,6 +9,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 from sqlalchemy.orm import Session
 
+from sitekeeper.domain.findings import FindingSpec
 from sitekeeper.store import clients, contracts, plans, sites
 from sitekeeper.store.tables import Client, Contract, Plan, Site
 from sitekeeper.vault import Vault
@@ -53,3 +54,28 @@ def write(path: Path, text: str) -> Path:
     """A file with ``text`` (UTF-8)."""
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def hack_spec(
+    site_id: int,
+    kind: str = "malware",
+    item: str = "wp-content/uploads/2026/11/cache.php",
+    severity: str = "high",
+    digest: str = "a" * 64,
+    title: str = "PHP file in uploads",
+) -> FindingSpec:
+    """A finding as the integrity, malware and SEO checks file it: severity, title,
+    evidence, the fix (note) and the evidence's digest."""
+    return FindingSpec(
+        site_id=site_id,
+        kind=kind,
+        ecosystem="files",
+        type="added",
+        package=item,
+        installed=None,
+        basis="ssh",
+        security=True,
+        severity=severity,
+        note="delete the file, then look for how it got there",
+        extra=(("title", title), ("evidence", item), ("digest", digest)),
+    )

@@ -15,13 +15,16 @@ from pathlib import Path
 
 import httpx
 from fastapi.routing import APIRoute
+from sqlalchemy import select
 from starlette.routing import Mount
 
 from sitekeeper.domain.updates import UpdateItem
-from sitekeeper.store import report_archive, tasks, update_approvals, work_log
+from sitekeeper.store import findings, report_archive, tasks, update_approvals, work_log
 from sitekeeper.store.database import Database
+from sitekeeper.store.intel_tables import Finding
 from sitekeeper.store.tables import Client, Site
 from sitekeeper.store.task_tables import Task
+from tests.store.factories import hack_spec
 from tests.web.conftest import Live, World, csrf_of, login
 
 # Reachable without logging in, and nothing else.
@@ -42,6 +45,14 @@ SOFTWARE_AND_BACKUPS = {
     ("GET", "/api/updates"),
     ("GET", "/api/vulns"),
     ("GET", "/api/advisories"),
+}
+# Acknowledging false positives (staff) and reading them (the site's users too).
+ACKNOWLEDGEMENTS = {
+    ("POST", "/api/findings/{finding_id}/acknowledge"),
+    ("DELETE", "/api/findings/{finding_id}/acknowledge"),
+    ("GET", "/api/sites/{site_id}/acknowledgements"),
+    ("POST", "/sites/{site_id}/findings/{finding_id}/acknowledge"),
+    ("POST", "/sites/{site_id}/findings/{finding_id}/undo"),
 }
 
 
@@ -94,6 +105,7 @@ def foreign_ids(world: World) -> dict[str, int | str]:
         "task_id": 1,  # the client-user test replaces it with a task on Globex's site
         "entry_id": 1,  # the client-user test replaces it with work logged for Globex
         "report_id": 1,  # the client-user test replaces it with a report of Globex's
+        "finding_id": 1,  # the client-user test replaces it with a finding on Globex's site
         "token": "x" * 43,  # a status page token (tests/web/test_status_page.py)
     }
 
@@ -155,6 +167,20 @@ def globex_approval(db: Database, world: World) -> int:
         return update_approvals.request(session, world.globex_sites[0], item, datetime.now(UTC)).id
 
 
+def globex_finding(db: Database, world: World) -> int:
+    """A web shell found on Globex's site: the Acme user must neither see nor acknowledge it."""
+    site_id = world.globex_sites[0]
+    with db.session() as session:
+        findings.reconcile(
+            session, [hack_spec(site_id)], datetime.now(UTC), site_ids=[site_id], kinds=["malware"]
+        )
+        return int(
+            session.scalars(
+                select(Finding.id).where(Finding.site_id == site_id, Finding.kind == "malware")
+            ).one()
+        )
+
+
 def fill(path: str, values: dict[str, int | str]) -> str:
     """The path with its parameters replaced; fails on a parameter nobody thought about."""
 
@@ -181,7 +207,7 @@ def send(client: httpx.Client, method: str, url: str, csrf: str | None = None) -
 def test_every_route_is_closed_to_anonymous_visitors(live: Live, world: World) -> None:
     table = routes(live)
     assert len(table) > 40, "the enumeration found too few routes"
-    assert set(table) >= SOFTWARE_AND_BACKUPS | ACTIONS
+    assert set(table) >= SOFTWARE_AND_BACKUPS | ACTIONS | ACKNOWLEDGEMENTS
     anonymous = httpx.Client(base_url=live.base, follow_redirects=False, timeout=30)
     values = foreign_ids(world)
     for method, path in table:
@@ -224,6 +250,7 @@ def test_a_client_user_cannot_read_or_change_another_clients_data(
         "approval_id": globex_approval(db, world),
         "entry_id": globex_work(db, world),
         "report_id": globex_report(db, world),
+        "finding_id": globex_finding(db, world),
     }
     before = _counts(db)
     checked = 0

@@ -50,11 +50,12 @@ def test_the_api_list_and_detail_agree_for_every_site(
     for item in listed:
         detail = client.get(f"/api/sites/{item['id']}").json()
         assert item == detail
-        found = client.get(f"/api/sites/{item['id']}/findings").json()
+        found = client.get(f"/api/sites/{item['id']}/findings").json()["items"]
         updates = [f for f in found if f["kind"] == "update"]
         assert item["updates"] == len(updates)
         assert item["security_updates"] == sum(f["security"] for f in updates)
         assert item["vulns"] == sum(f["kind"] == "vulnerability" for f in found)
+        assert item["compromised"] == sum(f["hack_sign"] for f in found)
     contracts = {item["id"]: item["contract_id"] for item in listed}
     assert contracts == {
         **dict.fromkeys(world.acme_sites, world.acme_contract),

@@ -31,7 +31,7 @@ def test_site_page_lists_security_issues_worst_first(
     site_id = world.globex_sites[0]
     tom = login(live.base, "tom@agency.example")
     before = tom.get(f"/sites/{site_id}").text
-    assert "Nothing seen from outside (or not checked yet)." in before
+    assert "No open security finding (or not checked yet)." in before
     assert (
         '<button type="submit" name="kind" value="probe-security">Check security</button>' in before
     )

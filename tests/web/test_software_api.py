@@ -81,7 +81,7 @@ def test_a_sites_inventory_findings_and_backups(live: Live, world: World) -> Non
     missing = client.get(f"/api/sites/{world.acme_sites[1]}/inventory")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
 
-    found = client.get(f"/api/sites/{shop}/findings").json()
+    found = client.get(f"/api/sites/{shop}/findings").json()["items"]
     assert sorted((f["kind"], f["package"]) for f in found) == [
         ("update", "contact-form-pro"),
         ("update", "woocommerce"),

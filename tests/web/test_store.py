@@ -15,6 +15,7 @@ from sitekeeper.store import backups, findings, fleet, monitoring, sites, users
 from sitekeeper.store.database import Database
 from sitekeeper.store.tables import Client, Site
 from sitekeeper.store.web_tables import LoginThrottle
+from tests.store.factories import hack_spec
 from tests.web.conftest import PASSWORD, World
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -140,6 +141,7 @@ def test_the_fleet_puts_problems_first_and_filters(db: Database, world: World) -
         past = fleet.fleet_page(s, fleet.FleetFilter(), now, page=9, per_page=3)
         assert past.rows == [] and past.total == 4 and past.pages == 2
         assert fleet.state_counts(s, None, now) == {
+            "compromised": 0,
             "down": 2,
             "tls": 1,
             "unknown": 0,
@@ -148,6 +150,36 @@ def test_the_fleet_puts_problems_first_and_filters(db: Database, world: World) -
         }
         slow_last = fleet.fleet_page(s, fleet.FleetFilter(tag="wordpress"), now, sort="tls")
         assert slow_last.rows[0].name == "acme-blog"
+
+
+def test_a_compromised_site_comes_first_with_its_own_filter_and_count(
+    db: Database, world: World
+) -> None:
+    """An up site with a web shell is worse than a down one; the public status page (its
+    client's visitors) still only says whether it answers."""
+    now = datetime.now(UTC)
+    intranet = world.globex_sites[1]
+    with db.session() as s:
+        findings.reconcile(s, [hack_spec(intranet)], now, site_ids=[intranet], kinds=["malware"])
+    with db.session() as s:
+        page = fleet.fleet_page(s, fleet.FleetFilter(), now)
+        assert [(r.name, r.state) for r in page.rows][:2] == [
+            ("globex-intranet", "compromised"),
+            (page.rows[1].name, "down"),
+        ]
+        assert page.rows[0].compromised == 1
+        only = fleet.fleet_page(s, fleet.FleetFilter(state="compromised"), now)
+        assert [r.site_id for r in only.rows] == [intranet]
+        assert fleet.fleet_page(s, fleet.FleetFilter(state="problems"), now).total == 4
+        assert fleet.state_counts(s, None, now)["compromised"] == 1
+        assert fleet.state_counts(s, world.acme, now)["compromised"] == 0
+        public = {r.site_id: r.state for r in fleet.site_states(s, world.globex, now)}
+        assert public[intranet] == "up"
+        # Paused is the operator's choice: it still sorts last.
+        s.execute(update(Site).where(Site.id == intranet).values(paused=True))
+    with db.session() as s:
+        rows = fleet.fleet_page(s, fleet.FleetFilter(), now).rows
+        assert (rows[-1].site_id, rows[-1].state) == (intranet, "paused")
 
 
 def _by_name(page: fleet.FleetPage) -> dict[str, fleet.FleetRow]:
@@ -223,17 +255,20 @@ def test_findings_of_some_sites(db: Database, world: World) -> None:
 def _priority(row: fleet.FleetRow) -> int:
     """The documented "problems first" order, computed independently of the query."""
     if row.paused:
-        return 5
-    if row.state == "down":
+        return 6
+    if row.compromised:
         return 0
-    if row.at_risk:
+    if row.state == "down":
         return 1
-    return {"tls": 2, "unknown": 3, "up": 4}[row.state]
+    if row.at_risk:
+        return 2
+    return {"tls": 3, "unknown": 4, "up": 5}[row.state]
 
 
 def test_problems_first_pages_agree_with_the_documented_order(db: Database, world: World) -> None:
-    """Every page size walks the fleet in one order: down, at risk, certificate, never
-    checked, healthy by name, paused — whether a page falls in one group or spans them."""
+    """Every page size walks the fleet in one order: compromised, down, at risk,
+    certificate, never checked, healthy by name, paused — whether a page falls in one
+    group or spans them."""
     now = datetime.now(UTC)
     made: list[int] = []
     with db.session() as s:
@@ -251,6 +286,10 @@ def test_problems_first_pages_agree_with_the_documented_order(db: Database, worl
                 backups.finish_run(s, run.id, figures, now)
             if i % 4 == 0:
                 monitoring.open_incident(s, made[-1], IncidentKind.DOWN, "timeout", now)
+            if i % 5 == 2 or i == 11:  # hacked: one of them also down, one paused
+                findings.reconcile(
+                    s, [hack_spec(row.id)], now, site_ids=[row.id], kinds=["malware"]
+                )
     with db.engine.begin() as conn:
         # Two in three are checked and up (some with a certificate about to expire);
         # the rest were never checked.
@@ -275,7 +314,9 @@ def test_problems_first_pages_agree_with_the_documented_order(db: Database, worl
             ),
         )
         assert [r.site_id for r in everything] == [r.site_id for r in expected]
-        assert len({_priority(r) for r in everything}) >= 4, "the fixture spans the groups"
+        assert len({_priority(r) for r in everything}) >= 5, "the fixture spans the groups"
+        hacked = sorted(r.name for r in everything if r.state == "compromised")
+        assert hacked == ["z02.example", "z07.example", "z12.example"]  # z11 is paused
         for per_page in (1, 2, 3, 5, 7):
             walked: list[int] = []
             for number in range(1, len(everything) // per_page + 2):

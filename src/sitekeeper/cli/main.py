@@ -58,6 +58,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "branding": ("sitekeeper.cli.branding", "app"),
     "scan-files": ("sitekeeper.cli.scan_files", "scan_files"),
     "scan": ("sitekeeper.cli.scan_site", "scan"),
+    "findings": ("sitekeeper.cli.findings", "app"),
 }
 
 

@@ -7,6 +7,7 @@ issue opens, stays while the check still sees it, and resolves when it no longer
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,8 +48,15 @@ class SecurityIssue:
             certainty=CERTAIN,
             severity=str(self.severity),
             note=self.fix,
-            extra=(("title", self.title), ("evidence", self.evidence)),
+            extra=(("title", self.title), ("evidence", self.evidence), ("digest", self.digest)),
         )
+
+    @property
+    def digest(self) -> str:
+        """What an operator's acknowledgement holds to: the issue as seen (another evidence,
+        say another protocol accepted or another file behind the path, reopens it)."""
+        seen = "\0".join((self.check, self.item, str(self.severity), self.evidence))
+        return hashlib.sha256(seen.encode("utf-8", errors="surrogateescape")).hexdigest()
 
     def to_json(self) -> dict[str, str]:
         """The documented ``probe-security --json`` shape of one issue."""

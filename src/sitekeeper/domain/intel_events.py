@@ -17,6 +17,7 @@ class IntelEventKind(StrEnum):
     FINDING_OPENED = "finding.opened"
     FINDING_RESOLVED = "finding.resolved"
     FINDING_ACKNOWLEDGED = "finding.acknowledged"  # data: key, digest, reason, actor
+    FINDING_UNACKNOWLEDGED = "finding.unacknowledged"  # an acknowledgement undone; data: actor
     ADVISORIES_IMPORTED = "advisories.imported"
     SOFTWARE_ALERT = "software.alert"  # one per client: new vulnerabilities / security updates
     SECURITY_ALERT = "security.alert"  # one per client: new exposures seen from outside

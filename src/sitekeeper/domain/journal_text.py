@@ -209,6 +209,12 @@ def _noun(f: Facts) -> str:
             return "Security issue"
         case "domain":
             return "Domain issue"
+        case "integrity":
+            return "File integrity issue"
+        case "malware":
+            return "Malware"
+        case "seo":
+            return "Content issue"
         case _:
             return "Finding"
 
@@ -220,7 +226,11 @@ _OPENED = {
     "Untracked update source": "Updates not tracked",
     "Security issue": "Security issue found",
     "Domain issue": "Domain issue found",
+    "File integrity issue": "File integrity issue found",
+    "Malware": "Malware found",
+    "Content issue": "Content issue found",
 }
+_HACK_SIGNS = ("Security issue", "Domain issue", "File integrity issue", "Malware", "Content issue")
 
 
 def _finding(f: Facts) -> Parts:
@@ -239,6 +249,13 @@ def _finding(f: Facts) -> Parts:
         else None,
         "possibly affected: the version is only estimated" if possible else None,
     ]
+
+
+def _acknowledged(f: Facts) -> Parts:
+    """What was acknowledged (its title, else the item), by whom and why."""
+    by = f.text("actor", 200)
+    return [f.text("title", 200) or f.text("package", 200), f"by {by}" if by else None,
+            f.text("reason", 200)]  # fmt: skip
 
 
 def _advisories(f: Facts) -> Parts:
@@ -490,7 +507,7 @@ SPECS: dict[str, Spec] = {
         lambda f: (
             "bad"
             if _noun(f) in ("Vulnerability", "Security update")
-            or (_noun(f) in ("Security issue", "Domain issue") and f.flag("security"))
+            or (_noun(f) in _HACK_SIGNS and f.flag("security"))
             else "info"
         ),
         _finding,
@@ -498,6 +515,18 @@ SPECS: dict[str, Spec] = {
     ),
     IntelEventKind.FINDING_RESOLVED: _spec(
         lambda f: f"{_noun(f)} resolved", "good", _finding, _FINDING
+    ),
+    IntelEventKind.FINDING_ACKNOWLEDGED: _spec(
+        lambda f: f"{_noun(f)} acknowledged as not a problem",
+        "info",
+        _acknowledged,
+        "finding_id key kind package title digest reason actor",
+    ),
+    IntelEventKind.FINDING_UNACKNOWLEDGED: _spec(
+        lambda f: f"{_noun(f)}: acknowledgement undone",
+        "bad",
+        _acknowledged,
+        "finding_id key kind package title digest reason actor",
     ),
     IntelEventKind.ADVISORIES_IMPORTED: _spec(
         "Advisories imported", "info", _advisories, "advisories count opened"

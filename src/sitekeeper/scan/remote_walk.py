@@ -71,7 +71,8 @@ async def walk(
     result = await conn.run(
         argv,
         stdin=previous_lines({p: r for p, r in previous.items() if p not in rehash}),
-        time_limit=limits.seconds + 60, check=False
+        time_limit=limits.seconds + 60,
+        check=False,
     )
     if result.exit_status != 0:
         raise RemoteError(

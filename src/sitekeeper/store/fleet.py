@@ -41,8 +41,11 @@ from sitekeeper.store.tables import (
     SiteTag,
 )
 
-State = Literal["down", "tls", "unknown", "up", "paused"]
-STATES: tuple[State, ...] = ("down", "tls", "unknown", "up", "paused")
+State = Literal["compromised", "down", "tls", "unknown", "up", "paused"]
+# In rank order. "compromised" (open signs of a hack, ``domain.compromise``) comes first:
+# a hacked site that answers is worse than one that is down.
+STATES: tuple[State, ...] = ("compromised", "down", "tls", "unknown", "up", "paused")
+_PAUSED = STATES.index("paused")
 SORTS = (
     "problems",
     "name",
@@ -95,6 +98,7 @@ class FleetRow:
     down_since: datetime | None
     open_incidents: int
     state: State
+    compromised: int = 0  # open findings that are signs of a hack
     updates: int = 0
     security_updates: int = 0
     vulns: int = 0
@@ -148,6 +152,7 @@ class _Parts:
     updates: ColumnElement[int]
     security: ColumnElement[int]
     vulns: ColumnElement[int]
+    compromised: ColumnElement[int]
     last_ok: Any
     backup_failed: ColumnElement[bool]
     backup_expected: ColumnElement[bool]
@@ -166,13 +171,16 @@ def _parts(now: datetime) -> _Parts:
     schedule = Plan.options["backup"].as_string()
     expected = and_(schedule.is_not(None), schedule != "none")
     vulns = _zero(s.vulns)
-    rank = _rank(s.down_since, s.tls_incident, now + timedelta(days=TLS_SOON_DAYS))
+    compromised = _zero(s.compromised)
+    soon = now + timedelta(days=TLS_SOON_DAYS)
+    rank = _rank(s.down_since, s.tls_incident, soon, compromised)
     at_risk = or_(vulns > 0, failed, and_(expected, s.last_backup_at.is_(None)))
-    # Down, then vulnerable or without a usable backup, then certificate, pending, up, paused.
+    # Compromised, down, then vulnerable or without a usable backup, then certificate,
+    # pending, up, paused.
     priority = case(
-        (rank == 4, 5),
-        (rank == 0, 0),
-        (at_risk, 1),
+        (rank == _PAUSED, _PAUSED + 1),
+        (rank <= 1, rank),
+        (at_risk, 2),
         else_=rank + 1,
     )
     return _Parts(
@@ -182,6 +190,7 @@ def _parts(now: datetime) -> _Parts:
         updates=_zero(s.updates),
         security=_zero(s.security_updates),
         vulns=vulns,
+        compromised=compromised,
         last_ok=s.last_backup_at,
         backup_failed=failed,
         backup_expected=expected,
@@ -217,14 +226,20 @@ def _joined(stmt: Any) -> Any:
     )
 
 
-def _rank(down_since: Any, tls_incident: Any, soon: datetime) -> ColumnElement[int]:
-    """0 down, 1 certificate problem, 2 never checked, 3 up, 4 paused: problems sort first."""
+def _rank(
+    down_since: Any, tls_incident: Any, soon: datetime, compromised: Any = None
+) -> ColumnElement[int]:
+    """An index into STATES: 0 compromised, 1 down, 2 certificate problem, 3 never checked,
+    4 up, 5 paused; problems sort first. Without ``compromised`` (a public status page)
+    no site ranks as compromised."""
+    hacked = [(compromised > 0, 0)] if compromised is not None else []
     return case(
-        (Site.paused.is_(True), 4),
-        (or_(SiteState.up.is_(False), down_since.is_not(None)), 0),
-        (or_(tls_incident.is_(True), SiteState.tls_expires <= soon), 1),
-        (SiteState.up.is_(None), 2),
-        else_=3,
+        (Site.paused.is_(True), _PAUSED),
+        *hacked,
+        (or_(SiteState.up.is_(False), down_since.is_not(None)), 1),
+        (or_(tls_incident.is_(True), SiteState.tls_expires <= soon), 2),
+        (SiteState.up.is_(None), 3),
+        else_=4,
     )
 
 
@@ -247,7 +262,7 @@ def _filters(flt: FleetFilter, p: _Parts) -> list[ColumnElement[bool]]:
     if flt.state in STATES:
         conditions.append(rank == STATES.index(flt.state))
     elif flt.state == "problems":
-        conditions.append(p.priority < 4)
+        conditions.append(p.priority < STATES.index("up") + 1)
     if flt.cms:
         conditions.append(Site.cms == flt.cms)
     if flt.issue in ISSUES:
@@ -322,6 +337,7 @@ def _row(r: Any) -> FleetRow:
         backup_failed=bool(r[22]),
         backup_expected=bool(r[23]),
         contract_id=r[24],
+        compromised=int(r[25]),
     )
 
 
@@ -371,6 +387,7 @@ def fleet_page(
         p.backup_failed,
         p.backup_expected,
         Site.contract_id,
+        p.compromised,
     ).select_from(Site)
     # The sort sees every matching site, so it runs on ids alone: sorting 10,000 narrow
     # rows is several times cheaper than sorting them with every column the table shows.
@@ -411,7 +428,10 @@ def _attach_tags(session: Session, rows: Sequence[FleetRow]) -> None:
 def state_counts(session: Session, client_id: int | None, now: datetime) -> dict[str, int]:
     """Sites per state (for the summary tiles), optionally of one client."""
     rank = _rank(
-        SiteSummary.down_since, SiteSummary.tls_incident, now + timedelta(days=TLS_SOON_DAYS)
+        SiteSummary.down_since,
+        SiteSummary.tls_incident,
+        now + timedelta(days=TLS_SOON_DAYS),
+        _zero(SiteSummary.compromised),
     ).label("rank")
     stmt = (
         select(rank, func.count())
@@ -442,7 +462,8 @@ class SiteStateRow:
 
 
 def site_states(session: Session, client_id: int, now: datetime) -> list[SiteStateRow]:
-    """Every site of one client with its state (the fleet's rank), by name: one query."""
+    """Every site of one client with its state (the fleet's rank, but never "compromised":
+    a public page does not announce a hack), by name: one query."""
     rank = _rank(
         SiteSummary.down_since, SiteSummary.tls_incident, now + timedelta(days=TLS_SOON_DAYS)
     )

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from sitekeeper.domain.exposure import EXPOSURE, SecurityReport
-from sitekeeper.store import findings, inventories
+from sitekeeper.store import finding_acks, findings, inventories
 
 KIND = "security"  # the intel_attempts kind: when a site was last probed
 
@@ -29,7 +29,7 @@ def file_report(
 ) -> findings.Changes:
     """Open, keep and resolve the site's ``exposure`` findings to match ``report``; only
     the issue types it examined completely resolve."""
-    specs = [issue.spec(site_id) for issue in report.issues]
+    specs = finding_acks.quiet(session, site_id, [issue.spec(site_id) for issue in report.issues])
     return findings.reconcile(
         session, specs, now, site_ids=[site_id], kinds=[EXPOSURE], types=report.complete
     )

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from sitekeeper.domain.compromise import SIGN_FROM, severities_from
 from sitekeeper.domain.findings import UPDATE, VULNERABILITY
 from sitekeeper.domain.incidents import IncidentKind
 from sitekeeper.store.backup_tables import FAILED, OK, RUNNING, SAFETY, BackupRun
@@ -40,7 +41,7 @@ class _Source:
 
 
 INCIDENTS = _Source(("down_since", "tls_incident", "open_incidents"), (None, False, 0))
-FINDINGS = _Source(("updates", "security_updates", "vulns"), (0, 0, 0))
+FINDINGS = _Source(("updates", "security_updates", "vulns", "compromised"), (0, 0, 0, 0))
 BACKUPS = _Source(("last_backup_at", "backup_failed"), (None, False))
 _SOURCES = (INCIDENTS, FINDINGS, BACKUPS)
 _ALL_EMPTY = {c: v for s in _SOURCES for c, v in zip(s.columns, s.empty, strict=True)}
@@ -89,6 +90,14 @@ def _incidents(session: Session, ids: list[int] | None) -> dict[int, tuple[Any, 
     return {site: (_aware(since), bool(tls_n), int(n)) for site, since, tls_n, n in rows}
 
 
+def _hack_sign() -> ColumnElement[bool]:
+    """An open finding that says the site is hacked (``domain.compromise``), in SQL."""
+    severity = func.lower(Finding.data["severity"].as_string())
+    return or_(
+        *(and_(Finding.kind == kind, severity.in_(severities_from(kind))) for kind in SIGN_FROM)
+    )
+
+
 def _findings(session: Session, ids: list[int] | None) -> dict[int, tuple[Any, ...]]:
     update = Finding.kind == UPDATE
     rows = session.execute(
@@ -97,11 +106,12 @@ def _findings(session: Session, ids: list[int] | None) -> dict[int, tuple[Any, .
             _count(update),
             _count(and_(update, Finding.security.is_(True))),
             _count(Finding.kind == VULNERABILITY),
+            _count(_hack_sign()),
         )
         .where(Finding.resolved_at.is_(None), _in(Finding.site_id, ids))
         .group_by(Finding.site_id)
     )
-    return {site: (int(u), int(s), int(v)) for site, u, s, v in rows}
+    return {site: (int(u), int(s), int(v), int(c)) for site, u, s, v, c in rows}
 
 
 def _backups(session: Session, ids: list[int] | None) -> dict[int, tuple[Any, ...]]:
@@ -184,7 +194,8 @@ def refresh_incidents(session: Session, site_ids: Collection[int]) -> None:
 
 
 def refresh_findings(session: Session, site_ids: Collection[int]) -> None:
-    """After findings of ``site_ids`` opened, resolved or changed severity."""
+    """After findings of ``site_ids`` opened, resolved (or were acknowledged) or changed
+    severity: the update and vulnerability counts and ``compromised``."""
     refresh(session, FINDINGS, site_ids)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.engine.tasks import validate_params
 from sitekeeper.store import tasks as task_store
+from sitekeeper.store.intel_tables import Finding
 from sitekeeper.store.tables import Client, Contract, Plan, Site
 from sitekeeper.store.task_tables import Task
 from sitekeeper.vault import Vault
@@ -129,3 +130,15 @@ def queue_task(
     session.commit()  # before the wake-up: the worker must see the row
     wake_worker(request)
     return task
+
+
+def visible_finding(session: Session, who: Viewer, finding_id: int) -> Finding:
+    """The finding if this viewer may see its site; 404 otherwise (whether or not it exists)."""
+    found = session.get(Finding, finding_id)
+    if found is None:
+        raise HTTPException(404, f"no finding {finding_id}")
+    try:
+        visible_site(session, who, found.site_id)
+    except HTTPException:
+        raise HTTPException(404, f"no finding {finding_id}") from None
+    return found

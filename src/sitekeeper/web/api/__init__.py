@@ -17,6 +17,7 @@ def _mount(app: FastAPI, router: APIRouter) -> None:
 def include(app: FastAPI) -> None:
     """Mount every API router on ``app``."""
     from sitekeeper.web.api.account import router as account  # noqa: PLC0415 - import cycles
+    from sitekeeper.web.api.acknowledgements import router as acknowledgements  # noqa: PLC0415
     from sitekeeper.web.api.actions import router as actions  # noqa: PLC0415
     from sitekeeper.web.api.backup_repos import router as backup_repos  # noqa: PLC0415
     from sitekeeper.web.api.backups import router as backups  # noqa: PLC0415
@@ -36,3 +37,4 @@ def include(app: FastAPI) -> None:
         *(updates, history, users, account, docs, work, reports),
     ):
         _mount(app, router)
+    _mount(app, acknowledgements)

@@ -28,7 +28,10 @@ class SiteOut(BaseModel):
     cms: str | None
     cms_version: str | None
     paused: bool
-    state: str = Field(description="down, tls, unknown, up or paused")
+    state: str = Field(
+        description="compromised (open signs of a hack: sorts first), down, tls, unknown, up "
+        "or paused"
+    )
     up: bool | None
     status: int | None
     error: str | None
@@ -41,6 +44,11 @@ class SiteOut(BaseModel):
     vulns: int = Field(default=0, description="Open known vulnerabilities")
     last_backup_at: datetime | None = Field(default=None, description="Last good backup")
     backup_failed: bool = Field(default=False, description="The last backup run failed")
+    compromised: int = Field(
+        default=0,
+        description="Open findings that are signs of a hack (integrity or SEO at high or "
+        "worse, malware from medium); nonzero makes the state compromised",
+    )
 
 
 class SshChange(BaseModel):
@@ -242,9 +250,13 @@ class InventoryOut(BaseModel):
 
 
 class FindingOut(BaseModel):
-    """One open finding of a site: an update, a vulnerability or an unknown update source."""
+    """One open finding of a site: an update, a vulnerability, an unknown update source, an
+    exposure seen from outside, or a sign of a hack (integrity, malware, seo)."""
 
-    kind: str = Field(description="update, vulnerability or unknown-source")
+    id: int = Field(description="What an acknowledgement names (/api/findings/{id}/acknowledge)")
+    kind: str = Field(
+        description="update, vulnerability, unknown-source, exposure, integrity, malware, seo"
+    )
     ecosystem: str
     type: str
     package: str
@@ -263,9 +275,22 @@ class FindingOut(BaseModel):
         default=None, description="Update: newest release beyond the installed branch"
     )
     certainty: str = Field(description="certain (from an inventory) or possible (a range)")
-    basis: str = Field(description="inventory or fingerprint")
-    note: str | None
-    opened_at: datetime
+    basis: str = Field(description="inventory or fingerprint; outside, ssh… for the checks")
+    note: str | None = Field(description="The one-line fix, where the check gives one")
+    title: str | None = Field(default=None, description="What the check saw, in a line")
+    evidence: str | None = Field(
+        default=None, description="What it saw it in: the site's own words (escape them)"
+    )
+    digest: str | None = Field(
+        default=None, description="The evidence's hash an acknowledgement is held to"
+    )
+    acknowledgeable: bool = Field(
+        default=False, description="Has a digest, so it can be acknowledged as a false positive"
+    )
+    hack_sign: bool = Field(
+        default=False, description="Counts towards the site's compromised state"
+    )
+    opened_at: datetime = Field(description="First seen")
 
 
 class UpdateOut(BaseModel):

@@ -21,6 +21,7 @@ from sitekeeper.web.auth import AnyUser, Staff, now
 from sitekeeper.web.common import Db, Id, IdQuery, default_interval, vault_of, visible_site
 
 router = APIRouter(prefix="/api", tags=["sites"], responses=ERRORS)
+_STATES = f"^({'|'.join((*fleet.STATES, 'problems'))})$"
 
 
 def site_out(row: fleet.FleetRow) -> SiteOut:
@@ -49,6 +50,7 @@ def site_out(row: fleet.FleetRow) -> SiteOut:
         vulns=row.vulns,
         last_backup_at=row.last_backup_at,
         backup_failed=row.backup_failed,
+        compromised=row.compromised,
     )
 
 
@@ -66,7 +68,7 @@ def list_sites(
     per_page: PerPage = 50,
     client_id: IdQuery = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
-    state: Annotated[str | None, Query(pattern="^(down|tls|unknown|up|paused|problems)$")] = None,
+    state: Annotated[str | None, Query(pattern=_STATES)] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in name/URL/client")] = None,
     issue: Annotated[str | None, Query(pattern="^(updates|security|vulns|backup)$")] = None,
     cms: Annotated[str | None, Query(max_length=32)] = None,

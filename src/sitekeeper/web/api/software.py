@@ -1,5 +1,9 @@
 """/api/sites/{id}/inventory and /findings, /api/updates, /api/vulns, /api/advisories.
 
+``/api/sites/{id}/findings`` pages through every open finding of the site (updates,
+vulnerabilities, exposures, integrity, malware, SEO…), worst first, ``?kind=`` narrowing it;
+each has the ``id`` an acknowledgement names (``/api/findings/{id}/acknowledge``).
+
 The fleet-wide lists have the fields of ``sitekeeper updates --json`` and
 ``vulns --json`` (plus ``site_id``); a client user's lists hold only its sites.
 """
@@ -12,12 +16,13 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 from sqlalchemy.orm import Session
 
-from sitekeeper.domain.findings import UNKNOWN_SOURCE, UPDATE, VULNERABILITY
+from sitekeeper.domain.findings import VULNERABILITY
 from sitekeeper.store import advisories as advisory_store
 from sitekeeper.store import findings
 from sitekeeper.store.findings import FindingView
 from sitekeeper.store.inventories import latest_inventory
-from sitekeeper.web.api.common import ERRORS
+from sitekeeper.store.site_findings import SiteFinding, site_findings
+from sitekeeper.web.api.common import ERRORS, Page, PageNo, PerPage, meta
 from sitekeeper.web.api.history import scoped_site_ids
 from sitekeeper.web.api.schemas import (
     AdvisoryOut,
@@ -77,36 +82,29 @@ def inventory(site_id: Id, session: Db, who: AnyUser) -> InventoryOut:
     )
 
 
-@router.get("/sites/{site_id}/findings", response_model=list[FindingOut])
-def site_findings(site_id: Id, session: Db, who: AnyUser) -> list[FindingOut]:
-    """The site's open findings: updates, vulnerabilities, packages of unknown source."""
+def finding_out(f: SiteFinding) -> FindingOut:
+    """The API shape of one finding (what ``sitekeeper findings --json`` prints too)."""
+    return FindingOut(**f.to_json())
+
+
+@router.get("/sites/{site_id}/findings", response_model=Page[FindingOut])
+def list_site_findings(
+    *,
+    site_id: Id,
+    session: Db,
+    who: AnyUser,
+    kind: Annotated[
+        list[str] | None,
+        Query(max_length=20, description="Only these kinds (repeatable); default: every kind"),
+    ] = None,
+    page: PageNo = 1,
+    per_page: PerPage = 50,
+) -> Page[FindingOut]:
+    """The site's open findings, worst first: updates, vulnerabilities, packages of unknown
+    source, exposures and signs of a hack (integrity, malware, SEO)."""
     site = visible_site(session, who, site_id)
-    views = findings.open_findings(
-        session, site_ids=[site.id], kinds=(UPDATE, UNKNOWN_SOURCE, VULNERABILITY)
-    )
-    return [
-        FindingOut(
-            kind=v.kind,
-            ecosystem=v.ecosystem,
-            type=v.type,
-            package=v.package,
-            installed=v.installed,
-            latest=v.latest,
-            advisory_id=v.advisory_id,
-            advisory_ids=_advisory_ids(v),
-            aliases=_aliases(v),
-            severity=v.data.get("severity"),
-            fixed_in=v.data.get("fixed_in"),
-            security=v.security,
-            branch_update=v.data.get("branch_update"),
-            major_update=v.data.get("major_update"),
-            certainty=v.certainty,
-            basis=v.basis,
-            note=v.data.get("note"),
-            opened_at=v.opened_at,
-        )
-        for v in views
-    ]
+    rows, total = site_findings(session, site.id, kind or None, page=page, per_page=per_page)
+    return Page[FindingOut](items=[finding_out(f) for f in rows], meta=meta(total, page, per_page))
 
 
 @router.get("/updates", response_model=list[UpdateOut])

@@ -22,6 +22,7 @@ def include(app: FastAPI) -> None:
     from sitekeeper.web.ui.login import router as login  # noqa: PLC0415
     from sitekeeper.web.ui.passwords import router as passwords  # noqa: PLC0415
     from sitekeeper.web.ui.reports import router as reports  # noqa: PLC0415
+    from sitekeeper.web.ui.security import router as security  # noqa: PLC0415
     from sitekeeper.web.ui.site_ssh import router as site_ssh  # noqa: PLC0415
     from sitekeeper.web.ui.sites import router as sites  # noqa: PLC0415
     from sitekeeper.web.ui.status_page import router as status  # noqa: PLC0415
@@ -30,3 +31,4 @@ def include(app: FastAPI) -> None:
     routers = (login, fleet, sites, site_ssh, updates, business, reports, admin, passwords, status)
     for router in routers:
         _mount(app, router)
+    _mount(app, security)

@@ -140,10 +140,12 @@ def _context(request: Request, session: Db, who: Viewer, fq: FleetQuery) -> dict
 
 
 def _status(counts: dict[str, int], shown: int) -> str:
-    """The fleet in one short line for the live region: ``4 sites · 2 down``."""
+    """The fleet in one short line for the live region: ``4 sites · 2 down``, and
+    ``· 1 compromised`` while any is."""
     total = sum(counts.values())
     sites = plural(total, "site") if shown == total else f"Showing {shown} of {total} sites"
-    return f"{sites} · {counts['down'] or 'none'} down"
+    hacked = f" · {counts['compromised']} compromised" if counts.get("compromised") else ""
+    return f"{sites} · {counts['down'] or 'none'} down{hacked}"
 
 
 @router.get("/")

@@ -14,11 +14,8 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.backup import removal
 from sitekeeper.backup.options import BackupSettings
-from sitekeeper.domain.exposure import EXPOSURE
 from sitekeeper.domain.findings import UNKNOWN_SOURCE, UPDATE, VULNERABILITY
 from sitekeeper.domain.inventory import ExtensionType
-from sitekeeper.domain.seo import SEO
-from sitekeeper.domain.severity import severity_rank
 from sitekeeper.domain.sites import SiteDeclaration
 from sitekeeper.errors import UsageError
 from sitekeeper.reports.charts import Point, response_line, uptime_bars
@@ -38,6 +35,7 @@ from sitekeeper.web.auth import AnyUser, Staff, Viewer, now
 from sitekeeper.web.common import Db, Id, default_interval, queue_task, visible_site
 from sitekeeper.web.ui.forms import Sent, form_fields, form_values
 from sitekeeper.web.ui.render import page
+from sitekeeper.web.ui.security import SCANS, available_scans, security_context
 from sitekeeper.web.ui.site_ssh import ssh_panel
 
 router = APIRouter(include_in_schema=False)
@@ -47,13 +45,13 @@ ACTIONS = {
     "inventory": "Run inventory",
     "fingerprint": "Fingerprint",
     "probe-security": "Check security",
-    "probe-content": "Check content",
     "backup": "Back up now",
     "drill": "Restore drill",
 }
-NEEDS_SSH = frozenset({"inventory", "backup", "drill"})
-# Every task kind the panel lists, by label: the buttons, and "update" (started per package).
-LABELS = {**ACTIONS, "update": "Update"}
+NEEDS_SSH = frozenset({"inventory", "backup", "drill", "scan"})
+# Every task kind the panel lists, by label: the buttons, "update" (started per package) and
+# the Security panel's scans.
+LABELS = {**ACTIONS, **SCANS, "update": "Update"}
 UPDATE_KINDS = {"plugin": "plugins", "theme": "themes"}  # -> UpdateParams field
 EXTENSION_TYPES = frozenset(get_args(ExtensionType))  # the others: UpdateParams.extensions
 
@@ -122,14 +120,11 @@ def _software(session: Session, site: Site, moment: datetime) -> dict[str, Any]:
     found = findings.open_findings(
         session, site_ids=[site.id], kinds=(UPDATE, UNKNOWN_SOURCE, VULNERABILITY)
     )
-    # What is seen from outside: exposed files and headers, and SEO spam and cloaking.
-    exposures = findings.open_findings(session, site_ids=[site.id], kinds=(EXPOSURE, SEO))
     runs = backups.runs_of(session, site.id, limit=30)
     drills = [r for r in runs if r.verified_at is not None]
     return {
         "inventory": latest_inventory(session, site.id),
         "vulns": [f for f in found if f.kind == VULNERABILITY],
-        "exposures": sorted(exposures, key=lambda f: -severity_rank(f.data.get("severity"))),
         "updates": [f for f in found if f.kind != VULNERABILITY],
         # Counted as the fleet's column counts (store.site_summary): an unknown update
         # source is listed with the updates but is no pending update.
@@ -180,6 +175,7 @@ def site_detail(request: Request, site_id: Id, session: Db, who: AnyUser) -> HTM
         **_day_charts(session, site, moment.date()),
         **_software(session, site, moment),
         domain_view=domain_views(session, [site.id]).get(site.id),
+        **security_context(session, site.id),
         **(_tasks(session, site) if who.is_staff else {}),
     )
 
@@ -218,7 +214,7 @@ def start_task(
 ) -> Response:
     """Queue one of the page's actions; htmx gets the panel back, a plain form a redirect."""
     site = visible_site(session, who, site_id)
-    if kind not in ACTIONS:
+    if kind not in ACTIONS and kind not in available_scans():
         raise HTTPException(400, "unknown action")
     queue_task(request, session, who, kind, site=site, params={})
     if request.headers.get("hx-request") == "true":
