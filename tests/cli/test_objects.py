@@ -114,6 +114,8 @@ def test_plan_options_are_stored_and_shown(run: Run) -> None:
         "uptime_target": None,
         "hours_included": 0.0,
         "hourly_rate": None,
+        "forbidden_words": [],
+        "content_change_percent": 60.0,
     }
     edited = as_json(
         run("plan", "edit", "Pro", "--update-policy", "all", "--client-approves-updates", "--json")

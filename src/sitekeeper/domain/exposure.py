@@ -7,7 +7,6 @@ issue opens, stays while the check still sees it, and resolves when it no longer
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +33,7 @@ class SecurityIssue:
     fix: str
     evidence: str = ""
 
-    def spec(self, site_id: int) -> FindingSpec:
+    def spec(self, site_id: int, digest: str = "") -> FindingSpec:
         """The finding this issue is filed as."""
         return FindingSpec(
             site_id=site_id,
@@ -48,15 +47,14 @@ class SecurityIssue:
             certainty=CERTAIN,
             severity=str(self.severity),
             note=self.fix,
-            extra=(("title", self.title), ("evidence", self.evidence), ("digest", self.digest)),
+            extra=(("title", self.title), ("evidence", self.evidence), ("digest", digest)),
         )
 
     @property
-    def digest(self) -> str:
-        """What an operator's acknowledgement holds to: the issue as seen (another evidence,
-        say another protocol accepted or another file behind the path, reopens it)."""
-        seen = "\0".join((self.check, self.item, str(self.severity), self.evidence))
-        return hashlib.sha256(seen.encode("utf-8", errors="surrogateescape")).hexdigest()
+    def seen(self) -> str:
+        """The issue as seen, which an operator's acknowledgement holds to (its digest):
+        other evidence — another protocol accepted, another file behind the path — reopens it."""
+        return "\0".join((self.check, self.item, str(self.severity), self.evidence))
 
     def to_json(self) -> dict[str, str]:
         """The documented ``probe-security --json`` shape of one issue."""

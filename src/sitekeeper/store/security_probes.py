@@ -7,6 +7,7 @@ findings as they are: what was not seen this time is unknown, not fixed.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -29,7 +30,12 @@ def file_report(
 ) -> findings.Changes:
     """Open, keep and resolve the site's ``exposure`` findings to match ``report``; only
     the issue types it examined completely resolve."""
-    specs = finding_acks.quiet(session, site_id, [issue.spec(site_id) for issue in report.issues])
+    specs = [issue.spec(site_id, _digest(issue.seen)) for issue in report.issues]
+    specs = finding_acks.quiet(session, site_id, specs)
     return findings.reconcile(
         session, specs, now, site_ids=[site_id], kinds=[EXPOSURE], types=report.complete
     )
+
+
+def _digest(seen: str) -> str:
+    return hashlib.sha256(seen.encode("utf-8", errors="surrogateescape")).hexdigest()
