@@ -20,6 +20,7 @@ from sitekeeper.domain.untrusted import visible
 from sitekeeper.domain.updates import CORE, UpdateItem
 from sitekeeper.errors import FeedError, SitekeeperError
 from sitekeeper.intel.fetch import Fetcher
+from sitekeeper.intel.release_trees import ReleaseTrees
 from sitekeeper.scan.compare import IntegrityRules, VendorList
 
 RULES_FILE = "integrity.toml"
@@ -52,10 +53,15 @@ class Lists:
 
 
 async def vendor_lists(
-    inventory: Inventory, rules: IntegrityRules, vendor: Mapping[str, Any], fetcher: Fetcher
+    inventory: Inventory,
+    rules: IntegrityRules,
+    vendor: Mapping[str, Any],
+    fetcher: Fetcher,
+    trees: ReleaseTrees | None = None,
 ) -> Lists:
     """The per-file lists of the installed core and of each extension whose vendor has
-    one for its version; a list that cannot be fetched is a note (that part unchecked)."""
+    one for its version; a list that cannot be fetched is a note (that part unchecked).
+    A core with no per-file list is compared with its release archive (``trees``)."""
     found = Lists()
     cms = CMSES.find(inventory.cms)
     updater = cms.updater if cms is not None else None
@@ -73,13 +79,17 @@ async def vendor_lists(
         )
         item = UpdateItem(type_, slug, version, version, str(cms.ecosystem) if cms else "")
         try:
-            source = updater.package_source(item, vendor)
+            checksums = updater.package_source(item, vendor).checksums
         except SitekeeperError:
-            found.notes.append(f"{what}: the vendor has no file list for it")
+            checksums = None
+            missing = f"{what}: the vendor has no file list for it"
+        else:
+            missing = f"{what}: the vendor publishes no per-file list"
+        if checksums is None and type_ == CORE and trees is not None:
+            await _from_archive(inventory.cms, version, what, trees, found)
             continue
-        checksums = source.checksums
         if checksums is None:
-            found.notes.append(f"{what}: the vendor publishes no per-file list")
+            found.notes.append(missing)
             continue
         try:
             result = await fetcher.get(
@@ -100,3 +110,19 @@ async def vendor_lists(
             VendorList(prefix, what, checksums.algorithm, digests, core=type_ == CORE)
         )
     return found
+
+
+async def _from_archive(
+    kind: str, version: str, what: str, trees: ReleaseTrees, out: Lists
+) -> None:
+    """Core against every file of its release archive (verified by the vendor's digest)."""
+    try:
+        tree = await trees.tree(kind, version)
+    except FeedError as exc:  # InvalidFeed too: a digest that does not match is no list
+        out.notes.append(f"{what}: no release archive to compare with ({exc})")
+        return
+    if tree is None:
+        out.notes.append(f"{what}: the vendor lists no release archive for this version")
+        return
+    digests = {path: frozenset({md5}) for path, md5 in tree.items()}
+    out.lists.append(VendorList("", f"{what} (release archive)", "md5", digests, core=True))

@@ -41,6 +41,7 @@ from sitekeeper.store.tables import Site
 
 if TYPE_CHECKING:
     from sitekeeper.backup.file_changes import BackupChanges, BackupPair
+    from sitekeeper.intel.release_trees import ReleaseTrees
     from sitekeeper.remote.ssh import SshConnection
 
 DEFAULT_INTERVAL = 86400.0  # a day, unless the plan's ``integrity_interval`` says otherwise
@@ -141,8 +142,8 @@ class IntegrityJobs(SiteJobs):
         if inventory is None:
             report.notes.append("no inventory yet: core and extensions not compared")
         else:
-            async with Fetcher(self.feeds) as fetcher:
-                found = await vendor_lists(inventory, rules, self.feeds.vendor, fetcher)
+            async with Fetcher(self.feeds) as fetcher, self._release_trees() as trees:
+                found = await vendor_lists(inventory, rules, self.feeds.vendor, fetcher, trees)
             lists, failed = found.lists, any("could not be read" in n for n in found.notes)
             report.notes.extend(found.notes)
         result = compare(
@@ -160,6 +161,16 @@ class IntegrityJobs(SiteJobs):
                 and not (t.startswith("ext-") and inventory is not None and failed)
             ]  # fmt: skip
         return result.verified
+
+    def _release_trees(self) -> ReleaseTrees:
+        """Release archives' file lists (Joomla, Drupal), cached in the data directory and
+        fetched under the settings' egress policy from the vendor URLs the feeds use."""
+        from sitekeeper.intel.hashes import HashSources  # noqa: PLC0415
+        from sitekeeper.intel.release_trees import ReleaseTrees  # noqa: PLC0415
+
+        sources = HashSources.from_settings(self.settings)
+        sources = sources.model_copy(update={"vendor": dict(self.feeds.vendor)})
+        return ReleaseTrees.in_home(self.settings.home, sources)
 
     async def _backup_changes(
         self, site_id: int, state: ScanState, report: IntegrityReport

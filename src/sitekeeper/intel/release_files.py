@@ -9,7 +9,7 @@ learning and the hash store name no CMS.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from sitekeeper.domain.versions import Ecosystem
 from sitekeeper.plugins import Registry
@@ -51,3 +51,15 @@ class ReleaseFiles(Protocol):
 
 
 RELEASE_FILES: Registry[ReleaseFiles] = Registry("release-files", builtins=("sitekeeper.cms",))
+
+
+@runtime_checkable
+class ReleaseArchives(Protocol):
+    """A CMS whose vendor publishes no per-file list but signs or digests each release
+    archive: the integrity scan compares core with every file of that archive."""
+
+    async def release_tree(self, learner: Learner, version: str) -> dict[str, str] | None:
+        """MD5 of every file of ``version``'s release archive, as docroot paths, after
+        checking the archive against the vendor's digest (InvalidFeed if it does not
+        match); None if the vendor lists no such release."""
+        ...

@@ -75,6 +75,10 @@ class Drupal:
         """Each release's tarball, checked against its published MD5."""
         return await hashes.learn_drupal(learner, paths, within=within)
 
+    async def release_tree(self, learner: Learner, version: str) -> dict[str, str] | None:
+        """Every file of the release archive, for the integrity scan (no per-file list)."""
+        return await hashes.drupal_release_tree(learner, version)
+
     inventory = staticmethod(ssh_inventory.inventory)
 
     # safe updates: health markers, and how it installs a package

@@ -4,7 +4,7 @@ MD5, streamed and hashed as it downloads."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sitekeeper.cms.drupal.releases import DrupalRelease, parse_release_history
 from sitekeeper.cms.drupal.sources import release_history_base
@@ -66,15 +66,7 @@ async def learn_drupal(
     keep = kept_files(paths)
 
     async def one(release: DrupalRelease) -> str:
-        link = release.download_link or ""
-        md5, size = release.digest_of(link)
-        if md5 is None:
-            # Every release on updates.drupal.org has one; a history without
-            # it cannot vouch for what a mirror hands us.
-            raise InvalidFeed(f"{link}: the release history publishes no MD5 for it")
-        files = await learner.archive_hashes(
-            link, keep, strip=1, expected={"md5": md5}, length=size
-        )
+        files = await _tarball_hashes(learner, release, keep)
         learner.knowledge.add("drupal", release.version, files)
         return release.version
 
@@ -84,3 +76,25 @@ async def learn_drupal(
         if (within is None or within(v)) and not learner.knowledge.knows("drupal", v)
     ]
     return await every(one(r) for r in todo)
+
+
+async def drupal_release_tree(learner: Learner, version: str) -> dict[str, str] | None:
+    """Every file of one release's tarball, the ``drupal-x.y.z/`` folder stripped (the
+    docroot of a tarball install); None if no release history lists ``version``."""
+    release = (await drupal_releases(learner)).get(version)
+    if release is None:
+        return None
+    return await _tarball_hashes(learner, release, lambda _path: True)
+
+
+async def _tarball_hashes(
+    learner: Learner, release: DrupalRelease, keep: Callable[[str], bool]
+) -> dict[str, str]:
+    """The kept files of a release's tarball, checked against the history's MD5 and size."""
+    link = release.download_link or ""
+    md5, size = release.digest_of(link)
+    if md5 is None:
+        # Every release on updates.drupal.org has one; a history without
+        # it cannot vouch for what a mirror hands us.
+        raise InvalidFeed(f"{link}: the release history publishes no MD5 for it")
+    return await learner.archive_hashes(link, keep, strip=1, expected={"md5": md5}, length=size)

@@ -70,6 +70,10 @@ class Joomla:
         """Each release's full package, streamed."""
         return await hashes.learn_joomla(learner, paths, within=within)
 
+    async def release_tree(self, learner: Learner, version: str) -> dict[str, str] | None:
+        """Every file of the release archive, for the integrity scan (no per-file list)."""
+        return await hashes.joomla_release_tree(learner, version)
+
     inventory = staticmethod(ssh_inventory.inventory)
 
     # safe updates: health markers, and how it installs a package

@@ -85,6 +85,24 @@ async def learn_joomla(learner: Learner, paths: Paths = None, within: Within = N
     )
 
 
+async def joomla_release_tree(learner: Learner, version: str) -> dict[str, str] | None:
+    """Every file of one release's package (legacy list first, then TUF), verified as
+    ``learn_joomla`` verifies it; None if neither feed lists ``version``."""
+    updates, tuf = await joomla_releases(learner)
+    if version in updates:
+        update = updates[version]
+        url = next(d.url for d in update.downloads if not d.source)
+        return await learner.archive_hashes(url, every_file, strip=0, expected=update.hashes)
+    if version in tuf:
+        return await _tuf_archive_hashes(learner, tuf[version], every_file)
+    return None
+
+
+def every_file(path: str) -> bool:
+    """The integrity scan compares every file of the package, not only the public ones."""
+    return True
+
+
 async def _joomla_tuf_releases(learner: Learner, sources: JoomlaSources) -> list[TufRelease]:
     """Core releases of the TUF targets, verified by python-tuf exactly as the poller does."""
     from sitekeeper.cms.joomla.poller import tuf_targets  # noqa: PLC0415 - pulls in tuf
