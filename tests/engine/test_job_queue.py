@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import text, update
 
 from sitekeeper.engine import dispatch
-from sitekeeper.engine.job_queue import CRASHED
+from sitekeeper.engine.job_queue import CRASHED, defer_job
 from sitekeeper.errors import UsageError
 from sitekeeper.store import tasks as queue
 from sitekeeper.store.database import Database
@@ -209,11 +209,25 @@ def test_one_waiting_job_per_site_and_kind(db: Database, world: World, live: Liv
             text("SELECT queueing_lock, lock, queue_name FROM procrastinate_jobs")
         ).all()
     assert [tuple(j) for j in jobs] == [(f"backup:{site_id}", f"site:{site_id}", "backups")]
-    # A row that no longer says so (failed by hand) does not let a second job queue:
-    # the engine refuses it, and nothing of the request is kept.
+    # The engine refuses a second waiting job of the site and kind while its task lives,
+    # and the refused request leaves nothing behind.
+    with db.session() as s:
+        live_task = s.get(Task, first.json()["id"])
+        assert live_task is not None
+        with pytest.raises(UsageError, match="already waiting in the job queue"):
+            defer_job(s, live_task)
+    assert jobs_waiting(db) == [(f"backup:{site_id}", first.json()["id"])]
+    # A task finished some other way (by hand here) leaves its job waiting: the next
+    # request cancels that stale job instead of being refused for ever.
     with db.session() as s:
         s.execute(update(Task).values(status=FAILED))
-    with pytest.raises(UsageError, match="already waiting in the job queue"):
-        queue_task(db, "backup", {}, site_id=site_id)
-    with db.session() as s:
-        assert s.query(Task).count() == 1
+    fresh = queue_task(db, "backup", {}, site_id=site_id)
+    assert jobs_waiting(db) == [(f"backup:{site_id}", fresh)]
+
+
+def jobs_waiting(db: Database) -> list[tuple[str, int]]:
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT queueing_lock, (args->>'task_id')::int FROM procrastinate_jobs")
+        ).all()
+    return [(str(r[0]), int(r[1])) for r in rows]

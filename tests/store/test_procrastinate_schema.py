@@ -14,8 +14,13 @@ from alembic import command
 from procrastinate import App, SyncPsycopgConnector
 from procrastinate.schema import SchemaManager
 
-from sitekeeper.engine.job_queue import conninfo
-from sitekeeper.store.database import Database, alembic_config, current_revisions, upgrade
+from sitekeeper.store.database import (
+    Database,
+    alembic_config,
+    current_revisions,
+    libpq_url,
+    upgrade,
+)
 from tests.conftest import PG_URL
 from tests.services import need
 
@@ -64,7 +69,7 @@ def pg_schema() -> Iterator[str]:
 
 @pytest.mark.parametrize("db", ["postgresql"], indirect=True)
 def test_the_migrated_schema_is_procrastinate_s_own(db: Database, pg_schema: str) -> None:
-    connector = SyncPsycopgConnector(conninfo=conninfo(pg_schema))
+    connector = SyncPsycopgConnector(conninfo=libpq_url(pg_schema))
     app = App(connector=connector)
     with app.open():
         SchemaManager(connector).apply_schema()
@@ -76,7 +81,7 @@ def test_the_migrated_schema_is_procrastinate_s_own(db: Database, pg_schema: str
     assert theirs["columns"], "procrastinate's schema applied nothing?"
     assert ours == theirs
     # procrastinate's own health check: its tables are where its worker looks.
-    app = App(connector=SyncPsycopgConnector(conninfo=conninfo(db.url)))
+    app = App(connector=SyncPsycopgConnector(conninfo=libpq_url(db.url)))
     with app.open():
         assert app.job_manager.check_connection()
 

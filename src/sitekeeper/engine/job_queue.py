@@ -24,7 +24,6 @@ from typing import Any
 from procrastinate import App, JobContext, PsycopgConnector, SyncPsycopgConnector
 from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.jobs import Job, Status
-from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -40,6 +39,7 @@ from sitekeeper.engine.tasks import (
 )
 from sitekeeper.errors import UsageError
 from sitekeeper.store import tasks as queue
+from sitekeeper.store.database import libpq_url
 from sitekeeper.store.task_tables import Task
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,9 @@ def _defer_app() -> App:
 def defer_job(session: Session, task: Task) -> None:
     """Write the job that carries ``task`` in the session's transaction; sets its job id.
 
-    UsageError if a job for the same site and kind is already waiting (the tasks
-    table's own unique index normally answers first; this is the engine's word).
+    A job of the site and kind still waiting for a task that is over (finished some other
+    way: by hand, or by the in-process runner) is cancelled first. UsageError if the one
+    waiting carries a live task (the tasks table's unique index normally answers first).
     """
     spec = job_spec(task.kind, task.site_id)
     raw: Any = session.connection().connection.driver_connection  # the psycopg connection
@@ -75,18 +76,26 @@ def defer_job(session: Session, task: Task) -> None:
         queueing_lock=spec.queueing_lock,
         connection=raw,
     )
-    try:
-        with session.begin_nested():  # a refused job must not end the caller's transaction
-            task.job_id = deferrer.defer(task_id=task.id, kind=task.kind)
-    except AlreadyEnqueued:
-        raise UsageError(
-            f"a {task.kind} of this site is already waiting in the job queue"
-        ) from None
+    for attempt in range(2):
+        try:
+            # A savepoint on the connection itself (the session's would be emitted lazily,
+            # so not at all here): a refused job must not end the caller's transaction.
+            with raw.transaction():
+                task.job_id = deferrer.defer(task_id=task.id, kind=task.kind)
+            return
+        except AlreadyEnqueued:
+            if attempt or not _cancel_stale(session, raw, task):
+                break
+    raise UsageError(f"a {task.kind} of this site is already waiting in the job queue")
 
 
-def conninfo(url: str) -> str:
-    """libpq's form of a SQLAlchemy PostgreSQL URL (options such as search_path kept)."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+def _cancel_stale(session: Session, raw: Any, task: Task) -> bool:
+    """Cancel the waiting jobs of finished tasks of the site and kind; whether any was."""
+    if task.site_id is None:
+        return False
+    manager = _defer_app().job_manager
+    stale = queue.finished_job_ids(session, task.kind, task.site_id)
+    return any([manager.cancel_job_by_id(i, delete_job=True, connection=raw) for i in stale])
 
 
 def _now() -> datetime:
@@ -103,7 +112,7 @@ class JobQueue:
         self.worker = f"{settings.worker_name}/{os.getpid()}"
         self.app = App(
             connector=PsycopgConnector(
-                conninfo=conninfo(url), min_size=2, max_size=settings.task_concurrency + 3
+                conninfo=libpq_url(url), min_size=2, max_size=settings.task_concurrency + 3
             )
         )
         self._register()

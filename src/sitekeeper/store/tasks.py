@@ -167,6 +167,20 @@ def fail_carried(conn: Connection, task_id: int, job_id: int, error: str, now: d
     return conn.execute(stmt).rowcount == 1
 
 
+def finished_job_ids(session: Session, kind: str, site_id: int) -> list[int]:
+    """Job ids of the site's finished tasks of ``kind`` (their jobs may still be waiting)."""
+    return list(
+        session.scalars(
+            select(Task.job_id).where(
+                Task.kind == kind,
+                Task.site_id == site_id,
+                Task.status.in_([OK, FAILED]),
+                Task.job_id.is_not(None),
+            )
+        )
+    )
+
+
 def _close(conn: Connection, task_id: int, worker: str, **values: Any) -> bool:
     stmt = (
         update(Task)
