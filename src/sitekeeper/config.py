@@ -110,6 +110,18 @@ class Settings(BaseSettings):
     task_concurrency: int = Field(
         default=4, ge=1, le=256, description="Queued tasks (API and UI actions) run at once."
     )
+    # PostgreSQL's task engine (procrastinate, engine.dispatch): a worker that stops sending
+    # its heartbeat for job_stalled_seconds is taken for dead; its jobs are then re-run (a
+    # kind that may be) or failed as interrupted by the sweep every job_sweep_seconds.
+    job_heartbeat_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="Task-engine worker heartbeat period (s)."
+    )
+    job_stalled_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="Heartbeat silence after which a worker is dead."
+    )
+    job_sweep_seconds: int = Field(
+        default=10, ge=1, le=59, description="How often stalled jobs are looked for (s)."
+    )
     update_concurrency: int = Field(
         default=4, ge=1, le=64, description="Sites updated at once by the plans' update policies."
     )

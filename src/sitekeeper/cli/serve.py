@@ -133,7 +133,7 @@ async def _run_until_signal(
     web = None
     if settings.web_port:
         app = create_app(db, settings)
-        app.state.wake_tasks = service.tasks.wake  # a queued action starts now, not at a poll
+        app.state.wake_tasks = service.dispatch.wake  # a queued action starts now, not at a poll
         web = asyncio.create_task(
             serve_web(app, settings.web_host, settings.web_port, stop, sock=listener)
         )

@@ -23,6 +23,7 @@ from sitekeeper.config import Settings
 from sitekeeper.egress.policy import outbound_policy
 from sitekeeper.engine.alerts import Alerter, queue_reminders
 from sitekeeper.engine.check_runner import CheckRunner
+from sitekeeper.engine.dispatch import for_database
 from sitekeeper.engine.intel_jobs import IntelJobs
 from sitekeeper.engine.local import LocalDispatcher
 from sitekeeper.engine.maintenance import check_summary, prune_tasks, rollup_and_prune
@@ -128,6 +129,9 @@ class Service:
             worker=settings.worker_name,
             poll_interval=task_poll_interval,
         )
+        # What carries queued tasks to it: the runner's own claims (SQLite), or
+        # procrastinate's jobs on PostgreSQL (engine.dispatch).
+        self.dispatch = for_database(db, self.tasks, settings)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run every loop until ``stop`` is set, then shut down in bounded time.
@@ -181,7 +185,7 @@ class Service:
             )
         )
         # Queued tasks: on stop the runner cancels what still runs and marks it interrupted.
-        loops.append(asyncio.create_task(self.tasks.run(stop), name="tasks"))
+        loops.append(asyncio.create_task(self.dispatch.work(stop), name="tasks"))
         if self.settings.alert_reminder_hours:
             remind = self.leases.periodic("reminders", 60.0, self.remind)
             loops.append(asyncio.create_task(self._every(stop, 60.0, remind), name="reminders"))

@@ -134,6 +134,18 @@ def handler_class(kind: str) -> type[TaskHandler]:
     return TASKS.get(kind)
 
 
+def reruns_after_crash(kind: str) -> bool:
+    """Whether a task of ``kind`` whose worker died mid-way may simply run again.
+
+    A handler says so with ``rerun_after_crash = True`` (a check, an inventory: running
+    twice is harmless). Unknown kinds and every other kind are failed as interrupted
+    instead: a half-done restore or update needs a person (or its own recovery) to decide.
+    """
+    if kind not in handler_kinds():
+        return False
+    return bool(getattr(TASKS.get(kind), "rerun_after_crash", False))
+
+
 def validate_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
     """``params`` checked against the kind's model, as stored (JSON); UsageError if bad."""
     model = handler_class(kind).Params
@@ -285,27 +297,28 @@ class TaskRunner:
         await self._record(task, done)
 
     async def _record(self, task: ClaimedTask, done: Done) -> None:
-        # An error may quote a client's server (stderr, a file name): one line, controls
-        # shown as escapes, in the stored task, the API and the log alike.
-        error = None if done.error is None else visible(done.error, MAX_ERROR)
-        try:
-            if error is None:
-                await self.ctx.dbthread.call(
-                    queue.finish, task.id, self.worker, done.stored(), _now()
-                )
-            else:
-                await self.ctx.dbthread.call(
-                    queue.fail,
-                    task.id,
-                    self.worker,
-                    error,
-                    _now(),
-                    result=done.stored() or None,
-                )
-        except SQLAlchemyError:
-            # The task stays "running" under this worker's name; the next start fails it.
-            log.exception("recording the outcome of task %d failed", task.id)
+        if not await record_outcome(self.ctx, task, self.worker, done):
             return
         self.finished += 1
         await self._notify()
-        log.info("task %d: %s", task.id, "ok" if error is None else f"failed: {error}")
+
+
+async def record_outcome(ctx: TaskContext, task: ClaimedTask, worker: str, done: Done) -> bool:
+    """Write a task's outcome as ``worker`` (guarded: only while it still owns the task);
+    False if the database could not be written."""
+    # An error may quote a client's server (stderr, a file name): one line, controls
+    # shown as escapes, in the stored task, the API and the log alike.
+    error = None if done.error is None else visible(done.error, MAX_ERROR)
+    try:
+        if error is None:
+            await ctx.dbthread.call(queue.finish, task.id, worker, done.stored(), _now())
+        else:
+            await ctx.dbthread.call(
+                queue.fail, task.id, worker, error, _now(), result=done.stored() or None
+            )
+    except SQLAlchemyError:
+        # The task stays "running" under this worker's name; the next start fails it.
+        log.exception("recording the outcome of task %d failed", task.id)
+        return False
+    log.info("task %d: %s", task.id, "ok" if error is None else f"failed: {error}")
+    return True

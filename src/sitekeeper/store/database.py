@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -60,6 +60,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
+
+
+def libpq_url(url: str) -> str:
+    """libpq's form of a PostgreSQL URL, for clients that are not SQLAlchemy's (the job
+    queue); its options, such as a search_path, are kept."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 import sitekeeper.store.web_tables  # noqa: F401 - users, which requested_by refers to
@@ -57,3 +57,6 @@ class Task(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     worker: Mapped[str | None] = mapped_column(String(200))
+    # PostgreSQL: the procrastinate job that carries this task (engine.dispatch); None on
+    # SQLite, where the in-process runner claims the row itself.
+    job_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -135,6 +135,52 @@ def claim(
     return sorted(claimed, key=lambda t: t.id)
 
 
+def take(
+    conn: Connection, task_id: int, job_id: int, worker: str, now: datetime, *, rerun: bool
+) -> ClaimedTask | None:
+    """Claim the task a job queue's job carries (``engine.dispatch``); None if not to run.
+
+    Only the job recorded with the task may take it, and only while it is queued, or, for
+    a job run again after its worker died (``rerun``), while that dead worker still holds
+    it: a late duplicate of a job cannot run the task a second time.
+    """
+    allowed = [QUEUED, RUNNING] if rerun else [QUEUED]
+    stmt = (
+        update(Task)
+        .where(Task.id == task_id, Task.job_id == job_id, Task.status.in_(allowed))
+        .values(status=RUNNING, started_at=now, worker=worker)
+        .returning(Task.id, Task.kind, Task.site_id, Task.params, Task.requested_by)
+        .execution_options(synchronize_session=False)
+    )
+    row = conn.execute(stmt).first()
+    return None if row is None else ClaimedTask(row[0], row[1], row[2], dict(row[3] or {}), row[4])
+
+
+def fail_carried(conn: Connection, task_id: int, job_id: int, error: str, now: datetime) -> bool:
+    """Fail a still active task whose job will not run it again (its worker died)."""
+    stmt = (
+        update(Task)
+        .where(Task.id == task_id, Task.job_id == job_id, Task.status.in_([QUEUED, RUNNING]))
+        .values(status=FAILED, error=error[:MAX_ERROR], finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return conn.execute(stmt).rowcount == 1
+
+
+def finished_job_ids(session: Session, kind: str, site_id: int) -> list[int]:
+    """Job ids of the site's finished tasks of ``kind`` (their jobs may still be waiting)."""
+    return list(
+        session.scalars(
+            select(Task.job_id).where(
+                Task.kind == kind,
+                Task.site_id == site_id,
+                Task.status.in_([OK, FAILED]),
+                Task.job_id.is_not(None),
+            )
+        )
+    )
+
+
 def _close(conn: Connection, task_id: int, worker: str, **values: Any) -> bool:
     stmt = (
         update(Task)

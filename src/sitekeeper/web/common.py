@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, HTTPException, Path, Query, Request
 from sqlalchemy.orm import Session
 
+from sitekeeper.engine import dispatch
 from sitekeeper.engine.tasks import validate_params
 from sitekeeper.store import tasks as task_store
 from sitekeeper.store.intel_tables import Finding
@@ -119,7 +120,7 @@ def queue_task(
 ) -> Task:
     """Validate the parameters, queue the task (or find the site's active one), wake a worker."""
     clean = validate_params(kind, params)
-    task, _created = task_store.enqueue(
+    task, created = task_store.enqueue(
         session,
         kind,
         site_id=site.id if site is not None else None,
@@ -127,6 +128,8 @@ def queue_task(
         requested_by=who.user_id,
         now=now(),
     )
+    if created:
+        dispatch.defer(session, task)  # PostgreSQL: its job, committed with the row
     session.commit()  # before the wake-up: the worker must see the row
     wake_worker(request)
     return task

@@ -40,6 +40,7 @@ class BackupTask:
 
     Params: ClassVar[type[BaseModel]] = NoParams
     needs_site: ClassVar[bool] = True
+    rerun_after_crash: ClassVar[bool] = True  # restic resumes; the lease is the caveat (docs)
 
     async def run(self, ctx: TaskContext, site_id: int | None, params: NoParams) -> Done:
         """Take a snapshot; a failed run is journaled and alerted by the backup code."""

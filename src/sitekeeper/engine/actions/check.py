@@ -19,6 +19,7 @@ class CheckTask:
 
     Params: ClassVar[type[BaseModel]] = NoParams
     needs_site: ClassVar[bool] = True
+    rerun_after_crash: ClassVar[bool] = True  # running it twice is harmless
 
     async def run(self, ctx: TaskContext, site_id: int | None, params: NoParams) -> Done:
         """Check the site; the result is stored before the task is done."""

@@ -41,6 +41,7 @@ class FeedsPollTask:
 
     Params: ClassVar[type[BaseModel]] = NoParams
     needs_site: ClassVar[bool] = False
+    rerun_after_crash: ClassVar[bool] = True  # running it twice is harmless
 
     async def run(self, ctx: TaskContext, site_id: int | None, params: NoParams) -> Done:
         """Poll; a feed that fails is listed in the result's errors, the rest is stored."""
@@ -68,6 +69,7 @@ class AdvisoriesImportTask:
 
     Params: ClassVar[type[BaseModel]] = ImportParams
     needs_site: ClassVar[bool] = False
+    rerun_after_crash: ClassVar[bool] = True  # running it twice is harmless
 
     async def run(self, ctx: TaskContext, site_id: int | None, params: ImportParams) -> Done:
         """Import all or nothing; an uploaded file is removed afterwards either way."""

@@ -17,6 +17,7 @@ class FingerprintTask:
 
     Params: ClassVar[type[BaseModel]] = NoParams
     needs_site: ClassVar[bool] = True
+    rerun_after_crash: ClassVar[bool] = True  # running it twice is harmless
 
     async def run(self, ctx: TaskContext, site_id: int | None, params: NoParams) -> Done:
         """Fingerprint; a site that could not be reached at all fails the task."""
@@ -33,6 +34,7 @@ class InventoryTask:
 
     Params: ClassVar[type[BaseModel]] = NoParams
     needs_site: ClassVar[bool] = True
+    rerun_after_crash: ClassVar[bool] = True  # running it twice is harmless
 
     async def run(self, ctx: TaskContext, site_id: int | None, params: NoParams) -> Done:
         """Inventory the site; the result is the ``inventory --json`` document."""

@@ -42,6 +42,11 @@ def _check_foreign_keys(connection: Connection, before: set[tuple[object, ...]])
         raise RuntimeError(f"migration broke foreign keys: {sorted(broken, key=str)[:5]}")
 
 
+def _ours(name: str | None, type_: str, _parents: object) -> bool:
+    """Autogenerate leaves procrastinate's tables alone: migration 0016 applies its own SQL."""
+    return not (type_ == "table" and (name or "").startswith("procrastinate_"))
+
+
 with engine.connect() as connection:
     sqlite = connection.dialect.name == "sqlite"
     # Rebuilding a SQLite table drops it, and with foreign keys on that drop first
@@ -56,6 +61,7 @@ with engine.connect() as connection:
             target_metadata=Base.metadata,
             render_as_batch=sqlite,
             compare_type=True,
+            include_name=_ours,
         )
         with context.begin_transaction():
             context.run_migrations()

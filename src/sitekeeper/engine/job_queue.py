@@ -1,0 +1,205 @@
+"""PostgreSQL's dispatcher: every task is carried by a procrastinate job.
+
+Deferring writes the job through the caller's own connection, so the task row and
+its job commit (or roll back) together. A worker (``JobQueue.work``, in ``serve``)
+runs procrastinate's: LISTEN/NOTIFY wake-ups, ``SKIP LOCKED`` fetches, one job per
+``lock`` at a time, one waiting job per ``queueing_lock``, worker heartbeats. The job
+takes its task row with a compare-and-set (``store.tasks.take``) and runs it through
+``engine.tasks.execute``, as the in-process runner does.
+
+A worker that dies (kill -9, a lost host) stops sending heartbeats; the periodic sweep,
+deferred once per period across all workers, finds its jobs stalled and either runs
+them again (kinds with ``rerun_after_crash``) or fails the task as interrupted (a
+restore, an update: their own recovery, or a person, decides).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from procrastinate import App, JobContext, PsycopgConnector, SyncPsycopgConnector
+from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.jobs import Job, Status
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from sitekeeper.config import Settings
+from sitekeeper.engine.dispatch import job_spec
+from sitekeeper.engine.tasks import (
+    STOPPED,
+    Done,
+    TaskContext,
+    execute,
+    record_outcome,
+    reruns_after_crash,
+)
+from sitekeeper.errors import UsageError
+from sitekeeper.store import tasks as queue
+from sitekeeper.store.database import libpq_url
+from sitekeeper.store.task_tables import Task
+
+log = logging.getLogger(__name__)
+
+TASK_JOB = "sitekeeper.task"  # the one procrastinate task: run the tasks row it names
+SWEEP_JOB = "sitekeeper.sweep"
+CRASHED = "interrupted: the worker running it stopped (killed or lost); not run again by itself"
+
+_deferrer: App | None = None
+
+
+def _defer_app() -> App:
+    """An app that only writes jobs through its callers' connections (never opened)."""
+    global _deferrer  # noqa: PLW0603 - one per process, made on first use
+    if _deferrer is None:
+        _deferrer = App(connector=SyncPsycopgConnector())
+    return _deferrer
+
+
+def defer_job(session: Session, task: Task) -> None:
+    """Write the job that carries ``task`` in the session's transaction; sets its job id.
+
+    A job of the site and kind still waiting for a task that is over (finished some other
+    way: by hand, or by the in-process runner) is cancelled first. UsageError if the one
+    waiting carries a live task (the tasks table's unique index normally answers first).
+    """
+    spec = job_spec(task.kind, task.site_id)
+    raw: Any = session.connection().connection.driver_connection  # the psycopg connection
+    deferrer = _defer_app().configure_task(
+        TASK_JOB,
+        queue=spec.queue,
+        priority=spec.priority,
+        lock=spec.lock,
+        queueing_lock=spec.queueing_lock,
+        connection=raw,
+    )
+    for attempt in range(2):
+        try:
+            # A savepoint on the connection itself (the session's would be emitted lazily,
+            # so not at all here): a refused job must not end the caller's transaction.
+            with raw.transaction():
+                task.job_id = deferrer.defer(task_id=task.id, kind=task.kind)
+            return
+        except AlreadyEnqueued:
+            if attempt or not _cancel_stale(session, raw, task):
+                break
+    raise UsageError(f"a {task.kind} of this site is already waiting in the job queue")
+
+
+def _cancel_stale(session: Session, raw: Any, task: Task) -> bool:
+    """Cancel the waiting jobs of finished tasks of the site and kind; whether any was."""
+    if task.site_id is None:
+        return False
+    manager = _defer_app().job_manager
+    stale = queue.finished_job_ids(session, task.kind, task.site_id)
+    return any([manager.cancel_job_by_id(i, delete_job=True, connection=raw) for i in stale])
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class JobQueue:
+    """A procrastinate worker in this process that runs the tasks its jobs carry."""
+
+    def __init__(self, ctx: TaskContext, settings: Settings, url: str) -> None:
+        self.ctx = ctx
+        self.settings = settings
+        # Unique per process, so a late outcome of a dead process's run never counts.
+        self.worker = f"{settings.worker_name}/{os.getpid()}"
+        self.app = App(
+            connector=PsycopgConnector(
+                conninfo=libpq_url(url), min_size=2, max_size=settings.task_concurrency + 3
+            )
+        )
+        self._register()
+
+    def _register(self) -> None:
+        @self.app.task(name=TASK_JOB, pass_context=True)
+        async def run_task(context: JobContext, task_id: int, kind: str) -> None:
+            await self._run(context, task_id)
+
+        seconds = self.settings.job_sweep_seconds
+
+        # Six cron columns: the last is seconds. Deferred once per period by all workers.
+        @self.app.periodic(cron=f"* * * * * */{seconds}", periodic_id="sweep")
+        @self.app.task(name=SWEEP_JOB, queue="tasks", queueing_lock=SWEEP_JOB)
+        async def sweep(timestamp: int) -> None:
+            await self.sweep()
+
+    def defer(self, session: Session, task: Task) -> None:
+        """Write the task's job in the caller's transaction."""
+        defer_job(session, task)
+
+    def wake(self) -> None:
+        """Nothing to do: the job's insert notifies every listening worker."""
+
+    async def work(self, stop: asyncio.Event) -> None:
+        """Run jobs until ``stop``; running tasks are then cancelled and failed as stopped."""
+        async with self.app.open_async():
+            worker = asyncio.create_task(
+                self.app.run_worker_async(
+                    name=self.worker,
+                    concurrency=self.settings.task_concurrency,
+                    install_signal_handlers=False,
+                    update_heartbeat_interval=self.settings.job_heartbeat_seconds,
+                    stalled_worker_timeout=self.settings.job_stalled_seconds,
+                    shutdown_graceful_timeout=0,
+                    delete_jobs="successful",
+                ),
+                name="job-worker",
+            )
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait([worker, stopping], return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not worker.done():
+                worker.cancel()
+            await asyncio.gather(worker, return_exceptions=True)
+
+    async def _run(self, context: JobContext, task_id: int) -> None:
+        job = context.job
+        assert job.id is not None
+        rerun = job.attempts > 0
+        try:
+            task = await self.ctx.dbthread.call(
+                queue.take, task_id, job.id, self.worker, _now(), rerun=rerun
+            )
+        except SQLAlchemyError:
+            log.exception("task %d: taking it failed; its job ends", task_id)
+            raise
+        if task is None:
+            log.info("task %d: no longer waiting for job %d; nothing to run", task_id, job.id)
+            return
+        log.info(
+            "task %d: %s of site %s started (job %d)", task.id, task.kind, task.site_id, job.id
+        )
+        try:
+            done = await execute(self.ctx, task)
+        except asyncio.CancelledError:
+            await record_outcome(self.ctx, task, self.worker, Done({}, STOPPED))
+            raise
+        await record_outcome(self.ctx, task, self.worker, done)
+
+    async def sweep(self) -> None:
+        """Run again, or fail as interrupted, the jobs of workers that stopped beating."""
+        manager = self.app.job_manager
+        stalled = await manager.get_stalled_jobs(
+            task_name=TASK_JOB, seconds_since_heartbeat=self.settings.job_stalled_seconds
+        )
+        for job in stalled:
+            await self._settle(job)
+
+    async def _settle(self, job: Job) -> None:
+        assert job.id is not None
+        task_id, kind = int(str(job.task_kwargs["task_id"])), str(job.task_kwargs["kind"])
+        if reruns_after_crash(kind):
+            log.warning("task %d (%s): its worker died; running it again", task_id, kind)
+            await self.app.job_manager.retry_job(job)
+            return
+        log.warning("task %d (%s): its worker died; failed as interrupted", task_id, kind)
+        # The row first: if this process dies in between, the next sweep finds the job again.
+        await self.ctx.dbthread.call(queue.fail_carried, task_id, job.id, CRASHED, _now())
+        await self.app.job_manager.finish_job(job, status=Status.FAILED, delete_job=False)

@@ -1,0 +1,82 @@
+"""A real worker process for the job-queue tests: the service `serve` runs, plus two test
+task kinds, until SIGTERM (or kill -9).
+
+    python -m tests.engine.job_worker     (settings from SITEKEEPER_* in the environment)
+
+``test-hold`` may run again after a crash, ``test-hold-once`` may not. Each run writes
+"<pid> <name>" to the file its parameters name; the first run of a name then holds until
+the process dies, a run after a crash finishes at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from sitekeeper.config import Settings
+from sitekeeper.engine.service import Service
+from sitekeeper.engine.tasks import TASKS, Done, TaskContext
+from sitekeeper.store.database import Database
+
+
+class HoldParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    log: str
+
+
+def _note_run(log: Path, name: str) -> bool:
+    """Write this run down; whether ``name`` had run before (in a process now dead)."""
+    before = log.read_text().splitlines() if log.exists() else []
+    with log.open("a") as out:
+        out.write(f"{os.getpid()} {name}\n")
+    return any(line.endswith(f" {name}") for line in before)
+
+
+async def _hold(params: HoldParams) -> Done:
+    if await asyncio.to_thread(_note_run, Path(params.log), params.name):
+        return Done({"pid": os.getpid()})
+    await asyncio.Event().wait()  # held until this process is killed or stopped
+    raise AssertionError("unreachable")
+
+
+@TASKS.register("test-hold")
+class HoldTask:
+    """Harmless to run twice."""
+
+    Params: ClassVar[type[BaseModel]] = HoldParams
+    needs_site: ClassVar[bool] = False
+    rerun_after_crash: ClassVar[bool] = True
+
+    async def run(self, ctx: TaskContext, site_id: int | None, params: HoldParams) -> Done:
+        return await _hold(params)
+
+
+@TASKS.register("test-hold-once")
+class HoldOnceTask:
+    """Like an update: never run again blindly after a crash."""
+
+    Params: ClassVar[type[BaseModel]] = HoldParams
+    needs_site: ClassVar[bool] = False
+
+    async def run(self, ctx: TaskContext, site_id: int | None, params: HoldParams) -> Done:
+        return await _hold(params)
+
+
+async def main() -> None:
+    settings = Settings()
+    db = Database(settings.resolved_database_url)
+    service = Service(settings, db, software_intel=False, backups=False)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await service.run(stop)
+    db.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
