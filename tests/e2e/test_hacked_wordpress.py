@@ -36,6 +36,7 @@ from sitekeeper.remote.ssh import connect
 from sitekeeper.store import clients, sites
 from sitekeeper.store.database import Database
 from sitekeeper.store.intel_tables import Finding
+from sitekeeper.store.tables import SiteSummary
 from sitekeeper.updates.health_fetch import PageFetcher
 from sitekeeper.updates.health_opcache import reset_web_opcache
 from sitekeeper.updates.packages import PackageCache, obtain
@@ -236,13 +237,15 @@ async def test_a_hacked_wordpress_is_caught_by_all_three_checks_and_resolves(
     # Denied by the web server, the .git is not reported as public (a 403 is no exposure);
     # the scan does not name it either (no code in it, outside the core's trees).
     assert (EXPOSURE, "exposed-file", "/.git/HEAD") not in found
-    # site_summary.compromised exists (migration 0015) but nothing on main maintains it
-    # yet (store/site_summary.py counts updates and vulnerabilities only): not asserted.
+    # The fleet shows the site as compromised: the high/critical integrity, malware and SEO
+    # findings above (exposures are open doors, not signs of a break-in).
+    assert _compromised(db, site_id) >= 6
 
     # Cleaned up: the docroot as it was; every finding of the hack resolves.
     _restore(wp4)
     assert await _all_three(jobs, site_id) == []
     assert _above_info(_open(db, site_id)) == {}
+    assert _compromised(db, site_id) == 0
     assert not set(expected) & set(_open(db, site_id))
 
 
@@ -303,3 +306,10 @@ async def test_no_false_alarm_after_a_real_core_update(
     assert report.verified > 1000 and "core-modified" in report.complete
     assert f"/core/checksums/1.0/?version={target}&locale=en_US" in vendor.requests
     assert _above_info(_open(sqlite_db, site_id)) == {leftover: "medium"}
+
+
+def _compromised(db: Database, site_id: int) -> int:
+    """The fleet summary's count of the site's open signs of a hack."""
+    with db.session() as session:
+        row = session.get(SiteSummary, site_id)
+        return row.compromised if row is not None else 0
