@@ -17,7 +17,7 @@ from tests.cli.conftest import Run, as_json
 
 SITE_KEYS = {
     "id", "name", "url", "client_id", "client", "contract_id", "plan", "check_interval", "paused",
-    "tags", "check", "ssh", "cms", "cms_version", "created_at",
+    "tags", "key_pages", "check", "ssh", "cms", "cms_version", "created_at",
 }  # fmt: skip
 
 

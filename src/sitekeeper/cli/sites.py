@@ -20,6 +20,7 @@ from sitekeeper.cli.context import AppContext, app_context
 from sitekeeper.cli.entity_options import entity_options
 from sitekeeper.domain.checks import DEFAULT_PROBE, PROBE_KEY, CheckOptions, split_check
 from sitekeeper.domain.durations import format_duration, parse_duration
+from sitekeeper.domain.key_pages import stored_key_pages
 from sitekeeper.domain.sites import SiteDeclaration, normalize_url
 from sitekeeper.domain.ssh_access import validate_ssh_host
 from sitekeeper.domain.ssh_events import SshEventKind
@@ -98,6 +99,7 @@ def site_json(site: Site, default_interval: int) -> dict[str, Any]:
         "check_interval": store.check_interval(site, default_interval),
         "paused": site.paused,
         "tags": [t.tag for t in site.tags],
+        "key_pages": stored_key_pages(site.check_options),
         "check": _check_json(site.check_options),
         "ssh": site.ssh,
         "cms": site.cms,

@@ -89,16 +89,19 @@ class CheckOptions(BaseModel):
 
 
 PROBE_KEY = "probe"  # the check kind's key in a site's stored check options
+KEY_PAGES_KEY = "key_pages"  # the content checks' key pages, kept beside (domain.key_pages)
 DEFAULT_PROBE = "http"
 
 
 def split_check(stored: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
     """A site's stored check options as (check kind, that probe's own options).
 
-    The kind picks the probe (``probes.registry``); HTTP sites store none.
+    The kind picks the probe (``probes.registry``); HTTP sites store none. The key pages
+    are the content checks', not the probe's.
     """
     options = dict(stored or {})
     kind = options.pop(PROBE_KEY, None)
+    options.pop(KEY_PAGES_KEY, None)
     return (kind if isinstance(kind, str) and kind else DEFAULT_PROBE), options
 
 

@@ -110,6 +110,11 @@ def _tags(text: str) -> list[str]:
     return [t for t in text.replace(",", " ").split() if t]
 
 
+def _lines(text: str) -> list[str]:
+    """Key pages as a form writes them: one per line."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
 class SiteDeclaration(BaseModel):
     """A site's own fields (the API's SiteIn/SitePatch and the site form derive from it;
     SSH access and check settings are given apart, see ``store.sites.SiteFields``)."""
@@ -168,6 +173,29 @@ class SiteDeclaration(BaseModel):
             show=" ".join,
             hint="(space or comma separated)",
             clear=Clear("--no-tags", "Remove all tags.", "No tags", api=False, key="clear_tags"),
+        ),
+    ] = Field(default_factory=list)
+    key_pages: Annotated[
+        list[str],
+        Field(max_length=10),
+        Spec(
+            "Key pages",
+            "A page the content checks keep a baseline of, as a path (/shop) or a URL on "
+            "the site's host (repeatable, at most 10; the home page is always looked at).",
+            option="--key-page",
+            multiple=True,
+            parse=_lines,
+            show="\n".join,
+            input="textarea",
+            hint="(one path per line, e.g. /shop; at most 10)",
+            clear=Clear(
+                "--no-key-pages",
+                "Forget the key pages (the pages already baselined stay watched until "
+                "probe-content --accept picks the sitemap's).",
+                "No key pages",
+                api=False,
+                key="clear_key_pages",
+            ),
         ),
     ] = Field(default_factory=list)
     paused: Annotated[

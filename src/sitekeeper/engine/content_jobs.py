@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from sitekeeper.domain.checks import web_check_options
+from sitekeeper.domain.key_pages import stored_key_pages
 from sitekeeper.domain.seo import SeoReport
 from sitekeeper.engine.intel_base import IntelBase
 from sitekeeper.engine.seo_alerts import SeoAlerts, alerting
@@ -57,6 +58,8 @@ class ContentJobs(IntelBase):
                 return findings.Changes()  # nothing was seen: nothing opens or resolves
             keys = result.sitemap_keys(legit_only=accept is None)
             page_baselines.save(session, site_id, result.baselines(), keys, now, accept=accept)
+            if options.key_pages:  # a page dropped from the list is no longer watched
+                page_baselines.keep_pages(session, site_id, report.pages)
             changes = page_baselines.file_report(session, site_id, report, now)
             alerts.queue(session, alerting(changes.opened), now)
             return changes
@@ -101,7 +104,8 @@ class ContentJobs(IntelBase):
 
 
 def _target(session: Session, site_id: int) -> tuple[str, ContentOptions, page_baselines.Stored]:
-    """The site's URL, its options (trust, its plan's words and threshold), its baselines."""
+    """The site's URL, its options (trust, its plan's words and threshold, its key
+    pages), its baselines."""
     site = session.get(Site, site_id)
     if site is None:
         raise NotFound(f"no site {site_id}")
@@ -112,5 +116,6 @@ def _target(session: Session, site_id: int) -> tuple[str, ContentOptions, page_b
         ca_bundle=check.ca_bundle,
         forbidden_words=list(plan.forbidden_words) if plan else [],
         change_percent=plan.content_change_percent if plan else 60.0,
+        key_pages=stored_key_pages(site.check_options),
     )
     return site.url, options, page_baselines.stored(session, site_id)

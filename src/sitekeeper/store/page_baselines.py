@@ -105,6 +105,18 @@ def save(
     session.flush()
 
 
+def keep_pages(session: Session, site_id: int, pages: Sequence[str]) -> None:
+    """Forget the baselines of pages other than ``pages`` (the configured key pages and
+    the home page): one dropped from the list and added back later is baselined afresh."""
+    keep = [p[:MAX_URL] for p in pages]
+    session.execute(
+        delete(PageBaseline).where(
+            PageBaseline.site_id == site_id,
+            PageBaseline.url.not_in([*keep, SITEMAP]),
+        )
+    )
+
+
 def _save_sitemap(
     session: Session,
     site_id: int,

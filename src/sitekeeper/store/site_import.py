@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, lazyload
 from sitekeeper.domain.checks import DEFAULT_PROBE, CheckOptions, split_check
 from sitekeeper.domain.durations import parse_duration
 from sitekeeper.domain.events import EventKind
+from sitekeeper.domain.key_pages import stored_key_pages
 from sitekeeper.domain.site_urls import default_name, same_site_key
 from sitekeeper.domain.sites import (
     host_of,
@@ -35,7 +36,7 @@ from sitekeeper.domain.sites import (
 from sitekeeper.errors import UsageError
 from sitekeeper.store import schedule
 from sitekeeper.store.contracts import is_active
-from sitekeeper.store.sites import CheckConfig, build_check_options, build_ssh
+from sitekeeper.store.sites import CheckConfig, build_check_options, build_ssh, with_key_pages
 from sitekeeper.store.ssh_keys import import_key, list_keys, parse_private_key, read_key_file
 from sitekeeper.store.tables import Client, Contract, Event, Job, Plan, Site, SiteTag
 from sitekeeper.vault import Vault
@@ -365,10 +366,11 @@ def _contract(ref: str, client_id: int, site: Site | None, cat: _Catalog) -> int
 
 def _differs(want: _Desired, site: Site, tags: list[str]) -> bool:
     kind, options = split_check(site.check_options)
-    current_check = (
+    current_check = with_key_pages(  # the import keeps the key pages as they are
         CheckOptions.model_validate(options).model_dump(mode="json")
         if kind == DEFAULT_PROBE
-        else dict(site.check_options or {})
+        else dict(site.check_options or {}),
+        stored_key_pages(site.check_options),
     )
     return (
         site.url != want.url

@@ -12,8 +12,15 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from sitekeeper.domain.checks import DEFAULT_PROBE, PROBE_KEY, CheckOptions, split_check
+from sitekeeper.domain.checks import (
+    DEFAULT_PROBE,
+    KEY_PAGES_KEY,
+    PROBE_KEY,
+    CheckOptions,
+    split_check,
+)
 from sitekeeper.domain.events import EventKind
+from sitekeeper.domain.key_pages import stored_key_pages, validate_key_pages
 from sitekeeper.domain.site_urls import default_name, same_site_key
 from sitekeeper.domain.sites import (
     normalize_url,
@@ -150,7 +157,8 @@ def build_check_options(
     kind's probe (``config``), its kind under ``PROBE_KEY`` unless HTTP.
 
     ``probe`` changes the kind; a new kind starts from its own defaults, not the old
-    kind's options. Without ``config`` only HTTP checks can be validated.
+    kind's options. Without ``config`` only HTTP checks can be validated. The content
+    checks' key pages, kept beside, stay as they are.
     """
     base_kind, options = split_check(base)
     kind = probe or base_kind
@@ -170,7 +178,15 @@ def build_check_options(
     else:
         raise UsageError(f"cannot validate the options of a {kind!r} check here")
     stored = validated.model_dump(mode="json")
-    return stored if kind == DEFAULT_PROBE else {PROBE_KEY: kind, **stored}
+    built = stored if kind == DEFAULT_PROBE else {PROBE_KEY: kind, **stored}
+    return with_key_pages(built, stored_key_pages(base))
+
+
+def with_key_pages(check_options: Mapping[str, Any], pages: list[str]) -> dict[str, Any]:
+    """A copy of a site's check options holding these key pages (validated ones: see
+    ``domain.key_pages``); none are not stored at all."""
+    copy = {k: v for k, v in check_options.items() if k != KEY_PAGES_KEY}
+    return {**copy, KEY_PAGES_KEY: list(pages)} if pages else copy
 
 
 def pick_contract(
@@ -204,6 +220,7 @@ class SiteFields:
     check_config: CheckConfig | None = None  # validates check options, see CheckConfig
     paused: bool | None = None
     allow_duplicate: bool = False  # register a URL another site already has
+    key_pages: list[str] | None = None  # the content checks' pages ([]: the sitemap's)
 
 
 def site_change(
@@ -216,6 +233,8 @@ def site_change(
     given["check"] = given.get("check") or {}
     if given.pop("clear_tags", False):
         given["tags"] = []
+    if given.pop("clear_key_pages", False):
+        given["key_pages"] = []
     if given.get("name") == "":
         given["name"] = None  # an empty name: the host's (a new site) or unchanged
     client_id, contract_id = values.get("client_id"), values.get("contract_id")
@@ -280,8 +299,9 @@ def add_site(
         url=url,
         client_id=fields.client.id,
         contract_id=contract.id if contract else None,
-        check_options=build_check_options(
-            {}, probe=fields.probe, config=fields.check_config, **fields.check
+        check_options=with_key_pages(
+            build_check_options({}, probe=fields.probe, config=fields.check_config, **fields.check),
+            validate_key_pages(url, fields.key_pages or []),
         ),
         ssh=fields.ssh,
         paused=bool(fields.paused),
@@ -356,6 +376,9 @@ def update_site(
         site.check_options = build_check_options(
             site.check_options or {}, probe=fields.probe, config=fields.check_config, **fields.check
         )
+    if fields.key_pages is not None:
+        pages = validate_key_pages(site.url, fields.key_pages)
+        site.check_options = with_key_pages(site.check_options or {}, pages)
     if fields.paused is not None:
         site.paused = fields.paused
     if site.ssh != ssh_before:  # who may run commands on the client's server: journaled

@@ -66,6 +66,12 @@ class ContentOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     pages: int = Field(default=5, ge=1, le=20, description="Key pages looked at.")
+    key_pages: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Paths of the site's configured key pages (domain.key_pages): looked at "
+        "with the home page instead of the baselines' or the sitemap's.",
+    )
     max_requests: int = Field(default=60, ge=4, le=200)
     timeout: float | None = Field(default=None, gt=0, le=900)
     verify_tls: bool = True
@@ -158,7 +164,10 @@ class ContentProbe(SecurityProbe):
         fetcher.base = URL(home.page.url).with_path(fetcher.base.path)
         site_host = host_of(str(fetcher.base))
         sitemap_ok = await self._sitemap(result, fetcher, known, site_host)
-        pages = _choose(str(fetcher.base), known, result.sitemap or [], site_host, opts.pages)
+        if opts.key_pages:
+            pages = _configured(fetcher.base, opts.key_pages, site_host)
+        else:
+            pages = _choose(str(fetcher.base), known, result.sitemap or [], site_host, opts.pages)
         report.pages = pages
         rules = compare.Rules(opts.forbidden_words, opts.change_percent)
         outcome = await asyncio.gather(
@@ -328,6 +337,22 @@ def _choose(
         if len(chosen) >= count:
             break
         if host_of(url) == site_host and url not in chosen and spam_word(url) is None:
+            chosen.append(url)
+    return chosen
+
+
+def _configured(base: URL, paths: Sequence[str], site_host: str) -> list[str]:
+    """The home page and the configured key pages, as URLs on the site's host (a page
+    that would leave it is not looked at: validation already refuses those)."""
+    chosen = [str(base)]
+    for path in paths:
+        if not path.startswith("/") or path.startswith("//"):
+            continue
+        try:
+            url = str(base.join(URL(path, encoded=True)))
+        except ValueError:
+            continue
+        if host_of(url) == site_host and url not in chosen:
             chosen.append(url)
     return chosen
 

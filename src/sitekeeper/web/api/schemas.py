@@ -25,6 +25,11 @@ class SiteOut(BaseModel):
     client: str | None
     contract_id: int | None = None
     tags: list[str]
+    key_pages: list[str] | None = Field(
+        default=None,
+        description="The content checks' key pages (paths; empty: the sitemap's first "
+        "pages); only when one site is read or written, not in lists",
+    )
     cms: str | None
     cms_version: str | None
     paused: bool

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from sitekeeper.backup import removal
 from sitekeeper.backup.errors import BackupError
 from sitekeeper.backup.options import BackupSettings
+from sitekeeper.domain.key_pages import stored_key_pages
 from sitekeeper.probes.registry import ProbeSet
 from sitekeeper.store import fleet
 from sitekeeper.store import sites as site_store
@@ -56,7 +57,8 @@ def site_out(row: fleet.FleetRow) -> SiteOut:
 
 def _one(session: Session, site: Site) -> SiteOut:
     page = fleet.fleet_page(session, fleet.FleetFilter(site_id=site.id), now())
-    return site_out(page.rows[0])
+    pages = stored_key_pages(site.check_options)
+    return site_out(page.rows[0]).model_copy(update={"key_pages": pages})
 
 
 @router.get("/sites", response_model=Page[SiteOut])

@@ -16,6 +16,7 @@ from sitekeeper.backup import removal
 from sitekeeper.backup.options import BackupSettings
 from sitekeeper.domain.findings import UNKNOWN_SOURCE, UPDATE, VULNERABILITY
 from sitekeeper.domain.inventory import ExtensionType
+from sitekeeper.domain.key_pages import stored_key_pages
 from sitekeeper.domain.sites import SiteDeclaration
 from sitekeeper.errors import UsageError
 from sitekeeper.reports.charts import Point, response_line, uptime_bars
@@ -301,6 +302,7 @@ def _form(
             "client_id": site.client_id,
             "contract_id": site.contract_id,
             "tags": [t.tag for t in site.tags],
+            "key_pages": stored_key_pages(site.check_options),
             "paused": site.paused,
         }
     choices = {
