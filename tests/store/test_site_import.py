@@ -9,7 +9,9 @@ import asyncssh
 import pytest
 from sqlalchemy import func, select
 
+from sitekeeper.domain.key_pages import stored_key_pages
 from sitekeeper.errors import UsageError
+from sitekeeper.store import sites
 from sitekeeper.store.database import Database
 from sitekeeper.store.site_import import ImportRejected, ImportResult, import_sites
 from sitekeeper.store.ssh_key_tables import SshKey
@@ -196,3 +198,20 @@ def test_bulk_import_jitters_first_runs(agency: Database, tmp_path: Path) -> Non
     assert all(0 <= o < 60 for o in offsets)  # within one plan interval (60 s)
     assert len({int(o // 6) for o in offsets}) == 10  # every tenth of the interval is used
     assert max(offsets) - min(offsets) > 48
+
+
+def test_a_reimport_keeps_the_key_pages_and_counts_them_unchanged(
+    agency: Database, tmp_path: Path
+) -> None:
+    _import(agency, GOOD, tmp_path)
+    with agency.session() as s:
+        site = sites.get_site(s, "a.example")
+        change = sites.SiteFields(key_pages=["/shop"])
+        sites.update_site(s, site, change, NOW, default_interval=DEFAULT_INTERVAL)
+    assert _import(agency, GOOD, tmp_path).unchanged == 3
+    changed = _import(agency, GOOD.replace("Willkommen", "Hallo"), tmp_path)
+    assert changed.updated == 1
+    with agency.session() as s:
+        site = sites.get_site(s, "a.example")
+        assert stored_key_pages(site.check_options) == ["/shop"]
+        assert site.check_options["keyword"] == "Hallo"
