@@ -16,12 +16,14 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from sitekeeper.config import Settings
 from sitekeeper.domain.workers import Role
 from sitekeeper.engine.waiting import wait_event
 from sitekeeper.store import workers
-from sitekeeper.store.database import Database, current_revisions, newer_schema
+from sitekeeper.store.database import newer_schema
+from sitekeeper.store.dbthread import DbThread
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +40,9 @@ class Presence:
     """Keeps this process's row in the workers registry alive until ``stop``."""
 
     def __init__(
-        self, db: Database, settings: Settings, role: Role, queues: tuple[str, ...]
+        self, dbthread: DbThread, settings: Settings, role: Role, queues: tuple[str, ...]
     ) -> None:
-        self.db = db
+        self.dbthread = dbthread
         self.period = settings.job_heartbeat_seconds
         pid = os.getpid()
         self.me = workers.Registration(
@@ -51,25 +53,26 @@ class Presence:
             location=settings.location,
             queues=queues,
             version=sitekeeper_version(),
-            schema_revision=",".join(sorted(current_revisions(db.engine))),
             heartbeat_seconds=self.period,
         )
         self.worker_id: int | None = None
 
-    def register(self) -> int:
+    async def register(self) -> int:
         """Write this process's row (before any loop starts, so it is listed at once)."""
-        with self.db.session() as session:
-            self.worker_id = workers.register(session, self.me, datetime.now(UTC))
+        # Beside the database thread: a heartbeat never waits behind a flush of results.
+        self.worker_id = await self.dbthread.session_aside(
+            workers.register, self.me, datetime.now(UTC)
+        )
         return self.worker_id
 
     async def run(self, stop: asyncio.Event) -> None:
         """Heartbeat every period until ``stop``; then say goodbye."""
         if self.worker_id is None:
-            await asyncio.to_thread(self.register)
+            await self.register()
         try:
             while not await wait_event(stop, self.period):
                 try:
-                    refused = await asyncio.to_thread(self._beat)
+                    refused = await self.dbthread.session_aside(self._beat)
                 except SQLAlchemyError as exc:  # the database away for a beat: try the next
                     log.warning("heartbeat not recorded: %s", exc)
                     continue
@@ -78,18 +81,15 @@ class Presence:
                     stop.set()
         finally:
             try:
-                await asyncio.to_thread(self._goodbye)
+                await self.dbthread.session_aside(self._goodbye)
             except SQLAlchemyError as exc:
                 log.warning("could not record this process as stopped: %s", exc)
 
-    def _beat(self) -> str | None:
+    def _beat(self, session: Session) -> str | None:
         """Record the heartbeat; why this process must stop, if the schema moved on."""
         assert self.worker_id is not None
-        with self.db.session() as session:
-            workers.heartbeat(session, self.worker_id, datetime.now(UTC))
-        return newer_schema(current_revisions(self.db.engine))
+        return newer_schema(workers.heartbeat(session, self.worker_id, datetime.now(UTC)))
 
-    def _goodbye(self) -> None:
+    def _goodbye(self, session: Session) -> None:
         assert self.worker_id is not None
-        with self.db.session() as session:
-            workers.stopped(session, self.worker_id, datetime.now(UTC))
+        workers.stopped(session, self.worker_id, datetime.now(UTC))

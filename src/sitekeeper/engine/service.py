@@ -81,12 +81,12 @@ class Service:
         self.settings = settings
         self.db = db
         self.role = role
-        self.presence = Presence(db, settings, role, queues)
         self.vault = Vault.from_home(settings.home, settings.secret_key)
         self.stats = Stats()
         self.dbthread = DbThread(db)
         self.alerter = Alerter(settings.alert_urls)
         self.recorder = Recorder(self.dbthread, self.alerter)
+        self.presence = Presence(self.dbthread, settings, role, queues)
         self.probe = ProbeSet.from_settings(settings)  # one probe per check kind
         self.runner = CheckRunner(
             self.dbthread,
@@ -148,7 +148,7 @@ class Service:
         finish and is cancelled after that (interrupted tasks are failed as such, a
         cancelled check simply runs at its next interval), then the results are flushed.
         """
-        await asyncio.to_thread(self.presence.register)  # listed before any work starts
+        await self.presence.register()  # listed before any work starts
         if self.backups is not None and self.role is not Role.WEB:
             await recover_backups(self.backups)  # before any loop: what a killed serve left
         claiming, flushing = asyncio.Event(), asyncio.Event()

@@ -32,7 +32,6 @@ class Registration:
     location: str
     queues: tuple[str, ...]
     version: str
-    schema_revision: str
     heartbeat_seconds: float
 
 
@@ -55,7 +54,7 @@ def register(session: Session, who: Registration, now: datetime) -> int:
         location=who.location,
         queues=list(who.queues),
         version=who.version,
-        schema_revision=who.schema_revision,
+        schema_revision=",".join(sorted(schema_revisions(session))),
         started_at=now,
         heartbeat_at=now,
         heartbeat_seconds=who.heartbeat_seconds,
@@ -66,11 +65,17 @@ def register(session: Session, who: Registration, now: datetime) -> int:
     return row.id
 
 
-def heartbeat(session: Session, worker_id: int, now: datetime) -> None:
-    """This process is alive."""
+def heartbeat(session: Session, worker_id: int, now: datetime) -> set[str]:
+    """This process is alive; the database's schema revisions, read in the same beat."""
     session.execute(
         update(WorkerProcess).where(WorkerProcess.id == worker_id).values(heartbeat_at=now)
     )
+    return schema_revisions(session)
+
+
+def schema_revisions(session: Session) -> set[str]:
+    """The Alembic revisions the database is at."""
+    return {str(r) for r in session.scalars(text("SELECT version_num FROM alembic_version"))}
 
 
 def stopped(session: Session, worker_id: int, now: datetime) -> None:
