@@ -177,3 +177,14 @@ def test_a_worker_shows_the_jobs_it_runs(db: Database, cluster: Cluster, tmp_pat
     listed = {w["name"]: w for w in cluster.workers_json()}
     assert listed[f"held/{proc.pid}"]["jobs_running"] == 1
     assert listed[f"held/{proc.pid}"]["role"] == "all"
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_a_running_worker_stops_once_a_newer_version_migrated_the_database(
+    db: Database, cluster: Cluster
+) -> None:
+    worker = cluster.start("old", "--role", "worker")
+    with db.engine.begin() as conn:  # a newer sitekeeper on another host migrated it
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    until("the old worker stops by itself", lambda: worker.poll() is not None)
+    assert "this worker is older than the database schema" in cluster.log("old")
