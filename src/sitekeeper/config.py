@@ -114,7 +114,11 @@ class Settings(BaseSettings):
     # its heartbeat for job_stalled_seconds is taken for dead; its jobs are then re-run (a
     # kind that may be) or failed as interrupted by the sweep every job_sweep_seconds.
     job_heartbeat_seconds: float = Field(
-        default=10.0, gt=0, le=300, description="Task-engine worker heartbeat period (s)."
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Heartbeat period (s) of task-engine workers and of every serve process "
+        "in the workers registry (silent for 3 periods: listed as gone).",
     )
     job_stalled_seconds: float = Field(
         default=30.0, gt=0, le=3600, description="Heartbeat silence after which a worker is dead."
@@ -130,6 +134,14 @@ class Settings(BaseSettings):
         min_length=1,
         max_length=200,
         description="This worker's name on its tasks; stable across restarts, unique per process.",
+    )
+    location: str = Field(
+        default="default",
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",  # as domain.workers.LOCATION
+        description="Where this process runs (eu-central, us-east): on its checks and in "
+        "`sitekeeper workers`.",
     )
     drill_db_host: str = Field(default="127.0.0.1", description="MariaDB for restore drills.")
     drill_db_port: int = Field(default=3306, ge=1, le=65535)

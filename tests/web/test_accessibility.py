@@ -137,6 +137,7 @@ def test_every_staff_page_passes_axe(
         (f"/contracts/{w.acme_contract}", re.compile("Contract #"), "a contract"),
         ("/business", "Business", "business"),
         ("/settings", "Settings", "settings"),
+        ("/settings/workers", "Workers", "workers"),
         ("/users", "Users", "users"),
         ("/account", "Your account", "account"),
         ("/sites/999999", "Not found", "not found"),

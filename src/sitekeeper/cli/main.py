@@ -59,6 +59,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "scan-files": ("sitekeeper.cli.scan_files", "scan_files"),
     "scan": ("sitekeeper.cli.scan_site", "scan"),
     "findings": ("sitekeeper.cli.findings", "app"),
+    "workers": ("sitekeeper.cli.workers", "workers"),
+    "migrate": ("sitekeeper.cli.migrate", "migrate"),
 }
 
 

@@ -17,6 +17,7 @@ import typer
 from sitekeeper import logs
 from sitekeeper.cli.context import AppContext, app_context
 from sitekeeper.config import Settings
+from sitekeeper.domain.workers import ALL_QUEUES, LOCATION, Role, role_allowed
 from sitekeeper.errors import UsageError
 from sitekeeper.store import installation
 from sitekeeper.store.database import Database
@@ -27,6 +28,7 @@ log = logging.getLogger("sitekeeper")
 
 def serve(
     typer_ctx: typer.Context,
+    *,
     stats_interval: Annotated[
         float, typer.Option(help="Log a status line every N seconds (0: never).", min=0)
     ] = 60.0,
@@ -40,28 +42,85 @@ def serve(
     web_port: Annotated[
         int | None, typer.Option(help="Web UI port, 0 for none (default SITEKEEPER_WEB_PORT).")
     ] = None,
+    role: Annotated[
+        Role,
+        typer.Option(
+            help="web: the UI and API only; scheduler: the periodic loops; worker: jobs and "
+            "checks; all: everything in one process (PostgreSQL is needed for the others).",
+            case_sensitive=False,
+        ),
+    ] = Role.ALL,
+    queues: Annotated[
+        str | None,
+        typer.Option(
+            help=f"A worker's job queues, comma separated ({', '.join(ALL_QUEUES)}; default all)."
+        ),
+    ] = None,
+    location: Annotated[
+        str | None,
+        typer.Option(
+            help="Where this process runs, e.g. eu-central (default SITEKEEPER_LOCATION)."
+        ),
+    ] = None,
 ) -> None:
     """Monitor every site at its plan's interval until stopped (Ctrl-C or SIGTERM)."""
     ctx = app_context(typer_ctx)
-    overrides = (("web_host", web_host), ("web_port", web_port), ("log_level", log_level))
+    overrides = (
+        ("web_host", web_host),
+        ("web_port", web_port),
+        ("log_level", log_level),
+        ("location", location),
+    )
     settings = ctx.settings.model_copy(update={k: v for k, v in overrides if v is not None})
+    if location is not None and not LOCATION.fullmatch(location):
+        raise UsageError(f"--location {location!r}: letters, digits, '.', '_' and '-' only")
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise UsageError(f"--log-level {log_level}: one of DEBUG, INFO, WARNING, ERROR")
+    chosen = parse_queues(queues, role)
+    if not role.web:
+        settings = settings.model_copy(update={"web_port": 0})
+    elif role is Role.WEB and not settings.web_port:
+        raise UsageError("--role web serves the UI and API: give it a --web-port")
     logs.setup(settings.log_level)
     # The port first: a second serve on a busy port says so and exits before it opens
     # the database or checks anything.
     listener = listen(settings.web_host, settings.web_port) if settings.web_port else None
     try:
-        _serve(ctx, settings, listener, stats_interval)
+        _serve(ctx, settings, listener, stats_interval, role=role, queues=chosen)
     finally:
         if listener is not None:
             listener.close()
 
 
+def parse_queues(queues: str | None, role: Role) -> tuple[str, ...]:
+    """The queues named by ``--queues``; UsageError for an unknown one or a non-worker."""
+    if queues is None:
+        return ()
+    names = tuple(dict.fromkeys(q.strip() for q in queues.split(",") if q.strip()))
+    if not role.works:
+        raise UsageError(f"--queues is for workers; --role {role.value} takes no jobs")
+    unknown = [q for q in names if q not in ALL_QUEUES]
+    if unknown or not names:
+        raise UsageError(
+            f"--queues {queues}: choose among {', '.join(ALL_QUEUES)} (comma separated)"
+        )
+    return names
+
+
 def _serve(
-    ctx: AppContext, settings: Settings, listener: socket.socket | None, stats_interval: float
+    ctx: AppContext,
+    settings: Settings,
+    listener: socket.socket | None,
+    stats_interval: float,
+    *,
+    role: Role,
+    queues: tuple[str, ...],
 ) -> None:
     db = ctx.db
+    if refused := role_allowed(role, db.dialect):
+        raise UsageError(refused)
+    if queues and db.dialect != "postgresql":
+        raise UsageError("--queues needs PostgreSQL: on SQLite one process runs every queue")
     with db.session() as session:
         size = installation.size(session)
         # Sites of older installs named SSH key files: read them into the store, once.
@@ -72,6 +131,7 @@ def _serve(
         log.info(
             "no sites yet: add one with `sitekeeper site add https://example.com --client NAME`"
         )
+    log.info("role %s at location %s", role.value, settings.location)
     log.info("monitoring %d sites", size.sites)
     if settings.web_port:
         log.info("web UI on http://%s:%d/", settings.web_host, settings.web_port)
@@ -80,7 +140,7 @@ def _serve(
                 "no users yet: create the first admin with "
                 "`sitekeeper user add you@example.com --role admin`, then log in"
             )
-    asyncio.run(_run_until_signal(settings, db, stats_interval, listener))
+    asyncio.run(_run_until_signal(settings, db, stats_interval, listener, role=role, queues=queues))
     log.info("stopped cleanly")
 
 
@@ -113,7 +173,13 @@ def listen(host: str, port: int) -> socket.socket:
 
 
 async def _run_until_signal(
-    settings: Settings, db: Database, stats_interval: float, listener: socket.socket | None
+    settings: Settings,
+    db: Database,
+    stats_interval: float,
+    listener: socket.socket | None,
+    *,
+    role: Role,
+    queues: tuple[str, ...],
 ) -> None:
 
     from sitekeeper.engine.service import Service  # noqa: PLC0415
@@ -125,6 +191,8 @@ async def _run_until_signal(
         settings,
         db,
         stats_interval=stats_interval or None,
+        role=role,
+        queues=queues,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

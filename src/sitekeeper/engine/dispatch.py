@@ -81,13 +81,16 @@ class InProcess:
         self.runner.wake()
 
 
-def for_database(db: Database, runner: TaskRunner, settings: Settings) -> Dispatcher:
-    """procrastinate on PostgreSQL, the in-process runner otherwise."""
+def for_database(
+    db: Database, runner: TaskRunner, settings: Settings, queues: tuple[str, ...] = ()
+) -> Dispatcher:
+    """procrastinate on PostgreSQL (taking jobs from ``queues``, or all), the in-process
+    runner otherwise (one process runs everything: ``queues`` must be empty)."""
     if db.dialect != "postgresql":
         return InProcess(runner)
     from sitekeeper.engine.job_queue import JobQueue  # noqa: PLC0415 - PostgreSQL only
 
-    return JobQueue(runner.ctx, settings, db.url)
+    return JobQueue(runner.ctx, settings, db.url, queues)
 
 
 def defer(session: Session, task: Task) -> None:

@@ -105,9 +105,12 @@ def _now() -> datetime:
 class JobQueue:
     """A procrastinate worker in this process that runs the tasks its jobs carry."""
 
-    def __init__(self, ctx: TaskContext, settings: Settings, url: str) -> None:
+    def __init__(
+        self, ctx: TaskContext, settings: Settings, url: str, queues: tuple[str, ...] = ()
+    ) -> None:
         self.ctx = ctx
         self.settings = settings
+        self.queues = list(queues) or None  # None: every queue
         # Unique per process, so a late outcome of a dead process's run never counts.
         self.worker = f"{settings.worker_name}/{os.getpid()}"
         self.app = App(
@@ -143,6 +146,7 @@ class JobQueue:
             worker = asyncio.create_task(
                 self.app.run_worker_async(
                     name=self.worker,
+                    queues=self.queues,  # type: ignore[arg-type]  # None: all (the default)
                     concurrency=self.settings.task_concurrency,
                     install_signal_handlers=False,
                     update_heartbeat_interval=self.settings.job_heartbeat_seconds,

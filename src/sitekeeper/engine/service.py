@@ -20,6 +20,7 @@ from sitekeeper.backup.options import BackupSettings
 from sitekeeper.backup.recovery import recover as recover_backups
 from sitekeeper.backup.runner import BackupContext, run_due_backups
 from sitekeeper.config import Settings
+from sitekeeper.domain.workers import Role
 from sitekeeper.egress.policy import outbound_policy
 from sitekeeper.engine.alerts import Alerter, queue_reminders
 from sitekeeper.engine.check_runner import CheckRunner
@@ -27,6 +28,7 @@ from sitekeeper.engine.dispatch import for_database
 from sitekeeper.engine.intel_jobs import IntelJobs
 from sitekeeper.engine.local import LocalDispatcher
 from sitekeeper.engine.maintenance import check_summary, prune_tasks, rollup_and_prune
+from sitekeeper.engine.presence import Presence
 from sitekeeper.engine.recorder import Recorder
 from sitekeeper.engine.report_jobs import ReportJobs
 from sitekeeper.engine.scheduler import Scheduler
@@ -67,18 +69,24 @@ class Service:
         backup_check_interval: float = 300.0,
         task_poll_interval: float = 3.0,
         report_interval: float = 600.0,
+        role: Role = Role.ALL,
+        queues: tuple[str, ...] = (),
     ) -> None:
         """``software_intel``: also poll feeds, advisories, inventories, fingerprints.
 
         ``backups``: also run the backups and restore drills the plans make due.
+        ``role``: which loops this process runs (``domain.workers.Role``); ``queues``: the
+        job queues a worker takes jobs from (empty: all).
         """
         self.settings = settings
         self.db = db
+        self.role = role
         self.vault = Vault.from_home(settings.home, settings.secret_key)
         self.stats = Stats()
         self.dbthread = DbThread(db)
         self.alerter = Alerter(settings.alert_urls)
         self.recorder = Recorder(self.dbthread, self.alerter)
+        self.presence = Presence(self.dbthread, settings, role, queues)
         self.probe = ProbeSet.from_settings(settings)  # one probe per check kind
         self.runner = CheckRunner(
             self.dbthread,
@@ -131,7 +139,7 @@ class Service:
         )
         # What carries queued tasks to it: the runner's own claims (SQLite), or
         # procrastinate's jobs on PostgreSQL (engine.dispatch).
-        self.dispatch = for_database(db, self.tasks, settings)
+        self.dispatch = for_database(db, self.tasks, settings, queues)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run every loop until ``stop`` is set, then shut down in bounded time.
@@ -140,12 +148,51 @@ class Service:
         finish and is cancelled after that (interrupted tasks are failed as such, a
         cancelled check simply runs at its next interval), then the results are flushed.
         """
-        if self.backups is not None:  # before any loop: what a killed serve of ours left
-            await recover_backups(self.backups)
+        await self.presence.register()  # listed before any work starts
+        if self.backups is not None and self.role is not Role.WEB:
+            await recover_backups(self.backups)  # before any loop: what a killed serve left
         claiming, flushing = asyncio.Event(), asyncio.Event()
         recorder = asyncio.create_task(self.recorder.run(flushing), name="recorder")
+        loops = [asyncio.create_task(self.presence.run(stop), name="presence")]
+        if self.role.works:  # due check batches, claimed with the compare-and-set
+            loops.append(asyncio.create_task(self.scheduler.run(claiming), name="scheduler"))
+        interruptible: list[asyncio.Task[None]] = []
+        if self.role.schedules:
+            loops.extend(self._periodic_loops(stop, interruptible))
+        if self.role.works:
+            # Queued tasks: on stop the runner cancels what still runs, marked interrupted.
+            loops.append(asyncio.create_task(self.dispatch.work(stop), name="tasks"))
+        if self._stats_interval and self.role is not Role.WEB:
+            loops.append(
+                asyncio.create_task(
+                    self._every(stop, self._stats_interval, self._stats, wait_first=True),
+                    name="status",
+                )
+            )
+        await stop.wait()
+        claiming.set()
+        for task in interruptible:
+            task.cancel()
+        await self._wind_down([*loops, *interruptible])
+        flushing.set()
+        await recorder
+        grace = self.settings.stop_timeout
+        try:
+            async with asyncio.timeout(grace):
+                await self.deliver()
+        except TimeoutError:
+            log.warning("alerts still being sent after %gs were left for the next start", grace)
+        await self.probe.aclose()
+        self.dbthread.close()
+
+    def _periodic_loops(
+        self, stop: asyncio.Event, interruptible: list[asyncio.Task[None]]
+    ) -> list[asyncio.Task[None]]:
+        """The scheduler role's loops: what decides what is due, housekeeping, delivery.
+
+        Long ones that stop may cancel at once (backups, drills) go to ``interruptible``.
+        """
         loops = [
-            asyncio.create_task(self.scheduler.run(claiming), name="scheduler"),
             asyncio.create_task(
                 self._every(stop, self._housekeeping_interval, self.housekeeping),
                 name="housekeeping",
@@ -160,7 +207,6 @@ class Service:
             )
         # Backups and drills can run for minutes; on stop they are cancelled, which
         # restic and the staging lock are built to survive (the next run resumes).
-        interruptible = []
         if self.backups is not None:
             interruptible.append(
                 asyncio.create_task(
@@ -184,33 +230,10 @@ class Service:
                 self._every(stop, self._report_interval, self.reports.send_due), name="reports"
             )
         )
-        # Queued tasks: on stop the runner cancels what still runs and marks it interrupted.
-        loops.append(asyncio.create_task(self.dispatch.work(stop), name="tasks"))
         if self.settings.alert_reminder_hours:
             remind = self.leases.periodic("reminders", 60.0, self.remind)
             loops.append(asyncio.create_task(self._every(stop, 60.0, remind), name="reminders"))
-        if self._stats_interval:
-            loops.append(
-                asyncio.create_task(
-                    self._every(stop, self._stats_interval, self._stats, wait_first=True),
-                    name="status",
-                )
-            )
-        await stop.wait()
-        claiming.set()
-        for task in interruptible:
-            task.cancel()
-        await self._wind_down([*loops, *interruptible])
-        flushing.set()
-        await recorder
-        grace = self.settings.stop_timeout
-        try:
-            async with asyncio.timeout(grace):
-                await self.deliver()
-        except TimeoutError:
-            log.warning("alerts still being sent after %gs were left for the next start", grace)
-        await self.probe.aclose()
-        self.dbthread.close()
+        return loops
 
     async def _wind_down(self, loops: list[asyncio.Task[None]]) -> None:
         """Give running work ``stop_timeout`` seconds, then cancel what is left."""

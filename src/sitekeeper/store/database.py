@@ -70,7 +70,7 @@ def libpq_url(url: str) -> str:
 
 def alembic_config(engine: Engine) -> AlembicConfig:
     """Alembic configuration that runs on an existing engine (no alembic.ini needed)."""
-    from alembic.config import Config as AlembicConfig  # noqa: PLC0415 - see head_revisions
+    from alembic.config import Config as AlembicConfig  # noqa: PLC0415 - see _revision_files
 
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -78,21 +78,45 @@ def alembic_config(engine: Engine) -> AlembicConfig:
     return cfg
 
 
-def head_revisions() -> set[str]:
-    """Revisions no migration builds on, read from the files.
+def _revision_files() -> list[dict[str, str]]:
+    """Each migration file's ``revision`` and ``down_revision``, read as text.
 
     Importing Alembic costs a CLI command a few hundred milliseconds; it is
     only needed when the schema is actually behind.
     """
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for path in (MIGRATIONS / "versions").glob("*.py"):
-        found = dict((k, v) for k, v in _REVISION.findall(path.read_text(encoding="utf-8")))
-        if "revision" in found:
-            revisions.add(found["revision"])
-            if found.get("down_revision", "None") != "None":
-                parents.add(found["down_revision"])
-    return revisions - parents
+    return [
+        dict((k, v) for k, v in _REVISION.findall(path.read_text(encoding="utf-8")))
+        for path in (MIGRATIONS / "versions").glob("*.py")
+    ]
+
+
+def head_revisions() -> set[str]:
+    """Revisions no migration builds on: the schema this code was written for."""
+    found = [f for f in _revision_files() if "revision" in f]
+    parents = {f["down_revision"] for f in found if f.get("down_revision", "None") != "None"}
+    return {f["revision"] for f in found} - parents
+
+
+def known_revisions() -> set[str]:
+    """Every revision this code has a migration for."""
+    return {f["revision"] for f in _revision_files() if "revision" in f}
+
+
+def newer_schema(current: set[str]) -> str | None:
+    """Why this code must not run on a database at ``current``, or None if it may.
+
+    During a rolling upgrade the first upgraded process migrates; a process of the older
+    version would then write rows the new schema does not expect, so it refuses.
+    """
+    unknown = sorted(current - known_revisions())
+    if not unknown:
+        return None
+    return (
+        f"this worker is older than the database schema: the database is at revision "
+        f"{', '.join(unknown)}, this sitekeeper knows up to {', '.join(sorted(head_revisions()))}. "
+        "Another host was upgraded and migrated it; install the same sitekeeper version "
+        "here before starting it again"
+    )
 
 
 def current_revisions(engine: Engine) -> set[str]:
@@ -104,16 +128,51 @@ def current_revisions(engine: Engine) -> set[str]:
         return set()
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest revision; safe (and cheap) to call at every start."""
-    if current_revisions(engine) == head_revisions():
-        return
-    from alembic import command  # noqa: PLC0415 - see head_revisions
+# pg_advisory_lock key of schema migrations ("sk" "mi" in ASCII): one process migrates.
+_MIGRATION_LOCK = 0x736B6D69
 
-    try:
-        command.upgrade(alembic_config(engine), "head")
-    except OperationalError as exc:
-        raise StoreError(f"cannot migrate the database: {exc.orig}") from exc
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest revision; safe (and cheap) to call at every start.
+
+    StoreError if the database is newer than this code (see ``newer_schema``). On
+    PostgreSQL the migration runs under an advisory lock, so of several processes
+    starting at once one migrates and the others, once it is done, find nothing to do.
+    """
+    head = head_revisions()
+    current = current_revisions(engine)
+    if current == head:
+        return
+    if refused := newer_schema(current):
+        raise StoreError(refused, permanent=True)
+    with _migration_lock(engine):
+        current = current_revisions(engine)  # another process may have migrated meanwhile
+        if current == head:
+            return
+        if refused := newer_schema(current):
+            raise StoreError(refused, permanent=True)
+        from alembic import command  # noqa: PLC0415 - see _revision_files
+
+        try:
+            command.upgrade(alembic_config(engine), "head")
+        except OperationalError as exc:
+            raise StoreError(f"cannot migrate the database: {exc.orig}") from exc
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """Held by one process at a time on PostgreSQL (SQLite's file lock serialises already)."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})
+            conn.commit()
 
 
 def is_current(engine: Engine) -> bool:

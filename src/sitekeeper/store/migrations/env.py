@@ -14,7 +14,8 @@ import sitekeeper.store.report_tables
 import sitekeeper.store.task_tables
 import sitekeeper.store.update_tables
 import sitekeeper.store.web_tables
-import sitekeeper.store.work_tables  # noqa: F401
+import sitekeeper.store.work_tables
+import sitekeeper.store.worker_tables  # noqa: F401
 from sitekeeper.store.tables import Base
 
 config = context.config

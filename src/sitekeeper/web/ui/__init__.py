@@ -27,8 +27,10 @@ def include(app: FastAPI) -> None:
     from sitekeeper.web.ui.sites import router as sites  # noqa: PLC0415
     from sitekeeper.web.ui.status_page import router as status  # noqa: PLC0415
     from sitekeeper.web.ui.updates import router as updates  # noqa: PLC0415
+    from sitekeeper.web.ui.workers_page import router as workers  # noqa: PLC0415
 
     routers = (login, fleet, sites, site_ssh, updates, business, reports, admin, passwords, status)
     for router in routers:
         _mount(app, router)
     _mount(app, security)
+    _mount(app, workers)
