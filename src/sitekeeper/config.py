@@ -131,6 +131,13 @@ class Settings(BaseSettings):
         max_length=200,
         description="This worker's name on its tasks; stable across restarts, unique per process.",
     )
+    location: str = Field(
+        default="default",
+        min_length=1,
+        max_length=32,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="Where this process checks sites from (e.g. eu-central), for quorum checks.",
+    )
     drill_db_host: str = Field(default="127.0.0.1", description="MariaDB for restore drills.")
     drill_db_port: int = Field(default=3306, ge=1, le=65535)
     drill_db_user: str = "root"

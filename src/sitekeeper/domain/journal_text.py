@@ -121,8 +121,18 @@ def _for(f: Facts, key: str, state: str) -> str | None:
     return None if length is None else f"{state} for {seconds(length)}"
 
 
+def _unreachable(f: Facts) -> bool:
+    """Failing from one check location only (domain.quorum): the cause names it."""
+    return f.text("kind") == IncidentKind.UNREACHABLE
+
+
+def _incident_title(f: Facts, tls: str, down: str, unreachable: str) -> str:
+    return tls if _tls(f) else unreachable if _unreachable(f) else down
+
+
 def _closed(f: Facts) -> Parts:
-    return [_for(f, "duration_s", "expiring" if _tls(f) else "down"), _cause(f)]
+    state = "expiring" if _tls(f) else "unreachable" if _unreachable(f) else "down"
+    return [_for(f, "duration_s", state), _cause(f)]
 
 
 def _delivery(f: Facts) -> Parts:
@@ -472,13 +482,16 @@ def _report(f: Facts) -> Parts:
 
 SPECS: dict[str, Spec] = {
     EventKind.INCIDENT_OPENED: _spec(
-        lambda f: "Certificate expiring" if _tls(f) else "Site went down",
+        lambda f: _incident_title(f, "Certificate expiring", "Site went down", "Site unreachable"),
         "bad",
         lambda f: [_cause(f)],
         _INCIDENT,
     ),
     EventKind.INCIDENT_CLOSED: _spec(
-        lambda f: "Certificate renewed" if _tls(f) else "Site back up", "good", _closed, _INCIDENT
+        lambda f: _incident_title(f, "Certificate renewed", "Site back up", "Site reachable again"),
+        "good",
+        _closed,
+        _INCIDENT,
     ),
     EventKind.INCIDENT_REMINDER: _spec(
         "Still down", "bad", lambda f: [_for(f, "open_for_s", "down")], "open_for_s"

@@ -19,6 +19,7 @@ from sitekeeper.domain.checks import ERROR_CODES, CheckResult, split_check
 from sitekeeper.domain.incidents import IncidentKind
 from sitekeeper.store import site_summary
 from sitekeeper.store.dialect import upsert_insert
+from sitekeeper.store.locations import DEFAULT, stored
 from sitekeeper.store.tables import (
     CheckRaw,
     Client,
@@ -47,6 +48,8 @@ class CheckTarget:
     client_language: str
     tls_warn_days: int
     previously_up: bool | None
+    interval: int = 300  # the plan's check interval (s)
+    check_locations: int = 1  # locations that check it (plan option; > 1: domain.quorum)
     open_kinds: frozenset[IncidentKind] = field(default_factory=frozenset)
 
 
@@ -66,6 +69,8 @@ def load_targets(conn: Connection, site_ids: Sequence[int]) -> dict[int, CheckTa
             Client.language,
             Plan.tls_warn_days,
             SiteState.up,
+            Plan.check_interval,
+            Plan.options,
         )
         .outerjoin(Client, Client.id == Site.client_id)
         .outerjoin(Contract, Contract.id == Site.contract_id)
@@ -89,6 +94,8 @@ def load_targets(conn: Connection, site_ids: Sequence[int]) -> dict[int, CheckTa
             client_language=row[7] or "en",
             tls_warn_days=row[8] if row[8] is not None else DEFAULT_TLS_WARN_DAYS,
             previously_up=row[9],
+            interval=row[10] or 300,
+            check_locations=_locations(row[11]),
         )
     open_rows = conn.execute(
         select(Incident.site_id, Incident.kind).where(
@@ -103,13 +110,24 @@ def load_targets(conn: Connection, site_ids: Sequence[int]) -> dict[int, CheckTa
     return targets
 
 
+def _locations(options: Any) -> int:
+    """The plan's ``check_locations`` from its stored options (1 when unset)."""
+    stored = json.loads(options) if isinstance(options, str) else options
+    value = (stored or {}).get("check_locations", 1)
+    return value if isinstance(value, int) and value > 0 else 1
+
+
 def _clip(text: str | None, size: int = 500) -> str | None:
     """Site-controlled text, cut to the column's size."""
     return text[:size] if text else None
 
 
-def store_results(conn: Connection, results: Iterable[tuple[int, CheckResult]]) -> int:
-    """Append raw results and refresh each site's latest state, in bulk."""
+def store_results(
+    conn: Connection, results: Iterable[tuple[int, CheckResult]], location: str = DEFAULT
+) -> int:
+    """Append raw results taken from ``location`` and refresh each site's latest state,
+    in bulk."""
+    where = stored(location)
     raw_rows: list[dict[str, Any]] = []
     state_rows: list[dict[str, Any]] = []
     for site_id, r in results:
@@ -121,6 +139,7 @@ def store_results(conn: Connection, results: Iterable[tuple[int, CheckResult]]) 
                 "status": r.status,
                 "response_ms": r.response_ms,
                 "error": ERROR_CODES[r.error],
+                "location": where,
             }
         )
         tls = r.tls
@@ -182,6 +201,20 @@ def close_incident(
         incident.closed_at = at
         site_summary.refresh_incidents(session, [site_id])
     return incident
+
+
+def open_outages(conn: Connection, site_ids: Sequence[int]) -> dict[int, frozenset[IncidentKind]]:
+    """Open down/unreachable incidents of these sites, as committed or written so far."""
+    kinds = [str(IncidentKind.DOWN), str(IncidentKind.UNREACHABLE)]
+    rows = conn.execute(
+        select(Incident.site_id, Incident.kind).where(
+            Incident.site_id.in_(site_ids), Incident.closed_at.is_(None), Incident.kind.in_(kinds)
+        )
+    )
+    found: dict[int, set[IncidentKind]] = {}
+    for site_id, kind in rows:
+        found.setdefault(site_id, set()).add(IncidentKind(kind))
+    return {site_id: frozenset(kinds_) for site_id, kinds_ in found.items()}
 
 
 def count_down(conn: Connection) -> int:

@@ -1,0 +1,114 @@
+"""Check locations as stored: the latest result per location, and silent locations.
+
+The default location is stored as '' so that a single-location install keeps
+its raw rows as small as before; ``stored``/``shown`` translate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection, and_, func, select
+
+from sitekeeper.domain.checks import ERROR_BY_CODE
+from sitekeeper.domain.quorum import LocationView, horizon
+from sitekeeper.store.tables import CheckRaw
+
+DEFAULT = "default"
+
+
+def stored(location: str) -> str:
+    """The column value of a location name."""
+    return "" if location == DEFAULT else location
+
+
+def shown(value: str) -> str:
+    """The location name of a column value."""
+    return value or DEFAULT
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def _at(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def latest_views(
+    conn: Connection, site_ids: Sequence[int], now: datetime, interval: int
+) -> dict[int, list[LocationView]]:
+    """Each site's latest result per location in the last two silence horizons, with the
+    start of that location's current run of failures; two grouped reads of recent rows."""
+    # Twice the horizon: a lone location's run of failures must be seen to outlast it.
+    since = _ms(now - 2 * horizon(interval))
+    recent = and_(CheckRaw.site_id.in_(site_ids), CheckRaw.ts_ms >= since)
+    last = (
+        select(
+            CheckRaw.site_id,
+            CheckRaw.location,
+            func.max(CheckRaw.ts_ms).label("ts"),
+            func.max(CheckRaw.ts_ms).filter(CheckRaw.up.is_(True)).label("last_up"),
+        )
+        .where(recent)
+        .group_by(CheckRaw.site_id, CheckRaw.location)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(
+            last.c.site_id,
+            last.c.location,
+            last.c.ts,
+            last.c.last_up,
+            CheckRaw.up,
+            CheckRaw.error,
+        ).join(
+            CheckRaw,
+            and_(
+                CheckRaw.site_id == last.c.site_id,
+                CheckRaw.location == last.c.location,
+                CheckRaw.ts_ms == last.c.ts,
+            ),
+        )
+    ).all()
+    # First failure after each location's last success (or in the window, if none).
+    firsts = {
+        (sid, loc): ts
+        for sid, loc, ts in conn.execute(
+            select(CheckRaw.site_id, CheckRaw.location, func.min(CheckRaw.ts_ms))
+            .join(
+                last,
+                and_(last.c.site_id == CheckRaw.site_id, last.c.location == CheckRaw.location),
+            )
+            .where(
+                recent,
+                CheckRaw.up.is_(False),
+                CheckRaw.ts_ms > func.coalesce(last.c.last_up, since - 1),
+            )
+            .group_by(CheckRaw.site_id, CheckRaw.location)
+        )
+    }
+    views: dict[int, list[LocationView]] = {}
+    for sid, loc, ts, _last_up, up, error in rows:
+        first = firsts.get((sid, loc))
+        views.setdefault(sid, []).append(
+            LocationView(
+                shown(loc),
+                bool(up),
+                _at(ts),
+                None if up or first is None else _at(first),
+                None if up else str(ERROR_BY_CODE.get(error) or "unknown"),
+            )
+        )
+    return views
+
+
+def last_seen(conn: Connection, now: datetime, lookback: timedelta) -> dict[str, datetime]:
+    """Each location's latest result of any site within ``lookback`` (older: forgotten)."""
+    rows = conn.execute(
+        select(CheckRaw.location, func.max(CheckRaw.ts_ms))
+        .where(CheckRaw.ts_ms >= _ms(now - lookback))
+        .group_by(CheckRaw.location)
+    )
+    return {shown(loc): _at(ts) for loc, ts in rows}
