@@ -16,12 +16,21 @@ from sqlalchemy import select
 from sitekeeper.domain.checks import CheckResult, ErrorCategory
 from sitekeeper.domain.journal_text import describe
 from sitekeeper.engine.check_runner import outcome_of
+from sitekeeper.engine.location_watch import watch_locations
 from sitekeeper.engine.recorder import persist
 from sitekeeper.store import plans
 from sitekeeper.store.database import Database, alembic_config, upgrade
 from sitekeeper.store.locations import latest_views
 from sitekeeper.store.monitoring import load_targets
-from sitekeeper.store.tables import CheckRaw, Event, Incident
+from sitekeeper.store.tables import (
+    CheckRaw,
+    Client,
+    Contract,
+    Event,
+    Incident,
+    Notification,
+    Plan,
+)
 from tests.store import factories
 from tests.store.factories import NOW
 
@@ -149,3 +158,48 @@ def test_the_migration_keeps_every_result_down_and_up_again(db: Database) -> Non
             ("", True),
             ("", False),  # rows from before locations: the default one's
         ]
+
+
+def test_a_silent_location_is_one_alert_for_the_agency_not_a_storm(db: Database) -> None:
+    sites = [_site(db, 2)] + [_other_site(db, n) for n in range(3)]
+    for site in sites:
+        _check(db, site, "eu-central", up=True, after_s=0)
+    for minute in range(1, 6):  # us-east keeps checking; eu-central's workers are gone
+        for site in sites:
+            _check(db, site, "us-east", up=True, after_s=minute * 60)
+    hooks = ["json://127.0.0.1:9/agency"]
+
+    def watch(after_s: int) -> tuple[list[str], list[str]]:
+        with db.session() as s:
+            return watch_locations(
+                s,
+                NOW + timedelta(seconds=after_s),
+                vault=factories.VAULT,
+                global_urls=hooks,
+                default_interval=300,
+            )
+
+    assert watch(2 * 60) == ([], [])  # two intervals without: not yet silent
+    assert watch(5 * 60) == (["eu-central"], [])
+    assert watch(6 * 60) == ([], [])  # said once, whoever watches again
+    _check(db, sites[0], "eu-central", up=True, after_s=7 * 60)
+    assert watch(7 * 60) == ([], ["eu-central"])
+    with db.session() as s:
+        events = s.scalars(select(Event).where(Event.kind.like("location.%")).order_by(Event.id))
+        said = [describe(e.kind, e.data) for e in events]
+        alerts = s.scalars(select(Notification.title).order_by(Notification.id)).all()
+        assert s.scalars(select(Incident)).all() == []  # no site incident at all
+    assert [(t.title, t.detail) for t in said] == [
+        ("Check location silent", "eu-central · no results since 2026-03-01 12:00 UTC"),
+        ("Check location back", "eu-central · silent for 2 min"),
+    ]
+    assert alerts == ["Check location silent: eu-central", "Check location back: eu-central"]
+
+
+def _other_site(db: Database, n: int) -> int:
+    with db.session() as s:
+        plan = s.scalars(select(Plan).where(Plan.name == "Multi")).one()
+        contract = s.scalars(select(Contract).where(Contract.plan_id == plan.id)).first()
+        client = s.get(Client, contract.client_id) if contract else None
+        assert client is not None and contract is not None
+        return factories.site(s, client, f"https://shop{n}.example", contract).id

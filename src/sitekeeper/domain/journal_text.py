@@ -135,6 +135,15 @@ def _closed(f: Facts) -> Parts:
     return [_for(f, "duration_s", state), _cause(f)]
 
 
+def _last_result(f: Facts) -> str | None:
+    at = f.text("last_result_at", 40)
+    return f"no results since {at[:16].replace('T', ' ')} UTC" if at else None
+
+
+def _silent_for(f: Facts) -> str | None:
+    return _for(f, "silent_s", "silent")
+
+
 def _delivery(f: Facts) -> Parts:
     channel, attempts = f.text("channel"), f.number("attempts")
     tries = f" after {plural(attempts, 'attempt')}" if attempts is not None and attempts > 1 else ""
@@ -402,6 +411,7 @@ def _disposed(f: Facts) -> Parts:
 
 _INCIDENT = "kind cause url duration_s"
 _DELIVERY = "notification_id event_id attempts channel error"
+_PLACE = "location last_result_at silent_s"
 
 
 def _server(f: Facts) -> str | None:
@@ -502,6 +512,12 @@ SPECS: dict[str, Spec] = {
     EventKind.SITE_REMOVED: _spec("Site removed", "info", _site, _SITE),
     EventKind.CHECKS_ROLLED_UP: _spec(
         "Check history summarised", "info", _rolled_up, "days raw_pruned"
+    ),
+    EventKind.LOCATION_SILENT: _spec(
+        "Check location silent", "bad", lambda f: [f.text("location"), _last_result(f)], _PLACE
+    ),
+    EventKind.LOCATION_BACK: _spec(
+        "Check location back", "good", lambda f: [f.text("location"), _silent_for(f)], _PLACE
     ),
     IntelEventKind.INVENTORY_CHANGED: _spec(
         lambda f: "Software inventoried" if f.flag("first") else "Software changed",

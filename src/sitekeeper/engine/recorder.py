@@ -28,7 +28,7 @@ from sitekeeper.engine.alerts import Alerter
 from sitekeeper.engine.waiting import wait_event
 from sitekeeper.store import journal
 from sitekeeper.store.dbthread import DbThread
-from sitekeeper.store.locations import DEFAULT, latest_views
+from sitekeeper.store.locations import DEFAULT, heard_from, latest_views
 from sitekeeper.store.monitoring import (
     CheckTarget,
     close_incident,
@@ -102,6 +102,8 @@ def persist(
     many results."""
     conn = session.connection()
     count = store_results(conn, ((o.target.site_id, o.result) for o in outcomes), location)
+    if outcomes:
+        heard_from(conn, location, max(o.result.checked_at for o in outcomes))
     decided = quorum_transitions(conn, [o for o in outcomes if o.quorum], location)
     for outcome in outcomes:
         moves = decided.get(id(outcome), []) + outcome.transitions

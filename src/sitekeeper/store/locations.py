@@ -7,13 +7,17 @@ its raw rows as small as before; ``stored``/``shown`` translate.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, and_, func, select
+from sqlalchemy.orm import Session
 
 from sitekeeper.domain.checks import ERROR_BY_CODE
-from sitekeeper.domain.quorum import LocationView, horizon
-from sitekeeper.store.tables import CheckRaw
+from sitekeeper.domain.quorum import LocationView, horizon, silent
+from sitekeeper.store.dialect import upsert_insert
+from sitekeeper.store.location_tables import CheckLocation
+from sitekeeper.store.tables import CheckRaw, Job
 
 DEFAULT = "default"
 
@@ -104,11 +108,46 @@ def latest_views(
     return views
 
 
-def last_seen(conn: Connection, now: datetime, lookback: timedelta) -> dict[str, datetime]:
-    """Each location's latest result of any site within ``lookback`` (older: forgotten)."""
-    rows = conn.execute(
-        select(CheckRaw.location, func.max(CheckRaw.ts_ms))
-        .where(CheckRaw.ts_ms >= _ms(now - lookback))
-        .group_by(CheckRaw.location)
+def heard_from(conn: Connection, location: str, at: datetime) -> None:
+    """Note that ``location`` stored results up to ``at`` (once per flush)."""
+    stmt = upsert_insert(conn)(CheckLocation)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[CheckLocation.name],
+            set_={"last_result_at": stmt.excluded.last_result_at},
+            where=CheckLocation.last_result_at < stmt.excluded.last_result_at,
+        ),
+        {"name": stored(location), "last_result_at": at},
     )
-    return {shown(loc): _at(ts) for loc, ts in rows}
+
+
+def fastest_interval(conn: Connection, default: int) -> int:
+    """The shortest check interval of any site: how soon a location's silence shows."""
+    shortest = conn.scalar(select(func.min(Job.interval)).where(Job.kind == "check"))
+    return shortest if shortest is not None else default
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A location that fell silent or came back, with when it last stored a result."""
+
+    location: str
+    last_result_at: datetime
+    silent_since: datetime  # when it was found silent (came back: when that was)
+
+
+def watch(session: Session, now: datetime, interval: int) -> tuple[list[Change], list[Change]]:
+    """Mark locations silent (no results for the silence horizon) or back; returns
+    (newly silent, back), each change reported once whoever runs the watch."""
+    rows = {row.name: row for row in session.scalars(select(CheckLocation).with_for_update())}
+    quiet = set(silent({n: r.last_result_at for n, r in rows.items()}, now, interval))
+    fell, back = [], []
+    for name, row in sorted(rows.items()):
+        if name in quiet and row.silent_since is None:
+            row.silent_since = now
+            fell.append(Change(shown(name), row.last_result_at, now))
+        elif name not in quiet and row.silent_since is not None:
+            back.append(Change(shown(name), row.last_result_at, row.silent_since))
+            row.silent_since = None
+    session.flush()
+    return fell, back

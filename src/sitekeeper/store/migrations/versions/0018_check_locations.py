@@ -1,4 +1,4 @@
-"""The check location each raw result was taken from
+"""The check location each raw result was taken from, and the locations seen
 
 Revision ID: 0018
 Revises: 0017
@@ -8,7 +8,8 @@ each raw result's location, and two locations may check a site in the same
 millisecond, so the location joins the primary key. The default location is stored
 as '' (no bytes on SQLite), keeping the single-location row as small as before.
 SQLite cannot change a primary key in place: the table is rebuilt (WITHOUT ROWID,
-as created by 0001), copying the rows.
+as created by 0001), copying the rows. ``check_locations`` holds one row per location:
+when it last stored a result, and since when it is alerted as silent.
 """
 
 from __future__ import annotations
@@ -53,6 +54,13 @@ def _rebuild_sqlite(keys: list[str], with_location: bool) -> None:
 
 
 def upgrade() -> None:
+    op.create_table(
+        "check_locations",
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("last_result_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("silent_since", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_check_locations")),
+    )
     if op.get_bind().dialect.name == "sqlite":
         _rebuild_sqlite(["site_id", "ts_ms", "location"], with_location=True)
         return
@@ -65,6 +73,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("check_locations")
     if op.get_bind().dialect.name == "sqlite":
         _rebuild_sqlite(["site_id", "ts_ms"], with_location=False)
         return
