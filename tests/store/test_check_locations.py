@@ -20,7 +20,7 @@ from sitekeeper.engine.location_watch import watch_locations
 from sitekeeper.engine.recorder import persist
 from sitekeeper.store import plans
 from sitekeeper.store.database import Database, alembic_config, upgrade
-from sitekeeper.store.locations import latest_views
+from sitekeeper.store.locations import by_location, latest_views
 from sitekeeper.store.monitoring import load_targets
 from sitekeeper.store.tables import (
     CheckRaw,
@@ -203,3 +203,16 @@ def _other_site(db: Database, n: int) -> int:
         client = s.get(Client, contract.client_id) if contract else None
         assert client is not None and contract is not None
         return factories.site(s, client, f"https://shop{n}.example", contract).id
+
+
+def test_response_times_per_location(db: Database) -> None:
+    site = _site(db, 2)
+    _check(db, site, "eu-central", up=True, after_s=0)
+    _check(db, site, "us-east", up=True, after_s=10)
+    _check(db, site, "us-east", up=False, after_s=70)
+    with db.engine.connect() as conn:
+        figures = by_location(conn, site, NOW)
+    assert {name: (s.checks, s.up_checks, s.p50_ms) for name, s in figures.items()} == {
+        "eu-central": (1, 1, 120),
+        "us-east": (2, 1, 120),  # a failure's time is no response time
+    }

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.domain.checks import ERROR_BY_CODE
 from sitekeeper.domain.quorum import LocationView, horizon, silent
+from sitekeeper.domain.uptime import Summary, summarize
 from sitekeeper.store.dialect import upsert_insert
 from sitekeeper.store.location_tables import CheckLocation
 from sitekeeper.store.tables import CheckRaw, Job
@@ -151,3 +152,16 @@ def watch(session: Session, now: datetime, interval: int) -> tuple[list[Change],
             row.silent_since = None
     session.flush()
     return fell, back
+
+
+def by_location(conn: Connection, site_id: int, since: datetime) -> dict[str, Summary]:
+    """One site's uptime and response times per check location since ``since``, from the
+    raw results (kept for the raw retention; daily roll-ups merge the locations)."""
+    rows: dict[str, list[tuple[bool, int | None]]] = {}
+    for loc, up, ms in conn.execute(
+        select(CheckRaw.location, CheckRaw.up, CheckRaw.response_ms).where(
+            CheckRaw.site_id == site_id, CheckRaw.ts_ms >= _ms(since)
+        )
+    ):
+        rows.setdefault(shown(loc), []).append((bool(up), ms))
+    return {loc: summarize(values) for loc, values in sorted(rows.items())}
