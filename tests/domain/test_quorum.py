@@ -104,3 +104,10 @@ def test_transitions(
 def test_a_location_is_silent_after_three_intervals_without_results() -> None:
     seen = {"eu": ago(30), "us": ago(3 * INTERVAL + 1), "ap": ago(3 * INTERVAL)}
     assert silent(seen, NOW, INTERVAL) == ["us"]
+
+
+def test_a_long_cause_keeps_where_it_was_seen_within_the_column() -> None:
+    long = LocationView("us", False, ago(0), ago(0), "x" * 600)
+    said = verdict([long, down("eu", 10)], NOW, INTERVAL)
+    assert said.cause is not None and len(said.cause) == 500
+    assert said.cause.endswith(" (down from 2 of 2 locations)")

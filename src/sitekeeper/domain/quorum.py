@@ -20,6 +20,7 @@ from sitekeeper.domain.incidents import IncidentKind, Transition
 
 SILENT_INTERVALS = 3  # intervals without a result before a location counts as silent
 CONFIRMATIONS = 2  # locations that must see a failure before a site is down
+CAUSE_MAX = 500  # an incident's cause column
 
 State = Literal["up", "down", "unreachable", "pending"]
 
@@ -73,13 +74,18 @@ def verdict(views: Iterable[LocationView], now: datetime, interval: int) -> Verd
         return Verdict("down", cause) if now - since >= horizon(interval) else Verdict("pending")
     if len(failing) >= CONFIRMATIONS:
         where = f"down from {len(failing)} of {len(alive)} locations"
-        return Verdict("down", f"{cause} ({where})" if cause else where)
+        return Verdict("down", _with(cause, where))
     lone = failing[0]
     since = lone.down_since or lone.at
     if any(v.up and since < v.at < lone.at for v in alive):
         where = f"unreachable from {lone.location}"
-        return Verdict("unreachable", f"{cause} ({where})" if cause else where, lone.location)
+        return Verdict("unreachable", _with(cause, where), lone.location)
     return Verdict("pending")
+
+
+def _with(cause: str | None, where: str) -> str:
+    """The cause and where it was seen from, within the incident's 500 characters."""
+    return f"{cause[: CAUSE_MAX - len(where) - 3]} ({where})" if cause else where
 
 
 def transitions(verdict: Verdict, open_kinds: frozenset[IncidentKind]) -> list[Transition]:
