@@ -134,7 +134,7 @@ class Settings(BaseSettings):
     location: str = Field(
         default="default",
         min_length=1,
-        max_length=32,
+        max_length=26,  # its jobs' kind is check@<location>, in 32 characters
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
         description="Where this process checks sites from (e.g. eu-central), for quorum checks.",
     )

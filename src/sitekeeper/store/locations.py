@@ -6,9 +6,11 @@ its raw rows as small as before; ``stored``/``shown`` translate.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 from sqlalchemy.orm import Session
@@ -31,6 +33,13 @@ def stored(location: str) -> str:
 def shown(value: str) -> str:
     """The location name of a column value."""
     return value or DEFAULT
+
+
+def plan_locations(options: Any) -> int:
+    """A plan's ``check_locations`` from its stored options (1 when unset)."""
+    stored_options = json.loads(options) if isinstance(options, str) else options
+    value = (stored_options or {}).get("check_locations", 1)
+    return value if isinstance(value, int) and value > 0 else 1
 
 
 def _ms(at: datetime) -> int:

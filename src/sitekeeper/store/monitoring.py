@@ -19,7 +19,7 @@ from sitekeeper.domain.checks import ERROR_CODES, CheckResult, split_check
 from sitekeeper.domain.incidents import IncidentKind
 from sitekeeper.store import site_summary
 from sitekeeper.store.dialect import upsert_insert
-from sitekeeper.store.locations import DEFAULT, stored
+from sitekeeper.store.locations import DEFAULT, plan_locations, stored
 from sitekeeper.store.tables import (
     CheckRaw,
     Client,
@@ -95,7 +95,7 @@ def load_targets(conn: Connection, site_ids: Sequence[int]) -> dict[int, CheckTa
             tls_warn_days=row[8] if row[8] is not None else DEFAULT_TLS_WARN_DAYS,
             previously_up=row[9],
             interval=row[10] or 300,
-            check_locations=_locations(row[11]),
+            check_locations=plan_locations(row[11]),
         )
     open_rows = conn.execute(
         select(Incident.site_id, Incident.kind).where(
@@ -108,13 +108,6 @@ def load_targets(conn: Connection, site_ids: Sequence[int]) -> dict[int, CheckTa
     for site_id, kinds in opened.items():
         targets[site_id].open_kinds = frozenset(kinds)
     return targets
-
-
-def _locations(options: Any) -> int:
-    """The plan's ``check_locations`` from its stored options (1 when unset)."""
-    stored = json.loads(options) if isinstance(options, str) else options
-    value = (stored or {}).get("check_locations", 1)
-    return value if isinstance(value, int) and value > 0 else 1
 
 
 def _clip(text: str | None, size: int = 500) -> str | None:
