@@ -30,6 +30,7 @@ from sitekeeper.store.tables import (
     Incident,
     Notification,
     Plan,
+    SiteState,
 )
 from tests.store import factories
 from tests.store.factories import NOW
@@ -216,3 +217,26 @@ def test_response_times_per_location(db: Database) -> None:
         "eu-central": (1, 1, 120),
         "us-east": (2, 1, 120),  # a failure's time is no response time
     }
+
+
+def test_the_fleet_view_follows_the_locations_verdict_not_the_last_result(db: Database) -> None:
+    site = _site(db, 2)
+
+    def state() -> tuple[bool | None, int]:
+        with db.session() as s:
+            row = s.get(SiteState, site)
+            assert row is not None
+            return row.up, int((row.since - NOW).total_seconds())
+
+    _check(db, site, "eu-central", up=True, after_s=0)
+    _check(db, site, "us-east", up=False, after_s=20)  # unconfirmed
+    assert state() == (True, 0)  # still up, and up since the start
+    _check(db, site, "eu-central", up=True, after_s=40)
+    _check(db, site, "us-east", up=False, after_s=80)  # unreachable from us-east only
+    assert state() == (True, 0)
+    _check(db, site, "eu-central", up=False, after_s=100)  # confirmed: down
+    assert state() == (False, 100)
+    _check(db, site, "eu-central", up=True, after_s=160)  # one says up: not yet
+    assert state() == (False, 100)
+    _check(db, site, "us-east", up=True, after_s=170)
+    assert state() == (True, 170)

@@ -34,7 +34,8 @@ from sitekeeper.store.monitoring import (
     close_incident,
     open_incident,
     open_outages,
-    store_results,
+    store_raw,
+    store_state,
 )
 
 log = logging.getLogger(__name__)
@@ -101,10 +102,12 @@ def persist(
     """Write a batch of outcomes taken from ``location`` in one transaction; returns how
     many results."""
     conn = session.connection()
-    count = store_results(conn, ((o.target.site_id, o.result) for o in outcomes), location)
+    results = [(o.target.site_id, o.result) for o in outcomes]
+    count = store_raw(conn, results, location)
+    decided, judged = quorum_decisions(conn, [o for o in outcomes if o.quorum], location)
+    store_state(conn, results, judged)
     if outcomes:
         heard_from(conn, location, max(o.result.checked_at for o in outcomes))
-    decided = quorum_transitions(conn, [o for o in outcomes if o.quorum], location)
     for outcome in outcomes:
         moves = decided.get(id(outcome), []) + outcome.transitions
         if moves:
@@ -112,42 +115,49 @@ def persist(
     return count
 
 
-def quorum_transitions(
+_JUDGED_UP = {"down": False, "up": True, "unreachable": True}  # pending: as it was
+
+
+def quorum_decisions(
     conn: Connection, outcomes: list[Outcome], location: str
-) -> dict[int, list[Transition]]:
+) -> tuple[dict[int, list[Transition]], dict[int, bool]]:
     """Up/down transitions of sites checked from several locations (keyed by ``id`` of
-    the outcome), from every location's latest stored result, this batch's included.
+    the outcome) and their judged state (by site), from every location's latest stored
+    result, this batch's included.
 
     Open outages are read afresh, since another location may have opened or closed
-    one since the targets were loaded; a success changes nothing on a site with none
-    whose last result was a success too, so only the others have recent results read.
+    one since the targets were loaded; a success on a site with none changes nothing,
+    so only failures and open outages have the recent results read. (A failure seen
+    elsewhere meanwhile is judged at that location's next failure.)
     """
     if not outcomes:
-        return {}
+        return {}, {}
     open_now = open_outages(conn, [o.target.site_id for o in outcomes])
     by_interval: dict[int, list[Outcome]] = {}
     for outcome in outcomes:
-        # previously_up False: the last result (of any location) failed, so this success
-        # may make that failure one location's ("unreachable from ...").
-        target = outcome.target
-        if not outcome.result.up or target.site_id in open_now or target.previously_up is False:
+        if not outcome.result.up or outcome.target.site_id in open_now:
             by_interval.setdefault(outcome.target.interval, []).append(outcome)
     decided: dict[int, list[Transition]] = {}
+    judged: dict[int, bool] = {}
     for interval, group in by_interval.items():
         at = max(o.result.checked_at for o in group)
         views = latest_views(conn, [o.target.site_id for o in group], at, interval)
         for outcome in group:
-            result = outcome.result
+            result, target = outcome.result, outcome.target
             cause = None if result.up else describe_failure(result)
             mine = LocationView(location, result.up, result.checked_at, cause=cause)
             seen = [
                 replace(v, cause=cause) if v.location == location else v
-                for v in views.get(outcome.target.site_id, [mine])
+                for v in views.get(target.site_id, [mine])
             ]
             said = quorum.verdict(seen, result.checked_at, interval)
-            opened = open_now.get(outcome.target.site_id, frozenset())
-            decided[id(outcome)] = quorum.transitions(said, opened)
-    return decided
+            decided[id(outcome)] = quorum.transitions(
+                said, open_now.get(target.site_id, frozenset())
+            )
+            up = _JUDGED_UP.get(said.state, target.previously_up)
+            if up is not None:
+                judged[target.site_id] = up
+    return decided, judged
 
 
 class Recorder:

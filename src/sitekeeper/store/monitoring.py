@@ -7,7 +7,7 @@ Hot path: both work in bulk (one query per batch, not per site) so that a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -120,26 +120,49 @@ def store_results(
 ) -> int:
     """Append raw results taken from ``location`` and refresh each site's latest state,
     in bulk."""
+    rows = list(results)
+    store_raw(conn, rows, location)
+    return store_state(conn, rows)
+
+
+def store_raw(
+    conn: Connection, results: Sequence[tuple[int, CheckResult]], location: str = DEFAULT
+) -> int:
+    """Append raw results taken from ``location``, in bulk."""
     where = stored(location)
-    raw_rows: list[dict[str, Any]] = []
+    raw_rows = [
+        {
+            "site_id": site_id,
+            "ts_ms": int(r.checked_at.timestamp() * 1000),
+            "up": r.up,
+            "status": r.status,
+            "response_ms": r.response_ms,
+            "error": ERROR_CODES[r.error],
+            "location": where,
+        }
+        for site_id, r in results
+    ]
+    if raw_rows:
+        conn.execute(upsert_insert(conn)(CheckRaw).on_conflict_do_nothing(), raw_rows)
+    return len(raw_rows)
+
+
+def store_state(
+    conn: Connection,
+    results: Sequence[tuple[int, CheckResult]],
+    judged: Mapping[int, bool] | None = None,
+) -> int:
+    """Refresh each site's latest state from its result, in bulk; ``judged`` overrides
+    up/down where several locations decide it together (domain.quorum), so one
+    location's unconfirmed failure neither flips the fleet view nor restarts ``since``."""
+    judged = judged or {}
     state_rows: list[dict[str, Any]] = []
     for site_id, r in results:
-        raw_rows.append(
-            {
-                "site_id": site_id,
-                "ts_ms": int(r.checked_at.timestamp() * 1000),
-                "up": r.up,
-                "status": r.status,
-                "response_ms": r.response_ms,
-                "error": ERROR_CODES[r.error],
-                "location": where,
-            }
-        )
         tls = r.tls
         state_rows.append(
             {
                 "site_id": site_id,
-                "up": r.up,
+                "up": judged.get(site_id, r.up),
                 "checked_at": r.checked_at,
                 "status": r.status,
                 "error": str(r.error) if r.error else None,
@@ -150,11 +173,9 @@ def store_results(
                 "tls_error": _clip(tls.error) if tls else None,
             }
         )
-    if not raw_rows:
+    if not state_rows:
         return 0
-    upsert = upsert_insert(conn)
-    conn.execute(upsert(CheckRaw).on_conflict_do_nothing(), raw_rows)
-    stmt = upsert(SiteState)
+    stmt = upsert_insert(conn)(SiteState)
     # `since` moves only when up/down flips, so the fleet view can show the state's age.
     changed = SiteState.up.is_distinct_from(stmt.excluded.up)
     conn.execute(
@@ -167,7 +188,7 @@ def store_results(
         ),
         [dict(row, since=row["checked_at"]) for row in state_rows],
     )
-    return len(raw_rows)
+    return len(state_rows)
 
 
 def open_incident(
