@@ -138,10 +138,10 @@ class Settings(BaseSettings):
     location: str = Field(
         default="default",
         min_length=1,
-        max_length=100,
+        max_length=26,  # its checks' job kind is check@<location>, in 32 characters
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",  # as domain.workers.LOCATION
-        description="Where this process runs (eu-central, us-east): on its checks and in "
-        "`sitekeeper workers`.",
+        description="Where this process runs and checks sites from (eu-central, us-east): "
+        "on its checks, in quorum decisions and in `sitekeeper workers`.",
     )
     drill_db_host: str = Field(default="127.0.0.1", description="MariaDB for restore drills.")
     drill_db_port: int = Field(default=3306, ge=1, le=65535)

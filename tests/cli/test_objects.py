@@ -116,6 +116,7 @@ def test_plan_options_are_stored_and_shown(run: Run) -> None:
         "hourly_rate": None,
         "forbidden_words": [],
         "content_change_percent": 60.0,
+        "check_locations": 1,
     }
     edited = as_json(
         run("plan", "edit", "Pro", "--update-policy", "all", "--client-approves-updates", "--json")

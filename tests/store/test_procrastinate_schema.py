@@ -89,7 +89,7 @@ def test_the_migrated_schema_is_procrastinate_s_own(db: Database, pg_schema: str
 @pytest.mark.parametrize("db", ["postgresql"], indirect=True)
 def test_the_migration_goes_down_and_up_again(db: Database) -> None:
     head = current_revisions(db.engine)
-    command.downgrade(alembic_config(db.engine), "0015")
+    command.downgrade(alembic_config(db.engine), "0015")  # below 0016, whatever follows
     assert not catalogue(db.engine)["functions"]
     assert not catalogue(db.engine)["types"]
     upgrade(db.engine)

@@ -16,3 +16,5 @@ class EventKind(StrEnum):
     SITE_ADDED = "site.added"
     SITE_REMOVED = "site.removed"
     CHECKS_ROLLED_UP = "checks.rolled_up"
+    LOCATION_SILENT = "location.silent"  # a check location's results stopped (domain.quorum)
+    LOCATION_BACK = "location.back"

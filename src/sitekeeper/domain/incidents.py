@@ -18,6 +18,7 @@ class IncidentKind(StrEnum):
 
     DOWN = "down"
     TLS_EXPIRING = "tls_expiring"
+    UNREACHABLE = "unreachable"  # failing from one check location only (domain.quorum)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,14 @@ def evaluate(
         transitions.append(Transition("open", IncidentKind.DOWN, describe_failure(result)))
     elif result.up and IncidentKind.DOWN in open_kinds:
         transitions.append(Transition("close", IncidentKind.DOWN))
+    return transitions + evaluate_tls(open_kinds, result, tls_warn_days)
+
+
+def evaluate_tls(
+    open_kinds: frozenset[IncidentKind], result: CheckResult, tls_warn_days: int
+) -> list[Transition]:
+    """The certificate's transitions alone: any one location's view of it is enough."""
+    transitions: list[Transition] = []
     tls = result.tls
     if tls is not None and tls.valid and tls.days_left is not None:
         expiring = tls.days_left <= tls_warn_days

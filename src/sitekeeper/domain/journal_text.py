@@ -121,8 +121,27 @@ def _for(f: Facts, key: str, state: str) -> str | None:
     return None if length is None else f"{state} for {seconds(length)}"
 
 
+def _unreachable(f: Facts) -> bool:
+    """Failing from one check location only (domain.quorum): the cause names it."""
+    return f.text("kind") == IncidentKind.UNREACHABLE
+
+
+def _incident_title(f: Facts, tls: str, down: str, unreachable: str) -> str:
+    return tls if _tls(f) else unreachable if _unreachable(f) else down
+
+
 def _closed(f: Facts) -> Parts:
-    return [_for(f, "duration_s", "expiring" if _tls(f) else "down"), _cause(f)]
+    state = "expiring" if _tls(f) else "unreachable" if _unreachable(f) else "down"
+    return [_for(f, "duration_s", state), _cause(f)]
+
+
+def _last_result(f: Facts) -> str | None:
+    at = f.text("last_result_at", 40)
+    return f"no results since {at[:16].replace('T', ' ')} UTC" if at else None
+
+
+def _silent_for(f: Facts) -> str | None:
+    return _for(f, "silent_s", "silent")
 
 
 def _delivery(f: Facts) -> Parts:
@@ -392,6 +411,7 @@ def _disposed(f: Facts) -> Parts:
 
 _INCIDENT = "kind cause url duration_s"
 _DELIVERY = "notification_id event_id attempts channel error"
+_PLACE = "location last_result_at silent_s"
 
 
 def _server(f: Facts) -> str | None:
@@ -472,13 +492,16 @@ def _report(f: Facts) -> Parts:
 
 SPECS: dict[str, Spec] = {
     EventKind.INCIDENT_OPENED: _spec(
-        lambda f: "Certificate expiring" if _tls(f) else "Site went down",
+        lambda f: _incident_title(f, "Certificate expiring", "Site went down", "Site unreachable"),
         "bad",
         lambda f: [_cause(f)],
         _INCIDENT,
     ),
     EventKind.INCIDENT_CLOSED: _spec(
-        lambda f: "Certificate renewed" if _tls(f) else "Site back up", "good", _closed, _INCIDENT
+        lambda f: _incident_title(f, "Certificate renewed", "Site back up", "Site reachable again"),
+        "good",
+        _closed,
+        _INCIDENT,
     ),
     EventKind.INCIDENT_REMINDER: _spec(
         "Still down", "bad", lambda f: [_for(f, "open_for_s", "down")], "open_for_s"
@@ -489,6 +512,12 @@ SPECS: dict[str, Spec] = {
     EventKind.SITE_REMOVED: _spec("Site removed", "info", _site, _SITE),
     EventKind.CHECKS_ROLLED_UP: _spec(
         "Check history summarised", "info", _rolled_up, "days raw_pruned"
+    ),
+    EventKind.LOCATION_SILENT: _spec(
+        "Check location silent", "bad", lambda f: [f.text("location"), _last_result(f)], _PLACE
+    ),
+    EventKind.LOCATION_BACK: _spec(
+        "Check location back", "good", lambda f: [f.text("location"), _silent_for(f)], _PLACE
     ),
     IntelEventKind.INVENTORY_CHANGED: _spec(
         lambda f: "Software inventoried" if f.flag("first") else "Software changed",

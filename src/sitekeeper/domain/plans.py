@@ -216,6 +216,16 @@ class PlanOptions(BaseModel):
             hint="(e.g. 90; empty: overage not priced)",
         ),
     ] = None
+    check_locations: Annotated[
+        int,
+        Field(ge=1, le=10, description="Locations that check each site."),
+        Spec(
+            "Check locations",
+            "Locations that check each site; above 1, a failure seen from one location "
+            "must be confirmed from another before the site counts as down.",
+            input="number",
+        ),
+    ] = 1
 
 
 def parse_price(text: str | Decimal) -> Decimal:

@@ -10,7 +10,7 @@ from enum import StrEnum
 # The job queues (engine.dispatch.QUEUES: long work apart), what `serve --queues` may name.
 ALL_QUEUES = ("tasks", "backups", "updates")
 # A location's name, as SITEKEEPER_LOCATION accepts it (bounded, shown in tables).
-LOCATION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+LOCATION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,25}")  # as Settings.location
 
 # A process silent for this many of its own heartbeat periods is taken for gone: one
 # late beat (a busy database, a pause) is normal, three in a row are not.

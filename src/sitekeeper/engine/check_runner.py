@@ -9,7 +9,8 @@ import asyncio
 import time
 from collections.abc import Sequence
 
-from sitekeeper.domain.incidents import evaluate, needs_confirmation
+from sitekeeper.domain.checks import CheckResult
+from sitekeeper.domain.incidents import evaluate, evaluate_tls, needs_confirmation
 from sitekeeper.engine.recorder import Outcome, Recorder
 from sitekeeper.engine.stats import Stats
 from sitekeeper.probes.registry import ProbeSet
@@ -52,6 +53,15 @@ class CheckRunner:
             self._stats.confirmations += 1
             await asyncio.sleep(self._confirm_delay)  # give a blip time to pass
             result = await self._probes.check(target.probe, target.url, target.options)
-        outcome = Outcome(target, result, evaluate(target.open_kinds, result, target.tls_warn_days))
+        outcome = outcome_of(target, result)
         self._recorder.add(outcome)
         return outcome
+
+
+def outcome_of(target: CheckTarget, result: CheckResult) -> Outcome:
+    """A confirmed result's outcome; with several check locations, up/down is left to the
+    recorder, which sees the other locations' results (domain.quorum)."""
+    if target.check_locations > 1:
+        tls = evaluate_tls(target.open_kinds, result, target.tls_warn_days)
+        return Outcome(target, result, tls, quorum=True)
+    return Outcome(target, result, evaluate(target.open_kinds, result, target.tls_warn_days))

@@ -27,6 +27,7 @@ from sitekeeper.engine.check_runner import CheckRunner
 from sitekeeper.engine.dispatch import for_database
 from sitekeeper.engine.intel_jobs import IntelJobs
 from sitekeeper.engine.local import LocalDispatcher
+from sitekeeper.engine.location_watch import watch_locations
 from sitekeeper.engine.maintenance import check_summary, prune_tasks, rollup_and_prune
 from sitekeeper.engine.presence import Presence
 from sitekeeper.engine.recorder import Recorder
@@ -42,6 +43,7 @@ from sitekeeper.probes.registry import ProbeSet
 from sitekeeper.store.database import Database
 from sitekeeper.store.dbthread import DbThread
 from sitekeeper.store.leases import Leases
+from sitekeeper.store.location_jobs import location_kind, sync_location_jobs
 from sitekeeper.store.monitoring import count_down
 from sitekeeper.store.users import purge_expired
 from sitekeeper.updates.context import UpdateContext
@@ -50,6 +52,7 @@ from sitekeeper.updates.recover import recover_interrupted
 from sitekeeper.vault import Vault
 
 log = logging.getLogger(__name__)
+LOCATION_PERIOD = 60.0  # seconds between syncs of a location's check jobs and silence watches
 status_log = logging.getLogger("sitekeeper.status")
 
 
@@ -85,7 +88,8 @@ class Service:
         self.stats = Stats()
         self.dbthread = DbThread(db)
         self.alerter = Alerter(settings.alert_urls)
-        self.recorder = Recorder(self.dbthread, self.alerter)
+        # Results carry where they were seen from; a plan's quorum decides on them together.
+        self.recorder = Recorder(self.dbthread, self.alerter, location=settings.location)
         self.presence = Presence(self.dbthread, settings, role, queues)
         self.probe = ProbeSet.from_settings(settings)  # one probe per check kind
         self.runner = CheckRunner(
@@ -96,7 +100,10 @@ class Service:
             confirm_delay=settings.confirm_delay,
         )
         self.dispatcher = LocalDispatcher(self.runner, settings.concurrency)
-        self.scheduler = Scheduler(self.dbthread, self.dispatcher)
+        # The default location claims the shared ``check`` jobs; another, its own ones.
+        self.scheduler = Scheduler(
+            self.dbthread, self.dispatcher, kind=location_kind(settings.location)
+        )
         self._stats_interval = stats_interval
         self._housekeeping_interval = housekeeping_interval
         self._delivery_interval = delivery_interval
@@ -156,6 +163,11 @@ class Service:
         loops = [asyncio.create_task(self.presence.run(stop), name="presence")]
         if self.role.works:  # due check batches, claimed with the compare-and-set
             loops.append(asyncio.create_task(self.scheduler.run(claiming), name="scheduler"))
+            loops.append(
+                asyncio.create_task(
+                    self._every(stop, LOCATION_PERIOD, self.sync_location_jobs), name="locations"
+                )
+            )
         interruptible: list[asyncio.Task[None]] = []
         if self.role.schedules:
             loops.extend(self._periodic_loops(stop, interruptible))
@@ -229,6 +241,10 @@ class Service:
             asyncio.create_task(
                 self._every(stop, self._report_interval, self.reports.send_due), name="reports"
             )
+        )
+        watch = self.leases.periodic("location-watch", LOCATION_PERIOD, self.watch_locations)
+        loops.append(
+            asyncio.create_task(self._every(stop, LOCATION_PERIOD, watch), name="location-watch")
         )
         if self.settings.alert_reminder_hours:
             remind = self.leases.periodic("reminders", 60.0, self.remind)
@@ -321,6 +337,25 @@ class Service:
             async with ctx:
                 await recover_interrupted(ctx)
                 await run_due_updates(ctx, concurrency=self.settings.update_concurrency, stop=stop)
+
+    async def sync_location_jobs(self) -> None:
+        """Check jobs of the sites this location should check besides the default one (a
+        plan's ``check_locations``; plans, sites and live locations change under it)."""
+        await self.dbthread.session(
+            sync_location_jobs, self.settings.location, datetime.now(UTC).timestamp()
+        )
+
+    async def watch_locations(self) -> None:
+        """One journal event and one agency alert per location that fell silent or is back."""
+        await self.dbthread.session(
+            partial(
+                watch_locations,
+                vault=self.vault,
+                global_urls=self.settings.alert_urls,
+                default_interval=self.settings.default_check_interval,
+            ),
+            datetime.now(UTC),
+        )
 
     async def remind(self) -> None:
         """Queue reminders for incidents still open after the reminder period."""

@@ -41,6 +41,8 @@ class AlertKind(StrEnum):
     DOMAIN = "domain"
     INTEGRITY = "integrity"
     SEO = "seo"
+    LOCATION_SILENT = "location_silent"  # for the agency: a check location stopped
+    LOCATION_BACK = "location_back"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,18 @@ _TEXTS: dict[AlertKind, tuple[str, str]] = {
             "Detail: {detail}\n"
             "{client_line}"
         ),
+    ),
+    AlertKind.LOCATION_SILENT: (
+        N_("Check location silent: {location}"),
+        N_(
+            "No check results have come from the location {location} since "
+            "{last_result_at}. Its sites are judged by the other locations meanwhile; "
+            "please look at its workers.\n"
+        ),
+    ),
+    AlertKind.LOCATION_BACK: (
+        N_("Check location back: {location}"),
+        N_("Check results come from the location {location} again (silent since {since}).\n"),
     ),
     AlertKind.SITE_RECOVERED: (
         N_("RECOVERED: {site}"),
@@ -242,6 +256,18 @@ def certificate_invalid(
 ) -> Message:
     """The alert for a certificate that does not verify (expired, wrong name, untrusted)."""
     return _render(AlertKind.CERT_INVALID, language, client, site=site, url=url, reason=reason)
+
+
+def location_silent(*, location: str, last_result_at: datetime, language: str = "en") -> Message:
+    """The agency's alert that a check location stored no results for too long."""
+    return _render(
+        AlertKind.LOCATION_SILENT, language, None, location=location, last_result_at=last_result_at
+    )
+
+
+def location_back(*, location: str, since: datetime, language: str = "en") -> Message:
+    """The agency's notice that a silent check location stores results again."""
+    return _render(AlertKind.LOCATION_BACK, language, None, location=location, since=since)
 
 
 def backup_failed(

@@ -7,7 +7,7 @@ Hot path: both work in bulk (one query per batch, not per site) so that a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +19,7 @@ from sitekeeper.domain.checks import ERROR_CODES, CheckResult, split_check
 from sitekeeper.domain.incidents import IncidentKind
 from sitekeeper.store import site_summary
 from sitekeeper.store.dialect import upsert_insert
+from sitekeeper.store.locations import DEFAULT, plan_locations, stored
 from sitekeeper.store.tables import (
     CheckRaw,
     Client,
@@ -47,6 +48,8 @@ class CheckTarget:
     client_language: str
     tls_warn_days: int
     previously_up: bool | None
+    interval: int = 300  # the plan's check interval (s)
+    check_locations: int = 1  # locations that check it (plan option; > 1: domain.quorum)
     open_kinds: frozenset[IncidentKind] = field(default_factory=frozenset)
 
 
@@ -66,6 +69,8 @@ def load_targets(conn: Connection, site_ids: Sequence[int]) -> dict[int, CheckTa
             Client.language,
             Plan.tls_warn_days,
             SiteState.up,
+            Plan.check_interval,
+            Plan.options,
         )
         .outerjoin(Client, Client.id == Site.client_id)
         .outerjoin(Contract, Contract.id == Site.contract_id)
@@ -89,6 +94,8 @@ def load_targets(conn: Connection, site_ids: Sequence[int]) -> dict[int, CheckTa
             client_language=row[7] or "en",
             tls_warn_days=row[8] if row[8] is not None else DEFAULT_TLS_WARN_DAYS,
             previously_up=row[9],
+            interval=row[10] or 300,
+            check_locations=plan_locations(row[11]),
         )
     open_rows = conn.execute(
         select(Incident.site_id, Incident.kind).where(
@@ -108,26 +115,54 @@ def _clip(text: str | None, size: int = 500) -> str | None:
     return text[:size] if text else None
 
 
-def store_results(conn: Connection, results: Iterable[tuple[int, CheckResult]]) -> int:
-    """Append raw results and refresh each site's latest state, in bulk."""
-    raw_rows: list[dict[str, Any]] = []
+def store_results(
+    conn: Connection, results: Iterable[tuple[int, CheckResult]], location: str = DEFAULT
+) -> int:
+    """Append raw results taken from ``location`` and refresh each site's latest state,
+    in bulk."""
+    rows = list(results)
+    store_raw(conn, rows, location)
+    return store_state(conn, rows)
+
+
+def store_raw(
+    conn: Connection, results: Sequence[tuple[int, CheckResult]], location: str = DEFAULT
+) -> int:
+    """Append raw results taken from ``location``, in bulk."""
+    where = stored(location)
+    raw_rows = [
+        {
+            "site_id": site_id,
+            "ts_ms": int(r.checked_at.timestamp() * 1000),
+            "up": r.up,
+            "status": r.status,
+            "response_ms": r.response_ms,
+            "error": ERROR_CODES[r.error],
+            "location": where,
+        }
+        for site_id, r in results
+    ]
+    if raw_rows:
+        conn.execute(upsert_insert(conn)(CheckRaw).on_conflict_do_nothing(), raw_rows)
+    return len(raw_rows)
+
+
+def store_state(
+    conn: Connection,
+    results: Sequence[tuple[int, CheckResult]],
+    judged: Mapping[int, bool] | None = None,
+) -> int:
+    """Refresh each site's latest state from its result, in bulk; ``judged`` overrides
+    up/down where several locations decide it together (domain.quorum), so one
+    location's unconfirmed failure neither flips the fleet view nor restarts ``since``."""
+    judged = judged or {}
     state_rows: list[dict[str, Any]] = []
     for site_id, r in results:
-        raw_rows.append(
-            {
-                "site_id": site_id,
-                "ts_ms": int(r.checked_at.timestamp() * 1000),
-                "up": r.up,
-                "status": r.status,
-                "response_ms": r.response_ms,
-                "error": ERROR_CODES[r.error],
-            }
-        )
         tls = r.tls
         state_rows.append(
             {
                 "site_id": site_id,
-                "up": r.up,
+                "up": judged.get(site_id, r.up),
                 "checked_at": r.checked_at,
                 "status": r.status,
                 "error": str(r.error) if r.error else None,
@@ -138,11 +173,9 @@ def store_results(conn: Connection, results: Iterable[tuple[int, CheckResult]]) 
                 "tls_error": _clip(tls.error) if tls else None,
             }
         )
-    if not raw_rows:
+    if not state_rows:
         return 0
-    upsert = upsert_insert(conn)
-    conn.execute(upsert(CheckRaw).on_conflict_do_nothing(), raw_rows)
-    stmt = upsert(SiteState)
+    stmt = upsert_insert(conn)(SiteState)
     # `since` moves only when up/down flips, so the fleet view can show the state's age.
     changed = SiteState.up.is_distinct_from(stmt.excluded.up)
     conn.execute(
@@ -155,7 +188,7 @@ def store_results(conn: Connection, results: Iterable[tuple[int, CheckResult]]) 
         ),
         [dict(row, since=row["checked_at"]) for row in state_rows],
     )
-    return len(raw_rows)
+    return len(state_rows)
 
 
 def open_incident(
@@ -182,6 +215,20 @@ def close_incident(
         incident.closed_at = at
         site_summary.refresh_incidents(session, [site_id])
     return incident
+
+
+def open_outages(conn: Connection, site_ids: Sequence[int]) -> dict[int, frozenset[IncidentKind]]:
+    """Open down/unreachable incidents of these sites, as committed or written so far."""
+    kinds = [str(IncidentKind.DOWN), str(IncidentKind.UNREACHABLE)]
+    rows = conn.execute(
+        select(Incident.site_id, Incident.kind).where(
+            Incident.site_id.in_(site_ids), Incident.closed_at.is_(None), Incident.kind.in_(kinds)
+        )
+    )
+    found: dict[int, set[IncidentKind]] = {}
+    for site_id, kind in rows:
+        found.setdefault(site_id, set()).add(IncidentKind(kind))
+    return {site_id: frozenset(kinds_) for site_id, kinds_ in found.items()}
 
 
 def count_down(conn: Connection) -> int:

@@ -214,6 +214,9 @@ class CheckRaw(Base):
     status: Mapped[int | None] = mapped_column(SmallInteger)
     response_ms: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[int] = mapped_column(SmallInteger, default=0)  # domain.checks.ERROR_CODES
+    # Where it was checked from ('': the default location, store.locations); a key, since
+    # two locations may check a site in the same millisecond.
+    location: Mapped[str] = mapped_column(String(32), primary_key=True, server_default="")
 
 
 class CheckDaily(Base):

@@ -10,6 +10,7 @@ import sitekeeper.store.detection_tables
 import sitekeeper.store.domain_tables
 import sitekeeper.store.intel_tables
 import sitekeeper.store.lease_tables
+import sitekeeper.store.location_tables
 import sitekeeper.store.report_tables
 import sitekeeper.store.task_tables
 import sitekeeper.store.update_tables

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -10,10 +10,17 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.domain.client_view import cause_category, client_facts
 from sitekeeper.domain.journal_text import describe
-from sitekeeper.store import history
+from sitekeeper.store import history, locations
 from sitekeeper.store.tables import Event
 from sitekeeper.web.api.common import ERRORS
-from sitekeeper.web.api.schemas import AlertOut, EventOut, IncidentOut, MeOut, UptimeDay
+from sitekeeper.web.api.schemas import (
+    AlertOut,
+    EventOut,
+    IncidentOut,
+    LocationFigures,
+    MeOut,
+    UptimeDay,
+)
 from sitekeeper.web.auth import AnyUser, Staff, Viewer
 from sitekeeper.web.common import Db, Id, IdQuery, visible_site
 
@@ -105,6 +112,28 @@ def uptime(
             max_ms=f.summary.max_ms,
         )
         for f in history.uptime_by_day(session, [site.id], days)
+    ]
+
+
+@router.get("/sites/{site_id}/locations", response_model=list[LocationFigures], tags=["history"])
+def by_location(
+    *, site_id: Id, session: Db, who: AnyUser, hours: Annotated[int, Query(ge=1, le=336)] = 24
+) -> list[LocationFigures]:
+    """Uptime and response times per check location over the last ``hours`` (raw results;
+    one entry, ``default``, where sites are checked from one place)."""
+    site = visible_site(session, who, site_id)
+    since = datetime.now(UTC) - timedelta(hours=hours)
+    return [
+        LocationFigures(
+            location=name,
+            checks=s.checks,
+            uptime_pct=round(s.uptime * 100, 3) if s.uptime is not None else None,
+            avg_ms=s.avg_ms,
+            p50_ms=s.p50_ms,
+            p95_ms=s.p95_ms,
+            max_ms=s.max_ms,
+        )
+        for name, s in locations.by_location(session.connection(), site.id, since).items()
     ]
 
 

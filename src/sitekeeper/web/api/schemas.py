@@ -192,6 +192,18 @@ class UptimeDay(BaseModel):
     max_ms: int | None
 
 
+class LocationFigures(BaseModel):
+    """One site's checks from one check location over the last hours."""
+
+    location: str
+    checks: int
+    uptime_pct: float | None
+    avg_ms: int | None
+    p50_ms: int | None
+    p95_ms: int | None
+    max_ms: int | None
+
+
 class EventOut(BaseModel):
     """One journal event."""
 
