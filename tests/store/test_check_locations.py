@@ -147,7 +147,7 @@ def test_the_migration_keeps_every_result_down_and_up_again(db: Database) -> Non
     site = _site(db, 2)
     _check(db, site, "default", up=True, after_s=0)
     _check(db, site, "us-east", up=False, after_s=1)
-    command.downgrade(alembic_config(db.engine), "0016")
+    command.downgrade(alembic_config(db.engine), "0017")  # just below 0018
     with db.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT ts_ms, up FROM check_raw ORDER BY ts_ms")).all() == [
             (int(NOW.timestamp() * 1000), True),
