@@ -69,6 +69,15 @@ CODES: dict[str, str] = {
     "module": N_("module"),
     "component": N_("component"),
     "extension": N_("extension"),
+    "exposure": N_("exposed to the web"),
+    "integrity": N_("changed files"),
+    "malware": N_("malicious code"),
+    "seo": N_("search-engine spam"),
+    "critical": N_("critical"),
+    "high": N_("high"),
+    "medium": N_("medium"),
+    "low": N_("low"),
+    "info": N_("for information"),
 }
 
 
