@@ -72,6 +72,7 @@ class ReportJobs:
         self.smtp = smtp if smtp is not None else SmtpSettings.from_settings(settings)
         self.clock = clock
         self._warned = False
+        self._warned_links = False  # no public URL: said once per process
         self._unrendered: dict[_Key, tuple[int, datetime]] = {}  # failed renders, last one
         self._refused: set[_Key] = set()  # the server refused the send for good
         self.printer = Printer(
@@ -124,6 +125,9 @@ class ReportJobs:
         if found is not None:
             return found
         made = await self.dbthread.session_aside(_draft, client_id, period, now)
+        if made.links_warning is not None and not self._warned_links:
+            log.warning("reports are made now, but %s", made.links_warning)
+            self._warned_links = True
         pdf = await self.printer.print(made.html)
         return await self.dbthread.session_aside(_keep, client_id, period, made, pdf=pdf, now=now)
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from sitekeeper.reports.document import render_report, summary_text
 from sitekeeper.reports.pdf import html_to_pdf
 from sitekeeper.reports.period import Period, between
+from sitekeeper.reports.public_links import links_warning
 from sitekeeper.store import report_archive as archive
 from sitekeeper.store.report_archive import Rendered
 from sitekeeper.store.report_tables import ClientReport, ReportSend
@@ -63,6 +64,7 @@ class Draft:
     figures: dict[str, Any]
     html: str
     contract_id: int | None
+    links_warning: str | None = None  # why its links lead nowhere (no public URL)
 
     def print(self) -> bytes:
         """The PDF, printed in this process."""
@@ -76,7 +78,7 @@ def draft(
     document = render_report(session, client, period, now, contract_id=contract_id)
     figures = document.figures.to_json()
     figures[SUMMARY_KEY] = summary_text(document.figures, client.language)
-    return Draft(client.language, figures, document.html, contract_id)
+    return Draft(client.language, figures, document.html, contract_id, links_warning(session))
 
 
 def keep(
