@@ -159,3 +159,18 @@ def test_a_site_with_nothing_found_says_so(db: Database) -> None:
     text = _text(report(db, ids).html, str(ids.blog))
     assert "Our security checks found nothing exposed and no sign of a break-in." in text
     assert "Domain" not in text  # the watch never looked: no section
+
+
+def test_update_step_names_are_in_the_clients_language() -> None:
+    from sitekeeper.reports.html import _coder
+    from sitekeeper.reports.wording import Wording
+
+    de = _coder(Wording("de", "Europe/Berlin"))
+    en = _coder(Wording("en", "Europe/Berlin"))
+    assert de("home.status") == "Startseite: Statuscode"
+    assert en("login.title") == "login page: page title"
+    assert de("inside.maintenance") == "Prüfung innerhalb der Website: Wartungsmodus"
+    assert de("package akismet") == "Paketprüfung akismet"
+    assert de("sudo") == "Zugriff als Eigentümer der Website"
+    assert de("health_after") == "Funktionsprüfung nach dem Update"
+    assert de("home.unknown") == "home.unknown"  # a step with no entry stays as it is (data)
