@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sitekeeper.domain.domain_events import DomainEventKind
 from sitekeeper.domain.registration import DOMAIN
-from sitekeeper.reports.document import RenderedReport, render_report
+from sitekeeper.reports.document import RenderedReport, render_report, summary_text
 from sitekeeper.reports.period import month
 from sitekeeper.store import finding_acks, journal
 from sitekeeper.store.database import Database
@@ -126,6 +126,7 @@ def test_security_findings_and_domain_in_the_figures(db: Database) -> None:
     blog = next(s for s in made.figures.contracts[0].sites if s.id == ids.blog)
     assert blog.domain is None and blog.detections.findings == []
 
+    assert (made.figures.summary.detections, made.figures.summary.detections_open) == (4, 2)
     data = made.figures.to_json()
     [shown] = [s for s in data["contracts"][0]["sites"] if s["id"] == ids.shop]
     assert shown["detections"]["open"] == 2
@@ -144,6 +145,12 @@ def test_the_sections_in_english_and_german(db: Database) -> None:
     assert "Registered until Nov 20, 2026 · 18 days left" in en
     assert "2 changes to the DNS records seen in this period · 1 domain warning raised" in en
 
+    assert "Our security checks found 4 issues on the sites; 2 are still open." in (
+        summary_text(report(db, ids).figures, "en")
+    )
+    assert "Unsere Sicherheitsprüfungen fanden 4 Probleme auf den Websites; 2 sind noch offen." in (
+        summary_text(report(db, ids).figures, "de")
+    )
     de = _text(report(db, ids, "de").html, str(ids.shop))
     assert "Unsere Sicherheitsprüfungen fanden in diesem Zeitraum 3 Probleme" in de
     assert "2 behoben · 2 noch offen" in de
