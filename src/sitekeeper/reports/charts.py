@@ -154,19 +154,23 @@ def daily_lines(
         f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{escape(title)}" font-family="DejaVu Sans, sans-serif" font-size="9">'
     ]
-    for k in range(5):  # grid lines and the y axis's labels
+    for k in range(5):  # grid lines; the y axis's labels on every other one
         v = top * k / 4
         parts.append(
             f'<line x1="{left}" x2="{width - right}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
             f'stroke="#d9dde3" stroke-width="{1 if k == 0 else 0.5}"/>'
-            f'<text x="{left - 4}" y="{y(v) + 3:.1f}" text-anchor="end" fill="#5b6470">'
-            f"{v:,.0f}{' ' + escape(unit) if k == 4 else ''}</text>"
         )
-    every = max(1, ceil(n / 8))
+        if k % 2 == 0:  # each <text> is a Pango layout when printed: as few as read well
+            parts.append(
+                f'<text x="{left - 4}" y="{y(v) + 3:.1f}" text-anchor="end" fill="#5b6470">'
+                f"{v:,.0f}</text>"
+            )
+    every = max(1, ceil(n / 6))
     for i, label in enumerate(labels):
         if i % every == 0:
+            anchor = "end" if i == n - 1 and n > 1 else "middle"  # the last one: inside
             parts.append(
-                f'<text x="{x(i):.1f}" y="{height - 6}" text-anchor="middle" fill="#5b6470">'
+                f'<text x="{x(i):.1f}" y="{height - 6}" text-anchor="{anchor}" fill="#5b6470">'
                 f"{escape(label)}</text>"
             )
     for s in series:
@@ -200,8 +204,8 @@ def daily_lines(
     for s in series:  # the legend, above the plot
         parts.append(
             f'<rect x="{lx}" y="4" width="14" height="3" fill="{s.colour}"/>'
-            f'<text x="{lx + 18}" y="9" fill="#2b313a">{escape(s.name)}</text>'
-        )
-        lx += 30 + 6 * len(s.name)
+            f'<text x="{lx + 18}" y="9" fill="#2b313a">{escape(s.name)} ({escape(unit)})</text>'
+        )  # the unit here, not on the axis: its widest label would not fit left of the plot
+        lx += 42 + 6 * (len(s.name) + len(unit))
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every data part above is escaped
