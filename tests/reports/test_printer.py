@@ -65,3 +65,14 @@ def test_async_print_survives_a_dead_worker() -> None:
     assert ok == b"fine"
     assert isinstance(bad, PrintFailed)
     assert after == b"next"
+
+
+def test_async_prints_beside_a_report_that_kills_its_worker_still_print() -> None:
+    async def run(printer: Printer) -> list[bytes | BaseException]:
+        jobs = [printer.print(text) for text in ("a", "die", "b", "c", "d")]
+        return await asyncio.gather(*jobs, return_exceptions=True)
+
+    with Printer(2, job=printer_jobs.die_or_echo) as printer:
+        done = asyncio.run(run(printer))
+    assert [d for d in done if isinstance(d, bytes)] == [b"a", b"b", b"c", b"d"]
+    assert isinstance(done[1], PrintFailed) and "process died" in str(done[1])

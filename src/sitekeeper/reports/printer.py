@@ -69,6 +69,8 @@ class Printer:
         self.memory_mb = memory_mb
         self.reports_per_worker = reports_per_worker
         self._pool: ProcessPoolExecutor | None = None
+        self._alone: ProcessPoolExecutor | None = None  # reprints after a worker died
+        self._one_at_a_time: asyncio.Lock | None = None
 
     def __enter__(self) -> Printer:
         return self
@@ -78,27 +80,33 @@ class Printer:
 
     def close(self) -> None:
         """End the worker processes (a print under way is waited for)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        for pool in (self._pool, self._alone):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = self._alone = None
+        self._one_at_a_time = None
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                self.workers,
-                # spawn: a fork of a serving process would copy its threads' locks
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_limit_memory,
-                initargs=(self.memory_mb,),
-                max_tasks_per_child=self.reports_per_worker,
-            )
+            self._pool = self._new(self.workers)
         return self._pool
 
-    def _renew(self) -> None:
-        """A dead worker breaks the whole executor: start a new one."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-        self._pool = None
+    def _new(self, workers: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            workers,
+            # spawn: a fork of a serving process would copy its threads' locks
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_limit_memory,
+            initargs=(self.memory_mb,),
+            max_tasks_per_child=self.reports_per_worker,
+        )
+
+    def _renew(self, broken: ProcessPoolExecutor) -> None:
+        """A dead worker breaks its whole executor: the next print starts a new one (only
+        if ``broken`` is still the current one: a concurrent print may have renewed it)."""
+        if self._pool is broken:
+            broken.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
     def print_all(self, htmls: Mapping[K, str]) -> Printed[K]:
         """Every document's PDF, printed on all workers. When a worker dies, the reports
@@ -106,9 +114,13 @@ class Printer:
         kills its process fails."""
         done = Printed[K]({}, {})
         futures: dict[Future[bytes], K] = {}
-        for key, html in htmls.items():
-            futures[self._executor().submit(self.job, html)] = key
         suspects: list[K] = []
+        pool = self._executor()
+        for key, html in htmls.items():
+            try:
+                futures[pool.submit(self.job, html)] = key
+            except BrokenProcessPool:  # a worker died while the others were handed out
+                suspects.append(key)
         for future in as_completed(futures):
             key = futures[future]
             try:
@@ -118,31 +130,43 @@ class Printer:
             except Exception as exc:  # the printer's own error: this report only
                 done.failed[key] = PrintFailed(f"{type(exc).__name__}: {exc}")
         if suspects:
-            self._renew()
+            self._renew(pool)
         for key in suspects:
+            alone = self._executor()
             try:
-                done.pdfs[key] = self._executor().submit(self.job, htmls[key]).result()
+                done.pdfs[key] = alone.submit(self.job, htmls[key]).result()
             except BrokenProcessPool:
-                self._renew()
+                self._renew(alone)
                 done.failed[key] = PrintFailed(_DIED.format(mb=self.memory_mb))
             except Exception as exc:
                 done.failed[key] = PrintFailed(f"{type(exc).__name__}: {exc}")
         return done
 
     async def print(self, html: str) -> bytes:
-        """One document's PDF, printed in a worker while the event loop goes on."""
+        """One document's PDF, printed in a worker while the event loop goes on. When its
+        worker dies, it is printed once more in a worker of its own, one report at a time:
+        a report that kills its process fails alone, those printing beside it print."""
         loop = asyncio.get_running_loop()
-        for attempt in range(2):
+        pool = self._executor()
+        try:
+            return await loop.run_in_executor(pool, self.job, html)
+        except BrokenProcessPool:
+            self._renew(pool)
+        except Exception as exc:
+            raise PrintFailed(f"{type(exc).__name__}: {exc}") from exc
+        if self._one_at_a_time is None:
+            self._one_at_a_time = asyncio.Lock()
+        async with self._one_at_a_time:
+            alone = self._alone or self._new(1)
+            self._alone = alone
             try:
-                return await loop.run_in_executor(self._executor(), self.job, html)
+                return await loop.run_in_executor(alone, self.job, html)
             except BrokenProcessPool:
-                # Another report may have killed the worker: once more, in a new one.
-                self._renew()
-                if attempt:
-                    break
+                alone.shutdown(wait=False, cancel_futures=True)
+                self._alone = None
+                raise PrintFailed(_DIED.format(mb=self.memory_mb)) from None
             except Exception as exc:
                 raise PrintFailed(f"{type(exc).__name__}: {exc}") from exc
-        raise PrintFailed(_DIED.format(mb=self.memory_mb))
 
 
 _DIED = "the printing process died (over its {mb} MiB of memory, or a crash in the printer)"
