@@ -18,3 +18,8 @@ def die_or_echo(html: str) -> bytes:
 def allocate(html: str) -> bytes:
     """Asks for ``html`` MiB at once."""
     return bytes(int(html) * 1024 * 1024)[:1]
+
+
+def pid(html: str) -> bytes:
+    """The worker's process id."""
+    return str(os.getpid()).encode()

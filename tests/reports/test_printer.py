@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,12 @@ def test_async_prints_beside_a_report_that_kills_its_worker_still_print() -> Non
         done = asyncio.run(run(printer))
     assert [d for d in done if isinstance(d, bytes)] == [b"a", b"b", b"c", b"d"]
     assert isinstance(done[1], PrintFailed) and "process died" in str(done[1])
+
+
+def test_workers_are_renewed_and_every_report_still_prints() -> None:
+    with Printer(2, reports_per_worker=2, job=printer_jobs.pid) as printer:
+        done = printer.print_all({n: str(n) for n in range(12)})
+    assert sorted(done.pdfs) == list(range(12)) and done.failed == {}
+    per_process = Counter(done.pdfs.values())
+    # A pool takes 2 workers × 2 reports, then a new pool (new processes) takes the next.
+    assert len(per_process) >= 3 and max(per_process.values()) <= 4
