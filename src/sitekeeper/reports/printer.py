@@ -117,28 +117,38 @@ class Printer:
             self._pool = None
 
     def print_all(self, htmls: Mapping[K, str]) -> Printed[K]:
-        """Every document's PDF, printed on all workers. When a worker dies, the reports
-        that were printing with it are printed again one at a time, so only the one that
-        kills its process fails."""
+        """Every document's PDF, printed on all workers, a pool's worth of reports at a
+        time (then new processes). When a worker dies, the reports that were printing with
+        it are printed again one at a time, so only the one that kills its process fails."""
         done = Printed[K]({}, {})
-        futures: dict[Future[bytes], tuple[K, ProcessPoolExecutor]] = {}
+        keys = list(htmls)
+        wave = self.workers * self.reports_per_worker
+        for first in range(0, len(keys), wave):
+            self._print_wave({k: htmls[k] for k in keys[first : first + wave]}, done)
+        return done
+
+    def _print_wave(self, htmls: Mapping[K, str], done: Printed[K]) -> None:
+        """At most one pool's worth of reports: one pool prints them all (handed out
+        before it is renewed, so never more processes than workers at once)."""
+        futures: dict[Future[bytes], K] = {}
         suspects: list[K] = []
+        pool = self._executor()
+        self._handed += len(htmls) - 1  # the whole wave counts against this pool
         for key, html in htmls.items():
-            pool = self._executor()
             try:
-                futures[pool.submit(self.job, html)] = (key, pool)
+                futures[pool.submit(self.job, html)] = key
             except BrokenProcessPool:  # a worker died while the others were handed out
                 suspects.append(key)
-                self._renew(pool)
         for future in as_completed(futures):
-            key, pool = futures[future]
+            key = futures[future]
             try:
                 done.pdfs[key] = future.result()
             except BrokenProcessPool:
                 suspects.append(key)
-                self._renew(pool)
             except Exception as exc:  # the printer's own error: this report only
                 done.failed[key] = PrintFailed(f"{type(exc).__name__}: {exc}")
+        if suspects:
+            self._renew(pool)
         for key in suspects:
             alone = self._executor()
             try:
@@ -148,7 +158,6 @@ class Printer:
                 done.failed[key] = PrintFailed(_DIED.format(mb=self.memory_mb))
             except Exception as exc:
                 done.failed[key] = PrintFailed(f"{type(exc).__name__}: {exc}")
-        return done
 
     async def print(self, html: str) -> bytes:
         """One document's PDF, printed in a worker while the event loop goes on. When its
