@@ -2,14 +2,16 @@
 time and statements per report, peak memory; SQLite or PostgreSQL.
 
 python bench/report_bench.py [--database-url URL] [--clients 500] [--sites 20]
-    [--workers 2] [--pdf-sample 20] [--keep]
+    [--workers 2] [--pdfs N] [--keep]
 
 Seeds the month into a new SQLite file (or the empty database URL names: create one with
 ``createdb -h 127.0.0.1 -U postgres bench_reports``; ``--reuse`` reports on a database a
 former run seeded and kept), then makes every client's report in ``--workers`` processes.
 "Reads" is the wall time of the report's reads (each query and building its rows);
-"SQL" is the time inside the driver's execute. It also times the HTML of every report and
-the PDF of the first ``--pdf-sample`` clients.
+"SQL" is the time inside the driver's execute. It also times the HTML of every report,
+then prints the PDFs of every report (or of the first ``--pdfs`` clients) the way the
+scheduled delivery does, in ``reports.printer``'s pool of ``--workers`` processes: the
+whole run, figures + HTML + PDF, end to end.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from _report_seed import NOW, seed
 
 from sitekeeper.reports import document, figures
 from sitekeeper.reports.period import month
+from sitekeeper.reports.printer import Printer
 from sitekeeper.store.database import Database
 from sitekeeper.store.tables import Client, Site
 
@@ -58,6 +61,7 @@ class Timing:
     html_s: float | None
     cpu_s: float  # the worker's CPU for the whole report (figures and HTML)
     error: str | None  # why the HTML failed (the figures are still timed)
+    html: str | None  # the report's HTML, printed afterwards
 
 
 class Meter:
@@ -132,14 +136,15 @@ def _start_worker(url: str) -> None:
 def _report(client_id: int) -> Timing:
     """One client's report: its figures and its HTML."""
     meter = _WORKER["meter"]
-    html_s, error = None, None
+    html_s, error, html = None, None, None
     with meter.db.session() as session, meter.one():
         client = session.get(Client, client_id)
         assert client is not None
         period = month("2026-10", client.timezone)
         started, cpu = time.perf_counter(), time.process_time()
         try:
-            report = document.render_report(session, client, period, NOW).figures
+            rendered = document.render_report(session, client, period, NOW)
+            report, html = rendered.figures, rendered.html
             html_s = time.perf_counter() - started - meter.figures_s
         except Exception as exc:  # counted and shown: the figures were made and timed
             if not isinstance(meter.made, figures.ClientReport):
@@ -158,18 +163,8 @@ def _report(client_id: int) -> Timing:
         html_s,
         cpu_s,
         error,
+        html,
     )
-
-
-def _pdf(client_id: int) -> tuple[float, float, int]:
-    """Seconds (wall, CPU) to print one client's report as PDF, and the PDF's size."""
-    with _WORKER["meter"].db.session() as session:
-        client = session.get(Client, client_id)
-        assert client is not None
-        rendered = document.render_report(session, client, month("2026-10", client.timezone), NOW)
-    started, cpu = time.perf_counter(), time.process_time()
-    pdf = rendered.pdf()
-    return time.perf_counter() - started, time.process_time() - cpu, len(pdf)
 
 
 def _quantiles(values: list[float]) -> str:
@@ -185,7 +180,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=500)
     parser.add_argument("--sites", type=int, default=20, help="per client")
     parser.add_argument("--workers", type=int, default=2, help="processes making reports")
-    parser.add_argument("--pdf-sample", type=int, default=20, help="clients printed as PDF")
+    parser.add_argument("--pdfs", type=int, default=None, help="clients printed (default: all)")
     parser.add_argument("--reuse", action="store_true", help="report on an already seeded DB")
     parser.add_argument("--seed-only", action="store_true", help="seed, report nothing")
     parser.add_argument("--keep", action="store_true", help="keep the SQLite file")
@@ -210,12 +205,19 @@ def main() -> None:
     started = time.perf_counter()
     with context.Pool(args.workers, _start_worker, (url,)) as pool:
         timings = pool.map(_report, ids, chunksize=4)
-        total_s = time.perf_counter() - started
-        printable = [t.client_id for t in timings if t.html_s is not None][: args.pdf_sample]
-        pdfs = pool.map(_pdf, printable, chunksize=1)
         pool.close()
         pool.join()
+    total_s = time.perf_counter() - started
+    reports_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    htmls = {t.client_id: t.html for t in timings if t.html is not None}
+    chosen = dict(list(htmls.items())[: args.pdfs if args.pdfs is not None else len(htmls)])
+    printing = time.perf_counter()
+    with Printer(args.workers) as printer:
+        printed = printer.print_all(chosen)
+    pdf_s = time.perf_counter() - printing
+    all_s = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    pdf_cpu = (usage.ru_utime + usage.ru_stime) - (reports_usage.ru_utime + reports_usage.ru_stime)
     print("command:", command_line())
     print(f"database: {db.dialect}, reports: {len(timings)}, sites: {sites}")
     print(f"workers: {args.workers} processes on {os.cpu_count()} cores")
@@ -228,24 +230,26 @@ def main() -> None:
     print(f"  SQL execute per report: {_quantiles([t.sql_s for t in timings])}")
     counts = sorted({t.statements for t in timings})
     print(f"  statements per report: {counts[0]}..{counts[-1]}")
-    htmls = [t.html_s for t in timings if t.html_s is not None]
-    if htmls:
-        print(f"HTML per report (after figures): {_quantiles(htmls)}")
+    html_times = [t.html_s for t in timings if t.html_s is not None]
+    if html_times:
+        print(f"HTML per report (after figures): {_quantiles(html_times)}")
     failed = [t for t in timings if t.error]
     if failed:
         print(f"HTML FAILED for {len(failed)} clients, e.g. {failed[0].client_id}: ")
         print(f"  {failed[0].error}")
-    if pdfs:
-        walls = [w for w, _, _ in pdfs]
-        pdf_cpu = sum(c for _, c, _ in pdfs)
-        size = statistics.median(n for _, _, n in pdfs) / 1024
-        print(f"PDF of {len(pdfs)} clients: {_quantiles(walls)}, median {size:.0f} KiB")
-        each = pdf_cpu / len(pdfs)
+    if chosen:
+        sizes = sorted(len(pdf) for pdf in printed.pdfs.values())
+        median = sizes[len(sizes) // 2] / 1024 if sizes else 0
         print(
-            f"  PDF CPU {each:.2f} s each; all {len(ids)} extrapolated: "
-            f"{each * len(ids) / args.workers:.0f} s on {args.workers} cores"
+            f"PDFs of {len(printed.pdfs)} clients ({len(printed.failed)} failed): "
+            f"{pdf_s:.1f} s wall on {args.workers} processes, {pdf_cpu:.1f} s CPU, "
+            f"{pdf_cpu / len(chosen):.2f} s CPU each, median {median:.0f} KiB"
         )
-    print(f"peak RSS: largest worker {usage.ru_maxrss / 1024:.0f} MiB")
+        for key, why in list(printed.failed.items())[:3]:
+            print(f"  client {key}: {why}")
+    print(f"END TO END (figures, HTML, PDF): {all_s:.1f} s wall ({all_s / 60:.1f} min)")
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"peak RSS: largest worker (reports or printer) {usage.ru_maxrss / 1024:.0f} MiB")
     if args.database_url is None and not args.keep:
         for path in tmp.iterdir():
             path.unlink()

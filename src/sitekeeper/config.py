@@ -383,6 +383,18 @@ class Settings(BaseSettings):
     report_max_attempts: int = Field(
         default=10, ge=1, description="Scheduled sends of one report before giving up on it."
     )
+    report_print_workers: int = Field(
+        default=0,
+        ge=0,
+        le=64,
+        description="Processes printing the scheduled reports' PDFs at once (0: one per core).",
+    )
+    report_print_memory_mb: int = Field(
+        default=1536,
+        ge=256,
+        description="Address space (MiB) of one PDF-printing process; a report needing more "
+        "fails alone.",
+    )
 
     @field_validator("smtp_sender")
     @classmethod

@@ -23,6 +23,8 @@ SITE_KEYS = {
     "backups",
     "updates",
     "security",
+    "detections",
+    "domain",
 }
 
 
@@ -84,6 +86,8 @@ def test_the_report_of_a_known_month_as_json(run: Run) -> None:
         "advisories": 2,
         "advisories_fixed": 1,
         "advisories_open": 1,
+        "detections": 0,
+        "detections_open": 0,
         "work_minutes": 195,
     }
     [contract] = data["contracts"]

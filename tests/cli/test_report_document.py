@@ -22,7 +22,7 @@ def test_report_to_html_and_pdf(run: Run, tmp_path: Path) -> None:
     with time_machine.travel(NOW, tick=False):
         wrote = run("report", "Bäckerei Müller", "--period", "2026-10", "-o", str(html))
         run("report", "Bäckerei Müller", "--period", "2026-10", "--format", "pdf", "-o", str(pdf))
-    assert f"wrote {html}" in wrote.stderr
+    assert f"wrote {html}" in wrote.stderr and "warning" not in wrote.stderr
     page = html.read_text(encoding="utf-8")
     assert '<html lang="de">' in page and "Wartungsbericht" in page  # the client's language
     assert "Pixel &amp; Partner" in page and 'href="https://care.example/sites/' in page
@@ -30,6 +30,20 @@ def test_report_to_html_and_pdf(run: Run, tmp_path: Path) -> None:
         ["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True
     ).stdout
     assert "Alle 3 Websites waren" in " ".join(text.split())
+
+
+def test_a_report_made_without_a_public_url_warns_that_its_links_lead_nowhere(
+    run: Run, tmp_path: Path
+) -> None:
+    seeded(run)
+    html = tmp_path / "oct.html"
+    with time_machine.travel(NOW, tick=False):
+        wrote = run("report", "Bäckerei Müller", "--period", "2026-10", "-o", str(html))
+        figures = run("report", "Bäckerei Müller", "--period", "2026-10", "--json")
+    assert "warning: no public address of the dashboard is set" in wrote.stderr
+    assert "branding set --public-url" in wrote.stderr
+    assert 'href="/sites/' in html.read_text(encoding="utf-8")  # what the warning is about
+    assert "warning" not in figures.stderr  # figures have no links
 
 
 def test_report_options_that_do_not_fit(run: Run, tmp_path: Path) -> None:

@@ -327,7 +327,7 @@ async def test_a_report_that_cannot_be_rendered_waits_the_backoff_and_is_given_u
         tries.append(clock[0])
         raise OSError("cannot load library 'libpango-1.0-0'")
 
-    monkeypatch.setattr("sitekeeper.engine.report_jobs.stored_or_new", broken)
+    monkeypatch.setattr("sitekeeper.engine.report_jobs.draft", broken)
     clock = [DUE]
     jobs = _jobs(db, tmp_path, mailbox, clock)
     for minutes in range(0, 7 * 24 * 60, 10):  # a week of the loop's looks

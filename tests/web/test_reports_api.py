@@ -70,7 +70,7 @@ def test_generate_read_download_and_resend(
     assert made["status"] == "ok" and made["result"]["new"] is True, made
     assert made["result"]["accepted"] == ["ops@acme.example"] and len(mail.messages) == 1
 
-    [listed] = ada.get("/api/reports", params={"client_id": world.acme}).json()
+    [listed] = ada.get("/api/reports", params={"client_id": world.acme}).json()["items"]
     assert (listed["client"], listed["period"], listed["scope"]) == ("Acme Corp", period, "client")
     [sent] = listed["sends"]
     assert (sent["recipients"], sent["by"], sent["error"]) == (
@@ -111,7 +111,7 @@ def test_generate_read_download_and_resend(
 
     # The client's own people read it; another client's see nothing of it.
     alice = login(live.base, "alice@acme.example")
-    assert [r["id"] for r in alice.get("/api/reports").json()] == [report]
+    assert [r["id"] for r in alice.get("/api/reports").json()["items"]] == [report]
     current = ada.get(f"/api/reports/{report}/pdf").content  # as rendered again above
     assert alice.get(f"/api/reports/{report}/pdf").content == current
     headers = {"X-CSRF-Token": csrf_of(alice)}
@@ -122,7 +122,7 @@ def test_generate_read_download_and_resend(
         base_url=live.base, headers={"Authorization": f"Bearer {_token(db, 'gus@globex.example')}"}
     )
     for other in (gus, gus_token):
-        assert other.get("/api/reports").json() == []
+        assert other.get("/api/reports").json()["items"] == []
         assert other.get("/api/reports", params={"client_id": world.acme}).status_code == 404
         for path in ("", "/pdf", "/html", "/json"):
             assert other.get(f"/api/reports/{report}{path}").status_code == 404
@@ -142,3 +142,33 @@ def test_generate_refuses_bad_requests(live: Live, world: World) -> None:
     assert [ada.post("/api/reports", json=body).status_code for body in bad] == [422, 422, 422, 404]
     assert ada.post("/api/reports/999/resend", json={}).status_code == 404
     assert ada.get("/api/reports/999/pdf").status_code == 404
+
+
+def test_the_archive_list_is_paged_like_the_other_lists(
+    live: Live, world: World, db: Database
+) -> None:
+    from sitekeeper.reports.period import month
+    from sitekeeper.store import report_archive as store_archive
+
+    with db.session() as s:
+        for label in ("2026-07", "2026-08", "2026-09"):
+            period = month(label, "Europe/Berlin")
+            store_archive.store(
+                s,
+                client_id=world.acme,
+                scope="client",
+                first=period.first,
+                last=period.last,
+                rendered=store_archive.Rendered("en", {}, "<p>x</p>", b"%PDF-1.7 x"),
+                now=datetime(2026, 10, 1, tzinfo=UTC),
+                by="test",
+            )
+    ada = httpx.Client(
+        base_url=live.base, headers={"Authorization": f"Bearer {world.admin_token}"}, timeout=60
+    )
+    first = ada.get("/api/reports", params={"per_page": 2}).json()
+    second = ada.get("/api/reports", params={"per_page": 2, "page": 2}).json()
+    assert [r["period"] for r in first["items"]] == ["2026-09", "2026-08"]
+    assert [r["period"] for r in second["items"]] == ["2026-07"]
+    assert first["meta"] == {"page": 1, "per_page": 2, "total": 3, "pages": 2}
+    assert ada.get("/api/reports", params={"per_page": 501}).status_code == 422

@@ -72,6 +72,24 @@ def test_recipients_and_the_work_log_on_the_client_page(live: Live, world: World
     assert whole.status_code == 303
     page = ada.get(f"/clients/{world.acme}").text
     assert "Contact form fixed" in page and "Call with Acme" in page and "60 min this month" in page
+    # A report's work entry links to the client page showing the entry's month.
+    earlier = previous_month(datetime.now(UTC), "UTC")
+    back = ada.post(
+        f"/clients/{world.acme}/work",
+        data={
+            "csrf_token": csrf,
+            "site": "",
+            "minutes": "20",
+            "note": "DNS move of last month",
+            "date": earlier.first.replace(day=15).isoformat(),
+        },
+    )
+    assert back.status_code == 303
+    assert "DNS move of last month" not in ada.get(f"/clients/{world.acme}").text
+    then = ada.get(f"/clients/{world.acme}", params={"work": earlier.label}).text
+    assert "DNS move of last month" in then and "Contact form fixed" not in then
+    assert f"20 min in {earlier.label}" in then
+    assert "Call with Acme" in ada.get(f"/clients/{world.acme}", params={"work": "2026-13"}).text
     refused = ada.post(
         f"/clients/{world.acme}/work",
         data={"csrf_token": csrf, "site": str(world.globex_sites[0]), "minutes": "5", "note": "x"},

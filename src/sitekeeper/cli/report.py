@@ -19,6 +19,7 @@ from sitekeeper.errors import UsageError
 from sitekeeper.reports.document import render_report, report_figures
 from sitekeeper.reports.figures import ClientReport
 from sitekeeper.reports.period import chosen, parse_date
+from sitekeeper.reports.public_links import links_warning
 from sitekeeper.store.clients import get_client
 
 
@@ -80,6 +81,10 @@ def report(
             timezone=found.timezone,
             now=now,
         )
+        if kind is not None or send:  # a document for the client: its links must work
+            warning = links_warning(session)
+            if warning is not None:
+                output.note(f"warning: {warning}")
         if kind is not None:  # a document: rendered in the client's language
             rendered = render_report(session, found, dates, now, contract_id=contract)
         elif not send:  # the figures alone

@@ -5,6 +5,11 @@ restart sends nothing twice). Several ``serve`` processes on one database each l
 a lease per client (``report:<client id>``) lets exactly one of them make and send that
 client's report; the others find it delivered when they look again.
 
+Many reports are due at once on the first working day: each one's figures and HTML are
+made in the database thread, its PDF printed in ``reports.printer``'s processes (one per
+core, bounded in memory), as many reports at a time as there are printers; the printers
+end when the batch is done.
+
 A report that cannot be rendered (no Pango, a template error) is tried again after the
 same backoff as a failed send, up to ``report_max_attempts``; a send the server refuses
 for good (a 5xx answer, a failed login) is not retried: a person resends it once the
@@ -14,6 +19,7 @@ send is also the archive's, so the attempts stay capped across restarts.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -22,9 +28,10 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.config import Settings
 from sitekeeper.errors import SitekeeperError
-from sitekeeper.reports.archive import stored_or_new
+from sitekeeper.reports.archive import Draft, draft, keep, stored
 from sitekeeper.reports.delivery import SendOutcome, deliver
 from sitekeeper.reports.period import Period
+from sitekeeper.reports.printer import Printer
 from sitekeeper.reports.schedule import Due, due_reports, may_try
 from sitekeeper.reports.smtp import SmtpSettings
 from sitekeeper.store.dbthread import DbThread
@@ -65,8 +72,12 @@ class ReportJobs:
         self.smtp = smtp if smtp is not None else SmtpSettings.from_settings(settings)
         self.clock = clock
         self._warned = False
+        self._warned_links = False  # no public URL: said once per process
         self._unrendered: dict[_Key, tuple[int, datetime]] = {}  # failed renders, last one
         self._refused: set[_Key] = set()  # the server refused the send for good
+        self.printer = Printer(
+            settings.report_print_workers or None, memory_mb=settings.report_print_memory_mb
+        )
 
     async def send_due(self) -> list[SendOutcome]:
         """Make and send every report due now (those this process got the lease for)."""
@@ -92,13 +103,33 @@ class ReportJobs:
             periods.update({d.client_id: d.period for d in found})
             return list(periods)
 
-        outcomes: list[SendOutcome] = []
+        smtp = self.smtp
+        at_once = asyncio.Semaphore(self.printer.workers)
+
+        async def one(client_id: int) -> SendOutcome | None:
+            async with at_once:
+                return await self._one(smtp, client_id, periods[client_id], now)
+
         async with self.leases.claim("report", LEASE, due) as mine:
-            for client_id in mine:
-                outcome = await self._one(self.smtp, client_id, periods[client_id], now)
-                if outcome is not None:
-                    outcomes.append(outcome)
-        return outcomes
+            try:
+                made = await asyncio.gather(*(one(c) for c in mine))
+            finally:
+                if mine:  # the printers' memory back until the next batch
+                    await asyncio.to_thread(self.printer.close)
+        return [outcome for outcome in made if outcome is not None]
+
+    async def _archived(self, client_id: int, period: Period, now: datetime) -> int:
+        """The period's stored report, or a new one: its figures and HTML made in the
+        database thread, its PDF printed in a printer process, then stored."""
+        found = await self.dbthread.session_aside(_stored, client_id, period)
+        if found is not None:
+            return found
+        made = await self.dbthread.session_aside(_draft, client_id, period, now)
+        if made.links_warning is not None and not self._warned_links:
+            log.warning("reports are made now, but %s", made.links_warning)
+            self._warned_links = True
+        pdf = await self.printer.print(made.html)
+        return await self.dbthread.session_aside(_keep, client_id, period, made, pdf=pdf, now=now)
 
     def _may_try(self, due: Due, now: datetime) -> bool:
         key = _key(due.client_id, due.period)
@@ -112,7 +143,7 @@ class ReportJobs:
     ) -> SendOutcome | None:
         key = _key(client_id, period)
         try:
-            report_id = await self.dbthread.session_aside(_archived, client_id, period, now)
+            report_id = await self._archived(client_id, period, now)
         except Exception:
             # A report that cannot be rendered must not stop the others (nor the loop);
             # it is tried again after the backoff, and the log says why.
@@ -142,9 +173,20 @@ class ReportJobs:
         return outcome
 
 
-def _archived(session: Session, client_id: int, period: Period, now: datetime) -> int:
+def _stored(session: Session, client_id: int, period: Period) -> int | None:
+    found = stored(session, client_id, period)
+    return found.id if found is not None else None
+
+
+def _draft(session: Session, client_id: int, period: Period, now: datetime) -> Draft:
     client = session.get(Client, client_id)
     if client is None:
         raise SitekeeperError(f"client {client_id} is gone")
-    report, _new = stored_or_new(session, client, period, now)
+    return draft(session, client, period, now, None)
+
+
+def _keep(
+    session: Session, client_id: int, period: Period, made: Draft, *, pdf: bytes, now: datetime
+) -> int:
+    report, _new = keep(session, client_id, period, made, pdf=pdf, now=now, by=SCHEDULE)
     return report.id

@@ -8,6 +8,7 @@ the journal names both versions. (A preview is ``render_report`` itself: nothing
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sitekeeper.reports.document import render_report, summary_text
+from sitekeeper.reports.pdf import html_to_pdf
 from sitekeeper.reports.period import Period, between
+from sitekeeper.reports.public_links import links_warning
 from sitekeeper.store import report_archive as archive
 from sitekeeper.store.report_archive import Rendered
 from sitekeeper.store.report_tables import ClientReport, ReportSend
@@ -36,16 +39,67 @@ def stored_or_new(
     """The stored report of the period, or a new one rendered and stored; and whether it is
     new. Two processes rendering the same period at once store one (the unique row): the
     second gets the first's."""
-    scope = archive.scope_of(contract_id)
-    found = archive.find(session, client.id, scope, period.first, period.last)
+    found = stored(session, client.id, period, contract_id)
     if found is not None:
         return found, False
-    rendered = _render(session, client, period, now, contract_id)
+    made = draft(session, client, period, now, contract_id)
+    return keep(session, client.id, period, made, pdf=made.print(), now=now, by=by)
+
+
+def stored(
+    session: Session, client_id: int, period: Period, contract_id: int | None = None
+) -> ClientReport | None:
+    """The period's stored report, if there is one."""
+    return archive.find(
+        session, client_id, archive.scope_of(contract_id), period.first, period.last
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A new report's figures and HTML, before its PDF is printed (where: the caller's
+    choice, e.g. ``reports.printer``'s processes)."""
+
+    language: str
+    figures: dict[str, Any]
+    html: str
+    contract_id: int | None
+    links_warning: str | None = None  # why its links lead nowhere (no public URL)
+
+    def print(self) -> bytes:
+        """The PDF, printed in this process."""
+        return html_to_pdf(self.html)
+
+
+def draft(
+    session: Session, client: Client, period: Period, now: datetime, contract_id: int | None
+) -> Draft:
+    """The period's report rendered (figures and HTML), not stored."""
+    document = render_report(session, client, period, now, contract_id=contract_id)
+    figures = document.figures.to_json()
+    figures[SUMMARY_KEY] = summary_text(document.figures, client.language)
+    return Draft(client.language, figures, document.html, contract_id, links_warning(session))
+
+
+def keep(
+    session: Session,
+    client_id: int,
+    period: Period,
+    made: Draft,
+    *,
+    pdf: bytes,
+    now: datetime,
+    by: str,
+) -> tuple[ClientReport, bool]:
+    """Store the drafted report with its PDF, and whether it is new: another process that
+    stored the period first wins (its report is returned)."""
+    scope = archive.scope_of(made.contract_id)
+    rendered = Rendered(language=made.language, figures=made.figures, html=made.html, pdf=pdf)
     try:
         with session.begin_nested():
             report = archive.store(
                 session,
-                client_id=client.id,
+                client_id=client_id,
                 scope=scope,
                 first=period.first,
                 last=period.last,
@@ -54,7 +108,7 @@ def stored_or_new(
                 by=by,
             )
     except IntegrityError:
-        found = archive.find(session, client.id, scope, period.first, period.last)
+        found = archive.find(session, client_id, scope, period.first, period.last)
         if found is None:
             raise
         return found, False
@@ -88,12 +142,8 @@ def summary_of(report: ClientReport) -> str:
 def _render(
     session: Session, client: Client, period: Period, now: datetime, contract_id: int | None
 ) -> Rendered:
-    document = render_report(session, client, period, now, contract_id=contract_id)
-    figures = document.figures.to_json()
-    figures[SUMMARY_KEY] = summary_text(document.figures, client.language)
-    return Rendered(
-        language=client.language, figures=figures, html=document.html, pdf=document.pdf()
-    )
+    made = draft(session, client, period, now, contract_id)
+    return Rendered(language=made.language, figures=made.figures, html=made.html, pdf=made.print())
 
 
 def listing_json(

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.domain.plans import PlanOptions
 from sitekeeper.reports.backups import backups_of
+from sitekeeper.reports.detections import detections_of
+from sitekeeper.reports.domains import domain_of
 from sitekeeper.reports.period import Period, between
 from sitekeeper.reports.records import Records, read
 from sitekeeper.reports.security import security_of
@@ -177,6 +179,13 @@ def _site(site: Site, records: Records, period: Period, now: datetime) -> SiteFi
             records.finding_events.get(site.id, []),
             period.end,
         ),
+        detections=detections_of(
+            records.detections.get(site.id, []),
+            records.detection_events.get(site.id, []),
+            period.start,
+            period.end,
+        ),
+        domain=domain_of(records.domains.get(site.id), records.domain_periods.get(site.id), now),
     )
 
 

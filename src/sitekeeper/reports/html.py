@@ -69,6 +69,35 @@ CODES: dict[str, str] = {
     "module": N_("module"),
     "component": N_("component"),
     "extension": N_("extension"),
+    "connect": N_("connection"),
+    "database": N_("database"),
+    "disk": N_("disk space"),
+    "flags": N_("warning signs on the page"),
+    "inventory": N_("software inventory"),
+    "maintenance": N_("maintenance mode"),
+    "offline": N_("offline mode"),
+    "opcache": N_("PHP cache"),
+    "ssh": N_("SSH access"),
+    "sudo": N_("access as the site's owner"),
+    "preflight": N_("checks before the update"),
+    "home": N_("home page"),
+    "login": N_("login page"),
+    "inside": N_("check inside the site"),
+    "status": N_("status code"),
+    "title": N_("page title"),
+    "time": N_("response time"),
+    "keyword": N_("expected text"),
+    "content": N_("content"),
+    "load": N_("loading"),
+    "exposure": N_("exposed to the web"),
+    "integrity": N_("changed files"),
+    "malware": N_("malicious code"),
+    "seo": N_("search-engine spam"),
+    "critical": N_("critical"),
+    "high": N_("high"),
+    "medium": N_("medium"),
+    "low": N_("low"),
+    "info": N_("for information"),
 }
 
 
@@ -187,13 +216,25 @@ def chart(site: SiteFigures, w: Wording, branding: Branding) -> Markup:
 
 
 def _coder(w: Wording) -> Callable[[str | None], str]:
+    def word(value: str) -> str | None:
+        """A code, or an update step's ``page.part`` (``home.status``: "home page: status
+        code"), in the client's language; None when a part has no entry."""
+        if value in CODES:
+            return w.gettext(CODES[value])
+        head, dot, part = value.partition(".")
+        if dot and head in CODES and part in CODES:
+            return f"{w.gettext(CODES[head])}: {w.gettext(CODES[part])}"
+        return None
+
     def code(value: str | None) -> str:
         if value is None:
             return "–"
         head, _, rest = value.partition(": ")
-        if head in CODES:
-            word = w.gettext(CODES[head])
-            return f"{word} {rest}" if rest else word
+        if (said := word(head)) is not None:
+            return f"{said} {rest}" if rest else said
+        first, space, item = value.partition(" ")  # "package akismet": a step on one item
+        if space and first in CODES:
+            return f"{w.gettext(CODES[first])} {item}"
         return value
 
     return code

@@ -1,4 +1,5 @@
-"""Addresses sitekeeper hands out to people outside the dashboard: a client's status page.
+"""Addresses sitekeeper hands out to people outside the dashboard: a client's status page,
+and the report's links (a warning when there is no public address to make them from).
 
 They start with the dashboard's public address from the branding settings (``branding set
 --public-url``, the settings page), the one the reports link to; without one, with the
@@ -16,6 +17,19 @@ from sitekeeper.store.tables import Client
 # Where a client's status page answers under that address (web.ui.status_page mounts its
 # route here: the web layer sits above this one, so the address is said once, here).
 STATUS_PATH = "/status/"
+
+
+NO_PUBLIC_URL = (
+    "no public address of the dashboard is set (sitekeeper branding set --public-url "
+    "https://…, or the settings page): the report's links to the records behind its "
+    "figures are root-relative and lead nowhere from a PDF or an e-mail"
+)
+
+
+def links_warning(session: Session) -> str | None:
+    """What to tell whoever makes a report when its links cannot work (no public URL);
+    None when they can."""
+    return None if branding.load(session).public_url else NO_PUBLIC_URL
 
 
 def public_base(session: Session, settings: Settings) -> str:

@@ -10,10 +10,11 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
-from sitekeeper.reports import backups, security, updates
+from sitekeeper.reports import backups, detections, security, updates
 from sitekeeper.reports.period import Period
-from sitekeeper.store import findings, history, report_records, work_log
+from sitekeeper.store import domain_watch, findings, history, report_records, work_log
 from sitekeeper.store import update_approvals as queue
+from sitekeeper.store.domain_watch import DomainPeriod, DomainView
 from sitekeeper.store.findings import UpdateRow
 from sitekeeper.store.history import DayFigures
 from sitekeeper.store.intel_tables import AdvisoryRecord, Finding
@@ -46,6 +47,10 @@ class Records:
     vulnerabilities: dict[int, list[Finding]] = field(default_factory=dict)
     advisories: dict[str, AdvisoryRecord] = field(default_factory=dict)
     finding_events: dict[int, list[Event]] = field(default_factory=dict)
+    detections: dict[int, list[Finding]] = field(default_factory=dict)
+    detection_events: dict[int, list[Event]] = field(default_factory=dict)
+    domains: dict[int, DomainView] = field(default_factory=dict)
+    domain_periods: dict[int, DomainPeriod] = field(default_factory=dict)
     work: list[WorkEntry] = field(default_factory=list)
 
 
@@ -89,6 +94,18 @@ def read(
         found.finding_events = _by_site(
             report_records.site_events(session, ids, security.KINDS, since, period.end)
         )
+    found_kinds = report_records.findings_between(
+        session, ids, detections.KINDS, period.start, period.end
+    )
+    found.detections = _by_site(found_kinds)
+    if found_kinds:
+        found.detection_events = _by_site(
+            report_records.site_events(
+                session, ids, [detections.ACKNOWLEDGED], period.start, period.end
+            )
+        )
+    found.domains = domain_watch.domain_views(session, ids)
+    found.domain_periods = domain_watch.domain_period(session, ids, period.start, period.end)
     return found
 
 

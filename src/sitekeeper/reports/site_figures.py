@@ -1,5 +1,5 @@
-"""One site's section of the report: its availability, certificate, backups, updates and
-security in the period."""
+"""One site's section of the report: its availability, certificate, backups, updates,
+security (advisories, exposure and hack-detection findings) and domain in the period."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sitekeeper.reports.backups import BackupFigures
+from sitekeeper.reports.detections import DetectionFigures
+from sitekeeper.reports.domains import DomainFigures
 from sitekeeper.reports.security import SecurityFigures
 from sitekeeper.reports.site_uptime import CertificateFigure, UptimeFigures
 from sitekeeper.reports.updates import UpdateFigures
@@ -26,3 +28,5 @@ class SiteFigures:
     backups: BackupFigures
     updates: UpdateFigures
     security: SecurityFigures
+    detections: DetectionFigures  # exposure and hack-detection findings
+    domain: DomainFigures | None  # None: the domain watch has not looked at it

@@ -35,6 +35,8 @@ class SummaryFigures:
     advisories: int
     advisories_fixed: int
     advisories_open: int
+    detections: int  # exposure and hack-detection findings open at some moment of it
+    detections_open: int  # of them, still open at the period's end
     work_minutes: int
 
 
@@ -71,6 +73,8 @@ def summarize(sites: Sequence[SiteFigures], work_minutes: int) -> SummaryFigures
         advisories=len(advisories),
         advisories_fixed=fixed,
         advisories_open=len(advisories) - fixed,
+        detections=sum(len(s.detections.findings) for s in sites),
+        detections_open=sum(s.detections.open for s in sites),
         work_minutes=work_minutes,
     )
 

@@ -182,12 +182,17 @@ ADVISORIES = NP_(
 )
 ALL_FIXED = N_("all of them are fixed")
 STILL_OPEN = NP_("{n} is still open", "{n} are still open")
+DETECTIONS = NP_(
+    "Our security checks found {n} issue on the sites",
+    "Our security checks found {n} issues on the sites",
+)
+DETECTIONS_FIXED = N_("all of them are resolved")
 WORK = N_("Our team worked {duration} on the sites by hand.")
 
 
 def summary_text(figures: ClientReport, language: str) -> str:
     """The first page's plain sentences, in ``language`` ("en", "de"): uptime, outages,
-    updates, backups and the last drill, advisories, work."""
+    updates, backups and the last drill, advisories, security findings, work."""
     w = Wording(language, figures.client.timezone)
     return " ".join(summary_sentences(figures, w))
 
@@ -223,6 +228,10 @@ def summary_sentences(figures: ClientReport, w: Wording) -> list[str]:
     if s.advisories:
         tail = w.count(STILL_OPEN, s.advisories_open) if s.advisories_open else w.gettext(ALL_FIXED)
         said.append(f"{w.count(ADVISORIES, s.advisories)}; {tail}.")
+    if s.detections:
+        open_ = s.detections_open
+        tail = w.count(STILL_OPEN, open_) if open_ else w.gettext(DETECTIONS_FIXED)
+        said.append(f"{w.count(DETECTIONS, s.detections)}; {tail}.")
     if s.work_minutes:
         said.append(w.gettext(WORK).format(duration=w.minutes(s.work_minutes, LONG)))
     return said

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from sitekeeper.domain.periods import label as period_label
@@ -76,14 +76,29 @@ def get(session: Session, report_id: int) -> ClientReport:
     return found
 
 
-def listed(session: Session, client_ids: Collection[int] | None = None) -> list[ClientReport]:
-    """Stored reports (of these clients), newest period first (documents load when read)."""
+def listed(
+    session: Session,
+    client_ids: Collection[int] | None = None,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[ClientReport]:
+    """Stored reports (of these clients), newest period first (documents load when read);
+    ``offset``/``limit``: one page of them."""
     query = select(ClientReport).order_by(
         ClientReport.first.desc(), ClientReport.client_id, ClientReport.id
     )
     if client_ids is not None:
         query = query.where(ClientReport.client_id.in_(list(client_ids)))
-    return list(session.scalars(query))
+    return list(session.scalars(query.offset(offset).limit(limit)))
+
+
+def count_listed(session: Session, client_ids: Collection[int] | None = None) -> int:
+    """How many reports ``listed`` has in all."""
+    query = select(func.count()).select_from(ClientReport)
+    if client_ids is not None:
+        query = query.where(ClientReport.client_id.in_(list(client_ids)))
+    return int(session.scalar(query) or 0)
 
 
 def store(

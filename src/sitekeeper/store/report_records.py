@@ -44,6 +44,29 @@ def vulnerabilities_between(
     return sorted(found, key=lambda f: (f.site_id, f.opened_at, f.id))
 
 
+def findings_between(
+    session: Session,
+    site_ids: Collection[int],
+    kinds: Collection[str],
+    start: datetime,
+    end: datetime,
+) -> list[Finding]:
+    """Findings of these kinds (exposure, integrity, malware, seo…) of these sites open at
+    some moment of ``[start, end)``, by site, then when they opened."""
+    found: list[Finding] = []
+    ids = sorted(site_ids)
+    for at in range(0, len(ids), CHUNK):
+        found += session.scalars(
+            select(Finding).where(
+                Finding.site_id.in_(ids[at : at + CHUNK]),
+                Finding.kind.in_(sorted(kinds)),
+                Finding.opened_at < end,
+                or_(Finding.resolved_at.is_(None), Finding.resolved_at >= start),
+            )
+        )
+    return sorted(found, key=lambda f: (f.site_id, f.opened_at, f.id))
+
+
 def advisory_records(session: Session, advisory_ids: Collection[str]) -> dict[str, AdvisoryRecord]:
     """The stored advisories with these ids (absent: not stored, or removed since)."""
     ids = sorted(advisory_ids)

@@ -18,7 +18,7 @@ from sitekeeper.reports.period import month
 from sitekeeper.store import report_archive as archive
 from sitekeeper.store.report_tables import ClientReport
 from sitekeeper.store.tables import Client
-from sitekeeper.web.api.common import ERRORS
+from sitekeeper.web.api.common import ERRORS, Page, PageNo, PerPage, meta
 from sitekeeper.web.api.tasks import ACCEPTED, accept
 from sitekeeper.web.auth import AnyUser, Staff, Viewer
 from sitekeeper.web.common import (
@@ -107,14 +107,24 @@ def _name(session: Session, client_id: int) -> str | None:
     return client.name if client is not None else None
 
 
-@router.get("/reports", response_model=list[ReportOut])
-def list_reports(*, session: Db, who: AnyUser, client_id: IdQuery = None) -> list[ReportOut]:
+@router.get("/reports", response_model=Page[ReportOut])
+def list_reports(
+    *,
+    session: Db,
+    who: AnyUser,
+    client_id: IdQuery = None,
+    page: PageNo = 1,
+    per_page: PerPage = 50,
+) -> Page[ReportOut]:
     """Archived reports, newest period first (of one client); a client user sees its own."""
     if client_id is not None:
         visible_client(session, who, client_id)
     scope = who.client_scope
     ids = [client_id] if client_id is not None else ([scope] if scope is not None else None)
-    return _out(session, archive.listed(session, ids))
+    shown = archive.listed(session, ids, offset=(page - 1) * per_page, limit=per_page)
+    return Page[ReportOut](
+        items=_out(session, shown), meta=meta(archive.count_listed(session, ids), page, per_page)
+    )
 
 
 @router.get("/reports/{report_id}", response_model=ReportOut)

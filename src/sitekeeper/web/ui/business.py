@@ -51,7 +51,8 @@ def _client_context(request: Request, session: Session, _who: Viewer, client: Cl
         "contracts": contract_store.list_contracts(session, client_id=client.id),
         "today": now().date(),
         "status_url": status_page_url(session, request.app.state.settings, client),
-        **work_context(session, client),  # this month's work log and its form
+        # this month's work log and its form, or the month a report's work entry links to
+        **work_context(session, client, request.query_params.get("work")),
     }
 
 

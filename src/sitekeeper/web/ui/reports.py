@@ -9,6 +9,8 @@ month's work log with a form to add to it and remove entries (staff).
 
 from __future__ import annotations
 
+import re
+from contextlib import suppress
 from datetime import date
 from typing import Any
 
@@ -46,9 +48,13 @@ def _this_month(client: Client) -> Period:
     return month(_today(client).strftime("%Y-%m"), client.timezone)
 
 
-def work_context(session: Session, client: Client) -> dict[str, Any]:
-    """This month's work log of the client (in its time zone), for the client page."""
+def work_context(session: Session, client: Client, wanted: str | None = None) -> dict[str, Any]:
+    """The client's work log of the month ``wanted`` (``YYYY-MM``: a report's work entry
+    links there), else of this month (in its time zone), for the client page."""
     dates = _this_month(client)
+    if wanted is not None and re.fullmatch(r"\d{4}-\d{2}", wanted):
+        with suppress(UsageError):  # 2026-13: this month's, as without it
+            dates = month(wanted, client.timezone)
     entries = work_log.entries(session, client_ids=[client.id], first=dates.first, last=dates.last)
     _clients, sites = work_log.names(session, entries)
     return {
@@ -56,6 +62,7 @@ def work_context(session: Session, client: Client) -> dict[str, Any]:
         "work_sites": sites,
         "work_minutes": sum(e.minutes for e in entries),
         "work_month": dates.label,
+        "work_past": dates != _this_month(client),
         "work_today": _today(client),
         "work_max": MAX_MINUTES,
     }
