@@ -83,10 +83,27 @@ def acknowledge(
     session.add(ack)
     if finding.resolved_at is None:
         finding.resolved_at = now
+    _journal(
+        session,
+        IntelEventKind.FINDING_ACKNOWLEDGED,
+        finding,
+        now,
+        digest=digest,
+        reason=reason[:500],
+        actor=actor[:200],
+    )
+    site_summary.refresh_findings(session, [finding.site_id])  # no longer a sign of a hack
+    return ack
+
+
+def _journal(
+    session: Session, kind: IntelEventKind, finding: Finding, now: datetime, **data: object
+) -> None:
+    """Journal an acknowledgement or its undoing: the finding as identified, then ``data``."""
     client_id = session.scalar(select(Site.client_id).where(Site.id == finding.site_id))
     journal.record(
         session,
-        IntelEventKind.FINDING_ACKNOWLEDGED,
+        kind,
         site_id=finding.site_id,
         client_id=client_id,
         data={
@@ -95,14 +112,10 @@ def acknowledge(
             "kind": finding.kind,
             "package": finding.package,
             "title": _title(finding),
-            "digest": digest,
-            "reason": reason[:500],
-            "actor": actor[:200],
+            **data,
         },
         ts=now,
     )
-    site_summary.refresh_findings(session, [finding.site_id])  # no longer a sign of a hack
-    return ack
 
 
 def _title(finding: Finding) -> str | None:
@@ -129,22 +142,13 @@ def undo(session: Session, finding: Finding, actor: str, now: datetime) -> bool:
     session.delete(ack)
     if reopen:
         finding.resolved_at = None
-    client_id = session.scalar(select(Site.client_id).where(Site.id == finding.site_id))
-    journal.record(
+    _journal(
         session,
         IntelEventKind.FINDING_UNACKNOWLEDGED,
-        site_id=finding.site_id,
-        client_id=client_id,
-        data={
-            "finding_id": finding.id,
-            "key": finding.key,
-            "kind": finding.kind,
-            "package": finding.package,
-            "title": _title(finding),
-            "actor": actor[:200],
-            "reopened": reopen,
-        },
-        ts=now,
+        finding,
+        now,
+        actor=actor[:200],
+        reopened=reopen,
     )
     site_summary.refresh_findings(session, [finding.site_id])
     return True
