@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sitekeeper.domain.findings import CERTAIN, FindingSpec
-from sitekeeper.domain.severity import Severity
+from sitekeeper.domain.findings import FindingSpec, detection_spec
+from sitekeeper.domain.severity import Severity, highest
 
 EXPOSURE = "exposure"  # the finding kind of every outside security check
 ECOSYSTEM = "web"  # what the finding is about: the site as the web sees it
@@ -35,18 +35,16 @@ class SecurityIssue:
 
     def spec(self, site_id: int, digest: str = "") -> FindingSpec:
         """The finding this issue is filed as."""
-        return FindingSpec(
-            site_id=site_id,
+        return detection_spec(
+            site_id,
             kind=EXPOSURE,
             ecosystem=ECOSYSTEM,
+            basis=BASIS,
             type=self.check[:16],
             package=self.item[:200],
-            installed=None,
-            basis=BASIS,
-            security=self.severity.rank >= ALERT_FROM.rank,
-            certainty=CERTAIN,
-            severity=str(self.severity),
-            note=self.fix,
+            severity=self.severity,
+            alert_from=ALERT_FROM,
+            fix=self.fix,
             extra=(("title", self.title), ("evidence", self.evidence), ("digest", digest)),
         )
 
@@ -88,7 +86,7 @@ class SecurityReport:
 
     def worst(self) -> Severity | None:
         """The highest severity among the issues, or None without issues."""
-        return max((i.severity for i in self.issues), key=lambda s: s.rank, default=None)
+        return highest(i.severity for i in self.issues)
 
     def sorted_issues(self) -> list[SecurityIssue]:
         """Most severe first, then by check and item."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sitekeeper.domain.catalogue import PackageKey
+from sitekeeper.domain.severity import Severity
 from sitekeeper.domain.versions import Ecosystem
 
 UPDATE, VULNERABILITY, UNKNOWN_SOURCE = "update", "vulnerability", "unknown-source"
@@ -84,3 +85,34 @@ class FindingSpec:
             "major_update": self.major_update,
             **dict(self.extra),
         }
+
+
+def detection_spec(
+    site_id: int,
+    *,
+    kind: str,
+    ecosystem: str,
+    basis: str,
+    type: str,
+    package: str,
+    severity: Severity,
+    alert_from: Severity,
+    fix: str,
+    extra: tuple[tuple[str, str], ...],
+) -> FindingSpec:
+    """The finding a detection check (outside probe, content probe, file scan) files: seen
+    for certain, about no version, security from ``alert_from`` up, its fix as the note."""
+    return FindingSpec(
+        site_id=site_id,
+        kind=kind,
+        ecosystem=ecosystem,
+        type=type,
+        package=package,
+        installed=None,
+        basis=basis,
+        security=severity.rank >= alert_from.rank,
+        certainty=CERTAIN,
+        severity=str(severity),
+        note=fix,
+        extra=extra,
+    )

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sitekeeper.domain.findings import CERTAIN, FindingSpec
-from sitekeeper.domain.severity import Severity
+from sitekeeper.domain.findings import FindingSpec, detection_spec
+from sitekeeper.domain.severity import Severity, highest
 from sitekeeper.domain.untrusted import visible
 
 INTEGRITY, MALWARE = "integrity", "malware"
@@ -55,18 +55,16 @@ class IntegrityIssue:
         extra = [("title", self.title), ("evidence", self.evidence or shown), ("path", shown)]
         if self.digest:
             extra.append(("digest", self.digest))
-        return FindingSpec(
-            site_id=site_id,
+        return detection_spec(
+            site_id,
             kind=self.kind,
             ecosystem=ECOSYSTEM,
+            basis=BASIS,
             type=self.check[:16],
             package=path_key(self.path),
-            installed=None,
-            basis=BASIS,
-            security=self.severity.rank >= ALERT_FROM.rank,
-            certainty=CERTAIN,
-            severity=str(self.severity),
-            note=self.fix,
+            severity=self.severity,
+            alert_from=ALERT_FROM,
+            fix=self.fix,
             extra=tuple(extra),
         )
 
@@ -108,7 +106,7 @@ class IntegrityReport:
 
     def worst(self) -> Severity | None:
         """The highest severity among the issues, or None without issues."""
-        return max((i.severity for i in self.issues), key=lambda s: s.rank, default=None)
+        return highest(i.severity for i in self.issues)
 
     def sorted_issues(self) -> list[IntegrityIssue]:
         """Most severe first, then by kind, check and path."""

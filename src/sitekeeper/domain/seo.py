@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sitekeeper.domain.findings import CERTAIN, FindingSpec
+from sitekeeper.domain.findings import FindingSpec, detection_spec
 from sitekeeper.domain.severity import Severity
 
 SEO = "seo"  # the finding kind of every content check
@@ -57,18 +57,16 @@ class SeoIssue:
 
     def spec(self, site_id: int) -> FindingSpec:
         """The finding this issue is filed as."""
-        return FindingSpec(
-            site_id=site_id,
+        return detection_spec(
+            site_id,
             kind=SEO,
             ecosystem=ECOSYSTEM,
+            basis=BASIS,
             type=self.type[:16],
             package=self.item[:200],
-            installed=None,
-            basis=BASIS,
-            security=self.severity.rank >= ALERT_FROM.rank,
-            certainty=CERTAIN,
-            severity=str(self.severity),
-            note=self.fix,
+            severity=self.severity,
+            alert_from=ALERT_FROM,
+            fix=self.fix,
             extra=(("title", self.title), ("evidence", self.evidence), ("digest", self.digest)),
         )
 

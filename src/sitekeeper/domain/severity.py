@@ -4,6 +4,7 @@ the site page and the report can sort and threshold them all alike."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -37,3 +38,8 @@ _ORDER = list(Severity)
 def severity_rank(value: object) -> int:
     """The rank of a stored severity word (an unknown or missing one ranks as info)."""
     return Severity.parse(value, Severity.INFO).rank
+
+
+def highest(severities: Iterable[Severity]) -> Severity | None:
+    """The highest of ``severities``, or None when there are none (a report's headline)."""
+    return max(severities, key=lambda s: s.rank, default=None)
