@@ -198,13 +198,11 @@ def _event(
     }
 
 
-@dataclass(frozen=True)
-class FindingView:
-    """An open finding with its site, for the fleet views."""
+@dataclass(frozen=True, slots=True)
+class FindingColumns:
+    """A stored finding's columns as the views read them (its data copied)."""
 
     site_id: int
-    site: str
-    client: str | None
     kind: str
     ecosystem: str
     type: str
@@ -217,6 +215,33 @@ class FindingView:
     basis: str
     data: dict[str, Any]
     opened_at: datetime
+
+
+def columns(f: Finding) -> dict[str, Any]:
+    """``FindingColumns``' fields of a stored finding, to build a view of it with."""
+    return {
+        "site_id": f.site_id,
+        "kind": f.kind,
+        "ecosystem": f.ecosystem,
+        "type": f.type,
+        "package": f.package,
+        "installed": f.installed,
+        "latest": f.latest,
+        "advisory_id": f.advisory_id,
+        "security": f.security,
+        "certainty": f.certainty,
+        "basis": f.basis,
+        "data": dict(f.data or {}),
+        "opened_at": f.opened_at,
+    }
+
+
+@dataclass(frozen=True)
+class FindingView(FindingColumns):
+    """An open finding with its site, for the fleet views."""
+
+    site: str
+    client: str | None
 
 
 def open_findings(
@@ -239,23 +264,7 @@ def open_findings(
     if security_only:
         stmt = stmt.where(Finding.security.is_(True))
     return [
-        FindingView(
-            site_id=f.site_id,
-            site=site,
-            client=client,
-            kind=f.kind,
-            ecosystem=f.ecosystem,
-            type=f.type,
-            package=f.package,
-            installed=f.installed,
-            latest=f.latest,
-            advisory_id=f.advisory_id,
-            security=f.security,
-            certainty=f.certainty,
-            basis=f.basis,
-            data=dict(f.data or {}),
-            opened_at=f.opened_at,
-        )
+        FindingView(site=site, client=client, **columns(f))
         for f, site, client in session.execute(stmt).tuples()
     ]
 

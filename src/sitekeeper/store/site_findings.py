@@ -20,27 +20,15 @@ from sitekeeper.domain.compromise import is_sign
 from sitekeeper.domain.severity import Severity
 from sitekeeper.errors import NotFound
 from sitekeeper.store.finding_acks import DIGEST
+from sitekeeper.store.findings import FindingColumns, columns
 from sitekeeper.store.intel_tables import Finding
 
 
 @dataclass(frozen=True, slots=True)
-class SiteFinding:
+class SiteFinding(FindingColumns):
     """One finding of a site as people read it: what, how bad, the evidence, the fix."""
 
     id: int
-    site_id: int
-    kind: str
-    ecosystem: str
-    type: str
-    package: str
-    installed: str | None
-    latest: str | None
-    advisory_id: str | None
-    security: bool
-    certainty: str
-    basis: str
-    data: dict[str, Any]
-    opened_at: datetime
     resolved_at: datetime | None
 
     @property
@@ -130,23 +118,7 @@ def site_findings(
 
 
 def _view(f: Finding) -> SiteFinding:
-    return SiteFinding(
-        id=f.id,
-        site_id=f.site_id,
-        kind=f.kind,
-        ecosystem=f.ecosystem,
-        type=f.type,
-        package=f.package,
-        installed=f.installed,
-        latest=f.latest,
-        advisory_id=f.advisory_id,
-        security=f.security,
-        certainty=f.certainty,
-        basis=f.basis,
-        data=dict(f.data or {}),
-        opened_at=f.opened_at,
-        resolved_at=f.resolved_at,
-    )
+    return SiteFinding(id=f.id, resolved_at=f.resolved_at, **columns(f))
 
 
 def get_finding(session: Session, finding_id: int) -> Finding:
