@@ -25,12 +25,12 @@ from rich.console import Console
 from rich.table import Table
 
 from sitekeeper.cli.context import AppContext, app_context
-from sitekeeper.cli.output import cell, json_text
+from sitekeeper.cli.issue_table import issue_table
+from sitekeeper.cli.output import json_text
 
 if TYPE_CHECKING:
     from sitekeeper.domain.seo import SeoReport
 
-_STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 Row = tuple[str, "SeoReport", dict[str, list[str]]]
 
 
@@ -64,25 +64,9 @@ def _sites(ctx: AppContext, refs: list[str]) -> list[tuple[int, str]]:
 
 
 def _table(rows: list[Row]) -> Table:
-    table = Table()
-    for column in ("site", "severity", "issue", "fix"):
-        table.add_column(column, overflow="fold")
-    for name, report, _ in rows:
-        if report.error:
-            table.add_row(cell(name), cell("error", "red"), cell(report.error), cell(""))
-            continue
-        if not report.issues:
-            said = "baselines taken" if report.baselined else "nothing found"
-            table.add_row(cell(name), cell("-"), cell(said), cell(""))
-        for issue in report.sorted_issues():  # text, never markup: evidence quotes the site
-            severity = str(issue.severity)
-            table.add_row(
-                cell(name),
-                cell(severity, _STYLES.get(severity, "")),
-                cell(f"{issue.title} — {issue.evidence}" if issue.evidence else issue.title),
-                cell(issue.fix),
-            )
-    return table
+    return issue_table(
+        (name, r, "baselines taken" if r.baselined else "nothing found") for name, r, _ in rows
+    )
 
 
 def probe_content(

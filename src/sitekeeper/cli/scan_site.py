@@ -19,14 +19,13 @@ from rich.console import Console
 from rich.table import Table
 
 from sitekeeper.cli.context import AppContext, app_context
+from sitekeeper.cli.issue_table import issue_table
 from sitekeeper.cli.output import cell, json_text
 from sitekeeper.domain.untrusted import visible
 from sitekeeper.errors import SitekeeperError
 
 if TYPE_CHECKING:
     from sitekeeper.domain.integrity import IntegrityReport
-
-_STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
 async def _scan_all(
@@ -56,25 +55,7 @@ async def _scan_all(
 
 
 def _table(reports: list[IntegrityReport]) -> Table:
-    table = Table()
-    for column in ("site", "severity", "issue", "fix"):
-        table.add_column(column, overflow="fold")
-    for report in reports:
-        if report.error:
-            table.add_row(cell(report.site), cell("error", "red"), cell(report.error), cell(""))
-            continue
-        if not report.issues:
-            table.add_row(cell(report.site), cell("-"), cell("nothing found"), cell(""))
-        for issue in report.sorted_issues():  # text, never markup: titles quote file names
-            severity = str(issue.severity)
-            title = f"{issue.title} — {issue.evidence}" if issue.evidence else issue.title
-            table.add_row(
-                cell(report.site),
-                cell(severity, _STYLES.get(severity, "")),
-                cell(title),
-                cell(issue.fix),
-            )
-    return table
+    return issue_table((report.site, report, "nothing found") for report in reports)
 
 
 def scan(

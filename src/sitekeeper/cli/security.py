@@ -25,15 +25,14 @@ from rich.table import Table
 
 from sitekeeper.cli.check import resolve_targets
 from sitekeeper.cli.context import AppContext, app_context
-from sitekeeper.cli.output import cell, json_text
+from sitekeeper.cli.issue_table import issue_table
+from sitekeeper.cli.output import json_text
 from sitekeeper.domain.checks import CheckOptions
 from sitekeeper.errors import UsageError
 
 if TYPE_CHECKING:
     from sitekeeper.domain.exposure import SecurityReport
     from sitekeeper.engine.oneshot import OneShotTarget
-
-_STYLES = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
 async def _probe_all(
@@ -64,25 +63,9 @@ async def _probe_all(
 
 
 def _table(rows: list[tuple[OneShotTarget, SecurityReport]]) -> Table:
-    table = Table()
-    for column in ("site", "severity", "issue", "fix"):
-        table.add_column(column, overflow="fold")
-    for target, report in rows:
-        where = target.site or report.url
-        if report.error:
-            table.add_row(cell(where), cell("error", "red"), cell(report.error), cell(""))
-            continue
-        if not report.issues:
-            table.add_row(cell(where), cell("-"), cell("nothing found"), cell(""))
-        for issue in report.sorted_issues():  # text, never markup: evidence quotes the site
-            severity = str(issue.severity)
-            table.add_row(
-                cell(where),
-                cell(severity, _STYLES.get(severity, "")),
-                cell(f"{issue.title} — {issue.evidence}" if issue.evidence else issue.title),
-                cell(issue.fix),
-            )
-    return table
+    return issue_table(
+        (target.site or report.url, report, "nothing found") for target, report in rows
+    )
 
 
 def probe_security(
