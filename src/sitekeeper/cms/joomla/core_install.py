@@ -181,7 +181,4 @@ async def _finish(steps: ApplySteps, conn: SshConnection, docroot: str, target: 
         version = core_version(source)
     except SitekeeperError:
         version = None
-    detail = f"{version or 'no version'} on disk (target {target})"
-    steps.add("version", version == target, detail, since)
-    steps.append(await owner_check(conn, docroot, "ownership"), time.monotonic())
-    return steps.result(version)
+    return await steps.finish(version, target, since, owner_check(conn, docroot, "ownership"))

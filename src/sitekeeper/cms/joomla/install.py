@@ -145,7 +145,4 @@ async def _finish(
     except SitekeeperError as exc:
         steps.add("version", False, f"cannot read the site's extensions: {exc}", since)
         return steps.result(None)
-    detail = f"{found or 'no version'} on disk (target {item.target})"
-    steps.add("version", found == item.target, detail, since)
-    steps.append(await owner_check(conn, docroot, "ownership"), time.monotonic())
-    return steps.result(found)
+    return await steps.finish(found, item.target, since, owner_check(conn, docroot, "ownership"))
