@@ -8,7 +8,7 @@ bounded, as text a client's server wrote.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field, replace
 
 from sitekeeper.cms import site_files
@@ -69,6 +69,16 @@ class ApplySteps:
         if reset_opcache is not None:
             since = time.monotonic()
             self.append(await reset_opcache(), since)
+
+    async def finish(
+        self, version: str | None, target: str, since: float, owner: Awaitable[Check]
+    ) -> ApplyResult:
+        """The last checks of every install: the version now on disk is the target, and
+        the files are still the SSH user's (``owner``, recorded as is); the outcome."""
+        detail = f"{version or 'no version'} on disk (target {target})"
+        self.add("version", version == target, detail, since)
+        self.append(await owner, time.monotonic())
+        return self.result(version)
 
     def result(self, version: str | None) -> ApplyResult:
         """The apply's outcome: ok only if every check passed."""

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from sitekeeper.cms.package_source import PackageSource
 from sitekeeper.cms.updater import ResetOpcache
-from sitekeeper.domain.updates import ApplyResult, Check, UpdateItem, VerifiedPackage
+from sitekeeper.domain.updates import CORE, ApplyResult, Check, UpdateItem, VerifiedPackage
 from sitekeeper.remote.ssh import SshConnection
 
 
@@ -110,6 +110,34 @@ class ToolUpdater:
     async def lift_maintenance(self, conn: SshConnection, docroot: str) -> Check:
         """The CMS's maintenance flag off after a crash (``cms.updater.MaintenanceSwitch``)."""
         return await self.lift(conn, _root(docroot))
+
+
+def core_or_package_source(core: SourceOf, extension: SourceOf) -> SourceOf:
+    """One source for core and another for extensions, as each CMS fetches them apart."""
+
+    def source(
+        item: UpdateItem, vendor: Mapping[str, Any], *, sha256: str | None = None
+    ) -> PackageSource:
+        chosen = core if item.type == CORE else extension
+        return chosen(item, vendor, sha256=sha256)
+
+    return source
+
+
+def core_or_package_install(core: Install, extension: Install) -> Install:
+    """One install for core and another for extensions, as each CMS installs them apart."""
+
+    async def install(
+        conn: SshConnection,
+        docroot: str,
+        package: VerifiedPackage,
+        *,
+        reset_opcache: ResetOpcache | None = None,
+    ) -> ApplyResult:
+        chosen = core if package.item.type == CORE else extension
+        return await chosen(conn, docroot, package, reset_opcache=reset_opcache)
+
+    return install
 
 
 def _root(docroot: str) -> str:

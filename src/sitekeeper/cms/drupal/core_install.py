@@ -153,7 +153,4 @@ async def _finish(steps: ApplySteps, conn: SshConnection, docroot: str, target: 
         version = core_version(source, None)
     except SitekeeperError:
         version = None
-    steps.add("version", version == target, f"{version or 'no version'} on disk (target {target})",
-              since)  # fmt: skip
-    steps.append(await owner_check(conn, docroot, name="ownership"), time.monotonic())
-    return steps.result(version)
+    return await steps.finish(version, target, since, owner_check(conn, docroot, name="ownership"))

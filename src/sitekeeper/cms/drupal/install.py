@@ -230,7 +230,6 @@ async def _finish(
         version = parse_info(await conn.read_file(path, INFO_BYTES)).get("version")
     except SitekeeperError:
         version = None
-    detail = f"{version or 'no version'} on disk (target {item.target})"
-    steps.add("version", version == item.target, detail, since)
-    steps.append(await owner_check(conn, docroot, item, "ownership"), time.monotonic())
-    return steps.result(version)
+    return await steps.finish(
+        version, item.target, since, owner_check(conn, docroot, item, "ownership")
+    )

@@ -9,23 +9,10 @@ database (``drupal.maintenance``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from sitekeeper.cms.drupal import core_build, core_install, install, maintenance, packages
-from sitekeeper.cms.package_source import PackageSource
-from sitekeeper.cms.tool_updater import ToolUpdater
-from sitekeeper.cms.updater import ResetOpcache
-from sitekeeper.domain.updates import CORE, ApplyResult, Check, UpdateItem, VerifiedPackage
+from sitekeeper.cms.tool_updater import ToolUpdater, core_or_package_install, core_or_package_source
+from sitekeeper.domain.updates import CORE, Check, UpdateItem
 from sitekeeper.remote.ssh import SshConnection
-
-
-def _source(
-    item: UpdateItem, vendor: Mapping[str, Any], *, sha256: str | None = None
-) -> PackageSource:
-    if item.type == CORE:
-        return core_build.package_source(item, vendor, sha256=sha256)
-    return packages.package_source(item, vendor, sha256=sha256)
 
 
 async def _owner(conn: SshConnection, docroot: str, item: UpdateItem) -> Check:
@@ -34,24 +21,12 @@ async def _owner(conn: SshConnection, docroot: str, item: UpdateItem) -> Check:
     return await install.owner_check(conn, docroot, item)
 
 
-async def _install(
-    conn: SshConnection,
-    docroot: str,
-    package: VerifiedPackage,
-    *,
-    reset_opcache: ResetOpcache | None = None,
-) -> ApplyResult:
-    if package.item.type == CORE:
-        return await core_install.apply_core(conn, docroot, package, reset_opcache=reset_opcache)
-    return await install.apply_package(conn, docroot, package, reset_opcache=reset_opcache)
-
-
 UPDATER = ToolUpdater(
     types=(CORE, *packages.TYPES),
-    source=_source,
+    source=core_or_package_source(core_build.package_source, packages.package_source),
     missing_tool=install.no_drush,
     owner=_owner,
-    install=_install,
+    install=core_or_package_install(core_install.apply_core, install.apply_package),
     lift=maintenance.lift,
     site_source=core_build.site_source,
 )

@@ -26,7 +26,7 @@ from sitekeeper.cms import site_files
 from sitekeeper.cms.apply_steps import ApplySteps, said
 from sitekeeper.cms.archive_tar import as_tar
 from sitekeeper.cms.joomla import offline
-from sitekeeper.cms.joomla.install import CONSOLE, owner_check
+from sitekeeper.cms.joomla.install import console_of, owner_check
 from sitekeeper.cms.joomla.inventory import VERSION_FILES, core_version
 from sitekeeper.cms.updater import ResetOpcache
 from sitekeeper.domain.untrusted import shown
@@ -59,15 +59,9 @@ async def apply_core(
     site's failures (a failed step comes back as ``ok=False`` with why)."""
     docroot = docroot.rstrip("/") or "/"
     steps = ApplySteps()
-    console = [php, posixpath.join(docroot, CONSOLE)]
     since = time.monotonic()
-    try:
-        there = await conn.lstat(console[1]) is not None
-    except SitekeeperError as exc:
-        steps.add("console", False, f"cannot look for {CONSOLE}: {exc}", since)
-        return steps.result(None)
-    if not there:
-        steps.add("console", False, f"no {CONSOLE}: not a Joomla 4+ site", since)
+    console = await console_of(steps, conn, docroot, php, since)
+    if console is None:
         return steps.result(None)
     if not steps.append(await owner_check(conn, docroot), since):
         return steps.result(None)
@@ -187,7 +181,4 @@ async def _finish(steps: ApplySteps, conn: SshConnection, docroot: str, target: 
         version = core_version(source)
     except SitekeeperError:
         version = None
-    detail = f"{version or 'no version'} on disk (target {target})"
-    steps.add("version", version == target, detail, since)
-    steps.append(await owner_check(conn, docroot, "ownership"), time.monotonic())
-    return steps.result(version)
+    return await steps.finish(version, target, since, owner_check(conn, docroot, "ownership"))

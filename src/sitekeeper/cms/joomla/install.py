@@ -46,6 +46,23 @@ async def no_console(conn: SshConnection, docroot: str, name: str = "owner") -> 
     return Check(name, False, why, time.monotonic() - since)
 
 
+async def console_of(
+    steps: ApplySteps, conn: SshConnection, docroot: str, php: str, since: float
+) -> list[str] | None:
+    """The command that runs the site's console; None (a failed "console" check
+    recorded) when it is not there, as on Joomla 3, or cannot be looked for."""
+    console = [php, posixpath.join(docroot, CONSOLE)]
+    try:
+        there = await conn.lstat(console[1]) is not None
+    except SitekeeperError as exc:
+        steps.add("console", False, f"cannot look for {CONSOLE}: {exc}", since)
+        return None
+    if not there:
+        steps.add("console", False, f"no {CONSOLE}: not a Joomla 4+ site", since)
+        return None
+    return console
+
+
 async def apply_package(
     conn: SshConnection,
     docroot: str,
@@ -60,15 +77,9 @@ async def apply_package(
     item = package.item
     docroot = docroot.rstrip("/") or "/"
     steps = ApplySteps()
-    console = [php, posixpath.join(docroot, CONSOLE)]
     since = time.monotonic()
-    try:
-        console_there = await conn.lstat(console[1]) is not None
-    except SitekeeperError as exc:
-        steps.add("console", False, f"cannot look for {CONSOLE}: {exc}", since)
-        return steps.result(None)
-    if not console_there:
-        steps.add("console", False, f"no {CONSOLE}: not a Joomla 4+ site", since)
+    console = await console_of(steps, conn, docroot, php, since)
+    if console is None:
         return steps.result(None)
     if not steps.append(await owner_check(conn, docroot), since):
         return steps.result(None)
@@ -134,7 +145,4 @@ async def _finish(
     except SitekeeperError as exc:
         steps.add("version", False, f"cannot read the site's extensions: {exc}", since)
         return steps.result(None)
-    detail = f"{found or 'no version'} on disk (target {item.target})"
-    steps.add("version", found == item.target, detail, since)
-    steps.append(await owner_check(conn, docroot, "ownership"), time.monotonic())
-    return steps.result(found)
+    return await steps.finish(found, item.target, since, owner_check(conn, docroot, "ownership"))

@@ -8,14 +8,9 @@ crash (``joomla.offline``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from sitekeeper.cms.joomla import core_install, core_package, install, offline, packages
-from sitekeeper.cms.package_source import PackageSource
-from sitekeeper.cms.tool_updater import ToolUpdater
-from sitekeeper.cms.updater import ResetOpcache
-from sitekeeper.domain.updates import CORE, ApplyResult, Check, UpdateItem, VerifiedPackage
+from sitekeeper.cms.tool_updater import ToolUpdater, core_or_package_install, core_or_package_source
+from sitekeeper.domain.updates import CORE, Check, UpdateItem
 from sitekeeper.remote.ssh import SshConnection
 
 
@@ -25,31 +20,11 @@ async def _owner(conn: SshConnection, docroot: str, item: UpdateItem) -> Check:
     return await install.owner_check(conn, docroot)
 
 
-def _source(
-    item: UpdateItem, vendor: Mapping[str, Any], *, sha256: str | None = None
-) -> PackageSource:
-    if item.type == CORE:
-        return core_package.package_source(item, vendor, sha256=sha256)
-    return packages.package_source(item, vendor, sha256=sha256)
-
-
-async def _install(
-    conn: SshConnection,
-    docroot: str,
-    package: VerifiedPackage,
-    *,
-    reset_opcache: ResetOpcache | None = None,
-) -> ApplyResult:
-    if package.item.type == CORE:
-        return await core_install.apply_core(conn, docroot, package, reset_opcache=reset_opcache)
-    return await install.apply_package(conn, docroot, package, reset_opcache=reset_opcache)
-
-
 UPDATER = ToolUpdater(
     types=(CORE, *packages.EXTENSION_TYPES),
-    source=_source,
+    source=core_or_package_source(core_package.package_source, packages.package_source),
     missing_tool=install.no_console,
     owner=_owner,
-    install=_install,
+    install=core_or_package_install(core_install.apply_core, install.apply_package),
     lift=offline.lift,
 )
