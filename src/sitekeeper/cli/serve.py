@@ -13,6 +13,7 @@ import threading
 from typing import Annotated
 
 import typer
+from sqlalchemy import make_url
 
 from sitekeeper import logs
 from sitekeeper.cli.context import AppContext, app_context
@@ -81,6 +82,12 @@ def serve(
         settings = settings.model_copy(update={"web_port": 0})
     elif role is Role.WEB and not settings.web_port:
         raise UsageError("--role web serves the UI and API: give it a --web-port")
+    # Refused before logging is set up: a refusal changes nothing, not even the log handlers.
+    backend = make_url(settings.resolved_database_url).get_backend_name()
+    if refused := role_allowed(role, backend):
+        raise UsageError(refused)
+    if chosen and backend != "postgresql":
+        raise UsageError("--queues needs PostgreSQL: on SQLite one process runs every queue")
     logs.setup(settings.log_level)
     # The port first: a second serve on a busy port says so and exits before it opens
     # the database or checks anything.
@@ -117,10 +124,6 @@ def _serve(
     queues: tuple[str, ...],
 ) -> None:
     db = ctx.db
-    if refused := role_allowed(role, db.dialect):
-        raise UsageError(refused)
-    if queues and db.dialect != "postgresql":
-        raise UsageError("--queues needs PostgreSQL: on SQLite one process runs every queue")
     with db.session() as session:
         size = installation.size(session)
         # Sites of older installs named SSH key files: read them into the store, once.
