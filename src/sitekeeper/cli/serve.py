@@ -13,7 +13,6 @@ import threading
 from typing import Annotated
 
 import typer
-from sqlalchemy import make_url
 
 from sitekeeper import logs
 from sitekeeper.cli.context import AppContext, app_context
@@ -21,7 +20,7 @@ from sitekeeper.config import Settings
 from sitekeeper.domain.workers import ALL_QUEUES, LOCATION, Role, role_allowed
 from sitekeeper.errors import UsageError
 from sitekeeper.store import installation
-from sitekeeper.store.database import Database
+from sitekeeper.store.database import Database, backend_of
 from sitekeeper.store.ssh_keys import adopt_key_paths
 
 log = logging.getLogger("sitekeeper")
@@ -83,7 +82,7 @@ def serve(
     elif role is Role.WEB and not settings.web_port:
         raise UsageError("--role web serves the UI and API: give it a --web-port")
     # Refused before logging is set up: a refusal changes nothing, not even the log handlers.
-    backend = make_url(settings.resolved_database_url).get_backend_name()
+    backend = backend_of(settings.resolved_database_url)
     if refused := role_allowed(role, backend):
         raise UsageError(refused)
     if chosen and backend != "postgresql":

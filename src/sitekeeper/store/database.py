@@ -62,6 +62,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
 
 
+def backend_of(url: str) -> str:
+    """The database kind a URL names ("sqlite", "postgresql"), without connecting."""
+    return make_url(url).get_backend_name()
+
+
 def libpq_url(url: str) -> str:
     """libpq's form of a PostgreSQL URL, for clients that are not SQLAlchemy's (the job
     queue); its options, such as a search_path, are kept."""
