@@ -67,7 +67,10 @@ class IntegrityJobs(SiteJobs):
         report = IntegrityReport(site=ref)
         changes = await self._backup_changes(site_id, state, report)
         rehash = changes.changed & previous.keys() if changes is not None else set()
-        limits = Limits(max_output=256 * MiB, command_timeout=self.walk_limits.seconds + 60)
+        # What one command may send back: the fetch's bytes and their headers; a walk of
+        # 100,000 files is about 30 MiB. Ten scans at once hold ten of these.
+        output = self.walk_limits.max_fetch_bytes + 8 * MiB
+        limits = Limits(max_output=output, command_timeout=self.walk_limits.seconds + 60)
         async with await connect(
             access, StoreHostKeyPins(self.db), private_key=key, limits=limits
         ) as conn:
