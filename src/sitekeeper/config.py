@@ -129,6 +129,15 @@ class Settings(BaseSettings):
     update_concurrency: int = Field(
         default=4, ge=1, le=64, description="Sites updated at once by the plans' update policies."
     )
+    # Many client sites share one host: across all workers (PostgreSQL's job engine) no more
+    # than this many backups, drills, restores and updates run on one server at once.
+    server_parallel: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Backups, drills, restores and updates at once on one client server "
+        "(across all workers).",
+    )
     worker_name: str = Field(
         default_factory=socket.gethostname,
         min_length=1,

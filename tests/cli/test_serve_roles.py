@@ -18,7 +18,7 @@ def test_queues_are_for_workers(run: Run) -> None:
     assert "--queues is for workers" in result.stderr
     unknown = run("serve", "--role", "worker", "--queues", "backups,nope", ok=False)
     assert unknown.exit_code == 2
-    assert "choose among tasks, backups, updates" in unknown.stderr
+    assert "choose among tasks, scans, backups, updates, reports, feeds, schedule" in unknown.stderr
 
 
 def test_a_location_is_a_plain_name(run: Run) -> None:

@@ -117,7 +117,7 @@ def queue_task(db: Database, kind: str, params: dict[str, Any], site_id: int | N
             s, kind, site_id=site_id, params=params, requested_by=None, now=NOW
         )
         if created:
-            dispatch.defer(s, task)
+            dispatch.defer(s, task, server_parallel=2)
         return task.id
 
 

@@ -273,12 +273,15 @@ async def backup_site(
     progress: Progress | None = None,
     snapshot_time: datetime | None = None,
     tags: Sequence[str] = (),
+    locked: bool = False,
 ) -> BackupOutcome:
     """Back one site up; failures are recorded (journal, alert) and returned, not raised.
 
     ``snapshot_time`` overrides the snapshot's timestamp (benchmarks and
     retention tests that simulate days); ``tags`` are added to the snapshot's own (an
-    update's safety snapshot names its run).
+    update's safety snapshot names its run). ``locked``: the caller holds the job
+    engine's lock of the site, so a run of the site still marked running is a dead
+    worker's, whatever its lease says.
     """
     site = await ctx.site_info(ref)
 
@@ -288,7 +291,7 @@ async def backup_site(
 
     staging = ctx.settings.site_dir(site.id)
     async with site_lock(staging):
-        run_id = await ctx.dbthread.session_aside(_start, ctx, site, reason)
+        run_id = await ctx.dbthread.session_aside(_start, ctx, site, reason, locked)
         started = time.monotonic()
         try:
             figures = await _take(ctx, site, staging, (reason, *tags), say, snapshot_time)
@@ -413,14 +416,21 @@ def _mark_initialized(session: Session, ctx: BackupContext, repository_id: int |
     queries.mark_initialized(session, repository_id)
 
 
-def _start(session: Session, ctx: BackupContext, site: SiteInfo, reason: str) -> int:
+def _start(
+    session: Session, ctx: BackupContext, site: SiteInfo, reason: str, locked: bool = False
+) -> int:
     """A ``running`` row, and the lease naming this worker as its runner (one transaction)."""
     now = ctx.clock()
     # We hold the site lock here, so a "running" row of this site is a run whose
-    # process died -- unless another worker's live lease says it runs elsewhere.
+    # process died -- unless another worker's live lease says it runs elsewhere (not
+    # possible under the job engine's lock of the site).
     stale = queries.running_runs(session, site.id)
-    elsewhere = queries.leases_held_by_others(
-        session, [queries.run_lease(i) for i in stale], [ctx.worker], now
+    elsewhere = (
+        set()
+        if locked
+        else queries.leases_held_by_others(
+            session, [queries.run_lease(i) for i in stale], [ctx.worker], now
+        )
     )
     for run_id in stale:
         if queries.run_lease(run_id) not in elsewhere:

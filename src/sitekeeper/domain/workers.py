@@ -8,7 +8,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 # The job queues (engine.dispatch.QUEUES: long work apart), what `serve --queues` may name.
-ALL_QUEUES = ("tasks", "backups", "updates")
+# ``schedule`` carries the periodic planning jobs, which only scheduler processes run.
+SCHEDULE = "schedule"
+ALL_QUEUES = ("tasks", "scans", "backups", "updates", "reports", "feeds", SCHEDULE)
 # A location's name, as SITEKEEPER_LOCATION accepts it (bounded, shown in tables).
 LOCATION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,25}")  # as Settings.location
 

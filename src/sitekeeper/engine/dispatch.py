@@ -16,14 +16,33 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from sitekeeper.config import Settings
+from sitekeeper.domain.workers import ALL_QUEUES, SCHEDULE, Role
+from sitekeeper.engine.periodic import Periodic
 from sitekeeper.engine.tasks import TaskRunner
 from sitekeeper.store.database import Database
 from sitekeeper.store.task_tables import Task
 
-# Kinds that change a site's files or database: at most one of them runs per site.
+# Kinds that change a site's files or database: at most one of them runs per site, and
+# at most ``server_parallel`` of them on one client server.
 SITE_CHANGING = frozenset({"backup", "drill", "restore", "update"})
-# Long work in its own queues, so a queue of backups never delays a manual check.
-QUEUES = {"backup": "backups", "drill": "backups", "restore": "backups", "update": "updates"}
+# A queue per kind of work, so a long queue of one never delays another (a worker takes
+# each queue with its own concurrency); what is not listed goes to ``tasks``.
+QUEUES = {
+    "backup": "backups",
+    "drill": "backups",
+    "restore": "backups",
+    "update": "updates",
+    "scan": "scans",
+    "inventory": "scans",
+    "fingerprint": "scans",
+    "probe-security": "scans",
+    "probe-content": "scans",
+    "report-generate": "reports",
+    "report-resend": "reports",
+    "feeds-poll": "feeds",
+    "advisories-import": "feeds",
+}
+ASKED = 10  # the priority of work a person asked for: ahead of anything scheduled
 INTERACTIVE = frozenset({"check"})  # someone waits for it on the site page
 
 
@@ -37,12 +56,30 @@ class JobSpec:
     queueing_lock: str | None  # at most one job with it waits in the queue
 
 
-def job_spec(kind: str, site_id: int | None) -> JobSpec:
-    """The queue, priority and locks of a task of ``kind`` for ``site_id``."""
+def job_spec(
+    kind: str,
+    site_id: int | None,
+    *,
+    server: str | None = None,
+    server_parallel: int = 1,
+    priority: int = 0,
+) -> JobSpec:
+    """The queue, priority and locks of a task of ``kind`` for ``site_id``.
+
+    Site-changing work on a known ``server`` takes one of the server's
+    ``server_parallel`` lock slots, chosen by the site id: every job of one site has the
+    same slot (one at a time per site, as the engine runs one job per lock), and no more
+    than ``server_parallel`` jobs run on the server, with no polling and no counter to
+    leak when a worker dies. A scheduled job's ``priority`` (0 or below,
+    ``engine.planner``: fairness between clients) gives way to work a person asked for.
+    """
+    lock = None
+    if site_id is not None and kind in SITE_CHANGING:
+        lock = f"server:{server}:{site_id % server_parallel}" if server else f"site:{site_id}"
     return JobSpec(
         queue=QUEUES.get(kind, "tasks"),
-        priority=10 if kind in INTERACTIVE else 0,
-        lock=f"site:{site_id}" if site_id is not None and kind in SITE_CHANGING else None,
+        priority=ASKED + 1 if kind in INTERACTIVE else priority,
+        lock=lock,
         queueing_lock=f"{kind}:{site_id}" if site_id is not None else None,
     )
 
@@ -82,26 +119,40 @@ class InProcess:
 
 
 def for_database(
-    db: Database, runner: TaskRunner, settings: Settings, queues: tuple[str, ...] = ()
+    db: Database,
+    runner: TaskRunner,
+    settings: Settings,
+    *,
+    role: Role = Role.ALL,
+    queues: tuple[str, ...] = (),
+    periodics: tuple[Periodic, ...] = (),
 ) -> Dispatcher:
-    """procrastinate on PostgreSQL (taking jobs from ``queues``, or all), the in-process
-    runner otherwise (one process runs everything: ``queues`` must be empty)."""
+    """procrastinate on PostgreSQL, the in-process runner otherwise (one process runs
+    everything: ``queues`` must be empty, and ``periodics`` are the service's own loops).
+
+    On PostgreSQL a worker takes ``queues`` (default: all but the scheduler's), a
+    scheduler takes the ``schedule`` queue and defers the ``periodics``; ``all`` both.
+    """
     if db.dialect != "postgresql":
         return InProcess(runner)
     from sitekeeper.engine.job_queue import JobQueue  # noqa: PLC0415 - PostgreSQL only
 
-    return JobQueue(runner.ctx, settings, db.url, queues)
+    taken = (queues or tuple(q for q in ALL_QUEUES if q != SCHEDULE)) if role.works else ()
+    if role.schedules and SCHEDULE not in taken:
+        taken = (*taken, SCHEDULE)
+    return JobQueue(runner.ctx, settings, db.url, taken, periodics, schedules=role.schedules)
 
 
-def defer(session: Session, task: Task) -> None:
+def defer(session: Session, task: Task, *, server_parallel: int, priority: int = ASKED) -> None:
     """Queue a just-written task on the engine of the session's database.
 
     The web process may run no worker at all, so this needs no dispatcher object: on
     PostgreSQL the job is written through the session's own connection (one commit for
-    the row and its job), on SQLite nothing is to be done.
+    the row and its job), on SQLite nothing is to be done. ``server_parallel``: the
+    per-server limit (``settings.server_parallel``); ``priority``: see :func:`job_spec`.
     """
     if session.get_bind().dialect.name != "postgresql":
         return
     from sitekeeper.engine.job_queue import defer_job  # noqa: PLC0415 - PostgreSQL only
 
-    defer_job(session, task)
+    defer_job(session, task, server_parallel=server_parallel, priority=priority)

@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,7 +30,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from sitekeeper.config import Settings
-from sitekeeper.engine.dispatch import job_spec
+from sitekeeper.domain.workers import ALL_QUEUES
+from sitekeeper.engine.dispatch import ASKED, job_spec
+from sitekeeper.engine.periodic import Periodic, cron_of
 from sitekeeper.engine.tasks import (
     STOPPED,
     Done,
@@ -37,15 +41,17 @@ from sitekeeper.engine.tasks import (
     record_outcome,
     reruns_after_crash,
 )
-from sitekeeper.errors import UsageError
+from sitekeeper.errors import SitekeeperError, UsageError
 from sitekeeper.store import tasks as queue
 from sitekeeper.store.database import libpq_url
+from sitekeeper.store.job_routes import routes
 from sitekeeper.store.task_tables import Task
 
 log = logging.getLogger(__name__)
 
 TASK_JOB = "sitekeeper.task"  # the one procrastinate task: run the tasks row it names
 SWEEP_JOB = "sitekeeper.sweep"
+PERIODIC_PREFIX = "sitekeeper.every."  # the scheduler's periodic jobs (engine.periodic)
 CRASHED = "interrupted: the worker running it stopped (killed or lost); not run again by itself"
 
 _deferrer: App | None = None
@@ -59,14 +65,23 @@ def _defer_app() -> App:
     return _deferrer
 
 
-def defer_job(session: Session, task: Task) -> None:
+def defer_job(
+    session: Session, task: Task, *, server_parallel: int = 1, priority: int = ASKED
+) -> None:
     """Write the job that carries ``task`` in the session's transaction; sets its job id.
 
     A job of the site and kind still waiting for a task that is over (finished some other
     way: by hand, or by the in-process runner) is cancelled first. UsageError if the one
     waiting carries a live task (the tasks table's unique index normally answers first).
     """
-    spec = job_spec(task.kind, task.site_id)
+    route = routes(session, [task.site_id]).get(task.site_id) if task.site_id else None
+    spec = job_spec(
+        task.kind,
+        task.site_id,
+        server=route.server if route else None,
+        server_parallel=server_parallel,
+        priority=priority,
+    )
     raw: Any = session.connection().connection.driver_connection  # the psycopg connection
     deferrer = _defer_app().configure_task(
         TASK_JOB,
@@ -102,25 +117,71 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _periodic_job(periodic: Periodic) -> Callable[[int], Awaitable[None]]:
+    """The job function of a periodic: its action; a failure is logged, the next period
+    runs it again (the job itself is not retried: the schedule is)."""
+
+    async def run(timestamp: int) -> None:
+        try:
+            await periodic.action()
+        except (SitekeeperError, SQLAlchemyError, OSError):
+            log.exception("periodic job %s failed; it runs again next period", periodic.name)
+
+    run.__name__ = run.__qualname__ = periodic.name.replace("-", "_")
+    return run
+
+
+def queue_concurrency(settings: Settings, queue_name: str, periodics: int) -> int:
+    """How many jobs of ``queue_name`` one process runs at once.
+
+    Each queue has its own worker and limit, so a long queue of backups never takes
+    the slots of a manual check, a scan or the scheduler's own jobs.
+    """
+    return {
+        "backups": settings.backup_concurrency,
+        "updates": settings.update_concurrency,
+        "reports": 2,  # each report prints in the printer pool, sized to the cores
+        "feeds": 1,
+        "schedule": max(1, periodics),
+    }.get(queue_name, settings.task_concurrency)
+
+
 class JobQueue:
-    """A procrastinate worker in this process that runs the tasks its jobs carry."""
+    """procrastinate workers in this process, one per queue taken, running the tasks and
+    the periodic jobs their jobs carry."""
 
     def __init__(
-        self, ctx: TaskContext, settings: Settings, url: str, queues: tuple[str, ...] = ()
+        self,
+        ctx: TaskContext,
+        settings: Settings,
+        url: str,
+        queues: tuple[str, ...] = ALL_QUEUES,
+        periodics: tuple[Periodic, ...] = (),
+        *,
+        schedules: bool = False,
     ) -> None:
-        self.ctx = ctx
+        """``queues``: the queues this process takes jobs from; ``periodics``: the periodic
+        jobs (registered everywhere, so any worker of their queue runs them), deferred on
+        their schedule by this process only if it ``schedules`` (the scheduler role)."""
+        # The job's lock keeps site-changing work one at a time: handlers take no lease.
+        self.ctx = replace(ctx, engine_locks=True)
         self.settings = settings
-        self.queues = list(queues) or None  # None: every queue
+        self.queues = queues
+        self.periodics = periodics
         # Unique per process, so a late outcome of a dead process's run never counts.
         self.worker = f"{settings.worker_name}/{os.getpid()}"
+        slots = sum(queue_concurrency(settings, q, len(periodics)) for q in queues)
         self.app = App(
             connector=PsycopgConnector(
-                conninfo=libpq_url(url), min_size=2, max_size=settings.task_concurrency + 3
+                # A listening connection per queue's worker, jobs' round trips beside.
+                conninfo=libpq_url(url),
+                min_size=2,
+                max_size=min(len(queues) + slots + 2, len(queues) + 16),
             )
         )
-        self._register()
+        self._register(schedules)
 
-    def _register(self) -> None:
+    def _register(self, schedules: bool) -> None:
         @self.app.task(name=TASK_JOB, pass_context=True)
         async def run_task(context: JobContext, task_id: int, kind: str) -> None:
             await self._run(context, task_id)
@@ -133,9 +194,18 @@ class JobQueue:
         async def sweep(timestamp: int) -> None:
             await self.sweep()
 
+        for periodic in self.periodics:
+            task = self.app.task(
+                name=f"{PERIODIC_PREFIX}{periodic.name}",
+                queue=periodic.queue,
+                queueing_lock=f"{PERIODIC_PREFIX}{periodic.name}",  # never piling up
+            )(_periodic_job(periodic))
+            if schedules:
+                self.app.periodic(cron=cron_of(periodic.period), periodic_id=periodic.name)(task)
+
     def defer(self, session: Session, task: Task) -> None:
         """Write the task's job in the caller's transaction."""
-        defer_job(session, task)
+        defer_job(session, task, server_parallel=self.settings.server_parallel)
 
     def wake(self) -> None:
         """Nothing to do: the job's insert notifies every listening worker."""
@@ -143,25 +213,31 @@ class JobQueue:
     async def work(self, stop: asyncio.Event) -> None:
         """Run jobs until ``stop``; running tasks are then cancelled and failed as stopped."""
         async with self.app.open_async():
-            worker = asyncio.create_task(
-                self.app.run_worker_async(
-                    name=self.worker,
-                    queues=self.queues,  # type: ignore[arg-type]  # None: all (the default)
-                    concurrency=self.settings.task_concurrency,
-                    install_signal_handlers=False,
-                    update_heartbeat_interval=self.settings.job_heartbeat_seconds,
-                    stalled_worker_timeout=self.settings.job_stalled_seconds,
-                    shutdown_graceful_timeout=0,
-                    delete_jobs="successful",
-                ),
-                name="job-worker",
-            )
+            workers = [
+                asyncio.create_task(
+                    self.app.run_worker_async(
+                        name=f"{self.worker}/{queue_name}",
+                        queues=[queue_name],
+                        concurrency=queue_concurrency(
+                            self.settings, queue_name, len(self.periodics)
+                        ),
+                        install_signal_handlers=False,
+                        update_heartbeat_interval=self.settings.job_heartbeat_seconds,
+                        stalled_worker_timeout=self.settings.job_stalled_seconds,
+                        shutdown_graceful_timeout=0,
+                        delete_jobs="successful",
+                    ),
+                    name=f"job-worker-{queue_name}",
+                )
+                for queue_name in self.queues
+            ]
             stopping = asyncio.create_task(stop.wait())
-            await asyncio.wait([worker, stopping], return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait([*workers, stopping], return_when=asyncio.FIRST_COMPLETED)
             stopping.cancel()
-            if not worker.done():
-                worker.cancel()
-            await asyncio.gather(worker, return_exceptions=True)
+            for worker in workers:
+                if not worker.done():
+                    worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
 
     async def _run(self, context: JobContext, task_id: int) -> None:
         job = context.job
@@ -191,10 +267,15 @@ class JobQueue:
         """Run again, or fail as interrupted, the jobs of workers that stopped beating."""
         manager = self.app.job_manager
         stalled = await manager.get_stalled_jobs(
-            task_name=TASK_JOB, seconds_since_heartbeat=self.settings.job_stalled_seconds
+            seconds_since_heartbeat=self.settings.job_stalled_seconds
         )
         for job in stalled:
-            await self._settle(job)
+            if job.task_name == TASK_JOB:
+                await self._settle(job)
+            elif job.task_name.startswith(PERIODIC_PREFIX):
+                # Its next period runs it again; failed, it no longer counts as running.
+                log.warning("periodic job %s: its worker died", job.task_name)
+                await manager.finish_job(job, status=Status.FAILED, delete_job=True)
 
     async def _settle(self, job: Job) -> None:
         assert job.id is not None

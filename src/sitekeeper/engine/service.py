@@ -20,15 +20,16 @@ from sitekeeper.backup.options import BackupSettings
 from sitekeeper.backup.recovery import recover as recover_backups
 from sitekeeper.backup.runner import BackupContext, run_due_backups
 from sitekeeper.config import Settings
-from sitekeeper.domain.workers import Role
+from sitekeeper.domain.workers import SCHEDULE, Role
 from sitekeeper.egress.policy import outbound_policy
 from sitekeeper.engine.alerts import Alerter, queue_reminders
 from sitekeeper.engine.check_runner import CheckRunner
-from sitekeeper.engine.dispatch import for_database
+from sitekeeper.engine.dispatch import InProcess, for_database
 from sitekeeper.engine.intel_jobs import IntelJobs
 from sitekeeper.engine.local import LocalDispatcher
 from sitekeeper.engine.location_watch import watch_locations
 from sitekeeper.engine.maintenance import check_summary, prune_tasks, rollup_and_prune
+from sitekeeper.engine.periodic import Periodic
 from sitekeeper.engine.presence import Presence
 from sitekeeper.engine.recorder import Recorder
 from sitekeeper.engine.report_jobs import ReportJobs
@@ -53,6 +54,7 @@ from sitekeeper.vault import Vault
 
 log = logging.getLogger(__name__)
 LOCATION_PERIOD = 60.0  # seconds between syncs of a location's check jobs and silence watches
+PLAN_PERIOD = 60.0  # seconds between the job engine's planning rounds of due per-site work
 status_log = logging.getLogger("sitekeeper.status")
 
 
@@ -145,8 +147,12 @@ class Service:
             poll_interval=task_poll_interval,
         )
         # What carries queued tasks to it: the runner's own claims (SQLite), or
-        # procrastinate's jobs on PostgreSQL (engine.dispatch).
-        self.dispatch = for_database(db, self.tasks, settings, queues)
+        # procrastinate's jobs on PostgreSQL (engine.dispatch), which then also run the
+        # scheduler's periodic work in place of this process's own loops.
+        self.dispatch = for_database(
+            db, self.tasks, settings, role=role, queues=queues, periodics=self.periodics()
+        )
+        self.job_engine = not isinstance(self.dispatch, InProcess)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run every loop until ``stop`` is set, then shut down in bounded time.
@@ -169,10 +175,11 @@ class Service:
                 )
             )
         interruptible: list[asyncio.Task[None]] = []
-        if self.role.schedules:
+        if self.role.schedules and not self.job_engine:
             loops.extend(self._periodic_loops(stop, interruptible))
-        if self.role.works:
-            # Queued tasks: on stop the runner cancels what still runs, marked interrupted.
+        if self.role.works or (self.role.schedules and self.job_engine):
+            # Queued tasks (and, on the job engine, the periodic jobs): on stop the runner
+            # cancels what still runs, marked interrupted.
             loops.append(asyncio.create_task(self.dispatch.work(stop), name="tasks"))
         if self._stats_interval and self.role is not Role.WEB:
             loops.append(
@@ -196,6 +203,60 @@ class Service:
             log.warning("alerts still being sent after %gs were left for the next start", grace)
         await self.probe.aclose()
         self.dbthread.close()
+
+    def periodics(self) -> tuple[Periodic, ...]:
+        """The scheduler's periodic work as the job engine runs it (PostgreSQL): each
+        deferred once per period across all schedulers, run by a worker of its queue.
+
+        Due per-site work (backups, drills, inventories, scans...) is not run here but
+        queued as one task per site by the planning round (``engine.planner``).
+        """
+        jobs = [
+            Periodic("plan", PLAN_PERIOD, SCHEDULE, self.plan),
+            Periodic("delivery", self._delivery_interval, SCHEDULE, self.deliver),
+            Periodic("housekeeping", self._housekeeping_interval, SCHEDULE, self.housekeeping),
+            Periodic("location-watch", LOCATION_PERIOD, SCHEDULE, self.watch_locations),
+            Periodic("reports", self._report_interval, "reports", self.reports.send_due),
+        ]
+        if self.settings.alert_reminder_hours:
+            jobs.append(Periodic("reminders", 60.0, SCHEDULE, self.remind))
+        if self.backups is not None:
+            jobs.append(
+                Periodic("updates", self._backup_check_interval, "updates", self.run_updates)
+            )
+        if self.intel is not None:
+            feeds = self.intel.feeds
+            jobs += [
+                Periodic("intel-feeds", feeds.poll_interval, "feeds", self.intel.poll_feeds_logged),
+                Periodic(
+                    "intel-advisories",
+                    feeds.advisory_interval,
+                    "feeds",
+                    self.intel.refresh_advisories,
+                ),
+                Periodic(
+                    "domain-watch", self._backup_check_interval, "scans", self.intel.domains_due
+                ),
+            ]
+            if feeds.hash_learn_interval:
+                jobs.append(
+                    Periodic(
+                        "intel-hashes", feeds.hash_learn_interval, "feeds", self.intel.learn_hashes
+                    )
+                )
+        return tuple(jobs)
+
+    async def plan(self) -> None:
+        """Queue the per-site work that is due, one task per site (``engine.planner``)."""
+        from sitekeeper.engine.planner import PLANNED, plan_due  # noqa: PLC0415 - PostgreSQL
+
+        kinds = tuple(
+            p
+            for p in PLANNED
+            if (p.kind in ("backup", "drill") and self.backups is not None)
+            or (p.kind not in ("backup", "drill") and self.intel is not None)
+        )
+        await self.dbthread.session_aside(plan_due, datetime.now(UTC), self.settings, kinds)
 
     def _periodic_loops(
         self, stop: asyncio.Event, interruptible: list[asyncio.Task[None]]

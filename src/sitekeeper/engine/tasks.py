@@ -85,6 +85,9 @@ class TaskContext:
     recorder: Recorder
     intel_jobs: IntelJobs | None = None
     backup_context: BackupContext | None = None
+    # Run by the job engine (PostgreSQL), whose job locks keep site-changing work one at a
+    # time per site: the handlers then take no lease of their own (engine.dispatch).
+    engine_locks: bool = False
 
     @property
     def intel(self) -> IntelJobs:

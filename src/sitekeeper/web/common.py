@@ -129,7 +129,8 @@ def queue_task(
         now=now(),
     )
     if created:
-        dispatch.defer(session, task)  # PostgreSQL: its job, committed with the row
+        # PostgreSQL: its job, committed with the row
+        dispatch.defer(session, task, server_parallel=request.app.state.settings.server_parallel)
     session.commit()  # before the wake-up: the worker must see the row
     wake_worker(request)
     return task

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import ClassVar
 
@@ -14,8 +14,9 @@ from sitekeeper.backup.restore import restore_in_place, restore_to
 from sitekeeper.backup.runner import BACKUP_LEASE, backup_site
 from sitekeeper.domain.humanize import plural, seconds, short_id, size
 from sitekeeper.engine.results import backup_outcome_json, drill_json, restore_json
-from sitekeeper.engine.tasks import TASKS, Done, NoParams, TaskContext
+from sitekeeper.engine.tasks import TASKS, Done, TaskContext
 from sitekeeper.errors import UsageError
+from sitekeeper.store.backup_tables import MANUAL, SCHEDULED
 from sitekeeper.store.leases import Leases
 
 SNAPSHOT = r"^[0-9a-f]{4,64}$"
@@ -25,7 +26,14 @@ RESTORES = "restores"  # under the data directory: restores to a directory land 
 def _site_lease(ctx: TaskContext, kind: str, site_id: int) -> AbstractAsyncContextManager[bool]:
     """The lease the scheduled loops take for the site's ``kind`` of work, held by this
     process's task runner (its own holder name, so a scheduled run in this very process
-    counts as busy too): "back up now" never overlaps a backup running anywhere."""
+    counts as busy too): "back up now" never overlaps a backup running anywhere.
+
+    Under the job engine (PostgreSQL) the job's own lock already keeps site-changing work
+    one at a time, and dies with its worker: no lease is taken (a lease would outlive a
+    killed worker and refuse the re-run for hours).
+    """
+    if ctx.engine_locks:
+        return nullcontext(True)
     leases = Leases(ctx.dbthread.db, task_holder(ctx.settings.worker_name))
     return leases.hold(f"{kind}:{site_id}", BACKUP_LEASE)
 
@@ -34,21 +42,35 @@ def _busy(what: str) -> UsageError:
     return UsageError(f"a {what} of this site is running already; try again when it is done")
 
 
+class BackupParams(BaseModel):
+    """Whether the plan's schedule asked for it (its snapshot is then kept by the plan's
+    retention, not as a person's)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scheduled: bool = Field(default=False, description="Taken on the plan's schedule")
+
+
 @TASKS.register("backup")
 class BackupTask:
     """Back the site up now (``sitekeeper backup SITE``); retention applies as usual."""
 
-    Params: ClassVar[type[BaseModel]] = NoParams
+    Params: ClassVar[type[BaseModel]] = BackupParams
     needs_site: ClassVar[bool] = True
-    rerun_after_crash: ClassVar[bool] = True  # restic resumes; the lease is the caveat (docs)
+    rerun_after_crash: ClassVar[bool] = True  # restic resumes where it stopped
 
-    async def run(self, ctx: TaskContext, site_id: int | None, params: NoParams) -> Done:
+    async def run(self, ctx: TaskContext, site_id: int | None, params: BackupParams) -> Done:
         """Take a snapshot; a failed run is journaled and alerted by the backup code."""
         assert site_id is not None
         async with _site_lease(ctx, "backup", site_id) as free:
             if not free:
                 raise _busy("backup")
-            outcome = await backup_site(ctx.backups, str(site_id))
+            outcome = await backup_site(
+                ctx.backups,
+                str(site_id),
+                reason=SCHEDULED if params.scheduled else MANUAL,
+                locked=ctx.engine_locks,
+            )
         f = outcome.figures
         said = (
             f"snapshot {short_id(f.snapshot_id)} · {plural(f.files, 'file')} · "

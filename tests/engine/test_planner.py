@@ -1,0 +1,113 @@
+"""The scheduler's planning round on PostgreSQL: due per-site work becomes one queued task
+and one job per site, with the per-server lock slots and fair priorities between clients,
+and a second round (or a second scheduler) queues nothing twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from sitekeeper.config import Settings
+from sitekeeper.engine import dispatch
+from sitekeeper.engine.planner import PLANNED, fair_priorities, plan_due
+from sitekeeper.store import plans
+from sitekeeper.store import tasks as task_store
+from sitekeeper.store.database import Database
+from sitekeeper.store.tables import Site
+from sitekeeper.store.task_tables import Task
+from tests.store import factories as f
+from tests.store.factories import NOW
+
+BACKUPS = tuple(p for p in PLANNED if p.kind == "backup")
+
+
+def _fleet(session: Session, layout: dict[str, list[str]]) -> dict[str, list[Site]]:
+    """Per client name, sites on the servers listed (one site per entry), daily backups."""
+    plan = plans.add_plan(session, name="Backed up", options={"backup": "daily"}, now=NOW)
+    made: dict[str, list[Site]] = {}
+    for client_name, servers in layout.items():
+        client = f.baker(session, name=client_name)
+        contract = f.contract(session, client, plan)
+        for n, server in enumerate(servers):
+            name = f"{client_name.lower()}-{n}"
+            site = f.site(session, client, url=f"https://{name}.example", contract=contract)
+            site.ssh = {"host": server, "port": 22, "user": "u", "key_id": None, "docroot": "/d"}
+            made.setdefault(client_name, []).append(site)
+    session.flush()
+    return made
+
+
+def _jobs(session: Session) -> dict[int, dict[str, Any]]:
+    """procrastinate's waiting jobs by the task id they carry."""
+    rows = session.execute(
+        text(
+            "SELECT (args->>'task_id')::int, queue_name, lock, queueing_lock, priority "
+            "FROM procrastinate_jobs WHERE status = 'todo'"
+        )
+    )
+    return {r[0]: {"queue": r[1], "lock": r[2], "qlock": r[3], "priority": r[4]} for r in rows}
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_due_backups_become_one_task_and_job_per_site_once(db: Database) -> None:
+    settings = Settings(server_parallel=2)
+    with db.session() as s:
+        fleet = _fleet(s, {"Big": ["Web1.example"] * 4, "Small": ["web2.example"]})
+        assert plan_due(s, NOW, settings, BACKUPS) == {"backup": 5}
+        s.commit()
+        tasks = s.scalars(select(Task).order_by(Task.id)).all()
+        assert [(t.kind, t.requested_by, t.params) for t in tasks] == [
+            ("backup", None, {"scheduled": True})
+        ] * 5
+        jobs = _jobs(s)
+        by_site = {t.site_id: jobs[t.id] for t in tasks}
+        big, small = fleet["Big"], fleet["Small"]
+        # Per-server slots: each site always the same one, at most two on web1 at once.
+        assert {by_site[x.id]["lock"] for x in big} == {
+            f"server:web1.example:{x.id % 2}" for x in big
+        }
+        assert len({by_site[x.id]["lock"] for x in big}) == 2
+        assert by_site[small[0].id]["lock"] == f"server:web2.example:{small[0].id % 2}"
+        assert {j["queue"] for j in jobs.values()} == {"backups"}
+        # Fair between clients: the small client's site is not behind the big one's four.
+        assert [by_site[x.id]["priority"] for x in big] == [0, -1, -2, -3]
+        assert by_site[small[0].id]["priority"] == 0
+        # A second round, or a standby scheduler's, queues nothing again.
+        assert plan_due(s, NOW + timedelta(minutes=1), settings, BACKUPS) == {}
+        s.commit()
+        assert len(_jobs(s)) == 5
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_a_person_s_request_is_not_replaced_by_the_schedule(db: Database) -> None:
+    with db.session() as s:
+        site = _fleet(s, {"Solo": ["web1.example"]})["Solo"][0]
+        mine, _ = task_store.enqueue(
+            s, "backup", site_id=site.id, params={}, requested_by=None, now=NOW
+        )
+        dispatch.defer(s, mine, server_parallel=2)
+        s.commit()
+        assert plan_due(s, NOW, Settings(), BACKUPS) == {}
+        s.commit()
+        assert [t.id for t in s.scalars(select(Task))] == [mine.id]
+        assert _jobs(s)[mine.id]["priority"] == dispatch.ASKED
+
+
+def test_fair_priorities_interleave_clients() -> None:
+    ranked = fair_priorities([1, 2, 3, 4, 5], {1: 7, 2: 7, 3: 7, 4: 8, 5: None})
+    assert ranked == {1: 0, 2: -1, 3: -2, 4: 0, 5: 0}
+
+
+def test_site_changing_work_takes_a_server_slot_and_other_work_none() -> None:
+    backup = dispatch.job_spec("backup", 7, server="web1", server_parallel=3)
+    update = dispatch.job_spec("update", 7, server="web1", server_parallel=3)
+    assert backup.lock == update.lock == "server:web1:1"  # one at a time on the site
+    assert dispatch.job_spec("drill", 8, server="web1", server_parallel=3).lock == "server:web1:2"
+    assert dispatch.job_spec("backup", 7).lock == "site:7"  # no SSH host known
+    scan = dispatch.job_spec("scan", 7, server="web1", server_parallel=3)
+    assert (scan.lock, scan.queue) == (None, "scans")
+    assert dispatch.job_spec("check", 7).priority > dispatch.ASKED >= backup.priority
