@@ -3,6 +3,9 @@ task kinds, until SIGTERM (or kill -9).
 
     python -m tests.engine.job_worker     (settings from SITEKEEPER_* in the environment)
 
+SITEKEEPER_TEST_ROLE picks the role (default all); SITEKEEPER_TEST_BEAT names a file a
+periodic job of the scheduler's queue appends "<pid> <time>" to every second.
+
 ``test-hold`` may run again after a crash, ``test-hold-once`` may not. Each run writes
 "<pid> <name>" to the file its parameters name; the first run of a name then holds until
 the process dies, a run after a crash finishes at once.
@@ -13,12 +16,16 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
 from sitekeeper.config import Settings
+from sitekeeper.domain.workers import SCHEDULE, Role
+from sitekeeper.engine.periodic import Periodic
 from sitekeeper.engine.service import Service
 from sitekeeper.engine.tasks import TASKS, Done, TaskContext
 from sitekeeper.store.database import Database
@@ -68,10 +75,26 @@ class HoldOnceTask:
         return await _hold(params)
 
 
+async def _beat(path: Path) -> None:
+    """A periodic job's trace: which process ran it, and when."""
+    with path.open("a") as out:
+        out.write(f"{os.getpid()} {time.time():.3f}\n")
+
+
+class BeatingService(Service):
+    """The service, plus a periodic job every second writing to SITEKEEPER_TEST_BEAT."""
+
+    def periodics(self) -> tuple[Periodic, ...]:
+        beat = os.environ.get("SITEKEEPER_TEST_BEAT")
+        mine = (Periodic("test-beat", 1.0, SCHEDULE, partial(_beat, Path(beat))),) if beat else ()
+        return (*super().periodics(), *mine)
+
+
 async def main() -> None:
     settings = Settings()
     db = Database(settings.resolved_database_url)
-    service = Service(settings, db, software_intel=False, backups=False)
+    role = Role(os.environ.get("SITEKEEPER_TEST_ROLE", "all"))
+    service = BeatingService(settings, db, software_intel=False, backups=False, role=role)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await service.run(stop)

@@ -56,7 +56,8 @@ class Workers:
         self.db, self.home = db, home
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(self, name: str) -> subprocess.Popen[bytes]:
+    def start(self, name: str, **extra: str) -> subprocess.Popen[bytes]:
+        """Start a worker process; ``extra``: more environment (e.g. its role)."""
         before = self.registered()
         env = {
             **os.environ,
@@ -68,6 +69,7 @@ class Workers:
             "SITEKEEPER_JOB_HEARTBEAT_SECONDS": "0.5",
             "SITEKEEPER_JOB_STALLED_SECONDS": "2",
             "SITEKEEPER_JOB_SWEEP_SECONDS": "1",
+            **extra,
         }
         log = (self.home.parent / f"{name}.log").open("ab")
         proc = subprocess.Popen(

@@ -212,10 +212,14 @@ class JobQueue:
 
     async def work(self, stop: asyncio.Event) -> None:
         """Run jobs until ``stop``; running tasks are then cancelled and failed as stopped."""
+        # Every procrastinate worker defers the periodic jobs of its app: one per process
+        # is enough, the others run theirs with an app that shares the tasks only.
+        quiet = App(connector=self.app.connector)
+        quiet.tasks = self.app.tasks
         async with self.app.open_async():
             workers = [
                 asyncio.create_task(
-                    self.app.run_worker_async(
+                    (quiet if n else self.app).run_worker_async(
                         name=f"{self.worker}/{queue_name}",
                         queues=[queue_name],
                         concurrency=queue_concurrency(
@@ -229,7 +233,7 @@ class JobQueue:
                     ),
                     name=f"job-worker-{queue_name}",
                 )
-                for queue_name in self.queues
+                for n, queue_name in enumerate(self.queues)
             ]
             stopping = asyncio.create_task(stop.wait())
             await asyncio.wait([*workers, stopping], return_when=asyncio.FIRST_COMPLETED)
