@@ -12,8 +12,10 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from sitekeeper.config import Settings
+from sitekeeper.domain.workers import ALL_QUEUES, SCHEDULE
 from sitekeeper.engine import dispatch
 from sitekeeper.engine.planner import PLANNED, fair_priorities, plan_due
+from sitekeeper.engine.tasks import handler_kinds, job_traits
 from sitekeeper.store import plans
 from sitekeeper.store import tasks as task_store
 from sitekeeper.store.database import Database
@@ -111,3 +113,9 @@ def test_site_changing_work_takes_a_server_slot_and_other_work_none() -> None:
     scan = dispatch.job_spec("scan", 7, server="web1", server_parallel=3)
     assert (scan.lock, scan.queue) == (None, "scans")
     assert dispatch.job_spec("check", 7).priority > dispatch.ASKED >= backup.priority
+
+
+def test_every_task_kind_waits_in_a_queue_workers_can_take() -> None:
+    queues = {job_traits(kind)[0] for kind in handler_kinds()}
+    assert queues <= set(ALL_QUEUES) - {SCHEDULE}
+    assert {"backups", "updates", "scans", "reports", "feeds", "tasks"} <= queues

@@ -18,30 +18,10 @@ from sqlalchemy.orm import Session
 from sitekeeper.config import Settings
 from sitekeeper.domain.workers import ALL_QUEUES, SCHEDULE, Role
 from sitekeeper.engine.periodic import Periodic
-from sitekeeper.engine.tasks import TaskRunner
+from sitekeeper.engine.tasks import TaskRunner, job_traits
 from sitekeeper.store.database import Database
 from sitekeeper.store.task_tables import Task
 
-# Kinds that change a site's files or database: at most one of them runs per site, and
-# at most ``server_parallel`` of them on one client server.
-SITE_CHANGING = frozenset({"backup", "drill", "restore", "update"})
-# A queue per kind of work, so a long queue of one never delays another (a worker takes
-# each queue with its own concurrency); what is not listed goes to ``tasks``.
-QUEUES = {
-    "backup": "backups",
-    "drill": "backups",
-    "restore": "backups",
-    "update": "updates",
-    "scan": "scans",
-    "inventory": "scans",
-    "fingerprint": "scans",
-    "probe-security": "scans",
-    "probe-content": "scans",
-    "report-generate": "reports",
-    "report-resend": "reports",
-    "feeds-poll": "feeds",
-    "advisories-import": "feeds",
-}
 ASKED = 10  # the priority of work a person asked for: ahead of anything scheduled
 INTERACTIVE = frozenset({"check"})  # someone waits for it on the site page
 
@@ -73,11 +53,12 @@ def job_spec(
     leak when a worker dies. A scheduled job's ``priority`` (0 or below,
     ``engine.planner``: fairness between clients) gives way to work a person asked for.
     """
+    queue, changes_site = job_traits(kind)
     lock = None
-    if site_id is not None and kind in SITE_CHANGING:
+    if site_id is not None and changes_site:
         lock = f"server:{server}:{site_id % server_parallel}" if server else f"site:{site_id}"
     return JobSpec(
-        queue=QUEUES.get(kind, "tasks"),
+        queue=queue,
         priority=ASKED + 1 if kind in INTERACTIVE else priority,
         lock=lock,
         queueing_lock=f"{kind}:{site_id}" if site_id is not None else None,

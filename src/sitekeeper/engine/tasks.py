@@ -115,6 +115,7 @@ class TaskHandler(Protocol):
 
     Params: ClassVar[type[BaseModel]]
     needs_site: ClassVar[bool]
+    # Optional: ``rerun_after_crash``, ``queue``, ``changes_site`` (see the functions below).
 
     async def run(self, ctx: TaskContext, site_id: int | None, params: Any) -> Done:
         """Do the action; raise a SitekeeperError (message for the user) if it cannot."""
@@ -147,6 +148,20 @@ def reruns_after_crash(kind: str) -> bool:
     if kind not in handler_kinds():
         return False
     return bool(getattr(TASKS.get(kind), "rerun_after_crash", False))
+
+
+def job_traits(kind: str) -> tuple[str, bool]:
+    """The job queue a task of ``kind`` waits in and whether it changes the site.
+
+    A handler may say ``queue = "backups"`` (a queue per kind of work, so hours of
+    backups never hold up a scan or a manual check) and ``changes_site = True`` (one such
+    job per site at a time, and a few per client server: ``engine.dispatch``). Unknown
+    kinds and handlers that say nothing: the ``tasks`` queue, read-only.
+    """
+    if kind not in handler_kinds():
+        return "tasks", False
+    handler = TASKS.get(kind)
+    return str(getattr(handler, "queue", "tasks")), bool(getattr(handler, "changes_site", False))
 
 
 def validate_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:

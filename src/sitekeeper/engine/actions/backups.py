@@ -57,6 +57,8 @@ class BackupTask:
 
     Params: ClassVar[type[BaseModel]] = BackupParams
     needs_site: ClassVar[bool] = True
+    queue: ClassVar[str] = "backups"  # hours of transfer: apart from quick work
+    changes_site: ClassVar[bool] = True  # one at a time per site and a few per server
     rerun_after_crash: ClassVar[bool] = True  # restic resumes where it stopped
 
     async def run(self, ctx: TaskContext, site_id: int | None, params: BackupParams) -> Done:
@@ -98,6 +100,8 @@ class DrillTask:
 
     Params: ClassVar[type[BaseModel]] = DrillParams
     needs_site: ClassVar[bool] = True
+    queue: ClassVar[str] = "backups"
+    changes_site: ClassVar[bool] = True  # reads the repository a backup writes
 
     async def run(self, ctx: TaskContext, site_id: int | None, params: DrillParams) -> Done:
         """Run the drill; a failed verdict fails the task (the verdict is journaled)."""
@@ -138,6 +142,8 @@ class RestoreTask:
 
     Params: ClassVar[type[BaseModel]] = RestoreParams
     needs_site: ClassVar[bool] = True
+    queue: ClassVar[str] = "backups"
+    changes_site: ClassVar[bool] = True
 
     async def run(self, ctx: TaskContext, site_id: int | None, params: RestoreParams) -> Done:
         """Restore; in place, a safety snapshot is taken first (or nothing is touched)."""

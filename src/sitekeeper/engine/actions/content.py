@@ -17,6 +17,8 @@ class ProbeContentTask:
 
     Params: ClassVar[type[BaseModel]] = NoParams
     needs_site: ClassVar[bool] = True
+    queue: ClassVar[str] = "scans"
+    rerun_after_crash: ClassVar[bool] = True  # it only reads the site
 
     async def run(self, ctx: TaskContext, site_id: int | None, params: NoParams) -> Done:
         """Probe; a site whose home page could not be read fails the task."""

@@ -16,6 +16,8 @@ class ScanTask:
 
     Params: ClassVar[type[BaseModel]] = NoParams
     needs_site: ClassVar[bool] = True
+    queue: ClassVar[str] = "scans"
+    rerun_after_crash: ClassVar[bool] = True  # it only reads the site
 
     async def run(self, ctx: TaskContext, site_id: int | None, params: NoParams) -> Done:
         """Scan; a site without SSH access or one that cannot be reached fails the task.

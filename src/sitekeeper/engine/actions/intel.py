@@ -41,6 +41,7 @@ class FeedsPollTask:
 
     Params: ClassVar[type[BaseModel]] = NoParams
     needs_site: ClassVar[bool] = False
+    queue: ClassVar[str] = "feeds"
     rerun_after_crash: ClassVar[bool] = True  # running it twice is harmless
 
     async def run(self, ctx: TaskContext, site_id: int | None, params: NoParams) -> Done:
@@ -69,6 +70,7 @@ class AdvisoriesImportTask:
 
     Params: ClassVar[type[BaseModel]] = ImportParams
     needs_site: ClassVar[bool] = False
+    queue: ClassVar[str] = "feeds"
     rerun_after_crash: ClassVar[bool] = True  # running it twice is harmless
 
     async def run(self, ctx: TaskContext, site_id: int | None, params: ImportParams) -> Done:

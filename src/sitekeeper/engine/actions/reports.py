@@ -94,6 +94,7 @@ class GenerateTask:
 
     Params: ClassVar[type[BaseModel]] = GenerateParams
     needs_site: ClassVar[bool] = False
+    queue: ClassVar[str] = "reports"
 
     async def run(self, ctx: TaskContext, site_id: int | None, params: GenerateParams) -> Done:
         """Archive (and send); a send the server refuses fails the task (it is recorded)."""
@@ -114,6 +115,7 @@ class ResendTask:
 
     Params: ClassVar[type[BaseModel]] = ResendParams
     needs_site: ClassVar[bool] = False
+    queue: ClassVar[str] = "reports"
 
     async def run(self, ctx: TaskContext, site_id: int | None, params: ResendParams) -> Done:
         """Send; a refusal fails the task and is recorded with the report."""

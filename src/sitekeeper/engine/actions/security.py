@@ -16,6 +16,7 @@ class ProbeSecurityTask:
 
     Params: ClassVar[type[BaseModel]] = NoParams
     needs_site: ClassVar[bool] = True
+    queue: ClassVar[str] = "scans"
     rerun_after_crash: ClassVar[bool] = True  # running it twice is harmless
 
     async def run(self, ctx: TaskContext, site_id: int | None, params: NoParams) -> Done:

@@ -17,6 +17,7 @@ class FingerprintTask:
 
     Params: ClassVar[type[BaseModel]] = NoParams
     needs_site: ClassVar[bool] = True
+    queue: ClassVar[str] = "scans"
     rerun_after_crash: ClassVar[bool] = True  # running it twice is harmless
 
     async def run(self, ctx: TaskContext, site_id: int | None, params: NoParams) -> Done:
@@ -34,6 +35,7 @@ class InventoryTask:
 
     Params: ClassVar[type[BaseModel]] = NoParams
     needs_site: ClassVar[bool] = True
+    queue: ClassVar[str] = "scans"
     rerun_after_crash: ClassVar[bool] = True  # running it twice is harmless
 
     async def run(self, ctx: TaskContext, site_id: int | None, params: NoParams) -> Done:

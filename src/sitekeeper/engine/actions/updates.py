@@ -87,6 +87,8 @@ class UpdateTask:
 
     Params: ClassVar[type[BaseModel]] = UpdateParams
     needs_site: ClassVar[bool] = True
+    queue: ClassVar[str] = "updates"
+    changes_site: ClassVar[bool] = True
 
     async def run(self, ctx: TaskContext, site_id: int | None, params: UpdateParams) -> Done:
         """Run it; anything but "applied" or "needs_review" (applied, but the home page
