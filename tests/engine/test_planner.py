@@ -23,6 +23,8 @@ from sitekeeper.store.tables import Site
 from sitekeeper.store.task_tables import Task
 from tests.store import factories as f
 from tests.store.factories import NOW
+from tests.updates.test_policy import AKISMET, CORE_FIX, site_on
+from tests.updates.test_policy import NOW as POLICY_NOW
 
 BACKUPS = tuple(p for p in PLANNED if p.kind == "backup")
 
@@ -119,3 +121,19 @@ def test_every_task_kind_waits_in_a_queue_workers_can_take() -> None:
     queues = {job_traits(kind)[0] for kind in handler_kinds()}
     assert queues <= set(ALL_QUEUES) - {SCHEDULE}
     assert {"backups", "updates", "scans", "reports", "feeds", "tasks"} <= queues
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_a_policy_s_due_updates_become_one_update_job_per_site(db: Database) -> None:
+    site_id = site_on(db, "minor", "shop")
+    policy = tuple(p for p in PLANNED if p.kind == "policy-update")
+    with db.session() as s:
+        assert plan_due(s, POLICY_NOW, Settings(), policy) == {"policy-update": 1}
+        s.commit()
+        task = s.scalars(select(Task)).one()
+        assert (task.site_id, task.requested_by) == (site_id, None)
+        assert sorted(map(tuple, task.params["exact"])) == sorted([CORE_FIX, AKISMET])
+        job = _jobs(s)[task.id]
+        assert (job["queue"], job["lock"]) == ("updates", f"server:127.0.0.1:{site_id % 2}")
+        # Queued already: the next round adds nothing, whatever else the policy decides.
+        assert plan_due(s, POLICY_NOW + timedelta(minutes=5), Settings(), policy) == {}

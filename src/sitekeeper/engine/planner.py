@@ -28,14 +28,19 @@ from sitekeeper.engine import content_jobs, integrity_jobs, intel_security
 from sitekeeper.engine.job_queue import defer_job
 from sitekeeper.engine.tasks import validate_params
 from sitekeeper.errors import UsageError
-from sitekeeper.store import backups, integrity_scans, inventories, page_baselines, security_probes
+from sitekeeper.store import integrity_scans, inventories, page_baselines, security_probes
 from sitekeeper.store import tasks as task_store
+from sitekeeper.store.backups import due_backups, due_drills
 from sitekeeper.store.job_routes import routes
+from sitekeeper.updates.policy import due_updates
 
 log = logging.getLogger(__name__)
 
 ROUND_LIMIT = 1000  # sites queued per kind and round; the next round takes the rest
 LOWEST = -1000  # priorities stop here: beyond, order by age is fair enough
+
+
+Wanted = dict[int, dict[str, object]]  # due site -> its task's parameters, in order
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,16 +53,18 @@ class Planned:
 
     kind: str
     attempt: str | None
-    due: Callable[[Session, datetime, Settings], list[int]]
-    params: dict[str, object]
+    sites: Callable[[Session, datetime, Settings], Wanted]
 
 
-def _backups(session: Session, now: datetime, _: Settings) -> list[int]:
-    return [site.id for site in backups.due_backups(session, now)][:ROUND_LIMIT]
+def _each(
+    ids: Callable[[Session, datetime, Settings], list[int]], params: dict[str, object]
+) -> Callable[[Session, datetime, Settings], Wanted]:
+    """Due sites found by ``ids``, all with the same parameters."""
 
+    def sites(session: Session, now: datetime, settings: Settings) -> Wanted:
+        return {site_id: params for site_id in ids(session, now, settings)[:ROUND_LIMIT]}
 
-def _drills(session: Session, now: datetime, _: Settings) -> list[int]:
-    return [site.id for site in backups.due_drills(session, now)][:ROUND_LIMIT]
+    return sites
 
 
 def _attempts(kind: str, interval: Callable[[Settings], float]) -> Callable[..., list[int]]:
@@ -76,30 +83,48 @@ def _checks(
     return due
 
 
+def _backups(session: Session, now: datetime, _: Settings) -> list[int]:
+    return [site.id for site in due_backups(session, now)]
+
+
+def _drills(session: Session, now: datetime, _: Settings) -> list[int]:
+    return [site.id for site in due_drills(session, now)]
+
+
+def _policy_updates(session: Session, now: datetime, _: Settings) -> Wanted:
+    """The updates the plans apply by themselves now, per site (``updates.policy``)."""
+    return {
+        d.site_id: {"exact": [list(i) for i in d.selection.exact], "approvals": list(d.approvals)}
+        for d in due_updates(session, now)[:ROUND_LIMIT]
+    }
+
+
 PLANNED = (
-    Planned("backup", None, _backups, {"scheduled": True}),
-    Planned("drill", None, _drills, {}),
-    Planned("inventory", "inventory", _attempts("inventory", lambda s: s.inventory_interval), {}),
+    Planned("backup", None, _each(_backups, {"scheduled": True})),
+    Planned("drill", None, _each(_drills, {})),
+    Planned("policy-update", None, _policy_updates),
     Planned(
-        "fingerprint", "fingerprint", _attempts("fingerprint", lambda s: s.fingerprint_interval), {}
+        "inventory", "inventory", _each(_attempts("inventory", lambda s: s.inventory_interval), {})
+    ),
+    Planned(
+        "fingerprint",
+        "fingerprint",
+        _each(_attempts("fingerprint", lambda s: s.fingerprint_interval), {}),
     ),
     Planned(
         "probe-security",
         security_probes.KIND,
-        _checks(security_probes.sites_due, intel_security.DEFAULT_INTERVAL),
-        {},
+        _each(_checks(security_probes.sites_due, intel_security.DEFAULT_INTERVAL), {}),
     ),
     Planned(
         "scan",
         integrity_scans.KIND,
-        _checks(integrity_scans.sites_due, integrity_jobs.DEFAULT_INTERVAL),
-        {},
+        _each(_checks(integrity_scans.sites_due, integrity_jobs.DEFAULT_INTERVAL), {}),
     ),
     Planned(
         "probe-content",
         page_baselines.KIND,
-        _checks(page_baselines.sites_due, content_jobs.DEFAULT_INTERVAL),
-        {},
+        _each(_checks(page_baselines.sites_due, content_jobs.DEFAULT_INTERVAL), {}),
     ),
 )
 
@@ -122,14 +147,15 @@ def plan_due(
     queued yet; returns how many were queued per kind. One transaction for the round."""
     queued: dict[str, int] = {}
     for planned in kinds:
-        due = planned.due(session, now, settings)
-        if not due:
+        wanted = planned.sites(session, now, settings)
+        if not wanted:
             continue
+        due = list(wanted)
         route = routes(session, due)
         priority = fair_priorities(due, {i: r.client_id for i, r in route.items()})
-        params = validate_params(planned.kind, dict(planned.params))
         count = 0
-        for site_id in due:
+        for site_id, raw in wanted.items():
+            params = validate_params(planned.kind, dict(raw))
             try:
                 with session.begin_nested():  # the row and its job, or neither
                     task, created = task_store.enqueue(

@@ -220,9 +220,14 @@ class Service:
         ]
         if self.settings.alert_reminder_hours:
             jobs.append(Periodic("reminders", 60.0, SCHEDULE, self.remind))
-        if self.backups is not None:
+        if self.backups is not None:  # runs whose worker died; the planner queues the rest
             jobs.append(
-                Periodic("updates", self._backup_check_interval, "updates", self.run_updates)
+                Periodic(
+                    "updates-recover",
+                    self._backup_check_interval,
+                    "updates",
+                    partial(self.run_updates, apply=False),
+                )
             )
         if self.intel is not None:
             feeds = self.intel.feeds
@@ -250,11 +255,11 @@ class Service:
         """Queue the per-site work that is due, one task per site (``engine.planner``)."""
         from sitekeeper.engine.planner import PLANNED, plan_due  # noqa: PLC0415 - PostgreSQL
 
+        needs_backups = ("backup", "drill", "policy-update")
         kinds = tuple(
             p
             for p in PLANNED
-            if (p.kind in ("backup", "drill") and self.backups is not None)
-            or (p.kind not in ("backup", "drill") and self.intel is not None)
+            if (self.backups if p.kind in needs_backups else self.intel) is not None
         )
         await self.dbthread.session_aside(plan_due, datetime.now(UTC), self.settings, kinds)
 
@@ -387,16 +392,23 @@ class Service:
             await run_due_backups(self.backups)
             await run_due_drills(self.backups)
 
-    async def run_updates(self, stop: asyncio.Event | None = None) -> None:
+    async def run_updates(self, stop: asyncio.Event | None = None, *, apply: bool = True) -> None:
         """Settle the update runs no live process renews (``updates.recover``), then apply
-        the updates the plans' policies make due (``updates.policy``) until ``stop``."""
-        if self.backups is not None:
-            jobs = self.intel or IntelJobs(self.db, self.settings, vault=self.vault)
-            ctx = UpdateContext.from_settings(
-                self.settings, self.backups, reinventory=lambda i: jobs.inventory_site(str(i))
-            )
-            async with ctx:
-                await recover_interrupted(ctx)
+        the updates the plans' policies make due (``updates.policy``) until ``stop``.
+
+        On the job engine only the first (``apply=False``): there a killed worker's update
+        is never run again but recovered here, and the planner queues the policies' updates
+        one job per site.
+        """
+        if self.backups is None:
+            return
+        jobs = self.intel or IntelJobs(self.db, self.settings, vault=self.vault)
+        ctx = UpdateContext.from_settings(
+            self.settings, self.backups, reinventory=lambda i: jobs.inventory_site(str(i))
+        )
+        async with ctx:
+            await recover_interrupted(ctx)
+            if apply:
                 await run_due_updates(ctx, concurrency=self.settings.update_concurrency, stop=stop)
 
     async def sync_location_jobs(self) -> None:

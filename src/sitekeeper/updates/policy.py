@@ -60,7 +60,7 @@ from sitekeeper.timezones import zone
 from sitekeeper.updates.context import UpdateContext
 from sitekeeper.updates.fleet import update_fleet
 from sitekeeper.updates.plan import Selection, plan
-from sitekeeper.updates.run import RunOutcome
+from sitekeeper.updates.run import RunOutcome, update_site
 from sitekeeper.updates.target import applicable, cms_of
 
 log = logging.getLogger(__name__)
@@ -271,12 +271,27 @@ async def run_due_updates(
         requested_by="policy",
         stop=stop,
     )
-    done = {d.site_id: d.approvals for d in due if d.approvals}
+    approvals = {d.site_id: d.approvals for d in due}
     for outcome in outcomes:
-        if outcome.status in IN_PLACE and outcome.run_id and outcome.site_id in done:
-            await ctx.backup.dbthread.session_aside(
-                queue.mark_applied, done[outcome.site_id], outcome.run_id
-            )
-    for outcome in outcomes:
+        await settle_approvals(ctx, outcome, approvals.get(outcome.site_id, ()))
         log.info("policy update of %s: %s", outcome.site, outcome.status)
     return outcomes
+
+
+async def apply_due(ctx: UpdateContext, due: Due) -> RunOutcome:
+    """One site's policy update, as the job engine runs it (one job per site: the
+    per-server limit and crash recovery are the engine's)."""
+    outcome = await update_site(
+        ctx, str(due.site_id), due.selection, trigger=POLICY, requested_by="policy"
+    )
+    await settle_approvals(ctx, outcome, due.approvals)
+    log.info("policy update of %s: %s", outcome.site, outcome.status)
+    return outcome
+
+
+async def settle_approvals(
+    ctx: UpdateContext, outcome: RunOutcome, approvals: tuple[int, ...]
+) -> None:
+    """The approved updates a run put on the site are applied (not asked again)."""
+    if approvals and outcome.status in IN_PLACE and outcome.run_id:
+        await ctx.backup.dbthread.session_aside(queue.mark_applied, approvals, outcome.run_id)

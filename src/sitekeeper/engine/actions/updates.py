@@ -13,7 +13,8 @@ from sitekeeper.engine.tasks import TASKS, Done, TaskContext
 from sitekeeper.errors import UsageError
 from sitekeeper.updates.context import UpdateContext
 from sitekeeper.updates.plan import PlanError, Refusal, Selection, extension_ref, plan
-from sitekeeper.updates.run import update_site
+from sitekeeper.updates.policy import Due, apply_due
+from sitekeeper.updates.run import RunOutcome, update_site
 
 SLUG = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
 VERSION = r"^[0-9A-Za-z][0-9A-Za-z.+_-]{0,49}$"
@@ -95,18 +96,55 @@ class UpdateTask:
         looks different) fails the task (the run is journaled either way)."""
         if site_id is None:
             raise UsageError("an update needs a site")
-        jobs = ctx.intel
-        uctx = UpdateContext.from_settings(
-            ctx.settings, ctx.backups, reinventory=lambda i: jobs.inventory_site(str(i))
-        )
-        async with uctx:
+        async with _update_context(ctx) as uctx:
             outcome = await update_site(
                 uctx, str(site_id), params.selection, force=params.force, requested_by="task"
             )
-        items = ", ".join(f"{i.package} {i.installed} → {i.target}" for i in outcome.items)
-        summary = f"{outcome.status}: {items or 'nothing to update'}"
-        error = None if outcome.ok else (outcome.reason or _refusals(outcome.refused))
-        return Done(update_outcome_json(outcome), error, summary=summary)
+        return _done(outcome)
+
+
+class PolicyUpdateParams(BaseModel):
+    """What a plan's policy decided for the site: the exact (type, slug, target) items
+    and the approvals among them (``engine.planner`` queues these, nobody else)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    exact: list[tuple[str, str, str]] = Field(min_length=1, max_length=500)
+    approvals: list[int] = Field(default_factory=list, max_length=500)
+
+
+@TASKS.register("policy-update")
+class PolicyUpdateTask:
+    """The updates a plan applies by itself, for one site: one journaled run."""
+
+    Params: ClassVar[type[BaseModel]] = PolicyUpdateParams
+    needs_site: ClassVar[bool] = True
+    queue: ClassVar[str] = "updates"
+    changes_site: ClassVar[bool] = True  # never re-run blindly: updates.recover settles it
+
+    async def run(self, ctx: TaskContext, site_id: int | None, params: PolicyUpdateParams) -> Done:
+        """Apply them as the policy loop would; the run is journaled either way."""
+        assert site_id is not None
+        due = Due(site_id, Selection(exact=tuple(params.exact)), tuple(params.approvals))
+        async with _update_context(ctx) as uctx:
+            outcome = await apply_due(uctx, due)
+        return _done(outcome)
+
+
+def _update_context(ctx: TaskContext) -> UpdateContext:
+    jobs = ctx.intel
+    return UpdateContext.from_settings(
+        ctx.settings, ctx.backups, reinventory=lambda i: jobs.inventory_site(str(i))
+    )
+
+
+def _done(outcome: RunOutcome) -> Done:
+    """Anything but "applied" or "needs_review" (applied, but the home page looks
+    different) fails the task."""
+    items = ", ".join(f"{i.package} {i.installed} → {i.target}" for i in outcome.items)
+    summary = f"{outcome.status}: {items or 'nothing to update'}"
+    error = None if outcome.ok else (outcome.reason or _refusals(outcome.refused))
+    return Done(update_outcome_json(outcome), error, summary=summary)
 
 
 def _refusals(refused: Sequence[Refusal]) -> str:
