@@ -46,8 +46,8 @@ def summarize_locations(
 ) -> DaySummaries:
     """Per-site and per-location summaries of one day's raw results: of every existing
     site, or of the sites ``since_ms`` names, each counting only its checks from that
-    moment on (its creation). Read in site order and summarized a site at a time, so only
-    one site's day of results is held at once.
+    moment on (its creation). Read in site order and summarized a site at a time (the
+    per-location lists of one site at once, not the whole day's).
 
     Raw rows have no foreign key: a check that finished just as its site was
     removed leaves rows of a site that is gone, which must neither fail the daily
