@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from math import ceil, log10
+from statistics import median
 
 from markupsafe import Markup, escape
 
@@ -102,6 +103,75 @@ def response_line(points: Sequence[Point], *, height: int = 90, title: str = "")
                 f'height="{height}"><title>{escape(p.label)}: {p.value:.0f} ms</title></rect>'
             )
     parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every data part above is escaped
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One series of a ``response_lines`` chart: its name (a check location) and values."""
+
+    name: str
+    values: Sequence[float | None]
+
+
+LINE_STYLES = 6  # app.css styles .s0 … .s5, each a colour *and* a dash pattern
+
+
+def response_lines(
+    labels: Sequence[str], lines: Sequence[Line], *, height: int = 90, title: str = ""
+) -> Markup:
+    """Response times (ms) of several series on one scale, such as one per check location:
+    each a line of its own colour and dash (told apart without colour), named in a text
+    legend below with the median of its points (no axis: the figures are in words); each
+    bucket's <title> gives every series' figure by name."""
+    values = [v for line in lines for v in line.values if v is not None]
+    top = max(max(values) if values else 1.0, 1.0) * 1.15
+    n = max(2, len(labels))
+    step = WIDTH / (n - 1)
+    names = ", ".join(line.name for line in lines)
+    label = f"{title or 'Response time'}, one line per location: {names}"
+    parts = [
+        f'<svg class="chart line lines" viewBox="0 0 {WIDTH} {height}" '
+        f'preserveAspectRatio="none" role="img" aria-label="{escape(label)}">'
+    ]
+    for k, line in enumerate(lines):
+        # Empty buckets are bridged, as in ``response_line``; a lone value is a short dash.
+        points = [
+            (i * step, height - (v / top) * (height - 4))
+            for i, v in enumerate(line.values)
+            if v is not None
+        ]
+        if len(points) == 1:
+            (x, y) = points[0]
+            points = [(x - step / 3, y), (x + step / 3, y)]
+        if points:
+            drawn = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+            parts.append(
+                f'<polyline class="stroke s{k % LINE_STYLES}" points="{drawn}" '
+                f'vector-effect="non-scaling-stroke"><title>{escape(line.name)}</title></polyline>'
+            )
+    for i, bucket in enumerate(labels):
+        said = [
+            f"{line.name} {line.values[i]:.0f} ms"
+            for line in lines
+            if i < len(line.values) and line.values[i] is not None
+        ]
+        if said:
+            text = escape(f"{bucket}: {', '.join(said)}")
+            parts.append(
+                f'<rect class="hit" x="{i * step - step / 2:.1f}" y="0" width="{step:.1f}" '
+                f'height="{height}"><title>{text}</title></rect>'
+            )
+    parts.append('</svg><ul class="legend series-legend">')
+    for k, line in enumerate(lines):
+        shown = [v for v in line.values if v is not None]
+        figure = f" · median {median(shown):,.0f} ms" if shown else " (no response)"
+        parts.append(
+            f'<li><svg class="key" viewBox="0 0 24 6" aria-hidden="true" focusable="false">'
+            f'<line class="stroke s{k % LINE_STYLES}" x1="0" y1="3" x2="24" y2="3"/></svg>'
+            f"{escape(line.name)}{escape(figure)}</li>"
+        )
+    parts.append("</ul>")
     return Markup("".join(parts))  # noqa: S704 - every data part above is escaped
 
 

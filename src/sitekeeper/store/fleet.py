@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from sitekeeper.store.locations import shown
 from sitekeeper.store.tables import (
     CheckRaw,
     Client,
@@ -499,17 +500,20 @@ def all_tags(session: Session, client_id: int | None) -> list[str]:
 
 def recent_checks(
     session: Session, site_id: int, since: datetime
-) -> list[tuple[datetime, bool, int | None]]:
-    """Raw results of one site since ``since`` (and its creation), oldest first (for the
-    24-hour chart)."""
+) -> list[tuple[datetime, bool, int | None, str]]:
+    """Raw results of one site since ``since`` (and its creation), oldest first, each with
+    the name of the location it was checked from (for the 24-hour charts)."""
     created = session.scalar(select(Site.created_at).where(Site.id == site_id))
     since = max(since, created) if created is not None else since
     rows = session.execute(
-        select(CheckRaw.ts_ms, CheckRaw.up, CheckRaw.response_ms)
+        select(CheckRaw.ts_ms, CheckRaw.up, CheckRaw.response_ms, CheckRaw.location)
         .where(CheckRaw.site_id == site_id, CheckRaw.ts_ms >= int(since.timestamp() * 1000))
         .order_by(CheckRaw.ts_ms)
     )
-    return [(datetime.fromtimestamp(ts / 1000, UTC), bool(up), ms) for ts, up, ms in rows]
+    return [
+        (datetime.fromtimestamp(ts / 1000, UTC), bool(up), ms, shown(location))
+        for ts, up, ms, location in rows
+    ]
 
 
 def all_cms(session: Session, client_id: int | None) -> list[str]:

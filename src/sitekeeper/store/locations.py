@@ -165,7 +165,7 @@ def watch(session: Session, now: datetime, interval: int) -> tuple[list[Change],
 
 def by_location(conn: Connection, site_id: int, since: datetime) -> dict[str, Summary]:
     """One site's uptime and response times per check location since ``since``, from the
-    raw results (kept for the raw retention; daily roll-ups merge the locations)."""
+    raw results (kept for the raw retention; ``store.location_history`` has the days)."""
     rows: dict[str, list[tuple[bool, int | None]]] = {}
     for loc, up, ms in conn.execute(
         select(CheckRaw.location, CheckRaw.up, CheckRaw.response_ms).where(

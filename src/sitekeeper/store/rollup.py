@@ -1,7 +1,9 @@
 """Roll raw check results up into daily rows, then prune raw rows past retention.
 
 Daily rows (uptime, response-time percentiles) are kept for ever and are what
-charts and reports read; raw rows are only kept for ``raw_retention_days``.
+charts and reports read; raw rows are only kept for ``raw_retention_days``. A site
+checked from several locations also gets each location's figures of the day, for
+the charts (``check_daily`` still merges the locations, as reports read it).
 Only complete UTC days are rolled up, and a day is pruned only once rolled up,
 so nothing is lost if the process stops half-way.
 """
@@ -9,13 +11,17 @@ so nothing is lost if the process stops half-way.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select
 
 from sitekeeper.domain.uptime import Summary, summarize
 from sitekeeper.store.dialect import upsert_insert
+from sitekeeper.store.location_tables import CheckDailyByLocation
 from sitekeeper.store.tables import CheckDaily, CheckRaw, Site
 
 
@@ -25,57 +31,105 @@ def day_bounds_ms(day: date) -> tuple[int, int]:
     return int(start.timestamp() * 1000), int((start + timedelta(days=1)).timestamp() * 1000)
 
 
-def summarize_day(
+@dataclass(frozen=True, slots=True)
+class DaySummaries:
+    """One day's summaries: per site (every location's checks together, as ``check_daily``
+    keeps them) and per site and stored location, of the sites checked that day from a
+    location other than the default one (as ``check_daily_by_location`` keeps them)."""
+
+    sites: dict[int, Summary]
+    locations: dict[tuple[int, str], Summary]
+
+
+def summarize_locations(
     conn: Connection, day: date, since_ms: Mapping[int, int] | None = None
-) -> dict[int, Summary]:
-    """Per-site summaries of one day's raw results: of every existing site, or of the sites
-    ``since_ms`` names, each counting only its checks from that moment on (its creation).
+) -> DaySummaries:
+    """Per-site and per-location summaries of one day's raw results: of every existing
+    site, or of the sites ``since_ms`` names, each counting only its checks from that
+    moment on (its creation). Read in site order and summarized a site at a time (the
+    per-location lists of one site at once, not the whole day's).
 
     Raw rows have no foreign key: a check that finished just as its site was
     removed leaves rows of a site that is gone, which must neither fail the daily
     upsert nor count for a later site.
     """
     start, end = day_bounds_ms(day)
-    stmt = select(CheckRaw.site_id, CheckRaw.ts_ms, CheckRaw.up, CheckRaw.response_ms).where(
+    stmt = select(
+        CheckRaw.site_id, CheckRaw.ts_ms, CheckRaw.location, CheckRaw.up, CheckRaw.response_ms
+    ).where(
         CheckRaw.ts_ms >= start,
         CheckRaw.ts_ms < end,
         CheckRaw.site_id.in_(select(Site.id) if since_ms is None else sorted(since_ms)),
     )
-    rows: dict[int, list[tuple[bool, int | None]]] = {}
-    for sid, ts_ms, up, ms in conn.execute(stmt.order_by(CheckRaw.site_id)):
-        if since_ms is None or ts_ms >= since_ms[sid]:
-            rows.setdefault(sid, []).append((up, ms))
-    return {sid: summarize(values) for sid, values in rows.items()}
+    found = DaySummaries({}, {})
+    rows = conn.execute(stmt.order_by(CheckRaw.site_id)).tuples()
+    for sid, site_rows in groupby(rows, key=itemgetter(0)):
+        by_location: dict[str, list[tuple[bool, int | None]]] = {}
+        for _, ts_ms, location, up, ms in site_rows:
+            if since_ms is None or ts_ms >= since_ms[sid]:
+                by_location.setdefault(location, []).append((up, ms))
+        if not by_location:
+            continue
+        found.sites[sid] = summarize([v for values in by_location.values() for v in values])
+        if set(by_location) != {""}:  # checked from elsewhere than the default location
+            for location, values in by_location.items():
+                found.locations[sid, location] = summarize(values)
+    return found
 
 
-def rollup_day(conn: Connection, day: date) -> int:
-    """Write (or rewrite) the daily rows of ``day``; returns how many sites."""
-    summaries = summarize_day(conn, day)
-    if not summaries:
-        return 0
-    values: list[dict[str, Any]] = [
-        {
-            "site_id": sid,
-            "day": day,
-            "checks": s.checks,
-            "up_checks": s.up_checks,
-            "avg_ms": s.avg_ms,
-            "p50_ms": s.p50_ms,
-            "p95_ms": s.p95_ms,
-            "p99_ms": s.p99_ms,
-            "max_ms": s.max_ms,
-        }
-        for sid, s in summaries.items()
-    ]
-    stmt = upsert_insert(conn)(CheckDaily)
+def summarize_day(
+    conn: Connection, day: date, since_ms: Mapping[int, int] | None = None
+) -> dict[int, Summary]:
+    """Per-site summaries of one day's raw results (see ``summarize_locations``)."""
+    return summarize_locations(conn, day, since_ms).sites
+
+
+def _figures(summary: Summary) -> dict[str, Any]:
+    return {
+        "checks": summary.checks,
+        "up_checks": summary.up_checks,
+        "avg_ms": summary.avg_ms,
+        "p50_ms": summary.p50_ms,
+        "p95_ms": summary.p95_ms,
+        "p99_ms": summary.p99_ms,
+        "max_ms": summary.max_ms,
+    }
+
+
+def _upsert(conn: Connection, table: Any, keys: list[str], values: list[dict[str, Any]]) -> None:
+    """Insert ``values`` into ``table``, rewriting the rows whose ``keys`` exist."""
+    if not values:
+        return
+    stmt = upsert_insert(conn)(table)
     conn.execute(
         stmt.on_conflict_do_update(
-            index_elements=[CheckDaily.site_id, CheckDaily.day],
-            set_={k: stmt.excluded[k] for k in values[0] if k not in ("site_id", "day")},
+            index_elements=keys,
+            set_={k: stmt.excluded[k] for k in values[0] if k not in keys},
         ),
         values,
     )
-    return len(values)
+
+
+def rollup_day(conn: Connection, day: date) -> int:
+    """Write (or rewrite) the daily rows of ``day``, per site and, for sites checked from
+    several locations, per location too; returns how many sites."""
+    found = summarize_locations(conn, day)
+    _upsert(
+        conn,
+        CheckDaily,
+        ["site_id", "day"],
+        [{"site_id": sid, "day": day, **_figures(s)} for sid, s in found.sites.items()],
+    )
+    _upsert(
+        conn,
+        CheckDailyByLocation,
+        ["site_id", "day", "location"],
+        [
+            {"site_id": sid, "day": day, "location": location, **_figures(s)}
+            for (sid, location), s in found.locations.items()
+        ],
+    )
+    return len(found.sites)
 
 
 def pending_days(conn: Connection, today: date) -> list[date]:

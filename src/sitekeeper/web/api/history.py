@@ -10,13 +10,15 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.domain.client_view import cause_category, client_facts
 from sitekeeper.domain.journal_text import describe
-from sitekeeper.store import history, locations
+from sitekeeper.domain.uptime import Summary
+from sitekeeper.store import history, location_history, locations
 from sitekeeper.store.tables import Event
 from sitekeeper.web.api.common import ERRORS
 from sitekeeper.web.api.schemas import (
     AlertOut,
     EventOut,
     IncidentOut,
+    LocationDay,
     LocationFigures,
     MeOut,
     UptimeDay,
@@ -98,21 +100,43 @@ def alerts(
 def uptime(
     *, site_id: Id, session: Db, who: AnyUser, days: Annotated[int, Query(ge=1, le=400)] = 30
 ) -> list[UptimeDay]:
-    """Uptime and response-time percentiles per UTC day."""
+    """Uptime and response-time percentiles per UTC day; per check location too (in
+    ``locations``) where the site was checked from more than one in those days."""
     site = visible_site(session, who, site_id)
+    today = datetime.now(UTC).date()
+    located = location_history.daily_by_location(session, site.id, days, today)
     return [
         UptimeDay(
             day=f.day,
             checks=f.summary.checks,
-            uptime_pct=round(f.summary.uptime * 100, 3) if f.summary.uptime is not None else None,
+            uptime_pct=_pct(f.summary),
             avg_ms=f.summary.avg_ms,
             p50_ms=f.summary.p50_ms,
             p95_ms=f.summary.p95_ms,
             p99_ms=f.summary.p99_ms,
             max_ms=f.summary.max_ms,
+            locations=[
+                LocationDay(
+                    location=name,
+                    checks=s.checks,
+                    uptime_pct=_pct(s),
+                    avg_ms=s.avg_ms,
+                    p50_ms=s.p50_ms,
+                    p95_ms=s.p95_ms,
+                    p99_ms=s.p99_ms,
+                    max_ms=s.max_ms,
+                )
+                for name, by_day in located.items()
+                if (s := by_day.get(f.day)) is not None
+            ],
         )
-        for f in history.uptime_by_day(session, [site.id], days)
+        for f in history.uptime_by_day(session, [site.id], days, today)
     ]
+
+
+def _pct(summary: Summary) -> float | None:
+    """Uptime in percent with three decimals (None without checks)."""
+    return round(summary.uptime * 100, 3) if summary.uptime is not None else None
 
 
 @router.get("/sites/{site_id}/locations", response_model=list[LocationFigures], tags=["history"])
@@ -127,7 +151,7 @@ def by_location(
         LocationFigures(
             location=name,
             checks=s.checks,
-            uptime_pct=round(s.uptime * 100, 3) if s.uptime is not None else None,
+            uptime_pct=_pct(s),
             avg_ms=s.avg_ms,
             p50_ms=s.p50_ms,
             p95_ms=s.p95_ms,

@@ -179,6 +179,20 @@ class IncidentOut(BaseModel):
     duration_s: int | None
 
 
+class LocationDay(BaseModel):
+    """One check location's own figures of a site on one UTC day: what it saw from there
+    (its uptime is that location's view; the day's ``uptime_pct`` is the site's)."""
+
+    location: str
+    checks: int
+    uptime_pct: float | None
+    avg_ms: int | None
+    p50_ms: int | None
+    p95_ms: int | None
+    p99_ms: int | None
+    max_ms: int | None
+
+
 class UptimeDay(BaseModel):
     """One site's uptime and response times on one UTC day."""
 
@@ -190,6 +204,11 @@ class UptimeDay(BaseModel):
     p95_ms: int | None
     p99_ms: int | None
     max_ms: int | None
+    locations: list[LocationDay] = Field(
+        default_factory=list,
+        description="Per check location, where the site was checked from more than one in "
+        "the days asked for (empty otherwise: the day's figures are the one location's).",
+    )
 
 
 class LocationFigures(BaseModel):

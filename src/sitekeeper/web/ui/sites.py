@@ -19,8 +19,8 @@ from sitekeeper.domain.inventory import ExtensionType
 from sitekeeper.domain.key_pages import stored_key_pages
 from sitekeeper.domain.sites import SiteDeclaration
 from sitekeeper.errors import UsageError
-from sitekeeper.reports.charts import Point, response_line, uptime_bars
-from sitekeeper.store import backups, findings, fleet, history, releases
+from sitekeeper.reports.charts import Line, Point, response_line, response_lines, uptime_bars
+from sitekeeper.store import backups, findings, fleet, history, location_history, releases
 from sitekeeper.store import sites as site_store
 from sitekeeper.store import update_approvals as queue
 from sitekeeper.store import updates as update_store
@@ -58,7 +58,8 @@ EXTENSION_TYPES = frozenset(get_args(ExtensionType))  # the others: UpdateParams
 
 
 def _day_charts(session: Session, site: Site, today: date) -> dict[str, Any]:
-    """30 days and 12 months from the daily roll-ups (days before the site existed are skipped)."""
+    """30 days and 12 months from the daily roll-ups (days before the site existed are
+    skipped); response times one line per check location where more than one checked it."""
     existed = max(1, (today - site.created_at.date()).days + 1)
     figures = history.uptime_by_day(session, [site.id], min(366, existed), today)
     by_day = {f.day: f.summary for f in figures}
@@ -72,6 +73,12 @@ def _day_charts(session: Session, site: Site, today: date) -> dict[str, Any]:
         for d in days
     ]
     r30 = [Point(d.isoformat(), by_day[d].p50_ms if d in by_day else None) for d in days]
+    located = location_history.daily_by_location(session, site.id, len(days), today)
+    lines = [
+        Line(name, [seen[d].p50_ms if d in seen else None for d in days])
+        for name, seen in located.items()
+    ]
+    title = "Median response time per day"
     months: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for d, s in by_day.items():
         months[d.strftime("%Y-%m")][0] += s.checks
@@ -89,30 +96,46 @@ def _day_charts(session: Session, site: Site, today: date) -> dict[str, Any]:
     up30 = sum(s.up_checks for d, s in by_day.items() if d >= days[0])
     return {
         "chart_30d": uptime_bars(d30, title="Uptime per day, last 30 days"),
-        "chart_30d_ms": response_line(r30, title="Median response time per day"),
+        "chart_30d_ms": response_lines([d.isoformat() for d in days], lines, title=title)
+        if lines
+        else response_line(r30, title=title),
+        "locations_30d": list(located),
         "chart_12m": uptime_bars(m12, title="Uptime per month, last 12 months"),
         "uptime_30d": up30 / checks30 * 100 if checks30 else None,
     }
 
 
 def _hour_charts(session: Session, site: Site, moment: datetime) -> dict[str, Any]:
-    """The last 24 hours from raw results, in 15-minute buckets."""
+    """The last 24 hours from raw results, in 15-minute buckets; response times one line
+    per check location where more than one checked the site."""
     start = moment - timedelta(hours=24)
     buckets: list[list[tuple[bool, int | None]]] = [[] for _ in range(96)]
-    for ts, up, ms in fleet.recent_checks(session, site.id, start):
+    located: dict[str, list[list[int]]] = {}
+    for ts, up, ms, location in fleet.recent_checks(session, site.id, start):
         index = min(95, int((ts - start).total_seconds() // 900))
         buckets[index].append((up, ms))
+        times = located.setdefault(location, [[] for _ in range(96)])[index]
+        if up and ms is not None:
+            times.append(ms)
+    labels = [(start + timedelta(minutes=15 * i)).strftime("%H:%M") for i in range(96)]
     up_points, ms_points = [], []
-    for i, bucket in enumerate(buckets):
-        label = (start + timedelta(minutes=15 * i)).strftime("%H:%M")
+    for label, bucket in zip(labels, buckets, strict=True):
         ups = [ms for up, ms in bucket if up and ms is not None]
         up_points.append(
             Point(label, sum(1 for up, _ in bucket if up) / len(bucket) * 100 if bucket else None)
         )
         ms_points.append(Point(label, sum(ups) / len(ups) if ups else None))
+    title = "Response time, last 24 hours"
+    lines = [
+        Line(name, [sum(times) / len(times) if times else None for times in by_bucket])
+        for name, by_bucket in sorted(located.items())
+    ]
     return {
         "chart_24h": uptime_bars(up_points, title="Uptime, last 24 hours"),
-        "chart_24h_ms": response_line(ms_points, title="Response time, last 24 hours"),
+        "chart_24h_ms": response_lines(labels, lines, title=title)
+        if len(lines) > 1
+        else response_line(ms_points, title=title),
+        "locations_24h": [line.name for line in lines] if len(lines) > 1 else [],
     }
 
 
