@@ -138,6 +138,13 @@ class Settings(BaseSettings):
         description="Backups, drills, restores and updates at once on one client server "
         "(across all workers).",
     )
+    client_parallel: int = Field(
+        default=0,
+        ge=0,
+        le=10000,
+        description="Scheduled jobs of one kind one client may have queued or running at "
+        "once (PostgreSQL's job engine; 0: no limit — clients still take turns).",
+    )
     worker_name: str = Field(
         default_factory=socket.gethostname,
         min_length=1,

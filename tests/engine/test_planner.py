@@ -137,3 +137,18 @@ def test_a_policy_s_due_updates_become_one_update_job_per_site(db: Database) -> 
         assert (job["queue"], job["lock"]) == ("updates", f"server:127.0.0.1:{site_id % 2}")
         # Queued already: the next round adds nothing, whatever else the policy decides.
         assert plan_due(s, POLICY_NOW + timedelta(minutes=5), Settings(), policy) == {}
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_a_client_s_cap_holds_back_the_rest_for_later_rounds(db: Database) -> None:
+    settings = Settings(client_parallel=2)
+    with db.session() as s:
+        fleet = _fleet(s, {"Big": ["web1.example"] * 5, "Small": ["web2.example"]})
+        assert plan_due(s, NOW, settings, BACKUPS) == {"backup": 3}  # 2 of Big's, Small's
+        s.commit()
+        assert plan_due(s, NOW + timedelta(minutes=1), settings, BACKUPS) == {}  # still full
+        # One of Big's finishes: the next round queues one more of its sites, not more.
+        done = s.scalars(select(Task).where(Task.site_id == fleet["Big"][0].id)).one()
+        done.status = "ok"
+        s.commit()
+        assert plan_due(s, NOW + timedelta(minutes=2), settings, BACKUPS) == {"backup": 1}

@@ -10,7 +10,9 @@ tasks table's unique index), so two schedulers planning at once do no double wor
 
 Fairness: in each kind, a client's first due site gets priority 0, its second -1 and so
 on, so the engine interleaves clients and one agency's 500 sites do not hold back
-another's three. Work a person asks for has priority above all of it.
+another's three; ``client_parallel`` caps what one client may have queued or running
+of a kind (the rest waits for later rounds). Work a person asks for has priority above
+all of it and no cap.
 """
 
 from __future__ import annotations
@@ -140,6 +142,20 @@ def fair_priorities(site_ids: list[int], client_of: dict[int, int | None]) -> di
     return ranked
 
 
+class _Quota:
+    """What each client may still have queued of one kind this round (``limit`` 0: no cap)."""
+
+    def __init__(self, session: Session, kind: str, limit: int) -> None:
+        self.limit = limit
+        self.active = task_store.active_by_client(session, kind) if limit else {}
+
+    def full(self, client: int | None) -> bool:
+        return bool(self.limit) and self.active.get(client, 0) >= self.limit
+
+    def took(self, client: int | None) -> None:
+        self.active[client] = self.active.get(client, 0) + 1
+
+
 def plan_due(
     session: Session, now: datetime, settings: Settings, kinds: tuple[Planned, ...] = PLANNED
 ) -> dict[str, int]:
@@ -152,32 +168,40 @@ def plan_due(
             continue
         due = list(wanted)
         route = routes(session, due)
-        priority = fair_priorities(due, {i: r.client_id for i, r in route.items()})
-        count = 0
+        client_of = {i: r.client_id for i, r in route.items()}
+        priority = fair_priorities(due, client_of)
+        quota = _Quota(session, planned.kind, settings.client_parallel)
+        count, taken = 0, []
         for site_id, raw in wanted.items():
+            client = client_of.get(site_id)
             params = validate_params(planned.kind, dict(raw))
             try:
                 with session.begin_nested():  # the row and its job, or neither
-                    task, created = task_store.enqueue(
-                        session,
-                        planned.kind,
-                        site_id=site_id,
-                        params=params,
-                        requested_by=None,
-                        now=now,
-                    )
-                    if created:
-                        defer_job(
+                    if task_store.active_task(session, planned.kind, site_id) is None:
+                        if quota.full(client):
+                            continue  # its share is in the engine; a later round adds more
+                        task, created = task_store.enqueue(
                             session,
-                            task,
-                            server_parallel=settings.server_parallel,
-                            priority=priority[site_id],
+                            planned.kind,
+                            site_id=site_id,
+                            params=params,
+                            requested_by=None,
+                            now=now,
                         )
-                        count += 1
-            except UsageError:  # TaskConflict: a person's request of the kind will do
+                        if created:  # else another scheduler's round was first
+                            defer_job(
+                                session,
+                                task,
+                                server_parallel=settings.server_parallel,
+                                priority=priority[site_id],
+                            )
+                            quota.took(client)
+                            count += 1
+            except UsageError:  # lost a race to a person's request of the kind: it will do
                 continue
-        if planned.attempt is not None:
-            inventories.mark_attempted(session, planned.attempt, due, now)
+            taken.append(site_id)
+        if planned.attempt is not None:  # queued now or before: tried, to the back
+            inventories.mark_attempted(session, planned.attempt, taken, now)
         if count:
             queued[planned.kind] = count
     if queued:

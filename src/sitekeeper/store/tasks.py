@@ -167,6 +167,17 @@ def fail_carried(conn: Connection, task_id: int, job_id: int, error: str, now: d
     return conn.execute(stmt).rowcount == 1
 
 
+def active_by_client(session: Session, kind: str) -> dict[int | None, int]:
+    """How many tasks of ``kind`` each client has queued or running (by its sites)."""
+    rows = session.execute(
+        select(Site.client_id, func.count())
+        .join(Task, Task.site_id == Site.id)
+        .where(Task.kind == kind, Task.status.in_(ACTIVE))
+        .group_by(Site.client_id)
+    )
+    return {client_id: int(n) for client_id, n in rows}
+
+
 def finished_job_ids(session: Session, kind: str, site_id: int) -> list[int]:
     """Job ids of the site's finished tasks of ``kind`` (their jobs may still be waiting)."""
     return list(
