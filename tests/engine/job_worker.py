@@ -4,7 +4,9 @@ task kinds, until SIGTERM (or kill -9).
     python -m tests.engine.job_worker     (settings from SITEKEEPER_* in the environment)
 
 SITEKEEPER_TEST_ROLE picks the role (default all); SITEKEEPER_TEST_BEAT names a file a
-periodic job of the scheduler's queue appends "<pid> <time>" to every second.
+periodic job of the scheduler's queue appends "<pid> <time>" to every second;
+SITEKEEPER_TEST_BACKUPS=1 turns scheduled backups on, SITEKEEPER_TEST_PLAN_SECONDS sets the
+planning round's period.
 
 ``test-hold`` may run again after a crash, ``test-hold-once`` may not. Each run writes
 "<pid> <name>" to the file its parameters name; the first run of a name then holds until
@@ -94,7 +96,14 @@ async def main() -> None:
     settings = Settings()
     db = Database(settings.resolved_database_url)
     role = Role(os.environ.get("SITEKEEPER_TEST_ROLE", "all"))
-    service = BeatingService(settings, db, software_intel=False, backups=False, role=role)
+    service = BeatingService(
+        settings,
+        db,
+        software_intel=False,
+        backups=bool(os.environ.get("SITEKEEPER_TEST_BACKUPS")),
+        plan_interval=float(os.environ.get("SITEKEEPER_TEST_PLAN_SECONDS", "60")),
+        role=role,
+    )
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await service.run(stop)

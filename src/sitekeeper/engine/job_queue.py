@@ -195,10 +195,12 @@ class JobQueue:
             await self.sweep()
 
         for periodic in self.periodics:
+            name = f"{PERIODIC_PREFIX}{periodic.name}"
             task = self.app.task(
-                name=f"{PERIODIC_PREFIX}{periodic.name}",
+                name=name,
                 queue=periodic.queue,
-                queueing_lock=f"{PERIODIC_PREFIX}{periodic.name}",  # never piling up
+                queueing_lock=name,  # never piling up behind a slow one
+                lock=name,  # never two at once, if one outlasts its period
             )(_periodic_job(periodic))
             if schedules:
                 self.app.periodic(cron=cron_of(periodic.period), periodic_id=periodic.name)(task)

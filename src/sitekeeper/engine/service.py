@@ -54,7 +54,6 @@ from sitekeeper.vault import Vault
 
 log = logging.getLogger(__name__)
 LOCATION_PERIOD = 60.0  # seconds between syncs of a location's check jobs and silence watches
-PLAN_PERIOD = 60.0  # seconds between the job engine's planning rounds of due per-site work
 status_log = logging.getLogger("sitekeeper.status")
 
 
@@ -74,12 +73,14 @@ class Service:
         backup_check_interval: float = 300.0,
         task_poll_interval: float = 3.0,
         report_interval: float = 600.0,
+        plan_interval: float = 60.0,
         role: Role = Role.ALL,
         queues: tuple[str, ...] = (),
     ) -> None:
         """``software_intel``: also poll feeds, advisories, inventories, fingerprints.
 
         ``backups``: also run the backups and restore drills the plans make due.
+        ``plan_interval``: seconds between the job engine's planning rounds (PostgreSQL).
         ``role``: which loops this process runs (``domain.workers.Role``); ``queues``: the
         job queues a worker takes jobs from (empty: all).
         """
@@ -131,6 +132,7 @@ class Service:
         # Client reports the plans make due, mailed once (the archive is the memory).
         self.reports = ReportJobs(self.dbthread, settings, self.leases)
         self._report_interval = report_interval
+        self._plan_interval = plan_interval
         # Actions asked for from the API and the UI; the web layer calls tasks.wake().
         self.tasks = TaskRunner(
             TaskContext(
@@ -212,7 +214,7 @@ class Service:
         queued as one task per site by the planning round (``engine.planner``).
         """
         jobs = [
-            Periodic("plan", PLAN_PERIOD, SCHEDULE, self.plan),
+            Periodic("plan", self._plan_interval, SCHEDULE, self.plan),
             Periodic("delivery", self._delivery_interval, SCHEDULE, self.deliver),
             Periodic("housekeeping", self._housekeeping_interval, SCHEDULE, self.housekeeping),
             Periodic("location-watch", LOCATION_PERIOD, SCHEDULE, self.watch_locations),
