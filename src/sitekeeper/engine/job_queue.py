@@ -199,8 +199,11 @@ class JobQueue:
             task = self.app.task(
                 name=name,
                 queue=periodic.queue,
-                queueing_lock=name,  # never piling up behind a slow one
-                lock=name,  # never two at once, if one outlasts its period
+                # Never piling up behind a slow one. No lock: a lock held by a killed
+                # worker's job would stop the standby's runs until the sweep (30 s); the
+                # work itself tolerates two at once (idempotent rounds, the outbox's claim,
+                # the report run's per-client lease).
+                queueing_lock=name,
             )(_periodic_job(periodic))
             if schedules:
                 self.app.periodic(cron=cron_of(periodic.period), periodic_id=periodic.name)(task)
