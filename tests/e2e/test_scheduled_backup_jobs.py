@@ -6,8 +6,6 @@ queues nothing more (the site is no longer due)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,19 +17,12 @@ from sitekeeper.store.database import Database
 from sitekeeper.store.task_tables import OK, Task
 from sitekeeper.vault import Vault
 from tests.backup.conftest import add_wp_site
-from tests.engine.test_job_queue import Workers, until
+from tests.engine.test_job_queue import Workers, until, workers
 from tests.realsites import real_wp_sites
 
-__all__ = ["real_wp_sites"]
+__all__ = ["real_wp_sites", "workers"]
 
 pytestmark = pytest.mark.parametrize("db", ["postgresql"], indirect=True)
-
-
-@pytest.fixture
-def workers(db: Database, tmp_path: Path) -> Iterator[Workers]:
-    w = Workers(db, tmp_path / "home")
-    yield w
-    w.stop_all()
 
 
 def test_a_due_backup_is_planned_by_the_scheduler_and_run_by_a_worker(

@@ -10,13 +10,13 @@ second that appends "<pid> <time>" to a file); waits are on that file under a de
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from sitekeeper.store.database import Database
-from tests.engine.test_job_queue import Workers, until
+from tests.engine.test_job_queue import Workers, until, workers
+
+__all__ = ["workers"]  # the real worker processes of the job-queue tests
 
 pytestmark = pytest.mark.parametrize("db", ["postgresql"], indirect=True)
 
@@ -30,13 +30,6 @@ def _beats(path: Path) -> list[tuple[int, float]]:
         (int(p), float(t))
         for p, t in (line.split() for line in path.read_text().split("\n") if line)
     ]
-
-
-@pytest.fixture
-def workers(db: Database, tmp_path: Path) -> Iterator[Workers]:
-    w = Workers(db, tmp_path / "home")
-    yield w
-    w.stop_all()
 
 
 def test_a_standby_scheduler_takes_over_without_double_work(
