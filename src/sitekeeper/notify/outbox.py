@@ -15,23 +15,29 @@ error — ``failed`` with a ``notification.failed`` event and an ERROR log, so
 no alert is ever lost silently.
 
 Claiming is a compare-and-set on (status, attempts, next_attempt_at): the
-claim bumps ``attempts`` and pushes ``next_attempt_at`` out by a lease, so any
-number of deliverers (processes, machines; SQLite or PostgreSQL) send each row
-once. The claim and the outcome are separate short transactions; nothing is
-held open while a message is on the network. A deliverer that dies mid-send
-leaves the row to be retried when the lease runs out (at-least-once), and that
-attempt counts, so a message that crashes its sender cannot loop for ever.
+claim bumps ``attempts`` and pushes ``next_attempt_at`` out by a short lease,
+which the deliverer renews while its sends run, so any number of deliverers
+(processes, machines; SQLite or PostgreSQL) send each row once. The claim and
+the outcome are separate short transactions; nothing is held open while a
+message is on the network. A deliverer that dies (kill -9, a lost host) stops
+renewing: its rows are taken over once the lease runs out, within
+``CLAIM_LEASE``, and that attempt counts, so a message that crashes its sender
+cannot loop for ever. A deliverer that dies after the channel accepted a
+message but before its outcome was stored makes the message arrive twice:
+delivery is at-least-once (docs/architecture.md, "Outbox").
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from sitekeeper.domain.events import EventKind
@@ -54,8 +60,11 @@ log = logging.getLogger(__name__)
 
 BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
-# Longer than any send may take, so a live deliverer never loses its claim.
-CLAIM_LEASE = timedelta(minutes=10)
+# How long a claim holds without renewal: a dead deliverer's rows wait this long at most.
+CLAIM_LEASE = timedelta(seconds=30)
+# A live deliverer renews its claims this often while sending, so a slow send (up to the
+# notifiers' 30 s timeout, and waiting for a free slot before it) never loses its row.
+CLAIM_RENEW = timedelta(seconds=10)
 _ERROR_MAX = 2000
 
 
@@ -226,26 +235,73 @@ async def deliver_due(
     if sender is None:
         sender = Notifiers()  # each channel's kind of notifier, public addresses only
     dbthread = DbThread(db)
-    claims: list[_Claim] = []
-    for row_id, attempts in await dbthread.session_aside(queries.due, now, batch):
-        taken = await dbthread.session_aside(
-            _claim_one, row_id, attempts, vault=vault, now=now, max_attempts=max_attempts
-        )
-        if taken is not None:
-            claims.append(taken)
-    report = DeliveryReport()
-    limit = asyncio.Semaphore(concurrency)
+    held = _Held(dbthread, now)
+    renewing = asyncio.create_task(held.renew_until_done())
+    try:
+        claims: list[_Claim] = []
+        for row_id, attempts in await dbthread.session_aside(queries.due, now, batch):
+            taken = await dbthread.session_aside(
+                _claim_one, row_id, attempts, vault=vault, now=now, max_attempts=max_attempts
+            )
+            if taken is not None:
+                held.claims[taken.id] = taken.attempts
+                claims.append(taken)
+        report = DeliveryReport()
+        limit = asyncio.Semaphore(concurrency)
 
-    async def one(claim: _Claim) -> None:
-        async with limit:
-            error = await _attempt(sender, vault, claim)
-        outcome = await dbthread.session_aside(
-            _finish, vault, claim, error=error, now=now, max_attempts=max_attempts
-        )
-        report.add(outcome, claim.id)
+        async def one(claim: _Claim) -> None:
+            async with limit:
+                error = await _attempt(sender, vault, claim)
+            await held.release(claim.id)
+            outcome = await dbthread.session_aside(
+                _finish, vault, claim, error=error, now=now, max_attempts=max_attempts
+            )
+            report.add(outcome, claim.id)
 
-    await asyncio.gather(*(one(c) for c in claims))
+        await asyncio.gather(*(one(c) for c in claims))
+    finally:
+        renewing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewing
     return report
+
+
+class _Held:
+    """The claims one ``deliver_due`` run holds, renewed every ``CLAIM_RENEW`` until each
+    send's outcome is about to be stored (never after: a renewal must not push a retry's
+    backoff out)."""
+
+    def __init__(self, dbthread: DbThread, now: datetime) -> None:
+        self._db = dbthread
+        self._now = now  # the run's clock; renewals add the time elapsed since
+        self._started = asyncio.get_running_loop().time()
+        self._lock = asyncio.Lock()
+        self.claims: dict[int, int] = {}  # row id -> attempts at our claim
+
+    async def release(self, row_id: int) -> None:
+        """Stop renewing ``row_id`` (its outcome is stored next)."""
+        async with self._lock:  # a renewal under way ends first
+            self.claims.pop(row_id, None)
+
+    async def renew_until_done(self) -> None:
+        """Push the held claims' leases out every ``CLAIM_RENEW`` until cancelled."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(CLAIM_RENEW.total_seconds())
+            async with self._lock:
+                if not self.claims:
+                    continue
+                elapsed = timedelta(seconds=loop.time() - self._started)
+                try:
+                    await self._db.session_aside(
+                        queries.renew_claims,
+                        dict(self.claims),
+                        until=self._now + elapsed + CLAIM_LEASE,
+                    )
+                except SQLAlchemyError:
+                    # The next renewal retries; if the lease runs out meanwhile another
+                    # deliverer may send the row too (its outcome is then "lost" here).
+                    log.exception("renewing %d notification claims failed", len(self.claims))
 
 
 def _claim_one(
@@ -274,7 +330,7 @@ def _severity(session: Session, event_id: int | None) -> Severity:
 
 def claim(session: Session, row_id: int, *, seen_attempts: int, now: datetime) -> bool:
     """Compare-and-set: take a due row if nobody else took it since we read it (for
-    ``CLAIM_LEASE``, so a live deliverer never loses it)."""
+    ``CLAIM_LEASE``, which ``deliver_due`` renews while the send runs)."""
     return queries.claim(session, row_id, seen_attempts=seen_attempts, now=now, lease=CLAIM_LEASE)
 
 

@@ -7,11 +7,11 @@ body) until it is ``sent`` or ``failed``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import CursorResult, delete, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from sitekeeper.store.tables import Client, Event, Incident, Notification
@@ -126,6 +126,23 @@ def claim(
         .execution_options(synchronize_session=False)
     )
     return cast(CursorResult[Any], result).rowcount == 1
+
+
+def renew_claims(session: Session, claims: Mapping[int, int], *, until: datetime) -> int:
+    """Extend the claims (row id -> attempts at the claim) a deliverer still sends to
+    ``until``; a row finished or taken over since (attempts moved on) is left alone."""
+    if not claims:
+        return 0
+    result = session.execute(
+        update(Notification)
+        .where(
+            Notification.status == PENDING,
+            tuple_(Notification.id, Notification.attempts).in_(list(claims.items())),
+        )
+        .values(next_attempt_at=until)
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], result).rowcount
 
 
 def get(session: Session, row_id: int, *, for_update: bool = False) -> Notification | None:
