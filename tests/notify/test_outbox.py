@@ -13,7 +13,7 @@ from cryptography.fernet import Fernet
 
 from sitekeeper.domain.events import EventKind
 from sitekeeper.errors import DeliveryError
-from sitekeeper.notify import messages, outbox
+from sitekeeper.notify import inflight, messages, outbox
 from sitekeeper.store import journal
 from sitekeeper.store.database import Database
 from sitekeeper.store.tables import Event, Notification
@@ -278,7 +278,7 @@ class _Slow:
 async def test_a_slow_send_keeps_its_claim_by_renewing_it(
     db: Database, vault: Vault, webhook: Webhook, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(outbox, "CLAIM_RENEW", timedelta(milliseconds=20))
+    monkeypatch.setattr(inflight, "CLAIM_RENEW", timedelta(milliseconds=20))
     [row_id] = _queue(db, vault, [webhook.url()])
     slow = _Slow(db, vault)
 
@@ -289,6 +289,34 @@ async def test_a_slow_send_keeps_its_claim_by_renewing_it(
     assert len(webhook.posts) == 1
     [row] = _rows(db)
     assert (row.status, row.attempts) == ("sent", 1)
+
+
+class _Counting:
+    """Before each send, notes how many messages the channel has whose outcome is not
+    stored yet: what a kill -9 of the deliverer at that moment would send twice."""
+
+    def __init__(self, db: Database, webhook: Webhook) -> None:
+        self.db, self.webhook = db, webhook
+        self.unrecorded: list[int] = []
+
+    async def send(self, url: str, *, title: str, body: str, severity: str = "info") -> None:
+        stored = sum(r.status == "sent" for r in _rows(self.db))
+        self.unrecorded.append(len(self.webhook.posts) - stored)
+        await loopback_sender().send(url, title=title, body=body)
+
+
+async def test_sends_never_run_ahead_of_their_stored_outcomes(
+    db: Database, vault: Vault, webhook: Webhook
+) -> None:
+    _queue(db, vault, [webhook.url(f"t{i}") for i in range(30)])
+    counting = _Counting(db, webhook)
+
+    report = await outbox.deliver_due(db, vault, now=T0, sender=counting, concurrency=4)
+
+    assert len(report.sent) == 30 and len(webhook.posts) == 30
+    # Besides the one about to go, at most the other three slots' messages are out
+    # without an outcome: a deliverer killed now would send those (and only those) again.
+    assert max(counting.unrecorded) <= 3
 
 
 class _Stalling:

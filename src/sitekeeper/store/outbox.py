@@ -150,6 +150,22 @@ def get(session: Session, row_id: int, *, for_update: bool = False) -> Notificat
     return session.get(Notification, row_id, with_for_update=for_update)
 
 
+def lock_many(session: Session, row_ids: Sequence[int]) -> dict[int, Notification]:
+    """Outbox rows by id, locked for their outcomes' update (in id order: no deadlock)."""
+    rows = session.scalars(
+        select(Notification)
+        .where(Notification.id.in_(row_ids))
+        .order_by(Notification.id)
+        .with_for_update()
+    )
+    return {row.id: row for row in rows}
+
+
+def events(session: Session, event_ids: Sequence[int]) -> dict[int, Event]:
+    """The journal events alerts came from, by id, in one query."""
+    return {e.id: e for e in session.scalars(select(Event).where(Event.id.in_(set(event_ids))))}
+
+
 def source_event(session: Session, event_id: int | None) -> tuple[Event | None, Incident | None]:
     """The journal event an alert came from, and its incident (for severity and journaling)."""
     event = session.get(Event, event_id) if event_id is not None else None
