@@ -243,6 +243,8 @@ def test_kill_9_of_each_kind_loses_and_doubles_nothing(world: World) -> None:
         ("failure", names[down_b]): 1,
         ("success", names[down_b]): 1,
     }
+    again = [p.at for p in w.receiver.posts if got[(p.kind, _site_of(p, names))] == 2]
+    print(f"the alert killed in flight came again {again[1] - again[0]:.1f} s later")
     rows = records.outbox(db)
     assert len(rows) == 4 and all(r["status"] == "sent" for r in rows)
     assert records.sent_events(db) == {r["id"]: 1 for r in rows}  # journaled once each
