@@ -206,7 +206,7 @@ def test_kill_9_of_each_kind_loses_and_doubles_nothing(world: World) -> None:
     w.sim.up(down_b)
     until("both closed", lambda: all(i["closed_at"] for i in records.incidents(db)), 3 * INTERVAL)
     until("every alert sent", lambda: _all_sent(db), 60)
-    until("every task done", lambda: all(s in ("ok", "failed") for s, _ in _tasks(db)), 30)
+    until("every task done", lambda: all(t[0] in DONE for t in records.tasks(db).values()), 30)
     end = time.time()
 
     # Checks: each site at its interval; a run is skipped only if the killed worker had
@@ -251,7 +251,7 @@ def test_kill_9_of_each_kind_loses_and_doubles_nothing(world: World) -> None:
     assert sorted(r["attempts"] for r in rows) == [1, 1, 1, 2]
 
     # Tasks: every request the killed web process answered ran; none is stuck.
-    done = dict(_tasks_by_id(db))
+    done = records.tasks(db)
     assert set(answered) <= set(done)
     assert all(status == "ok" for status, _ in done.values()), done
     assert fleet.errors() == {}
@@ -260,19 +260,12 @@ def test_kill_9_of_each_kind_loses_and_doubles_nothing(world: World) -> None:
 # Seconds a check may end after its due time on 2 busy cores (lag, the sites' latency,
 # a failure's confirmation); well below a further interval, so a second skipped run shows.
 LAG = 7.0
+DONE = ("ok", "failed")  # a task's final states
 
 
 def _all_sent(db: Database) -> bool:
     rows = records.outbox(db)
     return bool(rows) and all(r["status"] == "sent" for r in rows)
-
-
-def _tasks(db: Database) -> list[tuple[str, str | None]]:
-    return list(records.tasks(db).values())
-
-
-def _tasks_by_id(db: Database) -> list[tuple[int, tuple[str, str | None]]]:
-    return list(records.tasks(db).items())
 
 
 def _pairs(times: list[float], start: float, end: float) -> list[tuple[float, float]]:
@@ -327,9 +320,6 @@ def test_a_backup_whose_worker_is_killed_runs_again_elsewhere_once(
     assert runs[0]["error"] == INTERRUPTED
     assert runs[1]["snapshot_id"]
     asyncio.run(_restic_check(db, data_home))
-
-
-DONE = ("ok", "failed")
 
 
 def _backup_under_way(db: Database, site_id: int, task_id: int) -> str:
