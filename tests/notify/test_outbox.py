@@ -13,7 +13,7 @@ from cryptography.fernet import Fernet
 
 from sitekeeper.domain.events import EventKind
 from sitekeeper.errors import DeliveryError
-from sitekeeper.notify import messages, outbox
+from sitekeeper.notify import inflight, messages, outbox
 from sitekeeper.store import journal
 from sitekeeper.store.database import Database
 from sitekeeper.store.tables import Event, Notification
@@ -242,9 +242,10 @@ async def test_a_deliverer_that_died_is_taken_over_after_its_lease(
     with db.session() as s:  # claimed, then the process died before sending
         assert outbox.claim(s, row_id, seen_attempts=0, now=T0)
 
-    assert await outbox.deliver_due(
-        db, vault, now=T0 + timedelta(minutes=1), sender=loopback_sender()
-    ) == (outbox.DeliveryReport())
+    still_held = T0 + outbox.CLAIM_LEASE - timedelta(seconds=1)
+    assert await outbox.deliver_due(db, vault, now=still_held, sender=loopback_sender()) == (
+        outbox.DeliveryReport()
+    )
     report = await outbox.deliver_due(
         db, vault, now=T0 + outbox.CLAIM_LEASE, sender=loopback_sender()
     )
@@ -252,6 +253,70 @@ async def test_a_deliverer_that_died_is_taken_over_after_its_lease(
     assert report.sent == [row_id]
     assert len(webhook.posts) == 1
     assert _rows(db)[0].attempts == 2
+
+
+class _Slow:
+    """Sends only once its deliverer has renewed the claim past the first lease; meanwhile
+    a rival deliverer looks for due rows at the moment that first lease ends."""
+
+    def __init__(self, db: Database, vault: Vault) -> None:
+        self.db, self.vault = db, vault
+        self.rival: outbox.DeliveryReport | None = None
+
+    async def send(self, url: str, *, title: str, body: str, severity: str = "info") -> None:
+        first_lease = T0 + outbox.CLAIM_LEASE
+        deadline = time.monotonic() + 10
+        while _rows(self.db)[0].next_attempt_at <= first_lease:
+            assert time.monotonic() < deadline, "the claim was never renewed"
+            await asyncio.sleep(0.01)
+        self.rival = await outbox.deliver_due(
+            self.db, self.vault, now=first_lease, sender=loopback_sender()
+        )
+        await loopback_sender().send(url, title=title, body=body)
+
+
+async def test_a_slow_send_keeps_its_claim_by_renewing_it(
+    db: Database, vault: Vault, webhook: Webhook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inflight, "CLAIM_RENEW", timedelta(milliseconds=20))
+    [row_id] = _queue(db, vault, [webhook.url()])
+    slow = _Slow(db, vault)
+
+    report = await outbox.deliver_due(db, vault, now=T0, sender=slow)
+
+    assert report.sent == [row_id]
+    assert slow.rival == outbox.DeliveryReport()  # nothing to take over: the claim is live
+    assert len(webhook.posts) == 1
+    [row] = _rows(db)
+    assert (row.status, row.attempts) == ("sent", 1)
+
+
+class _Counting:
+    """Before each send, notes how many messages the channel has whose outcome is not
+    stored yet: what a kill -9 of the deliverer at that moment would send twice."""
+
+    def __init__(self, db: Database, webhook: Webhook) -> None:
+        self.db, self.webhook = db, webhook
+        self.unrecorded: list[int] = []
+
+    async def send(self, url: str, *, title: str, body: str, severity: str = "info") -> None:
+        stored = sum(r.status == "sent" for r in _rows(self.db))
+        self.unrecorded.append(len(self.webhook.posts) - stored)
+        await loopback_sender().send(url, title=title, body=body)
+
+
+async def test_sends_never_run_ahead_of_their_stored_outcomes(
+    db: Database, vault: Vault, webhook: Webhook
+) -> None:
+    _queue(db, vault, [webhook.url(f"t{i}") for i in range(30)])
+    counting = _Counting(db, webhook)
+
+    report = await outbox.deliver_due(db, vault, now=T0, sender=counting, concurrency=4)
+
+    assert len(report.sent) == 30 and len(webhook.posts) == 30
+    # Besides the one about to go, at most the other three slots' messages are out
+    # without an outcome: a deliverer killed now would send those (and only those) again.
+    assert max(counting.unrecorded) <= 3
 
 
 class _Stalling:

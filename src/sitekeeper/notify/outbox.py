@@ -15,12 +15,16 @@ error — ``failed`` with a ``notification.failed`` event and an ERROR log, so
 no alert is ever lost silently.
 
 Claiming is a compare-and-set on (status, attempts, next_attempt_at): the
-claim bumps ``attempts`` and pushes ``next_attempt_at`` out by a lease, so any
-number of deliverers (processes, machines; SQLite or PostgreSQL) send each row
-once. The claim and the outcome are separate short transactions; nothing is
-held open while a message is on the network. A deliverer that dies mid-send
-leaves the row to be retried when the lease runs out (at-least-once), and that
-attempt counts, so a message that crashes its sender cannot loop for ever.
+claim bumps ``attempts`` and pushes ``next_attempt_at`` out by a short lease,
+which the deliverer renews while its sends run, so any number of deliverers
+(processes, machines; SQLite or PostgreSQL) send each row once. The claim and
+the outcome are separate short transactions; nothing is held open while a
+message is on the network. A deliverer that dies (kill -9, a lost host) stops
+renewing: its rows are taken over once the lease runs out, within
+``CLAIM_LEASE``, and that attempt counts, so a message that crashes its sender
+cannot loop for ever. A deliverer that dies after the channel accepted a
+message but before its outcome was stored makes the message arrive twice:
+delivery is at-least-once (docs/architecture.md, "Outbox").
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 
 from sqlalchemy.orm import Session
@@ -37,6 +42,7 @@ from sqlalchemy.orm import Session
 from sitekeeper.domain.events import EventKind
 from sitekeeper.errors import DeliveryError, SitekeeperError
 from sitekeeper.notify import severity
+from sitekeeper.notify.inflight import CLAIM_LEASE, Claims, Outcomes
 from sitekeeper.notify.messages import Message
 from sitekeeper.notify.registry import Notifier, Notifiers, channel_kind
 from sitekeeper.notify.severity import Severity
@@ -47,15 +53,13 @@ from sitekeeper.store.channels import channel_urls
 from sitekeeper.store.database import Database
 from sitekeeper.store.dbthread import DbThread
 from sitekeeper.store.outbox import FAILED, PENDING, SENT
-from sitekeeper.store.tables import Notification, Site
+from sitekeeper.store.tables import Event, Notification, Site
 from sitekeeper.vault import Vault
 
 log = logging.getLogger(__name__)
 
 BACKOFF_FIRST = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
-# Longer than any send may take, so a live deliverer never loses its claim.
-CLAIM_LEASE = timedelta(minutes=10)
 _ERROR_MAX = 2000
 
 
@@ -225,26 +229,37 @@ async def deliver_due(
     await word_queued(db, vault, global_urls, now=now, batch=batch)
     if sender is None:
         sender = Notifiers()  # each channel's kind of notifier, public addresses only
-    dbthread = DbThread(db)
-    claims: list[_Claim] = []
-    for row_id, attempts in await dbthread.session_aside(queries.due, now, batch):
-        taken = await dbthread.session_aside(
-            _claim_one, row_id, attempts, vault=vault, now=now, max_attempts=max_attempts
-        )
-        if taken is not None:
-            claims.append(taken)
+    dbthread = DbThread(db)  # its own thread: outcomes and renewals never wait behind sends
+    held = Claims(dbthread, now)
+    outcomes: Outcomes[tuple[_Claim, DeliveryError | None], Outcome] = Outcomes(
+        dbthread, partial(_finish_all, vault=vault, now=now, max_attempts=max_attempts)
+    )
     report = DeliveryReport()
-    limit = asyncio.Semaphore(concurrency)
+    try:
+        claims: list[_Claim] = []
+        for row_id, attempts in await dbthread.session_aside(queries.due, now, batch):
+            taken = await dbthread.session_aside(
+                _claim_one, row_id, attempts, vault=vault, now=now, max_attempts=max_attempts
+            )
+            if taken is not None:
+                held.hold(taken.id, taken.attempts)
+                claims.append(taken)
+        limit = asyncio.Semaphore(concurrency)
 
-    async def one(claim: _Claim) -> None:
-        async with limit:
-            error = await _attempt(sender, vault, claim)
-        outcome = await dbthread.session_aside(
-            _finish, vault, claim, error=error, now=now, max_attempts=max_attempts
-        )
-        report.add(outcome, claim.id)
+        async def one(claim: _Claim) -> None:
+            # The slot is freed once the outcome is stored, not when the send returns: sends
+            # never run ahead of their outcomes, so at most ``concurrency`` messages are
+            # out without an outcome at any moment (what a kill -9 would send twice).
+            async with limit:
+                error = await _attempt(sender, vault, claim)
+                await held.release(claim.id)
+                report.add(await outcomes.store((claim, error)), claim.id)
 
-    await asyncio.gather(*(one(c) for c in claims))
+        await asyncio.gather(*(one(c) for c in claims))
+    finally:
+        await held.close()
+        await outcomes.close()
+        dbthread.close()
     return report
 
 
@@ -258,7 +273,10 @@ def _claim_one(
     row = queries.get(session, row_id)
     assert row is not None  # we hold the claim
     if attempts >= max_attempts:
-        _mark_failed(session, vault, row, now, "no outcome recorded for the last attempt")
+        source, _ = queries.source_event(session, row.event_id)
+        _mark_failed(
+            session, vault, row, now, "no outcome recorded for the last attempt", source=source
+        )
         return None
     severity = _severity(session, row.event_id)
     return _Claim(row.id, row.attempts, row.target, row.title, row.body, severity)
@@ -274,7 +292,7 @@ def _severity(session: Session, event_id: int | None) -> Severity:
 
 def claim(session: Session, row_id: int, *, seen_attempts: int, now: datetime) -> bool:
     """Compare-and-set: take a due row if nobody else took it since we read it (for
-    ``CLAIM_LEASE``, so a live deliverer never loses it)."""
+    ``CLAIM_LEASE``, which ``deliver_due`` renews while the send runs)."""
     return queries.claim(session, row_id, seen_attempts=seen_attempts, now=now, lease=CLAIM_LEASE)
 
 
@@ -294,26 +312,54 @@ async def _attempt(sender: Notifier, vault: Vault, claim: _Claim) -> DeliveryErr
     return None
 
 
+def _finish_all(
+    session: Session,
+    items: list[tuple[_Claim, DeliveryError | None]],
+    *,
+    vault: Vault,
+    now: datetime,
+    max_attempts: int,
+) -> list[Outcome]:
+    """Record the outcomes of several claimed sends in one transaction, with a few
+    statements whatever their number: the rows locked and their journal events read in
+    bulk, the writes sent together at commit (so a message the channel has is marked
+    sent quickly: the at-least-once window)."""
+    rows = queries.lock_many(session, [claim.id for claim, _ in items])
+    sources = queries.events(session, [r.event_id for r in rows.values() if r.event_id])
+    outcomes: list[Outcome] = []
+    for claim, error in items:
+        row = rows.get(claim.id)
+        source = sources.get(row.event_id) if row is not None and row.event_id else None
+        outcomes.append(
+            _finish(
+                session, vault, row, source, claim, error=error, now=now, max_attempts=max_attempts
+            )
+        )
+    return outcomes
+
+
 def _finish(
     session: Session,
     vault: Vault,
+    row: Notification | None,
+    source: Event | None,
     claim: _Claim,
     *,
     error: DeliveryError | None,
     now: datetime,
     max_attempts: int,
 ) -> Outcome:
-    """Record the outcome of one claimed send."""
-    row = queries.get(session, claim.id, for_update=True)
+    """Record the outcome of one claimed send (``row``: its row, locked, None if gone;
+    ``source``: the journal event the alert came from)."""
     if row is None or row.status != PENDING or row.attempts != claim.attempts:
         # Our lease ran out and another deliverer took over: its outcome counts.
         log.warning("notification %d: claim lost before the outcome was stored", claim.id)
         return "lost"
     if error is None:
-        _mark_sent(session, vault, row, now)
+        _mark_sent(session, vault, row, now, source)
         return "sent"
     if error.permanent or row.attempts >= max_attempts:
-        _mark_failed(session, vault, row, now, str(error))
+        _mark_failed(session, vault, row, now, str(error), source=source)
         return "failed"
     row.last_error = str(error)[:_ERROR_MAX]
     row.next_attempt_at = now + backoff(row.attempts)
@@ -338,10 +384,15 @@ def _channel_of(vault: Vault, row: Notification) -> str:
 
 
 def _journal(
-    session: Session, kind: EventKind, row: Notification, now: datetime, **data: Any
+    session: Session,
+    kind: EventKind,
+    row: Notification,
+    now: datetime,
+    source: Event | None,
+    **data: Any,
 ) -> None:
-    """A journal event tied to the alert's originating event (site, client, incident)."""
-    source, _ = queries.source_event(session, row.event_id)
+    """A journal event tied to the alert's originating event ``source`` (site, client,
+    incident)."""
     journal.record(
         session,
         kind,
@@ -350,18 +401,28 @@ def _journal(
         incident_id=source.incident_id if source else None,
         data={"notification_id": row.id, "event_id": row.event_id, "attempts": row.attempts} | data,
         ts=now,
+        flush=False,  # written with the outcomes' batch at commit
     )
 
 
-def _mark_sent(session: Session, vault: Vault, row: Notification, now: datetime) -> None:
+def _mark_sent(
+    session: Session, vault: Vault, row: Notification, now: datetime, source: Event | None
+) -> None:
     row.status = SENT
     row.sent_at = now
     row.last_error = None
-    _journal(session, EventKind.NOTIFICATION_SENT, row, now, channel=_channel_of(vault, row))
+    channel = _channel_of(vault, row)
+    _journal(session, EventKind.NOTIFICATION_SENT, row, now, source, channel=channel)
 
 
 def _mark_failed(
-    session: Session, vault: Vault, row: Notification, now: datetime, error: str
+    session: Session,
+    vault: Vault,
+    row: Notification,
+    now: datetime,
+    error: str,
+    *,
+    source: Event | None,
 ) -> None:
     row.status = FAILED
     row.last_error = error[:_ERROR_MAX]
@@ -370,6 +431,7 @@ def _mark_failed(
         EventKind.NOTIFICATION_FAILED,
         row,
         now,
+        source,
         channel=_channel_of(vault, row),
         error=row.last_error,
     )

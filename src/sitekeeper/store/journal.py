@@ -19,8 +19,10 @@ def record(
     incident_id: int | None = None,
     data: dict[str, Any] | None = None,
     ts: datetime | None = None,
+    flush: bool = True,
 ) -> Event:
-    """Append one event (flushed, so its id is known); committed with the session."""
+    """Append one event, committed with the session; flushed at once (so its id is known)
+    unless ``flush`` is False (many events written together at the next flush)."""
     event = Event(
         ts=ts or datetime.now(UTC),
         kind=str(kind),
@@ -30,5 +32,6 @@ def record(
         data=data or {},
     )
     session.add(event)
-    session.flush()
+    if flush:
+        session.flush()
     return event

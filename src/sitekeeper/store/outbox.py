@@ -7,11 +7,11 @@ body) until it is ``sent`` or ``failed``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import CursorResult, delete, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from sitekeeper.store.tables import Client, Event, Incident, Notification
@@ -128,9 +128,42 @@ def claim(
     return cast(CursorResult[Any], result).rowcount == 1
 
 
+def renew_claims(session: Session, claims: Mapping[int, int], *, until: datetime) -> int:
+    """Extend the claims (row id -> attempts at the claim) a deliverer still sends to
+    ``until``; a row finished or taken over since (attempts moved on) is left alone."""
+    if not claims:
+        return 0
+    result = session.execute(
+        update(Notification)
+        .where(
+            Notification.status == PENDING,
+            tuple_(Notification.id, Notification.attempts).in_(list(claims.items())),
+        )
+        .values(next_attempt_at=until)
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], result).rowcount
+
+
 def get(session: Session, row_id: int, *, for_update: bool = False) -> Notification | None:
     """One outbox row (locked for the outcome's update when asked)."""
     return session.get(Notification, row_id, with_for_update=for_update)
+
+
+def lock_many(session: Session, row_ids: Sequence[int]) -> dict[int, Notification]:
+    """Outbox rows by id, locked for their outcomes' update (in id order: no deadlock)."""
+    rows = session.scalars(
+        select(Notification)
+        .where(Notification.id.in_(row_ids))
+        .order_by(Notification.id)
+        .with_for_update()
+    )
+    return {row.id: row for row in rows}
+
+
+def events(session: Session, event_ids: Sequence[int]) -> dict[int, Event]:
+    """The journal events alerts came from, by id, in one query."""
+    return {e.id: e for e in session.scalars(select(Event).where(Event.id.in_(set(event_ids))))}
 
 
 def source_event(session: Session, event_id: int | None) -> tuple[Event | None, Incident | None]:
