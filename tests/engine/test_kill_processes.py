@@ -283,10 +283,6 @@ def _site_of(post: Post, names: list[str]) -> str | None:
 
 @pytest.mark.realsites
 @pytest.mark.timeout(300)
-@pytest.mark.xfail(
-    strict=True,
-    reason="backup site lease outlives a killed worker: fixed by the procrastinate move",
-)
 def test_a_backup_whose_worker_is_killed_runs_again_elsewhere_once(
     db: Database, tmp_path: Path, data_home: Path, update_sites_up: None
 ) -> None:

@@ -30,7 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from sitekeeper.config import Settings
-from sitekeeper.domain.workers import ALL_QUEUES
+from sitekeeper.domain.workers import ALL_QUEUES, SCHEDULE
 from sitekeeper.engine.dispatch import ASKED, job_spec
 from sitekeeper.engine.periodic import Periodic, cron_of
 from sitekeeper.engine.tasks import (
@@ -52,6 +52,11 @@ log = logging.getLogger(__name__)
 TASK_JOB = "sitekeeper.task"  # the one procrastinate task: run the tasks row it names
 SWEEP_JOB = "sitekeeper.sweep"
 PERIODIC_PREFIX = "sitekeeper.every."  # the scheduler's periodic jobs (engine.periodic)
+# Queues whose jobs someone waits for, woken by NOTIFY (a connection held each); the long
+# work's queues look every POLL seconds instead, which costs no connection in between.
+LISTENING = frozenset({"tasks", SCHEDULE})
+POLL = 2.0
+NOTIFIED_POLL = 5.0  # procrastinate's own fallback for a missed notification
 CRASHED = "interrupted: the worker running it stopped (killed or lost); not run again by itself"
 
 _deferrer: App | None = None
@@ -170,13 +175,15 @@ class JobQueue:
         self.periodics = periodics
         # Unique per process, so a late outcome of a dead process's run never counts.
         self.worker = f"{settings.worker_name}/{os.getpid()}"
-        slots = sum(queue_concurrency(settings, q, len(periodics)) for q in queues)
+        listening = sum(q in LISTENING for q in queues)
         self.app = App(
             connector=PsycopgConnector(
-                # A listening connection per queue's worker, jobs' round trips beside.
+                # A connection held per listening queue, a few for the engine's own round
+                # trips (fetch, finish, heartbeat; the jobs' work uses the store's pool):
+                # PostgreSQL's 100 connections are shared by every process of a fleet.
                 conninfo=libpq_url(url),
-                min_size=2,
-                max_size=min(len(queues) + slots + 2, len(queues) + 16),
+                min_size=1,
+                max_size=listening + 3,
             )
         )
         self._register(schedules)
@@ -231,6 +238,10 @@ class JobQueue:
                             self.settings, queue_name, len(self.periodics)
                         ),
                         install_signal_handlers=False,
+                        listen_notify=queue_name in LISTENING,
+                        fetch_job_polling_interval=(
+                            NOTIFIED_POLL if queue_name in LISTENING else POLL
+                        ),
                         update_heartbeat_interval=self.settings.job_heartbeat_seconds,
                         stalled_worker_timeout=self.settings.job_stalled_seconds,
                         shutdown_graceful_timeout=0,

@@ -135,9 +135,12 @@ def spacings(times: list[float]) -> list[float]:
 
 
 def tasks(db: Database) -> dict[int, tuple[str, str | None]]:
-    """Every task row: id -> (status, error)."""
+    """Every task a person asked for (not the scheduler's planned work): id -> (status,
+    error)."""
     with db.engine.connect() as conn:
-        rows = conn.execute(text("SELECT id, status, error FROM tasks ORDER BY id"))
+        rows = conn.execute(
+            text("SELECT id, status, error FROM tasks WHERE requested_by IS NOT NULL ORDER BY id")
+        )
         return {int(r[0]): (str(r[1]), r[2]) for r in rows}
 
 
