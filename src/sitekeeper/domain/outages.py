@@ -40,6 +40,10 @@ class Outages:
         self._starts = [start for start, _ in merged]
         self._ends = [stop for _, stop in merged]
 
+    def __bool__(self) -> bool:
+        """Whether there is any outage at all (most days have none: nothing to look up)."""
+        return bool(self._starts)
+
     def covers(self, ts_ms: int) -> bool:
         """Whether the site was declared down at ``ts_ms`` (its opening check is inside,
         the check that closed it is not)."""
@@ -78,8 +82,10 @@ def day_summary(
         [checks] = by_location.values()
         return summarize([(up, ms) for _, up, ms in checks])
     total = sum(len(checks) for checks in by_location.values())
-    down = sum(
-        1 for checks in by_location.values() for ts_ms, _, _ in checks if outages.covers(ts_ms)
+    down = (
+        sum(1 for checks in by_location.values() for ts, _, _ in checks if outages.covers(ts))
+        if outages
+        else 0
     )
     timed = summarize([(up, ms) for _, up, ms in by_location.get(timed_from, ())])
     if timed.max_ms is None:  # no response time from there that day
