@@ -181,7 +181,7 @@ def test_store_knows_no_feature_package() -> None:
 # sockets, processes, threads or databases). datetime is there for its types: a rule
 # that needs the time is given it.
 PURE = {
-    "__future__", "abc", "annotated_types", "collections", "contextlib", "dataclasses",
+    "__future__", "abc", "annotated_types", "bisect", "collections", "contextlib", "dataclasses",
     "datetime", "decimal", "enum", "fractions", "functools", "ipaddress", "itertools",
     "math", "numbers", "operator", "pydantic", "re", "string", "textwrap", "typing",
     "unicodedata", "urllib.parse",

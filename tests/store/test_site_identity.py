@@ -324,7 +324,7 @@ def test_history_from_before_a_site_existed_is_not_its_own(db: Database) -> None
         ]
         assert [e.kind for e in history.journal_events(s, site_ids=[sid])] == ["site.added"]
         assert history.incidents(s, [sid]) == []
-        assert [up for _, up, _, _ in fleet.recent_checks(s, sid, NOW - 24 * hour)] == [True]
+        assert [c.up for c in fleet.recent_checks(s, sid, NOW - 24 * hour)] == [True]
 
 
 def _ms(moment: datetime) -> int:

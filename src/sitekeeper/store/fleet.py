@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -30,7 +30,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from sitekeeper.domain.outages import DAY_MS, NONE, counted_up
 from sitekeeper.store.locations import shown
+from sitekeeper.store.outages import outages_between
 from sitekeeper.store.tables import (
     CheckRaw,
     Client,
@@ -498,22 +500,56 @@ def all_tags(session: Session, client_id: int | None) -> list[str]:
     return list(session.scalars(stmt))
 
 
-def recent_checks(
-    session: Session, site_id: int, since: datetime
-) -> list[tuple[datetime, bool, int | None, str]]:
-    """Raw results of one site since ``since`` (and its creation), oldest first, each with
-    the name of the location it was checked from (for the 24-hour charts)."""
+class RecentCheck(NamedTuple):
+    """One raw result for the 24-hour charts: what its location found (``up``, the
+    response time) and whether it counts as up time (``domain.outages``: on a day
+    checked from several locations, down only inside a confirmed outage)."""
+
+    at: datetime
+    up: bool
+    response_ms: int | None
+    location: str  # its name ("default", "us-east")
+    counts_up: bool
+
+
+def recent_checks(session: Session, site_id: int, since: datetime) -> list[RecentCheck]:
+    """Raw results of one site since ``since`` (and its creation), oldest first."""
     created = session.scalar(select(Site.created_at).where(Site.id == site_id))
     since = max(since, created) if created is not None else since
+    since_ms = int(since.timestamp() * 1000)
+    created_ms = int(created.timestamp() * 1000) if created is not None else 0
     rows = session.execute(
         select(CheckRaw.ts_ms, CheckRaw.up, CheckRaw.response_ms, CheckRaw.location)
-        .where(CheckRaw.site_id == site_id, CheckRaw.ts_ms >= int(since.timestamp() * 1000))
+        .where(CheckRaw.site_id == site_id, CheckRaw.ts_ms >= since_ms)
         .order_by(CheckRaw.ts_ms)
-    )
+    ).all()
+    if not rows:
+        return []
+    # Whether a day was checked from several locations is the whole UTC day's (from
+    # the site's creation), as the roll-up decides it.
+    day_start = max(since_ms - since_ms % DAY_MS, created_ms)
+    checks = [(ts, location, bool(up)) for ts, up, _, location in rows]
+    if since_ms > day_start:
+        checks = _earlier(session, site_id, day_start, since_ms) + checks
+    found = outages_between(session.connection(), [site_id], day_start, rows[-1][0] + 1)
+    counted = counted_up(checks, found.get(site_id, NONE))[len(checks) - len(rows) :]
     return [
-        (datetime.fromtimestamp(ts / 1000, UTC), bool(up), ms, shown(location))
-        for ts, up, ms, location in rows
+        RecentCheck(datetime.fromtimestamp(ts / 1000, UTC), bool(up), ms, shown(location), ok)
+        for (ts, up, ms, location), ok in zip(rows, counted, strict=True)
     ]
+
+
+def _earlier(
+    session: Session, site_id: int, start_ms: int, end_ms: int
+) -> list[tuple[int, str, bool]]:
+    """Where the first day's results before the charts' window were taken from: one row
+    per location (all ``counted_up`` needs of them)."""
+    rows = session.execute(
+        select(func.min(CheckRaw.ts_ms), CheckRaw.location)
+        .where(CheckRaw.site_id == site_id, CheckRaw.ts_ms >= start_ms, CheckRaw.ts_ms < end_ms)
+        .group_by(CheckRaw.location)
+    )
+    return [(ts, location, True) for ts, location in rows]
 
 
 def all_cms(session: Session, client_id: int | None) -> list[str]:

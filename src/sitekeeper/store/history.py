@@ -61,8 +61,10 @@ def uptime_by_day(
     session: Session, site_ids: Sequence[int], days: int, today: date | None = None
 ) -> list[DayFigures]:
     """Daily figures of the ``days`` days up to ``today`` (a past day: a report's period):
-    rolled-up days, plus days not rolled up from raw results (days before a site was
-    created are not its own)."""
+    rolled-up days, plus days not rolled up from raw results, counted as the roll-up
+    counts them (``store.rollup.summarize_locations``: a day checked from several
+    locations is down only in its confirmed outages). Days before a site was created are
+    not its own."""
     today = today or datetime.now(UTC).date()
     first = today - timedelta(days=days - 1)
     # Each site's creation and its oldest raw row (one index lookup a site): raw rows are

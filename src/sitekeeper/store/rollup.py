@@ -1,9 +1,10 @@
 """Roll raw check results up into daily rows, then prune raw rows past retention.
 
 Daily rows (uptime, response-time percentiles) are kept for ever and are what
-charts and reports read; raw rows are only kept for ``raw_retention_days``. A site
-checked from several locations also gets each location's figures of the day, for
-the charts (``check_daily`` still merges the locations, as reports read it).
+charts and reports read; raw rows are only kept for ``raw_retention_days``. A site's
+day checked from several locations counts down time as its confirmed outages say
+(``domain.outages``: the quorum's verdict, not each location's failures) and keeps
+each location's own figures beside it, for the charts.
 Only complete UTC days are rolled up, and a day is pruned only once rolled up,
 so nothing is lost if the process stops half-way.
 """
@@ -19,9 +20,12 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, select
 
+from sitekeeper.domain.outages import NONE, Timed, day_summary
 from sitekeeper.domain.uptime import Summary, summarize
 from sitekeeper.store.dialect import upsert_insert
 from sitekeeper.store.location_tables import CheckDailyByLocation
+from sitekeeper.store.locations import DEFAULT, stored
+from sitekeeper.store.outages import outages_between
 from sitekeeper.store.tables import CheckDaily, CheckRaw, Site
 
 
@@ -33,9 +37,9 @@ def day_bounds_ms(day: date) -> tuple[int, int]:
 
 @dataclass(frozen=True, slots=True)
 class DaySummaries:
-    """One day's summaries: per site (every location's checks together, as ``check_daily``
-    keeps them) and per site and stored location, of the sites checked that day from a
-    location other than the default one (as ``check_daily_by_location`` keeps them)."""
+    """One day's summaries: per site (as ``check_daily`` keeps them: ``day_summary``) and
+    per site and stored location, of the sites checked that day from a location other
+    than the default one (as ``check_daily_by_location`` keeps them)."""
 
     sites: dict[int, Summary]
     locations: dict[tuple[int, str], Summary]
@@ -47,33 +51,32 @@ def summarize_locations(
     """Per-site and per-location summaries of one day's raw results: of every existing
     site, or of the sites ``since_ms`` names, each counting only its checks from that
     moment on (its creation). Read in site order and summarized a site at a time (the
-    per-location lists of one site at once, not the whole day's).
+    per-location lists of one site at once, not the whole day's); the day's "down"
+    incidents of these sites are read first, in one query.
 
     Raw rows have no foreign key: a check that finished just as its site was
     removed leaves rows of a site that is gone, which must neither fail the daily
     upsert nor count for a later site.
     """
     start, end = day_bounds_ms(day)
+    sites = select(Site.id) if since_ms is None else sorted(since_ms)
+    outages = outages_between(conn, sites, start, end)
     stmt = select(
         CheckRaw.site_id, CheckRaw.ts_ms, CheckRaw.location, CheckRaw.up, CheckRaw.response_ms
-    ).where(
-        CheckRaw.ts_ms >= start,
-        CheckRaw.ts_ms < end,
-        CheckRaw.site_id.in_(select(Site.id) if since_ms is None else sorted(since_ms)),
-    )
+    ).where(CheckRaw.ts_ms >= start, CheckRaw.ts_ms < end, CheckRaw.site_id.in_(sites))
     found = DaySummaries({}, {})
     rows = conn.execute(stmt.order_by(CheckRaw.site_id)).tuples()
     for sid, site_rows in groupby(rows, key=itemgetter(0)):
-        by_location: dict[str, list[tuple[bool, int | None]]] = {}
+        by_location: dict[str, list[Timed]] = {}
         for _, ts_ms, location, up, ms in site_rows:
             if since_ms is None or ts_ms >= since_ms[sid]:
-                by_location.setdefault(location, []).append((up, ms))
+                by_location.setdefault(location, []).append((ts_ms, up, ms))
         if not by_location:
             continue
-        found.sites[sid] = summarize([v for values in by_location.values() for v in values])
+        found.sites[sid] = day_summary(by_location, outages.get(sid, NONE), stored(DEFAULT))
         if set(by_location) != {""}:  # checked from elsewhere than the default location
             for location, values in by_location.items():
-                found.locations[sid, location] = summarize(values)
+                found.locations[sid, location] = summarize([(up, ms) for _, up, ms in values])
     return found
 
 

@@ -106,24 +106,24 @@ def _day_charts(session: Session, site: Site, today: date) -> dict[str, Any]:
 
 
 def _hour_charts(session: Session, site: Site, moment: datetime) -> dict[str, Any]:
-    """The last 24 hours from raw results, in 15-minute buckets; response times one line
-    per check location where more than one checked the site."""
+    """The last 24 hours from raw results, in 15-minute buckets: uptime as the daily rows
+    count it (``fleet.RecentCheck.counts_up``); response times one line per check
+    location where more than one checked the site."""
     start = moment - timedelta(hours=24)
-    buckets: list[list[tuple[bool, int | None]]] = [[] for _ in range(96)]
+    buckets: list[list[fleet.RecentCheck]] = [[] for _ in range(96)]
     located: dict[str, list[list[int]]] = {}
-    for ts, up, ms, location in fleet.recent_checks(session, site.id, start):
-        index = min(95, int((ts - start).total_seconds() // 900))
-        buckets[index].append((up, ms))
-        times = located.setdefault(location, [[] for _ in range(96)])[index]
-        if up and ms is not None:
-            times.append(ms)
+    for check in fleet.recent_checks(session, site.id, start):
+        index = min(95, int((check.at - start).total_seconds() // 900))
+        buckets[index].append(check)
+        times = located.setdefault(check.location, [[] for _ in range(96)])[index]
+        if check.up and check.response_ms is not None:
+            times.append(check.response_ms)
     labels = [(start + timedelta(minutes=15 * i)).strftime("%H:%M") for i in range(96)]
     up_points, ms_points = [], []
     for label, bucket in zip(labels, buckets, strict=True):
-        ups = [ms for up, ms in bucket if up and ms is not None]
-        up_points.append(
-            Point(label, sum(1 for up, _ in bucket if up) / len(bucket) * 100 if bucket else None)
-        )
+        ups = [c.response_ms for c in bucket if c.up and c.response_ms is not None]
+        counted = sum(1 for c in bucket if c.counts_up)
+        up_points.append(Point(label, counted / len(bucket) * 100 if bucket else None))
         ms_points.append(Point(label, sum(ups) / len(ups) if ups else None))
     title = "Response time, last 24 hours"
     lines = [
