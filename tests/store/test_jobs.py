@@ -110,3 +110,18 @@ def test_a_small_backlog_is_spread_over_less_than_an_interval(db: Database) -> N
     with db.session() as s:
         latest = max(s.scalars(select(Job.next_run_at)))
     assert latest < NOW + 2  # 100 jobs at 50/s: two seconds, not an hour
+
+
+def test_spreading_works_past_the_ids_a_32_bit_product_overflows_at(db: Database) -> None:
+    # A fleet of 100,000 sites has job ids past 53,021, where id * 40503 leaves int4.
+    ids = _sites_with_jobs(db, [NOW - 30] * 20)
+    with db.session() as s:
+        for offset, site_id in enumerate(ids):
+            job = s.scalars(select(Job).where(Job.site_id == site_id)).one()
+            job.id = 100_000 + offset * 7919
+    with db.engine.begin() as conn:
+        assert respread_overdue(conn, "check", NOW, max_rate=1.0) == 20
+    with db.session() as s:
+        nexts = list(s.scalars(select(Job.next_run_at)))
+    assert all(NOW <= n < NOW + 20 for n in nexts)
+    assert len(set(nexts)) > 15  # spread, not all moved to the same second

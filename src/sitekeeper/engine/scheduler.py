@@ -38,7 +38,15 @@ class Scheduler:
 
     async def start(self) -> int:
         """Spread jobs that fell due while nothing ran, so a restart is no stampede."""
-        moved = await self._db.call(respread_overdue, self._kind, time.time(), self._restart_rate)
+        try:
+            moved = await self._db.call(
+                respread_overdue, self._kind, time.time(), self._restart_rate
+            )
+        except SQLAlchemyError:
+            # Spreading is a courtesy: without it the backlog runs at the claim rate,
+            # late but complete. Failing here must never stop the checks.
+            log.exception("spreading overdue %s jobs failed; claiming them as due", self._kind)
+            return 0
         if moved:
             log.info("spread %d overdue %s jobs over the next interval", moved, self._kind)
         return moved

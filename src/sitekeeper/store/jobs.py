@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, case, func, select, update
+from sqlalchemy import BigInteger, Connection, case, cast, func, select, update
 
 from sitekeeper.store.tables import Job
 
 # Multiplicative hashing spreads ids evenly over [0, 1) without randomness
-# (integer arithmetic, so it runs the same on SQLite and PostgreSQL).
+# (integer arithmetic, so it runs the same on SQLite and PostgreSQL). The product is
+# taken in 64 bits: PostgreSQL's 32-bit integer overflows from job id 53,022 on.
 _HASH_MUL, _HASH_MOD = 40503, 65536
 
 
@@ -70,7 +71,7 @@ def respread_overdue(conn: Connection, kind: str, now: float, max_rate: float) -
     if not overdue:
         return 0
     spread = overdue / max_rate
-    fraction = ((Job.id * _HASH_MUL) % _HASH_MOD) / float(_HASH_MOD)
+    fraction = ((cast(Job.id, BigInteger) * _HASH_MUL) % _HASH_MOD) / float(_HASH_MOD)
     window = case((Job.interval < spread, Job.interval), else_=spread)
     stmt = (
         update(Job)
