@@ -29,6 +29,13 @@ PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 # a test that needs one of them, directly or through another fixture, touches shared sites.
 REAL_SITE_FIXTURES = frozenset({"real_wp_sites", "real_cms_sites", "wp3_site", "update_sites_up"})
 REAL_SITES_GROUP = "realsites"
+# The tests that change wp4 and wp5 (updates, and the hacked-site drill on wp4) run in a
+# group of their own, beside the one of wp1..wp3, jm1 and dr1: no test of one group
+# touches a site of the other, and the sites are started once per run before either
+# changes one (tests/realsites.py).
+WP45_GROUP = "realsites-wp45"
+WP45_FIXTURES = frozenset({"update_sites_up", "wp4", "wp5"})
+WP45_MODULES = frozenset({"tests/e2e/test_hacked_wordpress.py"})
 # Modules whose tests share state outside their process, each module its own group:
 # test_third_party_plugin pip-installs a plugin into the venv, and its other test
 # asserts that the plugin is not there.
@@ -48,16 +55,19 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's worker reads the groups off the items
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Put every test of the real sites into one xdist group: they run in one worker.
+    """Put the tests of the real sites into two xdist groups, each run by one worker.
 
-    The sites' scripts (``up``) chown and rewrite the sites and the SSH keys, and tests
-    change wp2, wp3, jm1 and dr1 and put them back; two workers would race on them.
+    Tests change sites and put them back (wp2, wp3, jm1 and dr1 in one group, wp4 and
+    wp5 in the other); two workers on one site would race.
     """
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
-        if REAL_SITE_FIXTURES.intersection(fixtures) or item.get_closest_marker("realsites"):
+        module = item.nodeid.split("::", 1)[0]
+        if WP45_FIXTURES.intersection(fixtures) or module in WP45_MODULES:
+            item.add_marker(pytest.mark.xdist_group(WP45_GROUP))
+        elif REAL_SITE_FIXTURES.intersection(fixtures) or item.get_closest_marker("realsites"):
             item.add_marker(pytest.mark.xdist_group(REAL_SITES_GROUP))
-        elif group := MODULE_GROUPS.get(item.nodeid.split("::", 1)[0]):
+        elif group := MODULE_GROUPS.get(module):
             item.add_marker(pytest.mark.xdist_group(group))
 
 

@@ -9,6 +9,7 @@ by skipping.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 from pathlib import Path
@@ -28,6 +29,10 @@ SCRIPT_CANDIDATES = [
     os.environ.get("REALSITES_SCRIPT", ""),
     str(Path(__file__).parent / "realsites" / "wordpress.sh"),  # vendored copy
     str(Path(__file__).parents[2] / "shared" / "realsites" / "wordpress.sh"),
+]
+CMS_SCRIPT_CANDIDATES = [
+    os.environ.get("REALCMS_SCRIPT", ""),
+    str(Path(__file__).parent / "realsites" / "realcms.sh"),
 ]
 KNOWN_HOSTS = Path("/srv/sites/keys/known_hosts")
 
@@ -93,43 +98,59 @@ def site_record(name: str, port: int) -> dict[str, Any]:
     }
 
 
+WP_SITES = 5  # wp1..wp3 for the tests that read sites, wp4 and wp5 for the update tests'
+
+
+def all_sites_up(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Start every real site (wp1..wp5, jm1, dr1) once per test run, whichever test
+    process asks first; the others wait for it, then find them up.
+
+    ``up`` rewrites owners, modes, keys and plugins of every site it starts, so it must
+    never run while another process's test has a site changed: the real-site tests run
+    in two xdist groups at once (``tests/conftest.py``), each on its own sites.
+    """
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    done = shared / "realsites-up"
+    with (shared / "realsites-up.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if done.exists():
+            return
+        n = max(WP_SITES, int(os.environ.get("REALSITES_N", "0")))
+        run_script(
+            SCRIPT_CANDIDATES,
+            "real WordPress sites need root: realsites/wordpress.sh installs Debian "
+            "packages, creates Unix users and starts nginx/php-fpm/sshd/MariaDB",
+            "up",
+            str(n),
+        )
+        run_script(
+            CMS_SCRIPT_CANDIDATES,
+            "the Joomla and Drupal fixture sites need root: realsites/realcms.sh creates "
+            "Unix users and databases and starts nginx/php-fpm",
+            "up",
+        )
+        done.touch()
+
+
 @pytest.fixture(scope="session")
-def real_wp_sites() -> list[dict[str, Any]]:
-    """Real WordPress sites wp1..wpN on 127.0.0.1, started (idempotently) by the script."""
-    n = int(os.environ.get("REALSITES_N", "2"))
-    run_script(
-        SCRIPT_CANDIDATES,
-        "real WordPress sites need root: realsites/wordpress.sh installs Debian "
-        "packages, creates Unix users and starts nginx/php-fpm/sshd/MariaDB",
-        "up",
-        str(n),
-    )
-    return [wp_record(i) for i in range(1, n + 1)]
-    # Sites stay up for the next session; `bash <script> down` stops them.
-
-
-CMS_SCRIPT_CANDIDATES = [
-    os.environ.get("REALCMS_SCRIPT", ""),
-    str(Path(__file__).parent / "realsites" / "realcms.sh"),
-]
+def real_wp_sites(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    """Real WordPress sites wp1..wpN (REALSITES_N, default 2) on 127.0.0.1, started
+    (idempotently) by the script. Sites stay up after the run; ``down`` stops them."""
+    all_sites_up(tmp_path_factory)
+    return [wp_record(i) for i in range(1, int(os.environ.get("REALSITES_N", "2")) + 1)]
 
 
 @pytest.fixture(scope="session")
-def real_cms_sites() -> list[dict[str, Any]]:
+def real_cms_sites(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     """The Joomla 5.3.2 (jm1) and Drupal 10.1.6 (dr1) fixture sites of ``realcms.sh``.
 
     Served like the WordPress sites: their own nginx and PHP-FPM pools as the site
-    user, and wordpress.sh's sshd and MariaDB (the script runs ``wordpress.sh up 1``
-    only if those are not up). The same skip/fail rules as ``real_wp_sites``.
-    Records have its shape plus ``cms``, ``version``, ``title`` (the home page's,
-    from the database) and the database's table ``prefix``.
+    user, and wordpress.sh's sshd and MariaDB. The same skip/fail rules as
+    ``real_wp_sites``. Records have its shape plus ``cms``, ``version``, ``title`` (the
+    home page's, from the database) and the database's table ``prefix``.
     """
-    run_script(
-        CMS_SCRIPT_CANDIDATES,
-        "the Joomla and Drupal fixture sites need root: realsites/realcms.sh creates "
-        "Unix users and databases and starts nginx/php-fpm",
-        "up",
-    )
+    all_sites_up(tmp_path_factory)
     sites = [
         ("jm1", "joomla", "5.3.2", 8091, "Realsites Joomla jm1", "k7v2q_"),
         ("dr1", "drupal", "10.1.6", 8092, "Realsites Drupal dr1", ""),

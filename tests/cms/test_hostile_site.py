@@ -221,7 +221,7 @@ MANY = 50_000
 async def crowded_wp3(
     wp3_site: dict[str, Any], sqlite_db: Database
 ) -> AsyncIterator[SshConnection]:
-    """wp3 with 50,000 empty plugin folders besides its real plugins."""
+    """wp3 with 50,000 plugin entries besides its real plugins."""
     async with await open_wp3(sqlite_db, wp3_site) as conn:
         await undo_hostile(conn)
         await add_many_plugins(conn, MANY)

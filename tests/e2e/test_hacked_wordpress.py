@@ -43,12 +43,11 @@ from sitekeeper.updates.packages import PackageCache, obtain
 from tests.realsites import private_key, ssh_access, stored_ssh, wp_record
 from tests.scan.conftest import SAMPLES
 from tests.scan.test_integrity_wp2 import _core_checksums, _inert, api
-from tests.services import REQUIRE
 from tests.store.factories import VAULT
-from tests.updates.sites import put_back
+from tests.updates.sites import put_back, update_sites_up
 from tests.updates.vendor import Vendor, vendor, versions
 
-__all__ = ["api", "vendor"]
+__all__ = ["api", "update_sites_up", "vendor"]
 pytestmark = [pytest.mark.realsites, pytest.mark.timeout(600)]
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 WP4 = wp_record(4)
@@ -97,23 +96,9 @@ def _restore(pristine: Path) -> None:
     _run("rsync", "-a", "--delete", f"{pristine}/", f"{DOCROOT}/")
 
 
-def _up() -> None:
-    """wp4 answers and its SSH key and docroot are here (skip, or fail under CI)."""
-    try:
-        with urllib.request.urlopen(URL, timeout=10) as answer:
-            assert answer.status == 200
-    except OSError as exc:
-        if REQUIRE:
-            pytest.fail(f"wp4 is not up: {exc}")
-        pytest.skip(f"wp4 is not up (tests/realsites/wordpress.sh up 4): {exc}")
-    if not Path(WP4["ssh"]["key"]).is_file() or not DOCROOT.is_dir():
-        pytest.skip("no SSH key or docroot for wp4 (run as root on the realsites host)")
-
-
 @pytest.fixture
-def wp4(tmp_path: Path) -> Iterator[Path]:
+def wp4(update_sites_up: None, tmp_path: Path) -> Iterator[Path]:
     """wp4 up, its docroot copied as root and put back exactly afterwards; the copy."""
-    _up()
     pristine = tmp_path / "pristine"
     _run("cp", "-a", f"{DOCROOT}/.", str(pristine))
     try:
@@ -250,10 +235,9 @@ async def test_a_hacked_wordpress_is_caught_by_all_three_checks_and_resolves(
 
 
 @pytest.fixture
-def wp4_and_database() -> Iterator[None]:
+def wp4_and_database(update_sites_up: None) -> Iterator[None]:
     """wp4 up; its docroot and database put back exactly afterwards (a core update
     upgrades the database)."""
-    _up()
     with put_back(WP4):
         yield
 

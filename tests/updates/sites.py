@@ -2,10 +2,11 @@
 
 Update tests change a site on purpose (a plugin moves, a core update upgrades the
 database, a broken package fatals the front page), so they never use the shared
-sites other tests read (wp1..wp3). ``wp4`` and ``wp5`` are theirs: ``up 5`` starts them
-(additive: wp1..wp3 stay as they are). Before a test the site's docroot (owners, modes,
-times) and its database are copied aside; afterwards both are put back, so a failed
-rollback in a test does not leak into the next one.
+sites other tests read (wp1..wp3). ``wp4`` and ``wp5`` are theirs, and their tests run in
+an xdist group of their own beside the other real-site tests (``tests/conftest.py``).
+Before a test the site's docroot (owners, modes, times) and its database are copied
+aside; afterwards both are put back, so a failed rollback in a test does not leak into
+the next one.
 
 Import the fixtures into a test module: ``from tests.updates.sites import wp4, wp5``.
 """
@@ -21,20 +22,13 @@ from typing import Any
 
 import pytest
 
-from tests.realsites import SCRIPT_CANDIDATES, run_script, wp_record
-
-UPDATE_SITES = 5  # wp4 and wp5 are the update tests'
+from tests.realsites import all_sites_up, wp_record
 
 
 @pytest.fixture(scope="session")
-def update_sites_up() -> None:
-    """wp1..wp5 up (idempotent; the script's lock makes concurrent calls queue)."""
-    run_script(
-        SCRIPT_CANDIDATES,
-        "real WordPress sites need root (realsites/wordpress.sh)",
-        "up",
-        str(UPDATE_SITES),
-    )
+def update_sites_up(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """wp1..wp5 up, with the other real sites."""
+    all_sites_up(tmp_path_factory)
 
 
 def _run(args: list[str], **kwargs: Any) -> None:
