@@ -81,8 +81,8 @@ def drain(
     way at once, then let all run out; each server's sites and every site's run."""
     made = servers_sites(db, hosts)
     log, gate = tmp_path / "runs.txt", tmp_path / "gate"
-    workers.start("w1", **WORKER_ENV)
-    workers.start("w2", **WORKER_ENV)
+    workers.launch("w1", **WORKER_ENV)  # both start while the backups are queued
+    workers.launch("w2", **WORKER_ENV)
     ids = [
         queue_backup(db, site, {"log": str(log), "gate": str(gate), "work": WORK}, parallel)
         for host in made
@@ -91,6 +91,7 @@ def drain(
     wanted = {host: min(parallel, len(made[host])) for host in made}
 
     def all_servers_busy() -> bool:
+        workers.check_alive("w1", "w2")
         now = set(started(log))
         return all(len(now & set(made[h])) >= n for h, n in wanted.items())
 
