@@ -190,7 +190,8 @@ def test_a_killed_worker_s_task_is_run_again_by_another_worker_once(
     row = task_row(db, task_id)
     assert row.worker == f"w2/{second.pid}"
     assert row.job_id is not None
-    assert job_status(db, row.job_id) is None  # done jobs are deleted: it cannot run again
+    # Done jobs are deleted, so it cannot run again: just after the row's outcome is stored.
+    until("its job is deleted", lambda: job_status(db, row.job_id or 0) is None)
 
 
 def test_a_killed_worker_s_update_like_task_is_interrupted_not_run_again(
