@@ -126,6 +126,16 @@ class Settings(BaseSettings):
     job_sweep_seconds: int = Field(
         default=10, ge=1, le=59, description="How often stalled jobs are looked for (s)."
     )
+    # The long work's queues hold no LISTEN connection: they look for jobs on this period,
+    # and a job waiting behind a server's lock starts at the next look after it frees.
+    job_poll_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="How often the queues without wake-ups (backups, updates, scans, "
+        "reports, feeds) look for jobs (s); a job waiting for a server's slot starts at "
+        "the next look after it frees.",
+    )
     update_concurrency: int = Field(
         default=4, ge=1, le=64, description="Sites updated at once by the plans' update policies."
     )

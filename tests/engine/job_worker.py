@@ -10,7 +10,8 @@ planning round's period.
 
 ``test-hold`` may run again after a crash, ``test-hold-once`` may not. Each run writes
 "<pid> <name>" to the file its parameters name; the first run of a name then holds until
-the process dies, a run after a crash finishes at once.
+the process dies, a run after a crash finishes at once. ``test-backup`` is a simulated
+backup (``tests.engine.backup_standin``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sitekeeper.engine.periodic import Periodic
 from sitekeeper.engine.service import Service
 from sitekeeper.engine.tasks import TASKS, Done, TaskContext
 from sitekeeper.store.database import Database
+from tests.engine.backup_standin import KIND, StandInBackup
 
 
 class HoldParams(BaseModel):
@@ -75,6 +77,9 @@ class HoldOnceTask:
 
     async def run(self, ctx: TaskContext, site_id: int | None, params: HoldParams) -> Done:
         return await _hold(params)
+
+
+TASKS.add(KIND, StandInBackup)
 
 
 async def _beat(path: Path) -> None:

@@ -57,8 +57,16 @@ class Workers:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
 
     def start(self, name: str, **extra: str) -> subprocess.Popen[bytes]:
-        """Start a worker process; ``extra``: more environment (e.g. its role)."""
+        """Start a worker process and wait until it takes jobs; ``extra``: more environment
+        (e.g. its role)."""
         before = self.registered()
+        proc = self.launch(name, **extra)
+        until(f"worker {name} registered", lambda: self.registered() > before or proc.poll())
+        self.check_alive(name)
+        return proc
+
+    def launch(self, name: str, **extra: str) -> subprocess.Popen[bytes]:
+        """Start a worker process without waiting for it (jobs wait in the queue)."""
         env = {
             **os.environ,
             "SITEKEEPER_HOME": str(self.home),
@@ -80,9 +88,13 @@ class Workers:
             stderr=subprocess.STDOUT,
         )
         self.procs[name] = proc
-        until(f"worker {name} registered", lambda: self.registered() > before or proc.poll())
-        assert proc.poll() is None, (self.home.parent / f"{name}.log").read_text()[-3000:]
         return proc
+
+    def check_alive(self, *names: str) -> None:
+        """Fail with its log's end if one of the workers ``names`` has exited."""
+        for name in names:
+            log = self.home.parent / f"{name}.log"
+            assert self.procs[name].poll() is None, log.read_text()[-3000:]
 
     def registered(self) -> int:
         with self.db.engine.connect() as conn:
@@ -178,7 +190,8 @@ def test_a_killed_worker_s_task_is_run_again_by_another_worker_once(
     row = task_row(db, task_id)
     assert row.worker == f"w2/{second.pid}"
     assert row.job_id is not None
-    assert job_status(db, row.job_id) is None  # done jobs are deleted: it cannot run again
+    # Done jobs are deleted, so it cannot run again: just after the row's outcome is stored.
+    until("its job is deleted", lambda: job_status(db, row.job_id or 0) is None)
 
 
 def test_a_killed_worker_s_update_like_task_is_interrupted_not_run_again(

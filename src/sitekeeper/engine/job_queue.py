@@ -53,9 +53,8 @@ TASK_JOB = "sitekeeper.task"  # the one procrastinate task: run the tasks row it
 SWEEP_JOB = "sitekeeper.sweep"
 PERIODIC_PREFIX = "sitekeeper.every."  # the scheduler's periodic jobs (engine.periodic)
 # Queues whose jobs someone waits for, woken by NOTIFY (a connection held each); the long
-# work's queues look every POLL seconds instead, which costs no connection in between.
+# work's queues look every ``job_poll_seconds`` instead, which costs no connection between.
 LISTENING = frozenset({"tasks", SCHEDULE})
-POLL = 2.0
 NOTIFIED_POLL = 5.0  # procrastinate's own fallback for a missed notification
 CRASHED = "interrupted: the worker running it stopped (killed or lost); not run again by itself"
 
@@ -240,7 +239,9 @@ class JobQueue:
                         install_signal_handlers=False,
                         listen_notify=queue_name in LISTENING,
                         fetch_job_polling_interval=(
-                            NOTIFIED_POLL if queue_name in LISTENING else POLL
+                            NOTIFIED_POLL
+                            if queue_name in LISTENING
+                            else self.settings.job_poll_seconds
                         ),
                         update_heartbeat_interval=self.settings.job_heartbeat_seconds,
                         stalled_worker_timeout=self.settings.job_stalled_seconds,
