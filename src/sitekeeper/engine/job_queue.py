@@ -44,7 +44,7 @@ from sitekeeper.engine.tasks import (
 from sitekeeper.errors import SitekeeperError, UsageError
 from sitekeeper.store import tasks as queue
 from sitekeeper.store.database import libpq_url
-from sitekeeper.store.job_routes import routes
+from sitekeeper.store.job_routes import Route, routes
 from sitekeeper.store.task_tables import Task
 
 log = logging.getLogger(__name__)
@@ -70,15 +70,23 @@ def _defer_app() -> App:
 
 
 def defer_job(
-    session: Session, task: Task, *, server_parallel: int = 1, priority: int = ASKED
+    session: Session,
+    task: Task,
+    *,
+    server_parallel: int = 1,
+    priority: int = ASKED,
+    route: Route | None = None,
 ) -> None:
     """Write the job that carries ``task`` in the session's transaction; sets its job id.
 
-    A job of the site and kind still waiting for a task that is over (finished some other
-    way: by hand, or by the in-process runner) is cancelled first. UsageError if the one
-    waiting carries a live task (the tasks table's unique index normally answers first).
+    ``route``: the site's, when the caller read it already (a planning round reads all of
+    its sites' at once). A job of the site and kind still waiting for a task that is over
+    (finished some other way: by hand, or by the in-process runner) is cancelled first.
+    UsageError if the one waiting carries a live task (the tasks table's unique index
+    normally answers first).
     """
-    route = routes(session, [task.site_id]).get(task.site_id) if task.site_id else None
+    if route is None and task.site_id is not None:
+        route = routes(session, [task.site_id]).get(task.site_id)
     spec = job_spec(
         task.kind,
         task.site_id,

@@ -171,20 +171,22 @@ def plan_due(
         client_of = {i: r.client_id for i, r in route.items()}
         priority = fair_priorities(due, client_of)
         quota = _Quota(session, planned.kind, settings.client_parallel)
+        # Read once for the round; a task queued meanwhile by another scheduler or a
+        # person is caught by enqueue (the tasks table's unique index).
+        active = task_store.sites_with_active(session, planned.kind, due)
         count, taken = 0, []
         for site_id, raw in wanted.items():
             client = client_of.get(site_id)
-            params = validate_params(planned.kind, dict(raw))
-            try:
-                with session.begin_nested():  # the row and its job, or neither
-                    if task_store.active_task(session, planned.kind, site_id) is None:
-                        if quota.full(client):
-                            continue  # its share is in the engine; a later round adds more
+            if site_id not in active:
+                if quota.full(client):
+                    continue  # its share is in the engine; a later round adds more
+                try:
+                    with session.begin_nested():  # the row and its job, or neither
                         task, created = task_store.enqueue(
                             session,
                             planned.kind,
                             site_id=site_id,
-                            params=params,
+                            params=validate_params(planned.kind, dict(raw)),
                             requested_by=None,
                             now=now,
                         )
@@ -194,11 +196,12 @@ def plan_due(
                                 task,
                                 server_parallel=settings.server_parallel,
                                 priority=priority[site_id],
+                                route=route.get(site_id),
                             )
                             quota.took(client)
                             count += 1
-            except UsageError:  # lost a race to a person's request of the kind: it will do
-                continue
+                except UsageError:  # lost a race to a person's request of the kind: it will do
+                    continue
             taken.append(site_id)
         if planned.attempt is not None:  # queued now or before: tried, to the back
             inventories.mark_attempted(session, planned.attempt, taken, now)

@@ -167,6 +167,24 @@ def fail_carried(conn: Connection, task_id: int, job_id: int, error: str, now: d
     return conn.execute(stmt).rowcount == 1
 
 
+def sites_with_active(session: Session, kind: str, site_ids: Collection[int]) -> set[int]:
+    """Those of ``site_ids`` with a task of ``kind`` queued or running (one query per
+    thousand sites, where a planning round would ask per site)."""
+    ordered = sorted(set(site_ids))
+    found: set[int | None] = set()
+    for start in range(0, len(ordered), 1000):
+        found.update(
+            session.scalars(
+                select(Task.site_id).where(
+                    Task.kind == kind,
+                    Task.status.in_(ACTIVE),
+                    Task.site_id.in_(ordered[start : start + 1000]),
+                )
+            )
+        )
+    return {i for i in found if i is not None}
+
+
 def active_by_client(session: Session, kind: str) -> dict[int | None, int]:
     """How many tasks of ``kind`` each client has queued or running (by its sites)."""
     rows = session.execute(
