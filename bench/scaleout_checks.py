@@ -30,6 +30,7 @@ import json
 import os
 import re
 import shlex
+import signal
 import statistics
 import subprocess
 import sys
@@ -69,7 +70,7 @@ class Proc:
     def read(self) -> None:
         """Status lines (serve's words at INFO, the prototype's STATS) kept; all to the log."""
         assert self.proc.stderr is not None
-        with self.log.open("w") as log:
+        with self.log.open("w", buffering=1) as log:  # line by line: readable while it runs
             for line in self.proc.stderr:
                 log.write(line)
                 self.tail = [*self.tail[-30:], line.rstrip()]
@@ -312,6 +313,9 @@ def window(args: argparse.Namespace, run: Run, env: dict[str, str], database: st
             _until(t1 + 10, run)
             lag = conn.execute(STORED_LAG, {"t0": t0, "t1": t1}).fetchone()
             assert lag is not None
+            late = out["start_lag_p99_ms"]
+            if late is None or late >= INTERVAL * 1000:
+                lag = (lag[0], None, None, None)  # a due time a whole interval back is lost
             out["stored_lag_p50_ms"] = lag[1] * 1000 if lag[1] is not None else None
             out["stored_lag_p99_ms"] = lag[2] * 1000 if lag[2] is not None else None
             out["stored_lag_max_ms"] = lag[3] * 1000 if lag[3] is not None else None
@@ -364,6 +368,8 @@ def main() -> None:
     parser.add_argument("--latency", default="5-50ms")
     parser.add_argument("--https-fraction", type=float, default=0.1)
     args = parser.parse_args()
+    # SIGTERM unwinds like an error, so the finally clauses stop processes and drop the database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped by SIGTERM"))
     print(f"# {command_line()}")
     print(f"# {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, {os.cpu_count()} CPUs")
     work = Path(tempfile.mkdtemp(prefix="bench-checks-"))
