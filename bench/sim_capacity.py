@@ -57,13 +57,15 @@ def main() -> None:
         ("HTTP, keep-alive", http_urls, True, args.requests),
         ("HTTPS, new connection", https_urls, False, args.requests // 5),
     ]
-    for name, urls, keepalive, total in runs:
-        if not urls:
-            continue
-        us, rate = measure(sim.pid, urls, total, args.concurrency, keepalive, ctx)
-        print(f"{name:<28}{us:>16.1f}{1e6 / us:>16.0f}{rate:>16.0f}")
-    print(f"RSS peak after load: {proc_hwm_mib(sim.pid):.0f} MiB")
-    stats = sim.stop()
+    try:
+        for name, urls, keepalive, total in runs:
+            if not urls:
+                continue
+            us, rate = measure(sim.pid, urls, total, args.concurrency, keepalive, ctx)
+            print(f"{name:<28}{us:>16.1f}{1e6 / us:>16.0f}{rate:>16.0f}")
+        print(f"RSS peak after load: {proc_hwm_mib(sim.pid):.0f} MiB")
+    finally:
+        stats = sim.stop()  # also when the load generator fails (it has open-file limits too)
     if stats:
         print(f"simulator counters: {stats}")
 
