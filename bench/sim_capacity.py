@@ -23,6 +23,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sites", type=int, default=10_000)
     parser.add_argument("--https-fraction", type=float, default=0.1)
+    parser.add_argument("--listeners", choices=["auto", "site", "port"], default="auto")
+    parser.add_argument("--sans-per-cert", type=int, default=10)
     parser.add_argument("--requests", type=int, default=30_000)
     parser.add_argument("--concurrency", type=int, default=200)
     parser.add_argument("--ca", type=Path, default=Path("/tmp/sim-capacity-ca.pem"))
@@ -33,11 +35,13 @@ def main() -> None:
     t0 = time.perf_counter()
     sim = start_simulator(
         "--sites", str(args.sites), "--https-fraction", str(args.https_fraction),
-        "--ca", str(args.ca), "--manifest", str(args.manifest),
+        "--ca", str(args.ca), "--manifest", str(args.manifest), "--listeners", args.listeners,
+        "--sans-per-cert", str(args.sans_per_cert),
     )  # fmt: skip
     startup = time.perf_counter() - t0
     fds = len(os.listdir(f"/proc/{sim.pid}/fd"))
-    print(f"sites {args.sites}, HTTPS fraction {args.https_fraction}")
+    print(f"sites {args.sites}, HTTPS fraction {args.https_fraction}, "
+          f"listeners {sim.ready['listeners']}")  # fmt: skip
     print(f"start-up to ready: {startup:.2f} s, CPU {proc_cpu_s(sim.pid):.2f} s, open files {fds}")
     print(f"RSS peak after start-up: {proc_hwm_mib(sim.pid):.0f} MiB")
 
@@ -53,13 +57,15 @@ def main() -> None:
         ("HTTP, keep-alive", http_urls, True, args.requests),
         ("HTTPS, new connection", https_urls, False, args.requests // 5),
     ]
-    for name, urls, keepalive, total in runs:
-        if not urls:
-            continue
-        us, rate = measure(sim.pid, urls, total, args.concurrency, keepalive, ctx)
-        print(f"{name:<28}{us:>16.1f}{1e6 / us:>16.0f}{rate:>16.0f}")
-    print(f"RSS peak after load: {proc_hwm_mib(sim.pid):.0f} MiB")
-    stats = sim.stop()
+    try:
+        for name, urls, keepalive, total in runs:
+            if not urls:
+                continue
+            us, rate = measure(sim.pid, urls, total, args.concurrency, keepalive, ctx)
+            print(f"{name:<28}{us:>16.1f}{1e6 / us:>16.0f}{rate:>16.0f}")
+        print(f"RSS peak after load: {proc_hwm_mib(sim.pid):.0f} MiB")
+    finally:
+        stats = sim.stop()  # also when the load generator fails (it has open-file limits too)
     if stats:
         print(f"simulator counters: {stats}")
 

@@ -6,6 +6,8 @@ import asyncio
 import csv
 import ipaddress
 import ssl
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -214,3 +216,74 @@ async def test_close_drops_open_connections() -> None:
     assert reader.at_eof()
     assert fleet.stats()["open_connections"] == 0
     writer.close()
+
+
+async def test_one_listener_per_port_answers_each_site_as_itself(
+    session: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    ca_file = tmp_path / "ca.pem"
+    async with Fleet(n=40, https_fraction=0.5, ca_path=ca_file, listeners="port") as fleet:
+        assert fleet.listener_count == 1
+        context = ssl.create_default_context(cafile=str(ca_file))
+        for i, url in enumerate(fleet.urls):
+            status, body = await get(session, url, ssl=context)
+            assert status == 200
+            assert f"<title>sim-{i:05d}</title>" in body
+        assert fleet.requests == [1] * 40
+
+
+async def test_one_listener_per_port_resets_a_refused_site_and_restores_it(
+    session: aiohttp.ClientSession,
+) -> None:
+    async with Fleet(n=2, listeners="port") as fleet:
+        fleet.set_down(0, "refuse")
+        with pytest.raises(aiohttp.ClientOSError):
+            await get(session, fleet.urls[0])
+        assert (await get(session, fleet.urls[1]))[0] == 200
+        fleet.set_up(0)
+        assert (await get(session, fleet.urls[0]))[0] == 200
+
+
+async def test_one_listener_per_port_drops_connections_to_other_addresses() -> None:
+    async with Fleet(n=1, listeners="port") as fleet:
+
+        async def ask_no_site() -> bytes:
+            reader, writer = await asyncio.open_connection("127.0.0.1", fleet.port)
+            writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            return await asyncio.wait_for(reader.read(), 5)
+
+        # 127.0.0.1 is no site's; on loopback the reset may arrive before connect returns.
+        with pytest.raises(ConnectionResetError):
+            await ask_no_site()
+        assert fleet.requests == [0]
+
+
+_MORE_SITES_THAN_FILES = """
+import asyncio, resource, urllib.request
+from sitekeeper.simulator import Fleet
+
+resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
+
+async def main() -> None:
+    async with Fleet(n=3000) as fleet:
+        assert fleet.listeners == "port" and fleet.listener_count == 1
+        for i in (0, 1, 1499, 2999):
+            page = await asyncio.to_thread(lambda: urllib.request.urlopen(fleet.url(i)).read())
+            assert f"<title>sim-{i:05d}</title>".encode() in page, i
+    print("ok")
+
+asyncio.run(main())
+"""
+
+
+def test_more_sites_than_open_files_share_one_listener() -> None:
+    # 3,000 sites under a 1,024-file limit: one listener per site could not even start.
+    done = subprocess.run(
+        [sys.executable, "-c", _MORE_SITES_THAN_FILES],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

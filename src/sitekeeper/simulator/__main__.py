@@ -38,6 +38,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--flap-down", type=float, default=120.0, help="seconds down per period")
     parser.add_argument("--body-bytes", type=int, default=0, help="pad each page to this size")
     parser.add_argument("--sans-per-cert", type=int, default=10, help="HTTPS sites per cert")
+    parser.add_argument(
+        "--listeners",
+        choices=["auto", "site", "port"],
+        default="auto",
+        help="one listening socket per site, or one per port on 0.0.0.0 (auto: per site "
+        "while the open-files limit allows)",
+    )
     parser.add_argument("--idle-timeout", type=float, default=30.0, help="keep-alive, seconds")
     parser.add_argument("--manifest", type=Path, help="write url,name,tags CSV here")
     parser.add_argument("--client", help="add a client column with this name to the manifest")
@@ -107,6 +114,7 @@ async def run(args: argparse.Namespace) -> None:
         ca_path=args.ca,
         sans_per_cert=args.sans_per_cert,
         idle_timeout=args.idle_timeout,
+        listeners=args.listeners,
     )
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -122,6 +130,7 @@ async def run(args: argparse.Namespace) -> None:
         ready = {
             "sites": len(fleet.sites),
             "port": fleet.port,
+            "listeners": fleet.listener_count,
             "control": f"http://127.0.0.1:{control_port}",
             "ca": str(fleet.ca_path) if fleet.ca_path else None,
             "manifest": str(args.manifest) if args.manifest else None,

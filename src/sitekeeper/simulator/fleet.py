@@ -1,7 +1,10 @@
 """A fleet of fake websites on loopback, thousands of them in one asyncio process.
 
-Each site listens on its own 127.x.y.z address (Linux routes all of 127/8 to
+Each site has its own 127.x.y.z address (Linux routes all of 127/8 to
 ``lo``), so per-IP limits and connection pools behave as against real hosts.
+Small fleets bind one listener per site; fleets larger than the open-files
+limit allows share one listener per port on 0.0.0.0 and tell the sites apart
+by the address each connection was made to (``getsockname()``).
 Requests are answered by a small hand-written HTTP/1.1 protocol rather than
 aiohttp's server: it costs a fraction of the CPU per request (measured in
 bench/README.md), and the simulator must stay cheaper than what it tests.
@@ -20,6 +23,7 @@ import asyncio
 import contextlib
 import csv
 import errno
+import logging
 import resource
 import socket
 import ssl
@@ -36,13 +40,17 @@ import trustme
 
 DownMode = Literal["503", "refuse"]
 FailMode = Literal["500", "reset", "mixed"]
+Listeners = Literal["auto", "site", "port"]
+
+log = logging.getLogger(__name__)
 
 MAX_HEAD_BYTES = 16 * 1024
 _MASK64 = (1 << 64) - 1
 _LINGER_RESET = struct.pack("ii", 1, 0)
 _REASONS = {200: "OK", 400: "Bad Request", 500: "Internal Server Error", 503: "Unavailable"}
-# Each site needs one listening socket; leave room for connections and the rest.
+# With one listener per site, leave room for connections and the rest.
 _FD_SLACK = 1024
+_RETRY_ACCEPT_S = 1.0  # after EMFILE, as asyncio's own server waits before accepting again
 _CLOSE = "Connection: close\r\n"
 
 
@@ -225,6 +233,13 @@ class _SiteProtocol(asyncio.Protocol):
         transport.abort()
 
 
+def _reset_socket(sock: socket.socket) -> None:
+    """Close an accepted socket with a TCP RST (a site that refuses, on a shared listener)."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+    sock.close()
+
+
 class Fleet:
     """N fake sites on one port; use ``async with Fleet(n=50) as fleet: fleet.urls``."""
 
@@ -248,7 +263,12 @@ class Fleet:
         sans_per_cert: int = 10,
         idle_timeout: float = 30.0,
         backlog: int = 128,
+        listeners: Listeners = "auto",
     ) -> None:
+        """``listeners``: ``site`` binds each site's address (a refused site is refused by
+        the kernel); ``port`` shares one listener on 0.0.0.0 (a refused site's connections
+        are reset at once, and the fleet needs no file per site); ``auto`` takes ``site``
+        while the open-files limit allows it."""
         if n < 1:
             raise ValueError("a fleet needs at least one site")
         for name, value in (
@@ -264,6 +284,7 @@ class Fleet:
         self.port = port
         self.idle_timeout = idle_timeout
         self.backlog = backlog
+        self.listeners = listeners
         self.sans_per_cert = max(1, sans_per_cert)
         self.sites = _make_specs(
             n,
@@ -283,6 +304,9 @@ class Fleet:
         self.ca_path: Path | None = None
         self._server_contexts: dict[int, ssl.SSLContext] = {}
         self._listeners: list[asyncio.Server | None] = [None] * n
+        self._by_address = {site.address: site for site in self.sites}
+        self._shared: socket.socket | None = None  # the one listener, with listeners="port"
+        self._handshakes: set[asyncio.Task[Any]] = set()
         self._connections: set[_SiteProtocol] = set()
         self._sweeper: asyncio.TimerHandle | None = None
         self._seed_key = _mix(seed & _MASK64)
@@ -316,11 +340,13 @@ class Fleet:
         self.loop = asyncio.get_running_loop()
         self._t0 = self.loop.time()
         limit = raise_fd_limit(len(self.sites) * 2 + _FD_SLACK)
-        if limit < len(self.sites) + 256:
+        if self.listeners == "auto":
+            self.listeners = "site" if limit >= len(self.sites) + _FD_SLACK else "port"
+        if self.listeners == "site" and limit < len(self.sites) + 256:
             raise OSError(
                 errno.EMFILE,
                 f"{len(self.sites)} sites need more open files than RLIMIT_NOFILE allows "
-                f"({limit}); raise the hard limit (ulimit -Hn) or simulate fewer sites",
+                f"({limit}); raise the hard limit (ulimit -Hn) or use listeners='port'",
             )
         if any(s.https for s in self.sites):
             self._make_certificates()
@@ -342,6 +368,9 @@ class Fleet:
         if self._sweeper is not None:
             self._sweeper.cancel()
         self._close_listeners()
+        for handshake in list(self._handshakes):
+            handshake.cancel()
+        await asyncio.gather(*self._handshakes, return_exceptions=True)
         for proto in list(self._connections):
             if proto.transport is not None:
                 proto.transport.abort()
@@ -350,7 +379,19 @@ class Fleet:
             self._tmp.cleanup()
             self._tmp = None
 
+    @property
+    def listener_count(self) -> int:
+        """Listening sockets open now: one per site that listens, or one per port."""
+        if self._shared is not None:
+            return 1
+        return sum(server is not None for server in self._listeners)
+
     def _bind_all(self) -> None:
+        if self.listeners == "port":
+            self._shared = self._listen("0.0.0.0", self.port)  # noqa: S104 - see _accept
+            self.port = self._shared.getsockname()[1]
+            self.loop.add_reader(self._shared.fileno(), self._accept)
+            return
         for site in self.sites:
             sock = self._listen(site.address, self.port)
             if self.port == 0:
@@ -387,7 +428,52 @@ class Fleet:
         server._start_serving()  # type: ignore[attr-defined]
         self._listeners[site.index] = server
 
+    def _accept(self) -> None:
+        """Accept what the shared listener holds; the local address names the site."""
+        assert self._shared is not None
+        for _ in range(self.backlog):
+            try:
+                conn, _peer = self._shared.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                # Out of files: let connections wait in the backlog, as asyncio's server does.
+                log.warning("simulator cannot accept (%s); retrying in %gs", exc, _RETRY_ACCEPT_S)
+                self.loop.remove_reader(self._shared.fileno())
+                self.loop.call_later(_RETRY_ACCEPT_S, self._resume_accepting)
+                return
+            # 0.0.0.0 also listens beyond loopback: anything not to a site's address is dropped.
+            site = self._by_address.get(conn.getsockname()[0])
+            if site is None or site.down == "refuse":
+                _reset_socket(conn)
+                continue
+            conn.setblocking(False)
+            handshake = self.loop.create_task(self._adopt(conn, site))
+            self._handshakes.add(handshake)
+            handshake.add_done_callback(self._handshakes.discard)
+
+    def _resume_accepting(self) -> None:
+        if self._shared is not None:
+            self.loop.add_reader(self._shared.fileno(), self._accept)
+
+    async def _adopt(self, conn: socket.socket, site: SiteSpec) -> None:
+        """Serve an accepted connection as ``site`` (TLS with the site's certificate)."""
+        context = self._server_contexts.get(site.index) if site.https else None
+        try:
+            await self.loop.connect_accepted_socket(
+                lambda: _SiteProtocol(self, site),
+                conn,
+                ssl=context,
+                ssl_handshake_timeout=10.0 if context else None,
+            )
+        except (OSError, TimeoutError):
+            conn.close()  # a client that vanished mid-handshake, as with asyncio's server
+
     def _close_listeners(self) -> None:
+        if self._shared is not None:
+            self.loop.remove_reader(self._shared.fileno())
+            self._shared.close()
+            self._shared = None
         for i, server in enumerate(self._listeners):
             if server is not None:
                 server.close()
@@ -424,7 +510,8 @@ class Fleet:
         return f"{'https' if site.https else 'http'}://{site.address}:{self.port}/"
 
     def set_down(self, index: int, mode: DownMode = "503") -> None:
-        """Take a site down: answer 503, or refuse connections (listener closed)."""
+        """Take a site down: answer 503, or refuse connections (its listener closed; on a
+        shared listener each connection is reset as soon as it is accepted)."""
         site = self.sites[index]
         site.down = mode
         if mode == "refuse":
@@ -440,7 +527,7 @@ class Fleet:
         """Bring a site back; returns once it listens, so the next connect succeeds."""
         site = self.sites[index]
         site.down = None
-        if self._listeners[index] is None:
+        if self.listeners == "site" and self._listeners[index] is None:
             self._serve(site, self._listen(site.address, self.port))
 
     def client_ssl_context(self) -> ssl.SSLContext:
@@ -463,6 +550,7 @@ class Fleet:
         data: dict[str, Any] = {
             "sites": len(self.sites),
             "port": self.port,
+            "listeners": self.listener_count,
             "requests_total": sum(self.requests),
             "outcomes": dict(self.outcomes),
             "in_flight": self.in_flight_total,
