@@ -119,7 +119,7 @@ def test_due_backups(
         for status, ago in history:
             _run(s, site, status, ago)
         _run(s, site, "ok", timedelta(minutes=1), reason="safety")  # never counts
-        assert [x.id for x in queries.due_backups(s, NOW)] == ([site.id] if due else [])
+        assert queries.due_backups(s, NOW) == ([site.id] if due else [])
 
 
 def test_paused_sites_and_sites_without_ssh_are_not_due(db: Database) -> None:
@@ -136,7 +136,7 @@ def test_due_drills(db: Database) -> None:
         site = _site(s, {"backup": "daily", "restore_drill": "monthly"})
         assert queries.due_drills(s, NOW) == []  # nothing to drill yet
         _run(s, site, "ok", timedelta(days=40))
-        assert [x.id for x in queries.due_drills(s, NOW)] == [site.id]
+        assert queries.due_drills(s, NOW) == [site.id]
         run = s.scalar(select(BackupRun))
         assert run is not None
         run.verified_at = NOW - timedelta(days=3)

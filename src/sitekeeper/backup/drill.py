@@ -323,7 +323,7 @@ async def run_due_drills(ctx: BackupContext) -> list[DrillResult]:
     """
 
     def due(session: Session) -> list[int]:
-        return [site.id for site in queries.due_drills(session, ctx.clock())]
+        return queries.due_drills(session, ctx.clock())
 
     results = []
     async with ctx.leases.claim("drill", DRILL_LEASE, due) as site_ids:

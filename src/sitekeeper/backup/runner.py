@@ -579,7 +579,7 @@ async def run_due_backups(ctx: BackupContext) -> list[BackupOutcome]:
     """
 
     def due(session: Session) -> list[int]:
-        return [site.id for site in queries.due_backups(session, ctx.clock())]
+        return queries.due_backups(session, ctx.clock())
 
     async with ctx.leases.claim("backup", BACKUP_LEASE, due) as site_ids:
         if not site_ids:

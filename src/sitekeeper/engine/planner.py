@@ -86,11 +86,11 @@ def _checks(
 
 
 def _backups(session: Session, now: datetime, _: Settings) -> list[int]:
-    return [site.id for site in due_backups(session, now)]
+    return due_backups(session, now)
 
 
 def _drills(session: Session, now: datetime, _: Settings) -> list[int]:
-    return [site.id for site in due_drills(session, now)]
+    return due_drills(session, now)
 
 
 def _policy_updates(session: Session, now: datetime, _: Settings) -> Wanted:

@@ -32,7 +32,7 @@ from sitekeeper.store.backup_tables import (
     BackupRun,
 )
 from sitekeeper.store.lease_tables import Lease
-from sitekeeper.store.tables import Client, Contract, Event, Site
+from sitekeeper.store.tables import Client, Contract, Event, Plan, Site
 
 SCHEDULE_SECONDS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400}
 DRILL_SECONDS = {"weekly": 7 * 86400, "monthly": 30 * 86400, "quarterly": 91 * 86400}
@@ -335,8 +335,28 @@ def plan_options(site: Site) -> PlanOptions | None:
     return PlanOptions.model_validate(contract.plan.options or {})
 
 
-def due_backups(session: Session, now: datetime) -> list[Site]:
-    """Sites whose plan schedules backups and whose last attempt is old enough.
+def _planned_sites(session: Session) -> list[tuple[int, Any, PlanOptions]]:
+    """(id, ssh, plan options) of every unpaused site under a contract, as columns: a
+    planning round of 100,000 sites must not load 100,000 sites with their contracts.
+    Each plan's options are validated once."""
+    rows = session.execute(
+        select(Site.id, Site.ssh, Plan.id, Plan.options)
+        .join(Contract, Site.contract_id == Contract.id)
+        .join(Plan, Contract.plan_id == Plan.id)
+        .where(Site.paused.is_(False))
+        .order_by(Site.id)
+    )
+    options: dict[int, PlanOptions] = {}
+    planned = []
+    for site_id, ssh, plan_id, raw in rows:
+        if plan_id not in options:
+            options[plan_id] = PlanOptions.model_validate(raw or {})
+        planned.append((site_id, ssh, options[plan_id]))
+    return planned
+
+
+def due_backups(session: Session, now: datetime) -> list[int]:
+    """Ids of the sites whose plan schedules backups and whose last attempt is old enough.
 
     Due = no successful backup within the schedule's interval, and no attempt
     (failed or running) within the retry delay: a broken site is retried,
@@ -352,25 +372,25 @@ def due_backups(session: Session, now: datetime) -> list[Site]:
         .tuples()
         .all()
     )
-    due: list[Site] = []
-    for site in session.scalars(select(Site).where(Site.paused.is_(False)).order_by(Site.id)):
-        options = plan_options(site)
+    due: list[int] = []
+    for site_id, ssh, options in _planned_sites(session):
         # Site.ssh may hold JSON null rather than SQL NULL, so it is checked here.
-        if options is None or options.backup == "none" or not site.ssh:
+        if options.backup == "none" or not ssh:
             continue
         interval = SCHEDULE_SECONDS[options.backup]
-        ok_at, tried_at = last_ok.get(site.id), last_try.get(site.id)
+        ok_at, tried_at = last_ok.get(site_id), last_try.get(site_id)
         if ok_at is not None and now - ok_at < timedelta(seconds=interval):
             continue
         retry = min(interval // RETRY_FRACTION, RETRY_MAX)
         if tried_at is not None and now - tried_at < timedelta(seconds=retry):
             continue
-        due.append(site)
+        due.append(site_id)
     return due
 
 
-def due_drills(session: Session, now: datetime) -> list[Site]:
-    """Sites whose plan asks for restore drills and whose last drill is older than that."""
+def due_drills(session: Session, now: datetime) -> list[int]:
+    """Ids of the sites whose plan asks for restore drills and whose last drill is older
+    than that."""
     last: dict[int, datetime | None] = dict(
         session.execute(
             select(BackupRun.site_id, func.max(BackupRun.verified_at))
@@ -381,14 +401,13 @@ def due_drills(session: Session, now: datetime) -> list[Site]:
         .all()
     )
     have_backup = set(_last_by_site(session, OK))
-    due: list[Site] = []
-    for site in session.scalars(select(Site).where(Site.paused.is_(False)).order_by(Site.id)):
-        options = plan_options(site)
-        if options is None or options.restore_drill == "none" or site.id not in have_backup:
+    due: list[int] = []
+    for site_id, _, options in _planned_sites(session):
+        if options.restore_drill == "none" or site_id not in have_backup:
             continue
-        at = last.get(site.id)
+        at = last.get(site_id)
         if at is None or now - at >= timedelta(seconds=DRILL_SECONDS[options.restore_drill]):
-            due.append(site)
+            due.append(site_id)
     return due
 
 
