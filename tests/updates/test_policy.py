@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.fernet import Fernet
+from sqlalchemy import insert
 
 from sitekeeper.cms.wordpress.ecosystem import WORDPRESS
 from sitekeeper.domain.catalogue import PackageInfo, ReleaseInfo
@@ -19,6 +20,8 @@ from sitekeeper.store import clients, contracts, inventories, plans, releases, s
 from sitekeeper.store import update_approvals as queue
 from sitekeeper.store import updates as runs
 from sitekeeper.store.database import Database
+from sitekeeper.store.tables import Site
+from sitekeeper.updates import policy
 from sitekeeper.updates.policy import due_updates, schedule
 from sitekeeper.vault import Vault
 
@@ -190,3 +193,33 @@ def test_the_schedule_says_when_the_window_will_let_each_update_in(sqlite_db: Da
         (site_id, "akismet", opens),
     }
     assert planned == again
+
+
+def test_sites_read_a_chunk_at_a_time_give_the_same_schedule(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = [site_on(sqlite_db, p, n) for p, n in (("security", "a"), ("none", "b"), ("all", "c"))]
+    held = site_on(sqlite_db, "minor", "d", update_window="Sat 02:00-05:00")
+    with sqlite_db.session() as session:
+        whole = schedule(session, NOW)
+        monkeypatch.setattr(policy, "CHUNK", 1)
+        assert schedule(session, NOW) == whole
+    assert {e.site_id for e in whole.scheduled} == {ids[0], ids[2], held}
+    assert {site for site, _ in whole.to_ask} == {ids[0], held}
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_a_fleet_past_postgresqls_parameter_limit_is_scheduled(db: Database) -> None:
+    """One statement takes at most 65,535 parameters on PostgreSQL: the schedule must not
+    name every site with a policy in one query."""
+    site_id = site_on(db, "minor", "shop")
+    with db.session() as session:
+        contract_id = session.get(Site, site_id).contract_id  # type: ignore[union-attr]
+        rows = [
+            {"name": f"s{n}", "url": f"https://s{n}.example/", "check_options": {},
+             "paused": False, "created_at": NOW, "contract_id": contract_id,
+             "ssh": {"host": "127.0.0.1", "port": 22, "user": "u", "docroot": "/srv/x"}}
+            for n in range(66_000)
+        ]  # fmt: skip
+        session.execute(insert(Site), rows)
+    assert due(db) == {site_id: (CORE_FIX, AKISMET)}

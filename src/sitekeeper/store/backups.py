@@ -32,7 +32,8 @@ from sitekeeper.store.backup_tables import (
     BackupRun,
 )
 from sitekeeper.store.lease_tables import Lease
-from sitekeeper.store.tables import Client, Contract, Event, Plan, Site
+from sitekeeper.store.plans import planned_sites
+from sitekeeper.store.tables import Client, Contract, Event, Site
 
 SCHEDULE_SECONDS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400}
 DRILL_SECONDS = {"weekly": 7 * 86400, "monthly": 30 * 86400, "quarterly": 91 * 86400}
@@ -335,26 +336,6 @@ def plan_options(site: Site) -> PlanOptions | None:
     return PlanOptions.model_validate(contract.plan.options or {})
 
 
-def _planned_sites(session: Session) -> list[tuple[int, Any, PlanOptions]]:
-    """(id, ssh, plan options) of every unpaused site under a contract, as columns: a
-    planning round of 100,000 sites must not load 100,000 sites with their contracts.
-    Each plan's options are validated once."""
-    rows = session.execute(
-        select(Site.id, Site.ssh, Plan.id, Plan.options)
-        .join(Contract, Site.contract_id == Contract.id)
-        .join(Plan, Contract.plan_id == Plan.id)
-        .where(Site.paused.is_(False))
-        .order_by(Site.id)
-    )
-    options: dict[int, PlanOptions] = {}
-    planned = []
-    for site_id, ssh, plan_id, raw in rows:
-        if plan_id not in options:
-            options[plan_id] = PlanOptions.model_validate(raw or {})
-        planned.append((site_id, ssh, options[plan_id]))
-    return planned
-
-
 def due_backups(session: Session, now: datetime) -> list[int]:
     """Ids of the sites whose plan schedules backups and whose last attempt is old enough.
 
@@ -373,8 +354,7 @@ def due_backups(session: Session, now: datetime) -> list[int]:
         .all()
     )
     due: list[int] = []
-    for site_id, ssh, options in _planned_sites(session):
-        # Site.ssh may hold JSON null rather than SQL NULL, so it is checked here.
+    for site_id, ssh, *_, options in planned_sites(session, unpaused=True):
         if options.backup == "none" or not ssh:
             continue
         interval = SCHEDULE_SECONDS[options.backup]
@@ -402,7 +382,7 @@ def due_drills(session: Session, now: datetime) -> list[int]:
     )
     have_backup = set(_last_by_site(session, OK))
     due: list[int] = []
-    for site_id, _, options in _planned_sites(session):
+    for site_id, *_, options in planned_sites(session, unpaused=True):
         if options.restore_drill == "none" or site_id not in have_backup:
             continue
         at = last.get(site_id)

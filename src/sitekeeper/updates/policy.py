@@ -34,16 +34,14 @@ from sqlalchemy.orm import Session
 
 from sitekeeper.cms.updater import Updater
 from sitekeeper.domain.findings import UPDATE
-from sitekeeper.domain.plans import PlanOptions
 from sitekeeper.domain.update_windows import parse_window
 from sitekeeper.domain.updates import UpdateItem
 from sitekeeper.errors import UsageError
 from sitekeeper.store import findings
 from sitekeeper.store import update_approvals as queue
 from sitekeeper.store import updates as runs
-from sitekeeper.store.backups import plan_options
 from sitekeeper.store.findings import UpdateRow
-from sitekeeper.store.sites import list_sites
+from sitekeeper.store.plans import PlannedSite, planned_sites
 from sitekeeper.store.tables import Site
 from sitekeeper.store.update_tables import (
     APPROVED,
@@ -108,28 +106,59 @@ class PolicySchedule:
     gone: list[UpdateApproval] = field(default_factory=list)  # nothing left to decide
 
 
+@dataclass(frozen=True, slots=True)
+class _PolicySite:
+    """A site whose plan applies updates by itself, and what it applies."""
+
+    site: PlannedSite
+    selection: Selection
+
+    @property
+    def id(self) -> int:
+        return self.site.id
+
+
+# Sites looked at together: bounds the rows held at once and the ids in one query
+# (PostgreSQL takes at most 65,535 parameters in one statement).
+CHUNK = 5_000
+
+
 def schedule(
     session: Session, now: datetime, client_id: int | None = None, site: Site | None = None
 ) -> PolicySchedule:
     """Every update the plans (of sites with SSH access; of one client's, or of one
     site) will apply by themselves or a person approved, with when; reads only (the
     dashboard shows it)."""
-    candidates = [site] if site is not None else list_sites(session, client_id=client_id)
-    sites = [s for s in candidates if s.ssh]
-    wanted: dict[int, Selection] = {}
-    options_of: dict[int, PlanOptions | None] = {}
-    for each in sites:
-        options = options_of[each.id] = plan_options(each)
-        selection = policy_selection(options.update_policy) if options else None
-        if selection is not None:
-            wanted[each.id] = selection
     plan_ = PolicySchedule()
-    if not wanted:
-        return plan_
+    sites = _policy_sites(session, client_id, site.id if site is not None else None)
+    for start in range(0, len(sites), CHUNK):
+        _schedule_chunk(session, now, sites[start : start + CHUNK], plan_)
+    return plan_
+
+
+def _policy_sites(
+    session: Session, client_id: int | None, site_id: int | None
+) -> list[_PolicySite]:
+    """The sites (of one client, or one) with SSH access whose plan applies updates by
+    itself."""
+    sites = []
+    for planned in planned_sites(session, client_id=client_id, site_id=site_id):
+        selection = policy_selection(planned.options.update_policy)
+        if selection is not None and planned.ssh:
+            sites.append(_PolicySite(planned, selection))
+    return sites
+
+
+def _schedule_chunk(
+    session: Session, now: datetime, sites: list[_PolicySite], plan_: PolicySchedule
+) -> None:
+    """``schedule`` for some sites, added to ``plan_``."""
     rows: dict[int, list[UpdateRow]] = {}
-    for row in findings.update_rows(session, site_ids=list(wanted)):
+    for row in findings.update_rows(session, site_ids=[s.id for s in sites]):
         rows.setdefault(row.site_id, []).append(row)
     ids = sorted(rows)
+    if not ids:
+        return
     tried = _held(session, ids, now)
     held = {(h.site_id, h.type, h.package) for h in queue.holds(session, ids)}
     open_ = queue.approvals(session, site_ids=ids)
@@ -140,8 +169,8 @@ def schedule(
     by_id = {site.id: site for site in sites}
     for site_id in ids:
         site = by_id[site_id]
-        auto = _automatic(site, rows[site_id], wanted[site_id])
-        newest = _automatic(site, rows[site_id], Selection(everything=True))
+        auto = _automatic(site.site, rows[site_id], site.selection)
+        newest = _automatic(site.site, rows[site_id], Selection(everything=True))
         approved = {
             (a.type, a.package, a.target): a.id
             for a in open_
@@ -164,7 +193,7 @@ def schedule(
             for a in open_
             if a.site_id == site_id and (a.type, a.package, a.target) not in pending
         ]
-        opens_at, within = _timing(by_id[site_id], options_of[site_id], now)
+        opens_at, within = _timing(site.site, now)
         for i in chosen.values():
             if (site_id, i.type, i.package) in held or (site_id, i.package, i.target) in tried:
                 continue
@@ -172,7 +201,6 @@ def schedule(
             at = now if _in_time(i, opens_at, seen, within, now) else opens_at
             approval = approved.get((i.type, i.package, i.target))
             plan_.scheduled.append(Scheduled(site_id, i, at, approval))
-    return plan_
 
 
 def due_updates(session: Session, now: datetime) -> list[Due]:
@@ -196,7 +224,7 @@ def due_updates(session: Session, now: datetime) -> list[Due]:
     return due
 
 
-def _automatic(site: Site, rows: list[UpdateRow], selection: Selection) -> list[UpdateItem]:
+def _automatic(site: PlannedSite, rows: list[UpdateRow], selection: Selection) -> list[UpdateItem]:
     """The items of ``selection`` the site's CMS can apply and verify without a person."""
     cms = cms_of(site.cms)
     updater = cms.updater if cms else None
@@ -218,14 +246,14 @@ def _verifiable(updater: Updater | None, item: UpdateItem) -> bool:
     return True
 
 
-def _timing(site: Site, options: PlanOptions | None, now: datetime) -> tuple[datetime, timedelta]:
+def _timing(site: PlannedSite, now: datetime) -> tuple[datetime, timedelta]:
     """When the site's maintenance window opens next (now if open or none), and how soon
     after its release a security update must be on the site."""
-    within = timedelta(hours=options.security_within_hours if options else 4)
-    if options is None or not options.update_window:
+    within = timedelta(hours=site.options.security_within_hours)
+    if not site.options.update_window:
         return now, within
-    local = now.astimezone(zone(site.client.timezone if site.client else "UTC"))
-    return parse_window(options.update_window).next_opening(local), within
+    local = now.astimezone(zone(site.timezone))
+    return parse_window(site.options.update_window).next_opening(local), within
 
 
 def _in_time(
