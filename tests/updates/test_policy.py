@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import insert
+from sqlalchemy import text
 
 from sitekeeper.cms.wordpress.ecosystem import WORDPRESS
 from sitekeeper.domain.catalogue import PackageInfo, ReleaseInfo
@@ -19,6 +19,7 @@ from sitekeeper.errors import UsageError
 from sitekeeper.store import clients, contracts, inventories, plans, releases, sites
 from sitekeeper.store import update_approvals as queue
 from sitekeeper.store import updates as runs
+from sitekeeper.store.backups import due_backups
 from sitekeeper.store.database import Database
 from sitekeeper.store.tables import Site
 from sitekeeper.updates import policy
@@ -215,11 +216,25 @@ def test_a_fleet_past_postgresqls_parameter_limit_is_scheduled(db: Database) -> 
     site_id = site_on(db, "minor", "shop")
     with db.session() as session:
         contract_id = session.get(Site, site_id).contract_id  # type: ignore[union-attr]
-        rows = [
-            {"name": f"s{n}", "url": f"https://s{n}.example/", "check_options": {},
-             "paused": False, "created_at": NOW, "contract_id": contract_id,
-             "ssh": {"host": "127.0.0.1", "port": 22, "user": "u", "docroot": "/srv/x"}}
-            for n in range(66_000)
-        ]  # fmt: skip
-        session.execute(insert(Site), rows)
+        session.execute(
+            text(
+                "INSERT INTO sites (name, url, check_options, paused, created_at, contract_id,"
+                " ssh, backup_host) SELECT 's' || n, 'https://s' || n || '.example/', '{}',"
+                " false, now(), :contract, '{\"host\": \"127.0.0.1\", \"user\": \"u\"}',"
+                " 'h' || n FROM generate_series(1, 66000) AS n"
+            ),
+            {"contract": contract_id},
+        )
     assert due(db) == {site_id: (CORE_FIX, AKISMET)}
+
+
+def test_ssh_access_holding_json_null_counts_as_none(db: Database) -> None:
+    """An older row may hold JSON null rather than SQL NULL: no SSH access either way, for
+    the policies and for the backups."""
+    site_id = site_on(db, "all", "shop", backup="daily")
+    with db.session() as session:
+        assert due_backups(session, NOW) == [site_id]
+        session.execute(text("UPDATE sites SET ssh = 'null'"))
+    assert due(db) == {}
+    with db.session() as session:
+        assert due_backups(session, NOW) == []

@@ -85,7 +85,8 @@ def repositories(session: Session) -> list[tuple[BackupRepository, str | None]]:
 def sites_with_ssh(session: Session) -> list[int]:
     """The ids of the sites that can be backed up (those with SSH access), by name."""
     # JSON null and SQL NULL both mean "no SSH access", so the test is in Python.
-    return [site.id for site in session.scalars(select(Site).order_by(Site.name)) if site.ssh]
+    rows = session.execute(select(Site.id, Site.ssh).order_by(Site.name)).tuples()
+    return [site_id for site_id, ssh in rows if ssh]
 
 
 def repository_row_for_site(session: Session, site: Site) -> BackupRepository | None:

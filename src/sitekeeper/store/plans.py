@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 from sitekeeper.domain.fields import fields, validated
@@ -34,11 +34,10 @@ def plan_options(plan: Plan) -> PlanOptions:
 
 
 class PlannedSite(NamedTuple):
-    """A site under a contract, with what the planners need of it (``ssh`` may be JSON
-    null rather than SQL NULL: test it for truth)."""
+    """A site under a contract, with what the planners need of it."""
 
     id: int
-    ssh: Any
+    ssh: bool  # whether it has SSH access
     cms: str | None
     cms_version: str | None
     timezone: str  # its client's
@@ -54,12 +53,13 @@ def planned_sites(
 ) -> list[PlannedSite]:
     """Every site under a contract (unpaused ones; of one client; one site), by id, as
     columns: a planning round over 100,000 sites must not load 100,000 sites with their
-    contracts. Each plan's options are validated once."""
-    columns = (Site.id, Site.ssh, Site.cms, Site.cms_version, Client.timezone)
+    contracts, nor decode their SSH access and their plan's options 100,000 times."""
+    # JSON null and SQL NULL both mean "no SSH access".
+    has_ssh = Site.ssh.is_not(None) & cast(Site.ssh, String).not_in(["null", "{}"])
+    columns = (Site.id, has_ssh, Site.cms, Site.cms_version, Client.timezone, Contract.plan_id)
     query = (
-        select(*columns, Plan.id, Plan.options)
+        select(*columns)
         .join(Contract, Site.contract_id == Contract.id)
-        .join(Plan, Contract.plan_id == Plan.id)
         .outerjoin(Client, Client.id == Site.client_id)
         .order_by(Site.id)
     )
@@ -69,13 +69,15 @@ def planned_sites(
         query = query.where(Site.client_id == client_id)
     if site_id is not None:
         query = query.where(Site.id == site_id)
-    options: dict[int, PlanOptions] = {}
-    sites = []
-    for id_, ssh, cms, version, timezone, plan_id, raw in session.execute(query).tuples():
-        if plan_id not in options:
-            options[plan_id] = PlanOptions.model_validate(raw or {})
-        sites.append(PlannedSite(id_, ssh, cms, version, timezone or "UTC", options[plan_id]))
-    return sites
+    rows = session.execute(query).tuples().all()
+    options = {
+        plan.id: plan_options(plan)
+        for plan in session.scalars(select(Plan).where(Plan.id.in_({row[5] for row in rows})))
+    }
+    return [
+        PlannedSite(id_, bool(ssh), cms, version, timezone or "UTC", options[plan_id])
+        for id_, ssh, cms, version, timezone, plan_id in rows
+    ]
 
 
 def plan_values(plan: Plan) -> dict[str, Any]:
