@@ -220,7 +220,7 @@ def test_a_fleet_past_postgresqls_parameter_limit_is_scheduled(db: Database) -> 
             text(
                 "INSERT INTO sites (name, url, check_options, paused, created_at, contract_id,"
                 " ssh, backup_host) SELECT 's' || n, 'https://s' || n || '.example/', '{}',"
-                " false, now(), :contract, '{\"host\": \"127.0.0.1\", \"user\": \"u\"}',"
+                ' false, now(), :contract, \'{"host": "127.0.0.1", "user": "u"}\','
                 " 'h' || n FROM generate_series(1, 66000) AS n"
             ),
             {"contract": contract_id},
@@ -238,3 +238,15 @@ def test_ssh_access_holding_json_null_counts_as_none(db: Database) -> None:
     assert due(db) == {}
     with db.session() as session:
         assert due_backups(session, NOW) == []
+
+
+def test_what_was_asked_already_is_not_asked_again_each_round(sqlite_db: Database) -> None:
+    site_on(sqlite_db, "security", "shop")
+    with sqlite_db.session() as session:
+        assert {i.package for _, i in schedule(session, NOW).to_ask} == {"wordpress", "akismet"}
+    due(sqlite_db)  # queues both
+    with sqlite_db.session() as session:
+        ids = {a.package: a.id for a in queue.approvals(session)}
+        queue.decide(session, ids["akismet"], approve=False, who="tom", now=NOW)
+        assert schedule(session, NOW).to_ask == []  # pending and rejected: nothing to change
+    assert queued(sqlite_db) == {("wordpress", "6.8.3"): "pending", ("akismet", "5.5"): "rejected"}

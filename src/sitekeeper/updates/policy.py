@@ -48,8 +48,10 @@ from sitekeeper.store.update_tables import (
     FAILED,
     IN_PLACE,
     INTERRUPTED,
+    PENDING,
     POLICY,
     REFUSED,
+    REJECTED,
     ROLLED_BACK,
     SUPERSEDED,
     UpdateApproval,
@@ -161,7 +163,11 @@ def _schedule_chunk(
         return
     tried = _held(session, ids, now)
     held = {(h.site_id, h.type, h.package) for h in queue.holds(session, ids)}
-    open_ = queue.approvals(session, site_ids=ids)
+    asked = queue.approvals(session, statuses=(*queue.OPEN, REJECTED), site_ids=ids)
+    open_ = [a for a in asked if a.status in queue.OPEN]
+    # What a person was asked already, as the only open question on its package: asking
+    # again would change nothing (a query per update per round, at 10,000 sites with one).
+    settled = _settled(asked)
     first_seen = {
         (f.site_id, f.type, f.package): f.opened_at
         for f in findings.open_findings(session, (UPDATE,), site_ids=ids)
@@ -185,7 +191,7 @@ def _schedule_chunk(
             key = (item.type, item.package, item.target)
             if key in approved:
                 chosen[(item.type, item.package)] = item  # a person's yes: the newer target
-            elif item not in auto:
+            elif item not in auto and (site_id, *key) not in settled:
                 plan_.to_ask.append((site_id, item))
         pending = {(i.type, i.package, i.target) for i in newest}
         plan_.gone += [
@@ -201,6 +207,21 @@ def _schedule_chunk(
             at = now if _in_time(i, opens_at, seen, within, now) else opens_at
             approval = approved.get((i.type, i.package, i.target))
             plan_.scheduled.append(Scheduled(site_id, i, at, approval))
+
+
+def _settled(asked: list[UpdateApproval]) -> set[tuple[int, str, str, str]]:
+    """(site, type, package, target) of the pending or rejected approvals that are the only
+    open one of their package (``queue.request`` would return them unchanged)."""
+    open_targets: dict[tuple[int, str, str], set[str]] = {}
+    for a in asked:
+        if a.status in queue.OPEN:
+            open_targets.setdefault((a.site_id, a.type, a.package), set()).add(a.target)
+    return {
+        (a.site_id, a.type, a.package, a.target)
+        for a in asked
+        if a.status in (PENDING, REJECTED)
+        and open_targets.get((a.site_id, a.type, a.package), set()) <= {a.target}
+    }
 
 
 def due_updates(session: Session, now: datetime) -> list[Due]:
