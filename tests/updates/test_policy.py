@@ -250,3 +250,15 @@ def test_what_was_asked_already_is_not_asked_again_each_round(sqlite_db: Databas
         queue.decide(session, ids["akismet"], approve=False, who="tom", now=NOW)
         assert schedule(session, NOW).to_ask == []  # pending and rejected: nothing to change
     assert queued(sqlite_db) == {("wordpress", "6.8.3"): "pending", ("akismet", "5.5"): "rejected"}
+
+
+def test_questions_about_updates_no_longer_pending_are_withdrawn(sqlite_db: Database) -> None:
+    site_on(sqlite_db, "security", "shop")
+    due(sqlite_db)  # asks about 6.8.3 and akismet 5.5
+    with sqlite_db.session() as session:  # a person updated everything by hand
+        session.execute(text("UPDATE findings SET resolved_at = '2026-12-01 10:00:00'"))
+    assert due(sqlite_db) == {}
+    assert queued(sqlite_db) == {
+        ("wordpress", "6.8.3"): "superseded",
+        ("akismet", "5.5"): "superseded",
+    }

@@ -41,6 +41,12 @@ def approvals(
     return list(session.scalars(query.order_by(UpdateApproval.requested_at, UpdateApproval.id)))
 
 
+def sites_with_open(session: Session) -> set[int]:
+    """Ids of the sites with a pending or approved update."""
+    query = select(UpdateApproval.site_id).where(UpdateApproval.status.in_(OPEN))
+    return set(session.scalars(query.distinct()))
+
+
 def request(session: Session, site_id: int, item: UpdateItem, now: datetime) -> UpdateApproval:
     """The approval of ``item`` on the site: the one there is, or a new pending one (which
     supersedes any open approval of another target of the same package)."""

@@ -40,7 +40,7 @@ from sitekeeper.errors import UsageError
 from sitekeeper.store import findings
 from sitekeeper.store import update_approvals as queue
 from sitekeeper.store import updates as runs
-from sitekeeper.store.findings import UpdateRow
+from sitekeeper.store.findings import UPDATE_KINDS, UpdateRow
 from sitekeeper.store.plans import PlannedSite, planned_sites
 from sitekeeper.store.tables import Site
 from sitekeeper.store.update_tables import (
@@ -132,7 +132,10 @@ def schedule(
     site) will apply by themselves or a person approved, with when; reads only (the
     dashboard shows it)."""
     plan_ = PolicySchedule()
-    sites = _policy_sites(session, client_id, site.id if site is not None else None)
+    # Most sites have nothing pending and nothing waiting for a person: left out at once.
+    pending = findings.sites_with_open(session, UPDATE_KINDS) | queue.sites_with_open(session)
+    policed = _policy_sites(session, client_id, site.id if site is not None else None)
+    sites = [s for s in policed if s.id in pending]
     for start in range(0, len(sites), CHUNK):
         _schedule_chunk(session, now, sites[start : start + CHUNK], plan_)
     return plan_
@@ -158,9 +161,7 @@ def _schedule_chunk(
     rows: dict[int, list[UpdateRow]] = {}
     for row in findings.update_rows(session, site_ids=[s.id for s in sites]):
         rows.setdefault(row.site_id, []).append(row)
-    ids = sorted(rows)
-    if not ids:
-        return
+    ids = sorted(s.id for s in sites)
     tried = _held(session, ids, now)
     held = {(h.site_id, h.type, h.package) for h in queue.holds(session, ids)}
     asked = queue.approvals(session, statuses=(*queue.OPEN, REJECTED), site_ids=ids)
@@ -175,8 +176,8 @@ def _schedule_chunk(
     by_id = {site.id: site for site in sites}
     for site_id in ids:
         site = by_id[site_id]
-        auto = _automatic(site.site, rows[site_id], site.selection)
-        newest = _automatic(site.site, rows[site_id], Selection(everything=True))
+        auto = _automatic(site.site, rows.get(site_id, []), site.selection)
+        newest = _automatic(site.site, rows.get(site_id, []), Selection(everything=True))
         approved = {
             (a.type, a.package, a.target): a.id
             for a in open_
