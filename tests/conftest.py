@@ -89,6 +89,21 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """argon2id at its lowest cost in the tests' own processes: the production parameters
+    (64 MiB, 3 passes) take ~0.14 s a hash or check, and the suite makes thousands of
+    users and logins. A hash keeps its parameters, so a server process a test starts
+    still checks these, and re-hashes them at its own cost on login."""
+    from argon2 import PasswordHasher
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("sitekeeper.store.users._hasher", cheap)
+        patch.setattr("sitekeeper.store.users._DUMMY_HASH", cheap.hash("burns no time"))
+        yield
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file, migrated once per test process, that each test's database is
