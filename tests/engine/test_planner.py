@@ -5,16 +5,18 @@ and a second round (or a second scheduler) queues nothing twice."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from sitekeeper.config import Settings
+from sitekeeper.config import Settings, load_settings
 from sitekeeper.domain.workers import ALL_QUEUES, SCHEDULE
 from sitekeeper.engine import dispatch
 from sitekeeper.engine.planner import PLANNED, fair_priorities, plan_due
+from sitekeeper.engine.service import Service
 from sitekeeper.engine.tasks import handler_kinds, job_traits
 from sitekeeper.store import plans
 from sitekeeper.store import tasks as task_store
@@ -152,3 +154,23 @@ def test_a_client_s_cap_holds_back_the_rest_for_later_rounds(db: Database) -> No
         done.status = "ok"
         s.commit()
         assert plan_due(s, NOW + timedelta(minutes=2), settings, BACKUPS) == {"backup": 1}
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+async def test_the_policies_updates_are_planned_every_few_minutes_not_every_round(
+    db: Database, tmp_path: Path
+) -> None:
+    site_on(db, "minor", "shop")
+    service = Service(load_settings(home=tmp_path), db, software_intel=False)
+    try:
+        periods = {p.name: p.period for p in service.periodics()}
+        assert (periods["plan"], periods["plan-updates"]) == (60.0, 300.0)
+        await service.plan()  # the minute's round: backups, drills, ... but no policy
+        with db.session() as s:
+            assert s.scalars(select(Task.kind)).all() == []
+        await service.plan(policy=True)
+        with db.session() as s:
+            assert s.scalars(select(Task.kind)).all() == ["policy-update"]
+    finally:
+        await service.probe.aclose()
+        service.dbthread.close()

@@ -38,6 +38,7 @@ from sitekeeper.updates.policy import due_updates
 
 log = logging.getLogger(__name__)
 
+POLICY_UPDATE = "policy-update"  # planned every few minutes, not every round
 ROUND_LIMIT = 1000  # sites queued per kind and round; the next round takes the rest
 LOWEST = -1000  # priorities stop here: beyond, order by age is fair enough
 
@@ -104,7 +105,7 @@ def _policy_updates(session: Session, now: datetime, _: Settings) -> Wanted:
 PLANNED = (
     Planned("backup", None, _each(_backups, {"scheduled": True})),
     Planned("drill", None, _each(_drills, {})),
-    Planned("policy-update", None, _policy_updates),
+    Planned(POLICY_UPDATE, None, _policy_updates),
     Planned(
         "inventory", "inventory", _each(_attempts("inventory", lambda s: s.inventory_interval), {})
     ),

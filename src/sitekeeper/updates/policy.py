@@ -165,7 +165,10 @@ def _schedule_chunk(
     tried = _held(session, ids, now)
     held = {(h.site_id, h.type, h.package) for h in queue.holds(session, ids)}
     asked = queue.approvals(session, statuses=(*queue.OPEN, REJECTED), site_ids=ids)
-    open_ = [a for a in asked if a.status in queue.OPEN]
+    open_: dict[int, list[UpdateApproval]] = {}
+    for a in asked:
+        if a.status in queue.OPEN:
+            open_.setdefault(a.site_id, []).append(a)
     # What a person was asked already, as the only open question on its package: asking
     # again would change nothing (a query per update per round, at 10,000 sites with one).
     settled = _settled(asked)
@@ -180,8 +183,8 @@ def _schedule_chunk(
         newest = _automatic(site.site, rows.get(site_id, []), Selection(everything=True))
         approved = {
             (a.type, a.package, a.target): a.id
-            for a in open_
-            if a.site_id == site_id and a.status == APPROVED
+            for a in open_.get(site_id, ())
+            if a.status == APPROVED
         }
         chosen: dict[tuple[str, str], UpdateItem] = {}
         for item in auto:
@@ -196,9 +199,7 @@ def _schedule_chunk(
                 plan_.to_ask.append((site_id, item))
         pending = {(i.type, i.package, i.target) for i in newest}
         plan_.gone += [
-            a
-            for a in open_
-            if a.site_id == site_id and (a.type, a.package, a.target) not in pending
+            a for a in open_.get(site_id, ()) if (a.type, a.package, a.target) not in pending
         ]
         opens_at, within = _timing(site.site, now)
         for i in chosen.values():
