@@ -42,6 +42,7 @@ class Loopback:
     hook_url: str
     healthy: bool = True
     site_hits: int = 0
+    hook_delay: float = 0.0  # seconds the webhook takes to answer, once it has the alert
     alerts: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     hit: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -65,6 +66,7 @@ async def loopback() -> AsyncIterator[Loopback]:
 
     async def hook(request: web.Request) -> web.Response:
         await state.alerts.put(await request.json())
+        await asyncio.sleep(state.hook_delay)  # a slow receiver, not a wait in the test
         return web.Response(text="ok")
 
     app = web.Application()
@@ -233,6 +235,21 @@ def _dead_fleet(home: Path, sites: int) -> int:
             return task.id
     finally:
         db.dispose()
+
+
+async def test_a_stop_lets_the_alert_being_sent_finish_and_records_it(
+    db: Database, loopback: Loopback, tmp_path: Path
+) -> None:
+    """Stopped while the webhook has the alert but has not answered yet: the send gets the
+    stop's grace like any running work, and its outcome is stored. Cut off there, it would
+    go out a second time once its claim lapsed."""
+    _register(db, loopback, tmp_path)
+    loopback.healthy, loopback.hook_delay = False, 1.0
+    service, stop, task = await _running(db, tmp_path)
+    alert = await asyncio.wait_for(loopback.alerts.get(), timeout=20)
+    await _stop(stop, task)  # the webhook answers a second later
+    assert alert["title"] == "AUSGEFALLEN: baeckerei"
+    assert _events(db).count("notification.sent") == 1
 
 
 async def test_sigterm_stops_serve_in_bounded_time_while_lookups_hang(

@@ -230,7 +230,10 @@ class JobQueue:
         """Nothing to do: the job's insert notifies every listening worker."""
 
     async def work(self, stop: asyncio.Event) -> None:
-        """Run jobs until ``stop``; running tasks are then cancelled and failed as stopped."""
+        """Run jobs until ``stop``; running jobs then get ``stop_timeout`` seconds, as in the
+        embedded mode, and are cancelled after that (their tasks failed as stopped). An
+        alert delivery cut off between the send and its stored outcome would be sent again
+        after its claim lapses."""
         # Every procrastinate worker defers the periodic jobs of its app: one per process
         # is enough, the others run theirs with an app that shares the tasks only.
         quiet = App(connector=self.app.connector)
@@ -253,7 +256,7 @@ class JobQueue:
                         ),
                         update_heartbeat_interval=self.settings.job_heartbeat_seconds,
                         stalled_worker_timeout=self.settings.job_stalled_seconds,
-                        shutdown_graceful_timeout=0,
+                        shutdown_graceful_timeout=self.settings.stop_timeout,
                         delete_jobs="successful",
                     ),
                     name=f"job-worker-{queue_name}",
