@@ -132,10 +132,13 @@ def schedule(
     site) will apply by themselves or a person approved, with when; reads only (the
     dashboard shows it)."""
     plan_ = PolicySchedule()
-    # Most sites have nothing pending and nothing waiting for a person: left out at once.
-    pending = findings.sites_with_open(session, UPDATE_KINDS) | queue.sites_with_open(session)
-    policed = _policy_sites(session, client_id, site.id if site is not None else None)
-    sites = [s for s in policed if s.id in pending]
+    sites = _policy_sites(session, client_id, site.id if site is not None else None)
+    if len(sites) > CHUNK:
+        # A fleet: most sites have nothing pending and nothing waiting for a person, so
+        # they are left out at once (two reads over the whole fleet, not worth it for
+        # one site's page or one client's).
+        pending = findings.sites_with_open(session, UPDATE_KINDS) | queue.sites_with_open(session)
+        sites = [s for s in sites if s.id in pending]
     for start in range(0, len(sites), CHUNK):
         _schedule_chunk(session, now, sites[start : start + CHUNK], plan_)
     return plan_
