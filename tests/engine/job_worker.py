@@ -5,8 +5,9 @@ task kinds, until SIGTERM (or kill -9).
 
 SITEKEEPER_TEST_ROLE picks the role (default all); SITEKEEPER_TEST_BEAT names a file a
 periodic job of the scheduler's queue appends "<pid> <time>" to every second;
-SITEKEEPER_TEST_BACKUPS=1 turns scheduled backups on, SITEKEEPER_TEST_PLAN_SECONDS sets the
-planning round's period.
+SITEKEEPER_TEST_LONG_BEAT names a file an exclusive periodic job, due every second and
+working 2.5 s, appends "<pid> <start> <end>" to; SITEKEEPER_TEST_BACKUPS=1 turns scheduled
+backups on, SITEKEEPER_TEST_PLAN_SECONDS sets the planning round's period.
 
 ``test-hold`` may run again after a crash, ``test-hold-once`` may not. Each run writes
 "<pid> <name>" to the file its parameters name; the first run of a name then holds until
@@ -88,12 +89,25 @@ async def _beat(path: Path) -> None:
         out.write(f"{os.getpid()} {time.time():.3f}\n")
 
 
+async def _long_beat(path: Path) -> None:
+    """An exclusive periodic job's trace: it works longer than its period (as a report
+    run may), then writes which process ran it, from when to when."""
+    start = time.time()
+    await asyncio.sleep(2.5)  # the work
+    with path.open("a") as out:
+        out.write(f"{os.getpid()} {start:.3f} {time.time():.3f}\n")
+
+
 class BeatingService(Service):
-    """The service, plus a periodic job every second writing to SITEKEEPER_TEST_BEAT."""
+    """The service, plus the test's periodic jobs (SITEKEEPER_TEST_BEAT, _LONG_BEAT)."""
 
     def periodics(self) -> tuple[Periodic, ...]:
-        beat = os.environ.get("SITEKEEPER_TEST_BEAT")
-        mine = (Periodic("test-beat", 1.0, SCHEDULE, partial(_beat, Path(beat))),) if beat else ()
+        mine = []
+        if beat := os.environ.get("SITEKEEPER_TEST_BEAT"):
+            mine.append(Periodic("test-beat", 1.0, SCHEDULE, partial(_beat, Path(beat))))
+        if long := os.environ.get("SITEKEEPER_TEST_LONG_BEAT"):
+            work = partial(_long_beat, Path(long))
+            mine.append(Periodic("test-long", 1.0, SCHEDULE, work, exclusive=True))
         return (*super().periodics(), *mine)
 
 

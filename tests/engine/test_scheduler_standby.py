@@ -9,6 +9,7 @@ second that appends "<pid> <time>" to a file); waits are on that file under a de
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 
@@ -57,3 +58,25 @@ def test_a_standby_scheduler_takes_over_without_double_work(
         lambda: any(pid == other.pid and t > killed_at for pid, t in _beats(beat)),
         deadline=TAKEOVER,
     )
+
+
+def test_an_exclusive_periodic_job_never_overlaps_itself(workers: Workers, tmp_path: Path) -> None:
+    """A job that works longer than its period (a report run, the domain watch), deferred
+    by two schedulers: each run starts only after the last one ended, on either process."""
+    beat = tmp_path / "long"
+    env = {"SITEKEEPER_TEST_LONG_BEAT": str(beat)}
+    for name in ("sched-a", "sched-b"):
+        workers.start(name, SITEKEEPER_TEST_ROLE="scheduler", **env)
+    until("four runs", lambda: len(_runs(beat)) >= 4, deadline=30)
+    runs = sorted(_runs(beat), key=lambda r: r[1])
+    for (_, _, ended), (pid, started, _) in itertools.pairwise(runs):
+        assert started >= ended, (pid, started - ended, runs)
+
+
+def _runs(path: Path) -> list[tuple[int, float, float]]:
+    if not path.exists():
+        return []
+    return [
+        (int(p), float(s), float(e))
+        for p, s, e in (line.split() for line in path.read_text().split("\n") if line)
+    ]

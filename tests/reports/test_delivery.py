@@ -21,12 +21,14 @@ from typer.testing import CliRunner
 from sitekeeper.cli.main import app
 from sitekeeper.config import Settings
 from sitekeeper.domain.report_events import ReportEventKind
-from sitekeeper.engine.report_jobs import ReportJobs
+from sitekeeper.engine.report_jobs import LEASE, ReportJobs
+from sitekeeper.engine.service import Service
 from sitekeeper.reports import archive
 from sitekeeper.reports.delivery import deliver
 from sitekeeper.reports.message import attachment_name
 from sitekeeper.reports.period import month
 from sitekeeper.reports.schedule import ended_period, first_working_day
+from sitekeeper.store import leases
 from sitekeeper.store.database import Database
 from sitekeeper.store.dbthread import DbThread
 from sitekeeper.store.leases import Leases
@@ -212,6 +214,39 @@ async def test_two_processes_send_the_report_once(
     assert sorted(len(o) for o in outcomes) == [0, 1]
     assert len(mailbox.messages) == 1 and len(_stored(db)) == 1
     assert await first.send_due() == [] and await second.send_due() == []
+
+
+async def test_a_dead_process_s_lease_holds_the_report_back_only_without_the_job_engine(
+    db: Database, tmp_path: Path, mailbox: Mailbox
+) -> None:
+    """SQLite's serve processes share the report run by a lease per client, which a killed
+    process leaves until it lapses (30 min). On PostgreSQL the job engine's lock keeps the
+    run one at a time and is freed at the dead worker's sweep: no lease is taken there,
+    so the report is not held back by one."""
+    ids = seed(db)
+    _recipients(db, ids, TO)
+    with db.engine.begin() as conn:  # what a process killed mid-report leaves
+        leases.acquire(conn, f"report:{ids.client}", "killed", datetime.now(UTC), LEASE)
+    settings = Settings(
+        home=tmp_path / "home",
+        smtp_host="127.0.0.1",
+        smtp_port=mailbox.port,
+        smtp_security="none",
+        smtp_sender=SENDER,
+    )
+    service = Service(settings, db, software_intel=False, backups=False)
+    service.reports.clock = lambda: DUE
+    try:
+        sent = await service.reports.send_due()
+    finally:
+        await service.probe.aclose()
+        service.dbthread.close()
+
+    if db.dialect == "postgresql":
+        assert [(o.accepted, o.error) for o in sent] == [(TO, None)]
+        assert len(mailbox.messages) == 1
+    else:
+        assert sent == [] and mailbox.messages == []
 
 
 async def test_starttls_and_login(

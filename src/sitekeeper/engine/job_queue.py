@@ -213,11 +213,12 @@ class JobQueue:
             task = self.app.task(
                 name=name,
                 queue=periodic.queue,
-                # Never piling up behind a slow one. No lock: a lock held by a killed
-                # worker's job would stop the standby's runs until the sweep (30 s); the
-                # work itself tolerates two at once (idempotent rounds, the outbox's claim,
-                # the report run's per-client lease).
+                # Never piling up behind a slow one. A lock only for the exclusive ones: a
+                # lock held by a killed worker's job stops the next runs until the sweep
+                # (30 s); the frequent ones tolerate two at once (idempotent rounds, the
+                # outbox's claim).
                 queueing_lock=name,
+                lock=name if periodic.exclusive else None,
             )(_periodic_job(periodic))
             if schedules:
                 self.app.periodic(cron=cron_of(periodic.period), periodic_id=periodic.name)(task)

@@ -14,12 +14,19 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Periodic:
-    """One periodic job: its name, period (s), queue and what it does."""
+    """One periodic job: its name, period (s), queue and what it does.
+
+    ``exclusive``: one run at a time across the fleet (the engine's job lock), for work
+    that must not overlap itself (mailing a client's report) or that is long; a killed
+    worker's run then holds the next one back until the sweep fails it (30-45 s), so the
+    frequent jobs (delivery, planning) are not exclusive and tolerate two at once.
+    """
 
     name: str
     period: float
     queue: str
     action: Callable[[], Awaitable[object]]
+    exclusive: bool = False
 
 
 def _divisor_at_most(limit: int, of: int) -> int:

@@ -43,7 +43,7 @@ from sitekeeper.notify.registry import Notifiers
 from sitekeeper.probes.registry import ProbeSet
 from sitekeeper.store.database import Database
 from sitekeeper.store.dbthread import DbThread
-from sitekeeper.store.leases import Leases
+from sitekeeper.store.leases import Granted, Leases
 from sitekeeper.store.location_jobs import location_kind, sync_location_jobs
 from sitekeeper.store.monitoring import count_down
 from sitekeeper.store.users import purge_expired
@@ -110,8 +110,11 @@ class Service:
         self._stats_interval = stats_interval
         self._housekeeping_interval = housekeeping_interval
         self._delivery_interval = delivery_interval
-        # Periodic work every serve process schedules runs in one of them (store.leases).
-        self.leases = Leases(db, settings.worker_name)
+        # Periodic work every serve process schedules runs in one of them (store.leases);
+        # on PostgreSQL the job engine's locks do that, and a lease would outlive a
+        # killed worker (store.leases.Granted).
+        engine = db.dialect == "postgresql"
+        self.leases = (Granted if engine else Leases)(db, settings.worker_name)
         self.intel = (
             IntelJobs(db, settings, vault=self.vault, leases=self.leases)
             if software_intel
@@ -218,7 +221,10 @@ class Service:
             Periodic("delivery", self._delivery_interval, SCHEDULE, self.deliver),
             Periodic("housekeeping", self._housekeeping_interval, SCHEDULE, self.housekeeping),
             Periodic("location-watch", LOCATION_PERIOD, SCHEDULE, self.watch_locations),
-            Periodic("reports", self._report_interval, "reports", self.reports.send_due),
+            # Exclusive: two runs at once would mail a client's report twice.
+            Periodic(
+                "reports", self._report_interval, "reports", self.reports.send_due, exclusive=True
+            ),
         ]
         if self.settings.alert_reminder_hours:
             jobs.append(Periodic("reminders", 60.0, SCHEDULE, self.remind))
@@ -230,31 +236,48 @@ class Service:
                     "updates",
                     partial(self.run_updates, apply=False),
                 ),
-                Periodic(
+                Periodic(  # up to minutes at 100,000 sites (benchmarks §20): never two
                     "plan-updates",
                     self._backup_check_interval,
                     SCHEDULE,
                     partial(self.plan, policy=True),
+                    exclusive=True,
                 ),
             ]
         if self.intel is not None:
             feeds = self.intel.feeds
             jobs += [
-                Periodic("intel-feeds", feeds.poll_interval, "feeds", self.intel.poll_feeds_logged),
+                # Minutes of vendor requests each: never two at once.
+                Periodic(
+                    "intel-feeds",
+                    feeds.poll_interval,
+                    "feeds",
+                    self.intel.poll_feeds_logged,
+                    exclusive=True,
+                ),
                 Periodic(
                     "intel-advisories",
                     feeds.advisory_interval,
                     "feeds",
                     self.intel.refresh_advisories,
+                    exclusive=True,
                 ),
-                Periodic(
-                    "domain-watch", self._backup_check_interval, "scans", self.intel.domains_due
+                Periodic(  # two at once would ask the registries twice per site
+                    "domain-watch",
+                    self._backup_check_interval,
+                    "scans",
+                    self.intel.domains_due,
+                    exclusive=True,
                 ),
             ]
             if feeds.hash_learn_interval:
                 jobs.append(
                     Periodic(
-                        "intel-hashes", feeds.hash_learn_interval, "feeds", self.intel.learn_hashes
+                        "intel-hashes",
+                        feeds.hash_learn_interval,
+                        "feeds",
+                        self.intel.learn_hashes,
+                        exclusive=True,
                     )
                 )
         return tuple(jobs)

@@ -111,12 +111,27 @@ def incidents(db: Database) -> list[dict[str, Any]]:
 
 
 def outbox(db: Database) -> list[dict[str, Any]]:
-    """Every outbox row: status, attempts, the event it came from."""
+    """Every outbox row: status, attempts, the event it came from (its kind and site),
+    when it was queued and sent (s)."""
     with db.engine.connect() as conn:
         rows = conn.execute(
-            text("SELECT id, event_id, status, attempts, sent_at FROM notifications ORDER BY id")
+            text(
+                "SELECT n.id, n.event_id, n.status, n.attempts, n.created_at, n.sent_at,"
+                " e.kind AS event, e.site_id FROM notifications n"
+                " LEFT JOIN events e ON e.id = n.event_id ORDER BY n.id"
+            )
         )
-        return [dict(r._mapping) for r in rows]
+        return [
+            dict(r._mapping) | {"queued": _seconds(r.created_at), "sent": _seconds(r.sent_at)}
+            for r in rows
+        ]
+
+
+def _seconds(at: datetime | None) -> float | None:
+    """A stored time as seconds since the epoch (stored times are UTC)."""
+    if at is None:
+        return None
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
 
 
 def sent_events(db: Database) -> Counter[int]:
