@@ -103,6 +103,35 @@ def test_a_person_s_request_is_not_replaced_by_the_schedule(db: Database) -> Non
         assert _jobs(s)[mine.id]["priority"] == dispatch.ASKED
 
 
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_a_job_left_waiting_by_an_ended_task_is_replaced_and_the_rest_still_queued(
+    db: Database,
+) -> None:
+    """A round queues its sites in one batch; a site whose job still waits for a task that
+    ended some other way (by hand, by the in-process runner) makes it fall back to one
+    site at a time, which cancels that job: every site ends with one job, its task's."""
+    with db.session() as s:
+        sites = _fleet(s, {"Solo": ["web1.example"] * 3})["Solo"]
+        ended, _ = task_store.enqueue(
+            s, "backup", site_id=sites[1].id, params={}, requested_by=None, now=NOW
+        )
+        dispatch.defer(s, ended, server_parallel=2)
+        ended.status = "ok"
+        s.commit()
+        stale_job = ended.job_id
+
+        assert plan_due(s, NOW, Settings(), BACKUPS) == {"backup": 3}
+        s.commit()
+
+        queued = s.scalars(select(Task).where(Task.status == "queued")).all()
+        assert sorted(t.site_id for t in queued) == sorted(x.id for x in sites)
+        waiting = s.execute(
+            text("SELECT id, (args->>'task_id')::int FROM procrastinate_jobs WHERE status = 'todo'")
+        ).all()
+        assert sorted((t.job_id, t.id) for t in queued) == sorted(tuple(r) for r in waiting)
+        assert stale_job not in {job for job, _ in waiting}
+
+
 def test_fair_priorities_interleave_clients() -> None:
     ranked = fair_priorities([1, 2, 3, 4, 5], {1: 7, 2: 7, 3: 7, 4: 8, 5: None})
     assert ranked == {1: 0, 2: -1, 3: -2, 4: 0, 5: 0}

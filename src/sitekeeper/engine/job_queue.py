@@ -116,6 +116,47 @@ def defer_job(
     raise UsageError(f"a {task.kind} of this site is already waiting in the job queue")
 
 
+def defer_jobs(
+    session: Session,
+    kind: str,
+    tasks: dict[int, int],
+    *,
+    server_parallel: int,
+    priority: dict[int, int],
+    route: dict[int, Route],
+) -> dict[int, int]:
+    """Write the jobs of many just-written tasks of ``kind`` (task id -> site id) in one
+    statement, in the caller's transaction; returns task id -> job id.
+
+    AlreadyEnqueued if a job of one of the sites is still waiting (of a task that ended
+    some other way, or a race): then nothing is written, and the caller rolls back and
+    defers one by one (``defer_job`` cancels such a stale job first).
+    """
+    jobs = []
+    for task_id, site_id in tasks.items():
+        site_route = route.get(site_id)
+        spec = job_spec(
+            kind,
+            site_id,
+            server=site_route.server if site_route else None,
+            server_parallel=server_parallel,
+            priority=priority.get(site_id, 0),
+        )
+        jobs.append(
+            Job(
+                queue=spec.queue,
+                priority=spec.priority,
+                lock=spec.lock,
+                queueing_lock=spec.queueing_lock,
+                task_name=TASK_JOB,
+                task_kwargs={"task_id": task_id, "kind": kind},
+            )
+        )
+    raw: Any = session.connection().connection.driver_connection  # the psycopg connection
+    deferred = _defer_app().job_manager.batch_defer_jobs(jobs, connection=raw)
+    return {task_id: int(job.id or 0) for task_id, job in zip(tasks, deferred, strict=True)}
+
+
 def _cancel_stale(session: Session, raw: Any, task: Task) -> bool:
     """Cancel the waiting jobs of finished tasks of the site and kind; whether any was."""
     if task.site_id is None:

@@ -23,17 +23,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from procrastinate.exceptions import AlreadyEnqueued
 from sqlalchemy.orm import Session
 
 from sitekeeper.config import Settings
 from sitekeeper.engine import content_jobs, integrity_jobs, intel_security
-from sitekeeper.engine.job_queue import defer_job
+from sitekeeper.engine.job_queue import defer_job, defer_jobs
 from sitekeeper.engine.tasks import validate_params
 from sitekeeper.errors import UsageError
 from sitekeeper.store import integrity_scans, inventories, page_baselines, security_probes
 from sitekeeper.store import tasks as task_store
 from sitekeeper.store.backups import due_backups, due_drills
-from sitekeeper.store.job_routes import routes
+from sitekeeper.store.job_routes import Route, routes
 from sitekeeper.updates.policy import due_updates
 
 log = logging.getLogger(__name__)
@@ -170,44 +171,88 @@ def plan_due(
         due = list(wanted)
         route = routes(session, due)
         client_of = {i: r.client_id for i, r in route.items()}
-        priority = fair_priorities(due, client_of)
         quota = _Quota(session, planned.kind, settings.client_parallel)
         # Read once for the round; a task queued meanwhile by another scheduler or a
-        # person is caught by enqueue (the tasks table's unique index).
+        # person is left out by the tasks table's unique index.
         active = task_store.sites_with_active(session, planned.kind, due)
-        count, taken = 0, []
+        picked: Wanted = {}
         for site_id, raw in wanted.items():
             client = client_of.get(site_id)
-            if site_id not in active:
-                if quota.full(client):
-                    continue  # its share is in the engine; a later round adds more
-                try:
-                    with session.begin_nested():  # the row and its job, or neither
-                        task, created = task_store.enqueue(
-                            session,
-                            planned.kind,
-                            site_id=site_id,
-                            params=validate_params(planned.kind, dict(raw)),
-                            requested_by=None,
-                            now=now,
-                        )
-                        if created:  # else another scheduler's round was first
-                            defer_job(
-                                session,
-                                task,
-                                server_parallel=settings.server_parallel,
-                                priority=priority[site_id],
-                                route=route.get(site_id),
-                            )
-                            quota.took(client)
-                            count += 1
-                except UsageError:  # lost a race to a person's request of the kind: it will do
-                    continue
-            taken.append(site_id)
+            if site_id in active:
+                continue
+            if quota.full(client):
+                continue  # its share is in the engine; a later round adds more
+            quota.took(client)
+            picked[site_id] = validate_params(planned.kind, dict(raw))
+        batch = _Batch(session, planned.kind, settings, route, fair_priorities(due, client_of))
+        made = batch.queue(picked, now)
         if planned.attempt is not None:  # queued now or before: tried, to the back
+            taken = [s for s in wanted if s in active or s in made]
             inventories.mark_attempted(session, planned.attempt, taken, now)
-        if count:
-            queued[planned.kind] = count
+        if made:
+            queued[planned.kind] = len(made)
     if queued:
         log.info("queued scheduled work: %s", ", ".join(f"{k} {n}" for k, n in queued.items()))
     return queued
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """Queues one kind's due sites of a round: in a few statements whatever their number
+    (a fresh fleet of 100,000 sites, or a night's backups, is one round's thousands).
+
+    Row by row each task took a savepoint, a look-up, its insert and its job's (about ten
+    round trips: ~4-8 ms of the scheduler's CPU per task, benchmarks §16).
+    """
+
+    session: Session
+    kind: str
+    settings: Settings
+    route: dict[int, Route]
+    priority: dict[int, int]
+
+    def queue(self, wanted: Wanted, now: datetime) -> set[int]:
+        """Queue a task and its job for each site of ``wanted`` (its validated
+        parameters); the sites queued. A site with a job of the kind still waiting (its
+        task ended some other way) makes the batch fall back to one site at a time."""
+        if not wanted:
+            return set()
+        try:
+            with self.session.begin_nested():  # the rows and their jobs, or neither
+                tasks = task_store.enqueue_many(self.session, self.kind, wanted, now)
+                jobs = defer_jobs(
+                    self.session,
+                    self.kind,
+                    {task_id: site_id for site_id, task_id in tasks.items()},
+                    server_parallel=self.settings.server_parallel,
+                    priority=self.priority,
+                    route=self.route,
+                )
+                task_store.set_job_ids(self.session, jobs)
+            return set(tasks)
+        except AlreadyEnqueued:
+            return {s for s, params in wanted.items() if self._one(s, params, now)}
+
+    def _one(self, site_id: int, params: dict[str, object], now: datetime) -> bool:
+        """Queue one site's task and job; whether it was queued here."""
+        try:
+            with self.session.begin_nested():  # the row and its job, or neither
+                task, created = task_store.enqueue(
+                    self.session,
+                    self.kind,
+                    site_id=site_id,
+                    params=params,
+                    requested_by=None,
+                    now=now,
+                )
+                if created:  # else another scheduler's round was first
+                    defer_job(
+                        self.session,
+                        task,
+                        server_parallel=self.settings.server_parallel,
+                        priority=self.priority[site_id],
+                        route=self.route.get(site_id),
+                    )
+                return created
+        except UsageError:  # lost a race to a person's request of the kind: it will do
+            return False

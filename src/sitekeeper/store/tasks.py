@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sitekeeper.errors import UsageError
+from sitekeeper.store.dialect import upsert_insert
 from sitekeeper.store.tables import Site
 from sitekeeper.store.task_tables import ACTIVE, FAILED, OK, QUEUED, RUNNING, Task
 
@@ -98,6 +99,37 @@ def enqueue(
             raise
         return _same_request(existing, params), False
     return task, True
+
+
+def enqueue_many(
+    session: Session, kind: str, params: dict[int, dict[str, Any]], now: datetime
+) -> dict[int, int]:
+    """Queue a task of ``kind`` for each site of ``params`` (site id -> its parameters) in
+    one statement, the planning round's way; returns site id -> new task id. A site that
+    has an active task of the kind already (another scheduler's, a person's: the unique
+    index) is left out, not an error."""
+    if not params:
+        return {}
+    rows = [
+        {
+            "kind": kind,
+            "site_id": site_id,
+            "params": p,
+            "status": QUEUED,
+            "requested_by": None,
+            "created_at": now,
+        }
+        for site_id, p in params.items()
+    ]
+    stmt = upsert_insert(session.connection())(Task).values(rows).on_conflict_do_nothing()
+    made = session.execute(stmt.returning(Task.site_id, Task.id))
+    return {int(site_id): int(task_id) for site_id, task_id in made}
+
+
+def set_job_ids(session: Session, job_ids: dict[int, int]) -> None:
+    """Record each task's job (task id -> job id), in one executemany."""
+    if job_ids:
+        session.execute(update(Task), [{"id": t, "job_id": j} for t, j in job_ids.items()])
 
 
 def _same_request(existing: Task, params: dict[str, Any]) -> Task:
