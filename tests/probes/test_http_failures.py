@@ -105,6 +105,30 @@ async def test_closed_before_any_answer_is_reset() -> None:
     assert result.error is ErrorCategory.RESET, result
 
 
+async def test_a_hang_up_is_reported_not_hidden_by_a_second_request() -> None:
+    """aiohttp sends an idempotent request again once when the connection drops, meant for
+    a kept-alive connection the server had closed; a check opens a new one each time, so
+    that would only hide a site that hangs up on every other visitor (and double its
+    load). One connection, and the hang-up is what the check says."""
+    connections = 0
+
+    async def every_other(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await reader.readuntil(b"\r\n\r\n")
+        if connections % 2:
+            writer.close()
+            return
+        writer.write(HEAD_OK + b"Content-Length: 2\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+
+    async with raw_server(every_other) as site, HttpProbe() as probe:
+        result = await probe.check(site.url())
+    assert result.error is ErrorCategory.RESET, result
+    assert connections == 1
+
+
 @pytest.mark.parametrize(
     "garbage",
     [
