@@ -202,7 +202,7 @@ class _Batch:
     (a fresh fleet of 100,000 sites, or a night's backups, is one round's thousands).
 
     Row by row each task took a savepoint, a look-up, its insert and its job's (about ten
-    round trips: ~4-8 ms of the scheduler's CPU per task, benchmarks §16).
+    round trips: 3.3 ms a task, against 0.33 batched: benchmarks §17).
     """
 
     session: Session
