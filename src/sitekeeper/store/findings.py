@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from sitekeeper.domain.findings import UNKNOWN_SOURCE, UPDATE, VULNERABILITY, FindingSpec
@@ -21,6 +21,8 @@ from sitekeeper.domain.intel_events import IntelEventKind
 from sitekeeper.store import site_summary
 from sitekeeper.store.intel_tables import Finding, SiteSoftware
 from sitekeeper.store.tables import Client, Event, Site
+
+_SITES_PER_QUERY = 5_000  # ids in one IN list (PostgreSQL takes at most 65,535 parameters)
 
 
 @dataclass
@@ -378,24 +380,49 @@ def update_rows(
 
 def _with_sources(session: Session, rows: list[UpdateRow]) -> list[UpdateRow]:
     """Each row with the update source its site's software names (an extension's own
-    update server: where the update run finds the release); one look-up per 300 rows."""
-    keys = sorted({(r.site_id, r.ecosystem, r.type, r.package) for r in rows})
+    update server: where the update run finds the release). Few packages name one, so
+    the sites' named sources are read by site id (the table's key), 5,000 sites a query,
+    not row by row."""
+    site_ids = sorted({r.site_id for r in rows})
     sources: dict[tuple[int, str, str, str], str | None] = {}
     columns = (
         SiteSoftware.site_id,
         SiteSoftware.ecosystem,
         SiteSoftware.type,
         SiteSoftware.package,
+        SiteSoftware.update_source,
     )
-    for start in range(0, len(keys), 300):
-        query = select(*columns, SiteSoftware.update_source).where(
-            tuple_(*columns).in_(keys[start : start + 300])
+    for start in range(0, len(site_ids), _SITES_PER_QUERY):
+        query = select(*columns).where(
+            SiteSoftware.site_id.in_(site_ids[start : start + _SITES_PER_QUERY]),
+            SiteSoftware.update_source.is_not(None),
         )
         for site_id, eco, type_, package, source in session.execute(query):
             sources[(site_id, eco, type_, package)] = source
     return [
         replace(r, source=sources.get((r.site_id, r.ecosystem, r.type, r.package))) for r in rows
     ]
+
+
+def first_seen(
+    session: Session, kind: str, site_ids: Collection[int]
+) -> dict[tuple[int, str, str], datetime]:
+    """When each open finding of ``kind`` of the sites was first seen, by (site, type,
+    package); read as columns (the policy round reads thousands of sites' at a time)."""
+    ids = sorted(site_ids)
+    found: dict[tuple[int, str, str], datetime] = {}
+    for start in range(0, len(ids), _SITES_PER_QUERY):
+        stmt = (
+            select(Finding.site_id, Finding.type, Finding.package, func.min(Finding.opened_at))
+            .where(
+                Finding.resolved_at.is_(None),
+                Finding.kind == kind,
+                Finding.site_id.in_(ids[start : start + _SITES_PER_QUERY]),
+            )
+            .group_by(Finding.site_id, Finding.type, Finding.package)
+        )
+        found.update({(s, t, p): at for s, t, p, at in session.execute(stmt).tuples()})
+    return found
 
 
 def resolve_all_for_site(session: Session, site_id: int, now: datetime) -> int:

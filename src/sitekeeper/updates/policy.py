@@ -175,10 +175,7 @@ def _schedule_chunk(
     # What a person was asked already, as the only open question on its package: asking
     # again would change nothing (a query per update per round, at 10,000 sites with one).
     settled = _settled(asked)
-    first_seen = {
-        (f.site_id, f.type, f.package): f.opened_at
-        for f in findings.open_findings(session, (UPDATE,), site_ids=ids)
-    }
+    first_seen = findings.first_seen(session, UPDATE, ids)
     by_id = {site.id: site for site in sites}
     for site_id in ids:
         site = by_id[site_id]
