@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from sitekeeper.config import Settings, load_settings
 from sitekeeper.domain.workers import ALL_QUEUES, SCHEDULE
 from sitekeeper.engine import dispatch
-from sitekeeper.engine.planner import PLANNED, fair_priorities, plan_due
+from sitekeeper.engine.planner import PLANNED, Planned, fair_priorities, plan_due
 from sitekeeper.engine.service import Service
 from sitekeeper.engine.tasks import handler_kinds, job_traits
 from sitekeeper.store import plans
@@ -130,6 +130,29 @@ def test_a_job_left_waiting_by_an_ended_task_is_replaced_and_the_rest_still_queu
         ).all()
         assert sorted((t.job_id, t.id) for t in queued) == sorted(tuple(r) for r in waiting)
         assert stale_job not in {job for job, _ in waiting}
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_a_batch_past_one_statement_s_parameters_is_queued_whole(db: Database) -> None:
+    """A task row is six parameters and PostgreSQL takes 65,535 a statement: 11,000 due
+    sites of one kind (a bench's, or a larger round limit) are queued in several."""
+    with db.session() as s:
+        contract_id = _fleet(s, {"Solo": ["web1.example"]})["Solo"][0].contract_id
+        s.execute(
+            text(
+                "INSERT INTO sites (name, url, check_options, paused, created_at, contract_id,"
+                " backup_host) SELECT 'bulk-' || n, 'https://bulk-' || n || '.example/', '{}',"
+                " false, now(), :contract, 'h' || n FROM generate_series(1, 11000) AS n"
+            ),
+            {"contract": contract_id},
+        )
+        ids = list(s.scalars(select(Site.id).where(Site.name.like("bulk-%"))))
+        every = Planned("backup", None, lambda *_: {i: {"scheduled": True} for i in ids})
+
+        assert plan_due(s, NOW, Settings(), (every,)) == {"backup": 11000}
+        s.commit()
+        assert len(_jobs(s)) == 11000
+        assert s.scalar(select(func.count()).where(Task.job_id.is_(None))) == 0
 
 
 def test_fair_priorities_interleave_clients() -> None:
