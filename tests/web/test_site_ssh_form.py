@@ -28,7 +28,11 @@ def ssh_of(db: Database, site_id: int) -> dict[str, object] | None:
 
 def changes(db: Database, site_id: int) -> list[Event]:
     with db.session() as s:
-        query = select(Event).where(Event.site_id == site_id, Event.kind == "ssh.access_changed")
+        query = (
+            select(Event)
+            .where(Event.site_id == site_id, Event.kind == "ssh.access_changed")
+            .order_by(Event.id)
+        )
         return list(s.scalars(query))
 
 

@@ -115,7 +115,9 @@ def test_an_admin_edits_ssh_access_with_patch_validated_as_the_cli_and_journaled
         assert _site(db, site_id).ssh is None
     with db.session() as s:
         events = s.scalars(
-            select(Event).where(Event.site_id == site_id, Event.kind == "ssh.access_changed")
+            select(Event)
+            .where(Event.site_id == site_id, Event.kind == "ssh.access_changed")
+            .order_by(Event.id)
         ).all()
         assert len(events) == 3  # set, sudo dropped, cleared; refusals changed nothing
         assert events[0].data["after"]["sudo_user"] == "shop"
