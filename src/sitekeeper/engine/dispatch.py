@@ -99,6 +99,12 @@ class InProcess:
         self.runner.wake()
 
 
+def runs_job_engine(db: Database) -> bool:
+    """Whether the job engine (procrastinate) carries the work: on PostgreSQL, where
+    processes share it; SQLite's one process runs everything in-process."""
+    return db.dialect == "postgresql"
+
+
 def for_database(
     db: Database,
     runner: TaskRunner,
@@ -114,7 +120,7 @@ def for_database(
     On PostgreSQL a worker takes ``queues`` (default: all but the scheduler's), a
     scheduler takes the ``schedule`` queue and defers the ``periodics``; ``all`` both.
     """
-    if db.dialect != "postgresql":
+    if not runs_job_engine(db):
         return InProcess(runner)
     from sitekeeper.engine.job_queue import JobQueue  # noqa: PLC0415 - PostgreSQL only
 

@@ -154,7 +154,8 @@ def defer_jobs(
         )
     raw: Any = session.connection().connection.driver_connection  # the psycopg connection
     deferred = _defer_app().job_manager.batch_defer_jobs(jobs, connection=raw)
-    return {task_id: int(job.id or 0) for task_id, job in zip(tasks, deferred, strict=True)}
+    ids = {task_id: job.id for task_id, job in zip(tasks, deferred, strict=True)}
+    return {task_id: job_id for task_id, job_id in ids.items() if job_id is not None}
 
 
 def _cancel_stale(session: Session, raw: Any, task: Task) -> bool:

@@ -24,7 +24,7 @@ from sitekeeper.domain.workers import SCHEDULE, Role
 from sitekeeper.egress.policy import outbound_policy
 from sitekeeper.engine.alerts import Alerter, queue_reminders
 from sitekeeper.engine.check_runner import CheckRunner
-from sitekeeper.engine.dispatch import InProcess, for_database
+from sitekeeper.engine.dispatch import for_database, runs_job_engine
 from sitekeeper.engine.intel_jobs import IntelJobs
 from sitekeeper.engine.local import LocalDispatcher
 from sitekeeper.engine.location_watch import watch_locations
@@ -113,8 +113,8 @@ class Service:
         # Periodic work every serve process schedules runs in one of them (store.leases);
         # on PostgreSQL the job engine's locks do that, and a lease would outlive a
         # killed worker (store.leases.Granted).
-        engine = db.dialect == "postgresql"
-        self.leases = (Granted if engine else Leases)(db, settings.worker_name)
+        self.job_engine = runs_job_engine(db)
+        self.leases = (Granted if self.job_engine else Leases)(db, settings.worker_name)
         self.intel = (
             IntelJobs(db, settings, vault=self.vault, leases=self.leases)
             if software_intel
@@ -157,7 +157,6 @@ class Service:
         self.dispatch = for_database(
             db, self.tasks, settings, role=role, queues=queues, periodics=self.periodics()
         )
-        self.job_engine = not isinstance(self.dispatch, InProcess)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run every loop until ``stop`` is set, then shut down in bounded time.
